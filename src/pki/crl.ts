@@ -1,0 +1,532 @@
+/**
+ * A streaming-style CRL scanner (RFC 5280 section 5).
+ *
+ * Real CRLs reach 17-100 MB and millions of entries; object-building parsers
+ * need tens of seconds and gigabytes for them (see issue #2's measurements).
+ * This scanner walks the TBSCertList once, builds no object per entry, and
+ * only decodes the entries whose serials were asked for. The signature is
+ * verified over the TBS bytes with node:crypto on the thread pool while the
+ * entries are being scanned, so the two costs overlap on separate cores.
+ */
+import type { KeyObject } from 'node:crypto';
+import { Name } from './x509.js';
+import {
+  DerError,
+  Tag,
+  bytesOf,
+  children,
+  contentOf,
+  expectElement,
+  parseTime,
+  readBoolean,
+  readElement,
+  readOid,
+  readSmallInt,
+  type DerElement,
+} from './der.js';
+import { Oid } from './oids.js';
+import { parseSignatureAlgorithm, signatureBytes, verifySignatureAsync, type SignatureAlgorithm } from './signature.js';
+import { certificateKey, sameBytes, type RawCertificate } from './raw-certificate.js';
+
+export type CrlProblemCode =
+  | 'unknown-critical-extension'
+  | 'unknown-critical-entry-extension'
+  | 'indirect-crl-unsupported'
+  | 'delta-crl'
+  | 'partial-reasons'
+  | 'weak-signature-algorithm'
+  | 'unsupported-signature-algorithm'
+  | 'bad-signature'
+  | 'issuer-name-mismatch'
+  | 'stale'
+  | 'not-yet-valid'
+  | 'no-next-update'
+  | 'invalid-reason-code';
+
+export interface CrlProblem {
+  readonly code: CrlProblemCode;
+  readonly message: string;
+}
+
+export interface CrlEntryMatch {
+  readonly serial: string;
+  readonly revocationDate: number;
+  /** CRLReason code; null when the entry has no reasonCode (RFC 5280 5.3.1: unspecified by omission). */
+  readonly reasonCode: number | null;
+  readonly invalidityDate: number | null;
+}
+
+export interface IssuingDistributionPoint {
+  readonly uris: string[];
+  readonly onlyContainsUserCerts: boolean;
+  readonly onlyContainsCACerts: boolean;
+  readonly onlyContainsAttributeCerts: boolean;
+  readonly onlySomeReasons: boolean;
+  readonly indirectCRL: boolean;
+}
+
+export interface CrlScan {
+  readonly version: number;
+  readonly issuer: string;
+  readonly issuerName: Uint8Array;
+  readonly signatureAlgorithm: string;
+  readonly thisUpdate: number;
+  readonly nextUpdate: number | null;
+  /** Decimal, as CRL numbers can be 20 octets (RFC 5280 5.2.3). */
+  readonly crlNumber: string | null;
+  readonly deltaCrlIndicator: string | null;
+  readonly issuingDistributionPoint: IssuingDistributionPoint | null;
+  readonly entries: number;
+  readonly matches: ReadonlyMap<string, CrlEntryMatch>;
+  /** true/false once checked against an issuer; null when no issuer was given. */
+  readonly signatureValid: boolean | null;
+  /** False when the CRL must not be relied on: bad signature, unknown critical extension, indirect or delta CRL. */
+  readonly usable: boolean;
+  readonly problems: readonly CrlProblem[];
+}
+
+export interface ScanCrlOptions {
+  /** Serials to look up, as hex (any case, leading zeros ignored). */
+  readonly serials?: Iterable<string>;
+  /** The CRL issuer's certificate; without it the signature is not checked. */
+  readonly issuer?: RawCertificate | null;
+  /** The time freshness is judged at (epoch ms). */
+  readonly at: number;
+}
+
+// Entry extension OIDs end in one byte under 2.5.29 (06 03 55 1d xx).
+const ENTRY_REASON = 0x15;
+const ENTRY_HOLD = 0x17;
+const ENTRY_INVALIDITY = 0x18;
+const ENTRY_CERT_ISSUER = 0x1d;
+
+interface WantedSerial {
+  readonly serial: string;
+  readonly bytes: Buffer;
+}
+
+/**
+ * Serials to find, indexed for a scan that touches each entry once: a 64 Ki
+ * bitmap over the last two bytes rejects almost every entry with one load,
+ * and a map keyed by length and last three bytes resolves the rest.
+ */
+class WantedIndex {
+  readonly bitmap = new Uint8Array(8192);
+  readonly byKey = new Map<number, WantedSerial[]>();
+
+  constructor(serials: Iterable<string>) {
+    for (const raw of serials) {
+      const hex = normalizeSerialHex(raw);
+      const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+      const key = WantedIndex.key(bytes, 0, bytes.length);
+      const low = WantedIndex.low16(bytes, 0, bytes.length);
+      this.bitmap[low >>> 3]! |= 1 << (low & 7);
+      const list = this.byKey.get(key) ?? [];
+      if (!list.some((w) => w.serial === hex)) list.push({ serial: hex, bytes });
+      this.byKey.set(key, list);
+    }
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  static low16(buf: Uint8Array, start: number, len: number): number {
+    const end = start + len;
+    return (len > 1 ? buf[end - 2]! << 8 : 0) | buf[end - 1]!;
+  }
+
+  static key(buf: Uint8Array, start: number, len: number): number {
+    const end = start + len;
+    const b2 = len > 2 ? buf[end - 3]! : 0;
+    const b1 = len > 1 ? buf[end - 2]! : 0;
+    return ((len & 0xff) * 0x1000000 + (b2 << 16)) + ((b1 << 8) | buf[end - 1]!);
+  }
+}
+
+/** Lowercase hex without separators or leading zero bytes; throws on anything else. */
+export function normalizeSerialHex(input: string): string {
+  const hex = input.trim().toLowerCase().replace(/^0x/, '').replace(/[:\s]/g, '');
+  if (!/^[0-9a-f]+$/.test(hex)) throw new DerError(`"${input}" is not a hexadecimal serial number`);
+  const stripped = hex.replace(/^0+/, '');
+  if (stripped === '') return '00';
+  return stripped.length % 2 ? `0${stripped}` : stripped;
+}
+
+/**
+ * Scans a DER CRL. Structural damage throws DerError; everything a CRL can
+ * legitimately say that makes it unusable is returned as a problem instead.
+ */
+export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise<CrlScan> {
+  const problems: CrlProblem[] = [];
+  const outer = expectElement(der, 0, der.length, Tag.SEQUENCE, 'CertificateList');
+  if (outer.end !== der.length) throw new DerError('trailing bytes after the CRL');
+  const tbsEl = expectElement(der, outer.contentStart, outer.end, Tag.SEQUENCE, 'TBSCertList');
+  const algEl = expectElement(der, tbsEl.end, outer.end, Tag.SEQUENCE, 'signatureAlgorithm');
+  const sigEl = expectElement(der, algEl.end, outer.end, Tag.BIT_STRING, 'signatureValue');
+
+  let signatureAlgorithm: SignatureAlgorithm | null = null;
+  let algorithmName: string;
+  try {
+    signatureAlgorithm = parseSignatureAlgorithm(der, algEl);
+    algorithmName = signatureAlgorithm.name;
+    if (signatureAlgorithm.weak) {
+      problems.push({ code: 'weak-signature-algorithm', message: `signed with ${algorithmName}, which the Baseline Requirements (7.1.3.2) do not allow` });
+    }
+  } catch (err) {
+    algorithmName = readOid(der, readElement(der, algEl.contentStart, algEl.end));
+    problems.push({ code: 'unsupported-signature-algorithm', message: (err as Error).message });
+  }
+
+  // TBSCertList header fields, in order (RFC 5280 5.1).
+  let p = tbsEl.contentStart;
+  let el = readElement(der, p, tbsEl.end);
+  let version = 1;
+  if (el.tag === Tag.INTEGER) {
+    version = readSmallInt(der, el) + 1;
+    p = el.end;
+    el = readElement(der, p, tbsEl.end);
+  }
+  if (el.tag !== Tag.SEQUENCE) throw new DerError('TBSCertList signature is not an AlgorithmIdentifier');
+  const innerAlg = bytesOf(der, el);
+  if (!sameBytes(innerAlg, bytesOf(der, algEl))) {
+    throw new DerError('TBSCertList signature algorithm differs from the outer signatureAlgorithm (RFC 5280 5.1.1.2)');
+  }
+  const issuerEl = expectElement(der, el.end, tbsEl.end, Tag.SEQUENCE, 'issuer');
+  const issuerName = bytesOf(der, issuerEl);
+  const thisUpdateEl = readElement(der, issuerEl.end, tbsEl.end);
+  const thisUpdate = parseTime(der, thisUpdateEl);
+  p = thisUpdateEl.end;
+  let nextUpdate: number | null = null;
+  let revokedEl: DerElement | null = null;
+  let extensionsEl: DerElement | null = null;
+  while (p < tbsEl.end) {
+    el = readElement(der, p, tbsEl.end);
+    if (el.tag === Tag.UTC_TIME || el.tag === Tag.GENERALIZED_TIME) nextUpdate = parseTime(der, el);
+    else if (el.tag === Tag.SEQUENCE) revokedEl = el;
+    else if (el.tag === 0xa0) extensionsEl = el;
+    else throw new DerError(`unexpected tag 0x${el.tag.toString(16)} in TBSCertList`);
+    p = el.end;
+  }
+
+  // Start the signature check now: its digest over the TBS runs on the
+  // thread pool while this thread scans the entries.
+  let signatureCheck: Promise<boolean> | null = null;
+  if (options.issuer) {
+    if (!sameBytes(options.issuer.subjectName, issuerName) && !sameName(options.issuer.subjectName, issuerName)) {
+      problems.push({ code: 'issuer-name-mismatch', message: 'the CRL issuer name is not the given issuer certificate\'s subject' });
+      signatureCheck = Promise.resolve(false);
+    } else if (!signatureAlgorithm) {
+      signatureCheck = Promise.resolve(false);
+    } else {
+      let key: KeyObject | null = null;
+      try {
+        key = certificateKey(options.issuer);
+      } catch {
+        key = null;
+      }
+      signatureCheck = key
+        ? verifySignatureAsync(signatureAlgorithm, bytesOf(der, tbsEl), key, signatureBytes(der, sigEl))
+        : Promise.resolve(false);
+    }
+  }
+
+  const ext = extensionsEl ? readCrlExtensions(der, extensionsEl, problems) : emptyCrlExtensions();
+  const wanted = new WantedIndex(options.serials ?? []);
+  const matches = new Map<string, CrlEntryMatch>();
+  const scan = revokedEl
+    ? scanEntries(der, revokedEl.contentStart, revokedEl.end, wanted.size ? wanted : null, matches)
+    : { count: 0, unknownCriticalEntry: false, certificateIssuerSeen: false };
+
+  if (scan.unknownCriticalEntry) {
+    problems.push({ code: 'unknown-critical-entry-extension', message: 'an entry carries an unrecognised critical extension, so the CRL cannot be relied on (RFC 5280 5.3)' });
+  }
+  if (scan.certificateIssuerSeen || ext.idp?.indirectCRL) {
+    problems.push({ code: 'indirect-crl-unsupported', message: 'indirect CRL (certificateIssuer entries) is not supported: entries may belong to another issuer' });
+  }
+  for (const m of matches.values()) {
+    if (m.reasonCode !== null && (m.reasonCode === 7 || m.reasonCode < 0 || m.reasonCode > 10)) {
+      problems.push({ code: 'invalid-reason-code', message: `serial ${m.serial} has reasonCode ${m.reasonCode}, which RFC 5280 5.3.1 does not define` });
+    }
+  }
+  if (nextUpdate === null) {
+    problems.push({ code: 'no-next-update', message: 'the CRL has no nextUpdate (RFC 5280 5.1.2.5 requires one)' });
+  } else if (options.at > nextUpdate) {
+    problems.push({ code: 'stale', message: `stale: nextUpdate ${iso(nextUpdate)} has passed` });
+  }
+  if (thisUpdate > options.at) {
+    problems.push({ code: 'not-yet-valid', message: `thisUpdate ${iso(thisUpdate)} is in the future` });
+  }
+
+  const signatureValid = signatureCheck ? await signatureCheck : null;
+  if (signatureValid === false && !problems.some((x) => x.code === 'issuer-name-mismatch')) {
+    problems.push({ code: 'bad-signature', message: 'the CRL signature does not verify with the issuer\'s key' });
+  }
+  const unusableCodes = new Set<CrlProblemCode>([
+    'unknown-critical-extension',
+    'unknown-critical-entry-extension',
+    'indirect-crl-unsupported',
+    'delta-crl',
+    'bad-signature',
+    'issuer-name-mismatch',
+    'unsupported-signature-algorithm',
+  ]);
+  return {
+    version,
+    issuer: nameToString(issuerName),
+    issuerName,
+    signatureAlgorithm: algorithmName,
+    thisUpdate,
+    nextUpdate,
+    crlNumber: ext.crlNumber,
+    deltaCrlIndicator: ext.deltaCrlIndicator,
+    issuingDistributionPoint: ext.idp,
+    entries: scan.count,
+    matches,
+    signatureValid,
+    usable: !problems.some((x) => unusableCodes.has(x.code)),
+    problems,
+  };
+}
+
+interface EntryScan {
+  count: number;
+  unknownCriticalEntry: boolean;
+  certificateIssuerSeen: boolean;
+}
+
+/**
+ * The hot loop: one pass over revokedCertificates with inline DER header
+ * decoding. Only entries whose serial is wanted are decoded further.
+ */
+function scanEntries(buf: Uint8Array, start: number, end: number, wanted: WantedIndex | null, out: Map<string, CrlEntryMatch>): EntryScan {
+  let p = start;
+  let count = 0;
+  let unknownCriticalEntry = false;
+  let certificateIssuerSeen = false;
+  while (p < end) {
+    if (buf[p] !== 0x30) throw new DerError(`revokedCertificates entry ${count} is not a SEQUENCE (byte ${p})`);
+    let len = buf[p + 1]!;
+    let q = p + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      if (n === 0 || n > 4) throw new DerError(`bad length in entry ${count}`);
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + buf[q++]!;
+    }
+    const entryEnd = q + len;
+    if (entryEnd > end) throw new DerError(`entry ${count} runs past revokedCertificates`);
+    if (buf[q] !== Tag.INTEGER) throw new DerError(`entry ${count} has no serial number`);
+    let slen = buf[q + 1]!;
+    q += 2;
+    if (slen & 0x80) {
+      const n = slen & 0x7f;
+      if (n === 0 || n > 2) throw new DerError(`bad serial length in entry ${count}`);
+      slen = 0;
+      for (let i = 0; i < n; i++) slen = slen * 256 + buf[q++]!;
+    }
+    let sStart = q;
+    q += slen;
+    const timeTag = buf[q];
+    if ((timeTag !== Tag.UTC_TIME && timeTag !== Tag.GENERALIZED_TIME) || q >= entryEnd) {
+      throw new DerError(`entry ${count} has no revocationDate`);
+    }
+    const timeStart = q;
+    q += 2 + buf[q + 1]!;
+    if (q > entryEnd) throw new DerError(`entry ${count} revocationDate runs past the entry`);
+    if (q < entryEnd) {
+      // crlEntryExtensions: only the critical flags and certificateIssuer
+      // matter for every entry (RFC 5280 5.3: an unrecognised critical entry
+      // extension makes the CRL unusable for that certificate and, for a
+      // relying party that cannot tell, for all of them).
+      const flags = checkEntryExtensions(buf, q, entryEnd, count);
+      if (flags & 1) unknownCriticalEntry = true;
+      if (flags & 2) certificateIssuerSeen = true;
+    }
+    if (wanted) {
+      while (slen > 1 && buf[sStart] === 0) {
+        sStart++;
+        slen--;
+      }
+      const low = WantedIndex.low16(buf, sStart, slen);
+      if (wanted.bitmap[low >>> 3]! & (1 << (low & 7))) {
+        const candidates = wanted.byKey.get(WantedIndex.key(buf, sStart, slen));
+        if (candidates) {
+          for (const c of candidates) {
+            if (c.bytes.length === slen && sameBytes(c.bytes, buf.subarray(sStart, sStart + slen))) {
+              out.set(c.serial, decodeEntry(buf, c.serial, timeStart, q, entryEnd));
+            }
+          }
+        }
+      }
+    }
+    count++;
+    p = entryEnd;
+  }
+  return { count, unknownCriticalEntry, certificateIssuerSeen };
+}
+
+/** Returns bit 1 for an unknown critical extension, bit 2 for certificateIssuer. */
+function checkEntryExtensions(buf: Uint8Array, start: number, end: number, index: number): number {
+  const list = readElement(buf, start, end);
+  if (list.tag !== Tag.SEQUENCE) throw new DerError(`entry ${index} extensions are not a SEQUENCE`);
+  let flags = 0;
+  let p = list.contentStart;
+  while (p < list.end) {
+    const ext = readElement(buf, p, list.end);
+    const oid = readElement(buf, ext.contentStart, ext.end);
+    const next = readElement(buf, oid.end, ext.end);
+    const known = oid.end - oid.contentStart === 3 && buf[oid.contentStart] === 0x55 && buf[oid.contentStart + 1] === 0x1d;
+    const last = known ? buf[oid.contentStart + 2] : -1;
+    if (last === ENTRY_CERT_ISSUER) flags |= 2;
+    if (next.tag === Tag.BOOLEAN && buf[next.contentStart] !== 0) {
+      if (last !== ENTRY_REASON && last !== ENTRY_INVALIDITY && last !== ENTRY_CERT_ISSUER && last !== ENTRY_HOLD) flags |= 1;
+    }
+    p = ext.end;
+  }
+  return flags;
+}
+
+function decodeEntry(buf: Uint8Array, serial: string, timeStart: number, extStart: number, entryEnd: number): CrlEntryMatch {
+  const revocationDate = parseTime(buf, readElement(buf, timeStart, extStart));
+  let reasonCode: number | null = null;
+  let invalidityDate: number | null = null;
+  if (extStart < entryEnd) {
+    const list = readElement(buf, extStart, entryEnd);
+    for (const ext of children(buf, list)) {
+      const parts = children(buf, ext);
+      const oid = readOid(buf, parts[0]!);
+      const value = parts[parts.length - 1]!;
+      if (value.tag !== Tag.OCTET_STRING) throw new DerError(`entry ${serial} extension without a value`);
+      const inner = readElement(buf, value.contentStart, value.end);
+      if (oid === Oid.reasonCode) {
+        if (inner.tag !== Tag.ENUMERATED) throw new DerError(`entry ${serial} reasonCode is not ENUMERATED`);
+        reasonCode = readSmallInt(buf, inner);
+      } else if (oid === Oid.invalidityDate) {
+        invalidityDate = parseTime(buf, inner);
+      }
+    }
+  }
+  return { serial, revocationDate, reasonCode, invalidityDate };
+}
+
+interface CrlExtensions {
+  crlNumber: string | null;
+  deltaCrlIndicator: string | null;
+  idp: IssuingDistributionPoint | null;
+}
+
+const emptyCrlExtensions = (): CrlExtensions => ({ crlNumber: null, deltaCrlIndicator: null, idp: null });
+
+/** CRL extensions revwatch understands (RFC 5280 5.2); others that are critical make the CRL unusable. */
+const KNOWN_CRL_EXTENSIONS = new Set<string>([
+  Oid.authorityKeyIdentifier,
+  Oid.issuerAltName,
+  Oid.crlNumber,
+  Oid.deltaCrlIndicator,
+  Oid.issuingDistributionPoint,
+  Oid.freshestCrl,
+  Oid.authorityInfoAccess,
+]);
+
+function readCrlExtensions(buf: Uint8Array, wrapper: DerElement, problems: CrlProblem[]): CrlExtensions {
+  const result = emptyCrlExtensions();
+  const list = expectElement(buf, wrapper.contentStart, wrapper.end, Tag.SEQUENCE, 'crlExtensions');
+  for (const ext of children(buf, list)) {
+    const parts = children(buf, ext);
+    const oid = readOid(buf, parts[0]!);
+    const critical = parts[1]?.tag === Tag.BOOLEAN ? readBoolean(buf, parts[1]) : false;
+    const valueEl = parts[parts.length - 1]!;
+    const value = contentOf(buf, valueEl);
+    if (!KNOWN_CRL_EXTENSIONS.has(oid) && critical) {
+      problems.push({ code: 'unknown-critical-extension', message: `unrecognised critical CRL extension ${oid} (RFC 5280 5.2)` });
+      continue;
+    }
+    if (oid === Oid.crlNumber) {
+      result.crlNumber = bigIntegerDecimal(value);
+    } else if (oid === Oid.deltaCrlIndicator) {
+      result.deltaCrlIndicator = bigIntegerDecimal(value);
+      problems.push({ code: 'delta-crl', message: `delta CRL (base CRL ${result.deltaCrlIndicator}): a delta alone cannot show that a certificate is not revoked` });
+    } else if (oid === Oid.issuingDistributionPoint) {
+      result.idp = parseIssuingDistributionPoint(value);
+      if (result.idp.onlySomeReasons) {
+        problems.push({ code: 'partial-reasons', message: 'the CRL covers only some revocation reasons (onlySomeReasons)' });
+      }
+    }
+  }
+  return result;
+}
+
+function bigIntegerDecimal(value: Uint8Array): string {
+  const el = readElement(value, 0);
+  if (el.tag !== Tag.INTEGER) throw new DerError('expected an INTEGER');
+  const hex = Buffer.from(contentOf(value, el)).toString('hex');
+  return BigInt(`0x${hex || '0'}`).toString(10);
+}
+
+/** IssuingDistributionPoint (RFC 5280 5.2.5). */
+export function parseIssuingDistributionPoint(value: Uint8Array): IssuingDistributionPoint {
+  const seqEl = readElement(value, 0);
+  const idp = {
+    uris: [] as string[],
+    onlyContainsUserCerts: false,
+    onlyContainsCACerts: false,
+    onlyContainsAttributeCerts: false,
+    onlySomeReasons: false,
+    indirectCRL: false,
+  };
+  for (const field of children(value, seqEl)) {
+    const flag = (): boolean => field.end - field.contentStart === 1 && value[field.contentStart] !== 0;
+    switch (field.tag) {
+      case 0xa0: {
+        const dpName = readElement(value, field.contentStart, field.end);
+        if (dpName.tag === 0xa0) {
+          for (const gn of children(value, dpName)) {
+            if (gn.tag === 0x86) idp.uris.push(Buffer.from(contentOf(value, gn)).toString('latin1'));
+          }
+        }
+        break;
+      }
+      case 0x81: idp.onlyContainsUserCerts = flag(); break;
+      case 0x82: idp.onlyContainsCACerts = flag(); break;
+      case 0x83: idp.onlySomeReasons = true; break;
+      case 0x84: idp.indirectCRL = flag(); break;
+      case 0x85: idp.onlyContainsAttributeCerts = flag(); break;
+      default: break;
+    }
+  }
+  return idp;
+}
+
+export function nameToString(der: Uint8Array): string {
+  try {
+    return new Name(Buffer.from(der)).toString();
+  } catch {
+    return Buffer.from(der).toString('hex');
+  }
+}
+
+function sameName(a: Uint8Array, b: Uint8Array): boolean {
+  return nameToString(a) === nameToString(b);
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** True when `der` starts like a CRL: a SEQUENCE whose TBS holds an issuer and a time where a CRL has them. */
+export function looksLikeCrl(der: Uint8Array): boolean {
+  try {
+    const outer = readElement(der, 0);
+    const tbs = readElement(der, outer.contentStart, outer.end);
+    if (tbs.tag !== Tag.SEQUENCE) return false;
+    let el = readElement(der, tbs.contentStart, tbs.end);
+    if (el.tag === Tag.INTEGER) el = readElement(der, el.end, tbs.end);
+    if (el.tag !== Tag.SEQUENCE) return false;
+    const issuer = readElement(der, el.end, tbs.end);
+    if (issuer.tag !== Tag.SEQUENCE) return false;
+    const t = readElement(der, issuer.end, tbs.end);
+    return t.tag === Tag.UTC_TIME || t.tag === Tag.GENERALIZED_TIME;
+  } catch {
+    return false;
+  }
+}
+

@@ -1,0 +1,23 @@
+/**
+ * Fixtures generated at test time with fixed dates: a root, an issuing CA,
+ * leaves, a delegated OCSP responder. Values are computed, never hard-coded.
+ */
+import { LocalCa } from '../../src/local-ca/ca.js';
+import type { KeyType } from '../../src/local-ca/keys.js';
+
+export const T0 = Date.parse('2025-01-01T00:00:00Z');
+export const DAY = 86_400_000;
+export const HOUR = 3_600_000;
+
+export async function makeHierarchy(keyType: KeyType = 'ec-p256') {
+  const root = await LocalCa.create({ name: `Test Root ${keyType}`, keyType, notBefore: T0 - 365 * DAY, notAfter: T0 + 3650 * DAY });
+  const ca = await LocalCa.create({ name: `Test Issuing CA ${keyType}`, keyType, notBefore: T0 - 300 * DAY, notAfter: T0 + 1000 * DAY, parent: root });
+  const leaf = await ca.issue({
+    subject: 'CN=leaf.example',
+    notBefore: T0 - 10 * DAY,
+    notAfter: T0 + 80 * DAY,
+    ocspUrls: ['http://127.0.0.1:1/ocsp'],
+    crlUrls: ['http://127.0.0.1:1/ca.crl'],
+  });
+  return { root, ca, leaf };
+}
