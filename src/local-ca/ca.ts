@@ -57,7 +57,7 @@ export class LocalCa {
   ) {}
 
   /** A self-signed root (or, with `parent`, an intermediate issued by it). */
-  static async create(options: { name: string; keyType?: KeyType; notBefore: number; notAfter: number; parent?: LocalCa; crlUrls?: string[]; ocspUrls?: string[] }): Promise<LocalCa> {
+  static async create(options: { name: string; keyType?: KeyType; notBefore: number; notAfter: number; parent?: LocalCa; crlUrls?: string[]; ocspUrls?: string[]; extendedKeyUsages?: string[] }): Promise<LocalCa> {
     const keys = await generateKeyMaterial(options.keyType ?? 'ec-p256');
     const subject = options.name.includes('=') ? options.name : `CN=${options.name}, O=revwatch local CA`;
     const issuerKeys = options.parent?.keys ?? keys;
@@ -69,6 +69,7 @@ export class LocalCa {
     ];
     if (options.crlUrls?.length) extensions.push(new CRLDistributionPointsExtension([...options.crlUrls]));
     if (options.ocspUrls?.length) extensions.push(new AuthorityInfoAccessExtension({ ocsp: [...options.ocspUrls] }));
+    if (options.extendedKeyUsages?.length) extensions.push(new ExtendedKeyUsageExtension([...options.extendedKeyUsages]));
     const cert = await X509CertificateGenerator.create({
       serialNumber: nextSerial(),
       subject,
