@@ -60,7 +60,7 @@ describe('OCSP', () => {
     [4, 'superseded'],
     [9, 'privilegeWithdrawn'],
     [null, 'no reason'],
-  ])('reads a revoked answer with reason %s (%s)', (reasonCode) => {
+  ])('reads a revoked answer with reason %s (%s)', (reasonCode, _name) => {
     const der = h.ca.ocspResponse({
       answers: [{ serial, status: 'revoked', revocationTime: T0 - 2 * HOUR, reasonCode, thisUpdate: T0, nextUpdate: T0 + DAY }],
       producedAt: T0,

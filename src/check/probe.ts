@@ -1,0 +1,247 @@
+/**
+ * Probes: ask a CA's OCSP responder or CRL about certificates and turn the
+ * answer into observations. A remote fault (down, timeout, garbage, bad
+ * signature) is an observation with status `error`, never an exception, and
+ * only a verified answer ever says good, revoked or unknown.
+ */
+import { scanCrl, type CrlScan } from '../pki/crl.js';
+import { DerError } from '../pki/der.js';
+import {
+  OcspFormatError,
+  buildOcspRequest,
+  ocspGetUrl,
+  parseOcspResponse,
+  verifyOcspResponse,
+  type OcspIssuer,
+  type OcspProblemCode,
+} from '../pki/ocsp.js';
+import type { RawCertificate } from '../pki/raw-certificate.js';
+import type { FetchFailureKind, Fetcher } from '../ports.js';
+
+/** Default size caps: OCSP responses are small; real CRLs reach 100 MB. */
+export const DEFAULT_OCSP_MAX_BYTES = 64 * 1024;
+export const DEFAULT_CRL_MAX_BYTES = 256 * 1024 * 1024;
+
+export type ProbeErrorKind =
+  | FetchFailureKind
+  | 'response-status'
+  | 'malformed'
+  | 'bad-signature'
+  | 'unauthorized-signer'
+  | 'certid-mismatch'
+  | 'unusable-crl'
+  | 'wrong-distribution-point'
+  | 'unsupported';
+
+export interface ProbeSource {
+  readonly kind: 'ocsp' | 'crl';
+  readonly url: string;
+}
+
+interface ProbeCommon {
+  readonly source: ProbeSource;
+  readonly serial: string;
+  readonly checkedAt: number;
+  /** SHA-256 of the raw response or CRL, when one was received. */
+  readonly sha256: string | null;
+}
+
+export interface ProbeAnswer extends ProbeCommon {
+  readonly status: 'good' | 'revoked' | 'unknown';
+  readonly revocationTime: number | null;
+  readonly reasonCode: number | null;
+  readonly thisUpdate: number;
+  readonly nextUpdate: number | null;
+  /** OCSP producedAt; null for CRLs. */
+  readonly producedAt: number | null;
+  readonly signer: 'issuer' | 'delegated' | 'crl-issuer';
+  readonly crlNumber: string | null;
+  /** Non-fatal problems found in a verified answer (stale, weak algorithm, ...). */
+  readonly problems: readonly string[];
+  /** The raw OCSP response, kept as evidence (CRLs are referenced by hash and number). */
+  readonly raw: Uint8Array | null;
+}
+
+export interface ProbeError extends ProbeCommon {
+  readonly status: 'error';
+  readonly error: { readonly kind: ProbeErrorKind; readonly message: string };
+  readonly raw: Uint8Array | null;
+}
+
+export type ProbeOutcome = ProbeAnswer | ProbeError;
+
+const OCSP_FATAL: Partial<Record<OcspProblemCode, ProbeErrorKind>> = {
+  'response-status': 'response-status',
+  'bad-signature': 'bad-signature',
+  'unauthorized-signer': 'unauthorized-signer',
+  'certid-mismatch': 'certid-mismatch',
+  'unsupported-signature-algorithm': 'unsupported',
+  'unknown-critical-extension': 'unsupported',
+};
+
+export interface OcspProbeInput {
+  readonly url: string;
+  readonly serial: string;
+  readonly issuer: OcspIssuer;
+  readonly fetcher: Fetcher;
+  readonly now: () => number;
+  readonly hash?: 'sha1' | 'sha256';
+  readonly maxBytes?: number;
+}
+
+/**
+ * Asks one responder about one certificate: POST first (RFC 6960 A.1.1), GET
+ * when the responder refuses POST (405 or 501).
+ */
+export async function probeOcsp(input: OcspProbeInput): Promise<ProbeOutcome> {
+  const source: ProbeSource = { kind: 'ocsp', url: input.url };
+  const request = buildOcspRequest(input.serial, input.issuer, input.hash ?? 'sha1');
+  const maxBytes = input.maxBytes ?? DEFAULT_OCSP_MAX_BYTES;
+  let fetched = await input.fetcher.fetch({
+    url: input.url,
+    method: 'POST',
+    body: request,
+    headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
+    maxBytes,
+  });
+  if (!fetched.ok && fetched.kind === 'http-status' && (fetched.status === 405 || fetched.status === 501)) {
+    fetched = await input.fetcher.fetch({ url: ocspGetUrl(input.url, request), headers: { accept: 'application/ocsp-response' }, maxBytes });
+  }
+  const checkedAt = input.now();
+  const common = { source, serial: input.serial, checkedAt };
+  if (!fetched.ok) {
+    return { ...common, status: 'error', sha256: null, raw: null, error: { kind: fetched.kind, message: fetched.message } };
+  }
+  const raw = fetched.body;
+  let parsed;
+  try {
+    parsed = parseOcspResponse(raw);
+  } catch (err) {
+    const message = err instanceof OcspFormatError ? err.message : `unreadable response: ${(err as Error).message}`;
+    return { ...common, status: 'error', sha256: fetched.sha256, raw, error: { kind: 'malformed', message } };
+  }
+  const v = verifyOcspResponse(parsed, { issuer: input.issuer, serial: input.serial, at: checkedAt });
+  if (!v.trusted || !v.match) {
+    const fatal = v.problems.find((p) => OCSP_FATAL[p.code]) ?? v.problems[0];
+    const kind = fatal ? (OCSP_FATAL[fatal.code] ?? 'malformed') : 'malformed';
+    return { ...common, status: 'error', sha256: fetched.sha256, raw, error: { kind, message: fatal?.message ?? 'response not trusted' } };
+  }
+  const m = v.match;
+  return {
+    ...common,
+    status: m.status,
+    sha256: fetched.sha256,
+    revocationTime: m.revocationTime,
+    reasonCode: m.reasonCode,
+    thisUpdate: m.thisUpdate,
+    nextUpdate: m.nextUpdate,
+    producedAt: v.producedAt,
+    signer: v.signer ?? 'issuer',
+    crlNumber: null,
+    problems: v.problems.map((p) => p.code),
+    raw,
+  };
+}
+
+export interface CrlProbeInput {
+  readonly url: string;
+  readonly serials: readonly string[];
+  /** The issuer of the certificates, which must have signed the CRL (indirect CRLs are not supported). */
+  readonly issuer: RawCertificate;
+  readonly fetcher: Fetcher;
+  readonly now: () => number;
+  /** Whether the certificates are CA certificates, for IDP scope checks (RFC 5280 5.2.5). */
+  readonly certificatesAreCAs?: boolean;
+  readonly maxBytes?: number;
+  readonly etag?: string | null;
+  readonly lastModified?: string | null;
+}
+
+export interface CrlProbeResult {
+  readonly url: string;
+  /** One outcome per serial asked, in order; empty when `notModified`. */
+  readonly outcomes: readonly ProbeOutcome[];
+  readonly notModified: boolean;
+  readonly scan: CrlScan | null;
+  readonly sha256: string | null;
+  readonly bytes: number;
+  readonly etag: string | null;
+  readonly lastModified: string | null;
+  /** The CRL itself, for callers that keep a copy (local mode evidence). */
+  readonly raw: Uint8Array | null;
+}
+
+/** Fetches one CRL once and answers for every serial that points at it. */
+export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
+  const source: ProbeSource = { kind: 'crl', url: input.url };
+  const fetched = await input.fetcher.fetch({ url: input.url, maxBytes: input.maxBytes ?? DEFAULT_CRL_MAX_BYTES, etag: input.etag, lastModified: input.lastModified });
+  const checkedAt = input.now();
+  const errorAll = (kind: ProbeErrorKind, message: string, sha256: string | null): ProbeOutcome[] =>
+    input.serials.map((serial) => ({ source, serial, checkedAt, status: 'error', sha256, raw: null, error: { kind, message } }));
+  const base = { url: input.url, notModified: false, scan: null, raw: null, etag: null, lastModified: null };
+  if (!fetched.ok) return { ...base, outcomes: errorAll(fetched.kind, fetched.message, null), sha256: null, bytes: 0 };
+  if (fetched.notModified) {
+    return { ...base, outcomes: [], notModified: true, sha256: null, bytes: 0, etag: fetched.etag, lastModified: fetched.lastModified };
+  }
+  const meta = { sha256: fetched.sha256, bytes: fetched.body.length, etag: fetched.etag, lastModified: fetched.lastModified, raw: fetched.body };
+  let scan: CrlScan;
+  try {
+    scan = await scanCrl(fetched.body, { serials: input.serials, issuer: input.issuer, at: checkedAt });
+  } catch (err) {
+    const message = err instanceof DerError ? `not a CRL: ${err.message}` : `unreadable CRL: ${(err as Error).message}`;
+    return { ...base, ...meta, outcomes: errorAll('malformed', message, fetched.sha256) };
+  }
+  const scopeProblem = idpProblem(scan, input.url, input.certificatesAreCAs === true);
+  if (!scan.usable || scopeProblem) {
+    const bad = scan.problems.find((p) => p.code === 'bad-signature' || p.code === 'issuer-name-mismatch');
+    const kind: ProbeErrorKind = bad ? 'bad-signature' : scopeProblem ? 'wrong-distribution-point' : 'unusable-crl';
+    const message = scopeProblem ?? scan.problems.map((p) => p.message).join('; ');
+    return { ...base, ...meta, scan, outcomes: errorAll(kind, message, fetched.sha256) };
+  }
+  const problems = scan.problems.map((p) => p.code);
+  const outcomes: ProbeOutcome[] = input.serials.map((serial) => {
+    const hit = scan.matches.get(serial);
+    return {
+      source,
+      serial,
+      checkedAt,
+      status: hit ? 'revoked' : 'good',
+      sha256: fetched.sha256,
+      revocationTime: hit?.revocationDate ?? null,
+      reasonCode: hit?.reasonCode ?? null,
+      thisUpdate: scan.thisUpdate,
+      nextUpdate: scan.nextUpdate,
+      producedAt: null,
+      signer: 'crl-issuer',
+      crlNumber: scan.crlNumber,
+      problems,
+      raw: null,
+    };
+  });
+  return { ...base, ...meta, scan, outcomes };
+}
+
+/**
+ * RFC 5280 5.2.5 / 6.3.3: a CRL with an issuing distribution point only
+ * speaks for the certificates in its scope. The URL fetched must be one the
+ * IDP names, and the scope must include the kind of certificate asked about.
+ */
+function idpProblem(scan: CrlScan, url: string, caCertificates: boolean): string | null {
+  const idp = scan.issuingDistributionPoint;
+  if (!idp) return null;
+  if (idp.uris.length > 0 && !idp.uris.some((u) => sameUrl(u, url))) {
+    return `wrong distribution point: the CRL at ${url} names ${idp.uris.join(', ')} in its issuingDistributionPoint`;
+  }
+  if (idp.onlyContainsCACerts && !caCertificates) return 'the CRL covers only CA certificates';
+  if (idp.onlyContainsUserCerts && caCertificates) return 'the CRL covers only end-entity certificates';
+  if (idp.onlyContainsAttributeCerts) return 'the CRL covers only attribute certificates';
+  return null;
+}
+
+function sameUrl(a: string, b: string): boolean {
+  try {
+    return new URL(a).toString() === new URL(b).toString();
+  } catch {
+    return a === b;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The core's ports, in its own words. Adapters implement them; the core never
+ * imports an SDK, reads process.env, or asks the system for the time.
+ */
+
+/** Time. Only SystemClock reads the real clock; tests use FakeClock. */
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface FetchRequest {
+  readonly url: string;
+  readonly method?: 'GET' | 'POST';
+  readonly body?: Uint8Array;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Refuse bodies larger than this many bytes (checked on Content-Length and while streaming). */
+  readonly maxBytes: number;
+  /** Conditional GET validators from the previous fetch (RFC 9110 13.1). */
+  readonly etag?: string | null;
+  readonly lastModified?: string | null;
+}
+
+export type FetchFailureKind =
+  | 'bad-url'
+  | 'unsupported-scheme'
+  | 'refused-address'
+  | 'timeout'
+  | 'network'
+  | 'too-large'
+  | 'http-status'
+  | 'redirect-limit';
+
+export interface FetchFailure {
+  readonly ok: false;
+  readonly kind: FetchFailureKind;
+  readonly message: string;
+  readonly url: string;
+  readonly status?: number;
+  readonly attempts: number;
+}
+
+export interface FetchSuccess {
+  readonly ok: true;
+  readonly status: number;
+  /** The URL finally answered, after redirects. */
+  readonly url: string;
+  readonly body: Buffer;
+  /** SHA-256 of the body, computed while it streamed in: the evidence hash. */
+  readonly sha256: string;
+  /** True for 304 Not Modified: `body` is empty and the previous copy stands. */
+  readonly notModified: boolean;
+  readonly etag: string | null;
+  readonly lastModified: string | null;
+  readonly contentType: string | null;
+  readonly redirects: number;
+  readonly attempts: number;
+}
+
+export type FetchResult = FetchSuccess | FetchFailure;
+
+/** HTTP for probes. Remote faults come back as FetchFailure; only programming errors throw. */
+export interface Fetcher {
+  fetch(request: FetchRequest): Promise<FetchResult>;
+}
