@@ -1,0 +1,164 @@
+/**
+ * The `revwatch` command. Thin: parse arguments, read files, call the core,
+ * print. Exit codes (design.md): 0 done; 1 bad input or usage (one line on
+ * stderr, nothing written); 2 finished, but some sources could not be read.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { SystemClock } from './clock.js';
+import { HttpFetcher } from './net/http-fetcher.js';
+import { InputError, type CertificateInfo } from './pki/certificate.js';
+import { OcspIssuer, buildOcspRequest, ocspGetUrl } from './pki/ocsp.js';
+import { DEFAULT_CRL_MAX_BYTES, DEFAULT_OCSP_MAX_BYTES } from './check/probe.js';
+import { certificateFromFile, formatCrlInspection, formatOcspInspection, inspectCrl, inspectOcsp } from './inspect.js';
+import { parseInstant } from './time.js';
+import type { Clock, FetchResult } from './ports.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly clock: Clock;
+}
+
+/** A remote source could not be read: exit 2 after printing what is known. */
+class SourceUnreadableError extends Error {}
+
+interface GlobalOptions {
+  json?: boolean;
+  home?: string;
+  allowPrivateNetwork?: boolean;
+  aws?: boolean;
+}
+
+const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+
+async function readInput(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new InputError(`cannot read ${what} ${path}: ${why}`);
+  }
+}
+
+function requireFetched(result: FetchResult): Uint8Array {
+  if (!result.ok) throw new SourceUnreadableError(`could not read ${result.url}: ${result.message}`);
+  return result.body;
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command();
+  const print = (value: unknown, human: () => string): void => {
+    const json = program.opts<GlobalOptions>().json;
+    io.stdout(`${json ? JSON.stringify(value, null, 2) : human()}\n`);
+  };
+  const fetcher = (): HttpFetcher => new HttpFetcher({ clock: io.clock, allowPrivateNetwork: program.opts<GlobalOptions>().allowPrivateNetwork === true });
+  const at = (value: string | undefined): number => (value ? parseInstant(value, '--at') : io.clock.now().getTime());
+  const optionalCert = async (path: string | undefined, what: string): Promise<CertificateInfo | null> =>
+    path ? certificateFromFile(await readInput(path, what), path) : null;
+
+  program
+    .name('revwatch')
+    .description('Holds Certificate Authorities to their Baseline Requirements revocation deadlines, with signed evidence.')
+    .option('--home <dir>', 'where local data is kept (default ./.revwatch, or REVWATCH_HOME)')
+    .option('--json', 'machine-readable output')
+    .option('--allow-private-network', 'allow responders on loopback or private addresses (local CAs, tests)')
+    .option('--aws', 'use the deployed DynamoDB table (or set REVWATCH_TABLE)')
+    .showHelpAfterError(false)
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .exitOverride();
+
+  const inspect = program.command('inspect').description('read a CRL or an OCSP response and say what it claims and whether it verifies');
+
+  inspect
+    .command('crl <source>')
+    .description('inspect a CRL file or URL (DER or PEM)')
+    .option('--issuer <file>', 'the CRL issuer certificate, to verify the signature')
+    .addOption(new Option('--serial <hex>', 'look up this serial (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .option('--at <ISO-8601>', 'judge freshness at this time (default now)')
+    .action(async (source: string, opts: { issuer?: string; serial?: string[]; at?: string }) => {
+      const when = at(opts.at);
+      const issuer = await optionalCert(opts.issuer, 'issuer');
+      let bytes: Uint8Array;
+      if (isUrl(source)) {
+        const f = fetcher();
+        try {
+          bytes = requireFetched(await f.fetch({ url: source, maxBytes: DEFAULT_CRL_MAX_BYTES }));
+        } finally {
+          await f.close();
+        }
+      } else {
+        bytes = await readInput(source, 'CRL');
+      }
+      const report = await inspectCrl(bytes, source, { issuer, serials: opts.serial ?? [], at: when });
+      print(report, () => formatCrlInspection(report));
+    });
+
+  inspect
+    .command('ocsp <source>')
+    .description('inspect an OCSP response file, or ask a responder URL about --cert')
+    .option('--issuer <file>', 'the issuer certificate, to verify the signature and CertID')
+    .option('--cert <file>', 'the certificate asked about (required with a URL)')
+    .option('--at <ISO-8601>', 'judge staleness at this time (default now)')
+    .action(async (source: string, opts: { issuer?: string; cert?: string; at?: string }) => {
+      const when = at(opts.at);
+      const issuer = await optionalCert(opts.issuer, 'issuer');
+      const cert = await optionalCert(opts.cert, 'certificate');
+      let bytes: Uint8Array;
+      if (isUrl(source)) {
+        if (!cert || !issuer) throw new InputError('inspect ocsp <url> needs --cert and --issuer to build the request');
+        const request = buildOcspRequest(cert.serial, new OcspIssuer(issuer.raw));
+        const f = fetcher();
+        try {
+          let result = await f.fetch({ url: source, method: 'POST', body: request, headers: { 'content-type': 'application/ocsp-request' }, maxBytes: DEFAULT_OCSP_MAX_BYTES });
+          if (!result.ok && result.kind === 'http-status' && (result.status === 405 || result.status === 501)) {
+            result = await f.fetch({ url: ocspGetUrl(source, request), maxBytes: DEFAULT_OCSP_MAX_BYTES });
+          }
+          bytes = requireFetched(result);
+        } finally {
+          await f.close();
+        }
+      } else {
+        bytes = await readInput(source, 'OCSP response');
+      }
+      const report = inspectOcsp(bytes, source, { issuer, cert, at: when });
+      print(report, () => formatOcspInspection(report));
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; commander has already printed the usage error line.
+      return err.exitCode === 0 ? 0 : 1;
+    }
+    if (err instanceof InputError) {
+      io.stderr(`revwatch: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof SourceUnreadableError) {
+      io.stderr(`revwatch: ${err.message}\n`);
+      return 2;
+    }
+    io.stderr(`revwatch: internal error: ${(err as Error).stack ?? String(err)}\n`);
+    return 70;
+  }
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+    clock: new SystemClock(),
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * `revwatch inspect`: read one CRL or OCSP response and say what it claims
+ * and whether it can be believed. The JSON shapes are part of the CLI
+ * contract in design.md.
+ */
+import { InputError, describeCertificate, readCertificateBlocks, type CertificateInfo } from './pki/certificate.js';
+import { looksLikeCrl, normalizeSerialHex, scanCrl } from './pki/crl.js';
+import { DerError } from './pki/der.js';
+import { OcspFormatError, OcspIssuer, looksLikeOcspResponse, parseOcspResponse, verifyOcspResponse } from './pki/ocsp.js';
+import { reasonName } from './pki/oids.js';
+import { isoOrNull } from './time.js';
+
+export interface CrlInspection {
+  signatureValid: boolean | null;
+  issuer: string;
+  thisUpdate: string | null;
+  nextUpdate: string | null;
+  crlNumber: string | null;
+  entries: number;
+  fresh: boolean;
+  matches: { serial: string; revocationDate: string | null; reasonCode: string | null; invalidityDate: string | null }[];
+  problems: { code: string; message: string }[];
+}
+
+export interface OcspInspection {
+  responseStatus: string;
+  signatureValid: boolean | null;
+  signer: 'issuer' | 'delegated' | null;
+  producedAt: string | null;
+  responses: { serial: string; status: string; revocationTime: string | null; reasonCode: string | null; thisUpdate: string | null; nextUpdate: string | null }[];
+  problems: { code: string; message: string }[];
+}
+
+/** Undoes PEM armour for a CRL (`X509 CRL`) or passes DER through. */
+export function crlDer(bytes: Uint8Array, source: string): Uint8Array {
+  const text = Buffer.from(bytes.subarray(0, Math.min(bytes.length, 64 * 1024))).toString('latin1');
+  if (text.includes('-----BEGIN ')) {
+    const all = Buffer.from(bytes).toString('latin1');
+    const m = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/.exec(all);
+    if (!m) {
+      const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(all)?.[1] ?? 'unknown';
+      throw new InputError(`${source} is not a CRL: it holds a PEM ${label}`);
+    }
+    return Buffer.from(m[1]!.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  }
+  return bytes;
+}
+
+function notA(what: 'CRL' | 'OCSP response', bytes: Uint8Array, source: string, detail: string): InputError {
+  let is = '';
+  if (bytes.length === 0) is = 'it is empty';
+  else if (what !== 'CRL' && looksLikeCrl(bytes)) is = 'it is a CRL';
+  else if (what !== 'OCSP response' && looksLikeOcspResponse(bytes)) is = 'it is an OCSP response';
+  else {
+    try {
+      describeCertificate(bytes);
+      is = 'it is a certificate';
+    } catch {
+      is = detail;
+    }
+  }
+  return new InputError(`${source} is not ${what === 'CRL' ? 'a CRL' : 'an OCSP response'}: ${is}`);
+}
+
+export async function inspectCrl(bytes: Uint8Array, source: string, options: { issuer?: CertificateInfo | null; serials?: readonly string[]; at: number }): Promise<CrlInspection> {
+  const der = crlDer(bytes, source);
+  const serials = (options.serials ?? []).map((s) => {
+    try {
+      return normalizeSerialHex(s);
+    } catch {
+      throw new InputError(`--serial "${s}" is not a hexadecimal serial number`);
+    }
+  });
+  let scan;
+  try {
+    scan = await scanCrl(der, { serials, issuer: options.issuer?.raw ?? null, at: options.at });
+  } catch (err) {
+    if (err instanceof DerError) throw notA('CRL', der, source, err.message);
+    throw err;
+  }
+  const fresh = scan.thisUpdate <= options.at && scan.nextUpdate !== null && options.at <= scan.nextUpdate;
+  return {
+    signatureValid: scan.signatureValid,
+    issuer: scan.issuer,
+    thisUpdate: isoOrNull(scan.thisUpdate),
+    nextUpdate: isoOrNull(scan.nextUpdate),
+    crlNumber: scan.crlNumber,
+    entries: scan.entries,
+    fresh,
+    matches: serials
+      .map((s) => scan.matches.get(s))
+      .filter((m) => m !== undefined)
+      .map((m) => ({ serial: m.serial, revocationDate: isoOrNull(m.revocationDate), reasonCode: reasonName(m.reasonCode), invalidityDate: isoOrNull(m.invalidityDate) })),
+    problems: scan.problems.map((p) => ({ code: p.code, message: p.message })),
+  };
+}
+
+export function inspectOcsp(bytes: Uint8Array, source: string, options: { issuer?: CertificateInfo | null; cert?: CertificateInfo | null; at: number }): OcspInspection {
+  let parsed;
+  try {
+    parsed = parseOcspResponse(bytes);
+  } catch (err) {
+    if (err instanceof OcspFormatError) throw notA('OCSP response', bytes, source, err.message.replace(/^not an OCSP response: /, ''));
+    throw err;
+  }
+  const v = verifyOcspResponse(parsed, {
+    issuer: options.issuer ? new OcspIssuer(options.issuer.raw) : null,
+    serial: options.cert?.serial ?? null,
+    at: options.at,
+  });
+  return {
+    responseStatus: v.responseStatus,
+    signatureValid: v.signatureValid,
+    signer: v.signer,
+    producedAt: isoOrNull(v.producedAt),
+    responses: v.responses.map((r) => ({
+      serial: r.serial,
+      status: r.status,
+      revocationTime: isoOrNull(r.revocationTime),
+      reasonCode: reasonName(r.reasonCode),
+      thisUpdate: isoOrNull(r.thisUpdate),
+      nextUpdate: isoOrNull(r.nextUpdate),
+    })),
+    problems: v.problems.map((p) => ({ code: p.code, message: p.message })),
+  };
+}
+
+/** Reads the first certificate of an --issuer or --cert file. */
+export function certificateFromFile(bytes: Uint8Array, source: string): CertificateInfo {
+  const [first] = readCertificateBlocks(bytes, source);
+  return describeCertificate(first!, source);
+}
+
+const yesNo = (v: boolean | null): string => (v === null ? 'not checked (no --issuer)' : v ? 'valid' : 'INVALID');
+
+export function formatCrlInspection(r: CrlInspection): string {
+  const lines = [
+    `issuer        ${r.issuer}`,
+    `signature     ${yesNo(r.signatureValid)}`,
+    `thisUpdate    ${r.thisUpdate}`,
+    `nextUpdate    ${r.nextUpdate ?? '(none)'}`,
+    `crlNumber     ${r.crlNumber ?? '(none)'}`,
+    `entries       ${r.entries}`,
+    `fresh         ${r.fresh ? 'yes' : 'no'}`,
+  ];
+  if (r.matches.length) {
+    lines.push('', 'serial'.padEnd(42) + 'revoked at'.padEnd(22) + 'reason');
+    for (const m of r.matches) lines.push(m.serial.padEnd(42) + (m.revocationDate ?? '').padEnd(22) + (m.reasonCode ?? '(none: unspecified)'));
+  }
+  for (const p of r.problems) lines.push(`problem: ${p.message}`);
+  return lines.join('\n');
+}
+
+export function formatOcspInspection(r: OcspInspection): string {
+  const lines = [
+    `responseStatus ${r.responseStatus}`,
+    `signature      ${yesNo(r.signatureValid)}${r.signer ? ` (signed by the ${r.signer === 'issuer' ? 'issuer' : 'delegated responder'})` : ''}`,
+    `producedAt     ${r.producedAt ?? '-'}`,
+  ];
+  if (r.responses.length) {
+    lines.push('', 'serial'.padEnd(42) + 'status'.padEnd(9) + 'revoked at'.padEnd(22) + 'reason'.padEnd(22) + 'thisUpdate'.padEnd(22) + 'nextUpdate');
+    for (const s of r.responses) {
+      lines.push(s.serial.padEnd(42) + s.status.padEnd(9) + (s.revocationTime ?? '-').padEnd(22) + (s.reasonCode ?? '-').padEnd(22) + (s.thisUpdate ?? '-').padEnd(22) + (s.nextUpdate ?? '-'));
+    }
+  }
+  for (const p of r.problems) lines.push(`problem: ${p.message}`);
+  return lines.join('\n');
+}

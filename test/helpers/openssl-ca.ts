@@ -1,0 +1,179 @@
+/**
+ * A real OpenSSL CA for integration tests: `openssl ca` issues and revokes
+ * (index.txt edited directly for crafted revocation times and reasons),
+ * `openssl ca -gencrl` makes CRLs, and `openssl ocsp` answers on 127.0.0.1.
+ *
+ * `openssl ocsp -port N` binds every interface, so tests connect only to
+ * 127.0.0.1; it re-reads index.txt one request late, so the responder is
+ * restarted after every index change.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const opensslAvailable = (): boolean => spawnSync('openssl', ['version']).status === 0;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Waits for the responder to say it is listening. A bare TCP connect cannot
+ * be used as a readiness check: `openssl ocsp` serves one connection at a time
+ * and a connection closed without a request leaves it stuck.
+ */
+function waitForListening(child: ChildProcess, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`openssl ocsp did not start: ${seen}`)), timeoutMs);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes('waiting for OCSP client connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`openssl ocsp exited with ${code}: ${seen}`));
+    });
+  });
+}
+
+/** OpenSSL's index.txt time format: YYMMDDHHMMSSZ. */
+const indexTime = (ms: number): string => new Date(ms).toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
+const genTime = (ms: number): string => new Date(ms).toISOString().replace(/^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
+
+export interface IssuedLeaf {
+  readonly name: string;
+  readonly pemPath: string;
+  /** Uppercase hex as OpenSSL writes it in index.txt. */
+  readonly serialHex: string;
+}
+
+export class OpensslCa {
+  readonly dir = mkdtempSync(join(tmpdir(), 'revwatch-openssl-'));
+  private responder: ChildProcess | null = null;
+  private responderArgs: string[] = [];
+  ocspPort = 0;
+
+  constructor(
+    readonly httpBase: string,
+    readonly name = 'OpenSSL Test CA',
+  ) {}
+
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  private openssl(args: string[]): string {
+    return execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  }
+
+  /** Creates the CA key and certificate and a delegated OCSP responder certificate. */
+  init(keyAlg: 'ec' | 'rsa' = 'ec'): this {
+    writeFileSync(this.path('index.txt'), '');
+    writeFileSync(this.path('serial'), '1000\n');
+    writeFileSync(this.path('crlnumber'), '01\n');
+    writeFileSync(
+      this.path('openssl.cnf'),
+      `[ca]
+default_ca = test_ca
+[test_ca]
+dir = ${this.dir}
+database = $dir/index.txt
+serial = $dir/serial
+crlnumber = $dir/crlnumber
+new_certs_dir = $dir
+certificate = $dir/ca.pem
+private_key = $dir/ca.key
+default_md = sha256
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+default_crl_days = 7
+[policy_any]
+commonName = supplied
+[leaf_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+authorityInfoAccess = OCSP;URI:${this.httpBase}/ocsp,caIssuers;URI:${this.httpBase}/ca.der
+crlDistributionPoints = URI:${this.httpBase}/ca.crl
+[ocsp_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = OCSPSigning
+[crl_ext]
+authorityKeyIdentifier = keyid:always
+`,
+    );
+    const newKey = keyAlg === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
+    this.openssl(['req', '-x509', ...newKey, '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', `/CN=${this.name}`, '-days', '3650',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature', '-addext', 'subjectKeyIdentifier=hash']);
+    this.openssl(['x509', '-in', 'ca.pem', '-outform', 'DER', '-out', 'ca.der']);
+    this.issue('ocsp-responder', 'ocsp_ext');
+    return this;
+  }
+
+  issue(name: string, extensions = 'leaf_ext'): IssuedLeaf {
+    this.openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+    const serialHex = readFileSync(this.path('serial'), 'utf8').trim();
+    this.openssl(['ca', '-batch', '-config', 'openssl.cnf', '-in', `${name}.csr`, '-out', `${name}.pem`, '-extensions', extensions, '-days', '90', '-notext']);
+    return { name, pemPath: this.path(`${name}.pem`), serialHex };
+  }
+
+  /** Marks a certificate revoked with any time and reason, by editing index.txt as `openssl ca -revoke` would. */
+  revoke(leaf: IssuedLeaf, at: number, reason: string | null): void {
+    const lines = readFileSync(this.path('index.txt'), 'utf8').split('\n');
+    const updated = lines.map((line) => {
+      const cols = line.split('\t');
+      if (cols[3] !== leaf.serialHex) return line;
+      cols[0] = 'R';
+      cols[2] = reason ? `${indexTime(at)},${reason}` : indexTime(at);
+      return cols.join('\t');
+    });
+    writeFileSync(this.path('index.txt'), updated.join('\n'));
+  }
+
+  /** `openssl ca -gencrl`, returned as DER. */
+  crl(thisUpdate: number, nextUpdate: number): Buffer {
+    this.openssl(['ca', '-gencrl', '-config', 'openssl.cnf', '-crlexts', 'crl_ext', '-out', 'ca.crl.pem', '-crl_lastupdate', genTime(thisUpdate), '-crl_nextupdate', genTime(nextUpdate)]);
+    this.openssl(['crl', '-in', 'ca.crl.pem', '-outform', 'DER', '-out', 'ca.crl']);
+    return readFileSync(this.path('ca.crl'));
+  }
+
+  /** Starts (or restarts) `openssl ocsp`; `signer` picks the issuer or the delegated responder certificate. */
+  async startResponder(options: { signer: 'issuer' | 'delegated'; badsig?: boolean; keyId?: boolean } = { signer: 'delegated' }): Promise<void> {
+    await this.stopResponder();
+    this.ocspPort = this.ocspPort || (await freePort());
+    const [cert, key] = options.signer === 'issuer' ? ['ca.pem', 'ca.key'] : ['ocsp-responder.pem', 'ocsp-responder.key'];
+    this.responderArgs = ['ocsp', '-index', 'index.txt', '-port', String(this.ocspPort), '-CA', 'ca.pem', '-rsigner', cert, '-rkey', key, '-nmin', '60', '-ignore_err',
+      ...(options.badsig ? ['-badsig'] : []), ...(options.keyId ? ['-resp_key_id'] : [])];
+    this.responder = spawn('openssl', this.responderArgs, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    await waitForListening(this.responder);
+  }
+
+  async stopResponder(): Promise<void> {
+    const child = this.responder;
+    if (!child) return;
+    this.responder = null;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.stopResponder();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
