@@ -48,6 +48,8 @@ export interface CertificateInfo {
   readonly crlUrls: readonly string[];
   readonly subjectKeyId: string | null;
   readonly authorityKeyId: string | null;
+  /** Extensions that could not be decoded (their fields above are then empty). */
+  readonly extensionErrors: readonly string[];
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 #]+)-----([\s\S]*?)-----END \1-----/g;
@@ -88,12 +90,24 @@ export function describeCertificate(der: Uint8Array, source = 'input'): Certific
   } catch (err) {
     throw new InputError(`${source} is not a certificate: ${whatItIs(der)}`, { cause: err });
   }
-  const aia = cert.getExtension(AuthorityInfoAccessExtension);
-  const cdp = cert.getExtension(CRLDistributionPointsExtension);
-  const eku = cert.getExtension(ExtendedKeyUsageExtension);
-  const bc = cert.getExtension(BasicConstraintsExtension);
-  const ski = cert.getExtension(SubjectKeyIdentifierExtension);
-  const aki = cert.getExtension(AuthorityKeyIdentifierExtension);
+  // Extensions are decoded lazily by @peculiar/x509 and may throw; an
+  // unreadable extension leaves its fields empty and is reported, since the
+  // certificate itself is still one.
+  const extensionErrors: string[] = [];
+  const read = <T>(name: string, get: () => T): T | null => {
+    try {
+      return get();
+    } catch (err) {
+      extensionErrors.push(`${name}: ${(err as Error).message}`);
+      return null;
+    }
+  };
+  const aia = read('authorityInfoAccess', () => cert.getExtension(AuthorityInfoAccessExtension));
+  const cdp = read('cRLDistributionPoints', () => cert.getExtension(CRLDistributionPointsExtension));
+  const eku = read('extKeyUsage', () => cert.getExtension(ExtendedKeyUsageExtension));
+  const bc = read('basicConstraints', () => cert.getExtension(BasicConstraintsExtension));
+  const ski = read('subjectKeyIdentifier', () => cert.getExtension(SubjectKeyIdentifierExtension));
+  const aki = read('authorityKeyIdentifier', () => cert.getExtension(AuthorityKeyIdentifierExtension));
   const urls = (names: { type: string; value: string }[] | undefined): string[] =>
     (names ?? []).filter((n) => n.type === 'url').map((n) => n.value);
   const crlUrls: string[] = [];
@@ -119,6 +133,7 @@ export function describeCertificate(der: Uint8Array, source = 'input'): Certific
     crlUrls,
     subjectKeyId: ski?.keyId ?? null,
     authorityKeyId: aki?.keyId ?? null,
+    extensionErrors,
   };
 }
 

@@ -22,6 +22,7 @@ import {
   readElement,
   readOid,
   readSmallInt,
+  serialContent,
   type DerElement,
 } from './der.js';
 import { Oid } from './oids.js';
@@ -117,7 +118,7 @@ class WantedIndex {
   constructor(serials: Iterable<string>) {
     for (const raw of serials) {
       const hex = normalizeSerialHex(raw);
-      const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+      const bytes = serialContent(hex);
       const key = WantedIndex.key(bytes, 0, bytes.length);
       const low = WantedIndex.low16(bytes, 0, bytes.length);
       this.bitmap[low >>> 3]! |= 1 << (low & 7);
@@ -146,11 +147,14 @@ class WantedIndex {
 
 /** Lowercase hex without separators or leading zero bytes; throws on anything else. */
 export function normalizeSerialHex(input: string): string {
-  const hex = input.trim().toLowerCase().replace(/^0x/, '').replace(/[:\s]/g, '');
+  let hex = input.trim().toLowerCase().replace(/[:\s]/g, '');
+  const negative = hex.startsWith('-');
+  hex = hex.replace(/^-/, '').replace(/^0x/, '');
   if (!/^[0-9a-f]+$/.test(hex)) throw new DerError(`"${input}" is not a hexadecimal serial number`);
   const stripped = hex.replace(/^0+/, '');
   if (stripped === '') return '00';
-  return stripped.length % 2 ? `0${stripped}` : stripped;
+  const even = stripped.length % 2 ? `0${stripped}` : stripped;
+  return negative ? `-${even}` : even;
 }
 
 /**
@@ -344,7 +348,9 @@ function scanEntries(buf: Uint8Array, start: number, end: number, wanted: Wanted
       if (flags & 2) certificateIssuerSeen = true;
     }
     if (wanted) {
-      while (slen > 1 && buf[sStart] === 0) {
+      // Compare minimal two's-complement forms: drop redundant sign bytes
+      // (BER leniency in some CRLs) but keep the one that carries the sign.
+      while (slen > 1 && ((buf[sStart] === 0 && !(buf[sStart + 1]! & 0x80)) || (buf[sStart] === 0xff && buf[sStart + 1]! & 0x80))) {
         sStart++;
         slen--;
       }

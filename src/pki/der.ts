@@ -131,13 +131,32 @@ export function readSmallInt(buf: Uint8Array, el: DerElement): number {
 }
 
 /**
- * Hex of an INTEGER's content with leading zero bytes removed: the serial
- * number form revwatch uses everywhere (lowercase, no separators, minimal).
+ * The serial number form revwatch uses everywhere: lowercase hex, no
+ * separators, no leading zero bytes. RFC 5280 4.1.2.2 requires positive
+ * serials, but negative ones exist (PKITS 4.4.14/15 test them): those keep
+ * their sign as `-` and the magnitude, as openssl prints them, so +255 (DER
+ * 00 ff) and -1 (DER ff) never collide.
  */
 export function serialHex(content: Uint8Array): string {
+  if (content.length === 0) return '00';
+  if (content[0]! & 0x80) {
+    const value = BigInt(`0x${Buffer.from(content).toString('hex')}`) - (1n << BigInt(content.length * 8));
+    const magnitude = (-value).toString(16);
+    return `-${magnitude.length % 2 ? `0${magnitude}` : magnitude}`;
+  }
   let i = 0;
   while (i < content.length - 1 && content[i] === 0) i++;
   return Buffer.from(content.buffer, content.byteOffset + i, content.length - i).toString('hex');
+}
+
+/** The minimal DER INTEGER content for a serial in serialHex form (inverse of serialHex). */
+export function serialContent(serial: string): Buffer {
+  if (!serial.startsWith('-')) return integerContent(serial);
+  const magnitude = BigInt(`0x${serial.slice(1)}`);
+  let bytes = 1;
+  while (-magnitude < -(1n << BigInt(bytes * 8 - 1))) bytes++;
+  const twos = (1n << BigInt(bytes * 8)) - magnitude;
+  return Buffer.from(twos.toString(16).padStart(bytes * 2, '0'), 'hex');
 }
 
 /** Reads a BOOLEAN (DER: 0x00 or 0xff; any non-zero is accepted as true). */

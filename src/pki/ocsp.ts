@@ -18,7 +18,7 @@ import {
   children,
   contentOf,
   expectElement,
-  integerContent,
+  serialContent,
   parseTime,
   readBoolean,
   readElement,
@@ -277,7 +277,7 @@ export function buildOcspRequest(serial: string, issuer: OcspIssuer, hash: 'sha1
     hashAlgorithm: new AlgorithmIdentifier({ algorithm: OID_BY_HASH[hash], parameters: null }),
     issuerNameHash: new OctetString(issuer.nameHash(hash)),
     issuerKeyHash: new OctetString(issuer.keyHash(hash)),
-    serialNumber: toArrayBuffer(integerContent(serial)),
+    serialNumber: toArrayBuffer(serialContent(serial)),
   });
   const request = new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId })] }) });
   return Buffer.from(AsnConvert.serialize(request));

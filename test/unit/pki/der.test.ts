@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { DerError, Tag, parseTime, readElement, serialContent, serialHex, tlv } from '../../../src/pki/der.js';
+import { normalizeSerialHex } from '../../../src/pki/crl.js';
+import { parseInstant } from '../../../src/time.js';
+
+const time = (tag: number, text: string) => {
+  const der = tlv(tag, Buffer.from(text, 'latin1'));
+  return parseTime(der, readElement(der, 0));
+};
+
+describe('DER', () => {
+  it.each([
+    [Tag.UTC_TIME, '240731193000Z', '2024-07-31T19:30:00.000Z'],
+    [Tag.UTC_TIME, '500101000000Z', '1950-01-01T00:00:00.000Z'],
+    [Tag.UTC_TIME, '491231235959Z', '2049-12-31T23:59:59.000Z'],
+    [Tag.UTC_TIME, '2407311930Z', '2024-07-31T19:30:00.000Z'],
+    [Tag.GENERALIZED_TIME, '20510601120000Z', '2051-06-01T12:00:00.000Z'],
+    [Tag.GENERALIZED_TIME, '20210819121804.364362Z', '2021-08-19T12:18:04.364Z'],
+    [Tag.GENERALIZED_TIME, '20240731153000-0400', '2024-07-31T19:30:00.000Z'],
+  ])('reads time 0x%s %s', (tag, text, expected) => {
+    expect(new Date(time(tag, text)).toISOString()).toBe(expected);
+  });
+
+  it.each(['240731193000', '24073119300Z', '241331193000Z', 'abcdefghijklZ'])('rejects malformed UTCTime %s', (text) => {
+    expect(() => time(Tag.UTC_TIME, text)).toThrow(DerError);
+  });
+
+  it('keeps the sign of serials so that +255 and -1 differ (PKITS 4.4.14/15)', () => {
+    expect(serialHex(Buffer.from('00ff', 'hex'))).toBe('ff');
+    expect(serialHex(Buffer.from('ff', 'hex'))).toBe('-01');
+    expect(serialHex(Buffer.from('ff7f', 'hex'))).toBe('-81');
+    expect(serialHex(Buffer.from('7f', 'hex'))).toBe('7f');
+    expect(normalizeSerialHex('00:FF')).toBe('ff');
+    expect(normalizeSerialHex('-1')).toBe('-01');
+  });
+
+  it('round-trips any serial between its DER content and its hex form', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(1n << 159n), max: (1n << 159n) - 1n }), (n) => {
+        const hex = n < 0n ? `-${(-n).toString(16)}` : n.toString(16);
+        const canonical = normalizeSerialHex(hex);
+        expect(serialHex(serialContent(canonical))).toBe(canonical);
+      }),
+    );
+  });
+
+  it('accepts only ISO-8601 instants with a zone', () => {
+    expect(parseInstant('2024-07-31T19:30:00Z', 't')).toBe(Date.UTC(2024, 6, 31, 19, 30));
+    expect(parseInstant('2024-07-31T21:30+02:00', 't')).toBe(Date.UTC(2024, 6, 31, 19, 30));
+    for (const bad of ['2024-07-31T19:30:00', '2024-07-31', 'yesterday', '2023-02-30T00:00:00Z', '2024-13-01T00:00:00Z']) {
+      expect(() => parseInstant(bad, '--reported-at')).toThrow(/--reported-at/);
+    }
+  });
+});
