@@ -141,21 +141,6 @@ export function verifySignature(alg: SignatureAlgorithm, data: Uint8Array, key: 
   }
 }
 
-/**
- * The same, on libuv's thread pool: the digest over a large CRL then runs on
- * another core while the caller scans the entries.
- */
-export function verifySignatureAsync(alg: SignatureAlgorithm, data: Uint8Array, key: KeyObject, signature: Uint8Array): Promise<boolean> {
-  const { digest, key: keyArg } = verifyArgs(alg, key);
-  return new Promise((resolve) => {
-    try {
-      cryptoVerify(digest, data, keyArg, signature, (err, ok) => resolve(!err && ok));
-    } catch {
-      resolve(false);
-    }
-  });
-}
-
 /** The signature bytes of a BIT STRING element. */
 export function signatureBytes(buf: Uint8Array, el: DerElement): Uint8Array {
   return bitStringBytes(buf, el);
