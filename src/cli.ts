@@ -12,6 +12,8 @@ import { OcspIssuer, buildOcspRequest, ocspGetUrl } from './pki/ocsp.js';
 import { DEFAULT_CRL_MAX_BYTES, DEFAULT_OCSP_MAX_BYTES } from './check/probe.js';
 import { certificateFromFile, formatCrlInspection, formatOcspInspection, inspectCrl, inspectOcsp } from './inspect.js';
 import { parseInstant } from './time.js';
+import { deadlineReport, formatDeadlineReport, parseKind, parseReason } from './rules/deadline-report.js';
+import { computeDeadline } from './rules/rules.js';
 import type { Clock, FetchResult } from './ports.js';
 
 export interface CliIo {
@@ -69,6 +71,20 @@ export function buildProgram(io: CliIo): Command {
     .showHelpAfterError(false)
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .exitOverride();
+
+  program
+    .command('deadline')
+    .description('print the MUST and SHOULD revocation deadlines for a report, with the rule and its source')
+    .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
+    .requiredOption('--reason <slug>', 'why the certificate must be revoked (see rules.md)')
+    .option('--kind <kind>', 'tls-subscriber, tls-subca, smime-subscriber, smime-subca or codesigning-subscriber', 'tls-subscriber')
+    .action((opts: { reportedAt: string; reason: string; kind: string }) => {
+      const reportedAt = parseInstant(opts.reportedAt, '--reported-at');
+      const kind = parseKind(opts.kind);
+      const reason = parseReason(opts.reason, kind);
+      const report = deadlineReport(kind, reason, reportedAt);
+      print(report, () => formatDeadlineReport(report, reportedAt, computeDeadline({ kind, reason, reportedAt }).rule.note));
+    });
 
   const inspect = program.command('inspect').description('read a CRL or an OCSP response and say what it claims and whether it verifies');
 

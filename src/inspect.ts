@@ -51,6 +51,7 @@ function notA(what: 'CRL' | 'OCSP response', bytes: Uint8Array, source: string, 
   if (bytes.length === 0) is = 'it is empty';
   else if (what !== 'CRL' && looksLikeCrl(bytes)) is = 'it is a CRL';
   else if (what !== 'OCSP response' && looksLikeOcspResponse(bytes)) is = 'it is an OCSP response';
+  else if (bytes[0] !== 0x30) is = 'it is neither PEM nor DER';
   else {
     try {
       describeCertificate(bytes);

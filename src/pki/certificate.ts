@@ -20,13 +20,9 @@ import { isSignedBy, certificateKey, parseRawCertificate, sameBytes, type RawCer
 import { looksLikeCrl } from './crl.js';
 import { looksLikeOcspResponse } from './ocsp.js';
 
-/** Bad input: reported to the user as one line, nothing written. */
-export class InputError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'InputError';
-  }
-}
+import { InputError } from '../errors.js';
+
+export { InputError };
 
 export interface CertificateInfo {
   readonly der: Uint8Array;

@@ -1,0 +1,79 @@
+/**
+ * The core's vocabulary: cases, tracked certificates and observations, as
+ * design.md's data model describes them. Times are epoch milliseconds (UTC).
+ */
+
+export const CERT_KINDS = ['tls-subscriber', 'tls-subca', 'smime-subscriber', 'smime-subca', 'codesigning-subscriber'] as const;
+export type CertKind = (typeof CERT_KINDS)[number];
+
+/** Reason slugs (rules.md; BR 4.9.1.1 numbering as of BR 2.2.x, plus code signing's Suspect Code). */
+export const REASON_SLUGS = [
+  'subscriber-request',
+  'unauthorized-request',
+  'key-compromise',
+  'weak-key',
+  'domain-validation',
+  'caa-failure',
+  'key-policy',
+  'misuse',
+  'agreement-violation',
+  'domain-no-longer-permitted',
+  'wildcard-fraud',
+  'material-change',
+  'misissuance',
+  'inaccurate-information',
+  'ca-rights-terminated',
+  'cps-required',
+  'key-generation-flawed',
+  'suspect-code',
+] as const;
+export type ReasonSlug = (typeof REASON_SLUGS)[number];
+
+export interface Case {
+  readonly id: string;
+  readonly title: string;
+  /** When the CA was made aware: the clock start (BR 4.9.5). */
+  readonly reportedAt: number;
+  /** When the CA confirmed the problem, if known (Let's Encrypt counted from confirmation in 2020). */
+  readonly confirmedAt?: number | null;
+  readonly reason: ReasonSlug;
+  readonly kind: CertKind;
+  readonly reportUrl?: string | null;
+  readonly notify?: readonly string[];
+}
+
+export interface TrackedCertificate {
+  readonly sha256: string;
+  readonly serial: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly precertificate: boolean;
+  readonly ocspUrls: readonly string[];
+  readonly crlUrls: readonly string[];
+}
+
+export type ObservationStatus = 'good' | 'revoked' | 'unknown' | 'error';
+
+/**
+ * One answer from one source at one time. Only good/revoked/unknown are
+ * verified evidence; `error` records that a source could not be read or did
+ * not verify (bad signature, timeout, garbage...).
+ */
+export interface Observation {
+  readonly observedAt: number;
+  readonly source: { readonly kind: 'ocsp' | 'crl'; readonly url: string };
+  readonly status: ObservationStatus;
+  readonly revocationTime: number | null;
+  readonly reasonCode: number | null;
+  readonly thisUpdate: number | null;
+  readonly nextUpdate: number | null;
+  /** OCSP producedAt; null for CRLs. */
+  readonly producedAt: number | null;
+  readonly crlNumber?: string | null;
+  readonly signer?: string | null;
+  /** SHA-256 of the raw response or CRL. */
+  readonly sha256?: string | null;
+  readonly error?: { readonly kind: string; readonly message: string } | null;
+}

@@ -1,0 +1,213 @@
+/**
+ * The versioned deadline rules: data, not code paths. Each rule says for which
+ * certificate kind and reasons it applies, between which dates (by the time
+ * the CA was made aware: the case's reportedAt), the MUST and SHOULD hours,
+ * and where it comes from. Sources are the commits rules.md cites.
+ *
+ * A day is 86,400 s; dates are 00:00 UTC (BR 1.6.4). `effectiveUntil` is
+ * exclusive.
+ */
+import type { CertKind, ReasonSlug } from '../domain.js';
+
+export interface Rule {
+  readonly id: string;
+  readonly kind: CertKind;
+  readonly reasons: readonly ReasonSlug[];
+  /** Hours allowed by the MUST/SHALL deadline; null when no deadline applied. */
+  readonly mustHours: number | null;
+  /** Hours of the SHOULD deadline, where the rule has one. */
+  readonly shouldHours: number | null;
+  readonly section: string;
+  readonly version: string;
+  readonly effectiveFrom: string | null;
+  readonly effectiveUntil: string | null;
+  readonly source: string;
+  readonly note?: string;
+}
+
+const TLS_24H_SC6: ReasonSlug[] = ['subscriber-request', 'unauthorized-request', 'key-compromise', 'domain-validation'];
+const TLS_5D_SC6: ReasonSlug[] = [
+  'key-policy',
+  'misuse',
+  'agreement-violation',
+  'domain-no-longer-permitted',
+  'wildcard-fraud',
+  'material-change',
+  'misissuance',
+  'inaccurate-information',
+  'ca-rights-terminated',
+  'cps-required',
+  'key-generation-flawed',
+];
+const TLS_ALL: ReasonSlug[] = [...TLS_24H_SC6, 'weak-key', 'caa-failure', ...TLS_5D_SC6];
+
+// S/MIME BR 4.9.1.1: items 1-5 within 24 hours, items 6-15 within 5 days.
+const SMIME_24H: ReasonSlug[] = ['subscriber-request', 'unauthorized-request', 'key-compromise', 'weak-key', 'domain-validation'];
+const SMIME_5D: ReasonSlug[] = [
+  'key-policy',
+  'misuse',
+  'agreement-violation',
+  'domain-no-longer-permitted',
+  'material-change',
+  'misissuance',
+  'inaccurate-information',
+  'ca-rights-terminated',
+  'cps-required',
+  'key-generation-flawed',
+];
+// CSBR 4.9.1.1 after CSC-18: items 1-6 within 24 hours (6: used to sign Suspect Code), 7-14 within 5 days.
+const CS_24H: ReasonSlug[] = ['subscriber-request', 'unauthorized-request', 'key-compromise', 'weak-key', 'key-generation-flawed', 'suspect-code'];
+const CS_5D: ReasonSlug[] = ['key-policy', 'misuse', 'agreement-violation', 'material-change', 'misissuance', 'inaccurate-information', 'ca-rights-terminated', 'cps-required'];
+
+const S1 = 'cabforum/servercert@3ec1f929 docs/BR.md (BR 1.5.7)';
+const S2 = 'cabforum/servercert@b92e7161 docs/BR.md (BR 1.6.1, Ballot SC6)';
+const S4 = 'cabforum/servercert@23c3cc6b docs/BR.md (BR 1.7.3, Ballot SC35)';
+const S6 = 'cabforum/servercert@90a98dc7 docs/BR.md (BR 2.0.1, Ballot SC063)';
+const S8 = 'cabforum/servercert@168e0aa8 docs/BR.md (BR 2.2.6, Ballot SC095)';
+const SM = 'cabforum/smime@ba234cef SBR.md (S/MIME BR 1.0.0, Ballot SMC01)';
+const M28 = 'mozilla/pkipolicy@a1068166 rootstore/policy.md (MRSP 2.8 section 6.2)';
+const CS = 'cabforum/code-signing@89ca8c6a docs/CSBR.md (CSBR 3.3+, Ballot CSC-18)';
+const CS0 = 'cabforum/code-signing@ccc80e4c docs/CSBR.md (CSBR 3.2.0)';
+
+export const RULES: readonly Rule[] = [
+  // TLS subscriber certificates, BR 4.9.1.1
+  { id: 'tls-pre-sc6', kind: 'tls-subscriber', reasons: TLS_ALL, mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1', version: '1.3.0-1.6.0', effectiveFrom: null, effectiveUntil: '2018-10-14T00:00:00Z', source: S1 },
+  { id: 'tls-sc6-24h', kind: 'tls-subscriber', reasons: TLS_24H_SC6, mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1', version: '1.6.1 (SC6)', effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: null, source: S2 },
+  { id: 'tls-sc6-5d', kind: 'tls-subscriber', reasons: TLS_5D_SC6, mustHours: 120, shouldHours: 24, section: 'BR 4.9.1.1', version: '1.6.1 (SC6)', effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: null, source: S2 },
+  { id: 'tls-sc6-weak-key-5d', kind: 'tls-subscriber', reasons: ['weak-key'], mustHours: 120, shouldHours: 24, section: 'BR 4.9.1.1', version: '1.6.1 (SC6)', effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: '2020-10-19T00:00:00Z', source: S2 },
+  { id: 'tls-sc35-weak-key', kind: 'tls-subscriber', reasons: ['weak-key'], mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1 #4', version: '1.7.3 (SC35)', effectiveFrom: '2020-10-19T00:00:00Z', effectiveUntil: null, source: S4 },
+  {
+    id: 'tls-caa-as-misissuance', kind: 'tls-subscriber', reasons: ['caa-failure'], mustHours: 120, shouldHours: 24, section: 'BR 4.9.1.1 (misissuance)', version: '1.6.1 (SC6)',
+    effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: '2026-03-31T00:00:00Z', source: S2,
+    note: 'Before SC095 a CAA failure was counted as misissuance (5 days), as Let\'s Encrypt did in 2020.',
+  },
+  { id: 'tls-sc095-caa', kind: 'tls-subscriber', reasons: ['caa-failure'], mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1 #5', version: '2.2.6 (SC095)', effectiveFrom: '2026-03-31T00:00:00Z', effectiveUntil: null, source: S8 },
+  // Subordinate CA certificates, BR 4.9.1.2: seven days, unchanged since at least BR 1.3.
+  { id: 'tls-subca', kind: 'tls-subca', reasons: TLS_ALL, mustHours: 168, shouldHours: null, section: 'BR 4.9.1.2', version: '1.3.0-2.2.6', effectiveFrom: null, effectiveUntil: null, source: `${S1}; ${S8}` },
+  // S/MIME
+  { id: 'smime-no-timeline', kind: 'smime-subscriber', reasons: [...SMIME_24H, ...SMIME_5D], mustHours: null, shouldHours: null, section: 'MRSP 6.2', version: 'MRSP 2.8', effectiveFrom: null, effectiveUntil: '2023-09-01T00:00:00Z', source: M28, note: 'S/MIME revocation events were listed without a timeline before the S/MIME BR.' },
+  { id: 'smime-sbr-24h', kind: 'smime-subscriber', reasons: SMIME_24H, mustHours: 24, shouldHours: null, section: 'S/MIME BR 4.9.1.1', version: '1.0.0 (SMC01)', effectiveFrom: '2023-09-01T00:00:00Z', effectiveUntil: null, source: SM },
+  { id: 'smime-sbr-5d', kind: 'smime-subscriber', reasons: SMIME_5D, mustHours: 120, shouldHours: 24, section: 'S/MIME BR 4.9.1.1', version: '1.0.0 (SMC01)', effectiveFrom: '2023-09-01T00:00:00Z', effectiveUntil: null, source: SM },
+  { id: 'smime-subca-no-timeline', kind: 'smime-subca', reasons: [...SMIME_24H, ...SMIME_5D], mustHours: null, shouldHours: null, section: 'MRSP 6.2', version: 'MRSP 2.8', effectiveFrom: null, effectiveUntil: '2023-09-01T00:00:00Z', source: M28 },
+  { id: 'smime-subca', kind: 'smime-subca', reasons: [...SMIME_24H, ...SMIME_5D], mustHours: 168, shouldHours: null, section: 'S/MIME BR 4.9.1.2', version: '1.0.0 (SMC01)', effectiveFrom: '2023-09-01T00:00:00Z', effectiveUntil: null, source: SM },
+  // Code signing
+  {
+    id: 'cs-pre-csc18', kind: 'codesigning-subscriber', reasons: [...CS_24H, ...CS_5D], mustHours: null, shouldHours: null, section: 'CSBR 4.9.1.1', version: '3.2.0',
+    effectiveFrom: null, effectiveUntil: '2024-04-15T00:00:00Z', source: CS0,
+    note: 'CSBR 3.2.0 counted in business days with a malware workflow (72 hours, 7 days); revwatch does not encode those, so no deadline is computed.',
+  },
+  { id: 'cs-csc18-24h', kind: 'codesigning-subscriber', reasons: CS_24H, mustHours: 24, shouldHours: null, section: 'CSBR 4.9.1.1', version: '3.3 (CSC-18)', effectiveFrom: '2024-04-15T00:00:00Z', effectiveUntil: null, source: CS },
+  { id: 'cs-csc18-5d', kind: 'codesigning-subscriber', reasons: CS_5D, mustHours: 120, shouldHours: 24, section: 'CSBR 4.9.1.1', version: '3.3 (CSC-18)', effectiveFrom: '2024-04-15T00:00:00Z', effectiveUntil: null, source: CS },
+];
+
+/** BR 2.0.1 (SC063): "With the exception of Short-lived Subscriber Certificates". */
+export const SHORT_LIVED_EXEMPTION: Rule = {
+  id: 'tls-short-lived-exempt',
+  kind: 'tls-subscriber',
+  reasons: TLS_ALL,
+  mustHours: null,
+  shouldHours: null,
+  section: 'BR 4.9.1.1',
+  version: '2.0.1 (SC063)',
+  effectiveFrom: '2024-03-15T00:00:00Z',
+  effectiveUntil: null,
+  source: S6,
+  note: 'Short-lived Subscriber Certificates (validity <= 10 days; <= 7 days when issued from 2026-03-15) are exempt.',
+};
+
+const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
+
+/** The reason slugs each kind accepts, for validation and error messages. */
+export function reasonsFor(kind: CertKind): ReasonSlug[] {
+  const set = new Set<ReasonSlug>();
+  for (const r of RULES) if (r.kind === kind) r.reasons.forEach((x) => set.add(x));
+  return [...set];
+}
+
+export class RuleLookupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuleLookupError';
+  }
+}
+
+/** The rule in force at `reportedAt` for (kind, reason). Throws when the reason does not apply to the kind. */
+export function ruleInForce(kind: CertKind, reason: ReasonSlug, reportedAt: number): Rule {
+  const matches = RULES.filter((r) => {
+    if (r.kind !== kind || !r.reasons.includes(reason)) return false;
+    const from = ms(r.effectiveFrom);
+    const until = ms(r.effectiveUntil);
+    return (from === null || reportedAt >= from) && (until === null || reportedAt < until);
+  });
+  if (matches.length === 0) {
+    throw new RuleLookupError(`reason "${reason}" does not apply to ${kind}; accepted: ${reasonsFor(kind).join(', ')}`);
+  }
+  if (matches.length > 1) throw new Error(`rule table overlap for ${kind}/${reason}: ${matches.map((m) => m.id).join(', ')}`);
+  return matches[0]!;
+}
+
+/**
+ * BR 1.6.1 "Short-lived Subscriber Certificate": validity period (notBefore
+ * through notAfter inclusive, so +1 s) of at most 10 days, or 7 days for
+ * certificates issued on or after 2026-03-15.
+ */
+export function isShortLived(notBefore: number, notAfter: number): boolean {
+  const validitySeconds = (notAfter - notBefore) / 1000 + 1;
+  const limitDays = notBefore >= Date.parse('2026-03-15T00:00:00Z') ? 7 : 10;
+  return validitySeconds <= limitDays * 86_400;
+}
+
+export interface Deadline {
+  readonly rule: Rule;
+  /** MUST deadline (epoch ms), or null when no rule applied. */
+  readonly deadline: number | null;
+  readonly shouldDeadline: number | null;
+}
+
+const HOUR = 3_600_000;
+
+/** The deadline for a case, and for a particular certificate when given (short-lived exemption). */
+export function computeDeadline(input: { kind: CertKind; reason: ReasonSlug; reportedAt: number }, certificate?: { notBefore: number; notAfter: number }): Deadline {
+  let rule = ruleInForce(input.kind, input.reason, input.reportedAt);
+  if (
+    certificate &&
+    input.kind === 'tls-subscriber' &&
+    input.reportedAt >= Date.parse(SHORT_LIVED_EXEMPTION.effectiveFrom!) &&
+    isShortLived(certificate.notBefore, certificate.notAfter)
+  ) {
+    rule = SHORT_LIVED_EXEMPTION;
+  }
+  const deadline = rule.mustHours === null ? null : input.reportedAt + rule.mustHours * HOUR;
+  const shouldDeadline = rule.shouldHours === null || deadline === null ? null : input.reportedAt + rule.shouldHours * HOUR;
+  return { rule, deadline, shouldDeadline };
+}
+
+/**
+ * The CRLReason each TLS subscriber reason calls for (BR 4.9.1.1 from 1.8.7,
+ * BR 7.2.2). null means unspecified, expressed by omitting the reasonCode.
+ */
+export const TLS_CRL_REASON: Readonly<Record<ReasonSlug, number | null>> = {
+  'subscriber-request': null,
+  'unauthorized-request': 9,
+  'key-compromise': 1,
+  'weak-key': 1,
+  'domain-validation': 4,
+  'caa-failure': 4,
+  'key-policy': 4,
+  misuse: 9,
+  'agreement-violation': 9,
+  'domain-no-longer-permitted': 5,
+  'wildcard-fraud': 9,
+  'material-change': 9,
+  misissuance: 4,
+  'inaccurate-information': 9,
+  'ca-rights-terminated': null,
+  'cps-required': null,
+  'key-generation-flawed': 1,
+  'suspect-code': null,
+};
+
+/** From BR 1.8.7 (SC061): TLS subscriber CRL entries carry the matching CRLReason. */
+export const TLS_REASON_CODES_FROM = Date.parse('2023-07-15T00:00:00Z');
+/** Codes BR 7.2.2 allows for subscriber certificates: keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn. */
+export const TLS_ALLOWED_REASON_CODES: ReadonlySet<number> = new Set([1, 3, 4, 5, 9]);
