@@ -1,0 +1,306 @@
+/**
+ * The Store adapter over DynamoDB (single table, string keys `pk`/`sk`). The
+ * same code runs against the deployed table and against the embedded
+ * dynalite; only the client's endpoint differs.
+ *
+ *   pk                      sk                                   item
+ *   CASES                   CASE#<id>                            case (the list of cases)
+ *   CASE#<id>               CERT#<sha256>                        tracked certificate
+ *   CASE#<id>               LAST#<sha256>#<kind>#<urlhash>       last answer per source
+ *   CERT#<sha256>           DER                                  certificate DER (also issuers)
+ *   CERT#<sha256>           OBS#<time>#<kind>#<urlhash>#<hash>   observation (append-only)
+ *   SOURCES                 <kind> <url>                         source state (heartbeat)
+ *   SNAP#<url>              SNAP#<thisUpdate>#<sha256>           CRL snapshot (evidence)
+ *   RUNS                    RUN#<startedAt>#<runId>              run record
+ */
+import { createHash } from 'node:crypto';
+import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { Case, Observation } from '../domain.js';
+import type { CrlSnapshot, LastAnswer, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
+
+type Item = Record<string, unknown>;
+
+const urlHash = (url: string): string => createHash('sha1').update(url).digest('hex').slice(0, 12);
+const pad = (ms: number): string => String(Math.max(0, Math.trunc(ms))).padStart(14, '0');
+
+function observationSortKey(o: StoredObservation): string {
+  // The content hash makes the key unique per distinct observation: a
+  // retried batch rewrites identical items and can never replace another.
+  const content = createHash('sha256')
+    .update(JSON.stringify([o.status, o.revocationTime, o.reasonCode, o.thisUpdate, o.nextUpdate, o.producedAt, o.sha256 ?? null, o.error?.kind ?? null]))
+    .digest('hex')
+    .slice(0, 12);
+  return `OBS#${pad(o.observedAt)}#${o.source.kind}#${urlHash(o.source.url)}#${content}`;
+}
+
+export interface DynamoStoreOptions {
+  readonly tableName: string;
+  /** Parallel BatchWrite requests. */
+  readonly writeConcurrency?: number;
+}
+
+export class DynamoStore implements Store {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly writeConcurrency: number;
+  private written = 0;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    options: DynamoStoreOptions,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+    this.table = options.tableName;
+    this.writeConcurrency = options.writeConcurrency ?? 8;
+  }
+
+  get itemsWritten(): number {
+    return this.written;
+  }
+
+  /** Creates the table when it does not exist (local mode; in AWS the CDK stack owns it). */
+  async ensureTable(): Promise<void> {
+    try {
+      await this.client.send(new DescribeTableCommand({ TableName: this.table }));
+      return;
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException) && (err as Error).name !== 'ResourceNotFoundException') throw err;
+    }
+    await this.client.send(
+      new CreateTableCommand({
+        TableName: this.table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  }
+
+  // -- cases -----------------------------------------------------------------
+
+  async createCase(kase: Case, createdAt: number): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'CASES', sk: `CASE#${kase.id}`, ...kase, createdAt }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      this.written++;
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async getCase(id: string): Promise<Case | null> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: 'CASES', sk: `CASE#${id}` }, ConsistentRead: true }));
+    return r.Item ? toCase(r.Item) : null;
+  }
+
+  async listCases(): Promise<Case[]> {
+    return (await this.queryAll({ pk: 'CASES' })).map(toCase);
+  }
+
+  // -- certificates ------------------------------------------------------------
+
+  async putCertificateDers(ders: readonly { sha256: string; der: Uint8Array }[]): Promise<void> {
+    await this.batchPut(ders.map((d) => ({ pk: `CERT#${d.sha256}`, sk: 'DER', der: Buffer.from(d.der) })));
+  }
+
+  async getCertificateDer(sha256: string): Promise<Uint8Array | null> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `CERT#${sha256}`, sk: 'DER' } }));
+    return r.Item ? new Uint8Array(r.Item.der as Uint8Array) : null;
+  }
+
+  async addCertificates(certs: readonly StoredCertificate[]): Promise<number> {
+    const byCase = new Map<string, StoredCertificate[]>();
+    for (const c of certs) byCase.set(c.caseId, [...(byCase.get(c.caseId) ?? []), c]);
+    let added = 0;
+    for (const [caseId, list] of byCase) {
+      const existing = new Set((await this.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#', projection: 'sk' })).map((i) => String(i.sk).slice(5)));
+      const fresh = new Map<string, StoredCertificate>();
+      for (const c of list) if (!existing.has(c.sha256)) fresh.set(c.sha256, c);
+      await this.batchPut([...fresh.values()].map((c) => ({ pk: `CASE#${caseId}`, sk: `CERT#${c.sha256}`, ...c })));
+      added += fresh.size;
+    }
+    return added;
+  }
+
+  async loadCase(caseId: string): Promise<{ certificates: StoredCertificate[]; last: LastAnswer[] }> {
+    const items = await this.queryAll({ pk: `CASE#${caseId}` });
+    const certificates: StoredCertificate[] = [];
+    const last: LastAnswer[] = [];
+    for (const i of items) {
+      const sk = String(i.sk);
+      if (sk.startsWith('CERT#')) certificates.push(stripKeys(i) as unknown as StoredCertificate);
+      else if (sk.startsWith('LAST#')) last.push({ caseId, sha256: String(i.cert), observation: toObservation(i.o as Item) });
+    }
+    return { certificates, last };
+  }
+
+  // -- observations --------------------------------------------------------------
+
+  async recordObservations(entries: readonly { observation: StoredObservation; caseIds: readonly string[] }[]): Promise<number> {
+    const items: Item[] = [];
+    for (const { observation: o, caseIds } of entries) {
+      items.push({ pk: `CERT#${o.sha256Cert}`, sk: observationSortKey(o), ...fromObservation(o), raw: o.raw ? Buffer.from(o.raw) : undefined });
+      for (const caseId of caseIds) {
+        items.push({
+          pk: `CASE#${caseId}`,
+          sk: `LAST#${o.sha256Cert}#${o.source.kind}#${urlHash(o.source.url)}`,
+          cert: o.sha256Cert,
+          o: fromObservation(o),
+        });
+      }
+    }
+    await this.batchPut(items);
+    return items.length;
+  }
+
+  async listObservations(sha256: string): Promise<StoredObservation[]> {
+    const items = await this.queryAll({ pk: `CERT#${sha256}`, prefix: 'OBS#' });
+    return items.map((i) => ({ ...toObservation(i), sha256Cert: sha256, raw: i.raw ? new Uint8Array(i.raw as Uint8Array) : null }));
+  }
+
+  // -- sources -------------------------------------------------------------------
+
+  async getSourceStates(): Promise<Map<string, SourceState>> {
+    const items = await this.queryAll({ pk: 'SOURCES' });
+    return new Map(items.map((i) => [String(i.sk), stripKeys(i) as unknown as SourceState]));
+  }
+
+  async putSourceStates(states: readonly SourceState[]): Promise<number> {
+    await this.batchPut(states.map((s) => ({ pk: 'SOURCES', sk: `${s.kind} ${s.url}`, ...s })));
+    return states.length;
+  }
+
+  async putCrlSnapshot(s: CrlSnapshot): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.table, Item: { pk: `SNAP#${s.url}`, sk: `SNAP#${pad(s.thisUpdate)}#${s.sha256}`, ...s }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      this.written++;
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async listCrlSnapshots(url: string): Promise<CrlSnapshot[]> {
+    return (await this.queryAll({ pk: `SNAP#${url}` })).map((i) => stripKeys(i) as unknown as CrlSnapshot);
+  }
+
+  // -- runs ----------------------------------------------------------------------
+
+  async recordRun(run: RunRecord): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'RUNS', sk: `RUN#${pad(run.startedAt)}#${run.runId}`, ...run } }));
+    this.written++;
+  }
+
+  async listRuns(limit: number): Promise<RunRecord[]> {
+    const r = await this.doc.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'RUNS' }, ScanIndexForward: false, Limit: limit }));
+    return (r.Items ?? []).map((i) => stripKeys(i) as unknown as RunRecord);
+  }
+
+  // -- plumbing ------------------------------------------------------------------
+
+  private async queryAll(q: { pk: string; prefix?: string; projection?: string }): Promise<Item[]> {
+    const out: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.table,
+        KeyConditionExpression: q.prefix ? 'pk = :p AND begins_with(sk, :s)' : 'pk = :p',
+        ExpressionAttributeValues: q.prefix ? { ':p': q.pk, ':s': q.prefix } : { ':p': q.pk },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      };
+      if (q.projection) {
+        input.ProjectionExpression = q.projection.split(',').map((_, i) => `#p${i}`).join(',');
+        input.ExpressionAttributeNames = Object.fromEntries(q.projection.split(',').map((n, i) => [`#p${i}`, n]));
+      }
+      const r = await this.doc.send(new QueryCommand(input));
+      out.push(...((r.Items ?? []) as Item[]));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** BatchWriteItem in chunks of 25, several in flight, retrying unprocessed items with backoff. */
+  private async batchPut(items: readonly Item[]): Promise<void> {
+    const chunks: Item[][] = [];
+    for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25) as Item[]);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        let pending = chunks[next++]!.map((Item) => ({ PutRequest: { Item } }));
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > 8) throw new Error(`DynamoDB left ${pending.length} items unprocessed after ${attempt} attempts`);
+          if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          const r = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+          const left = (r.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+          this.written += pending.length - left.length;
+          pending = left;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.writeConcurrency, chunks.length) }, worker));
+  }
+}
+
+function stripKeys(i: Item): Item {
+  const { pk: _pk, sk: _sk, ...rest } = i;
+  return rest;
+}
+
+function toCase(i: Item): Case {
+  const { createdAt: _c, ...rest } = stripKeys(i);
+  return rest as unknown as Case;
+}
+
+function fromObservation(o: Observation): Item {
+  return {
+    observedAt: o.observedAt,
+    source: { kind: o.source.kind, url: o.source.url },
+    status: o.status,
+    revocationTime: o.revocationTime,
+    reasonCode: o.reasonCode,
+    thisUpdate: o.thisUpdate,
+    nextUpdate: o.nextUpdate,
+    producedAt: o.producedAt,
+    crlNumber: o.crlNumber ?? null,
+    signer: o.signer ?? null,
+    sha256: o.sha256 ?? null,
+    error: o.error ?? null,
+  };
+}
+
+function toObservation(i: Item): Observation {
+  const source = i.source as { kind: 'ocsp' | 'crl'; url: string };
+  return {
+    observedAt: Number(i.observedAt),
+    source: { kind: source.kind, url: source.url },
+    status: i.status as Observation['status'],
+    revocationTime: (i.revocationTime as number | null) ?? null,
+    reasonCode: (i.reasonCode as number | null) ?? null,
+    thisUpdate: (i.thisUpdate as number | null) ?? null,
+    nextUpdate: (i.nextUpdate as number | null) ?? null,
+    producedAt: (i.producedAt as number | null) ?? null,
+    crlNumber: (i.crlNumber as string | null) ?? null,
+    signer: (i.signer as string | null) ?? null,
+    sha256: (i.sha256 as string | null) ?? null,
+    error: (i.error as { kind: string; message: string } | null) ?? null,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The Store port: what the core needs to keep, in its own words. The one
+ * adapter (dynamo-store.ts) runs against DynamoDB in AWS and against an
+ * embedded dynalite locally.
+ */
+import type { Case, Observation, TrackedCertificate } from '../domain.js';
+
+/** A certificate as tracked in one case, with the issuer that signs its CRLs and OCSP responses. */
+export interface StoredCertificate extends TrackedCertificate {
+  readonly caseId: string;
+  /** SHA-256 of the revocation issuer's certificate (stored with putCertificateDer). */
+  readonly issuerSha256: string;
+  readonly isCA: boolean;
+  readonly trackedAt: number;
+  /** crt.sh id, when known, for report links. */
+  readonly crtshId?: string | null;
+}
+
+/** The last answer recorded for one (case, certificate, source): what "changed" is judged against. */
+export interface LastAnswer {
+  readonly caseId: string;
+  readonly sha256: string;
+  readonly observation: Observation;
+}
+
+/** What revwatch knows about a CRL URL or OCSP responder as a whole. */
+export interface SourceState {
+  readonly kind: 'ocsp' | 'crl';
+  readonly url: string;
+  readonly lastCheckedAt: number;
+  readonly ok: boolean;
+  readonly error: string | null;
+  readonly etag?: string | null;
+  readonly lastModified?: string | null;
+  readonly crlNumber?: string | null;
+  readonly thisUpdate?: number | null;
+  readonly nextUpdate?: number | null;
+  readonly sha256?: string | null;
+  readonly bytes?: number | null;
+  readonly issuerSha256?: string | null;
+}
+
+/** One CRL as fetched and verified: the evidence behind CRL observations. */
+export interface CrlSnapshot {
+  readonly url: string;
+  readonly observedAt: number;
+  readonly crlNumber: string | null;
+  readonly thisUpdate: number;
+  readonly nextUpdate: number | null;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly entries: number;
+}
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly certificates: number;
+  readonly sourcesFailed: number;
+  readonly observationsWritten: number;
+  readonly itemsWritten: number;
+}
+
+export interface StoredObservation extends Observation {
+  readonly sha256Cert: string;
+  /** Raw OCSP response, kept as evidence (they are small). */
+  readonly raw?: Uint8Array | null;
+}
+
+export interface Store {
+  /** Creates the case; false when a case with that id exists already (conditional write). */
+  createCase(kase: Case, createdAt: number): Promise<boolean>;
+  getCase(id: string): Promise<Case | null>;
+  listCases(): Promise<Case[]>;
+
+  /** Stores DER by SHA-256 (certificates and issuers); idempotent. */
+  putCertificateDers(ders: readonly { sha256: string; der: Uint8Array }[]): Promise<void>;
+  getCertificateDer(sha256: string): Promise<Uint8Array | null>;
+
+  /** Adds certificates to a case; those already tracked in it are left alone. Returns how many were new. */
+  addCertificates(certs: readonly StoredCertificate[]): Promise<number>;
+  /** A case's certificates and their last answers, in one pass. */
+  loadCase(caseId: string): Promise<{ certificates: StoredCertificate[]; last: LastAnswer[] }>;
+
+  /** Appends observations (never overwriting one) and records them as the last answers. Returns items written. */
+  recordObservations(entries: readonly { observation: StoredObservation; caseIds: readonly string[] }[]): Promise<number>;
+  listObservations(sha256: string): Promise<StoredObservation[]>;
+
+  getSourceStates(): Promise<Map<string, SourceState>>;
+  putSourceStates(states: readonly SourceState[]): Promise<number>;
+  /** Adds a CRL snapshot unless that exact CRL was recorded already. Returns true when written. */
+  putCrlSnapshot(snapshot: CrlSnapshot): Promise<boolean>;
+  listCrlSnapshots(url: string): Promise<CrlSnapshot[]>;
+
+  recordRun(run: RunRecord): Promise<void>;
+  listRuns(limit: number): Promise<RunRecord[]>;
+
+  /** Items written through this store since it was opened: polling cost should follow changes, not polls. */
+  readonly itemsWritten: number;
+}
+
+export const sourceKey = (kind: 'ocsp' | 'crl', url: string): string => `${kind} ${url}`;
