@@ -3,6 +3,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// The AWS SDK warns on Node 20 that releases after January 2027 will need
+// Node 22; the lockfile pins the SDK, so the notice only adds noise to every command.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = (warning, ...rest) => {
+  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
+  if (type === 'NodeVersionSupportWarning' || String(warning?.name ?? warning).includes('NodeVersionSupportWarning')) return;
+  emitWarning(warning, ...rest);
+};
+
 const entry = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('revwatch: not built yet: run `npm run build` (npm ci does it for you)\n');

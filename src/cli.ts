@@ -15,12 +15,24 @@ import { parseInstant } from './time.js';
 import { deadlineReport, formatDeadlineReport, parseKind, parseReason } from './rules/deadline-report.js';
 import { computeDeadline } from './rules/rules.js';
 import type { Clock, FetchResult } from './ports.js';
+import { join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedded.js';
+import { collectInputs } from './cli-inputs.js';
+import { defaultCaseId, trackCertificates } from './check/track.js';
+import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
+import { buildStatus, formatStatus } from './check/status.js';
+import { runDemo } from './demo.js';
+import type { Case } from './domain.js';
+import { SingleBar, Presets } from 'cli-progress';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly clock: Clock;
+  /** True when stderr is a terminal: progress bars are drawn only then. */
+  readonly interactive?: boolean;
 }
 
 /** A remote source could not be read: exit 2 after printing what is known. */
@@ -60,6 +72,18 @@ export function buildProgram(io: CliIo): Command {
   const at = (value: string | undefined): number => (value ? parseInstant(value, '--at') : io.clock.now().getTime());
   const optionalCert = async (path: string | undefined, what: string): Promise<CertificateInfo | null> =>
     path ? certificateFromFile(await readInput(path, what), path) : null;
+  const home = (): string => resolve(program.opts<GlobalOptions>().home ?? io.env.REVWATCH_HOME ?? '.revwatch');
+  /** Local mode (embedded dynalite under --home) unless --aws or REVWATCH_TABLE names the deployed table. */
+  const withStore = async <T>(fn: (open: OpenStore) => Promise<T>): Promise<T> => {
+    const table = io.env.REVWATCH_TABLE;
+    if (program.opts<GlobalOptions>().aws && !table) throw new InputError('--aws needs REVWATCH_TABLE set to the deployed table name');
+    const open = table ? openAwsStore(table) : await openEmbeddedStore(home());
+    try {
+      return await fn(open);
+    } finally {
+      await open.close();
+    }
+  };
 
   program
     .name('revwatch')
@@ -84,6 +108,90 @@ export function buildProgram(io: CliIo): Command {
       const reason = parseReason(opts.reason, kind);
       const report = deadlineReport(kind, reason, reportedAt);
       print(report, () => formatDeadlineReport(report, reportedAt, computeDeadline({ kind, reason, reportedAt }).rule.note));
+    });
+
+  program
+    .command('track <inputs...>')
+    .description('track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints) under a case')
+    .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
+    .requiredOption('--reason <slug>', 'why the certificates must be revoked')
+    .option('--kind <kind>', 'certificate kind', 'tls-subscriber')
+    .option('--case <id>', 'case id (default: derived from the facts, so re-tracking reaches the same case)')
+    .option('--title <text>', 'a title for the case')
+    .option('--report-url <url>', 'the incident bug or report')
+    .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
+    .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
+    .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
+    .action(async (inputs: string[], opts: { reportedAt: string; reason: string; kind: string; case?: string; title?: string; reportUrl?: string; confirmedAt?: string; issuer?: string; notify?: string[]; crtshUrl: string }) => {
+      const reportedAt = parseInstant(opts.reportedAt, '--reported-at');
+      const confirmedAt = opts.confirmedAt ? parseInstant(opts.confirmedAt, '--confirmed-at') : null;
+      const kind = parseKind(opts.kind);
+      const reason = parseReason(opts.reason, kind);
+      for (const n of opts.notify ?? []) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(n)) throw new InputError(`--notify "${n}" is not an email address`);
+      const given = opts.issuer ? (await import('./pki/certificate.js')).readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
+      const f = fetcher();
+      try {
+        const entries = await collectInputs(inputs, { fetcher: f, crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl });
+        const title = opts.title ?? `${reason} reported ${new Date(reportedAt).toISOString()}`;
+        const facts = { reportedAt, reason, kind, title };
+        const kase: Case = { id: opts.case ?? defaultCaseId(facts), ...facts, confirmedAt, reportUrl: opts.reportUrl ?? null, notify: opts.notify ?? [] };
+        const fetchCaIssuers = async (url: string): Promise<Uint8Array> => {
+          const r = await f.fetch({ url, maxBytes: 1024 * 1024 });
+          if (!r.ok) throw new Error(r.message);
+          return r.body;
+        };
+        const result = await withStore(({ store }) => trackCertificates({ store, clock: io.clock, fetchCaIssuers }, kase, entries, given));
+        print(result, () => `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`);
+      } finally {
+        await f.close();
+      }
+    });
+
+  program
+    .command('check')
+    .description('poll the CRLs and OCSP responders of every tracked certificate and record what changed')
+    .option('--case <id>', 'only this case')
+    .action(async (opts: { case?: string }) => {
+      const f = fetcher();
+      let summary: CheckSummary;
+      try {
+        summary = await withStore(async ({ store }) => {
+          if (opts.case && !(await store.getCase(opts.case))) throw new InputError(`no case "${opts.case}"`);
+          const crlDir = join(home(), 'crls');
+          return runCheck({
+            store,
+            fetcher: f,
+            clock: io.clock,
+            progress: io.interactive && !program.opts<GlobalOptions>().json ? progressBar() : undefined,
+            saveCrl: program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE ? undefined : async (sha, bytes) => {
+              mkdirSync(crlDir, { recursive: true });
+              writeFileSync(join(crlDir, `${sha}.crl`), bytes);
+            },
+          }, { caseId: opts.case });
+        });
+      } finally {
+        await f.close();
+      }
+      print(summary, () => formatSummary(summary));
+      if (summary.failedSources.length > 0) throw new SourceUnreadableError(`${summary.failedSources.length} source(s) could not be read`);
+    });
+
+  program
+    .command('status')
+    .description('deadlines, verdicts and findings for every tracked certificate')
+    .option('--case <id>', 'only this case')
+    .action(async (opts: { case?: string }) => {
+      const report = await withStore(({ store }) => buildStatus(store, io.clock.now().getTime(), opts.case));
+      print(report, () => formatStatus(report));
+    });
+
+  program
+    .command('demo')
+    .description('a self-contained run: a local CA, a staged incident, track, check and status (no network, no openssl)')
+    .action(async () => {
+      const given = program.opts<GlobalOptions>().home;
+      await runDemo({ io, home: given ? resolve(given) : undefined, runCli: (argv, demoIo) => run(argv, { ...demoIo, interactive: false }) });
     });
 
   const inspect = program.command('inspect').description('read a CRL or an OCSP response and say what it claims and whether it verifies');
@@ -146,6 +254,26 @@ export function buildProgram(io: CliIo): Command {
   return program;
 }
 
+function progressBar(): ProgressSink {
+  const bar = new SingleBar({ format: '{label} [{bar}] {value}/{total} sources', stream: process.stderr, clearOnComplete: true, hideCursor: true }, Presets.shades_classic);
+  return {
+    start: (total, label) => bar.start(total, 0, { label }),
+    increment: (by = 1) => bar.increment(by),
+    stop: () => bar.stop(),
+  };
+}
+
+function formatSummary(s: CheckSummary): string {
+  const lines = [
+    `checked ${s.certificates} certificate(s): ${s.crlsFetched} CRL fetch(es), ${s.ocspRequests} OCSP request(s); skipped ${s.skippedExpired} expired, ${s.skippedSettled} settled`,
+    `${s.changes.length} change(s), ${s.observationsWritten} observation(s) recorded, ${s.itemsWritten} item(s) written, ${((s.finishedAt - s.startedAt) / 1000).toFixed(1)} s`,
+  ];
+  for (const c of s.changes.slice(0, 20)) lines.push(`  ${c.serial}  ${c.source}: ${c.from} -> ${c.to}`);
+  if (s.changes.length > 20) lines.push(`  ... and ${s.changes.length - 20} more`);
+  for (const f of s.failedSources) lines.push(`  could not read ${f.kind} ${f.url}: ${f.error}`);
+  return lines.join('\n');
+}
+
 /** Runs the CLI and returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(io);
@@ -176,5 +304,6 @@ export function processIo(): CliIo {
     stderr: (s) => process.stderr.write(s),
     env: process.env,
     clock: new SystemClock(),
+    interactive: process.stderr.isTTY === true,
   };
 }

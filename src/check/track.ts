@@ -1,0 +1,90 @@
+/**
+ * Tracking: validate everything first, then write. Bad input (no issuer, no
+ * revocation source, a case that exists with other facts) fails before
+ * anything is stored; tracking a certificate twice in a case is a no-op.
+ */
+import { createHash } from 'node:crypto';
+import type { Case } from '../domain.js';
+import { InputError } from '../errors.js';
+import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki/certificate.js';
+import type { Clock } from '../ports.js';
+import type { Store, StoredCertificate } from '../store/store.js';
+
+export interface TrackEntry {
+  readonly certificate: CertificateInfo;
+  /** Other certificates from the same input (issuer candidates). */
+  readonly bundle: readonly CertificateInfo[];
+  readonly source: string;
+  readonly crtshId?: string | null;
+}
+
+export interface TrackResult {
+  readonly caseId: string;
+  readonly caseCreated: boolean;
+  readonly added: number;
+  readonly alreadyTracked: number;
+}
+
+/** A stable id for a case given its facts, so that re-running the same `track` reaches the same case. */
+export function defaultCaseId(kase: Pick<Case, 'reportedAt' | 'reason' | 'kind' | 'title'>): string {
+  const h = createHash('sha256').update(JSON.stringify([kase.reportedAt, kase.reason, kase.kind, kase.title])).digest('hex').slice(0, 10);
+  return `case-${new Date(kase.reportedAt).toISOString().slice(0, 10)}-${h}`;
+}
+
+export function splitBundle(certs: readonly CertificateInfo[]): { targets: CertificateInfo[]; issuers: CertificateInfo[] } {
+  // A certificate that issued another one in the same bundle is an issuer candidate, not a target.
+  const issuers = certs.filter((c) => certs.some((o) => o !== c && o.authorityKeyId !== null && o.authorityKeyId === c.subjectKeyId && o.issuer === c.subject));
+  const targets = certs.filter((c) => !issuers.includes(c));
+  return { targets: targets.length ? targets : [...certs], issuers };
+}
+
+export async function trackCertificates(
+  deps: { store: Store; clock: Clock; fetchCaIssuers?: CaIssuersFetch },
+  kase: Case,
+  entries: readonly TrackEntry[],
+  given: readonly CertificateInfo[],
+): Promise<TrackResult> {
+  if (entries.length === 0) throw new InputError('no certificates to track');
+  const existing = await deps.store.getCase(kase.id);
+  if (existing && (existing.reportedAt !== kase.reportedAt || existing.reason !== kase.reason || existing.kind !== kase.kind)) {
+    throw new InputError(
+      `case ${kase.id} exists with --reported-at ${new Date(existing.reportedAt).toISOString()}, --reason ${existing.reason}, --kind ${existing.kind}; give the same facts or another --case`,
+    );
+  }
+
+  // Resolve and validate every certificate before writing anything.
+  const now = deps.clock.now().getTime();
+  const toStore: StoredCertificate[] = [];
+  const ders = new Map<string, Uint8Array>();
+  for (const e of entries) {
+    const c = e.certificate;
+    if (c.ocspUrls.length === 0 && c.crlUrls.length === 0) {
+      throw new InputError(`${e.source}: ${c.subject} (serial ${c.serial}) names no OCSP responder and no CRL distribution point, so revwatch cannot watch it`);
+    }
+    const resolution = await resolveIssuer(c, { given, bundle: e.bundle, fetchCaIssuers: deps.fetchCaIssuers });
+    ders.set(c.sha256, c.der);
+    ders.set(resolution.revocationIssuer.sha256, resolution.revocationIssuer.der);
+    toStore.push({
+      caseId: kase.id,
+      sha256: c.sha256,
+      serial: c.serial,
+      subject: c.subject,
+      issuer: c.issuer,
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      precertificate: c.precertificate,
+      ocspUrls: [...c.ocspUrls],
+      crlUrls: [...c.crlUrls],
+      issuerSha256: resolution.revocationIssuer.sha256,
+      isCA: c.isCA,
+      trackedAt: now,
+      crtshId: e.crtshId ?? null,
+    });
+  }
+  const unique = new Map(toStore.map((c) => [c.sha256, c]));
+
+  const caseCreated = existing ? false : await deps.store.createCase(kase, now);
+  await deps.store.putCertificateDers([...ders].map(([sha256, der]) => ({ sha256, der })));
+  const added = await deps.store.addCertificates([...unique.values()]);
+  return { caseId: kase.id, caseCreated, added, alreadyTracked: unique.size - added };
+}

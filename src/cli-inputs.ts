@@ -1,0 +1,75 @@
+/**
+ * Turns `revwatch track` arguments into certificates: PEM or DER files,
+ * directories of them, `crtsh:<id>` and crt.sh URLs, and SHA-256
+ * fingerprints (fetched from crt.sh's `?d=` download). Any input that cannot
+ * be read is an InputError naming it, before anything is written.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from './errors.js';
+import { readCertificates, type CertificateInfo } from './pki/certificate.js';
+import type { Fetcher } from './ports.js';
+import { splitBundle, type TrackEntry } from './check/track.js';
+
+const CERT_FILE = /\.(pem|crt|cer|der)$/i;
+const FINGERPRINT = /^(?:sha256:)?([0-9a-f]{2}(?::?[0-9a-f]{2}){31})$/i;
+
+export interface InputOptions {
+  readonly fetcher: Fetcher;
+  /** crt.sh's base URL; tests point it at a local server. */
+  readonly crtshBaseUrl: string;
+}
+
+async function fromFile(path: string): Promise<TrackEntry[]> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+  }
+  return entriesFrom(readCertificates(bytes, path), path, null);
+}
+
+function entriesFrom(certs: CertificateInfo[], source: string, crtshId: string | null): TrackEntry[] {
+  const { targets } = splitBundle(certs);
+  return targets.map((certificate) => ({ certificate, bundle: certs, source, crtshId }));
+}
+
+async function fromCrtsh(key: string, label: string, options: InputOptions): Promise<TrackEntry[]> {
+  const url = `${options.crtshBaseUrl.replace(/\/$/, '')}/?d=${encodeURIComponent(key)}`;
+  const r = await options.fetcher.fetch({ url, maxBytes: 1024 * 1024 });
+  if (!r.ok) throw new InputError(`${label}: could not download from ${url}: ${r.message}`);
+  const certs = readCertificates(r.body, label);
+  return entriesFrom(certs, label, /^\d+$/.test(key) ? key : null);
+}
+
+export async function collectInputs(inputs: readonly string[], options: InputOptions): Promise<TrackEntry[]> {
+  const out: TrackEntry[] = [];
+  for (const input of inputs) {
+    const crtshId = /^crtsh:(\d+)$/i.exec(input)?.[1] ?? /^https?:\/\/crt\.sh\/\?(?:id|d)=(\d+)/i.exec(input)?.[1];
+    if (crtshId) {
+      out.push(...(await fromCrtsh(crtshId, input, options)));
+      continue;
+    }
+    const fp = FINGERPRINT.exec(input);
+    if (fp) {
+      out.push(...(await fromCrtsh(fp[1]!.replace(/:/g, '').toLowerCase(), input, options)));
+      continue;
+    }
+    let info;
+    try {
+      info = await stat(input);
+    } catch {
+      throw new InputError(`cannot read ${input}: no such file or directory (nor a crtsh:<id>, crt.sh URL or SHA-256 fingerprint)`);
+    }
+    if (info.isDirectory()) {
+      const files = (await readdir(input)).filter((f) => CERT_FILE.test(f)).sort();
+      if (files.length === 0) throw new InputError(`${input} holds no .pem, .crt, .cer or .der files`);
+      for (const f of files) out.push(...(await fromFile(join(input, f))));
+    } else {
+      out.push(...(await fromFile(input)));
+    }
+  }
+  return out;
+}

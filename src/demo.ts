@@ -1,0 +1,113 @@
+/**
+ * `revwatch demo`: a self-contained incident, replayed in a few seconds with
+ * no network and no openssl. A local CA serves OCSP and a CRL on 127.0.0.1;
+ * a key-compromise case reported three days ago holds certificates revoked on
+ * time, late, backdated and never, plus one that expired first; a second case
+ * reported two hours ago is still pending. The same CLI commands a user runs
+ * (track, check, status) run against it, on a clock that replays the three
+ * days in six-hour steps.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeClock } from './clock.js';
+import { LocalCa } from './local-ca/ca.js';
+import { LocalCaServer } from './local-ca/server.js';
+import type { Clock } from './ports.js';
+
+interface DemoIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly clock: Clock;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const pem = (der: Uint8Array): string => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
+
+export async function runDemo(options: {
+  io: DemoIo;
+  home?: string;
+  runCli: (argv: readonly string[], io: DemoIo) => Promise<number>;
+}): Promise<void> {
+  const { io } = options;
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'revwatch-demo-'));
+  mkdirSync(join(home, 'certs'), { recursive: true });
+  const now = Math.floor(io.clock.now().getTime() / 60_000) * 60_000;
+  const reportedA = now - 3 * DAY;
+  const reportedB = now - 2 * HOUR;
+  const clock = new FakeClock(reportedA - HOUR);
+  const quiet: DemoIo = { ...io, clock, stdout: () => undefined };
+  const loud: DemoIo = { ...io, clock };
+  const cli = async (argv: string[], out: DemoIo = quiet): Promise<void> => {
+    const code = await options.runCli(['--home', home, '--allow-private-network', ...argv], out);
+    if (code !== 0 && code !== 2) throw new Error(`revwatch ${argv[0]} exited ${code}`);
+  };
+
+  io.stdout(`revwatch demo: data in ${home}\n`);
+  const ca = await LocalCa.create({ name: 'CN=revwatch Demo Issuing CA, O=revwatch demo', notBefore: now - 365 * DAY, notAfter: now + 365 * DAY });
+  const server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
+  try {
+    writeFileSync(join(home, 'ca.pem'), pem(ca.info.der));
+    const issue = async (name: string, notAfter: number) => {
+      const c = await ca.issue({
+        subject: `CN=${name}.demo.example`,
+        notBefore: reportedA - 30 * DAY,
+        notAfter,
+        ocspUrls: [server.ocspUrl],
+        crlUrls: [server.crlUrl],
+        caIssuersUrls: [server.caIssuersUrl],
+      });
+      server.issued(c.info.serial);
+      const path = join(home, 'certs', `${name}.pem`);
+      writeFileSync(path, pem(c.info.der));
+      return { serial: c.info.serial, path };
+    };
+
+    // Case A: key compromise reported three days ago; BR 4.9.1.1 gives 24 hours.
+    const onTime = await issue('on-time', now + 60 * DAY);
+    const late = await issue('late', now + 60 * DAY);
+    const backdated = await issue('backdated', now + 60 * DAY);
+    const overdue = await issue('overdue', now + 60 * DAY);
+    const expired = await issue('expired', reportedA + 12 * HOUR);
+    // What the CA publishes, and when: [published at, serial, claimed revocation time, CRLReason].
+    const staged: [number, string, number, number][] = [
+      [reportedA + 6 * HOUR, onTime.serial, reportedA + 6 * HOUR, 1],
+      [reportedA + 40 * HOUR, late.serial, reportedA + 40 * HOUR, 1],
+      // Published 30 hours after the report but dated 2 hours after it, with the wrong reason.
+      [reportedA + 30 * HOUR, backdated.serial, reportedA + 2 * HOUR, 4],
+    ];
+    // Case B: misissuance reported two hours ago; 5 days (SHOULD 24 hours).
+    const pending = await issue('pending', now + 60 * DAY);
+
+    clock.set(reportedA + 30 * 60_000);
+    await cli(['track', onTime.path, late.path, backdated.path, overdue.path, expired.path, '--issuer', join(home, 'ca.pem'), '--case', 'demo-key-compromise',
+      '--title', 'Demo: key compromise reported to Demo CA', '--reported-at', iso(reportedA), '--reason', 'key-compromise']);
+    io.stdout(`tracked 5 certificates in case demo-key-compromise (reported ${iso(reportedA)}, deadline ${iso(reportedA + DAY)})\n`);
+
+    // Replay: a check every six hours, the CA publishing as staged.
+    let trackedB = false;
+    for (let t = reportedA + HOUR; t <= now; t = Math.min(t + 6 * HOUR, t === now ? now + 1 : now)) {
+      clock.set(t);
+      for (const [at, serial, revocationTime, reason] of staged) if (at <= t) server.revoke(serial, revocationTime, reason);
+      if (!trackedB && t >= reportedB) {
+        await cli(['track', pending.path, '--issuer', join(home, 'ca.pem'), '--case', 'demo-misissuance', '--title', 'Demo: misissuance reported to Demo CA',
+          '--reported-at', iso(reportedB), '--reason', 'misissuance']);
+        io.stdout(`tracked 1 certificate in case demo-misissuance (reported ${iso(reportedB)})\n`);
+        trackedB = true;
+      }
+      await cli(['check']);
+      io.stdout(`  ${iso(t)}  check\n`);
+      if (t === now) break;
+    }
+    io.stdout('\n');
+    await cli(['status'], loud);
+    io.stdout(`\nEvery answer above was verified (signatures, responder, CertID) and is kept in ${home}.\n`);
+    io.stdout(`Look again with: npx revwatch --home ${home} status --json\n`);
+  } finally {
+    await server.stop();
+  }
+}
