@@ -1,0 +1,117 @@
+/**
+ * The check pipeline against the in-process CA (OCSP + CRL on 127.0.0.1) and
+ * the real DynamoDB adapter on an embedded dynalite, on a fake clock.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeClock } from '../../src/clock.js';
+import { LocalCa } from '../../src/local-ca/ca.js';
+import { LocalCaServer } from '../../src/local-ca/server.js';
+import { HttpFetcher } from '../../src/net/http-fetcher.js';
+import { openEmbeddedStore, type OpenStore } from '../../src/store/embedded.js';
+import { trackCertificates } from '../../src/check/track.js';
+import { runCheck } from '../../src/check/run-check.js';
+import { buildStatus } from '../../src/check/status.js';
+import type { CertificateInfo } from '../../src/pki/certificate.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.parse('2026-05-01T00:00:00Z');
+
+describe('check pipeline', () => {
+  const clock = new FakeClock(T0);
+  let ca: LocalCa;
+  let server: LocalCaServer;
+  let open: OpenStore;
+  let fetcher: HttpFetcher;
+  const certs: Record<string, CertificateInfo> = {};
+  let crlFetches = 0;
+
+  beforeAll(async () => {
+    ca = await LocalCa.create({ name: 'Pipeline CA', notBefore: T0 - 100 * DAY, notAfter: T0 + 400 * DAY });
+    server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
+    for (const [name, notAfter] of [['a', T0 + 90 * DAY], ['b', T0 + 90 * DAY], ['short', T0 + 2 * DAY]] as const) {
+      const c = await ca.issue({ subject: `CN=${name}.example`, notBefore: T0 - DAY, notAfter, ocspUrls: [server.ocspUrl], crlUrls: [server.crlUrl] });
+      server.issued(c.info.serial);
+      certs[name] = c.info;
+    }
+    open = await openEmbeddedStore(mkdtempSync(join(tmpdir(), 'revwatch-pipeline-')));
+    fetcher = new HttpFetcher({ clock, allowPrivateNetwork: true });
+    const kase = { id: 'p', title: 'pipeline', reportedAt: T0, reason: 'key-compromise' as const, kind: 'tls-subscriber' as const };
+    await trackCertificates({ store: open.store, clock }, kase, Object.values(certs).map((c) => ({ certificate: c, bundle: [], source: 'test' })), [ca.info]);
+  });
+
+  afterAll(async () => {
+    await fetcher.close();
+    await open.close();
+    await server.stop();
+  });
+
+  const check = async () => {
+    const before = server.requests;
+    const summary = await runCheck({ store: open.store, fetcher, clock });
+    crlFetches = server.requests - before - summary.ocspRequests;
+    return summary;
+  };
+
+  it('records every first answer, then only source heartbeats while nothing changes', async () => {
+    const first = await check();
+    expect(first).toMatchObject({ certificates: 3, crlsFetched: 1, ocspRequests: 3, observationsWritten: 6 });
+    expect(crlFetches).toBe(1);
+    expect(first.changes).toHaveLength(6);
+    clock.advance(HOUR);
+    const second = await check();
+    expect(second.observationsWritten).toBe(0);
+    expect(second.changes).toEqual([]);
+    // Two source states (the CRL and the responder) and the run record.
+    expect(second.itemsWritten).toBe(3);
+  });
+
+  it('records a revocation when it appears, and the status follows', async () => {
+    clock.advance(HOUR);
+    server.revoke(certs.a!.serial, clock.now().getTime() - 10 * 60_000, 1);
+    const s = await check();
+    expect(s.changes.map((c) => [c.serial, c.to.split('@')[0]])).toEqual([
+      [certs.a!.serial, 'revoked'],
+      [certs.a!.serial, 'revoked'],
+    ]);
+    const report = await buildStatus(open.store, clock.now().getTime());
+    const a = report.cases[0]!.certificates.find((c) => c.serial === certs.a!.serial)!;
+    expect(a).toMatchObject({ verdict: 'revoked_on_time', reasonCode: 'keyCompromise' });
+    expect(a.sources.every((x) => x.status === 'revoked')).toBe(true);
+  });
+
+  it('asks about a settled certificate once a day only, and stops polling an expired one', async () => {
+    clock.advance(HOUR);
+    const soon = await check();
+    // a is settled (revoked): skipped until a day has passed; short and b still polled.
+    expect(soon).toMatchObject({ skippedSettled: 1, ocspRequests: 2 });
+    clock.advance(2 * DAY);
+    const later = await check();
+    // a is due again; short has expired.
+    expect(later).toMatchObject({ skippedExpired: 1, ocspRequests: 2 });
+    // Unchanged, but a day has passed: heartbeats are written for a and b on both sources.
+    expect(later.observationsWritten).toBe(4);
+    expect(later.changes).toEqual([]);
+  });
+
+  it('records a revocation that is reversed, and keeps the evidence of both', async () => {
+    clock.advance(DAY + HOUR);
+    server.issued(certs.b!.serial);
+    server.revoke(certs.b!.serial, clock.now().getTime() - HOUR, 4);
+    await check();
+    // b is now settled, so it is asked again a day later: that is when a reversal shows.
+    clock.advance(DAY + HOUR);
+    // The CA "un-revokes" b: a violation of BR 4.10.1.
+    (server as unknown as { statuses: Map<string, unknown> }).statuses.set(certs.b!.serial, { status: 'good' });
+    await check();
+    const report = await buildStatus(open.store, clock.now().getTime());
+    const b = report.cases[0]!.certificates.find((c) => c.serial === certs.b!.serial)!;
+    expect(b.findings.map((f) => f.code)).toContain('revocation_reversed');
+    const observations = await open.store.listObservations(certs.b!.sha256);
+    expect(observations.filter((o) => o.status === 'revoked')).toHaveLength(2);
+    expect(observations.filter((o) => o.source.kind === 'ocsp' && o.raw && o.raw.length > 100).length).toBeGreaterThan(0);
+  });
+});
