@@ -57,6 +57,13 @@ export class LocalCaServer {
     this.crlCache = null;
   }
 
+  /** Takes a revocation back, as a misbehaving CA might (BR 4.10.1 forbids it before expiry). */
+  unrevoke(serial: string): void {
+    this.statuses.set(serial, { status: 'good' });
+    this.crlNumber++;
+    this.crlCache = null;
+  }
+
   /** Serves fixed bytes at a path (extra CRLs for benchmarks). */
   serve(path: string, body: Uint8Array, type = 'application/pkix-crl'): void {
     this.files.set(path, { body, type });
