@@ -144,7 +144,7 @@ export class DynamoStore implements Store {
     for (const i of items) {
       const sk = String(i.sk);
       if (sk.startsWith('CERT#')) certificates.push(stripKeys(i) as unknown as StoredCertificate);
-      else if (sk.startsWith('LAST#')) last.push({ caseId, sha256: String(i.cert), observation: toObservation(i.o as Item) });
+      else if (sk.startsWith('LAST#')) last.push({ caseId, sha256: String(i.cert), observation: fromLastItem(i) });
     }
     return { certificates, last };
   }
@@ -156,11 +156,19 @@ export class DynamoStore implements Store {
     for (const { observation: o, caseIds } of entries) {
       items.push({ pk: `CERT#${o.sha256Cert}`, sk: observationSortKey(o), ...fromObservation(o), raw: o.raw ? Buffer.from(o.raw) : undefined });
       for (const caseId of caseIds) {
+        // Compact on purpose: every run reads all of a case's LAST items, and
+        // change detection needs only the answer and its time.
         items.push({
           pk: `CASE#${caseId}`,
           sk: `LAST#${o.sha256Cert}#${o.source.kind}#${urlHash(o.source.url)}`,
           cert: o.sha256Cert,
-          o: fromObservation(o),
+          k: o.source.kind,
+          u: o.source.url,
+          s: o.status,
+          t: o.observedAt,
+          r: o.revocationTime,
+          c: o.reasonCode,
+          e: o.error?.kind ?? null,
         });
       }
     }
@@ -268,6 +276,20 @@ function stripKeys(i: Item): Item {
 function toCase(i: Item): Case {
   const { createdAt: _c, ...rest } = stripKeys(i);
   return rest as unknown as Case;
+}
+
+function fromLastItem(i: Item): Observation {
+  return {
+    observedAt: Number(i.t),
+    source: { kind: i.k as 'ocsp' | 'crl', url: String(i.u) },
+    status: i.s as Observation['status'],
+    revocationTime: (i.r as number | null) ?? null,
+    reasonCode: (i.c as number | null) ?? null,
+    thisUpdate: null,
+    nextUpdate: null,
+    producedAt: null,
+    error: i.e ? { kind: String(i.e), message: '' } : null,
+  };
 }
 
 function fromObservation(o: Observation): Item {
