@@ -23,6 +23,9 @@ import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
 import { buildStatus, formatStatus } from './check/status.js';
 import { runDemo } from './demo.js';
+import { buildCaseReport } from './report/case-report.js';
+import { toBundle, toCsv, toHtml, toJson, toMarkdown } from './report/formats.js';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Case } from './domain.js';
 import { SingleBar, Presets } from 'cli-progress';
 
@@ -184,6 +187,36 @@ export function buildProgram(io: CliIo): Command {
     .action(async (opts: { case?: string }) => {
       const report = await withStore(({ store }) => buildStatus(store, io.clock.now().getTime(), opts.case));
       print(report, () => formatStatus(report));
+    });
+
+  program
+    .command('report')
+    .description('the evidence report of a case: markdown (incident bug), csv, json, html, or an evidence bundle')
+    .requiredOption('--case <id>', 'the case')
+    .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'csv', 'json', 'html', 'bundle']).default('markdown'))
+    .option('--out <path>', 'write to this file (a directory for --format bundle) instead of stdout')
+    .action(async (opts: { case: string; format: string; out?: string }) => {
+      if (opts.format === 'bundle' && !opts.out) throw new InputError('--format bundle needs --out <directory>');
+      const crlPath = (sha: string): string => join(home(), 'crls', `${sha}.crl`);
+      const local = !(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
+      const report = await withStore(({ store }) =>
+        buildCaseReport(store, opts.case, io.clock.now().getTime(), { crlFile: (sha) => (local && existsSync(crlPath(sha)) ? crlPath(sha) : null) }),
+      );
+      if (opts.format === 'bundle') {
+        const files = toBundle(report, (sha) => (local && existsSync(crlPath(sha)) ? readFileSync(crlPath(sha)) : null));
+        for (const f of files) {
+          const target = join(opts.out!, f.path);
+          mkdirSync(join(target, '..'), { recursive: true });
+          writeFileSync(target, f.bytes);
+        }
+        io.stdout(`wrote ${files.length} files to ${opts.out}: check them with \`cd ${opts.out} && sha256sum -c SHA256SUMS\`\n`);
+        return;
+      }
+      const text = opts.format === 'csv' ? toCsv(report) : opts.format === 'json' ? toJson(report) : opts.format === 'html' ? toHtml(report) : toMarkdown(report);
+      if (opts.out) {
+        writeFileSync(opts.out, text);
+        io.stdout(`wrote ${opts.out}\n`);
+      } else io.stdout(text);
     });
 
   program
