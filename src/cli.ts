@@ -26,6 +26,11 @@ import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
 import { toBundle, toCsv, toHtml, toJson, toMarkdown } from './report/formats.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { buildDigest, formatDigest } from './report/digest.js';
+import { sendNotices, type NotifyResult } from './notify/notices.js';
+import { OutboxMailer } from './notify/outbox-mailer.js';
+import { SesMailer } from './notify/ses-mailer.js';
+import { SESClient } from '@aws-sdk/client-ses';
 import type { Case } from './domain.js';
 import { SingleBar, Presets } from 'cli-progress';
 
@@ -158,11 +163,13 @@ export function buildProgram(io: CliIo): Command {
     .action(async (opts: { case?: string }) => {
       const f = fetcher();
       let summary: CheckSummary;
+      let notices: NotifyResult[] = [];
+      const notes: string[] = [];
       try {
         summary = await withStore(async ({ store }) => {
           if (opts.case && !(await store.getCase(opts.case))) throw new InputError(`no case "${opts.case}"`);
           const crlDir = join(home(), 'crls');
-          return runCheck({
+          const result = await runCheck({
             store,
             fetcher: f,
             clock: io.clock,
@@ -172,11 +179,16 @@ export function buildProgram(io: CliIo): Command {
               writeFileSync(join(crlDir, `${sha}.crl`), bytes);
             },
           }, { caseId: opts.case });
+          // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
+          const aws = Boolean(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
+          const mailer = aws ? new SesMailer(new SESClient({})) : new OutboxMailer(join(home(), 'outbox'), (line) => notes.push(line));
+          notices = await sendNotices({ store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' }, { caseId: opts.case });
+          return result;
         });
       } finally {
         await f.close();
       }
-      print(summary, () => formatSummary(summary));
+      print({ ...summary, notices }, () => [formatSummary(summary), ...notes, ...notices.filter((n) => n.error).map((n) => `  notice for case ${n.caseId} not sent (will retry): ${n.error}`)].join('\n'));
       if (summary.failedSources.length > 0) throw new SourceUnreadableError(`${summary.failedSources.length} source(s) could not be read`);
     });
 
@@ -217,6 +229,18 @@ export function buildProgram(io: CliIo): Command {
         writeFileSync(opts.out, text);
         io.stdout(`wrote ${opts.out}\n`);
       } else io.stdout(text);
+    });
+
+  program
+    .command('digest')
+    .description('a digest for the policy forum: per CA, open cases, revoked on time and late, overdue, new findings')
+    .option('--since <ISO-8601>', 'count findings as new since this time (default: a week ago)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown']).default('text'))
+    .action(async (opts: { since?: string; format: 'text' | 'markdown' }) => {
+      const now = io.clock.now().getTime();
+      const since = opts.since ? parseInstant(opts.since, '--since') : now - 7 * 86_400_000;
+      const digest = await withStore(({ store }) => buildDigest(store, now, since));
+      print(digest, () => formatDigest(digest, opts.format));
     });
 
   program

@@ -4,10 +4,10 @@
  * a key-compromise case reported three days ago holds certificates revoked on
  * time, late, backdated and never, plus one that expired first; a second case
  * reported two hours ago is still pending. The same CLI commands a user runs
- * (track, check, status) run against it, on a clock that replays the three
- * days in six-hour steps.
+ * (track, check, status, report) run against it, on a clock that replays the
+ * three days in six-hour steps; notices go to the local outbox.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from './clock.js';
@@ -85,7 +85,7 @@ export async function runDemo(options: {
 
     clock.set(reportedA + 30 * 60_000);
     await cli(['track', onTime.path, late.path, backdated.path, overdue.path, expired.path, '--issuer', join(home, 'ca.pem'), '--case', 'demo-key-compromise',
-      '--title', 'Demo: key compromise reported to Demo CA', '--reported-at', iso(reportedA), '--reason', 'key-compromise']);
+      '--title', 'Demo: key compromise reported to Demo CA', '--reported-at', iso(reportedA), '--reason', 'key-compromise', '--notify', 'ca-compliance@demo.example']);
     io.stdout(`tracked 5 certificates in case demo-key-compromise (reported ${iso(reportedA)}, deadline ${iso(reportedA + DAY)})\n`);
 
     // Replay: a check every six hours, the CA publishing as staged.
@@ -105,6 +105,11 @@ export async function runDemo(options: {
     }
     io.stdout('\n');
     await cli(['status'], loud);
+    io.stdout('\n');
+    await cli(['report', '--case', 'demo-key-compromise', '--format', 'markdown'], loud);
+    const outbox = join(home, 'outbox');
+    const mails = existsSync(outbox) ? readdirSync(outbox).filter((f) => f.endsWith('.eml')) : [];
+    io.stdout(`\nNotices: ${mails.length} email(s) to ca-compliance@demo.example in ${outbox} (one per case per check that had news).\n`);
     io.stdout(`\nEvery answer above was verified (signatures, responder, CertID) and is kept in ${home}.\n`);
     io.stdout(`Look again with: npx revwatch --home ${home} status --json\n`);
   } finally {

@@ -21,10 +21,12 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Case, Observation } from '../domain.js';
 import type { CrlSnapshot, LastAnswer, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
+import type { NoticeLedger } from '../notify/notices.js';
 
 type Item = Record<string, unknown>;
 
@@ -47,7 +49,7 @@ export interface DynamoStoreOptions {
   readonly writeConcurrency?: number;
 }
 
-export class DynamoStore implements Store {
+export class DynamoStore implements Store, NoticeLedger {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly writeConcurrency: number;
@@ -220,6 +222,70 @@ export class DynamoStore implements Store {
   async listRuns(limit: number): Promise<RunRecord[]> {
     const r = await this.doc.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'RUNS' }, ScanIndexForward: false, Limit: limit }));
     return (r.Items ?? []).map((i) => stripKeys(i) as unknown as RunRecord);
+  }
+
+  // -- notice ledger (CASE#<id> / NOTICE#<key>) ----------------------------------
+
+  async claimNotices(caseId: string, keys: readonly string[], runId: string, now: number, leaseMs: number): Promise<string[]> {
+    const claimed: string[] = [];
+    for (const key of keys) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { pk: `CASE#${caseId}`, sk: `NOTICE#${key}`, st: 'sending', runId, claimedAt: now },
+            // New, released after a failed send, or claimed by a run that never finished.
+            ConditionExpression: 'attribute_not_exists(pk) OR #st = :released OR (#st = :sending AND claimedAt < :stale)',
+            ExpressionAttributeNames: { '#st': 'st' },
+            ExpressionAttributeValues: { ':released': 'released', ':sending': 'sending', ':stale': now - leaseMs },
+          }),
+        );
+        this.written++;
+        claimed.push(key);
+      } catch (err) {
+        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      }
+    }
+    return claimed;
+  }
+
+  async markNoticesSent(caseId: string, keys: readonly string[], runId: string, now: number): Promise<void> {
+    await this.updateNotices(caseId, keys, runId, 'sent', { sentAt: now });
+  }
+
+  async releaseNotices(caseId: string, keys: readonly string[], runId: string): Promise<void> {
+    await this.updateNotices(caseId, keys, runId, 'released', {});
+  }
+
+  async listNotices(caseId: string): Promise<{ key: string; state: string; claimedAt: number; sentAt: number | null }[]> {
+    return (await this.queryAll({ pk: `CASE#${caseId}`, prefix: 'NOTICE#' })).map((i) => ({
+      key: String(i.sk).slice('NOTICE#'.length),
+      state: String(i.st),
+      claimedAt: Number(i.claimedAt),
+      sentAt: i.sentAt === undefined ? null : Number(i.sentAt),
+    }));
+  }
+
+  private async updateNotices(caseId: string, keys: readonly string[], runId: string, state: string, extra: Record<string, number>): Promise<void> {
+    for (const key of keys) {
+      const names: Record<string, string> = { '#st': 'st', '#run': 'runId' };
+      const values: Record<string, unknown> = { ':st': state, ':run': runId };
+      let set = '#st = :st';
+      for (const [k, v] of Object.entries(extra)) {
+        names[`#${k}`] = k;
+        values[`:${k}`] = v;
+        set += `, #${k} = :${k}`;
+      }
+      try {
+        await this.doc.send(
+          new UpdateCommand({ TableName: this.table, Key: { pk: `CASE#${caseId}`, sk: `NOTICE#${key}` }, UpdateExpression: `SET ${set}`, ConditionExpression: '#run = :run', ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
+        );
+        this.written++;
+      } catch (err) {
+        // Another run took the claim over after ours lapsed: it owns the notice now.
+        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      }
+    }
   }
 
   // -- plumbing ------------------------------------------------------------------

@@ -1,0 +1,166 @@
+/**
+ * Notices: which are due for a case, and sending them exactly once.
+ *
+ * Exactly once: each notice key is claimed in the ledger with a conditional
+ * write before the email is sent, and marked sent after. A crash between the
+ * two leaves the claim to lapse (after `leaseMs`) and the next run sends it;
+ * a failed send releases the claim at once, so nothing is lost. (A crash after
+ * the mail left but before it was marked sent can still repeat it once the
+ * lease lapses: SES has no idempotency key to close that window.)
+ */
+import { randomUUID } from 'node:crypto';
+import type { Case } from '../domain.js';
+import { buildStatus, type CaseStatus } from '../check/status.js';
+import { computeDeadline } from '../rules/rules.js';
+import type { CertificateStatus } from '../rules/verdict.js';
+import { toCsv } from '../report/formats.js';
+import type { Clock } from '../ports.js';
+import type { Store } from '../store/store.js';
+
+export interface MailMessage {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+  readonly date: Date;
+  readonly attachments: readonly { filename: string; contentType: string; content: string }[];
+}
+
+/** Sends one message; throws when it could not be handed over. */
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+}
+
+export type NoticeKind = 'deadline-approaching' | 'should-deadline' | 'deadline-missed' | 'revoked' | 'finding';
+
+export interface Notice {
+  /** Stable per case: the ledger key. */
+  readonly key: string;
+  readonly kind: NoticeKind;
+  readonly line: string;
+}
+
+export interface NoticeLedger {
+  /** Claims keys not yet sent (new, released, or whose claim lapsed). Returns the keys this run now holds. */
+  claimNotices(caseId: string, keys: readonly string[], runId: string, now: number, leaseMs: number): Promise<string[]>;
+  markNoticesSent(caseId: string, keys: readonly string[], runId: string, now: number): Promise<void>;
+  releaseNotices(caseId: string, keys: readonly string[], runId: string): Promise<void>;
+}
+
+const HOUR = 3_600_000;
+const h = (seconds: number | null): string => (seconds === null ? '' : `${(seconds / 3600).toFixed(1)} h`);
+
+/** The notices a case's current status calls for (design: deadline near, missed, revoked, new finding). */
+export function dueNotices(kase: Case, status: CaseStatus, now: number, approachingMs = 6 * HOUR): Notice[] {
+  const d = computeDeadline(kase);
+  const out: Notice[] = [];
+  const open = status.certificates.filter((c) => c.verdict === 'pending');
+  if (d.deadline !== null && open.length > 0 && now >= d.deadline - approachingMs && now < d.deadline) {
+    out.push({ key: 'deadline-approaching', kind: 'deadline-approaching', line: `${open.length} certificate(s) not yet revoked; the MUST deadline is ${new Date(d.deadline).toISOString()}` });
+  }
+  if (d.shouldDeadline !== null && d.deadline !== null && open.length > 0 && now >= d.shouldDeadline && now < d.deadline) {
+    out.push({ key: 'should-deadline', kind: 'should-deadline', line: `the SHOULD deadline ${new Date(d.shouldDeadline).toISOString()} has passed with ${open.length} certificate(s) not revoked` });
+  }
+  const overdue = status.certificates.filter((c) => c.verdict === 'overdue' || c.verdict === 'expired_overdue');
+  if (overdue.length > 0) {
+    out.push({ key: 'deadline-missed', kind: 'deadline-missed', line: `the MUST deadline ${d.deadline ? new Date(d.deadline).toISOString() : ''} was missed for ${overdue.length} certificate(s)` });
+  }
+  for (const c of status.certificates) {
+    if (c.verdict === 'revoked_on_time' || c.verdict === 'revoked_late') {
+      out.push({ key: `revoked:${c.sha256}`, kind: 'revoked', line: `serial ${c.serial} revoked ${c.effectiveRevocationTime}${c.verdict === 'revoked_late' ? `, ${h(c.lateBySeconds)} late` : ', on time'}` });
+    }
+    for (const f of c.findings) {
+      if (f.severity === 'info') continue;
+      out.push({ key: `finding:${c.sha256}:${f.code}`, kind: 'finding', line: `serial ${c.serial}: ${f.severity} ${f.code}: ${f.message}` });
+    }
+  }
+  return out;
+}
+
+export interface NotifyDeps {
+  readonly store: Store;
+  readonly ledger: NoticeLedger;
+  readonly mailer: Mailer;
+  readonly clock: Clock;
+  readonly from: string;
+  readonly defaultRecipients?: readonly string[];
+  readonly leaseMs?: number;
+}
+
+export interface NotifyResult {
+  readonly caseId: string;
+  readonly sent: number;
+  readonly notices: readonly Notice[];
+  readonly error: string | null;
+}
+
+/** Rows in the body; the CSV attachment always carries every certificate (an incident can hold 80,000). */
+const BODY_ROWS = 50;
+
+export function composeEmail(kase: Case, status: CaseStatus, notices: readonly Notice[], from: string, to: readonly string[], now: number): MailMessage {
+  const count = (k: NoticeKind): number => notices.filter((n) => n.kind === k).length;
+  const headline = [
+    count('deadline-missed') ? 'deadline missed' : '',
+    count('deadline-approaching') ? 'deadline approaching' : '',
+    count('should-deadline') ? 'SHOULD deadline passed' : '',
+    count('revoked') ? `${count('revoked')} revoked` : '',
+    count('finding') ? `${count('finding')} new finding(s)` : '',
+  ].filter(Boolean).join(', ');
+  const verdicts = new Map<string, number>();
+  for (const c of status.certificates) verdicts.set(c.verdict, (verdicts.get(c.verdict) ?? 0) + 1);
+  const rows = status.certificates.slice(0, BODY_ROWS).map((c: CertificateStatus) => `  ${c.serial.padEnd(34)} ${c.verdict.padEnd(16)} ${(c.effectiveRevocationTime ?? '-').padEnd(21)} ${h(c.lateBySeconds)}`);
+  const text = [
+    `${kase.title} (case ${kase.id})`,
+    `Reported ${status.reportedAt}; reason ${kase.reason}; ${status.certificates.length} certificate(s).`,
+    kase.reportUrl ? `Incident: ${kase.reportUrl}` : '',
+    '',
+    'What happened since the last notice:',
+    ...notices.map((n) => `- ${n.line}`),
+    '',
+    `Counts: ${[...verdicts].map(([v, n]) => `${v} ${n}`).join(', ')}`,
+    '',
+    `Certificates${status.certificates.length > BODY_ROWS ? ` (first ${BODY_ROWS} of ${status.certificates.length}; all are in the attached CSV)` : ''}:`,
+    ...rows,
+    '',
+    '-- revwatch',
+  ].filter((l, i, all) => !(l === '' && all[i - 1] === ''));
+  const csv = toCsv({
+    certificates: status.certificates.map((c) => ({ ...c, crtshUrl: `https://crt.sh/?q=${c.sha256}`, observations: [] })),
+  });
+  return {
+    from,
+    to,
+    subject: `[revwatch] ${kase.title}: ${headline}`,
+    text: text.join('\n'),
+    date: new Date(now),
+    attachments: [{ filename: `${kase.id}-certificates.csv`, contentType: 'text/csv', content: csv }],
+  };
+}
+
+/** Sends the due notices of every case (or one), one email per case per run. */
+export async function sendNotices(deps: NotifyDeps, options: { caseId?: string } = {}): Promise<NotifyResult[]> {
+  const now = deps.clock.now().getTime();
+  const runId = randomUUID();
+  const report = await buildStatus(deps.store, now, options.caseId);
+  const results: NotifyResult[] = [];
+  for (const status of report.cases) {
+    const kase = (await deps.store.getCase(status.id))!;
+    const to = [...new Set([...(kase.notify ?? []), ...(deps.defaultRecipients ?? [])])];
+    if (to.length === 0) continue;
+    const due = dueNotices(kase, status, now);
+    if (due.length === 0) continue;
+    const claimed = new Set(await deps.ledger.claimNotices(kase.id, due.map((n) => n.key), runId, now, deps.leaseMs ?? 5 * 60_000));
+    const mine = due.filter((n) => claimed.has(n.key));
+    if (mine.length === 0) continue;
+    try {
+      await deps.mailer.send(composeEmail(kase, status, mine, deps.from, to, now));
+    } catch (err) {
+      await deps.ledger.releaseNotices(kase.id, [...claimed], runId);
+      results.push({ caseId: kase.id, sent: 0, notices: mine, error: (err as Error).message });
+      continue;
+    }
+    await deps.ledger.markNoticesSent(kase.id, [...claimed], runId, deps.clock.now().getTime());
+    results.push({ caseId: kase.id, sent: 1, notices: mine, error: null });
+  }
+  return results;
+}

@@ -1,0 +1,81 @@
+/**
+ * The policy-forum digest: per CA, the open cases, certificates revoked on
+ * time and late, those overdue with the worst delay, and findings that are new
+ * since the previous digest, as plain text a person can paste into the
+ * dev-security-policy forum (or Markdown).
+ */
+import { buildStatus } from '../check/status.js';
+import { isoOrNull } from '../time.js';
+import type { Store } from '../store/store.js';
+
+export interface DigestCa {
+  readonly ca: string;
+  readonly openCases: { id: string; title: string; reportedAt: string; deadline: string | null; notYetRevoked: number }[];
+  readonly revokedOnTime: number;
+  readonly revokedLate: number;
+  readonly overdue: number;
+  readonly worstDelay: { serial: string; caseId: string; seconds: number } | null;
+  readonly newFindings: { caseId: string; serial: string; severity: string; code: string; message: string }[];
+}
+
+export interface Digest {
+  readonly generatedAt: string;
+  readonly since: string;
+  readonly cas: DigestCa[];
+}
+
+export async function buildDigest(store: Store, now: number, since: number): Promise<Digest> {
+  const report = await buildStatus(store, now);
+  const byCa = new Map<string, { open: Map<string, DigestCa['openCases'][number]>; onTime: number; late: number; overdue: number; worst: DigestCa['worstDelay']; findings: DigestCa['newFindings'] }>();
+  for (const kase of report.cases) {
+    for (const c of kase.certificates) {
+      const entry = byCa.get(c.issuer) ?? { open: new Map(), onTime: 0, late: 0, overdue: 0, worst: null, findings: [] as DigestCa['newFindings'][number][] };
+      byCa.set(c.issuer, entry);
+      if (c.verdict === 'revoked_on_time') entry.onTime++;
+      if (c.verdict === 'revoked_late') entry.late++;
+      if (c.verdict === 'overdue') entry.overdue++;
+      if ((c.verdict === 'overdue' || c.verdict === 'revoked_late' || c.verdict === 'expired_overdue') && c.lateBySeconds !== null && (!entry.worst || c.lateBySeconds > entry.worst.seconds)) {
+        entry.worst = { serial: c.serial, caseId: kase.id, seconds: c.lateBySeconds };
+      }
+      if (c.verdict === 'pending' || c.verdict === 'overdue' || c.verdict === 'undetermined') {
+        const open = entry.open.get(kase.id) ?? { id: kase.id, title: kase.title, reportedAt: kase.reportedAt, deadline: c.deadline, notYetRevoked: 0 };
+        open.notYetRevoked++;
+        entry.open.set(kase.id, open);
+      }
+      // A finding is new when the evidence behind it is: an answer received since the last digest.
+      const fresh = c.sources.some((s) => Date.parse(s.checkedAt) >= since) || (c.firstSeenRevokedAt !== null && Date.parse(c.firstSeenRevokedAt) >= since);
+      if (fresh) for (const f of c.findings) if (f.severity !== 'info') entry.findings.push({ caseId: kase.id, serial: c.serial, severity: f.severity, code: f.code, message: f.message });
+    }
+  }
+  return {
+    generatedAt: isoOrNull(now)!,
+    since: isoOrNull(since)!,
+    cas: [...byCa.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([ca, e]) => ({ ca, openCases: [...e.open.values()], revokedOnTime: e.onTime, revokedLate: e.late, overdue: e.overdue, worstDelay: e.worst, newFindings: e.findings })),
+  };
+}
+
+const days = (seconds: number): string => (seconds >= 86_400 ? `${(seconds / 86_400).toFixed(1)} days` : `${(seconds / 3600).toFixed(1)} hours`);
+
+export function formatDigest(d: Digest, format: 'text' | 'markdown'): string {
+  const md = format === 'markdown';
+  const out: string[] = [md ? `## Revocation deadline digest, ${d.generatedAt.slice(0, 10)}` : `Revocation deadline digest, ${d.generatedAt.slice(0, 10)}`, ''];
+  out.push(`Tracked by revwatch; deadlines per CA/B Forum BR 4.9.1.1/4.9.1.2. New findings are those since ${d.since}.`, '');
+  if (d.cas.length === 0) out.push('No certificates are being tracked.');
+  for (const ca of d.cas) {
+    out.push(md ? `### ${ca.ca}` : ca.ca, md ? '' : '='.repeat(Math.min(ca.ca.length, 72)));
+    out.push(`${md ? '- ' : ''}Revoked on time: ${ca.revokedOnTime}; revoked late: ${ca.revokedLate}; overdue: ${ca.overdue}`);
+    if (ca.worstDelay) out.push(`${md ? '- ' : ''}Worst delay: ${days(ca.worstDelay.seconds)} (serial ${ca.worstDelay.serial}, case ${ca.worstDelay.caseId})`);
+    if (ca.openCases.length) {
+      out.push(`${md ? '- ' : ''}Open cases:`);
+      for (const c of ca.openCases) out.push(`${md ? '  - ' : '  * '}${c.title} (reported ${c.reportedAt}, deadline ${c.deadline ?? 'none'}): ${c.notYetRevoked} not yet revoked`);
+    }
+    if (ca.newFindings.length) {
+      out.push(`${md ? '- ' : ''}New findings:`);
+      for (const f of ca.newFindings) out.push(`${md ? '  - ' : '  * '}${f.severity} ${f.code}, serial ${f.serial} (case ${f.caseId}): ${f.message}`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
