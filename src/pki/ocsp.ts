@@ -29,7 +29,7 @@ import {
 } from './der.js';
 import { Oid } from './oids.js';
 import { certificateKey, extendedKeyUsages, isSignedBy, parseRawCertificate, sameBytes, type RawCertificate } from './raw-certificate.js';
-import { keyHash, parseSignatureAlgorithm, signatureBytes, verifySignature, type HashName, type SignatureAlgorithm } from './signature.js';
+import { keyHash, readSignatureAlgorithm, signatureBytes, verifySignature, type HashName, type SignatureAlgorithm } from './signature.js';
 
 /** OCSPResponseStatus (RFC 6960 4.2.1); 4 is not used. */
 export const OCSP_RESPONSE_STATUSES: Readonly<Record<number, string>> = {
@@ -128,13 +128,7 @@ function parseBasic(der: Uint8Array, start: number, end: number): BasicOcspRespo
   if (basic.end !== end) throw new DerError('trailing bytes after BasicOCSPResponse');
   const [tbsEl, algEl, sigEl, certsEl] = children(der, basic);
   if (!tbsEl || !algEl || !sigEl || tbsEl.tag !== Tag.SEQUENCE) throw new DerError('BasicOCSPResponse is missing fields');
-  let signatureAlgorithm: SignatureAlgorithm | null = null;
-  let signatureAlgorithmError: string | null = null;
-  try {
-    signatureAlgorithm = parseSignatureAlgorithm(der, algEl);
-  } catch (err) {
-    signatureAlgorithmError = (err as Error).message;
-  }
+  const { algorithm: signatureAlgorithm, error: signatureAlgorithmError } = readSignatureAlgorithm(der, algEl);
   const fields = children(der, tbsEl);
   let i = 0;
   if (fields[0]?.tag === 0xa0) i++; // version [0] EXPLICIT, v1 by default

@@ -9,7 +9,7 @@
  */
 import { DerError, Tag, bytesOf, children, contentOf, expectElement, parseTime, readBoolean, readElement, readOid, serialHex, type DerElement } from './der.js';
 import { Oid } from './oids.js';
-import { parseSignatureAlgorithm, publicKeyFromSpki, signatureBytes, verifySignature, type SignatureAlgorithm } from './signature.js';
+import { publicKeyFromSpki, readSignatureAlgorithm, signatureBytes, verifySignature, type SignatureAlgorithm } from './signature.js';
 import type { KeyObject } from 'node:crypto';
 
 export interface RawExtension {
@@ -61,13 +61,7 @@ export function parseRawCertificate(der: Uint8Array): RawCertificate {
       for (const ext of children(der, list)) readExtensionInto(der, ext, extensions);
     }
   }
-  let signatureAlgorithm: SignatureAlgorithm | null = null;
-  let signatureAlgorithmError: string | null = null;
-  try {
-    signatureAlgorithm = parseSignatureAlgorithm(der, algEl);
-  } catch (err) {
-    signatureAlgorithmError = (err as Error).message;
-  }
+  const { algorithm: signatureAlgorithm, error: signatureAlgorithmError } = readSignatureAlgorithm(der, algEl);
   return {
     der,
     tbs: bytesOf(der, tbsEl),

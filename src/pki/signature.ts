@@ -102,6 +102,19 @@ export function parseSignatureAlgorithm(buf: Uint8Array, el: DerElement): Signat
 }
 
 /**
+ * Like parseSignatureAlgorithm, but an unsupported algorithm is returned as a
+ * message instead of thrown: the structure is still readable, and the caller
+ * reports it as a problem of the response or certificate.
+ */
+export function readSignatureAlgorithm(buf: Uint8Array, el: DerElement): { algorithm: SignatureAlgorithm | null; error: string | null } {
+  try {
+    return { algorithm: parseSignatureAlgorithm(buf, el), error: null };
+  } catch (err) {
+    return { algorithm: null, error: (err as Error).message };
+  }
+}
+
+/**
  * KeyObjects are cached by the SubjectPublicKeyInfo bytes: a run verifies
  * thousands of responses from a handful of issuers, and importing a key costs
  * more than verifying with it.
