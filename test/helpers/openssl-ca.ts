@@ -154,12 +154,22 @@ authorityKeyIdentifier = keyid:always
   /** Starts (or restarts) `openssl ocsp`; `signer` picks the issuer or the delegated responder certificate. */
   async startResponder(options: { signer: 'issuer' | 'delegated'; badsig?: boolean; keyId?: boolean } = { signer: 'delegated' }): Promise<void> {
     await this.stopResponder();
-    this.ocspPort = this.ocspPort || (await freePort());
     const [cert, key] = options.signer === 'issuer' ? ['ca.pem', 'ca.key'] : ['ocsp-responder.pem', 'ocsp-responder.key'];
-    this.responderArgs = ['ocsp', '-index', 'index.txt', '-port', String(this.ocspPort), '-CA', 'ca.pem', '-rsigner', cert, '-rkey', key, '-nmin', '60', '-ignore_err',
-      ...(options.badsig ? ['-badsig'] : []), ...(options.keyId ? ['-resp_key_id'] : [])];
-    this.responder = spawn('openssl', this.responderArgs, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    await waitForListening(this.responder);
+    // freePort() releases the port before openssl binds it, and test files run
+    // in parallel: when another server took it meanwhile, try a fresh one.
+    for (let attempt = 0; ; attempt++) {
+      this.ocspPort = this.ocspPort && attempt === 0 ? this.ocspPort : await freePort();
+      this.responderArgs = ['ocsp', '-index', 'index.txt', '-port', String(this.ocspPort), '-CA', 'ca.pem', '-rsigner', cert, '-rkey', key, '-nmin', '60', '-ignore_err',
+        ...(options.badsig ? ['-badsig'] : []), ...(options.keyId ? ['-resp_key_id'] : [])];
+      this.responder = spawn('openssl', this.responderArgs, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      try {
+        await waitForListening(this.responder);
+        return;
+      } catch (err) {
+        this.responder = null;
+        if (attempt >= 4) throw err;
+      }
+    }
   }
 
   async stopResponder(): Promise<void> {
