@@ -14,6 +14,8 @@ import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate
 import type { Clock, Fetcher } from '../ports.js';
 import { sourceKey, type LastAnswer, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
 import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
+import { judge, type Verdict } from '../rules/verdict.js';
+import type { Case } from '../domain.js';
 
 export interface ProgressSink {
   start(total: number, label: string): void;
@@ -65,6 +67,12 @@ export interface CheckSummary {
   readonly failedSources: readonly { kind: 'ocsp' | 'crl'; url: string; error: string }[];
   readonly observationsWritten: number;
   readonly itemsWritten: number;
+  /**
+   * Verdicts judged on each certificate's latest answers. `revwatch status`
+   * weighs the whole history (e.g. evidence of backdating), so a backdated
+   * revocation can count as on time here and late there.
+   */
+  readonly verdicts: Readonly<Record<Verdict, number>>;
   /** Where the time went, in milliseconds. */
   readonly timings: { readonly plan: number; readonly crl: number; readonly ocsp: number; readonly write: number };
 }
@@ -170,8 +178,10 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     await store.recordObservations(batch);
     observationsWritten += batch.length;
   };
+  const latest = new Map<string, Observation>(last);
   const consider = async (ref: CertRef, outcome: ProbeOutcome): Promise<void> => {
     const obs = toObservation(ref.cert.sha256, outcome);
+    for (const caseId of ref.caseIds) latest.set(lastKey(caseId, ref.cert.sha256, obs.source.kind, obs.source.url), obs);
     const prev = lastFor(ref, obs.source.kind, obs.source.url);
     const changed = !prev || describe(prev) !== describe(obs);
     if (!changed && prev.observedAt + heartbeat > obs.observedAt) return;
@@ -311,6 +321,18 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   await flush();
   await store.putSourceStates(newStates);
   deps.progress?.stop();
+  const verdicts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
+  const casesById = new Map<string, Case>(cases.map((c) => [c.id, c]));
+  const judgedAt = clock.now().getTime();
+  for (const ref of refs.values()) {
+    for (const caseId of ref.caseIds) {
+      const c = ref.cert;
+      const answers = [...c.crlUrls.map((u) => latest.get(lastKey(caseId, c.sha256, 'crl', u))), ...c.ocspUrls.map((u) => latest.get(lastKey(caseId, c.sha256, 'ocsp', u)))].filter(
+        (o): o is Observation => o !== undefined,
+      );
+      verdicts[judge(casesById.get(caseId)!, c, answers, judgedAt).verdict]++;
+    }
+  }
   const finishedAt = clock.now().getTime();
   const itemsWritten = store.itemsWritten - writtenBefore + 1;
   await store.recordRun({ runId, startedAt, finishedAt, certificates, sourcesFailed: failedSources.length, observationsWritten, itemsWritten });
@@ -327,6 +349,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     failedSources,
     observationsWritten,
     itemsWritten,
+    verdicts,
     timings: { plan: planDone - startedAt, crl: crlDone - planDone, ocsp: ocspDone - crlDone, write: finishedAt - ocspDone },
   };
 }

@@ -61,6 +61,8 @@ describe('check pipeline', () => {
     expect(first).toMatchObject({ certificates: 3, crlsFetched: 1, ocspRequests: 3, observationsWritten: 6 });
     expect(crlFetches).toBe(1);
     expect(first.changes).toHaveLength(6);
+    // "short" is valid for three days: a short-lived certificate, exempt from the deadline (BR 2.0.1).
+    expect(first.verdicts).toMatchObject({ pending: 2, no_deadline: 1, overdue: 0, revoked_on_time: 0 });
     clock.advance(HOUR);
     const second = await check();
     expect(second.observationsWritten).toBe(0);
@@ -73,6 +75,7 @@ describe('check pipeline', () => {
     clock.advance(HOUR);
     server.revoke(certs.a!.serial, clock.now().getTime() - 10 * 60_000, 1);
     const s = await check();
+    expect(s.verdicts).toMatchObject({ revoked_on_time: 1, pending: 1, no_deadline: 1 });
     expect(s.changes.map((c) => [c.serial, c.to.split('@')[0]])).toEqual([
       [certs.a!.serial, 'revoked'],
       [certs.a!.serial, 'revoked'],
