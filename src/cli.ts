@@ -26,7 +26,7 @@ import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
 import { toBundle, toCsv, toHtml, toJson, toMarkdown } from './report/formats.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { buildDigest, formatDigest } from './report/digest.js';
+import { formatDigest, produceDigest } from './report/digest.js';
 import { sendNotices, type NotifyResult } from './notify/notices.js';
 import { OutboxMailer } from './notify/outbox-mailer.js';
 import { SesMailer } from './notify/ses-mailer.js';
@@ -182,7 +182,8 @@ export function buildProgram(io: CliIo): Command {
           // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
           const aws = Boolean(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
           const mailer = aws ? new SesMailer(new SESClient({})) : new OutboxMailer(join(home(), 'outbox'), (line) => notes.push(line));
-          notices = await sendNotices({ store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' }, { caseId: opts.case });
+          const changedCaseIds = new Set(result.changes.flatMap((c) => c.caseIds));
+          notices = await sendNotices({ store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' }, { caseId: opts.case, changedCaseIds });
           return result;
         });
       } finally {
@@ -234,13 +235,12 @@ export function buildProgram(io: CliIo): Command {
   program
     .command('digest')
     .description('a digest for the policy forum: per CA, open cases, revoked on time and late, overdue, new findings')
-    .option('--since <ISO-8601>', 'count findings as new since this time (default: a week ago)')
+    .option('--since <ISO-8601>', 'count findings as new since this time (default: the previous digest, or a week ago)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown']).default('text'))
     .action(async (opts: { since?: string; format: 'text' | 'markdown' }) => {
       const now = io.clock.now().getTime();
-      const since = opts.since ? parseInstant(opts.since, '--since') : now - 7 * 86_400_000;
-      const digest = await withStore(({ store }) => buildDigest(store, now, since));
-      print(digest, () => formatDigest(digest, opts.format));
+      const since = opts.since ? parseInstant(opts.since, '--since') : undefined;
+      await withStore(({ store }) => produceDigest(store, now, since, async (digest) => print(digest, () => formatDigest(digest, opts.format))));
     });
 
   program

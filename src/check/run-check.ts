@@ -47,6 +47,7 @@ export interface CheckOptions {
 }
 
 export interface Change {
+  readonly caseIds: readonly string[];
   readonly sha256: string;
   readonly serial: string;
   readonly source: string;
@@ -185,7 +186,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     const prev = lastFor(ref, obs.source.kind, obs.source.url);
     const changed = !prev || describe(prev) !== describe(obs);
     if (!changed && prev.observedAt + heartbeat > obs.observedAt) return;
-    if (changed) changes.push({ sha256: ref.cert.sha256, serial: ref.cert.serial, source: sourceKey(obs.source.kind, obs.source.url), from: describe(prev), to: describe(obs) });
+    if (changed) changes.push({ caseIds: [...ref.caseIds], sha256: ref.cert.sha256, serial: ref.cert.serial, source: sourceKey(obs.source.kind, obs.source.url), from: describe(prev), to: describe(obs) });
     pending.push({ observation: obs, caseIds: ref.caseIds });
     if (pending.length >= 2000) await flush();
   };

@@ -45,6 +45,7 @@ export interface NoticeLedger {
   claimNotices(caseId: string, keys: readonly string[], runId: string, now: number, leaseMs: number): Promise<string[]>;
   markNoticesSent(caseId: string, keys: readonly string[], runId: string, now: number): Promise<void>;
   releaseNotices(caseId: string, keys: readonly string[], runId: string): Promise<void>;
+  listNotices(caseId: string): Promise<{ key: string; state: string }[]>;
 }
 
 const HOUR = 3_600_000;
@@ -137,17 +138,44 @@ export function composeEmail(kase: Case, status: CaseStatus, notices: readonly N
   };
 }
 
-/** Sends the due notices of every case (or one), one email per case per run. */
-export async function sendNotices(deps: NotifyDeps, options: { caseId?: string } = {}): Promise<NotifyResult[]> {
+/**
+ * Whether a case can have a notice due without anything having changed in
+ * this run: a notice whose send failed or whose claim lapsed is waiting, or a
+ * deadline window is open and its notice has not been sent.
+ */
+async function noticePossible(kase: Case, now: number, ledger: NoticeLedger, approachingMs: number): Promise<boolean> {
+  const ledgerEntries = await ledger.listNotices(kase.id);
+  if (ledgerEntries.some((n) => n.state !== 'sent')) return true;
+  const d = computeDeadline(kase);
+  if (d.deadline === null) return false;
+  const open: string[] = [];
+  if (now >= d.deadline - approachingMs && now < d.deadline) open.push('deadline-approaching');
+  if (d.shouldDeadline !== null && now >= d.shouldDeadline && now < d.deadline) open.push('should-deadline');
+  if (now >= d.deadline) open.push('deadline-missed');
+  const sent = new Set(ledgerEntries.map((n) => n.key));
+  return open.some((k) => !sent.has(k));
+}
+
+/**
+ * Sends the due notices of every case (or one), one email per case per run.
+ * Building a case's status reads its whole history, so it is done only for
+ * cases that have recipients and either changed in this run (`changedCaseIds`)
+ * or may have a deadline notice due; without `changedCaseIds` every case with
+ * recipients is evaluated.
+ */
+export async function sendNotices(deps: NotifyDeps, options: { caseId?: string; changedCaseIds?: ReadonlySet<string> } = {}): Promise<NotifyResult[]> {
   const now = deps.clock.now().getTime();
   const runId = randomUUID();
-  const report = await buildStatus(deps.store, now, options.caseId);
+  const approachingMs = 6 * HOUR;
+  const cases = options.caseId ? [await deps.store.getCase(options.caseId)].filter((c): c is Case => c !== null) : await deps.store.listCases();
   const results: NotifyResult[] = [];
-  for (const status of report.cases) {
-    const kase = (await deps.store.getCase(status.id))!;
+  for (const kase of cases.sort((a, b) => a.id.localeCompare(b.id))) {
     const to = [...new Set([...(kase.notify ?? []), ...(deps.defaultRecipients ?? [])])];
     if (to.length === 0) continue;
-    const due = dueNotices(kase, status, now);
+    const changed = !options.changedCaseIds || options.changedCaseIds.has(kase.id);
+    if (!changed && !(await noticePossible(kase, now, deps.ledger, approachingMs))) continue;
+    const status = (await buildStatus(deps.store, now, kase.id)).cases[0]!;
+    const due = dueNotices(kase, status, now, approachingMs);
     if (due.length === 0) continue;
     const claimed = new Set(await deps.ledger.claimNotices(kase.id, due.map((n) => n.key), runId, now, deps.leaseMs ?? 5 * 60_000));
     const mine = due.filter((n) => claimed.has(n.key));

@@ -15,7 +15,7 @@ export interface DigestCa {
   readonly revokedLate: number;
   readonly overdue: number;
   readonly worstDelay: { serial: string; caseId: string; seconds: number } | null;
-  readonly newFindings: { caseId: string; serial: string; severity: string; code: string; message: string }[];
+  readonly newFindings: { caseId: string; serial: string; sha256: string; severity: string; code: string; message: string }[];
 }
 
 export interface Digest {
@@ -24,7 +24,29 @@ export interface Digest {
   readonly cas: DigestCa[];
 }
 
-export async function buildDigest(store: Store, now: number, since: number): Promise<Digest> {
+/**
+ * Builds the digest, hands it over (printed, or mailed), and only then
+ * records that it was made, so the next one counts findings as new from
+ * here; a digest that could not be delivered leaves nothing out of the next.
+ * Without `since`, findings are new since the previous digest (or the past
+ * week, for the first).
+ */
+export async function produceDigest(store: Store, now: number, since: number | undefined, deliver: (digest: Digest) => Promise<void>): Promise<Digest> {
+  const from = since ?? (await store.lastDigestAt()) ?? now - 7 * 86_400_000;
+  // Without --since, "new" is exact: not reported by any earlier digest.
+  const digest = await buildDigest(store, now, from, since === undefined ? await store.digestedFindings() : undefined);
+  await deliver(digest);
+  await store.recordDigest(now, digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)));
+  return digest;
+}
+
+const findingKey = (f: { caseId: string; sha256: string; code: string }): string => `${f.caseId}#${f.sha256}#${f.code}`;
+
+/**
+ * `reported`: findings earlier digests carried; those are not new. Without it,
+ * a finding is new when its certificate has an answer recorded after `since`.
+ */
+export async function buildDigest(store: Store, now: number, since: number, reported?: ReadonlySet<string>): Promise<Digest> {
   const report = await buildStatus(store, now);
   const byCa = new Map<string, { open: Map<string, DigestCa['openCases'][number]>; onTime: number; late: number; overdue: number; worst: DigestCa['worstDelay']; findings: DigestCa['newFindings'] }>();
   for (const kase of report.cases) {
@@ -42,9 +64,13 @@ export async function buildDigest(store: Store, now: number, since: number): Pro
         open.notYetRevoked++;
         entry.open.set(kase.id, open);
       }
-      // A finding is new when the evidence behind it is: an answer received since the last digest.
-      const fresh = c.sources.some((s) => Date.parse(s.checkedAt) >= since) || (c.firstSeenRevokedAt !== null && Date.parse(c.firstSeenRevokedAt) >= since);
-      if (fresh) for (const f of c.findings) if (f.severity !== 'info') entry.findings.push({ caseId: kase.id, serial: c.serial, severity: f.severity, code: f.code, message: f.message });
+      const recorded = [c.firstSeenRevokedAt, c.lastSeenGoodAt].filter((t): t is string => t !== null).map(Date.parse);
+      const freshEvidence = recorded.some((t) => t > since);
+      for (const f of c.findings) {
+        if (f.severity === 'info') continue;
+        const isNew = reported ? !reported.has(findingKey({ caseId: kase.id, sha256: c.sha256, code: f.code })) : freshEvidence;
+        if (isNew) entry.findings.push({ caseId: kase.id, serial: c.serial, sha256: c.sha256, severity: f.severity, code: f.code, message: f.message });
+      }
     }
   }
   return {

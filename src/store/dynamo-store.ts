@@ -12,6 +12,9 @@
  *   SOURCES                 <kind> <url>                         source state (heartbeat)
  *   SNAP#<url>              SNAP#<thisUpdate>#<sha256>           CRL snapshot (evidence)
  *   RUNS                    RUN#<startedAt>#<runId>              run record
+ *   DIGESTS                 DIGEST#<at>                          digest produced
+ *   DIGESTED                <case>#<sha256>#<code>               finding reported in a digest (so it is not "new" again)
+ *   CASE#<id>               NOTICE#<key>                         notice ledger
  */
 import { createHash } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -219,6 +222,22 @@ export class DynamoStore implements Store, NoticeLedger {
     this.written++;
   }
 
+  async recordDigest(at: number, findingKeys: readonly string[]): Promise<void> {
+    await this.batchPut(findingKeys.map((key) => ({ pk: 'DIGESTED', sk: key, at })));
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'DIGESTS', sk: `DIGEST#${pad(at)}`, at } }));
+    this.written++;
+  }
+
+  async digestedFindings(): Promise<Set<string>> {
+    return new Set((await this.queryAll({ pk: 'DIGESTED', projection: 'sk' })).map((i) => String(i.sk)));
+  }
+
+  async lastDigestAt(): Promise<number | null> {
+    const r = await this.doc.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'DIGESTS' }, ScanIndexForward: false, Limit: 1 }));
+    const item = r.Items?.[0];
+    return item ? Number(item.at) : null;
+  }
+
   async listRuns(limit: number): Promise<RunRecord[]> {
     const r = await this.doc.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'RUNS' }, ScanIndexForward: false, Limit: limit }));
     return (r.Items ?? []).map((i) => stripKeys(i) as unknown as RunRecord);
@@ -314,8 +333,10 @@ export class DynamoStore implements Store, NoticeLedger {
 
   /** BatchWriteItem in chunks of 25, several in flight, retrying unprocessed items with backoff. */
   private async batchPut(items: readonly Item[]): Promise<void> {
+    // BatchWriteItem refuses a request that names one key twice; the last write of a key wins, as it would one by one.
+    const unique = [...new Map(items.map((i) => [`${String(i.pk)}\u0000${String(i.sk)}`, i])).values()];
     const chunks: Item[][] = [];
-    for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25) as Item[]);
+    for (let i = 0; i < unique.length; i += 25) chunks.push(unique.slice(i, i + 25));
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < chunks.length) {

@@ -94,6 +94,10 @@ export interface Store {
   listCrlSnapshots(url: string): Promise<CrlSnapshot[]>;
 
   recordRun(run: RunRecord): Promise<void>;
+  /** When digests were produced, and which findings (case, certificate, code) they reported. */
+  recordDigest(at: number, findingKeys: readonly string[]): Promise<void>;
+  lastDigestAt(): Promise<number | null>;
+  digestedFindings(): Promise<Set<string>>;
   listRuns(limit: number): Promise<RunRecord[]>;
 
   /** Items written through this store since it was opened: polling cost should follow changes, not polls. */

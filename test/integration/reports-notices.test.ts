@@ -96,13 +96,14 @@ describe('reports, notices and digest', () => {
         await open.store.addCertificates(certificates.map((c) => ({ ...c, caseId: kase.id })));
       });
 
-      it('an SES failure leaves the notice pending, never lost; the next run sends it once', async () => {
+      it('an SES failure leaves the notice pending, never lost; the next run sends it once, even with nothing changed', async () => {
         const mailer = new RecordingMailer();
         mailer.failNext = true;
         const first = await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' }, { caseId: kase.id });
         expect(first[0]).toMatchObject({ sent: 0, error: expect.stringMatching(/Throttling/) });
         expect(mailer.sent).toHaveLength(0);
-        const second = await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' }, { caseId: kase.id });
+        // The next check saw no change in this case: the released notices still go out.
+        const second = await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' }, { caseId: kase.id, changedCaseIds: new Set() });
         expect(second[0]).toMatchObject({ sent: 1, error: null });
         expect(mailer.sent).toHaveLength(1);
         await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' }, { caseId: kase.id });

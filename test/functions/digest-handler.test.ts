@@ -1,0 +1,71 @@
+/**
+ * The digest Lambda handler, run in-process with a realistic EventBridge
+ * scheduled event against the real DynamoDB adapter on dynalite (filled by a
+ * demo run), with a recording mailer at the SES boundary.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ScheduledEvent } from 'aws-lambda';
+import { run } from '../../src/cli.js';
+import { FakeClock } from '../../src/clock.js';
+import { openEmbeddedStore, type OpenStore } from '../../src/store/embedded.js';
+import type { MailMessage, Mailer } from '../../src/notify/notices.js';
+import { createDigestHandler } from '../../functions/digest.js';
+import { loadConfig } from '../../functions/shared/config.js';
+
+const NOW = Date.parse('2026-06-10T12:00:00Z');
+
+const scheduledEvent = (time: string): ScheduledEvent => ({
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time,
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:123456789012:rule/revwatch-weekly-digest'],
+  detail: {},
+});
+
+describe('digest handler', () => {
+  const home = mkdtempSync(join(tmpdir(), 'revwatch-fn-digest-'));
+  const clock = new FakeClock(NOW);
+  const sent: MailMessage[] = [];
+  const mailer: Mailer = { send: async (m) => void sent.push(m) };
+  let open: OpenStore;
+
+  beforeAll(async () => {
+    expect(await run(['--home', home, 'demo'], { stdout: () => undefined, stderr: () => undefined, env: {}, clock })).toBe(0);
+    open = await openEmbeddedStore(home);
+  }, 60_000);
+  afterAll(async () => open?.close());
+
+  it('mails the digest to the configured recipients, then counts findings as new from that digest on', async () => {
+    const config = loadConfig({ REVWATCH_TABLE: 'revwatch', REVWATCH_SENDER: 'revwatch@ca.example', REVWATCH_DIGEST_RECIPIENTS: 'policy@forum.example, cas@root.example' });
+    const handler = createDigestHandler(() => ({ config, store: open.store, mailer, clock }));
+    const first = await handler(scheduledEvent(new Date(NOW).toISOString()));
+    expect(first).toEqual({ cas: 1, since: new Date(NOW - 7 * 86_400_000).toISOString().replace('.000', '') });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ from: 'revwatch@ca.example', to: ['policy@forum.example', 'cas@root.example'], subject: 'revwatch digest 2026-06-10: 1 CA(s)' });
+    expect(sent[0]!.text).toContain('CN=revwatch Demo Issuing CA, O=revwatch demo');
+    expect(sent[0]!.text).toMatch(/New findings:\n {2}\* violation/);
+    expect(sent[0]!.attachments[0]!.content).toMatch(/^## Revocation deadline digest/);
+
+    clock.advance(7 * 86_400_000);
+    const second = await handler(scheduledEvent(clock.now().toISOString()));
+    expect(second.since).toBe(new Date(NOW).toISOString().replace('.000', ''));
+    // Last week's findings are not repeated; the only new one is the SHOULD deadline the
+    // misissuance case (reported two hours before the first digest) has passed since.
+    expect(sent[1]!.text).not.toContain('revocation_backdated');
+    expect(sent[1]!.text.match(/^ {2}\* (violation|warning) /gm)).toHaveLength(1);
+    expect(sent[1]!.text).toMatch(/warning should_deadline_missed, serial \w+ \(case demo-misissuance\)/);
+  });
+
+  it('refuses a missing or malformed configuration with a clear error', () => {
+    expect(() => loadConfig({ REVWATCH_SENDER: 'a@b.example' })).toThrow('REVWATCH_TABLE is not set');
+    expect(() => loadConfig({ REVWATCH_TABLE: 't', REVWATCH_SENDER: 'nobody' })).toThrow(/not an email address/);
+    expect(() => loadConfig({ REVWATCH_TABLE: 't', REVWATCH_SENDER: 'a@b.example', REVWATCH_DIGEST_RECIPIENTS: 'x@y.example,bad' })).toThrow(/"bad"/);
+  });
+});
