@@ -6,7 +6,42 @@ import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
 import { certificateStatus, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { isoOrNull } from '../time.js';
-import { sourceKey, type Store, type StoredObservation } from '../store/store.js';
+import { sourceKey, type CrlSnapshot, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
+import type { Observation } from '../domain.js';
+
+/**
+ * Unchanged answers are recorded per certificate only as a daily heartbeat,
+ * but every new CRL is kept as a snapshot. A tracked certificate absent from a
+ * verified CRL published before its first revoked answer from that CRL was
+ * "good" at that CRL's thisUpdate: that is evidence for the bound on
+ * backdating (design.md, "Verdicts"), as tight as the CA's CRL cadence.
+ */
+export function goodFromSnapshots(cert: StoredCertificate, observations: readonly Observation[], snapshots: ReadonlyMap<string, readonly CrlSnapshot[]>): Observation[] {
+  const out: Observation[] = [];
+  for (const url of cert.crlUrls) {
+    const mine = observations.filter((o) => o.source.kind === 'crl' && o.source.url === url && o.status !== 'error');
+    if (mine.length === 0) continue; // never answered for this certificate: nothing to extend
+    const firstRevoked = Math.min(...mine.filter((o) => o.status === 'revoked').map((o) => o.thisUpdate ?? o.observedAt));
+    const firstAnswer = Math.min(...mine.map((o) => o.observedAt));
+    for (const snap of snapshots.get(url) ?? []) {
+      if (snap.observedAt < firstAnswer || snap.observedAt < cert.trackedAt || snap.thisUpdate >= firstRevoked) continue;
+      out.push({
+        observedAt: snap.observedAt,
+        source: { kind: 'crl', url },
+        status: 'good',
+        revocationTime: null,
+        reasonCode: null,
+        thisUpdate: snap.thisUpdate,
+        nextUpdate: snap.nextUpdate,
+        producedAt: null,
+        crlNumber: snap.crlNumber,
+        sha256: snap.sha256,
+        error: null,
+      });
+    }
+  }
+  return out;
+}
 
 export interface CaseStatus {
   readonly id: string;
@@ -46,17 +81,19 @@ export async function buildStatus(store: Store, now: number, caseId?: string): P
   }
   const states = await store.getSourceStates();
   const observationsOf = new Map<string, StoredObservation[]>();
+  const snapshots = new Map<string, CrlSnapshot[]>();
   const out: CaseStatus[] = [];
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
     const { certificates } = await store.loadCase(kase.id);
     const sorted = certificates.sort((a, b) => a.serial.localeCompare(b.serial));
+    for (const url of new Set(sorted.flatMap((c) => c.crlUrls))) if (!snapshots.has(url)) snapshots.set(url, await store.listCrlSnapshots(url));
     const statuses = await mapLimit(sorted, 16, async (cert) => {
       let obs = observationsOf.get(cert.sha256);
       if (!obs) {
         obs = await store.listObservations(cert.sha256);
         observationsOf.set(cert.sha256, obs);
       }
-      const s = certificateStatus(kase, cert, obs, now);
+      const s = certificateStatus(kase, cert, [...obs, ...goodFromSnapshots(cert, obs, snapshots)], now);
       // Unchanged answers are not rewritten per certificate: the source's own
       // heartbeat says when the answer was last confirmed.
       const sources = s.sources.map((src) => {

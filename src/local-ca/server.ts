@@ -57,6 +57,12 @@ export class LocalCaServer {
     this.crlCache = null;
   }
 
+  /** Issues a fresh CRL (new number and thisUpdate), as CAs do on a schedule. */
+  refreshCrl(): void {
+    this.crlNumber++;
+    this.crlCache = null;
+  }
+
   /** Takes a revocation back, as a misbehaving CA might (BR 4.10.1 forbids it before expiry). */
   unrevoke(serial: string): void {
     this.statuses.set(serial, { status: 'good' });

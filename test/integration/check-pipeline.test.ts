@@ -100,6 +100,30 @@ describe('check pipeline', () => {
     expect(later.changes).toEqual([]);
   });
 
+  it('bounds a backdated revocation by the last CRL that still omitted it, though unchanged answers were not rewritten', async () => {
+    const c = (await ca.issue({ subject: 'CN=bounded.example', notBefore: clock.now().getTime() - DAY, notAfter: clock.now().getTime() + 90 * DAY, crlUrls: [server.crlUrl] })).info;
+    server.issued(c.serial);
+    const kase = { id: 'bounded', title: 'bounded', reportedAt: clock.now().getTime(), reason: 'misissuance' as const, kind: 'tls-subscriber' as const };
+    await trackCertificates({ store: open.store, clock }, kase, [{ certificate: c, bundle: [], source: 'test' }], [ca.info]);
+    const claimed = Math.floor((clock.now().getTime() + 30 * 60_000) / 1000) * 1000; // revocation times are whole seconds
+    let lastGoodCrl = 0;
+    for (let i = 0; i < 6; i++) {
+      clock.advance(HOUR);
+      server.refreshCrl();
+      lastGoodCrl = Math.floor(clock.now().getTime() / 1000) * 1000;
+      const s = await check();
+      // After the first answer, nothing changes for this certificate: nothing is written for it.
+      if (i > 0) expect(s.changes.filter((x) => x.sha256 === c.sha256)).toEqual([]);
+    }
+    clock.advance(HOUR);
+    server.revoke(c.serial, claimed, 4); // dated half an hour after the report, published 7 hours after it
+    await check();
+    const status = (await buildStatus(open.store, clock.now().getTime(), 'bounded')).cases[0]!.certificates[0]!;
+    expect(status.revocationTime).toBe(new Date(claimed).toISOString().replace('.000', ''));
+    expect(status.effectiveRevocationTime).toBe(new Date(lastGoodCrl).toISOString().replace('.000', ''));
+    expect(status.findings.map((f) => f.code)).toContain('revocation_backdated');
+  });
+
   it('records a revocation that is reversed, and keeps the evidence of both', async () => {
     clock.advance(DAY + HOUR);
     server.issued(certs.b!.serial);
