@@ -71,14 +71,27 @@ export class DynamoStore implements Store, NoticeLedger {
     return this.written;
   }
 
-  /** Creates the table when it does not exist (local mode; in AWS the CDK stack owns it). */
+  /**
+   * Creates the table when it does not exist (local mode; in AWS the CDK stack
+   * owns it), and waits until it is ACTIVE: a table still CREATING answers
+   * every request with ResourceNotFoundException.
+   */
   async ensureTable(): Promise<void> {
+    let status: string | undefined;
     try {
-      await this.client.send(new DescribeTableCommand({ TableName: this.table }));
-      return;
+      status = (await this.client.send(new DescribeTableCommand({ TableName: this.table }))).Table?.TableStatus;
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException) && (err as Error).name !== 'ResourceNotFoundException') throw err;
+      await this.createTable();
     }
+    for (let attempt = 0; status !== 'ACTIVE'; attempt++) {
+      if (attempt > 200) throw new Error(`table ${this.table} did not become ACTIVE`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 25));
+      status = (await this.client.send(new DescribeTableCommand({ TableName: this.table }))).Table?.TableStatus;
+    }
+  }
+
+  private async createTable(): Promise<void> {
     await this.client.send(
       new CreateTableCommand({
         TableName: this.table,

@@ -1,0 +1,86 @@
+/**
+ * `revwatch track` input kinds through the CLI: a directory, crtsh:<id>, a
+ * crt.sh URL and a SHA-256 fingerprint (crt.sh's base URL pointed at a local
+ * server), with the issuer found at the AIA caIssuers URL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli.js';
+import { FakeClock } from '../../src/clock.js';
+import { LocalCa } from '../../src/local-ca/ca.js';
+import { LocalCaServer } from '../../src/local-ca/server.js';
+import { FaultServer } from '../helpers/fault-server.js';
+import type { CertificateInfo } from '../../src/pki/certificate.js';
+
+const NOW = Date.parse('2026-03-01T00:00:00Z');
+const DAY = 86_400_000;
+const pem = (der: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+
+describe('track inputs', () => {
+  const home = mkdtempSync(join(tmpdir(), 'revwatch-inputs-'));
+  const clock = new FakeClock(NOW);
+  const crtsh = new FaultServer();
+  let server: LocalCaServer;
+  const certs: CertificateInfo[] = [];
+
+  const cli = async (...argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(['--home', home, '--allow-private-network', ...argv], {
+      stdout: (s) => (stdout += s),
+      stderr: (s) => (stderr += s),
+      env: { REVWATCH_CRTSH_URL: crtsh.url('') },
+      clock,
+    });
+    return { code, stdout, stderr };
+  };
+
+  beforeAll(async () => {
+    const ca = await LocalCa.create({ name: 'Inputs CA', notBefore: NOW - 100 * DAY, notAfter: NOW + 400 * DAY });
+    server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
+    for (let i = 0; i < 5; i++) {
+      const c = await ca.issue({ subject: `CN=in${i}.example`, notBefore: NOW - DAY, notAfter: NOW + 90 * DAY, ocspUrls: [server.ocspUrl], crlUrls: [server.crlUrl], caIssuersUrls: [server.caIssuersUrl] });
+      certs.push(c.info);
+    }
+    await crtsh
+      .route('/', (req, res) => {
+        const d = new URL(req.url ?? '/', 'http://x').searchParams.get('d') ?? '';
+        const hit = d === '1001' ? certs[2] : d === '1002' ? certs[3] : certs.find((c) => c.sha256 === d);
+        res.statusCode = hit ? 200 : 404;
+        res.end(hit ? pem(hit.der) : 'not found');
+      })
+      .start();
+    const dir = join(home, 'in');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'a.pem'), pem(certs[0]!.der));
+    writeFileSync(join(dir, 'b.der'), certs[1]!.der);
+    writeFileSync(join(dir, 'notes.txt'), 'ignored: not a certificate file name');
+  });
+  afterAll(async () => {
+    await server.stop();
+    await crtsh.stop();
+  });
+
+  it('tracks a directory, crtsh:<id>, a crt.sh URL and a fingerprint, finding the issuer by AIA', async () => {
+    const fingerprint = certs[4]!.sha256.match(/../g)!.join(':').toUpperCase();
+    const r = await cli('--json', 'track', join(home, 'in'), 'crtsh:1001', 'https://crt.sh/?id=1002', fingerprint, '--reported-at', '2026-02-28T12:00:00Z', '--reason', 'key-compromise', '--case', 'inputs');
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ caseId: 'inputs', caseCreated: true, added: 5, alreadyTracked: 0 });
+    const status = JSON.parse((await cli('--json', 'status', '--case', 'inputs')).stdout);
+    expect(status.cases[0].certificates.map((c: { sha256: string }) => c.sha256).sort()).toEqual(certs.map((c) => c.sha256).sort());
+    // The crt.sh id is kept for report links.
+    const csv = (await cli('report', '--case', 'inputs', '--format', 'csv')).stdout;
+    expect(csv).toContain(`https://crt.sh/?id=1001`);
+    expect(csv).toContain(`https://crt.sh/?q=${certs[4]!.sha256}`);
+  });
+
+  it('refuses an id crt.sh does not have, with one line and nothing written', async () => {
+    const r = await cli('track', 'crtsh:999', '--reported-at', '2026-02-28T12:00:00Z', '--reason', 'key-compromise', '--case', 'missing');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/crtsh:999: could not download .*HTTP 404/);
+    expect(JSON.parse((await cli('--json', 'status')).stdout).cases.map((c: { id: string }) => c.id)).toEqual(['inputs']);
+  });
+});
