@@ -15,6 +15,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalCa } from '../src/local-ca/ca.js';
+import { toPem } from '../src/pki/certificate.js';
 import type { KeyType } from '../src/local-ca/keys.js';
 import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 import { benchOcsp } from './ocsp.js';
@@ -109,7 +110,7 @@ async function benchCrl(): Promise<{ lines: string[]; verdicts: string[]; data: 
     const issuerDer = join(OUT, `issuer-${keyType}.der`);
     const issuerPem = join(OUT, `issuer-${keyType}.pem`);
     writeFileSync(issuerDer, ca.info.der);
-    writeFileSync(issuerPem, `-----BEGIN CERTIFICATE-----\n${Buffer.from(ca.info.der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`);
+    writeFileSync(issuerPem, toPem(ca.info.der));
     for (const n of [10_000, 100_000, 1_000_000]) {
       const path = join(OUT, `crl-${keyType}-${n}.der`);
       const crl = ca.crl({ entries: entries(n), entryCount: n, thisUpdate: T0, nextUpdate: T0 + 7 * 86_400_000, crlNumber: n });

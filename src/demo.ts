@@ -14,6 +14,7 @@ import { FakeClock } from './clock.js';
 import { LocalCa } from './local-ca/ca.js';
 import { LocalCaServer } from './local-ca/server.js';
 import type { Clock } from './ports.js';
+import { toPem } from './pki/certificate.js';
 
 interface DemoIo {
   readonly stdout: (text: string) => void;
@@ -25,7 +26,6 @@ interface DemoIo {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const pem = (der: Uint8Array): string => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
 
 export async function runDemo(options: {
@@ -51,7 +51,7 @@ export async function runDemo(options: {
   const ca = await LocalCa.create({ name: 'CN=revwatch Demo Issuing CA, O=revwatch demo', notBefore: now - 365 * DAY, notAfter: now + 365 * DAY });
   const server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
   try {
-    writeFileSync(join(home, 'ca.pem'), pem(ca.info.der));
+    writeFileSync(join(home, 'ca.pem'), toPem(ca.info.der));
     const issue = async (name: string, notAfter: number) => {
       const c = await ca.issue({
         subject: `CN=${name}.demo.example`,
@@ -63,7 +63,7 @@ export async function runDemo(options: {
       });
       server.issued(c.info.serial);
       const path = join(home, 'certs', `${name}.pem`);
-      writeFileSync(path, pem(c.info.der));
+      writeFileSync(path, toPem(c.info.der));
       return { serial: c.info.serial, path };
     };
 

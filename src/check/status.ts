@@ -70,7 +70,13 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-export async function buildStatus(store: Store, now: number, caseId?: string): Promise<StatusReport> {
+/** What building a status read, for callers that need it too (reports), so nothing is read twice. */
+export interface StatusReads {
+  readonly observations: Map<string, StoredObservation[]>;
+  readonly certificates: Map<string, StoredCertificate[]>;
+}
+
+export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads): Promise<StatusReport> {
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);
@@ -80,11 +86,12 @@ export async function buildStatus(store: Store, now: number, caseId?: string): P
     cases = await store.listCases();
   }
   const states = await store.getSourceStates();
-  const observationsOf = new Map<string, StoredObservation[]>();
+  const observationsOf = reads?.observations ?? new Map<string, StoredObservation[]>();
   const snapshots = new Map<string, CrlSnapshot[]>();
   const out: CaseStatus[] = [];
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
     const { certificates } = await store.loadCase(kase.id);
+    reads?.certificates.set(kase.id, certificates);
     const sorted = certificates.sort((a, b) => a.serial.localeCompare(b.serial));
     for (const url of new Set(sorted.flatMap((c) => c.crlUrls))) if (!snapshots.has(url)) snapshots.set(url, await store.listCrlSnapshots(url));
     const statuses = await mapLimit(sorted, 16, async (cert) => {

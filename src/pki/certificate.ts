@@ -141,6 +141,11 @@ function whatItIs(der: Uint8Array): string {
   return 'it is DER, but not an X.509 certificate';
 }
 
+/** PEM armour for a certificate's DER (RFC 7468), 64 columns. */
+export function toPem(der: Uint8Array): string {
+  return `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`.replace('\n\n-----END', '\n-----END');
+}
+
 /** Reads every certificate in a file's bytes (PEM bundle or DER). */
 export function readCertificates(bytes: Uint8Array, source: string): CertificateInfo[] {
   return readCertificateBlocks(bytes, source).map((der, i, all) => describeCertificate(der, all.length > 1 ? `${source} (block ${i + 1})` : source));

@@ -96,15 +96,16 @@ function reportObservation(o: StoredObservation): ReportObservation {
 export async function buildCaseReport(store: Store, caseId: string, now: number, options: { crlFile?: (sha256: string) => string | null } = {}): Promise<CaseReport> {
   const kase: Case | null = await store.getCase(caseId);
   if (!kase) throw new InputError(`no case "${caseId}"`);
-  const status: CaseStatus = (await buildStatus(store, now, caseId)).cases[0]!;
-  const { certificates } = await store.loadCase(caseId);
+  const reads = { observations: new Map<string, StoredObservation[]>(), certificates: new Map<string, StoredCertificate[]>() };
+  const status: CaseStatus = (await buildStatus(store, now, caseId, reads)).cases[0]!;
+  const certificates = reads.certificates.get(caseId)!;
   const bySha = new Map(certificates.map((c) => [c.sha256, c]));
   const d = computeDeadline(kase);
   const rule: Rule = d.rule;
 
   const reportCerts: ReportCertificate[] = [];
   for (const s of status.certificates) {
-    const observations = (await store.listObservations(s.sha256)).sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);
+    const observations = [...(reads.observations.get(s.sha256) ?? [])].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);
     reportCerts.push({ ...s, crtshUrl: crtshUrl(bySha.get(s.sha256)!), observations });
   }
   const crlUrls = [...new Set(certificates.flatMap((c) => c.crlUrls))].sort();

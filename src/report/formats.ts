@@ -4,6 +4,7 @@
  * HTML page with an SVG chart, and an evidence bundle a third party can check.
  */
 import { fileSha256, type CaseReport } from './case-report.js';
+import { toPem } from '../pki/certificate.js';
 
 const hours = (s: number | null): string => (s === null ? '' : (s / 3600).toFixed(1));
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -142,7 +143,6 @@ export interface BundleFile {
   readonly bytes: Uint8Array;
 }
 
-const pem = (der: Uint8Array): string => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
 
 /**
  * The evidence bundle: raw OCSP responses, the CRLs' URLs, numbers and hashes
@@ -154,7 +154,7 @@ export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array
   const add = (path: string, bytes: Uint8Array | string): void => {
     files.push({ path, bytes: typeof bytes === 'string' ? Buffer.from(bytes) : bytes });
   };
-  for (const i of r.issuers) add(`issuer-${i.sha256}.pem`, pem(i.der));
+  for (const i of r.issuers) add(`issuer-${i.sha256}.pem`, toPem(i.der));
   const ocsp: { path: string; serial: string; url: string; observedAt: string; status: string }[] = [];
   for (const c of r.certificates) {
     for (const o of c.observations) {

@@ -12,11 +12,11 @@ import { FakeClock } from '../../src/clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { LocalCaServer } from '../../src/local-ca/server.js';
 import { FaultServer } from '../helpers/fault-server.js';
-import type { CertificateInfo } from '../../src/pki/certificate.js';
+import { toPem, type CertificateInfo } from '../../src/pki/certificate.js';
 
 const NOW = Date.parse('2026-03-01T00:00:00Z');
 const DAY = 86_400_000;
-const pem = (der: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+const pem = toPem;
 
 describe('track inputs', () => {
   const home = mkdtempSync(join(tmpdir(), 'revwatch-inputs-'));
