@@ -3,11 +3,13 @@
  * print. Exit codes (design.md): 0 done; 1 bad input or usage (one line on
  * stderr, nothing written); 2 finished, but some sources could not be read.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { SystemClock } from './clock.js';
 import { HttpFetcher } from './net/http-fetcher.js';
-import { InputError, type CertificateInfo } from './pki/certificate.js';
+import { InputError, readCertificates, type CertificateInfo } from './pki/certificate.js';
 import { OcspIssuer, buildOcspRequest, ocspGetUrl } from './pki/ocsp.js';
 import { DEFAULT_CRL_MAX_BYTES, DEFAULT_OCSP_MAX_BYTES } from './check/probe.js';
 import { certificateFromFile, formatCrlInspection, formatOcspInspection, inspectCrl, inspectOcsp } from './inspect.js';
@@ -15,8 +17,6 @@ import { parseInstant } from './time.js';
 import { deadlineReport, formatDeadlineReport, parseKind, parseReason } from './rules/deadline-report.js';
 import { computeDeadline } from './rules/rules.js';
 import type { Clock, FetchResult } from './ports.js';
-import { join, resolve } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedded.js';
 import { collectInputs } from './cli-inputs.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
@@ -25,7 +25,6 @@ import { buildStatus, formatStatus } from './check/status.js';
 import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
 import { toBundle, toCsv, toHtml, toJson, toMarkdown } from './report/formats.js';
-import { existsSync, readFileSync } from 'node:fs';
 import { formatDigest, produceDigest } from './report/digest.js';
 import { sendNotices, type NotifyResult } from './notify/notices.js';
 import { OutboxMailer } from './notify/outbox-mailer.js';
@@ -137,7 +136,7 @@ export function buildProgram(io: CliIo): Command {
       const kind = parseKind(opts.kind);
       const reason = parseReason(opts.reason, kind);
       for (const n of opts.notify ?? []) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(n)) throw new InputError(`--notify "${n}" is not an email address`);
-      const given = opts.issuer ? (await import('./pki/certificate.js')).readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
+      const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
       const f = fetcher();
       try {
         const entries = await collectInputs(inputs, { fetcher: f, crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl });
