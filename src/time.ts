@@ -13,7 +13,7 @@ export function parseInstant(value: string, what: string): number {
     throw new InputError(`${what} must be an ISO-8601 time with a zone, such as 2024-07-31T19:30:00Z (got "${value}")`);
   }
   const ms = Date.parse(value.trim());
-  const [, y, mo, d, h, mi, s] = m;
+  const [, , mo, d, h, mi, s] = m;
   const month = Number(mo);
   const day = Number(d);
   if (Number.isNaN(ms) || month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59) {
@@ -21,7 +21,6 @@ export function parseInstant(value: string, what: string): number {
   }
   // Date.parse rolls 2023-02-30 over into March; refuse it instead.
   if (m[8] === 'Z' && new Date(ms).getUTCDate() !== day) throw new InputError(`${what} is not a valid date: "${value}"`);
-  void y;
   return ms;
 }
 

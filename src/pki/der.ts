@@ -35,8 +35,6 @@ export const Tag = {
 
 /** Context-specific tag number n, constructed (EXPLICIT or IMPLICIT SEQUENCE). */
 export const ctxConstructed = (n: number): number => 0xa0 | n;
-/** Context-specific tag number n, primitive (IMPLICIT primitive type). */
-export const ctxPrimitive = (n: number): number => 0x80 | n;
 
 /** One element: `start` is where its tag is, `contentStart..end` its value. */
 export interface DerElement {
@@ -268,7 +266,6 @@ export function tlv(tag: number, ...content: Uint8Array[]): Buffer {
 export const seq = (...content: Uint8Array[]): Buffer => tlv(Tag.SEQUENCE, ...content);
 export const set = (...content: Uint8Array[]): Buffer => tlv(Tag.SET, ...content);
 export const octetString = (bytes: Uint8Array): Buffer => tlv(Tag.OCTET_STRING, bytes);
-export const bitString = (bytes: Uint8Array): Buffer => tlv(Tag.BIT_STRING, Uint8Array.of(0), bytes);
 export const derNull = (): Buffer => Buffer.from([Tag.NULL, 0]);
 export const derBoolean = (v: boolean): Buffer => Buffer.from([Tag.BOOLEAN, 1, v ? 0xff : 0]);
 export const explicit = (n: number, ...content: Uint8Array[]): Buffer => tlv(ctxConstructed(n), ...content);

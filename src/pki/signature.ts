@@ -172,5 +172,3 @@ export function keyHash(spki: Uint8Array, hash: HashName = 'sha1'): Buffer {
   return createHash(hash).update(bitStringBytes(spki, bits)).digest();
 }
 
-export const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-

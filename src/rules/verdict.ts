@@ -5,7 +5,7 @@
  */
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import { reasonName } from '../pki/oids.js';
-import { isoOrNull } from '../time.js';
+import { iso, isoOrNull } from '../time.js';
 import { TLS_ALLOWED_REASON_CODES, TLS_CRL_REASON, TLS_REASON_CODES_FROM, computeDeadline, type Deadline } from './rules.js';
 
 export type Verdict =
@@ -83,7 +83,6 @@ export interface Judgement {
   readonly sources: readonly SourceStatus[];
 }
 
-const iso = (ms: number): string => isoOrNull(ms)!;
 const isEvidence = (o: Observation): boolean => o.status !== 'error';
 /** When the source vouched for its answer: OCSP producedAt, CRL thisUpdate (BR 4.9.5 "published"). */
 const evidenceTime = (o: Observation): number => o.producedAt ?? o.thisUpdate ?? o.observedAt;

@@ -60,7 +60,7 @@ run('revwatch CLI end to end against openssl', () => {
     http
       .route('/ca.crl', (_req, res) => res.end(ca.crl(Date.now() - 60_000, Date.now() + 7 * DAY)))
       .route('/ca.der', (_req, res) => res.end(readFileSync(ca.path('ca.der'))))
-      .route('/ocsp', async (req, res, body) => {
+      .route('/ocsp', async (_req, res, body) => {
         // The leaves' AIA names this route; forward to the real openssl responder.
         const r = await fetch(`http://127.0.0.1:${ca.ocspPort}/`, { method: 'POST', body, headers: { 'content-type': 'application/ocsp-request' } }).catch(() => null);
         if (!r) {
