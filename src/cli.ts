@@ -26,7 +26,7 @@ import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
 import { toBundle, toCsv, toHtml, toJson, toMarkdown } from './report/formats.js';
 import { formatDigest, produceDigest } from './report/digest.js';
-import { sendNotices, type NotifyResult } from './notify/notices.js';
+import { notifyChangedCases, type NotifyResult } from './notify/notices.js';
 import { OutboxMailer } from './notify/outbox-mailer.js';
 import { SesMailer } from './notify/ses-mailer.js';
 import { SESClient } from '@aws-sdk/client-ses';
@@ -181,8 +181,7 @@ export function buildProgram(io: CliIo): Command {
           // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
           const aws = Boolean(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
           const mailer = aws ? new SesMailer(new SESClient({})) : new OutboxMailer(join(home(), 'outbox'), (line) => notes.push(line));
-          const changedCaseIds = new Set(result.changes.flatMap((c) => c.caseIds));
-          notices = await sendNotices({ store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' }, { caseId: opts.case, changedCaseIds });
+          notices = await notifyChangedCases({ store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' }, { caseId: opts.case });
           return result;
         });
       } finally {

@@ -192,3 +192,19 @@ export async function sendNotices(deps: NotifyDeps, options: { caseId?: string; 
   }
   return results;
 }
+
+/**
+ * Sends the notices a check may have made due: for the cases the check marked
+ * changed (Store.markCasesChanged), and for any case with a deadline window
+ * open or a notice waiting. The marks are cleared afterwards, except where the
+ * send failed (tried again next time) or a new change came in meanwhile. The
+ * CLI calls this after `check`; in AWS the notifier calls it after each run.
+ */
+export async function notifyChangedCases(deps: NotifyDeps, options: { caseId?: string } = {}): Promise<NotifyResult[]> {
+  const marks = await deps.store.listChangedCases();
+  if (options.caseId) for (const id of [...marks.keys()]) if (id !== options.caseId) marks.delete(id);
+  const results = await sendNotices(deps, { caseId: options.caseId, changedCaseIds: new Set(marks.keys()) });
+  for (const r of results) if (r.error) marks.delete(r.caseId);
+  await deps.store.clearChangedCases(marks);
+  return results;
+}

@@ -15,11 +15,18 @@
  *   DIGESTS                 DIGEST#<at>                          digest produced
  *   DIGESTED                <case>#<sha256>#<code>               finding reported in a digest (so it is not "new" again)
  *   CASE#<id>               NOTICE#<key>                         notice ledger
+ *   CHANGED                 CASE#<id>                            case changed since the notifier last looked
+ *   OPENRUNS                RUN#<runId>                          fan-out run in progress (jobs left, counters; TTL)
+ *   JOB#<runId>             <jobId>#<part>                       job payload too big for a queue message (gzip JSON; TTL)
+ *
+ * Items that only matter for a while carry `expiresAt` (epoch seconds), the
+ * table's TTL attribute.
  */
 import { createHash } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -30,6 +37,7 @@ import {
 import type { Case, Observation } from '../domain.js';
 import type { CrlSnapshot, LastAnswer, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
 import type { NoticeLedger } from '../notify/notices.js';
+import type { OpenRun, RunLedger } from '../check/fan-out.js';
 
 type Item = Record<string, unknown>;
 
@@ -52,7 +60,7 @@ export interface DynamoStoreOptions {
   readonly writeConcurrency?: number;
 }
 
-export class DynamoStore implements Store, NoticeLedger {
+export class DynamoStore implements Store, NoticeLedger, RunLedger {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly writeConcurrency: number;
@@ -256,6 +264,105 @@ export class DynamoStore implements Store, NoticeLedger {
     return (r.Items ?? []).map((i) => stripKeys(i) as unknown as RunRecord);
   }
 
+  // -- changed cases (for the notifier) --------------------------------------------
+
+  async markCasesChanged(caseIds: readonly string[], at: number): Promise<void> {
+    await this.batchPut([...new Set(caseIds)].map((id) => ({ pk: 'CHANGED', sk: `CASE#${id}`, changedAt: at })));
+  }
+
+  async listChangedCases(): Promise<Map<string, number>> {
+    return new Map((await this.queryAll({ pk: 'CHANGED' })).map((i) => [String(i.sk).slice('CASE#'.length), Number(i.changedAt)]));
+  }
+
+  async clearChangedCases(marks: ReadonlyMap<string, number>): Promise<void> {
+    for (const [id, at] of marks) {
+      try {
+        await this.doc.send(
+          new DeleteCommand({ TableName: this.table, Key: { pk: 'CHANGED', sk: `CASE#${id}` }, ConditionExpression: 'changedAt = :at', ExpressionAttributeValues: { ':at': at } }),
+        );
+        this.written++;
+      } catch (err) {
+        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      }
+    }
+  }
+
+  // -- fan-out runs (OPENRUNS / RUN#<runId>, JOB#<runId>) ---------------------------
+
+  async openRun(run: OpenRun, expiresAt: number): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: 'OPENRUNS', sk: `RUN#${run.runId}`, ...run, expiresAt: Math.trunc(expiresAt / 1000) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    this.written++;
+  }
+
+  async completeRunJob(runId: string, jobId: string, counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number }): Promise<{ run: OpenRun; duplicate: boolean }> {
+    const key = { pk: 'OPENRUNS', sk: `RUN#${runId}` };
+    try {
+      // One conditional update: the job is counted once however often the queue delivers it.
+      const r = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: 'ADD done :job, observationsWritten :o, itemsWritten :i, sourcesFailed :f SET remaining = remaining - :one',
+          ConditionExpression: 'attribute_exists(pk) AND NOT contains(done, :id)',
+          ExpressionAttributeValues: { ':job': new Set([jobId]), ':id': jobId, ':o': counts.observationsWritten, ':i': counts.itemsWritten, ':f': counts.sourcesFailed, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      this.written++;
+      return { run: toOpenRun(r.Attributes!), duplicate: false };
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      const existing = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+      if (!existing.Item) throw new Error(`run ${runId} is not open (expired or never planned)`);
+      return { run: toOpenRun(existing.Item), duplicate: true };
+    }
+  }
+
+  async claimRunFinish(runId: string, at: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: 'OPENRUNS', sk: `RUN#${runId}` },
+          UpdateExpression: 'SET finishedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(finishedAt) AND remaining <= :zero',
+          ExpressionAttributeValues: { ':at': at, ':zero': 0 },
+        }),
+      );
+      this.written++;
+      return true;
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      return false;
+    }
+  }
+
+  async listOpenRuns(): Promise<OpenRun[]> {
+    return (await this.queryAll({ pk: 'OPENRUNS' })).map(toOpenRun);
+  }
+
+  async putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void> {
+    // DynamoDB items stop at 400 KB; big payloads are split.
+    const PART = 300 * 1024;
+    const parts: Item[] = [];
+    for (let offset = 0, n = 0; offset < payload.length; offset += PART, n++) {
+      parts.push({ pk: `JOB#${runId}`, sk: `${jobId}#${String(n).padStart(4, '0')}`, data: Buffer.from(payload.subarray(offset, offset + PART)), expiresAt: Math.trunc(expiresAt / 1000) });
+    }
+    await this.batchPut(parts);
+  }
+
+  async getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null> {
+    const parts = await this.queryAll({ pk: `JOB#${runId}`, prefix: `${jobId}#` });
+    if (parts.length === 0) return null;
+    return Buffer.concat(parts.map((p) => p.data as Uint8Array));
+  }
+
   // -- notice ledger (CASE#<id> / NOTICE#<key>) ----------------------------------
 
   async claimNotices(caseId: string, keys: readonly string[], runId: string, now: number, leaseMs: number): Promise<string[]> {
@@ -424,5 +531,19 @@ function toObservation(i: Item): Observation {
     signer: (i.signer as string | null) ?? null,
     sha256: (i.sha256 as string | null) ?? null,
     error: (i.error as { kind: string; message: string } | null) ?? null,
+  };
+}
+
+function toOpenRun(i: Item): OpenRun {
+  return {
+    runId: String(i.runId),
+    startedAt: Number(i.startedAt),
+    jobs: Number(i.jobs),
+    remaining: Number(i.remaining),
+    certificates: Number(i.certificates),
+    observationsWritten: Number(i.observationsWritten ?? 0),
+    itemsWritten: Number(i.itemsWritten ?? 0),
+    sourcesFailed: Number(i.sourcesFailed ?? 0),
+    finishedAt: i.finishedAt === undefined ? null : Number(i.finishedAt),
   };
 }

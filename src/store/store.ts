@@ -100,6 +100,13 @@ export interface Store {
   digestedFindings(): Promise<Set<string>>;
   listRuns(limit: number): Promise<RunRecord[]>;
 
+  /** Marks cases whose answers changed, so the notifier looks at them (written after the observations). */
+  markCasesChanged(caseIds: readonly string[], at: number): Promise<void>;
+  /** The cases marked changed, with the time of each one's latest mark. */
+  listChangedCases(): Promise<Map<string, number>>;
+  /** Clears the given marks, except those renewed since they were read (a change that came in meanwhile stays marked). */
+  clearChangedCases(marks: ReadonlyMap<string, number>): Promise<void>;
+
   /** Items written through this store since it was opened: polling cost should follow changes, not polls. */
   readonly itemsWritten: number;
 }

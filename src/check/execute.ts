@@ -1,0 +1,277 @@
+/**
+ * Running check jobs: probe, then record what changed. Shared by the local
+ * `revwatch check` (every job of a run in one process) and the AWS worker
+ * (one queued job at a time).
+ *
+ * Polling cost follows changes, not polls: a certificate's answer is written
+ * only when it differs from the last one recorded (or once a day as a
+ * heartbeat); otherwise only the source's own state is updated.
+ */
+import { OcspIssuer } from '../pki/ocsp.js';
+import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
+import type { Clock, Fetcher } from '../ports.js';
+import { sourceKey, type SourceState, type Store, type StoredObservation } from '../store/store.js';
+import { describeAnswer, ocspHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
+import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
+
+const DAY = 86_400_000;
+
+export interface ProgressSink {
+  start(total: number, label: string): void;
+  increment(by?: number): void;
+  stop(): void;
+}
+
+export interface ExecuteDeps {
+  readonly store: Store;
+  readonly fetcher: Fetcher;
+  readonly clock: Clock;
+  readonly progress?: ProgressSink;
+  /** Keeps a copy of each new CRL (local mode evidence); optional. */
+  readonly saveCrl?: (sha256: string, bytes: Uint8Array) => Promise<void>;
+}
+
+export interface ExecuteOptions {
+  /** Concurrent OCSP requests per responder host. */
+  readonly ocspPerHost?: number;
+  /** Minimum spacing between two requests to one OCSP host (politeness; 5 ms caps a host at 200 requests/s). */
+  readonly ocspMinIntervalMs?: number;
+  readonly crlMaxBytes?: number;
+  readonly ocspMaxBytes?: number;
+}
+
+export interface Change {
+  readonly caseIds: readonly string[];
+  readonly sha256: string;
+  readonly serial: string;
+  readonly source: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface FailedSource {
+  readonly kind: 'ocsp' | 'crl';
+  readonly url: string;
+  readonly error: string;
+}
+
+export interface JobsResult {
+  readonly sourceStates: readonly SourceState[];
+  readonly failedSources: readonly FailedSource[];
+}
+
+/**
+ * Decides, per answer, whether it is written: on change, or as a heartbeat
+ * when the last recorded one is older than `heartbeatMs`. Writes go out in
+ * batches, and the cases whose answers changed are marked for the notifier.
+ */
+export class ObservationRecorder {
+  readonly changes: Change[] = [];
+  private pending: { observation: StoredObservation; caseIds: readonly string[] }[] = [];
+  private changedCases = new Set<string>();
+  private written = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly options: { heartbeatMs?: number; onObservation?: (cert: JobCertificate, observation: StoredObservation) => void } = {},
+  ) {}
+
+  get observationsWritten(): number {
+    return this.written;
+  }
+
+  async consider(cert: JobCertificate, outcome: ProbeOutcome): Promise<void> {
+    const observation = toObservation(cert.sha256, outcome);
+    this.options.onObservation?.(cert, observation);
+    const prev = cert.previous;
+    const now = describeAnswer(observation);
+    const changed = !prev || prev.summary !== now;
+    if (!changed && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt) return;
+    if (changed) {
+      this.changes.push({ caseIds: [...cert.caseIds], sha256: cert.sha256, serial: cert.serial, source: sourceKey(observation.source.kind, observation.source.url), from: prev?.summary ?? 'none', to: now });
+      for (const id of cert.caseIds) this.changedCases.add(id);
+    }
+    this.pending.push({ observation, caseIds: cert.caseIds });
+    if (this.pending.length >= 2000) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.pending.length);
+      await this.store.recordObservations(batch);
+      this.written += batch.length;
+    }
+    // Marked only after the observations are stored, so the notifier never sees a mark without its evidence.
+    if (this.changedCases.size > 0) {
+      const ids = [...this.changedCases];
+      this.changedCases.clear();
+      await this.store.markCasesChanged(ids, this.clock.now().getTime());
+    }
+  }
+}
+
+/** Issuer certificates read from the store once per process. */
+export class IssuerCache {
+  private readonly raw = new Map<string, RawCertificate | null>();
+  private readonly ocsp = new Map<string, OcspIssuer>();
+  constructor(private readonly store: Store) {}
+
+  async certificate(sha256: string): Promise<RawCertificate | null> {
+    if (!this.raw.has(sha256)) {
+      const der = await this.store.getCertificateDer(sha256);
+      this.raw.set(sha256, der ? parseRawCertificate(der) : null);
+    }
+    return this.raw.get(sha256)!;
+  }
+
+  async forOcsp(sha256: string): Promise<OcspIssuer | null> {
+    const cached = this.ocsp.get(sha256);
+    if (cached) return cached;
+    const issuer = await this.certificate(sha256);
+    if (!issuer) return null;
+    const oi = new OcspIssuer(issuer);
+    this.ocsp.set(sha256, oi);
+    return oi;
+  }
+}
+
+const MISSING_ISSUER = 'issuer certificate missing from the store';
+
+/** Fetches one CRL once, answers for all of its certificates, and records the snapshot as evidence. */
+export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, recorder: ObservationRecorder, job: CrlJob, options: ExecuteOptions = {}): Promise<JobsResult> {
+  const { store, clock } = deps;
+  const now = (): number => clock.now().getTime();
+  const issuer = await issuers.certificate(job.issuerSha256);
+  if (!issuer) return { sourceStates: [], failedSources: [{ kind: 'crl', url: job.url, error: MISSING_ISSUER }] };
+  const prevState = job.conditional;
+  const result = await probeCrl({
+    url: job.url,
+    serials: job.certificates.map((c) => c.serial),
+    issuer,
+    fetcher: deps.fetcher,
+    now,
+    certificatesAreCAs: job.certificatesAreCAs,
+    maxBytes: options.crlMaxBytes,
+    etag: prevState?.etag ?? null,
+    lastModified: prevState?.lastModified ?? null,
+  });
+  const checkedAt = now();
+  if (result.notModified && prevState) return { sourceStates: [{ ...prevState, lastCheckedAt: checkedAt }], failedSources: [] };
+  const firstError = result.outcomes.find((o) => o.status === 'error');
+  const error = firstError?.status === 'error' ? firstError.error.message : null;
+  const state: SourceState = {
+    kind: 'crl',
+    url: job.url,
+    lastCheckedAt: checkedAt,
+    ok: error === null,
+    error,
+    etag: result.etag,
+    lastModified: result.lastModified,
+    crlNumber: result.scan?.crlNumber ?? null,
+    thisUpdate: result.scan?.thisUpdate ?? null,
+    nextUpdate: result.scan?.nextUpdate ?? null,
+    sha256: result.sha256,
+    bytes: result.bytes,
+    issuerSha256: job.issuerSha256,
+  };
+  if (error === null && result.scan && result.sha256) {
+    const fresh = await store.putCrlSnapshot({
+      url: job.url,
+      observedAt: checkedAt,
+      crlNumber: result.scan.crlNumber,
+      thisUpdate: result.scan.thisUpdate,
+      nextUpdate: result.scan.nextUpdate,
+      sha256: result.sha256,
+      bytes: result.bytes,
+      entries: result.scan.entries,
+    });
+    if (fresh && deps.saveCrl && result.raw) await deps.saveCrl(result.sha256, result.raw);
+  }
+  for (const [i, outcome] of result.outcomes.entries()) await recorder.consider(job.certificates[i]!, outcome);
+  return { sourceStates: [state], failedSources: error === null ? [] : [{ kind: 'crl', url: job.url, error }] };
+}
+
+/** Asks OCSP responders, at most `ocspPerHost` at a time per host and no faster than one per `ocspMinIntervalMs`. */
+export async function executeOcspJobs(deps: ExecuteDeps, issuers: IssuerCache, recorder: ObservationRecorder, jobs: readonly OcspJob[], options: ExecuteOptions = {}): Promise<JobsResult> {
+  const { clock } = deps;
+  const perHost = options.ocspPerHost ?? 4;
+  const spacing = options.ocspMinIntervalMs ?? 5;
+  const byHost = new Map<string, OcspJob[]>();
+  for (const job of jobs) {
+    const host = ocspHost(job.url);
+    const list = byHost.get(host);
+    if (list) list.push(job);
+    else byHost.set(host, [job]);
+  }
+  const perUrl = new Map<string, { ok: number; errors: number; lastError: string | null; checkedAt: number }>();
+  const runHost = async (hostJobs: OcspJob[]): Promise<void> => {
+    let next = 0;
+    let lastStart = 0;
+    const worker = async (): Promise<void> => {
+      while (next < hostJobs.length) {
+        const job = hostJobs[next++]!;
+        const wait = lastStart + spacing - clock.now().getTime();
+        lastStart = Math.max(lastStart + spacing, clock.now().getTime());
+        if (wait > 0) await clock.sleep(wait);
+        const issuer = await issuers.forOcsp(job.issuerSha256);
+        const outcome: ProbeOutcome = issuer
+          ? await probeOcsp({ url: job.url, serial: job.certificate.serial, issuer, fetcher: deps.fetcher, now: () => clock.now().getTime(), maxBytes: options.ocspMaxBytes })
+          : { source: { kind: 'ocsp', url: job.url }, serial: job.certificate.serial, checkedAt: clock.now().getTime(), status: 'error', sha256: null, raw: null, error: { kind: 'unsupported', message: MISSING_ISSUER } };
+        const r = perUrl.get(job.url) ?? { ok: 0, errors: 0, lastError: null, checkedAt: 0 };
+        if (outcome.status === 'error') {
+          r.errors++;
+          r.lastError = outcome.error.message;
+        } else r.ok++;
+        r.checkedAt = Math.max(r.checkedAt, outcome.checkedAt);
+        perUrl.set(job.url, r);
+        await recorder.consider(job.certificate, outcome);
+        deps.progress?.increment();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(perHost, hostJobs.length) }, worker));
+  };
+  await Promise.all([...byHost.values()].map(runHost));
+  const sourceStates: SourceState[] = [];
+  const failedSources: FailedSource[] = [];
+  for (const [url, r] of perUrl) {
+    sourceStates.push({ kind: 'ocsp', url, lastCheckedAt: r.checkedAt, ok: r.errors === 0, error: r.lastError });
+    if (r.errors > 0) failedSources.push({ kind: 'ocsp', url, error: `${r.errors} of ${r.ok + r.errors} requests failed; last: ${r.lastError}` });
+  }
+  return { sourceStates, failedSources };
+}
+
+export function toObservation(sha256Cert: string, o: ProbeOutcome): StoredObservation {
+  if (o.status === 'error') {
+    return {
+      sha256Cert,
+      observedAt: o.checkedAt,
+      source: o.source,
+      status: 'error',
+      revocationTime: null,
+      reasonCode: null,
+      thisUpdate: null,
+      nextUpdate: null,
+      producedAt: null,
+      sha256: o.sha256,
+      error: o.error,
+      raw: o.raw,
+    };
+  }
+  return {
+    sha256Cert,
+    observedAt: o.checkedAt,
+    source: o.source,
+    status: o.status,
+    revocationTime: o.revocationTime,
+    reasonCode: o.reasonCode,
+    thisUpdate: o.thisUpdate,
+    nextUpdate: o.nextUpdate,
+    producedAt: o.producedAt,
+    crlNumber: o.crlNumber,
+    signer: o.signer,
+    sha256: o.sha256,
+    error: null,
+    raw: o.raw,
+  };
+}

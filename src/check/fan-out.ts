@@ -1,0 +1,242 @@
+/**
+ * A check run split across a queue, for incidents too big for one process:
+ * the planner writes one message per CRL URL and per batch of OCSP requests
+ * (grouped by responder host), workers run them, and the worker that finishes
+ * the last job records the run and announces it, which triggers the notices.
+ *
+ * Queues deliver at least once, so every step is idempotent: a job is counted
+ * against its run with one conditional update, the run is finished by one
+ * conditional claim, and observations are keyed by their content.
+ */
+import { randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Clock, Fetcher } from '../ports.js';
+import type { RunRecord, Store } from '../store/store.js';
+import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteOptions, type FailedSource } from './execute.js';
+import { ocspHost, type CrlJob, type OcspJob } from './jobs.js';
+import { planCheck, type PlanOptions } from './plan.js';
+
+/** A run whose jobs are on the queue. */
+export interface OpenRun {
+  readonly runId: string;
+  readonly startedAt: number;
+  readonly jobs: number;
+  readonly remaining: number;
+  readonly certificates: number;
+  readonly observationsWritten: number;
+  readonly itemsWritten: number;
+  readonly sourcesFailed: number;
+  readonly finishedAt: number | null;
+}
+
+/** Where a fanned-out run keeps count of its jobs, and where payloads too big for a message wait. */
+export interface RunLedger {
+  /** Creates the run (conditional: a run id is used once). `expiresAt` in epoch ms, for TTL. */
+  openRun(run: OpenRun, expiresAt: number): Promise<void>;
+  /** Counts one job as done; `duplicate` when it had been counted already. */
+  completeRunJob(runId: string, jobId: string, counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number }): Promise<{ run: OpenRun; duplicate: boolean }>;
+  /** True for exactly one caller once no job is left. */
+  claimRunFinish(runId: string, at: number): Promise<boolean>;
+  listOpenRuns(): Promise<OpenRun[]>;
+  putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void>;
+  getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null>;
+}
+
+export type QueuedJob = { readonly kind: 'crl'; readonly crl: CrlJob } | { readonly kind: 'ocsp'; readonly ocsp: readonly OcspJob[] };
+
+/** One queue message. Without `job`, the payload was too big and waits in the table (RunLedger.getJobPayload). */
+export interface JobMessage {
+  readonly v: 1;
+  readonly runId: string;
+  readonly jobId: string;
+  readonly job?: QueuedJob;
+}
+
+export interface JobQueue {
+  enqueue(messages: readonly JobMessage[]): Promise<void>;
+}
+
+/** Announces finished runs (EventBridge in AWS): the notifier listens. */
+export interface RunEvents {
+  checkCompleted(run: RunRecord): Promise<void>;
+}
+
+export interface PlanRunDeps {
+  readonly store: Store & RunLedger;
+  readonly queue: JobQueue;
+  readonly events: RunEvents;
+  readonly clock: Clock;
+}
+
+export interface PlanRunOptions extends PlanOptions {
+  /** OCSP requests per message: one worker invocation asks them with the per-host limits. */
+  readonly ocspBatchSize?: number;
+  /** Messages bigger than this keep their payload in the table (SQS takes 256 KiB per message and per batch). */
+  readonly maxInlineBytes?: number;
+  /** An unfinished run younger than this blocks a new one, so slow runs do not pile up. */
+  readonly runTimeoutMs?: number;
+}
+
+export interface PlanRunResult {
+  readonly runId: string | null;
+  /** Why no run was started, or null. */
+  readonly skipped: string | null;
+  readonly certificates: number;
+  readonly skippedExpired: number;
+  readonly skippedSettled: number;
+  readonly crlJobs: number;
+  readonly ocspBatches: number;
+  readonly ocspRequests: number;
+  /** Jobs whose payload went to the table instead of the message. */
+  readonly payloadsInTable: number;
+  /** Set when the run had nothing to do and was finished at once. */
+  readonly finished: RunRecord | null;
+}
+
+const HOUR = 3_600_000;
+/** Open runs and job payloads are kept two days (TTL), long enough for any retry. */
+const KEEP_MS = 48 * HOUR;
+
+/** Plans a run and puts its jobs on the queue. */
+export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): Promise<PlanRunResult> {
+  const { store, clock } = deps;
+  const now = clock.now().getTime();
+  const runTimeout = options.runTimeoutMs ?? HOUR;
+  const busy = (await store.listOpenRuns()).find((r) => r.finishedAt === null && r.remaining > 0 && r.startedAt > now - runTimeout);
+  const none = { certificates: 0, skippedExpired: 0, skippedSettled: 0, crlJobs: 0, ocspBatches: 0, ocspRequests: 0, payloadsInTable: 0, finished: null };
+  if (busy) {
+    return { ...none, runId: null, skipped: `run ${busy.runId} started ${new Date(busy.startedAt).toISOString()} still has ${busy.remaining} of ${busy.jobs} job(s) left` };
+  }
+
+  const plan = await planCheck(store, now, options);
+  const batchSize = options.ocspBatchSize ?? 100;
+  const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl }));
+  const byHost = new Map<string, OcspJob[]>();
+  for (const job of plan.ocspJobs) byHost.set(ocspHost(job.url), [...(byHost.get(ocspHost(job.url)) ?? []), job]);
+  let ocspBatches = 0;
+  for (const hostJobs of byHost.values()) {
+    for (let i = 0; i < hostJobs.length; i += batchSize) {
+      jobs.push({ kind: 'ocsp', ocsp: hostJobs.slice(i, i + batchSize) });
+      ocspBatches++;
+    }
+  }
+
+  const runId = randomUUID();
+  const run: OpenRun = { runId, startedAt: now, jobs: jobs.length, remaining: jobs.length, certificates: plan.certificates, observationsWritten: 0, itemsWritten: 0, sourcesFailed: 0, finishedAt: null };
+  await store.openRun(run, now + KEEP_MS);
+  const maxInline = options.maxInlineBytes ?? 200 * 1024;
+  const messages: JobMessage[] = [];
+  let payloadsInTable = 0;
+  for (const [i, job] of jobs.entries()) {
+    const jobId = `j${i}`;
+    const json = JSON.stringify(job);
+    if (Buffer.byteLength(json) <= maxInline) {
+      messages.push({ v: 1, runId, jobId, job });
+    } else {
+      await store.putJobPayload(runId, jobId, gzipSync(json), now + KEEP_MS);
+      messages.push({ v: 1, runId, jobId });
+      payloadsInTable++;
+    }
+  }
+  const finished = jobs.length === 0 ? await finishRun(deps, run) : null;
+  await deps.queue.enqueue(messages);
+  return {
+    runId,
+    skipped: null,
+    certificates: plan.certificates,
+    skippedExpired: plan.skippedExpired,
+    skippedSettled: plan.skippedSettled,
+    crlJobs: plan.crlJobs.length,
+    ocspBatches,
+    ocspRequests: plan.ocspJobs.length,
+    payloadsInTable,
+    finished,
+  };
+}
+
+export interface RunJobDeps {
+  readonly store: Store & RunLedger;
+  readonly fetcher: Fetcher;
+  readonly clock: Clock;
+  readonly events: RunEvents;
+  /** Kept across jobs of one worker (a warm Lambda): issuers are parsed once. */
+  readonly issuers?: IssuerCache;
+}
+
+export interface RunJobOptions extends ExecuteOptions {
+  readonly heartbeatMs?: number;
+}
+
+export interface RunJobResult {
+  readonly runId: string;
+  readonly jobId: string;
+  readonly kind: 'crl' | 'ocsp';
+  /** The queue had delivered this job before; it was run again but counted once. */
+  readonly duplicate: boolean;
+  readonly changes: readonly Change[];
+  readonly failedSources: readonly FailedSource[];
+  readonly observationsWritten: number;
+  /** Set when this job was the run's last. */
+  readonly finished: RunRecord | null;
+}
+
+/** Thrown for a message that can never succeed (malformed, or its payload is gone); retrying will not help. */
+export class JobMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JobMessageError';
+  }
+}
+
+/** Parses a queue message body; throws JobMessageError when it is not one of ours. */
+export function parseJobMessage(body: string): JobMessage {
+  let m: Partial<JobMessage>;
+  try {
+    m = JSON.parse(body) as Partial<JobMessage>;
+  } catch {
+    throw new JobMessageError('job message is not JSON');
+  }
+  if (m.v !== 1 || typeof m.runId !== 'string' || typeof m.jobId !== 'string') throw new JobMessageError('not a revwatch job message (v, runId, jobId)');
+  if (m.job && m.job.kind !== 'crl' && m.job.kind !== 'ocsp') throw new JobMessageError(`unknown job kind "${String((m.job as { kind?: unknown }).kind)}"`);
+  return m as JobMessage;
+}
+
+/** Runs one queued job, counts it against its run, and finishes the run when it was the last. */
+export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, options: RunJobOptions = {}): Promise<RunJobResult> {
+  const { store, clock } = deps;
+  let job = message.job;
+  if (!job) {
+    const payload = await store.getJobPayload(message.runId, message.jobId);
+    if (!payload) throw new JobMessageError(`payload of job ${message.jobId} (run ${message.runId}) is not in the table`);
+    job = JSON.parse(gunzipSync(payload).toString('utf8')) as QueuedJob;
+  }
+  const writtenBefore = store.itemsWritten;
+  const recorder = new ObservationRecorder(store, clock, { heartbeatMs: options.heartbeatMs });
+  const issuers = deps.issuers ?? new IssuerCache(store);
+  const result = job.kind === 'crl' ? await executeCrlJob(deps, issuers, recorder, job.crl, options) : await executeOcspJobs(deps, issuers, recorder, job.ocsp, options);
+  await recorder.flush();
+  await store.putSourceStates(result.sourceStates);
+  const counts = { observationsWritten: recorder.observationsWritten, itemsWritten: store.itemsWritten - writtenBefore, sourcesFailed: result.failedSources.length };
+  const { run, duplicate } = await store.completeRunJob(message.runId, message.jobId, counts);
+  const finished = run.remaining <= 0 && run.finishedAt === null ? await finishRun(deps, run) : null;
+  return { runId: message.runId, jobId: message.jobId, kind: job.kind, duplicate, changes: recorder.changes, failedSources: result.failedSources, observationsWritten: recorder.observationsWritten, finished };
+}
+
+/** Records the run and announces it, once: the conditional claim picks one finisher among retried deliveries. */
+async function finishRun(deps: { store: Store & RunLedger; clock: Clock; events: RunEvents }, run: OpenRun): Promise<RunRecord | null> {
+  const finishedAt = deps.clock.now().getTime();
+  const record: RunRecord = {
+    runId: run.runId,
+    startedAt: run.startedAt,
+    finishedAt,
+    certificates: run.certificates,
+    sourcesFailed: run.sourcesFailed,
+    observationsWritten: run.observationsWritten,
+    itemsWritten: run.itemsWritten + 1,
+  };
+  // Recorded before the claim: a retry after a crash here writes the same key again.
+  await deps.store.recordRun(record);
+  if (!(await deps.store.claimRunFinish(run.runId, finishedAt))) return null;
+  await deps.events.checkCompleted(record);
+  return record;
+}

@@ -1,0 +1,66 @@
+/**
+ * Check jobs: the unit of work a run is split into. Locally one process runs
+ * every job of a run; in AWS the planner puts them on a queue and workers run
+ * them. A job carries everything its executor needs to decide what changed,
+ * so a worker reads nothing of the plan from the table but the issuer.
+ */
+import type { Observation } from '../domain.js';
+import type { SourceState } from '../store/store.js';
+
+/** The last answer recorded for a certificate from one source, reduced to what "changed" is judged on. */
+export interface PreviousAnswer {
+  /** `describeAnswer` of the observation. */
+  readonly summary: string;
+  readonly observedAt: number;
+}
+
+export interface JobCertificate {
+  readonly sha256: string;
+  readonly serial: string;
+  /** Every case that tracks this certificate: one observation serves them all. */
+  readonly caseIds: readonly string[];
+  readonly previous: PreviousAnswer | null;
+}
+
+/** One CRL URL (and issuer): fetched once for all of its certificates. */
+export interface CrlJob {
+  readonly kind: 'crl';
+  readonly url: string;
+  readonly issuerSha256: string;
+  /** For the IDP scope check (RFC 5280 5.2.5): onlyContainsUserCerts / onlyContainsCACerts. */
+  readonly certificatesAreCAs: boolean;
+  /**
+   * The CRL's last good state, whose validators (ETag, Last-Modified) a
+   * conditional GET sends and which a 304 carries forward. Only set when every
+   * certificate already has an answer from this CRL.
+   */
+  readonly conditional: SourceState | null;
+  readonly certificates: readonly JobCertificate[];
+}
+
+/** One OCSP request: one certificate at one responder. */
+export interface OcspJob {
+  readonly kind: 'ocsp';
+  readonly url: string;
+  readonly issuerSha256: string;
+  readonly certificate: JobCertificate;
+}
+
+/** The change summary of an observation: two observations with the same summary are "unchanged". */
+export function describeAnswer(o: Pick<Observation, 'status' | 'revocationTime' | 'reasonCode' | 'error'> | undefined): string {
+  if (!o) return 'none';
+  if (o.status === 'revoked') return `revoked@${new Date(o.revocationTime ?? 0).toISOString()}/${o.reasonCode ?? '-'}`;
+  if (o.status === 'error') return `error:${o.error?.kind ?? '?'}`;
+  return o.status;
+}
+
+export const previousAnswer = (o: Observation | undefined): PreviousAnswer | null => (o ? { summary: describeAnswer(o), observedAt: o.observedAt } : null);
+
+/** The host an OCSP job's per-host politeness limit applies to. */
+export function ocspHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
