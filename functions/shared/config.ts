@@ -1,6 +1,7 @@
 /**
  * Lambda configuration: read once at cold start from the environment the CDK
- * stack sets, validated, and passed inward. The core never reads process.env.
+ * stack sets (infra/revwatch-stack.ts), validated, and passed inward. The core
+ * never reads process.env.
  */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -9,26 +10,52 @@ export class ConfigError extends Error {
   }
 }
 
-export interface FunctionConfig {
-  /** The DynamoDB table (single-table design, see src/store/dynamo-store.ts). */
-  readonly tableName: string;
-  /** The SES identity notices and digests are sent from. */
-  readonly sender: string;
-  /** Who receives the weekly digest (comma-separated in the environment). */
-  readonly digestRecipients: readonly string[];
-}
+type Env = Readonly<Record<string, string | undefined>>;
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
 
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): FunctionConfig {
-  const need = (name: string): string => {
-    const v = env[name]?.trim();
-    if (!v) throw new ConfigError(`${name} is not set`);
-    return v;
-  };
-  const sender = need('REVWATCH_SENDER');
+function need(env: Env, name: string): string {
+  const v = env[name]?.trim();
+  if (!v) throw new ConfigError(`${name} is not set`);
+  return v;
+}
+
+function emails(env: Env, name: string): string[] {
+  const list = (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const r of list) if (!EMAIL.test(r)) throw new ConfigError(`${name}: "${r}" is not an email address`);
+  return list;
+}
+
+/** The DynamoDB table (single-table design, see src/store/dynamo-store.ts). */
+export const loadTableName = (env: Env): string => need(env, 'REVWATCH_TABLE');
+
+/** The SQS queue the planner puts check jobs on. */
+export const loadJobQueueUrl = (env: Env): string => need(env, 'REVWATCH_JOB_QUEUE_URL');
+
+/** The EventBridge bus finished runs are announced on ("Check Completed"), which triggers the notifier. */
+export const loadEventBusName = (env: Env): string => need(env, 'REVWATCH_EVENT_BUS');
+
+export interface MailConfig {
+  /** The SES identity notices and digests are sent from; the functions' IAM policy allows no other. */
+  readonly sender: string;
+  /** Who gets every case's notices, besides the case's own `--notify` addresses. */
+  readonly defaultRecipients: readonly string[];
+  /** Who receives the weekly digest. */
+  readonly digestRecipients: readonly string[];
+}
+
+export function loadMailConfig(env: Env): MailConfig {
+  const sender = need(env, 'REVWATCH_SENDER');
   if (!EMAIL.test(sender)) throw new ConfigError(`REVWATCH_SENDER "${sender}" is not an email address`);
-  const digestRecipients = (env.REVWATCH_DIGEST_RECIPIENTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const r of digestRecipients) if (!EMAIL.test(r)) throw new ConfigError(`REVWATCH_DIGEST_RECIPIENTS: "${r}" is not an email address`);
-  return { tableName: need('REVWATCH_TABLE'), sender, digestRecipients };
+  return { sender, defaultRecipients: emails(env, 'REVWATCH_DEFAULT_RECIPIENTS'), digestRecipients: emails(env, 'REVWATCH_DIGEST_RECIPIENTS') };
+}
+
+export interface FunctionConfig extends MailConfig {
+  readonly tableName: string;
+}
+
+/** Table and mail: what the notifier and the digest need. */
+export function loadConfig(env: Env): FunctionConfig {
+  const sender = loadMailConfig(env);
+  return { tableName: loadTableName(env), ...sender };
 }

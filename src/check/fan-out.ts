@@ -37,6 +37,8 @@ export interface RunLedger {
   completeRunJob(runId: string, jobId: string, counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number }): Promise<{ run: OpenRun; duplicate: boolean }>;
   /** True for exactly one caller once no job is left. */
   claimRunFinish(runId: string, at: number): Promise<boolean>;
+  /** The run, and whether this job has been counted in it; null when the run is unknown (expired). */
+  getOpenRun(runId: string, jobId: string): Promise<{ run: OpenRun; jobDone: boolean } | null>;
   listOpenRuns(): Promise<OpenRun[]>;
   putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void>;
   getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null>;
@@ -171,7 +173,7 @@ export interface RunJobResult {
   readonly runId: string;
   readonly jobId: string;
   readonly kind: 'crl' | 'ocsp';
-  /** The queue had delivered this job before; it was run again but counted once. */
+  /** The queue had delivered this job before: it was counted once (and, when already counted, not run again). */
   readonly duplicate: boolean;
   readonly changes: readonly Change[];
   readonly failedSources: readonly FailedSource[];
@@ -204,6 +206,14 @@ export function parseJobMessage(body: string): JobMessage {
 /** Runs one queued job, counts it against its run, and finishes the run when it was the last. */
 export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, options: RunJobOptions = {}): Promise<RunJobResult> {
   const { store, clock } = deps;
+  const known = await store.getOpenRun(message.runId, message.jobId);
+  if (!known) throw new JobMessageError(`run ${message.runId} is unknown (expired, or never planned)`);
+  if (known.jobDone) {
+    // Delivered again after it was counted: nothing to ask (a second answer would only repeat the first),
+    // but finish the run if the worker that counted the last job stopped before it could.
+    const finished = known.run.remaining <= 0 && known.run.finishedAt === null ? await finishRun(deps, known.run) : null;
+    return { runId: message.runId, jobId: message.jobId, kind: message.job?.kind ?? 'crl', duplicate: true, changes: [], failedSources: [], observationsWritten: 0, finished };
+  }
   let job = message.job;
   if (!job) {
     const payload = await store.getJobPayload(message.runId, message.jobId);

@@ -293,7 +293,8 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     await this.doc.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: 'OPENRUNS', sk: `RUN#${run.runId}`, ...run, expiresAt: Math.trunc(expiresAt / 1000) },
+        // finishedAt stays absent until claimRunFinish sets it (its condition is attribute_not_exists).
+        Item: { pk: 'OPENRUNS', sk: `RUN#${run.runId}`, ...run, finishedAt: undefined, expiresAt: Math.trunc(expiresAt / 1000) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -341,6 +342,12 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
       return false;
     }
+  }
+
+  async getOpenRun(runId: string, jobId: string): Promise<{ run: OpenRun; jobDone: boolean } | null> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: 'OPENRUNS', sk: `RUN#${runId}` }, ConsistentRead: true }));
+    if (!r.Item) return null;
+    return { run: toOpenRun(r.Item), jobDone: r.Item.done instanceof Set && r.Item.done.has(jobId) };
   }
 
   async listOpenRuns(): Promise<OpenRun[]> {
@@ -544,6 +551,6 @@ function toOpenRun(i: Item): OpenRun {
     observationsWritten: Number(i.observationsWritten ?? 0),
     itemsWritten: Number(i.itemsWritten ?? 0),
     sourcesFailed: Number(i.sourcesFailed ?? 0),
-    finishedAt: i.finishedAt === undefined ? null : Number(i.finishedAt),
+    finishedAt: i.finishedAt === undefined || i.finishedAt === null ? null : Number(i.finishedAt),
   };
 }

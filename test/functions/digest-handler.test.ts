@@ -14,6 +14,7 @@ import { openEmbeddedStore, type OpenStore } from '../../src/store/embedded.js';
 import type { MailMessage, Mailer } from '../../src/notify/notices.js';
 import { createDigestHandler } from '../../functions/digest.js';
 import { loadConfig } from '../../functions/shared/config.js';
+import { createObservability } from '../../functions/shared/observability.js';
 
 const NOW = Date.parse('2026-06-10T12:00:00Z');
 
@@ -44,9 +45,9 @@ describe('digest handler', () => {
 
   it('mails the digest to the configured recipients, then counts findings as new from that digest on', async () => {
     const config = loadConfig({ REVWATCH_TABLE: 'revwatch', REVWATCH_SENDER: 'revwatch@ca.example', REVWATCH_DIGEST_RECIPIENTS: 'policy@forum.example, cas@root.example' });
-    const handler = createDigestHandler(() => ({ config, store: open.store, mailer, clock }));
+    const handler = createDigestHandler(() => ({ mail: config, store: open.store, mailer, clock, ...createObservability() }));
     const first = await handler(scheduledEvent(new Date(NOW).toISOString()));
-    expect(first).toEqual({ cas: 1, since: new Date(NOW - 7 * 86_400_000).toISOString().replace('.000', '') });
+    expect(first).toEqual({ cas: 1, since: new Date(NOW - 7 * 86_400_000).toISOString().replace('.000', ''), mailed: true });
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ from: 'revwatch@ca.example', to: ['policy@forum.example', 'cas@root.example'], subject: 'revwatch digest 2026-06-10: 1 CA(s)' });
     expect(sent[0]!.text).toContain('CN=revwatch Demo Issuing CA, O=revwatch demo');

@@ -1,0 +1,53 @@
+/**
+ * The notifier: after each finished check run (the "Check Completed" event on
+ * the revwatch bus) and hourly as a backstop, sends the notices that are due,
+ * one email per case, through SES. The ledger makes a repeated trigger send
+ * nothing twice; a failed send stays due and fails this invocation, so the
+ * Errors alarm sees it.
+ */
+import { SESClient } from '@aws-sdk/client-ses';
+import type { EventBridgeEvent, ScheduledEvent } from 'aws-lambda';
+import { SystemClock } from '../src/clock.js';
+import { notifyChangedCases, type Mailer, type NoticeLedger } from '../src/notify/notices.js';
+import { SesMailer } from '../src/notify/ses-mailer.js';
+import type { Clock } from '../src/ports.js';
+import type { RunRecord, Store } from '../src/store/store.js';
+import { loadMailConfig, loadTableName, type MailConfig } from './shared/config.js';
+import { createObservability, MetricUnit, type Observability } from './shared/observability.js';
+import { tableStore } from './shared/store.js';
+
+export interface NotifierDeps extends Observability {
+  readonly store: Store & NoticeLedger;
+  readonly mailer: Mailer;
+  readonly clock: Clock;
+  readonly mail: MailConfig;
+}
+
+export type NotifierEvent = EventBridgeEvent<'Check Completed', RunRecord> | ScheduledEvent;
+
+export function createNotifierHandler(getDeps: () => NotifierDeps) {
+  return async (event: NotifierEvent): Promise<{ emails: number; notices: number }> => {
+    const { store, mailer, clock, mail, logger, metrics } = getDeps();
+    try {
+      const results = await notifyChangedCases({ store, ledger: store, mailer, clock, from: mail.sender, defaultRecipients: mail.defaultRecipients });
+      const failed = results.filter((r) => r.error);
+      const sent = results.filter((r) => !r.error);
+      for (const r of sent) logger.info('notice sent', { caseId: r.caseId, notices: r.notices.map((n) => n.key) });
+      for (const r of failed) logger.error('notice not sent; it stays due', { caseId: r.caseId, error: r.error });
+      metrics.addMetric('NoticeEmailsSent', MetricUnit.Count, sent.length);
+      metrics.addMetric('NoticeEmailsFailed', MetricUnit.Count, failed.length);
+      logger.info('notices done', { trigger: event['detail-type'], emails: sent.length });
+      if (failed.length > 0) throw new Error(`${failed.length} notice email(s) not sent (cases ${failed.map((r) => r.caseId).join(', ')}); they stay due`);
+      return { emails: sent.length, notices: sent.reduce((n, r) => n + r.notices.length, 0) };
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+export function notifierDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): NotifierDeps {
+  return { store: tableStore(loadTableName(env)), mailer: new SesMailer(new SESClient({})), clock: new SystemClock(), mail: loadMailConfig(env), ...createObservability() };
+}
+
+let deps: NotifierDeps | undefined;
+export const handler = createNotifierHandler(() => (deps ??= notifierDepsFromEnvironment(process.env)));

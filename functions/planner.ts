@@ -1,0 +1,51 @@
+/**
+ * The check planner (EventBridge schedule, every 15 minutes by default): plans
+ * a run and puts one SQS message per CRL URL and per batch of OCSP requests
+ * on the job queue, for the workers.
+ */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ScheduledEvent } from 'aws-lambda';
+import { SystemClock } from '../src/clock.js';
+import { EventBridgeRunEvents } from '../src/check/eventbridge-run-events.js';
+import { planRun, type PlanRunDeps, type PlanRunOptions, type PlanRunResult } from '../src/check/fan-out.js';
+import { SqsJobQueue } from '../src/check/sqs-job-queue.js';
+import { loadEventBusName, loadJobQueueUrl, loadTableName } from './shared/config.js';
+import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
+import { tableStore } from './shared/store.js';
+
+export type PlannerDeps = PlanRunDeps & Observability & { readonly options?: PlanRunOptions };
+export type PlannerResult = Omit<PlanRunResult, 'finished'> & { readonly finished: boolean };
+
+export function createPlannerHandler(getDeps: () => PlannerDeps) {
+  return async (event: ScheduledEvent): Promise<PlannerResult> => {
+    const deps = getDeps();
+    const { logger, metrics } = deps;
+    try {
+      const planned = await planRun(deps, deps.options);
+      const result = { ...planned, finished: planned.finished !== null };
+      if (planned.skipped) logger.warn('check run not started', { reason: planned.skipped, scheduledAt: event.time });
+      else logger.info('check run planned', { ...result, scheduledAt: event.time });
+      metrics.addMetric('CheckJobsQueued', MetricUnit.Count, planned.crlJobs + planned.ocspBatches);
+      if (planned.skipped) metrics.addMetric('CheckRunsSkipped', MetricUnit.Count, 1);
+      // A run with nothing to ask is finished by the planner itself.
+      if (planned.finished) metrics.addMetric(CHECKS_COMPLETED, MetricUnit.Count, 1);
+      return result;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+export function plannerDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): PlannerDeps {
+  return {
+    store: tableStore(loadTableName(env)),
+    queue: new SqsJobQueue(new SQSClient({}), loadJobQueueUrl(env)),
+    events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),
+    clock: new SystemClock(),
+    ...createObservability(),
+  };
+}
+
+let deps: PlannerDeps | undefined;
+export const handler = createPlannerHandler(() => (deps ??= plannerDepsFromEnvironment(process.env)));

@@ -1,0 +1,5 @@
+/** The table, through the DynamoDB adapter the CLI uses too. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoStore } from '../../src/store/dynamo-store.js';
+
+export const tableStore = (tableName: string): DynamoStore => new DynamoStore(new DynamoDBClient({}), { tableName });

@@ -1,0 +1,68 @@
+/**
+ * The check worker (SQS, reserved concurrency): runs one CRL job or one batch
+ * of OCSP requests per message. Failed messages are reported one by one
+ * (ReportBatchItemFailures), retried by the queue, and after three receives
+ * land in the dead-letter queue. The worker that finishes a run's last job
+ * announces it, which triggers the notifier.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SystemClock } from '../src/clock.js';
+import { EventBridgeRunEvents } from '../src/check/eventbridge-run-events.js';
+import { IssuerCache } from '../src/check/execute.js';
+import { parseJobMessage, runQueuedJob, type RunJobDeps } from '../src/check/fan-out.js';
+import { HttpFetcher } from '../src/net/http-fetcher.js';
+import { loadEventBusName, loadTableName } from './shared/config.js';
+import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
+import { tableStore } from './shared/store.js';
+
+export type WorkerDeps = RunJobDeps & Observability;
+
+export function createWorkerHandler(getDeps: () => WorkerDeps) {
+  const processor = new BatchProcessor(EventType.SQS);
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const deps = getDeps();
+    const { logger, metrics } = deps;
+    const processRecord = async (record: SQSRecord): Promise<void> => {
+      const receives = Number(record.attributes.ApproximateReceiveCount);
+      try {
+        const r = await runQueuedJob(deps, parseJobMessage(record.body));
+        logger.info('check job done', { runId: r.runId, jobId: r.jobId, kind: r.kind, duplicate: r.duplicate, changes: r.changes.length, observationsWritten: r.observationsWritten, failedSources: r.failedSources, receives });
+        metrics.addMetric('CheckJobsDone', MetricUnit.Count, 1);
+        metrics.addMetric('AnswersChanged', MetricUnit.Count, r.changes.length);
+        metrics.addMetric('SourcesFailed', MetricUnit.Count, r.failedSources.length);
+        if (r.finished) {
+          logger.info('check run finished', { ...r.finished });
+          metrics.addMetric(CHECKS_COMPLETED, MetricUnit.Count, 1);
+        }
+      } catch (err) {
+        logger.error('check job failed; the queue retries it, then dead-letters it', { messageId: record.messageId, receives, error: err as Error });
+        throw err;
+      }
+    };
+    try {
+      // One job at a time: a CRL job can hold a 100 MB CRL in memory.
+      return await processPartialResponse(event, processRecord, processor, { context, processInParallel: false });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+export function workerDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): WorkerDeps {
+  const store = tableStore(loadTableName(env));
+  const clock = new SystemClock();
+  return {
+    store,
+    // Public responders only: the address guard refuses private and loopback addresses.
+    fetcher: new HttpFetcher({ clock, allowPrivateNetwork: false }),
+    clock,
+    events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),
+    issuers: new IssuerCache(store),
+    ...createObservability(),
+  };
+}
+
+let deps: WorkerDeps | undefined;
+export const handler = createWorkerHandler(() => (deps ??= workerDepsFromEnvironment(process.env)));
