@@ -6,12 +6,9 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './names.js';
 
-export const METRICS_NAMESPACE = 'revwatch';
-export const SERVICE_NAME = 'revwatch';
-
-/** Emitted once per finished check run; the stack alarms when none arrives for an hour. */
-export const CHECKS_COMPLETED = 'ChecksCompleted';
+export { CHECKS_COMPLETED } from './names.js';
 
 export interface Observability {
   readonly logger: Logger;

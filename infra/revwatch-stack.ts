@@ -1,0 +1,215 @@
+/**
+ * revwatch in one AWS account:
+ *
+ *   EventBridge schedule ─▶ planner ─▶ SQS job queue ─▶ worker (reserved concurrency) ─┐
+ *        (15 min)              │            │ 3 receives                                │ last job of a run
+ *                              ▼            ▼                                           ▼
+ *                          DynamoDB ◀── dead-letter queue ──▶ alarm     revwatch bus "Check Completed"
+ *                              ▲                                                        │
+ *   hourly backstop ───────▶ notifier ◀─────────────────────────────────────────────────┘ ─▶ SES
+ *   weekly schedule ───────▶ digest ─▶ SES
+ *
+ * Alarms (to one SNS topic): the dead-letter queue holds a message, a function
+ * failed, or no check run finished for an hour.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
+import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/check/eventbridge-run-events.js';
+import type { StackConfig } from './config.js';
+import { RevwatchFunction } from './revwatch-function.js';
+
+
+export interface RevwatchStackProps extends StackProps {
+  readonly config: StackConfig;
+}
+
+export class RevwatchStack extends Stack {
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string, props: RevwatchStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    // -- the table (design.md: single table, pk/sk) --------------------------------------
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      // The observations are the evidence: deleting the stack must not delete them.
+      removalPolicy: RemovalPolicy.RETAIN,
+      encryption: TableEncryption.AWS_MANAGED,
+      // Open runs and oversized job payloads expire two days after planning.
+      timeToLiveAttribute: 'expiresAt',
+    });
+    const table = this.table;
+
+    // -- queues ------------------------------------------------------------------------------
+    const deadLetters = new Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const workerTimeout = Duration.minutes(5);
+    const jobs = new Queue(this, 'JobQueue', {
+      // AWS's guidance for Lambda consumers: at least six times the function timeout.
+      visibilityTimeout: Duration.minutes(30),
+      retentionPeriod: Duration.days(2),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: 3 },
+    });
+
+    const bus = new EventBus(this, 'Bus', { description: 'revwatch: "Check Completed" when a check run finishes' });
+    const retention = config.logRetentionDays as RetentionDays;
+    const tableEnv = { REVWATCH_TABLE: table.tableName };
+    const mailEnv = {
+      REVWATCH_SENDER: config.sender,
+      REVWATCH_DEFAULT_RECIPIENTS: config.recipients.join(','),
+      REVWATCH_DIGEST_RECIPIENTS: config.digestRecipients.join(','),
+    };
+
+    // -- functions ---------------------------------------------------------------------------
+    const planner = new RevwatchFunction(this, 'Planner', {
+      handler: 'planner',
+      description: 'revwatch: plans a check run and queues its CRL and OCSP jobs',
+      memorySize: config.memory,
+      timeout: Duration.minutes(5),
+      logRetention: retention,
+      environment: { ...tableEnv, REVWATCH_JOB_QUEUE_URL: jobs.queueUrl, REVWATCH_EVENT_BUS: bus.eventBusName },
+      // One planner at a time: two would plan the same run twice.
+      reservedConcurrentExecutions: 1,
+      deadLetterQueue: deadLetters,
+    });
+    // Reads the cases and last answers; writes the open run, oversized job payloads, and the run record of an empty run.
+    planner.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']);
+    jobs.grantSendMessages(planner.fn);
+    bus.grantPutEventsTo(planner.fn);
+
+    const worker = new RevwatchFunction(this, 'Worker', {
+      handler: 'worker',
+      description: 'revwatch: fetches one CRL or a batch of OCSP responses, verifies them, records what changed',
+      memorySize: config.workerMemory,
+      timeout: workerTimeout,
+      logRetention: retention,
+      environment: { ...tableEnv, REVWATCH_EVENT_BUS: bus.eventBusName },
+      // Bounds the load on each CA's responders (each worker asks at most 4 at a time per host) and on the table.
+      reservedConcurrentExecutions: config.workerConcurrency,
+    });
+    // Reads issuers and job payloads; writes observations, last answers, source states, CRL snapshots and run counts.
+    worker.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']);
+    worker.fn.addEventSource(new SqsEventSource(jobs, { batchSize: 1, reportBatchItemFailures: true }));
+    bus.grantPutEventsTo(worker.fn);
+
+    const notifier = new RevwatchFunction(this, 'Notifier', {
+      handler: 'notifier',
+      description: 'revwatch: sends due notices after each check run',
+      memorySize: config.memory,
+      timeout: Duration.minutes(5),
+      logRetention: retention,
+      environment: { ...tableEnv, ...mailEnv },
+      // The ledger already prevents double sends; one at a time keeps two runs' triggers from racing for claims.
+      reservedConcurrentExecutions: 1,
+      deadLetterQueue: deadLetters,
+    });
+    // Reads statuses; claims, marks and releases ledger entries; clears the changed-case marks.
+    notifier.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']);
+
+    const digest = new RevwatchFunction(this, 'Digest', {
+      handler: 'digest',
+      description: 'revwatch: the forum digest',
+      memorySize: config.memory,
+      timeout: Duration.minutes(10),
+      logRetention: retention,
+      environment: { ...tableEnv, ...mailEnv },
+      reservedConcurrentExecutions: 1,
+      deadLetterQueue: deadLetters,
+    });
+    // Reads statuses; records the digest and the findings it reported.
+    digest.grantTable(table, ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']);
+
+    // SES: only the configured identity, and only as the configured From address.
+    const identityArn = this.formatArn({ service: 'ses', resource: 'identity', resourceName: config.sesIdentity });
+    for (const f of [notifier, digest]) {
+      f.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['ses:SendRawEmail'], resources: [identityArn], conditions: { StringEquals: { 'ses:FromAddress': config.sender } } }),
+      );
+    }
+
+    // -- schedules and events ----------------------------------------------------------------
+    new Rule(this, 'CheckSchedule', { description: 'revwatch: start a check run', schedule: Schedule.expression(config.checkSchedule), targets: [new LambdaFunction(planner.fn)] });
+    new Rule(this, 'CheckCompleted', {
+      description: 'revwatch: notices after each check run',
+      eventBus: bus,
+      eventPattern: { source: [EVENT_SOURCE], detailType: [CHECK_COMPLETED] },
+      targets: [new LambdaFunction(notifier.fn)],
+    });
+    // A backstop for notices whose deadline window opens while no run finishes (a run stuck on a dead-lettered job).
+    new Rule(this, 'NoticesHourly', { description: 'revwatch: notices backstop', schedule: Schedule.rate(Duration.hours(1)), targets: [new LambdaFunction(notifier.fn)] });
+    new Rule(this, 'DigestSchedule', { description: 'revwatch: the forum digest', schedule: Schedule.expression(config.digestSchedule), targets: [new LambdaFunction(digest.fn)] });
+
+    // -- alarms ------------------------------------------------------------------------------
+    const alarms = new Topic(this, 'AlarmTopic', { displayName: 'revwatch alarms', enforceSSL: true });
+    if (config.alarmEmail) alarms.addSubscription(new EmailSubscription(config.alarmEmail));
+    const toTopic = new SnsAction(alarms);
+    const alarm = (a: Alarm): void => {
+      a.addAlarmAction(toTopic);
+      a.addOkAction(toTopic);
+    };
+    alarm(
+      new Alarm(this, 'DeadLettersAlarm', {
+        alarmDescription: 'revwatch: a check job, schedule or notice failed three times and is in the dead-letter queue',
+        metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    for (const [name, f] of [['Planner', planner], ['Worker', worker], ['Notifier', notifier], ['Digest', digest]] as const) {
+      alarm(
+        new Alarm(this, `${name}ErrorsAlarm`, {
+          alarmDescription: `revwatch: the ${name.toLowerCase()} function failed`,
+          metric: f.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    alarm(
+      new Alarm(this, 'NoSuccessfulCheckAlarm', {
+        alarmDescription: 'revwatch: no check run finished in the last hour',
+        metric: new Metric({ namespace: METRICS_NAMESPACE, metricName: CHECKS_COMPLETED, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: Duration.hours(1) }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // No data means no run finished: that is the alarm.
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+    );
+
+    new CfnOutput(this, 'TableName', { value: table.tableName, description: 'REVWATCH_TABLE for the CLI (revwatch --aws)' });
+    new CfnOutput(this, 'JobQueueUrl', { value: jobs.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn });
+
+    // cdk-nag (AwsSolutions, run on every synth by infra/app.ts) finds nothing to acknowledge here:
+    // each role is built by hand without managed policies or wildcards, the queues and topic
+    // refuse plain HTTP, and the dead-letter queue is recognised as one.
+  }
+}
