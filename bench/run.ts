@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- crl|ocsp] [--full]`
+ * `npm run bench [-- crl|ocsp|functions|check] [--full]`
  *
  * Generates CRLs of 10k, 100k and 1M entries (RSA-2048 and ECDSA P-256) and
  * measures, in one run: revwatch scan + verify (one serial present, one
@@ -20,6 +20,7 @@ import type { KeyType } from '../src/local-ca/keys.js';
 import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 import { benchOcsp } from './ocsp.js';
 import { benchCheck } from './check.js';
+import { benchFunctions } from './functions.js';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
@@ -159,6 +160,11 @@ async function main(): Promise<void> {
   const json: Record<string, unknown> = {};
   if (only === 'check') {
     const lines = await benchCheck();
+    report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
+  }
+  if (!only || only === 'functions') {
+    const lines = await benchFunctions();
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }

@@ -30,7 +30,7 @@ export interface StackConfig {
   readonly workerConcurrency: number;
   /** Memory (MB) of the planner, notifier and digest functions. */
   readonly memory: number;
-  /** Memory (MB) of the worker: a CRL job holds the whole CRL (real ones reach 100 MB) and scans it. */
+  /** Memory (MB) of the worker: a CRL job holds the whole CRL (real ones reach 100 MB; the scanner adds about as much again) and Lambda gives CPU in proportion to memory. */
   readonly workerMemory: number;
   readonly logRetentionDays: number;
 }
@@ -91,7 +91,7 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     digestSchedule: schedule('digestSchedule', 'cron(0 8 ? * MON *)'),
     workerConcurrency: int('workerConcurrency', 4, 1, 100),
     memory: int('memory', 1024, 128, 10240),
-    workerMemory: int('workerMemory', 2048, 128, 10240),
+    workerMemory: int('workerMemory', 1024, 128, 10240),
     logRetentionDays,
   };
 }

@@ -13,6 +13,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
+import { ESM_REQUIRE_BANNER, MAIN_FIELDS } from './bundling.js';
 
 export const PROJECT_ROOT = join(import.meta.dirname, '..');
 
@@ -64,11 +65,10 @@ export class RevwatchFunction extends Construct {
         target: 'node24',
         minify: true,
         sourceMap: false,
-        mainFields: ['module', 'main'],
+        mainFields: MAIN_FIELDS,
         // Bundled, not taken from the runtime: the SDK version is the one the tests ran with.
         externalModules: [],
-        // CommonJS dependencies (nodemailer, undici's internals) call require() inside an ES module bundle.
-        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+        banner: ESM_REQUIRE_BANNER,
       },
     });
   }

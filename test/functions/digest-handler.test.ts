@@ -1,7 +1,7 @@
 /**
  * The digest Lambda handler, run in-process with a realistic EventBridge
  * scheduled event against the real DynamoDB adapter on dynalite (filled by a
- * demo run), with a recording mailer at the SES boundary.
+ * demo run), mailing through the real SES client to aws-ses-v2-local.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -11,10 +11,11 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { run } from '../../src/cli.js';
 import { FakeClock } from '../../src/clock.js';
 import { openEmbeddedStore, type OpenStore } from '../../src/store/embedded.js';
-import type { MailMessage, Mailer } from '../../src/notify/notices.js';
+import { SesMailer } from '../../src/notify/ses-mailer.js';
 import { createDigestHandler } from '../../functions/digest.js';
 import { loadConfig } from '../../functions/shared/config.js';
 import { createObservability } from '../../functions/shared/observability.js';
+import { recipients, SesEmulator } from '../helpers/ses-emulator.js';
 
 const NOW = Date.parse('2026-06-10T12:00:00Z');
 
@@ -33,35 +34,43 @@ const scheduledEvent = (time: string): ScheduledEvent => ({
 describe('digest handler', () => {
   const home = mkdtempSync(join(tmpdir(), 'revwatch-fn-digest-'));
   const clock = new FakeClock(NOW);
-  const sent: MailMessage[] = [];
-  const mailer: Mailer = { send: async (m) => void sent.push(m) };
+  const ses = new SesEmulator();
   let open: OpenStore;
 
   beforeAll(async () => {
     expect(await run(['--home', home, 'demo'], { stdout: () => undefined, stderr: () => undefined, env: {}, clock })).toBe(0);
     open = await openEmbeddedStore(home);
+    await ses.start();
   }, 60_000);
-  afterAll(async () => open?.close());
+  afterAll(async () => {
+    await open?.close();
+    await ses.stop();
+  });
 
   it('mails the digest to the configured recipients, then counts findings as new from that digest on', async () => {
     const config = loadConfig({ REVWATCH_TABLE: 'revwatch', REVWATCH_SENDER: 'revwatch@ca.example', REVWATCH_DIGEST_RECIPIENTS: 'policy@forum.example, cas@root.example' });
-    const handler = createDigestHandler(() => ({ mail: config, store: open.store, mailer, clock, ...createObservability() }));
+    const handler = createDigestHandler(() => ({ mail: config, store: open.store, mailer: new SesMailer(ses.client()), clock, ...createObservability() }));
     const first = await handler(scheduledEvent(new Date(NOW).toISOString()));
     expect(first).toEqual({ cas: 1, since: new Date(NOW - 7 * 86_400_000).toISOString().replace('.000', ''), mailed: true });
+    let sent = await ses.emails();
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ from: 'revwatch@ca.example', to: ['policy@forum.example', 'cas@root.example'], subject: 'revwatch digest 2026-06-10: 1 CA(s)' });
-    expect(sent[0]!.text).toContain('CN=revwatch Demo Issuing CA, O=revwatch demo');
-    expect(sent[0]!.text).toMatch(/New findings:\n {2}\* violation/);
-    expect(sent[0]!.attachments[0]!.content).toMatch(/^## Revocation deadline digest/);
+    expect(sent[0]).toMatchObject({ from: 'revwatch@ca.example', subject: 'revwatch digest 2026-06-10: 1 CA(s)' });
+    expect(recipients(sent[0]!)).toEqual(['cas@root.example', 'policy@forum.example']);
+    expect(sent[0]!.body.text).toContain('CN=revwatch Demo Issuing CA, O=revwatch demo');
+    expect(sent[0]!.body.text).toMatch(/New findings:\n {2}\* violation/);
+    expect(sent[0]!.attachments[0]!.filename).toBe('digest.md');
+    expect(Buffer.from(sent[0]!.attachments[0]!.content, 'base64').toString('utf8')).toMatch(/^## Revocation deadline digest/);
 
     clock.advance(7 * 86_400_000);
     const second = await handler(scheduledEvent(clock.now().toISOString()));
+    sent = await ses.emails();
+    expect(sent).toHaveLength(2);
     expect(second.since).toBe(new Date(NOW).toISOString().replace('.000', ''));
     // Last week's findings are not repeated; the only new one is the SHOULD deadline the
     // misissuance case (reported two hours before the first digest) has passed since.
-    expect(sent[1]!.text).not.toContain('revocation_backdated');
-    expect(sent[1]!.text.match(/^ {2}\* (violation|warning) /gm)).toHaveLength(1);
-    expect(sent[1]!.text).toMatch(/warning should_deadline_missed, serial \w+ \(case demo-misissuance\)/);
+    expect(sent[1]!.body.text).not.toContain('revocation_backdated');
+    expect(sent[1]!.body.text!.match(/^ {2}\* (violation|warning) /gm)).toHaveLength(1);
+    expect(sent[1]!.body.text).toMatch(/warning should_deadline_missed, serial \w+ \(case demo-misissuance\)/);
   });
 
   it('refuses a missing or malformed configuration with a clear error', () => {

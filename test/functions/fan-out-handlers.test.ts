@@ -12,14 +12,11 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { SESClient } from '@aws-sdk/client-ses';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, EventBridgeEvent, ScheduledEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import dynalite from 'dynalite';
-import * as sesLocal from 'aws-ses-v2-local';
 import { SystemClock } from '../../src/clock.js';
 import { IssuerCache } from '../../src/check/execute.js';
 import type { JobMessage, JobQueue, RunEvents } from '../../src/check/fan-out.js';
@@ -35,6 +32,7 @@ import { createNotifierHandler } from '../../functions/notifier.js';
 import { createObservability } from '../../functions/shared/observability.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
+import { recipients, SesEmulator } from '../helpers/ses-emulator.js';
 
 const exec = promisify(execFile);
 const HOUR = 3_600_000;
@@ -45,10 +43,6 @@ const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:revwatch-jobs`;
 const TABLE = 'revwatch-test';
 
 const run = opensslAvailable() ? describe : describe.skip;
-// aws-ses-v2-local is CommonJS with `exports.default`; Node's ESM loader and vitest wrap it differently.
-type StartSes = (config?: { host?: string; port?: number }) => Promise<Server>;
-const sesModule = sesLocal as unknown as { default: StartSes | { default: StartSes } };
-const startSes: StartSes = typeof sesModule.default === 'function' ? sesModule.default : sesModule.default.default;
 
 const scheduled = (rule: string): ScheduledEvent => ({
   version: '0',
@@ -101,8 +95,7 @@ const lambdaContext = (name: string): Context => ({
 run('Lambda handlers: planner → SQS → worker → EventBridge → notifier → SES', () => {
   const http = new FaultServer();
   const db = dynalite({ createTableMs: 0 });
-  let ses: Server;
-  let sesUrl = '';
+  const ses = new SesEmulator();
   let dbEndpoint = '';
   let client: DynamoDBClient;
   let store: DynamoStore;
@@ -130,7 +123,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     } while (start);
     return out;
   };
-  const emails = async (): Promise<any[]> => ((await (await fetch(`${sesUrl}/store`)).json()) as { emails: any[] }).emails;
+  const emails = () => ses.emails();
   /** The sum of a metric over every EMF document written so far (one flush holds an array when a metric was added twice). */
   const emf = (metric: string): number =>
     stdout
@@ -151,8 +144,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     store = new DynamoStore(client, { tableName: TABLE });
     await store.ensureTable();
 
-    ses = await startSes({ host: '127.0.0.1', port: 0 });
-    sesUrl = `http://127.0.0.1:${(ses.address() as AddressInfo).port}`;
+    await ses.start();
 
     await http.start();
     ca = new OpensslCa(`http://127.0.0.1:${http.port}`).init('ec');
@@ -181,7 +173,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
 
     fetcher = new HttpFetcher({ clock, allowPrivateNetwork: true });
     const observability = createObservability();
-    const mailer = new SesMailer(new SESClient({ endpoint: sesUrl, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
+    const mailer = new SesMailer(ses.client());
     // Two OCSP requests per message, and payloads over 512 bytes kept in the table, so both paths run.
     planner = createPlannerHandler(() => ({ store, queue, events, clock, ...observability, options: { ocspBatchSize: 2, maxInlineBytes: 512 } }));
     worker = createWorkerHandler(() => ({ store, fetcher, clock, events, issuers: new IssuerCache(store), ...observability }));
@@ -201,7 +193,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     await http.stop();
     client?.destroy();
     await new Promise<void>((resolve) => db.close(() => resolve()));
-    await new Promise<void>((resolve) => ses?.close(() => resolve()));
+    await ses.stop();
   });
 
   it('plans one message per CRL URL and per batch of OCSP requests, and holds the next run while one is open', async () => {
@@ -279,12 +271,11 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     expect(inbox).toHaveLength(1);
     const kc = inbox.find((e) => e.subject.includes('Key compromise at Test CA'))!;
     expect(kc.from).toBe('revwatch@ca.example');
-    // The emulator keeps the To header's text, one entry per header.
-    expect(kc.destination.to.flatMap((t: string) => t.split(/,\s*/)).sort()).toEqual(['compliance@ca.example', 'incident@reporter.example']);
+    expect(recipients(kc)).toEqual(['compliance@ca.example', 'incident@reporter.example']);
     expect(kc.subject).toMatch(/deadline missed/);
     expect(kc.subject).toMatch(/2 revoked/);
     expect(kc.body.text).toContain(serial('overdue'));
-    expect(kc.attachments.map((a: { filename?: string }) => a.filename)).toEqual(['kc-certificates.csv']);
+    expect(kc.attachments.map((a) => a.filename)).toEqual(['kc-certificates.csv']);
     expect((await items()).filter((i) => i.pk === 'CHANGED')).toEqual([]);
 
     // The hourly backstop finds nothing new to send.

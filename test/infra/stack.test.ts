@@ -13,6 +13,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { MAX_BUNDLE_BYTES } from '../../infra/bundling.js';
 import { readStackConfig } from '../../infra/config.js';
 import { RevwatchStack } from '../../infra/revwatch-stack.js';
 
@@ -200,7 +201,7 @@ describe('CDK stack', () => {
       .filter((d) => d.startsWith('asset.'))
       .map((d) => statSync(join(outdir, d, 'index.mjs')).size);
     expect(bundles).toHaveLength(4);
-    for (const size of bundles) expect(size).toBeLessThan(2 * 1024 * 1024);
+    for (const size of bundles) expect(size).toBeLessThan(MAX_BUNDLE_BYTES);
   });
 
   it('takes schedules, concurrency and memory from context, and refuses bad values with one line', () => {
