@@ -283,9 +283,9 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     expect(await emails()).toHaveLength(1);
   });
 
-  it('lets the CLI read the table the functions wrote (REVWATCH_TABLE)', async () => {
+  it('lets the CLI read the table the functions wrote (--aws with REVWATCH_TABLE)', async () => {
     const env = { ...process.env, REVWATCH_TABLE: TABLE, AWS_ENDPOINT_URL_DYNAMODB: dbEndpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-    const r = await exec('node', ['bin/revwatch.js', '--json', 'status', '--case', 'kc'], { env, encoding: 'utf8' });
+    const r = await exec('node', ['bin/revwatch.js', '--aws', '--json', 'status', '--case', 'kc'], { env, encoding: 'utf8' });
     const status = JSON.parse(r.stdout) as { cases: { id: string; certificates: { serial: string; verdict: string }[] }[] };
     const verdicts = Object.fromEntries(status.cases[0]!.certificates.map((c) => [c.serial, c.verdict]));
     expect(verdicts).toEqual({ [serial('on-time')]: 'revoked_on_time', [serial('late')]: 'revoked_late', [serial('overdue')]: 'overdue', [serial('shared')]: 'overdue' });
