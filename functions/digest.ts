@@ -2,24 +2,12 @@
  * The forum digest (EventBridge schedule, weekly by default): build it from
  * the table, mail it to the configured recipients, record it.
  */
-import { SESClient } from '@aws-sdk/client-ses';
 import type { ScheduledEvent } from 'aws-lambda';
-import { SystemClock } from '../src/clock.js';
 import { formatDigest, produceDigest } from '../src/report/digest.js';
-import type { Mailer } from '../src/notify/notices.js';
-import { SesMailer } from '../src/notify/ses-mailer.js';
-import type { Clock } from '../src/ports.js';
-import type { Store } from '../src/store/store.js';
-import { loadMailConfig, loadTableName, type MailConfig } from './shared/config.js';
-import { createObservability, MetricUnit, type Observability } from './shared/observability.js';
-import { tableStore } from './shared/store.js';
+import { mailingDepsFromEnvironment, type MailingDeps } from './shared/mailing.js';
+import { MetricUnit } from './shared/observability.js';
 
-export interface DigestDeps extends Observability {
-  readonly store: Store;
-  readonly mailer: Mailer;
-  readonly clock: Clock;
-  readonly mail: MailConfig;
-}
+export type DigestDeps = MailingDeps;
 
 export function createDigestHandler(getDeps: () => DigestDeps) {
   return async (_event: ScheduledEvent): Promise<{ cas: number; since: string; mailed: boolean }> => {
@@ -47,9 +35,5 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
   };
 }
 
-export function digestDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): DigestDeps {
-  return { store: tableStore(loadTableName(env)), mailer: new SesMailer(new SESClient({})), clock: new SystemClock(), mail: loadMailConfig(env), ...createObservability() };
-}
-
 let deps: DigestDeps | undefined;
-export const handler = createDigestHandler(() => (deps ??= digestDepsFromEnvironment(process.env)));
+export const handler = createDigestHandler(() => (deps ??= mailingDepsFromEnvironment(process.env)));

@@ -5,23 +5,13 @@
  * nothing twice; a failed send stays due and fails this invocation, so the
  * Errors alarm sees it.
  */
-import { SESClient } from '@aws-sdk/client-ses';
 import type { EventBridgeEvent, ScheduledEvent } from 'aws-lambda';
-import { SystemClock } from '../src/clock.js';
-import { notifyChangedCases, type Mailer, type NoticeLedger } from '../src/notify/notices.js';
-import { SesMailer } from '../src/notify/ses-mailer.js';
-import type { Clock } from '../src/ports.js';
-import type { RunRecord, Store } from '../src/store/store.js';
-import { loadMailConfig, loadTableName, type MailConfig } from './shared/config.js';
-import { createObservability, MetricUnit, type Observability } from './shared/observability.js';
-import { tableStore } from './shared/store.js';
+import { notifyChangedCases } from '../src/notify/notices.js';
+import type { RunRecord } from '../src/store/store.js';
+import { mailingDepsFromEnvironment, type MailingDeps } from './shared/mailing.js';
+import { MetricUnit } from './shared/observability.js';
 
-export interface NotifierDeps extends Observability {
-  readonly store: Store & NoticeLedger;
-  readonly mailer: Mailer;
-  readonly clock: Clock;
-  readonly mail: MailConfig;
-}
+export type NotifierDeps = MailingDeps;
 
 export type NotifierEvent = EventBridgeEvent<'Check Completed', RunRecord> | ScheduledEvent;
 
@@ -45,9 +35,5 @@ export function createNotifierHandler(getDeps: () => NotifierDeps) {
   };
 }
 
-export function notifierDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): NotifierDeps {
-  return { store: tableStore(loadTableName(env)), mailer: new SesMailer(new SESClient({})), clock: new SystemClock(), mail: loadMailConfig(env), ...createObservability() };
-}
-
 let deps: NotifierDeps | undefined;
-export const handler = createNotifierHandler(() => (deps ??= notifierDepsFromEnvironment(process.env)));
+export const handler = createNotifierHandler(() => (deps ??= mailingDepsFromEnvironment(process.env)));

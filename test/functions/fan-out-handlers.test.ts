@@ -151,18 +151,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     for (const name of ['on-time', 'late', 'overdue', 'shared']) leaves[name] = ca.issue(name);
     ca.revoke(leaves['on-time']!, reportedAt + 2 * HOUR, 'keyCompromise');
     ca.revoke(leaves.late!, reportedAt + 30 * HOUR, 'keyCompromise');
-    http
-      .route('/ca.crl', (_req, res) => res.end(ca.crl(Date.now() - 60_000, Date.now() + 7 * DAY)))
-      .route('/ocsp', async (_req, res, body) => {
-        const r = await fetch(`http://127.0.0.1:${ca.ocspPort}/`, { method: 'POST', body, headers: { 'content-type': 'application/ocsp-request' } }).catch(() => null);
-        if (!r) {
-          res.statusCode = 502;
-          res.end();
-          return;
-        }
-        res.setHeader('content-type', 'application/ocsp-response');
-        res.end(Buffer.from(await r.arrayBuffer()));
-      });
+    ca.serveOn(http);
     await ca.startResponder({ signer: 'delegated' });
 
     const issuer = readCertificates(readFileSync(ca.path('ca.pem')), 'ca.pem')[0]!;

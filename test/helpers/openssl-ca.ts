@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FaultServer } from './fault-server.js';
 
 export const opensslAvailable = (): boolean => spawnSync('openssl', ['version']).status === 0;
 
@@ -129,6 +130,28 @@ authorityKeyIdentifier = keyid:always
     const serialHex = readFileSync(this.path('serial'), 'utf8').trim();
     this.openssl(['ca', '-batch', '-config', 'openssl.cnf', '-in', `${name}.csr`, '-out', `${name}.pem`, '-extensions', extensions, '-days', '90', '-notext']);
     return { name, pemPath: this.path(`${name}.pem`), serialHex };
+  }
+
+  /**
+   * Serves what the leaves' AIA and CRL DP name on `http`: a CRL made fresh
+   * by `openssl ca -gencrl` per request (valid from a minute ago for 7 days),
+   * the CA certificate, and /ocsp forwarded to the real `openssl ocsp`
+   * responder (502 while it is down).
+   */
+  serveOn(http: FaultServer): void {
+    http
+      .route('/ca.crl', (_req, res) => res.end(this.crl(Date.now() - 60_000, Date.now() + 7 * 86_400_000)))
+      .route('/ca.der', (_req, res) => res.end(readFileSync(this.path('ca.der'))))
+      .route('/ocsp', async (_req, res, body) => {
+        const r = await fetch(`http://127.0.0.1:${this.ocspPort}/`, { method: 'POST', body, headers: { 'content-type': 'application/ocsp-request' } }).catch(() => null);
+        if (!r) {
+          res.statusCode = 502;
+          res.end();
+          return;
+        }
+        res.setHeader('content-type', 'application/ocsp-response');
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
   }
 
   /** Marks a certificate revoked with any time and reason, by editing index.txt as `openssl ca -revoke` would. */

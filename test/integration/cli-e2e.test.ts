@@ -57,20 +57,7 @@ run('revwatch CLI end to end against openssl', () => {
     ca.revoke(leaves['on-time']!, reportedAt + 2 * HOUR, 'keyCompromise');
     ca.revoke(leaves.late!, reportedAt + 30 * HOUR, 'keyCompromise');
     ca.revoke(leaves['wrong-reason']!, reportedAt + 3 * HOUR, 'superseded');
-    http
-      .route('/ca.crl', (_req, res) => res.end(ca.crl(Date.now() - 60_000, Date.now() + 7 * DAY)))
-      .route('/ca.der', (_req, res) => res.end(readFileSync(ca.path('ca.der'))))
-      .route('/ocsp', async (_req, res, body) => {
-        // The leaves' AIA names this route; forward to the real openssl responder.
-        const r = await fetch(`http://127.0.0.1:${ca.ocspPort}/`, { method: 'POST', body, headers: { 'content-type': 'application/ocsp-request' } }).catch(() => null);
-        if (!r) {
-          res.statusCode = 502;
-          res.end();
-          return;
-        }
-        res.setHeader('content-type', 'application/ocsp-response');
-        res.end(Buffer.from(await r.arrayBuffer()));
-      });
+    ca.serveOn(http);
     await ca.startResponder({ signer: 'delegated' });
   });
 
