@@ -11,7 +11,7 @@ import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
 import type { Clock, Fetcher } from '../ports.js';
 import { sourceKey, type SourceState, type Store, type StoredObservation } from '../store/store.js';
-import { describeAnswer, ocspHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
+import { describeAnswer, groupByHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
 
 const DAY = 86_400_000;
@@ -197,13 +197,7 @@ export async function executeOcspJobs(deps: ExecuteDeps, issuers: IssuerCache, r
   const { clock } = deps;
   const perHost = options.ocspPerHost ?? 4;
   const spacing = options.ocspMinIntervalMs ?? 5;
-  const byHost = new Map<string, OcspJob[]>();
-  for (const job of jobs) {
-    const host = ocspHost(job.url);
-    const list = byHost.get(host);
-    if (list) list.push(job);
-    else byHost.set(host, [job]);
-  }
+  const byHost = groupByHost(jobs);
   const perUrl = new Map<string, { ok: number; errors: number; lastError: string | null; checkedAt: number }>();
   const runHost = async (hostJobs: OcspJob[]): Promise<void> => {
     let next = 0;

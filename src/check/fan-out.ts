@@ -13,7 +13,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Clock, Fetcher } from '../ports.js';
 import type { RunRecord, Store } from '../store/store.js';
 import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteOptions, type FailedSource } from './execute.js';
-import { ocspHost, type CrlJob, type OcspJob } from './jobs.js';
+import { groupByHost, type CrlJob, type OcspJob } from './jobs.js';
 import { planCheck, type PlanOptions } from './plan.js';
 
 /** A run whose jobs are on the queue. */
@@ -113,10 +113,8 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
   const plan = await planCheck(store, now, options);
   const batchSize = options.ocspBatchSize ?? 100;
   const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl }));
-  const byHost = new Map<string, OcspJob[]>();
-  for (const job of plan.ocspJobs) byHost.set(ocspHost(job.url), [...(byHost.get(ocspHost(job.url)) ?? []), job]);
   let ocspBatches = 0;
-  for (const hostJobs of byHost.values()) {
+  for (const hostJobs of groupByHost(plan.ocspJobs).values()) {
     for (let i = 0; i < hostJobs.length; i += batchSize) {
       jobs.push({ kind: 'ocsp', ocsp: hostJobs.slice(i, i + batchSize) });
       ocspBatches++;

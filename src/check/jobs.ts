@@ -57,10 +57,22 @@ export function describeAnswer(o: Pick<Observation, 'status' | 'revocationTime' 
 export const previousAnswer = (o: Observation | undefined): PreviousAnswer | null => (o ? { summary: describeAnswer(o), observedAt: o.observedAt } : null);
 
 /** The host an OCSP job's per-host politeness limit applies to. */
-export function ocspHost(url: string): string {
+function ocspHost(url: string): string {
   try {
     return new URL(url).host;
   } catch {
     return url;
   }
+}
+
+/** OCSP jobs grouped by responder host, in their order. */
+export function groupByHost(jobs: readonly OcspJob[]): Map<string, OcspJob[]> {
+  const byHost = new Map<string, OcspJob[]>();
+  for (const job of jobs) {
+    const host = ocspHost(job.url);
+    const list = byHost.get(host);
+    if (list) list.push(job);
+    else byHost.set(host, [job]);
+  }
+  return byHost;
 }
