@@ -15,7 +15,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -51,7 +51,7 @@ export class RevwatchStack extends Stack {
       deletionProtection: true,
       // The observations are the evidence: deleting the stack must not delete them.
       removalPolicy: RemovalPolicy.RETAIN,
-      encryption: TableEncryption.AWS_MANAGED,
+      // Encrypted at rest with the AWS-owned key (DynamoDB's default: no KMS charges or key policy).
       // Open runs and oversized job payloads expire two days after planning.
       timeToLiveAttribute: 'expiresAt',
     });
@@ -66,7 +66,7 @@ export class RevwatchStack extends Stack {
     const workerTimeout = Duration.minutes(5);
     const jobs = new Queue(this, 'JobQueue', {
       // AWS's guidance for Lambda consumers: at least six times the function timeout.
-      visibilityTimeout: Duration.minutes(30),
+      visibilityTimeout: Duration.seconds(6 * workerTimeout.toSeconds()),
       retentionPeriod: Duration.days(2),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
