@@ -53,10 +53,13 @@ describe('fan-out runs', () => {
     expect(third.skipped).toBeNull();
     expect(third.runId).not.toBe(first.runId);
 
-    // A job of the first run still runs and counts; its run is not finished twice.
+    // A late job of the first run still runs and counts against it (a fetch failure is an answer, not an error).
     const late = queued.find((m) => m.runId === first.runId)!;
     const done = await runQueuedJob({ store: open.store, fetcher, clock, events }, late);
+    expect(done).toMatchObject({ runId: first.runId, duplicate: false, finished: null });
     expect(done.failedSources.length).toBeGreaterThan(0);
+    const counted = (await open.store.listOpenRuns()).find((r) => r.runId === first.runId)!;
+    expect(counted.remaining).toBe(counted.jobs - 1);
 
     await expect(runQueuedJob({ store: open.store, fetcher, clock, events }, { v: 1, runId: 'no-such-run', jobId: 'j0' })).rejects.toThrow(JobMessageError);
     expect(() => parseJobMessage('not json')).toThrow('job message is not JSON');
