@@ -170,7 +170,8 @@ export interface RunJobOptions extends ExecuteOptions {
 export interface RunJobResult {
   readonly runId: string;
   readonly jobId: string;
-  readonly kind: 'crl' | 'ocsp';
+  /** Null for a redelivered job whose payload is in the table: it was not loaded again just to name its kind. */
+  readonly kind: 'crl' | 'ocsp' | null;
   /** The queue had delivered this job before: it was counted once (and, when already counted, not run again). */
   readonly duplicate: boolean;
   readonly changes: readonly Change[];
@@ -210,7 +211,7 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
     // Delivered again after it was counted: nothing to ask (a second answer would only repeat the first),
     // but finish the run if the worker that counted the last job stopped before it could.
     const finished = known.run.remaining <= 0 && known.run.finishedAt === null ? await finishRun(deps, known.run) : null;
-    return { runId: message.runId, jobId: message.jobId, kind: message.job?.kind ?? 'crl', duplicate: true, changes: [], failedSources: [], observationsWritten: 0, finished };
+    return { runId: message.runId, jobId: message.jobId, kind: message.job?.kind ?? null, duplicate: true, changes: [], failedSources: [], observationsWritten: 0, finished };
   }
   let job = message.job;
   if (!job) {

@@ -6,24 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Case, Observation } from '../domain.js';
-import type { Store } from '../store/store.js';
-import { judge, type Verdict } from '../rules/verdict.js';
-import type { Clock, Fetcher } from '../ports.js';
-import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteOptions, type FailedSource, type ProgressSink } from './execute.js';
-import { lastAnswerKey, planCheck } from './plan.js';
 import type { SourceState } from '../store/store.js';
+import { judge, type Verdict } from '../rules/verdict.js';
+import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteDeps, type ExecuteOptions, type FailedSource } from './execute.js';
+import { lastAnswerKey, planCheck } from './plan.js';
 
 export type { Change, ProgressSink } from './execute.js';
-export { toObservation } from './execute.js';
 
-export interface CheckDeps {
-  readonly store: Store;
-  readonly fetcher: Fetcher;
-  readonly clock: Clock;
-  readonly progress?: ProgressSink;
-  /** Keeps a copy of each new CRL (local mode evidence); optional. */
-  readonly saveCrl?: (sha256: string, bytes: Uint8Array) => Promise<void>;
-}
+/** A local run needs what executing its jobs needs. */
+export type CheckDeps = ExecuteDeps;
 
 export interface CheckOptions extends ExecuteOptions {
   readonly caseId?: string;
