@@ -6,6 +6,7 @@
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import { reasonName } from '../pki/oids.js';
 import { iso, isoOrNull } from '../time.js';
+import { evidenceOf, evidenceTime, observationKey, type CitedAnswer, type Evidence } from './evidence.js';
 import { TLS_ALLOWED_REASON_CODES, TLS_CRL_REASON, TLS_REASON_CODES_FROM, computeDeadline, type Deadline } from './rules.js';
 
 export type Verdict =
@@ -29,7 +30,8 @@ export type FindingCode =
   | 'revocation_reversed'
   | 'should_deadline_missed'
   | 'no_revocation_source'
-  | 'confirmed_after_report';
+  | 'confirmed_after_report'
+  | 'evidence_insufficient';
 
 export interface Finding {
   readonly code: FindingCode;
@@ -78,17 +80,11 @@ export interface Judgement {
   readonly reasonCode: number | null;
   readonly firstSeenRevokedAt: number | null;
   readonly lastSeenGoodAt: number | null;
+  readonly firstRevoked: CitedAnswer | null;
+  readonly lastGood: CitedAnswer | null;
   readonly lateBySeconds: number | null;
   readonly findings: readonly Finding[];
   readonly sources: readonly SourceStatus[];
-}
-
-const isEvidence = (o: Observation): boolean => o.status !== 'error';
-/** When the source vouched for its answer: OCSP producedAt, CRL thisUpdate (BR 4.9.5 "published"). */
-const evidenceTime = (o: Observation): number => o.producedAt ?? o.thisUpdate ?? o.observedAt;
-
-function observationKey(o: Observation): string {
-  return JSON.stringify([o.observedAt, o.source.kind, o.source.url, o.status, o.revocationTime, o.reasonCode, o.thisUpdate, o.nextUpdate, o.producedAt, o.sha256 ?? null, o.error?.kind ?? null]);
 }
 
 /** Canonical order, duplicates removed: the input order can never matter. */
@@ -98,157 +94,180 @@ export function canonicalObservations(observations: readonly Observation[]): Obs
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
 }
 
-export function judge(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, deadlineOverride?: Deadline): Judgement {
-  const deadline = deadlineOverride ?? computeDeadline(kase, cert);
-  const all = canonicalObservations(observations);
-  const evidence = all.filter(isEvidence);
-  const revokedObs = evidence.filter((o) => o.status === 'revoked' && o.revocationTime !== null);
-  const goodObs = evidence.filter((o) => o.status === 'good');
-  const findings: Finding[] = [];
+/** What a finding check reads. */
+export interface FindingContext {
+  readonly kase: Case;
+  readonly cert: TrackedCertificate;
+  readonly evidence: Evidence;
+  readonly deadline: Deadline;
+  readonly verdict: Verdict;
+  readonly now: number;
+  /** Revoked within the certificate's life (effective <= notAfter). */
+  readonly revokedInLife: boolean;
+}
 
-  // Revocation as claimed by the CA: the earliest revocationTime among verified sources.
-  const revoked = revokedObs.length > 0;
-  const claimed = revoked ? Math.min(...revokedObs.map((o) => o.revocationTime!)) : null;
-  const firstSeenRevokedAt = revoked ? Math.min(...revokedObs.map((o) => o.observedAt)) : null;
-  const firstRevokedEvidence = revoked ? Math.min(...revokedObs.map(evidenceTime)) : null;
-  const lastSeenGoodAt = goodObs.length ? Math.max(...goodObs.map((o) => o.observedAt)) : null;
-  // The reason code as the CA says it now: the most recently observed revoked answer.
-  const latestRevoked = revokedObs.reduce<Observation | null>((a, o) => (a === null || o.observedAt >= a.observedAt ? o : a), null);
-  const reasonCode = latestRevoked?.reasonCode ?? null;
+type FindingCheck = (ctx: FindingContext) => Finding[];
 
-  // Evidence bound: a verified `good` vouched for after the claimed time (but
-  // before revocation was first published) shows the claim is backdated.
-  let effective = claimed;
-  if (claimed !== null && firstRevokedEvidence !== null) {
-    const contradicting = goodObs.map(evidenceTime).filter((t) => t > claimed && t <= firstRevokedEvidence);
-    if (contradicting.length) {
-      const latestGood = Math.max(...contradicting);
-      effective = latestGood;
-      const keyCompromise = revokedObs.some((o) => o.reasonCode === 1);
-      findings.push({
+const one = (f: Finding | null): Finding[] => (f ? [f] : []);
+const where = (s: { kind: string; url: string }): string => `${s.kind.toUpperCase()} ${s.url}`;
+
+/**
+ * The finding checks, one small check per code (design.md, "Findings"). Each
+ * reads only the evidence, so a finding never depends on arrival order.
+ */
+export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
+  revocation_backdated: ({ evidence }) => {
+    const { claimedRevocationTime: claimed, goodBoundAt, goodBound } = evidence;
+    if (claimed === null || goodBoundAt === null || goodBoundAt <= claimed || !goodBound) return [];
+    // BR 7.2.2: a keyCompromise revocation date may be backdated to when the key was compromised.
+    const keyCompromise = evidence.reasonClaims.some((o) => o.reasonCode === 1);
+    return [
+      {
         code: 'revocation_backdated',
         severity: keyCompromise ? 'warning' : 'violation',
-        message: `revocationTime ${iso(claimed)} is earlier than a signed "good" answer of ${iso(latestGood)}${keyCompromise ? ' (keyCompromise may be backdated, BR 7.2.2)' : ''}; counted from ${iso(latestGood)}`,
-      });
-    }
-  }
+        message: `revocationTime ${iso(claimed)} is earlier than a signed "good" answer of ${iso(goodBoundAt)} (${where(goodBound.source)})${keyCompromise ? ' (keyCompromise may be backdated, BR 7.2.2)' : ''}; counted from ${iso(goodBoundAt)}`,
+      },
+    ];
+  },
+  should_deadline_missed: ({ deadline, verdict, evidence, revokedInLife, cert, now }) => {
+    const should = deadline.shouldDeadline;
+    if (should === null || verdict === 'no_deadline' || verdict === 'undetermined') return [];
+    const end = revokedInLife ? evidence.effectiveRevocationTime! : Math.min(now, cert.notAfter);
+    return one(end > should && cert.notAfter > should ? { code: 'should_deadline_missed', severity: 'warning', message: `not revoked by the SHOULD deadline ${iso(should)} (${deadline.rule.section})` } : null);
+  },
+  no_revocation_source: ({ cert }) =>
+    one(cert.ocspUrls.length === 0 && cert.crlUrls.length === 0 ? { code: 'no_revocation_source', severity: 'violation', message: 'the certificate names neither an OCSP responder nor a CRL distribution point' } : null),
+  ocsp_unknown_for_issued: ({ evidence, cert }) =>
+    evidence.sources
+      .filter((s) => s.kind === 'ocsp' && s.firstUnknown)
+      .map((s) => {
+        const first = s.firstUnknown!.observedAt;
+        const last = s.lastUnknown!.observedAt;
+        const when = first === last ? `at ${iso(first)}` : `between ${iso(first)} and ${iso(last)}`;
+        return { code: 'ocsp_unknown_for_issued' as const, severity: 'violation' as const, message: `${s.url} answered "unknown" ${when} for an issued ${cert.precertificate ? 'precertificate' : 'certificate'} (BR 4.9.10)` };
+      }),
+  bad_signature: ({ evidence }) =>
+    evidence.sources.flatMap((s) =>
+      [s.firstBadSignature, s.lastBadSignature]
+        .filter((o): o is Observation => o !== null)
+        .map((o) => ({ code: 'bad_signature' as const, severity: 'violation' as const, message: `${o.source.url} at ${iso(o.observedAt)}: ${o.error!.message}` })),
+    ),
+  // Staleness: judged on the latest verified answer of each source.
+  stale_response: ({ evidence }) =>
+    evidence.sources.flatMap((s) => {
+      const o = s.latestVerified;
+      return one(o && o.nextUpdate !== null && o.nextUpdate < o.observedAt ? { code: 'stale_response', severity: 'warning', message: `${o.source.url} served an answer whose nextUpdate ${iso(o.nextUpdate)} had passed at ${iso(o.observedAt)}` } : null);
+    }),
+  // Reversal (BR 4.10.1: a revocation is not undone): the same source said revoked and later, before expiry,
+  // good; "later" either as revwatch saw it or as the source dated it (a newer CRL that omits what an older one lists).
+  revocation_reversed: ({ evidence, cert }) =>
+    evidence.sources.flatMap((s) => {
+      const r = s.firstRevoked;
+      if (!r) return [];
+      const seenLater = s.goodBeforeExpiry && s.goodBeforeExpiry.observedAt > r.observedAt ? s.goodBeforeExpiry : null;
+      const older = s.revokedEarliestVouched!;
+      const datedLater = s.goodBound && evidenceTime(s.goodBound) > evidenceTime(older) && evidenceTime(s.goodBound) < cert.notAfter ? s.goodBound : null;
+      if (seenLater) {
+        return [{ code: 'revocation_reversed' as const, severity: 'violation' as const, message: `${s.url} said revoked at ${iso(r.observedAt)} and ${s.kind === 'crl' ? 'dropped the entry' : 'answered good'} at ${iso(seenLater.observedAt)}, before expiry` }];
+      }
+      if (datedLater) {
+        const what = s.kind === 'crl' ? `a CRL dated ${iso(evidenceTime(datedLater))} omits the entry that a CRL dated ${iso(evidenceTime(older))} lists` : `a response produced at ${iso(evidenceTime(datedLater))} says good after one produced at ${iso(evidenceTime(older))} said revoked`;
+        return [{ code: 'revocation_reversed' as const, severity: 'violation' as const, message: `${s.url}: ${what}` }];
+      }
+      return [];
+    }),
+  // OCSP and CRL disagree: their latest verified answers differ on revoked vs good.
+  ocsp_crl_disagree: ({ evidence }) => {
+    const latestOf = (kind: 'ocsp' | 'crl'): Observation | null =>
+      evidence.sources.filter((s) => s.kind === kind).map((s) => s.latestDefinite).reduce<Observation | null>((a, o) => (o && (!a || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a))) ? o : a), null);
+    const ocsp = latestOf('ocsp');
+    const crl = latestOf('crl');
+    return one(ocsp && crl && (ocsp.status === 'revoked') !== (crl.status === 'revoked')
+      ? { code: 'ocsp_crl_disagree', severity: 'warning', message: `OCSP said ${ocsp.status} at ${iso(ocsp.observedAt)} while the CRL said ${crl.status} at ${iso(crl.observedAt)}` }
+      : null);
+  },
+  reason_code_mismatch: ({ kase, evidence }) => reasonCodeFindings(kase, evidence.reasonClaims).filter((f) => f.code === 'reason_code_mismatch'),
+  reason_code_invalid: ({ kase, evidence }) => reasonCodeFindings(kase, evidence.reasonClaims).filter((f) => f.code === 'reason_code_invalid'),
+  confirmed_after_report: ({ kase }) =>
+    one(kase.confirmedAt != null && kase.confirmedAt > kase.reportedAt
+      ? { code: 'confirmed_after_report', severity: 'info', message: `the CA confirmed at ${iso(kase.confirmedAt)}, ${Math.round((kase.confirmedAt - kase.reportedAt) / 60_000)} minutes after the report; the deadline counts from the report (BR 4.9.5)` }
+      : null),
+  evidence_insufficient: ({ verdict, evidence, cert }) => {
+    if (verdict !== 'undetermined') return [];
+    if (!evidence.verified) return [{ code: 'evidence_insufficient', severity: 'info', message: 'no source has given a verified answer yet' }];
+    const why: string[] = [];
+    if (evidence.sources.some((s) => s.kind === 'crl' && s.goodLatestVouched && !s.goodBound)) why.push(`the CRL answered only after expiry (${iso(cert.notAfter)}), when it may drop the entry (BR 4.10.1), so its silence proves nothing`);
+    if (evidence.sources.some((s) => s.kind === 'ocsp' && s.latestVerified?.status === 'unknown')) why.push('the OCSP responder answers "unknown"');
+    return [{ code: 'evidence_insufficient', severity: 'info', message: `expired after its deadline with no evidence of its state at expiry${why.length ? `: ${why.join('; ')}` : ''}` }];
+  },
+};
 
+/**
+ * The verdict from the evidence (design.md, "Verdicts"). Separate from the
+ * finding checks, which read the verdict.
+ */
+function decide(cert: TrackedCertificate, evidence: Evidence, deadline: Deadline, now: number): { verdict: Verdict; lateBySeconds: number | null; revokedInLife: boolean } {
+  const effective = evidence.effectiveRevocationTime;
   // A revocation after expiry does not count: at notAfter the certificate was unrevoked.
   const revokedInLife = effective !== null && effective <= cert.notAfter;
   const d = deadline.deadline;
-  let verdict: Verdict;
-  let lateBySeconds: number | null = null;
-  if (evidence.length === 0) {
-    verdict = d === null ? 'no_deadline' : 'undetermined';
-  } else if (d === null) {
-    verdict = 'no_deadline';
-  } else if (revokedInLife) {
+  const expired = cert.notAfter <= now;
+  if (d === null) return { verdict: 'no_deadline', lateBySeconds: null, revokedInLife };
+  if (revokedInLife) {
     // Revoked before the report counts as on time (rules.md edge case 4).
-    if (effective! <= d) verdict = 'revoked_on_time';
-    else {
-      verdict = 'revoked_late';
-      lateBySeconds = Math.floor((effective! - d) / 1000);
-    }
-  } else if (cert.notAfter <= now) {
-    if (cert.notAfter <= d) verdict = 'expired';
-    else {
-      verdict = 'expired_overdue';
-      lateBySeconds = Math.floor((cert.notAfter - d) / 1000);
-    }
-  } else if (now <= d) {
-    verdict = 'pending';
-  } else {
-    verdict = 'overdue';
-    lateBySeconds = Math.floor((now - d) / 1000);
+    if (effective! <= d) return { verdict: 'revoked_on_time', lateBySeconds: null, revokedInLife };
+    return { verdict: 'revoked_late', lateBySeconds: Math.floor((effective! - d) / 1000), revokedInLife };
   }
-
-  // SHOULD deadline (5-day reasons: SHOULD within 24 hours).
-  const should = deadline.shouldDeadline;
-  if (should !== null && verdict !== 'no_deadline' && verdict !== 'undetermined') {
-    const end = revokedInLife ? effective! : Math.min(now, cert.notAfter);
-    if (end > should && cert.notAfter > should) {
-      findings.push({ code: 'should_deadline_missed', severity: 'warning', message: `not revoked by the SHOULD deadline ${iso(should)} (${deadline.rule.section})` });
-    }
+  // Expired before its deadline and not revoked in its life: moot, decidable from the dates alone.
+  if (expired && cert.notAfter <= d) return { verdict: 'expired', lateBySeconds: null, revokedInLife };
+  if (!evidence.verified) return { verdict: 'undetermined', lateBySeconds: null, revokedInLife };
+  if (expired) {
+    // Expired after the deadline, unrevoked in its life. That needs evidence of its state: a source that
+    // vouched "good" during its life, or an OCSP responder that still answers "good" after expiry, or a
+    // revocation dated after expiry. A CRL read only after expiry may have dropped the entry (BR 4.10.1).
+    const covered =
+      evidence.claimedRevocationTime !== null ||
+      evidence.sources.some((s) => s.goodBound !== null || (s.kind === 'ocsp' && s.goodLatestVouched !== null));
+    if (!covered) return { verdict: 'undetermined', lateBySeconds: null, revokedInLife };
+    return { verdict: 'expired_overdue', lateBySeconds: Math.floor((cert.notAfter - d) / 1000), revokedInLife };
   }
+  if (now <= d) return { verdict: 'pending', lateBySeconds: null, revokedInLife };
+  return { verdict: 'overdue', lateBySeconds: Math.floor((now - d) / 1000), revokedInLife };
+}
 
-  if (cert.ocspUrls.length === 0 && cert.crlUrls.length === 0) {
-    findings.push({ code: 'no_revocation_source', severity: 'violation', message: 'the certificate names neither an OCSP responder nor a CRL distribution point' });
-  }
+export function judge(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, deadlineOverride?: Deadline): Judgement {
+  return judgeEvidence(kase, cert, evidenceOf(cert, observations), now, deadlineOverride);
+}
 
-  for (const o of evidence.filter((x) => x.source.kind === 'ocsp' && x.status === 'unknown')) {
-    findings.push({
-      code: 'ocsp_unknown_for_issued',
-      severity: 'violation',
-      message: `${o.source.url} answered "unknown" at ${iso(o.observedAt)} for an issued ${cert.precertificate ? 'precertificate' : 'certificate'} (BR 4.9.10)`,
-    });
-  }
-
-  for (const o of all.filter((x) => x.status === 'error' && (x.error?.kind === 'bad-signature' || x.error?.kind === 'unauthorized-signer'))) {
-    findings.push({ code: 'bad_signature', severity: 'violation', message: `${o.source.url} at ${iso(o.observedAt)}: ${o.error!.message}` });
-  }
-
-  // Staleness: judged on the latest verified answer of each source.
-  const sources = latestPerSource(all);
-  for (const o of latestPerSource(evidence)) {
-    if (o.nextUpdate !== null && o.nextUpdate < o.observedAt) {
-      findings.push({ code: 'stale_response', severity: 'warning', message: `${o.source.url} served an answer whose nextUpdate ${iso(o.nextUpdate)} had passed at ${iso(o.observedAt)}` });
-    }
-  }
-
-  // Reversal: revoked, then good again from the same source before expiry (BR 4.10.1).
-  for (const r of revokedObs) {
-    const later = goodObs.find((g) => g.source.kind === r.source.kind && g.source.url === r.source.url && g.observedAt > r.observedAt && g.observedAt < cert.notAfter);
-    if (later) {
-      findings.push({
-        code: 'revocation_reversed',
-        severity: 'violation',
-        message: `${r.source.url} said revoked at ${iso(r.observedAt)} and ${r.source.kind === 'crl' ? 'dropped the entry' : 'answered good'} at ${iso(later.observedAt)}, before expiry`,
-      });
-      break;
-    }
-  }
-
-  // OCSP and CRL disagree: their latest verified answers differ on revoked vs good.
-  const latestOcsp = latestOf(evidence.filter((o) => o.source.kind === 'ocsp' && o.status !== 'unknown'));
-  const latestCrl = latestOf(evidence.filter((o) => o.source.kind === 'crl'));
-  if (latestOcsp && latestCrl && (latestOcsp.status === 'revoked') !== (latestCrl.status === 'revoked')) {
-    findings.push({
-      code: 'ocsp_crl_disagree',
-      severity: 'warning',
-      message: `OCSP said ${latestOcsp.status} at ${iso(latestOcsp.observedAt)} while the CRL said ${latestCrl.status} at ${iso(latestCrl.observedAt)}`,
-    });
-  }
-
-  findings.push(...reasonCodeFindings(kase, revokedObs));
-
-  if (kase.confirmedAt != null && kase.confirmedAt > kase.reportedAt) {
-    findings.push({
-      code: 'confirmed_after_report',
-      severity: 'info',
-      message: `the CA confirmed at ${iso(kase.confirmedAt)}, ${Math.round((kase.confirmedAt - kase.reportedAt) / 60_000)} minutes after the report; the deadline counts from the report (BR 4.9.5)`,
-    });
-  }
-
+export function judgeEvidence(kase: Case, cert: TrackedCertificate, evidence: Evidence, now: number, deadlineOverride?: Deadline): Judgement {
+  const deadline = deadlineOverride ?? computeDeadline(kase, cert);
+  const { verdict, lateBySeconds, revokedInLife } = decide(cert, evidence, deadline, now);
+  const ctx: FindingContext = { kase, cert, evidence, deadline, verdict, now, revokedInLife };
+  const findings = (Object.values(FINDING_CHECKS) as FindingCheck[]).flatMap((check) => check(ctx));
   return {
     deadline,
     verdict,
-    revoked,
-    claimedRevocationTime: claimed,
-    effectiveRevocationTime: effective,
-    reasonCode,
-    firstSeenRevokedAt,
-    lastSeenGoodAt,
+    revoked: evidence.claimedRevocationTime !== null,
+    claimedRevocationTime: evidence.claimedRevocationTime,
+    effectiveRevocationTime: evidence.effectiveRevocationTime,
+    reasonCode: evidence.reasonCode,
+    firstSeenRevokedAt: evidence.firstRevoked?.at ?? null,
+    lastSeenGoodAt: evidence.lastGood?.at ?? null,
+    firstRevoked: evidence.firstRevoked,
+    lastGood: evidence.lastGood,
     lateBySeconds,
     findings: dedupeFindings(findings),
-    sources: sources.map((o) => ({
-      kind: o.source.kind,
-      url: o.source.url,
-      status: o.status,
-      checkedAt: iso(o.observedAt),
-      thisUpdate: isoOrNull(o.thisUpdate),
-      nextUpdate: isoOrNull(o.nextUpdate),
-      error: o.error?.message ?? null,
-    })),
+    sources: evidence.sources
+      .map((s) => s.latest!)
+      .map((o) => ({
+        kind: o.source.kind,
+        url: o.source.url,
+        status: o.status,
+        checkedAt: iso(o.observedAt),
+        thisUpdate: isoOrNull(o.thisUpdate),
+        nextUpdate: isoOrNull(o.nextUpdate),
+        error: o.error?.message ?? null,
+      })),
   };
 }
 
@@ -257,7 +276,7 @@ export function judge(kase: Case, cert: TrackedCertificate, observations: readon
  * carries the CRLReason the reason calls for; only 1, 3, 4, 5 and 9 are
  * allowed; unspecified is expressed by omission. Judged on the revocation date.
  */
-function reasonCodeFindings(kase: Case, revokedObs: readonly Observation[]): Finding[] {
+export function reasonCodeFindings(kase: Case, revokedObs: readonly Observation[]): Finding[] {
   const out: Finding[] = [];
   for (const o of revokedObs) {
     const code = o.reasonCode;
@@ -281,19 +300,6 @@ function reasonCodeFindings(kase: Case, revokedObs: readonly Observation[]): Fin
     }
   }
   return out;
-}
-
-function latestOf(list: readonly Observation[]): Observation | null {
-  return list.reduce<Observation | null>((a, o) => (a === null || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a)) ? o : a), null);
-}
-
-function latestPerSource(list: readonly Observation[]): Observation[] {
-  const bySource = new Map<string, Observation[]>();
-  for (const o of list) {
-    const k = `${o.source.kind} ${o.source.url}`;
-    bySource.set(k, [...(bySource.get(k) ?? []), o]);
-  }
-  return [...bySource.keys()].sort().map((k) => latestOf(bySource.get(k)!)!);
 }
 
 function dedupeFindings(findings: readonly Finding[]): Finding[] {

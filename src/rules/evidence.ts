@@ -1,0 +1,282 @@
+/**
+ * The evidence behind a verdict, as a pure function of a certificate's
+ * observations (design.md, "Verdicts"; "Evidence record").
+ *
+ * Every fact a verdict or finding needs is the winner of a *selector*: the
+ * first or last observation of one source by some time, among those that
+ * pass a filter (the first verified revoked answer, the latest verified good
+ * one, the earliest claimed revocationTime, ...). The winner of a selector
+ * over A ∪ B is the winner over {winner(A), winner(B)}, so keeping only the
+ * winners loses nothing: that reduced set is the **evidence record** stored
+ * per certificate, and merging a new observation into it is the same
+ * computation as rebuilding it from every observation. Ties are broken by
+ * the observation's canonical key, so neither the record nor anything
+ * derived from it depends on the order observations arrived in.
+ */
+import type { Observation, TrackedCertificate } from '../domain.js';
+
+export type SourceKind = 'ocsp' | 'crl';
+
+/** A verified answer: good, revoked or unknown. `error` records a fault, never evidence. */
+export const isVerified = (o: Observation): boolean => o.status !== 'error';
+
+/** When the source vouched for its answer: OCSP producedAt, CRL thisUpdate (BR 4.9.5 "published"). */
+export const evidenceTime = (o: Observation): number => o.producedAt ?? o.thisUpdate ?? o.observedAt;
+
+const isRevoked = (o: Observation): boolean => o.status === 'revoked' && o.revocationTime !== null;
+const isGood = (o: Observation): boolean => o.status === 'good';
+const isBadSignature = (o: Observation): boolean => o.status === 'error' && (o.error?.kind === 'bad-signature' || o.error?.kind === 'unauthorized-signer');
+
+/** A total order on observations: everything that makes one observation differ from another. */
+export function observationKey(o: Observation): string {
+  return JSON.stringify([
+    o.observedAt,
+    o.source.kind,
+    o.source.url,
+    o.status,
+    o.revocationTime,
+    o.reasonCode,
+    o.thisUpdate,
+    o.nextUpdate,
+    o.producedAt,
+    o.crlNumber ?? null,
+    o.signer ?? null,
+    o.sha256 ?? null,
+    o.error?.kind ?? null,
+    o.error?.message ?? null,
+  ]);
+}
+
+interface Selector {
+  readonly name: string;
+  readonly filter: (o: Observation, notAfter: number) => boolean;
+  readonly rank: (o: Observation) => number;
+  readonly pick: 'min' | 'max';
+}
+
+/** What the evidence record keeps, per source. Adding a fact the verdict needs means adding a row here. */
+export const SELECTORS = [
+  { name: 'latest', filter: () => true, rank: (o) => o.observedAt, pick: 'max' },
+  { name: 'latestVerified', filter: isVerified, rank: (o) => o.observedAt, pick: 'max' },
+  { name: 'latestDefinite', filter: (o) => isGood(o) || isRevoked(o), rank: (o) => o.observedAt, pick: 'max' },
+  { name: 'firstGood', filter: isGood, rank: (o) => o.observedAt, pick: 'min' },
+  { name: 'lastGood', filter: isGood, rank: (o) => o.observedAt, pick: 'max' },
+  // The evidence bound counts only what the source vouched for during the certificate's life: after
+  // expiry a CRL may drop the entry (BR 4.10.1) and a "good" says nothing about the revocation.
+  { name: 'goodBound', filter: (o, notAfter) => isGood(o) && evidenceTime(o) <= notAfter, rank: evidenceTime, pick: 'max' },
+  { name: 'goodLatestVouched', filter: isGood, rank: evidenceTime, pick: 'max' },
+  { name: 'goodBeforeExpiry', filter: (o, notAfter) => isGood(o) && o.observedAt < notAfter, rank: (o) => o.observedAt, pick: 'max' },
+  { name: 'firstRevoked', filter: isRevoked, rank: (o) => o.observedAt, pick: 'min' },
+  { name: 'latestRevoked', filter: isRevoked, rank: (o) => o.observedAt, pick: 'max' },
+  { name: 'claimed', filter: isRevoked, rank: (o) => o.revocationTime!, pick: 'min' },
+  { name: 'revokedEarliestVouched', filter: isRevoked, rank: evidenceTime, pick: 'min' },
+  { name: 'firstUnknown', filter: (o) => o.status === 'unknown', rank: (o) => o.observedAt, pick: 'min' },
+  { name: 'lastUnknown', filter: (o) => o.status === 'unknown', rank: (o) => o.observedAt, pick: 'max' },
+  { name: 'firstBadSignature', filter: isBadSignature, rank: (o) => o.observedAt, pick: 'min' },
+  { name: 'lastBadSignature', filter: isBadSignature, rank: (o) => o.observedAt, pick: 'max' },
+] as const satisfies readonly Selector[];
+
+export type SelectorName = (typeof SELECTORS)[number]['name'];
+
+/** One winner per distinct (reasonCode, revocationTime) a source has claimed: the reason-code findings need each. */
+const reasonGroup = (o: Observation): string | null => (isRevoked(o) ? `${o.reasonCode ?? '-'}@${o.revocationTime}` : null);
+
+const sourceId = (s: { kind: SourceKind; url: string }): string => `${s.kind} ${s.url}`;
+
+function better(sel: Selector, a: Observation, b: Observation): boolean {
+  const ra = sel.rank(a);
+  const rb = sel.rank(b);
+  if (ra !== rb) return sel.pick === 'max' ? ra > rb : ra < rb;
+  // Equal rank: the larger canonical key wins, whatever the pick, so the choice is total.
+  return observationKey(a) > observationKey(b);
+}
+
+/** The facts of one source, each the winner of its selector (null when nothing passed the filter). */
+export type SourceFacts = { readonly kind: SourceKind; readonly url: string; readonly reasons: readonly Observation[] } & {
+  readonly [K in SelectorName]: Observation | null;
+};
+
+export function sourceFacts(kind: SourceKind, url: string, observations: readonly Observation[], notAfter: number): SourceFacts {
+  const winners: Record<string, Observation | null> = {};
+  for (const sel of SELECTORS as readonly Selector[]) winners[sel.name] = null;
+  const reasons = new Map<string, Observation>();
+  const firstBy: Selector = { name: 'reason', filter: () => true, rank: (o) => o.observedAt, pick: 'min' };
+  for (const o of observations) {
+    for (const sel of SELECTORS as readonly Selector[]) {
+      if (!sel.filter(o, notAfter)) continue;
+      const cur = winners[sel.name];
+      if (!cur || better(sel, o, cur)) winners[sel.name] = o;
+    }
+    const g = reasonGroup(o);
+    if (g !== null) {
+      const cur = reasons.get(g);
+      if (!cur || better(firstBy, o, cur)) reasons.set(g, o);
+    }
+  }
+  const sortedReasons = [...reasons.values()].sort(compareObservations);
+  return { kind, url, reasons: sortedReasons, ...(winners as { [K in SelectorName]: Observation | null }) };
+}
+
+export const compareObservations = (a: Observation, b: Observation): number => {
+  const ka = observationKey(a);
+  const kb = observationKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+};
+
+/**
+ * The evidence record: per source, the observations some selector picks, in
+ * canonical order and without duplicates. Stored per (case, certificate);
+ * never the only copy (observations stay append-only).
+ */
+export interface EvidenceRecord {
+  readonly sources: Readonly<Record<string, readonly Observation[]>>;
+}
+
+export const EMPTY_RECORD: EvidenceRecord = { sources: {} };
+
+function groupBySource(observations: readonly Observation[]): Map<string, { kind: SourceKind; url: string; list: Observation[] }> {
+  const out = new Map<string, { kind: SourceKind; url: string; list: Observation[] }>();
+  for (const o of observations) {
+    const id = sourceId(o.source);
+    const g = out.get(id);
+    if (g) g.list.push(o);
+    else out.set(id, { kind: o.source.kind, url: o.source.url, list: [o] });
+  }
+  return out;
+}
+
+function keptOf(facts: SourceFacts): Observation[] {
+  const kept = new Map<string, Observation>();
+  for (const sel of SELECTORS) {
+    const o = facts[sel.name];
+    if (o) kept.set(observationKey(o), o);
+  }
+  for (const o of facts.reasons) kept.set(observationKey(o), o);
+  return [...kept.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
+}
+
+/** Folds observations into a record. `merge(EMPTY_RECORD, all)` is the rebuild; merging in pieces gives the same. */
+export function mergeEvidence(record: EvidenceRecord, observations: readonly Observation[], notAfter: number): EvidenceRecord {
+  const all = [...Object.values(record.sources).flat(), ...observations];
+  const sources: Record<string, Observation[]> = {};
+  for (const [id, g] of [...groupBySource(all)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    sources[id] = keptOf(sourceFacts(g.kind, g.url, g.list, notAfter)).map(stripForRecord);
+  }
+  return { sources };
+}
+
+/** The record keeps the answer and its hash; raw bytes stay with the observation. */
+function stripForRecord(o: Observation): Observation {
+  const { raw: _raw, sha256Cert: _cert, ...rest } = o as Observation & { raw?: unknown; sha256Cert?: unknown };
+  return {
+    observedAt: rest.observedAt,
+    source: { kind: rest.source.kind, url: rest.source.url },
+    status: rest.status,
+    revocationTime: rest.revocationTime,
+    reasonCode: rest.reasonCode,
+    thisUpdate: rest.thisUpdate,
+    nextUpdate: rest.nextUpdate,
+    producedAt: rest.producedAt,
+    crlNumber: rest.crlNumber ?? null,
+    signer: rest.signer ?? null,
+    sha256: rest.sha256 ?? null,
+    error: rest.error ? { kind: rest.error.kind, message: rest.error.message } : null,
+  };
+}
+
+export function recordObservations(record: EvidenceRecord): Observation[] {
+  return Object.values(record.sources).flat();
+}
+
+/** Equality of two records, as verify-evidence compares them. */
+export function sameRecord(a: EvidenceRecord, b: EvidenceRecord): boolean {
+  return canonicalRecordJson(a) === canonicalRecordJson(b);
+}
+
+export function canonicalRecordJson(r: EvidenceRecord): string {
+  const ids = Object.keys(r.sources).sort();
+  return JSON.stringify(ids.map((id) => [id, [...(r.sources[id] ?? [])].map(stripForRecord).sort(compareObservations).map(observationKey)]));
+}
+
+/** A verified answer with where it came from, as status and reports cite it. */
+export interface CitedAnswer {
+  readonly at: number;
+  readonly source: { readonly kind: SourceKind; readonly url: string };
+  readonly sha256: string | null;
+}
+
+const cite = (o: Observation): CitedAnswer => ({ at: o.observedAt, source: o.source, sha256: o.sha256 ?? null });
+
+/** What the verdict and the finding checks read: the certificate's evidence across its sources. */
+export interface Evidence {
+  readonly sources: readonly SourceFacts[];
+  /** Any verified answer at all. */
+  readonly verified: boolean;
+  /** The earliest revocationTime among verified revoked answers: what the CA claims. */
+  readonly claimedRevocationTime: number | null;
+  /** The latest time a verified source vouched "good" within the certificate's life (the evidence bound). */
+  readonly goodBoundAt: number | null;
+  readonly goodBound: Observation | null;
+  /** max(claimed, goodBound): when revocation is proven to have been published. */
+  readonly effectiveRevocationTime: number | null;
+  readonly firstRevoked: CitedAnswer | null;
+  readonly lastGood: CitedAnswer | null;
+  /** The reason as the CA says it now: the latest verified revoked answer's. */
+  readonly reasonCode: number | null;
+  /** Every distinct (reasonCode, revocationTime) claimed, with the first answer that claimed it. */
+  readonly reasonClaims: readonly Observation[];
+}
+
+function pickAcross(list: readonly (Observation | null)[], sel: Pick<Selector, 'rank' | 'pick'>): Observation | null {
+  let best: Observation | null = null;
+  for (const o of list) if (o && (!best || better({ ...sel, name: '', filter: () => true }, o, best))) best = o;
+  return best;
+}
+
+/**
+ * The pure evidence function. Takes every observation of a certificate (or
+ * only its record's, which gives the same result) plus any derived evidence
+ * such as CRL snapshots that did not list it.
+ */
+export function evidenceOf(cert: Pick<TrackedCertificate, 'notAfter'>, observations: readonly Observation[]): Evidence {
+  const sources = [...groupBySource(observations)]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, g]) => sourceFacts(g.kind, g.url, g.list, cert.notAfter));
+  const claimedObs = pickAcross(
+    sources.map((s) => s.claimed),
+    { rank: (o) => o.revocationTime!, pick: 'min' },
+  );
+  const goodBound = pickAcross(
+    sources.map((s) => s.goodBound),
+    { rank: evidenceTime, pick: 'max' },
+  );
+  const firstRevoked = pickAcross(
+    sources.map((s) => s.firstRevoked),
+    { rank: (o) => o.observedAt, pick: 'min' },
+  );
+  const lastGood = pickAcross(
+    sources.map((s) => s.lastGood),
+    { rank: (o) => o.observedAt, pick: 'max' },
+  );
+  const latestRevoked = pickAcross(
+    sources.map((s) => s.latestRevoked),
+    { rank: (o) => o.observedAt, pick: 'max' },
+  );
+  const claimed = claimedObs?.revocationTime ?? null;
+  const goodBoundAt = goodBound ? evidenceTime(goodBound) : null;
+  // design.md: effectiveRevocationTime = max(claimed, the latest producedAt/thisUpdate of any verified good),
+  // whatever order the answers came in.
+  const effective = claimed === null ? null : goodBoundAt !== null && goodBoundAt > claimed ? goodBoundAt : claimed;
+  return {
+    sources,
+    verified: sources.some((s) => s.latestVerified !== null),
+    claimedRevocationTime: claimed,
+    goodBoundAt,
+    goodBound,
+    effectiveRevocationTime: effective,
+    firstRevoked: firstRevoked ? cite(firstRevoked) : null,
+    lastGood: lastGood ? cite(lastGood) : null,
+    reasonCode: latestRevoked?.reasonCode ?? null,
+    reasonClaims: sources.flatMap((s) => s.reasons).sort(compareObservations),
+  };
+}
