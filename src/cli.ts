@@ -211,7 +211,10 @@ export function buildProgram(io: CliIo): Command {
       const crlPath = (sha: string): string => join(home(), 'crls', `${sha}.crl`);
       const local = !(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
       const report = await withStore(({ store }) =>
-        buildCaseReport(store, opts.case, io.clock.now().getTime(), { crlFile: (sha) => (local && existsSync(crlPath(sha)) ? crlPath(sha) : null) }),
+        buildCaseReport(store, opts.case, io.clock.now().getTime(), {
+          crlFile: (sha) => (local && existsSync(crlPath(sha)) ? crlPath(sha) : null),
+          allObservations: opts.format === 'json' || opts.format === 'bundle',
+        }),
       );
       if (opts.format === 'bundle') {
         const files = toBundle(report, (sha) => (local && existsSync(crlPath(sha)) ? readFileSync(crlPath(sha)) : null));
@@ -320,7 +323,7 @@ function progressBar(): ProgressSink {
 
 function formatSummary(s: CheckSummary): string {
   const lines = [
-    `checked ${s.certificates} certificate(s): ${s.crlsFetched} CRL fetch(es), ${s.ocspRequests} OCSP request(s); skipped ${s.skippedExpired} expired, ${s.skippedSettled} settled`,
+    `checked ${s.certificates} certificate(s): ${s.crlsFetched} CRL fetch(es), ${s.ocspRequests} OCSP request(s); ${s.notDue} not due (settled, or expired and judged)${s.retiredExpired ? `, ${s.retiredExpired} expired certificate(s) judged and retired` : ''}`,
     `${s.changes.length} change(s), ${s.observationsWritten} observation(s) recorded, ${s.itemsWritten} item(s) written, ${((s.finishedAt - s.startedAt) / 1000).toFixed(1)} s`,
     `verdicts on the latest answers: ${Object.entries(s.verdicts).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ') || 'none'} (revwatch status weighs the full history)`,
   ];

@@ -10,7 +10,9 @@
 import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
 import type { Clock, Fetcher } from '../ports.js';
-import { sourceKey, type SourceState, type Store, type StoredObservation } from '../store/store.js';
+import { mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+import { sourceKey, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
+import { pollDue } from './poll.js';
 import { describeAnswer, groupByHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
 
@@ -61,24 +63,40 @@ export interface JobsResult {
 }
 
 /**
- * Decides, per answer, whether it is written: on change, or as a heartbeat
- * when the last recorded one is older than `heartbeatMs`. Writes go out in
- * batches, and the cases whose answers changed are marked for the notifier.
+ * Decides, per answer, whether it is written: on change, as a heartbeat when
+ * the last recorded one is older than `heartbeatMs`, or when it is the first
+ * answer since the certificate expired. A written observation is folded into
+ * the certificate's evidence record in every case that tracks it; writes go
+ * out in batches, and the cases whose answers changed are marked for the
+ * notifier after their evidence is stored.
  */
 export class ObservationRecorder {
   readonly changes: Change[] = [];
-  private pending: { observation: StoredObservation; caseIds: readonly string[] }[] = [];
+  private pending: StoredObservation[] = [];
+  /** Records touched in this run: later jobs for the same certificate build on them, not on the planned copy. */
+  private readonly records = new Map<string, { cert: JobCertificate; record: EvidenceRecord; cases: { cert: StoredCertificate; rev: number }[]; dirty: boolean }>();
   private changedCases = new Set<string>();
   private written = 0;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly options: { heartbeatMs?: number; onObservation?: (cert: JobCertificate, observation: StoredObservation) => void } = {},
+    private readonly options: {
+      heartbeatMs?: number;
+      settledIntervalMs?: number;
+      /** Every job of the run goes through this recorder (one process): its records have no other writer. */
+      soleWriter?: boolean;
+      onObservation?: (cert: JobCertificate, observation: StoredObservation) => void;
+    } = {},
   ) {}
 
   get observationsWritten(): number {
     return this.written;
+  }
+
+  /** The record of a certificate as this run leaves it. */
+  recordOf(sha256: string, planned: EvidenceRecord): EvidenceRecord {
+    return this.records.get(sha256)?.record ?? planned;
   }
 
   async consider(cert: JobCertificate, outcome: ProbeOutcome): Promise<void> {
@@ -87,27 +105,71 @@ export class ObservationRecorder {
     const prev = cert.previous;
     const now = describeAnswer(observation);
     const changed = !prev || prev.summary !== now;
-    if (!changed && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt) return;
+    const firstSinceExpiry = prev !== null && prev.observedAt < cert.notAfter && observation.observedAt >= cert.notAfter;
+    if (!changed && !firstSinceExpiry && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt) return;
     if (changed) {
       this.changes.push({ caseIds: [...cert.caseIds], sha256: cert.sha256, serial: cert.serial, source: sourceKey(observation.source.kind, observation.source.url), from: prev?.summary ?? 'none', to: now });
       for (const id of cert.caseIds) this.changedCases.add(id);
     }
-    this.pending.push({ observation, caseIds: cert.caseIds });
+    this.pending.push(observation);
+    const entry = this.records.get(cert.sha256) ?? { cert, record: cert.record, cases: cert.cases.map((c) => ({ ...c })), dirty: false };
+    entry.record = mergeEvidence(entry.record, [observation], cert.notAfter);
+    entry.dirty = true;
+    this.records.set(cert.sha256, entry);
     if (this.pending.length >= 2000) await this.flush();
   }
 
   async flush(): Promise<void> {
     if (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.pending.length);
+      // Observations first: a record is derived from them and never the only copy.
       await this.store.recordObservations(batch);
       this.written += batch.length;
     }
+    await this.writeRecords();
     // Marked only after the observations are stored, so the notifier never sees a mark without its evidence.
     if (this.changedCases.size > 0) {
       const ids = [...this.changedCases];
       this.changedCases.clear();
       await this.store.markCasesChanged(ids, this.clock.now().getTime());
     }
+  }
+
+  private async writeRecords(): Promise<void> {
+    const now = this.clock.now().getTime();
+    const dirty = [...this.records.values()].filter((e) => e.dirty);
+    const writes: { entry: (typeof dirty)[number]; index: number; write: RecordWrite }[] = [];
+    for (const entry of dirty) {
+      entry.dirty = false;
+      const due = pollDue(entry.cases[0]!.cert, entry.record, now, this.options.settledIntervalMs);
+      entry.cases.forEach((kc, index) => {
+        writes.push({ entry, index, write: { cert: kc.cert, record: entry.record, rev: kc.rev, pollDue: due, soleWriter: this.options.soleWriter === true || entry.cert.sources === 1 } });
+      });
+    }
+    let lost = await this.store.writeRecords(writes.map((w) => w.write));
+    const lostSet = new Set(lost);
+    for (const w of writes) if (!lostSet.has(w.write)) w.entry.cases[w.index]!.rev = w.write.rev + 1;
+    // Another writer (a worker running this certificate's other source) got there first: join its record
+    // with ours and try again. Joins commute, so the order of the writers does not matter.
+    for (let attempt = 0; lost.length > 0; attempt++) {
+      if (attempt >= 8) throw new StoreConflictError(`evidence records of ${lost.length} certificate(s) kept changing under a conditional write`);
+      const retry: RecordWrite[] = [];
+      for (const w of lost) {
+        const stored = await this.store.getCaseCertificate(w.cert.caseId, w.cert.sha256);
+        if (!stored) continue; // not tracked any more
+        const record = mergeEvidence(stored.record, recordObservations(w.record), w.cert.notAfter);
+        retry.push({ ...w, record, rev: stored.rev, pollDue: pollDue(w.cert, record, now, this.options.settledIntervalMs), soleWriter: false });
+      }
+      lost = await this.store.writeRecords(retry);
+    }
+  }
+}
+
+/** A conditional write kept losing: something else is rewriting the same records in a loop. */
+export class StoreConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
   }
 }
 

@@ -84,8 +84,8 @@ export interface PlanRunResult {
   /** Why no run was started, or null. */
   readonly skipped: string | null;
   readonly certificates: number;
-  readonly skippedExpired: number;
-  readonly skippedSettled: number;
+  readonly notDue: number;
+  readonly retiredExpired: number;
   readonly crlJobs: number;
   readonly ocspBatches: number;
   readonly ocspRequests: number;
@@ -105,7 +105,7 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
   const now = clock.now().getTime();
   const runTimeout = options.runTimeoutMs ?? HOUR;
   const busy = (await store.listOpenRuns()).find((r) => r.finishedAt === null && r.remaining > 0 && r.startedAt > now - runTimeout);
-  const none = { certificates: 0, skippedExpired: 0, skippedSettled: 0, crlJobs: 0, ocspBatches: 0, ocspRequests: 0, payloadsInTable: 0, finished: null };
+  const none = { certificates: 0, notDue: 0, retiredExpired: 0, crlJobs: 0, ocspBatches: 0, ocspRequests: 0, payloadsInTable: 0, finished: null };
   if (busy) {
     return { ...none, runId: null, skipped: `run ${busy.runId} started ${new Date(busy.startedAt).toISOString()} still has ${busy.remaining} of ${busy.jobs} job(s) left` };
   }
@@ -144,8 +144,8 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     runId,
     skipped: null,
     certificates: plan.certificates,
-    skippedExpired: plan.skippedExpired,
-    skippedSettled: plan.skippedSettled,
+    notDue: plan.notDue,
+    retiredExpired: plan.retiredExpired,
     crlJobs: plan.crlJobs.length,
     ocspBatches,
     ocspRequests: plan.ocspJobs.length,
@@ -165,6 +165,8 @@ export interface RunJobDeps {
 
 export interface RunJobOptions extends ExecuteOptions {
   readonly heartbeatMs?: number;
+  /** Must match the planner's: a settled certificate's next due time in the polling index. */
+  readonly settledIntervalMs?: number;
 }
 
 export interface RunJobResult {
@@ -220,7 +222,9 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
     job = JSON.parse(gunzipSync(payload).toString('utf8')) as QueuedJob;
   }
   const writtenBefore = store.itemsWritten;
-  const recorder = new ObservationRecorder(store, clock, { heartbeatMs: options.heartbeatMs });
+  // Workers run concurrently: a certificate with several sources has several writers, which the recorder
+  // handles with conditional writes (JobCertificate.sources).
+  const recorder = new ObservationRecorder(store, clock, { heartbeatMs: options.heartbeatMs, settledIntervalMs: options.settledIntervalMs });
   const issuers = deps.issuers ?? new IssuerCache(store);
   const result = job.kind === 'crl' ? await executeCrlJob(deps, issuers, recorder, job.crl, options) : await executeOcspJobs(deps, issuers, recorder, job.ocsp, options);
   await recorder.flush();

@@ -5,7 +5,8 @@
  * so a worker reads nothing of the plan from the table but the issuer.
  */
 import type { Observation } from '../domain.js';
-import type { SourceState } from '../store/store.js';
+import type { EvidenceRecord } from '../rules/evidence.js';
+import type { SourceState, StoredCertificate } from '../store/store.js';
 
 /** The last answer recorded for a certificate from one source, reduced to what "changed" is judged on. */
 export interface PreviousAnswer {
@@ -17,9 +18,17 @@ export interface PreviousAnswer {
 export interface JobCertificate {
   readonly sha256: string;
   readonly serial: string;
+  readonly notAfter: number;
   /** Every case that tracks this certificate: one observation serves them all. */
   readonly caseIds: readonly string[];
+  /** The last answer recorded from this job's source. */
   readonly previous: PreviousAnswer | null;
+  /** The evidence record as planned (the same in every case that tracks the certificate). */
+  readonly record: EvidenceRecord;
+  /** Each case's copy: the certificate as stored there and the record's revision. */
+  readonly cases: readonly { readonly cert: StoredCertificate; readonly rev: number }[];
+  /** How many sources the certificate has: with one, this job is the only writer of its record in a run. */
+  readonly sources: number;
 }
 
 /** One CRL URL (and issuer): fetched once for all of its certificates. */

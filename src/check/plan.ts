@@ -2,12 +2,16 @@
  * Planning a check run: which certificates need asking, grouped into one job
  * per CRL URL (one fetch answers for all of its serials) and one job per OCSP
  * request.
+ *
+ * The planner reads only the certificates that are due (the sparse polling
+ * index; see poll.ts): an unchanged run costs one item per certificate that
+ * still needs asking, not one per certificate tracked.
  */
-import type { Case, Observation } from '../domain.js';
-import { sourceKey, type LastAnswer, type Store, type StoredCertificate } from '../store/store.js';
+import type { Case } from '../domain.js';
+import { EMPTY_RECORD, evidenceOf, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } from '../store/store.js';
 import { previousAnswer, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
-
-const DAY = 86_400_000;
+import { DAY_MS, pollDue } from './poll.js';
 
 export interface PlanOptions {
   readonly caseId?: string;
@@ -15,74 +19,89 @@ export interface PlanOptions {
   readonly settledIntervalMs?: number;
 }
 
+/** A certificate due in this run, with every case that tracks it. */
 export interface CertificateRef {
   readonly cert: StoredCertificate;
   readonly caseIds: string[];
+  readonly cases: { cert: StoredCertificate; rev: number }[];
+  record: EvidenceRecord;
 }
 
 export interface CheckPlan {
   readonly startedAt: number;
   readonly cases: readonly Case[];
-  /** Certificates counted once per case that tracks them. */
+  /** Certificates due in this run, counted once per case that tracks them. */
   readonly certificates: number;
-  readonly skippedExpired: number;
-  readonly skippedSettled: number;
+  /** Tracked certificates (per case) that were not due: settled ones between their daily re-asks, expired and judged ones. */
+  readonly notDue: number;
+  /** Expired certificates that every source has answered since expiry: taken out of the polling index in this run. */
+  readonly retiredExpired: number;
   readonly crlJobs: readonly CrlJob[];
   readonly ocspJobs: readonly OcspJob[];
-  /** Every tracked certificate once, with the cases that track it. */
+  /** Every due certificate once. */
   readonly refs: ReadonlyMap<string, CertificateRef>;
-  /** Last answers per `lastAnswerKey`. */
-  readonly last: ReadonlyMap<string, Observation>;
 }
 
-export const lastAnswerKey = (caseId: string, sha256: string, kind: 'ocsp' | 'crl', url: string): string => `${caseId}|${sha256}|${sourceKey(kind, url)}`;
-
 export async function planCheck(store: Store, now: number, options: PlanOptions = {}): Promise<CheckPlan> {
-  const settledInterval = options.settledIntervalMs ?? DAY;
+  const settledInterval = options.settledIntervalMs ?? DAY_MS;
   const cases = options.caseId ? [await store.getCase(options.caseId)].filter((c) => c !== null) : await store.listCases();
+  const caseIds = new Set(cases.map((c) => c.id));
+  const counts = await store.certificateCounts();
+  const tracked = [...caseIds].reduce((n, id) => n + (counts.get(id) ?? 0), 0);
+
+  let due: CaseCertificate[];
+  if (options.caseId) {
+    due = (await store.loadCase(options.caseId)).filter((cc) => cc.pollDue !== null && cc.pollDue <= now);
+  } else {
+    due = (await store.listPollDue(now)).filter((cc) => caseIds.has(cc.cert.caseId));
+  }
+
   const refs = new Map<string, CertificateRef>();
-  const last = new Map<string, Observation>();
-  let certificates = 0;
-  for (const kase of cases) {
-    const loaded = await store.loadCase(kase.id);
-    for (const l of loaded.last as LastAnswer[]) last.set(lastAnswerKey(l.caseId, l.sha256, l.observation.source.kind, l.observation.source.url), l.observation);
-    for (const cert of loaded.certificates) {
-      certificates++;
-      const ref = refs.get(cert.sha256);
-      if (ref) ref.caseIds.push(kase.id);
-      else refs.set(cert.sha256, { cert, caseIds: [kase.id] });
+  for (const cc of due) {
+    const ref = refs.get(cc.cert.sha256);
+    if (ref) {
+      ref.caseIds.push(cc.cert.caseId);
+      ref.cases.push({ cert: cc.cert, rev: cc.rev });
+      // Records are the same in every case; should one lag, the join of both loses nothing.
+      ref.record = mergeEvidence(ref.record, recordObservations(cc.record), cc.cert.notAfter);
+    } else {
+      // A certificate stored before evidence records: its record is rebuilt from the observations once.
+      const record = cc.legacy ? mergeEvidence(EMPTY_RECORD, await store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
+      refs.set(cc.cert.sha256, { cert: cc.cert, caseIds: [cc.cert.caseId], cases: [{ cert: cc.cert, rev: cc.rev }], record });
     }
   }
-  /** The most recent last answer across the cases that track this certificate. */
-  const lastFor = (ref: CertificateRef, kind: 'ocsp' | 'crl', url: string): Observation | undefined => {
-    let best: Observation | undefined;
-    for (const caseId of ref.caseIds) {
-      const o = last.get(lastAnswerKey(caseId, ref.cert.sha256, kind, url));
-      if (o && (!best || o.observedAt > best.observedAt)) best = o;
-    }
-    return best;
-  };
 
   const sourceStates = await store.getSourceStates();
   const crlGroups = new Map<string, { url: string; issuerSha256: string; isCA: boolean; certificates: JobCertificate[]; allAnswered: boolean }>();
   const ocspJobs: OcspJob[] = [];
-  let skippedExpired = 0;
-  let skippedSettled = 0;
-  for (const ref of refs.values()) {
+  let retiredExpired = 0;
+  let certificates = 0;
+  for (const [sha, ref] of refs) {
     const c = ref.cert;
-    // BR 4.10.1: entries may leave CRLs after expiry; an expired certificate is no longer polled.
-    if (c.notAfter < now) {
-      skippedExpired++;
+    if (pollDue(c, ref.record, now, settledInterval) === null) {
+      // Expired and answered since expiry (or revoked in its life): judged; it leaves the polling index.
+      for (const kc of ref.cases) await store.setPollDue(kc.cert.caseId, sha, kc.rev, null);
+      retiredExpired += ref.cases.length;
+      refs.delete(sha);
       continue;
     }
+    certificates += ref.cases.length;
+    const facts = new Map(evidenceOf(c, recordObservations(ref.record)).sources.map((s) => [sourceKey(s.kind, s.url), s]));
     const sources = [...c.crlUrls.map((url) => ({ kind: 'crl' as const, url })), ...c.ocspUrls.map((url) => ({ kind: 'ocsp' as const, url }))];
-    const settled = sources.some((s) => lastFor(ref, s.kind, s.url)?.status === 'revoked');
-    let planned = false;
+    const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
     for (const s of sources) {
-      const prev = lastFor(ref, s.kind, s.url);
-      if (settled && prev && prev.observedAt + settledInterval > now) continue;
-      planned = true;
-      const certificate: JobCertificate = { sha256: c.sha256, serial: c.serial, caseIds: ref.caseIds, previous: previousAnswer(prev) };
+      const prev = facts.get(sourceKey(s.kind, s.url))?.latest ?? undefined;
+      if (settled && c.notAfter > now && prev && prev.observedAt + settledInterval > now) continue;
+      const certificate: JobCertificate = {
+        sha256: c.sha256,
+        serial: c.serial,
+        notAfter: c.notAfter,
+        caseIds: ref.caseIds,
+        previous: previousAnswer(prev),
+        record: ref.record,
+        cases: ref.cases,
+        sources: sources.length,
+      };
       if (s.kind === 'crl') {
         const key = `${s.url}|${c.issuerSha256}`;
         const g = crlGroups.get(key) ?? { url: s.url, issuerSha256: c.issuerSha256, isCA: c.isCA, certificates: [], allAnswered: true };
@@ -93,7 +112,6 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
         ocspJobs.push({ kind: 'ocsp', url: s.url, issuerSha256: c.issuerSha256, certificate });
       }
     }
-    if (settled && !planned) skippedSettled++;
   }
 
   const crlJobs: CrlJob[] = [...crlGroups.values()].map((g) => {
@@ -103,5 +121,5 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
     const conditional = g.allAnswered && state?.ok ? state : null;
     return { kind: 'crl', url: g.url, issuerSha256: g.issuerSha256, certificatesAreCAs: g.isCA, conditional, certificates: g.certificates };
   });
-  return { startedAt: now, cases, certificates, skippedExpired, skippedSettled, crlJobs, ocspJobs, refs, last };
+  return { startedAt: now, cases, certificates, notDue: Math.max(0, tracked - certificates), retiredExpired, crlJobs, ocspJobs, refs };
 }

@@ -5,11 +5,12 @@
  * split the same steps across a queue (see fan-out.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { Case, Observation } from '../domain.js';
+import type { Case } from '../domain.js';
 import type { SourceState } from '../store/store.js';
+import { recordObservations } from '../rules/evidence.js';
 import { judge, type Verdict } from '../rules/verdict.js';
 import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteDeps, type ExecuteOptions, type FailedSource } from './execute.js';
-import { lastAnswerKey, planCheck } from './plan.js';
+import { planCheck } from './plan.js';
 
 export type { Change, ProgressSink } from './execute.js';
 
@@ -28,9 +29,12 @@ export interface CheckSummary {
   readonly runId: string;
   readonly startedAt: number;
   readonly finishedAt: number;
+  /** Certificates due and asked in this run (once per case that tracks them). */
   readonly certificates: number;
-  readonly skippedExpired: number;
-  readonly skippedSettled: number;
+  /** Tracked but not due: settled between their daily re-asks, or expired and judged. */
+  readonly notDue: number;
+  /** Expired certificates every source has answered since expiry: judged, no longer polled from this run on. */
+  readonly retiredExpired: number;
   readonly crlsFetched: number;
   readonly ocspRequests: number;
   readonly changes: readonly Change[];
@@ -38,9 +42,10 @@ export interface CheckSummary {
   readonly observationsWritten: number;
   readonly itemsWritten: number;
   /**
-   * Verdicts judged on each certificate's latest answers. `revwatch status`
-   * weighs the whole history (e.g. evidence of backdating), so a backdated
-   * revocation can count as on time here and late there.
+   * Verdicts of the certificates asked in this run, judged on their evidence
+   * records as this run leaves them. `revwatch status` also weighs CRL
+   * snapshots that did not list a certificate, so it can bound a backdated
+   * revocation more tightly.
    */
   readonly verdicts: Readonly<Record<Verdict, number>>;
   /** Where the time went, in milliseconds. */
@@ -56,13 +61,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const plan = await planCheck(store, startedAt, options);
   const planDone = clock.now().getTime();
 
-  const latest = new Map<string, Observation>(plan.last);
-  const recorder = new ObservationRecorder(store, clock, {
-    heartbeatMs: options.heartbeatMs,
-    onObservation: (cert, o) => {
-      for (const caseId of cert.caseIds) latest.set(lastAnswerKey(caseId, cert.sha256, o.source.kind, o.source.url), o);
-    },
-  });
+  const recorder = new ObservationRecorder(store, clock, { heartbeatMs: options.heartbeatMs, settledIntervalMs: options.settledIntervalMs, soleWriter: true });
   const issuers = new IssuerCache(store);
   const sourceStates: SourceState[] = [];
   const failedSources: FailedSource[] = [];
@@ -89,13 +88,9 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const verdicts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
   const casesById = new Map<string, Case>(plan.cases.map((c) => [c.id, c]));
   const judgedAt = clock.now().getTime();
-  for (const { cert: c, caseIds } of plan.refs.values()) {
-    for (const caseId of caseIds) {
-      const answers = [...c.crlUrls.map((u) => latest.get(lastAnswerKey(caseId, c.sha256, 'crl', u))), ...c.ocspUrls.map((u) => latest.get(lastAnswerKey(caseId, c.sha256, 'ocsp', u)))].filter(
-        (o): o is Observation => o !== undefined,
-      );
-      verdicts[judge(casesById.get(caseId)!, c, answers, judgedAt).verdict]++;
-    }
+  for (const ref of plan.refs.values()) {
+    const answers = recordObservations(recorder.recordOf(ref.cert.sha256, ref.record));
+    for (const caseId of ref.caseIds) verdicts[judge(casesById.get(caseId)!, ref.cert, answers, judgedAt).verdict]++;
   }
   const finishedAt = clock.now().getTime();
   const itemsWritten = store.itemsWritten - writtenBefore + 1;
@@ -106,8 +101,8 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     startedAt,
     finishedAt,
     certificates: plan.certificates,
-    skippedExpired: plan.skippedExpired,
-    skippedSettled: plan.skippedSettled,
+    notDue: plan.notDue,
+    retiredExpired: plan.retiredExpired,
     crlsFetched,
     ocspRequests: plan.ocspJobs.length,
     changes: recorder.changes,

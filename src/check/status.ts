@@ -1,30 +1,88 @@
 /**
  * `revwatch status`: every case's certificates with their deadlines, verdicts
- * and findings, computed from the stored observations at `now`.
+ * and findings, judged from the evidence records. A case is read with one
+ * paginated Query over its partition, plus one Query per CRL URL for the
+ * snapshots and one for the source heartbeats, however many certificates it
+ * has.
  */
-import type { Case } from '../domain.js';
+import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
+import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
 import { certificateStatus, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { isoOrNull } from '../time.js';
-import { sourceKey, type CrlSnapshot, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
-import type { Observation } from '../domain.js';
+import { sourceKey, type CaseCertificate, type CrlSnapshot, type Store, type StoredCertificate } from '../store/store.js';
 
 /**
- * Unchanged answers are recorded per certificate only as a daily heartbeat,
- * but every new CRL is kept as a snapshot. A tracked certificate absent from a
- * verified CRL published before its first revoked answer from that CRL was
- * "good" at that CRL's thisUpdate: that is evidence for the bound on
- * backdating (design.md, "Verdicts"), as tight as the CA's CRL cadence.
+ * The CRL snapshots of one URL in the order they were seen, with a sparse
+ * table for "the latest thisUpdate among snapshots seen in [a, b)" in O(1).
  */
-export function goodFromSnapshots(cert: StoredCertificate, observations: readonly Observation[], snapshots: ReadonlyMap<string, readonly CrlSnapshot[]>): Observation[] {
+export class SnapshotIndex {
+  private readonly seen: number[];
+  private readonly table: number[][];
+  constructor(readonly snapshots: readonly CrlSnapshot[]) {
+    const sorted = [...snapshots].sort((a, b) => a.observedAt - b.observedAt || a.thisUpdate - b.thisUpdate);
+    (this as { snapshots: readonly CrlSnapshot[] }).snapshots = sorted;
+    this.seen = sorted.map((s) => s.observedAt);
+    // table[k][i] = index of the max thisUpdate in [i, i + 2^k)
+    this.table = [sorted.map((_, i) => i)];
+    for (let k = 1; 1 << k <= sorted.length; k++) {
+      const prev = this.table[k - 1]!;
+      const row: number[] = [];
+      for (let i = 0; i + (1 << k) <= sorted.length; i++) {
+        const a = prev[i]!;
+        const b = prev[i + (1 << (k - 1))]!;
+        row.push(sorted[b]!.thisUpdate > sorted[a]!.thisUpdate ? b : a);
+      }
+      this.table.push(row);
+    }
+  }
+
+  private lowerBound(t: number): number {
+    let lo = 0;
+    let hi = this.seen.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.seen[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The snapshot with the latest thisUpdate, and the last one seen, among those seen in [from, to). */
+  within(from: number, to: number): { latestDated: CrlSnapshot; lastSeen: CrlSnapshot } | null {
+    const i = this.lowerBound(from);
+    const j = this.lowerBound(to);
+    if (i >= j) return null;
+    const k = 31 - Math.clz32(j - i);
+    const a = this.table[k]![i]!;
+    const b = this.table[k]![j - (1 << k)]!;
+    const best = this.snapshots[b]!.thisUpdate > this.snapshots[a]!.thisUpdate ? b : a;
+    return { latestDated: this.snapshots[best]!, lastSeen: this.snapshots[j - 1]! };
+  }
+}
+
+/**
+ * Unchanged answers are not rewritten per certificate, but every new CRL is
+ * kept as a snapshot. A verified CRL seen after the certificate's first
+ * "good" answer from that URL and before its first "revoked" one did not list
+ * it (a listing would have been recorded as a change): it is a signed "good"
+ * at that CRL's thisUpdate, evidence for the bound on backdating (design.md,
+ * "Verdicts") as tight as the CA's CRL cadence. Only the two snapshots that
+ * can move a verdict are returned: the latest dated and the last seen.
+ */
+export function goodFromSnapshots(cert: StoredCertificate, record: EvidenceRecord, snapshots: ReadonlyMap<string, SnapshotIndex>): Observation[] {
   const out: Observation[] = [];
+  const observations = recordObservations(record);
   for (const url of cert.crlUrls) {
-    const mine = observations.filter((o) => o.source.kind === 'crl' && o.source.url === url && o.status !== 'error');
-    if (mine.length === 0) continue; // never answered for this certificate: nothing to extend
-    const firstRevoked = Math.min(...mine.filter((o) => o.status === 'revoked').map((o) => o.thisUpdate ?? o.observedAt));
-    const firstAnswer = Math.min(...mine.map((o) => o.observedAt));
-    for (const snap of snapshots.get(url) ?? []) {
-      if (snap.observedAt < firstAnswer || snap.observedAt < cert.trackedAt || snap.thisUpdate >= firstRevoked) continue;
+    const index = snapshots.get(url);
+    if (!index) continue;
+    const facts = sourceFacts('crl', url, observations.filter((o) => o.source.kind === 'crl' && o.source.url === url), cert.notAfter);
+    if (!facts.firstGood) continue; // never answered good for this certificate: nothing to extend
+    const from = Math.max(facts.firstGood.observedAt, cert.trackedAt);
+    const to = Math.min(facts.firstRevoked?.observedAt ?? Number.MAX_SAFE_INTEGER, cert.notAfter);
+    const found = index.within(from, to);
+    if (!found) continue;
+    for (const snap of new Set([found.latestDated, found.lastSeen])) {
       out.push({
         observedAt: snap.observedAt,
         source: { kind: 'crl', url },
@@ -35,6 +93,7 @@ export function goodFromSnapshots(cert: StoredCertificate, observations: readonl
         nextUpdate: snap.nextUpdate,
         producedAt: null,
         crlNumber: snap.crlNumber,
+        signer: null,
         sha256: snap.sha256,
         error: null,
       });
@@ -56,24 +115,15 @@ export interface StatusReport {
   readonly cases: CaseStatus[];
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
-
 /** What building a status read, for callers that need it too (reports), so nothing is read twice. */
 export interface StatusReads {
-  readonly observations: Map<string, StoredObservation[]>;
-  readonly certificates: Map<string, StoredCertificate[]>;
+  readonly certificates: Map<string, CaseCertificate[]>;
+  readonly snapshots: Map<string, SnapshotIndex>;
+}
+
+/** A record as judged: records written before evidence records existed are rebuilt from their observations. */
+async function usableRecord(store: Store, cc: CaseCertificate): Promise<EvidenceRecord> {
+  return cc.legacy ? mergeEvidence(EMPTY_RECORD, await store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
 }
 
 export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads): Promise<StatusReport> {
@@ -86,21 +136,17 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
     cases = await store.listCases();
   }
   const states = await store.getSourceStates();
-  const observationsOf = reads?.observations ?? new Map<string, StoredObservation[]>();
-  const snapshots = new Map<string, CrlSnapshot[]>();
+  const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
   const out: CaseStatus[] = [];
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
-    const { certificates } = await store.loadCase(kase.id);
-    reads?.certificates.set(kase.id, certificates);
-    const sorted = certificates.sort((a, b) => a.serial.localeCompare(b.serial));
-    for (const url of new Set(sorted.flatMap((c) => c.crlUrls))) if (!snapshots.has(url)) snapshots.set(url, await store.listCrlSnapshots(url));
-    const statuses = await mapLimit(sorted, 16, async (cert) => {
-      let obs = observationsOf.get(cert.sha256);
-      if (!obs) {
-        obs = await store.listObservations(cert.sha256);
-        observationsOf.set(cert.sha256, obs);
-      }
-      const s = certificateStatus(kase, cert, [...obs, ...goodFromSnapshots(cert, obs, snapshots)], now);
+    const loaded = await store.loadCase(kase.id);
+    reads?.certificates.set(kase.id, loaded);
+    const sorted = loaded.sort((a, b) => (a.cert.serial < b.cert.serial ? -1 : a.cert.serial > b.cert.serial ? 1 : 0));
+    for (const url of new Set(sorted.flatMap((c) => c.cert.crlUrls))) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
+    const statuses: CertificateStatus[] = [];
+    for (const cc of sorted) {
+      const record = await usableRecord(store, cc);
+      const s = certificateStatus(kase, cc.cert, [...recordObservations(record), ...goodFromSnapshots(cc.cert, record, snapshots)], now);
       // Unchanged answers are not rewritten per certificate: the source's own
       // heartbeat says when the answer was last confirmed.
       const sources = s.sources.map((src) => {
@@ -110,8 +156,8 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
         }
         return src;
       });
-      return { ...s, sources };
-    });
+      statuses.push({ ...s, sources });
+    }
     out.push({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind, certificates: statuses });
   }
   return { cases: out };

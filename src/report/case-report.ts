@@ -7,12 +7,14 @@
 import { createHash } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
-import { buildStatus, type CaseStatus } from '../check/status.js';
+import { buildStatus, SnapshotIndex, type CaseStatus } from '../check/status.js';
+import { recordObservations } from '../rules/evidence.js';
 import { computeDeadline, type Rule } from '../rules/rules.js';
 import type { CertificateStatus, Finding } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
-import type { CrlSnapshot, Store, StoredCertificate, StoredObservation } from '../store/store.js';
+import type { CaseCertificate, CrlSnapshot, Store, StoredCertificate } from '../store/store.js';
+import type { Observation } from '../domain.js';
 
 export interface ReportCounts {
   readonly total: number;
@@ -76,7 +78,7 @@ export function countsOf(certs: readonly CertificateStatus[]): ReportCounts {
 
 const crtshUrl = (cert: StoredCertificate): string => (cert.crtshId ? `https://crt.sh/?id=${cert.crtshId}` : `https://crt.sh/?q=${cert.sha256}`);
 
-function reportObservation(o: StoredObservation): ReportObservation {
+function reportObservation(o: Observation & { raw?: Uint8Array | null }): ReportObservation {
   return {
     observedAt: isoOrNull(o.observedAt)!,
     source: o.source,
@@ -93,25 +95,42 @@ function reportObservation(o: StoredObservation): ReportObservation {
   };
 }
 
-export async function buildCaseReport(store: Store, caseId: string, now: number, options: { crlFile?: (sha256: string) => string | null } = {}): Promise<CaseReport> {
+export interface CaseReportOptions {
+  readonly crlFile?: (sha256: string) => string | null;
+  /**
+   * Every observation of every certificate, raw OCSP responses included (the JSON export and the evidence
+   * bundle): one Query per certificate. Otherwise each certificate lists the observations its evidence
+   * record keeps, the ones its verdict and findings rest on, and the case is read with one Query.
+   */
+  readonly allObservations?: boolean;
+}
+
+export async function buildCaseReport(store: Store, caseId: string, now: number, options: CaseReportOptions = {}): Promise<CaseReport> {
   const kase: Case | null = await store.getCase(caseId);
   if (!kase) throw new InputError(`no case "${caseId}"`);
-  const reads = { observations: new Map<string, StoredObservation[]>(), certificates: new Map<string, StoredCertificate[]>() };
+  const reads = { certificates: new Map<string, CaseCertificate[]>(), snapshots: new Map<string, SnapshotIndex>() };
   const status: CaseStatus = (await buildStatus(store, now, caseId, reads)).cases[0]!;
-  const certificates = reads.certificates.get(caseId)!;
+  const loaded = reads.certificates.get(caseId)!;
+  const certificates: StoredCertificate[] = loaded.map((cc) => cc.cert);
   const bySha = new Map(certificates.map((c) => [c.sha256, c]));
+  const observationsOf = new Map<string, (Observation & { raw?: Uint8Array | null })[]>();
+  for (const cc of loaded) {
+    const list: (Observation & { raw?: Uint8Array | null })[] = options.allObservations || cc.legacy ? await store.listObservations(cc.cert.sha256) : recordObservations(cc.record);
+    observationsOf.set(cc.cert.sha256, list);
+  }
   const d = computeDeadline(kase);
   const rule: Rule = d.rule;
 
   const reportCerts: ReportCertificate[] = [];
   for (const s of status.certificates) {
-    const observations = [...(reads.observations.get(s.sha256) ?? [])].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);
+    const observations = [...(observationsOf.get(s.sha256) ?? [])].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);
     reportCerts.push({ ...s, crtshUrl: crtshUrl(bySha.get(s.sha256)!), observations });
   }
   const crlUrls = [...new Set(certificates.flatMap((c) => c.crlUrls))].sort();
   const crls: CaseReport['crls'] = [];
   for (const url of crlUrls) {
-    for (const snap of await store.listCrlSnapshots(url)) crls.push({ ...snap, localFile: options.crlFile?.(snap.sha256) ?? null });
+    const snapshots = reads.snapshots.get(url)?.snapshots ?? (await store.listCrlSnapshots(url));
+    for (const snap of [...snapshots].sort((a, b) => a.thisUpdate - b.thisUpdate || (a.sha256 < b.sha256 ? -1 : 1))) crls.push({ ...snap, localFile: options.crlFile?.(snap.sha256) ?? null });
   }
   const issuerShas = [...new Set(certificates.map((c) => c.issuerSha256))].sort();
   const issuers: CaseReport['issuers'] = [];

@@ -5,8 +5,8 @@
  *
  *   pk                      sk                                   item
  *   CASES                   CASE#<id>                            case (the list of cases)
- *   CASE#<id>               CERT#<sha256>                        tracked certificate
- *   CASE#<id>               LAST#<sha256>#<kind>#<urlhash>       last answer per source
+ *   CASE#<id>               CERT#<sha256>                        tracked certificate (`c`, packed JSON) with its
+ *                                                                evidence record (`ev`, packed JSON) and revision (`rev`)
  *   CERT#<sha256>           DER                                  certificate DER (also issuers)
  *   CERT#<sha256>           OBS#<time>#<kind>#<urlhash>#<hash>   observation (append-only)
  *   SOURCES                 <kind> <url>                         source state (heartbeat)
@@ -21,10 +21,23 @@
  *
  * Items that only matter for a while carry `expiresAt` (epoch seconds), the
  * table's TTL attribute.
+ *
+ * The sparse global secondary index `poll` (keys `pk2`/`sk2`) holds only the
+ * certificates the planner still has to ask: `pk2` = POLL#<first hex digit of
+ * the sha256> (16 shards, so no index partition runs hot at millions of
+ * certificates), `sk2` = <due time>#<case>#<sha256>. A settled certificate's
+ * due time is its next daily re-ask; an expired one that every source has
+ * answered leaves the index. An unchanged run therefore reads one item per
+ * certificate that needs asking, and nothing for the rest.
+ *
+ * The certificate and its record are packed as JSON strings on purpose: one
+ * string attribute costs a fraction of a nested map to marshal, and `status`
+ * reads every item of a case.
  */
 import { createHash } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -35,11 +48,15 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Case, Observation } from '../domain.js';
-import type { CrlSnapshot, LastAnswer, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
+import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
+import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
 import type { NoticeLedger } from '../notify/notices.js';
 import type { OpenRun, RunLedger } from '../check/fan-out.js';
 
 type Item = Record<string, unknown>;
+
+export const POLL_INDEX = 'poll';
+const POLL_SHARDS = '0123456789abcdef';
 
 const urlHash = (url: string): string => createHash('sha1').update(url).digest('hex').slice(0, 12);
 const pad = (ms: number): string => String(Math.max(0, Math.trunc(ms))).padStart(14, '0');
@@ -65,6 +82,8 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   private readonly table: string;
   private readonly writeConcurrency: number;
   private written = 0;
+  private read = 0;
+  private pollIndex: boolean | null = null;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -79,6 +98,11 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     return this.written;
   }
 
+  /** Items returned by queries and gets since the store was opened: what a run's reads cost. */
+  get itemsRead(): number {
+    return this.read;
+  }
+
   /**
    * Creates the table when it does not exist (local mode; in AWS the CDK stack
    * owns it), and waits until it is ACTIVE: a table still CREATING answers
@@ -87,10 +111,13 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   async ensureTable(): Promise<void> {
     let status: string | undefined;
     try {
-      status = (await this.client.send(new DescribeTableCommand({ TableName: this.table }))).Table?.TableStatus;
+      const table = (await this.client.send(new DescribeTableCommand({ TableName: this.table }))).Table;
+      status = table?.TableStatus;
+      this.pollIndex = (table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === POLL_INDEX);
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException) && (err as Error).name !== 'ResourceNotFoundException') throw err;
       await this.createTable();
+      this.pollIndex = true;
     }
     for (let attempt = 0; status !== 'ACTIVE'; attempt++) {
       if (attempt > 200) throw new Error(`table ${this.table} did not become ACTIVE`);
@@ -107,10 +134,22 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'pk2', AttributeType: 'S' },
+          { AttributeName: 'sk2', AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: POLL_INDEX,
+            KeySchema: [
+              { AttributeName: 'pk2', KeyType: 'HASH' },
+              { AttributeName: 'sk2', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
       }),
     );
@@ -153,53 +192,133 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     const byCase = new Map<string, StoredCertificate[]>();
     for (const c of certs) byCase.set(c.caseId, [...(byCase.get(c.caseId) ?? []), c]);
     let added = 0;
+    const otherCases = (await this.queryAll({ pk: 'CASES', projection: 'sk' })).map((i) => String(i.sk).slice('CASE#'.length));
     for (const [caseId, list] of byCase) {
       const existing = new Set((await this.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#', projection: 'sk' })).map((i) => String(i.sk).slice(5)));
       const fresh = new Map<string, StoredCertificate>();
       for (const c of list) if (!existing.has(c.sha256)) fresh.set(c.sha256, c);
-      await this.batchPut([...fresh.values()].map((c) => ({ pk: `CASE#${caseId}`, sk: `CERT#${c.sha256}`, ...c })));
+      // A certificate another case already watches has observations: its record starts from theirs
+      // (a record depends only on the certificate's observations, not on the case).
+      const known = await this.recordsElsewhere(
+        otherCases.filter((id) => id !== caseId),
+        [...fresh.keys()],
+      );
+      await this.batchPut(
+        [...fresh.values()].map((c) => {
+          const prior = known.get(c.sha256) ?? EMPTY_RECORD;
+          return certificateItem(c, prior, 0, 0);
+        }),
+      );
+      await this.doc.send(
+        new UpdateCommand({ TableName: this.table, Key: { pk: 'CASES', sk: `CASE#${caseId}` }, UpdateExpression: 'ADD certCount :n', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':n': fresh.size } }),
+      );
+      this.written++;
       added += fresh.size;
     }
     return added;
   }
 
-  async loadCase(caseId: string): Promise<{ certificates: StoredCertificate[]; last: LastAnswer[] }> {
-    const items = await this.queryAll({ pk: `CASE#${caseId}` });
-    const certificates: StoredCertificate[] = [];
-    const last: LastAnswer[] = [];
-    for (const i of items) {
-      const sk = String(i.sk);
-      if (sk.startsWith('CERT#')) certificates.push(stripKeys(i) as unknown as StoredCertificate);
-      else if (sk.startsWith('LAST#')) last.push({ caseId, sha256: String(i.cert), observation: fromLastItem(i) });
-    }
-    return { certificates, last };
-  }
-
-  // -- observations --------------------------------------------------------------
-
-  async recordObservations(entries: readonly { observation: StoredObservation; caseIds: readonly string[] }[]): Promise<number> {
-    const items: Item[] = [];
-    for (const { observation: o, caseIds } of entries) {
-      items.push({ pk: `CERT#${o.sha256Cert}`, sk: observationSortKey(o), ...fromObservation(o), raw: o.raw ? Buffer.from(o.raw) : undefined });
-      for (const caseId of caseIds) {
-        // Compact on purpose: every run reads all of a case's LAST items, and
-        // change detection needs only the answer and its time.
-        items.push({
-          pk: `CASE#${caseId}`,
-          sk: `LAST#${o.sha256Cert}#${o.source.kind}#${urlHash(o.source.url)}`,
-          cert: o.sha256Cert,
-          k: o.source.kind,
-          u: o.source.url,
-          s: o.status,
-          t: o.observedAt,
-          r: o.revocationTime,
-          c: o.reasonCode,
-          e: o.error?.kind ?? null,
-        });
+  private async recordsElsewhere(caseIds: readonly string[], shas: readonly string[]): Promise<Map<string, EvidenceRecord>> {
+    const out = new Map<string, EvidenceRecord>();
+    for (const caseId of caseIds) {
+      const wanted = shas.filter((s) => !out.has(s));
+      for (let i = 0; i < wanted.length; i += 100) {
+        let keys: Item[] = wanted.slice(i, i + 100).map((sha) => ({ pk: `CASE#${caseId}`, sk: `CERT#${sha}` }));
+        for (let attempt = 0; keys.length > 0; attempt++) {
+          if (attempt > 8) throw new Error(`DynamoDB left ${keys.length} keys unprocessed after ${attempt} attempts`);
+          if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          const r = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
+          for (const item of r.Responses?.[this.table] ?? []) {
+            this.read++;
+            const cc = toCaseCertificate(item);
+            if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
+          }
+          keys = (r.UnprocessedKeys?.[this.table]?.Keys ?? []) as Item[];
+        }
       }
     }
+    return out;
+  }
+
+  async loadCase(caseId: string): Promise<CaseCertificate[]> {
+    return (await this.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#' })).map(toCaseCertificate);
+  }
+
+  async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `CASE#${caseId}`, sk: `CERT#${sha256}` }, ConsistentRead: true }));
+    if (!r.Item) return null;
+    this.read++;
+    return toCaseCertificate(r.Item);
+  }
+
+  async listPollDue(now: number): Promise<CaseCertificate[]> {
+    if (this.pollIndex === false) {
+      // A home created before the index existed (dynalite cannot add one to a table): read every case instead.
+      const out: CaseCertificate[] = [];
+      for (const kase of await this.listCases()) {
+        for (const item of await this.queryAll({ pk: `CASE#${kase.id}`, prefix: 'CERT#' })) if (item.pd !== undefined && Number(item.pd) <= now) out.push(toCaseCertificate(item));
+      }
+      return out;
+    }
+    const upTo = `${pad(now)}#\uffff`;
+    const shards = await Promise.all([...POLL_SHARDS].map((shard) => this.queryAll({ pk: `POLL#${shard}`, index: POLL_INDEX, upTo })));
+    return shards.flat().map(toCaseCertificate);
+  }
+
+  async certificateCounts(): Promise<Map<string, number>> {
+    return new Map((await this.queryAll({ pk: 'CASES', projection: 'sk,certCount' })).map((i) => [String(i.sk).slice('CASE#'.length), Number(i.certCount ?? 0)]));
+  }
+
+  // -- observations and evidence records ---------------------------------------------
+
+  async recordObservations(observations: readonly StoredObservation[]): Promise<number> {
+    const items = observations.map((o) => ({ pk: `CERT#${o.sha256Cert}`, sk: observationSortKey(o), ...fromObservation(o), raw: o.raw ? Buffer.from(o.raw) : undefined }));
     await this.batchPut(items);
     return items.length;
+  }
+
+  async writeRecords(writes: readonly RecordWrite[]): Promise<RecordWrite[]> {
+    await this.batchPut(writes.filter((w) => w.soleWriter).map((w) => certificateItem(w.cert, w.record, w.rev + 1, w.pollDue)));
+    const lost: RecordWrite[] = [];
+    for (const w of writes.filter((x) => !x.soleWriter)) {
+      const poll = pollKeys(w.cert, w.pollDue);
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: `CASE#${w.cert.caseId}`, sk: `CERT#${w.cert.sha256}` },
+            UpdateExpression: poll ? 'SET ev = :ev, rev = :next, pk2 = :pk2, sk2 = :sk2, pd = :pd' : 'SET ev = :ev, rev = :next REMOVE pk2, sk2, pd',
+            ConditionExpression: 'rev = :rev',
+            ExpressionAttributeValues: { ':ev': JSON.stringify(w.record), ':next': w.rev + 1, ':rev': w.rev, ...(poll ? { ':pk2': poll.pk2, ':sk2': poll.sk2, ':pd': poll.pd } : {}) },
+          }),
+        );
+        this.written++;
+      } catch (err) {
+        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+        lost.push(w);
+      }
+    }
+    return lost;
+  }
+
+  async setPollDue(caseId: string, sha256: string, rev: number, pollDue: number | null): Promise<boolean> {
+    const poll = pollKeys({ caseId, sha256 }, pollDue);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `CASE#${caseId}`, sk: `CERT#${sha256}` },
+          UpdateExpression: poll ? 'SET pk2 = :pk2, sk2 = :sk2, pd = :pd' : 'REMOVE pk2, sk2, pd',
+          ConditionExpression: 'rev = :rev',
+          ExpressionAttributeValues: { ':rev': rev, ...(poll ? { ':pk2': poll.pk2, ':sk2': poll.sk2, ':pd': poll.pd } : {}) },
+        }),
+      );
+      this.written++;
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
   }
 
   async listObservations(sha256: string): Promise<StoredObservation[]> {
@@ -436,16 +555,19 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
 
   // -- plumbing ------------------------------------------------------------------
 
-  private async queryAll(q: { pk: string; prefix?: string; projection?: string }): Promise<Item[]> {
+  private async queryAll(q: { pk: string; prefix?: string; projection?: string; index?: string; upTo?: string }): Promise<Item[]> {
     const out: Item[] = [];
     let start: Record<string, unknown> | undefined;
+    const [pk, sk] = q.index ? ['pk2', 'sk2'] : ['pk', 'sk'];
     do {
       const input: QueryCommandInput = {
         TableName: this.table,
-        KeyConditionExpression: q.prefix ? 'pk = :p AND begins_with(sk, :s)' : 'pk = :p',
-        ExpressionAttributeValues: q.prefix ? { ':p': q.pk, ':s': q.prefix } : { ':p': q.pk },
+        IndexName: q.index,
+        KeyConditionExpression: q.prefix ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`,
+        ExpressionAttributeValues: q.prefix ? { ':p': q.pk, ':s': q.prefix } : q.upTo ? { ':p': q.pk, ':u': q.upTo } : { ':p': q.pk },
         ExclusiveStartKey: start,
-        ConsistentRead: true,
+        // Global secondary indexes are eventually consistent only.
+        ConsistentRead: q.index ? undefined : true,
       };
       if (q.projection) {
         input.ProjectionExpression = q.projection.split(',').map((_, i) => `#p${i}`).join(',');
@@ -453,6 +575,7 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       }
       const r = await this.doc.send(new QueryCommand(input));
       out.push(...((r.Items ?? []) as Item[]));
+      this.read += r.Items?.length ?? 0;
       start = r.LastEvaluatedKey;
     } while (start);
     return out;
@@ -492,18 +615,23 @@ function toCase(i: Item): Case {
   return rest as unknown as Case;
 }
 
-function fromLastItem(i: Item): Observation {
-  return {
-    observedAt: Number(i.t),
-    source: { kind: i.k as 'ocsp' | 'crl', url: String(i.u) },
-    status: i.s as Observation['status'],
-    revocationTime: (i.r as number | null) ?? null,
-    reasonCode: (i.c as number | null) ?? null,
-    thisUpdate: null,
-    nextUpdate: null,
-    producedAt: null,
-    error: i.e ? { kind: String(i.e), message: '' } : null,
-  };
+function pollKeys(cert: { caseId: string; sha256: string }, due: number | null): { pk2: string; sk2: string; pd: number } | null {
+  if (due === null) return null;
+  return { pk2: `POLL#${cert.sha256.charAt(0)}`, sk2: `${pad(due)}#${cert.caseId}#${cert.sha256}`, pd: due };
+}
+
+function certificateItem(cert: StoredCertificate, record: EvidenceRecord, rev: number, pollDue: number | null): Item {
+  return { pk: `CASE#${cert.caseId}`, sk: `CERT#${cert.sha256}`, c: JSON.stringify(cert), ev: JSON.stringify(record), rev, ...(pollKeys(cert, pollDue) ?? {}) };
+}
+
+function toCaseCertificate(i: Item): CaseCertificate {
+  if (typeof i.c !== 'string') {
+    // Written before evidence records: the certificate's fields are top-level attributes.
+    const { pk: _pk, sk: _sk, ...rest } = i;
+    return { cert: rest as unknown as StoredCertificate, record: EMPTY_RECORD, rev: 0, pollDue: 0, legacy: true };
+  }
+  const pollDue = i.pd === undefined || i.pd === null ? null : Number(i.pd);
+  return { cert: JSON.parse(i.c) as StoredCertificate, record: JSON.parse(String(i.ev)) as EvidenceRecord, rev: Number(i.rev ?? 0), pollDue };
 }
 
 function fromObservation(o: Observation): Item {

@@ -4,6 +4,7 @@
  * embedded dynalite locally.
  */
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
+import type { EvidenceRecord } from '../rules/evidence.js';
 
 /** A certificate as tracked in one case, with the issuer that signs its CRLs and OCSP responses. */
 export interface StoredCertificate extends TrackedCertificate {
@@ -16,11 +17,34 @@ export interface StoredCertificate extends TrackedCertificate {
   readonly crtshId?: string | null;
 }
 
-/** The last answer recorded for one (case, certificate, source): what "changed" is judged against. */
-export interface LastAnswer {
-  readonly caseId: string;
-  readonly sha256: string;
-  readonly observation: Observation;
+/**
+ * A certificate as one case tracks it, with its evidence record (derived from
+ * the observations, rewritten when an observation changes it) and the
+ * record's revision, which conditional writes compare.
+ */
+export interface CaseCertificate {
+  readonly cert: StoredCertificate;
+  readonly record: EvidenceRecord;
+  readonly rev: number;
+  /** When the planner should next ask (epoch ms); null when it is out of the polling index. */
+  readonly pollDue: number | null;
+  /** Stored before evidence records existed: the record must be rebuilt from the observations. */
+  readonly legacy?: boolean;
+}
+
+/** A new evidence record for one (case, certificate). */
+export interface RecordWrite {
+  readonly cert: StoredCertificate;
+  readonly record: EvidenceRecord;
+  /** The revision the record was derived from; the write stores rev + 1. */
+  readonly rev: number;
+  /** When the planner should next pick it up (epoch ms); null takes it out of the polling index. */
+  readonly pollDue: number | null;
+  /**
+   * Only one writer can touch this record in this run (one process runs every job, or the certificate has
+   * one source): written in a batch. Otherwise a conditional write on `rev`.
+   */
+  readonly soleWriter: boolean;
 }
 
 /** What revwatch knows about a CRL URL or OCSP responder as a whole. */
@@ -80,11 +104,24 @@ export interface Store {
 
   /** Adds certificates to a case; those already tracked in it are left alone. Returns how many were new. */
   addCertificates(certs: readonly StoredCertificate[]): Promise<number>;
-  /** A case's certificates and their last answers, in one pass. */
-  loadCase(caseId: string): Promise<{ certificates: StoredCertificate[]; last: LastAnswer[] }>;
+  /** A case's certificates with their evidence records: one paginated Query over the case's partition. */
+  loadCase(caseId: string): Promise<CaseCertificate[]>;
+  /** Certificates of every case that the planner should ask at `now`: one Query per shard of the sparse polling index. */
+  listPollDue(now: number): Promise<CaseCertificate[]>;
+  /** How many certificates each case tracks (kept on the case item). */
+  certificateCounts(): Promise<Map<string, number>>;
+  /** One record, read consistently (after a conditional write lost). */
+  getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null>;
 
-  /** Appends observations (never overwriting one) and records them as the last answers. Returns items written. */
-  recordObservations(entries: readonly { observation: StoredObservation; caseIds: readonly string[] }[]): Promise<number>;
+  /** Appends observations; never overwrites one (keys are derived from the content). Returns items written. */
+  recordObservations(observations: readonly StoredObservation[]): Promise<number>;
+  /**
+   * Writes evidence records. Returns the writes that lost a conditional write to another writer: the caller
+   * merges them into the stored record and tries again.
+   */
+  writeRecords(writes: readonly RecordWrite[]): Promise<RecordWrite[]>;
+  /** Moves a record in or out of the polling index without touching it (conditional on `rev`); false when it changed meanwhile. */
+  setPollDue(caseId: string, sha256: string, rev: number, pollDue: number | null): Promise<boolean>;
   listObservations(sha256: string): Promise<StoredObservation[]>;
 
   getSourceStates(): Promise<Map<string, SourceState>>;

@@ -14,7 +14,7 @@ import type { JobMessage } from '../../src/check/fan-out.js';
 import type { RunRecord } from '../../src/store/store.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/revwatch-jobs';
-const message = (i: number, pad = 0): JobMessage => ({ v: 1, runId: 'r1', jobId: `j${i}`, job: { kind: 'ocsp', ocsp: [{ kind: 'ocsp', url: `http://ocsp.example/${'x'.repeat(pad)}`, issuerSha256: 'ab', certificate: { sha256: 'cd', serial: '01', caseIds: ['c'], previous: null } }] } });
+const message = (i: number, pad = 0): JobMessage => ({ v: 1, runId: 'r1', jobId: `j${i}`, job: { kind: 'ocsp', ocsp: [{ kind: 'ocsp', url: `http://ocsp.example/${'x'.repeat(pad)}`, issuerSha256: 'ab', certificate: { sha256: 'cd', serial: '01', notAfter: 0, caseIds: ['c'], previous: null, record: { sources: {} }, cases: [], sources: 1 } }] } });
 
 describe('SqsJobQueue', () => {
   const sqs = mockClient(SQSClient);

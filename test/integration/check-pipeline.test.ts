@@ -86,18 +86,24 @@ describe('check pipeline', () => {
     expect(a.sources.every((x) => x.status === 'revoked')).toBe(true);
   });
 
-  it('asks about a settled certificate once a day only, and stops polling an expired one', async () => {
+  it('asks about a settled certificate once a day only, and stops polling an expired one once it has answered since expiry', async () => {
     clock.advance(HOUR);
     const soon = await check();
-    // a is settled (revoked): skipped until a day has passed; short and b still polled.
-    expect(soon).toMatchObject({ skippedSettled: 1, ocspRequests: 2 });
+    // a is settled (revoked): not due until a day has passed, so the planner does not even read it.
+    expect(soon).toMatchObject({ notDue: 1, ocspRequests: 2 });
     clock.advance(2 * DAY);
     const later = await check();
-    // a is due again; short has expired.
-    expect(later).toMatchObject({ skippedExpired: 1, ocspRequests: 2 });
-    // Unchanged, but a day has passed: heartbeats are written for a and b on both sources.
-    expect(later.observationsWritten).toBe(4);
+    // a is due again; short expired since its last answer: asked once more, so what its sources say after
+    // expiry is on record (the first answer since expiry is written even though it did not change).
+    expect(later).toMatchObject({ ocspRequests: 3, retiredExpired: 0 });
+    // Unchanged, but a day has passed: heartbeats for a and b on both sources, and short's two answers.
+    expect(later.observationsWritten).toBe(6);
     expect(later.changes).toEqual([]);
+    clock.advance(HOUR);
+    const after = await check();
+    // short is judged: recording its answers since expiry took it out of the polling index; a is settled
+    // for another day; only b is asked.
+    expect(after).toMatchObject({ ocspRequests: 1, notDue: 2, observationsWritten: 0 });
   });
 
   it('bounds a backdated revocation by the last CRL that still omitted it, though unchanged answers were not rewritten', async () => {

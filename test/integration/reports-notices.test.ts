@@ -92,8 +92,8 @@ describe('reports, notices and digest', () => {
       const kase: Case = { id: 'ledger-case', title: 'Ledger case', reportedAt: NOW - 2 * 86_400_000, reason: 'key-compromise', kind: 'tls-subscriber', notify: ['x@y.example'] };
       beforeAll(async () => {
         await open.store.createCase(kase, NOW);
-        const { certificates } = await open.store.loadCase('demo-key-compromise');
-        await open.store.addCertificates(certificates.map((c) => ({ ...c, caseId: kase.id })));
+        const certificates = await open.store.loadCase('demo-key-compromise');
+        await open.store.addCertificates(certificates.map((c) => ({ ...c.cert, caseId: kase.id })));
       });
 
       it('an SES failure leaves the notice pending, never lost; the next run sends it once, even with nothing changed', async () => {

@@ -1,0 +1,32 @@
+/**
+ * When the planner should next ask about a certificate: the due time kept in
+ * the sparse polling index (design.md, "Evidence record"). Pure.
+ *
+ * - Not yet revoked: every run.
+ * - Revoked on verified evidence (settled): once a day, to catch a reversed
+ *   revocation (BR 4.10.1), until it expires.
+ * - Expired: until every source has given a verified answer since expiry
+ *   (OCSP may still answer; a CRL may still list it), so a certificate
+ *   tracked after the fact is judged on evidence; then never again.
+ */
+import type { TrackedCertificate } from '../domain.js';
+import { evidenceOf, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+
+export const DAY_MS = 86_400_000;
+
+export function pollDue(cert: Pick<TrackedCertificate, 'notAfter' | 'crlUrls' | 'ocspUrls'>, record: EvidenceRecord, now: number, settledIntervalMs = DAY_MS): number | null {
+  const evidence = evidenceOf(cert, recordObservations(record));
+  const facts = new Map(evidence.sources.map((s) => [`${s.kind} ${s.url}`, s]));
+  const sources = [...cert.crlUrls.map((url) => `crl ${url}`), ...cert.ocspUrls.map((url) => `ocsp ${url}`)];
+  if (cert.notAfter <= now) {
+    if (evidence.effectiveRevocationTime !== null && evidence.effectiveRevocationTime <= cert.notAfter) return null;
+    const answeredSinceExpiry = sources.every((id) => {
+      const latest = facts.get(id)?.latestVerified;
+      return latest !== null && latest !== undefined && latest.observedAt >= cert.notAfter;
+    });
+    return answeredSinceExpiry ? null : 0;
+  }
+  const settled = sources.some((id) => facts.get(id)?.latestDefinite?.status === 'revoked');
+  if (!settled) return 0;
+  return Math.min(...sources.map((id) => (facts.get(id)?.latest?.observedAt ?? 0) + settledIntervalMs));
+}
