@@ -22,6 +22,7 @@ import { collectInputs } from './cli-inputs.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
 import { buildStatus, formatStatus } from './check/status.js';
+import { formatVerifyEvidence, verifyEvidence } from './check/verify-evidence.js';
 import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
 import { toBundle, toCsv, toHtml, toJson, toMarkdown } from './report/formats.js';
@@ -44,6 +45,9 @@ export interface CliIo {
 
 /** A remote source could not be read: exit 2 after printing what is known. */
 class SourceUnreadableError extends Error {}
+
+/** verify-evidence found a stored record that its observations do not rebuild: exit 1 after the details. */
+class EvidenceMismatchError extends Error {}
 
 interface GlobalOptions {
   json?: boolean;
@@ -234,6 +238,16 @@ export function buildProgram(io: CliIo): Command {
     });
 
   program
+    .command('verify-evidence')
+    .description('rebuild every evidence record from the observations and compare (exit 1 when one differs)')
+    .option('--case <id>', 'only this case')
+    .action(async (opts: { case?: string }) => {
+      const result = await withStore(({ store }) => verifyEvidence(store, opts.case));
+      print(result, () => formatVerifyEvidence(result));
+      if (result.differences.length > 0) throw new EvidenceMismatchError(`${result.differences.length} evidence record(s) differ from their rebuild from the observations`);
+    });
+
+  program
     .command('digest')
     .description('a digest for the policy forum: per CA, open cases, revoked on time and late, overdue, new findings')
     .option('--since <ISO-8601>', 'count findings as new since this time (default: the previous digest, or a week ago)')
@@ -345,6 +359,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return err.exitCode === 0 ? 0 : 1;
     }
     if (err instanceof InputError) {
+      io.stderr(`revwatch: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof EvidenceMismatchError) {
       io.stderr(`revwatch: ${err.message}\n`);
       return 1;
     }
