@@ -167,6 +167,24 @@ authorityKeyIdentifier = keyid:always
     writeFileSync(this.path('index.txt'), updated.join('\n'));
   }
 
+  /** Marks a revoked certificate valid again in index.txt (a CA reversing a revocation, or serving an older state). */
+  unrevoke(leaf: IssuedLeaf): void {
+    const lines = readFileSync(this.path('index.txt'), 'utf8').split('\n');
+    const updated = lines.map((line) => {
+      const cols = line.split('\t');
+      if (cols[3] !== leaf.serialHex) return line;
+      cols[0] = 'V';
+      cols[2] = '';
+      return cols.join('\t');
+    });
+    writeFileSync(this.path('index.txt'), updated.join('\n'));
+  }
+
+  /** Adds sections to openssl.cnf, e.g. an extensions section for `issue(name, section)`. */
+  appendConfig(text: string): void {
+    writeFileSync(this.path('openssl.cnf'), `${readFileSync(this.path('openssl.cnf'), 'utf8')}\n${text}\n`);
+  }
+
   /** `openssl ca -gencrl`, returned as DER. */
   crl(thisUpdate: number, nextUpdate: number): Buffer {
     this.openssl(['ca', '-gencrl', '-config', 'openssl.cnf', '-crlexts', 'crl_ext', '-out', 'ca.crl.pem', '-crl_lastupdate', genTime(thisUpdate), '-crl_nextupdate', genTime(nextUpdate)]);
