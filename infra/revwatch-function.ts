@@ -73,8 +73,12 @@ export class RevwatchFunction extends Construct {
     });
   }
 
-  /** Grants exactly these actions on the table (no index: the design has none). */
-  grantTable(table: ITable, actions: readonly TableAction[]): void {
+  /** Grants exactly these actions on the table, and Query on the named indexes only (not `index/*`). */
+  grantTable(table: ITable, actions: readonly TableAction[], options: { queryIndexes?: readonly string[] } = {}): void {
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }));
+    const indexes = options.queryIndexes ?? [];
+    if (indexes.length > 0) {
+      this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((name) => `${table.tableArn}/index/${name}`) }));
+    }
   }
 }

@@ -15,7 +15,8 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { POLL_INDEX } from '../src/store/poll-index.js';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -54,6 +55,14 @@ export class RevwatchStack extends Stack {
       // Encrypted at rest with the AWS-owned key (DynamoDB's default: no KMS charges or key policy).
       // Open runs and oversized job payloads expire two days after planning.
       timeToLiveAttribute: 'expiresAt',
+    });
+    // The sparse polling index (src/store/dynamo-store.ts): only certificates that still need asking carry
+    // pk2/sk2, so the planner reads one item per such certificate and nothing for settled or judged ones.
+    this.table.addGlobalSecondaryIndex({
+      indexName: POLL_INDEX,
+      partitionKey: { name: 'pk2', type: AttributeType.STRING },
+      sortKey: { name: 'sk2', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
     });
     const table = this.table;
 
@@ -94,8 +103,9 @@ export class RevwatchStack extends Stack {
       reservedConcurrentExecutions: 1,
       deadLetterQueue: deadLetters,
     });
-    // Reads the cases and last answers; writes the open run, oversized job payloads, and the run record of an empty run.
-    planner.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']);
+    // Reads the cases and the due certificates (polling index); writes the open run, oversized job payloads,
+    // the run record of an empty run, and takes judged expired certificates out of the index.
+    planner.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] });
     jobs.grantSendMessages(planner.fn);
     bus.grantPutEventsTo(planner.fn);
 

@@ -55,7 +55,8 @@ import type { OpenRun, RunLedger } from '../check/fan-out.js';
 
 type Item = Record<string, unknown>;
 
-export const POLL_INDEX = 'poll';
+export { POLL_INDEX } from './poll-index.js';
+import { POLL_INDEX } from './poll-index.js';
 const POLL_SHARDS = '0123456789abcdef';
 
 const urlHash = (url: string): string => createHash('sha1').update(url).digest('hex').slice(0, 12);
