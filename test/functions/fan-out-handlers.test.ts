@@ -228,10 +228,15 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     const revoked = observations.filter((o) => o.status === 'revoked').map((o) => o.sha256Cert ?? o.pk.slice(5));
     expect(new Set(revoked).size).toBe(2);
     expect(runs[0]!.observationsWritten).toBe(8);
-    // Last answers exist for both cases that track the shared certificate.
+    // The evidence record of the shared certificate was updated in both cases that track it, from its CRL
+    // and OCSP answers alike (two workers, one record: conditional writes on its revision).
     const sharedSha = readCertificates(readFileSync(leaves.shared!.pemPath), 'shared')[0]!.sha256;
-    const sharedLast = all.filter((i) => String(i.sk).startsWith(`LAST#${sharedSha}#`));
-    expect(new Set(sharedLast.map((i) => i.pk))).toEqual(new Set(['CASE#kc', 'CASE#other']));
+    const shared = all.filter((i) => i.sk === `CERT#${sharedSha}`);
+    expect(new Set(shared.map((i) => i.pk))).toEqual(new Set(['CASE#kc', 'CASE#other']));
+    for (const item of shared) {
+      expect(Object.keys(JSON.parse(String(item.ev)).sources).sort()).toEqual([expect.stringMatching(/^crl /), expect.stringMatching(/^ocsp /)]);
+      expect(item.rev).toBe(2);
+    }
     // Both cases changed: the notifier will look at them.
     expect(all.filter((i) => i.pk === 'CHANGED').map((i) => i.sk).sort()).toEqual(['CASE#kc', 'CASE#other']);
     expect(all.find((i) => i.pk === 'OPENRUNS')).toMatchObject({ remaining: 0 });
