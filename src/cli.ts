@@ -21,7 +21,7 @@ import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedde
 import { collectInputs } from './cli-inputs.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
-import { buildStatus, formatStatus } from './check/status.js';
+import { jsonStatusSink, streamStatus, textStatusSink } from './check/status.js';
 import { formatVerifyEvidence, verifyEvidence } from './check/verify-evidence.js';
 import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
@@ -200,8 +200,10 @@ export function buildProgram(io: CliIo): Command {
     .description('deadlines, verdicts and findings for every tracked certificate')
     .option('--case <id>', 'only this case')
     .action(async (opts: { case?: string }) => {
-      const report = await withStore(({ store }) => buildStatus(store, io.clock.now().getTime(), opts.case));
-      print(report, () => formatStatus(report));
+      // Written as judged: at incident scale neither the verdicts nor their text are held at once.
+      const sink = program.opts<GlobalOptions>().json ? jsonStatusSink(io.stdout) : textStatusSink(io.stdout);
+      await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case));
+      sink.end();
     });
 
   program

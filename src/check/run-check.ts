@@ -41,6 +41,8 @@ export interface CheckSummary {
   readonly failedSources: readonly FailedSource[];
   readonly observationsWritten: number;
   readonly itemsWritten: number;
+  /** Items this run read from the store (planning, issuers, records after a lost conditional write). */
+  readonly itemsRead: number;
   /**
    * Verdicts of the certificates asked in this run, judged on their evidence
    * records as this run leaves them. `revwatch status` also weighs CRL
@@ -57,6 +59,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const startedAt = clock.now().getTime();
   const runId = randomUUID();
   const writtenBefore = store.itemsWritten;
+  const readBefore = store.itemsRead;
 
   const plan = await planCheck(store, startedAt, options);
   const planDone = clock.now().getTime();
@@ -109,6 +112,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     failedSources,
     observationsWritten,
     itemsWritten,
+    itemsRead: store.itemsRead - readBefore,
     verdicts,
     timings: { plan: planDone - startedAt, crl: crlDone - planDone, ocsp: ocspDone - crlDone, write: finishedAt - ocspDone },
   };

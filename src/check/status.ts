@@ -126,7 +126,29 @@ async function usableRecord(store: Store, cc: CaseCertificate): Promise<Evidence
   return cc.legacy ? mergeEvidence(EMPTY_RECORD, await store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
 }
 
+/** Receives a status as it is judged, certificate by certificate, so nothing holds every verdict at once. */
+export interface StatusSink {
+  caseStart(kase: Omit<CaseStatus, 'certificates'>, certificates: number): void;
+  certificate(status: CertificateStatus): void;
+  caseEnd(): void;
+}
+
 export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads): Promise<StatusReport> {
+  const cases: CaseStatus[] = [];
+  await streamStatus(store, now, {
+    caseStart: (header) => cases.push({ ...header, certificates: [] }),
+    certificate: (s) => cases[cases.length - 1]!.certificates.push(s),
+    caseEnd: () => undefined,
+  }, caseId, reads);
+  return { cases };
+}
+
+/**
+ * Judges every certificate of every case (or one case) and hands each verdict
+ * to `sink` as soon as it is made. A case is read with one paginated Query;
+ * each record is released once judged (unless `reads` keeps them).
+ */
+export async function streamStatus(store: Store, now: number, sink: StatusSink, caseId?: string, reads?: StatusReads): Promise<void> {
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);
@@ -137,14 +159,17 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
   }
   const states = await store.getSourceStates();
   const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
-  const out: CaseStatus[] = [];
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
-    const loaded = await store.loadCase(kase.id);
-    reads?.certificates.set(kase.id, loaded);
-    const sorted = loaded.sort((a, b) => (a.cert.serial < b.cert.serial ? -1 : a.cert.serial > b.cert.serial ? 1 : 0));
-    for (const url of new Set(sorted.flatMap((c) => c.cert.crlUrls))) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
-    const statuses: CertificateStatus[] = [];
-    for (const cc of sorted) {
+    const loaded: (CaseCertificate | null)[] = await store.loadCase(kase.id);
+    loaded.sort((a, b) => (a!.cert.serial < b!.cert.serial ? -1 : a!.cert.serial > b!.cert.serial ? 1 : 0));
+    if (reads) reads.certificates.set(kase.id, [...(loaded as CaseCertificate[])]);
+    const urls = new Set<string>();
+    for (const cc of loaded) for (const url of cc!.cert.crlUrls) urls.add(url);
+    for (const url of urls) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
+    sink.caseStart({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind }, loaded.length);
+    for (let i = 0; i < loaded.length; i++) {
+      const cc = loaded[i]!;
+      loaded[i] = null; // judged once: let it go
       const record = await usableRecord(store, cc);
       const s = certificateStatus(kase, cc.cert, [...recordObservations(record), ...goodFromSnapshots(cc.cert, record, snapshots)], now);
       // Unchanged answers are not rewritten per certificate: the source's own
@@ -156,11 +181,84 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
         }
         return src;
       });
-      statuses.push({ ...s, sources });
+      sink.certificate({ ...s, sources });
     }
-    out.push({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind, certificates: statuses });
+    sink.caseEnd();
   }
-  return { cases: out };
+}
+
+/**
+ * `status --json` written as it is judged, byte for byte what
+ * JSON.stringify(report, null, 2) would print, without holding the report or
+ * its text (at 100,000 certificates that text alone is over 100 MB).
+ */
+export function jsonStatusSink(write: (chunk: string) => void): StatusSink & { end(): void } {
+  let buffer = '';
+  let cases = 0;
+  let certs = 0;
+  const emit = (s: string): void => {
+    buffer += s;
+    if (buffer.length > 1 << 20) {
+      write(buffer);
+      buffer = '';
+    }
+  };
+  const indent = (text: string, by: string): string => text.replace(/\n/g, `\n${by}`);
+  return {
+    caseStart(header) {
+      emit(`${cases++ === 0 ? '{\n  "cases": [\n' : ',\n'}    ${indent(JSON.stringify(header, null, 2).slice(0, -2), '    ')},\n      "certificates": [`);
+      certs = 0;
+    },
+    certificate(status) {
+      emit(`${certs++ === 0 ? '\n' : ',\n'}        ${indent(JSON.stringify(status, null, 2), '        ')}`);
+    },
+    caseEnd() {
+      emit(certs === 0 ? ']\n    }' : '\n      ]\n    }');
+    },
+    end() {
+      emit(cases === 0 ? '{\n  "cases": []\n}\n' : '\n  ]\n}\n');
+      write(buffer);
+      buffer = '';
+    },
+  };
+}
+
+/** The human `status` table, written case by case. */
+export function textStatusSink(write: (chunk: string) => void): StatusSink & { end(): void } {
+  const counts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
+  let lines: string[] = [];
+  let any = false;
+  const flush = (force = false): void => {
+    if (lines.length > 0 && (force || lines.length > 5000)) {
+      write(`${lines.join('\n')}\n`);
+      lines = [];
+    }
+  };
+  return {
+    caseStart(c, n) {
+      any = true;
+      lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${n} certificate(s)`);
+      lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
+    },
+    certificate(s) {
+      counts[s.verdict]++;
+      lines.push(statusLine(s));
+      flush();
+    },
+    caseEnd() {
+      lines.push('');
+    },
+    end() {
+      if (!any) lines.push('no cases yet: start with `revwatch track`');
+      else lines.push(Object.entries(counts).filter(([, n]) => n > 0).map(([v, n]) => `${v}: ${n}`).join('  '));
+      flush(true);
+    },
+  };
+}
+
+function statusLine(s: CertificateStatus): string {
+  const findings = [...new Set(s.findings.filter((f) => f.severity !== 'info').map((f) => f.code))].join(', ');
+  return `  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${hours(s.lateBySeconds).padStart(9)}  ${findings}`;
 }
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
@@ -177,10 +275,7 @@ export function formatStatus(report: StatusReport): string {
   for (const c of report.cases) {
     lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`);
     lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
-    for (const s of c.certificates) {
-      const findings = [...new Set(s.findings.filter((f) => f.severity !== 'info').map((f) => f.code))].join(', ');
-      lines.push(`  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${hours(s.lateBySeconds).padStart(9)}  ${findings}`);
-    }
+    for (const s of c.certificates) lines.push(statusLine(s));
     lines.push('');
   }
   const counts = verdictCounts(report);

@@ -27,8 +27,19 @@ const isRevoked = (o: Observation): boolean => o.status === 'revoked' && o.revoc
 const isGood = (o: Observation): boolean => o.status === 'good';
 const isBadSignature = (o: Observation): boolean => o.status === 'error' && (o.error?.kind === 'bad-signature' || o.error?.kind === 'unauthorized-signer');
 
+const keys = new WeakMap<Observation, string>();
+
 /** A total order on observations: everything that makes one observation differ from another. */
 export function observationKey(o: Observation): string {
+  let key = keys.get(o);
+  if (key === undefined) {
+    key = computeKey(o);
+    keys.set(o, key);
+  }
+  return key;
+}
+
+function computeKey(o: Observation): string {
   return JSON.stringify([
     o.observedAt,
     o.source.kind,

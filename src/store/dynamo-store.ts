@@ -171,6 +171,7 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
 
   async getCase(id: string): Promise<Case | null> {
     const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: 'CASES', sk: `CASE#${id}` }, ConsistentRead: true }));
+    if (r.Item) this.read++;
     return r.Item ? toCase(r.Item) : null;
   }
 
@@ -186,6 +187,7 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
 
   async getCertificateDer(sha256: string): Promise<Uint8Array | null> {
     const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `CERT#${sha256}`, sk: 'DER' } }));
+    if (r.Item) this.read++;
     return r.Item ? new Uint8Array(r.Item.der as Uint8Array) : null;
   }
 
@@ -612,7 +614,7 @@ function stripKeys(i: Item): Item {
 }
 
 function toCase(i: Item): Case {
-  const { createdAt: _c, ...rest } = stripKeys(i);
+  const { createdAt: _c, certCount: _n, ...rest } = stripKeys(i);
   return rest as unknown as Case;
 }
 

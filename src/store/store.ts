@@ -146,6 +146,8 @@ export interface Store {
 
   /** Items written through this store since it was opened: polling cost should follow changes, not polls. */
   readonly itemsWritten: number;
+  /** Items read (returned by queries and gets) since it was opened: planning cost should follow what is due. */
+  readonly itemsRead: number;
 }
 
 export const sourceKey = (kind: 'ocsp' | 'crl', url: string): string => `${kind} ${url}`;
