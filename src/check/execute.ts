@@ -10,8 +10,8 @@
 import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
 import type { Clock, Fetcher } from '../ports.js';
-import { mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import { sourceKey, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
+import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+import { sourceKey, type CaseCertificate, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
 import { pollDue } from './poll.js';
 import { describeAnswer, groupByHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
@@ -73,8 +73,11 @@ export interface JobsResult {
 export class ObservationRecorder {
   readonly changes: Change[] = [];
   private pending: StoredObservation[] = [];
-  /** Records touched in this run: later jobs for the same certificate build on them, not on the planned copy. */
-  private readonly records = new Map<string, { cert: JobCertificate; record: EvidenceRecord; cases: { cert: StoredCertificate; rev: number }[]; dirty: boolean }>();
+  /**
+   * Records touched in this run, as last written (`known`, null until read when the job did not carry
+   * them) and the observations not yet folded in. Later jobs for the same certificate build on these.
+   */
+  private readonly records = new Map<string, { cert: JobCertificate; known: { record: EvidenceRecord; cases: { cert: StoredCertificate; rev: number }[] } | null; added: StoredObservation[] }>();
   private changedCases = new Set<string>();
   private written = 0;
 
@@ -94,9 +97,9 @@ export class ObservationRecorder {
     return this.written;
   }
 
-  /** The record of a certificate as this run leaves it. */
+  /** The record of a certificate as this run leaves it (after `flush`). */
   recordOf(sha256: string, planned: EvidenceRecord): EvidenceRecord {
-    return this.records.get(sha256)?.record ?? planned;
+    return this.records.get(sha256)?.known?.record ?? planned;
   }
 
   async consider(cert: JobCertificate, outcome: ProbeOutcome): Promise<void> {
@@ -112,10 +115,13 @@ export class ObservationRecorder {
       for (const id of cert.caseIds) this.changedCases.add(id);
     }
     this.pending.push(observation);
-    const entry = this.records.get(cert.sha256) ?? { cert, record: cert.record, cases: cert.cases.map((c) => ({ ...c })), dirty: false };
-    entry.record = mergeEvidence(entry.record, [observation], cert.notAfter);
-    entry.dirty = true;
-    this.records.set(cert.sha256, entry);
+    let entry = this.records.get(cert.sha256);
+    if (!entry) {
+      const known = cert.record && cert.cases ? { record: cert.record, cases: cert.cases.map((c) => ({ ...c })) } : null;
+      entry = { cert, known, added: [] };
+      this.records.set(cert.sha256, entry);
+    }
+    entry.added.push(observation);
     if (this.pending.length >= 2000) await this.flush();
   }
 
@@ -137,18 +143,40 @@ export class ObservationRecorder {
 
   private async writeRecords(): Promise<void> {
     const now = this.clock.now().getTime();
-    const dirty = [...this.records.values()].filter((e) => e.dirty);
+    const dirty = [...this.records.values()].filter((e) => e.added.length > 0);
+    // Queued jobs do not carry records: read those the answers changed, in batches.
+    const unknown = dirty.filter((e) => e.known === null);
+    if (unknown.length > 0) {
+      const fetched = await this.store.getCaseCertificates(unknown.flatMap((e) => e.cert.caseIds.map((caseId) => ({ caseId, sha256: e.cert.sha256 }))));
+      const bySha = new Map<string, CaseCertificate[]>();
+      for (const cc of fetched) bySha.set(cc.cert.sha256, [...(bySha.get(cc.cert.sha256) ?? []), cc]);
+      for (const e of unknown) {
+        const found = bySha.get(e.cert.sha256) ?? [];
+        let record = EMPTY_RECORD;
+        for (const cc of found) {
+          const r = cc.legacy ? mergeEvidence(EMPTY_RECORD, await this.store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
+          record = mergeEvidence(record, recordObservations(r), cc.cert.notAfter);
+        }
+        e.known = { record, cases: found.map((cc) => ({ cert: cc.cert, rev: cc.rev })) };
+      }
+    }
     const writes: { entry: (typeof dirty)[number]; index: number; write: RecordWrite }[] = [];
     for (const entry of dirty) {
-      entry.dirty = false;
-      const due = pollDue(entry.cases[0]!.cert, entry.record, now, this.options.settledIntervalMs);
-      entry.cases.forEach((kc, index) => {
-        writes.push({ entry, index, write: { cert: kc.cert, record: entry.record, rev: kc.rev, pollDue: due, soleWriter: this.options.soleWriter === true || entry.cert.sources === 1 } });
+      const known = entry.known!;
+      if (known.cases.length === 0) {
+        entry.added = []; // no longer tracked by any case: the observations stand alone
+        continue;
+      }
+      known.record = mergeEvidence(known.record, entry.added, entry.cert.notAfter);
+      entry.added = [];
+      const due = pollDue(known.cases[0]!.cert, known.record, now, this.options.settledIntervalMs);
+      known.cases.forEach((kc, index) => {
+        writes.push({ entry, index, write: { cert: kc.cert, record: known.record, rev: kc.rev, pollDue: due, soleWriter: this.options.soleWriter === true || entry.cert.sources === 1 } });
       });
     }
     let lost = await this.store.writeRecords(writes.map((w) => w.write));
     const lostSet = new Set(lost);
-    for (const w of writes) if (!lostSet.has(w.write)) w.entry.cases[w.index]!.rev = w.write.rev + 1;
+    for (const w of writes) if (!lostSet.has(w.write)) w.entry.known!.cases[w.index]!.rev = w.write.rev + 1;
     // Another writer (a worker running this certificate's other source) got there first: join its record
     // with ours and try again. Joins commute, so the order of the writers does not matter.
     for (let attempt = 0; lost.length > 0; attempt++) {
@@ -161,6 +189,16 @@ export class ObservationRecorder {
         retry.push({ ...w, record, rev: stored.rev, pollDue: pollDue(w.cert, record, now, this.options.settledIntervalMs), soleWriter: false });
       }
       lost = await this.store.writeRecords(retry);
+      // A later write in this run for the same certificate must start from the revision that won.
+      for (const w of retry) {
+        if (lost.includes(w)) continue;
+        const entry = this.records.get(w.cert.sha256);
+        const kc = entry?.known?.cases.find((c) => c.cert.caseId === w.cert.caseId);
+        if (entry?.known && kc) {
+          kc.rev = w.rev + 1;
+          entry.known.record = mergeEvidence(entry.known.record, recordObservations(w.record), w.cert.notAfter);
+        }
+      }
     }
   }
 }

@@ -13,7 +13,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Clock, Fetcher } from '../ports.js';
 import type { RunRecord, Store } from '../store/store.js';
 import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteOptions, type FailedSource } from './execute.js';
-import { groupByHost, type CrlJob, type OcspJob } from './jobs.js';
+import { groupByHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
 import { planCheck, type PlanOptions } from './plan.js';
 
 /** A run whose jobs are on the queue. */
@@ -112,11 +112,13 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
 
   const plan = await planCheck(store, now, options);
   const batchSize = options.ocspBatchSize ?? 100;
-  const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl }));
+  // Queued jobs carry no records: most answers do not change, and a worker reads the records of those that do.
+  const lean = (c: JobCertificate): JobCertificate => ({ sha256: c.sha256, serial: c.serial, notAfter: c.notAfter, caseIds: c.caseIds, previous: c.previous, sources: c.sources });
+  const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl: { ...crl, certificates: crl.certificates.map(lean) } }));
   let ocspBatches = 0;
   for (const hostJobs of groupByHost(plan.ocspJobs).values()) {
     for (let i = 0; i < hostJobs.length; i += batchSize) {
-      jobs.push({ kind: 'ocsp', ocsp: hostJobs.slice(i, i + batchSize) });
+      jobs.push({ kind: 'ocsp', ocsp: hostJobs.slice(i, i + batchSize).map((j) => ({ ...j, certificate: lean(j.certificate) })) });
       ocspBatches++;
     }
   }

@@ -23,10 +23,13 @@ export interface JobCertificate {
   readonly caseIds: readonly string[];
   /** The last answer recorded from this job's source. */
   readonly previous: PreviousAnswer | null;
-  /** The evidence record as planned (the same in every case that tracks the certificate). */
-  readonly record: EvidenceRecord;
-  /** Each case's copy: the certificate as stored there and the record's revision. */
-  readonly cases: readonly { readonly cert: StoredCertificate; readonly rev: number }[];
+  /**
+   * The evidence record as planned (the same in every case that tracks the certificate) and each case's
+   * copy of the certificate with the record's revision. Present when the planner's process runs the job
+   * (local mode); left out of queued jobs, whose workers read the few records an answer changes.
+   */
+  readonly record?: EvidenceRecord;
+  readonly cases?: readonly { readonly cert: StoredCertificate; readonly rev: number }[];
   /** How many sources the certificate has: with one, this job is the only writer of its record in a run. */
   readonly sources: number;
 }

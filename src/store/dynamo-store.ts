@@ -225,19 +225,24 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     const out = new Map<string, EvidenceRecord>();
     for (const caseId of caseIds) {
       const wanted = shas.filter((s) => !out.has(s));
-      for (let i = 0; i < wanted.length; i += 100) {
-        let keys: Item[] = wanted.slice(i, i + 100).map((sha) => ({ pk: `CASE#${caseId}`, sk: `CERT#${sha}` }));
-        for (let attempt = 0; keys.length > 0; attempt++) {
-          if (attempt > 8) throw new Error(`DynamoDB left ${keys.length} keys unprocessed after ${attempt} attempts`);
-          if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-          const r = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
-          for (const item of r.Responses?.[this.table] ?? []) {
-            this.read++;
-            const cc = toCaseCertificate(item);
-            if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
-          }
-          keys = (r.UnprocessedKeys?.[this.table]?.Keys ?? []) as Item[];
+      for (const cc of await this.getCaseCertificates(wanted.map((sha256) => ({ caseId, sha256 })))) if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
+    }
+    return out;
+  }
+
+  async getCaseCertificates(wanted: readonly { caseId: string; sha256: string }[]): Promise<CaseCertificate[]> {
+    const out: CaseCertificate[] = [];
+    for (let i = 0; i < wanted.length; i += 100) {
+      let keys: Item[] = wanted.slice(i, i + 100).map((k) => ({ pk: `CASE#${k.caseId}`, sk: `CERT#${k.sha256}` }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`DynamoDB left ${keys.length} keys unprocessed after ${attempt} attempts`);
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        const r = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of r.Responses?.[this.table] ?? []) {
+          this.read++;
+          out.push(toCaseCertificate(item));
         }
+        keys = (r.UnprocessedKeys?.[this.table]?.Keys ?? []) as Item[];
       }
     }
     return out;

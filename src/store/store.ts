@@ -112,6 +112,8 @@ export interface Store {
   certificateCounts(): Promise<Map<string, number>>;
   /** One record, read consistently (after a conditional write lost). */
   getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null>;
+  /** Several records, read consistently in batches (a worker about to update the records its answers changed). */
+  getCaseCertificates(keys: readonly { caseId: string; sha256: string }[]): Promise<CaseCertificate[]>;
 
   /** Appends observations; never overwrites one (keys are derived from the content). Returns items written. */
   recordObservations(observations: readonly StoredObservation[]): Promise<number>;
