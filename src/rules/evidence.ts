@@ -76,7 +76,6 @@ export const SELECTORS = [
   // expiry a CRL may drop the entry (BR 4.10.1) and a "good" says nothing about the revocation.
   { name: 'goodBound', filter: (o, notAfter) => isGood(o) && evidenceTime(o) <= notAfter, rank: evidenceTime, pick: 'max' },
   { name: 'goodLatestVouched', filter: isGood, rank: evidenceTime, pick: 'max' },
-  { name: 'goodBeforeExpiry', filter: (o, notAfter) => isGood(o) && o.observedAt < notAfter, rank: (o) => o.observedAt, pick: 'max' },
   { name: 'firstRevoked', filter: isRevoked, rank: (o) => o.observedAt, pick: 'min' },
   { name: 'latestRevoked', filter: isRevoked, rank: (o) => o.observedAt, pick: 'max' },
   { name: 'claimed', filter: isRevoked, rank: (o) => o.revocationTime!, pick: 'min' },

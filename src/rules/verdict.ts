@@ -158,23 +158,20 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
       const o = s.latestVerified;
       return one(o && o.nextUpdate !== null && o.nextUpdate < o.observedAt ? { code: 'stale_response', severity: 'warning', message: `${o.source.url} served an answer whose nextUpdate ${iso(o.nextUpdate)} had passed at ${iso(o.observedAt)}` } : null);
     }),
-  // Reversal (BR 4.10.1: a revocation is not undone): the same source said revoked and later, before expiry,
-  // good; "later" either as revwatch saw it or as the source dated it (a newer CRL that omits what an older one lists).
+  // Reversal (BR 4.10.1: a revocation is not undone before expiry): the same source vouched "good" at a date
+  // later than one at which it vouched "revoked": a newer CRL that omits what an older one lists, or a
+  // response produced after a revoked one that says good. Judged on the source's own dates, not on when
+  // revwatch happened to see the answers: an older cached "good" served after a revoked answer is not one.
   revocation_reversed: ({ evidence, cert }) =>
     evidence.sources.flatMap((s) => {
-      const r = s.firstRevoked;
-      if (!r) return [];
-      const seenLater = s.goodBeforeExpiry && s.goodBeforeExpiry.observedAt > r.observedAt ? s.goodBeforeExpiry : null;
-      const older = s.revokedEarliestVouched!;
-      const datedLater = s.goodBound && evidenceTime(s.goodBound) > evidenceTime(older) && evidenceTime(s.goodBound) < cert.notAfter ? s.goodBound : null;
-      if (seenLater) {
-        return [{ code: 'revocation_reversed' as const, severity: 'violation' as const, message: `${s.url} said revoked at ${iso(r.observedAt)} and ${s.kind === 'crl' ? 'dropped the entry' : 'answered good'} at ${iso(seenLater.observedAt)}, before expiry` }];
-      }
-      if (datedLater) {
-        const what = s.kind === 'crl' ? `a CRL dated ${iso(evidenceTime(datedLater))} omits the entry that a CRL dated ${iso(evidenceTime(older))} lists` : `a response produced at ${iso(evidenceTime(datedLater))} says good after one produced at ${iso(evidenceTime(older))} said revoked`;
-        return [{ code: 'revocation_reversed' as const, severity: 'violation' as const, message: `${s.url}: ${what}` }];
-      }
-      return [];
+      const older = s.revokedEarliestVouched;
+      const newer = s.goodBound;
+      if (!older || !newer || evidenceTime(newer) <= evidenceTime(older) || evidenceTime(newer) >= cert.notAfter) return [];
+      const what =
+        s.kind === 'crl'
+          ? `a CRL dated ${iso(evidenceTime(newer))} omits the entry that a CRL dated ${iso(evidenceTime(older))} lists`
+          : `a response produced at ${iso(evidenceTime(newer))} says good after one produced at ${iso(evidenceTime(older))} said revoked`;
+      return [{ code: 'revocation_reversed' as const, severity: 'violation' as const, message: `${s.url}: ${what}, before expiry` }];
     }),
   // OCSP and CRL disagree: their latest verified answers differ on revoked vs good.
   ocsp_crl_disagree: ({ evidence }) => {

@@ -150,6 +150,14 @@ describe('verdicts', () => {
       expect(codes(judge(kase(), cert({ ocspUrls: [], crlUrls: [] }), [], REPORTED))).toContain('no_revocation_source');
     });
 
+    it('an older cached "good" served after a revoked answer is not a reversal: the dates decide, not the arrival', () => {
+      const revokedAnswer = revoked(OCSP, REPORTED + 5 * HOUR, REPORTED + 4 * HOUR); // produced at +4 h
+      const cachedGood = good(OCSP, REPORTED + 6 * HOUR, { producedAt: REPORTED + 2 * HOUR, thisUpdate: REPORTED + 2 * HOUR });
+      const j = judge(kase(), cert(), [revokedAnswer, cachedGood], REPORTED + 7 * HOUR);
+      expect(codes(j)).not.toContain('revocation_reversed');
+      expect(j.verdict).toBe('revoked_on_time');
+    });
+
     it('revocation reversed: revoked, then dropped from the CRL before expiry', () => {
       const j = judge(kase(), cert(), [revoked(CRL, REPORTED + 5 * HOUR, REPORTED + 4 * HOUR), good(CRL, REPORTED + 3 * DAY)], REPORTED + 3 * DAY);
       expect(j.findings.find((f) => f.code === 'revocation_reversed')?.severity).toBe('violation');
