@@ -5,6 +5,7 @@
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
 import { certificateStatus, type CertificateStatus, type Verdict } from '../rules/verdict.js';
+import type { RuleOptions } from '../rules/rules.js';
 import { isoOrNull } from '../time.js';
 import { sourceKey, type CrlSnapshot, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
 import type { Observation } from '../domain.js';
@@ -54,6 +55,8 @@ export interface CaseStatus {
 
 export interface StatusReport {
   readonly cases: CaseStatus[];
+  /** Present when every case was judged under the rules of this date (`status --rules-as-of`). */
+  readonly rulesAsOf?: string;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -76,7 +79,7 @@ export interface StatusReads {
   readonly certificates: Map<string, StoredCertificate[]>;
 }
 
-export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads): Promise<StatusReport> {
+export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads, rules: RuleOptions = {}): Promise<StatusReport> {
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);
@@ -100,7 +103,7 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
         obs = await store.listObservations(cert.sha256);
         observationsOf.set(cert.sha256, obs);
       }
-      const s = certificateStatus(kase, cert, [...obs, ...goodFromSnapshots(cert, obs, snapshots)], now);
+      const s = certificateStatus(kase, cert, [...obs, ...goodFromSnapshots(cert, obs, snapshots)], now, rules);
       // Unchanged answers are not rewritten per certificate: the source's own
       // heartbeat says when the answer was last confirmed.
       const sources = s.sources.map((src) => {
@@ -114,7 +117,7 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
     });
     out.push({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind, certificates: statuses });
   }
-  return { cases: out };
+  return rules.rulesAsOf === undefined ? { cases: out } : { cases: out, rulesAsOf: isoOrNull(rules.rulesAsOf)! };
 }
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
@@ -127,9 +130,11 @@ const hours = (seconds: number | null): string => (seconds === null ? '' : `${(s
 
 export function formatStatus(report: StatusReport): string {
   if (report.cases.length === 0) return 'no cases yet: start with `revwatch track`';
-  const lines: string[] = [];
+  const lines: string[] = report.rulesAsOf ? [`judged under the rules in force at ${report.rulesAsOf}`, ''] : [];
   for (const c of report.cases) {
     lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`);
+    const contested = c.certificates.find((s) => s.interpretation === 'contested');
+    if (contested) lines.push(`  deadline contested: ${contested.interpretationNote}`);
     lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
     for (const s of c.certificates) {
       const findings = [...new Set(s.findings.filter((f) => f.severity !== 'info').map((f) => f.code))].join(', ');

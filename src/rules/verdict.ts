@@ -6,7 +6,11 @@
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import { reasonName } from '../pki/oids.js';
 import { iso, isoOrNull } from '../time.js';
-import { TLS_ALLOWED_REASON_CODES, TLS_CRL_REASON, TLS_REASON_CODES_FROM, computeDeadline, type Deadline } from './rules.js';
+import { computeDeadline, rulesInstant, type Deadline, type RuleOptions } from './rules.js';
+import { backdatingSeverity } from './backdating.js';
+import { reasonCodeFindings } from './reason-codes.js';
+import { countedRevocations, firstRevocationEvidence } from './revoked.js';
+import { ruleVersionAt } from './rule-versions.js';
 
 export type Verdict =
   | 'pending'
@@ -23,6 +27,7 @@ export type FindingCode =
   | 'ocsp_crl_disagree'
   | 'revocation_backdated'
   | 'reason_code_mismatch'
+  | 'reason_code_missing'
   | 'reason_code_invalid'
   | 'stale_response'
   | 'bad_signature'
@@ -66,6 +71,9 @@ export interface CertificateStatus {
   readonly lateBySeconds: number | null;
   readonly sources: readonly SourceStatus[];
   readonly findings: readonly Finding[];
+  /** Present when the deadline rests on a contested reading of the texts (see the rule's note). */
+  readonly interpretation?: 'contested';
+  readonly interpretationNote?: string;
 }
 
 /** Numeric form of the result, for reports and properties. */
@@ -98,11 +106,14 @@ export function canonicalObservations(observations: readonly Observation[]): Obs
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
 }
 
-export function judge(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, deadlineOverride?: Deadline): Judgement {
-  const deadline = deadlineOverride ?? computeDeadline(kase, cert);
+export function judge(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, deadlineOverride?: Deadline, rules: RuleOptions = {}): Judgement {
+  const deadline = deadlineOverride ?? computeDeadline(kase, cert, rules);
+  const version = deadline.ruleVersion ?? ruleVersionAt(rulesInstant(kase, rules), rules.versions);
   const all = canonicalObservations(observations);
   const evidence = all.filter(isEvidence);
-  const revokedObs = evidence.filter((o) => o.status === 'revoked' && o.revocationTime !== null);
+  const everyRevokedObs = evidence.filter((o) => o.status === 'revoked' && o.revocationTime !== null);
+  // The answers that make the certificate count as revoked under the rule version (rule-versions.ts).
+  const revokedObs = countedRevocations(version, cert, everyRevokedObs);
   const goodObs = evidence.filter((o) => o.status === 'good');
   const findings: Finding[] = [];
 
@@ -110,7 +121,7 @@ export function judge(kase: Case, cert: TrackedCertificate, observations: readon
   const revoked = revokedObs.length > 0;
   const claimed = revoked ? Math.min(...revokedObs.map((o) => o.revocationTime!)) : null;
   const firstSeenRevokedAt = revoked ? Math.min(...revokedObs.map((o) => o.observedAt)) : null;
-  const firstRevokedEvidence = revoked ? Math.min(...revokedObs.map(evidenceTime)) : null;
+  const firstRevokedEvidence = revoked ? firstRevocationEvidence(version, revokedObs, evidenceTime) : null;
   const lastSeenGoodAt = goodObs.length ? Math.max(...goodObs.map((o) => o.observedAt)) : null;
   // The reason code as the CA says it now: the most recently observed revoked answer.
   const latestRevoked = revokedObs.reduce<Observation | null>((a, o) => (a === null || o.observedAt >= a.observedAt ? o : a), null);
@@ -124,11 +135,11 @@ export function judge(kase: Case, cert: TrackedCertificate, observations: readon
     if (contradicting.length) {
       const latestGood = Math.max(...contradicting);
       effective = latestGood;
-      const keyCompromise = revokedObs.some((o) => o.reasonCode === 1);
+      const backdating = backdatingSeverity(kase, revokedObs);
       findings.push({
         code: 'revocation_backdated',
-        severity: keyCompromise ? 'warning' : 'violation',
-        message: `revocationTime ${iso(claimed)} is earlier than a signed "good" answer of ${iso(latestGood)}${keyCompromise ? ' (keyCompromise may be backdated, BR 7.2.2)' : ''}; counted from ${iso(latestGood)}`,
+        severity: backdating.severity,
+        message: `revocationTime ${iso(claimed)} is earlier than a signed "good" answer of ${iso(latestGood)}${backdating.why}; counted from ${iso(latestGood)}`,
       });
     }
   }
@@ -219,7 +230,7 @@ export function judge(kase: Case, cert: TrackedCertificate, observations: readon
     });
   }
 
-  findings.push(...reasonCodeFindings(kase, revokedObs));
+  findings.push(...reasonCodeFindings(kase, cert, everyRevokedObs, { rulesAsOf: rules.rulesAsOf }));
 
   if (kase.confirmedAt != null && kase.confirmedAt > kase.reportedAt) {
     findings.push({
@@ -252,37 +263,6 @@ export function judge(kase: Case, cert: TrackedCertificate, observations: readon
   };
 }
 
-/**
- * BR 7.2.2 / 4.9.1.1 (from BR 1.8.7, 2023-07-15): a TLS subscriber CRL entry
- * carries the CRLReason the reason calls for; only 1, 3, 4, 5 and 9 are
- * allowed; unspecified is expressed by omission. Judged on the revocation date.
- */
-function reasonCodeFindings(kase: Case, revokedObs: readonly Observation[]): Finding[] {
-  const out: Finding[] = [];
-  for (const o of revokedObs) {
-    const code = o.reasonCode;
-    const where = `${o.source.kind.toUpperCase()} ${o.source.url}`;
-    if (code !== null && (code < 0 || code > 10 || code === 7)) {
-      out.push({ code: 'reason_code_invalid', severity: 'violation', message: `${where} carries reasonCode ${code}, which RFC 5280 5.3.1 does not define` });
-      continue;
-    }
-    if (kase.kind !== 'tls-subscriber' || o.revocationTime === null || o.revocationTime < TLS_REASON_CODES_FROM) continue;
-    if (code !== null && !TLS_ALLOWED_REASON_CODES.has(code)) {
-      out.push({ code: 'reason_code_invalid', severity: 'warning', message: `${where} carries ${reasonName(code)}, which BR 7.2.2 does not allow for subscriber certificates` });
-      continue;
-    }
-    const expected = TLS_CRL_REASON[kase.reason];
-    if (code !== expected) {
-      out.push({
-        code: 'reason_code_mismatch',
-        severity: 'violation',
-        message: `${where} gives ${code === null ? 'no reasonCode (unspecified)' : reasonName(code)}; the case's reason (${kase.reason}) calls for ${expected === null ? 'no reasonCode (unspecified)' : reasonName(expected)} (BR 4.9.1.1, 7.2.2)`,
-      });
-    }
-  }
-  return out;
-}
-
 function latestOf(list: readonly Observation[]): Observation | null {
   return list.reduce<Observation | null>((a, o) => (a === null || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a)) ? o : a), null);
 }
@@ -303,8 +283,8 @@ function dedupeFindings(findings: readonly Finding[]): Finding[] {
 }
 
 /** The `status --json` certificate entry. */
-export function certificateStatus(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number): CertificateStatus {
-  const j = judge(kase, cert, observations, now);
+export function certificateStatus(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, rules: RuleOptions = {}): CertificateStatus {
+  const j = judge(kase, cert, observations, now, undefined, rules);
   return {
     sha256: cert.sha256,
     serial: cert.serial,
@@ -323,5 +303,6 @@ export function certificateStatus(kase: Case, cert: TrackedCertificate, observat
     lateBySeconds: j.lateBySeconds,
     sources: j.sources,
     findings: j.findings,
+    ...(j.deadline.rule.interpretation ? { interpretation: j.deadline.rule.interpretation, interpretationNote: j.deadline.rule.note ?? '' } : {}),
   };
 }
