@@ -67,16 +67,13 @@ export const RULE_VERSIONS: readonly RuleVersion[] = [BR_REPORT_RECEIVED, SERVER
 /**
  * The version in force at `at`: the latest one with a date at or before it.
  * Pending versions (no date) are skipped; before every dated version the
- * first one applies (the pre-SC6 BR counted from the report as well).
+ * earliest one applies (the pre-SC6 BR counted from the report as well).
  */
 export function ruleVersionAt(at: number, versions: readonly RuleVersion[] = RULE_VERSIONS): RuleVersion {
-  let best: RuleVersion | null = null;
-  for (const v of versions) {
-    if (v.effectiveFrom === null) continue;
-    const from = Date.parse(v.effectiveFrom);
-    if (from <= at && (best === null || from > Date.parse(best.effectiveFrom!))) best = v;
-  }
-  return best ?? versions.find((v) => v.effectiveFrom !== null) ?? BR_REPORT_RECEIVED;
+  const dated = versions.filter((v) => v.effectiveFrom !== null).sort((a, b) => Date.parse(a.effectiveFrom!) - Date.parse(b.effectiveFrom!));
+  let inForce = dated[0] ?? BR_REPORT_RECEIVED;
+  for (const v of dated) if (Date.parse(v.effectiveFrom!) <= at) inForce = v;
+  return inForce;
 }
 
 const HOUR = 3_600_000;

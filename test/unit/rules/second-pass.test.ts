@@ -146,6 +146,9 @@ describe('5. Microsoft Trusted Root Program Requirements v1.1 2.1.13 (2025-11-21
     expect(before.deadline).toBe(computeDeadline({ kind, reason, reportedAt: from - 1 }).deadline);
     expect(computeDeadline({ kind, reason, reportedAt: from }).rule.id).not.toBe('microsoft-2.1.13');
   });
+  it('a tie with the BR deadline cites the program: its notice is what the CA was given', () => {
+    expect(computeDeadline({ kind: 'tls-subscriber', reason: 'key-compromise', reportedAt: from, notifiedBy: 'microsoft' })).toMatchObject({ deadline: from + DAY, rule: { id: 'microsoft-2.1.13' } });
+  });
   it('applies to a short-lived certificate too (any certificate, no exceptions: 2.1.15)', () => {
     const c = { notBefore: from - DAY, notAfter: from + 5 * DAY };
     expect(computeDeadline({ kind: 'tls-subscriber', reason: 'misissuance', reportedAt: from }, c).rule.id).toBe('tls-short-lived-exempt');
@@ -285,6 +288,9 @@ describe('12. servercert PR 622 as a rule version, off until a date is set', () 
   it('turned on, the clock starts when the report is determined actionable, at most 24 hours after receipt', () => {
     expect(ruleVersionAt(t('2026-09-30T23:59:59.999Z'), ON).id).toBe('br-4.9.5-receipt');
     expect(ruleVersionAt(t('2026-10-01T00:00:00Z'), ON).id).toBe('servercert-pr-622');
+    // whatever order the versions are listed in
+    expect(ruleVersionAt(t('2026-10-01T00:00:00Z'), [...ON].reverse()).id).toBe('servercert-pr-622');
+    expect(ruleVersionAt(t('2010-01-01T00:00:00Z'), [...ON].reverse()).id).toBe('br-4.9.5-receipt');
     expect(computeDeadline(k, undefined, { versions: ON })).toMatchObject({ clockStart: reportedAt + DAY, deadline: reportedAt + 2 * DAY });
     expect(computeDeadline({ ...k, confirmedAt: reportedAt + 3 * HOUR }, undefined, { versions: ON }).deadline).toBe(reportedAt + 27 * HOUR);
     expect(computeDeadline({ ...k, confirmedAt: reportedAt + 30 * HOUR }, undefined, { versions: ON }).deadline).toBe(reportedAt + 2 * DAY);
@@ -302,6 +308,20 @@ describe('12. servercert PR 622 as a rule version, off until a date is set', () 
     const both = [...crlOnly, good(OCSP, reportedAt + 50 * HOUR, { producedAt: reportedAt + 49 * HOUR }), revoked(OCSP, reportedAt + 52 * HOUR, reportedAt + HOUR, 1, { producedAt: reportedAt + 51 * HOUR })];
     expect(judge(k, cert(), both, now, undefined, { versions: ON })).toMatchObject({ verdict: 'revoked_late', effectiveRevocationTime: reportedAt + 49 * HOUR, lateBySeconds: 3600 });
     expect(judge(k, cert(), both, now)).toMatchObject({ verdict: 'revoked_on_time', effectiveRevocationTime: reportedAt + HOUR });
+  });
+
+  it('turned on, publication is judged by when each answer was vouched for, not by when revwatch happened to see it', () => {
+    const OCSP2 = { kind: 'ocsp' as const, url: 'http://ocsp2.example' };
+    const c = cert({ ocspUrls: [OCSP.url, OCSP2.url] });
+    const obs = [
+      revoked(OCSP, reportedAt + HOUR, reportedAt, 1, { producedAt: reportedAt + HOUR }),
+      // seen first, but published later than the CRL fetched afterwards
+      revoked(CRL, reportedAt + 5 * HOUR, reportedAt, 1, { thisUpdate: reportedAt + 4 * HOUR }),
+      revoked(CRL, reportedAt + 10 * HOUR, reportedAt, 1, { thisUpdate: reportedAt + 2 * HOUR }),
+      // a good vouched for after both sources had published the revocation: not evidence against the claimed time
+      good(OCSP2, reportedAt + 3 * HOUR, { producedAt: reportedAt + 3 * HOUR }),
+    ];
+    expect(judge(k, c, obs, reportedAt + 3 * DAY, undefined, { versions: ON }).effectiveRevocationTime).toBe(reportedAt);
   });
 
   it('status --rules-as-of judges a case under the rules of another date', () => {
