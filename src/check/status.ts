@@ -134,7 +134,7 @@ export function formatStatus(report: StatusReport): string {
   for (const c of report.cases) {
     lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`);
     const contested = c.certificates.find((s) => s.interpretation === 'contested');
-    if (contested) lines.push(`  deadline contested: ${contested.interpretationNote}`);
+    if (contested) lines.push(`  note: ${contested.interpretationNote}`);
     lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
     for (const s of c.certificates) {
       const findings = [...new Set(s.findings.filter((f) => f.severity !== 'info').map((f) => f.code))].join(', ');

@@ -13,7 +13,7 @@ import { parseNotifiedBy, PROGRAM_RULES } from '../../../src/rules/programs.js';
 import { RULE_VERSIONS, SERVERCERT_PR_622, ruleVersionAt, type RuleVersion } from '../../../src/rules/rule-versions.js';
 import { delayedReportDuties, delayedReportSentence } from '../../../src/rules/incident-duties.js';
 import { dueNotices } from '../../../src/notify/notices.js';
-import type { CaseStatus } from '../../../src/check/status.js';
+import { formatStatus, type CaseStatus } from '../../../src/check/status.js';
 
 const t = (iso: string): number => Date.parse(iso);
 const SECOND = 1000;
@@ -124,6 +124,13 @@ describe('4. CAA failures before SC095: 5 days, contested', () => {
     const s = certificateStatus(kase({ reason: 'caa-failure', reportedAt: t('2020-02-29T03:08:00Z') }), cert({ notBefore: t('2020-01-01T00:00:00Z') }), [], t('2020-03-01T00:00:00Z'));
     expect(s).toMatchObject({ deadline: '2020-03-05T03:08:00Z', interpretation: 'contested', interpretationNote: expect.stringMatching(/servercert issue 580/) });
     expect(certificateStatus(kase(), cert(), [], t('2024-08-01T00:00:00Z'))).not.toHaveProperty('interpretation');
+  });
+  it('the human status says so once per case, and names the date of the rules it judged under', () => {
+    const k = kase({ reason: 'caa-failure', reportedAt: t('2020-02-29T03:08:00Z') });
+    const s = certificateStatus(k, cert({ notBefore: t('2020-01-01T00:00:00Z') }), [], t('2020-03-01T00:00:00Z'));
+    const text = formatStatus({ cases: [{ id: 'le', title: 'CAA', reportedAt: '2020-02-29T03:08:00Z', reason: 'caa-failure', kind: 'tls-subscriber', certificates: [s, s] }], rulesAsOf: '2020-03-01T00:00:00Z' });
+    expect(text.split('\n')[0]).toBe('judged under the rules in force at 2020-03-01T00:00:00Z');
+    expect(text.match(/  note: Contested: /g)).toHaveLength(1);
   });
   it('the SC095 row keeps the EVG note', () => {
     expect(ruleInForce('tls-subscriber', 'caa-failure', t('2026-04-01T00:00:00Z')).note).toMatch(/2026-05-04.*2026-03-31/);
