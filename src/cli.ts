@@ -13,9 +13,9 @@ import { InputError, readCertificates, type CertificateInfo } from './pki/certif
 import { OcspIssuer, buildOcspRequest, ocspGetUrl } from './pki/ocsp.js';
 import { DEFAULT_CRL_MAX_BYTES, DEFAULT_OCSP_MAX_BYTES } from './check/probe.js';
 import { certificateFromFile, formatCrlInspection, formatOcspInspection, inspectCrl, inspectOcsp } from './inspect.js';
-import { parseInstant } from './time.js';
+import { isoOrNull, parseInstant } from './time.js';
 import { deadlineReport, formatDeadlineReport, parseKind, parseReason } from './rules/deadline-report.js';
-import { computeDeadline } from './rules/rules.js';
+import { NOTIFYING_PARTIES, parseNotifiedBy } from './rules/programs.js';
 import type { Clock, FetchResult } from './ports.js';
 import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedded.js';
 import { collectInputs } from './cli-inputs.js';
@@ -112,13 +112,14 @@ export function buildProgram(io: CliIo): Command {
     .description('print the MUST and SHOULD revocation deadlines for a report, with the rule and its source')
     .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
     .requiredOption('--reason <slug>', 'why the certificate must be revoked (see rules.md)')
-    .option('--kind <kind>', 'tls-subscriber, tls-subca, smime-subscriber, smime-subca or codesigning-subscriber', 'tls-subscriber')
-    .action((opts: { reportedAt: string; reason: string; kind: string }) => {
+    .option('--kind <kind>', 'tls-subscriber, tls-subca, smime-subscriber, smime-subca, codesigning-subscriber or codesigning-subca', 'tls-subscriber')
+    .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
+    .action((opts: { reportedAt: string; reason: string; kind: string; notifiedBy?: string }) => {
       const reportedAt = parseInstant(opts.reportedAt, '--reported-at');
       const kind = parseKind(opts.kind);
       const reason = parseReason(opts.reason, kind);
-      const report = deadlineReport(kind, reason, reportedAt);
-      print(report, () => formatDeadlineReport(report, reportedAt, computeDeadline({ kind, reason, reportedAt }).rule.note));
+      const report = deadlineReport(kind, reason, reportedAt, { notifiedBy: parseNotifiedBy(opts.notifiedBy) });
+      print(report, () => formatDeadlineReport(report, reportedAt));
     });
 
   program
@@ -131,22 +132,25 @@ export function buildProgram(io: CliIo): Command {
     .option('--title <text>', 'a title for the case')
     .option('--report-url <url>', 'the incident bug or report')
     .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
+    .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
+    .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed")
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
-    .action(async (inputs: string[], opts: { reportedAt: string; reason: string; kind: string; case?: string; title?: string; reportUrl?: string; confirmedAt?: string; issuer?: string; notify?: string[]; crtshUrl: string }) => {
+    .action(async (inputs: string[], opts: { reportedAt: string; reason: string; kind: string; case?: string; title?: string; reportUrl?: string; confirmedAt?: string; notifiedBy?: string; delayedReportUrl?: string; issuer?: string; notify?: string[]; crtshUrl: string }) => {
       const reportedAt = parseInstant(opts.reportedAt, '--reported-at');
       const confirmedAt = opts.confirmedAt ? parseInstant(opts.confirmedAt, '--confirmed-at') : null;
       const kind = parseKind(opts.kind);
       const reason = parseReason(opts.reason, kind);
+      const notifiedBy = parseNotifiedBy(opts.notifiedBy);
       for (const n of opts.notify ?? []) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(n)) throw new InputError(`--notify "${n}" is not an email address`);
       const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
       const f = fetcher();
       try {
         const entries = await collectInputs(inputs, { fetcher: f, crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl });
         const title = opts.title ?? `${reason} reported ${new Date(reportedAt).toISOString()}`;
-        const facts = { reportedAt, reason, kind, title };
-        const kase: Case = { id: opts.case ?? defaultCaseId(facts), ...facts, confirmedAt, reportUrl: opts.reportUrl ?? null, notify: opts.notify ?? [] };
+        const facts = { reportedAt, reason, kind, title, notifiedBy };
+        const kase: Case = { id: opts.case ?? defaultCaseId(facts), ...facts, confirmedAt, reportUrl: opts.reportUrl ?? null, notify: opts.notify ?? [], delayedReportUrl: opts.delayedReportUrl ?? null };
         const fetchCaIssuers = async (url: string): Promise<Uint8Array> => {
           const r = await f.fetch({ url, maxBytes: 1024 * 1024 });
           if (!r.ok) throw new Error(r.message);
@@ -199,10 +203,13 @@ export function buildProgram(io: CliIo): Command {
     .command('status')
     .description('deadlines, verdicts and findings for every tracked certificate')
     .option('--case <id>', 'only this case')
-    .action(async (opts: { case?: string }) => {
+    .option('--rules-as-of <ISO-8601>', 'judge every case under the rules in force at this time instead of when it was reported')
+    .action(async (opts: { case?: string; rulesAsOf?: string }) => {
+      const rulesAsOf = opts.rulesAsOf ? parseInstant(opts.rulesAsOf, '--rules-as-of') : undefined;
+      const shown = rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! };
       // Written as judged: at incident scale neither the verdicts nor their text are held at once.
-      const sink = program.opts<GlobalOptions>().json ? jsonStatusSink(io.stdout) : textStatusSink(io.stdout);
-      await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case));
+      const sink = program.opts<GlobalOptions>().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown);
+      await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf }));
       sink.end();
     });
 

@@ -3,7 +3,7 @@
  * design.md's data model describes them. Times are epoch milliseconds (UTC).
  */
 
-export const CERT_KINDS = ['tls-subscriber', 'tls-subca', 'smime-subscriber', 'smime-subca', 'codesigning-subscriber'] as const;
+export const CERT_KINDS = ['tls-subscriber', 'tls-subca', 'smime-subscriber', 'smime-subca', 'codesigning-subscriber', 'codesigning-subca'] as const;
 export type CertKind = (typeof CERT_KINDS)[number];
 
 /** Reason slugs (rules.md; BR 4.9.1.1 numbering as of BR 2.2.x, plus code signing's Suspect Code). */
@@ -40,6 +40,18 @@ export interface Case {
   readonly kind: CertKind;
   readonly reportUrl?: string | null;
   readonly notify?: readonly string[];
+  /**
+   * The root program that notified the CA, when the report came from one
+   * (`microsoft`): its own deadline can be shorter than the BR's (see
+   * src/rules/programs.ts). A fact of the case, like the reason.
+   */
+  readonly notifiedBy?: string | null;
+  /**
+   * The CA's separate delayed-revocation incident report, once known (CCADB
+   * Incident Reporting Guidelines 3.0+): the digest lists missed deadlines
+   * without one.
+   */
+  readonly delayedReportUrl?: string | null;
 }
 
 export interface TrackedCertificate {

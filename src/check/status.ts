@@ -9,6 +9,8 @@ import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
 import { certificateStatus, type CertificateStatus, type Verdict } from '../rules/verdict.js';
+import { computeDeadline } from '../rules/rules.js';
+import type { RuleOptions } from '../rules/rules.js';
 import { isoOrNull } from '../time.js';
 import { sourceKey, type CaseCertificate, type CrlSnapshot, type Store, type StoredCertificate } from '../store/store.js';
 
@@ -113,6 +115,8 @@ export interface CaseStatus {
 
 export interface StatusReport {
   readonly cases: CaseStatus[];
+  /** Present when every case was judged under the rules of this date (`status --rules-as-of`). */
+  readonly rulesAsOf?: string;
 }
 
 /** What building a status read, for callers that need it too (reports), so nothing is read twice. */
@@ -128,19 +132,20 @@ async function usableRecord(store: Store, cc: CaseCertificate): Promise<Evidence
 
 /** Receives a status as it is judged, certificate by certificate, so nothing holds every verdict at once. */
 export interface StatusSink {
-  caseStart(kase: Omit<CaseStatus, 'certificates'>, certificates: number): void;
+  /** `contestedNote`: the case's deadline rests on a contested reading of the texts (rules.ts). */
+  caseStart(kase: Omit<CaseStatus, 'certificates'>, certificates: number, extra?: { contestedNote: string | null }): void;
   certificate(status: CertificateStatus): void;
   caseEnd(): void;
 }
 
-export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads): Promise<StatusReport> {
+export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads, rules: RuleOptions = {}): Promise<StatusReport> {
   const cases: CaseStatus[] = [];
   await streamStatus(store, now, {
     caseStart: (header) => cases.push({ ...header, certificates: [] }),
     certificate: (s) => cases[cases.length - 1]!.certificates.push(s),
     caseEnd: () => undefined,
-  }, caseId, reads);
-  return { cases };
+  }, caseId, reads, rules);
+  return rules.rulesAsOf === undefined ? { cases } : { cases, rulesAsOf: isoOrNull(rules.rulesAsOf)! };
 }
 
 /**
@@ -148,7 +153,7 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
  * to `sink` as soon as it is made. A case is read with one paginated Query;
  * each record is released once judged (unless `reads` keeps them).
  */
-export async function streamStatus(store: Store, now: number, sink: StatusSink, caseId?: string, reads?: StatusReads): Promise<void> {
+export async function streamStatus(store: Store, now: number, sink: StatusSink, caseId?: string, reads?: StatusReads, rules: RuleOptions = {}): Promise<void> {
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);
@@ -166,12 +171,14 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
     const urls = new Set<string>();
     for (const cc of loaded) for (const url of cc!.cert.crlUrls) urls.add(url);
     for (const url of urls) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
-    sink.caseStart({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind }, loaded.length);
+    const rule = computeDeadline(kase, undefined, rules).rule;
+    const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;
+    sink.caseStart({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind }, loaded.length, { contestedNote });
     for (let i = 0; i < loaded.length; i++) {
       const cc = loaded[i]!;
       loaded[i] = null; // judged once: let it go
       const record = await usableRecord(store, cc);
-      const s = certificateStatus(kase, cc.cert, [...recordObservations(record), ...goodFromSnapshots(cc.cert, record, snapshots)], now);
+      const s = certificateStatus(kase, cc.cert, [...recordObservations(record), ...goodFromSnapshots(cc.cert, record, snapshots)], now, rules);
       // Unchanged answers are not rewritten per certificate: the source's own
       // heartbeat says when the answer was last confirmed.
       const sources = s.sources.map((src) => {
@@ -192,7 +199,7 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
  * JSON.stringify(report, null, 2) would print, without holding the report or
  * its text (at 100,000 certificates that text alone is over 100 MB).
  */
-export function jsonStatusSink(write: (chunk: string) => void): StatusSink & { end(): void } {
+export function jsonStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string } = {}): StatusSink & { end(): void } {
   let buffer = '';
   let cases = 0;
   let certs = 0;
@@ -216,7 +223,8 @@ export function jsonStatusSink(write: (chunk: string) => void): StatusSink & { e
       emit(certs === 0 ? ']\n    }' : '\n      ]\n    }');
     },
     end() {
-      emit(cases === 0 ? '{\n  "cases": []\n}\n' : '\n  ]\n}\n');
+      const asOf = options.rulesAsOf === undefined ? '' : `,\n  "rulesAsOf": ${JSON.stringify(options.rulesAsOf)}`;
+      emit(cases === 0 ? `{\n  "cases": []${asOf}\n}\n` : `\n  ]${asOf}\n}\n`);
       write(buffer);
       buffer = '';
     },
@@ -224,7 +232,7 @@ export function jsonStatusSink(write: (chunk: string) => void): StatusSink & { e
 }
 
 /** The human `status` table, written case by case. */
-export function textStatusSink(write: (chunk: string) => void): StatusSink & { end(): void } {
+export function textStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string } = {}): StatusSink & { end(): void } {
   const counts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
   let lines: string[] = [];
   let any = false;
@@ -235,9 +243,11 @@ export function textStatusSink(write: (chunk: string) => void): StatusSink & { e
     }
   };
   return {
-    caseStart(c, n) {
+    caseStart(c, n, extra) {
+      if (!any && options.rulesAsOf) lines.push(`judged under the rules in force at ${options.rulesAsOf}`, '');
       any = true;
       lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${n} certificate(s)`);
+      if (extra?.contestedNote != null && n > 0) lines.push(`  note: ${extra.contestedNote}`);
       lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
     },
     certificate(s) {
@@ -271,9 +281,11 @@ const hours = (seconds: number | null): string => (seconds === null ? '' : `${(s
 
 export function formatStatus(report: StatusReport): string {
   if (report.cases.length === 0) return 'no cases yet: start with `revwatch track`';
-  const lines: string[] = [];
+  const lines: string[] = report.rulesAsOf ? [`judged under the rules in force at ${report.rulesAsOf}`, ''] : [];
   for (const c of report.cases) {
     lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`);
+    const contested = c.certificates.find((s) => s.interpretation === 'contested');
+    if (contested) lines.push(`  note: ${contested.interpretationNote}`);
     lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
     for (const s of c.certificates) lines.push(statusLine(s));
     lines.push('');

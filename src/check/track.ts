@@ -26,8 +26,10 @@ export interface TrackResult {
 }
 
 /** A stable id for a case given its facts, so that re-running the same `track` reaches the same case. */
-export function defaultCaseId(kase: Pick<Case, 'reportedAt' | 'reason' | 'kind' | 'title'>): string {
-  const h = createHash('sha256').update(JSON.stringify([kase.reportedAt, kase.reason, kase.kind, kase.title])).digest('hex').slice(0, 10);
+export function defaultCaseId(kase: Pick<Case, 'reportedAt' | 'reason' | 'kind' | 'title' | 'notifiedBy'>): string {
+  // A program's notice is hashed only when given, so ids of cases without one stay as they were.
+  const facts = kase.notifiedBy ? [kase.reportedAt, kase.reason, kase.kind, kase.title, kase.notifiedBy] : [kase.reportedAt, kase.reason, kase.kind, kase.title];
+  const h = createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 10);
   return `case-${new Date(kase.reportedAt).toISOString().slice(0, 10)}-${h}`;
 }
 
@@ -46,9 +48,9 @@ export async function trackCertificates(
 ): Promise<TrackResult> {
   if (entries.length === 0) throw new InputError('no certificates to track');
   const existing = await deps.store.getCase(kase.id);
-  if (existing && (existing.reportedAt !== kase.reportedAt || existing.reason !== kase.reason || existing.kind !== kase.kind)) {
+  if (existing && (existing.reportedAt !== kase.reportedAt || existing.reason !== kase.reason || existing.kind !== kase.kind || (existing.notifiedBy ?? null) !== (kase.notifiedBy ?? null))) {
     throw new InputError(
-      `case ${kase.id} exists with --reported-at ${new Date(existing.reportedAt).toISOString()}, --reason ${existing.reason}, --kind ${existing.kind}; give the same facts or another --case`,
+      `case ${kase.id} exists with --reported-at ${new Date(existing.reportedAt).toISOString()}, --reason ${existing.reason}, --kind ${existing.kind}${existing.notifiedBy ? `, --notified-by ${existing.notifiedBy}` : ''}; give the same facts or another --case`,
     );
   }
 
@@ -84,6 +86,8 @@ export async function trackCertificates(
   const unique = new Map(toStore.map((c) => [c.sha256, c]));
 
   const caseCreated = existing ? false : await deps.store.createCase(kase, now);
+  // The delayed-revocation report is filed after the deadline, so an existing case takes it on a later track.
+  if (existing && kase.delayedReportUrl && existing.delayedReportUrl !== kase.delayedReportUrl) await deps.store.setDelayedReportUrl(kase.id, kase.delayedReportUrl);
   await deps.store.putCertificateDers([...ders].map(([sha256, der]) => ({ sha256, der })));
   const added = await deps.store.addCertificates([...unique.values()]);
   return { caseId: kase.id, caseCreated, added, alreadyTracked: unique.size - added };

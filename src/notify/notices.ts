@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { buildStatus, type CaseStatus } from '../check/status.js';
 import { computeDeadline } from '../rules/rules.js';
+import { delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
 import { toCsv } from '../report/formats.js';
 import type { Clock } from '../ports.js';
@@ -63,8 +64,12 @@ export function dueNotices(kase: Case, status: CaseStatus, now: number, approach
     out.push({ key: 'should-deadline', kind: 'should-deadline', line: `the SHOULD deadline ${new Date(d.shouldDeadline).toISOString()} has passed with ${open.length} certificate(s) not revoked` });
   }
   const overdue = status.certificates.filter((c) => c.verdict === 'overdue' || c.verdict === 'expired_overdue');
-  if (overdue.length > 0) {
-    out.push({ key: 'deadline-missed', kind: 'deadline-missed', line: `the MUST deadline ${d.deadline ? new Date(d.deadline).toISOString() : ''} was missed for ${overdue.length} certificate(s)` });
+  const late = status.certificates.filter((c) => c.verdict === 'revoked_late');
+  if (overdue.length > 0 || late.length > 0) {
+    // The duty to file a separate delayed-revocation report follows a missed deadline (incident-duties.ts).
+    const duty = delayedReportSentence(d.deadline, kase.delayedReportUrl);
+    const counts = late.length > 0 ? `${overdue.length + late.length} certificate(s) (${overdue.length} not revoked, ${late.length} revoked late)` : `${overdue.length} certificate(s)`;
+    out.push({ key: 'deadline-missed', kind: 'deadline-missed', line: `the MUST deadline ${d.deadline ? new Date(d.deadline).toISOString() : ''} was missed for ${counts}${duty ? `. ${duty}` : ''}` });
   }
   for (const c of status.certificates) {
     if (c.verdict === 'revoked_on_time' || c.verdict === 'revoked_late') {
@@ -113,7 +118,9 @@ export function composeEmail(kase: Case, status: CaseStatus, notices: readonly N
   const text = [
     `${kase.title} (case ${kase.id})`,
     `Reported ${status.reportedAt}; reason ${kase.reason}; ${status.certificates.length} certificate(s).`,
+    kase.notifiedBy ? `Notified by: ${kase.notifiedBy}` : '',
     kase.reportUrl ? `Incident: ${kase.reportUrl}` : '',
+    kase.delayedReportUrl ? `Delayed-revocation report: ${kase.delayedReportUrl}` : '',
     '',
     'What happened since the last notice:',
     ...notices.map((n) => `- ${n.line}`),

@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import { buildStatus, SnapshotIndex, type CaseStatus } from '../check/status.js';
 import { recordObservations } from '../rules/evidence.js';
 import { computeDeadline, type Rule } from '../rules/rules.js';
+import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentDuty } from '../rules/incident-duties.js';
 import type { CertificateStatus, Finding } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
@@ -50,8 +51,30 @@ export interface ReportCertificate extends CertificateStatus {
 
 export interface CaseReport {
   readonly generatedAt: string;
-  readonly case: { id: string; title: string; reportedAt: string; confirmedAt: string | null; reason: string; kind: string; reportUrl: string | null };
-  readonly rule: { id: string; section: string; version: string; effectiveFrom: string | null; source: string; mustHours: number | null; shouldHours: number | null; note: string | null };
+  readonly case: {
+    id: string;
+    title: string;
+    reportedAt: string;
+    confirmedAt: string | null;
+    reason: string;
+    kind: string;
+    reportUrl: string | null;
+    notifiedBy: string | null;
+    delayedReportUrl: string | null;
+  };
+  readonly rule: {
+    id: string;
+    section: string;
+    version: string;
+    effectiveFrom: string | null;
+    source: string;
+    mustHours: number | null;
+    shouldHours: number | null;
+    note: string | null;
+    interpretation: 'contested' | null;
+  };
+  /** Duties that follow a missed deadline (notices, not verdicts); missed is 0 when the deadline was met or is ahead. */
+  readonly incidentDuties: { missed: number; duties: IncidentDuty[]; statement: string };
   readonly deadline: string | null;
   readonly shouldDeadline: string | null;
   readonly counts: ReportCounts;
@@ -139,7 +162,10 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
     if (der) issuers.push({ sha256: sha, der });
   }
 
-  const timeline: { at: number; event: string }[] = [{ at: kase.reportedAt, event: 'Problem reported to the CA (the deadline clock starts, BR 4.9.5)' }];
+  const missed = missedCount(reportCerts);
+  const timeline: { at: number; event: string }[] = [
+    { at: kase.reportedAt, event: kase.notifiedBy ? `Problem reported to the CA by ${kase.notifiedBy} (the deadline clock starts)` : 'Problem reported to the CA (the deadline clock starts, BR 4.9.5)' },
+  ];
   if (kase.confirmedAt != null) timeline.push({ at: kase.confirmedAt, event: 'CA confirmed the problem' });
   if (d.shouldDeadline !== null) timeline.push({ at: d.shouldDeadline, event: `SHOULD deadline (${rule.section})` });
   if (d.deadline !== null) timeline.push({ at: d.deadline, event: `MUST deadline (${rule.section}, ${rule.mustHours} hours)` });
@@ -162,8 +188,21 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
       reason: kase.reason,
       kind: kase.kind,
       reportUrl: kase.reportUrl ?? null,
+      notifiedBy: kase.notifiedBy ?? null,
+      delayedReportUrl: kase.delayedReportUrl ?? null,
     },
-    rule: { id: rule.id, section: rule.section, version: rule.version, effectiveFrom: rule.effectiveFrom, source: rule.source, mustHours: rule.mustHours, shouldHours: rule.shouldHours, note: rule.note ?? null },
+    rule: {
+      id: rule.id,
+      section: rule.section,
+      version: rule.version,
+      effectiveFrom: rule.effectiveFrom,
+      source: rule.source,
+      mustHours: rule.mustHours,
+      shouldHours: rule.shouldHours,
+      note: rule.note ?? null,
+      interpretation: rule.interpretation ?? null,
+    },
+    incidentDuties: missed > 0 ? { missed, duties: delayedReportDuties(d.deadline), statement: delayedReportSentence(d.deadline, kase.delayedReportUrl) } : { missed: 0, duties: [], statement: '' },
     deadline: isoOrNull(d.deadline),
     shouldDeadline: isoOrNull(d.shouldDeadline),
     counts: countsOf(reportCerts),

@@ -5,6 +5,8 @@
  * dev-security-policy forum (or Markdown).
  */
 import { buildStatus } from '../check/status.js';
+import { computeDeadline } from '../rules/rules.js';
+import { delayedReportDuties, missedCount } from '../rules/incident-duties.js';
 import { isoOrNull } from '../time.js';
 import type { Store } from '../store/store.js';
 
@@ -18,10 +20,21 @@ export interface DigestCa {
   readonly newFindings: { caseId: string; serial: string; sha256: string; severity: string; code: string; message: string }[];
 }
 
+/** A case whose MUST deadline was missed and whose delayed-revocation report revwatch does not know (CCADB IRG 3.0+). */
+export interface MissingDelayedReport {
+  readonly caseId: string;
+  readonly title: string;
+  readonly deadline: string | null;
+  readonly missed: number;
+  readonly reportUrl: string | null;
+  readonly duties: string[];
+}
+
 export interface Digest {
   readonly generatedAt: string;
   readonly since: string;
   readonly cas: DigestCa[];
+  readonly missingDelayedReports: MissingDelayedReport[];
 }
 
 /**
@@ -48,6 +61,24 @@ const findingKey = (f: { caseId: string; sha256: string; code: string }): string
  */
 export async function buildDigest(store: Store, now: number, since: number, reported?: ReadonlySet<string>): Promise<Digest> {
   const report = await buildStatus(store, now);
+  const cases = new Map((await store.listCases()).map((c) => [c.id, c]));
+  const missingDelayedReports: MissingDelayedReport[] = [];
+  for (const kase of report.cases) {
+    const missed = missedCount(kase.certificates);
+    const stored = cases.get(kase.id);
+    if (missed === 0 || !stored || stored.delayedReportUrl) continue;
+    const deadline = computeDeadline(stored).deadline;
+    const duties = delayedReportDuties(deadline);
+    if (duties.length === 0) continue;
+    missingDelayedReports.push({
+      caseId: kase.id,
+      title: kase.title,
+      deadline: isoOrNull(deadline),
+      missed,
+      reportUrl: stored.reportUrl ?? null,
+      duties: duties.map((d) => `${d.citation} (${d.level})`),
+    });
+  }
   const byCa = new Map<string, { open: Map<string, DigestCa['openCases'][number]>; onTime: number; late: number; overdue: number; worst: DigestCa['worstDelay']; findings: DigestCa['newFindings'] }>();
   for (const kase of report.cases) {
     for (const c of kase.certificates) {
@@ -79,6 +110,7 @@ export async function buildDigest(store: Store, now: number, since: number, repo
     cas: [...byCa.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([ca, e]) => ({ ca, openCases: [...e.open.values()], revokedOnTime: e.onTime, revokedLate: e.late, overdue: e.overdue, worstDelay: e.worst, newFindings: e.findings })),
+    missingDelayedReports,
   };
 }
 
@@ -100,6 +132,13 @@ export function formatDigest(d: Digest, format: 'text' | 'markdown'): string {
     if (ca.newFindings.length) {
       out.push(`${md ? '- ' : ''}New findings:`);
       for (const f of ca.newFindings) out.push(`${md ? '  - ' : '  * '}${f.severity} ${f.code}, serial ${f.serial} (case ${f.caseId}): ${f.message}`);
+    }
+    out.push('');
+  }
+  if (d.missingDelayedReports.length) {
+    out.push(md ? '### Missed deadlines without a known delayed-revocation report' : 'Missed deadlines without a known delayed-revocation report', md ? '' : '-'.repeat(58));
+    for (const m of d.missingDelayedReports) {
+      out.push(`${md ? '- ' : '  * '}${m.title} (case ${m.caseId}): deadline ${m.deadline ?? 'none'} missed for ${m.missed} certificate(s); ${m.duties.join(' and ')} call for a separate report${m.reportUrl ? ` (incident: ${m.reportUrl})` : ''}`);
     }
     out.push('');
   }

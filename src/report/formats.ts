@@ -37,12 +37,15 @@ export function toMarkdown(r: CaseReport): string {
   out.push('| | |', '|---|---|');
   out.push(`| Certificates | ${c.total} |`, `| Revoked | ${c.revoked} (${c.revokedOnTime} on time, ${c.revokedLate} late) |`, `| Not yet revoked | ${c.notYetRevoked} (${c.overdue} overdue) |`, `| Expired | ${c.expired} |`);
   out.push(`| Reported to the CA | ${r.case.reportedAt} |`);
+  if (r.case.notifiedBy) out.push(`| Notified by | ${mdCell(r.case.notifiedBy)} |`);
   if (r.case.confirmedAt) out.push(`| Confirmed by the CA | ${r.case.confirmedAt} |`);
   out.push(`| Reason | ${r.case.reason} (${r.case.kind}) |`);
-  out.push(`| MUST deadline | ${r.deadline ?? 'none: no rule applied'} |`);
+  out.push(`| MUST deadline | ${r.deadline ?? 'none: no rule applied'}${r.rule.interpretation ? ` (${r.rule.interpretation} interpretation, see the note)` : ''} |`);
   if (r.shouldDeadline) out.push(`| SHOULD deadline | ${r.shouldDeadline} |`);
+  if (r.case.delayedReportUrl) out.push(`| Delayed-revocation report | ${mdCell(r.case.delayedReportUrl)} |`);
   out.push(`| Rule | ${r.rule.id}: ${r.rule.section}, version ${r.rule.version}; source ${mdCell(r.rule.source)} |`, '');
   if (r.rule.note) out.push(`Note: ${r.rule.note}`, '');
+  if (r.incidentDuties.statement) out.push('### Incident-report duties', '', `The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${r.incidentDuties.statement}`, '');
   out.push('### Timeline (UTC)', '');
   for (const t of r.timeline) out.push(`- ${t.at}: ${t.event}`);
   out.push('', '### Certificates', '');
@@ -124,7 +127,9 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 @media print{body{margin:0}a{color:inherit}}
 </style></head><body>
 <h1>${esc(r.case.title)}</h1>
-<p>Reported to the CA ${r.case.reportedAt}; reason ${esc(r.case.reason)} (${esc(r.case.kind)}). MUST deadline <strong>${r.deadline ?? 'none'}</strong>${r.shouldDeadline ? `, SHOULD deadline ${r.shouldDeadline}` : ''} by rule ${esc(r.rule.id)} (${esc(r.rule.section)}, version ${esc(r.rule.version)}). Generated ${r.generatedAt}.</p>
+<p>Reported to the CA ${r.case.reportedAt}${r.case.notifiedBy ? ` by ${esc(r.case.notifiedBy)}` : ''}; reason ${esc(r.case.reason)} (${esc(r.case.kind)}). MUST deadline <strong>${r.deadline ?? 'none'}</strong>${r.shouldDeadline ? `, SHOULD deadline ${r.shouldDeadline}` : ''} by rule ${esc(r.rule.id)} (${esc(r.rule.section)}, version ${esc(r.rule.version)}). Generated ${r.generatedAt}.</p>
+${r.rule.note ? `<p class="rule-note">${r.rule.interpretation ? `<strong>${esc(r.rule.interpretation)} interpretation.</strong> ` : ''}${esc(r.rule.note)}</p>` : ''}
+${r.incidentDuties.statement ? `<h2>Incident-report duties</h2>\n<p class="incident-duties">The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${esc(r.incidentDuties.statement)}</p>` : ''}
 <table id="summary"><tr><th>Certificates</th><td data-count="total">${c.total}</td></tr><tr><th>Revoked</th><td data-count="revoked">${c.revoked}</td></tr><tr><th>Revoked on time</th><td data-count="revokedOnTime">${c.revokedOnTime}</td></tr><tr><th>Revoked late</th><td data-count="revokedLate">${c.revokedLate}</td></tr><tr><th>Not yet revoked</th><td data-count="notYetRevoked">${c.notYetRevoked}</td></tr><tr><th>Expired</th><td data-count="expired">${c.expired}</td></tr></table>
 <h2>Revocations over time</h2>
 ${revocationChartSvg(r)}

@@ -23,12 +23,17 @@ export interface DeadlineReport {
   shouldDeadline: string | null;
   hours: number | null;
   rule: { id: string; section: string; version: string; effectiveFrom: string | null; source: string };
+  /** "contested" when another defensible reading gives a shorter deadline (the note says which); null otherwise. */
+  interpretation: 'contested' | null;
+  note: string | null;
+  /** The root program that notified the CA (`--notified-by`), or null. */
+  notifiedBy: string | null;
 }
 
-export function deadlineReport(kind: CertKind, reason: ReasonSlug, reportedAt: number): DeadlineReport {
+export function deadlineReport(kind: CertKind, reason: ReasonSlug, reportedAt: number, options: { notifiedBy?: string | null } = {}): DeadlineReport {
   let d;
   try {
-    d = computeDeadline({ kind, reason, reportedAt });
+    d = computeDeadline({ kind, reason, reportedAt, notifiedBy: options.notifiedBy ?? null });
   } catch (err) {
     if (err instanceof RuleLookupError) throw new InputError(err.message);
     throw err;
@@ -38,10 +43,13 @@ export function deadlineReport(kind: CertKind, reason: ReasonSlug, reportedAt: n
     shouldDeadline: isoOrNull(d.shouldDeadline),
     hours: d.rule.mustHours,
     rule: { id: d.rule.id, section: d.rule.section, version: d.rule.version, effectiveFrom: d.rule.effectiveFrom, source: d.rule.source },
+    interpretation: d.rule.interpretation ?? null,
+    note: d.rule.note ?? null,
+    notifiedBy: options.notifiedBy ?? null,
   };
 }
 
-export function formatDeadlineReport(r: DeadlineReport, reportedAt: number, note?: string): string {
+export function formatDeadlineReport(r: DeadlineReport, reportedAt: number, note: string | undefined = r.note ?? undefined): string {
   const lines = [
     r.deadline
       ? `MUST deadline    ${r.deadline} (${r.hours} hours after ${isoOrNull(reportedAt)})`
@@ -50,6 +58,8 @@ export function formatDeadlineReport(r: DeadlineReport, reportedAt: number, note
     `rule             ${r.rule.id}: ${r.rule.section}, version ${r.rule.version}${r.rule.effectiveFrom ? `, in force from ${r.rule.effectiveFrom}` : ''}`,
     `source           ${r.rule.source}`,
   ];
+  if (r.notifiedBy) lines.push(`notified by      ${r.notifiedBy}`);
+  if (r.interpretation) lines.push(`interpretation   ${r.interpretation}`);
   if (note) lines.push(`note             ${note}`);
   return lines.join('\n');
 }

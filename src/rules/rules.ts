@@ -8,6 +8,8 @@
  * exclusive.
  */
 import type { CertKind, ReasonSlug } from '../domain.js';
+import { programRuleInForce } from './programs.js';
+import { clockStartFor, ruleVersionAt, type RuleVersion } from './rule-versions.js';
 
 export interface Rule {
   readonly id: string;
@@ -23,6 +25,12 @@ export interface Rule {
   readonly effectiveUntil: string | null;
   readonly source: string;
   readonly note?: string;
+  /**
+   * 'contested' when another reading of the texts, defensible too, gives a
+   * different deadline: revwatch keeps the longer one (it never accuses on
+   * the stricter reading) and says so wherever the deadline is shown.
+   */
+  readonly interpretation?: 'contested';
 }
 
 const TLS_24H_SC6: ReasonSlug[] = ['subscriber-request', 'unauthorized-request', 'key-compromise', 'domain-validation'];
@@ -66,7 +74,9 @@ const S6 = 'cabforum/servercert@90a98dc7 docs/BR.md (BR 2.0.1, Ballot SC063)';
 const S8 = 'cabforum/servercert@168e0aa8 docs/BR.md (BR 2.2.6, Ballot SC095)';
 const SM = 'cabforum/smime@ba234cef SBR.md (S/MIME BR 1.0.0, Ballot SMC01)';
 const M28 = 'mozilla/pkipolicy@a1068166 rootstore/policy.md (MRSP 2.8 section 6.2)';
-const CS = 'cabforum/code-signing@89ca8c6a docs/CSBR.md (CSBR 3.3+, Ballot CSC-18)';
+// The CSC-18 text itself; CSBR 3.10.0 (89ca8c6a) still carries it unchanged.
+const CS = 'cabforum/code-signing@966cfa0 docs/CSBR.md (CSBR 3.3, Ballot CSC-18)';
+const CS10 = 'cabforum/code-signing@89ca8c6a docs/CSBR.md (CSBR 3.10.0)';
 const CS0 = 'cabforum/code-signing@ccc80e4c docs/CSBR.md (CSBR 3.2.0)';
 
 export const RULES: readonly Rule[] = [
@@ -79,9 +89,14 @@ export const RULES: readonly Rule[] = [
   {
     id: 'tls-caa-as-misissuance', kind: 'tls-subscriber', reasons: ['caa-failure'], mustHours: 120, shouldHours: 24, section: 'BR 4.9.1.1 (misissuance)', version: '1.6.1 (SC6)',
     effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: '2026-03-31T00:00:00Z', source: S2,
-    note: 'Before SC095 a CAA failure was counted as misissuance (5 days), as Let\'s Encrypt did in 2020.',
+    interpretation: 'contested',
+    note:
+      'Contested: before SC095 a CAA failure is counted here as misissuance (#12, 5 days), as Let\'s Encrypt did in 2020; reading it as domain authorization that should not be relied upon (#5, 24 hours) is defensible too, and Chrome asked the forum to make 24 hours explicit (servercert issue 580, 2025-04-07), which SC095 did from 2026-03-31.',
   },
-  { id: 'tls-sc095-caa', kind: 'tls-subscriber', reasons: ['caa-failure'], mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1 #5', version: '2.2.6 (SC095)', effectiveFrom: '2026-03-31T00:00:00Z', effectiveUntil: null, source: S8 },
+  {
+    id: 'tls-sc095-caa', kind: 'tls-subscriber', reasons: ['caa-failure'], mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1 #5', version: '2.2.6 (SC095)', effectiveFrom: '2026-03-31T00:00:00Z', effectiveUntil: null, source: S8,
+    note: 'SC095 names CAA failures under #5 in the BR from 2026-03-31; the ballot moved the EV Guidelines\' effective date to 2026-05-04, the BR\'s stayed 2026-03-31.',
+  },
   // Subordinate CA certificates, BR 4.9.1.2: seven days, unchanged since at least BR 1.3.
   { id: 'tls-subca', kind: 'tls-subca', reasons: TLS_ALL, mustHours: 168, shouldHours: null, section: 'BR 4.9.1.2', version: '1.3.0-2.2.6', effectiveFrom: null, effectiveUntil: null, source: `${S1}; ${S8}` },
   // S/MIME
@@ -98,6 +113,15 @@ export const RULES: readonly Rule[] = [
   },
   { id: 'cs-csc18-24h', kind: 'codesigning-subscriber', reasons: CS_24H, mustHours: 24, shouldHours: null, section: 'CSBR 4.9.1.1', version: '3.3 (CSC-18)', effectiveFrom: '2024-04-15T00:00:00Z', effectiveUntil: null, source: CS },
   { id: 'cs-csc18-5d', kind: 'codesigning-subscriber', reasons: CS_5D, mustHours: 120, shouldHours: 24, section: 'CSBR 4.9.1.1', version: '3.3 (CSC-18)', effectiveFrom: '2024-04-15T00:00:00Z', effectiveUntil: null, source: CS },
+  // Code-signing subordinate CAs, CSBR 4.9.1.2: seven days. Encoded from the
+  // date CSC-18 became sole law; the 3.2.0-era text was not checked, so no
+  // deadline is computed before it (no_deadline never accuses).
+  {
+    id: 'cs-subca-pre-csc18', kind: 'codesigning-subca', reasons: [...CS_24H, ...CS_5D], mustHours: null, shouldHours: null, section: 'CSBR 4.9.1.2', version: '3.2.0',
+    effectiveFrom: null, effectiveUntil: '2024-04-15T00:00:00Z', source: CS0,
+    note: 'revwatch does not encode the code-signing sub-CA rules before 2024-04-15, so no deadline is computed.',
+  },
+  { id: 'cs-subca', kind: 'codesigning-subca', reasons: [...CS_24H, ...CS_5D], mustHours: 168, shouldHours: null, section: 'CSBR 4.9.1.2', version: '3.3-3.10.0', effectiveFrom: '2024-04-15T00:00:00Z', effectiveUntil: null, source: `${CS}; ${CS10}` },
 ];
 
 /** BR 2.0.1 (SC063): "With the exception of Short-lived Subscriber Certificates". */
@@ -112,7 +136,7 @@ export const SHORT_LIVED_EXEMPTION: Rule = {
   effectiveFrom: '2024-03-15T00:00:00Z',
   effectiveUntil: null,
   source: S6,
-  note: 'Short-lived Subscriber Certificates (validity <= 10 days; <= 7 days when issued from 2026-03-15) are exempt.',
+  note: 'Short-lived Subscriber Certificates (issued from 2024-03-15 with validity <= 10 days; from 2026-03-15, <= 7 days) are exempt.',
 };
 
 const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
@@ -147,14 +171,23 @@ export function ruleInForce(kind: CertKind, reason: ReasonSlug, reportedAt: numb
 }
 
 /**
- * BR 1.6.1 "Short-lived Subscriber Certificate": validity period (notBefore
- * through notAfter inclusive, so +1 s) of at most 10 days, or 7 days for
- * certificates issued on or after 2026-03-15.
+ * BR 1.6.1 "Short-lived Subscriber Certificate" (from BR 2.0.1): the
+ * definition keys on issuance, not on when a problem was reported. Issued
+ * (notBefore) on or after 2024-03-15 with a validity period of at most
+ * 864,000 s (10 days), or on or after 2026-03-15 with at most 604,800 s
+ * (7 days). The validity period runs from notBefore through notAfter
+ * inclusive (BR 1.6.1 "Validity Period"), so it is notAfter - notBefore + 1 s.
  */
+export const SHORT_LIVED_LIMITS: readonly { readonly issuedFrom: string; readonly maxValiditySeconds: number }[] = [
+  { issuedFrom: '2026-03-15T00:00:00Z', maxValiditySeconds: 604_800 },
+  { issuedFrom: '2024-03-15T00:00:00Z', maxValiditySeconds: 864_000 },
+];
+
 export function isShortLived(notBefore: number, notAfter: number): boolean {
   const validitySeconds = (notAfter - notBefore) / 1000 + 1;
-  const limitDays = notBefore >= Date.parse('2026-03-15T00:00:00Z') ? 7 : 10;
-  return validitySeconds <= limitDays * 86_400;
+  // The latest limit whose issuance date the certificate reaches (the list is newest first).
+  const limit = SHORT_LIVED_LIMITS.find((l) => notBefore >= Date.parse(l.issuedFrom));
+  return limit !== undefined && validitySeconds <= limit.maxValiditySeconds;
 }
 
 export interface Deadline {
@@ -162,24 +195,55 @@ export interface Deadline {
   /** MUST deadline (epoch ms), or null when no rule applied. */
   readonly deadline: number | null;
   readonly shouldDeadline: number | null;
+  /** When the clock started (the report, unless the rule version says otherwise). */
+  readonly clockStart?: number;
+  /** The rule version that set the clock start and the meaning of "revoked". */
+  readonly ruleVersion?: RuleVersion;
+}
+
+/** Which rules judge a case: those of another date (`status --rules-as-of`), or other rule versions (tests). */
+export interface RuleOptions {
+  /** Judge under the rules in force at this instant instead of at the case's reportedAt. */
+  readonly rulesAsOf?: number;
+  readonly versions?: readonly RuleVersion[];
+}
+
+export interface DeadlineInput {
+  readonly kind: CertKind;
+  readonly reason: ReasonSlug;
+  readonly reportedAt: number;
+  readonly confirmedAt?: number | null;
+  readonly notifiedBy?: string | null;
 }
 
 const HOUR = 3_600_000;
 
-/** The deadline for a case, and for a particular certificate when given (short-lived exemption). */
-export function computeDeadline(input: { kind: CertKind; reason: ReasonSlug; reportedAt: number }, certificate?: { notBefore: number; notAfter: number }): Deadline {
-  let rule = ruleInForce(input.kind, input.reason, input.reportedAt);
-  if (
-    certificate &&
-    input.kind === 'tls-subscriber' &&
-    input.reportedAt >= Date.parse(SHORT_LIVED_EXEMPTION.effectiveFrom!) &&
-    isShortLived(certificate.notBefore, certificate.notAfter)
-  ) {
+/** The instant whose rules apply: the case's reportedAt (rules.md), or the date asked for. */
+export const rulesInstant = (input: { reportedAt: number }, options: RuleOptions = {}): number => options.rulesAsOf ?? input.reportedAt;
+
+/**
+ * The deadline for a case, and for a particular certificate when given
+ * (short-lived exemption). A root program's notice (`notifiedBy`) sets its own
+ * deadline, counted from the notice; it applies when it ends sooner (rules.md,
+ * edge case 5: the shortest deadline).
+ */
+export function computeDeadline(input: DeadlineInput, certificate?: { notBefore: number; notAfter: number }, options: RuleOptions = {}): Deadline {
+  const at = rulesInstant(input, options);
+  const ruleVersion = ruleVersionAt(at, options.versions);
+  const clockStart = clockStartFor(ruleVersion, input);
+  let rule = ruleInForce(input.kind, input.reason, at);
+  if (certificate && input.kind === 'tls-subscriber' && at >= Date.parse(SHORT_LIVED_EXEMPTION.effectiveFrom!) && isShortLived(certificate.notBefore, certificate.notAfter)) {
     rule = SHORT_LIVED_EXEMPTION;
   }
-  const deadline = rule.mustHours === null ? null : input.reportedAt + rule.mustHours * HOUR;
-  const shouldDeadline = rule.shouldHours === null || deadline === null ? null : input.reportedAt + rule.shouldHours * HOUR;
-  return { rule, deadline, shouldDeadline };
+  let start = clockStart;
+  const program = programRuleInForce(input.notifiedBy, input.kind, input.reason, at);
+  if (program && (rule.mustHours === null || input.reportedAt + program.mustHours! * HOUR <= clockStart + rule.mustHours * HOUR)) {
+    rule = program;
+    start = input.reportedAt;
+  }
+  const deadline = rule.mustHours === null ? null : start + rule.mustHours * HOUR;
+  const shouldDeadline = rule.shouldHours === null || deadline === null ? null : start + rule.shouldHours * HOUR;
+  return { rule, deadline, shouldDeadline, clockStart: start, ruleVersion };
 }
 
 /**
@@ -209,5 +273,7 @@ export const TLS_CRL_REASON: Readonly<Record<ReasonSlug, number | null>> = {
 
 /** From BR 1.8.7 (SC061): TLS subscriber CRL entries carry the matching CRLReason. */
 export const TLS_REASON_CODES_FROM = Date.parse('2023-07-15T00:00:00Z');
+/** MRSP 2.8 section 6.1.1: the same duty for TLS end-entity certificates revoked after 2022-10-01, before the BR took it up. */
+export const MOZILLA_TLS_REASON_CODES_FROM = Date.parse('2022-10-01T00:00:00Z');
 /** Codes BR 7.2.2 allows for subscriber certificates: keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn. */
 export const TLS_ALLOWED_REASON_CODES: ReadonlySet<number> = new Set([1, 3, 4, 5, 9]);

@@ -7,7 +7,10 @@ import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import { reasonName } from '../pki/oids.js';
 import { iso, isoOrNull } from '../time.js';
 import { evidenceOf, evidenceTime, observationKey, type CitedAnswer, type Evidence } from './evidence.js';
-import { TLS_ALLOWED_REASON_CODES, TLS_CRL_REASON, TLS_REASON_CODES_FROM, computeDeadline, type Deadline } from './rules.js';
+import { computeDeadline, rulesInstant, type Deadline, type RuleOptions } from './rules.js';
+import { backdatingSeverity } from './backdating.js';
+import { reasonCodeFindings } from './reason-codes.js';
+import { ruleVersionAt, type RuleVersion } from './rule-versions.js';
 
 export type Verdict =
   | 'pending'
@@ -24,6 +27,7 @@ export type FindingCode =
   | 'ocsp_crl_disagree'
   | 'revocation_backdated'
   | 'reason_code_mismatch'
+  | 'reason_code_missing'
   | 'reason_code_invalid'
   | 'stale_response'
   | 'bad_signature'
@@ -68,6 +72,9 @@ export interface CertificateStatus {
   readonly lateBySeconds: number | null;
   readonly sources: readonly SourceStatus[];
   readonly findings: readonly Finding[];
+  /** Present when the deadline rests on a contested reading of the texts (see the rule's note). */
+  readonly interpretation?: 'contested';
+  readonly interpretationNote?: string;
 }
 
 /** Numeric form of the result, for reports and properties. */
@@ -104,6 +111,7 @@ export interface FindingContext {
   readonly now: number;
   /** Revoked within the certificate's life (effective <= notAfter). */
   readonly revokedInLife: boolean;
+  readonly rules: RuleOptions;
 }
 
 type FindingCheck = (ctx: FindingContext) => Finding[];
@@ -116,16 +124,16 @@ const where = (s: { kind: string; url: string }): string => `${s.kind.toUpperCas
  * reads only the evidence, so a finding never depends on arrival order.
  */
 export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
-  revocation_backdated: ({ evidence }) => {
+  revocation_backdated: ({ kase, evidence }) => {
     const { claimedRevocationTime: claimed, goodBoundAt, goodBound } = evidence;
     if (claimed === null || goodBoundAt === null || goodBoundAt <= claimed || !goodBound) return [];
-    // BR 7.2.2: a keyCompromise revocation date may be backdated to when the key was compromised.
-    const keyCompromise = evidence.reasonClaims.some((o) => o.reasonCode === 1);
+    // How serious depends on who may backdate (backdating.ts); lateness counts from the bound either way.
+    const backdating = backdatingSeverity(kase, evidence.reasonClaims);
     return [
       {
         code: 'revocation_backdated',
-        severity: keyCompromise ? 'warning' : 'violation',
-        message: `revocationTime ${iso(claimed)} is earlier than a signed "good" answer of ${iso(goodBoundAt)} (${where(goodBound.source)})${keyCompromise ? ' (keyCompromise may be backdated, BR 7.2.2)' : ''}; counted from ${iso(goodBoundAt)}`,
+        severity: backdating.severity,
+        message: `revocationTime ${iso(claimed)} is earlier than a signed "good" answer of ${iso(goodBoundAt)} (${where(goodBound.source)})${backdating.why}; counted from ${iso(goodBoundAt)}`,
       },
     ];
   },
@@ -183,8 +191,10 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
       ? { code: 'ocsp_crl_disagree', severity: 'warning', message: `OCSP said ${ocsp.status} at ${iso(ocsp.observedAt)} while the CRL said ${crl.status} at ${iso(crl.observedAt)}` }
       : null);
   },
-  reason_code_mismatch: ({ kase, evidence }) => reasonCodeFindings(kase, evidence.reasonClaims).filter((f) => f.code === 'reason_code_mismatch'),
-  reason_code_invalid: ({ kase, evidence }) => reasonCodeFindings(kase, evidence.reasonClaims).filter((f) => f.code === 'reason_code_invalid'),
+  // Reason codes (reason-codes.ts) are judged on every claim, also those a rule version does not count as revoked.
+  reason_code_mismatch: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_mismatch'),
+  reason_code_invalid: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_invalid'),
+  reason_code_missing: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_missing'),
   confirmed_after_report: ({ kase }) =>
     one(kase.confirmedAt != null && kase.confirmedAt > kase.reportedAt
       ? { code: 'confirmed_after_report', severity: 'info', message: `the CA confirmed at ${iso(kase.confirmedAt)}, ${Math.round((kase.confirmedAt - kase.reportedAt) / 60_000)} minutes after the report; the deadline counts from the report (BR 4.9.5)` }
@@ -232,14 +242,31 @@ function decide(cert: TrackedCertificate, evidence: Evidence, deadline: Deadline
   return { verdict: 'overdue', lateBySeconds: Math.floor((now - d) / 1000), revokedInLife };
 }
 
-export function judge(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, deadlineOverride?: Deadline): Judgement {
-  return judgeEvidence(kase, cert, evidenceOf(cert, observations), now, deadlineOverride);
+export function judge(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, deadlineOverride?: Deadline, rules: RuleOptions = {}): Judgement {
+  return judgeEvidence(kase, cert, evidenceOf(cert, observations), now, deadlineOverride, rules);
 }
 
-export function judgeEvidence(kase: Case, cert: TrackedCertificate, evidence: Evidence, now: number, deadlineOverride?: Deadline): Judgement {
-  const deadline = deadlineOverride ?? computeDeadline(kase, cert);
+/**
+ * What counts as revoked under a rule version (rule-versions.ts). Today (BR
+ * 4.9.5) any verified source. Under servercert PR 622 (a draft, off until a
+ * date is set) the CRL must list it and, where the certificate names an OCSP
+ * responder, OCSP must say revoked too; until both do it is not revoked. The
+ * effective time needs no change: any signed "good" after the claimed time,
+ * from whichever source, already bounds it.
+ */
+function underVersion(version: RuleVersion, cert: TrackedCertificate, evidence: Evidence): Evidence {
+  if (version.revokedMeans === 'any-source' || evidence.claimedRevocationTime === null) return evidence;
+  const says = (kind: 'crl' | 'ocsp'): boolean => evidence.sources.some((s) => s.kind === kind && s.claimed !== null);
+  if (says('crl') && (cert.ocspUrls.length === 0 || says('ocsp'))) return evidence;
+  return { ...evidence, claimedRevocationTime: null, effectiveRevocationTime: null, firstRevoked: null, reasonCode: null };
+}
+
+export function judgeEvidence(kase: Case, cert: TrackedCertificate, allEvidence: Evidence, now: number, deadlineOverride?: Deadline, rules: RuleOptions = {}): Judgement {
+  const deadline = deadlineOverride ?? computeDeadline(kase, cert, rules);
+  const version = deadline.ruleVersion ?? ruleVersionAt(rulesInstant(kase, rules), rules.versions);
+  const evidence = underVersion(version, cert, allEvidence);
   const { verdict, lateBySeconds, revokedInLife } = decide(cert, evidence, deadline, now);
-  const ctx: FindingContext = { kase, cert, evidence, deadline, verdict, now, revokedInLife };
+  const ctx: FindingContext = { kase, cert, evidence, deadline, verdict, now, revokedInLife, rules };
   const findings = (Object.values(FINDING_CHECKS) as FindingCheck[]).flatMap((check) => check(ctx));
   return {
     deadline,
@@ -268,36 +295,6 @@ export function judgeEvidence(kase: Case, cert: TrackedCertificate, evidence: Ev
   };
 }
 
-/**
- * BR 7.2.2 / 4.9.1.1 (from BR 1.8.7, 2023-07-15): a TLS subscriber CRL entry
- * carries the CRLReason the reason calls for; only 1, 3, 4, 5 and 9 are
- * allowed; unspecified is expressed by omission. Judged on the revocation date.
- */
-export function reasonCodeFindings(kase: Case, revokedObs: readonly Observation[]): Finding[] {
-  const out: Finding[] = [];
-  for (const o of revokedObs) {
-    const code = o.reasonCode;
-    const where = `${o.source.kind.toUpperCase()} ${o.source.url}`;
-    if (code !== null && (code < 0 || code > 10 || code === 7)) {
-      out.push({ code: 'reason_code_invalid', severity: 'violation', message: `${where} carries reasonCode ${code}, which RFC 5280 5.3.1 does not define` });
-      continue;
-    }
-    if (kase.kind !== 'tls-subscriber' || o.revocationTime === null || o.revocationTime < TLS_REASON_CODES_FROM) continue;
-    if (code !== null && !TLS_ALLOWED_REASON_CODES.has(code)) {
-      out.push({ code: 'reason_code_invalid', severity: 'warning', message: `${where} carries ${reasonName(code)}, which BR 7.2.2 does not allow for subscriber certificates` });
-      continue;
-    }
-    const expected = TLS_CRL_REASON[kase.reason];
-    if (code !== expected) {
-      out.push({
-        code: 'reason_code_mismatch',
-        severity: 'violation',
-        message: `${where} gives ${code === null ? 'no reasonCode (unspecified)' : reasonName(code)}; the case's reason (${kase.reason}) calls for ${expected === null ? 'no reasonCode (unspecified)' : reasonName(expected)} (BR 4.9.1.1, 7.2.2)`,
-      });
-    }
-  }
-  return out;
-}
 
 function dedupeFindings(findings: readonly Finding[]): Finding[] {
   const seen = new Map<string, Finding>();
@@ -306,8 +303,8 @@ function dedupeFindings(findings: readonly Finding[]): Finding[] {
 }
 
 /** The `status --json` certificate entry. */
-export function certificateStatus(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number): CertificateStatus {
-  const j = judge(kase, cert, observations, now);
+export function certificateStatus(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, rules: RuleOptions = {}): CertificateStatus {
+  const j = judge(kase, cert, observations, now, undefined, rules);
   return {
     sha256: cert.sha256,
     serial: cert.serial,
@@ -326,5 +323,6 @@ export function certificateStatus(kase: Case, cert: TrackedCertificate, observat
     lateBySeconds: j.lateBySeconds,
     sources: j.sources,
     findings: j.findings,
+    ...(j.deadline.rule.interpretation ? { interpretation: j.deadline.rule.interpretation, interpretationNote: j.deadline.rule.note ?? '' } : {}),
   };
 }

@@ -179,6 +179,19 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     return (await this.queryAll({ pk: 'CASES' })).map(toCase);
   }
 
+  async setDelayedReportUrl(caseId: string, url: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: 'CASES', sk: `CASE#${caseId}` },
+        UpdateExpression: 'SET delayedReportUrl = :url',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':url': url },
+      }),
+    );
+    this.written++;
+  }
+
   // -- certificates ------------------------------------------------------------
 
   async putCertificateDers(ders: readonly { sha256: string; der: Uint8Array }[]): Promise<void> {

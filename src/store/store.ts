@@ -97,6 +97,8 @@ export interface Store {
   createCase(kase: Case, createdAt: number): Promise<boolean>;
   getCase(id: string): Promise<Case | null>;
   listCases(): Promise<Case[]>;
+  /** Records the CA's delayed-revocation incident report on an existing case (it is filed after the case is tracked). */
+  setDelayedReportUrl(caseId: string, url: string): Promise<void>;
 
   /** Stores DER by SHA-256 (certificates and issuers); idempotent. */
   putCertificateDers(ders: readonly { sha256: string; der: Uint8Array }[]): Promise<void>;

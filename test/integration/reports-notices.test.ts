@@ -272,4 +272,22 @@ describe('reports, notices and digest', () => {
     const none = await buildDigest(open.store, NOW, NOW + 86_400_000);
     expect(none.cas[0]!.newFindings).toEqual([]);
   });
+
+  it('a missed deadline: the report says a separate delayed-revocation report is required; the digest lists cases without one until it is known', async () => {
+    // demo-key-compromise missed its deadline (2026 > 2025-03-01: CCADB IRG 3.0+ and Chrome 1.6+ apply).
+    expect(report.incidentDuties.missed).toBeGreaterThan(0);
+    expect(report.incidentDuties.duties.map((d) => d.id).sort()).toEqual(['ccadb-irg-3', 'chrome-1.6']);
+    const md = toMarkdown(report);
+    expect(md).toMatch(/### Incident-report duties\n\nThe MUST deadline was missed for \d+ certificate\(s\)\. A separate delayed-revocation incident report is required: CCADB Incident Reporting Guidelines 3\.0\+/);
+    expect(toHtml(report)).toContain('class="incident-duties"');
+    const before = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000);
+    expect(before.missingDelayedReports.map((m) => m.caseId)).toContain('demo-key-compromise');
+    expect(formatDigest(before, 'text')).toContain('Missed deadlines without a known delayed-revocation report');
+    await open.store.setDelayedReportUrl('demo-key-compromise', 'https://bugzilla.example/show_bug.cgi?id=2');
+    const after = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000);
+    expect(after.missingDelayedReports.map((m) => m.caseId)).not.toContain('demo-key-compromise');
+    const updated = await buildCaseReport(open.store, 'demo-key-compromise', NOW);
+    expect(updated.case.delayedReportUrl).toBe('https://bugzilla.example/show_bug.cgi?id=2');
+    expect(toMarkdown(updated)).toContain('| Delayed-revocation report | https://bugzilla.example/show_bug.cgi?id=2 |');
+  });
 });

@@ -83,4 +83,26 @@ describe('track inputs', () => {
     expect(r.stderr).toMatch(/crtsh:999: could not download .*HTTP 404/);
     expect(JSON.parse((await cli('--json', 'status')).stdout).cases.map((c: { id: string }) => c.id)).toEqual(['inputs']);
   });
+
+  it('--notified-by microsoft is a fact of the case (24 hours); --delayed-report-url can be added on a later track', async () => {
+    const input = join(home, 'in', 'a.pem');
+    const args = [input, '--reported-at', '2026-02-25T12:00:00Z', '--reason', 'misissuance', '--case', 'ms', '--notified-by', 'microsoft'];
+    expect((await cli('track', ...args)).code).toBe(0);
+    const cert = JSON.parse((await cli('--json', 'status', '--case', 'ms')).stdout).cases[0].certificates[0];
+    expect(cert.deadline).toBe('2026-02-26T12:00:00Z');
+    // Another program (or none) is another fact: refused with one line.
+    const other = await cli('track', input, '--reported-at', '2026-02-25T12:00:00Z', '--reason', 'misissuance', '--case', 'ms');
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/--notified-by microsoft; give the same facts/);
+    // The delayed-revocation report is filed later: a re-track records it.
+    expect((await cli('track', ...args, '--delayed-report-url', 'https://bugzilla.example/3')).code).toBe(0);
+    const report = JSON.parse((await cli('report', '--case', 'ms', '--format', 'json')).stdout);
+    expect(report.case).toMatchObject({ notifiedBy: 'microsoft', delayedReportUrl: 'https://bugzilla.example/3' });
+    expect(report.rule).toMatchObject({ id: 'microsoft-2.1.13', mustHours: 24 });
+    expect((await cli('report', '--case', 'ms')).stdout).toContain('| Notified by | microsoft |');
+    // Judged under the rules of 2025-11-20 (before Microsoft's v1.1), the BR's 5 days apply.
+    const asOf = JSON.parse((await cli('--json', 'status', '--case', 'ms', '--rules-as-of', '2025-11-20T00:00:00Z')).stdout);
+    expect(asOf.rulesAsOf).toBe('2025-11-20T00:00:00Z');
+    expect(asOf.cases[0].certificates[0].deadline).toBe('2026-03-02T12:00:00Z');
+  });
 });

@@ -23,7 +23,34 @@ describe('revwatch deadline', () => {
       shouldDeadline: '2024-03-12T14:53:00Z',
       hours: 120,
       rule: { id: 'tls-sc6-5d', section: 'BR 4.9.1.1', version: '1.6.1 (SC6)', effectiveFrom: '2018-10-14T00:00:00Z', source: expect.stringContaining('servercert@') },
+      interpretation: null,
+      note: null,
+      notifiedBy: null,
     });
+  });
+
+  it('marks a CAA failure before SC095 as a contested interpretation, with the note', async () => {
+    const r = await cli('--json', 'deadline', '--reported-at', '2020-02-29T03:08:00Z', '--reason', 'caa-failure');
+    expect(JSON.parse(r.stdout)).toMatchObject({ deadline: '2020-03-05T03:08:00Z', hours: 120, interpretation: 'contested', note: expect.stringMatching(/servercert issue 580/) });
+    const human = await cli('deadline', '--reported-at', '2020-02-29T03:08:00Z', '--reason', 'caa-failure');
+    expect(human.stdout).toMatch(/interpretation\s+contested/);
+    const after = await cli('--json', 'deadline', '--reported-at', '2026-03-31T00:00:00Z', '--reason', 'caa-failure');
+    expect(JSON.parse(after.stdout)).toMatchObject({ hours: 24, interpretation: null });
+  });
+
+  it('--notified-by microsoft: 24 hours from Microsoft Requirements v1.1 (2025-11-21), any kind', async () => {
+    const r = await cli('--json', 'deadline', '--reported-at', '2025-11-21T00:00:00Z', '--reason', 'misuse', '--kind', 'smime-subca', '--notified-by', 'microsoft');
+    expect(JSON.parse(r.stdout)).toMatchObject({ deadline: '2025-11-22T00:00:00Z', hours: 24, notifiedBy: 'microsoft', rule: { id: 'microsoft-2.1.13', version: 'v1.1' } });
+    const bad = await cli('deadline', '--reported-at', '2025-11-21T00:00:00Z', '--reason', 'misuse', '--notified-by', 'someone');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unknown --notified-by "someone"; accepted: microsoft/);
+  });
+
+  it('status --rules-as-of refuses a time without a zone with one line', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-asof-'));
+    const r = await cli('--home', home, 'status', '--rules-as-of', '2026-04-01T00:00:00');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('prints a null deadline when no rule applied', async () => {

@@ -166,6 +166,18 @@ describe('evidence function', () => {
   });
 });
 
+describe('reason codes across sources', () => {
+  it('every claim is judged: a mismatching reason seen before a matching one is still reported', () => {
+    const k = kase({ reason: 'key-compromise' });
+    const c = cert();
+    const wrong = answer(OCSP, REPORTED + HOUR, { status: 'revoked', revocationTime: REPORTED + 30 * 60_000, reasonCode: 4 });
+    const right = answer(CRL, REPORTED + 2 * HOUR, { status: 'revoked', revocationTime: REPORTED + 30 * 60_000, reasonCode: 1 });
+    const mismatches = judge(k, c, [right, wrong], REPORTED + 3 * HOUR).findings.filter((f) => f.code === 'reason_code_mismatch');
+    expect(mismatches).toHaveLength(1);
+    expect(mismatches[0]!.message).toContain(OCSP.url);
+  });
+});
+
 describe('expired certificates', () => {
   const k = kase({ reason: 'misissuance' }); // deadline: reported + 5 days
   const deadline = REPORTED + 5 * DAY;

@@ -123,13 +123,13 @@ describe('verdicts', () => {
       expect(codes(j)).toContain('ocsp_crl_disagree');
     });
 
-    it('reason code mismatch, judged from 2023-07-15 by revocation date', () => {
+    it('reason code mismatch, judged from 2022-10-01 (MRSP 2.8) by revocation date', () => {
       const k = kase({ reason: 'key-compromise' });
       expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, 4)], REPORTED + 2 * HOUR))).toContain('reason_code_mismatch');
       expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, 1)], REPORTED + 2 * HOUR))).not.toContain('reason_code_mismatch');
-      const before = kase({ reportedAt: t('2023-07-01T00:00:00Z') });
-      const c = cert({ notBefore: t('2023-06-01T00:00:00Z'), notAfter: t('2023-09-01T00:00:00Z') });
-      expect(codes(judge(before, c, [revoked(CRL, t('2023-07-01T05:00:00Z'), t('2023-07-01T04:00:00Z'), 4)], t('2023-07-02T00:00:00Z')))).not.toContain('reason_code_mismatch');
+      const before = kase({ reportedAt: t('2022-09-30T00:00:00Z') });
+      const c = cert({ notBefore: t('2022-09-01T00:00:00Z'), notAfter: t('2022-12-01T00:00:00Z') });
+      expect(codes(judge(before, c, [revoked(CRL, t('2022-09-30T05:00:00Z'), t('2022-09-30T04:00:00Z'), 4)], t('2022-10-02T00:00:00Z')))).not.toContain('reason_code_mismatch');
       // Subscriber request calls for no reasonCode at all.
       const req = kase({ reason: 'subscriber-request' });
       expect(codes(judge(req, cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, null)], REPORTED + 2 * HOUR))).toEqual([]);
