@@ -43,13 +43,12 @@ import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
 import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
 import type { NoticeLedger } from '../notify/notices.js';
 import type { OpenRun, RunLedger } from '../check/fan-out.js';
-import { DynamoTable, StoreError, type Item } from './dynamo-table.js';
-import { fromObservation, observationSortKey, pad, POLL_SHARDS, pollKeys, pollUpTo, toObservation } from './layout.js';
+import { DynamoTable, StoreError } from './dynamo-table.js';
+import { certificateItem, fromObservation, jobPayloadItems, observationSortKey, pad, POLL_SHARDS, pollKeys, pollUpTo, stripKeys, toCase, toCaseCertificate, toObservation, toOpenRun } from './layout.js';
 
 export { StoreError } from './dynamo-table.js';
 
-export { POLL_INDEX } from './poll-index.js';
-import { POLL_INDEX } from './poll-index.js';
+export const POLL_INDEX = 'poll';
 
 export interface DynamoStoreOptions {
   readonly tableName: string;
@@ -472,52 +471,4 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       await this.table.updateIf({ pk: `CASE#${caseId}`, sk: `NOTICE#${key}` }, { expression: `SET ${set}`, condition: '#run = :run', names, values }, `notice ${key} of case ${caseId}`);
     }
   }
-}
-
-/** DynamoDB items stop at 400 KB: a big job payload is split into parts. */
-export function jobPayloadItems(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Item[] {
-  const PART = 300 * 1024;
-  const parts: Item[] = [];
-  for (let offset = 0, n = 0; offset < payload.length; offset += PART, n++) {
-    parts.push({ pk: `JOB#${runId}`, sk: `${jobId}#${String(n).padStart(4, '0')}`, data: Buffer.from(payload.subarray(offset, offset + PART)), expiresAt: Math.trunc(expiresAt / 1000) });
-  }
-  return parts;
-}
-
-function stripKeys(i: Item): Item {
-  const { pk: _pk, sk: _sk, ...rest } = i;
-  return rest;
-}
-
-function toCase(i: Item): Case {
-  const { createdAt: _c, certCount: _n, ...rest } = stripKeys(i);
-  return rest as unknown as Case;
-}
-
-function certificateItem(cert: StoredCertificate, record: EvidenceRecord, rev: number, pollDue: number | null): Item {
-  return { pk: `CASE#${cert.caseId}`, sk: `CERT#${cert.sha256}`, c: JSON.stringify(cert), ev: JSON.stringify(record), rev, ...(pollKeys(cert, pollDue) ?? {}) };
-}
-
-function toCaseCertificate(i: Item): CaseCertificate {
-  if (typeof i.c !== 'string') {
-    // Written before evidence records: the certificate's fields are top-level attributes.
-    const { pk: _pk, sk: _sk, ...rest } = i;
-    return { cert: rest as unknown as StoredCertificate, record: EMPTY_RECORD, rev: 0, pollDue: 0, legacy: true };
-  }
-  const pollDue = i.pd === undefined || i.pd === null ? null : Number(i.pd);
-  return { cert: JSON.parse(i.c) as StoredCertificate, record: JSON.parse(String(i.ev)) as EvidenceRecord, rev: Number(i.rev ?? 0), pollDue };
-}
-
-function toOpenRun(i: Item): OpenRun {
-  return {
-    runId: String(i.runId),
-    startedAt: Number(i.startedAt),
-    jobs: Number(i.jobs),
-    remaining: Number(i.remaining),
-    certificates: Number(i.certificates),
-    observationsWritten: Number(i.observationsWritten ?? 0),
-    itemsWritten: Number(i.itemsWritten ?? 0),
-    sourcesFailed: Number(i.sourcesFailed ?? 0),
-    finishedAt: i.finishedAt === undefined || i.finishedAt === null ? null : Number(i.finishedAt),
-  };
 }

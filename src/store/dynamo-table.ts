@@ -20,17 +20,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { SystemClock } from '../clock.js';
 import type { Clock } from '../ports.js';
+import type { Item } from './layout.js';
+import { StoreError } from './store-error.js';
 
-export type Item = Record<string, unknown>;
+export type { Item } from './layout.js';
+export { StoreError } from './store-error.js';
+
 export type Key = { readonly pk: string; readonly sk: string };
-
-/** A table operation failed (not a failed condition). The message names what was being stored or read. */
-export class StoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
 
 export interface DynamoTableOptions {
   /** Backoff between retries of unprocessed batch items sleeps on this clock. */

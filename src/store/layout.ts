@@ -4,8 +4,13 @@
  * described in dynamo-store.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Observation } from '../domain.js';
-import type { StoredObservation } from './store.js';
+import type { Case, Observation } from '../domain.js';
+import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
+import type { OpenRun } from '../check/fan-out.js';
+import type { CaseCertificate, StoredCertificate, StoredObservation } from './store.js';
+
+/** One table item, as the document client reads and writes it. */
+export type Item = Record<string, unknown>;
 
 /** 16 shards of the polling index (the first hex digit of the sha256), so no index partition runs hot. */
 export const POLL_SHARDS = '0123456789abcdef';
@@ -72,3 +77,51 @@ export function toObservation(i: Record<string, unknown>): Observation {
 
 /** DynamoDB orders sort keys by their UTF-8 bytes. */
 export const compareKeys = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+/** DynamoDB items stop at 400 KB: a big job payload is split into parts. */
+export function jobPayloadItems(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Item[] {
+  const PART = 300 * 1024;
+  const parts: Item[] = [];
+  for (let offset = 0, n = 0; offset < payload.length; offset += PART, n++) {
+    parts.push({ pk: `JOB#${runId}`, sk: `${jobId}#${String(n).padStart(4, '0')}`, data: Buffer.from(payload.subarray(offset, offset + PART)), expiresAt: Math.trunc(expiresAt / 1000) });
+  }
+  return parts;
+}
+
+export function stripKeys(i: Item): Item {
+  const { pk: _pk, sk: _sk, ...rest } = i;
+  return rest;
+}
+
+export function toCase(i: Item): Case {
+  const { createdAt: _c, certCount: _n, ...rest } = stripKeys(i);
+  return rest as unknown as Case;
+}
+
+export function certificateItem(cert: StoredCertificate, record: EvidenceRecord, rev: number, pollDue: number | null): Item {
+  return { pk: `CASE#${cert.caseId}`, sk: `CERT#${cert.sha256}`, c: JSON.stringify(cert), ev: JSON.stringify(record), rev, ...(pollKeys(cert, pollDue) ?? {}) };
+}
+
+export function toCaseCertificate(i: Item): CaseCertificate {
+  if (typeof i.c !== 'string') {
+    // Written before evidence records: the certificate's fields are top-level attributes.
+    const { pk: _pk, sk: _sk, ...rest } = i;
+    return { cert: rest as unknown as StoredCertificate, record: EMPTY_RECORD, rev: 0, pollDue: 0, legacy: true };
+  }
+  const pollDue = i.pd === undefined || i.pd === null ? null : Number(i.pd);
+  return { cert: JSON.parse(i.c) as StoredCertificate, record: JSON.parse(String(i.ev)) as EvidenceRecord, rev: Number(i.rev ?? 0), pollDue };
+}
+
+export function toOpenRun(i: Item): OpenRun {
+  return {
+    runId: String(i.runId),
+    startedAt: Number(i.startedAt),
+    jobs: Number(i.jobs),
+    remaining: Number(i.remaining),
+    certificates: Number(i.certificates),
+    observationsWritten: Number(i.observationsWritten ?? 0),
+    itemsWritten: Number(i.itemsWritten ?? 0),
+    sourcesFailed: Number(i.sourcesFailed ?? 0),
+    finishedAt: i.finishedAt === undefined || i.finishedAt === null ? null : Number(i.finishedAt),
+  };
+}

@@ -8,6 +8,8 @@
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import type { EvidenceRecord } from '../rules/evidence.js';
 
+export { StoreError } from './store-error.js';
+
 /** A certificate as tracked in one case, with the issuer that signs its CRLs and OCSP responses. */
 export interface StoredCertificate extends TrackedCertificate {
   readonly caseId: string;
