@@ -33,6 +33,10 @@
  * The certificate and its record are packed as JSON strings on purpose: one
  * string attribute costs a fraction of a nested map to marshal, and `status`
  * reads every item of a case.
+ *
+ * Every request goes through DynamoTable (dynamo-table.ts): pagination,
+ * batching with retries on the Clock, and a StoreError naming what failed.
+ * The keys are built in layout.ts, which the in-memory store shares.
  */
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
