@@ -52,7 +52,8 @@ import { certificateItem, fromObservation, jobPayloadItems, observationSortKey, 
 
 export { StoreError } from './dynamo-table.js';
 
-export const POLL_INDEX = 'poll';
+export { POLL_INDEX } from './poll-index.js';
+import { POLL_INDEX } from './poll-index.js';
 
 export interface DynamoStoreOptions {
   readonly tableName: string;
