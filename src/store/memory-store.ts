@@ -234,13 +234,17 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     const out = new Map<string, EvidenceRecord>();
     for (const caseId of caseIds) {
       const wanted = shas.filter((s) => !out.has(s));
-      if (wanted.length === 0) continue;
-      for (const item of this.table.batchGet(wanted.map((sha) => ({ pk: `CASE#${caseId}`, sk: `CERT#${sha}` })))) {
-        const cc = toCaseCertificate(item);
-        if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
-      }
+      for (const cc of this.caseCertificates(wanted.map((sha256) => ({ caseId, sha256 })))) if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
     }
     return out;
+  }
+
+  async getCaseCertificates(wanted: readonly { caseId: string; sha256: string }[]): Promise<CaseCertificate[]> {
+    return this.caseCertificates(wanted);
+  }
+
+  private caseCertificates(wanted: readonly { caseId: string; sha256: string }[]): CaseCertificate[] {
+    return this.table.batchGet(wanted.map((k) => ({ pk: `CASE#${k.caseId}`, sk: `CERT#${k.sha256}` }))).map(toCaseCertificate);
   }
 
   async loadCase(caseId: string): Promise<CaseCertificate[]> {

@@ -122,6 +122,14 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       expect(await store.getCaseCertificate('c', y)).toEqual({ cert: cert('c', y), record: EMPTY_RECORD, rev: 0, pollDue: 0 });
       expect(await store.getCaseCertificate('c', sha('9', 9))).toBeNull();
       expect(await store.getCaseCertificate('other', x)).toBeNull();
+      // In a batch: the records that exist (in any order), missing ones left out.
+      const batch = await store.getCaseCertificates([
+        { caseId: 'c', sha256: z },
+        { caseId: 'c', sha256: sha('9', 9) },
+        { caseId: 'c', sha256: x },
+      ]);
+      expect(batch.map((cc) => cc.cert.sha256).sort()).toEqual([x, z]);
+      expect(await store.getCaseCertificates([])).toEqual([]);
     });
 
     it('starts a certificate another case already tracks from that case’s evidence record', async () => {
@@ -133,6 +141,14 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       await store.writeRecords([{ cert: cert('first', s), record, rev: 0, pollDue: T0 + 2 * HOUR, soleWriter: true }]);
       await store.addCertificates([cert('second', s, { trackedAt: T0 + DAY })]);
       expect(await store.getCaseCertificate('second', s)).toEqual({ cert: cert('second', s, { trackedAt: T0 + DAY }), record, rev: 0, pollDue: 0 });
+    });
+
+    it('reads more records than one batch request takes (BatchGetItem: 100 keys)', async () => {
+      await store.createCase(kase('big'), T0);
+      const shas = Array.from({ length: 130 }, (_, i) => sha('b', i));
+      expect(await store.addCertificates(shas.map((s) => cert('big', s)))).toBe(130);
+      const got = await store.getCaseCertificates(shas.map((sha256) => ({ caseId: 'big', sha256 })));
+      expect(got.map((cc) => cc.cert.sha256).sort()).toEqual(shas);
     });
 
     it('refuses certificates for a case that does not exist, with a StoreError naming the case', async () => {
@@ -360,6 +376,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       // Into the other case: reads the list (2), its ids (0), and the 3 records case k already has.
       expect(await cost(() => store.addCertificates(shas.map((s) => cert('j', s))))).toEqual({ read: 5, written: 4 });
       expect(await cost(() => store.loadCase('k'))).toEqual({ read: 3, written: 0 });
+      expect(await cost(() => store.getCaseCertificates([{ caseId: 'k', sha256: shas[0]! }, { caseId: 'k', sha256: sha('9', 9) }, { caseId: 'j', sha256: shas[2]! }]))).toEqual({ read: 2, written: 0 });
       expect(await cost(() => store.listPollDue(T0))).toEqual({ read: 6, written: 0 });
       expect(await cost(() => store.getCase('k'))).toEqual({ read: 1, written: 0 });
       expect(await cost(() => store.getCase('none'))).toEqual({ read: 0, written: 0 });
