@@ -1,10 +1,14 @@
 /**
- * The Store port: what the core needs to keep, in its own words. The one
- * adapter (dynamo-store.ts) runs against DynamoDB in AWS and against an
- * embedded dynalite locally.
+ * The Store ports: what the core needs to keep, in its own words, split by
+ * concern (cases and certificates, the evidence trail, runs). Two adapters
+ * implement all of them: dynamo-store.ts runs against DynamoDB in AWS and
+ * against an embedded dynalite locally; memory-store.ts keeps the same
+ * semantics in memory for fast tests.
  */
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import type { EvidenceRecord } from '../rules/evidence.js';
+
+export { StoreError } from './store-error.js';
 
 /** A certificate as tracked in one case, with the issuer that signs its CRLs and OCSP responses. */
 export interface StoredCertificate extends TrackedCertificate {
@@ -92,7 +96,16 @@ export interface StoredObservation extends Observation {
   readonly raw?: Uint8Array | null;
 }
 
-export interface Store {
+/** What a store has cost since it was opened. */
+export interface StoreCounters {
+  /** Items written through this store since it was opened: polling cost should follow changes, not polls. */
+  readonly itemsWritten: number;
+  /** Items read (returned by queries and gets) since it was opened: planning cost should follow what is due. */
+  readonly itemsRead: number;
+}
+
+/** Cases, the certificates they track with their evidence records, and the polling index over those records. */
+export interface CaseStore extends StoreCounters {
   /** Creates the case; false when a case with that id exists already (conditional write). */
   createCase(kase: Case, createdAt: number): Promise<boolean>;
   getCase(id: string): Promise<Case | null>;
@@ -117,8 +130,6 @@ export interface Store {
   /** Several records, read consistently in batches (a worker about to update the records its answers changed). */
   getCaseCertificates(keys: readonly { caseId: string; sha256: string }[]): Promise<CaseCertificate[]>;
 
-  /** Appends observations; never overwrites one (keys are derived from the content). Returns items written. */
-  recordObservations(observations: readonly StoredObservation[]): Promise<number>;
   /**
    * Writes evidence records. Returns the writes that lost a conditional write to another writer: the caller
    * merges them into the stored record and tries again.
@@ -126,6 +137,12 @@ export interface Store {
   writeRecords(writes: readonly RecordWrite[]): Promise<RecordWrite[]>;
   /** Moves a record in or out of the polling index without touching it (conditional on `rev`); false when it changed meanwhile. */
   setPollDue(caseId: string, sha256: string, rev: number, pollDue: number | null): Promise<boolean>;
+}
+
+/** The evidence trail: observations (append-only), CRL snapshots, and each source's heartbeat. */
+export interface ObservationStore extends StoreCounters {
+  /** Appends observations; never overwrites one (keys are derived from the content). Returns items written. */
+  recordObservations(observations: readonly StoredObservation[]): Promise<number>;
   listObservations(sha256: string): Promise<StoredObservation[]>;
 
   getSourceStates(): Promise<Map<string, SourceState>>;
@@ -133,7 +150,10 @@ export interface Store {
   /** Adds a CRL snapshot unless that exact CRL was recorded already. Returns true when written. */
   putCrlSnapshot(snapshot: CrlSnapshot): Promise<boolean>;
   listCrlSnapshots(url: string): Promise<CrlSnapshot[]>;
+}
 
+/** Run records, digests, and the changed-case marks the notifier follows. */
+export interface RunStore extends StoreCounters {
   recordRun(run: RunRecord): Promise<void>;
   /** When digests were produced, and which findings (case, certificate, code) they reported. */
   recordDigest(at: number, findingKeys: readonly string[]): Promise<void>;
@@ -147,11 +167,13 @@ export interface Store {
   listChangedCases(): Promise<Map<string, number>>;
   /** Clears the given marks, except those renewed since they were read (a change that came in meanwhile stays marked). */
   clearChangedCases(marks: ReadonlyMap<string, number>): Promise<void>;
-
-  /** Items written through this store since it was opened: polling cost should follow changes, not polls. */
-  readonly itemsWritten: number;
-  /** Items read (returned by queries and gets) since it was opened: planning cost should follow what is due. */
-  readonly itemsRead: number;
 }
+
+/**
+ * Everything the core keeps. The notice ledger (notify/notices.ts) and the
+ * fan-out run ledger (check/fan-out.ts) are ports of their own, implemented
+ * by the same adapters.
+ */
+export interface Store extends CaseStore, ObservationStore, RunStore {}
 
 export const sourceKey = (kind: 'ocsp' | 'crl', url: string): string => `${kind} ${url}`;

@@ -1,0 +1,46 @@
+/**
+ * A fanned-out run on the in-memory store: the CRL job and the OCSP job of
+ * the same certificates are separate writers of their evidence records, so
+ * the second loses its conditional write and merges; the run is counted and
+ * finished once however often the queue delivers a job.
+ */
+import { describe, expect, it } from 'vitest';
+import { planRun, runQueuedJob, type JobMessage, type RunEvents } from '../../../src/check/fan-out.js';
+import type { RunRecord } from '../../../src/store/store.js';
+import { EMPTY_RECORD, mergeEvidence, recordObservations, sameRecord } from '../../../src/rules/evidence.js';
+import { makeWorld } from './world.js';
+
+describe('fan-out on the in-memory store', () => {
+  it('merges the records two jobs wrote for the same certificates, and finishes the run once', async () => {
+    const w = await makeWorld([{ name: 'a' }, { name: 'b' }]);
+    const queued: JobMessage[] = [];
+    const announced: RunRecord[] = [];
+    const events: RunEvents = { checkCompleted: async (r) => void announced.push(r) };
+    const planned = await planRun({ store: w.store, queue: { enqueue: async (m) => void queued.push(...m) }, events, clock: w.clock });
+    expect(planned).toMatchObject({ certificates: 2, crlJobs: 1, ocspBatches: 1, ocspRequests: 2 });
+    expect(queued.map((m) => m.job?.kind)).toEqual(['crl', 'ocsp']);
+
+    const jobDeps = { store: w.store, fetcher: w.fetcher, clock: w.clock, events };
+    // Both workers at once: each certificate has two writers of its record.
+    const results = await Promise.all(queued.map((m) => runQueuedJob(jobDeps, m)));
+    expect(results.map((r) => r.observationsWritten)).toEqual([2, 2]);
+    expect(results.filter((r) => r.finished !== null)).toHaveLength(1);
+    expect(announced).toHaveLength(1);
+    expect(announced[0]).toMatchObject({ runId: planned.runId, certificates: 2, observationsWritten: 4 });
+
+    for (const cc of await w.store.loadCase('c1')) {
+      // Neither writer's answer was lost, and the record equals the one rebuilt from every observation.
+      expect(recordObservations(cc.record).map((o) => o.source.kind).sort()).toEqual(['crl', 'ocsp']);
+      expect(cc.rev).toBe(2);
+      const rebuilt = mergeEvidence(EMPTY_RECORD, await w.store.listObservations(cc.cert.sha256), cc.cert.notAfter);
+      expect(sameRecord(cc.record, rebuilt)).toBe(true);
+    }
+
+    // The queue delivers the OCSP job again: counted once, not asked again, nothing finished twice.
+    const again = await runQueuedJob(jobDeps, queued[1]!);
+    expect(again).toMatchObject({ duplicate: true, observationsWritten: 0, finished: null });
+    expect(w.fetcher.ocspRequests).toBe(2);
+    expect(announced).toHaveLength(1);
+    expect((await w.store.listOpenRuns()).map((r) => [r.remaining, r.finishedAt !== null])).toEqual([[0, true]]);
+  });
+});
