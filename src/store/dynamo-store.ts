@@ -160,16 +160,12 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   }
 
   async setDelayedReportUrl(caseId: string, url: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: 'CASES', sk: `CASE#${caseId}` },
-        UpdateExpression: 'SET delayedReportUrl = :url',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':url': url },
-      }),
+    const updated = await this.table.updateIf(
+      { pk: 'CASES', sk: `CASE#${caseId}` },
+      { expression: 'SET delayedReportUrl = :url', condition: 'attribute_exists(pk)', values: { ':url': url } },
+      `the delayed-revocation report URL of case ${caseId}`,
     );
-    this.written++;
+    if (updated === null) throw new StoreError(`setting the delayed-revocation report URL of case ${caseId} failed: no such case`);
   }
 
   // -- certificates ------------------------------------------------------------
@@ -188,7 +184,11 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
 
   async addCertificates(certs: readonly StoredCertificate[]): Promise<number> {
     const byCase = new Map<string, StoredCertificate[]>();
-    for (const c of certs) byCase.set(c.caseId, [...(byCase.get(c.caseId) ?? []), c]);
+    for (const c of certs) {
+      const list = byCase.get(c.caseId);
+      if (list) list.push(c);
+      else byCase.set(c.caseId, [c]);
+    }
     let added = 0;
     const otherCases = (await this.table.queryAll({ pk: 'CASES', projection: ['sk'] }, 'the case ids')).map((i) => String(i.sk).slice('CASE#'.length));
     for (const [caseId, list] of byCase) {

@@ -190,6 +190,13 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
   async listCases(): Promise<Case[]> {
     return this.table.queryAll({ pk: 'CASES' }).map(toCase);
   }
+  async setDelayedReportUrl(caseId: string, url: string): Promise<void> {
+    const updated = this.table.updateIf({ pk: 'CASES', sk: `CASE#${caseId}` }, () => true, (item) => {
+      item.delayedReportUrl = url;
+    });
+    if (updated === null) throw new StoreError(`setting the delayed-revocation report URL of case ${caseId} in memory failed: no such case`);
+  }
+
 
   // -- certificates ------------------------------------------------------------
 
@@ -204,7 +211,11 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
 
   async addCertificates(certs: readonly StoredCertificate[]): Promise<number> {
     const byCase = new Map<string, StoredCertificate[]>();
-    for (const c of certs) byCase.set(c.caseId, [...(byCase.get(c.caseId) ?? []), c]);
+    for (const c of certs) {
+      const list = byCase.get(c.caseId);
+      if (list) list.push(c);
+      else byCase.set(c.caseId, [c]);
+    }
     let added = 0;
     const otherCases = this.table.queryAll({ pk: 'CASES', projection: ['sk'] }).map((i) => String(i.sk).slice('CASE#'.length));
     for (const [caseId, list] of byCase) {
