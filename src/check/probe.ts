@@ -103,9 +103,10 @@ export async function probeOcsp(input: OcspProbeInput): Promise<ProbeOutcome> {
     body: request,
     headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
     maxBytes,
+    purpose: 'ocsp',
   });
   if (!fetched.ok && fetched.kind === 'http-status' && (fetched.status === 405 || fetched.status === 501)) {
-    fetched = await input.fetcher.fetch({ url: ocspGetUrl(input.url, request), headers: { accept: 'application/ocsp-response' }, maxBytes });
+    fetched = await input.fetcher.fetch({ url: ocspGetUrl(input.url, request), headers: { accept: 'application/ocsp-response' }, maxBytes, purpose: 'ocsp' });
   }
   const checkedAt = input.now();
   const common = { source, serial: input.serial, checkedAt };
@@ -174,7 +175,7 @@ export interface CrlProbeResult {
 /** Fetches one CRL once and answers for every serial that points at it. */
 export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
   const source: ProbeSource = { kind: 'crl', url: input.url };
-  const fetched = await input.fetcher.fetch({ url: input.url, maxBytes: input.maxBytes ?? DEFAULT_CRL_MAX_BYTES, etag: input.etag, lastModified: input.lastModified });
+  const fetched = await input.fetcher.fetch({ url: input.url, maxBytes: input.maxBytes ?? DEFAULT_CRL_MAX_BYTES, etag: input.etag, lastModified: input.lastModified, purpose: 'crl' });
   const checkedAt = input.now();
   const errorAll = (kind: ProbeErrorKind, message: string, sha256: string | null): ProbeOutcome[] =>
     input.serials.map((serial) => ({ source, serial, checkedAt, status: 'error', sha256, raw: null, error: { kind, message } }));
