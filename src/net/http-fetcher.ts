@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, buildConnector, request, errors as undiciErrors } from 'undici';
 import type { Clock, FetchFailure, FetchFailureKind, FetchRequest, FetchResult, Fetcher } from '../ports.js';
-import { AddressRefusedError, guardedLookup, literalRefusal, refusalReason, type GuardOptions } from './address-guard.js';
+import { AddressRefusedError, guardDecision, guardedLookup, literalRefusal, refusalMessage, type GuardOptions } from './address-guard.js';
 
 export interface HttpFetcherOptions extends GuardOptions {
   readonly clock: Clock;
@@ -88,10 +88,10 @@ export class HttpFetcher implements Fetcher {
       base(opts, (err, socket) => {
         if (err || !socket) return callback(err ?? new Error('no socket'), null);
         const remote = socket.remoteAddress;
-        const reason = guard.allowPrivateNetwork || !remote ? null : refusalReason(remote);
-        if (reason) {
+        const refusal = remote ? guardDecision(remote, guard) : null;
+        if (refusal) {
           socket.destroy();
-          return callback(new AddressRefusedError(`refused to connect to ${opts.hostname}: ${reason}`), null);
+          return callback(new AddressRefusedError(refusalMessage(opts.hostname, refusal, guard)), null);
         }
         callback(null, socket);
       });
@@ -161,7 +161,7 @@ export class HttpFetcher implements Fetcher {
         return fail('unsupported-scheme', `${parsed.protocol}// URLs are not supported (only http and https)`);
       }
       const literal = literalRefusal(parsed.hostname, this.options);
-      if (literal) return fail('refused-address', `refused to connect to ${parsed.hostname}: ${literal} (use --allow-private-network for local responders)`);
+      if (literal) return fail('refused-address', refusalMessage(parsed.hostname, literal, this.options));
 
       const headers: Record<string, string> = { 'user-agent': this.options.userAgent, ...(req.headers ?? {}) };
       if (req.etag) headers['if-none-match'] = req.etag;
