@@ -12,7 +12,7 @@ import { HttpFetcher } from './net/http-fetcher.js';
 import { InputError, readCertificates, type CertificateInfo } from './pki/certificate.js';
 import { OcspIssuer, buildOcspRequest, ocspGetUrl } from './pki/ocsp.js';
 import { DEFAULT_CRL_MAX_BYTES, DEFAULT_OCSP_MAX_BYTES } from './check/probe.js';
-import { certificateFromFile, formatCrlInspection, formatOcspInspection, inspectCrl, inspectOcsp } from './inspect.js';
+import { NotEvidenceError, certificateFromFile, crlEvidenceProblem, formatCrlInspection, formatOcspInspection, inspectCrl, inspectOcsp, ocspEvidenceProblem } from './inspect.js';
 import { parseInstant } from './time.js';
 import { deadlineReport, formatDeadlineReport, parseKind, parseReason } from './rules/deadline-report.js';
 import { computeDeadline } from './rules/rules.js';
@@ -274,6 +274,8 @@ export function buildProgram(io: CliIo): Command {
       }
       const report = await inspectCrl(bytes, source, { issuer, serials: opts.serial ?? [], at: when });
       print(report, () => formatCrlInspection(report));
+      const notEvidence = crlEvidenceProblem(report);
+      if (notEvidence) throw new NotEvidenceError(notEvidence);
     });
 
   inspect
@@ -305,6 +307,8 @@ export function buildProgram(io: CliIo): Command {
       }
       const report = inspectOcsp(bytes, source, { issuer, cert, at: when });
       print(report, () => formatOcspInspection(report));
+      const notEvidence = ocspEvidenceProblem(report);
+      if (notEvidence) throw new NotEvidenceError(notEvidence);
     });
 
   return program;
@@ -350,6 +354,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (awsSetup) {
       io.stderr(`revwatch: ${awsSetup}\n`);
       return 1;
+    }
+    if (err instanceof NotEvidenceError) {
+      io.stderr(`revwatch: not valid evidence: ${oneLine(err.message)}\n`);
+      return 3;
     }
     if (err instanceof SourceUnreadableError) {
       io.stderr(`revwatch: ${err.message}\n`);

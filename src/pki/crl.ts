@@ -49,6 +49,19 @@ export type CrlProblemCode =
   | 'time-before-1950'
   | 'empty-issuing-distribution-point';
 
+/** Problems that make a CRL unusable as evidence, whatever the time. */
+export const CRL_UNUSABLE_CODES: ReadonlySet<CrlProblemCode> = new Set<CrlProblemCode>([
+  'unknown-critical-extension',
+  'unknown-critical-entry-extension',
+  'indirect-crl-unsupported',
+  'delta-crl',
+  'bad-signature',
+  'issuer-name-mismatch',
+  'unsupported-signature-algorithm',
+  'time-before-1950',
+  'empty-issuing-distribution-point',
+]);
+
 export interface CrlProblem {
   readonly code: CrlProblemCode;
   readonly message: string;
@@ -277,17 +290,6 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
   if (signatureValid === false && !problems.some((x) => x.code === 'issuer-name-mismatch')) {
     problems.push({ code: 'bad-signature', message: 'the CRL signature does not verify with the issuer\'s key' });
   }
-  const unusableCodes = new Set<CrlProblemCode>([
-    'unknown-critical-extension',
-    'unknown-critical-entry-extension',
-    'indirect-crl-unsupported',
-    'delta-crl',
-    'bad-signature',
-    'issuer-name-mismatch',
-    'unsupported-signature-algorithm',
-    'time-before-1950',
-    'empty-issuing-distribution-point',
-  ]);
   return {
     version,
     issuer: nameToString(issuerName),
@@ -301,7 +303,7 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
     entries: scan.count,
     matches,
     signatureValid,
-    usable: !problems.some((x) => unusableCodes.has(x.code)),
+    usable: !problems.some((x) => CRL_UNUSABLE_CODES.has(x.code)),
     problems,
   };
 }
