@@ -4,7 +4,8 @@
  * bad input exits 1 with one clear line and writes nothing; exit 70 is kept
  * for real bugs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { InputError } from './errors.js';
 
 /** Escapes control characters so a message can never span two lines or move the cursor. */
@@ -89,6 +90,34 @@ export function writeOutFile(path: string, data: string | Uint8Array): void {
     writeFileSync(path, data);
   } catch (err) {
     throw new InputError(`cannot write --out ${oneLine(path)}: ${fsReason(err)}`);
+  }
+}
+
+/**
+ * Creates the local data directory (--home) one level at a time: a path
+ * through a file, or somewhere no directory can be made, is the user's
+ * mistake and exits 1. (Node's recursive mkdirSync was seen to spin forever
+ * under /proc, so the levels are made here.)
+ */
+export function ensureHomeDirectory(path: string): void {
+  const missing: string[] = [];
+  let existing = resolve(path);
+  while (!existsSync(existing)) {
+    missing.unshift(existing);
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  if (existsSync(existing) && !statSync(existing).isDirectory()) {
+    throw new InputError(`--home ${oneLine(path)}: ${oneLine(existing)} is not a directory`);
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new InputError(`cannot create --home ${oneLine(path)}: ${fsReason(err)}`);
+    }
   }
 }
 

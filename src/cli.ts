@@ -19,7 +19,7 @@ import { computeDeadline } from './rules/rules.js';
 import type { Clock, FetchResult } from './ports.js';
 import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedded.js';
 import { collectInputs } from './cli-inputs.js';
-import { describeAwsSetupError, fetchDeadlinesFromEnv, makeOutDir, oneLine, parseCaseId, parseReportUrl, requireEmailAddress, requireNotFuture, writeOutFile } from './cli-validate.js';
+import { describeAwsSetupError, ensureHomeDirectory, fetchDeadlinesFromEnv, makeOutDir, oneLine, parseCaseId, parseReportUrl, requireEmailAddress, requireNotFuture, writeOutFile } from './cli-validate.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
 import { buildStatus, formatStatus } from './check/status.js';
@@ -85,6 +85,7 @@ export function buildProgram(io: CliIo): Command {
   const withStore = async <T>(fn: (open: OpenStore) => Promise<T>): Promise<T> => {
     const table = io.env.REVWATCH_TABLE;
     if (program.opts<GlobalOptions>().aws && !table) throw new InputError('--aws needs REVWATCH_TABLE set to the deployed table name');
+    if (!table) ensureHomeDirectory(home());
     const open = table ? openAwsStore(table) : await openEmbeddedStore(home(), { onLockWait: (message) => io.stderr(`revwatch: ${oneLine(message)}\n`) });
     try {
       return await fn(open);

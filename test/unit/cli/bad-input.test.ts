@@ -81,6 +81,11 @@ describe('bad input: one line, exit 1, nothing written', () => {
     expectOneLineRefusal(bundle, /cannot create --out directory .*: a part of the path is not a directory/);
   }, 60_000);
 
+  it('a --home through a file, or where no directory can be made, exits 1 with one line', async () => {
+    expectOneLineRefusal(await cli(['--home', join(leafPath, 'home'), 'status']), /--home .*: .*leaf\.pem is not a directory/);
+    expectOneLineRefusal(await cli(['--home', '/proc/revwatch-no-such-home', 'status']), /cannot create --home \/proc\/revwatch-no-such-home: /);
+  });
+
   it('escapes control characters so a message stays on one line', () => {
     expect(oneLine('a\r\nb\tc\u0007')).toBe('a\\r\\nb\\tc\\x07');
   });
