@@ -1,7 +1,9 @@
 /**
  * The `revwatch` command. Thin: parse arguments, read files, call the core,
  * print. Exit codes (design.md): 0 done; 1 bad input or usage (one line on
- * stderr, nothing written); 2 finished, but some sources could not be read.
+ * stderr, nothing written); 2 finished, but some sources could not be read;
+ * 3 (`inspect`) read, but not valid evidence; 70 an internal error, only
+ * ever a bug.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
