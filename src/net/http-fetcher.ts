@@ -34,6 +34,8 @@ export interface HttpFetcherOptions extends GuardOptions {
    * much memory before the size cap stops it.
    */
   readonly spillToDiskAfterBytes?: number;
+  /** Told the temporary file's path whenever a body spills to disk (logging, tests). */
+  readonly onSpill?: (path: string) => void;
   readonly maxRedirects?: number;
   /** Attempts in all, for transient faults (timeouts, resets, 429, 502-504). */
   readonly maxAttempts?: number;
@@ -63,7 +65,7 @@ class DeadlineError extends Error {
 
 export class HttpFetcher implements Fetcher {
   private readonly agent: Agent;
-  private readonly options: Required<Omit<HttpFetcherOptions, 'clock' | 'random'>> & Pick<HttpFetcherOptions, 'clock' | 'random'>;
+  private readonly options: Required<Omit<HttpFetcherOptions, 'clock' | 'random' | 'onSpill'>> & Pick<HttpFetcherOptions, 'clock' | 'random' | 'onSpill'>;
 
   constructor(options: HttpFetcherOptions) {
     this.options = {
@@ -204,7 +206,7 @@ export class HttpFetcher implements Fetcher {
         return fail('too-large', `body of ${declared} bytes exceeds the ${req.maxBytes}-byte cap`);
       }
       try {
-        const { bytes, sha256 } = await readCapped(response.body, req.maxBytes, Number.isFinite(declared) ? declared : null, this.options.spillToDiskAfterBytes);
+        const { bytes, sha256 } = await readCapped(response.body, req.maxBytes, Number.isFinite(declared) ? declared : null, this.options.spillToDiskAfterBytes, this.options.onSpill);
         return { ok: true, status, url, body: bytes, sha256, notModified: false, etag: header('etag'), lastModified: header('last-modified'), contentType: header('content-type'), redirects, attempts };
       } catch (err) {
         if (err instanceof TooLargeError) return fail('too-large', `body exceeds the ${req.maxBytes}-byte cap`);
@@ -229,7 +231,7 @@ type BodyStream = AsyncIterable<Buffer> & { destroy(err?: Error): void };
  * The CRL scanner needs the whole CRL addressable at once (it walks the DER
  * by offset), which is why the end result is still one Buffer.
  */
-async function readCapped(body: BodyStream, maxBytes: number, declared: number | null, spillAfter: number): Promise<{ bytes: Buffer; sha256: string }> {
+async function readCapped(body: BodyStream, maxBytes: number, declared: number | null, spillAfter: number, onSpill?: (path: string) => void): Promise<{ bytes: Buffer; sha256: string }> {
   const hash = createHash('sha256');
   let length = 0;
   if (declared !== null) {
@@ -264,6 +266,7 @@ async function readCapped(body: BodyStream, maxBytes: number, declared: number |
         if (length > spillAfter) {
           const dir = await mkdtemp(join(tmpdir(), 'revwatch-body-'));
           spill = { dir, file: await open(join(dir, 'body'), 'w+', 0o600) };
+          onSpill?.(join(dir, 'body'));
           for (const held of chunks) await writeAll(spill.file, held);
           chunks = [];
         }

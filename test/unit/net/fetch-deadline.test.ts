@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { HttpFetcher } from '../../../src/net/http-fetcher.js';
 import { FakeClock } from '../../../src/clock.js';
@@ -118,10 +118,13 @@ describe('HttpFetcher deadline and body bounds', () => {
 
   it('cuts an endless chunked body at the cap, spilling past the memory threshold, and leaves no temporary file', async () => {
     const before = spillDirs();
-    const f = make({ spillToDiskAfterBytes: 1024 * 1024 });
+    const spilled: string[] = [];
+    const f = make({ spillToDiskAfterBytes: 1024 * 1024, onSpill: (path) => spilled.push(path) });
     try {
       const r = await f.fetch({ url: server.url('/endless'), maxBytes: 8 * 1024 * 1024, purpose: 'crl' });
       expect(r).toMatchObject({ ok: false, kind: 'too-large' });
+      expect(spilled).toHaveLength(1);
+      expect(existsSync(spilled[0]!)).toBe(false);
     } finally {
       await f.close();
     }
@@ -130,7 +133,8 @@ describe('HttpFetcher deadline and body bounds', () => {
 
   it('returns a body that spilled to disk byte for byte, with its SHA-256, and removes the file', async () => {
     const before = spillDirs();
-    const f = make({ spillToDiskAfterBytes: 1024 * 1024 });
+    const spilled: string[] = [];
+    const f = make({ spillToDiskAfterBytes: 1024 * 1024, onSpill: (path) => spilled.push(path) });
     try {
       for (const path of ['/three-mb', '/three-mb-declared']) {
         const r = await f.fetch({ url: server.url(path), maxBytes: 4 * 1024 * 1024, purpose: 'crl' });
@@ -140,6 +144,8 @@ describe('HttpFetcher deadline and body bounds', () => {
           expect(r.body.equals(threeMb), path).toBe(true);
           expect(r.sha256).toBe(createHash('sha256').update(threeMb).digest('hex'));
         }
+        // Only the body without a Content-Length goes through a temporary file.
+        expect(spilled, path).toHaveLength(1);
       }
     } finally {
       await f.close();
