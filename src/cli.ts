@@ -1,7 +1,9 @@
 /**
  * The `revwatch` command. Thin: parse arguments, read files, call the core,
  * print. Exit codes (design.md): 0 done; 1 bad input or usage (one line on
- * stderr, nothing written); 2 finished, but some sources could not be read.
+ * stderr, nothing written); 2 finished, but some sources could not be read;
+ * 3 (`inspect`) read, but not valid evidence; 70 an internal error, only
+ * ever a bug.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -12,13 +14,14 @@ import { HttpFetcher } from './net/http-fetcher.js';
 import { InputError, readCertificates, type CertificateInfo } from './pki/certificate.js';
 import { OcspIssuer, buildOcspRequest, ocspGetUrl } from './pki/ocsp.js';
 import { DEFAULT_CRL_MAX_BYTES, DEFAULT_OCSP_MAX_BYTES } from './check/probe.js';
-import { certificateFromFile, formatCrlInspection, formatOcspInspection, inspectCrl, inspectOcsp } from './inspect.js';
+import { NotEvidenceError, certificateFromFile, crlEvidenceProblem, formatCrlInspection, formatOcspInspection, inspectCrl, inspectOcsp, ocspEvidenceProblem } from './inspect.js';
 import { isoOrNull, parseInstant } from './time.js';
 import { deadlineReport, formatDeadlineReport, parseKind, parseReason } from './rules/deadline-report.js';
 import { NOTIFYING_PARTIES, parseNotifiedBy } from './rules/programs.js';
 import type { Clock, FetchResult } from './ports.js';
 import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedded.js';
 import { collectInputs } from './cli-inputs.js';
+import { describeAwsSetupError, ensureHomeDirectory, fetchDeadlinesFromEnv, makeOutDir, oneLine, parseCaseId, parseReportUrl, requireEmailAddress, requireNotFuture, writeOutFile } from './cli-validate.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
 import { jsonStatusSink, streamStatus, textStatusSink } from './check/status.js';
@@ -79,7 +82,7 @@ export function buildProgram(io: CliIo): Command {
     const json = program.opts<GlobalOptions>().json;
     io.stdout(`${json ? JSON.stringify(value, null, 2) : human()}\n`);
   };
-  const fetcher = (): HttpFetcher => new HttpFetcher({ clock: io.clock, allowPrivateNetwork: program.opts<GlobalOptions>().allowPrivateNetwork === true });
+  const fetcher = (): HttpFetcher => new HttpFetcher({ clock: io.clock, allowPrivateNetwork: program.opts<GlobalOptions>().allowPrivateNetwork === true, ...fetchDeadlinesFromEnv(io.env) });
   const at = (value: string | undefined): number => (value ? parseInstant(value, '--at') : io.clock.now().getTime());
   const optionalCert = async (path: string | undefined, what: string): Promise<CertificateInfo | null> =>
     path ? certificateFromFile(await readInput(path, what), path) : null;
@@ -88,7 +91,8 @@ export function buildProgram(io: CliIo): Command {
   const withStore = async <T>(fn: (open: OpenStore) => Promise<T>): Promise<T> => {
     const table = io.env.REVWATCH_TABLE;
     if (program.opts<GlobalOptions>().aws && !table) throw new InputError('--aws needs REVWATCH_TABLE set to the deployed table name');
-    const open = table ? openAwsStore(table) : await openEmbeddedStore(home());
+    if (!table) ensureHomeDirectory(home());
+    const open = table ? openAwsStore(table) : await openEmbeddedStore(home(), { onLockWait: (message) => io.stderr(`revwatch: ${oneLine(message)}\n`) });
     try {
       return await fn(open);
     } finally {
@@ -128,9 +132,9 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
     .requiredOption('--reason <slug>', 'why the certificates must be revoked')
     .option('--kind <kind>', 'certificate kind', 'tls-subscriber')
-    .option('--case <id>', 'case id (default: derived from the facts, so re-tracking reaches the same case)')
+    .option('--case <id>', 'case id (default: derived from the facts, so re-tracking reaches the same case)', parseCaseId)
     .option('--title <text>', 'a title for the case')
-    .option('--report-url <url>', 'the incident bug or report')
+    .option('--report-url <url>', 'the incident bug or report (http or https)', parseReportUrl)
     .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
     .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
     .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed")
@@ -138,12 +142,12 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
     .action(async (inputs: string[], opts: { reportedAt: string; reason: string; kind: string; case?: string; title?: string; reportUrl?: string; confirmedAt?: string; notifiedBy?: string; delayedReportUrl?: string; issuer?: string; notify?: string[]; crtshUrl: string }) => {
-      const reportedAt = parseInstant(opts.reportedAt, '--reported-at');
-      const confirmedAt = opts.confirmedAt ? parseInstant(opts.confirmedAt, '--confirmed-at') : null;
+      const reportedAt = requireNotFuture(parseInstant(opts.reportedAt, '--reported-at'), io.clock.now().getTime(), '--reported-at');
+      const confirmedAt = opts.confirmedAt ? requireNotFuture(parseInstant(opts.confirmedAt, '--confirmed-at'), io.clock.now().getTime(), '--confirmed-at') : null;
       const kind = parseKind(opts.kind);
       const reason = parseReason(opts.reason, kind);
       const notifiedBy = parseNotifiedBy(opts.notifiedBy);
-      for (const n of opts.notify ?? []) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(n)) throw new InputError(`--notify "${n}" is not an email address`);
+      for (const n of opts.notify ?? []) requireEmailAddress(n);
       const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
       const f = fetcher();
       try {
@@ -166,7 +170,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .command('check')
     .description('poll the CRLs and OCSP responders of every tracked certificate and record what changed')
-    .option('--case <id>', 'only this case')
+    .option('--case <id>', 'only this case', parseCaseId)
     .action(async (opts: { case?: string }) => {
       const f = fetcher();
       let summary: CheckSummary;
@@ -202,7 +206,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .command('status')
     .description('deadlines, verdicts and findings for every tracked certificate')
-    .option('--case <id>', 'only this case')
+    .option('--case <id>', 'only this case', parseCaseId)
     .option('--rules-as-of <ISO-8601>', 'judge every case under the rules in force at this time instead of when it was reported')
     .action(async (opts: { case?: string; rulesAsOf?: string }) => {
       const rulesAsOf = opts.rulesAsOf ? parseInstant(opts.rulesAsOf, '--rules-as-of') : undefined;
@@ -216,7 +220,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .command('report')
     .description('the evidence report of a case: markdown (incident bug), csv, json, html, or an evidence bundle')
-    .requiredOption('--case <id>', 'the case')
+    .requiredOption('--case <id>', 'the case', parseCaseId)
     .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'csv', 'json', 'html', 'bundle']).default('markdown'))
     .option('--out <path>', 'write to this file (a directory for --format bundle) instead of stdout')
     .action(async (opts: { case: string; format: string; out?: string }) => {
@@ -233,15 +237,15 @@ export function buildProgram(io: CliIo): Command {
         const files = toBundle(report, (sha) => (local && existsSync(crlPath(sha)) ? readFileSync(crlPath(sha)) : null));
         for (const f of files) {
           const target = join(opts.out!, f.path);
-          mkdirSync(join(target, '..'), { recursive: true });
-          writeFileSync(target, f.bytes);
+          makeOutDir(join(target, '..'), `--out directory ${opts.out}`);
+          writeOutFile(target, f.bytes);
         }
         io.stdout(`wrote ${files.length} files to ${opts.out}: check them with \`cd ${opts.out} && sha256sum -c SHA256SUMS\`\n`);
         return;
       }
       const text = opts.format === 'csv' ? toCsv(report) : opts.format === 'json' ? toJson(report) : opts.format === 'html' ? toHtml(report) : toMarkdown(report);
       if (opts.out) {
-        writeFileSync(opts.out, text);
+        writeOutFile(opts.out, text);
         io.stdout(`wrote ${opts.out}\n`);
       } else io.stdout(text);
     });
@@ -249,7 +253,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .command('verify-evidence')
     .description('rebuild every evidence record from the observations and compare (exit 1 when one differs)')
-    .option('--case <id>', 'only this case')
+    .option('--case <id>', 'only this case', parseCaseId)
     .action(async (opts: { case?: string }) => {
       const result = await withStore(({ store }) => verifyEvidence(store, opts.case));
       print(result, () => formatVerifyEvidence(result));
@@ -290,7 +294,7 @@ export function buildProgram(io: CliIo): Command {
       if (isUrl(source)) {
         const f = fetcher();
         try {
-          bytes = requireFetched(await f.fetch({ url: source, maxBytes: DEFAULT_CRL_MAX_BYTES }));
+          bytes = requireFetched(await f.fetch({ url: source, maxBytes: DEFAULT_CRL_MAX_BYTES, purpose: 'crl' }));
         } finally {
           await f.close();
         }
@@ -299,6 +303,8 @@ export function buildProgram(io: CliIo): Command {
       }
       const report = await inspectCrl(bytes, source, { issuer, serials: opts.serial ?? [], at: when });
       print(report, () => formatCrlInspection(report));
+      const notEvidence = crlEvidenceProblem(report);
+      if (notEvidence) throw new NotEvidenceError(notEvidence);
     });
 
   inspect
@@ -317,9 +323,9 @@ export function buildProgram(io: CliIo): Command {
         const request = buildOcspRequest(cert.serial, new OcspIssuer(issuer.raw));
         const f = fetcher();
         try {
-          let result = await f.fetch({ url: source, method: 'POST', body: request, headers: { 'content-type': 'application/ocsp-request' }, maxBytes: DEFAULT_OCSP_MAX_BYTES });
+          let result = await f.fetch({ url: source, method: 'POST', body: request, headers: { 'content-type': 'application/ocsp-request' }, maxBytes: DEFAULT_OCSP_MAX_BYTES, purpose: 'ocsp' });
           if (!result.ok && result.kind === 'http-status' && (result.status === 405 || result.status === 501)) {
-            result = await f.fetch({ url: ocspGetUrl(source, request), maxBytes: DEFAULT_OCSP_MAX_BYTES });
+            result = await f.fetch({ url: ocspGetUrl(source, request), maxBytes: DEFAULT_OCSP_MAX_BYTES, purpose: 'ocsp' });
           }
           bytes = requireFetched(result);
         } finally {
@@ -330,6 +336,8 @@ export function buildProgram(io: CliIo): Command {
       }
       const report = inspectOcsp(bytes, source, { issuer, cert, at: when });
       print(report, () => formatOcspInspection(report));
+      const notEvidence = ocspEvidenceProblem(report);
+      if (notEvidence) throw new NotEvidenceError(notEvidence);
     });
 
   return program;
@@ -368,12 +376,21 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return err.exitCode === 0 ? 0 : 1;
     }
     if (err instanceof InputError) {
-      io.stderr(`revwatch: ${err.message}\n`);
+      io.stderr(`revwatch: ${oneLine(err.message)}\n`);
       return 1;
     }
     if (err instanceof EvidenceMismatchError) {
-      io.stderr(`revwatch: ${err.message}\n`);
+      io.stderr(`revwatch: ${oneLine(err.message)}\n`);
       return 1;
+    }
+    const awsSetup = describeAwsSetupError(err);
+    if (awsSetup) {
+      io.stderr(`revwatch: ${awsSetup}\n`);
+      return 1;
+    }
+    if (err instanceof NotEvidenceError) {
+      io.stderr(`revwatch: not valid evidence: ${oneLine(err.message)}\n`);
+      return 3;
     }
     if (err instanceof SourceUnreadableError) {
       io.stderr(`revwatch: ${err.message}\n`);

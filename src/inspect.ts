@@ -4,7 +4,7 @@
  * contract in design.md.
  */
 import { InputError, describeCertificate, readCertificateBlocks, type CertificateInfo } from './pki/certificate.js';
-import { looksLikeCrl, normalizeSerialHex, scanCrl } from './pki/crl.js';
+import { CRL_UNUSABLE_CODES, looksLikeCrl, normalizeSerialHex, scanCrl, type CrlProblemCode } from './pki/crl.js';
 import { DerError } from './pki/der.js';
 import { OcspFormatError, OcspIssuer, looksLikeOcspResponse, parseOcspResponse, verifyOcspResponse } from './pki/ocsp.js';
 import { reasonName } from './pki/oids.js';
@@ -19,6 +19,8 @@ export interface CrlInspection {
   entries: number;
   fresh: boolean;
   matches: { serial: string; revocationDate: string | null; reasonCode: string | null; invalidityDate: string | null }[];
+  /** Requested serials the CRL does not list, in the order asked. */
+  notListed: string[];
   problems: { code: string; message: string }[];
 }
 
@@ -92,6 +94,7 @@ export async function inspectCrl(bytes: Uint8Array, source: string, options: { i
       .map((s) => scan.matches.get(s))
       .filter((m) => m !== undefined)
       .map((m) => ({ serial: m.serial, revocationDate: isoOrNull(m.revocationDate), reasonCode: reasonName(m.reasonCode), invalidityDate: isoOrNull(m.invalidityDate) })),
+    notListed: [...new Set(serials.filter((s) => !scan.matches.has(s)))],
     problems: scan.problems.map((p) => ({ code: p.code, message: p.message })),
   };
 }
@@ -126,6 +129,42 @@ export function inspectOcsp(bytes: Uint8Array, source: string, options: { issuer
   };
 }
 
+/**
+ * `inspect` exits 3 when what it read is not valid evidence (design.md, exit
+ * codes): thrown after the inspection has been printed.
+ */
+export class NotEvidenceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotEvidenceError';
+  }
+}
+
+/**
+ * Why a CRL inspection is not valid evidence, or null when it is: a
+ * signature that fails, a CRL that is not fresh at --at, or one that is
+ * unusable (unknown critical extension, delta or indirect CRL, dates before
+ * 1950, an empty issuingDistributionPoint). A signature that was not checked
+ * (no --issuer) is reported as such in the output, not as a failure.
+ */
+export function crlEvidenceProblem(r: CrlInspection): string | null {
+  if (r.signatureValid === false) return 'the CRL signature does not verify with the given issuer';
+  const unusable = r.problems.find((p) => CRL_UNUSABLE_CODES.has(p.code as CrlProblemCode));
+  if (unusable) return `the CRL is unusable: ${unusable.message}`;
+  if (!r.fresh) return `the CRL is not fresh at the time judged (thisUpdate ${r.thisUpdate}, nextUpdate ${r.nextUpdate ?? 'none'})`;
+  return null;
+}
+
+/** OCSP problems that mean the answer cannot be relied on (RFC 6960 3.2, 4.2.2.2; RFC 5019 4). */
+const OCSP_NOT_EVIDENCE = new Set(['response-status', 'bad-signature', 'unauthorized-signer', 'unsupported-signature-algorithm', 'certid-mismatch', 'stale', 'future', 'unknown-critical-extension']);
+
+/** Why an OCSP inspection is not valid evidence, or null when it is. */
+export function ocspEvidenceProblem(r: OcspInspection): string | null {
+  if (r.signatureValid === false) return `the response signature is not valid: ${r.problems.find((p) => p.code === 'bad-signature' || p.code === 'unauthorized-signer')?.message ?? 'it does not verify'}`;
+  const problem = r.problems.find((p) => OCSP_NOT_EVIDENCE.has(p.code));
+  return problem ? `the response is not valid evidence: ${problem.message}` : null;
+}
+
 /** Reads the first certificate of an --issuer or --cert file. */
 export function certificateFromFile(bytes: Uint8Array, source: string): CertificateInfo {
   const [first] = readCertificateBlocks(bytes, source);
@@ -148,6 +187,7 @@ export function formatCrlInspection(r: CrlInspection): string {
     lines.push('', 'serial'.padEnd(42) + 'revoked at'.padEnd(22) + 'reason');
     for (const m of r.matches) lines.push(m.serial.padEnd(42) + (m.revocationDate ?? '').padEnd(22) + (m.reasonCode ?? '(none: unspecified)'));
   }
+  if (r.notListed.length) lines.push(`not listed    ${r.notListed.join(', ')}`);
   for (const p of r.problems) lines.push(`problem: ${p.message}`);
   return lines.join('\n');
 }

@@ -19,6 +19,13 @@ export interface FetchRequest {
   /** Conditional GET validators from the previous fetch (RFC 9110 13.1). */
   readonly etag?: string | null;
   readonly lastModified?: string | null;
+  /**
+   * What is fetched; picks the fetcher's overall deadline for it (a CRL may be
+   * hundreds of MB, an OCSP answer is a few KB). Defaults to 'other'.
+   */
+  readonly purpose?: 'crl' | 'ocsp' | 'other';
+  /** Overall deadline for this fetch in ms (all attempts, redirects and the body); overrides the purpose's. */
+  readonly deadlineMs?: number;
 }
 
 export type FetchFailureKind =

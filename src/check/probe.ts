@@ -31,6 +31,7 @@ export type ProbeErrorKind =
   | 'certid-mismatch'
   | 'unusable-crl'
   | 'wrong-distribution-point'
+  | 'not-yet-valid'
   | 'unsupported';
 
 export interface ProbeSource {
@@ -77,7 +78,13 @@ const OCSP_FATAL: Partial<Record<OcspProblemCode, ProbeErrorKind>> = {
   'certid-mismatch': 'certid-mismatch',
   'unsupported-signature-algorithm': 'unsupported',
   'unknown-critical-extension': 'unsupported',
+  // RFC 6960 3.2: an answer whose thisUpdate or producedAt lies in the future
+  // (beyond clock skew) is not accepted; its time claims cannot be believed.
+  future: 'not-yet-valid',
 };
+
+/** Clock skew tolerated before a CRL's thisUpdate counts as in the future (as for OCSP). */
+const CRL_FUTURE_SKEW_MS = 5 * 60_000;
 
 export interface OcspProbeInput {
   readonly url: string;
@@ -103,9 +110,10 @@ export async function probeOcsp(input: OcspProbeInput): Promise<ProbeOutcome> {
     body: request,
     headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
     maxBytes,
+    purpose: 'ocsp',
   });
   if (!fetched.ok && fetched.kind === 'http-status' && (fetched.status === 405 || fetched.status === 501)) {
-    fetched = await input.fetcher.fetch({ url: ocspGetUrl(input.url, request), headers: { accept: 'application/ocsp-response' }, maxBytes });
+    fetched = await input.fetcher.fetch({ url: ocspGetUrl(input.url, request), headers: { accept: 'application/ocsp-response' }, maxBytes, purpose: 'ocsp' });
   }
   const checkedAt = input.now();
   const common = { source, serial: input.serial, checkedAt };
@@ -121,7 +129,7 @@ export async function probeOcsp(input: OcspProbeInput): Promise<ProbeOutcome> {
     return { ...common, status: 'error', sha256: fetched.sha256, raw, error: { kind: 'malformed', message } };
   }
   const v = verifyOcspResponse(parsed, { issuer: input.issuer, serial: input.serial, at: checkedAt });
-  if (!v.trusted || !v.match) {
+  if (!v.trusted || !v.match || v.problems.some((p) => p.code === 'future')) {
     const fatal = v.problems.find((p) => OCSP_FATAL[p.code]) ?? v.problems[0];
     const kind = fatal ? (OCSP_FATAL[fatal.code] ?? 'malformed') : 'malformed';
     return { ...common, status: 'error', sha256: fetched.sha256, raw, error: { kind, message: fatal?.message ?? 'response not trusted' } };
@@ -174,7 +182,7 @@ export interface CrlProbeResult {
 /** Fetches one CRL once and answers for every serial that points at it. */
 export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
   const source: ProbeSource = { kind: 'crl', url: input.url };
-  const fetched = await input.fetcher.fetch({ url: input.url, maxBytes: input.maxBytes ?? DEFAULT_CRL_MAX_BYTES, etag: input.etag, lastModified: input.lastModified });
+  const fetched = await input.fetcher.fetch({ url: input.url, maxBytes: input.maxBytes ?? DEFAULT_CRL_MAX_BYTES, etag: input.etag, lastModified: input.lastModified, purpose: 'crl' });
   const checkedAt = input.now();
   const errorAll = (kind: ProbeErrorKind, message: string, sha256: string | null): ProbeOutcome[] =>
     input.serials.map((serial) => ({ source, serial, checkedAt, status: 'error', sha256, raw: null, error: { kind, message } }));
@@ -192,9 +200,11 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
     return { ...base, ...meta, outcomes: errorAll('malformed', message, fetched.sha256) };
   }
   const scopeProblem = idpProblem(scan, input.url, input.certificatesAreCAs === true);
-  if (!scan.usable || scopeProblem) {
+  // RFC 5280 6.3.3 (a)(1): thisUpdate after the time of checking: not yet valid.
+  const future = scan.thisUpdate > checkedAt + CRL_FUTURE_SKEW_MS ? scan.problems.find((p) => p.code === 'not-yet-valid') : undefined;
+  if (!scan.usable || scopeProblem || future) {
     const bad = scan.problems.find((p) => p.code === 'bad-signature' || p.code === 'issuer-name-mismatch');
-    const kind: ProbeErrorKind = bad ? 'bad-signature' : scopeProblem ? 'wrong-distribution-point' : 'unusable-crl';
+    const kind: ProbeErrorKind = bad ? 'bad-signature' : scopeProblem ? 'wrong-distribution-point' : future && scan.usable ? 'not-yet-valid' : 'unusable-crl';
     const message = scopeProblem ?? scan.problems.map((p) => p.message).join('; ');
     return { ...base, ...meta, scan, outcomes: errorAll(kind, message, fetched.sha256) };
   }

@@ -5,9 +5,12 @@
  * connection. Remote faults are returned, never thrown.
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, buildConnector, request, errors as undiciErrors } from 'undici';
 import type { Clock, FetchFailure, FetchFailureKind, FetchRequest, FetchResult, Fetcher } from '../ports.js';
-import { AddressRefusedError, guardedLookup, literalRefusal, refusalReason, type GuardOptions } from './address-guard.js';
+import { AddressRefusedError, guardDecision, guardedLookup, literalRefusal, refusalMessage, type GuardOptions } from './address-guard.js';
 
 export interface HttpFetcherOptions extends GuardOptions {
   readonly clock: Clock;
@@ -17,6 +20,22 @@ export interface HttpFetcherOptions extends GuardOptions {
   readonly headersTimeoutMs?: number;
   /** Longest pause between two body chunks: a body that stalls fails here. */
   readonly bodyTimeoutMs?: number;
+  /**
+   * Overall deadline of one fetch (every attempt, redirect, backoff and body
+   * byte), by purpose. A slow drip of one byte a second never trips the
+   * per-chunk body timeout; this ends it.
+   */
+  readonly crlDeadlineMs?: number;
+  readonly ocspDeadlineMs?: number;
+  readonly otherDeadlineMs?: number;
+  /**
+   * Bodies without a Content-Length are held in memory up to this many bytes
+   * and then spill to a temporary file, so an endless body costs at most this
+   * much memory before the size cap stops it.
+   */
+  readonly spillToDiskAfterBytes?: number;
+  /** Told the temporary file's path whenever a body spills to disk (logging, tests). */
+  readonly onSpill?: (path: string) => void;
   readonly maxRedirects?: number;
   /** Attempts in all, for transient faults (timeouts, resets, 429, 502-504). */
   readonly maxAttempts?: number;
@@ -29,17 +48,34 @@ export interface HttpFetcherOptions extends GuardOptions {
 const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
+export const DEFAULT_CRL_DEADLINE_MS = 60_000;
+export const DEFAULT_OCSP_DEADLINE_MS = 15_000;
+export const DEFAULT_OTHER_DEADLINE_MS = 60_000;
+const DEFAULT_SPILL_AFTER_BYTES = 64 * 1024 * 1024;
+
 class TooLargeError extends Error {}
+
+/** Thrown into the request and body stream when the fetch's overall deadline passes. */
+class DeadlineError extends Error {
+  constructor(readonly deadlineMs: number) {
+    super(`no complete answer within the ${deadlineMs / 1000} s fetch deadline`);
+    this.name = 'DeadlineError';
+  }
+}
 
 export class HttpFetcher implements Fetcher {
   private readonly agent: Agent;
-  private readonly options: Required<Omit<HttpFetcherOptions, 'clock' | 'random'>> & Pick<HttpFetcherOptions, 'clock' | 'random'>;
+  private readonly options: Required<Omit<HttpFetcherOptions, 'clock' | 'random' | 'onSpill'>> & Pick<HttpFetcherOptions, 'clock' | 'random' | 'onSpill'>;
 
   constructor(options: HttpFetcherOptions) {
     this.options = {
       connectTimeoutMs: 10_000,
       headersTimeoutMs: 15_000,
       bodyTimeoutMs: 30_000,
+      crlDeadlineMs: DEFAULT_CRL_DEADLINE_MS,
+      ocspDeadlineMs: DEFAULT_OCSP_DEADLINE_MS,
+      otherDeadlineMs: DEFAULT_OTHER_DEADLINE_MS,
+      spillToDiskAfterBytes: DEFAULT_SPILL_AFTER_BYTES,
       maxRedirects: 5,
       maxAttempts: 3,
       backoffBaseMs: 500,
@@ -54,10 +90,10 @@ export class HttpFetcher implements Fetcher {
       base(opts, (err, socket) => {
         if (err || !socket) return callback(err ?? new Error('no socket'), null);
         const remote = socket.remoteAddress;
-        const reason = guard.allowPrivateNetwork || !remote ? null : refusalReason(remote);
-        if (reason) {
+        const refusal = remote ? guardDecision(remote, guard) : null;
+        if (refusal) {
           socket.destroy();
-          return callback(new AddressRefusedError(`refused to connect to ${opts.hostname}: ${reason}`), null);
+          return callback(new AddressRefusedError(refusalMessage(opts.hostname, refusal, guard)), null);
         }
         callback(null, socket);
       });
@@ -73,21 +109,45 @@ export class HttpFetcher implements Fetcher {
     await this.agent.close();
   }
 
+  /** The overall deadline that applies to a request. */
+  deadlineFor(req: FetchRequest): number {
+    if (req.deadlineMs !== undefined) return req.deadlineMs;
+    if (req.purpose === 'crl') return this.options.crlDeadlineMs;
+    if (req.purpose === 'ocsp') return this.options.ocspDeadlineMs;
+    return this.options.otherDeadlineMs;
+  }
+
   async fetch(req: FetchRequest): Promise<FetchResult> {
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      const result = await this.fetchFollowingRedirects(req, attempt);
-      if (result.ok || !isTransient(result) || attempt >= this.options.maxAttempts) return result;
-      // Exponential backoff with full jitter over the upper half, so retries
-      // from many probes do not arrive together.
-      const ceiling = this.options.backoffBaseMs * 2 ** (attempt - 1);
-      const random = this.options.random ?? Math.random;
-      await this.options.clock.sleep(Math.round(ceiling / 2 + (ceiling / 2) * random()));
+    const deadlineMs = this.deadlineFor(req);
+    // The deadline is a network timeout like undici's own (headersTimeout,
+    // bodyTimeout), so it runs on real timers: a FakeClock cannot stop a
+    // socket from dripping. unref: a pending deadline never holds the process.
+    const controller = new AbortController();
+    const startedAt = performance.now();
+    const timer = setTimeout(() => controller.abort(new DeadlineError(deadlineMs)), deadlineMs);
+    timer.unref();
+    try {
+      let attempt = 0;
+      for (;;) {
+        attempt++;
+        const result = await this.fetchFollowingRedirects(req, attempt, controller.signal);
+        if (result.ok || !isTransient(result) || attempt >= this.options.maxAttempts || controller.signal.aborted) return result;
+        // Exponential backoff with full jitter over the upper half, so retries
+        // from many probes do not arrive together.
+        const ceiling = this.options.backoffBaseMs * 2 ** (attempt - 1);
+        const random = this.options.random ?? Math.random;
+        const pause = Math.round(ceiling / 2 + (ceiling / 2) * random());
+        // No retry that could not even start before the deadline: the last
+        // answer stands.
+        if (performance.now() - startedAt + pause >= deadlineMs) return result;
+        await this.options.clock.sleep(pause);
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private async fetchFollowingRedirects(req: FetchRequest, attempts: number): Promise<FetchResult> {
+  private async fetchFollowingRedirects(req: FetchRequest, attempts: number, signal: AbortSignal): Promise<FetchResult> {
     let url = req.url;
     let method = req.method ?? 'GET';
     let body = req.body;
@@ -103,16 +163,17 @@ export class HttpFetcher implements Fetcher {
         return fail('unsupported-scheme', `${parsed.protocol}// URLs are not supported (only http and https)`);
       }
       const literal = literalRefusal(parsed.hostname, this.options);
-      if (literal) return fail('refused-address', `refused to connect to ${parsed.hostname}: ${literal} (use --allow-private-network for local responders)`);
+      if (literal) return fail('refused-address', refusalMessage(parsed.hostname, literal, this.options));
 
       const headers: Record<string, string> = { 'user-agent': this.options.userAgent, ...(req.headers ?? {}) };
       if (req.etag) headers['if-none-match'] = req.etag;
       if (req.lastModified) headers['if-modified-since'] = req.lastModified;
       let response;
       try {
-        response = await request(parsed, { dispatcher: this.agent, method, headers, body: body ? Buffer.from(body) : undefined });
+        if (signal.aborted) throw signal.reason;
+        response = await request(parsed, { dispatcher: this.agent, method, headers, body: body ? Buffer.from(body) : undefined, signal });
       } catch (err) {
-        return classifyError(err, url, attempts);
+        return classifyError(signal.aborted ? signal.reason : err, url, attempts);
       }
       const status = response.statusCode;
       const header = (name: string): string | null => {
@@ -145,36 +206,93 @@ export class HttpFetcher implements Fetcher {
         return fail('too-large', `body of ${declared} bytes exceeds the ${req.maxBytes}-byte cap`);
       }
       try {
-        const { bytes, sha256 } = await readCapped(response.body, req.maxBytes, Number.isFinite(declared) ? declared : null);
+        const { bytes, sha256 } = await readCapped(response.body, req.maxBytes, Number.isFinite(declared) ? declared : null, this.options.spillToDiskAfterBytes, this.options.onSpill);
         return { ok: true, status, url, body: bytes, sha256, notModified: false, etag: header('etag'), lastModified: header('last-modified'), contentType: header('content-type'), redirects, attempts };
       } catch (err) {
         if (err instanceof TooLargeError) return fail('too-large', `body exceeds the ${req.maxBytes}-byte cap`);
-        return classifyError(err, url, attempts);
+        return classifyError(signal.aborted ? signal.reason : err, url, attempts);
       }
     }
   }
 }
 
-/** Streams a body into one buffer, hashing as it goes and stopping at the cap. */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): void }, maxBytes: number, declared: number | null): Promise<{ bytes: Buffer; sha256: string }> {
+type BodyStream = AsyncIterable<Buffer> & { destroy(err?: Error): void };
+
+/**
+ * Streams a body, hashing as it goes and stopping at the cap; the caller gets
+ * one Buffer of exactly the body's size. Memory for one fetch stays within
+ * max(body, spillAfter) plus a chunk or two, never a multiple of the body:
+ * - with a Content-Length (already checked against the cap), one buffer of
+ *   that size is allocated up front and filled in place;
+ * - without one, chunks are held until spillAfter bytes, then written to a
+ *   temporary file; at the end the file is read into one exact-size buffer
+ *   and removed. An endless body is cut at the cap with at most spillAfter
+ *   bytes in memory and the rest on disk.
+ * The CRL scanner needs the whole CRL addressable at once (it walks the DER
+ * by offset), which is why the end result is still one Buffer.
+ */
+async function readCapped(body: BodyStream, maxBytes: number, declared: number | null, spillAfter: number, onSpill?: (path: string) => void): Promise<{ bytes: Buffer; sha256: string }> {
   const hash = createHash('sha256');
-  let buf = Buffer.allocUnsafe(declared !== null ? declared : 64 * 1024);
   let length = 0;
-  for await (const chunk of body) {
-    if (length + chunk.length > maxBytes) {
-      body.destroy();
-      throw new TooLargeError();
+  if (declared !== null) {
+    const buf = Buffer.allocUnsafe(declared);
+    for await (const chunk of body) {
+      if (length + chunk.length > declared) {
+        // More bytes than the Content-Length said (undici normally stops
+        // this first): never write past the buffer.
+        body.destroy();
+        throw new Error(`body longer than its Content-Length of ${declared} bytes`);
+      }
+      chunk.copy(buf, length);
+      length += chunk.length;
+      hash.update(chunk);
     }
-    if (length + chunk.length > buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(buf.length * 2, length + chunk.length)));
-      buf.copy(bigger, 0, 0, length);
-      buf = bigger;
-    }
-    chunk.copy(buf, length);
-    length += chunk.length;
-    hash.update(chunk);
+    return { bytes: length === declared ? buf : buf.subarray(0, length), sha256: hash.digest('hex') };
   }
-  return { bytes: buf.subarray(0, length), sha256: hash.digest('hex') };
+  let chunks: Buffer[] = [];
+  let spill: { dir: string; file: FileHandle } | null = null;
+  try {
+    for await (const chunk of body) {
+      if (length + chunk.length > maxBytes) {
+        body.destroy();
+        throw new TooLargeError();
+      }
+      hash.update(chunk);
+      length += chunk.length;
+      if (spill) {
+        await writeAll(spill.file, chunk);
+      } else {
+        chunks.push(chunk);
+        if (length > spillAfter) {
+          const dir = await mkdtemp(join(tmpdir(), 'revwatch-body-'));
+          spill = { dir, file: await open(join(dir, 'body'), 'w+', 0o600) };
+          onSpill?.(join(dir, 'body'));
+          for (const held of chunks) await writeAll(spill.file, held);
+          chunks = [];
+        }
+      }
+    }
+    if (!spill) return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length), sha256: hash.digest('hex') };
+    const bytes = Buffer.allocUnsafe(length);
+    for (let offset = 0; offset < length; ) {
+      const { bytesRead } = await spill.file.read(bytes, offset, Math.min(8 * 1024 * 1024, length - offset), offset);
+      if (bytesRead === 0) throw new Error('temporary body file ended early');
+      offset += bytesRead;
+    }
+    return { bytes, sha256: hash.digest('hex') };
+  } finally {
+    if (spill) {
+      await spill.file.close().catch(() => undefined);
+      await rm(spill.dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+}
+
+async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length; ) {
+    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
 }
 
 function classifyError(err: unknown, url: string, attempts: number): FetchFailure {
@@ -182,6 +300,7 @@ function classifyError(err: unknown, url: string, attempts: number): FetchFailur
   const cause = e.cause && typeof e.cause === 'object' ? e.cause : null;
   const refused = e instanceof AddressRefusedError ? e : cause instanceof AddressRefusedError ? cause : null;
   if (refused) return { ok: false, kind: 'refused-address', message: refused.message, url, attempts };
+  if (e instanceof DeadlineError) return { ok: false, kind: 'timeout', message: e.message, url, attempts };
   if (
     e instanceof undiciErrors.ConnectTimeoutError ||
     e instanceof undiciErrors.HeadersTimeoutError ||

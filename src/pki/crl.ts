@@ -20,6 +20,7 @@ import {
   contentOf,
   expectElement,
   parseTime,
+  RFC5280_EARLIEST_TIME,
   readBoolean,
   readElement,
   readOid,
@@ -44,7 +45,22 @@ export type CrlProblemCode =
   | 'stale'
   | 'not-yet-valid'
   | 'no-next-update'
-  | 'invalid-reason-code';
+  | 'invalid-reason-code'
+  | 'time-before-1950'
+  | 'empty-issuing-distribution-point';
+
+/** Problems that make a CRL unusable as evidence, whatever the time. */
+export const CRL_UNUSABLE_CODES: ReadonlySet<CrlProblemCode> = new Set<CrlProblemCode>([
+  'unknown-critical-extension',
+  'unknown-critical-entry-extension',
+  'indirect-crl-unsupported',
+  'delta-crl',
+  'bad-signature',
+  'issuer-name-mismatch',
+  'unsupported-signature-algorithm',
+  'time-before-1950',
+  'empty-issuing-distribution-point',
+]);
 
 export interface CrlProblem {
   readonly code: CrlProblemCode;
@@ -260,18 +276,20 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
     problems.push({ code: 'not-yet-valid', message: `thisUpdate ${iso(thisUpdate)} is in the future` });
   }
 
+  // RFC 5280 5.1.2.4-5.1.2.6: CRL times are UTCTime through 2049 and
+  // GeneralizedTime from 2050, so nothing before 1950 is a real date. Such a
+  // CRL cannot say when it was issued, so it is not evidence.
+  const earlyTimes: [string, number | null][] = [['thisUpdate', thisUpdate], ['nextUpdate', nextUpdate]];
+  for (const m of matches.values()) earlyTimes.push([`revocationDate of serial ${m.serial}`, m.revocationDate]);
+  for (const [field, time] of earlyTimes) {
+    if (time !== null && time < RFC5280_EARLIEST_TIME) {
+      problems.push({ code: 'time-before-1950', message: `${field} ${iso(time)} is before 1950, which RFC 5280 5.1.2.4 does not allow` });
+    }
+  }
+
   if (signatureValid === false && !problems.some((x) => x.code === 'issuer-name-mismatch')) {
     problems.push({ code: 'bad-signature', message: 'the CRL signature does not verify with the issuer\'s key' });
   }
-  const unusableCodes = new Set<CrlProblemCode>([
-    'unknown-critical-extension',
-    'unknown-critical-entry-extension',
-    'indirect-crl-unsupported',
-    'delta-crl',
-    'bad-signature',
-    'issuer-name-mismatch',
-    'unsupported-signature-algorithm',
-  ]);
   return {
     version,
     issuer: nameToString(issuerName),
@@ -285,7 +303,7 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
     entries: scan.count,
     matches,
     signatureValid,
-    usable: !problems.some((x) => unusableCodes.has(x.code)),
+    usable: !problems.some((x) => CRL_UNUSABLE_CODES.has(x.code)),
     problems,
   };
 }
@@ -484,6 +502,13 @@ function readCrlExtensions(buf: Uint8Array, wrapper: DerElement, problems: CrlPr
       problems.push({ code: 'delta-crl', message: `delta CRL (base CRL ${result.deltaCrlIndicator}): a delta alone cannot show that a certificate is not revoked` });
     } else if (oid === Oid.issuingDistributionPoint) {
       result.idp = parseIssuingDistributionPoint(value);
+      if (isEmptySequence(value)) {
+        // RFC 5280 5.2.5: "conforming CRL issuers MUST NOT issue CRLs where
+        // the DER encoding of the issuing distribution point extension is an
+        // empty sequence". Its scope is then unknown (openssl's crltest
+        // kEmptyIdpCRL expects the CRL to be refused), so it proves nothing.
+        problems.push({ code: 'empty-issuing-distribution-point', message: 'the issuingDistributionPoint extension is an empty SEQUENCE (RFC 5280 5.2.5 forbids it), so the CRL\'s scope is unknown' });
+      }
       if (result.idp.onlySomeReasons) {
         problems.push({ code: 'partial-reasons', message: 'the CRL covers only some revocation reasons (onlySomeReasons)' });
       }
@@ -497,6 +522,11 @@ function bigIntegerDecimal(value: Uint8Array): string {
   if (el.tag !== Tag.INTEGER) throw new DerError('expected an INTEGER');
   const hex = Buffer.from(contentOf(value, el)).toString('hex');
   return BigInt(`0x${hex || '0'}`).toString(10);
+}
+
+function isEmptySequence(value: Uint8Array): boolean {
+  const el = readElement(value, 0);
+  return el.tag === Tag.SEQUENCE && el.contentStart === el.end;
 }
 
 /** IssuingDistributionPoint (RFC 5280 5.2.5). */

@@ -240,8 +240,23 @@ export function parseTime(buf: Uint8Array, el: DerElement): number {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     throw new DerError('time field out of range');
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  if (year < 100) {
+    // Date.UTC reads years 0-99 as 1900-1999; a GeneralizedTime "0001" is
+    // year 1, and must never be printed as 1901.
+    const exact = new Date(ms);
+    exact.setUTCFullYear(year, month - 1, day);
+    ms = exact.getTime();
+  }
+  return ms - offsetMinutes * 60_000;
 }
+
+/**
+ * The earliest instant RFC 5280 times can carry: UTCTime covers 1950-2049
+ * and GeneralizedTime is used only from 2050 on (RFC 5280 4.1.2.5, 5.1.2.4,
+ * 5.1.2.6), so an earlier date in a certificate or CRL is not a real date.
+ */
+export const RFC5280_EARLIEST_TIME = Date.UTC(1950, 0, 1);
 
 // ---------------------------------------------------------------------------
 // Writer

@@ -338,10 +338,20 @@ const DEFAULT_SKEW_MS = 5 * 60_000;
 
 /**
  * Delegated responder certificates repeat across thousands of responses; the
- * checks that do not depend on time are cached by (issuer key, certificate).
+ * checks that do not depend on time are cached. The key covers every input
+ * delegationProblem reads: the issuer's subject name (compared with the
+ * responder certificate's issuer name), the issuer's key (which must verify
+ * the responder certificate) and the responder certificate's bytes. Keying on
+ * less let one issuer's verdict answer for another with the same key and a
+ * different name (openssl ocsp-tests WSNIC_D1), in either order.
  */
 const delegatedCache = new Map<string, string | null>();
 const DELEGATED_CACHE_LIMIT = 1024;
+
+/** Empties the delegated-responder cache, so a test can start each order of cases from a cold process state. */
+export function clearDelegatedResponderCache(): void {
+  delegatedCache.clear();
+}
 
 export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOcspOptions): OcspVerification {
   const problems: OcspProblem[] = [];
@@ -447,7 +457,7 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
     if (!verifySignature(alg, basic.tbs, key, basic.signature)) {
       return { ok: false, problem: { code: 'bad-signature', message: 'the response signature does not verify with the responder certificate\'s key' } };
     }
-    const cacheKey = `${createHash('sha256').update(ca.spki).update(certDer).digest('base64')}`;
+    const cacheKey = delegationCacheKey(ca, certDer);
     let reason = delegatedCache.get(cacheKey);
     if (reason === undefined) {
       reason = delegationProblem(cert, ca);
@@ -461,6 +471,20 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
     return { ok: true, signer: 'delegated' };
   }
   return { ok: false, problem: { code: 'unauthorized-signer', message: 'the responder ID names neither the issuer nor an included responder certificate' } };
+}
+
+/**
+ * SHA-256 over each input with its length in front, so no two different
+ * (name, key, certificate) triples can concatenate to the same bytes.
+ */
+export function delegationCacheKey(ca: RawCertificate, responderCertDer: Uint8Array): string {
+  const hash = createHash('sha256');
+  for (const part of [ca.subjectName, ca.spki, responderCertDer]) {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(part.length);
+    hash.update(length).update(part);
+  }
+  return hash.digest('base64');
 }
 
 function delegationProblem(cert: RawCertificate, ca: RawCertificate): string | null {

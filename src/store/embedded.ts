@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import lockfile from 'proper-lockfile';
 import { DynamoStore } from './dynamo-store.js';
+import { announceLockWait } from './lock-wait.js';
 
 export const LOCAL_TABLE = 'revwatch';
 
@@ -20,9 +21,10 @@ export interface OpenStore {
   close(): Promise<void>;
 }
 
-export async function openEmbeddedStore(home: string, options: { lockWaitMs?: number } = {}): Promise<OpenStore> {
+export async function openEmbeddedStore(home: string, options: { lockWaitMs?: number; onLockWait?: (message: string) => void } = {}): Promise<OpenStore> {
   mkdirSync(join(home, 'db'), { recursive: true });
   const waitMs = options.lockWaitMs ?? 10 * 60_000;
+  await announceLockWait(home, join(home, 'db.lock'), 30_000, options.onLockWait);
   const release = await lockfile.lock(home, {
     lockfilePath: join(home, 'db.lock'),
     // A crashed holder's lock goes stale after 30 s (proper-lockfile refreshes it while held).

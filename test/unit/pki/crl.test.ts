@@ -168,4 +168,36 @@ describe('scanCrl', () => {
     tampered[outerAlgAt + 7] = 0x03;
     await expect(scanCrl(tampered, { at: T0 })).rejects.toThrow(/differs from the outer/);
   });
+
+  it('reads a GeneralizedTime in year 0001 as year 1, never 1901, and reports dates before 1950 as a problem that makes the CRL unusable', async () => {
+    const yearOne = Date.parse('0001-01-01T00:00:00Z');
+    const crl = h.ca.crl({ entries: [{ serial: '01', revocationDate: T0 }], thisUpdate: yearOne, nextUpdate: T0 + DAY, crlNumber: 1 });
+    const scan = await scanCrl(crl, { serials: ['01'], issuer: h.ca.info.raw, at: T0 });
+    expect(new Date(scan.thisUpdate).toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(scan.signatureValid).toBe(true);
+    expect(scan.usable).toBe(false);
+    const early = scan.problems.filter((p) => p.code === 'time-before-1950');
+    expect(early).toHaveLength(1);
+    expect(early[0]!.message).toContain('0001-01-01');
+    expect(early[0]!.message).not.toContain('1901');
+
+    const revokedEarly = h.ca.crl({ entries: [{ serial: '02', revocationDate: Date.parse('1949-12-31T00:00:00Z') }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 });
+    const r = await scanCrl(revokedEarly, { serials: ['02'], issuer: h.ca.info.raw, at: T0 });
+    expect(r.problems.map((p) => p.code)).toEqual(['time-before-1950']);
+    expect(r.usable).toBe(false);
+
+    // 1950 exactly is the first UTCTime date and is fine.
+    const ok = await scanCrl(h.ca.crl({ entries: [{ serial: '03', revocationDate: Date.UTC(1950, 0, 1) }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 }), { serials: ['03'], at: T0 });
+    expect(ok.problems).toEqual([]);
+  });
+
+  it('makes a CRL with an empty issuingDistributionPoint unusable (RFC 5280 5.2.5; openssl crltest kEmptyIdpCRL)', async () => {
+    for (const critical of [true, false]) {
+      const crl = h.ca.crl({ entries: [], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1, extraExtensions: [extensionDer('2.5.29.28', seq(), critical)] });
+      const scan = await scanCrl(crl, { serials: [h.leaf.info.serial], issuer: h.ca.info.raw, at: T0 });
+      expect(scan.signatureValid).toBe(true);
+      expect(scan.usable).toBe(false);
+      expect(scan.problems.map((p) => p.code)).toEqual(['empty-issuing-distribution-point']);
+    }
+  });
 });

@@ -1,0 +1,151 @@
+/**
+ * Checks on what the user typed, and the translation of user-caused failures
+ * (a missing directory, absent AWS credentials) into one-line InputErrors:
+ * bad input exits 1 with one clear line and writes nothing; exit 70 is kept
+ * for real bugs.
+ */
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { InputError } from './errors.js';
+
+/** Escapes control characters so a message can never span two lines or move the cursor. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/** How far ahead of this machine's clock a report time may be: clock skew between hosts, not a typo'd year. */
+export const REPORTED_AT_FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** A report (or confirmation) time cannot be in the future: the deadline clock starts when the CA was made aware. */
+export function requireNotFuture(ms: number, now: number, what: string): number {
+  if (ms > now + REPORTED_AT_FUTURE_TOLERANCE_MS) {
+    throw new InputError(`${what} ${new Date(ms).toISOString()} is in the future (more than 5 minutes after now, ${new Date(now).toISOString()})`);
+  }
+  return ms;
+}
+
+/** commander argParser for --case: a visible, single-line id. */
+export function parseCaseId(value: string): string {
+  if (value.trim() === '') throw new InputError('--case must not be empty');
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new InputError(`--case "${oneLine(value)}" contains control characters`);
+  if (value !== value.trim()) throw new InputError(`--case "${value}" has leading or trailing spaces`);
+  if (value.length > 200) throw new InputError('--case is longer than 200 characters');
+  return value;
+}
+
+/** commander argParser for --report-url: an absolute http or https URL, as it is rendered as a link in reports. */
+export function parseReportUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`--report-url "${oneLine(value)}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InputError(`--report-url must be an http or https URL (got ${oneLine(url.protocol)})`);
+  }
+  return value;
+}
+
+/** --notify: one plain address; CR/LF would inject mail headers. */
+export function requireEmailAddress(value: string): string {
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) throw new InputError(`--notify "${oneLine(value)}" is not an email address`);
+  return value;
+}
+
+/** Overall fetch deadlines from the environment (REVWATCH_CRL_DEADLINE_MS, REVWATCH_OCSP_DEADLINE_MS), read by the CLI only. */
+export function fetchDeadlinesFromEnv(env: Readonly<Record<string, string | undefined>>): { crlDeadlineMs?: number; ocspDeadlineMs?: number } {
+  const read = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const ms = Number(raw);
+    if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) throw new InputError(`${name} must be a whole number of milliseconds between 100 and 3600000 (got "${oneLine(raw)}")`);
+    return ms;
+  };
+  const result: { crlDeadlineMs?: number; ocspDeadlineMs?: number } = {};
+  const crl = read('REVWATCH_CRL_DEADLINE_MS');
+  const ocsp = read('REVWATCH_OCSP_DEADLINE_MS');
+  if (crl !== undefined) result.crlDeadlineMs = crl;
+  if (ocsp !== undefined) result.ocspDeadlineMs = ocsp;
+  return result;
+}
+
+function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT': return 'no such directory';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'EISDIR': return 'it is a directory';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
+    case 'EROFS': return 'read-only file system';
+    case 'ENOSPC': return 'no space left on the device';
+    default: return oneLine((err as Error).message);
+  }
+}
+
+/** Writes --out; a path the user got wrong is an InputError, not a crash. */
+export function writeOutFile(path: string, data: string | Uint8Array): void {
+  try {
+    writeFileSync(path, data);
+  } catch (err) {
+    throw new InputError(`cannot write --out ${oneLine(path)}: ${fsReason(err)}`);
+  }
+}
+
+/**
+ * Creates the local data directory (--home) one level at a time: a path
+ * through a file, or somewhere no directory can be made, is the user's
+ * mistake and exits 1. (Node's recursive mkdirSync was seen to spin forever
+ * under /proc, so the levels are made here.)
+ */
+export function ensureHomeDirectory(path: string): void {
+  const missing: string[] = [];
+  let existing = resolve(path);
+  while (!existsSync(existing)) {
+    missing.unshift(existing);
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  if (existsSync(existing) && !statSync(existing).isDirectory()) {
+    throw new InputError(`--home ${oneLine(path)}: ${oneLine(existing)} is not a directory`);
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new InputError(`cannot create --home ${oneLine(path)}: ${fsReason(err)}`);
+    }
+  }
+}
+
+/** Creates a directory under --out; errors as for writeOutFile. */
+export function makeOutDir(path: string, what: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (err) {
+    throw new InputError(`cannot create ${oneLine(what)}: ${fsReason(err)}`);
+  }
+}
+
+/**
+ * Failures the user causes in AWS mode (no credentials, no region, no such
+ * table, credentials refused): one line naming the fix, or null for anything
+ * else. Recognised by the SDK's error names, which are part of its API.
+ */
+export function describeAwsSetupError(err: unknown): string | null {
+  if (!(err instanceof Error)) return null;
+  const name = err.name;
+  const message = err.message;
+  if (name === 'CredentialsProviderError' || /Could not load credentials/.test(message)) {
+    return 'AWS mode: no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a role)';
+  }
+  if (/Region is missing/.test(message)) return 'AWS mode: no AWS region configured (set AWS_REGION)';
+  if (name === 'ResourceNotFoundException') return `AWS mode: the table was not found (${oneLine(message)}); check REVWATCH_TABLE and AWS_REGION`;
+  if (name === 'UnrecognizedClientException' || name === 'InvalidSignatureException' || name === 'ExpiredTokenException' || name === 'AccessDeniedException') {
+    return `AWS mode: the credentials were refused (${name}: ${oneLine(message)})`;
+  }
+  return null;
+}

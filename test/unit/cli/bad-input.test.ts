@@ -1,0 +1,109 @@
+/**
+ * User mistakes exit 1 with exactly one line on stderr and write nothing
+ * (issue: some crashed with exit 70 and a stack trace, some were accepted).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../../src/cli.js';
+import { FakeClock } from '../../../src/clock.js';
+import { oneLine, requireNotFuture, describeAwsSetupError, fetchDeadlinesFromEnv } from '../../../src/cli-validate.js';
+import { T0, makeHierarchy } from '../../helpers/pki-fixtures.js';
+
+async function cli(argv: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env, clock: new FakeClock(T0) });
+  return { code, stdout, stderr };
+}
+
+const expectOneLineRefusal = (r: { code: number; stdout: string; stderr: string }, message: RegExp): void => {
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.stderr.endsWith('\n')).toBe(true);
+  expect(r.stderr.slice(0, -1)).not.toMatch(/[\r\n]/);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+};
+
+describe('bad input: one line, exit 1, nothing written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'revwatch-badinput-'));
+  const leafPath = join(dir, 'leaf.pem');
+  const issuerPath = join(dir, 'ca.pem');
+  const track = (home: string, ...extra: string[]) =>
+    cli(['--home', home, 'track', leafPath, '--issuer', issuerPath, '--reported-at', new Date(T0 - 3_600_000).toISOString(), '--reason', 'key-compromise', ...extra]);
+
+  beforeAll(async () => {
+    const h = await makeHierarchy('ec-p256');
+    writeFileSync(leafPath, h.leaf.info.der);
+    writeFileSync(issuerPath, h.ca.info.der);
+  });
+
+  it.each([
+    [['--reported-at', '2099-01-01T00:00:00Z'], /--reported-at 2099-01-01T00:00:00.000Z is in the future/],
+    [['--case', ''], /--case must not be empty/],
+    [['--case', '   '], /--case must not be empty/],
+    [['--report-url', 'javascript:alert(1)'], /--report-url must be an http or https URL \(got javascript:\)/],
+    [['--report-url', 'file:///etc/passwd'], /--report-url must be an http or https URL/],
+    [['--report-url', 'not a url'], /--report-url "not a url" is not a URL/],
+    [['--notify', 'a@example.com\r\nBcc: victim@example.com'], /--notify "a@example.com\\r\\nBcc: victim@example.com" is not an email address/],
+    [['--notify', 'x@example.com\nmore'], /--notify "x@example.com\\nmore" is not an email address/],
+  ])('track %j is refused', async (extra, message) => {
+    const home = join(dir, `home-${Math.random().toString(36).slice(2)}`);
+    // `track` reads --reported-at from its arguments; a later one wins, as commander does.
+    const r = await track(home, ...extra);
+    expectOneLineRefusal(r, message);
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('accepts a report time up to 5 minutes ahead (clock skew), not more', () => {
+    expect(requireNotFuture(T0 + 5 * 60_000, T0, '--reported-at')).toBe(T0 + 5 * 60_000);
+    expect(() => requireNotFuture(T0 + 5 * 60_000 + 1, T0, '--reported-at')).toThrow(/in the future/);
+  });
+
+  it('refuses --case \'\' on check, status and report instead of reading every case', async () => {
+    for (const argv of [['check', '--case', ''], ['status', '--case', ''], ['report', '--case', '']]) {
+      const home = join(dir, `home-${Math.random().toString(36).slice(2)}`);
+      expectOneLineRefusal(await cli(['--home', home, ...argv]), /--case must not be empty/);
+      expect(existsSync(home)).toBe(false);
+    }
+  });
+
+  it('report --out into a directory that does not exist exits 1 with one line', async () => {
+    const home = join(dir, 'home-report');
+    const tracked = await track(home, '--case', 'kc');
+    expect(tracked.code, tracked.stderr).toBe(0);
+    const r = await cli(['--home', home, 'report', '--case', 'kc', '--format', 'markdown', '--out', join(dir, 'nonexistent', 'dir', 'x.md')]);
+    expectOneLineRefusal(r, /cannot write --out .*x\.md: no such directory/);
+    expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
+    const bundle = await cli(['--home', home, 'report', '--case', 'kc', '--format', 'bundle', '--out', join(leafPath, 'inside-a-file')]);
+    expectOneLineRefusal(bundle, /cannot create --out directory .*: a part of the path is not a directory/);
+  }, 60_000);
+
+  it('a --home through a file, or where no directory can be made, exits 1 with one line', async () => {
+    expectOneLineRefusal(await cli(['--home', join(leafPath, 'home'), 'status']), /--home .*: .*leaf\.pem is not a directory/);
+    expectOneLineRefusal(await cli(['--home', '/proc/revwatch-no-such-home', 'status']), /cannot create --home \/proc\/revwatch-no-such-home: /);
+  });
+
+  it('escapes control characters so a message stays on one line', () => {
+    expect(oneLine('a\r\nb\tc\u0007')).toBe('a\\r\\nb\\tc\\x07');
+  });
+
+  it('turns AWS setup failures into one line naming the fix, and nothing else', () => {
+    const noCreds = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    expect(describeAwsSetupError(noCreds)).toMatch(/^AWS mode: no AWS credentials found/);
+    expect(describeAwsSetupError(new Error('Region is missing'))).toMatch(/set AWS_REGION/);
+    expect(describeAwsSetupError(new TypeError('x is undefined'))).toBeNull();
+  });
+
+  it('reads fetch deadlines from the environment and refuses nonsense', () => {
+    expect(fetchDeadlinesFromEnv({ REVWATCH_CRL_DEADLINE_MS: '2000', REVWATCH_OCSP_DEADLINE_MS: '1500' })).toEqual({ crlDeadlineMs: 2000, ocspDeadlineMs: 1500 });
+    expect(fetchDeadlinesFromEnv({})).toEqual({});
+    expect(() => fetchDeadlinesFromEnv({ REVWATCH_CRL_DEADLINE_MS: '2s' })).toThrow(/whole number of milliseconds/);
+  });
+
+  it('lists no stray files in the scratch directory after the refusals', () => {
+    expect(readdirSync(dir).filter((n) => n.startsWith('nonexistent'))).toEqual([]);
+  });
+});
