@@ -32,7 +32,8 @@ import {
   type DerElement,
 } from './der.js';
 import { Oid } from './oids.js';
-import { certificateKey, extendedKeyUsages, isSignedBy, parseRawCertificate, sameBytes, type RawCertificate } from './raw-certificate.js';
+import { certificateKey, extendedKeyUsages, isSignedBy, sameBytes, type RawCertificate } from './raw-certificate.js';
+import { cachedCertificateKey, cachedRawCertificate } from './key-cache.js';
 import { keyHash, readSignatureAlgorithm, signatureBytes, verifySignature, type HashName, type SignatureAlgorithm } from './signature.js';
 
 /** OCSPResponseStatus (RFC 6960 4.2.1); 4 is not used. */
@@ -446,21 +447,21 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
   if (!alg) return { ok: false, problem: { code: 'unsupported-signature-algorithm', message: basic.signatureAlgorithmError ?? 'unsupported signature algorithm' } };
   const ca = issuer.certificate;
   if (responderIdMatches(basic.responderId, ca.subjectName, ca.spki, issuer.keyHash('sha1'))) {
-    return verifySignature(alg, basic.tbs, certificateKey(ca), basic.signature)
+    return verifySignature(alg, basic.tbs, cachedCertificateKey(ca), basic.signature)
       ? { ok: true, signer: 'issuer' }
       : { ok: false, problem: { code: 'bad-signature', message: 'the response signature does not verify with the issuer\'s key' } };
   }
   for (const certDer of basic.certs) {
     let cert: RawCertificate;
     try {
-      cert = parseRawCertificate(certDer);
+      cert = cachedRawCertificate(certDer);
     } catch {
       continue;
     }
     if (!responderIdMatches(basic.responderId, cert.subjectName, cert.spki)) continue;
     let key;
     try {
-      key = certificateKey(cert);
+      key = cachedCertificateKey(cert);
     } catch {
       return { ok: false, problem: { code: 'unauthorized-signer', message: 'the responder certificate\'s key cannot be read' } };
     }
