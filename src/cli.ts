@@ -21,6 +21,7 @@ import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedde
 import { collectInputs } from './cli-inputs.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
+import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE, parseOcspLimit } from './check/ocsp-limits.js';
 import { buildStatus, formatStatus } from './check/status.js';
 import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
@@ -62,6 +63,12 @@ async function readInput(path: string, what: string): Promise<Uint8Array> {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new InputError(`cannot read ${what} ${path}: ${why}`);
   }
+}
+
+function ocspLimit(text: string, option: string, range: { min: number; max: number }): number {
+  const n = parseOcspLimit(text, option, range);
+  if (typeof n === 'string') throw new InputError(n);
+  return n;
 }
 
 function requireFetched(result: FetchResult): Uint8Array {
@@ -159,7 +166,11 @@ export function buildProgram(io: CliIo): Command {
     .command('check')
     .description('poll the CRLs and OCSP responders of every tracked certificate and record what changed')
     .option('--case <id>', 'only this case')
-    .action(async (opts: { case?: string }) => {
+    .option('--ocsp-per-host <n>', 'OCSP requests in flight per responder host', String(DEFAULT_OCSP_PER_HOST))
+    .option('--ocsp-interval-ms <ms>', 'minimum milliseconds between two requests to one responder host', String(DEFAULT_OCSP_INTERVAL_MS))
+    .action(async (opts: { case?: string; ocspPerHost: string; ocspIntervalMs: string }) => {
+      const ocspPerHost = ocspLimit(opts.ocspPerHost, '--ocsp-per-host', OCSP_PER_HOST_RANGE);
+      const ocspMinIntervalMs = ocspLimit(opts.ocspIntervalMs, '--ocsp-interval-ms', OCSP_INTERVAL_MS_RANGE);
       const f = fetcher();
       let summary: CheckSummary;
       let notices: NotifyResult[] = [];
@@ -177,7 +188,7 @@ export function buildProgram(io: CliIo): Command {
               mkdirSync(crlDir, { recursive: true });
               writeFileSync(join(crlDir, `${sha}.crl`), bytes);
             },
-          }, { caseId: opts.case });
+          }, { caseId: opts.case, ocspPerHost, ocspMinIntervalMs });
           // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
           const aws = Boolean(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
           const mailer = aws ? new SesMailer(new SESClient({})) : new OutboxMailer(join(home(), 'outbox'), (line) => notes.push(line));
