@@ -14,6 +14,7 @@ import { IssuerCache } from '../src/check/execute.js';
 import { parseJobMessage, runQueuedJob, type RunJobDeps } from '../src/check/fan-out.js';
 import type { OcspLimits } from '../src/check/ocsp-limits.js';
 import { HttpFetcher } from '../src/net/http-fetcher.js';
+import { OcspClient } from '../src/net/ocsp-client.js';
 import { loadEventBusName, loadOcspLimits, loadTableName } from './shared/config.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
 import { tableStore } from './shared/store.js';
@@ -60,7 +61,8 @@ export function workerDepsFromEnvironment(env: Readonly<Record<string, string | 
   return {
     store,
     // Public responders only: the address guard refuses private and loopback addresses.
-    fetcher: new HttpFetcher({ clock, allowPrivateNetwork: false }),
+    // OCSP over keep-alive node:http, everything else (CRLs) through the general fetcher.
+    fetcher: new OcspClient({ fallback: new HttpFetcher({ clock, allowPrivateNetwork: false }), allowPrivateNetwork: false }),
     clock,
     events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),
     issuers: new IssuerCache(store),

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { SystemClock } from './clock.js';
 import { HttpFetcher } from './net/http-fetcher.js';
+import { OcspClient } from './net/ocsp-client.js';
 import { InputError, readCertificates, type CertificateInfo } from './pki/certificate.js';
 import { OcspIssuer, buildOcspRequest, ocspGetUrl } from './pki/ocsp.js';
 import { DEFAULT_CRL_MAX_BYTES, DEFAULT_OCSP_MAX_BYTES } from './check/probe.js';
@@ -172,6 +173,8 @@ export function buildProgram(io: CliIo): Command {
       const ocspPerHost = ocspLimit(opts.ocspPerHost, '--ocsp-per-host', OCSP_PER_HOST_RANGE);
       const ocspMinIntervalMs = ocspLimit(opts.ocspIntervalMs, '--ocsp-interval-ms', OCSP_INTERVAL_MS_RANGE);
       const f = fetcher();
+      // OCSP exchanges take the keep-alive node:http path; CRLs and everything else go through `f`.
+      const ocsp = new OcspClient({ fallback: f, allowPrivateNetwork: program.opts<GlobalOptions>().allowPrivateNetwork === true });
       let summary: CheckSummary;
       let notices: NotifyResult[] = [];
       const notes: string[] = [];
@@ -181,7 +184,7 @@ export function buildProgram(io: CliIo): Command {
           const crlDir = join(home(), 'crls');
           const result = await runCheck({
             store,
-            fetcher: f,
+            fetcher: ocsp,
             clock: io.clock,
             progress: io.interactive && !program.opts<GlobalOptions>().json ? progressBar() : undefined,
             saveCrl: program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE ? undefined : async (sha, bytes) => {
@@ -196,6 +199,7 @@ export function buildProgram(io: CliIo): Command {
           return result;
         });
       } finally {
+        await ocsp.close();
         await f.close();
       }
       print({ ...summary, notices }, () => [formatSummary(summary), ...notes, ...notices.filter((n) => n.error).map((n) => `  notice for case ${n.caseId} not sent (will retry): ${n.error}`)].join('\n'));
