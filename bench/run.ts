@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- crl|ocsp|functions|check] [--full]`
+ * `npm run bench [-- crl|ocsp|functions|check|track] [--full] [--size=N]…`
  *
  * Generates CRLs of 10k, 100k and 1M entries (RSA-2048 and ECDSA P-256) and
  * measures, in one run: revwatch scan + verify (one serial present, one
@@ -21,6 +21,7 @@ import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 import { benchOcsp } from './ocsp.js';
 import { benchCheck } from './check.js';
 import { benchFunctions } from './functions.js';
+import { benchTrack } from './track.js';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
@@ -160,6 +161,12 @@ async function main(): Promise<void> {
   const json: Record<string, unknown> = {};
   if (only === 'check') {
     const lines = await benchCheck();
+    report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
+  }
+  if (only === 'track') {
+    const sizes = args.filter((a) => /^--size=\d+$/.test(a)).map((a) => Number(a.slice(7)));
+    const lines = await benchTrack(OUT, sizes.length ? sizes : undefined);
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }
