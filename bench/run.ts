@@ -19,6 +19,7 @@ import { toPem } from '../src/pki/certificate.js';
 import type { KeyType } from '../src/local-ca/keys.js';
 import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 import { benchOcsp } from './ocsp.js';
+import { benchOcspThroughput } from './ocsp-throughput.js';
 import { benchCheck } from './check.js';
 import { benchFunctions } from './functions.js';
 import { benchTrack } from './track.js';
@@ -191,6 +192,9 @@ async function main(): Promise<void> {
     }
     report.push('');
     json.ocsp = rows;
+    const throughput = await benchOcspThroughput(OUT);
+    report.push(...throughput.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...throughput.filter((l) => /^(PASS|FAIL)/.test(l)));
   }
   report.push(...verdicts, '', `total ${fmt((performance.now() - started) / 1000)} s`);
   console.log(report.join('\n'));
