@@ -138,7 +138,8 @@ async function probeRound(responders: readonly Responder[], fetcher: Fetcher): P
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function timePerCallUs(iterations: number, fn: (i: number) => unknown): number {
