@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- crl|ocsp|functions|check] [--full]`
+ * `npm run bench [-- crl|ocsp|functions|check|track] [--full] [--size=N]…`
  *
  * Generates CRLs of 10k, 100k and 1M entries (RSA-2048 and ECDSA P-256) and
  * measures, in one run: revwatch scan + verify (one serial present, one
@@ -19,8 +19,10 @@ import { toPem } from '../src/pki/certificate.js';
 import type { KeyType } from '../src/local-ca/keys.js';
 import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 import { benchOcsp } from './ocsp.js';
+import { benchOcspThroughput } from './ocsp-throughput.js';
 import { benchCheck } from './check.js';
 import { benchFunctions } from './functions.js';
+import { benchTrack } from './track.js';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
@@ -163,6 +165,12 @@ async function main(): Promise<void> {
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }
+  if (only === 'track') {
+    const sizes = args.filter((a) => /^--size=\d+$/.test(a)).map((a) => Number(a.slice(7)));
+    const lines = await benchTrack(OUT, sizes.length ? sizes : undefined);
+    report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
+  }
   if (!only || only === 'functions') {
     const lines = await benchFunctions();
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
@@ -184,6 +192,9 @@ async function main(): Promise<void> {
     }
     report.push('');
     json.ocsp = rows;
+    const throughput = await benchOcspThroughput(OUT);
+    report.push(...throughput.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...throughput.filter((l) => /^(PASS|FAIL)/.test(l)));
   }
   report.push(...verdicts, '', `total ${fmt((performance.now() - started) / 1000)} s`);
   console.log(report.join('\n'));

@@ -12,12 +12,17 @@ import { SystemClock } from '../src/clock.js';
 import { EventBridgeRunEvents } from '../src/check/eventbridge-run-events.js';
 import { IssuerCache } from '../src/check/execute.js';
 import { parseJobMessage, runQueuedJob, type RunJobDeps } from '../src/check/fan-out.js';
+import type { OcspLimits } from '../src/check/ocsp-limits.js';
 import { HttpFetcher } from '../src/net/http-fetcher.js';
-import { loadEventBusName, loadTableName } from './shared/config.js';
+import { OcspClient } from '../src/net/ocsp-client.js';
+import { loadEventBusName, loadOcspLimits, loadTableName } from './shared/config.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
 import { tableStore } from './shared/store.js';
 
-export type WorkerDeps = RunJobDeps & Observability;
+export type WorkerDeps = RunJobDeps & Observability & {
+  /** Per-host OCSP limits from the stack's context; the defaults when absent. */
+  readonly ocspLimits?: OcspLimits;
+};
 
 export function createWorkerHandler(getDeps: () => WorkerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
@@ -27,7 +32,7 @@ export function createWorkerHandler(getDeps: () => WorkerDeps) {
     const processRecord = async (record: SQSRecord): Promise<void> => {
       const receives = Number(record.attributes.ApproximateReceiveCount);
       try {
-        const r = await runQueuedJob(deps, parseJobMessage(record.body));
+        const r = await runQueuedJob(deps, parseJobMessage(record.body), deps.ocspLimits);
         logger.info('check job done', { runId: r.runId, jobId: r.jobId, kind: r.kind, duplicate: r.duplicate, changes: r.changes.length, observationsWritten: r.observationsWritten, failedSources: r.failedSources, receives });
         metrics.addMetric('CheckJobsDone', MetricUnit.Count, 1);
         metrics.addMetric('AnswersChanged', MetricUnit.Count, r.changes.length);
@@ -56,10 +61,12 @@ export function workerDepsFromEnvironment(env: Readonly<Record<string, string | 
   return {
     store,
     // Public responders only: the address guard refuses private and loopback addresses.
-    fetcher: new HttpFetcher({ clock, allowPrivateNetwork: false }),
+    // OCSP over keep-alive node:http, everything else (CRLs) through the general fetcher.
+    fetcher: new OcspClient({ fallback: new HttpFetcher({ clock, allowPrivateNetwork: false }), allowPrivateNetwork: false }),
     clock,
     events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),
     issuers: new IssuerCache(store),
+    ocspLimits: loadOcspLimits(env),
     ...createObservability(),
   };
 }

@@ -3,6 +3,8 @@
  * validated before anything is built: a bad value fails the synth with one
  * line naming the key.
  */
+import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE } from '../src/check/ocsp-limits.js';
+
 export class StackConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -33,6 +35,10 @@ export interface StackConfig {
   /** Memory (MB) of the worker: a CRL job holds the whole CRL (real ones reach 100 MB; the scanner adds about as much again) and Lambda gives CPU in proportion to memory. */
   readonly workerMemory: number;
   readonly logRetentionDays: number;
+  /** OCSP requests in flight per responder host, per worker (see src/check/ocsp-limits.ts for why the default is 4). */
+  readonly ocspPerHost: number;
+  /** Minimum milliseconds between two OCSP requests to one host, per worker. */
+  readonly ocspIntervalMs: number;
 }
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
@@ -93,5 +99,7 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     memory: int('memory', 1024, 128, 10240),
     workerMemory: int('workerMemory', 1024, 128, 10240),
     logRetentionDays,
+    ocspPerHost: int('ocspPerHost', DEFAULT_OCSP_PER_HOST, OCSP_PER_HOST_RANGE.min, OCSP_PER_HOST_RANGE.max),
+    ocspIntervalMs: int('ocspIntervalMs', DEFAULT_OCSP_INTERVAL_MS, OCSP_INTERVAL_MS_RANGE.min, OCSP_INTERVAL_MS_RANGE.max),
   };
 }

@@ -115,8 +115,13 @@ export class RevwatchStack extends Stack {
       memorySize: config.workerMemory,
       timeout: workerTimeout,
       logRetention: retention,
-      environment: { ...tableEnv, REVWATCH_EVENT_BUS: bus.eventBusName },
-      // Bounds the load on each CA's responders (each worker asks at most 4 at a time per host) and on the table.
+      environment: {
+        ...tableEnv,
+        REVWATCH_EVENT_BUS: bus.eventBusName,
+        REVWATCH_OCSP_PER_HOST: String(config.ocspPerHost),
+        REVWATCH_OCSP_INTERVAL_MS: String(config.ocspIntervalMs),
+      },
+      // Bounds the load on each CA's responders (each worker asks at most ocspPerHost at a time per host) and on the table.
       reservedConcurrentExecutions: config.workerConcurrency,
     });
     // Reads issuers and job payloads; writes observations, last answers, source states, CRL snapshots and run counts.

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { SystemClock } from './clock.js';
 import { HttpFetcher } from './net/http-fetcher.js';
+import { OcspClient } from './net/ocsp-client.js';
 import { InputError, readCertificates, type CertificateInfo } from './pki/certificate.js';
 import { OcspIssuer, buildOcspRequest, ocspGetUrl } from './pki/ocsp.js';
 import { DEFAULT_CRL_MAX_BYTES, DEFAULT_OCSP_MAX_BYTES } from './check/probe.js';
@@ -24,6 +25,7 @@ import { collectInputs } from './cli-inputs.js';
 import { describeAwsSetupError, ensureHomeDirectory, fetchDeadlinesFromEnv, makeOutDir, oneLine, parseCaseId, parseReportUrl, requireEmailAddress, requireNotFuture, writeOutFile } from './cli-validate.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
+import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE, parseOcspLimit } from './check/ocsp-limits.js';
 import { jsonStatusSink, streamStatus, textStatusSink } from './check/status.js';
 import { formatVerifyEvidence, verifyEvidence } from './check/verify-evidence.js';
 import { runDemo } from './demo.js';
@@ -69,6 +71,12 @@ async function readInput(path: string, what: string): Promise<Uint8Array> {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new InputError(`cannot read ${what} ${path}: ${why}`);
   }
+}
+
+function ocspLimit(text: string, option: string, range: { min: number; max: number }): number {
+  const n = parseOcspLimit(text, option, range);
+  if (typeof n === 'string') throw new InputError(n);
+  return n;
 }
 
 function requireFetched(result: FetchResult): Uint8Array {
@@ -171,8 +179,14 @@ export function buildProgram(io: CliIo): Command {
     .command('check')
     .description('poll the CRLs and OCSP responders of every tracked certificate and record what changed')
     .option('--case <id>', 'only this case', parseCaseId)
-    .action(async (opts: { case?: string }) => {
+    .option('--ocsp-per-host <n>', 'OCSP requests in flight per responder host', String(DEFAULT_OCSP_PER_HOST))
+    .option('--ocsp-interval-ms <ms>', 'minimum milliseconds between two requests to one responder host', String(DEFAULT_OCSP_INTERVAL_MS))
+    .action(async (opts: { case?: string; ocspPerHost: string; ocspIntervalMs: string }) => {
+      const ocspPerHost = ocspLimit(opts.ocspPerHost, '--ocsp-per-host', OCSP_PER_HOST_RANGE);
+      const ocspMinIntervalMs = ocspLimit(opts.ocspIntervalMs, '--ocsp-interval-ms', OCSP_INTERVAL_MS_RANGE);
       const f = fetcher();
+      // OCSP exchanges take the keep-alive node:http path; CRLs and everything else go through `f`.
+      const ocsp = new OcspClient({ fallback: f, allowPrivateNetwork: program.opts<GlobalOptions>().allowPrivateNetwork === true, timeoutMs: fetchDeadlinesFromEnv(io.env).ocspDeadlineMs });
       let summary: CheckSummary;
       let notices: NotifyResult[] = [];
       const notes: string[] = [];
@@ -182,14 +196,14 @@ export function buildProgram(io: CliIo): Command {
           const crlDir = join(home(), 'crls');
           const result = await runCheck({
             store,
-            fetcher: f,
+            fetcher: ocsp,
             clock: io.clock,
             progress: io.interactive && !program.opts<GlobalOptions>().json ? progressBar() : undefined,
             saveCrl: program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE ? undefined : async (sha, bytes) => {
               mkdirSync(crlDir, { recursive: true });
               writeFileSync(join(crlDir, `${sha}.crl`), bytes);
             },
-          }, { caseId: opts.case });
+          }, { caseId: opts.case, ocspPerHost, ocspMinIntervalMs });
           // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
           const aws = Boolean(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
           const mailer = aws ? new SesMailer(new SESClient({})) : new OutboxMailer(join(home(), 'outbox'), (line) => notes.push(line));
@@ -197,6 +211,7 @@ export function buildProgram(io: CliIo): Command {
           return result;
         });
       } finally {
+        await ocsp.close();
         await f.close();
       }
       print({ ...summary, notices }, () => [formatSummary(summary), ...notes, ...notices.filter((n) => n.error).map((n) => `  notice for case ${n.caseId} not sent (will retry): ${n.error}`)].join('\n'));

@@ -10,6 +10,8 @@ export class ConfigError extends Error {
   }
 }
 
+import { DEFAULT_OCSP_LIMITS, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE, parseOcspLimit, type OcspLimits } from '../../src/check/ocsp-limits.js';
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
@@ -58,4 +60,23 @@ export interface FunctionConfig extends MailConfig {
 export function loadConfig(env: Env): FunctionConfig {
   const sender = loadMailConfig(env);
   return { tableName: loadTableName(env), ...sender };
+}
+
+/**
+ * The worker's per-host OCSP limits (src/check/ocsp-limits.ts explains the
+ * defaults), set by the stack from the `ocspPerHost` / `ocspIntervalMs`
+ * context. Unset means the defaults.
+ */
+export function loadOcspLimits(env: Env): OcspLimits {
+  const read = (name: string, range: { min: number; max: number }, fallback: number): number => {
+    const v = env[name];
+    if (v === undefined || v.trim() === '') return fallback;
+    const n = parseOcspLimit(v, name, range);
+    if (typeof n === 'string') throw new ConfigError(n);
+    return n;
+  };
+  return {
+    ocspPerHost: read('REVWATCH_OCSP_PER_HOST', OCSP_PER_HOST_RANGE, DEFAULT_OCSP_LIMITS.ocspPerHost),
+    ocspMinIntervalMs: read('REVWATCH_OCSP_INTERVAL_MS', OCSP_INTERVAL_MS_RANGE, DEFAULT_OCSP_LIMITS.ocspMinIntervalMs),
+  };
 }

@@ -15,6 +15,7 @@ import { sourceKey, type CaseCertificate, type RecordWrite, type SourceState, ty
 import { pollDue } from './poll.js';
 import { describeAnswer, groupByHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
+import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
 
 const DAY = 86_400_000;
 
@@ -295,8 +296,8 @@ export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, rec
 /** Asks OCSP responders, at most `ocspPerHost` at a time per host and no faster than one per `ocspMinIntervalMs`. */
 export async function executeOcspJobs(deps: ExecuteDeps, issuers: IssuerCache, recorder: ObservationRecorder, jobs: readonly OcspJob[], options: ExecuteOptions = {}): Promise<JobsResult> {
   const { clock } = deps;
-  const perHost = options.ocspPerHost ?? 4;
-  const spacing = options.ocspMinIntervalMs ?? 5;
+  const perHost = options.ocspPerHost ?? DEFAULT_OCSP_PER_HOST;
+  const spacing = options.ocspMinIntervalMs ?? DEFAULT_OCSP_INTERVAL_MS;
   const byHost = groupByHost(jobs);
   const perUrl = new Map<string, { ok: number; errors: number; lastError: string | null; checkedAt: number }>();
   const runHost = async (hostJobs: OcspJob[]): Promise<void> => {

@@ -215,11 +215,12 @@ describe('CDK stack', () => {
   });
 
   it('takes schedules, concurrency and memory from context, and refuses bad values with one line', () => {
-    const custom = synth({ sender: 'r@ca.example', checkSchedule: 'rate(5 minutes)', digestSchedule: 'cron(0 6 ? * FRI *)', workerConcurrency: '12', workerMemory: '3008', logRetentionDays: '365' }, false);
+    const custom = synth({ sender: 'r@ca.example', checkSchedule: 'rate(5 minutes)', digestSchedule: 'cron(0 6 ? * FRI *)', workerConcurrency: '12', workerMemory: '3008', logRetentionDays: '365', ocspPerHost: '8', ocspIntervalMs: '0' }, false);
     custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 6 ? * FRI *)' });
     custom.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 12, MemorySize: 3008 });
     custom.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    custom.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REVWATCH_OCSP_PER_HOST: '8', REVWATCH_OCSP_INTERVAL_MS: '0' }) } });
     const read = (ctx: Record<string, string>) => () => readStackConfig((k) => ctx[k]);
     expect(read({})).toThrow('context "sender" is required: npx cdk deploy -c sender=revwatch@your-domain.example');
     expect(read({ sender: 'nope' })).toThrow('context "sender": "nope" is not an email address');
