@@ -5,6 +5,7 @@
  * 3 (`inspect`) read, but not valid evidence; 70 an internal error, only
  * ever a bug.
  */
+import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -46,6 +47,8 @@ export interface CliIo {
   readonly clock: Clock;
   /** True when stderr is a terminal: progress bars are drawn only then. */
   readonly interactive?: boolean;
+  /** Resolves once stdout has room again (a pipe whose reader lags): long outputs wait instead of queueing. */
+  readonly drain?: () => Promise<void>;
 }
 
 /** A remote source could not be read: exit 2 after printing what is known. */
@@ -225,7 +228,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--rules-as-of <ISO-8601>', 'judge every case under the rules in force at this time instead of when it was reported')
     .action(async (opts: { case?: string; rulesAsOf?: string }) => {
       const rulesAsOf = opts.rulesAsOf ? parseInstant(opts.rulesAsOf, '--rules-as-of') : undefined;
-      const shown = rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! };
+      const shown = { ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }), drain: io.drain };
       // Written as judged: at incident scale neither the verdicts nor their text are held at once.
       const sink = program.opts<GlobalOptions>().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown);
       await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf }));
@@ -423,5 +426,6 @@ export function processIo(): CliIo {
     env: process.env,
     clock: new SystemClock(),
     interactive: process.stderr.isTTY === true,
+    drain: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
   };
 }

@@ -8,7 +8,7 @@
  * still needs asking, not one per certificate tracked.
  */
 import type { Case } from '../domain.js';
-import { EMPTY_RECORD, evidenceOf, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } from '../store/store.js';
 import { previousAnswer, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
 import { DAY_MS, pollDue } from './poll.js';
@@ -86,7 +86,7 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
       continue;
     }
     certificates += ref.cases.length;
-    const facts = new Map(evidenceOf(c, recordObservations(ref.record)).sources.map((s) => [sourceKey(s.kind, s.url), s]));
+    const facts = latestAnswers(ref.record);
     const sources = [...c.crlUrls.map((url) => ({ kind: 'crl' as const, url })), ...c.ocspUrls.map((url) => ({ kind: 'ocsp' as const, url }))];
     const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
     for (const s of sources) {

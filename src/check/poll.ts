@@ -10,15 +10,15 @@
  *   tracked after the fact is judged on evidence; then never again.
  */
 import type { TrackedCertificate } from '../domain.js';
-import { evidenceOf, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+import { evidenceOf, latestAnswers, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 
 export const DAY_MS = 86_400_000;
 
 export function pollDue(cert: Pick<TrackedCertificate, 'notAfter' | 'crlUrls' | 'ocspUrls'>, record: EvidenceRecord, now: number, settledIntervalMs = DAY_MS): number | null {
-  const evidence = evidenceOf(cert, recordObservations(record));
-  const facts = new Map(evidence.sources.map((s) => [`${s.kind} ${s.url}`, s]));
+  const facts = latestAnswers(record);
   const sources = [...cert.crlUrls.map((url) => `crl ${url}`), ...cert.ocspUrls.map((url) => `ocsp ${url}`)];
   if (cert.notAfter <= now) {
+    const evidence = evidenceOf(cert, recordObservations(record));
     if (evidence.effectiveRevocationTime !== null && evidence.effectiveRevocationTime <= cert.notAfter) return null;
     const answeredSinceExpiry = sources.every((id) => {
       const latest = facts.get(id)?.latestVerified;

@@ -134,15 +134,20 @@ async function usableRecord(store: Store, cc: CaseCertificate): Promise<Evidence
 export interface StatusSink {
   /** `contestedNote`: the case's deadline rests on a contested reading of the texts (rules.ts). */
   caseStart(kase: Omit<CaseStatus, 'certificates'>, certificates: number, extra?: { contestedNote: string | null }): void;
-  certificate(status: CertificateStatus): void;
+  /** May return a promise to slow the judging down to the reader (a pipe that is not drained yet). */
+  certificate(status: CertificateStatus): void | Promise<void>;
   caseEnd(): void;
 }
 
 export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads, rules: RuleOptions = {}): Promise<StatusReport> {
   const cases: CaseStatus[] = [];
   await streamStatus(store, now, {
-    caseStart: (header) => cases.push({ ...header, certificates: [] }),
-    certificate: (s) => cases[cases.length - 1]!.certificates.push(s),
+    caseStart: (header) => {
+      cases.push({ ...header, certificates: [] });
+    },
+    certificate: (s) => {
+      cases[cases.length - 1]!.certificates.push(s);
+    },
     caseEnd: () => undefined,
   }, caseId, reads, rules);
   return rules.rulesAsOf === undefined ? { cases } : { cases, rulesAsOf: isoOrNull(rules.rulesAsOf)! };
@@ -188,7 +193,8 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
         }
         return src;
       });
-      sink.certificate({ ...s, sources });
+      const wait = sink.certificate({ ...s, sources });
+      if (wait) await wait;
     }
     sink.caseEnd();
   }
@@ -199,15 +205,17 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
  * JSON.stringify(report, null, 2) would print, without holding the report or
  * its text (at 100,000 certificates that text alone is over 100 MB).
  */
-export function jsonStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string } = {}): StatusSink & { end(): void } {
+export function jsonStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string; drain?: () => Promise<void> } = {}): StatusSink & { end(): void } {
   let buffer = '';
   let cases = 0;
   let certs = 0;
-  const emit = (s: string): void => {
+  const emit = (s: string): void | Promise<void> => {
     buffer += s;
     if (buffer.length > 1 << 20) {
       write(buffer);
       buffer = '';
+      // A pipe whose reader lags would otherwise queue the whole output in memory.
+      return options.drain?.();
     }
   };
   const indent = (text: string, by: string): string => text.replace(/\n/g, `\n${by}`);
@@ -217,7 +225,7 @@ export function jsonStatusSink(write: (chunk: string) => void, options: { rulesA
       certs = 0;
     },
     certificate(status) {
-      emit(`${certs++ === 0 ? '\n' : ',\n'}        ${indent(JSON.stringify(status, null, 2), '        ')}`);
+      return emit(`${certs++ === 0 ? '\n' : ',\n'}        ${indent(JSON.stringify(status, null, 2), '        ')}`);
     },
     caseEnd() {
       emit(certs === 0 ? ']\n    }' : '\n      ]\n    }');
@@ -232,14 +240,15 @@ export function jsonStatusSink(write: (chunk: string) => void, options: { rulesA
 }
 
 /** The human `status` table, written case by case. */
-export function textStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string } = {}): StatusSink & { end(): void } {
+export function textStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string; drain?: () => Promise<void> } = {}): StatusSink & { end(): void } {
   const counts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
   let lines: string[] = [];
   let any = false;
-  const flush = (force = false): void => {
+  const flush = (force = false): void | Promise<void> => {
     if (lines.length > 0 && (force || lines.length > 5000)) {
       write(`${lines.join('\n')}\n`);
       lines = [];
+      return options.drain?.();
     }
   };
   return {
@@ -253,7 +262,7 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
     certificate(s) {
       counts[s.verdict]++;
       lines.push(statusLine(s));
-      flush();
+      return flush();
     },
     caseEnd() {
       lines.push('');
@@ -261,7 +270,7 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
     end() {
       if (!any) lines.push('no cases yet: start with `revwatch track`');
       else lines.push(Object.entries(counts).filter(([, n]) => n > 0).map(([v, n]) => `${v}: ${n}`).join('  '));
-      flush(true);
+      void flush(true);
     },
   };
 }

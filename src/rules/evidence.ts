@@ -198,6 +198,22 @@ export function recordObservations(record: EvidenceRecord): Observation[] {
   return Object.values(record.sources).flat();
 }
 
+/** The latest answers of each source of a record (what planning reads), without the rest of the evidence. */
+export function latestAnswers(record: EvidenceRecord): Map<string, { latest: Observation | null; latestVerified: Observation | null; latestDefinite: Observation | null }> {
+  const out = new Map<string, { latest: Observation | null; latestVerified: Observation | null; latestDefinite: Observation | null }>();
+  const [latest, latestVerified, latestDefinite] = ['latest', 'latestVerified', 'latestDefinite'].map((n) => SELECTORS.find((x) => x.name === n)! as Selector);
+  for (const [id, list] of Object.entries(record.sources)) {
+    const facts = { latest: null as Observation | null, latestVerified: null as Observation | null, latestDefinite: null as Observation | null };
+    for (const o of list) {
+      if (!facts.latest || better(latest!, o, facts.latest)) facts.latest = o;
+      if (latestVerified!.filter(o, 0) && (!facts.latestVerified || better(latestVerified!, o, facts.latestVerified))) facts.latestVerified = o;
+      if (latestDefinite!.filter(o, 0) && (!facts.latestDefinite || better(latestDefinite!, o, facts.latestDefinite))) facts.latestDefinite = o;
+    }
+    out.set(id, facts);
+  }
+  return out;
+}
+
 /** Equality of two records, as verify-evidence compares them. */
 export function sameRecord(a: EvidenceRecord, b: EvidenceRecord): boolean {
   return canonicalRecordJson(a) === canonicalRecordJson(b);

@@ -61,7 +61,9 @@ describe('crash safety: check killed with SIGKILL, then re-run', () => {
           return;
         }
         ocspHits++;
-        const request = AsnConvert.parse(Buffer.concat(chunks), OCSPRequest);
+        // RFC 5019 / RFC 6960 A.1: small requests come as GET /ocsp/<base64>, others as a POST body.
+        const der = req.method === 'GET' ? Buffer.from(decodeURIComponent((req.url ?? '').replace(/^\/ocsp\/?/, '')), 'base64') : Buffer.concat(chunks);
+        const request = AsnConvert.parse(der, OCSPRequest);
         const serial = serialHex(new Uint8Array(request.tbsRequest.requestList[0]!.reqCert.serialNumber));
         const body = ca.ocspResponse({ answers: [{ serial, status: 'revoked', revocationTime: reportedAt + 2 * HOUR, reasonCode: 1, thisUpdate: now - 60_000, nextUpdate: now + 4 * DAY }], producedAt: now - 60_000 });
         // A little latency, so that a run lasts long enough to be killed part way.
