@@ -126,7 +126,16 @@ export class ObservationRecorder {
     if (this.pending.length >= 2000) await this.flush();
   }
 
-  async flush(): Promise<void> {
+  /** Flushes run one after another: a record's revision must be the one the previous write left. */
+  flush(): Promise<void> {
+    const next = this.flushing.then(() => this.flushNow());
+    this.flushing = next.catch(() => undefined);
+    return next;
+  }
+
+  private flushing: Promise<void> = Promise.resolve();
+
+  private async flushNow(): Promise<void> {
     if (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.pending.length);
       // Observations first: a record is derived from them and never the only copy.

@@ -6,10 +6,10 @@
  * instead of failing, and neither loses nor duplicates anything.
  */
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import lockfile from 'proper-lockfile';
 import { DynamoStore } from './dynamo-store.js';
 import { announceLockWait } from './lock-wait.js';
@@ -32,17 +32,14 @@ export async function openEmbeddedStore(home: string, options: { lockWaitMs?: nu
     retries: { retries: Math.ceil(waitMs / 250), factor: 1, minTimeout: 250, maxTimeout: 250 },
     realpath: false,
   });
-  const server = dynalite({ path: join(home, 'db'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  let server: DynaliteThread;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
+    server = await startDynaliteThread(join(home, 'db'));
   } catch (err) {
     await release();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
+  const port = server.port;
   const client = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${port}`,
     region: 'local',
@@ -55,10 +52,59 @@ export async function openEmbeddedStore(home: string, options: { lockWaitMs?: nu
     store,
     async close() {
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       await release();
     },
   };
+}
+
+interface DynaliteThread {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * dynalite (its request handling, LevelDB and JSON) runs on a worker thread
+ * of this process: the command's own work and the store's then use both
+ * cores, instead of taking turns on one event loop. Still one process, so the
+ * home's lock covers it. The worker's code is a string run as CommonJS, given
+ * the resolved path of dynalite, so it works the same from dist/ and from the
+ * TypeScript sources under test.
+ */
+function startDynaliteThread(path: string): Promise<DynaliteThread> {
+  const dynalitePath = createRequire(import.meta.url).resolve('dynalite');
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const dynalite = require(workerData.dynalitePath);
+    const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    server.once('error', (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+    parentPort.on('message', (m) => {
+      if (m === 'close') server.close(() => parentPort.postMessage({ closed: true }));
+    });
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { dynalitePath, path } });
+  return new Promise<DynaliteThread>((resolve, reject) => {
+    const onExit = (code: number): void => reject(new Error(`the embedded store's thread stopped (exit ${code}) before it listened`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (m: { port?: number; error?: string }) => {
+      if (m.error !== undefined || m.port === undefined) {
+        void worker.terminate();
+        reject(new Error(`starting the embedded store failed: ${m.error ?? 'no port'}`));
+        return;
+      }
+      worker.off('exit', onExit);
+      resolve({
+        port: m.port,
+        close: () =>
+          new Promise<void>((done) => {
+            worker.once('message', () => void worker.terminate().then(() => done()));
+            worker.postMessage('close');
+          }),
+      });
+    });
+  });
 }
 
 /** AWS mode: the deployed table, through the SDK's default credential and region chain. */
