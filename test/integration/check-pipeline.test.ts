@@ -14,6 +14,7 @@ import { openEmbeddedStore, type OpenStore } from '../../src/store/embedded.js';
 import { trackCertificates } from '../../src/check/track.js';
 import { runCheck } from '../../src/check/run-check.js';
 import { buildStatus } from '../../src/check/status.js';
+import { verifyEvidence } from '../../src/check/verify-evidence.js';
 import type { CertificateInfo } from '../../src/pki/certificate.js';
 
 const HOUR = 3_600_000;
@@ -146,5 +147,11 @@ describe('check pipeline', () => {
     const observations = await open.store.listObservations(certs.b!.sha256);
     expect(observations.filter((o) => o.status === 'revoked')).toHaveLength(2);
     expect(observations.filter((o) => o.source.kind === 'ocsp' && o.raw && o.raw.length > 100).length).toBeGreaterThan(0);
+  });
+
+  it('after every run above (CRL and OCSP jobs side by side), each evidence record equals its rebuild', async () => {
+    const result = await verifyEvidence(open.store);
+    expect(result.certificates).toBeGreaterThanOrEqual(4);
+    expect(result.differences).toEqual([]);
   });
 });
