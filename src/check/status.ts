@@ -170,11 +170,18 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
   const states = await store.getSourceStates();
   const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
-    const loaded: (CaseCertificate | null)[] = await store.loadCase(kase.id);
-    loaded.sort((a, b) => (a!.cert.serial < b!.cert.serial ? -1 : a!.cert.serial > b!.cert.serial ? 1 : 0));
-    if (reads) reads.certificates.set(kase.id, [...(loaded as CaseCertificate[])]);
+    const all = await store.loadCase(kase.id);
+    // Sorted by serial without keeping every parsed certificate: only the serials and URLs are read here.
+    const serials = new Map<CaseCertificate, string>();
     const urls = new Set<string>();
-    for (const cc of loaded) for (const url of cc!.cert.crlUrls) urls.add(url);
+    for (const cc of all) {
+      const c = cc.peekCert?.() ?? cc.cert;
+      serials.set(cc, c.serial);
+      for (const url of c.crlUrls) urls.add(url);
+    }
+    const loaded: (CaseCertificate | null)[] = all.sort((a, b) => (serials.get(a)! < serials.get(b)! ? -1 : serials.get(a)! > serials.get(b)! ? 1 : 0));
+    serials.clear();
+    if (reads) reads.certificates.set(kase.id, [...(loaded as CaseCertificate[])]);
     for (const url of urls) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
     const rule = computeDeadline(kase, undefined, rules).rule;
     const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;

@@ -109,7 +109,37 @@ export function toCaseCertificate(i: Item): CaseCertificate {
     return { cert: rest as unknown as StoredCertificate, record: EMPTY_RECORD, rev: 0, pollDue: 0, legacy: true };
   }
   const pollDue = i.pd === undefined || i.pd === null ? null : Number(i.pd);
-  return { cert: JSON.parse(i.c) as StoredCertificate, record: JSON.parse(String(i.ev)) as EvidenceRecord, rev: Number(i.rev ?? 0), pollDue };
+  return new PackedCaseCertificate(i.c, String(i.ev), Number(i.rev ?? 0), pollDue);
+}
+
+/**
+ * A stored certificate and record kept as the packed JSON they were read as,
+ * parsed on first use. A one-byte string costs a fraction of the objects it
+ * parses into, and `status` holds a whole case (100,000 certificates and more)
+ * to sort it before judging each one once.
+ */
+export class PackedCaseCertificate implements CaseCertificate {
+  private parsedCert: StoredCertificate | null = null;
+  private parsedRecord: EvidenceRecord | null = null;
+  constructor(
+    private readonly packedCert: string,
+    private readonly packedRecord: string,
+    readonly rev: number,
+    readonly pollDue: number | null,
+  ) {}
+
+  get cert(): StoredCertificate {
+    return (this.parsedCert ??= JSON.parse(this.packedCert) as StoredCertificate);
+  }
+
+  /** The certificate, parsed but not kept (a pass that only needs a field or two). */
+  peekCert(): StoredCertificate {
+    return this.parsedCert ?? (JSON.parse(this.packedCert) as StoredCertificate);
+  }
+
+  get record(): EvidenceRecord {
+    return (this.parsedRecord ??= JSON.parse(this.packedRecord) as EvidenceRecord);
+  }
 }
 
 export function toOpenRun(i: Item): OpenRun {
@@ -125,3 +155,4 @@ export function toOpenRun(i: Item): OpenRun {
     finishedAt: i.finishedAt === undefined || i.finishedAt === null ? null : Number(i.finishedAt),
   };
 }
+

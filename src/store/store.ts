@@ -32,6 +32,8 @@ export interface CaseCertificate {
   readonly rev: number;
   /** When the planner should next ask (epoch ms); null when it is out of the polling index. */
   readonly pollDue: number | null;
+  /** The certificate without keeping a parsed copy, where the store keeps it packed (a pass that needs a field or two). */
+  peekCert?(): StoredCertificate;
   /** Stored before evidence records existed: the record must be rebuilt from the observations. */
   readonly legacy?: boolean;
 }
