@@ -89,3 +89,25 @@ export interface Observation {
   readonly sha256?: string | null;
   readonly error?: { readonly kind: string; readonly message: string } | null;
 }
+
+/**
+ * An observation as stored and compared: exactly its own fields, every
+ * optional one present (null when absent), nothing that rode along (raw bytes,
+ * the certificate's hash on a stored copy).
+ */
+export function plainObservation(o: Observation): Observation {
+  return {
+    observedAt: o.observedAt,
+    source: { kind: o.source.kind, url: o.source.url },
+    status: o.status,
+    revocationTime: o.revocationTime,
+    reasonCode: o.reasonCode,
+    thisUpdate: o.thisUpdate,
+    nextUpdate: o.nextUpdate,
+    producedAt: o.producedAt,
+    crlNumber: o.crlNumber ?? null,
+    signer: o.signer ?? null,
+    sha256: o.sha256 ?? null,
+    error: o.error ? { kind: o.error.kind, message: o.error.message } : null,
+  };
+}

@@ -13,7 +13,7 @@
  * the observation's canonical key, so neither the record nor anything
  * derived from it depends on the order observations arrived in.
  */
-import type { Observation, TrackedCertificate } from '../domain.js';
+import { plainObservation, type Observation, type TrackedCertificate } from '../domain.js';
 
 export type SourceKind = 'ocsp' | 'crl';
 
@@ -176,23 +176,7 @@ export function mergeEvidence(record: EvidenceRecord, observations: readonly Obs
 }
 
 /** The record keeps the answer and its hash; raw bytes stay with the observation. */
-function stripForRecord(o: Observation): Observation {
-  const { raw: _raw, sha256Cert: _cert, ...rest } = o as Observation & { raw?: unknown; sha256Cert?: unknown };
-  return {
-    observedAt: rest.observedAt,
-    source: { kind: rest.source.kind, url: rest.source.url },
-    status: rest.status,
-    revocationTime: rest.revocationTime,
-    reasonCode: rest.reasonCode,
-    thisUpdate: rest.thisUpdate,
-    nextUpdate: rest.nextUpdate,
-    producedAt: rest.producedAt,
-    crlNumber: rest.crlNumber ?? null,
-    signer: rest.signer ?? null,
-    sha256: rest.sha256 ?? null,
-    error: rest.error ? { kind: rest.error.kind, message: rest.error.message } : null,
-  };
-}
+const stripForRecord = plainObservation;
 
 export function recordObservations(record: EvidenceRecord): Observation[] {
   return Object.values(record.sources).flat();

@@ -4,7 +4,7 @@
  * described in dynamo-store.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Case, Observation } from '../domain.js';
+import { plainObservation, type Case, type Observation } from '../domain.js';
 import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
 import type { OpenRun } from '../check/fan-out.js';
 import type { CaseCertificate, StoredCertificate, StoredObservation } from './store.js';
@@ -41,20 +41,7 @@ export const pollUpTo = (now: number): string => `${pad(now)}#\uffff`;
 
 /** The observation's attributes as stored (every optional field present, null when absent). */
 export function fromObservation(o: Observation): Record<string, unknown> {
-  return {
-    observedAt: o.observedAt,
-    source: { kind: o.source.kind, url: o.source.url },
-    status: o.status,
-    revocationTime: o.revocationTime,
-    reasonCode: o.reasonCode,
-    thisUpdate: o.thisUpdate,
-    nextUpdate: o.nextUpdate,
-    producedAt: o.producedAt,
-    crlNumber: o.crlNumber ?? null,
-    signer: o.signer ?? null,
-    sha256: o.sha256 ?? null,
-    error: o.error ?? null,
-  };
+  return { ...plainObservation(o) };
 }
 
 export function toObservation(i: Record<string, unknown>): Observation {
