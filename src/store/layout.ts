@@ -106,26 +106,37 @@ export function toCaseCertificate(i: Item): CaseCertificate {
  * to sort it before judging each one once.
  */
 export class PackedCaseCertificate implements CaseCertificate {
-  private parsedCert: StoredCertificate | null = null;
-  private parsedRecord: EvidenceRecord | null = null;
+  #packedCert: string;
+  #packedRecord: string;
+  #cert: StoredCertificate | null = null;
+  #record: EvidenceRecord | null = null;
+  declare cert: StoredCertificate;
+  declare record: EvidenceRecord;
+
   constructor(
-    private readonly packedCert: string,
-    private readonly packedRecord: string,
+    packedCert: string,
+    packedRecord: string,
     readonly rev: number,
     readonly pollDue: number | null,
-  ) {}
-
-  get cert(): StoredCertificate {
-    return (this.parsedCert ??= JSON.parse(this.packedCert) as StoredCertificate);
+  ) {
+    this.#packedCert = packedCert;
+    this.#packedRecord = packedRecord;
+    // Own, enumerable accessors: a spread copy or an equality check sees plain `cert` and `record` fields.
+    Object.defineProperty(this, 'cert', {
+      enumerable: true,
+      get: () => (this.#cert ??= JSON.parse(this.#packedCert) as StoredCertificate),
+      set: (v: StoredCertificate) => void (this.#cert = v),
+    });
+    Object.defineProperty(this, 'record', {
+      enumerable: true,
+      get: () => (this.#record ??= JSON.parse(this.#packedRecord) as EvidenceRecord),
+      set: (v: EvidenceRecord) => void (this.#record = v),
+    });
   }
 
   /** The certificate, parsed but not kept (a pass that only needs a field or two). */
   peekCert(): StoredCertificate {
-    return this.parsedCert ?? (JSON.parse(this.packedCert) as StoredCertificate);
-  }
-
-  get record(): EvidenceRecord {
-    return (this.parsedRecord ??= JSON.parse(this.packedRecord) as EvidenceRecord);
+    return this.#cert ?? (JSON.parse(this.#packedCert) as StoredCertificate);
   }
 }
 
