@@ -374,7 +374,7 @@ function formatSummary(s: CheckSummary): string {
   const lines = [
     `checked ${s.certificates} certificate(s): ${s.crlsFetched} CRL fetch(es), ${s.ocspRequests} OCSP request(s); ${s.notDue} not due (settled, or expired and judged)${s.retiredExpired ? `, ${s.retiredExpired} expired certificate(s) judged and retired` : ''}`,
     `${s.changes.length} change(s), ${s.observationsWritten} observation(s) recorded, ${s.itemsWritten} item(s) written, ${((s.finishedAt - s.startedAt) / 1000).toFixed(1)} s`,
-    `verdicts on the latest answers: ${Object.entries(s.verdicts).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ') || 'none'} (revwatch status weighs the full history)`,
+    `verdicts of the certificates checked in this run: ${Object.entries(s.verdicts).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ') || 'none'} (revwatch status judges every certificate, with the CRL snapshots too)`,
   ];
   for (const c of s.changes.slice(0, 20)) lines.push(`  ${c.serial}  ${c.source}: ${c.from} -> ${c.to}`);
   if (s.changes.length > 20) lines.push(`  ... and ${s.changes.length - 20} more`);

@@ -94,13 +94,6 @@ export interface Judgement {
   readonly sources: readonly SourceStatus[];
 }
 
-/** Canonical order, duplicates removed: the input order can never matter. */
-export function canonicalObservations(observations: readonly Observation[]): Observation[] {
-  const byKey = new Map<string, Observation>();
-  for (const o of observations) byKey.set(observationKey(o), o);
-  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
-}
-
 /** What a finding check reads. */
 export interface FindingContext {
   readonly kase: Case;
