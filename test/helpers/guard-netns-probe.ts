@@ -9,6 +9,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpFetcher } from '../../src/net/http-fetcher.js';
+import { OcspClient } from '../../src/net/ocsp-client.js';
 import { SystemClock } from '../../src/clock.js';
 
 async function main(): Promise<void> {
@@ -38,6 +39,14 @@ async function main(): Promise<void> {
       const r = await fetcher.fetch({ url, maxBytes: 1000 });
       results[mode]![url.replace(`:${port}`, '')] = r.ok ? 'ok' : `${r.kind}: ${r.message}`;
     }
+    // The keep-alive OCSP client (its own connections, not the general fetcher's) under the same guard.
+    const ocsp = new OcspClient({ fallback: fetcher, allowPrivateNetwork: allow, timeoutMs: 5_000 });
+    const request = Uint8Array.from([0x30, 0x03, 0x30, 0x01, 0x00]);
+    for (const url of targets) {
+      const r = await ocsp.fetch({ url, method: 'POST', body: request, headers: { 'content-type': 'application/ocsp-request' }, maxBytes: 1000 });
+      results[mode]![`ocsp ${url.replace(`:${port}`, '')}`] = r.ok ? 'ok' : `${r.kind}: ${r.message}`;
+    }
+    await ocsp.close();
     await fetcher.close();
   }
   server.close();

@@ -32,11 +32,16 @@ suite('address guard inside a loopback-only network namespace', () => {
     const { results, hits } = JSON.parse(r.stdout) as { results: Record<'default' | 'allow', Record<string, string>>; hits: string[] };
 
     for (const mode of ['default', 'allow'] as const) {
-      for (const url of ['http://169.254.169.254/', 'http://[::ffff:169.254.169.254]/', 'http://[fd00:ec2::254]/']) {
-        expect(results[mode][url], `${mode} ${url}`).toMatch(/^refused-address: .*rule: cloud-metadata/);
+      // The general fetcher and the OCSP client alike.
+      for (const via of ['', 'ocsp ']) {
+        for (const url of ['http://169.254.169.254/', 'http://[::ffff:169.254.169.254]/', 'http://[fd00:ec2::254]/']) {
+          expect(results[mode][`${via}${url}`], `${mode} ${via}${url}`).toMatch(/^refused-address: .*rule: cloud-metadata/);
+        }
+        expect(results[mode][`${via}http://169.254.10.10/`]).toMatch(/^refused-address: .*169\.254\.10\.10.*rule: link-local/);
       }
-      expect(results[mode]['http://169.254.10.10/']).toMatch(/^refused-address: .*169\.254\.10\.10.*rule: link-local/);
     }
+    expect(results.allow['ocsp http://10.0.0.1/']).toBe('ok');
+    expect(results.default['ocsp http://10.0.0.1/']).toMatch(/^refused-address: /);
     expect(results.allow['http://169.254.169.254/']).toContain('refused even with --allow-private-network');
     for (const url of ['http://10.0.0.1/', 'http://127.0.0.1/', 'http://[::7f00:1]/']) {
       expect(results.default[url], url).toMatch(/^refused-address: /);
@@ -44,7 +49,7 @@ suite('address guard inside a loopback-only network namespace', () => {
     expect(results.default['http://[::7f00:1]/']).toMatch(/IPv4-compatible IPv6 address embedding 127\.0\.0\.1.*rule: loopback/);
     expect(results.allow['http://10.0.0.1/']).toBe('ok');
     expect(results.allow['http://127.0.0.1/']).toBe('ok');
-    // The server saw exactly the two allowed fetches, nothing on a refused address.
-    expect(hits.sort()).toEqual(['10.0.0.1', '127.0.0.1'].map((a) => `::ffff:${a}`).sort());
+    // The server saw exactly the allowed fetches (each once through each client), nothing on a refused address.
+    expect(hits.sort()).toEqual(['10.0.0.1', '127.0.0.1', '10.0.0.1', '127.0.0.1'].map((a) => `::ffff:${a}`).sort());
   }, 90_000);
 });
