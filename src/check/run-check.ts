@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
 import type { SourceState } from '../store/store.js';
 import { recordObservations } from '../rules/evidence.js';
-import { judge, type Verdict } from '../rules/verdict.js';
+import { verdictOf, type Verdict } from '../rules/verdict.js';
 import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteDeps, type ExecuteOptions, type FailedSource } from './execute.js';
 import { planCheck } from './plan.js';
 
@@ -103,7 +103,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const judgedAt = clock.now().getTime();
   for (const ref of plan.refs.values()) {
     const answers = recordObservations(recorder.recordOf(ref.cert.sha256, ref.record));
-    for (const caseId of ref.caseIds) verdicts[judge(casesById.get(caseId)!, ref.cert, answers, judgedAt).verdict]++;
+    for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, ref.cert, answers, judgedAt)]++;
   }
   const finishedAt = clock.now().getTime();
   const itemsWritten = store.itemsWritten - writtenBefore + 1;

@@ -254,6 +254,13 @@ function underVersion(version: RuleVersion, cert: TrackedCertificate, evidence: 
   return { ...evidence, claimedRevocationTime: null, effectiveRevocationTime: null, firstRevoked: null, reasonCode: null };
 }
 
+/** The verdict alone, without findings or the printable fields: what a run's summary counts. Equals judge(...).verdict. */
+export function verdictOf(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, rules: RuleOptions = {}): Verdict {
+  const deadline = computeDeadline(kase, cert, rules);
+  const version = deadline.ruleVersion ?? ruleVersionAt(rulesInstant(kase, rules), rules.versions);
+  return decide(cert, underVersion(version, cert, evidenceOf(cert, observations)), deadline, now).verdict;
+}
+
 export function judgeEvidence(kase: Case, cert: TrackedCertificate, allEvidence: Evidence, now: number, deadlineOverride?: Deadline, rules: RuleOptions = {}): Judgement {
   const deadline = deadlineOverride ?? computeDeadline(kase, cert, rules);
   const version = deadline.ruleVersion ?? ruleVersionAt(rulesInstant(kase, rules), rules.versions);

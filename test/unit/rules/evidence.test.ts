@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Case, Observation, TrackedCertificate } from '../../../src/domain.js';
 import { EMPTY_RECORD, canonicalRecordJson, evidenceOf, mergeEvidence, recordObservations } from '../../../src/rules/evidence.js';
-import { judge } from '../../../src/rules/verdict.js';
+import { judge, verdictOf } from '../../../src/rules/verdict.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -108,7 +108,6 @@ describe('evidence record', () => {
 });
 
 describe('evidence function', () => {
-  const verdictOf = (k: Case, c: TrackedCertificate, obs: Observation[], now: number) => judge(k, c, obs, now);
 
   it('a verified good answer vouched after the deadline (in the certificate\'s life) never yields revoked_on_time', () => {
     fc.assert(
@@ -117,7 +116,7 @@ describe('evidence function', () => {
         fc.pre(deadline !== null && deadline + afterH * HOUR <= c.notAfter);
         const vouched = deadline! + afterH * HOUR;
         const late = answer(CRL, vouched + HOUR, { thisUpdate: vouched });
-        expect(verdictOf(k, c, [...obs, late], now).verdict).not.toBe('revoked_on_time');
+        expect(judge(k, c, [...obs, late], now).verdict).not.toBe('revoked_on_time');
       }),
       { numRuns: 400 },
     );
@@ -133,6 +132,15 @@ describe('evidence function', () => {
         if (before !== null && after !== null) expect(after).toBeGreaterThanOrEqual(before);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('verdictOf, which run summaries count, is exactly judge().verdict', () => {
+    fc.assert(
+      fc.property(arbCase, arbCert, fc.array(arbObservation, { maxLength: 15 }), arbNow, (k, c, obs, now) => {
+        expect(verdictOf(k, c, obs, now)).toBe(judge(k, c, obs, now).verdict);
+      }),
+      { numRuns: 300 },
     );
   });
 
