@@ -62,7 +62,7 @@ function main(): number {
   const chosen = MUTANTS.filter((m) => filters.length === 0 || filters.some((f) => m.name.includes(f)));
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-mutants-'));
   try {
-    for (const entry of ['src', 'test', 'package.json', 'tsconfig.json']) cpSync(join(repo, entry), join(dir, entry), { recursive: true });
+    for (const entry of ['src', 'functions', 'infra', 'test', 'package.json', 'tsconfig.json']) cpSync(join(repo, entry), join(dir, entry), { recursive: true });
     symlinkSync(realpathSync(join(repo, 'node_modules')), join(dir, 'node_modules'));
     // The rule tests run in-process: no build of dist/ before each mutant (the global setup's job for e2e tests).
     writeFileSync(join(dir, 'vitest.config.ts'), "import { defineConfig } from 'vitest/config';\nexport default defineConfig({ test: { include: ['test/**/*.test.ts'], pool: 'forks' } });\n");
