@@ -11,11 +11,12 @@ import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
 import type { Clock, Fetcher } from '../ports.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import { sourceKey, type CaseCertificate, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
+import { sourceKey, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
 import { pollDue } from './poll.js';
 import { describeAnswer, groupByHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
+import { groupBy } from '../util/group-by.js';
 
 const DAY = 86_400_000;
 
@@ -158,8 +159,7 @@ export class ObservationRecorder {
     const unknown = dirty.filter((e) => e.known === null);
     if (unknown.length > 0) {
       const fetched = await this.store.getCaseCertificates(unknown.flatMap((e) => e.cert.caseIds.map((caseId) => ({ caseId, sha256: e.cert.sha256 }))));
-      const bySha = new Map<string, CaseCertificate[]>();
-      for (const cc of fetched) bySha.set(cc.cert.sha256, [...(bySha.get(cc.cert.sha256) ?? []), cc]);
+      const bySha = groupBy(fetched, (cc) => cc.cert.sha256);
       for (const e of unknown) {
         const found = bySha.get(e.cert.sha256) ?? [];
         let record = EMPTY_RECORD;

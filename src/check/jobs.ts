@@ -7,6 +7,7 @@
 import type { Observation } from '../domain.js';
 import type { EvidenceRecord } from '../rules/evidence.js';
 import type { SourceState, StoredCertificate } from '../store/store.js';
+import { groupBy } from '../util/group-by.js';
 
 /** The last answer recorded for a certificate from one source, reduced to what "changed" is judged on. */
 export interface PreviousAnswer {
@@ -79,12 +80,5 @@ function ocspHost(url: string): string {
 
 /** OCSP jobs grouped by responder host, in their order. */
 export function groupByHost(jobs: readonly OcspJob[]): Map<string, OcspJob[]> {
-  const byHost = new Map<string, OcspJob[]>();
-  for (const job of jobs) {
-    const host = ocspHost(job.url);
-    const list = byHost.get(host);
-    if (list) list.push(job);
-    else byHost.set(host, [job]);
-  }
-  return byHost;
+  return groupBy(jobs, (job) => ocspHost(job.url));
 }

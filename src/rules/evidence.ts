@@ -14,6 +14,7 @@
  * derived from it depends on the order observations arrived in.
  */
 import { plainObservation, type Observation, type TrackedCertificate } from '../domain.js';
+import { groupBy } from '../util/group-by.js';
 
 export type SourceKind = 'ocsp' | 'crl';
 
@@ -146,12 +147,7 @@ export const EMPTY_RECORD: EvidenceRecord = { sources: {} };
 
 function groupBySource(observations: readonly Observation[]): Map<string, { kind: SourceKind; url: string; list: Observation[] }> {
   const out = new Map<string, { kind: SourceKind; url: string; list: Observation[] }>();
-  for (const o of observations) {
-    const id = sourceId(o.source);
-    const g = out.get(id);
-    if (g) g.list.push(o);
-    else out.set(id, { kind: o.source.kind, url: o.source.url, list: [o] });
-  }
+  for (const [id, list] of groupBy(observations, (o) => sourceId(o.source))) out.set(id, { kind: list[0]!.source.kind, url: list[0]!.source.url, list });
   return out;
 }
 

@@ -54,6 +54,7 @@ export { StoreError } from './dynamo-table.js';
 
 export { POLL_INDEX } from './poll-index.js';
 import { POLL_INDEX } from './poll-index.js';
+import { groupBy } from '../util/group-by.js';
 
 export interface DynamoStoreOptions {
   readonly tableName: string;
@@ -186,12 +187,7 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   }
 
   async addCertificates(certs: readonly StoredCertificate[]): Promise<number> {
-    const byCase = new Map<string, StoredCertificate[]>();
-    for (const c of certs) {
-      const list = byCase.get(c.caseId);
-      if (list) list.push(c);
-      else byCase.set(c.caseId, [c]);
-    }
+    const byCase = groupBy(certs, (c) => c.caseId);
     let added = 0;
     const otherCases = (await this.table.queryAll({ pk: 'CASES', projection: ['sk'] }, 'the case ids')).map((i) => String(i.sk).slice('CASE#'.length));
     for (const [caseId, list] of byCase) {

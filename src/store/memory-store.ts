@@ -31,6 +31,7 @@ import {
   type Item,
 } from './layout.js';
 import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
+import { groupBy } from '../util/group-by.js';
 
 type Key = { readonly pk: string; readonly sk: string };
 
@@ -210,12 +211,7 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
   }
 
   async addCertificates(certs: readonly StoredCertificate[]): Promise<number> {
-    const byCase = new Map<string, StoredCertificate[]>();
-    for (const c of certs) {
-      const list = byCase.get(c.caseId);
-      if (list) list.push(c);
-      else byCase.set(c.caseId, [c]);
-    }
+    const byCase = groupBy(certs, (c) => c.caseId);
     let added = 0;
     const otherCases = this.table.queryAll({ pk: 'CASES', projection: ['sk'] }).map((i) => String(i.sk).slice('CASE#'.length));
     for (const [caseId, list] of byCase) {
