@@ -28,6 +28,7 @@ import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE, parseOcspLimit } from './check/ocsp-limits.js';
 import { jsonStatusSink, streamStatus, textStatusSink } from './check/status.js';
+import { fileSpool } from './store/file-spool.js';
 import { formatVerifyEvidence, verifyEvidence } from './check/verify-evidence.js';
 import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
@@ -231,7 +232,7 @@ export function buildProgram(io: CliIo): Command {
       const shown = { ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }), drain: io.drain };
       // Written as judged: at incident scale neither the verdicts nor their text are held at once.
       const sink = program.opts<GlobalOptions>().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown);
-      await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf }));
+      await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf }, fileSpool));
       sink.end();
     });
 

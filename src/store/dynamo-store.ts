@@ -237,7 +237,11 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   }
 
   async loadCase(caseId: string): Promise<CaseCertificate[]> {
-    return (await this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#' }, `the certificates of case ${caseId}`)).map(toCaseCertificate);
+    return this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#' }, `the certificates of case ${caseId}`, toCaseCertificate);
+  }
+
+  async visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void> {
+    await this.table.queryEach({ pk: `CASE#${caseId}`, prefix: 'CERT#' }, `the certificates of case ${caseId}`, (item) => visit(toCaseCertificate(item)));
   }
 
   async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {
@@ -257,8 +261,8 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       return out;
     }
     const upTo = pollUpTo(now);
-    const shards = await Promise.all([...POLL_SHARDS].map((shard) => this.table.queryAll({ pk: `POLL#${shard}`, index: POLL_INDEX, upTo }, `the certificates due (shard ${shard})`)));
-    return shards.flat().map(toCaseCertificate);
+    const shards = await Promise.all([...POLL_SHARDS].map((shard) => this.table.queryAll({ pk: `POLL#${shard}`, index: POLL_INDEX, upTo }, `the certificates due (shard ${shard})`, toCaseCertificate)));
+    return shards.flat();
   }
 
   async certificateCounts(): Promise<Map<string, number>> {

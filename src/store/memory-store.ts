@@ -258,6 +258,10 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     return this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#' }).map(toCaseCertificate);
   }
 
+  async visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void> {
+    for (const cc of await this.loadCase(caseId)) visit(cc);
+  }
+
   async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {
     const item = this.table.get({ pk: `CASE#${caseId}`, sk: `CERT#${sha256}` });
     return item ? toCaseCertificate(item) : null;

@@ -38,6 +38,37 @@ export interface CaseCertificate {
   readonly legacy?: boolean;
 }
 
+/**
+ * Where `status` keeps a case's certificates between reading them (in the
+ * store's order) and judging them (in serial order). The default keeps them
+ * in memory; the CLI's spools them to a temporary file and keeps only an
+ * index, so memory does not grow with the case.
+ */
+export interface CertificateSpool {
+  add(sortKey: string, cc: CaseCertificate): void;
+  /** Every certificate added, ordered by sort key (as JavaScript compares strings), each handed out once. */
+  inOrder(): Iterable<CaseCertificate>;
+  /** Releases what the spool holds (a file, an index). */
+  close(): void;
+}
+
+export function memorySpool(): CertificateSpool {
+  let entries: { key: string; cc: CaseCertificate }[] = [];
+  return {
+    add: (key, cc) => void entries.push({ key, cc }),
+    *inOrder() {
+      const sorted = entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      entries = [];
+      for (let i = 0; i < sorted.length; i++) {
+        const cc = sorted[i]!.cc;
+        (sorted as unknown[])[i] = null; // handed out once: let it go
+        yield cc;
+      }
+    },
+    close: () => void (entries = []),
+  };
+}
+
 /** A new evidence record for one (case, certificate). */
 export interface RecordWrite {
   readonly cert: StoredCertificate;
@@ -123,6 +154,11 @@ export interface CaseStore extends StoreCounters {
   addCertificates(certs: readonly StoredCertificate[]): Promise<number>;
   /** A case's certificates with their evidence records: one paginated Query over the case's partition. */
   loadCase(caseId: string): Promise<CaseCertificate[]>;
+  /**
+   * The same Query, each certificate handed to `visit` as its page arrives and kept by nobody else: a caller
+   * that keeps only what it needs never holds a whole case (`status` at millions of certificates).
+   */
+  visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void>;
   /** Certificates of every case that the planner should ask at `now`: one Query per shard of the sparse polling index. */
   listPollDue(now: number): Promise<CaseCertificate[]>;
   /** How many certificates each case tracks (kept on the case item). */
