@@ -1,4 +1,4 @@
-/** The table, through the DynamoDB adapter the CLI uses too. */
+/** The table, through the DynamoDB adapter the CLI uses too (src/runtime/aws.ts, without SES). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStore } from '../../src/store/dynamo-store.js';
 
