@@ -1,9 +1,9 @@
 /** What the functions that send mail (notifier, digest) are built from, once per cold start. */
 import { SystemClock } from '../../src/clock.js';
-import type { Mailer, NoticeLedger } from '../../src/notify/notices.js';
+import type { Mailer, NoticeLedger } from '../../src/ports.js';
 import type { Clock } from '../../src/ports.js';
 import { openAwsRuntime } from '../../src/runtime/aws.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/ports/store.js';
 import { loadMailConfig, loadTableName, type MailConfig } from './config.js';
 import { createObservability, type Observability } from './observability.js';
 

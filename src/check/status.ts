@@ -12,7 +12,7 @@ import { certificateStatus, type CertificateStatus, type Verdict } from '../rule
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { isoOrNull } from '../time.js';
-import { sourceKey, type CaseCertificate, type CrlSnapshot, type Store, type StoredCertificate } from '../store/store.js';
+import { sourceKey, type CaseCertificate, type CrlSnapshot, type Store, type StoredCertificate } from '../ports/store.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse

@@ -1,9 +1,9 @@
 /** AWS mode: the deployed table and SES, through the SDK's default credential and region chain. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
-import { SesMailer } from '../notify/ses-mailer.js';
+import { SesMailer } from '../adapters/aws/ses-mailer.js';
 import type { Clock } from '../ports.js';
-import { DynamoStore } from '../store/dynamo-store.js';
+import { DynamoStore } from '../adapters/aws/dynamo-store.js';
 import type { Runtime } from './runtime.js';
 
 /** Synchronous, so a Lambda handler can build it at cold start. The SES client is made on first use. */

@@ -5,19 +5,8 @@
  * files). Each mode's adapters are imported only when that mode is opened,
  * so a command that never opens a runtime never loads the AWS SDK.
  */
-import type { Mailer, NoticeLedger } from '../notify/notices.js';
-import type { Clock } from '../ports.js';
-import type { Store } from '../store/store.js';
-import type { RunLedger } from '../check/fan-out.js';
+import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } from '../ports.js';
 import { InputError } from '../errors.js';
-
-/** Local copies of the CRLs a check read, kept as evidence (a report's bundle ships them). */
-export interface EvidenceFiles {
-  saveCrl(sha256: string, bytes: Uint8Array): Promise<void>;
-  /** The path of the kept copy, or null when none was kept. */
-  crlPath(sha256: string): string | null;
-  readCrl(sha256: string): Uint8Array | null;
-}
 
 export interface Runtime {
   readonly mode: 'aws' | 'local';

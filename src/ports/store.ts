@@ -179,3 +179,11 @@ export interface RunStore extends StoreCounters {
 export interface Store extends CaseStore, ObservationStore, RunStore {}
 
 export const sourceKey = (kind: 'ocsp' | 'crl', url: string): string => `${kind} ${url}`;
+
+/** Local copies of the CRLs a check read, kept as evidence (a report's bundle ships them). */
+export interface EvidenceFiles {
+  saveCrl(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** The path of the kept copy, or null when none was kept. */
+  crlPath(sha256: string): string | null;
+  readCrl(sha256: string): Uint8Array | null;
+}
