@@ -12,7 +12,7 @@ import { certificateStatus, type CertificateStatus, type Verdict } from '../rule
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { isoOrNull } from '../time.js';
-import { memorySpool, sourceKey, type CaseCertificate, type CertificateSpool, type CrlSnapshot, type Store, type StoredCertificate } from '../store/store.js';
+import { sourceKey, type CaseCertificate, type CertificateSpool, type CrlSnapshot, type Store, type StoredCertificate } from '../ports/store.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse
@@ -102,6 +102,24 @@ export function goodFromSnapshots(cert: StoredCertificate, record: EvidenceRecor
     }
   }
   return out;
+}
+
+/** The default spool: a case's certificates held in memory between reading and judging. */
+export function memorySpool(): CertificateSpool {
+  let entries: { key: string; cc: CaseCertificate }[] = [];
+  return {
+    add: (key, cc) => void entries.push({ key, cc }),
+    *inOrder() {
+      const sorted = entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      entries = [];
+      for (let i = 0; i < sorted.length; i++) {
+        const cc = sorted[i]!.cc;
+        (sorted as unknown[])[i] = null; // handed out once: let it go
+        yield cc;
+      }
+    },
+    close: () => void (entries = []),
+  };
 }
 
 export interface CaseStatus {

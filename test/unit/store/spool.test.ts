@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fileSpool } from '../../../src/store/file-spool.js';
+import { fileSpool } from '../../../src/adapters/local/file-spool.js';
+import { memorySpool } from '../../../src/check/status.js';
 import { PackedCaseCertificate } from '../../../src/store/layout.js';
-import { memorySpool, type CaseCertificate, type CertificateSpool } from '../../../src/store/store.js';
+import type { CaseCertificate, CertificateSpool } from '../../../src/ports/store.js';
 import { EMPTY_RECORD } from '../../../src/rules/evidence.js';
 
 const packed = (serial: string, subject: string, rev: number, pollDue: number | null): PackedCaseCertificate =>

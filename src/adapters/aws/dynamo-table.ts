@@ -18,13 +18,13 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { SystemClock } from '../clock.js';
-import type { Clock } from '../ports.js';
-import type { Item } from './layout.js';
-import { StoreError } from './store-error.js';
+import { SystemClock } from '../../clock.js';
+import type { Clock } from '../../ports.js';
+import type { Item } from '../../store/layout.js';
+import { StoreError } from '../../ports/store-error.js';
 
-export type { Item } from './layout.js';
-export { StoreError } from './store-error.js';
+export type { Item } from '../../store/layout.js';
+export { StoreError } from '../../ports/store-error.js';
 
 export type Key = { readonly pk: string; readonly sk: string };
 

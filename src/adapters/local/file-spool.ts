@@ -9,8 +9,8 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CaseCertificate, CertificateSpool } from './store.js';
-import { PackedCaseCertificate } from './layout.js';
+import type { CaseCertificate, CertificateSpool } from '../../ports/store.js';
+import { PackedCaseCertificate } from '../../store/layout.js';
 
 /** Appends are gathered into writes of about this many bytes. */
 const WRITE_CHUNK = 1 << 20;

@@ -52,22 +52,6 @@ export interface CertificateSpool {
   close(): void;
 }
 
-export function memorySpool(): CertificateSpool {
-  let entries: { key: string; cc: CaseCertificate }[] = [];
-  return {
-    add: (key, cc) => void entries.push({ key, cc }),
-    *inOrder() {
-      const sorted = entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      entries = [];
-      for (let i = 0; i < sorted.length; i++) {
-        const cc = sorted[i]!.cc;
-        (sorted as unknown[])[i] = null; // handed out once: let it go
-        yield cc;
-      }
-    },
-    close: () => void (entries = []),
-  };
-}
 
 /** A new evidence record for one (case, certificate). */
 export interface RecordWrite {
@@ -215,3 +199,11 @@ export interface RunStore extends StoreCounters {
 export interface Store extends CaseStore, ObservationStore, RunStore {}
 
 export const sourceKey = (kind: 'ocsp' | 'crl', url: string): string => `${kind} ${url}`;
+
+/** Local copies of the CRLs a check read, kept as evidence (a report's bundle ships them). */
+export interface EvidenceFiles {
+  saveCrl(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** The path of the kept copy, or null when none was kept. */
+  crlPath(sha256: string): string | null;
+  readCrl(sha256: string): Uint8Array | null;
+}

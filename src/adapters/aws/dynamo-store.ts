@@ -40,21 +40,19 @@
  */
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SystemClock } from '../clock.js';
-import type { Case } from '../domain.js';
-import type { Clock } from '../ports.js';
-import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
-import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
-import type { NoticeLedger } from '../notify/notices.js';
-import type { OpenRun, RunLedger } from '../check/fan-out.js';
+import { SystemClock } from '../../clock.js';
+import type { Case } from '../../domain.js';
+import type { Clock, NoticeLedger, OpenRun, RunLedger } from '../../ports.js';
+import { EMPTY_RECORD, type EvidenceRecord } from '../../rules/evidence.js';
+import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from '../../ports/store.js';
 import { DynamoTable, StoreError } from './dynamo-table.js';
-import { certificateItem, fromObservation, jobPayloadItems, observationSortKey, pad, POLL_SHARDS, pollKeys, pollUpTo, stripKeys, toCase, toCaseCertificate, toObservation, toOpenRun } from './layout.js';
+import { certificateItem, fromObservation, jobPayloadItems, observationSortKey, pad, POLL_SHARDS, pollKeys, pollUpTo, stripKeys, toCase, toCaseCertificate, toObservation, toOpenRun } from '../../store/layout.js';
 
 export { StoreError } from './dynamo-table.js';
 
-export { POLL_INDEX } from './poll-index.js';
-import { POLL_INDEX } from './poll-index.js';
-import { groupBy } from '../util/group-by.js';
+export { POLL_INDEX } from '../../store/poll-index.js';
+import { POLL_INDEX } from '../../store/poll-index.js';
+import { groupBy } from '../../util/group-by.js';
 
 export interface DynamoStoreOptions {
   readonly tableName: string;
