@@ -38,11 +38,12 @@ export function createPlannerHandler(getDeps: () => PlannerDeps) {
 }
 
 export function plannerDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): PlannerDeps {
+  const clock = new SystemClock();
   return {
     store: tableStore(loadTableName(env)),
-    queue: new SqsJobQueue(new SQSClient({}), loadJobQueueUrl(env)),
+    queue: new SqsJobQueue(new SQSClient({}), loadJobQueueUrl(env), undefined, clock),
     events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),
-    clock: new SystemClock(),
+    clock,
     ...createObservability(),
   };
 }

@@ -19,14 +19,13 @@ import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/a
 import { POLL_INDEX } from '../src/store/poll-index.js';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
+import { CHECKS_COMPLETED, ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
 import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-run-events.js';
 import type { StackConfig } from './config.js';
 import { RevwatchFunction } from './revwatch-function.js';
@@ -84,11 +83,12 @@ export class RevwatchStack extends Stack {
 
     const bus = new EventBus(this, 'Bus', { description: 'revwatch: "Check Completed" when a check run finishes' });
     const retention = config.logRetentionDays as RetentionDays;
-    const tableEnv = { REVWATCH_TABLE: table.tableName };
-    const mailEnv = {
-      REVWATCH_SENDER: config.sender,
-      REVWATCH_DEFAULT_RECIPIENTS: config.recipients.join(','),
-      REVWATCH_DIGEST_RECIPIENTS: config.digestRecipients.join(','),
+    // SES: only the configured identity, and only as the configured From address.
+    const mailer = {
+      identityArn: this.formatArn({ service: 'ses', resource: 'identity', resourceName: config.sesIdentity }),
+      sender: config.sender,
+      defaultRecipients: config.recipients,
+      digestRecipients: config.digestRecipients,
     };
 
     // -- functions ---------------------------------------------------------------------------
@@ -98,16 +98,13 @@ export class RevwatchStack extends Stack {
       memorySize: config.memory,
       timeout: Duration.minutes(5),
       logRetention: retention,
-      environment: { ...tableEnv, REVWATCH_JOB_QUEUE_URL: jobs.queueUrl, REVWATCH_EVENT_BUS: bus.eventBusName },
       // One planner at a time: two would plan the same run twice.
       reservedConcurrentExecutions: 1,
       deadLetterQueue: deadLetters,
     });
     // Reads the cases and the due certificates (polling index); writes the open run, oversized job payloads,
     // the run record of an empty run, and takes judged expired certificates out of the index.
-    planner.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] });
-    jobs.grantSendMessages(planner.fn);
-    bus.grantPutEventsTo(planner.fn);
+    planner.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] }).bindQueue(jobs).bindBus(bus);
 
     const worker = new RevwatchFunction(this, 'Worker', {
       handler: 'worker',
@@ -115,19 +112,13 @@ export class RevwatchStack extends Stack {
       memorySize: config.workerMemory,
       timeout: workerTimeout,
       logRetention: retention,
-      environment: {
-        ...tableEnv,
-        REVWATCH_EVENT_BUS: bus.eventBusName,
-        REVWATCH_OCSP_PER_HOST: String(config.ocspPerHost),
-        REVWATCH_OCSP_INTERVAL_MS: String(config.ocspIntervalMs),
-      },
+      environment: { [ENV.ocspPerHost]: String(config.ocspPerHost), [ENV.ocspIntervalMs]: String(config.ocspIntervalMs) },
       // Bounds the load on each CA's responders (each worker asks at most ocspPerHost at a time per host) and on the table.
       reservedConcurrentExecutions: config.workerConcurrency,
     });
     // Reads issuers and job payloads; writes observations, last answers, source states, CRL snapshots and run counts.
-    worker.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']);
+    worker.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']).bindBus(bus);
     worker.fn.addEventSource(new SqsEventSource(jobs, { batchSize: 1, reportBatchItemFailures: true }));
-    bus.grantPutEventsTo(worker.fn);
 
     const notifier = new RevwatchFunction(this, 'Notifier', {
       handler: 'notifier',
@@ -135,13 +126,12 @@ export class RevwatchStack extends Stack {
       memorySize: config.memory,
       timeout: Duration.minutes(5),
       logRetention: retention,
-      environment: { ...tableEnv, ...mailEnv },
       // The ledger already prevents double sends; one at a time keeps two runs' triggers from racing for claims.
       reservedConcurrentExecutions: 1,
       deadLetterQueue: deadLetters,
     });
     // Reads statuses; claims, marks and releases ledger entries; clears the changed-case marks.
-    notifier.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']);
+    notifier.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']).bindMailer(mailer);
 
     const digest = new RevwatchFunction(this, 'Digest', {
       handler: 'digest',
@@ -149,20 +139,11 @@ export class RevwatchStack extends Stack {
       memorySize: config.memory,
       timeout: Duration.minutes(10),
       logRetention: retention,
-      environment: { ...tableEnv, ...mailEnv },
       reservedConcurrentExecutions: 1,
       deadLetterQueue: deadLetters,
     });
     // Reads statuses; records the digest and the findings it reported.
-    digest.grantTable(table, ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']);
-
-    // SES: only the configured identity, and only as the configured From address.
-    const identityArn = this.formatArn({ service: 'ses', resource: 'identity', resourceName: config.sesIdentity });
-    for (const f of [notifier, digest]) {
-      f.role.addToPrincipalPolicy(
-        new PolicyStatement({ actions: ['ses:SendRawEmail'], resources: [identityArn], conditions: { StringEquals: { 'ses:FromAddress': config.sender } } }),
-      );
-    }
+    digest.bindTable(table, ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']).bindMailer(mailer);
 
     // -- schedules and events ----------------------------------------------------------------
     new Rule(this, 'CheckSchedule', { description: 'revwatch: start a check run', schedule: Schedule.expression(config.checkSchedule), targets: [new LambdaFunction(planner.fn)] });
@@ -218,7 +199,7 @@ export class RevwatchStack extends Stack {
       }),
     );
 
-    new CfnOutput(this, 'TableName', { value: table.tableName, description: 'REVWATCH_TABLE for the CLI (revwatch --aws)' });
+    new CfnOutput(this, 'TableName', { value: table.tableName, description: `${ENV.table} for the CLI (revwatch --aws)` });
     new CfnOutput(this, 'JobQueueUrl', { value: jobs.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn });

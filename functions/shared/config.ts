@@ -10,6 +10,7 @@ export class ConfigError extends Error {
   }
 }
 
+import { ENV } from './names.js';
 import { DEFAULT_OCSP_LIMITS, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE, parseOcspLimit, type OcspLimits } from '../../src/check/ocsp-limits.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -29,13 +30,13 @@ function emails(env: Env, name: string): string[] {
 }
 
 /** The DynamoDB table (single-table design, see src/adapters/aws/dynamo-store.ts). */
-export const loadTableName = (env: Env): string => need(env, 'REVWATCH_TABLE');
+export const loadTableName = (env: Env): string => need(env, ENV.table);
 
 /** The SQS queue the planner puts check jobs on. */
-export const loadJobQueueUrl = (env: Env): string => need(env, 'REVWATCH_JOB_QUEUE_URL');
+export const loadJobQueueUrl = (env: Env): string => need(env, ENV.jobQueueUrl);
 
 /** The EventBridge bus finished runs are announced on ("Check Completed"), which triggers the notifier. */
-export const loadEventBusName = (env: Env): string => need(env, 'REVWATCH_EVENT_BUS');
+export const loadEventBusName = (env: Env): string => need(env, ENV.eventBus);
 
 export interface MailConfig {
   /** The SES identity notices and digests are sent from; the functions' IAM policy allows no other. */
@@ -47,9 +48,9 @@ export interface MailConfig {
 }
 
 export function loadMailConfig(env: Env): MailConfig {
-  const sender = need(env, 'REVWATCH_SENDER');
-  if (!EMAIL.test(sender)) throw new ConfigError(`REVWATCH_SENDER "${sender}" is not an email address`);
-  return { sender, defaultRecipients: emails(env, 'REVWATCH_DEFAULT_RECIPIENTS'), digestRecipients: emails(env, 'REVWATCH_DIGEST_RECIPIENTS') };
+  const sender = need(env, ENV.sender);
+  if (!EMAIL.test(sender)) throw new ConfigError(`${ENV.sender} "${sender}" is not an email address`);
+  return { sender, defaultRecipients: emails(env, ENV.defaultRecipients), digestRecipients: emails(env, ENV.digestRecipients) };
 }
 
 export interface FunctionConfig extends MailConfig {
@@ -76,7 +77,7 @@ export function loadOcspLimits(env: Env): OcspLimits {
     return n;
   };
   return {
-    ocspPerHost: read('REVWATCH_OCSP_PER_HOST', OCSP_PER_HOST_RANGE, DEFAULT_OCSP_LIMITS.ocspPerHost),
-    ocspMinIntervalMs: read('REVWATCH_OCSP_INTERVAL_MS', OCSP_INTERVAL_MS_RANGE, DEFAULT_OCSP_LIMITS.ocspMinIntervalMs),
+    ocspPerHost: read(ENV.ocspPerHost, OCSP_PER_HOST_RANGE, DEFAULT_OCSP_LIMITS.ocspPerHost),
+    ocspMinIntervalMs: read(ENV.ocspIntervalMs, OCSP_INTERVAL_MS_RANGE, DEFAULT_OCSP_LIMITS.ocspMinIntervalMs),
   };
 }

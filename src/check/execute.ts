@@ -10,6 +10,7 @@
 import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
 import type { Clock, CrlJob, Fetcher, JobCertificate, OcspJob } from '../ports.js';
+import { mapLimit } from '../util/map-limit.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 import { sourceKey, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../ports/store.js';
 import { pollDue } from './poll.js';
@@ -310,30 +311,26 @@ export async function executeOcspJobs(deps: ExecuteDeps, issuers: IssuerCache, r
   const byHost = groupByHost(jobs);
   const perUrl = new Map<string, { ok: number; errors: number; lastError: string | null; checkedAt: number }>();
   const runHost = async (hostJobs: OcspJob[]): Promise<void> => {
-    let next = 0;
     let lastStart = 0;
-    const worker = async (): Promise<void> => {
-      while (next < hostJobs.length) {
-        const job = hostJobs[next++]!;
-        const wait = lastStart + spacing - clock.now().getTime();
-        lastStart = Math.max(lastStart + spacing, clock.now().getTime());
-        if (wait > 0) await clock.sleep(wait);
-        const issuer = await issuers.forOcsp(job.issuerSha256);
-        const outcome: ProbeOutcome = issuer
-          ? await probeOcsp({ url: job.url, serial: job.certificate.serial, issuer, fetcher: deps.fetcher, now: () => clock.now().getTime(), maxBytes: options.ocspMaxBytes })
-          : { source: { kind: 'ocsp', url: job.url }, serial: job.certificate.serial, checkedAt: clock.now().getTime(), status: 'error', sha256: null, raw: null, error: { kind: 'unsupported', message: MISSING_ISSUER } };
-        const r = perUrl.get(job.url) ?? { ok: 0, errors: 0, lastError: null, checkedAt: 0 };
-        if (outcome.status === 'error') {
-          r.errors++;
-          r.lastError = outcome.error.message;
-        } else r.ok++;
-        r.checkedAt = Math.max(r.checkedAt, outcome.checkedAt);
-        perUrl.set(job.url, r);
-        await recorder.consider(job.certificate, outcome);
-        deps.progress?.increment();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(perHost, hostJobs.length) }, worker));
+    await mapLimit(hostJobs, perHost, async (job) => {
+      // Spacing is decided before the first await, so concurrent calls for one host take turns in order.
+      const wait = lastStart + spacing - clock.now().getTime();
+      lastStart = Math.max(lastStart + spacing, clock.now().getTime());
+      if (wait > 0) await clock.sleep(wait);
+      const issuer = await issuers.forOcsp(job.issuerSha256);
+      const outcome: ProbeOutcome = issuer
+        ? await probeOcsp({ url: job.url, serial: job.certificate.serial, issuer, fetcher: deps.fetcher, now: () => clock.now().getTime(), maxBytes: options.ocspMaxBytes })
+        : { source: { kind: 'ocsp', url: job.url }, serial: job.certificate.serial, checkedAt: clock.now().getTime(), status: 'error', sha256: null, raw: null, error: { kind: 'unsupported', message: MISSING_ISSUER } };
+      const r = perUrl.get(job.url) ?? { ok: 0, errors: 0, lastError: null, checkedAt: 0 };
+      if (outcome.status === 'error') {
+        r.errors++;
+        r.lastError = outcome.error.message;
+      } else r.ok++;
+      r.checkedAt = Math.max(r.checkedAt, outcome.checkedAt);
+      perUrl.set(job.url, r);
+      await recorder.consider(job.certificate, outcome);
+      deps.progress?.increment();
+    });
   };
   await Promise.all([...byHost.values()].map(runHost));
   const sourceStates: SourceState[] = [];

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { FakeClock } from '../../src/clock.js';
 import { SqsJobQueue } from '../../src/adapters/aws/sqs-job-queue.js';
 import { EventBridgeRunEvents } from '../../src/adapters/aws/eventbridge-run-events.js';
 import type { JobMessage } from '../../src/ports.js';
@@ -48,6 +49,14 @@ describe('SqsJobQueue', () => {
     sqs.reset();
     sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: 'j0', Code: 'InternalError', Message: 'try later', SenderFault: false }] });
     await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE).enqueue([message(0)])).rejects.toThrow('SQS refused 1 job message(s): InternalError try later');
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
+  });
+
+  it('backs off 200 ms, then 400 ms, on the clock it is given', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: 'j0', Code: 'ThrottlingException', Message: 'slow down', SenderFault: false }] });
+    await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE, 3, clock).enqueue([message(0)])).rejects.toThrow('SQS refused 1 job message(s): ThrottlingException slow down');
+    expect(clock.sleeps).toEqual([200, 400]);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
   });
 

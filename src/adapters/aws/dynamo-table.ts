@@ -22,6 +22,8 @@ import { SystemClock } from '../../clock.js';
 import type { Clock } from '../../ports.js';
 import type { Item } from '../../store/layout.js';
 import { StoreError } from '../../ports/store-error.js';
+import { mapLimit } from '../../util/map-limit.js';
+import { backoffMs, retry, type RetryOptions } from '../../util/retry.js';
 
 export type { Item } from '../../store/layout.js';
 export { StoreError } from '../../ports/store-error.js';
@@ -93,7 +95,12 @@ export class DynamoTable {
 
   /** The wait before retry number `retry` (1-based): exponential, capped. */
   backoffMs(retry: number): number {
-    return Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (retry - 1));
+    return backoffMs(retry, this.retryOptions);
+  }
+
+  /** Unprocessed batch items: `maxAttempts` requests per chunk, backing off on the clock. */
+  private get retryOptions(): RetryOptions {
+    return { attempts: this.maxAttempts, baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs, clock: this.clock };
   }
 
   private error(action: 'reading' | 'storing' | 'updating' | 'deleting', what: string, cause: unknown): StoreError {
@@ -254,33 +261,27 @@ export class DynamoTable {
     const unique = [...new Map(items.map((i) => [keyOf(i), i])).values()];
     const chunks: Item[][] = [];
     for (let i = 0; i < unique.length; i += WRITE_CHUNK) chunks.push(unique.slice(i, i + WRITE_CHUNK));
-    let next = 0;
-    let failed = false;
     const describe = (n: number): string => (n === unique.length ? `${n} ${noun}` : `${n} of ${unique.length} ${noun}`);
-    const worker = async (): Promise<void> => {
-      // A failed chunk stops the other workers from starting more: the caller sees one error.
-      while (!failed && next < chunks.length) {
-        let pending = chunks[next++]!.map((Item) => ({ PutRequest: { Item } }));
-        for (let attempt = 1; pending.length > 0; attempt++) {
-          if (attempt > this.maxAttempts) {
-            failed = true;
-            throw this.error('storing', describe(pending.length), new Error(`DynamoDB left them unprocessed after ${this.maxAttempts} attempts`));
-          }
-          if (attempt > 1) await this.clock.sleep(this.backoffMs(attempt - 1));
+    // A failed chunk stops the others from starting (mapLimit): the caller sees one error.
+    await mapLimit(chunks, this.writeConcurrency, async (chunk) => {
+      let pending = chunk.map((Item) => ({ PutRequest: { Item } }));
+      await retry(
+        this.retryOptions,
+        async () => {
           let r;
           try {
             r = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.name]: pending } }));
           } catch (err) {
-            failed = true;
             throw this.error('storing', describe(pending.length), err);
           }
           const left = (r.UnprocessedItems?.[this.name] ?? []) as typeof pending;
           this.written += pending.length - left.length;
           pending = left;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.writeConcurrency, chunks.length) }, worker));
+          return pending.length === 0 ? { done: true, value: undefined } : { done: false };
+        },
+        () => this.error('storing', describe(pending.length), new Error(`DynamoDB left them unprocessed after ${this.maxAttempts} attempts`)),
+      );
+    });
   }
 
   /** Gets items by key with BatchGetItem (consistent reads, chunks of 100, unprocessed keys retried). Missing keys are left out. */
@@ -288,20 +289,23 @@ export class DynamoTable {
     const out: Item[] = [];
     for (let i = 0; i < keys.length; i += GET_CHUNK) {
       let pending: Item[] = keys.slice(i, i + GET_CHUNK).map((k) => ({ pk: k.pk, sk: k.sk }));
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        if (attempt > this.maxAttempts) throw this.error('reading', `${pending.length} ${noun}`, new Error(`DynamoDB left them unprocessed after ${this.maxAttempts} attempts`));
-        if (attempt > 1) await this.clock.sleep(this.backoffMs(attempt - 1));
-        let r;
-        try {
-          r = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }));
-        } catch (err) {
-          throw this.error('reading', `${pending.length} ${noun}`, err);
-        }
-        const items = (r.Responses?.[this.name] ?? []) as Item[];
-        for (const item of items) out.push(item);
-        this.read += items.length;
-        pending = (r.UnprocessedKeys?.[this.name]?.Keys ?? []) as Item[];
-      }
+      await retry(
+        this.retryOptions,
+        async () => {
+          let r;
+          try {
+            r = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }));
+          } catch (err) {
+            throw this.error('reading', `${pending.length} ${noun}`, err);
+          }
+          const items = (r.Responses?.[this.name] ?? []) as Item[];
+          for (const item of items) out.push(item);
+          this.read += items.length;
+          pending = (r.UnprocessedKeys?.[this.name]?.Keys ?? []) as Item[];
+          return pending.length === 0 ? { done: true, value: undefined } : { done: false };
+        },
+        () => this.error('reading', `${pending.length} ${noun}`, new Error(`DynamoDB left them unprocessed after ${this.maxAttempts} attempts`)),
+      );
     }
     return out;
   }

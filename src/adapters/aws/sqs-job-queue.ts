@@ -1,6 +1,8 @@
 /** The JobQueue adapter over SQS: SendMessageBatch, ten messages and at most 256 KiB per request. */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobMessage, JobQueue } from '../../ports.js';
+import { SystemClock } from '../../clock.js';
+import type { Clock, JobMessage, JobQueue } from '../../ports.js';
+import { retry } from '../../util/retry.js';
 
 const MAX_BATCH_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
@@ -10,6 +12,8 @@ export class SqsJobQueue implements JobQueue {
     private readonly client: SQSClient,
     private readonly queueUrl: string,
     private readonly attempts = 3,
+    /** Backoff between resends of failed entries (200 ms, then 400 ms, …) sleeps on this clock. */
+    private readonly clock: Clock = new SystemClock(),
   ) {}
 
   async enqueue(messages: readonly JobMessage[]): Promise<void> {
@@ -34,16 +38,21 @@ export class SqsJobQueue implements JobQueue {
   /** A batch can partly fail (throttling, a transient service fault): the failed entries are sent again. */
   private async sendBatch(entries: { Id: string; MessageBody: string }[]): Promise<void> {
     let pending = entries;
-    for (let attempt = 1; ; attempt++) {
-      const r = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));
-      const failed = new Set((r.Failed ?? []).map((f) => f.Id));
-      if (failed.size === 0) return;
-      const first = r.Failed![0]!;
-      if (attempt >= this.attempts || (r.Failed ?? []).some((f) => f.SenderFault)) {
-        throw new Error(`SQS refused ${failed.size} job message(s): ${first.Code ?? '?'} ${first.Message ?? ''}`.trim());
-      }
-      pending = pending.filter((e) => failed.has(e.Id));
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-    }
+    let refused = '';
+    await retry(
+      { attempts: this.attempts, baseMs: 200, clock: this.clock },
+      async () => {
+        const r = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));
+        const failed = new Set((r.Failed ?? []).map((f) => f.Id));
+        if (failed.size === 0) return { done: true, value: undefined };
+        const first = r.Failed![0]!;
+        refused = `SQS refused ${failed.size} job message(s): ${first.Code ?? '?'} ${first.Message ?? ''}`.trim();
+        // A sender fault (a malformed entry) fails the same way every time: no point sending it again.
+        if ((r.Failed ?? []).some((f) => f.SenderFault)) throw new Error(refused);
+        pending = pending.filter((e) => failed.has(e.Id));
+        return { done: false };
+      },
+      () => new Error(refused),
+    );
   }
 }
