@@ -97,7 +97,7 @@ export function renderRulesDoc(): string {
 
   out.push('## The CRLReason each reason calls for (TLS subscriber certificates)', '');
   out.push(
-    `For revocations from ${isoDay(TLS_REASON_CODES_FROM)} (BR 1.8.7, SC061; BR 4.9.1.1, 7.2.2), and from ${isoDay(MOZILLA_TLS_REASON_CODES_FROM)} under MRSP 2.8 section 6.1.1, a TLS subscriber certificate\'s CRL entry carries the reasonCode matching the reason it was revoked for; "unspecified" means the reasonCode is omitted. A different code is the finding \`reason_code_mismatch\`.`,
+    `For revocations from ${isoDay(TLS_REASON_CODES_FROM)} (BR 1.8.7, SC061; BR 4.9.1.1, 7.2.2), and from ${isoDay(MOZILLA_TLS_REASON_CODES_FROM)} under MRSP 2.8 section 6.1.1, a TLS subscriber certificate's CRL entry carries the reasonCode matching the reason it was revoked for; "unspecified" means the reasonCode is omitted. A different code is the finding \`reason_code_mismatch\`.`,
     '',
     ...table(['reason', 'CRLReason'], reasonsFor('tls-subscriber').map((r) => [r, TLS_CRL_REASON[r] === null ? 'unspecified (omitted)' : `${reasonName(TLS_CRL_REASON[r])} (${TLS_CRL_REASON[r]})`])),
     '',

@@ -144,7 +144,7 @@ const ms = (iso: string | null): number | null => (iso === null ? null : Date.pa
 /** The reason slugs each kind accepts, for validation and error messages. */
 export function reasonsFor(kind: CertKind): ReasonSlug[] {
   const set = new Set<ReasonSlug>();
-  for (const r of RULES) if (r.kind === kind) r.reasons.forEach((x) => set.add(x));
+  for (const r of RULES) if (r.kind === kind) for (const x of r.reasons) set.add(x);
   return [...set];
 }
 
