@@ -20,7 +20,7 @@ import { LocalCa } from '../src/local-ca/ca.js';
 import { LocalCaServer } from '../src/local-ca/server.js';
 import { Tag, encodeOid, explicit, integer, octetString, seq, set, tlv, x509Time } from '../src/pki/der.js';
 import { describeCertificate } from '../src/pki/certificate.js';
-import { openEmbeddedStore } from '../src/store/embedded.js';
+import { openEmbeddedStore } from '../src/adapters/local/embedded-store.js';
 import { trackCertificates, type TrackEntry } from '../src/check/track.js';
 import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 

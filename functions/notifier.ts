@@ -7,7 +7,7 @@
  */
 import type { EventBridgeEvent, ScheduledEvent } from 'aws-lambda';
 import { notifyChangedCases } from '../src/notify/notices.js';
-import type { RunRecord } from '../src/store/store.js';
+import type { RunRecord } from '../src/ports/store.js';
 import { mailingDepsFromEnvironment, type MailingDeps } from './shared/mailing.js';
 import { MetricUnit } from './shared/observability.js';
 

@@ -9,7 +9,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SystemClock } from '../src/clock.js';
-import { EventBridgeRunEvents } from '../src/check/eventbridge-run-events.js';
+import { EventBridgeRunEvents } from '../src/adapters/aws/eventbridge-run-events.js';
 import { IssuerCache } from '../src/check/execute.js';
 import { parseJobMessage, runQueuedJob, type RunJobDeps } from '../src/check/fan-out.js';
 import type { OcspLimits } from '../src/check/ocsp-limits.js';

@@ -27,7 +27,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
-import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/check/eventbridge-run-events.js';
+import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-run-events.js';
 import type { StackConfig } from './config.js';
 import { RevwatchFunction } from './revwatch-function.js';
 
@@ -56,7 +56,7 @@ export class RevwatchStack extends Stack {
       // Open runs and oversized job payloads expire two days after planning.
       timeToLiveAttribute: 'expiresAt',
     });
-    // The sparse polling index (src/store/dynamo-store.ts): only certificates that still need asking carry
+    // The sparse polling index (src/adapters/aws/dynamo-store.ts): only certificates that still need asking carry
     // pk2/sk2, so the planner reads one item per such certificate and nothing for settled or judged ones.
     this.table.addGlobalSecondaryIndex({
       indexName: POLL_INDEX,

@@ -5,3 +5,15 @@ export class InputError extends Error {
     this.name = 'InputError';
   }
 }
+
+/**
+ * `inspect` exits 3 when what it read is not valid evidence (design.md, exit
+ * codes): thrown after the inspection has been printed. Kept here, not in
+ * inspect.ts, so the CLI can map it to its exit code without loading the PKI code.
+ */
+export class NotEvidenceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotEvidenceError';
+  }
+}

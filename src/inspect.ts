@@ -9,6 +9,7 @@ import { DerError } from './pki/der.js';
 import { OcspFormatError, OcspIssuer, looksLikeOcspResponse, parseOcspResponse, verifyOcspResponse } from './pki/ocsp.js';
 import { reasonName } from './pki/oids.js';
 import { isoOrNull } from './time.js';
+import { NotEvidenceError } from './errors.js';
 
 export interface CrlInspection {
   signatureValid: boolean | null;
@@ -129,16 +130,7 @@ export function inspectOcsp(bytes: Uint8Array, source: string, options: { issuer
   };
 }
 
-/**
- * `inspect` exits 3 when what it read is not valid evidence (design.md, exit
- * codes): thrown after the inspection has been printed.
- */
-export class NotEvidenceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotEvidenceError';
-  }
-}
+export { NotEvidenceError };
 
 /**
  * Why a CRL inspection is not valid evidence, or null when it is: a

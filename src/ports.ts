@@ -1,6 +1,17 @@
 /**
- * The core's ports, in its own words. Adapters implement them; the core never
- * imports an SDK, reads process.env, or asks the system for the time.
+ * The core's ports, in its own words: every interface the services need from
+ * the outside world, and the types those interfaces carry. Clock and Fetcher
+ * are here; the store, mail and run ports are in src/ports/ and re-exported.
+ *
+ * Layering (arrows point down; test/unit/architecture.test.ts enforces it):
+ *   cli.ts, src/cli/          parse, call one service, print
+ *   src/runtime/              composition root: picks and opens adapters
+ *   src/adapters/aws|local|memory   implement the ports (SDKs, dynalite, files)
+ *   check, notify, report     services: import ports, never an adapter
+ *   store (layout), net       key layout; the HTTP fetchers
+ *   ports                     this module
+ *   rules, pki, domain, util  pure functions and types
+ * Services never import an SDK, read process.env, or ask the system for the time.
  */
 
 /** Time. Only SystemClock reads the real clock; tests use FakeClock. */
@@ -70,3 +81,7 @@ export type FetchResult = FetchSuccess | FetchFailure;
 export interface Fetcher {
   fetch(request: FetchRequest): Promise<FetchResult>;
 }
+
+export type * from './ports/store.js';
+export type * from './ports/mail.js';
+export type * from './ports/runs.js';

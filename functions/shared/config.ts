@@ -28,7 +28,7 @@ function emails(env: Env, name: string): string[] {
   return list;
 }
 
-/** The DynamoDB table (single-table design, see src/store/dynamo-store.ts). */
+/** The DynamoDB table (single-table design, see src/adapters/aws/dynamo-store.ts). */
 export const loadTableName = (env: Env): string => need(env, 'REVWATCH_TABLE');
 
 /** The SQS queue the planner puts check jobs on. */

@@ -1,13 +1,11 @@
 /** What the functions that send mail (notifier, digest) are built from, once per cold start. */
-import { SESClient } from '@aws-sdk/client-ses';
 import { SystemClock } from '../../src/clock.js';
-import type { Mailer, NoticeLedger } from '../../src/notify/notices.js';
-import { SesMailer } from '../../src/notify/ses-mailer.js';
+import type { Mailer, NoticeLedger } from '../../src/ports.js';
 import type { Clock } from '../../src/ports.js';
-import type { Store } from '../../src/store/store.js';
+import { openAwsRuntime } from '../../src/runtime/aws.js';
+import type { Store } from '../../src/ports/store.js';
 import { loadMailConfig, loadTableName, type MailConfig } from './config.js';
 import { createObservability, type Observability } from './observability.js';
-import { tableStore } from './store.js';
 
 export interface MailingDeps extends Observability {
   readonly store: Store & NoticeLedger;
@@ -16,6 +14,9 @@ export interface MailingDeps extends Observability {
   readonly mail: MailConfig;
 }
 
+/** The same AWS runtime the CLI opens with --aws (src/runtime/aws.ts): the table and SES. */
 export function mailingDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): MailingDeps {
-  return { store: tableStore(loadTableName(env)), mailer: new SesMailer(new SESClient({})), clock: new SystemClock(), mail: loadMailConfig(env), ...createObservability() };
+  const clock = new SystemClock();
+  const { store, mailer } = openAwsRuntime({ tableName: loadTableName(env), clock });
+  return { store, mailer, clock, mail: loadMailConfig(env), ...createObservability() };
 }

@@ -9,11 +9,11 @@
  */
 import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
-import type { Clock, Fetcher } from '../ports.js';
+import type { Clock, CrlJob, Fetcher, JobCertificate, OcspJob } from '../ports.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import { sourceKey, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../store/store.js';
+import { sourceKey, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../ports/store.js';
 import { pollDue } from './poll.js';
-import { describeAnswer, groupByHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
+import { describeAnswer, groupByHost } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
 import { groupBy } from '../util/group-by.js';

@@ -10,58 +10,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Clock, Fetcher } from '../ports.js';
-import type { RunRecord, Store } from '../store/store.js';
+import type { Clock, Fetcher, JobCertificate, JobMessage, JobQueue, OpenRun, QueuedJob, RunEvents, RunLedger, RunRecord, Store } from '../ports.js';
 import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteOptions, type FailedSource } from './execute.js';
-import { groupByHost, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
+import { groupByHost } from './jobs.js';
 import { planCheck, type PlanOptions } from './plan.js';
-
-/** A run whose jobs are on the queue. */
-export interface OpenRun {
-  readonly runId: string;
-  readonly startedAt: number;
-  readonly jobs: number;
-  readonly remaining: number;
-  readonly certificates: number;
-  readonly observationsWritten: number;
-  readonly itemsWritten: number;
-  readonly sourcesFailed: number;
-  readonly finishedAt: number | null;
-}
-
-/** Where a fanned-out run keeps count of its jobs, and where payloads too big for a message wait. */
-export interface RunLedger {
-  /** Creates the run (conditional: a run id is used once). `expiresAt` in epoch ms, for TTL. */
-  openRun(run: OpenRun, expiresAt: number): Promise<void>;
-  /** Counts one job as done; `duplicate` when it had been counted already. */
-  completeRunJob(runId: string, jobId: string, counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number }): Promise<{ run: OpenRun; duplicate: boolean }>;
-  /** True for exactly one caller once no job is left. */
-  claimRunFinish(runId: string, at: number): Promise<boolean>;
-  /** The run, and whether this job has been counted in it; null when the run is unknown (expired). */
-  getOpenRun(runId: string, jobId: string): Promise<{ run: OpenRun; jobDone: boolean } | null>;
-  listOpenRuns(): Promise<OpenRun[]>;
-  putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void>;
-  getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null>;
-}
-
-export type QueuedJob = { readonly kind: 'crl'; readonly crl: CrlJob } | { readonly kind: 'ocsp'; readonly ocsp: readonly OcspJob[] };
-
-/** One queue message. Without `job`, the payload was too big and waits in the table (RunLedger.getJobPayload). */
-export interface JobMessage {
-  readonly v: 1;
-  readonly runId: string;
-  readonly jobId: string;
-  readonly job?: QueuedJob;
-}
-
-export interface JobQueue {
-  enqueue(messages: readonly JobMessage[]): Promise<void>;
-}
-
-/** Announces finished runs (EventBridge in AWS): the notifier listens. */
-export interface RunEvents {
-  checkCompleted(run: RunRecord): Promise<void>;
-}
 
 export interface PlanRunDeps {
   readonly store: Store & RunLedger;

@@ -9,8 +9,9 @@
  */
 import type { Case } from '../domain.js';
 import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } from '../store/store.js';
-import { previousAnswer, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
+import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } from '../ports/store.js';
+import { previousAnswer } from './jobs.js';
+import type { CrlJob, JobCertificate, OcspJob } from '../ports.js';
 import { DAY_MS, pollDue } from './poll.js';
 
 export interface PlanOptions {

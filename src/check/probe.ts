@@ -9,7 +9,6 @@ import { DerError } from '../pki/der.js';
 import {
   OcspFormatError,
   buildOcspRequest,
-  ocspGetUrl,
   parseOcspResponse,
   verifyOcspResponse,
   type OcspIssuer,
@@ -17,6 +16,7 @@ import {
 } from '../pki/ocsp.js';
 import type { RawCertificate } from '../pki/raw-certificate.js';
 import type { FetchFailureKind, Fetcher } from '../ports.js';
+import { fetchOcsp } from './fetch-ocsp.js';
 
 /** Default size caps: OCSP responses are small; real CRLs reach 100 MB. */
 export const DEFAULT_OCSP_MAX_BYTES = 64 * 1024;
@@ -97,24 +97,14 @@ export interface OcspProbeInput {
 }
 
 /**
- * Asks one responder about one certificate: POST first (RFC 6960 A.1.1), GET
- * when the responder refuses POST (405 or 501).
+ * Asks one responder about one certificate (fetchOcsp: POST, then GET when
+ * the responder refuses POST).
  */
 export async function probeOcsp(input: OcspProbeInput): Promise<ProbeOutcome> {
   const source: ProbeSource = { kind: 'ocsp', url: input.url };
   const request = buildOcspRequest(input.serial, input.issuer, input.hash ?? 'sha1');
   const maxBytes = input.maxBytes ?? DEFAULT_OCSP_MAX_BYTES;
-  let fetched = await input.fetcher.fetch({
-    url: input.url,
-    method: 'POST',
-    body: request,
-    headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
-    maxBytes,
-    purpose: 'ocsp',
-  });
-  if (!fetched.ok && fetched.kind === 'http-status' && (fetched.status === 405 || fetched.status === 501)) {
-    fetched = await input.fetcher.fetch({ url: ocspGetUrl(input.url, request), headers: { accept: 'application/ocsp-response' }, maxBytes, purpose: 'ocsp' });
-  }
+  const fetched = await fetchOcsp(input.fetcher, input.url, request, maxBytes);
   const checkedAt = input.now();
   const common = { source, serial: input.serial, checkedAt };
   if (!fetched.ok) {

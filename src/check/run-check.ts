@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
-import type { SourceState } from '../store/store.js';
+import type { SourceState } from '../ports/store.js';
 import { recordObservations } from '../rules/evidence.js';
 import { verdictOf, type Verdict } from '../rules/verdict.js';
 import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteDeps, type ExecuteOptions, type FailedSource } from './execute.js';

@@ -12,7 +12,7 @@ import { certificateStatus, type CertificateStatus, type Verdict } from '../rule
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { isoOrNull } from '../time.js';
-import { sourceKey, type CaseCertificate, type CrlSnapshot, type Store, type StoredCertificate } from '../store/store.js';
+import { sourceKey, type CaseCertificate, type CertificateSpool, type CrlSnapshot, type Store, type StoredCertificate } from '../ports/store.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse
@@ -104,6 +104,24 @@ export function goodFromSnapshots(cert: StoredCertificate, record: EvidenceRecor
   return out;
 }
 
+/** The default spool: a case's certificates held in memory between reading and judging. */
+export function memorySpool(): CertificateSpool {
+  let entries: { key: string; cc: CaseCertificate }[] = [];
+  return {
+    add: (key, cc) => void entries.push({ key, cc }),
+    *inOrder() {
+      const sorted = entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      entries = [];
+      for (let i = 0; i < sorted.length; i++) {
+        const cc = sorted[i]!.cc;
+        (sorted as unknown[])[i] = null; // handed out once: let it go
+        yield cc;
+      }
+    },
+    close: () => void (entries = []),
+  };
+}
+
 export interface CaseStatus {
   readonly id: string;
   readonly title: string;
@@ -155,10 +173,20 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
 
 /**
  * Judges every certificate of every case (or one case) and hands each verdict
- * to `sink` as soon as it is made. A case is read with one paginated Query;
- * each record is released once judged (unless `reads` keeps them).
+ * to `sink` as soon as it is made. A case is read with one paginated Query
+ * into a spool (`openSpool`: in memory by default; the CLI's is a temporary
+ * file, so memory does not grow with the case), then judged in serial order,
+ * each record released once judged (unless `reads` keeps them).
  */
-export async function streamStatus(store: Store, now: number, sink: StatusSink, caseId?: string, reads?: StatusReads, rules: RuleOptions = {}): Promise<void> {
+export async function streamStatus(
+  store: Store,
+  now: number,
+  sink: StatusSink,
+  caseId?: string,
+  reads?: StatusReads,
+  rules: RuleOptions = {},
+  openSpool: () => CertificateSpool = memorySpool,
+): Promise<void> {
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);
@@ -170,38 +198,42 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
   const states = await store.getSourceStates();
   const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
-    const all = await store.loadCase(kase.id);
-    // Sorted by serial without keeping every parsed certificate: only the serials and URLs are read here.
-    const serials = new Map<CaseCertificate, string>();
-    const urls = new Set<string>();
-    for (const cc of all) {
-      const c = cc.peekCert?.() ?? cc.cert;
-      serials.set(cc, c.serial);
-      for (const url of c.crlUrls) urls.add(url);
-    }
-    const loaded: (CaseCertificate | null)[] = all.sort((a, b) => (serials.get(a)! < serials.get(b)! ? -1 : serials.get(a)! > serials.get(b)! ? 1 : 0));
-    serials.clear();
-    if (reads) reads.certificates.set(kase.id, [...(loaded as CaseCertificate[])]);
-    for (const url of urls) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
-    const rule = computeDeadline(kase, undefined, rules).rule;
-    const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;
-    sink.caseStart({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind }, loaded.length, { contestedNote });
-    for (let i = 0; i < loaded.length; i++) {
-      const cc = loaded[i]!;
-      loaded[i] = null; // judged once: let it go
-      const record = await usableRecord(store, cc);
-      const s = certificateStatus(kase, cc.cert, [...recordObservations(record), ...goodFromSnapshots(cc.cert, record, snapshots)], now, rules);
-      // Unchanged answers are not rewritten per certificate: the source's own
-      // heartbeat says when the answer was last confirmed.
-      const sources = s.sources.map((src) => {
-        const state = states.get(sourceKey(src.kind, src.url));
-        if (state?.ok && src.status !== 'error' && state.lastCheckedAt > Date.parse(src.checkedAt)) {
-          return { ...src, checkedAt: isoOrNull(state.lastCheckedAt)! };
-        }
-        return src;
+    // Read in the store's order, judged in serial order: the spool holds the case in between,
+    // and only the serials and CRL URLs are looked at here.
+    const spool = reads ? memorySpool() : openSpool();
+    try {
+      const urls = new Set<string>();
+      const kept: { serial: string; cc: CaseCertificate }[] = [];
+      let count = 0;
+      await store.visitCase(kase.id, (cc) => {
+        const c = cc.peekCert?.() ?? cc.cert;
+        for (const url of c.crlUrls) urls.add(url);
+        spool.add(c.serial, cc);
+        if (reads) kept.push({ serial: c.serial, cc });
+        count++;
       });
-      const wait = sink.certificate({ ...s, sources });
-      if (wait) await wait;
+      if (reads) reads.certificates.set(kase.id, kept.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)).map((k) => k.cc));
+      for (const url of urls) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
+      const rule = computeDeadline(kase, undefined, rules).rule;
+      const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;
+      sink.caseStart({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind }, count, { contestedNote });
+      for (const cc of spool.inOrder()) {
+        const record = await usableRecord(store, cc);
+        const s = certificateStatus(kase, cc.cert, [...recordObservations(record), ...goodFromSnapshots(cc.cert, record, snapshots)], now, rules);
+        // Unchanged answers are not rewritten per certificate: the source's own
+        // heartbeat says when the answer was last confirmed.
+        const sources = s.sources.map((src) => {
+          const state = states.get(sourceKey(src.kind, src.url));
+          if (state?.ok && src.status !== 'error' && state.lastCheckedAt > Date.parse(src.checkedAt)) {
+            return { ...src, checkedAt: isoOrNull(state.lastCheckedAt)! };
+          }
+          return src;
+        });
+        const wait = sink.certificate({ ...s, sources });
+        if (wait) await wait;
+      }
+    } finally {
+      spool.close();
     }
     sink.caseEnd();
   }

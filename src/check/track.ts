@@ -8,7 +8,7 @@ import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
 import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki/certificate.js';
 import type { Clock } from '../ports.js';
-import type { Store, StoredCertificate } from '../store/store.js';
+import type { Store, StoredCertificate } from '../ports/store.js';
 
 export interface TrackEntry {
   readonly certificate: CertificateInfo;

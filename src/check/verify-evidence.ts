@@ -8,7 +8,7 @@
  */
 import { InputError } from '../errors.js';
 import { EMPTY_RECORD, canonicalRecordJson, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../ports/store.js';
 import { mapLimit } from '../util/map-limit.js';
 
 export interface RecordDifference {

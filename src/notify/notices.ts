@@ -15,36 +15,13 @@ import { computeDeadline, type Deadline } from '../rules/rules.js';
 import { delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
 import { toCsv } from '../report/formats.js';
-import type { Clock } from '../ports.js';
-import type { Store } from '../store/store.js';
-
-export interface MailMessage {
-  readonly from: string;
-  readonly to: readonly string[];
-  readonly subject: string;
-  readonly text: string;
-  readonly date: Date;
-  readonly attachments: readonly { filename: string; contentType: string; content: string }[];
-}
-
-/** Sends one message; throws when it could not be handed over. */
-export interface Mailer {
-  send(message: MailMessage): Promise<void>;
-}
+import type { Clock, MailMessage, Mailer, NoticeLedger, Store } from '../ports.js';
 
 export interface Notice {
   /** Stable per case: the ledger key. */
   readonly key: string;
   readonly kind: NoticeKind;
   readonly line: string;
-}
-
-export interface NoticeLedger {
-  /** Claims keys not yet sent (new, released, or whose claim lapsed). Returns the keys this run now holds. */
-  claimNotices(caseId: string, keys: readonly string[], runId: string, now: number, leaseMs: number): Promise<string[]>;
-  markNoticesSent(caseId: string, keys: readonly string[], runId: string, now: number): Promise<void>;
-  releaseNotices(caseId: string, keys: readonly string[], runId: string): Promise<void>;
-  listNotices(caseId: string): Promise<{ key: string; state: string }[]>;
 }
 
 const HOUR = 3_600_000;

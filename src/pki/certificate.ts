@@ -5,16 +5,8 @@
  * OCSP responses.
  */
 import { createHash } from 'node:crypto';
-import {
-  AuthorityInfoAccessExtension,
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  CRLDistributionPointsExtension,
-  ExtendedKeyUsageExtension,
-  SubjectKeyIdentifierExtension,
-  X509Certificate,
-  X509Certificates,
-} from './x509.js';
+import type { X509Certificate } from '@peculiar/x509';
+import { x509 } from './x509-lazy.js';
 import { Oid } from './oids.js';
 import { isSignedBy, certificateKey, parseRawCertificate, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { looksLikeCrl } from './crl.js';
@@ -135,7 +127,7 @@ export function describeCertificateWithX509(der: Uint8Array, source = 'input'): 
   let cert: X509Certificate;
   try {
     raw = parseRawCertificate(der);
-    cert = new X509Certificate(Buffer.from(der));
+    cert = new (x509().X509Certificate)(Buffer.from(der));
   } catch (err) {
     throw new InputError(`${source} is not a certificate: ${whatItIs(der)}`, { cause: err });
   }
@@ -151,6 +143,7 @@ export function describeCertificateWithX509(der: Uint8Array, source = 'input'): 
       return null;
     }
   };
+  const { AuthorityInfoAccessExtension, AuthorityKeyIdentifierExtension, BasicConstraintsExtension, CRLDistributionPointsExtension, ExtendedKeyUsageExtension, SubjectKeyIdentifierExtension } = x509();
   const aia = read('authorityInfoAccess', () => cert.getExtension(AuthorityInfoAccessExtension));
   const cdp = read('cRLDistributionPoints', () => cert.getExtension(CRLDistributionPointsExtension));
   const eku = read('extKeyUsage', () => cert.getExtension(ExtendedKeyUsageExtension));
@@ -213,7 +206,7 @@ export function readCaIssuersResponse(bytes: Uint8Array, source: string): Certif
     return readCertificates(bytes, source);
   } catch (first) {
     try {
-      const bundle = new X509Certificates(Buffer.from(bytes));
+      const bundle = new (x509().X509Certificates)(Buffer.from(bytes));
       if (bundle.length > 0) return bundle.map((c) => describeCertificate(new Uint8Array(c.rawData), source));
     } catch {
       // not PKCS#7 either: report the first error

@@ -11,7 +11,8 @@
  * bought no overlap and cost a thread hop.
  */
 import type { KeyObject } from 'node:crypto';
-import { Name } from './x509.js';
+import { x509 } from './x509-lazy.js';
+import { nameText } from './certificate-fields.js';
 import {
   DerError,
   Tag,
@@ -563,9 +564,15 @@ export function parseIssuingDistributionPoint(value: Uint8Array): IssuingDistrib
   return idp;
 }
 
+/** A Name as text: revwatch's own reader first (same output), @peculiar/x509 for what it does not render. */
 export function nameToString(der: Uint8Array): string {
   try {
-    return new Name(Buffer.from(der)).toString();
+    return nameText(der);
+  } catch {
+    // multi-valued RDN, empty or malformed name: the library decides
+  }
+  try {
+    return new (x509().Name)(Buffer.from(der)).toString();
   } catch {
     return Buffer.from(der).toString('hex');
   }

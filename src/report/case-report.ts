@@ -14,7 +14,7 @@ import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentD
 import type { CertificateStatus, Finding } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
-import type { CaseCertificate, CrlSnapshot, Store, StoredCertificate } from '../store/store.js';
+import type { CaseCertificate, CrlSnapshot, Store, StoredCertificate } from '../ports/store.js';
 import type { Observation } from '../domain.js';
 
 export interface ReportCounts {

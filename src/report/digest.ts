@@ -8,7 +8,7 @@ import { buildStatus } from '../check/status.js';
 import { computeDeadline } from '../rules/rules.js';
 import { delayedReportDuties, missedCount } from '../rules/incident-duties.js';
 import { isoOrNull } from '../time.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../ports/store.js';
 
 export interface DigestCa {
   readonly ca: string;

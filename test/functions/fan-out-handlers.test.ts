@@ -19,13 +19,13 @@ import type { Context, EventBridgeEvent, ScheduledEvent, SQSEvent, SQSRecord } f
 import dynalite from 'dynalite';
 import { SystemClock } from '../../src/clock.js';
 import { IssuerCache } from '../../src/check/execute.js';
-import type { JobMessage, JobQueue, RunEvents } from '../../src/check/fan-out.js';
+import type { JobMessage, JobQueue, RunEvents } from '../../src/ports.js';
 import { trackCertificates } from '../../src/check/track.js';
 import { HttpFetcher } from '../../src/net/http-fetcher.js';
-import { SesMailer } from '../../src/notify/ses-mailer.js';
+import { SesMailer } from '../../src/adapters/aws/ses-mailer.js';
 import { readCertificates } from '../../src/pki/certificate.js';
-import { DynamoStore } from '../../src/store/dynamo-store.js';
-import type { RunRecord } from '../../src/store/store.js';
+import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
+import type { RunRecord } from '../../src/ports/store.js';
 import { createPlannerHandler } from '../../functions/planner.js';
 import { createWorkerHandler } from '../../functions/worker.js';
 import { createNotifierHandler } from '../../functions/notifier.js';

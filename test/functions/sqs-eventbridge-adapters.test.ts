@@ -8,10 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SqsJobQueue } from '../../src/check/sqs-job-queue.js';
-import { EventBridgeRunEvents } from '../../src/check/eventbridge-run-events.js';
-import type { JobMessage } from '../../src/check/fan-out.js';
-import type { RunRecord } from '../../src/store/store.js';
+import { SqsJobQueue } from '../../src/adapters/aws/sqs-job-queue.js';
+import { EventBridgeRunEvents } from '../../src/adapters/aws/eventbridge-run-events.js';
+import type { JobMessage } from '../../src/ports.js';
+import type { RunRecord } from '../../src/ports/store.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/revwatch-jobs';
 const message = (i: number, pad = 0): JobMessage => ({ v: 1, runId: 'r1', jobId: `j${i}`, job: { kind: 'ocsp', ocsp: [{ kind: 'ocsp', url: `http://ocsp.example/${'x'.repeat(pad)}`, issuerSha256: 'ab', certificate: { sha256: 'cd', serial: '01', notAfter: 0, caseIds: ['c'], previous: null, record: { sources: {} }, cases: [], sources: 1 } }] } });

@@ -10,7 +10,7 @@ import { FakeClock } from '../../src/clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { LocalCaServer } from '../../src/local-ca/server.js';
 import { HttpFetcher } from '../../src/net/http-fetcher.js';
-import { openEmbeddedStore, type OpenStore } from '../../src/store/embedded.js';
+import { openEmbeddedStore, type OpenStore } from '../../src/adapters/local/embedded-store.js';
 import { trackCertificates } from '../../src/check/track.js';
 import { runCheck } from '../../src/check/run-check.js';
 import { buildStatus } from '../../src/check/status.js';

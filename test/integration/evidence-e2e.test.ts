@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
 import { FaultServer } from '../helpers/fault-server.js';
-import { openEmbeddedStore } from '../../src/store/embedded.js';
+import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 import { readCertificates } from '../../src/pki/certificate.js';
 import { mergeEvidence, EMPTY_RECORD } from '../../src/rules/evidence.js';
 import { FakeClock } from '../../src/clock.js';

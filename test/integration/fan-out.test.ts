@@ -8,10 +8,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../../src/clock.js';
-import { JobMessageError, parseJobMessage, planRun, runQueuedJob, type JobMessage, type RunEvents } from '../../src/check/fan-out.js';
+import { JobMessageError, parseJobMessage, planRun, runQueuedJob } from '../../src/check/fan-out.js';
+import type { JobMessage, RunEvents } from '../../src/ports.js';
 import type { Fetcher } from '../../src/ports.js';
-import { openEmbeddedStore, type OpenStore } from '../../src/store/embedded.js';
-import type { RunRecord } from '../../src/store/store.js';
+import { openEmbeddedStore, type OpenStore } from '../../src/adapters/local/embedded-store.js';
+import type { RunRecord } from '../../src/ports/store.js';
 import { makeHierarchy, T0 } from '../helpers/pki-fixtures.js';
 import { trackCertificates } from '../../src/check/track.js';
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Case, Observation } from '../../src/domain.js';
 import { EMPTY_RECORD, mergeEvidence, type EvidenceRecord } from '../../src/rules/evidence.js';
-import { openEmbeddedStore } from '../../src/store/embedded.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import { StoreError, type RecordWrite, type Store, type StoredCertificate, type StoredObservation } from '../../src/store/store.js';
-import type { NoticeLedger } from '../../src/notify/notices.js';
-import type { OpenRun, RunLedger } from '../../src/check/fan-out.js';
+import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
+import { MemoryStore } from '../../src/adapters/memory/memory-store.js';
+import { StoreError, type RecordWrite, type Store, type StoredCertificate, type StoredObservation } from '../../src/ports/store.js';
+import type { NoticeLedger } from '../../src/ports.js';
+import type { OpenRun, RunLedger } from '../../src/ports.js';
 
 type FullStore = Store & NoticeLedger & RunLedger & { readonly itemsRead: number };
 

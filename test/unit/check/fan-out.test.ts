@@ -5,8 +5,9 @@
  * finished once however often the queue delivers a job.
  */
 import { describe, expect, it } from 'vitest';
-import { planRun, runQueuedJob, type JobMessage, type RunEvents } from '../../../src/check/fan-out.js';
-import type { RunRecord } from '../../../src/store/store.js';
+import { planRun, runQueuedJob } from '../../../src/check/fan-out.js';
+import type { JobMessage, RunEvents } from '../../../src/ports.js';
+import type { RunRecord } from '../../../src/ports/store.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sameRecord } from '../../../src/rules/evidence.js';
 import { makeWorld } from './world.js';
 

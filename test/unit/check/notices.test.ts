@@ -4,7 +4,8 @@
  * a failed send kept for the next run.
  */
 import { describe, expect, it } from 'vitest';
-import { notifyChangedCases, type MailMessage, type Mailer, type NotifyDeps } from '../../../src/notify/notices.js';
+import { notifyChangedCases, type NotifyDeps } from '../../../src/notify/notices.js';
+import type { MailMessage, Mailer } from '../../../src/ports.js';
 import { HOUR, makeWorld, T0, type World } from './world.js';
 
 class RecordingMailer implements Mailer {

@@ -9,7 +9,7 @@ import { LocalCa } from '../../../src/local-ca/ca.js';
 import type { CertificateInfo } from '../../../src/pki/certificate.js';
 import { trackCertificates } from '../../../src/check/track.js';
 import { runCheck, type CheckOptions } from '../../../src/check/run-check.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/adapters/memory/memory-store.js';
 import { CannedCaFetcher } from '../../helpers/canned-ca.js';
 
 export const HOUR = 3_600_000;

@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FakeClock } from '../../../src/clock.js';
-import { DynamoTable, StoreError, type Item } from '../../../src/store/dynamo-table.js';
+import { DynamoTable, StoreError, type Item } from '../../../src/adapters/aws/dynamo-table.js';
 
 const TABLE = 'revwatch';
 const ddb = mockClient(DynamoDBDocumentClient);

@@ -18,13 +18,13 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { SystemClock } from '../clock.js';
-import type { Clock } from '../ports.js';
-import type { Item } from './layout.js';
-import { StoreError } from './store-error.js';
+import { SystemClock } from '../../clock.js';
+import type { Clock } from '../../ports.js';
+import type { Item } from '../../store/layout.js';
+import { StoreError } from '../../ports/store-error.js';
 
-export type { Item } from './layout.js';
-export { StoreError } from './store-error.js';
+export type { Item } from '../../store/layout.js';
+export { StoreError } from '../../ports/store-error.js';
 
 export type Key = { readonly pk: string; readonly sk: string };
 
@@ -103,8 +103,17 @@ export class DynamoTable {
   }
 
   /** Every item of one partition (or index partition) in sort-key order, page by page. */
-  async queryAll(q: QuerySpec, what: string): Promise<Item[]> {
-    const out: Item[] = [];
+  async queryAll(q: QuerySpec, what: string): Promise<Item[]>;
+  /** Each page's items converted as it arrives, so a large partition's raw items never pile up. */
+  async queryAll<T>(q: QuerySpec, what: string, convert: (item: Item) => T): Promise<T[]>;
+  async queryAll<T>(q: QuerySpec, what: string, convert?: (item: Item) => T): Promise<(T | Item)[]> {
+    const out: (T | Item)[] = [];
+    await this.queryEach(q, what, (item) => void out.push(convert ? convert(item) : item));
+    return out;
+  }
+
+  /** Hands each item of one partition to `visit` as its page arrives (sort-key order); keeps none of them. */
+  async queryEach(q: QuerySpec, what: string, visit: (item: Item) => void): Promise<void> {
     let start: Record<string, unknown> | undefined;
     const [pk, sk] = q.index ? ['pk2', 'sk2'] : ['pk', 'sk'];
     const condition = q.prefix !== undefined ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo !== undefined ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`;
@@ -132,11 +141,10 @@ export class DynamoTable {
         throw this.error('reading', what, err);
       }
       const items = (r.Items ?? []) as Item[];
-      for (const item of items) out.push(item);
       this.read += items.length;
+      for (const item of items) visit(item);
       start = r.LastEvaluatedKey;
     } while (start);
-    return out;
   }
 
   /** The last `limit` items of a partition, newest (highest sort key) first: one page. */

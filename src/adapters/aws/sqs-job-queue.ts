@@ -1,6 +1,6 @@
 /** The JobQueue adapter over SQS: SendMessageBatch, ten messages and at most 256 KiB per request. */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobMessage, JobQueue } from './fan-out.js';
+import type { JobMessage, JobQueue } from '../../ports.js';
 
 const MAX_BATCH_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;

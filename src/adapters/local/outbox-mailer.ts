@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MailMessage, Mailer } from './notices.js';
-import { toMime } from './mime.js';
+import type { MailMessage, Mailer } from '../../ports.js';
+import { toMime } from '../mime.js';
 
 export class OutboxMailer implements Mailer {
   readonly written: string[] = [];

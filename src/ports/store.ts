@@ -38,6 +38,21 @@ export interface CaseCertificate {
   readonly legacy?: boolean;
 }
 
+/**
+ * Where `status` keeps a case's certificates between reading them (in the
+ * store's order) and judging them (in serial order). The default keeps them
+ * in memory; the CLI's spools them to a temporary file and keeps only an
+ * index, so memory does not grow with the case.
+ */
+export interface CertificateSpool {
+  add(sortKey: string, cc: CaseCertificate): void;
+  /** Every certificate added, ordered by sort key (as JavaScript compares strings), each handed out once. */
+  inOrder(): Iterable<CaseCertificate>;
+  /** Releases what the spool holds (a file, an index). */
+  close(): void;
+}
+
+
 /** A new evidence record for one (case, certificate). */
 export interface RecordWrite {
   readonly cert: StoredCertificate;
@@ -123,6 +138,11 @@ export interface CaseStore extends StoreCounters {
   addCertificates(certs: readonly StoredCertificate[]): Promise<number>;
   /** A case's certificates with their evidence records: one paginated Query over the case's partition. */
   loadCase(caseId: string): Promise<CaseCertificate[]>;
+  /**
+   * The same Query, each certificate handed to `visit` as its page arrives and kept by nobody else: a caller
+   * that keeps only what it needs never holds a whole case (`status` at millions of certificates).
+   */
+  visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void>;
   /** Certificates of every case that the planner should ask at `now`: one Query per shard of the sparse polling index. */
   listPollDue(now: number): Promise<CaseCertificate[]>;
   /** How many certificates each case tracks (kept on the case item). */
@@ -179,3 +199,11 @@ export interface RunStore extends StoreCounters {
 export interface Store extends CaseStore, ObservationStore, RunStore {}
 
 export const sourceKey = (kind: 'ocsp' | 'crl', url: string): string => `${kind} ${url}`;
+
+/** Local copies of the CRLs a check read, kept as evidence (a report's bundle ships them). */
+export interface EvidenceFiles {
+  saveCrl(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** The path of the kept copy, or null when none was kept. */
+  crlPath(sha256: string): string | null;
+  readCrl(sha256: string): Uint8Array | null;
+}

@@ -40,21 +40,19 @@
  */
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SystemClock } from '../clock.js';
-import type { Case } from '../domain.js';
-import type { Clock } from '../ports.js';
-import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
-import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
-import type { NoticeLedger } from '../notify/notices.js';
-import type { OpenRun, RunLedger } from '../check/fan-out.js';
+import { SystemClock } from '../../clock.js';
+import type { Case } from '../../domain.js';
+import type { Clock, NoticeLedger, OpenRun, RunLedger } from '../../ports.js';
+import { EMPTY_RECORD, type EvidenceRecord } from '../../rules/evidence.js';
+import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from '../../ports/store.js';
 import { DynamoTable, StoreError } from './dynamo-table.js';
-import { certificateItem, fromObservation, jobPayloadItems, observationSortKey, pad, POLL_SHARDS, pollKeys, pollUpTo, stripKeys, toCase, toCaseCertificate, toObservation, toOpenRun } from './layout.js';
+import { certificateItem, fromObservation, jobPayloadItems, observationSortKey, pad, POLL_SHARDS, pollKeys, pollUpTo, stripKeys, toCase, toCaseCertificate, toObservation, toOpenRun } from '../../store/layout.js';
 
 export { StoreError } from './dynamo-table.js';
 
-export { POLL_INDEX } from './poll-index.js';
-import { POLL_INDEX } from './poll-index.js';
-import { groupBy } from '../util/group-by.js';
+export { POLL_INDEX } from '../../store/poll-index.js';
+import { POLL_INDEX } from '../../store/poll-index.js';
+import { groupBy } from '../../util/group-by.js';
 
 export interface DynamoStoreOptions {
   readonly tableName: string;
@@ -237,7 +235,11 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   }
 
   async loadCase(caseId: string): Promise<CaseCertificate[]> {
-    return (await this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#' }, `the certificates of case ${caseId}`)).map(toCaseCertificate);
+    return this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#' }, `the certificates of case ${caseId}`, toCaseCertificate);
+  }
+
+  async visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void> {
+    await this.table.queryEach({ pk: `CASE#${caseId}`, prefix: 'CERT#' }, `the certificates of case ${caseId}`, (item) => visit(toCaseCertificate(item)));
   }
 
   async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {
@@ -257,8 +259,8 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       return out;
     }
     const upTo = pollUpTo(now);
-    const shards = await Promise.all([...POLL_SHARDS].map((shard) => this.table.queryAll({ pk: `POLL#${shard}`, index: POLL_INDEX, upTo }, `the certificates due (shard ${shard})`)));
-    return shards.flat().map(toCaseCertificate);
+    const shards = await Promise.all([...POLL_SHARDS].map((shard) => this.table.queryAll({ pk: `POLL#${shard}`, index: POLL_INDEX, upTo }, `the certificates due (shard ${shard})`, toCaseCertificate)));
+    return shards.flat();
   }
 
   async certificateCounts(): Promise<Map<string, number>> {

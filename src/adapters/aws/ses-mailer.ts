@@ -1,7 +1,7 @@
 /** The Mailer adapter over SES (SendRawEmail, for the CSV attachment). */
 import { SendRawEmailCommand, type SESClient } from '@aws-sdk/client-ses';
-import type { MailMessage, Mailer } from './notices.js';
-import { toMime } from './mime.js';
+import type { MailMessage, Mailer } from '../../ports.js';
+import { toMime } from '../mime.js';
 
 export class SesMailer implements Mailer {
   constructor(private readonly client: SESClient) {}

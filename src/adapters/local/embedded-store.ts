@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import lockfile from 'proper-lockfile';
-import { DynamoStore } from './dynamo-store.js';
+import { DynamoStore } from '../aws/dynamo-store.js';
 import { announceLockWait } from './lock-wait.js';
 
 export const LOCAL_TABLE = 'revwatch';

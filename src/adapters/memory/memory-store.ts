@@ -8,11 +8,10 @@
  * changed-case marks cleared only when not renewed, and the same counts of
  * items read and written. Deterministic: no timers, no I/O.
  */
-import type { Case } from '../domain.js';
-import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
-import type { NoticeLedger } from '../notify/notices.js';
-import type { OpenRun, RunLedger } from '../check/fan-out.js';
-import { StoreError } from './store-error.js';
+import type { Case } from '../../domain.js';
+import { EMPTY_RECORD, type EvidenceRecord } from '../../rules/evidence.js';
+import type { NoticeLedger, OpenRun, RunLedger } from '../../ports.js';
+import { StoreError } from '../../ports/store-error.js';
 import {
   certificateItem,
   compareKeys,
@@ -29,9 +28,9 @@ import {
   toObservation,
   toOpenRun,
   type Item,
-} from './layout.js';
-import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from './store.js';
-import { groupBy } from '../util/group-by.js';
+} from '../../store/layout.js';
+import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from '../../ports/store.js';
+import { groupBy } from '../../util/group-by.js';
 
 type Key = { readonly pk: string; readonly sk: string };
 
@@ -256,6 +255,10 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
 
   async loadCase(caseId: string): Promise<CaseCertificate[]> {
     return this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#' }).map(toCaseCertificate);
+  }
+
+  async visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void> {
+    for (const cc of await this.loadCase(caseId)) visit(cc);
   }
 
   async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {

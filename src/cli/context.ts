@@ -1,0 +1,100 @@
+/**
+ * What every command file shares: the process's I/O, the global options, and
+ * lazily made resources (a fetcher, the runtime). Only light modules are
+ * imported here; each command imports its service when it runs, so `--help`
+ * or `deadline` never load the AWS SDK, dynalite, nodemailer or undici.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import type { Clock } from '../ports.js';
+import type { HttpFetcher } from '../net/http-fetcher.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { fetchDeadlinesFromEnv, oneLine } from '../cli-validate.js';
+import { parseInstant } from '../time.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly clock: Clock;
+  /** True when stderr is a terminal: progress bars are drawn only then. */
+  readonly interactive?: boolean;
+  /** Resolves once stdout has room again (a pipe whose reader lags): long outputs wait instead of queueing. */
+  readonly drain?: () => Promise<void>;
+}
+
+export interface GlobalOptions {
+  json?: boolean;
+  home?: string;
+  allowPrivateNetwork?: boolean;
+  aws?: boolean;
+}
+
+/** A remote source could not be read: exit 2 after printing what is known. */
+export class SourceUnreadableError extends Error {}
+
+/** verify-evidence found a stored record that its observations do not rebuild: exit 1 after the details. */
+export class EvidenceMismatchError extends Error {}
+
+export interface CliContext {
+  readonly io: CliIo;
+  readonly globals: () => GlobalOptions;
+  /** Prints `value` as JSON under --json, else the human text. */
+  readonly print: (value: unknown, human: () => string) => void;
+  /** --home, REVWATCH_HOME or ./.revwatch, absolute. */
+  readonly home: () => string;
+  /** --at, or now. */
+  readonly at: (value: string | undefined) => number;
+  /** The HTTP fetcher for CRLs, crt.sh and AIA (undici, loaded on first use). The caller closes it. */
+  readonly fetcher: () => Promise<HttpFetcher>;
+  /** Opens the runtime (AWS or local), runs `fn`, and closes it whatever happens. */
+  readonly withRuntime: <T>(fn: (runtime: Runtime) => Promise<T>, options?: { onMail?: (line: string) => void }) => Promise<T>;
+}
+
+export function cliContext(program: Command, io: CliIo): CliContext {
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const home = (): string => resolve(globals().home ?? io.env.REVWATCH_HOME ?? '.revwatch');
+  return {
+    io,
+    globals,
+    home,
+    print: (value, human) => io.stdout(`${globals().json ? JSON.stringify(value, null, 2) : human()}\n`),
+    at: (value) => (value ? parseInstant(value, '--at') : io.clock.now().getTime()),
+    fetcher: async () => {
+      const { HttpFetcher } = await import('../net/http-fetcher.js');
+      return new HttpFetcher({ clock: io.clock, allowPrivateNetwork: globals().allowPrivateNetwork === true, ...fetchDeadlinesFromEnv(io.env) });
+    },
+    withRuntime: async (fn, options) => {
+      const { openRuntime } = await import('../runtime/runtime.js');
+      const runtime = await openRuntime({
+        aws: globals().aws === true,
+        home: home(),
+        env: io.env,
+        clock: io.clock,
+        onMail: options?.onMail,
+        onLockWait: (message) => io.stderr(`revwatch: ${oneLine(message)}\n`),
+      });
+      try {
+        return await fn(runtime);
+      } finally {
+        await runtime.close();
+      }
+    },
+  };
+}
+
+/** Reads a file the user named; a missing or unreadable one is an InputError naming it. */
+export async function readInput(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new InputError(`cannot read ${what} ${path}: ${why}`);
+  }
+}
+
+/** commander argParser for repeatable options. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

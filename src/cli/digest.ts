@@ -1,0 +1,18 @@
+/** `revwatch digest`: the per-CA digest for the policy forum. */
+import { Option, type Command } from 'commander';
+import type { CliContext } from './context.js';
+
+export function registerDigest(program: Command, ctx: CliContext): void {
+  program
+    .command('digest')
+    .description('a digest for the policy forum: per CA, open cases, revoked on time and late, overdue, new findings')
+    .option('--since <ISO-8601>', 'count findings as new since this time (default: the previous digest, or a week ago)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown']).default('text'))
+    .action(async (opts: { since?: string; format: 'text' | 'markdown' }) => {
+      const { parseInstant } = await import('../time.js');
+      const { formatDigest, produceDigest } = await import('../report/digest.js');
+      const now = ctx.io.clock.now().getTime();
+      const since = opts.since ? parseInstant(opts.since, '--since') : undefined;
+      await ctx.withRuntime(({ store }) => produceDigest(store, now, since, async (digest) => ctx.print(digest, () => formatDigest(digest, opts.format))));
+    });
+}

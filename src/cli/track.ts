@@ -1,0 +1,75 @@
+/** `revwatch track`: read the certificates named, and record them under a case. */
+import { Option, type Command } from 'commander';
+import { parseCaseId, parseReportUrl } from '../cli-validate.js';
+import type { Case } from '../domain.js';
+import { NOTIFYING_PARTIES } from '../rules/programs.js';
+import { collect, readInput, type CliContext } from './context.js';
+
+interface TrackOptions {
+  reportedAt: string;
+  reason: string;
+  kind: string;
+  case?: string;
+  title?: string;
+  reportUrl?: string;
+  confirmedAt?: string;
+  notifiedBy?: string;
+  delayedReportUrl?: string;
+  issuer?: string;
+  notify?: string[];
+  crtshUrl: string;
+}
+
+export function registerTrack(program: Command, ctx: CliContext): void {
+  program
+    .command('track <inputs...>')
+    .description('track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints) under a case')
+    .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
+    .requiredOption('--reason <slug>', 'why the certificates must be revoked')
+    .option('--kind <kind>', 'certificate kind', 'tls-subscriber')
+    .option('--case <id>', 'case id (default: derived from the facts, so re-tracking reaches the same case)', parseCaseId)
+    .option('--title <text>', 'a title for the case')
+    .option('--report-url <url>', 'the incident bug or report (http or https)', parseReportUrl)
+    .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
+    .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
+    .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed")
+    .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
+    .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
+    .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
+    .action((inputs: string[], opts: TrackOptions) => track(ctx, inputs, opts));
+}
+
+async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Promise<void> {
+  const { io } = ctx;
+  const { parseInstant } = await import('../time.js');
+  const { requireEmailAddress, requireNotFuture } = await import('../cli-validate.js');
+  const { parseKind, parseReason } = await import('../rules/deadline-report.js');
+  const { parseNotifiedBy } = await import('../rules/programs.js');
+  const { readCertificates } = await import('../pki/certificate.js');
+  const { collectInputs } = await import('../cli-inputs.js');
+  const { defaultCaseId, trackCertificates } = await import('../check/track.js');
+  const now = io.clock.now().getTime();
+  const reportedAt = requireNotFuture(parseInstant(opts.reportedAt, '--reported-at'), now, '--reported-at');
+  const confirmedAt = opts.confirmedAt ? requireNotFuture(parseInstant(opts.confirmedAt, '--confirmed-at'), now, '--confirmed-at') : null;
+  const kind = parseKind(opts.kind);
+  const reason = parseReason(opts.reason, kind);
+  const notifiedBy = parseNotifiedBy(opts.notifiedBy);
+  for (const n of opts.notify ?? []) requireEmailAddress(n);
+  const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
+  const fetcher = await ctx.fetcher();
+  try {
+    const entries = await collectInputs(inputs, { fetcher, crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl });
+    const title = opts.title ?? `${reason} reported ${new Date(reportedAt).toISOString()}`;
+    const facts = { reportedAt, reason, kind, title, notifiedBy };
+    const kase: Case = { id: opts.case ?? defaultCaseId(facts), ...facts, confirmedAt, reportUrl: opts.reportUrl ?? null, notify: opts.notify ?? [], delayedReportUrl: opts.delayedReportUrl ?? null };
+    const fetchCaIssuers = async (url: string): Promise<Uint8Array> => {
+      const r = await fetcher.fetch({ url, maxBytes: 1024 * 1024 });
+      if (!r.ok) throw new Error(r.message);
+      return r.body;
+    };
+    const result = await ctx.withRuntime(({ store }) => trackCertificates({ store, clock: io.clock, fetchCaIssuers }, kase, entries, given));
+    ctx.print(result, () => `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`);
+  } finally {
+    await fetcher.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Check runs and their jobs: the unit of work a run is split into, the queue
+ * that carries jobs to workers in AWS (locally one process runs them all),
+ * the ledger that counts a fanned-out run's jobs, and the events announcing
+ * finished runs. A job carries everything its executor needs to decide what
+ * changed, so a worker reads nothing of the plan from the table but the issuer.
+ */
+import type { EvidenceRecord } from '../rules/evidence.js';
+import type { RunRecord, SourceState, StoredCertificate } from './store.js';
+
+/** The last answer recorded for a certificate from one source, reduced to what "changed" is judged on. */
+export interface PreviousAnswer {
+  /** `describeAnswer` of the observation. */
+  readonly summary: string;
+  readonly observedAt: number;
+}
+
+export interface JobCertificate {
+  readonly sha256: string;
+  readonly serial: string;
+  readonly notAfter: number;
+  /** Every case that tracks this certificate: one observation serves them all. */
+  readonly caseIds: readonly string[];
+  /** The last answer recorded from this job's source. */
+  readonly previous: PreviousAnswer | null;
+  /**
+   * The evidence record as planned (the same in every case that tracks the certificate) and each case's
+   * copy of the certificate with the record's revision. Present when the planner's process runs the job
+   * (local mode); left out of queued jobs, whose workers read the few records an answer changes.
+   */
+  readonly record?: EvidenceRecord;
+  readonly cases?: readonly { readonly cert: StoredCertificate; readonly rev: number }[];
+  /** How many sources the certificate has: with one, this job is the only writer of its record in a run. */
+  readonly sources: number;
+}
+
+/** One CRL URL (and issuer): fetched once for all of its certificates. */
+export interface CrlJob {
+  readonly kind: 'crl';
+  readonly url: string;
+  readonly issuerSha256: string;
+  /** For the IDP scope check (RFC 5280 5.2.5): onlyContainsUserCerts / onlyContainsCACerts. */
+  readonly certificatesAreCAs: boolean;
+  /**
+   * The CRL's last good state, whose validators (ETag, Last-Modified) a
+   * conditional GET sends and which a 304 carries forward. Only set when every
+   * certificate already has an answer from this CRL.
+   */
+  readonly conditional: SourceState | null;
+  readonly certificates: readonly JobCertificate[];
+}
+
+/** One OCSP request: one certificate at one responder. */
+export interface OcspJob {
+  readonly kind: 'ocsp';
+  readonly url: string;
+  readonly issuerSha256: string;
+  readonly certificate: JobCertificate;
+}
+
+/** A run whose jobs are on the queue. */
+export interface OpenRun {
+  readonly runId: string;
+  readonly startedAt: number;
+  readonly jobs: number;
+  readonly remaining: number;
+  readonly certificates: number;
+  readonly observationsWritten: number;
+  readonly itemsWritten: number;
+  readonly sourcesFailed: number;
+  readonly finishedAt: number | null;
+}
+
+/** Where a fanned-out run keeps count of its jobs, and where payloads too big for a message wait. */
+export interface RunLedger {
+  /** Creates the run (conditional: a run id is used once). `expiresAt` in epoch ms, for TTL. */
+  openRun(run: OpenRun, expiresAt: number): Promise<void>;
+  /** Counts one job as done; `duplicate` when it had been counted already. */
+  completeRunJob(runId: string, jobId: string, counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number }): Promise<{ run: OpenRun; duplicate: boolean }>;
+  /** True for exactly one caller once no job is left. */
+  claimRunFinish(runId: string, at: number): Promise<boolean>;
+  /** The run, and whether this job has been counted in it; null when the run is unknown (expired). */
+  getOpenRun(runId: string, jobId: string): Promise<{ run: OpenRun; jobDone: boolean } | null>;
+  listOpenRuns(): Promise<OpenRun[]>;
+  putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void>;
+  getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null>;
+}
+
+export type QueuedJob = { readonly kind: 'crl'; readonly crl: CrlJob } | { readonly kind: 'ocsp'; readonly ocsp: readonly OcspJob[] };
+
+/** One queue message. Without `job`, the payload was too big and waits in the table (RunLedger.getJobPayload). */
+export interface JobMessage {
+  readonly v: 1;
+  readonly runId: string;
+  readonly jobId: string;
+  readonly job?: QueuedJob;
+}
+
+export interface JobQueue {
+  enqueue(messages: readonly JobMessage[]): Promise<void>;
+}
+
+/** Announces finished runs (EventBridge in AWS): the notifier listens. */
+export interface RunEvents {
+  checkCompleted(run: RunRecord): Promise<void>;
+}

@@ -1,0 +1,19 @@
+/** Local mode: the embedded store under --home, the outbox, and the CRL copies in <home>/crls. */
+import { join } from 'node:path';
+import { ensureHomeDirectory } from '../cli-validate.js';
+import { OutboxMailer } from '../adapters/local/outbox-mailer.js';
+import { openEmbeddedStore } from '../adapters/local/embedded-store.js';
+import { localEvidenceFiles } from '../adapters/local/evidence-files.js';
+import type { Runtime, RuntimeOptions } from './runtime.js';
+
+export async function openLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
+  ensureHomeDirectory(options.home);
+  const open = await openEmbeddedStore(options.home, { onLockWait: options.onLockWait });
+  return {
+    mode: 'local',
+    store: open.store,
+    mailer: new OutboxMailer(join(options.home, 'outbox'), options.onMail ?? (() => {})),
+    evidenceFiles: localEvidenceFiles(options.home),
+    close: () => open.close(),
+  };
+}

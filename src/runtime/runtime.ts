@@ -1,0 +1,49 @@
+/**
+ * The composition root: what a command or a Lambda handler runs against. AWS
+ * mode is the deployed DynamoDB table and SES; local mode is the embedded
+ * store under --home, the outbox, and copies of the CRLs read (evidence
+ * files). Each mode's adapters are imported only when that mode is opened,
+ * so a command that never opens a runtime never loads the AWS SDK.
+ */
+import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } from '../ports.js';
+import { InputError } from '../errors.js';
+
+export interface Runtime {
+  readonly mode: 'aws' | 'local';
+  readonly store: Store & NoticeLedger & RunLedger;
+  readonly mailer: Mailer;
+  /** Null in AWS mode: the deployed functions keep no CRL copies. */
+  readonly evidenceFiles: EvidenceFiles | null;
+  close(): Promise<void>;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface RuntimeOptions {
+  /** --aws given; REVWATCH_TABLE in `env` means AWS mode too. */
+  readonly aws: boolean;
+  /** Local mode's data directory (absolute). */
+  readonly home: string;
+  readonly env: Env;
+  readonly clock: Clock;
+  /** Local mode: one line per message written to the outbox. */
+  readonly onMail?: (line: string) => void;
+  /** Local mode: told when another process holds the home's lock. */
+  readonly onLockWait?: (message: string) => void;
+}
+
+/** The one place that decides AWS mode: --aws, or REVWATCH_TABLE naming the deployed table. */
+export function isAwsMode(aws: boolean, env: Env): boolean {
+  return aws || Boolean(env.REVWATCH_TABLE);
+}
+
+export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
+  if (isAwsMode(options.aws, options.env)) {
+    const table = options.env.REVWATCH_TABLE;
+    if (!table) throw new InputError('--aws needs REVWATCH_TABLE set to the deployed table name');
+    const { openAwsRuntime } = await import('./aws.js');
+    return openAwsRuntime({ tableName: table, clock: options.clock });
+  }
+  const { openLocalRuntime } = await import('./local.js');
+  return openLocalRuntime(options);
+}
