@@ -1,12 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Four projects: `npm run test:unit` (the inner loop: in memory, no dynalite,
+ * no openssl, no build) and the rest, which `npm test` runs with it. The
+ * integration and functions tests spawn the built CLI (global-setup.ts builds
+ * dist/ first) and start real servers; on a loaded 2-core machine one CLI
+ * spawn can take several seconds, so they get 120 s per test.
+ */
+const SLOW = { testTimeout: 120_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    // Integration tests start real servers (openssl, HTTP): give them room on a 2-core machine.
+    pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/faults/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], ...SLOW },
+      },
+      { extends: true, test: { name: 'functions', include: ['test/functions/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], ...SLOW } },
+      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'], ...SLOW } },
+    ],
   },
 });

@@ -5,7 +5,7 @@
  * `inspect` start without the AWS SDK, dynalite or nodemailer (a test holds
  * this: test/integration/cli-startup.test.ts).
  *
- * Exit codes (design.md): 0 done; 1 bad input or usage (one line on stderr,
+ * Exit codes (docs/cli.md): 0 done; 1 bad input or usage (one line on stderr,
  * nothing written); 2 finished, but some sources could not be read; 3
  * (`inspect`) read, but not valid evidence; 70 an internal error, only ever a bug.
  */

@@ -1,12 +1,12 @@
 /**
  * The core's vocabulary: cases, tracked certificates and observations, as
- * design.md's data model describes them. Times are epoch milliseconds (UTC).
+ * docs/data-model.md describes how they are stored. Times are epoch milliseconds (UTC).
  */
 
 export const CERT_KINDS = ['tls-subscriber', 'tls-subca', 'smime-subscriber', 'smime-subca', 'codesigning-subscriber', 'codesigning-subca'] as const;
 export type CertKind = (typeof CERT_KINDS)[number];
 
-/** Reason slugs (rules.md; BR 4.9.1.1 numbering as of BR 2.2.x, plus code signing's Suspect Code). */
+/** Reason slugs (docs/rules.md; BR 4.9.1.1 numbering as of BR 2.2.x, plus code signing's Suspect Code). */
 export const REASON_SLUGS = [
   'subscriber-request',
   'unauthorized-request',

@@ -2,7 +2,7 @@ import { InputError } from './errors.js';
 
 /**
  * ISO-8601 instants with an explicit zone. A time without a zone is refused:
- * deadlines are UTC (rules.md, "Time conventions") and a local time would
+ * deadlines are UTC (BR 1.6.4; docs/rules.md) and a local time would
  * silently shift them.
  */
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/;

@@ -11,13 +11,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { buildStatus, type CaseStatus } from '../check/status.js';
-import { computeDeadline } from '../rules/rules.js';
+import { computeDeadline, type Deadline } from '../rules/rules.js';
 import { delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
 import { toCsv } from '../report/formats.js';
 import type { Clock, MailMessage, Mailer, NoticeLedger, Store } from '../ports.js';
-
-export type NoticeKind = 'deadline-approaching' | 'should-deadline' | 'deadline-missed' | 'revoked' | 'finding';
 
 export interface Notice {
   /** Stable per case: the ledger key. */
@@ -28,33 +26,105 @@ export interface Notice {
 
 const HOUR = 3_600_000;
 const h = (seconds: number | null): string => (seconds === null ? '' : `${(seconds / 3600).toFixed(1)} h`);
+const iso = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString());
 
-/** The notices a case's current status calls for (design: deadline near, missed, revoked, new finding). */
+/** What a case-wide notice kind reads to decide whether it is due. */
+interface CaseNoticeContext {
+  readonly kase: Case;
+  readonly d: Deadline;
+  readonly status: CaseStatus;
+  /** Certificates not yet revoked whose deadline is still ahead. */
+  readonly open: readonly CertificateStatus[];
+  /** The kind's own deadline window (`window`) is open now. */
+  readonly windowOpen: boolean;
+}
+
+type NoticeKindSpec =
+  | {
+      /** One notice per case, keyed by the kind itself. */
+      readonly scope: 'case';
+      /**
+       * Whether the deadline window of this kind is open at `now`. Read twice: by `dueNotices`, and by
+       * `noticePossible`, which decides without building the case's status whether it must be looked at.
+       */
+      readonly window: (d: Deadline, now: number, approachingMs: number) => boolean;
+      /** The notice's line when it is due, null otherwise. */
+      readonly due: (ctx: CaseNoticeContext) => string | null;
+      /** The subject's part for `count` notices of this kind. */
+      readonly headline: (count: number) => string;
+    }
+  | {
+      /** Notices per certificate, with their own keys (a certificate's revocation, its findings). */
+      readonly scope: 'certificate';
+      readonly due: (c: CertificateStatus) => { key: string; line: string }[];
+      readonly headline: (count: number) => string;
+    };
+
+/**
+ * Every notice kind: when it is due, and how the email's subject names it.
+ * The order is the subject's order (the most pressing first), and the order
+ * of the notices in the body: case-wide kinds, then certificate by
+ * certificate. A new kind is one more row.
+ */
+export const NOTICE_KINDS = {
+  'deadline-missed': {
+    scope: 'case',
+    window: (d, now) => d.deadline !== null && now >= d.deadline,
+    due: ({ kase, d, status }) => {
+      const overdue = status.certificates.filter((c) => c.verdict === 'overdue' || c.verdict === 'expired_overdue');
+      const late = status.certificates.filter((c) => c.verdict === 'revoked_late');
+      if (overdue.length === 0 && late.length === 0) return null;
+      // The duty to file a separate delayed-revocation report follows a missed deadline (incident-duties.ts).
+      const duty = delayedReportSentence(d.deadline, kase.delayedReportUrl);
+      const counts = late.length > 0 ? `${overdue.length + late.length} certificate(s) (${overdue.length} not revoked, ${late.length} revoked late)` : `${overdue.length} certificate(s)`;
+      return `the MUST deadline ${iso(d.deadline)} was missed for ${counts}${duty ? `. ${duty}` : ''}`;
+    },
+    headline: () => 'deadline missed',
+  },
+  'deadline-approaching': {
+    scope: 'case',
+    window: (d, now, approachingMs) => d.deadline !== null && now >= d.deadline - approachingMs && now < d.deadline,
+    due: ({ d, open, windowOpen }) => (windowOpen && open.length > 0 ? `${open.length} certificate(s) not yet revoked; the MUST deadline is ${iso(d.deadline)}` : null),
+    headline: () => 'deadline approaching',
+  },
+  'should-deadline': {
+    scope: 'case',
+    window: (d, now) => d.shouldDeadline !== null && d.deadline !== null && now >= d.shouldDeadline && now < d.deadline,
+    due: ({ d, open, windowOpen }) => (windowOpen && open.length > 0 ? `the SHOULD deadline ${iso(d.shouldDeadline)} has passed with ${open.length} certificate(s) not revoked` : null),
+    headline: () => 'SHOULD deadline passed',
+  },
+  revoked: {
+    scope: 'certificate',
+    due: (c) =>
+      c.verdict === 'revoked_on_time' || c.verdict === 'revoked_late'
+        ? [{ key: `revoked:${c.sha256}`, line: `serial ${c.serial} revoked ${c.effectiveRevocationTime}${c.verdict === 'revoked_late' ? `, ${h(c.lateBySeconds)} late` : ', on time'}` }]
+        : [],
+    headline: (count) => `${count} revoked`,
+  },
+  finding: {
+    scope: 'certificate',
+    due: (c) => c.findings.filter((f) => f.severity !== 'info').map((f) => ({ key: `finding:${c.sha256}:${f.code}`, line: `serial ${c.serial}: ${f.severity} ${f.code}: ${f.message}` })),
+    headline: (count) => `${count} new finding(s)`,
+  },
+} as const satisfies Record<string, NoticeKindSpec>;
+
+export type NoticeKind = keyof typeof NOTICE_KINDS;
+
+const noticeKinds = Object.entries(NOTICE_KINDS) as [NoticeKind, NoticeKindSpec][];
+
+/** The notices a case's current status calls for (deadline near, SHOULD deadline passed, missed, revoked, new finding). */
 export function dueNotices(kase: Case, status: CaseStatus, now: number, approachingMs = 6 * HOUR): Notice[] {
   const d = computeDeadline(kase);
-  const out: Notice[] = [];
   const open = status.certificates.filter((c) => c.verdict === 'pending');
-  if (d.deadline !== null && open.length > 0 && now >= d.deadline - approachingMs && now < d.deadline) {
-    out.push({ key: 'deadline-approaching', kind: 'deadline-approaching', line: `${open.length} certificate(s) not yet revoked; the MUST deadline is ${new Date(d.deadline).toISOString()}` });
-  }
-  if (d.shouldDeadline !== null && d.deadline !== null && open.length > 0 && now >= d.shouldDeadline && now < d.deadline) {
-    out.push({ key: 'should-deadline', kind: 'should-deadline', line: `the SHOULD deadline ${new Date(d.shouldDeadline).toISOString()} has passed with ${open.length} certificate(s) not revoked` });
-  }
-  const overdue = status.certificates.filter((c) => c.verdict === 'overdue' || c.verdict === 'expired_overdue');
-  const late = status.certificates.filter((c) => c.verdict === 'revoked_late');
-  if (overdue.length > 0 || late.length > 0) {
-    // The duty to file a separate delayed-revocation report follows a missed deadline (incident-duties.ts).
-    const duty = delayedReportSentence(d.deadline, kase.delayedReportUrl);
-    const counts = late.length > 0 ? `${overdue.length + late.length} certificate(s) (${overdue.length} not revoked, ${late.length} revoked late)` : `${overdue.length} certificate(s)`;
-    out.push({ key: 'deadline-missed', kind: 'deadline-missed', line: `the MUST deadline ${d.deadline ? new Date(d.deadline).toISOString() : ''} was missed for ${counts}${duty ? `. ${duty}` : ''}` });
+  const out: Notice[] = [];
+  for (const [kind, spec] of noticeKinds) {
+    if (spec.scope !== 'case') continue;
+    const line = spec.due({ kase, d, status, open, windowOpen: spec.window(d, now, approachingMs) });
+    if (line !== null) out.push({ key: kind, kind, line });
   }
   for (const c of status.certificates) {
-    if (c.verdict === 'revoked_on_time' || c.verdict === 'revoked_late') {
-      out.push({ key: `revoked:${c.sha256}`, kind: 'revoked', line: `serial ${c.serial} revoked ${c.effectiveRevocationTime}${c.verdict === 'revoked_late' ? `, ${h(c.lateBySeconds)} late` : ', on time'}` });
-    }
-    for (const f of c.findings) {
-      if (f.severity === 'info') continue;
-      out.push({ key: `finding:${c.sha256}:${f.code}`, kind: 'finding', line: `serial ${c.serial}: ${f.severity} ${f.code}: ${f.message}` });
+    for (const [kind, spec] of noticeKinds) {
+      if (spec.scope === 'certificate') for (const n of spec.due(c)) out.push({ ...n, kind });
     }
   }
   return out;
@@ -81,14 +151,11 @@ export interface NotifyResult {
 const BODY_ROWS = 50;
 
 export function composeEmail(kase: Case, status: CaseStatus, notices: readonly Notice[], from: string, to: readonly string[], now: number): MailMessage {
-  const count = (k: NoticeKind): number => notices.filter((n) => n.kind === k).length;
-  const headline = [
-    count('deadline-missed') ? 'deadline missed' : '',
-    count('deadline-approaching') ? 'deadline approaching' : '',
-    count('should-deadline') ? 'SHOULD deadline passed' : '',
-    count('revoked') ? `${count('revoked')} revoked` : '',
-    count('finding') ? `${count('finding')} new finding(s)` : '',
-  ].filter(Boolean).join(', ');
+  const headline = noticeKinds
+    .map(([kind, spec]) => [spec, notices.filter((n) => n.kind === kind).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([spec, count]) => spec.headline(count))
+    .join(', ');
   const verdicts = new Map<string, number>();
   for (const c of status.certificates) verdicts.set(c.verdict, (verdicts.get(c.verdict) ?? 0) + 1);
   const rows = status.certificates.slice(0, BODY_ROWS).map((c: CertificateStatus) => `  ${c.serial.padEnd(34)} ${c.verdict.padEnd(16)} ${(c.effectiveRevocationTime ?? '-').padEnd(21)} ${h(c.lateBySeconds)}`);
@@ -131,13 +198,8 @@ async function noticePossible(kase: Case, now: number, ledger: NoticeLedger, app
   const ledgerEntries = await ledger.listNotices(kase.id);
   if (ledgerEntries.some((n) => n.state !== 'sent')) return true;
   const d = computeDeadline(kase);
-  if (d.deadline === null) return false;
-  const open: string[] = [];
-  if (now >= d.deadline - approachingMs && now < d.deadline) open.push('deadline-approaching');
-  if (d.shouldDeadline !== null && now >= d.shouldDeadline && now < d.deadline) open.push('should-deadline');
-  if (now >= d.deadline) open.push('deadline-missed');
   const sent = new Set(ledgerEntries.map((n) => n.key));
-  return open.some((k) => !sent.has(k));
+  return noticeKinds.some(([kind, spec]) => spec.scope === 'case' && spec.window(d, now, approachingMs) && !sent.has(kind));
 }
 
 /**

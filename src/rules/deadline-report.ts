@@ -1,7 +1,7 @@
 /**
  * `revwatch deadline`: the MUST and SHOULD deadlines for a report, with the
  * rule that sets them and its citation. The JSON shape is part of the CLI
- * contract (design.md).
+ * contract (docs/cli.md, docs/schemas/deadline.schema.json).
  */
 import { CERT_KINDS, REASON_SLUGS, type CertKind, type ReasonSlug } from '../domain.js';
 import { InputError } from '../errors.js';

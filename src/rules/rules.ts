@@ -2,7 +2,7 @@
  * The versioned deadline rules: data, not code paths. Each rule says for which
  * certificate kind and reasons it applies, between which dates (by the time
  * the CA was made aware: the case's reportedAt), the MUST and SHOULD hours,
- * and where it comes from. Sources are the commits rules.md cites.
+ * and where it comes from. Sources are the commits docs/rules.md lists (generated from this table).
  *
  * A day is 86,400 s; dates are 00:00 UTC (BR 1.6.4). `effectiveUntil` is
  * exclusive.
@@ -144,7 +144,7 @@ const ms = (iso: string | null): number | null => (iso === null ? null : Date.pa
 /** The reason slugs each kind accepts, for validation and error messages. */
 export function reasonsFor(kind: CertKind): ReasonSlug[] {
   const set = new Set<ReasonSlug>();
-  for (const r of RULES) if (r.kind === kind) r.reasons.forEach((x) => set.add(x));
+  for (const r of RULES) if (r.kind === kind) for (const x of r.reasons) set.add(x);
   return [...set];
 }
 
@@ -218,14 +218,14 @@ export interface DeadlineInput {
 
 const HOUR = 3_600_000;
 
-/** The instant whose rules apply: the case's reportedAt (rules.md), or the date asked for. */
+/** The instant whose rules apply: the case's reportedAt (BR 4.9.5: from receipt of the report), or the date asked for. */
 export const rulesInstant = (input: { reportedAt: number }, options: RuleOptions = {}): number => options.rulesAsOf ?? input.reportedAt;
 
 /**
  * The deadline for a case, and for a particular certificate when given
  * (short-lived exemption). A root program's notice (`notifiedBy`) sets its own
- * deadline, counted from the notice; it applies when it ends sooner (rules.md,
- * edge case 5: the shortest deadline).
+ * deadline, counted from the notice; it applies when it ends sooner: the shortest
+ * deadline binds (docs/rules.md, root programs).
  */
 export function computeDeadline(input: DeadlineInput, certificate?: { notBefore: number; notAfter: number }, options: RuleOptions = {}): Deadline {
   const at = rulesInstant(input, options);

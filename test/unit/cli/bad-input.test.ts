@@ -70,17 +70,6 @@ describe('bad input: one line, exit 1, nothing written', () => {
     }
   });
 
-  it('report --out into a directory that does not exist exits 1 with one line', async () => {
-    const home = join(dir, 'home-report');
-    const tracked = await track(home, '--case', 'kc');
-    expect(tracked.code, tracked.stderr).toBe(0);
-    const r = await cli(['--home', home, 'report', '--case', 'kc', '--format', 'markdown', '--out', join(dir, 'nonexistent', 'dir', 'x.md')]);
-    expectOneLineRefusal(r, /cannot write --out .*x\.md: no such directory/);
-    expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
-    const bundle = await cli(['--home', home, 'report', '--case', 'kc', '--format', 'bundle', '--out', join(leafPath, 'inside-a-file')]);
-    expectOneLineRefusal(bundle, /cannot create --out directory .*: a part of the path is not a directory/);
-  }, 60_000);
-
   it('a --home through a file, or where no directory can be made, exits 1 with one line', async () => {
     expectOneLineRefusal(await cli(['--home', join(leafPath, 'home'), 'status']), /--home .*: .*leaf\.pem is not a directory/);
     expectOneLineRefusal(await cli(['--home', '/proc/revwatch-no-such-home', 'status']), /cannot create --home \/proc\/revwatch-no-such-home: /);
