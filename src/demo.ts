@@ -15,6 +15,7 @@ import { LocalCa } from './local-ca/ca.js';
 import { LocalCaServer } from './local-ca/server.js';
 import type { Clock } from './ports.js';
 import { toPem } from './pki/certificate.js';
+import { iso } from './time.js';
 
 interface DemoIo {
   readonly stdout: (text: string) => void;
@@ -26,7 +27,6 @@ interface DemoIo {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
 
 export async function runDemo(options: {
   io: DemoIo;

@@ -24,9 +24,28 @@ export function parseInstant(value: string, what: string): number {
   return ms;
 }
 
-/** ISO-8601 UTC with second precision, or null. */
+/**
+ * The one format for an instant anywhere a user sees it (reports, status, digest, JSON): ISO-8601 UTC to the
+ * second, "2026-06-10T12:00:00Z". Milliseconds are cut, never rounded, so a time shown is never later than the
+ * instant (a revocation shown at :59 was not made at the next second).
+ */
+export const iso = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+/** `iso`, or null. */
 export function isoOrNull(ms: number | null | undefined): string | null {
-  return ms == null ? null : new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+  return ms == null ? null : iso(ms);
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+/**
+ * A duration the way incident reports write it: "2 d 4 h 10 m", largest unit first, zero units left out,
+ * minutes the finest unit shown ("< 1 m" below a minute, "0 m" for none). Negative durations get a minus sign.
+ */
+export function formatDuration(seconds: number): string {
+  if (seconds < 0) return `-${formatDuration(-seconds)}`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 0) return seconds === 0 ? '0 m' : '< 1 m';
+  const d = Math.floor(minutes / 1440);
+  const h = Math.floor((minutes % 1440) / 60);
+  const m = minutes % 60;
+  return [d ? `${d} d` : '', h ? `${h} h` : '', m ? `${m} m` : ''].filter(Boolean).join(' ');
+}

@@ -11,7 +11,7 @@ import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type Evid
 import { certificateStatus, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
-import { isoOrNull } from '../time.js';
+import { formatDuration, isoOrNull } from '../time.js';
 import { sourceKey, type CaseCertificate, type CrlSnapshot, type Store, type StoredCertificate } from '../store/store.js';
 
 /**
@@ -264,7 +264,7 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
       any = true;
       lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${n} certificate(s)`);
       if (extra?.contestedNote != null && n > 0) lines.push(`  note: ${extra.contestedNote}`);
-      lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
+      lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`);
     },
     certificate(s) {
       counts[s.verdict]++;
@@ -284,7 +284,7 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
 
 function statusLine(s: CertificateStatus): string {
   const findings = [...new Set(s.findings.filter((f) => f.severity !== 'info').map((f) => f.code))].join(', ');
-  return `  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${hours(s.lateBySeconds).padStart(9)}  ${findings}`;
+  return `  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${(s.lateBySeconds === null ? '' : formatDuration(s.lateBySeconds)).padStart(14)}  ${findings}`;
 }
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
@@ -293,7 +293,6 @@ export function verdictCounts(report: StatusReport): Record<Verdict, number> {
   return counts;
 }
 
-const hours = (seconds: number | null): string => (seconds === null ? '' : `${(seconds / 3600).toFixed(1)} h`);
 
 export function formatStatus(report: StatusReport): string {
   if (report.cases.length === 0) return 'no cases yet: start with `revwatch track`';
@@ -302,7 +301,7 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`);
     const contested = c.certificates.find((s) => s.interpretation === 'contested');
     if (contested) lines.push(`  note: ${contested.interpretationNote}`);
-    lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
+    lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`);
     for (const s of c.certificates) lines.push(statusLine(s));
     lines.push('');
   }

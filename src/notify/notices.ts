@@ -14,9 +14,10 @@ import { buildStatus, type CaseStatus } from '../check/status.js';
 import { computeDeadline } from '../rules/rules.js';
 import { delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
-import { toCsv } from '../report/formats.js';
+import { statusCsv } from '../report/formats.js';
 import type { Clock } from '../ports.js';
 import type { Store } from '../store/store.js';
+import { formatDuration, iso } from '../time.js';
 
 export interface MailMessage {
   readonly from: string;
@@ -50,7 +51,7 @@ export interface NoticeLedger {
 }
 
 const HOUR = 3_600_000;
-const h = (seconds: number | null): string => (seconds === null ? '' : `${(seconds / 3600).toFixed(1)} h`);
+const h = (seconds: number | null): string => (seconds === null ? '' : formatDuration(seconds));
 
 /** The notices a case's current status calls for (design: deadline near, missed, revoked, new finding). */
 export function dueNotices(kase: Case, status: CaseStatus, now: number, approachingMs = 6 * HOUR): Notice[] {
@@ -58,10 +59,10 @@ export function dueNotices(kase: Case, status: CaseStatus, now: number, approach
   const out: Notice[] = [];
   const open = status.certificates.filter((c) => c.verdict === 'pending');
   if (d.deadline !== null && open.length > 0 && now >= d.deadline - approachingMs && now < d.deadline) {
-    out.push({ key: 'deadline-approaching', kind: 'deadline-approaching', line: `${open.length} certificate(s) not yet revoked; the MUST deadline is ${new Date(d.deadline).toISOString()}` });
+    out.push({ key: 'deadline-approaching', kind: 'deadline-approaching', line: `${open.length} certificate(s) not yet revoked; the MUST deadline is ${iso(d.deadline)}` });
   }
   if (d.shouldDeadline !== null && d.deadline !== null && open.length > 0 && now >= d.shouldDeadline && now < d.deadline) {
-    out.push({ key: 'should-deadline', kind: 'should-deadline', line: `the SHOULD deadline ${new Date(d.shouldDeadline).toISOString()} has passed with ${open.length} certificate(s) not revoked` });
+    out.push({ key: 'should-deadline', kind: 'should-deadline', line: `the SHOULD deadline ${iso(d.shouldDeadline)} has passed with ${open.length} certificate(s) not revoked` });
   }
   const overdue = status.certificates.filter((c) => c.verdict === 'overdue' || c.verdict === 'expired_overdue');
   const late = status.certificates.filter((c) => c.verdict === 'revoked_late');
@@ -69,7 +70,7 @@ export function dueNotices(kase: Case, status: CaseStatus, now: number, approach
     // The duty to file a separate delayed-revocation report follows a missed deadline (incident-duties.ts).
     const duty = delayedReportSentence(d.deadline, kase.delayedReportUrl);
     const counts = late.length > 0 ? `${overdue.length + late.length} certificate(s) (${overdue.length} not revoked, ${late.length} revoked late)` : `${overdue.length} certificate(s)`;
-    out.push({ key: 'deadline-missed', kind: 'deadline-missed', line: `the MUST deadline ${d.deadline ? new Date(d.deadline).toISOString() : ''} was missed for ${counts}${duty ? `. ${duty}` : ''}` });
+    out.push({ key: 'deadline-missed', kind: 'deadline-missed', line: `the MUST deadline ${d.deadline ? iso(d.deadline) : ''} was missed for ${counts}${duty ? `. ${duty}` : ''}` });
   }
   for (const c of status.certificates) {
     if (c.verdict === 'revoked_on_time' || c.verdict === 'revoked_late') {
@@ -132,9 +133,7 @@ export function composeEmail(kase: Case, status: CaseStatus, notices: readonly N
     '',
     '-- revwatch',
   ].filter((l, i, all) => !(l === '' && all[i - 1] === ''));
-  const csv = toCsv({
-    certificates: status.certificates.map((c) => ({ ...c, crtshUrl: `https://crt.sh/?q=${c.sha256}`, observations: [] })),
-  });
+  const csv = statusCsv(status);
   return {
     from,
     to,

@@ -7,7 +7,7 @@
 import { buildStatus } from '../check/status.js';
 import { computeDeadline } from '../rules/rules.js';
 import { delayedReportDuties, missedCount } from '../rules/incident-duties.js';
-import { isoOrNull } from '../time.js';
+import { formatDuration, isoOrNull } from '../time.js';
 import type { Store } from '../store/store.js';
 
 export interface DigestCa {
@@ -114,7 +114,6 @@ export async function buildDigest(store: Store, now: number, since: number, repo
   };
 }
 
-const days = (seconds: number): string => (seconds >= 86_400 ? `${(seconds / 86_400).toFixed(1)} days` : `${(seconds / 3600).toFixed(1)} hours`);
 
 export function formatDigest(d: Digest, format: 'text' | 'markdown'): string {
   const md = format === 'markdown';
@@ -124,7 +123,7 @@ export function formatDigest(d: Digest, format: 'text' | 'markdown'): string {
   for (const ca of d.cas) {
     out.push(md ? `### ${ca.ca}` : ca.ca, md ? '' : '='.repeat(Math.min(ca.ca.length, 72)));
     out.push(`${md ? '- ' : ''}Revoked on time: ${ca.revokedOnTime}; revoked late: ${ca.revokedLate}; overdue: ${ca.overdue}`);
-    if (ca.worstDelay) out.push(`${md ? '- ' : ''}Worst delay: ${days(ca.worstDelay.seconds)} (serial ${ca.worstDelay.serial}, case ${ca.worstDelay.caseId})`);
+    if (ca.worstDelay) out.push(`${md ? '- ' : ''}Worst delay: ${formatDuration(ca.worstDelay.seconds)} (serial ${ca.worstDelay.serial}, case ${ca.worstDelay.caseId})`);
     if (ca.openCases.length) {
       out.push(`${md ? '- ' : ''}Open cases:`);
       for (const c of ca.openCases) out.push(`${md ? '  - ' : '  * '}${c.title} (reported ${c.reportedAt}, deadline ${c.deadline ?? 'none'}): ${c.notYetRevoked} not yet revoked`);

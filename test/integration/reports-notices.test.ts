@@ -169,7 +169,7 @@ describe('reports, notices and digest', () => {
       expect(md).toContain(`| MUST deadline | ${report.deadline} |`);
       expect(md).toContain('tls-sc6-24h: BR 4.9.1.1');
       expect(md).toMatch(/Problem reported to the CA/);
-      for (const c of report.certificates) expect(md).toContain(`| ${c.serial} | ${c.verdict} |`);
+      for (const c of report.certificates) expect(md).toMatch(new RegExp(`\\| ${c.serial} \\|.*\\| ${c.verdict} \\|`));
       for (const f of report.findings) expect(md).toContain(`\`${f.finding.code}\` (serial ${f.serial})`);
       expect(md).toContain('openssl ocsp -respin');
     });
@@ -179,14 +179,16 @@ describe('reports, notices and digest', () => {
       expect(rows[0]).toEqual(CSV_HEADER);
       expect(rows).toHaveLength(6);
       for (const c of report.certificates) {
-        const row = rows.find((r) => r[2] === c.serial)!;
-        expect(row[0]).toBe(c.sha256);
-        expect(row[1]).toBe(`https://crt.sh/?q=${c.sha256}`);
-        expect(row[4]).toBe(String(c.revocationTime !== null));
-        expect(row[5]).toBe(c.effectiveRevocationTime ?? '');
-        expect(row[6]).toBe(c.reasonCode ?? '');
-        expect(row[8]).toBe(c.verdict);
-        expect(row[9]).toBe(c.lateBySeconds === null ? '' : String(c.lateBySeconds));
+        // Columns by name: the header grew the incident-report fields (subject CN, SANs, validity, first seen...).
+        const col = (name: string): string => row[CSV_HEADER.indexOf(name)]!;
+        const row = rows.find((r) => r[CSV_HEADER.indexOf('serial')] === c.serial)!;
+        expect(col('sha256')).toBe(c.sha256);
+        expect(col('crtsh')).toBe(`https://crt.sh/?q=${c.sha256}`);
+        expect(col('is_revoked')).toBe(String(c.revocationTime !== null));
+        expect(col('effective_revocation_date')).toBe(c.effectiveRevocationTime ?? '');
+        expect(col('revocation_reason')).toBe(c.reasonCode ?? '');
+        expect(col('verdict')).toBe(c.verdict);
+        expect(col('late_by_seconds')).toBe(c.lateBySeconds === null ? '' : String(c.lateBySeconds));
       }
     });
 
@@ -267,7 +269,7 @@ describe('reports, notices and digest', () => {
     expect(ca.openCases.map((c) => c.id).sort()).toEqual(['demo-key-compromise', 'demo-misissuance', 'ledger-case']);
     expect(ca.newFindings.map((f) => f.code)).toContain('revocation_backdated');
     const text = formatDigest(d, 'text');
-    expect(text).toContain('Worst delay: 2.0 days');
+    expect(text).toContain('Worst delay: 2 d (serial');
     expect(formatDigest(d, 'markdown')).toMatch(/^## Revocation deadline digest/);
     const none = await buildDigest(open.store, NOW, NOW + 86_400_000);
     expect(none.cas[0]!.newFindings).toEqual([]);
