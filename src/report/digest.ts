@@ -38,18 +38,25 @@ export interface Digest {
 }
 
 /**
- * Builds the digest, hands it over (printed, or mailed), and only then
- * records that it was made, so the next one counts findings as new from
- * here; a digest that could not be delivered leaves nothing out of the next.
- * Without `since`, findings are new since the previous digest (or the past
- * week, for the first).
+ * Builds the digest and hands it over (printed, or mailed). Only a delivery
+ * (`recordDelivery`: `digest --send`, the weekly function) is recorded, and
+ * only after it succeeded, so the next digest counts findings as new from
+ * here; looking at a digest changes nothing, and a digest that could not be
+ * delivered leaves nothing out of the next. Without `since`, findings are new
+ * since the last delivered digest (or the past week, before the first).
  */
-export async function produceDigest(store: Store, now: number, since: number | undefined, deliver: (digest: Digest) => Promise<void>): Promise<Digest> {
+export async function produceDigest(
+  store: Store,
+  now: number,
+  since: number | undefined,
+  deliver: (digest: Digest) => Promise<void>,
+  options: { readonly recordDelivery: boolean },
+): Promise<Digest> {
   const from = since ?? (await store.lastDigestAt()) ?? now - 7 * 86_400_000;
-  // Without --since, "new" is exact: not reported by any earlier digest.
+  // Without --since, "new" is exact: not reported by any earlier delivered digest.
   const digest = await buildDigest(store, now, from, since === undefined ? await store.digestedFindings() : undefined);
   await deliver(digest);
-  await store.recordDigest(now, digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)));
+  if (options.recordDelivery) await store.recordDigest(now, digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)));
   return digest;
 }
 
