@@ -2,7 +2,8 @@
  * The `revwatch` command. Thin: parse arguments, read files, call the core,
  * print. Exit codes (design.md): 0 done; 1 bad input or usage (one line on
  * stderr, nothing written); 2 finished, but some sources could not be read;
- * 3 (`inspect`) read, but not valid evidence; 70 an internal error, only
+ * 3 (`inspect`) read, but not valid evidence; 4 (`status --fail-on`) some
+ * certificate has one of the verdicts; 70 an internal error, only
  * ever a bug.
  */
 import { once } from 'node:events';
@@ -26,8 +27,10 @@ import { collectInputs } from './cli-inputs.js';
 import { describeAwsSetupError, ensureHomeDirectory, fetchDeadlinesFromEnv, makeOutDir, oneLine, parseCaseId, parseReportUrl, requireEmailAddress, requireNotFuture, writeOutFile } from './cli-validate.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
+import { changeLines } from './check/check-lines.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE, parseOcspLimit } from './check/ocsp-limits.js';
 import { jsonStatusSink, streamStatus, textStatusSink } from './check/status.js';
+import { filteredSink, parseVerdicts } from './check/status-filter.js';
 import { formatVerifyEvidence, verifyEvidence } from './check/verify-evidence.js';
 import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
@@ -53,6 +56,9 @@ export interface CliIo {
 
 /** A remote source could not be read: exit 2 after printing what is known. */
 class SourceUnreadableError extends Error {}
+
+/** `status --fail-on`: some certificate has one of the verdicts: exit 4 after the status. */
+class FailOnMatchError extends Error {}
 
 /** verify-evidence found a stored record that its observations do not rebuild: exit 1 after the details. */
 class EvidenceMismatchError extends Error {}
@@ -226,13 +232,18 @@ export function buildProgram(io: CliIo): Command {
     .description('deadlines, verdicts and findings for every tracked certificate')
     .option('--case <id>', 'only this case', parseCaseId)
     .option('--rules-as-of <ISO-8601>', 'judge every case under the rules in force at this time instead of when it was reported')
-    .action(async (opts: { case?: string; rulesAsOf?: string }) => {
+    .option('--verdict <list>', 'show only certificates with these verdicts, comma-separated (e.g. overdue,revoked_late)')
+    .option('--fail-on <list>', 'exit 4 when any certificate judged has one of these verdicts (for cron), e.g. overdue')
+    .action(async (opts: { case?: string; rulesAsOf?: string; verdict?: string; failOn?: string }) => {
       const rulesAsOf = opts.rulesAsOf ? parseInstant(opts.rulesAsOf, '--rules-as-of') : undefined;
-      const shown = { ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }), drain: io.drain };
+      const verdicts = opts.verdict ? parseVerdicts(opts.verdict, '--verdict') : null;
+      const failOn = opts.failOn ? parseVerdicts(opts.failOn, '--fail-on') : null;
+      const shown = { ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }), drain: io.drain, ...(verdicts ? { shownVerdicts: [...verdicts] } : {}) };
       // Written as judged: at incident scale neither the verdicts nor their text are held at once.
-      const sink = program.opts<GlobalOptions>().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown);
+      const sink = filteredSink(program.opts<GlobalOptions>().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown), verdicts, failOn);
       await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf }));
       sink.end();
+      if (failOn && sink.failing() > 0) throw new FailOnMatchError(`${sink.failing()} certificate(s) with verdict ${[...failOn].join(' or ')} (--fail-on)`);
     });
 
   program
@@ -378,8 +389,7 @@ function formatSummary(s: CheckSummary): string {
     `${s.changes.length} change(s), ${s.observationsWritten} observation(s) recorded, ${s.itemsWritten} item(s) written, ${((s.finishedAt - s.startedAt) / 1000).toFixed(1)} s`,
     `verdicts of the certificates checked in this run: ${Object.entries(s.verdicts).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ') || 'none'} (revwatch status judges every certificate, with the CRL snapshots too)`,
   ];
-  for (const c of s.changes.slice(0, 20)) lines.push(`  ${c.serial}  ${c.source}: ${c.from} -> ${c.to}`);
-  if (s.changes.length > 20) lines.push(`  ... and ${s.changes.length - 20} more`);
+  lines.push(...changeLines(s.changes));
   for (const f of s.failedSources) lines.push(`  could not read ${f.kind} ${f.url}: ${f.error}`);
   return lines.join('\n');
 }
@@ -411,6 +421,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (err instanceof NotEvidenceError) {
       io.stderr(`revwatch: not valid evidence: ${oneLine(err.message)}\n`);
       return 3;
+    }
+    if (err instanceof FailOnMatchError) {
+      io.stderr(`revwatch: ${err.message}\n`);
+      return 4;
     }
     if (err instanceof SourceUnreadableError) {
       io.stderr(`revwatch: ${err.message}\n`);

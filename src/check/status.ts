@@ -247,7 +247,7 @@ export function jsonStatusSink(write: (chunk: string) => void, options: { rulesA
 }
 
 /** The human `status` table, written case by case. */
-export function textStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string; drain?: () => Promise<void> } = {}): StatusSink & { end(): void } {
+export function textStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string; drain?: () => Promise<void>; shownVerdicts?: readonly string[] } = {}): StatusSink & { end(): void } {
   const counts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
   let lines: string[] = [];
   let any = false;
@@ -261,6 +261,7 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
   return {
     caseStart(c, n, extra) {
       if (!any && options.rulesAsOf) lines.push(`judged under the rules in force at ${options.rulesAsOf}`, '');
+      if (!any && options.shownVerdicts) lines.push(`showing only certificates whose verdict is ${options.shownVerdicts.join(' or ')}`, '');
       any = true;
       lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${n} certificate(s)`);
       if (extra?.contestedNote != null && n > 0) lines.push(`  note: ${extra.contestedNote}`);
@@ -275,7 +276,7 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
       lines.push('');
     },
     end() {
-      if (!any) lines.push('no cases yet: start with `revwatch track`');
+      if (!any) lines.push(options.shownVerdicts ? `no certificate has verdict ${options.shownVerdicts.join(' or ')}` : 'no cases yet: start with `revwatch track`');
       else lines.push(Object.entries(counts).filter(([, n]) => n > 0).map(([v, n]) => `${v}: ${n}`).join('  '));
       void flush(true);
     },

@@ -43,9 +43,9 @@ describe('reports, notices and digest', () => {
   const clock = new FakeClock(NOW);
   let open: OpenStore;
   let report: CaseReport;
+  const out: string[] = [];
 
   beforeAll(async () => {
-    const out: string[] = [];
     const code = await run(['--home', home, 'demo'], { stdout: (s) => out.push(s), stderr: () => undefined, env: {}, clock });
     expect(code).toBe(0);
     open = await openEmbeddedStore(home);
@@ -55,6 +55,16 @@ describe('reports, notices and digest', () => {
 
   afterAll(async () => {
     await open?.close();
+  });
+
+  it("the demo's check lines say what each simulated check saw", () => {
+    const lines = out.join('').split('\n').filter((l) => /^ {2}\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z {2}check: /.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    expect(lines[0]).toMatch(/check: first answers, 5 certificate\(s\) good$/);
+    expect(lines.filter((l) => /check: on-time revoked at \S+Z \(keyCompromise\) on OCSP and CRL$/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /check: late revoked at \S+Z \(keyCompromise\) on OCSP and CRL$/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /check: backdated revoked at \S+Z \(superseded\) on OCSP and CRL$/.test(l))).toHaveLength(1);
+    expect(lines.some((l) => /every answer as before$/.test(l))).toBe(true);
   });
 
   describe('notices', () => {
