@@ -34,7 +34,8 @@ import { filteredSink, parseVerdicts } from './check/status-filter.js';
 import { formatVerifyEvidence, verifyEvidence } from './check/verify-evidence.js';
 import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
-import { toBundle, toCsv, toHtml, toJson, toMarkdown } from './report/formats.js';
+import { REPORT_FORMATS, REPORT_FORMAT_NAMES, type ReportFormat, type ReportFormatName } from './report/report-formats.js';
+import { prepareBundleDir } from './report/bundle.js';
 import { formatDigest, produceDigest } from './report/digest.js';
 import { notifyChangedCases, type NotifyResult } from './notify/notices.js';
 import { OutboxMailer } from './notify/outbox-mailer.js';
@@ -250,29 +251,32 @@ export function buildProgram(io: CliIo): Command {
     .command('report')
     .description('the evidence report of a case: markdown (incident bug), csv, json, html, or an evidence bundle')
     .requiredOption('--case <id>', 'the case', parseCaseId)
-    .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'csv', 'json', 'html', 'bundle']).default('markdown'))
+    .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMAT_NAMES).default('markdown'))
     .option('--out <path>', 'write to this file (a directory for --format bundle) instead of stdout')
-    .action(async (opts: { case: string; format: string; out?: string }) => {
-      if (opts.format === 'bundle' && !opts.out) throw new InputError('--format bundle needs --out <directory>');
+    .option('--force', '--format bundle: empty a previous bundle in --out first')
+    .action(async (opts: { case: string; format: ReportFormatName; out?: string; force?: boolean }) => {
+      const format: ReportFormat = REPORT_FORMATS[opts.format];
+      if (format.kind === 'directory' && !opts.out) throw new InputError(`--format ${opts.format} needs --out <directory>`);
       const crlPath = (sha: string): string => join(home(), 'crls', `${sha}.crl`);
       const local = !(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
       const report = await withStore(({ store }) =>
         buildCaseReport(store, opts.case, io.clock.now().getTime(), {
           crlFile: (sha) => (local && existsSync(crlPath(sha)) ? crlPath(sha) : null),
-          allObservations: opts.format === 'json' || opts.format === 'bundle',
+          allObservations: format.allObservations,
         }),
       );
-      if (opts.format === 'bundle') {
-        const files = toBundle(report, (sha) => (local && existsSync(crlPath(sha)) ? readFileSync(crlPath(sha)) : null));
+      if (format.kind === 'directory') {
+        const files = format.render(report, (sha) => (local && existsSync(crlPath(sha)) ? readFileSync(crlPath(sha)) : null));
+        prepareBundleDir(opts.out!, { force: opts.force === true });
         for (const f of files) {
           const target = join(opts.out!, f.path);
           makeOutDir(join(target, '..'), `--out directory ${opts.out}`);
           writeOutFile(target, f.bytes);
         }
-        io.stdout(`wrote ${files.length} files to ${opts.out}: check them with \`cd ${opts.out} && sha256sum -c SHA256SUMS\`\n`);
+        io.stdout(`wrote ${files.length} files to ${opts.out}: check them with \`sh ${join(opts.out!, 'verify.sh')}\`\n`);
         return;
       }
-      const text = opts.format === 'csv' ? toCsv(report) : opts.format === 'json' ? toJson(report) : opts.format === 'html' ? toHtml(report) : toMarkdown(report);
+      const text = format.render(report);
       if (opts.out) {
         writeOutFile(opts.out, text);
         io.stdout(`wrote ${opts.out}\n`);

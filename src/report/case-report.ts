@@ -42,12 +42,16 @@ export interface ReportObservation {
   readonly crlNumber: string | null;
   readonly sha256: string | null;
   readonly error: string | null;
+  /** Who signed an OCSP answer (RFC 6960 4.2.2.2): the issuer itself or a delegated responder; null for CRLs. */
+  readonly signer: string | null;
   /** The raw OCSP response, base64 (evidence). */
   readonly raw: string | null;
 }
 
 export interface ReportCertificate extends CertificateStatus {
   readonly crtshUrl: string;
+  /** SHA-256 of the certificate that issued it (and signs its CRLs and OCSP answers or their responders). */
+  readonly issuerSha256: string;
   /** The subject's common name (the last CN), or null; the full subject is `subject`. */
   readonly subjectCN: string | null;
   /** subjectAltName DNS names, IP addresses and "email:" entries, all of them (the Markdown appendix shows a few). */
@@ -161,6 +165,7 @@ function reportObservation(o: Observation & { raw?: Uint8Array | null }): Report
     crlNumber: o.crlNumber ?? null,
     sha256: o.sha256 ?? null,
     error: o.error?.message ?? null,
+    signer: o.source.kind === 'ocsp' ? (o.signer ?? null) : null,
     raw: o.raw ? Buffer.from(o.raw).toString('base64') : null,
   };
 }
@@ -202,6 +207,7 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
     reportCerts.push({
       ...s,
       crtshUrl: crtshUrl(bySha.get(s.sha256)!),
+      issuerSha256: bySha.get(s.sha256)!.issuerSha256,
       subjectCN: subjectCommonName(s.subject),
       sans: der ? subjectAltNames(der) : [],
       reportToRevocationSeconds: effective === null ? null : Math.floor((effective - kase.reportedAt) / 1000),

@@ -84,6 +84,7 @@ export function statusCsv(status: CaseStatus): string {
     certificates: status.certificates.map((c) => ({
       ...c,
       crtshUrl: crtshUrl(c),
+      issuerSha256: '',
       subjectCN: subjectCommonName(c.subject),
       sans: [],
       reportToRevocationSeconds: c.effectiveRevocationTime === null ? null : Math.floor((Date.parse(c.effectiveRevocationTime) - reportedAt) / 1000),

@@ -224,12 +224,14 @@ describe('reports, notices and digest', () => {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
       expect(manifest.crls.length).toBeGreaterThan(0);
       expect(manifest.crls.every((c: { file: string | null }) => c.file !== null)).toBe(true);
-      const issuer = files.find((f) => f.path.startsWith('issuer-'))!.path;
+      const issuer = files.find((f) => f.path.startsWith('certs/issuer-'))!.path;
       const ocsp = manifest.ocspResponses[0].path;
       const out = execFileSync('openssl', ['ocsp', '-respin', ocsp, '-issuer', issuer, '-VAfile', issuer, '-resp_text'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       expect(out).toMatch(/Cert Status/);
       const crl = manifest.crls[0].file;
       expect(execFileSync('openssl', ['crl', '-inform', 'DER', '-in', crl, '-CAfile', issuer, '-noout'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+      // The bundle's own script runs the README's command for every response and CRL.
+      expect(execFileSync('sh', ['verify.sh'], { cwd: dir, encoding: 'utf8' })).toMatch(/all evidence verified\n$/);
     });
 
     const chromium = '/usr/bin/chromium';
