@@ -36,6 +36,7 @@ import { runDemo } from './demo.js';
 import { buildCaseReport } from './report/case-report.js';
 import { REPORT_FORMATS, REPORT_FORMAT_NAMES, type ReportFormat, type ReportFormatName } from './report/report-formats.js';
 import { prepareBundleDir } from './report/bundle.js';
+import { registerSite } from './cli-site.js';
 import { formatDigest, produceDigest } from './report/digest.js';
 import { notifyChangedCases, type NotifyResult } from './notify/notices.js';
 import { OutboxMailer } from './notify/outbox-mailer.js';
@@ -313,6 +314,8 @@ export function buildProgram(io: CliIo): Command {
       const given = program.opts<GlobalOptions>().home;
       await runDemo({ io, home: given ? resolve(given) : undefined, runCli: (argv, demoIo) => run(argv, { ...demoIo, interactive: false }) });
     });
+
+  registerSite(program, { clock: io.clock, stdout: io.stdout, withStore });
 
   const inspect = program.command('inspect').description('read a CRL or an OCSP response and say what it claims and whether it verifies');
 
