@@ -96,7 +96,9 @@ function readme(r: CaseReport, checks: readonly BundleCheck[], ocspCount: number
 /** The bundle's files, SHA256SUMS last (it lists every other file). */
 export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array | null): BundleFile[] {
   const files: BundleFile[] = [];
+  const used = new Set<string>();
   const add = (path: string, bytes: Uint8Array | string): void => {
+    used.add(path);
     files.push({ path, bytes: typeof bytes === 'string' ? Buffer.from(bytes) : bytes });
   };
   const checks: BundleCheck[] = [];
@@ -123,7 +125,10 @@ export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array
     for (const o of c.observations) {
       if (o.source.kind !== 'ocsp' || !o.raw) continue;
       const bytes = Buffer.from(o.raw, 'base64');
-      const path = `ocsp/${c.serial}-${o.observedAt.replace(/[:]/g, '')}.der`;
+      // Times are shown to the second: two answers in one second (two responder URLs) get -2, -3... so no file is overwritten.
+      const stem = `ocsp/${c.serial}-${o.observedAt.replace(/[:]/g, '')}`;
+      let path = `${stem}.der`;
+      for (let n = 2; used.has(path); n++) path = `${stem}-${n}.der`;
       add(path, bytes);
       // The responder certificates the response carries (RFC 6960 4.2.1 certs), apart from the issuer itself.
       let responder: string | null = null;
@@ -157,13 +162,14 @@ export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array
   const crlIssuer = new Map<string, string>();
   for (const c of r.certificates) for (const s of c.sources) if (s.kind === 'crl' && !crlIssuer.has(s.url)) crlIssuer.set(s.url, c.issuerSha256);
   let missing = 0;
+  const crlChecked = new Set<string>();
   const crls = r.crls.map((s) => {
     const bytes = crlBytes(s.sha256);
     const path = bytes ? `crls/${s.sha256}.crl` : null;
     if (bytes && path) {
-      if (!files.some((f) => f.path === path)) add(path, bytes);
+      if (!used.has(path)) add(path, bytes);
       const issuer = issuerPath.get(crlIssuer.get(s.url) ?? '');
-      if (issuer && !checks.some((c) => c.file === path)) checks.push({ file: path, argv: ['openssl', 'crl', '-inform', 'DER', '-in', path, '-CAfile', issuer, '-noout'], okText: 'verify OK' });
+      if (issuer && !crlChecked.has(path) && crlChecked.add(path)) checks.push({ file: path, argv: ['openssl', 'crl', '-inform', 'DER', '-in', path, '-CAfile', issuer, '-noout'], okText: 'verify OK' });
     } else missing++;
     return { url: s.url, crlNumber: s.crlNumber, thisUpdate: new Date(s.thisUpdate).toISOString().replace('.000Z', 'Z'), nextUpdate: s.nextUpdate === null ? null : new Date(s.nextUpdate).toISOString().replace('.000Z', 'Z'), sha256: s.sha256, bytes: s.bytes, file: path };
   });

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCaseReport, type CaseReport } from '../../../src/report/case-report.js';
-import { APPENDIX_COLUMNS, CSV_HEADER, MARKDOWN_SAN_LIMIT, toCsv, toJson, toMarkdown } from '../../../src/report/formats.js';
+import { APPENDIX_COLUMNS, CSV_HEADER, MARKDOWN_SAN_LIMIT, toBundle, toCsv, toJson, toMarkdown } from '../../../src/report/formats.js';
 import { formatDuration, iso } from '../../../src/time.js';
 import { DAY, HOUR, makeWorld, T0, type World } from '../check/world.js';
 
@@ -181,6 +181,21 @@ describe('incident report (Markdown, CSV, JSON)', () => {
     expect(never).toMatchObject({ subjectCN: 'never.example', sans: ['never.example'], verdict: 'overdue', lateBy: '2 d 4 h 10 m', reportToRevocationSeconds: null });
     expect(json.firstSeenRevoked.map((b: { certificates: number }) => b.certificates)).toEqual([2, 1]);
     expect(JSON.stringify(json)).not.toMatch(/\.\d{3}Z/);
+  });
+});
+
+describe('evidence bundle file names', () => {
+  it('two OCSP answers observed in the same second (two responder URLs) get two files, none overwritten', async () => {
+    const w = await makeWorld([{ name: 'one' }]);
+    await w.check();
+    const report = await buildCaseReport(w.store, 'c1', w.clock.now().getTime(), { allObservations: true });
+    const cert = report.certificates[0]!;
+    const answer = cert.observations.find((o) => o.source.kind === 'ocsp' && o.raw !== null)!;
+    const twice = { ...report, certificates: [{ ...cert, observations: [answer, { ...answer, source: { kind: 'ocsp' as const, url: 'http://127.0.0.1:9/other' } }] }] };
+    const ocsp = toBundle(twice, () => null).filter((f) => f.path.startsWith('ocsp/')).map((f) => f.path);
+    expect(ocsp).toHaveLength(2);
+    expect(new Set(ocsp).size).toBe(2);
+    expect(ocsp[1]).toMatch(/-2\.der$/);
   });
 });
 
