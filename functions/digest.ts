@@ -25,7 +25,8 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
           date: new Date(now),
           attachments: [{ filename: 'digest.md', contentType: 'text/markdown', content: formatDigest(d, 'markdown') }],
         });
-      });
+        // The weekly digest is the delivered one: the next counts findings as new from here.
+      }, { recordDelivery: true });
       logger.info('digest produced', { cas: digest.cas.length, since: digest.since, mailed });
       metrics.addMetric('DigestsProduced', MetricUnit.Count, 1);
       return { cas: digest.cas.length, since: digest.since, mailed };

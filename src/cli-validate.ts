@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from './errors.js';
+import { iso } from './time.js';
 
 /** Escapes control characters so a message can never span two lines or move the cursor. */
 export function oneLine(text: string): string {
@@ -19,7 +20,7 @@ export const REPORTED_AT_FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** A report (or confirmation) time cannot be in the future: the deadline clock starts when the CA was made aware. */
 export function requireNotFuture(ms: number, now: number, what: string): number {
   if (ms > now + REPORTED_AT_FUTURE_TOLERANCE_MS) {
-    throw new InputError(`${what} ${new Date(ms).toISOString()} is in the future (more than 5 minutes after now, ${new Date(now).toISOString()})`);
+    throw new InputError(`${what} ${iso(ms)} is in the future (more than 5 minutes after now, ${iso(now)})`);
   }
   return ms;
 }

@@ -7,7 +7,8 @@
  *
  * Exit codes (docs/cli.md): 0 done; 1 bad input or usage (one line on stderr,
  * nothing written); 2 finished, but some sources could not be read; 3
- * (`inspect`) read, but not valid evidence; 70 an internal error, only ever a bug.
+ * (`inspect`) read, but not valid evidence; 4 (`status --fail-on`) some
+ * certificate has one of the verdicts; 70 an internal error, only ever a bug.
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -15,13 +16,14 @@ import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError, oneLine } from './cli-validate.js';
 import { SystemClock } from './clock.js';
 import { InputError, NotEvidenceError } from './errors.js';
-import { cliContext, EvidenceMismatchError, SourceUnreadableError, type CliIo } from './cli/context.js';
+import { cliContext, EvidenceMismatchError, FailOnMatchError, SourceUnreadableError, type CliIo } from './cli/context.js';
 import { registerCheck } from './cli/check.js';
 import { registerDeadline } from './cli/deadline.js';
 import { registerDemo } from './cli/demo.js';
 import { registerDigest } from './cli/digest.js';
 import { registerInspect } from './cli/inspect.js';
 import { registerReport } from './cli/report.js';
+import { registerSite } from './cli/site.js';
 import { registerStatus } from './cli/status.js';
 import { registerTrack } from './cli/track.js';
 import { registerVerifyEvidence } from './cli/verify-evidence.js';
@@ -57,6 +59,7 @@ export function buildProgram(io: CliIo): Command {
   registerVerifyEvidence(program, ctx);
   registerDigest(program, ctx);
   registerDemo(program, ctx, run);
+  registerSite(program, ctx);
   registerInspect(program, ctx);
   return program;
 }
@@ -90,6 +93,10 @@ function exitCodeOf(err: unknown, io: CliIo): number {
   if (err instanceof NotEvidenceError) {
     io.stderr(`revwatch: not valid evidence: ${oneLine(err.message)}\n`);
     return 3;
+  }
+  if (err instanceof FailOnMatchError) {
+    io.stderr(`revwatch: ${err.message}\n`);
+    return 4;
   }
   if (err instanceof SourceUnreadableError) {
     io.stderr(`revwatch: ${err.message}\n`);

@@ -15,6 +15,8 @@ import { LocalCa } from './local-ca/ca.js';
 import { LocalCaServer } from './local-ca/server.js';
 import type { Clock } from './ports.js';
 import { toPem } from './pki/certificate.js';
+import { iso } from './time.js';
+import { humanAnswer } from './check/check-lines.js';
 
 interface DemoIo {
   readonly stdout: (text: string) => void;
@@ -23,10 +25,42 @@ interface DemoIo {
   readonly clock: Clock;
 }
 
+/** What the demo reads from `check --json`. */
+interface DemoCheck {
+  readonly certificates: number;
+  readonly changes: readonly { serial: string; source: string; from: string; to: string }[];
+  readonly failedSources: readonly unknown[];
+  readonly retiredExpired?: number;
+}
+
+/**
+ * What one simulated check saw, by certificate name: "on-time: revoked at ... (keyCompromise) on OCSP and CRL",
+ * or that every answer was as before. The first check of a certificate is its first answer, not a change.
+ */
+function describeCheck(s: DemoCheck, names: ReadonlyMap<string, string>): string {
+  const bySerial = new Map<string, { to: string; sources: Set<string>; first: boolean }>();
+  for (const c of [...s.changes].sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0))) {
+    const kind = c.source.startsWith('ocsp ') ? 'OCSP' : 'CRL';
+    const seen = bySerial.get(c.serial) ?? { to: humanAnswer(c.to), sources: new Set<string>(), first: c.from === 'none' };
+    seen.sources.add(kind);
+    bySerial.set(c.serial, seen);
+  }
+  const news = [...bySerial.entries()]
+    .filter(([, v]) => !(v.first && v.to === 'good'))
+    .map(([serial, v]) => `${names.get(serial) ?? serial} ${v.to} on ${[...v.sources].sort().reverse().join(' and ')}`);
+  const firsts = [...bySerial.values()].filter((v) => v.first && v.to === 'good').length;
+  const parts: string[] = [];
+  if (firsts) parts.push(`first answers, ${firsts} certificate(s) good`);
+  parts.push(...news);
+  if (s.retiredExpired) parts.push(`${s.retiredExpired} certificate(s) expired, judged and no longer asked`);
+  if (parts.length === 0) parts.push(`${s.certificates} certificate(s) asked, every answer as before`);
+  if (s.failedSources.length) parts.push(`${s.failedSources.length} source(s) unreadable`);
+  return parts.join('; ');
+}
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
 
 export async function runDemo(options: {
   io: DemoIo;
@@ -52,6 +86,7 @@ export async function runDemo(options: {
   const server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
   try {
     writeFileSync(join(home, 'ca.pem'), toPem(ca.info.der));
+    const names = new Map<string, string>();
     const issue = async (name: string, notAfter: number) => {
       const c = await ca.issue({
         subject: `CN=${name}.demo.example`,
@@ -64,6 +99,7 @@ export async function runDemo(options: {
       server.issued(c.info.serial);
       const path = join(home, 'certs', `${name}.pem`);
       writeFileSync(path, toPem(c.info.der));
+      names.set(c.info.serial, name);
       return { serial: c.info.serial, path };
     };
 
@@ -99,8 +135,9 @@ export async function runDemo(options: {
         io.stdout(`tracked 1 certificate in case demo-misissuance (reported ${iso(reportedB)})\n`);
         trackedB = true;
       }
-      await cli(['check']);
-      io.stdout(`  ${iso(t)}  check\n`);
+      let summary = '';
+      await cli(['--json', 'check'], { ...quiet, stdout: (s) => (summary += s) });
+      io.stdout(`  ${iso(t)}  check: ${describeCheck(JSON.parse(summary) as DemoCheck, names)}\n`);
       if (t === now) break;
     }
     io.stdout('\n');

@@ -1,8 +1,8 @@
-import { InputError } from './errors.js';
+import { InputError } from './pki/certificate.js';
 
 /**
  * ISO-8601 instants with an explicit zone. A time without a zone is refused:
- * deadlines are UTC (BR 1.6.4; docs/rules.md) and a local time would
+ * deadlines are UTC (rules.md, "Time conventions") and a local time would
  * silently shift them.
  */
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -24,25 +24,44 @@ export function parseInstant(value: string, what: string): number {
   return ms;
 }
 
-/** ISO-8601 UTC with second precision, or null. */
-export function isoOrNull(ms: number | null | undefined): string | null {
-  return ms == null ? null : iso(ms);
-}
+/**
+ * The one format for an instant anywhere a user sees it (reports, status, digest, JSON): ISO-8601 UTC to the
+ * second, "2026-06-10T12:00:00Z". Milliseconds are cut, never rounded, so a time shown is never later than the
+ * instant (a revocation shown at :59 was not made at the next second).
+ */
+export const iso = (ms: number): string => {
+  const second = Math.floor(ms / 1000);
+  let text = formatted.get(second);
+  if (text === undefined) {
+    text = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    if (formatted.size >= 4096) formatted.clear();
+    formatted.set(second, text);
+  }
+  return text;
+};
 
 /**
- * The last few thousand instants formatted: a status of 100,000 certificates
+ * The last few thousand seconds formatted: a status of 100,000 certificates
  * prints the same deadline, thisUpdate and nextUpdate over and over, and
  * formatting them was a tenth of its time.
  */
 const formatted = new Map<number, string>();
 
-export const iso = (ms: number): string => {
-  let text = formatted.get(ms);
-  if (text === undefined) {
-    const full = new Date(ms).toISOString();
-    text = full.endsWith('.000Z') ? `${full.slice(0, -5)}Z` : full;
-    if (formatted.size >= 4096) formatted.clear();
-    formatted.set(ms, text);
-  }
-  return text;
-};
+/** `iso`, or null. */
+export function isoOrNull(ms: number | null | undefined): string | null {
+  return ms == null ? null : iso(ms);
+}
+
+/**
+ * A duration the way incident reports write it: "2 d 4 h 10 m", largest unit first, zero units left out,
+ * minutes the finest unit shown ("< 1 m" below a minute, "0 m" for none). Negative durations get a minus sign.
+ */
+export function formatDuration(seconds: number): string {
+  if (seconds < 0) return `-${formatDuration(-seconds)}`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 0) return seconds === 0 ? '0 m' : '< 1 m';
+  const d = Math.floor(minutes / 1440);
+  const h = Math.floor((minutes % 1440) / 60);
+  const m = minutes % 60;
+  return [d ? `${d} d` : '', h ? `${h} h` : '', m ? `${m} m` : ''].filter(Boolean).join(' ');
+}

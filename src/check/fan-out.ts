@@ -14,6 +14,7 @@ import type { Clock, Fetcher, JobCertificate, JobMessage, JobQueue, OpenRun, Que
 import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteOptions, type FailedSource } from './execute.js';
 import { groupByHost } from './jobs.js';
 import { planCheck, type PlanOptions } from './plan.js';
+import { iso } from '../time.js';
 
 export interface PlanRunDeps {
   readonly store: Store & RunLedger;
@@ -59,7 +60,7 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
   const busy = (await store.listOpenRuns()).find((r) => r.finishedAt === null && r.remaining > 0 && r.startedAt > now - runTimeout);
   const none = { certificates: 0, notDue: 0, retiredExpired: 0, crlJobs: 0, ocspBatches: 0, ocspRequests: 0, payloadsInTable: 0, finished: null };
   if (busy) {
-    return { ...none, runId: null, skipped: `run ${busy.runId} started ${new Date(busy.startedAt).toISOString()} still has ${busy.remaining} of ${busy.jobs} job(s) left` };
+    return { ...none, runId: null, skipped: `run ${busy.runId} started ${iso(busy.startedAt)} still has ${busy.remaining} of ${busy.jobs} job(s) left` };
   }
 
   const plan = await planCheck(store, now, options);

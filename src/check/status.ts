@@ -11,7 +11,7 @@ import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type Evid
 import { certificateStatus, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
-import { isoOrNull } from '../time.js';
+import { formatDuration, isoOrNull } from '../time.js';
 import { sourceKey, type CaseCertificate, type CertificateSpool, type CrlSnapshot, type Store, type StoredCertificate } from '../ports/store.js';
 
 /**
@@ -279,7 +279,7 @@ export function jsonStatusSink(write: (chunk: string) => void, options: { rulesA
 }
 
 /** The human `status` table, written case by case. */
-export function textStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string; drain?: () => Promise<void> } = {}): StatusSink & { end(): void } {
+export function textStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string; drain?: () => Promise<void>; shownVerdicts?: readonly string[] } = {}): StatusSink & { end(): void } {
   const counts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
   let lines: string[] = [];
   let any = false;
@@ -293,10 +293,11 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
   return {
     caseStart(c, n, extra) {
       if (!any && options.rulesAsOf) lines.push(`judged under the rules in force at ${options.rulesAsOf}`, '');
+      if (!any && options.shownVerdicts) lines.push(`showing only certificates whose verdict is ${options.shownVerdicts.join(' or ')}`, '');
       any = true;
       lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${n} certificate(s)`);
       if (extra?.contestedNote != null && n > 0) lines.push(`  note: ${extra.contestedNote}`);
-      lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
+      lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`);
     },
     certificate(s) {
       counts[s.verdict]++;
@@ -307,7 +308,7 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
       lines.push('');
     },
     end() {
-      if (!any) lines.push('no cases yet: start with `revwatch track`');
+      if (!any) lines.push(options.shownVerdicts ? `no certificate has verdict ${options.shownVerdicts.join(' or ')}` : 'no cases yet: start with `revwatch track`');
       else lines.push(Object.entries(counts).filter(([, n]) => n > 0).map(([v, n]) => `${v}: ${n}`).join('  '));
       void flush(true);
     },
@@ -316,7 +317,7 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
 
 function statusLine(s: CertificateStatus): string {
   const findings = [...new Set(s.findings.filter((f) => f.severity !== 'info').map((f) => f.code))].join(', ');
-  return `  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${hours(s.lateBySeconds).padStart(9)}  ${findings}`;
+  return `  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${(s.lateBySeconds === null ? '' : formatDuration(s.lateBySeconds)).padStart(14)}  ${findings}`;
 }
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
@@ -325,7 +326,6 @@ export function verdictCounts(report: StatusReport): Record<Verdict, number> {
   return counts;
 }
 
-const hours = (seconds: number | null): string => (seconds === null ? '' : `${(seconds / 3600).toFixed(1)} h`);
 
 export function formatStatus(report: StatusReport): string {
   if (report.cases.length === 0) return 'no cases yet: start with `revwatch track`';
@@ -334,7 +334,7 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`);
     const contested = c.certificates.find((s) => s.interpretation === 'contested');
     if (contested) lines.push(`  note: ${contested.interpretationNote}`);
-    lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(9)}  findings`);
+    lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`);
     for (const s of c.certificates) lines.push(statusLine(s));
     lines.push('');
   }

@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki/certificate.js';
 import type { Clock } from '../ports.js';
 import type { Store, StoredCertificate } from '../ports/store.js';
+import { iso } from '../time.js';
 
 export interface TrackEntry {
   readonly certificate: CertificateInfo;
@@ -50,7 +51,7 @@ export async function trackCertificates(
   const existing = await deps.store.getCase(kase.id);
   if (existing && (existing.reportedAt !== kase.reportedAt || existing.reason !== kase.reason || existing.kind !== kase.kind || (existing.notifiedBy ?? null) !== (kase.notifiedBy ?? null))) {
     throw new InputError(
-      `case ${kase.id} exists with --reported-at ${new Date(existing.reportedAt).toISOString()}, --reason ${existing.reason}, --kind ${existing.kind}${existing.notifiedBy ? `, --notified-by ${existing.notifiedBy}` : ''}; give the same facts or another --case`,
+      `case ${kase.id} exists with --reported-at ${iso(existing.reportedAt)}, --reason ${existing.reason}, --kind ${existing.kind}${existing.notifiedBy ? `, --notified-by ${existing.notifiedBy}` : ''}; give the same facts or another --case`,
     );
   }
 

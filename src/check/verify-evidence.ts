@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import { EMPTY_RECORD, canonicalRecordJson, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 import type { Store } from '../ports/store.js';
 import { mapLimit } from '../util/map-limit.js';
+import { iso } from '../time.js';
 
 export interface RecordDifference {
   readonly caseId: string;
@@ -28,7 +29,7 @@ export interface VerifyEvidenceResult {
 }
 
 const describe = (record: EvidenceRecord): string[] =>
-  recordObservations(record).map((o) => `${new Date(o.observedAt).toISOString()} ${o.source.kind} ${o.source.url} ${o.status}${o.revocationTime !== null ? ` revocationTime=${new Date(o.revocationTime).toISOString()}` : ''}${o.sha256 ? ` sha256=${o.sha256.slice(0, 16)}` : ''}`);
+  recordObservations(record).map((o) => `${iso(o.observedAt)} ${o.source.kind} ${o.source.url} ${o.status}${o.revocationTime !== null ? ` revocationTime=${iso(o.revocationTime)}` : ''}${o.sha256 ? ` sha256=${o.sha256.slice(0, 16)}` : ''}`);
 
 export async function verifyEvidence(store: Store, caseId?: string): Promise<VerifyEvidenceResult> {
   const cases = caseId ? [await store.getCase(caseId)] : await store.listCases();

@@ -61,7 +61,8 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
     await fetcher.close();
   }
   const unsent = notices.filter((n) => n.error).map((n) => `  notice for case ${n.caseId} not sent (will retry): ${n.error}`);
-  ctx.print({ ...summary, notices }, () => [formatSummary(summary), ...notes, ...unsent].join('\n'));
+  const { changeLines } = await import('../check/check-lines.js');
+  ctx.print({ ...summary, notices }, () => [formatSummary(summary, changeLines), ...notes, ...unsent].join('\n'));
   if (summary.failedSources.length > 0) throw new SourceUnreadableError(`${summary.failedSources.length} source(s) could not be read`);
 }
 
@@ -75,15 +76,14 @@ async function progressBar(): Promise<ProgressSink> {
   };
 }
 
-function formatSummary(s: CheckSummary): string {
+function formatSummary(s: CheckSummary, changeLines: (changes: CheckSummary['changes']) => string[]): string {
   const verdicts = Object.entries(s.verdicts).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ') || 'none';
   const lines = [
     `checked ${s.certificates} certificate(s): ${s.crlsFetched} CRL fetch(es), ${s.ocspRequests} OCSP request(s); ${s.notDue} not due (settled, or expired and judged)${s.retiredExpired ? `, ${s.retiredExpired} expired certificate(s) judged and retired` : ''}`,
     `${s.changes.length} change(s), ${s.observationsWritten} observation(s) recorded, ${s.itemsWritten} item(s) written, ${((s.finishedAt - s.startedAt) / 1000).toFixed(1)} s`,
     `verdicts of the certificates checked in this run: ${verdicts} (revwatch status judges every certificate, with the CRL snapshots too)`,
   ];
-  for (const c of s.changes.slice(0, 20)) lines.push(`  ${c.serial}  ${c.source}: ${c.from} -> ${c.to}`);
-  if (s.changes.length > 20) lines.push(`  ... and ${s.changes.length - 20} more`);
+  lines.push(...changeLines(s.changes));
   for (const f of s.failedSources) lines.push(`  could not read ${f.kind} ${f.url}: ${f.error}`);
   return lines.join('\n');
 }

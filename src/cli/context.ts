@@ -38,6 +38,9 @@ export class SourceUnreadableError extends Error {}
 /** verify-evidence found a stored record that its observations do not rebuild: exit 1 after the details. */
 export class EvidenceMismatchError extends Error {}
 
+/** `status --fail-on`: some certificate has one of the verdicts: exit 4 after the status. */
+export class FailOnMatchError extends Error {}
+
 export interface CliContext {
   readonly io: CliIo;
   readonly globals: () => GlobalOptions;

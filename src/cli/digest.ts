@@ -6,13 +6,17 @@ export function registerDigest(program: Command, ctx: CliContext): void {
   program
     .command('digest')
     .description('a digest for the policy forum: per CA, open cases, revoked on time and late, overdue, new findings')
-    .option('--since <ISO-8601>', 'count findings as new since this time (default: the previous digest, or a week ago)')
+    .option('--since <ISO-8601>', 'count findings as new since this time (default: the last delivered digest, or a week ago)')
+    .option('--send', 'this digest is delivered (you post the printed text): record it, so the next digest counts new findings from here')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown']).default('text'))
-    .action(async (opts: { since?: string; format: 'text' | 'markdown' }) => {
+    .action(async (opts: { since?: string; send?: boolean; format: 'text' | 'markdown' }) => {
       const { parseInstant } = await import('../time.js');
       const { formatDigest, produceDigest } = await import('../report/digest.js');
       const now = ctx.io.clock.now().getTime();
       const since = opts.since ? parseInstant(opts.since, '--since') : undefined;
-      await ctx.withRuntime(({ store }) => produceDigest(store, now, since, async (digest) => ctx.print(digest, () => formatDigest(digest, opts.format))));
+      // Without --send, looking at the digest records nothing: run it twice, see the same new findings.
+      await ctx.withRuntime(({ store }) =>
+        produceDigest(store, now, since, async (digest) => ctx.print(digest, () => formatDigest(digest, opts.format)), { recordDelivery: opts.send === true }),
+      );
     });
 }

@@ -1,7 +1,14 @@
 /** `revwatch status`: deadlines, verdicts and findings of every tracked certificate, streamed as judged. */
 import type { Command } from 'commander';
 import { parseCaseId } from '../cli-validate.js';
-import type { CliContext } from './context.js';
+import { FailOnMatchError, type CliContext } from './context.js';
+
+interface StatusOptions {
+  case?: string;
+  rulesAsOf?: string;
+  verdict?: string;
+  failOn?: string;
+}
 
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
@@ -9,16 +16,24 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .description('deadlines, verdicts and findings for every tracked certificate')
     .option('--case <id>', 'only this case', parseCaseId)
     .option('--rules-as-of <ISO-8601>', 'judge every case under the rules in force at this time instead of when it was reported')
-    .action(async (opts: { case?: string; rulesAsOf?: string }) => {
-      const { io } = ctx;
-      const { isoOrNull, parseInstant } = await import('../time.js');
-      const { jsonStatusSink, streamStatus, textStatusSink } = await import('../check/status.js');
-      const { fileSpool } = await import('../adapters/local/file-spool.js');
-      const rulesAsOf = opts.rulesAsOf ? parseInstant(opts.rulesAsOf, '--rules-as-of') : undefined;
-      const shown = { ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }), drain: io.drain };
-      // Written as judged: at incident scale neither the verdicts nor their text are held at once.
-      const sink = ctx.globals().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown);
-      await ctx.withRuntime(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf }, fileSpool));
-      sink.end();
-    });
+    .option('--verdict <list>', 'show only certificates with these verdicts, comma-separated (e.g. overdue,revoked_late)')
+    .option('--fail-on <list>', 'exit 4 when any certificate judged has one of these verdicts (for cron), e.g. overdue')
+    .action((opts: StatusOptions) => status(ctx, opts));
+}
+
+async function status(ctx: CliContext, opts: StatusOptions): Promise<void> {
+  const { io } = ctx;
+  const { isoOrNull, parseInstant } = await import('../time.js');
+  const { jsonStatusSink, streamStatus, textStatusSink } = await import('../check/status.js');
+  const { filteredSink, parseVerdicts } = await import('../check/status-filter.js');
+  const { fileSpool } = await import('../adapters/local/file-spool.js');
+  const rulesAsOf = opts.rulesAsOf ? parseInstant(opts.rulesAsOf, '--rules-as-of') : undefined;
+  const verdicts = opts.verdict ? parseVerdicts(opts.verdict, '--verdict') : null;
+  const failOn = opts.failOn ? parseVerdicts(opts.failOn, '--fail-on') : null;
+  const shown = { ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }), drain: io.drain, ...(verdicts ? { shownVerdicts: [...verdicts] } : {}) };
+  // Written as judged: at incident scale neither the verdicts nor their text are held at once.
+  const sink = filteredSink(ctx.globals().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown), verdicts, failOn);
+  await ctx.withRuntime(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf }, fileSpool));
+  sink.end();
+  if (failOn && sink.failing() > 0) throw new FailOnMatchError(`${sink.failing()} certificate(s) with verdict ${[...failOn].join(' or ')} (--fail-on)`);
 }

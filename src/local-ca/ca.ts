@@ -13,6 +13,7 @@ import {
   Extension,
   KeyUsageFlags,
   KeyUsagesExtension,
+  SubjectAlternativeNameExtension,
   SubjectKeyIdentifierExtension,
   X509CertificateGenerator,
 } from '../pki/x509.js';
@@ -35,6 +36,8 @@ export interface IssueOptions {
   readonly precertificate?: boolean;
   readonly extendedKeyUsages?: readonly string[];
   readonly keyType?: KeyType;
+  /** subjectAltName dNSName entries (RFC 5280 4.2.1.6). */
+  readonly dnsNames?: readonly string[];
 }
 
 export interface IssuedCertificate {
@@ -96,6 +99,7 @@ export class LocalCa {
       extensions.push(new AuthorityInfoAccessExtension({ ocsp: [...(options.ocspUrls ?? [])], caIssuers: [...(options.caIssuersUrls ?? [])] }));
     }
     if (options.crlUrls?.length) extensions.push(new CRLDistributionPointsExtension([...options.crlUrls]));
+    if (options.dnsNames?.length) extensions.push(new SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
     // RFC 6962 3.1: the poison extension is critical and its value is ASN.1 NULL.
     if (options.precertificate) extensions.push(new Extension(Oid.ctPrecertPoison, true, Uint8Array.of(0x05, 0x00)));
     const cert = await X509CertificateGenerator.create({

@@ -14,8 +14,9 @@ import { buildStatus, type CaseStatus } from '../check/status.js';
 import { computeDeadline, type Deadline } from '../rules/rules.js';
 import { delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
-import { toCsv } from '../report/formats.js';
+import { statusCsv } from '../report/formats.js';
 import type { Clock, MailMessage, Mailer, NoticeLedger, Store } from '../ports.js';
+import { formatDuration, iso as isoInstant } from '../time.js';
 
 export interface Notice {
   /** Stable per case: the ledger key. */
@@ -25,8 +26,8 @@ export interface Notice {
 }
 
 const HOUR = 3_600_000;
-const h = (seconds: number | null): string => (seconds === null ? '' : `${(seconds / 3600).toFixed(1)} h`);
-const iso = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString());
+const h = (seconds: number | null): string => (seconds === null ? '' : formatDuration(seconds));
+const iso = (ms: number | null): string => (ms === null ? '' : isoInstant(ms));
 
 /** What a case-wide notice kind reads to decide whether it is due. */
 interface CaseNoticeContext {
@@ -176,9 +177,7 @@ export function composeEmail(kase: Case, status: CaseStatus, notices: readonly N
     '',
     '-- revwatch',
   ].filter((l, i, all) => !(l === '' && all[i - 1] === ''));
-  const csv = toCsv({
-    certificates: status.certificates.map((c) => ({ ...c, crtshUrl: `https://crt.sh/?q=${c.sha256}`, observations: [] })),
-  });
+  const csv = statusCsv(status);
   return {
     from,
     to,

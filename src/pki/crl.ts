@@ -32,6 +32,7 @@ import {
 import { Oid } from './oids.js';
 import { parseSignatureAlgorithm, signatureBytes, verifySignature, type SignatureAlgorithm } from './signature.js';
 import { certificateKey, sameBytes, type RawCertificate } from './raw-certificate.js';
+import { iso } from '../time.js';
 
 export type CrlProblemCode =
   | 'unknown-critical-extension'
@@ -582,7 +583,6 @@ function sameName(a: Uint8Array, b: Uint8Array): boolean {
   return nameToString(a) === nameToString(b);
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** True when `der` starts like a CRL: a SEQUENCE whose TBS holds an issuer and a time where a CRL has them. */
 export function looksLikeCrl(der: Uint8Array): boolean {

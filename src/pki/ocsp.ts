@@ -35,6 +35,7 @@ import { Oid } from './oids.js';
 import { certificateKey, extendedKeyUsages, isSignedBy, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { cachedCertificateKey, cachedRawCertificate } from './key-cache.js';
 import { keyHash, readSignatureAlgorithm, signatureBytes, verifySignature, type HashName, type SignatureAlgorithm } from './signature.js';
+import { iso } from '../time.js';
 
 /** OCSPResponseStatus (RFC 6960 4.2.1); 4 is not used. */
 export const OCSP_RESPONSE_STATUSES: Readonly<Record<number, string>> = {
@@ -527,4 +528,3 @@ export function looksLikeOcspResponse(der: Uint8Array): boolean {
   }
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();

@@ -14,6 +14,8 @@ import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentD
 import type { CertificateStatus, Finding } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
+import { mapLimit } from '../util/map-limit.js';
+import { crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
 import type { CaseCertificate, CrlSnapshot, Store, StoredCertificate } from '../ports/store.js';
 import type { Observation } from '../domain.js';
 
@@ -40,13 +42,35 @@ export interface ReportObservation {
   readonly crlNumber: string | null;
   readonly sha256: string | null;
   readonly error: string | null;
+  /** Who signed an OCSP answer (RFC 6960 4.2.2.2): the issuer itself or a delegated responder; null for CRLs. */
+  readonly signer: string | null;
   /** The raw OCSP response, base64 (evidence). */
   readonly raw: string | null;
 }
 
 export interface ReportCertificate extends CertificateStatus {
   readonly crtshUrl: string;
+  /** SHA-256 of the certificate that issued it (and signs its CRLs and OCSP answers or their responders). */
+  readonly issuerSha256: string;
+  /** The subject's common name (the last CN), or null; the full subject is `subject`. */
+  readonly subjectCN: string | null;
+  /** subjectAltName DNS names, IP addresses and "email:" entries, all of them (the Markdown appendix shows a few). */
+  readonly sans: string[];
+  /**
+   * Seconds from the report to the effective revocation time (the claimed time, or the time revwatch first saw
+   * it revoked when the claim is not credible); null while not revoked.
+   */
+  readonly reportToRevocationSeconds: number | null;
   readonly observations: ReportObservation[];
+}
+
+/** One batch of certificates that revwatch first saw revoked (or last saw good) at the same instant, one check. */
+export interface ReportBatch {
+  readonly at: string;
+  readonly certificates: number;
+  /** The earliest and latest revocation times the CA claims for the batch (first-seen batches only). */
+  readonly claimedFrom: string | null;
+  readonly claimedTo: string | null;
 }
 
 export interface CaseReport {
@@ -82,7 +106,21 @@ export interface CaseReport {
   readonly findings: { serial: string; finding: Finding }[];
   readonly crls: (CrlSnapshot & { localFile: string | null })[];
   readonly timeline: { at: string; event: string }[];
+  /** Impact as the CCADB incident-reporting guidelines ask: how many certificates, from which issuers, valid when. */
+  readonly impact: {
+    readonly certificates: number;
+    readonly issuers: { name: string; certificates: number }[];
+    readonly earliestNotBefore: string | null;
+    readonly latestNotAfter: string | null;
+  };
+  readonly firstSeenRevoked: ReportBatch[];
+  readonly lastSeenGood: ReportBatch[];
+  /** The latest check of any source of the case, and the sources whose latest answer was an error. */
+  readonly lastCheckedAt: string | null;
+  readonly failingSources: { kind: 'ocsp' | 'crl'; url: string; error: string | null }[];
   readonly issuers: { sha256: string; der: Uint8Array }[];
+  /** Each certificate's DER (for the evidence bundle), by SHA-256; certificates whose DER is not stored are absent. */
+  readonly certificateDers: { sha256: string; der: Uint8Array }[];
 }
 
 export function countsOf(certs: readonly CertificateStatus[]): ReportCounts {
@@ -99,7 +137,20 @@ export function countsOf(certs: readonly CertificateStatus[]): ReportCounts {
   };
 }
 
-const crtshUrl = (cert: StoredCertificate): string => (cert.crtshId ? `https://crt.sh/?id=${cert.crtshId}` : `https://crt.sh/?q=${cert.sha256}`);
+/** Groups instants into batches (one check sees many certificates at once), oldest first. */
+function batches(certs: readonly ReportCertificate[], at: (c: ReportCertificate) => string | null, claimed: boolean): ReportBatch[] {
+  const by = new Map<string, ReportCertificate[]>();
+  for (const c of certs) {
+    const t = at(c);
+    if (t !== null) by.set(t, [...(by.get(t) ?? []), c]);
+  }
+  return [...by.entries()]
+    .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
+    .map(([t, list]) => {
+      const times = claimed ? list.map((c) => c.revocationTime).filter((x): x is string => x !== null).sort((a, b) => Date.parse(a) - Date.parse(b)) : [];
+      return { at: t, certificates: list.length, claimedFrom: times[0] ?? null, claimedTo: times[times.length - 1] ?? null };
+    });
+}
 
 function reportObservation(o: Observation & { raw?: Uint8Array | null }): ReportObservation {
   return {
@@ -114,6 +165,7 @@ function reportObservation(o: Observation & { raw?: Uint8Array | null }): Report
     crlNumber: o.crlNumber ?? null,
     sha256: o.sha256 ?? null,
     error: o.error?.message ?? null,
+    signer: o.source.kind === 'ocsp' ? (o.signer ?? null) : null,
     raw: o.raw ? Buffer.from(o.raw).toString('base64') : null,
   };
 }
@@ -144,10 +196,23 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
   const d = computeDeadline(kase);
   const rule: Rule = d.rule;
 
+  // The certificates' own bytes: SANs for the appendix, PEMs for the bundle. Stored once at track time.
+  const ders = await mapLimit(status.certificates, 16, async (s) => ({ sha256: s.sha256, der: await store.getCertificateDer(s.sha256) }));
+  const derOf = new Map(ders.filter((d): d is { sha256: string; der: Uint8Array } => d.der !== null).map((d) => [d.sha256, d.der]));
   const reportCerts: ReportCertificate[] = [];
   for (const s of status.certificates) {
     const observations = [...(observationsOf.get(s.sha256) ?? [])].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);
-    reportCerts.push({ ...s, crtshUrl: crtshUrl(bySha.get(s.sha256)!), observations });
+    const der = derOf.get(s.sha256);
+    const effective = s.effectiveRevocationTime === null ? null : Date.parse(s.effectiveRevocationTime);
+    reportCerts.push({
+      ...s,
+      crtshUrl: crtshUrl(bySha.get(s.sha256)!),
+      issuerSha256: bySha.get(s.sha256)!.issuerSha256,
+      subjectCN: subjectCommonName(s.subject),
+      sans: der ? subjectAltNames(der) : [],
+      reportToRevocationSeconds: effective === null ? null : Math.floor((effective - kase.reportedAt) / 1000),
+      observations,
+    });
   }
   const crlUrls = [...new Set(certificates.flatMap((c) => c.crlUrls))].sort();
   const crls: CaseReport['crls'] = [];
@@ -169,14 +234,31 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
   if (kase.confirmedAt != null) timeline.push({ at: kase.confirmedAt, event: 'CA confirmed the problem' });
   if (d.shouldDeadline !== null) timeline.push({ at: d.shouldDeadline, event: `SHOULD deadline (${rule.section})` });
   if (d.deadline !== null) timeline.push({ at: d.deadline, event: `MUST deadline (${rule.section}, ${rule.mustHours} hours)` });
-  const effective = reportCerts.map((c) => (c.effectiveRevocationTime ? Date.parse(c.effectiveRevocationTime) : null)).filter((x): x is number => x !== null).sort((a, b) => a - b);
-  if (effective.length) {
-    timeline.push({ at: effective[0]!, event: 'First revocation published' });
-    if (effective.length > 1) timeline.push({ at: effective[effective.length - 1]!, event: `Last of ${effective.length} revocations published` });
+  // revwatch cannot know when a revocation was published, only what the CA claims (revocationDate, RFC 5280
+  // 5.3.2 / RFC 6960 4.2.1) and when it first saw it: the timeline says which is which.
+  const firstSeenRevoked = batches(reportCerts, (c) => c.firstSeenRevokedAt, true);
+  for (const b of firstSeenRevoked) {
+    const claimed = b.claimedFrom === null ? '' : b.claimedFrom === b.claimedTo ? `; revocation time claimed by the CA ${b.claimedFrom}` : `; revocation times claimed by the CA ${b.claimedFrom} to ${b.claimedTo}`;
+    timeline.push({ at: Date.parse(b.at), event: `${b.certificates} certificate(s) first seen revoked by revwatch${claimed}` });
   }
-  const seen = reportCerts.map((c) => (c.firstSeenRevokedAt ? Date.parse(c.firstSeenRevokedAt) : null)).filter((x): x is number => x !== null).sort((a, b) => a - b);
-  if (seen.length) timeline.push({ at: seen[0]!, event: 'First revocation observed by revwatch' });
-  timeline.push({ at: now, event: 'This report' });
+  // Last seen good: for a revoked certificate it bounds the revocation from below; for the rest it is the latest answer.
+  const lastSeenGood = batches(reportCerts, (c) => c.lastSeenGoodAt, false);
+  for (const b of lastSeenGood) timeline.push({ at: Date.parse(b.at), event: `${b.certificates} certificate(s) last seen good (not revoked) by revwatch` });
+  timeline.push({ at: now, event: 'Now: this report' });
+
+  const issuerCounts = new Map<string, number>();
+  for (const c of reportCerts) issuerCounts.set(c.issuer, (issuerCounts.get(c.issuer) ?? 0) + 1);
+  const notBefores = reportCerts.map((c) => Date.parse(c.notBefore));
+  const notAfters = reportCerts.map((c) => Date.parse(c.notAfter));
+  let lastChecked: number | null = null;
+  const failing = new Map<string, { kind: 'ocsp' | 'crl'; url: string; error: string | null }>();
+  for (const c of reportCerts) {
+    for (const src of c.sources) {
+      const t = Date.parse(src.checkedAt);
+      if (lastChecked === null || t > lastChecked) lastChecked = t;
+      if (src.status === 'error') failing.set(`${src.kind} ${src.url}`, { kind: src.kind, url: src.url, error: src.error });
+    }
+  }
 
   return {
     generatedAt: isoOrNull(now)!,
@@ -210,7 +292,18 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
     findings: reportCerts.flatMap((c) => c.findings.map((finding) => ({ serial: c.serial, finding }))),
     crls,
     timeline: timeline.sort((a, b) => a.at - b.at).map((t) => ({ at: isoOrNull(t.at)!, event: t.event })),
+    impact: {
+      certificates: reportCerts.length,
+      issuers: [...issuerCounts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, certificates]) => ({ name, certificates })),
+      earliestNotBefore: notBefores.length ? isoOrNull(notBefores.reduce((a, b) => Math.min(a, b)))! : null,
+      latestNotAfter: notAfters.length ? isoOrNull(notAfters.reduce((a, b) => Math.max(a, b)))! : null,
+    },
+    firstSeenRevoked,
+    lastSeenGood,
+    lastCheckedAt: isoOrNull(lastChecked),
+    failingSources: [...failing.values()].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0)),
     issuers,
+    certificateDers: [...derOf.entries()].map(([sha256, der]) => ({ sha256, der })),
   };
 }
 

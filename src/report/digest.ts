@@ -7,7 +7,7 @@
 import { buildStatus } from '../check/status.js';
 import { computeDeadline } from '../rules/rules.js';
 import { delayedReportDuties, missedCount } from '../rules/incident-duties.js';
-import { isoOrNull } from '../time.js';
+import { formatDuration, isoOrNull } from '../time.js';
 import type { Store } from '../ports/store.js';
 
 export interface DigestCa {
@@ -38,18 +38,25 @@ export interface Digest {
 }
 
 /**
- * Builds the digest, hands it over (printed, or mailed), and only then
- * records that it was made, so the next one counts findings as new from
- * here; a digest that could not be delivered leaves nothing out of the next.
- * Without `since`, findings are new since the previous digest (or the past
- * week, for the first).
+ * Builds the digest and hands it over (printed, or mailed). Only a delivery
+ * (`recordDelivery`: `digest --send`, the weekly function) is recorded, and
+ * only after it succeeded, so the next digest counts findings as new from
+ * here; looking at a digest changes nothing, and a digest that could not be
+ * delivered leaves nothing out of the next. Without `since`, findings are new
+ * since the last delivered digest (or the past week, before the first).
  */
-export async function produceDigest(store: Store, now: number, since: number | undefined, deliver: (digest: Digest) => Promise<void>): Promise<Digest> {
+export async function produceDigest(
+  store: Store,
+  now: number,
+  since: number | undefined,
+  deliver: (digest: Digest) => Promise<void>,
+  options: { readonly recordDelivery: boolean },
+): Promise<Digest> {
   const from = since ?? (await store.lastDigestAt()) ?? now - 7 * 86_400_000;
-  // Without --since, "new" is exact: not reported by any earlier digest.
+  // Without --since, "new" is exact: not reported by any earlier delivered digest.
   const digest = await buildDigest(store, now, from, since === undefined ? await store.digestedFindings() : undefined);
   await deliver(digest);
-  await store.recordDigest(now, digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)));
+  if (options.recordDelivery) await store.recordDigest(now, digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)));
   return digest;
 }
 
@@ -114,7 +121,6 @@ export async function buildDigest(store: Store, now: number, since: number, repo
   };
 }
 
-const days = (seconds: number): string => (seconds >= 86_400 ? `${(seconds / 86_400).toFixed(1)} days` : `${(seconds / 3600).toFixed(1)} hours`);
 
 export function formatDigest(d: Digest, format: 'text' | 'markdown'): string {
   const md = format === 'markdown';
@@ -124,7 +130,7 @@ export function formatDigest(d: Digest, format: 'text' | 'markdown'): string {
   for (const ca of d.cas) {
     out.push(md ? `### ${ca.ca}` : ca.ca, md ? '' : '='.repeat(Math.min(ca.ca.length, 72)));
     out.push(`${md ? '- ' : ''}Revoked on time: ${ca.revokedOnTime}; revoked late: ${ca.revokedLate}; overdue: ${ca.overdue}`);
-    if (ca.worstDelay) out.push(`${md ? '- ' : ''}Worst delay: ${days(ca.worstDelay.seconds)} (serial ${ca.worstDelay.serial}, case ${ca.worstDelay.caseId})`);
+    if (ca.worstDelay) out.push(`${md ? '- ' : ''}Worst delay: ${formatDuration(ca.worstDelay.seconds)} (serial ${ca.worstDelay.serial}, case ${ca.worstDelay.caseId})`);
     if (ca.openCases.length) {
       out.push(`${md ? '- ' : ''}Open cases:`);
       for (const c of ca.openCases) out.push(`${md ? '  - ' : '  * '}${c.title} (reported ${c.reportedAt}, deadline ${c.deadline ?? 'none'}): ${c.notYetRevoked} not yet revoked`);

@@ -1,18 +1,45 @@
 /**
- * The case report in each format: Markdown for the incident bug, CSV per
- * certificate (the CCADB delayed-revocation appendix), JSON, a self-contained
- * HTML page with an SVG chart, and an evidence bundle a third party can check.
+ * The case report as text: Markdown in the shape of the CCADB Incident
+ * Reporting Guidelines (the sections an outside observer can fill: Summary,
+ * Impact, Timeline, and a per-certificate Appendix), CSV per certificate with
+ * the same fields as the appendix, and JSON. The HTML page and the evidence
+ * bundle live in html.ts and bundle.ts.
  */
-import { fileSha256, type CaseReport } from './case-report.js';
-import { toPem } from '../pki/certificate.js';
+import type { CaseStatus } from '../check/status.js';
+import type { Verdict } from '../rules/verdict.js';
+import { formatDuration } from '../time.js';
+import { crtshUrl, subjectCommonName } from './certificate-details.js';
+import type { CaseReport, ReportCertificate } from './case-report.js';
 
-const hours = (s: number | null): string => (s === null ? '' : (s / 3600).toFixed(1));
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+export { toHtml } from './html.js';
+export { revocationChartSvg } from './chart.js';
+export { toBundle, type BundleFile } from './bundle.js';
+
+/** Every verdict, in the order reports list them (settled first, then open, then the rest). */
+export const VERDICT_ORDER: readonly Verdict[] = ['revoked_on_time', 'revoked_late', 'overdue', 'pending', 'expired', 'expired_overdue', 'no_deadline', 'undetermined'];
+
+/** How many SANs the Markdown appendix shows per certificate; CSV and JSON carry all of them. */
+export const MARKDOWN_SAN_LIMIT = 3;
+
+export const mdCell = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+
+export function verdictCounts(certificates: readonly { verdict: Verdict }[]): Record<Verdict, number> {
+  const counts = Object.fromEntries(VERDICT_ORDER.map((v) => [v, 0])) as Record<Verdict, number>;
+  for (const c of certificates) counts[c.verdict]++;
+  return counts;
+}
 
 export function toJson(r: CaseReport): string {
-  const { issuers, ...rest } = r;
-  return JSON.stringify({ ...rest, issuers: issuers.map((i) => ({ sha256: i.sha256, der: Buffer.from(i.der).toString('base64') })) }, null, 2);
+  const { issuers, certificateDers, ...rest } = r;
+  return JSON.stringify(
+    {
+      ...rest,
+      certificates: rest.certificates.map((c) => ({ ...c, lateBy: c.lateBySeconds === null ? null : formatDuration(c.lateBySeconds) })),
+      issuers: issuers.map((i) => ({ sha256: i.sha256, der: Buffer.from(i.der).toString('base64') })),
+    },
+    null,
+    2,
+  );
 }
 
 function csvCell(v: string | number | boolean | null): string {
@@ -20,20 +47,72 @@ function csvCell(v: string | number | boolean | null): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export const CSV_HEADER = ['sha256', 'crtsh', 'serial', 'issuer', 'is_revoked', 'revocation_date', 'revocation_reason', 'deadline', 'verdict', 'late_by_seconds'];
+/** The appendix fields, one column each; `sans` is space-separated (DNS names hold no spaces). */
+export const CSV_COLUMNS: readonly { name: string; value: (c: ReportCertificate) => string | number | boolean | null }[] = [
+  { name: 'sha256', value: (c) => c.sha256 },
+  { name: 'crtsh', value: (c) => c.crtshUrl },
+  { name: 'serial', value: (c) => c.serial },
+  { name: 'subject_cn', value: (c) => c.subjectCN },
+  { name: 'sans', value: (c) => c.sans.join(' ') },
+  { name: 'not_before', value: (c) => c.notBefore },
+  { name: 'not_after', value: (c) => c.notAfter },
+  { name: 'issuer', value: (c) => c.issuer },
+  { name: 'is_revoked', value: (c) => c.revocationTime !== null },
+  { name: 'claimed_revocation_date', value: (c) => c.revocationTime },
+  { name: 'revocation_reason', value: (c) => c.reasonCode },
+  { name: 'effective_revocation_date', value: (c) => c.effectiveRevocationTime },
+  { name: 'first_seen_revoked', value: (c) => c.firstSeenRevokedAt },
+  { name: 'last_seen_good', value: (c) => c.lastSeenGoodAt },
+  { name: 'deadline', value: (c) => c.deadline },
+  { name: 'verdict', value: (c) => c.verdict },
+  { name: 'late_by_seconds', value: (c) => c.lateBySeconds },
+  { name: 'late_by', value: (c) => (c.lateBySeconds === null ? null : formatDuration(c.lateBySeconds)) },
+  { name: 'report_to_revocation_seconds', value: (c) => c.reportToRevocationSeconds },
+];
+
+export const CSV_HEADER: readonly string[] = CSV_COLUMNS.map((c) => c.name);
 
 export function toCsv(r: Pick<CaseReport, 'certificates'>): string {
-  const rows = r.certificates.map((c) =>
-    [c.sha256, c.crtshUrl, c.serial, c.issuer, c.revocationTime !== null, c.effectiveRevocationTime, c.reasonCode, c.deadline, c.verdict, c.lateBySeconds].map(csvCell).join(','),
-  );
+  const rows = r.certificates.map((c) => CSV_COLUMNS.map((col) => csvCell(col.value(c))).join(','));
   return `${[CSV_HEADER.join(','), ...rows].join('\r\n')}\r\n`;
+}
+
+/** The CSV of a status alone (notice emails): no DER at hand, so no SANs; every other field as in the report. */
+export function statusCsv(status: CaseStatus): string {
+  const reportedAt = Date.parse(status.reportedAt);
+  return toCsv({
+    certificates: status.certificates.map((c) => ({
+      ...c,
+      crtshUrl: crtshUrl(c),
+      issuerSha256: '',
+      subjectCN: subjectCommonName(c.subject),
+      sans: [],
+      reportToRevocationSeconds: c.effectiveRevocationTime === null ? null : Math.floor((Date.parse(c.effectiveRevocationTime) - reportedAt) / 1000),
+      observations: [],
+    })),
+  });
+}
+
+function sansCell(sans: readonly string[]): string {
+  if (sans.length <= MARKDOWN_SAN_LIMIT) return sans.join(', ');
+  return `${sans.slice(0, MARKDOWN_SAN_LIMIT).join(', ')} (+${sans.length - MARKDOWN_SAN_LIMIT} more)`;
+}
+
+/** The appendix columns, in order; the parse-back test reads rows by these names. */
+export const APPENDIX_COLUMNS = ['crt.sh', 'serial', 'subject CN', 'SANs', 'notBefore', 'notAfter', 'claimed revocation', 'reason', 'first seen revoked', 'last seen good', 'verdict', 'late by'] as const;
+
+export function appendixRow(x: ReportCertificate): string[] {
+  const link = x.crtshUrl.includes('?id=') ? `[${x.crtshUrl.slice(x.crtshUrl.indexOf('?id=') + 4)}](${x.crtshUrl})` : `[search](${x.crtshUrl})`;
+  return [link, x.serial, x.subjectCN ?? '', sansCell(x.sans), x.notBefore, x.notAfter, x.revocationTime ?? '', x.reasonCode ?? '', x.firstSeenRevokedAt ?? '', x.lastSeenGoodAt ?? '', x.verdict, x.lateBySeconds === null ? '' : formatDuration(x.lateBySeconds)].map(mdCell);
 }
 
 export function toMarkdown(r: CaseReport): string {
   const c = r.counts;
   const out: string[] = [];
-  out.push(`## Revocation status: ${mdCell(r.case.title)}`, '');
-  out.push(`Generated by revwatch at ${r.generatedAt}.${r.case.reportUrl ? ` Incident: ${r.case.reportUrl}` : ''}`, '');
+  out.push(`## Incident report: ${mdCell(r.case.title)}`, '');
+  out.push(`Written by revwatch at ${r.generatedAt} from the signed CRLs and OCSP responses it collected.${r.case.reportUrl ? ` Incident: ${r.case.reportUrl}` : ''}`, '');
+
+  out.push('### Summary', '');
   out.push('| | |', '|---|---|');
   out.push(`| Certificates | ${c.total} |`, `| Revoked | ${c.revoked} (${c.revokedOnTime} on time, ${c.revokedLate} late) |`, `| Not yet revoked | ${c.notYetRevoked} (${c.overdue} overdue) |`, `| Expired | ${c.expired} |`);
   out.push(`| Reported to the CA | ${r.case.reportedAt} |`);
@@ -43,150 +122,36 @@ export function toMarkdown(r: CaseReport): string {
   out.push(`| MUST deadline | ${r.deadline ?? 'none: no rule applied'}${r.rule.interpretation ? ` (${r.rule.interpretation} interpretation, see the note)` : ''} |`);
   if (r.shouldDeadline) out.push(`| SHOULD deadline | ${r.shouldDeadline} |`);
   if (r.case.delayedReportUrl) out.push(`| Delayed-revocation report | ${mdCell(r.case.delayedReportUrl)} |`);
-  out.push(`| Rule | ${r.rule.id}: ${r.rule.section}, version ${r.rule.version}; source ${mdCell(r.rule.source)} |`, '');
-  if (r.rule.note) out.push(`Note: ${r.rule.note}`, '');
+  const hoursText = [r.rule.mustHours === null ? null : `MUST within ${r.rule.mustHours} hours`, r.rule.shouldHours === null ? null : `SHOULD within ${r.rule.shouldHours} hours`].filter(Boolean).join(', ');
+  out.push(`| Rule | ${r.rule.id}: ${r.rule.section}, version ${r.rule.version}${hoursText ? ` (${hoursText})` : ''}; source ${mdCell(r.rule.source)} |`, '');
+  out.push('| verdict | certificates |', '|---|---|');
+  const counts = verdictCounts(r.certificates);
+  for (const v of VERDICT_ORDER) if (counts[v] > 0) out.push(`| ${v} | ${counts[v]} |`);
+  out.push('');
+  if (r.rule.note) out.push(`Interpretation note: ${r.rule.note}`, '');
+  out.push('Revocation times are those the CA claims in its signed answers; revwatch cannot know when a revocation was published, only when it first saw it. A claimed time found to be backdated is replaced by the time first seen revoked (see Findings).', '');
   if (r.incidentDuties.statement) out.push('### Incident-report duties', '', `The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${r.incidentDuties.statement}`, '');
+
+  out.push('### Impact', '');
+  out.push(`${r.impact.certificates} certificate(s)${r.impact.earliestNotBefore ? `, valid from ${r.impact.earliestNotBefore} (earliest notBefore) to ${r.impact.latestNotAfter} (latest notAfter)` : ''}.`, '');
+  out.push('| issuer | certificates |', '|---|---|');
+  for (const i of r.impact.issuers) out.push(`| ${mdCell(i.name)} | ${i.certificates} |`);
+  out.push('');
+
   out.push('### Timeline (UTC)', '');
   for (const t of r.timeline) out.push(`- ${t.at}: ${t.event}`);
-  out.push('', '### Certificates', '');
-  out.push('| serial | verdict | revoked (effective) | claimed | reason | late by (h) | first seen revoked | crt.sh |', '|---|---|---|---|---|---|---|---|');
-  for (const x of r.certificates) {
-    out.push(`| ${x.serial} | ${x.verdict} | ${x.effectiveRevocationTime ?? ''} | ${x.revocationTime ?? ''} | ${x.reasonCode ?? ''} | ${hours(x.lateBySeconds)} | ${x.firstSeenRevokedAt ?? ''} | [link](${x.crtshUrl}) |`);
-  }
+
+  out.push('', '### Appendix: certificates', '');
+  out.push(`| ${APPENDIX_COLUMNS.join(' | ')} |`, `|${APPENDIX_COLUMNS.map(() => '---').join('|')}|`);
+  for (const x of r.certificates) out.push(`| ${appendixRow(x).join(' | ')} |`);
+
   out.push('', '### Findings', '');
   if (r.findings.length === 0) out.push('None.');
   for (const f of r.findings) out.push(`- **${f.finding.severity}** \`${f.finding.code}\` (serial ${f.serial}): ${mdCell(f.finding.message)}`);
   out.push('', '### Verifying the evidence', '');
-  out.push('Every answer above was signed by the CA. To check them yourself, export the evidence and use openssl:', '');
-  out.push('```sh', `revwatch report --case ${r.case.id} --format bundle --out evidence/`, 'cd evidence && sha256sum -c SHA256SUMS');
-  out.push('# an OCSP response, against the issuer (add -attime to judge it at its producedAt)');
-  out.push('openssl ocsp -respin ocsp/<serial>-<time>.der -issuer issuer-<sha256>.pem -VAfile issuer-<sha256>.pem -resp_text');
-  out.push('# a CRL, against the issuer', 'openssl crl -inform DER -in crls/<sha256>.crl -CAfile issuer-<sha256>.pem -noout -text', '```');
+  out.push('Every answer above was signed by the CA. Export the evidence and check every file with openssl:', '');
+  out.push('```sh', `revwatch report --case ${r.case.id} --format bundle --out evidence/`, 'cd evidence && sh verify.sh', '# or one file at a time; README.md in the bundle gives the exact command for each file:');
+  out.push('openssl ocsp -respin ocsp/<serial>-<time>.der -issuer certs/issuer-<sha256>.pem -VAfile <the certificate that signed it> -resp_text');
+  out.push('openssl crl -inform DER -in crls/<sha256>.crl -CAfile certs/issuer-<sha256>.pem -noout', '```');
   return `${out.join('\n')}\n`;
-}
-
-/**
- * The chart: certificates revoked over time (by effective revocation time, a
- * step line with one point per revocation) against the SHOULD and MUST
- * deadlines. Drawn by hand as SVG so the page needs nothing from outside.
- */
-export function revocationChartSvg(r: CaseReport, width = 760, height = 300): string {
-  const pad = { left: 48, right: 16, top: 16, bottom: 40 };
-  const times = r.certificates.map((c) => c.effectiveRevocationTime).filter((x): x is string => x !== null).map((x) => Date.parse(x)).sort((a, b) => a - b);
-  const start = Date.parse(r.case.reportedAt);
-  const marks = [r.deadline, r.shouldDeadline].filter((x): x is string => x !== null).map(Date.parse);
-  const lo = Math.min(start, ...times);
-  const hi = Math.max(Date.parse(r.generatedAt), ...times, ...marks.map((m) => m + (m - start) * 0.1));
-  const span = Math.max(hi - lo, 60_000);
-  const total = Math.max(r.counts.total, 1);
-  const x = (t: number): number => pad.left + ((t - lo) / span) * (width - pad.left - pad.right);
-  const y = (n: number): number => height - pad.bottom - (n / total) * (height - pad.top - pad.bottom);
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Certificates revoked over time">`);
-  parts.push(`<line x1="${pad.left}" y1="${y(0)}" x2="${width - pad.right}" y2="${y(0)}" stroke="#444"/>`, `<line x1="${pad.left}" y1="${y(0)}" x2="${pad.left}" y2="${pad.top}" stroke="#444"/>`);
-  parts.push(`<text x="${pad.left - 6}" y="${y(total) + 4}" text-anchor="end" font-size="11">${total}</text>`, `<text x="${pad.left - 6}" y="${y(0) + 4}" text-anchor="end" font-size="11">0</text>`);
-  parts.push(`<text x="${pad.left}" y="${height - 8}" font-size="11">${esc(new Date(lo).toISOString().slice(0, 16))}Z</text>`);
-  parts.push(`<text x="${width - pad.right}" y="${height - 8}" text-anchor="end" font-size="11">${esc(new Date(hi).toISOString().slice(0, 16))}Z</text>`);
-  const deadline = (iso: string | null, label: string, color: string, cls: string): void => {
-    if (!iso) return;
-    const px = x(Date.parse(iso));
-    parts.push(`<line class="${cls}" x1="${px}" y1="${pad.top}" x2="${px}" y2="${y(0)}" stroke="${color}" stroke-dasharray="4 3"/>`);
-    parts.push(`<text x="${px + 3}" y="${pad.top + 10}" font-size="11" fill="${color}">${label}</text>`);
-  };
-  deadline(r.shouldDeadline, 'SHOULD', '#b8860b', 'deadline-should');
-  deadline(r.deadline, 'MUST', '#b22222', 'deadline-must');
-  let path = `M ${x(lo)} ${y(0)}`;
-  times.forEach((t, i) => {
-    path += ` H ${x(t)} V ${y(i + 1)}`;
-  });
-  path += ` H ${x(hi)}`;
-  parts.push(`<path d="${path}" fill="none" stroke="#1f6feb" stroke-width="2"/>`);
-  times.forEach((t, i) => {
-    const late = r.deadline !== null && t > Date.parse(r.deadline);
-    parts.push(`<circle class="revocation-point" cx="${x(t)}" cy="${y(i + 1)}" r="3.5" fill="${late ? '#b22222' : '#1f6feb'}"><title>${esc(new Date(t).toISOString())}</title></circle>`);
-  });
-  parts.push('</svg>');
-  return parts.join('');
-}
-
-export function toHtml(r: CaseReport): string {
-  const c = r.counts;
-  const rows = r.certificates
-    .map((x) => `<tr class="verdict-${x.verdict}"><td><code>${esc(x.serial)}</code></td><td>${x.verdict}</td><td>${x.effectiveRevocationTime ?? ''}</td><td>${x.reasonCode ?? ''}</td><td>${hours(x.lateBySeconds)}</td><td><a href="${esc(x.crtshUrl)}">crt.sh</a></td></tr>`)
-    .join('\n');
-  const findings = r.findings.length
-    ? `<ul>${r.findings.map((f) => `<li class="finding ${f.finding.severity}"><strong>${f.finding.severity}</strong> <code>${f.finding.code}</code> (serial ${esc(f.serial)}): ${esc(f.finding.message)}</li>`).join('')}</ul>`
-    : '<p>None.</p>';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(r.case.title)}: revocation status</title>
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#111;max-width:1000px}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
-.verdict-revoked_late td:nth-child(2),.verdict-overdue td:nth-child(2),.verdict-expired_overdue td:nth-child(2){color:#b22222;font-weight:600}
-.violation strong{color:#b22222}.warning strong{color:#b8860b}
-@media print{body{margin:0}a{color:inherit}}
-</style></head><body>
-<h1>${esc(r.case.title)}</h1>
-<p>Reported to the CA ${r.case.reportedAt}${r.case.notifiedBy ? ` by ${esc(r.case.notifiedBy)}` : ''}; reason ${esc(r.case.reason)} (${esc(r.case.kind)}). MUST deadline <strong>${r.deadline ?? 'none'}</strong>${r.shouldDeadline ? `, SHOULD deadline ${r.shouldDeadline}` : ''} by rule ${esc(r.rule.id)} (${esc(r.rule.section)}, version ${esc(r.rule.version)}). Generated ${r.generatedAt}.</p>
-${r.rule.note ? `<p class="rule-note">${r.rule.interpretation ? `<strong>${esc(r.rule.interpretation)} interpretation.</strong> ` : ''}${esc(r.rule.note)}</p>` : ''}
-${r.incidentDuties.statement ? `<h2>Incident-report duties</h2>\n<p class="incident-duties">The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${esc(r.incidentDuties.statement)}</p>` : ''}
-<table id="summary"><tr><th>Certificates</th><td data-count="total">${c.total}</td></tr><tr><th>Revoked</th><td data-count="revoked">${c.revoked}</td></tr><tr><th>Revoked on time</th><td data-count="revokedOnTime">${c.revokedOnTime}</td></tr><tr><th>Revoked late</th><td data-count="revokedLate">${c.revokedLate}</td></tr><tr><th>Not yet revoked</th><td data-count="notYetRevoked">${c.notYetRevoked}</td></tr><tr><th>Expired</th><td data-count="expired">${c.expired}</td></tr></table>
-<h2>Revocations over time</h2>
-${revocationChartSvg(r)}
-<h2>Certificates</h2>
-<table id="certificates"><thead><tr><th>serial</th><th>verdict</th><th>revoked (effective)</th><th>reason</th><th>late by (h)</th><th></th></tr></thead><tbody>
-${rows}
-</tbody></table>
-<h2>Findings</h2>
-${findings}
-</body></html>
-`;
-}
-
-export interface BundleFile {
-  readonly path: string;
-  readonly bytes: Uint8Array;
-}
-
-
-/**
- * The evidence bundle: raw OCSP responses, the CRLs' URLs, numbers and hashes
- * (and the CRL files themselves when kept locally), the issuers, the report,
- * and a manifest with SHA256SUMS so a third party can check every byte.
- */
-export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array | null): BundleFile[] {
-  const files: BundleFile[] = [];
-  const add = (path: string, bytes: Uint8Array | string): void => {
-    files.push({ path, bytes: typeof bytes === 'string' ? Buffer.from(bytes) : bytes });
-  };
-  for (const i of r.issuers) add(`issuer-${i.sha256}.pem`, toPem(i.der));
-  const ocsp: { path: string; serial: string; url: string; observedAt: string; status: string }[] = [];
-  for (const c of r.certificates) {
-    for (const o of c.observations) {
-      if (o.source.kind !== 'ocsp' || !o.raw) continue;
-      const path = `ocsp/${c.serial}-${o.observedAt.replace(/[:]/g, '')}.der`;
-      add(path, Buffer.from(o.raw, 'base64'));
-      ocsp.push({ path, serial: c.serial, url: o.source.url, observedAt: o.observedAt, status: o.status });
-    }
-  }
-  const crls = r.crls.map((s) => {
-    const bytes = crlBytes(s.sha256);
-    const path = bytes ? `crls/${s.sha256}.crl` : null;
-    if (bytes && path) add(path, bytes);
-    return { url: s.url, crlNumber: s.crlNumber, thisUpdate: new Date(s.thisUpdate).toISOString(), nextUpdate: s.nextUpdate === null ? null : new Date(s.nextUpdate).toISOString(), sha256: s.sha256, bytes: s.bytes, file: path };
-  });
-  add('report.md', toMarkdown(r));
-  add('certificates.csv', toCsv(r));
-  const manifest = {
-    case: r.case,
-    generatedAt: r.generatedAt,
-    deadline: r.deadline,
-    rule: r.rule,
-    ocspResponses: ocsp,
-    crls,
-    files: files.map((f) => ({ path: f.path, sha256: fileSha256(f.bytes), bytes: f.bytes.length })),
-  };
-  add('manifest.json', JSON.stringify(manifest, null, 2));
-  add('SHA256SUMS', files.map((f) => `${fileSha256(f.bytes)}  ${f.path}`).join('\n') + '\n');
-  return files;
 }

@@ -44,9 +44,9 @@ describe('reports, notices and digest', () => {
   const clock = new FakeClock(NOW);
   let open: OpenStore;
   let report: CaseReport;
+  const out: string[] = [];
 
   beforeAll(async () => {
-    const out: string[] = [];
     const code = await run(['--home', home, 'demo'], { stdout: (s) => out.push(s), stderr: () => undefined, env: {}, clock });
     expect(code).toBe(0);
     open = await openEmbeddedStore(home);
@@ -56,6 +56,16 @@ describe('reports, notices and digest', () => {
 
   afterAll(async () => {
     await open?.close();
+  });
+
+  it("the demo's check lines say what each simulated check saw", () => {
+    const lines = out.join('').split('\n').filter((l) => /^ {2}\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z {2}check: /.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    expect(lines[0]).toMatch(/check: first answers, 5 certificate\(s\) good$/);
+    expect(lines.filter((l) => /check: on-time revoked at \S+Z \(keyCompromise\) on OCSP and CRL$/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /check: late revoked at \S+Z \(keyCompromise\) on OCSP and CRL$/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /check: backdated revoked at \S+Z \(superseded\) on OCSP and CRL$/.test(l))).toHaveLength(1);
+    expect(lines.some((l) => /every answer as before$/.test(l))).toBe(true);
   });
 
   describe('notices', () => {
@@ -170,7 +180,7 @@ describe('reports, notices and digest', () => {
       expect(md).toContain(`| MUST deadline | ${report.deadline} |`);
       expect(md).toContain('tls-sc6-24h: BR 4.9.1.1');
       expect(md).toMatch(/Problem reported to the CA/);
-      for (const c of report.certificates) expect(md).toContain(`| ${c.serial} | ${c.verdict} |`);
+      for (const c of report.certificates) expect(md).toMatch(new RegExp(`\\| ${c.serial} \\|.*\\| ${c.verdict} \\|`));
       for (const f of report.findings) expect(md).toContain(`\`${f.finding.code}\` (serial ${f.serial})`);
       expect(md).toContain('openssl ocsp -respin');
     });
@@ -180,14 +190,16 @@ describe('reports, notices and digest', () => {
       expect(rows[0]).toEqual(CSV_HEADER);
       expect(rows).toHaveLength(6);
       for (const c of report.certificates) {
-        const row = rows.find((r) => r[2] === c.serial)!;
-        expect(row[0]).toBe(c.sha256);
-        expect(row[1]).toBe(`https://crt.sh/?q=${c.sha256}`);
-        expect(row[4]).toBe(String(c.revocationTime !== null));
-        expect(row[5]).toBe(c.effectiveRevocationTime ?? '');
-        expect(row[6]).toBe(c.reasonCode ?? '');
-        expect(row[8]).toBe(c.verdict);
-        expect(row[9]).toBe(c.lateBySeconds === null ? '' : String(c.lateBySeconds));
+        // Columns by name: the header grew the incident-report fields (subject CN, SANs, validity, first seen...).
+        const col = (name: string): string => row[CSV_HEADER.indexOf(name)]!;
+        const row = rows.find((r) => r[CSV_HEADER.indexOf('serial')] === c.serial)!;
+        expect(col('sha256')).toBe(c.sha256);
+        expect(col('crtsh')).toBe(`https://crt.sh/?q=${c.sha256}`);
+        expect(col('is_revoked')).toBe(String(c.revocationTime !== null));
+        expect(col('effective_revocation_date')).toBe(c.effectiveRevocationTime ?? '');
+        expect(col('revocation_reason')).toBe(c.reasonCode ?? '');
+        expect(col('verdict')).toBe(c.verdict);
+        expect(col('late_by_seconds')).toBe(c.lateBySeconds === null ? '' : String(c.lateBySeconds));
       }
     });
 
@@ -213,12 +225,14 @@ describe('reports, notices and digest', () => {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
       expect(manifest.crls.length).toBeGreaterThan(0);
       expect(manifest.crls.every((c: { file: string | null }) => c.file !== null)).toBe(true);
-      const issuer = files.find((f) => f.path.startsWith('issuer-'))!.path;
+      const issuer = files.find((f) => f.path.startsWith('certs/issuer-'))!.path;
       const ocsp = manifest.ocspResponses[0].path;
       const out = execFileSync('openssl', ['ocsp', '-respin', ocsp, '-issuer', issuer, '-VAfile', issuer, '-resp_text'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       expect(out).toMatch(/Cert Status/);
       const crl = manifest.crls[0].file;
       expect(execFileSync('openssl', ['crl', '-inform', 'DER', '-in', crl, '-CAfile', issuer, '-noout'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+      // The bundle's own script runs the README's command for every response and CRL.
+      expect(execFileSync('sh', ['verify.sh'], { cwd: dir, encoding: 'utf8' })).toMatch(/all evidence verified\n$/);
     });
 
     const chromium = '/usr/bin/chromium';
@@ -268,7 +282,7 @@ describe('reports, notices and digest', () => {
     expect(ca.openCases.map((c) => c.id).sort()).toEqual(['demo-key-compromise', 'demo-misissuance', 'ledger-case']);
     expect(ca.newFindings.map((f) => f.code)).toContain('revocation_backdated');
     const text = formatDigest(d, 'text');
-    expect(text).toContain('Worst delay: 2.0 days');
+    expect(text).toContain('Worst delay: 2 d (serial');
     expect(formatDigest(d, 'markdown')).toMatch(/^## Revocation deadline digest/);
     const none = await buildDigest(open.store, NOW, NOW + 86_400_000);
     expect(none.cas[0]!.newFindings).toEqual([]);

@@ -12,7 +12,7 @@ import type { CaseStatus } from '../../../src/check/status.js';
 const HOUR = 3_600_000;
 const reportedAt = Date.parse('2026-05-01T00:00:00Z');
 const kase: Case = { id: 'k', title: 'Misissuance at Unit CA', reportedAt, reason: 'misissuance', kind: 'tls-subscriber', notify: ['a@b.example'] };
-const pending = { sha256: 'a'.repeat(64), serial: '01', verdict: 'pending', findings: [], effectiveRevocationTime: null, lateBySeconds: null } as unknown as CaseStatus['certificates'][number];
+const pending = { sha256: 'a'.repeat(64), serial: '01', subject: 'CN=unit.example', verdict: 'pending', findings: [], effectiveRevocationTime: null, lateBySeconds: null } as unknown as CaseStatus['certificates'][number];
 const status: CaseStatus = { id: 'k', title: kase.title, reportedAt: '2026-05-01T00:00:00Z', reason: kase.reason, kind: kase.kind, certificates: [pending] };
 
 describe('NOTICE_KINDS', () => {

@@ -26,6 +26,8 @@ export interface CertSpec {
   readonly notAfter?: number;
   readonly ocsp?: boolean;
   readonly crl?: boolean;
+  readonly serial?: string;
+  readonly dnsNames?: readonly string[];
 }
 
 export interface World {
@@ -46,6 +48,8 @@ export async function makeWorld(specs: readonly CertSpec[], kase: Partial<Case> 
   for (const s of specs) {
     const issued = await ca.issue({
       subject: `CN=${s.name}.example`,
+      serial: s.serial,
+      dnsNames: s.dnsNames,
       notBefore: s.notBefore ?? T0 - DAY,
       notAfter: s.notAfter ?? T0 + 90 * DAY,
       ocspUrls: s.ocsp === false ? [] : [fetcher.ocspUrl],

@@ -1,0 +1,83 @@
+/**
+ * The case report as one self-contained HTML page (no script, no network,
+ * opens from file://): summary with the bug link, the chart and its numbers
+ * as a table, the timeline, impact, the certificates (the first
+ * HTML_CERTIFICATE_ROWS; all are in the CSV) and the findings.
+ */
+import type { CaseReport } from './case-report.js';
+import { chartData, chartSvg, chartTableRows } from './chart.js';
+import { VERDICT_ORDER, verdictCounts } from './formats.js';
+import { formatDuration, iso } from '../time.js';
+
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Only http(s) links are made clickable: a report URL is user input. */
+export const safeHref = (url: string | null): string | null => (url && /^https?:\/\//i.test(url) ? esc(url) : null);
+
+/** Rows of the certificate table on the page; a 100,000-certificate case would otherwise weigh tens of MB. */
+export const HTML_CERTIFICATE_ROWS = 1000;
+
+export const PAGE_STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#111;max-width:1040px}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+.verdict-revoked_late td.verdict,.verdict-overdue td.verdict,.verdict-expired_overdue td.verdict,td.bad{color:#b22222;font-weight:600}
+.violation strong{color:#b22222}.warning strong{color:#b8860b}nav{margin-bottom:1em}
+svg text{font-family:system-ui,sans-serif}
+@media print{body{margin:0}a{color:inherit}nav{display:none}}`;
+
+export interface HtmlOptions {
+  /** A link back to the site's index (relative), when the page is part of a site. */
+  readonly indexHref?: string;
+}
+
+export function toHtml(r: CaseReport, options: HtmlOptions = {}): string {
+  const c = r.counts;
+  const data = chartData(r);
+  const bug = safeHref(r.case.reportUrl);
+  const delayed = safeHref(r.case.delayedReportUrl);
+  const counts = verdictCounts(r.certificates);
+  const shown = r.certificates.slice(0, HTML_CERTIFICATE_ROWS);
+  const rows = shown
+    .map((x) => {
+      const sans = x.sans.length > 3 ? `${x.sans.slice(0, 3).join(', ')} (+${x.sans.length - 3})` : x.sans.join(', ');
+      return `<tr class="verdict-${x.verdict}"><td><a href="${esc(x.crtshUrl)}"><code>${esc(x.serial)}</code></a></td><td>${esc(x.subjectCN ?? '')}</td><td>${esc(sans)}</td><td class="verdict">${x.verdict}</td><td>${x.revocationTime ?? ''}</td><td>${x.reasonCode ?? ''}</td><td>${x.firstSeenRevokedAt ?? ''}</td><td>${x.lastSeenGoodAt ?? ''}</td><td>${x.lateBySeconds === null ? '' : formatDuration(x.lateBySeconds)}</td></tr>`;
+    })
+    .join('\n');
+  const findings = r.findings.length
+    ? `<ul>${r.findings.slice(0, HTML_CERTIFICATE_ROWS).map((f) => `<li class="finding ${f.finding.severity}"><strong>${f.finding.severity}</strong> <code>${f.finding.code}</code> (serial ${esc(f.serial)}): ${esc(f.finding.message)}</li>`).join('')}</ul>${r.findings.length > HTML_CERTIFICATE_ROWS ? `<p>First ${HTML_CERTIFICATE_ROWS} of ${r.findings.length} findings; all are in the JSON report.</p>` : ''}`
+    : '<p>None.</p>';
+  const chartRows = chartTableRows(data)
+    .map((row) => `<tr><td>${iso(row.at)}</td><td>${row.event}</td><td>${row.revoked}</td><td>${row.share}</td></tr>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(r.case.title)}: revocation status</title>
+<style>
+${PAGE_STYLE}
+</style></head><body>
+${options.indexHref ? `<nav><a class="index-link" href="${esc(options.indexHref)}">&larr; all cases</a></nav>` : ''}
+<h1>${esc(r.case.title)}</h1>
+<p>${bug ? `Incident: <a class="bug-link" href="${bug}">${bug}</a>. ` : ''}Reported to the CA ${r.case.reportedAt}${r.case.notifiedBy ? ` by ${esc(r.case.notifiedBy)}` : ''}; reason ${esc(r.case.reason)} (${esc(r.case.kind)}). MUST deadline <strong>${r.deadline ?? 'none'}</strong>${r.shouldDeadline ? `, SHOULD deadline ${r.shouldDeadline}` : ''} by rule ${esc(r.rule.id)} (${esc(r.rule.section)}, version ${esc(r.rule.version)}). Generated ${r.generatedAt}${r.lastCheckedAt ? `; last check ${r.lastCheckedAt}` : ''}.${delayed ? ` Delayed-revocation report: <a href="${delayed}">${delayed}</a>.` : ''}</p>
+${r.rule.note ? `<p class="rule-note">${r.rule.interpretation ? `<strong>${esc(r.rule.interpretation)} interpretation.</strong> ` : ''}${esc(r.rule.note)}</p>` : ''}
+${r.incidentDuties.statement ? `<h2>Incident-report duties</h2>\n<p class="incident-duties">The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${esc(r.incidentDuties.statement)}</p>` : ''}
+<h2>Summary</h2>
+<table id="summary"><tr><th>Certificates</th><td data-count="total">${c.total}</td></tr><tr><th>Revoked</th><td data-count="revoked">${c.revoked}</td></tr><tr><th>Revoked on time</th><td data-count="revokedOnTime">${c.revokedOnTime}</td></tr><tr><th>Revoked late</th><td data-count="revokedLate">${c.revokedLate}</td></tr><tr><th>Not yet revoked</th><td data-count="notYetRevoked">${c.notYetRevoked}</td></tr><tr><th>Overdue</th><td data-count="overdue">${c.overdue}</td></tr><tr><th>Expired</th><td data-count="expired">${c.expired}</td></tr></table>
+<table id="verdicts"><thead><tr><th>verdict</th><th>certificates</th></tr></thead><tbody>${VERDICT_ORDER.filter((v) => counts[v] > 0).map((v) => `<tr><td>${v}</td><td data-verdict="${v}">${counts[v]}</td></tr>`).join('')}</tbody></table>
+${r.failingSources.length ? `<p class="failing-sources"><strong>Sources failing at the last check:</strong> ${r.failingSources.map((s) => `${s.kind} ${esc(s.url)}${s.error ? ` (${esc(s.error)})` : ''}`).join('; ')}</p>` : ''}
+<h2>Revocations over time</h2>
+<figure>
+${chartSvg(data, { id: 'case-chart' })}
+<figcaption>The same numbers:</figcaption>
+<table id="chart-data"><thead><tr><th>time (UTC)</th><th>event</th><th>revoked</th><th>share</th></tr></thead><tbody>${chartRows}</tbody></table>
+</figure>
+<h2>Timeline (UTC)</h2>
+<ol id="timeline">${r.timeline.map((t) => `<li><time datetime="${t.at}">${t.at}</time>: ${esc(t.event)}</li>`).join('')}</ol>
+<h2>Impact</h2>
+<p>${r.impact.certificates} certificate(s)${r.impact.earliestNotBefore ? `, valid from ${r.impact.earliestNotBefore} to ${r.impact.latestNotAfter}` : ''}; issuers: ${r.impact.issuers.map((i) => `${esc(i.name)} (${i.certificates})`).join('; ')}.</p>
+<h2>Certificates</h2>
+${r.certificates.length > shown.length ? `<p>First ${shown.length} of ${r.certificates.length} certificates; all of them are in the CSV and JSON reports.</p>` : ''}
+<table id="certificates"><thead><tr><th>serial (crt.sh)</th><th>subject CN</th><th>SANs</th><th>verdict</th><th>claimed revocation</th><th>reason</th><th>first seen revoked</th><th>last seen good</th><th>late by</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<h2>Findings</h2>
+${findings}
+</body></html>
+`;
+}

@@ -1,0 +1,35 @@
+/**
+ * Every `report --format`, in one table: the CLI's choices and its dispatch
+ * both read it, so a new format is one entry here. Renderers are loaded when
+ * asked for, so reading the table (for `--help`) loads no renderer.
+ */
+import type { CaseReport } from './case-report.js';
+import type { BundleFile } from './bundle.js';
+
+interface TextFormat {
+  readonly description: string;
+  /** Every observation with its raw bytes (one read per certificate), or only those the evidence records keep. */
+  readonly allObservations: boolean;
+  readonly kind: 'text';
+  readonly renderer: () => Promise<(r: CaseReport) => string>;
+}
+
+interface DirectoryFormat {
+  readonly description: string;
+  readonly allObservations: boolean;
+  readonly kind: 'directory';
+  readonly renderer: () => Promise<(r: CaseReport, crlBytes: (sha256: string) => Uint8Array | null) => BundleFile[]>;
+}
+
+export type ReportFormat = TextFormat | DirectoryFormat;
+
+export const REPORT_FORMATS = {
+  markdown: { description: 'incident report for the bug (CCADB sections)', allObservations: false, kind: 'text', renderer: async () => (await import('./formats.js')).toMarkdown },
+  csv: { description: 'one row per certificate', allObservations: false, kind: 'text', renderer: async () => (await import('./formats.js')).toCsv },
+  json: { description: 'everything, raw OCSP responses included', allObservations: true, kind: 'text', renderer: async () => (await import('./formats.js')).toJson },
+  html: { description: 'a self-contained page with the chart', allObservations: false, kind: 'text', renderer: async () => (await import('./html.js')).toHtml },
+  bundle: { description: 'a folder that verifies itself (needs --out)', allObservations: true, kind: 'directory', renderer: async () => (await import('./bundle.js')).toBundle },
+} as const satisfies Record<string, ReportFormat>;
+
+export type ReportFormatName = keyof typeof REPORT_FORMATS;
+export const REPORT_FORMAT_NAMES = Object.keys(REPORT_FORMATS) as ReportFormatName[];
