@@ -23,6 +23,7 @@ import { NOTIFYING_PARTIES, parseNotifiedBy } from './rules/programs.js';
 import type { Clock, FetchResult } from './ports.js';
 import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedded.js';
 import { collectInputs } from './cli-inputs.js';
+import { askResponder, certificatesIn, responderFromCertificate, sourceUrlOption } from './cli-sources.js';
 import { describeAwsSetupError, ensureHomeDirectory, fetchDeadlinesFromEnv, makeOutDir, oneLine, parseCaseId, parseReportUrl, requireEmailAddress, requireNotFuture, writeOutFile } from './cli-validate.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
@@ -152,7 +153,9 @@ export function buildProgram(io: CliIo): Command {
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
-    .action(async (inputs: string[], opts: { reportedAt: string; reason: string; kind: string; case?: string; title?: string; reportUrl?: string; confirmedAt?: string; notifiedBy?: string; delayedReportUrl?: string; issuer?: string; notify?: string[]; crtshUrl: string }) => {
+    .addOption(new Option('--crl-url <url>', 'a CRL to check these certificates against, besides their own (repeatable)').argParser(sourceUrlOption('--crl-url')))
+    .addOption(new Option('--ocsp-url <url>', 'an OCSP responder to ask about these certificates, besides their own (repeatable)').argParser(sourceUrlOption('--ocsp-url')))
+    .action(async (inputs: string[], opts: { reportedAt: string; reason: string; kind: string; case?: string; title?: string; reportUrl?: string; confirmedAt?: string; notifiedBy?: string; delayedReportUrl?: string; issuer?: string; notify?: string[]; crtshUrl: string; crlUrl?: string[]; ocspUrl?: string[] }) => {
       const reportedAt = requireNotFuture(parseInstant(opts.reportedAt, '--reported-at'), io.clock.now().getTime(), '--reported-at');
       const confirmedAt = opts.confirmedAt ? requireNotFuture(parseInstant(opts.confirmedAt, '--confirmed-at'), io.clock.now().getTime(), '--confirmed-at') : null;
       const kind = parseKind(opts.kind);
@@ -171,7 +174,7 @@ export function buildProgram(io: CliIo): Command {
           if (!r.ok) throw new Error(r.message);
           return r.body;
         };
-        const result = await withStore(({ store }) => trackCertificates({ store, clock: io.clock, fetchCaIssuers }, kase, entries, given));
+        const result = await withStore(({ store }) => trackCertificates({ store, clock: io.clock, fetchCaIssuers }, kase, entries, given, { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl }));
         print(result, () => `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`);
       } finally {
         await f.close();
@@ -327,7 +330,7 @@ export function buildProgram(io: CliIo): Command {
 
   inspect
     .command('ocsp <source>')
-    .description('inspect an OCSP response file, or ask a responder URL about --cert')
+    .description('inspect an OCSP response file, ask a responder URL about --cert, or ask a certificate file\'s own responder (AIA) about it')
     .option('--issuer <file>', 'the issuer certificate, to verify the signature and CertID')
     .option('--cert <file>', 'the certificate asked about (required with a URL)')
     .option('--at <ISO-8601>', 'judge staleness at this time (default now)')
@@ -351,6 +354,22 @@ export function buildProgram(io: CliIo): Command {
         }
       } else {
         bytes = await readInput(source, 'OCSP response');
+        const certs = certificatesIn(bytes, source);
+        if (certs) {
+          // A certificate, not a response: ask its own responder, with its issuer from --issuer, the file or caIssuers.
+          const f = fetcher();
+          try {
+            const target = await responderFromCertificate(certs, source, issuer, f);
+            bytes = requireFetched(await askResponder(f, target.url, target.cert, target.issuer));
+            const report = inspectOcsp(bytes, target.url, { issuer: target.issuer, cert: target.cert, at: when });
+            print(report, () => formatOcspInspection(report));
+            const notEvidence = ocspEvidenceProblem(report);
+            if (notEvidence) throw new NotEvidenceError(notEvidence);
+            return;
+          } finally {
+            await f.close();
+          }
+        }
       }
       const report = inspectOcsp(bytes, source, { issuer, cert, at: when });
       print(report, () => formatOcspInspection(report));

@@ -12,6 +12,7 @@ import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, type Ev
 import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } from '../store/store.js';
 import { previousAnswer, type CrlJob, type JobCertificate, type OcspJob } from './jobs.js';
 import { DAY_MS, pollDue } from './poll.js';
+import { revocationSources } from '../revocation-sources.js';
 
 export interface PlanOptions {
   readonly caseId?: string;
@@ -87,7 +88,7 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
     }
     certificates += ref.cases.length;
     const facts = latestAnswers(ref.record);
-    const sources = [...c.crlUrls.map((url) => ({ kind: 'crl' as const, url })), ...c.ocspUrls.map((url) => ({ kind: 'ocsp' as const, url }))];
+    const sources = revocationSources(c);
     const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
     for (const s of sources) {
       const prev = facts.get(sourceKey(s.kind, s.url))?.latest ?? undefined;

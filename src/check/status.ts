@@ -12,6 +12,7 @@ import { certificateStatus, type CertificateStatus, type Verdict } from '../rule
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { isoOrNull } from '../time.js';
+import { crlSourceUrls } from '../revocation-sources.js';
 import { sourceKey, type CaseCertificate, type CrlSnapshot, type Store, type StoredCertificate } from '../store/store.js';
 
 /**
@@ -75,7 +76,7 @@ export class SnapshotIndex {
 export function goodFromSnapshots(cert: StoredCertificate, record: EvidenceRecord, snapshots: ReadonlyMap<string, SnapshotIndex>): Observation[] {
   const out: Observation[] = [];
   const observations = recordObservations(record);
-  for (const url of cert.crlUrls) {
+  for (const url of crlSourceUrls(cert)) {
     const index = snapshots.get(url);
     if (!index) continue;
     const facts = sourceFacts('crl', url, observations.filter((o) => o.source.kind === 'crl' && o.source.url === url), cert.notAfter);
@@ -177,7 +178,7 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
     for (const cc of all) {
       const c = cc.peekCert?.() ?? cc.cert;
       serials.set(cc, c.serial);
-      for (const url of c.crlUrls) urls.add(url);
+      for (const url of crlSourceUrls(c)) urls.add(url);
     }
     const loaded: (CaseCertificate | null)[] = all.sort((a, b) => (serials.get(a)! < serials.get(b)! ? -1 : serials.get(a)! > serials.get(b)! ? 1 : 0));
     serials.clear();

@@ -16,6 +16,7 @@ import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
 import type { CaseCertificate, CrlSnapshot, Store, StoredCertificate } from '../store/store.js';
 import type { Observation } from '../domain.js';
+import { crlSourceUrls } from '../revocation-sources.js';
 
 export interface ReportCounts {
   readonly total: number;
@@ -149,7 +150,7 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
     const observations = [...(observationsOf.get(s.sha256) ?? [])].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);
     reportCerts.push({ ...s, crtshUrl: crtshUrl(bySha.get(s.sha256)!), observations });
   }
-  const crlUrls = [...new Set(certificates.flatMap((c) => c.crlUrls))].sort();
+  const crlUrls = [...new Set(certificates.flatMap((c) => crlSourceUrls(c)))].sort();
   const crls: CaseReport['crls'] = [];
   for (const url of crlUrls) {
     const snapshots = reads.snapshots.get(url)?.snapshots ?? (await store.listCrlSnapshots(url));

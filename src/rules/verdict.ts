@@ -11,6 +11,7 @@ import { computeDeadline, rulesInstant, type Deadline, type RuleOptions } from '
 import { backdatingSeverity } from './backdating.js';
 import { reasonCodeFindings } from './reason-codes.js';
 import { ruleVersionAt, type RuleVersion } from './rule-versions.js';
+import { hasOcspSource, revocationSources, routeOf, type SourceRoute } from '../revocation-sources.js';
 
 export type Verdict =
   | 'pending'
@@ -51,6 +52,8 @@ export interface SourceStatus {
   readonly thisUpdate: string | null;
   readonly nextUpdate: string | null;
   readonly error: string | null;
+  /** How the source was reached (revocation-sources.ts); null for a source the certificate no longer lists. */
+  readonly route?: SourceRoute | null;
 }
 
 /** The certificate entry of `status --json` (design.md, CLI contract). */
@@ -137,7 +140,7 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
     return one(end > should && cert.notAfter > should ? { code: 'should_deadline_missed', severity: 'warning', message: `not revoked by the SHOULD deadline ${iso(should)} (${deadline.rule.section})` } : null);
   },
   no_revocation_source: ({ cert }) =>
-    one(cert.ocspUrls.length === 0 && cert.crlUrls.length === 0 ? { code: 'no_revocation_source', severity: 'violation', message: 'the certificate names neither an OCSP responder nor a CRL distribution point' } : null),
+    one(revocationSources(cert).length === 0 ? { code: 'no_revocation_source', severity: 'violation', message: 'the certificate names neither an OCSP responder nor a CRL distribution point, and no CRL was given or disclosed for it' } : null),
   ocsp_unknown_for_issued: ({ evidence, cert }) =>
     evidence.sources
       .filter((s) => s.kind === 'ocsp' && s.firstUnknown)
@@ -250,7 +253,7 @@ export function judge(kase: Case, cert: TrackedCertificate, observations: readon
 function underVersion(version: RuleVersion, cert: TrackedCertificate, evidence: Evidence): Evidence {
   if (version.revokedMeans === 'any-source' || evidence.claimedRevocationTime === null) return evidence;
   const says = (kind: 'crl' | 'ocsp'): boolean => evidence.sources.some((s) => s.kind === kind && s.claimed !== null);
-  if (says('crl') && (cert.ocspUrls.length === 0 || says('ocsp'))) return evidence;
+  if (says('crl') && (!hasOcspSource(cert) || says('ocsp'))) return evidence;
   return { ...evidence, claimedRevocationTime: null, effectiveRevocationTime: null, firstRevoked: null, reasonCode: null };
 }
 
@@ -291,6 +294,7 @@ export function judgeEvidence(kase: Case, cert: TrackedCertificate, allEvidence:
         thisUpdate: isoOrNull(o.thisUpdate),
         nextUpdate: isoOrNull(o.nextUpdate),
         error: o.error?.message ?? null,
+        route: routeOf(cert, o.source.kind, o.source.url),
       })),
   };
 }
