@@ -24,6 +24,8 @@ import type { Clock, FetchResult } from './ports.js';
 import { openAwsStore, openEmbeddedStore, type OpenStore } from './store/embedded.js';
 import { collectInputs } from './cli-inputs.js';
 import { askResponder, certificatesIn, responderFromCertificate, sourceUrlOption } from './cli-sources.js';
+import { disclosedCrlsForTrack, registerCcadb } from './cli-ccadb.js';
+import { DisclosureStore } from './ccadb/store.js';
 import { describeAwsSetupError, ensureHomeDirectory, fetchDeadlinesFromEnv, makeOutDir, oneLine, parseCaseId, parseReportUrl, requireEmailAddress, requireNotFuture, writeOutFile } from './cli-validate.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
@@ -174,7 +176,9 @@ export function buildProgram(io: CliIo): Command {
           if (!r.ok) throw new Error(r.message);
           return r.body;
         };
-        const result = await withStore(({ store }) => trackCertificates({ store, clock: io.clock, fetchCaIssuers }, kase, entries, given, { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl }));
+        const result = await withStore(({ store }) =>
+          trackCertificates({ store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(new DisclosureStore(store.table)) }, kase, entries, given, { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl }),
+        );
         print(result, () => `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`);
       } finally {
         await f.close();
@@ -209,7 +213,7 @@ export function buildProgram(io: CliIo): Command {
               mkdirSync(crlDir, { recursive: true });
               writeFileSync(join(crlDir, `${sha}.crl`), bytes);
             },
-          }, { caseId: opts.case, ocspPerHost, ocspMinIntervalMs });
+          }, { caseId: opts.case, ocspPerHost, ocspMinIntervalMs, disclosures: new DisclosureStore(store.table) });
           // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
           const aws = Boolean(program.opts<GlobalOptions>().aws || io.env.REVWATCH_TABLE);
           const mailer = aws ? new SesMailer(new SESClient({})) : new OutboxMailer(join(home(), 'outbox'), (line) => notes.push(line));
@@ -234,7 +238,7 @@ export function buildProgram(io: CliIo): Command {
       const shown = { ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }), drain: io.drain };
       // Written as judged: at incident scale neither the verdicts nor their text are held at once.
       const sink = program.opts<GlobalOptions>().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown);
-      await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf }));
+      await withStore(({ store }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf, disclosures: new DisclosureStore(store.table) }));
       sink.end();
     });
 
@@ -252,6 +256,7 @@ export function buildProgram(io: CliIo): Command {
         buildCaseReport(store, opts.case, io.clock.now().getTime(), {
           crlFile: (sha) => (local && existsSync(crlPath(sha)) ? crlPath(sha) : null),
           allObservations: opts.format === 'json' || opts.format === 'bundle',
+          disclosures: new DisclosureStore(store.table),
         }),
       );
       if (opts.format === 'bundle') {
@@ -299,6 +304,8 @@ export function buildProgram(io: CliIo): Command {
       const given = program.opts<GlobalOptions>().home;
       await runDemo({ io, home: given ? resolve(given) : undefined, runCli: (argv, demoIo) => run(argv, { ...demoIo, interactive: false }) });
     });
+
+  registerCcadb(program, { clock: io.clock, withStore, fetcher, print });
 
   const inspect = program.command('inspect').description('read a CRL or an OCSP response and say what it claims and whether it verifies');
 

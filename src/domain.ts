@@ -73,6 +73,8 @@ export interface TrackedCertificate {
    * the planner from the latest imported disclosure; used only when the certificate has no CDP.
    */
   readonly disclosedCrlUrls?: readonly string[];
+  /** The disclosed CRLs are shards of a partitioned set: each must carry a critical IDP naming its URL (RFC 5280 5.2.5). */
+  readonly disclosedCrlsPartitioned?: boolean;
 }
 
 export type ObservationStatus = 'good' | 'revoked' | 'unknown' | 'error';

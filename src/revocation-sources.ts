@@ -24,7 +24,7 @@ export interface RevocationSource {
   readonly route: SourceRoute;
 }
 
-export type SourcedCertificate = Pick<TrackedCertificate, 'crlUrls' | 'ocspUrls' | 'givenCrlUrls' | 'givenOcspUrls' | 'disclosedCrlUrls'>;
+export type SourcedCertificate = Pick<TrackedCertificate, 'crlUrls' | 'ocspUrls' | 'givenCrlUrls' | 'givenOcspUrls' | 'disclosedCrlUrls' | 'disclosedCrlsPartitioned'>;
 
 /** Every source of a certificate, each URL once per kind, in route order. */
 export function revocationSources(cert: SourcedCertificate): RevocationSource[] {
@@ -42,10 +42,19 @@ export function revocationSources(cert: SourcedCertificate): RevocationSource[] 
   add('ocsp', 'aia', cert.ocspUrls);
   add('crl', 'given', cert.givenCrlUrls);
   add('ocsp', 'given', cert.givenOcspUrls);
-  // Disclosed CRLs answer only for certificates without a CDP of their own or a CRL given by hand:
-  // where the certificate names its CRL, that is the one the CA must keep current (BR 7.1.2.11.2).
-  if (cert.crlUrls.length === 0 && (cert.givenCrlUrls?.length ?? 0) === 0) add('crl', 'ccadb', cert.disclosedCrlUrls);
+  // Which disclosed CRLs a certificate is checked against is decided where they are attached (ccadb/match.ts):
+  // every one for a certificate without a CDP, the full CRL only (for comparison) for one with a CDP.
+  add('crl', 'ccadb', cert.disclosedCrlUrls);
   return out;
+}
+
+/**
+ * True when the CRL at `url` reaches the certificate as a shard of a partitioned CCADB disclosure: it must
+ * then carry a critical issuingDistributionPoint naming exactly that URL (RFC 5280 5.2.5; Apple Root
+ * Program 2.1.2 and the CCADB require partitioned CRLs to be scoped this way), or it proves nothing.
+ */
+export function isDisclosedShard(cert: SourcedCertificate, url: string): boolean {
+  return cert.disclosedCrlsPartitioned === true && routeOf(cert, 'crl', url) === 'ccadb';
 }
 
 /** The CRL URLs a certificate is checked against, every route. */

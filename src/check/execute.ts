@@ -262,6 +262,7 @@ export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, rec
     fetcher: deps.fetcher,
     now,
     certificatesAreCAs: job.certificatesAreCAs,
+    requireIdp: job.requireIdp === true,
     maxBytes: options.crlMaxBytes,
     etag: prevState?.etag ?? null,
     lastModified: prevState?.lastModified ?? null,

@@ -10,7 +10,7 @@ import type { SourceState } from '../store/store.js';
 import { recordObservations } from '../rules/evidence.js';
 import { verdictOf, type Verdict } from '../rules/verdict.js';
 import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteDeps, type ExecuteOptions, type FailedSource } from './execute.js';
-import { planCheck } from './plan.js';
+import { planCheck, type PlanOptions } from './plan.js';
 
 export type { Change, ProgressSink } from './execute.js';
 
@@ -23,6 +23,8 @@ export interface CheckOptions extends ExecuteOptions {
   readonly settledIntervalMs?: number;
   /** Unchanged answers are still recorded this often, as heartbeats. */
   readonly heartbeatMs?: number;
+  /** The imported CCADB disclosures (plan.ts). */
+  readonly disclosures?: PlanOptions['disclosures'];
 }
 
 export interface CheckSummary {

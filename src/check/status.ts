@@ -13,6 +13,8 @@ import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { isoOrNull } from '../time.js';
 import { crlSourceUrls } from '../revocation-sources.js';
+import { DisclosureResolver } from '../ccadb/match.js';
+import type { DisclosureLookup } from '../ccadb/store.js';
 import { sourceKey, type CaseCertificate, type CrlSnapshot, type Store, type StoredCertificate } from '../store/store.js';
 
 /**
@@ -140,7 +142,7 @@ export interface StatusSink {
   caseEnd(): void;
 }
 
-export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads, rules: RuleOptions = {}): Promise<StatusReport> {
+export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads, rules: RuleOptions & { disclosures?: DisclosureLookup } = {}): Promise<StatusReport> {
   const cases: CaseStatus[] = [];
   await streamStatus(store, now, {
     caseStart: (header) => {
@@ -159,7 +161,9 @@ export async function buildStatus(store: Store, now: number, caseId?: string, re
  * to `sink` as soon as it is made. A case is read with one paginated Query;
  * each record is released once judged (unless `reads` keeps them).
  */
-export async function streamStatus(store: Store, now: number, sink: StatusSink, caseId?: string, reads?: StatusReads, rules: RuleOptions = {}): Promise<void> {
+export async function streamStatus(store: Store, now: number, sink: StatusSink, caseId?: string, reads?: StatusReads, rules: RuleOptions & { disclosures?: DisclosureLookup } = {}): Promise<void> {
+  // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them.
+  const resolver = rules.disclosures ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);
@@ -175,10 +179,13 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
     // Sorted by serial without keeping every parsed certificate: only the serials and URLs are read here.
     const serials = new Map<CaseCertificate, string>();
     const urls = new Set<string>();
+    const disclosed = new Map<CaseCertificate, StoredCertificate>();
     for (const cc of all) {
       const c = cc.peekCert?.() ?? cc.cert;
       serials.set(cc, c.serial);
-      for (const url of crlSourceUrls(c)) urls.add(url);
+      const withDisclosed = resolver ? await resolver.attach(c) : c;
+      if (withDisclosed !== c) disclosed.set(cc, withDisclosed);
+      for (const url of crlSourceUrls(withDisclosed)) urls.add(url);
     }
     const loaded: (CaseCertificate | null)[] = all.sort((a, b) => (serials.get(a)! < serials.get(b)! ? -1 : serials.get(a)! > serials.get(b)! ? 1 : 0));
     serials.clear();
@@ -191,7 +198,8 @@ export async function streamStatus(store: Store, now: number, sink: StatusSink, 
       const cc = loaded[i]!;
       loaded[i] = null; // judged once: let it go
       const record = await usableRecord(store, cc);
-      const s = certificateStatus(kase, cc.cert, [...recordObservations(record), ...goodFromSnapshots(cc.cert, record, snapshots)], now, rules);
+      const cert = disclosed.get(cc) ?? cc.cert;
+      const s = certificateStatus(kase, cert, [...recordObservations(record), ...goodFromSnapshots(cert, record, snapshots)], now, rules);
       // Unchanged answers are not rewritten per certificate: the source's own
       // heartbeat says when the answer was last confirmed.
       const sources = s.sources.map((src) => {

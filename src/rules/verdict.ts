@@ -36,7 +36,10 @@ export type FindingCode =
   | 'should_deadline_missed'
   | 'no_revocation_source'
   | 'confirmed_after_report'
-  | 'evidence_insufficient';
+  | 'evidence_insufficient'
+  | 'crl_sources_disagree'
+  | 'partition_idp_mismatch'
+  | 'disclosed_crl_unreadable';
 
 export interface Finding {
   readonly code: FindingCode;
@@ -187,6 +190,39 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
       ? { code: 'ocsp_crl_disagree', severity: 'warning', message: `OCSP said ${ocsp.status} at ${iso(ocsp.observedAt)} while the CRL said ${crl.status} at ${iso(crl.observedAt)}` }
       : null);
   },
+  // The CRL the certificate names (CDP) and the CRL its CA disclosed in the CCADB disagree: ocsp_crl_disagree's
+  // CRL twin. Both are the CA's signed word on the same certificate; one of them is wrong.
+  crl_sources_disagree: ({ evidence, cert }) => {
+    const latestOf = (route: 'cdp' | 'ccadb'): Observation | null =>
+      evidence.sources
+        .filter((s) => s.kind === 'crl' && routeOf(cert, 'crl', s.url) === route)
+        .map((s) => s.latestDefinite)
+        .reduce<Observation | null>((a, o) => (o && (!a || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a))) ? o : a), null);
+    const cdp = latestOf('cdp');
+    const disclosed = latestOf('ccadb');
+    return one(cdp && disclosed && (cdp.status === 'revoked') !== (disclosed.status === 'revoked')
+      ? { code: 'crl_sources_disagree', severity: 'warning', message: `the CRL the certificate names (${cdp.source.url}) said ${cdp.status} at ${iso(cdp.observedAt)} while the CRL its CA disclosed in the CCADB (${disclosed.source.url}) said ${disclosed.status} at ${iso(disclosed.observedAt)}` }
+      : null);
+  },
+  // A CRL whose issuingDistributionPoint does not name the URL it was fetched from (or, for a disclosed
+  // partitioned shard, that lacks a critical IDP) was set aside: RFC 5280 5.2.5, Apple Root Program 2.1.2.
+  partition_idp_mismatch: ({ evidence, cert }) =>
+    evidence.sources
+      .filter((s) => s.kind === 'crl' && s.latest?.error?.kind === 'wrong-distribution-point')
+      .map((s) => {
+        const route = routeOf(cert, 'crl', s.url);
+        const o = s.latest!;
+        return {
+          code: 'partition_idp_mismatch' as const,
+          severity: route === 'ccadb' ? ('violation' as const) : ('warning' as const),
+          message: `${route === 'ccadb' ? 'the CRL disclosed in the CCADB at' : 'the CRL at'} ${s.url} was set aside at ${iso(o.observedAt)}: ${o.error!.message}`,
+        };
+      }),
+  // A CRL the CA disclosed in the CCADB for this certificate's issuer could not be read (CCADB Policy 5: disclosed CRLs must be available).
+  disclosed_crl_unreadable: ({ evidence, cert }) =>
+    evidence.sources
+      .filter((s) => s.kind === 'crl' && s.latest?.status === 'error' && s.latest.error?.kind !== 'wrong-distribution-point' && routeOf(cert, 'crl', s.url) === 'ccadb')
+      .map((s) => ({ code: 'disclosed_crl_unreadable' as const, severity: 'warning' as const, message: `the CRL disclosed in the CCADB at ${s.url} could not be read at ${iso(s.latest!.observedAt)}: ${s.latest!.error?.message ?? 'error'}` })),
   // Reason codes (reason-codes.ts) are judged on every claim, also those a rule version does not count as revoked.
   reason_code_mismatch: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_mismatch'),
   reason_code_invalid: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_invalid'),
