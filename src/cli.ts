@@ -155,9 +155,10 @@ export function buildProgram(io: CliIo): Command {
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
+    .option('--certs-dir <dir>', 'for crtsh-json:<file>: the certificates, as DER or PEM files named by crt.sh id or SHA-256 fingerprint')
     .addOption(new Option('--crl-url <url>', 'a CRL to check these certificates against, besides their own (repeatable)').argParser(sourceUrlOption('--crl-url')))
     .addOption(new Option('--ocsp-url <url>', 'an OCSP responder to ask about these certificates, besides their own (repeatable)').argParser(sourceUrlOption('--ocsp-url')))
-    .action(async (inputs: string[], opts: { reportedAt: string; reason: string; kind: string; case?: string; title?: string; reportUrl?: string; confirmedAt?: string; notifiedBy?: string; delayedReportUrl?: string; issuer?: string; notify?: string[]; crtshUrl: string; crlUrl?: string[]; ocspUrl?: string[] }) => {
+    .action(async (inputs: string[], opts: { reportedAt: string; reason: string; kind: string; case?: string; title?: string; reportUrl?: string; confirmedAt?: string; notifiedBy?: string; delayedReportUrl?: string; issuer?: string; notify?: string[]; crtshUrl: string; crlUrl?: string[]; ocspUrl?: string[]; certsDir?: string }) => {
       const reportedAt = requireNotFuture(parseInstant(opts.reportedAt, '--reported-at'), io.clock.now().getTime(), '--reported-at');
       const confirmedAt = opts.confirmedAt ? requireNotFuture(parseInstant(opts.confirmedAt, '--confirmed-at'), io.clock.now().getTime(), '--confirmed-at') : null;
       const kind = parseKind(opts.kind);
@@ -167,7 +168,8 @@ export function buildProgram(io: CliIo): Command {
       const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
       const f = fetcher();
       try {
-        const entries = await collectInputs(inputs, { fetcher: f, crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl });
+        const skipped: { file: string; line: number; why: string }[] = [];
+        const entries = await collectInputs(inputs, { fetcher: f, crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl, certsDir: opts.certsDir, onSkipped: (file, rows) => skipped.push(...rows.map((r) => ({ file, ...r }))) });
         const title = opts.title ?? `${reason} reported ${new Date(reportedAt).toISOString()}`;
         const facts = { reportedAt, reason, kind, title, notifiedBy };
         const kase: Case = { id: opts.case ?? defaultCaseId(facts), ...facts, confirmedAt, reportUrl: opts.reportUrl ?? null, notify: opts.notify ?? [], delayedReportUrl: opts.delayedReportUrl ?? null };
@@ -179,7 +181,9 @@ export function buildProgram(io: CliIo): Command {
         const result = await withStore(({ store }) =>
           trackCertificates({ store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(new DisclosureStore(store.table)) }, kase, entries, given, { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl }),
         );
-        print(result, () => `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`);
+        print(skipped.length ? { ...result, skipped } : result, () =>
+          [`case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`, ...skipped.map((s) => `  ${s.file} line ${s.line}: not tracked: ${s.why}`)].join('\n'),
+        );
       } finally {
         await f.close();
       }
