@@ -26,6 +26,8 @@ import { collectInputs } from './cli-inputs.js';
 import { askResponder, certificatesIn, responderFromCertificate, sourceUrlOption } from './cli-sources.js';
 import { disclosedCrlsForTrack, registerCcadb } from './cli-ccadb.js';
 import { DisclosureStore } from './ccadb/store.js';
+import { archiveFromEnv, readArchivedCrls } from './cli-archive.js';
+import type { EvidenceArchive } from './archive/evidence-archive.js';
 import { describeAwsSetupError, ensureHomeDirectory, fetchDeadlinesFromEnv, makeOutDir, oneLine, parseCaseId, parseReportUrl, requireEmailAddress, requireNotFuture, writeOutFile } from './cli-validate.js';
 import { defaultCaseId, trackCertificates } from './check/track.js';
 import { runCheck, type CheckSummary, type ProgressSink } from './check/run-check.js';
@@ -52,6 +54,8 @@ export interface CliIo {
   readonly interactive?: boolean;
   /** Resolves once stdout has room again (a pipe whose reader lags): long outputs wait instead of queueing. */
   readonly drain?: () => Promise<void>;
+  /** AWS mode's evidence archive; by default the S3 bucket REVWATCH_EVIDENCE_BUCKET names (tests pass their own). */
+  readonly evidenceArchive?: EvidenceArchive;
 }
 
 /** A remote source could not be read: exit 2 after printing what is known. */
@@ -264,7 +268,10 @@ export function buildProgram(io: CliIo): Command {
         }),
       );
       if (opts.format === 'bundle') {
-        const files = toBundle(report, (sha) => (local && existsSync(crlPath(sha)) ? readFileSync(crlPath(sha)) : null));
+        // AWS mode: the CRLs the worker archived in the evidence bucket, when REVWATCH_EVIDENCE_BUCKET names it.
+        const archive = local ? null : (io.evidenceArchive ?? archiveFromEnv(io.env));
+        const archived = archive ? await readArchivedCrls(archive, report.crls.map((c) => c.sha256)) : new Map<string, Uint8Array>();
+        const files = toBundle(report, (sha) => (local ? (existsSync(crlPath(sha)) ? readFileSync(crlPath(sha)) : null) : (archived.get(sha) ?? null)));
         for (const f of files) {
           const target = join(opts.out!, f.path);
           makeOutDir(join(target, '..'), `--out directory ${opts.out}`);
