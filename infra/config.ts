@@ -39,6 +39,13 @@ export interface StackConfig {
   readonly ocspPerHost: number;
   /** Minimum milliseconds between two OCSP requests to one host, per worker. */
   readonly ocspIntervalMs: number;
+  /**
+   * Object Lock (governance mode) on the evidence bucket with this default retention in days, or null for
+   * none. Object Lock can only be turned on when the bucket is created, hence a switch decided up front.
+   */
+  readonly evidenceObjectLockDays: number | null;
+  /** Archived CRLs move to S3 Standard-IA after this many days (at least 30, S3's minimum for the class). */
+  readonly evidenceInfrequentAccessDays: number;
 }
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
@@ -101,5 +108,7 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     logRetentionDays,
     ocspPerHost: int('ocspPerHost', DEFAULT_OCSP_PER_HOST, OCSP_PER_HOST_RANGE.min, OCSP_PER_HOST_RANGE.max),
     ocspIntervalMs: int('ocspIntervalMs', DEFAULT_OCSP_INTERVAL_MS, OCSP_INTERVAL_MS_RANGE.min, OCSP_INTERVAL_MS_RANGE.max),
+    evidenceObjectLockDays: text('evidenceObjectLockDays') === null ? null : int('evidenceObjectLockDays', 0, 1, 36_500),
+    evidenceInfrequentAccessDays: int('evidenceInfrequentAccessDays', 90, 30, 3650),
   };
 }
