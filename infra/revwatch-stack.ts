@@ -109,6 +109,11 @@ export class RevwatchStack extends Stack {
     // Reads the cases and the due certificates (polling index); writes the open run, oversized job payloads,
     // the run record of an empty run, and takes judged expired certificates out of the index.
     planner.grantTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] });
+    if (config.ccadbReportUrl) {
+      // The weekly CCADB refresh (src/ccadb/refresh.ts) replaces disclosures: a CA no longer reported is deleted.
+      planner.grantTable(table, ['DeleteItem']);
+      planner.fn.addEnvironment('REVWATCH_CCADB_REPORT_URL', config.ccadbReportUrl);
+    }
     jobs.grantSendMessages(planner.fn);
     bus.grantPutEventsTo(planner.fn);
 

@@ -51,7 +51,7 @@ export async function readReport(source: string, fetcher: Fetcher): Promise<stri
 /** Imports a report into the table: parse first (bad input writes nothing), then replace. */
 export async function importCcadbReport(text: string, source: string, store: DisclosureStore, now: number): Promise<CcadbImportResult> {
   const parsed = parseAllCertificateRecords(text, source);
-  const summary = await store.replace(parsed.disclosures, now);
+  const summary = await store.replace(parsed.disclosures, now, source);
   return { source, disclosures: parsed.disclosures.length, withCrls: parsed.disclosures.filter((d) => disclosedUrls(d).length > 0).length, skipped: parsed.skipped, ...summary };
 }
 

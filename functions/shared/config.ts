@@ -34,6 +34,9 @@ export const loadTableName = (env: Env): string => need(env, 'REVWATCH_TABLE');
 /** The SQS queue the planner puts check jobs on. */
 export const loadJobQueueUrl = (env: Env): string => need(env, 'REVWATCH_JOB_QUEUE_URL');
 
+/** The public URL of the CCADB "All Certificate Records" report the planner refreshes weekly; null: no refresh. */
+export const loadCcadbReportUrl = (env: Env): string | null => env.REVWATCH_CCADB_REPORT_URL?.trim() || null;
+
 /** The evidence bucket the worker archives verified CRLs in; null when the stack has none (hashes only). */
 export const loadEvidenceBucket = (env: Env): string | null => env.REVWATCH_EVIDENCE_BUCKET?.trim() || null;
 

@@ -42,6 +42,7 @@ export interface DisclosureLookup {
 }
 
 const CURRENT = 'CCADB#CA';
+const META = { pk: 'CCADB#META', sk: 'import' } as const;
 const byKey = (ski: string): string => `CCADB#SKI#${ski}`;
 const byName = (hash: string): string => `CCADB#NAME#${hash}`;
 const historyOf = (sha256: string): string => `CCADB#HIST#${sha256}`;
@@ -66,6 +67,12 @@ export class DisclosureStore implements DisclosureLookup {
     return (await this.table.queryAll({ pk: byName(nameHashHex) }, 'the CCADB disclosures by subject name')).map(toDisclosure);
   }
 
+  /** When the disclosures were last imported, and from where; null before the first import. */
+  async lastImport(): Promise<{ at: number; source: string } | null> {
+    const [item] = await this.table.queryAll({ pk: META.pk }, 'the last CCADB import');
+    return item ? { at: Number(item.at), source: String(item.source) } : null;
+  }
+
   async history(sha256: string): Promise<DisclosureChange[]> {
     return (await this.table.queryAll({ pk: historyOf(sha256) }, 'the CCADB disclosure history')).map((i) => JSON.parse(String(i.d)) as DisclosureChange);
   }
@@ -74,7 +81,7 @@ export class DisclosureStore implements DisclosureLookup {
    * Makes `disclosures` the current set: new and changed ones are written with a history entry, ones no
    * longer reported are removed (with a history entry saying so), unchanged ones are left as they are.
    */
-  async replace(disclosures: readonly Disclosure[], importedAt: number): Promise<ImportSummary> {
+  async replace(disclosures: readonly Disclosure[], importedAt: number, source = ''): Promise<ImportSummary> {
     const before = new Map((await this.current()).map((d) => [d.sha256, d]));
     const at = new Date(importedAt).toISOString();
     const puts: Item[] = [];
@@ -114,6 +121,8 @@ export class DisclosureStore implements DisclosureLookup {
     // History and new items first, removals last: an import cut short leaves more disclosed, never less.
     await this.table.batchPut(puts, 'CCADB disclosures');
     for (const k of deletes) await this.table.deleteIf(k, { expression: 'attribute_exists(pk)' }, 'a CCADB disclosure');
+    // Written last: an import that failed part way is retried by the next weekly refresh.
+    await this.table.batchPut([{ ...META, at: importedAt, source }], 'the last CCADB import');
     return { added, changed, unchanged, removed: before.size };
   }
 }

@@ -82,3 +82,26 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
     expect(() => readStackConfig((k) => ({ sender: 'a@b.example', evidenceInfrequentAccessDays: '7' })[k])).toThrow('context "evidenceInfrequentAccessDays" must be an integer from 30 to 3650, not "7"');
   });
 });
+
+describe('weekly CCADB refresh switch', { timeout: 180_000 }, () => {
+  const plannerOf = (resources: Record<string, Resource>) => {
+    const [, fn] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('plans a check run'))!;
+    const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+    const actions = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+      .flatMap((s) => [s.Action].flat());
+    return { env: fn.Properties.Environment.Variables as Record<string, unknown>, actions };
+  };
+
+  it('is off without a report URL, and with one gives the planner the URL and DeleteItem (replacing disclosures)', () => {
+    const off = plannerOf(synth({}));
+    expect(off.env.REVWATCH_CCADB_REPORT_URL).toBeUndefined();
+    expect(off.actions).not.toContain('dynamodb:DeleteItem');
+    const url = 'https://ccadb.example/AllCertificateRecordsCSVFormatv4';
+    const on = plannerOf(synth({ ccadbReportUrl: url }));
+    expect(on.env.REVWATCH_CCADB_REPORT_URL).toBe(url);
+    expect(on.actions).toContain('dynamodb:DeleteItem');
+    expect(() => readStackConfig((k) => ({ sender: 'a@b.example', ccadbReportUrl: 'http://plain.example/x.csv' })[k])).toThrow('context "ccadbReportUrl" must be an https URL, not "http://plain.example/x.csv"');
+  });
+});
