@@ -84,7 +84,10 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
   let retiredExpired = 0;
   let certificates = 0;
   for (const [sha, ref] of refs) {
-    if (pollDue(ref.cert, ref.record, now, settledInterval) === null) {
+    // Attached before judging whether it is due: an expired certificate reached only through its issuer's
+    // disclosure must have answered from those CRLs since expiry, like any other source.
+    const c = resolver ? await resolver.attach(ref.cert) : ref.cert;
+    if (pollDue(c, ref.record, now, settledInterval) === null) {
       // Expired and answered since expiry (or revoked in its life): judged; it leaves the polling index.
       for (const kc of ref.cases) await store.setPollDue(kc.cert.caseId, sha, kc.rev, null);
       retiredExpired += ref.cases.length;
@@ -93,7 +96,6 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
     }
     certificates += ref.cases.length;
     const facts = latestAnswers(ref.record);
-    const c = resolver ? await resolver.attach(ref.cert) : ref.cert;
     const sources = revocationSources(c);
     const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
     for (const s of sources) {
