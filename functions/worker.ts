@@ -15,7 +15,9 @@ import { parseJobMessage, runQueuedJob, type RunJobDeps } from '../src/check/fan
 import type { OcspLimits } from '../src/check/ocsp-limits.js';
 import { HttpFetcher } from '../src/net/http-fetcher.js';
 import { OcspClient } from '../src/net/ocsp-client.js';
-import { loadEventBusName, loadOcspLimits, loadTableName } from './shared/config.js';
+import { loadEventBusName, loadEvidenceBucket, loadOcspLimits, loadTableName } from './shared/config.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3EvidenceArchive } from '../src/archive/s3-evidence-archive.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
 import { tableStore } from './shared/store.js';
 
@@ -58,7 +60,10 @@ export function createWorkerHandler(getDeps: () => WorkerDeps) {
 export function workerDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): WorkerDeps {
   const store = tableStore(loadTableName(env));
   const clock = new SystemClock();
+  const bucket = loadEvidenceBucket(env);
+  const archive = bucket ? new S3EvidenceArchive(new S3Client({}), bucket) : null;
   return {
+    ...(archive ? { saveCrl: (sha256: string, bytes: Uint8Array) => archive.putCrl(sha256, bytes) } : {}),
     store,
     // Public responders only: the address guard refuses private and loopback addresses.
     // OCSP over keep-alive node:http, everything else (CRLs) through the general fetcher.

@@ -39,6 +39,18 @@ export interface StackConfig {
   readonly ocspPerHost: number;
   /** Minimum milliseconds between two OCSP requests to one host, per worker. */
   readonly ocspIntervalMs: number;
+  /**
+   * Object Lock (governance mode) on the evidence bucket with this default retention in days, or null for
+   * none. Object Lock can only be turned on when the bucket is created, hence a switch decided up front.
+   */
+  readonly evidenceObjectLockDays: number | null;
+  /**
+   * The public URL of the CCADB "All Certificate Records" CSV report: the planner re-imports it weekly
+   * (src/ccadb/refresh.ts). Null: no refresh (disclosures come from `revwatch --aws ccadb import`).
+   */
+  readonly ccadbReportUrl: string | null;
+  /** Archived CRLs move to S3 Standard-IA after this many days (at least 30, S3's minimum for the class). */
+  readonly evidenceInfrequentAccessDays: number;
 }
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
@@ -72,6 +84,19 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     return v;
   };
 
+  const httpsUrl = (key: string): string | null => {
+    const v = text(key);
+    if (v === null) return null;
+    let url: URL | null = null;
+    try {
+      url = new URL(v);
+    } catch {
+      url = null;
+    }
+    if (!url || url.protocol !== 'https:') throw new StackConfigError(`context "${key}" must be an https URL, not "${v}"`);
+    return v;
+  };
+
   const sender = text('sender');
   if (sender === null) throw new StackConfigError('context "sender" is required: npx cdk deploy -c sender=revwatch@your-domain.example');
   if (!EMAIL.test(sender)) throw new StackConfigError(`context "sender": "${sender}" is not an email address`);
@@ -101,5 +126,8 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     logRetentionDays,
     ocspPerHost: int('ocspPerHost', DEFAULT_OCSP_PER_HOST, OCSP_PER_HOST_RANGE.min, OCSP_PER_HOST_RANGE.max),
     ocspIntervalMs: int('ocspIntervalMs', DEFAULT_OCSP_INTERVAL_MS, OCSP_INTERVAL_MS_RANGE.min, OCSP_INTERVAL_MS_RANGE.max),
+    evidenceObjectLockDays: text('evidenceObjectLockDays') === null ? null : int('evidenceObjectLockDays', 0, 1, 36_500),
+    ccadbReportUrl: httpsUrl('ccadbReportUrl'),
+    evidenceInfrequentAccessDays: int('evidenceInfrequentAccessDays', 90, 30, 3650),
   };
 }

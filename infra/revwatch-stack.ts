@@ -12,7 +12,8 @@
  * Alarms (to one SNS topic): the dead-letter queue holds a message, a function
  * failed, or no check run finished for an hour.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -24,11 +25,14 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { EvidenceBucket } from './evidence-bucket.js';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { CHECKS_COMPLETED, ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
 import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-run-events.js';
 import type { StackConfig } from './config.js';
 import { RevwatchFunction } from './revwatch-function.js';
+import { CRL_PREFIX } from '../src/archive/evidence-archive.js';
 
 
 export interface RevwatchStackProps extends StackProps {
@@ -105,6 +109,11 @@ export class RevwatchStack extends Stack {
     // Reads the cases and the due certificates (polling index); writes the open run, oversized job payloads,
     // the run record of an empty run, and takes judged expired certificates out of the index.
     planner.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] }).bindQueue(jobs).bindBus(bus);
+    if (config.ccadbReportUrl) {
+      // The weekly CCADB refresh (src/ccadb/refresh.ts) replaces disclosures: a CA no longer reported is deleted.
+      planner.bindTable(table, ['DeleteItem']);
+      planner.fn.addEnvironment(ENV.ccadbReportUrl, config.ccadbReportUrl);
+    }
 
     const worker = new RevwatchFunction(this, 'Worker', {
       handler: 'worker',
@@ -118,6 +127,18 @@ export class RevwatchStack extends Stack {
     });
     // Reads issuers and job payloads; writes observations, last answers, source states, CRL snapshots and run counts.
     worker.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']).bindBus(bus);
+    // The evidence archive: verified CRLs under crls/<sha256>.crl. PutObject on that prefix only: the worker
+    // cannot read, list, delete or overwrite-protect-bypass anything (writes are If-None-Match: *).
+    const evidence = new EvidenceBucket(this, 'Evidence', { objectLockDays: config.evidenceObjectLockDays, infrequentAccessDays: config.evidenceInfrequentAccessDays });
+    worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${CRL_PREFIX}*`)] }));
+    // AwsSolutions-IAM5 flags the object wildcard: it is the prefix itself (keys are <sha256>.crl, unknown in
+    // advance), on one bucket, for one action.
+    const bucketLogicalId = this.resolve(this.getLogicalId(evidence.bucket.node.defaultChild as CfnBucket)) as string;
+    Validations.of(worker.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${CRL_PREFIX}*]`,
+      reason: 'PutObject on the evidence bucket\'s crls/ prefix only: content-addressed keys are not known in advance',
+    });
+    worker.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
     worker.fn.addEventSource(new SqsEventSource(jobs, { batchSize: 1, reportBatchItemFailures: true }));
 
     const notifier = new RevwatchFunction(this, 'Notifier', {
@@ -200,12 +221,15 @@ export class RevwatchStack extends Stack {
     );
 
     new CfnOutput(this, 'TableName', { value: table.tableName, description: `${ENV.table} for the CLI (revwatch --aws)` });
+    new CfnOutput(this, 'EvidenceBucketName', { value: evidence.bucket.bucketName, description: `${ENV.evidenceBucket} for the CLI (revwatch --aws report --format bundle)` });
     new CfnOutput(this, 'JobQueueUrl', { value: jobs.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn });
 
-    // cdk-nag (AwsSolutions, run on every synth by infra/app.ts) finds nothing to acknowledge here:
-    // each role is built by hand without managed policies or wildcards, the queues and topic
-    // refuse plain HTTP, and the dead-letter queue is recognised as one.
+    // cdk-nag (AwsSolutions, run on every synth by infra/app.ts) finds two things to acknowledge, each
+    // justified where it is acknowledged: the worker's PutObject on the evidence prefix (an object
+    // wildcard) and the access-log bucket's own access logs (infra/evidence-bucket.ts). Otherwise each
+    // role is built by hand without managed policies or wildcards, the queues and topic refuse plain
+    // HTTP, and the dead-letter queue is recognised as one.
   }
 }

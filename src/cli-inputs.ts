@@ -11,6 +11,7 @@ import { InputError } from './errors.js';
 import { readCertificates, type CertificateInfo } from './pki/certificate.js';
 import type { Fetcher } from './ports.js';
 import { splitBundle, type TrackEntry } from './check/track.js';
+import { readCrtshJson, type CrtshRowProblem } from './crtsh-json.js';
 
 const CERT_FILE = /\.(pem|crt|cer|der)$/i;
 const FINGERPRINT = /^(?:sha256:)?([0-9a-f]{2}(?::?[0-9a-f]{2}){31})$/i;
@@ -19,6 +20,10 @@ export interface InputOptions {
   readonly fetcher: Fetcher;
   /** crt.sh's base URL; tests point it at a local server. */
   readonly crtshBaseUrl: string;
+  /** Where `crtsh-json:` rows find their certificates (files named by crt.sh id or fingerprint). */
+  readonly certsDir?: string;
+  /** Rows of a `crtsh-json:` file that were not tracked, with their line. */
+  readonly onSkipped?: (input: string, skipped: readonly CrtshRowProblem[]) => void;
 }
 
 /**
@@ -62,6 +67,13 @@ function readAllInOrder(paths: readonly string[]): TrackEntry[][] {
 export async function collectInputs(inputs: readonly string[], options: InputOptions): Promise<TrackEntry[]> {
   const out: TrackEntry[] = [];
   for (const input of inputs) {
+    const crtshJson = /^crtsh-json:(.+)$/i.exec(input)?.[1];
+    if (crtshJson) {
+      const { entries, skipped } = await readCrtshJson(crtshJson, { certsDir: options.certsDir, fetcher: options.fetcher, crtshBaseUrl: options.crtshBaseUrl });
+      out.push(...entries);
+      options.onSkipped?.(crtshJson, skipped);
+      continue;
+    }
     const crtshId = /^crtsh:(\d+)$/i.exec(input)?.[1] ?? /^https?:\/\/crt\.sh\/\?(?:id|d)=(\d+)/i.exec(input)?.[1];
     if (crtshId) {
       out.push(...(await fromCrtsh(crtshId, input, options)));

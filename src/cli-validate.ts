@@ -150,3 +150,18 @@ export function describeAwsSetupError(err: unknown): string | null {
   }
   return null;
 }
+
+/** Commander parser for a repeatable `--crl-url` / `--ocsp-url`: an absolute http(s) URL. */
+export function sourceUrlOption(option: string): (value: string, previous?: string[]) => string[] {
+  return (value, previous = []) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new InputError(`${option} "${oneLine(value)}" is not a URL`);
+    }
+    // CRLs and OCSP are served over http (RFC 5280 4.2.1.13, RFC 6960 A.1); https is accepted as given.
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`${option} must be an http or https URL (got ${oneLine(url.protocol)})`);
+    return previous.includes(value) ? previous : [...previous, value];
+  };
+}

@@ -17,6 +17,7 @@ import { describeAwsSetupError, oneLine } from './cli-validate.js';
 import { SystemClock } from './clock.js';
 import { InputError, NotEvidenceError } from './errors.js';
 import { cliContext, EvidenceMismatchError, FailOnMatchError, SourceUnreadableError, type CliIo } from './cli/context.js';
+import { registerCcadb } from './cli/ccadb.js';
 import { registerCheck } from './cli/check.js';
 import { registerDeadline } from './cli/deadline.js';
 import { registerDemo } from './cli/demo.js';
@@ -60,6 +61,7 @@ export function buildProgram(io: CliIo): Command {
   registerDigest(program, ctx);
   registerDemo(program, ctx, run);
   registerSite(program, ctx);
+  registerCcadb(program, ctx);
   registerInspect(program, ctx);
   return program;
 }

@@ -64,6 +64,17 @@ export interface TrackedCertificate {
   readonly precertificate: boolean;
   readonly ocspUrls: readonly string[];
   readonly crlUrls: readonly string[];
+  /** CRL URLs given by hand at `track` (--crl-url): polled like the certificate's own CDPs (revocation-sources.ts). */
+  readonly givenCrlUrls?: readonly string[];
+  /** OCSP responder URLs given by hand at `track` (--ocsp-url). */
+  readonly givenOcspUrls?: readonly string[];
+  /**
+   * CRLs the issuer disclosed in the CCADB (the full CRL, or every shard of a partitioned set), attached by
+   * the planner from the latest imported disclosure; used only when the certificate has no CDP.
+   */
+  readonly disclosedCrlUrls?: readonly string[];
+  /** The disclosed CRLs are shards of a partitioned set: each must carry a critical IDP naming its URL (RFC 5280 5.2.5). */
+  readonly disclosedCrlsPartitioned?: boolean;
 }
 
 export type ObservationStatus = 'good' | 'revoked' | 'unknown' | 'error';

@@ -35,6 +35,12 @@ export const loadTableName = (env: Env): string => need(env, ENV.table);
 /** The SQS queue the planner puts check jobs on. */
 export const loadJobQueueUrl = (env: Env): string => need(env, ENV.jobQueueUrl);
 
+/** The public URL of the CCADB "All Certificate Records" report the planner refreshes weekly; null: no refresh. */
+export const loadCcadbReportUrl = (env: Env): string | null => env[ENV.ccadbReportUrl]?.trim() || null;
+
+/** The evidence bucket the worker archives verified CRLs in; null when the stack has none (hashes only). */
+export const loadEvidenceBucket = (env: Env): string | null => env[ENV.evidenceBucket]?.trim() || null;
+
 /** The EventBridge bus finished runs are announced on ("Check Completed"), which triggers the notifier. */
 export const loadEventBusName = (env: Env): string => need(env, ENV.eventBus);
 

@@ -28,4 +28,8 @@ export const ENV = {
   /** The worker's per-host OCSP limits (src/check/ocsp-limits.ts). */
   ocspPerHost: 'REVWATCH_OCSP_PER_HOST',
   ocspIntervalMs: 'REVWATCH_OCSP_INTERVAL_MS',
+  /** The public CCADB "All Certificate Records" report the planner re-imports weekly (off when unset). */
+  ccadbReportUrl: 'REVWATCH_CCADB_REPORT_URL',
+  /** The S3 bucket verified CRLs are archived in, under crls/<sha256>.crl. */
+  evidenceBucket: 'REVWATCH_EVIDENCE_BUCKET',
 } as const;

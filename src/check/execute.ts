@@ -15,7 +15,7 @@ import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } 
 import { sourceKey, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../ports/store.js';
 import { pollDue } from './poll.js';
 import { describeAnswer, groupByHost } from './jobs.js';
-import { probeCrl, probeOcsp, type ProbeOutcome } from './probe.js';
+import { probeCrl, probeOcsp, type ProbeAnswer, type ProbeOutcome } from './probe.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
 import { groupBy } from '../util/group-by.js';
 
@@ -250,7 +250,7 @@ export class IssuerCache {
 const MISSING_ISSUER = 'issuer certificate missing from the store';
 
 /** Fetches one CRL once, answers for all of its certificates, and records the snapshot as evidence. */
-export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, recorder: ObservationRecorder, job: CrlJob, options: ExecuteOptions = {}): Promise<JobsResult> {
+export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, recorder: ObservationRecorder, job: CrlJob, options: ExecuteOptions = {}, shards?: ShardUnion): Promise<JobsResult> {
   const { store, clock } = deps;
   const now = (): number => clock.now().getTime();
   const issuer = await issuers.certificate(job.issuerSha256);
@@ -263,6 +263,7 @@ export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, rec
     fetcher: deps.fetcher,
     now,
     certificatesAreCAs: job.certificatesAreCAs,
+    requireIdp: job.requireIdp === true,
     maxBytes: options.crlMaxBytes,
     etag: prevState?.etag ?? null,
     lastModified: prevState?.lastModified ?? null,
@@ -299,8 +300,71 @@ export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, rec
     });
     if (fresh && deps.saveCrl && result.raw) await deps.saveCrl(result.sha256, result.raw);
   }
-  for (const [i, outcome] of result.outcomes.entries()) await recorder.consider(job.certificates[i]!, outcome);
+  for (const [i, outcome] of result.outcomes.entries()) {
+    const cert = job.certificates[i]!;
+    if (job.requireIdp && outcome.status === 'good') {
+      // One shard's silence is no answer (ShardUnion): without the other shards of this run it is not recorded.
+      if (shards) await shards.good(cert, outcome, recorder);
+      continue;
+    }
+    if (job.requireIdp) shards?.spoil(cert);
+    await recorder.consider(cert, outcome);
+  }
   return { sourceStates: [state], failedSources: error === null ? [] : [{ kind: 'crl', url: job.url, error }] };
+}
+
+/**
+ * A partitioned CRL (a CCADB disclosure of shards) speaks for a certificate
+ * only as a whole: each shard covers its own partition (its critical
+ * issuingDistributionPoint, RFC 5280 5.2.5), and a serial missing from one
+ * shard may be listed in another. So a shard's "not listed" is recorded only
+ * when every shard the certificate is checked against was read, verified and
+ * silent in this run, and then dated by the oldest of those shards'
+ * thisUpdate: the union is only as fresh as its stalest part, and a later
+ * date would push the bound on backdating past the truth (a false "late").
+ * A listing (revoked) or an error in any shard is recorded as it comes and
+ * spoils the union for that run. Where the shards are not all in one process
+ * (queued jobs in AWS), no ShardUnion is given and silence is not recorded.
+ */
+export class ShardUnion {
+  private readonly waiting = new Map<string, { remaining: number; spoiled: boolean; goods: { cert: JobCertificate; outcome: ProbeAnswer }[] }>();
+
+  constructor(jobs: readonly CrlJob[]) {
+    for (const job of jobs) {
+      if (!job.requireIdp) continue;
+      for (const c of job.certificates) {
+        const w = this.waiting.get(c.sha256) ?? { remaining: 0, spoiled: false, goods: [] };
+        w.remaining++;
+        this.waiting.set(c.sha256, w);
+      }
+    }
+  }
+
+  spoil(cert: JobCertificate): void {
+    const w = this.waiting.get(cert.sha256);
+    if (!w) return;
+    w.spoiled = true;
+    w.goods = [];
+    this.settle(cert.sha256, w);
+  }
+
+  async good(cert: JobCertificate, outcome: ProbeAnswer, recorder: ObservationRecorder): Promise<void> {
+    const w = this.waiting.get(cert.sha256);
+    if (!w) return;
+    if (!w.spoiled) w.goods.push({ cert, outcome });
+    if (this.settle(cert.sha256, w) && !w.spoiled) {
+      const oldest = Math.min(...w.goods.map((g) => g.outcome.thisUpdate));
+      for (const g of w.goods) await recorder.consider(g.cert, { ...g.outcome, thisUpdate: oldest });
+    }
+  }
+
+  /** Counts one shard's answer; true when it was the certificate's last. */
+  private settle(sha256: string, w: { remaining: number }): boolean {
+    w.remaining--;
+    if (w.remaining > 0) return false;
+    this.waiting.delete(sha256);
+    return true;
+  }
 }
 
 /** Asks OCSP responders, at most `ocspPerHost` at a time per host and no faster than one per `ocspMinIntervalMs`. */

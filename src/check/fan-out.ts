@@ -116,6 +116,8 @@ export interface RunJobDeps {
   readonly events: RunEvents;
   /** Kept across jobs of one worker (a warm Lambda): issuers are parsed once. */
   readonly issuers?: IssuerCache;
+  /** Keeps each new verified CRL (the evidence archive); executeCrlJob calls it. */
+  readonly saveCrl?: (sha256: string, bytes: Uint8Array) => Promise<void>;
 }
 
 export interface RunJobOptions extends ExecuteOptions {

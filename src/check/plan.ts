@@ -13,11 +13,16 @@ import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } f
 import { previousAnswer } from './jobs.js';
 import type { CrlJob, JobCertificate, OcspJob } from '../ports.js';
 import { DAY_MS, pollDue } from './poll.js';
+import { isDisclosedShard, revocationSources } from '../revocation-sources.js';
+import { DisclosureResolver } from '../ccadb/match.js';
+import type { DisclosureLookup } from '../ccadb/store.js';
 
 export interface PlanOptions {
   readonly caseId?: string;
   /** A settled (verified revoked) certificate is asked again this often, to catch a reversed revocation. */
   readonly settledIntervalMs?: number;
+  /** The imported CCADB disclosures: certificates are also checked against their issuer's disclosed CRLs. */
+  readonly disclosures?: DisclosureLookup;
 }
 
 /** A certificate due in this run, with every case that tracks it. */
@@ -73,12 +78,16 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
   }
 
   const sourceStates = await store.getSourceStates();
-  const crlGroups = new Map<string, { url: string; issuerSha256: string; isCA: boolean; certificates: JobCertificate[]; allAnswered: boolean }>();
+  const crlGroups = new Map<string, { url: string; issuerSha256: string; isCA: boolean; certificates: JobCertificate[]; allAnswered: boolean; requireIdp: boolean }>();
+  // Disclosed CRLs are attached for planning only: the stored certificate keeps what was tracked.
+  const resolver = options.disclosures ? new DisclosureResolver(options.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   const ocspJobs: OcspJob[] = [];
   let retiredExpired = 0;
   let certificates = 0;
   for (const [sha, ref] of refs) {
-    const c = ref.cert;
+    // Attached before judging whether it is due: an expired certificate reached only through its issuer's
+    // disclosure must have answered from those CRLs since expiry, like any other source.
+    const c = resolver ? await resolver.attach(ref.cert) : ref.cert;
     if (pollDue(c, ref.record, now, settledInterval) === null) {
       // Expired and answered since expiry (or revoked in its life): judged; it leaves the polling index.
       for (const kc of ref.cases) await store.setPollDue(kc.cert.caseId, sha, kc.rev, null);
@@ -88,7 +97,7 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
     }
     certificates += ref.cases.length;
     const facts = latestAnswers(ref.record);
-    const sources = [...c.crlUrls.map((url) => ({ kind: 'crl' as const, url })), ...c.ocspUrls.map((url) => ({ kind: 'ocsp' as const, url }))];
+    const sources = revocationSources(c);
     const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
     for (const s of sources) {
       const prev = facts.get(sourceKey(s.kind, s.url))?.latest ?? undefined;
@@ -105,8 +114,9 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
       };
       if (s.kind === 'crl') {
         const key = `${s.url}|${c.issuerSha256}`;
-        const g = crlGroups.get(key) ?? { url: s.url, issuerSha256: c.issuerSha256, isCA: c.isCA, certificates: [], allAnswered: true };
+        const g = crlGroups.get(key) ?? { url: s.url, issuerSha256: c.issuerSha256, isCA: c.isCA, certificates: [], allAnswered: true, requireIdp: false };
         g.certificates.push(certificate);
+        if (isDisclosedShard(c, s.url)) g.requireIdp = true;
         if (prev === undefined || prev.status === 'error') g.allAnswered = false;
         crlGroups.set(key, g);
       } else {
@@ -120,7 +130,7 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
     // A conditional GET only helps when every certificate already has an answer from this CRL:
     // a 304 carries no answers for the new ones.
     const conditional = g.allAnswered && state?.ok ? state : null;
-    return { kind: 'crl', url: g.url, issuerSha256: g.issuerSha256, certificatesAreCAs: g.isCA, conditional, certificates: g.certificates };
+    return { kind: 'crl', url: g.url, issuerSha256: g.issuerSha256, certificatesAreCAs: g.isCA, conditional, certificates: g.certificates, ...(g.requireIdp ? { requireIdp: true } : {}) };
   });
   return { startedAt: now, cases, certificates, notDue: Math.max(0, tracked - certificates), retiredExpired, crlJobs, ocspJobs, refs };
 }

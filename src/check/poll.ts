@@ -10,13 +10,14 @@
  *   tracked after the fact is judged on evidence; then never again.
  */
 import type { TrackedCertificate } from '../domain.js';
+import { revocationSources, type SourcedCertificate } from '../revocation-sources.js';
 import { evidenceOf, latestAnswers, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 
 export const DAY_MS = 86_400_000;
 
-export function pollDue(cert: Pick<TrackedCertificate, 'notAfter' | 'crlUrls' | 'ocspUrls'>, record: EvidenceRecord, now: number, settledIntervalMs = DAY_MS): number | null {
+export function pollDue(cert: Pick<TrackedCertificate, 'notAfter'> & SourcedCertificate, record: EvidenceRecord, now: number, settledIntervalMs = DAY_MS): number | null {
   const facts = latestAnswers(record);
-  const sources = [...cert.crlUrls.map((url) => `crl ${url}`), ...cert.ocspUrls.map((url) => `ocsp ${url}`)];
+  const sources = revocationSources(cert).map((s) => `${s.kind} ${s.url}`);
   if (cert.notAfter <= now) {
     const evidence = evidenceOf(cert, recordObservations(record));
     if (evidence.effectiveRevocationTime !== null && evidence.effectiveRevocationTime <= cert.notAfter) return null;

@@ -150,6 +150,8 @@ export interface CrlProbeInput {
   readonly now: () => number;
   /** Whether the certificates are CA certificates, for IDP scope checks (RFC 5280 5.2.5). */
   readonly certificatesAreCAs?: boolean;
+  /** The CRL is a shard of a partitioned set: without a critical IDP naming `url` it proves nothing for these serials. */
+  readonly requireIdp?: boolean;
   readonly maxBytes?: number;
   readonly etag?: string | null;
   readonly lastModified?: string | null;
@@ -189,7 +191,7 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
     const message = err instanceof DerError ? `not a CRL: ${err.message}` : `unreadable CRL: ${(err as Error).message}`;
     return { ...base, ...meta, outcomes: errorAll('malformed', message, fetched.sha256) };
   }
-  const scopeProblem = idpProblem(scan, input.url, input.certificatesAreCAs === true);
+  const scopeProblem = (input.requireIdp ? shardIdpProblem(scan, input.url) : null) ?? idpProblem(scan, input.url, input.certificatesAreCAs === true);
   // RFC 5280 6.3.3 (a)(1): thisUpdate after the time of checking: not yet valid.
   const future = scan.thisUpdate > checkedAt + CRL_FUTURE_SKEW_MS ? scan.problems.find((p) => p.code === 'not-yet-valid') : undefined;
   if (!scan.usable || scopeProblem || future) {
@@ -235,6 +237,22 @@ function idpProblem(scan: CrlScan, url: string, caCertificates: boolean): string
   if (idp.onlyContainsCACerts && !caCertificates) return 'the CRL covers only CA certificates';
   if (idp.onlyContainsUserCerts && caCertificates) return 'the CRL covers only end-entity certificates';
   if (idp.onlyContainsAttributeCerts) return 'the CRL covers only attribute certificates';
+  return null;
+}
+
+/**
+ * A partitioned CRL speaks only for the certificates of its partition, which
+ * its issuingDistributionPoint names (RFC 5280 5.2.5: the extension is
+ * critical). A shard without one, or with a non-critical one, could be taken
+ * for the full CRL: its silence about a serial proves nothing. The Apple Root
+ * Program (2.1.2) and the CCADB require each disclosed shard to carry one
+ * naming the disclosed URL.
+ */
+function shardIdpProblem(scan: CrlScan, url: string): string | null {
+  const idp = scan.issuingDistributionPoint;
+  if (!idp) return `wrong distribution point: the partitioned CRL at ${url} carries no issuingDistributionPoint extension`;
+  if (idp.critical === false) return `wrong distribution point: the partitioned CRL at ${url} carries a non-critical issuingDistributionPoint (RFC 5280 5.2.5 requires it critical)`;
+  if (!idp.uris.some((u) => sameUrl(u, url))) return `wrong distribution point: the partitioned CRL at ${url} names ${idp.uris.join(', ') || 'no URL'} in its issuingDistributionPoint`;
   return null;
 }
 

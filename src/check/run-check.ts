@@ -9,8 +9,8 @@ import type { Case } from '../domain.js';
 import type { SourceState } from '../ports/store.js';
 import { recordObservations } from '../rules/evidence.js';
 import { verdictOf, type Verdict } from '../rules/verdict.js';
-import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteDeps, type ExecuteOptions, type FailedSource } from './execute.js';
-import { planCheck } from './plan.js';
+import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, ShardUnion, type Change, type ExecuteDeps, type ExecuteOptions, type FailedSource } from './execute.js';
+import { planCheck, type PlanOptions } from './plan.js';
 
 export type { Change, ProgressSink } from './execute.js';
 
@@ -23,6 +23,8 @@ export interface CheckOptions extends ExecuteOptions {
   readonly settledIntervalMs?: number;
   /** Unchanged answers are still recorded this often, as heartbeats. */
   readonly heartbeatMs?: number;
+  /** The imported CCADB disclosures (plan.ts). */
+  readonly disclosures?: PlanOptions['disclosures'];
 }
 
 export interface CheckSummary {
@@ -80,8 +82,9 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   let ocspDone = planDone;
   await Promise.all([
     (async () => {
+      const shards = new ShardUnion(plan.crlJobs);
       for (const job of plan.crlJobs) {
-        const r = await executeCrlJob(deps, issuers, recorder, job, options);
+        const r = await executeCrlJob(deps, issuers, recorder, job, options, shards);
         if (r.sourceStates.length > 0) crlsFetched++;
         collect(r);
         deps.progress?.increment();

@@ -12,6 +12,9 @@ import { certificateStatus, type CertificateStatus, type Verdict } from '../rule
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { formatDuration, isoOrNull } from '../time.js';
+import { crlSourceUrls, isDisclosedShard } from '../revocation-sources.js';
+import { DisclosureResolver } from '../ccadb/match.js';
+import type { DisclosureLookup } from '../ccadb/store.js';
 import { sourceKey, type CaseCertificate, type CertificateSpool, type CrlSnapshot, type Store, type StoredCertificate } from '../ports/store.js';
 
 /**
@@ -75,7 +78,10 @@ export class SnapshotIndex {
 export function goodFromSnapshots(cert: StoredCertificate, record: EvidenceRecord, snapshots: ReadonlyMap<string, SnapshotIndex>): Observation[] {
   const out: Observation[] = [];
   const observations = recordObservations(record);
-  for (const url of cert.crlUrls) {
+  for (const url of crlSourceUrls(cert)) {
+    // A shard of a partitioned CRL speaks only for its own partition: its silence about a serial is no
+    // "good" for a certificate it may not cover, so its snapshots extend nothing.
+    if (isDisclosedShard(cert, url)) continue;
     const index = snapshots.get(url);
     if (!index) continue;
     const facts = sourceFacts('crl', url, observations.filter((o) => o.source.kind === 'crl' && o.source.url === url), cert.notAfter);
@@ -137,6 +143,9 @@ export interface StatusReport {
   readonly rulesAsOf?: string;
 }
 
+/** The rules a status is judged under, and the CCADB disclosures that add CRLs to certificates without one. */
+export type StatusRules = RuleOptions & { disclosures?: DisclosureLookup };
+
 /** What building a status read, for callers that need it too (reports), so nothing is read twice. */
 export interface StatusReads {
   readonly certificates: Map<string, CaseCertificate[]>;
@@ -157,7 +166,7 @@ export interface StatusSink {
   caseEnd(): void;
 }
 
-export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads, rules: RuleOptions = {}): Promise<StatusReport> {
+export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads, rules: StatusRules = {}): Promise<StatusReport> {
   const cases: CaseStatus[] = [];
   await streamStatus(store, now, {
     caseStart: (header) => {
@@ -184,9 +193,11 @@ export async function streamStatus(
   sink: StatusSink,
   caseId?: string,
   reads?: StatusReads,
-  rules: RuleOptions = {},
+  rules: StatusRules = {},
   openSpool: () => CertificateSpool = memorySpool,
 ): Promise<void> {
+  // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them.
+  const resolver = rules.disclosures ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);
@@ -207,7 +218,7 @@ export async function streamStatus(
       let count = 0;
       await store.visitCase(kase.id, (cc) => {
         const c = cc.peekCert?.() ?? cc.cert;
-        for (const url of c.crlUrls) urls.add(url);
+        for (const url of crlSourceUrls(c)) urls.add(url);
         spool.add(c.serial, cc);
         if (reads) kept.push({ serial: c.serial, cc });
         count++;
@@ -219,7 +230,10 @@ export async function streamStatus(
       sink.caseStart({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind }, count, { contestedNote });
       for (const cc of spool.inOrder()) {
         const record = await usableRecord(store, cc);
-        const s = certificateStatus(kase, cc.cert, [...recordObservations(record), ...goodFromSnapshots(cc.cert, record, snapshots)], now, rules);
+        const cert = resolver ? await resolver.attach(cc.cert) : cc.cert;
+        // Disclosed CRLs are known only once attached: their snapshots are read on first need.
+        for (const url of crlSourceUrls(cert)) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
+        const s = certificateStatus(kase, cert, [...recordObservations(record), ...goodFromSnapshots(cert, record, snapshots)], now, rules);
         // Unchanged answers are not rewritten per certificate: the source's own
         // heartbeat says when the answer was last confirmed.
         const sources = s.sources.map((src) => {

@@ -41,11 +41,24 @@ export function splitBundle(certs: readonly CertificateInfo[]): { targets: Certi
   return { targets: targets.length ? targets : [...certs], issuers };
 }
 
+/** Sources given by hand at `track` (--crl-url, --ocsp-url), for every certificate of the command. */
+export interface GivenSources {
+  readonly crlUrls?: readonly string[];
+  readonly ocspUrls?: readonly string[];
+}
+
 export async function trackCertificates(
-  deps: { store: Store; clock: Clock; fetchCaIssuers?: CaIssuersFetch },
+  deps: {
+    store: Store;
+    clock: Clock;
+    fetchCaIssuers?: CaIssuersFetch;
+    /** The CRLs the issuer disclosed in the CCADB, when an import holds a disclosure for it (ccadb/). */
+    disclosedCrlsOf?: (cert: CertificateInfo, issuer: CertificateInfo) => Promise<readonly string[]>;
+  },
   kase: Case,
   entries: readonly TrackEntry[],
   given: readonly CertificateInfo[],
+  sources: GivenSources = {},
 ): Promise<TrackResult> {
   if (entries.length === 0) throw new InputError('no certificates to track');
   const existing = await deps.store.getCase(kase.id);
@@ -61,10 +74,18 @@ export async function trackCertificates(
   const ders = new Map<string, Uint8Array>();
   for (const e of entries) {
     const c = e.certificate;
-    if (c.ocspUrls.length === 0 && c.crlUrls.length === 0) {
-      throw new InputError(`${e.source}: ${c.subject} (serial ${c.serial}) names no OCSP responder and no CRL distribution point, so revwatch cannot watch it`);
-    }
+    const givenCrlUrls = [...(sources.crlUrls ?? [])];
+    const givenOcspUrls = [...(sources.ocspUrls ?? [])];
+    const sourceless = c.ocspUrls.length === 0 && c.crlUrls.length === 0 && givenCrlUrls.length === 0 && givenOcspUrls.length === 0;
+    const refuse = (): never => {
+      throw new InputError(
+        `${e.source}: ${c.subject} (serial ${c.serial}) names no OCSP responder and no CRL distribution point, and no CCADB disclosure is imported for its issuer; give --crl-url or --ocsp-url, or run \`revwatch ccadb import\``,
+      );
+    };
+    if (sourceless && !deps.disclosedCrlsOf) refuse();
     const resolution = await resolveIssuer(c, { given, bundle: e.bundle, fetchCaIssuers: deps.fetchCaIssuers });
+    // No source of its own and none given: the issuer's CCADB disclosure is the last route (BR 2.0.1 made OCSP optional).
+    if (sourceless && (await deps.disclosedCrlsOf!(c, resolution.revocationIssuer)).length === 0) refuse();
     ders.set(c.sha256, c.der);
     ders.set(resolution.revocationIssuer.sha256, resolution.revocationIssuer.der);
     toStore.push({
@@ -78,6 +99,8 @@ export async function trackCertificates(
       precertificate: c.precertificate,
       ocspUrls: [...c.ocspUrls],
       crlUrls: [...c.crlUrls],
+      ...(givenCrlUrls.length ? { givenCrlUrls } : {}),
+      ...(givenOcspUrls.length ? { givenOcspUrls } : {}),
       issuerSha256: resolution.revocationIssuer.sha256,
       isCA: c.isCA,
       trackedAt: now,

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { EvidenceArchive } from '../archive/evidence-archive.js';
 import { InputError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { HttpFetcher } from '../net/http-fetcher.js';
@@ -23,6 +24,8 @@ export interface CliIo {
   readonly interactive?: boolean;
   /** Resolves once stdout has room again (a pipe whose reader lags): long outputs wait instead of queueing. */
   readonly drain?: () => Promise<void>;
+  /** AWS mode's evidence archive instead of the bucket REVWATCH_EVIDENCE_BUCKET names (tests pass their own). */
+  readonly evidenceArchive?: EvidenceArchive;
 }
 
 export interface GlobalOptions {

@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { InputError, NotEvidenceError } from '../errors.js';
 import type { FetchRequest, FetchResult } from '../ports.js';
+import type { CertificateInfo } from '../pki/certificate.js';
 import { collect, readInput, SourceUnreadableError, type CliContext } from './context.js';
 
 const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
@@ -53,7 +54,7 @@ export function registerInspect(program: Command, ctx: CliContext): void {
 
   inspect
     .command('ocsp <source>')
-    .description('inspect an OCSP response file, or ask a responder URL about --cert')
+    .description("inspect an OCSP response file, ask a responder URL about --cert, or ask a certificate file's own responder (AIA) about it")
     .option('--issuer <file>', 'the issuer certificate, to verify the signature and CertID')
     .option('--cert <file>', 'the certificate asked about (required with a URL)')
     .option('--at <ISO-8601>', 'judge staleness at this time (default now)')
@@ -71,11 +72,33 @@ export function registerInspect(program: Command, ctx: CliContext): void {
         bytes = await fetchOnce(ctx, (fetch) => fetchOcsp({ fetch }, source, request, DEFAULT_OCSP_MAX_BYTES));
       } else {
         bytes = await readInput(source, 'OCSP response');
+        const { certificatesIn, responderFromCertificate } = await import('../cli-sources.js');
+        const certs = certificatesIn(bytes, source);
+        if (certs) {
+          // A certificate, not a response: ask its own responder (AIA), with its issuer from --issuer, the file or caIssuers.
+          const { OcspIssuer, buildOcspRequest } = await import('../pki/ocsp.js');
+          const { DEFAULT_OCSP_MAX_BYTES } = await import('../check/probe.js');
+          const { fetchOcsp } = await import('../check/fetch-ocsp.js');
+          const fetcher = await ctx.fetcher();
+          let target;
+          try {
+            target = await responderFromCertificate(certs, source, issuer, fetcher);
+            const request = buildOcspRequest(target.cert.serial, new OcspIssuer(target.issuer.raw));
+            bytes = requireFetched(await fetchOcsp(fetcher, target.url, request, DEFAULT_OCSP_MAX_BYTES));
+          } finally {
+            await fetcher.close();
+          }
+          return printOcsp(ctx, bytes, target.url, { issuer: target.issuer, cert: target.cert, at: when });
+        }
       }
-      const { formatOcspInspection, inspectOcsp, ocspEvidenceProblem } = await import('../inspect.js');
-      const report = inspectOcsp(bytes, source, { issuer, cert, at: when });
-      ctx.print(report, () => formatOcspInspection(report));
-      const notEvidence = ocspEvidenceProblem(report);
-      if (notEvidence) throw new NotEvidenceError(notEvidence);
+      return printOcsp(ctx, bytes, source, { issuer, cert, at: when });
     });
+}
+
+async function printOcsp(ctx: CliContext, bytes: Uint8Array, source: string, options: { issuer: CertificateInfo | null; cert: CertificateInfo | null; at: number }): Promise<void> {
+  const { formatOcspInspection, inspectOcsp, ocspEvidenceProblem } = await import('../inspect.js');
+  const report = inspectOcsp(bytes, source, options);
+  ctx.print(report, () => formatOcspInspection(report));
+  const notEvidence = ocspEvidenceProblem(report);
+  if (notEvidence) throw new NotEvidenceError(notEvidence);
 }

@@ -30,10 +30,14 @@ async function report(ctx: CliContext, opts: ReportOptions): Promise<void> {
   if (format.kind === 'directory' && !opts.out) throw new InputError(`--format ${opts.format} needs --out <directory>`);
   const { buildCaseReport } = await import('../report/case-report.js');
   const { makeOutDir, writeOutFile } = await import('../cli-validate.js');
-  const { caseReport, readCrl } = await ctx.withRuntime(async ({ store, evidenceFiles }) => ({
-    caseReport: await buildCaseReport(store, opts.case, io.clock.now().getTime(), { crlFile: (sha) => evidenceFiles?.crlPath(sha) ?? null, allObservations: format.allObservations }),
-    readCrl: (sha: string) => evidenceFiles?.readCrl(sha) ?? null,
-  }));
+  const { caseReport, readCrl } = await ctx.withRuntime(async ({ store, evidenceFiles, disclosures, evidenceArchive }) => {
+    const built = await buildCaseReport(store, opts.case, io.clock.now().getTime(), { crlFile: (sha) => evidenceFiles?.crlPath(sha) ?? null, allObservations: format.allObservations, disclosures });
+    // AWS mode keeps no CRL files: a bundle reads the CRLs the worker archived in the evidence bucket.
+    const archive = evidenceFiles ? null : (io.evidenceArchive ?? evidenceArchive);
+    const { readArchivedCrls } = await import('../archive/read-archived.js');
+    const archived = archive && format.kind === 'directory' ? await readArchivedCrls(archive, built.crls.map((c) => c.sha256)) : new Map<string, Uint8Array>();
+    return { caseReport: built, readCrl: (sha: string) => evidenceFiles?.readCrl(sha) ?? archived.get(sha) ?? null };
+  });
   if (format.kind === 'directory') {
     const files = (await format.renderer())(caseReport, readCrl);
     const { prepareBundleDir } = await import('../report/bundle.js');

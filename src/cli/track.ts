@@ -1,6 +1,6 @@
 /** `revwatch track`: read the certificates named, and record them under a case. */
 import { Option, type Command } from 'commander';
-import { parseCaseId, parseReportUrl } from '../cli-validate.js';
+import { parseCaseId, parseReportUrl, sourceUrlOption } from '../cli-validate.js';
 import type { Case } from '../domain.js';
 import { NOTIFYING_PARTIES } from '../rules/programs.js';
 import { collect, readInput, type CliContext } from './context.js';
@@ -18,12 +18,15 @@ interface TrackOptions {
   issuer?: string;
   notify?: string[];
   crtshUrl: string;
+  crlUrl?: string[];
+  ocspUrl?: string[];
+  certsDir?: string;
 }
 
 export function registerTrack(program: Command, ctx: CliContext): void {
   program
     .command('track <inputs...>')
-    .description('track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints) under a case')
+    .description('track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints, crtsh-json:<file>) under a case')
     .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
     .requiredOption('--reason <slug>', 'why the certificates must be revoked')
     .option('--kind <kind>', 'certificate kind', 'tls-subscriber')
@@ -36,6 +39,9 @@ export function registerTrack(program: Command, ctx: CliContext): void {
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
+    .option('--certs-dir <dir>', 'for crtsh-json:<file>: the certificates, as DER or PEM files named by crt.sh id or SHA-256 fingerprint')
+    .addOption(new Option('--crl-url <url>', 'a CRL to check these certificates against, besides their own (repeatable)').argParser(sourceUrlOption('--crl-url')))
+    .addOption(new Option('--ocsp-url <url>', 'an OCSP responder to ask about these certificates, besides their own (repeatable)').argParser(sourceUrlOption('--ocsp-url')))
     .action((inputs: string[], opts: TrackOptions) => track(ctx, inputs, opts));
 }
 
@@ -58,7 +64,13 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
   const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
   const fetcher = await ctx.fetcher();
   try {
-    const entries = await collectInputs(inputs, { fetcher, crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl });
+    const skipped: { file: string; line: number; why: string }[] = [];
+    const entries = await collectInputs(inputs, {
+      fetcher,
+      crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl,
+      certsDir: opts.certsDir,
+      onSkipped: (file, rows) => skipped.push(...rows.map((r) => ({ file, ...r }))),
+    });
     const title = opts.title ?? `${reason} reported ${new Date(reportedAt).toISOString()}`;
     const facts = { reportedAt, reason, kind, title, notifiedBy };
     const kase: Case = { id: opts.case ?? defaultCaseId(facts), ...facts, confirmedAt, reportUrl: opts.reportUrl ?? null, notify: opts.notify ?? [], delayedReportUrl: opts.delayedReportUrl ?? null };
@@ -67,8 +79,13 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       if (!r.ok) throw new Error(r.message);
       return r.body;
     };
-    const result = await ctx.withRuntime(({ store }) => trackCertificates({ store, clock: io.clock, fetchCaIssuers }, kase, entries, given));
-    ctx.print(result, () => `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`);
+    const { disclosedCrlsForTrack } = await import('../cli-ccadb.js');
+    const result = await ctx.withRuntime(({ store, disclosures }) =>
+      trackCertificates({ store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(disclosures) }, kase, entries, given, { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl }),
+    );
+    ctx.print(skipped.length ? { ...result, skipped } : result, () =>
+      [`case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`, ...skipped.map((r) => `  ${r.file} line ${r.line}: not tracked: ${r.why}`)].join('\n'),
+    );
   } finally {
     await fetcher.close();
   }

@@ -84,6 +84,8 @@ export interface IssuingDistributionPoint {
   readonly onlyContainsAttributeCerts: boolean;
   readonly onlySomeReasons: boolean;
   readonly indirectCRL: boolean;
+  /** Whether the extension was marked critical (RFC 5280 5.2.5 requires it; set when read from a CRL). */
+  readonly critical?: boolean;
 }
 
 export interface CrlScan {
@@ -503,7 +505,7 @@ function readCrlExtensions(buf: Uint8Array, wrapper: DerElement, problems: CrlPr
       result.deltaCrlIndicator = bigIntegerDecimal(value);
       problems.push({ code: 'delta-crl', message: `delta CRL (base CRL ${result.deltaCrlIndicator}): a delta alone cannot show that a certificate is not revoked` });
     } else if (oid === Oid.issuingDistributionPoint) {
-      result.idp = parseIssuingDistributionPoint(value);
+      result.idp = { ...parseIssuingDistributionPoint(value), critical };
       if (isEmptySequence(value)) {
         // RFC 5280 5.2.5: "conforming CRL issuers MUST NOT issue CRLs where
         // the DER encoding of the issuing distribution point extension is an

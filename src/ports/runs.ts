@@ -48,6 +48,8 @@ export interface CrlJob {
    */
   readonly conditional: SourceState | null;
   readonly certificates: readonly JobCertificate[];
+  /** A shard of a partitioned CCADB disclosure: the CRL must carry a critical IDP naming this URL (RFC 5280 5.2.5). */
+  readonly requireIdp?: boolean;
 }
 
 /** One OCSP request: one certificate at one responder. */

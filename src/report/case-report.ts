@@ -18,6 +18,8 @@ import { mapLimit } from '../util/map-limit.js';
 import { crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
 import type { CaseCertificate, CrlSnapshot, Store, StoredCertificate } from '../ports/store.js';
 import type { Observation } from '../domain.js';
+import { crlSourceUrls } from '../revocation-sources.js';
+import type { DisclosureLookup } from '../ccadb/store.js';
 
 export interface ReportCounts {
   readonly total: number;
@@ -178,13 +180,15 @@ export interface CaseReportOptions {
    * record keeps, the ones its verdict and findings rest on, and the case is read with one Query.
    */
   readonly allObservations?: boolean;
+  /** The imported CCADB disclosures: certificates are judged, and their CRLs listed, with their issuer's disclosed CRLs. */
+  readonly disclosures?: DisclosureLookup;
 }
 
 export async function buildCaseReport(store: Store, caseId: string, now: number, options: CaseReportOptions = {}): Promise<CaseReport> {
   const kase: Case | null = await store.getCase(caseId);
   if (!kase) throw new InputError(`no case "${caseId}"`);
   const reads = { certificates: new Map<string, CaseCertificate[]>(), snapshots: new Map<string, SnapshotIndex>() };
-  const status: CaseStatus = (await buildStatus(store, now, caseId, reads)).cases[0]!;
+  const status: CaseStatus = (await buildStatus(store, now, caseId, reads, options.disclosures ? { disclosures: options.disclosures } : {})).cases[0]!;
   const loaded = reads.certificates.get(caseId)!;
   const certificates: StoredCertificate[] = loaded.map((cc) => cc.cert);
   const bySha = new Map(certificates.map((c) => [c.sha256, c]));
@@ -214,7 +218,8 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
       observations,
     });
   }
-  const crlUrls = [...new Set(certificates.flatMap((c) => c.crlUrls))].sort();
+  // Status read the snapshots of every CRL it judged on, the disclosed ones included.
+  const crlUrls = [...new Set([...certificates.flatMap((c) => crlSourceUrls(c)), ...reads.snapshots.keys()])].sort();
   const crls: CaseReport['crls'] = [];
   for (const url of crlUrls) {
     const snapshots = reads.snapshots.get(url)?.snapshots ?? (await store.listCrlSnapshots(url));

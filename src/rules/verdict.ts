@@ -11,6 +11,7 @@ import { computeDeadline, rulesInstant, type Deadline, type RuleOptions } from '
 import { backdatingSeverity } from './backdating.js';
 import { reasonCodeFindings } from './reason-codes.js';
 import { ruleVersionAt, type RuleVersion } from './rule-versions.js';
+import { hasOcspSource, revocationSources, routeOf, type SourceRoute } from '../revocation-sources.js';
 
 export type Verdict =
   | 'pending'
@@ -35,7 +36,10 @@ export type FindingCode =
   | 'should_deadline_missed'
   | 'no_revocation_source'
   | 'confirmed_after_report'
-  | 'evidence_insufficient';
+  | 'evidence_insufficient'
+  | 'crl_sources_disagree'
+  | 'partition_idp_mismatch'
+  | 'disclosed_crl_unreadable';
 
 export interface Finding {
   readonly code: FindingCode;
@@ -51,6 +55,8 @@ export interface SourceStatus {
   readonly thisUpdate: string | null;
   readonly nextUpdate: string | null;
   readonly error: string | null;
+  /** How the source was reached (revocation-sources.ts); null for a source the certificate no longer lists. */
+  readonly route?: SourceRoute | null;
 }
 
 /** The certificate entry of `status --json` (design.md, CLI contract). */
@@ -137,7 +143,7 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
     return one(end > should && cert.notAfter > should ? { code: 'should_deadline_missed', severity: 'warning', message: `not revoked by the SHOULD deadline ${iso(should)} (${deadline.rule.section})` } : null);
   },
   no_revocation_source: ({ cert }) =>
-    one(cert.ocspUrls.length === 0 && cert.crlUrls.length === 0 ? { code: 'no_revocation_source', severity: 'violation', message: 'the certificate names neither an OCSP responder nor a CRL distribution point' } : null),
+    one(revocationSources(cert).length === 0 ? { code: 'no_revocation_source', severity: 'violation', message: 'the certificate names neither an OCSP responder nor a CRL distribution point, and no CRL was given or disclosed for it' } : null),
   ocsp_unknown_for_issued: ({ evidence, cert }) =>
     evidence.sources
       .filter((s) => s.kind === 'ocsp' && s.firstUnknown)
@@ -184,6 +190,39 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
       ? { code: 'ocsp_crl_disagree', severity: 'warning', message: `OCSP said ${ocsp.status} at ${iso(ocsp.observedAt)} while the CRL said ${crl.status} at ${iso(crl.observedAt)}` }
       : null);
   },
+  // The CRL the certificate names (CDP) and the CRL its CA disclosed in the CCADB disagree: ocsp_crl_disagree's
+  // CRL twin. Both are the CA's signed word on the same certificate; one of them is wrong.
+  crl_sources_disagree: ({ evidence, cert }) => {
+    const latestOf = (route: 'cdp' | 'ccadb'): Observation | null =>
+      evidence.sources
+        .filter((s) => s.kind === 'crl' && routeOf(cert, 'crl', s.url) === route)
+        .map((s) => s.latestDefinite)
+        .reduce<Observation | null>((a, o) => (o && (!a || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a))) ? o : a), null);
+    const cdp = latestOf('cdp');
+    const disclosed = latestOf('ccadb');
+    return one(cdp && disclosed && (cdp.status === 'revoked') !== (disclosed.status === 'revoked')
+      ? { code: 'crl_sources_disagree', severity: 'warning', message: `the CRL the certificate names (${cdp.source.url}) said ${cdp.status} at ${iso(cdp.observedAt)} while the CRL its CA disclosed in the CCADB (${disclosed.source.url}) said ${disclosed.status} at ${iso(disclosed.observedAt)}` }
+      : null);
+  },
+  // A CRL whose issuingDistributionPoint does not name the URL it was fetched from (or, for a disclosed
+  // partitioned shard, that lacks a critical IDP) was set aside: RFC 5280 5.2.5, Apple Root Program 2.1.2.
+  partition_idp_mismatch: ({ evidence, cert }) =>
+    evidence.sources
+      .filter((s) => s.kind === 'crl' && s.latest?.error?.kind === 'wrong-distribution-point')
+      .map((s) => {
+        const route = routeOf(cert, 'crl', s.url);
+        const o = s.latest!;
+        return {
+          code: 'partition_idp_mismatch' as const,
+          severity: route === 'ccadb' ? ('violation' as const) : ('warning' as const),
+          message: `${route === 'ccadb' ? 'the CRL disclosed in the CCADB at' : 'the CRL at'} ${s.url} was set aside at ${iso(o.observedAt)}: ${o.error!.message}`,
+        };
+      }),
+  // A CRL the CA disclosed in the CCADB for this certificate's issuer could not be read (CCADB Policy 5: disclosed CRLs must be available).
+  disclosed_crl_unreadable: ({ evidence, cert }) =>
+    evidence.sources
+      .filter((s) => s.kind === 'crl' && s.latest?.status === 'error' && s.latest.error?.kind !== 'wrong-distribution-point' && routeOf(cert, 'crl', s.url) === 'ccadb')
+      .map((s) => ({ code: 'disclosed_crl_unreadable' as const, severity: 'warning' as const, message: `the CRL disclosed in the CCADB at ${s.url} could not be read at ${iso(s.latest!.observedAt)}: ${s.latest!.error?.message ?? 'error'}` })),
   // Reason codes (reason-codes.ts) are judged on every claim, also those a rule version does not count as revoked.
   reason_code_mismatch: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_mismatch'),
   reason_code_invalid: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_invalid'),
@@ -250,7 +289,7 @@ export function judge(kase: Case, cert: TrackedCertificate, observations: readon
 function underVersion(version: RuleVersion, cert: TrackedCertificate, evidence: Evidence): Evidence {
   if (version.revokedMeans === 'any-source' || evidence.claimedRevocationTime === null) return evidence;
   const says = (kind: 'crl' | 'ocsp'): boolean => evidence.sources.some((s) => s.kind === kind && s.claimed !== null);
-  if (says('crl') && (cert.ocspUrls.length === 0 || says('ocsp'))) return evidence;
+  if (says('crl') && (!hasOcspSource(cert) || says('ocsp'))) return evidence;
   return { ...evidence, claimedRevocationTime: null, effectiveRevocationTime: null, firstRevoked: null, reasonCode: null };
 }
 
@@ -291,6 +330,7 @@ export function judgeEvidence(kase: Case, cert: TrackedCertificate, allEvidence:
         thisUpdate: isoOrNull(o.thisUpdate),
         nextUpdate: isoOrNull(o.nextUpdate),
         error: o.error?.message ?? null,
+        route: routeOf(cert, o.source.kind, o.source.url),
       })),
   };
 }

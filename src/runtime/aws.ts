@@ -1,20 +1,26 @@
 /** AWS mode: the deployed table and SES, through the SDK's default credential and region chain. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3EvidenceArchive } from '../archive/s3-evidence-archive.js';
+import { DisclosureStore } from '../ccadb/store.js';
 import { SesMailer } from '../adapters/aws/ses-mailer.js';
 import type { Clock } from '../ports.js';
 import { DynamoStore } from '../adapters/aws/dynamo-store.js';
 import type { Runtime } from './runtime.js';
 
 /** Synchronous, so a Lambda handler can build it at cold start. The SES client is made on first use. */
-export function openAwsRuntime(options: { tableName: string; clock?: Clock }): Runtime {
+export function openAwsRuntime(options: { tableName: string; clock?: Clock; evidenceBucket?: string | null }): Runtime {
   const client = new DynamoDBClient({});
   let ses: SesMailer | null = null;
+  const store = new DynamoStore(client, { tableName: options.tableName, clock: options.clock });
   return {
     mode: 'aws',
-    store: new DynamoStore(client, { tableName: options.tableName, clock: options.clock }),
+    store,
     mailer: { send: (message) => (ses ??= new SesMailer(new SESClient({}))).send(message) },
     evidenceFiles: null,
+    disclosures: new DisclosureStore(store.table),
+    evidenceArchive: options.evidenceBucket ? new S3EvidenceArchive(new S3Client({}), options.evidenceBucket) : null,
     async close() {
       client.destroy();
     },

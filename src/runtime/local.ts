@@ -4,6 +4,7 @@ import { ensureHomeDirectory } from '../cli-validate.js';
 import { OutboxMailer } from '../adapters/local/outbox-mailer.js';
 import { openEmbeddedStore } from '../adapters/local/embedded-store.js';
 import { localEvidenceFiles } from '../adapters/local/evidence-files.js';
+import { DisclosureStore } from '../ccadb/store.js';
 import type { Runtime, RuntimeOptions } from './runtime.js';
 
 export async function openLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -14,6 +15,8 @@ export async function openLocalRuntime(options: RuntimeOptions): Promise<Runtime
     store: open.store,
     mailer: new OutboxMailer(join(options.home, 'outbox'), options.onMail ?? (() => {})),
     evidenceFiles: localEvidenceFiles(options.home),
+    disclosures: new DisclosureStore(open.store.table),
+    evidenceArchive: null,
     close: () => open.close(),
   };
 }

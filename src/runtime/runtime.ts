@@ -7,6 +7,8 @@
  */
 import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } from '../ports.js';
 import { InputError } from '../errors.js';
+import type { DisclosureStore } from '../ccadb/store.js';
+import type { EvidenceArchive } from '../archive/evidence-archive.js';
 
 export interface Runtime {
   readonly mode: 'aws' | 'local';
@@ -14,6 +16,10 @@ export interface Runtime {
   readonly mailer: Mailer;
   /** Null in AWS mode: the deployed functions keep no CRL copies. */
   readonly evidenceFiles: EvidenceFiles | null;
+  /** The imported CCADB disclosures (where each CA publishes its CRLs), in the same table. */
+  readonly disclosures: DisclosureStore;
+  /** AWS mode: the evidence bucket the worker archives verified CRLs in, when REVWATCH_EVIDENCE_BUCKET names it. */
+  readonly evidenceArchive: EvidenceArchive | null;
   close(): Promise<void>;
 }
 
@@ -42,7 +48,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     const table = options.env.REVWATCH_TABLE;
     if (!table) throw new InputError('--aws needs REVWATCH_TABLE set to the deployed table name');
     const { openAwsRuntime } = await import('./aws.js');
-    return openAwsRuntime({ tableName: table, clock: options.clock });
+    return openAwsRuntime({ tableName: table, clock: options.clock, evidenceBucket: options.env.REVWATCH_EVIDENCE_BUCKET?.trim() || null });
   }
   const { openLocalRuntime } = await import('./local.js');
   return openLocalRuntime(options);

@@ -63,7 +63,8 @@ export interface DynamoStoreOptions {
 }
 
 export class DynamoStore implements Store, NoticeLedger, RunLedger {
-  private readonly table: DynamoTable;
+  /** The table itself, for parts of the core kept in it beside the Store ports (the CCADB disclosures). */
+  readonly table: DynamoTable;
   private readonly name: string;
   private readonly clock: Clock;
   private pollIndex: boolean | null = null;

@@ -1,0 +1,135 @@
+/**
+ * Which CCADB disclosure covers a certificate: its issuing CA, found by the
+ * certificate's Authority Key Identifier equal to a disclosed Subject Key
+ * Identifier (RFC 5280 4.2.1.1: the AKI names the key that signed it), or,
+ * for certificates without an AKI, by issuer name equal to a disclosed
+ * certificate's subject with the certificate's signature verified under that
+ * certificate's key (names alone are not unique across CAs).
+ *
+ * A certificate without a CDP of its own is checked against every CRL its
+ * issuer disclosed; one with a CDP is also checked against the issuer's
+ * disclosed full CRL, so that the two can be compared (crl_sources_disagree).
+ * Shards of a partitioned set are only polled for certificates without a
+ * CDP: a CA that partitions names the shard in the certificate.
+ */
+import type { StoredCertificate } from '../ports/store.js';
+import { readCertificateBlocks } from '../pki/certificate.js';
+import { authorityKeyId, subjectKeyId } from '../pki/certificate-fields.js';
+import { certificateKey, isSignedBy, parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
+import { disclosedUrls, nameHash } from './report.js';
+import type { DisclosureLookup, StoredDisclosure } from './store.js';
+
+/** The disclosure-derived fields the planner and status attach to a tracked certificate. */
+export interface DisclosedSources {
+  readonly disclosedCrlUrls: readonly string[];
+  /** The disclosure is a partitioned set: each shard must name itself in a critical IDP (RFC 5280 5.2.5). */
+  readonly disclosedCrlsPartitioned: boolean;
+}
+
+/** The disclosure of the CA that issued `cert`, or null. `issuerSha256` breaks ties between CA certificates that share a key. */
+export async function disclosureFor(lookup: DisclosureLookup, cert: RawCertificate, issuerSha256?: string): Promise<StoredDisclosure | null> {
+  let aki: string | null = null;
+  try {
+    aki = authorityKeyId(cert);
+  } catch {
+    aki = null; // a malformed AKI: fall back to the name and signature
+  }
+  const pick = (found: StoredDisclosure[]): StoredDisclosure | null => {
+    const withUrls = found.filter((d) => disclosedUrls(d).length > 0).sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
+    return withUrls.find((d) => d.sha256 === issuerSha256) ?? withUrls[0] ?? null;
+  };
+  if (aki) {
+    const byKey = pick(await lookup.byKeyId(aki));
+    if (byKey) return byKey;
+  }
+  const signers = (await lookup.bySubjectName(nameHash(cert.issuerName))).filter((d) => {
+    if (!d.pem) return false;
+    try {
+      const [der] = readCertificateBlocks(Buffer.from(d.pem, 'latin1'), d.name);
+      return isSignedBy(cert, certificateKey(parseRawCertificate(der!)));
+    } catch {
+      return false;
+    }
+  });
+  return pick(signers);
+}
+
+/** The disclosed CRLs a certificate is checked against (see the module comment). */
+export function disclosedSourcesOf(cert: Pick<StoredCertificate, 'crlUrls' | 'givenCrlUrls'>, d: StoredDisclosure | null): DisclosedSources {
+  if (!d) return { disclosedCrlUrls: [], disclosedCrlsPartitioned: false };
+  const ownCrl = cert.crlUrls.length > 0 || (cert.givenCrlUrls?.length ?? 0) > 0;
+  if (ownCrl) return { disclosedCrlUrls: d.fullCrl ? [d.fullCrl] : [], disclosedCrlsPartitioned: false };
+  return { disclosedCrlUrls: disclosedUrls(d), disclosedCrlsPartitioned: d.partitionedCrls.length > 0 };
+}
+
+/**
+ * Attaches disclosed sources to stored certificates, reading each certificate's DER once and each
+ * issuer's disclosure once per (AKI, issuer) in a run.
+ */
+export class DisclosureResolver {
+  private readonly cache = new Map<string, Promise<StoredDisclosure | null>>();
+  constructor(
+    private readonly lookup: DisclosureLookup,
+    private readonly certificateDer: (sha256: string) => Promise<Uint8Array | null>,
+  ) {}
+
+  private readonly byIssuer = new Map<string, Promise<StoredDisclosure | null>>();
+
+  /**
+   * The disclosure found through the stored issuer, which `track` proved signed the certificate: its
+   * Subject Key Identifier is the one the certificate's AKI must carry (RFC 5280 4.2.1.1). One read per
+   * issuer, however many certificates it issued.
+   */
+  private viaIssuer(issuerSha256: string): Promise<StoredDisclosure | null> {
+    let found = this.byIssuer.get(issuerSha256);
+    if (!found) {
+      found = (async () => {
+        const der = await this.certificateDer(issuerSha256);
+        if (!der) return null;
+        let ski: string | null;
+        try {
+          ski = subjectKeyId(parseRawCertificate(der));
+        } catch {
+          return null;
+        }
+        if (!ski) return null;
+        const withUrls = (await this.lookup.byKeyId(ski)).filter((d) => disclosedUrls(d).length > 0).sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
+        return withUrls.find((d) => d.sha256 === issuerSha256) ?? withUrls[0] ?? null;
+      })();
+      this.byIssuer.set(issuerSha256, found);
+    }
+    return found;
+  }
+
+  async attach<C extends StoredCertificate>(cert: C): Promise<C> {
+    const viaIssuer = await this.viaIssuer(cert.issuerSha256);
+    if (viaIssuer) return withSources(cert, viaIssuer);
+    const der = await this.certificateDer(cert.sha256);
+    if (!der) return cert;
+    let raw: RawCertificate;
+    try {
+      raw = parseRawCertificate(der);
+    } catch {
+      return cert;
+    }
+    let aki: string | null = null;
+    try {
+      aki = authorityKeyId(raw);
+    } catch {
+      aki = null;
+    }
+    // Without an AKI the match depends on the signature, so it is cached per certificate.
+    const key = aki ? `${aki}|${cert.issuerSha256}` : `cert|${cert.sha256}`;
+    let found = this.cache.get(key);
+    if (!found) {
+      found = disclosureFor(this.lookup, raw, cert.issuerSha256);
+      this.cache.set(key, found);
+    }
+    return withSources(cert, await found);
+  }
+}
+
+function withSources<C extends StoredCertificate>(cert: C, d: StoredDisclosure | null): C {
+  const sources = disclosedSourcesOf(cert, d);
+  return sources.disclosedCrlUrls.length === 0 ? cert : { ...cert, ...sources };
+}

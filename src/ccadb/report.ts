@@ -1,0 +1,176 @@
+/**
+ * The CCADB "All Certificate Records" report (AllCertificateRecordsCSVFormatv4
+ * and its predecessors): one row per CA certificate disclosed by a root
+ * program member, with where its CRLs are published. Since 2022-10 the CCADB
+ * asks every CA to disclose either the URL of one full CRL or a JSON array of
+ * partitioned CRLs whose union is the full CRL (Mozilla Root Store Policy
+ * 6.1.1, CCADB Policy 5; Apple Root Program 2.1.2).
+ *
+ * Columns are found by their header name, so a reordered report or one with
+ * columns added reads the same; a report without the needed columns is
+ * refused with one line.
+ */
+import { createHash } from 'node:crypto';
+import { InputError } from '../errors.js';
+import { readCertificateBlocks } from '../pki/certificate.js';
+import { parseRawCertificate } from '../pki/raw-certificate.js';
+import { CsvError, parseCsv } from './csv.js';
+
+/** What one CA disclosed. */
+export interface Disclosure {
+  /** SHA-256 of the CA certificate, lowercase hex. */
+  readonly sha256: string;
+  readonly name: string;
+  readonly owner: string;
+  /** Subject Key Identifier, lowercase hex (the report gives it in base64). */
+  readonly subjectKeyId: string | null;
+  /** The full CRL, when the CA disclosed one. */
+  readonly fullCrl: string | null;
+  /** The partitioned CRLs, when the CA disclosed a set (their union is the full CRL). */
+  readonly partitionedCrls: readonly string[];
+  /** The CA certificate as disclosed, when the report carries it: the issuer-name fallback checks signatures with it. */
+  readonly pem: string | null;
+  /** SHA-256 of the disclosed certificate's subject name DER, when the PEM was given (the issuer-name lookup key). */
+  readonly subjectNameHash: string | null;
+}
+
+export interface SkippedRow {
+  readonly line: number;
+  readonly why: string;
+}
+
+export interface ParsedReport {
+  readonly disclosures: readonly Disclosure[];
+  /** Rows that could not be used, with the line they start on. */
+  readonly skipped: readonly SkippedRow[];
+}
+
+export const COLUMNS = {
+  sha256: 'SHA-256 Fingerprint',
+  name: 'Certificate Name',
+  owner: 'CA Owner',
+  subjectKeyId: 'Subject Key Identifier',
+  fullCrl: 'Full CRL Issued By This CA',
+  partitioned: 'JSON Array of Partitioned CRLs',
+  pem: 'X.509 Certificate (PEM)',
+} as const;
+
+/** Without these no disclosure can be read or matched. The others are used when present. */
+const REQUIRED = [COLUMNS.sha256, COLUMNS.subjectKeyId, COLUMNS.fullCrl, COLUMNS.partitioned] as const;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+const isHttpUrl = (s: string): boolean => {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
+/** The hash the issuer-name lookup keys on: SHA-256 of a Name's DER. */
+export function nameHash(nameDer: Uint8Array): string {
+  return createHash('sha256').update(nameDer).digest('hex');
+}
+
+export function parseAllCertificateRecords(text: string, source: string): ParsedReport {
+  let records;
+  try {
+    records = parseCsv(text);
+  } catch (err) {
+    if (err instanceof CsvError) throw new InputError(`${source}: not a readable CSV file: ${err.message}`);
+    throw err;
+  }
+  const header = records[0];
+  if (!header) throw new InputError(`${source} is empty: expected the CCADB "All Certificate Records" CSV report`);
+  const index = new Map<string, number>();
+  header.fields.forEach((name, i) => {
+    const key = name.trim().toLowerCase();
+    if (!index.has(key)) index.set(key, i);
+  });
+  const missing = REQUIRED.filter((c) => !index.has(c.toLowerCase()));
+  if (missing.length > 0) {
+    throw new InputError(`${source} is not the CCADB "All Certificate Records" report: no ${missing.map((m) => `"${m}"`).join(', ')} column${missing.length > 1 ? 's' : ''}`);
+  }
+  const cell = (fields: readonly string[], column: string): string => {
+    const i = index.get(column.toLowerCase());
+    return i === undefined ? '' : (fields[i] ?? '').trim();
+  };
+
+  const disclosures = new Map<string, Disclosure>();
+  const skipped: SkippedRow[] = [];
+  for (const r of records.slice(1)) {
+    const sha256 = cell(r.fields, COLUMNS.sha256).replace(/:/g, '').toLowerCase();
+    if (!HEX64.test(sha256)) {
+      skipped.push({ line: r.line, why: `"${COLUMNS.sha256}" is not a SHA-256 fingerprint` });
+      continue;
+    }
+    const skiText = cell(r.fields, COLUMNS.subjectKeyId);
+    const skiBytes = skiText ? Buffer.from(skiText, 'base64') : null;
+    const subjectKeyId = skiBytes && skiBytes.length > 0 ? skiBytes.toString('hex') : null;
+
+    const full = cell(r.fields, COLUMNS.fullCrl);
+    const fullCrl = full && isHttpUrl(full) ? full : null;
+    let partitionedCrls: string[] = [];
+    const partitionedText = cell(r.fields, COLUMNS.partitioned);
+    if (partitionedText) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(partitionedText);
+      } catch {
+        skipped.push({ line: r.line, why: `"${COLUMNS.partitioned}" is not JSON` });
+        continue;
+      }
+      if (!Array.isArray(parsed) || !parsed.every((u) => typeof u === 'string')) {
+        skipped.push({ line: r.line, why: `"${COLUMNS.partitioned}" is not a JSON array of URLs` });
+        continue;
+      }
+      partitionedCrls = [...new Set((parsed as string[]).map((u) => u.trim()).filter((u) => u !== ''))];
+      const bad = partitionedCrls.find((u) => !isHttpUrl(u));
+      if (bad) {
+        skipped.push({ line: r.line, why: `partitioned CRL "${bad}" is not an http(s) URL` });
+        continue;
+      }
+    }
+    if (full && !fullCrl) {
+      skipped.push({ line: r.line, why: `"${COLUMNS.fullCrl}" "${full}" is not an http(s) URL` });
+      continue;
+    }
+
+    const pemText = cell(r.fields, COLUMNS.pem);
+    let pem: string | null = null;
+    let subjectNameHash: string | null = null;
+    if (pemText) {
+      try {
+        const [der] = readCertificateBlocks(Buffer.from(pemText, 'latin1'), `line ${r.line}`);
+        const raw = parseRawCertificate(der!);
+        if (createHash('sha256').update(der!).digest('hex') !== sha256) {
+          skipped.push({ line: r.line, why: `the PEM certificate does not hash to the row's "${COLUMNS.sha256}"` });
+          continue;
+        }
+        pem = pemText;
+        subjectNameHash = nameHash(raw.subjectName);
+      } catch {
+        skipped.push({ line: r.line, why: `"${COLUMNS.pem}" is not a certificate` });
+        continue;
+      }
+    }
+    disclosures.set(sha256, {
+      sha256,
+      name: cell(r.fields, COLUMNS.name),
+      owner: cell(r.fields, COLUMNS.owner),
+      subjectKeyId,
+      fullCrl,
+      partitionedCrls,
+      pem,
+      subjectNameHash,
+    });
+  }
+  return { disclosures: [...disclosures.values()], skipped };
+}
+
+/** The CRLs a disclosure names, full first. */
+export function disclosedUrls(d: Pick<Disclosure, 'fullCrl' | 'partitionedCrls'>): string[] {
+  return [...new Set([...(d.fullCrl ? [d.fullCrl] : []), ...d.partitionedCrls])];
+}

@@ -1,0 +1,99 @@
+/**
+ * The disclosure store's replace-with-history, and the planner's weekly
+ * CCADB refresh: a week-old import is refreshed from the report URL, a
+ * fresher one is left alone, and a download or a report that cannot be read
+ * is a reported failure that keeps the last import.
+ */
+import { describe, expect, it } from 'vitest';
+import { DisclosureStore, type DisclosureTable } from '../../../src/ccadb/store.js';
+import { CCADB_REFRESH_INTERVAL_MS, refreshDisclosures } from '../../../src/ccadb/refresh.js';
+import type { Disclosure } from '../../../src/ccadb/report.js';
+import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports.js';
+
+type Item = Record<string, unknown>;
+
+/** The three table operations the disclosure store uses, over a Map. */
+function memoryTable(): DisclosureTable & { items: Map<string, Item> } {
+  const items = new Map<string, Item>();
+  const key = (i: { pk: unknown; sk: unknown }): string => `${String(i.pk)}\u0000${String(i.sk)}`;
+  return {
+    items,
+    queryAll: async (q: { pk: string }) => [...items.values()].filter((i) => i.pk === q.pk).sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1)),
+    batchPut: async (list) => void list.forEach((i) => items.set(key(i as { pk: unknown; sk: unknown }), { ...i })),
+    deleteIf: async (k) => items.delete(key(k)),
+  };
+}
+
+const disclosure = (n: number, over: Partial<Disclosure> = {}): Disclosure => ({
+  sha256: String(n).repeat(64).slice(0, 64),
+  name: `CA ${n}`,
+  owner: 'Owner',
+  subjectKeyId: `0${n}`.repeat(4),
+  fullCrl: `http://crl.example/${n}.crl`,
+  partitionedCrls: [],
+  pem: null,
+  subjectNameHash: null,
+  ...over,
+});
+
+const CSV = (full: string): string =>
+  `"SHA-256 Fingerprint","Subject Key Identifier","Full CRL Issued By This CA","JSON Array of Partitioned CRLs"\r\n"${'ab'.repeat(32)}","AQI=","${full}",""\r\n`;
+
+function fetcherServing(body: string | null): Fetcher & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    fetch: async (req: FetchRequest): Promise<FetchResult> => {
+      asked.push(req.url);
+      if (body === null) return { ok: false, url: req.url, kind: 'http-status', status: 503, message: 'HTTP 503' } as FetchResult;
+      return { ok: true, url: req.url, status: 200, body: new TextEncoder().encode(body), sha256: '', etag: null, lastModified: null, notModified: false } as unknown as FetchResult;
+    },
+  } as Fetcher & { asked: string[] };
+}
+
+describe('DisclosureStore.replace', () => {
+  it('adds, keeps unchanged, replaces changed (with history) and removes what is no longer reported', async () => {
+    const table = memoryTable();
+    const store = new DisclosureStore(table);
+    expect(await store.replace([disclosure(1), disclosure(2)], 1000, 'first')).toEqual({ added: 2, changed: 0, unchanged: 0, removed: 0 });
+    expect(await store.replace([disclosure(1, { fullCrl: 'http://crl.example/moved.crl' }), disclosure(3)], 2000, 'second')).toEqual({ added: 1, changed: 1, unchanged: 0, removed: 1 });
+    expect((await store.current()).map((d) => [d.name, d.fullCrl])).toEqual([
+      ['CA 1', 'http://crl.example/moved.crl'],
+      ['CA 3', 'http://crl.example/3.crl'],
+    ]);
+    expect((await store.history(disclosure(1).sha256)).map((h) => [h.at, h.fullCrl, h.removed])).toEqual([
+      [1000, 'http://crl.example/1.crl', false],
+      [2000, 'http://crl.example/moved.crl', false],
+    ]);
+    expect((await store.history(disclosure(2).sha256)).map((h) => h.removed)).toEqual([false, true]);
+    // The removed CA answers no lookup any more; the changed one answers with its new CRL.
+    expect(await store.byKeyId(disclosure(2).subjectKeyId!)).toEqual([]);
+    expect((await store.byKeyId(disclosure(1).subjectKeyId!)).map((d) => d.fullCrl)).toEqual(['http://crl.example/moved.crl']);
+    expect(await store.lastImport()).toEqual({ at: 2000, source: 'second' });
+  });
+});
+
+describe('refreshDisclosures (weekly, in the planner)', () => {
+  const url = 'https://ccadb.example/AllCertificateRecordsCSVFormatv4';
+
+  it('imports when nothing was imported yet, then leaves a fresh import alone until a week has passed', async () => {
+    const store = new DisclosureStore(memoryTable());
+    const fetcher = fetcherServing(CSV('http://crl.example/a.crl'));
+    const t0 = Date.parse('2026-03-02T00:00:00Z');
+    expect(await refreshDisclosures({ store, fetcher, now: t0 }, url)).toMatchObject({ refreshed: true, disclosures: 1, added: 1 });
+    expect(await refreshDisclosures({ store, fetcher, now: t0 + CCADB_REFRESH_INTERVAL_MS - 1 }, url)).toEqual({ refreshed: false, reason: 'fresh', lastImportAt: t0 });
+    expect(fetcher.asked).toEqual([url]);
+    expect(await refreshDisclosures({ store, fetcher, now: t0 + CCADB_REFRESH_INTERVAL_MS }, url)).toMatchObject({ refreshed: true, unchanged: 1 });
+    expect(fetcher.asked).toHaveLength(2);
+  });
+
+  it('reports a failed download or an unreadable report and keeps the last import', async () => {
+    const store = new DisclosureStore(memoryTable());
+    await store.replace([disclosure(1)], 0, 'manual');
+    const week = CCADB_REFRESH_INTERVAL_MS;
+    expect(await refreshDisclosures({ store, fetcher: fetcherServing(null), now: week }, url)).toEqual({ refreshed: false, reason: 'failed', error: `could not download ${url}: HTTP 503` });
+    expect(await refreshDisclosures({ store, fetcher: fetcherServing('"Some","Other"\r\n"x","y"\r\n'), now: week }, url)).toMatchObject({ refreshed: false, reason: 'failed', error: expect.stringMatching(/is not the CCADB "All Certificate Records" report/) });
+    expect((await store.current()).map((d) => d.name)).toEqual(['CA 1']);
+    expect(await store.lastImport()).toEqual({ at: 0, source: 'manual' });
+  });
+});
