@@ -1,17 +1,26 @@
 /**
  * The forum digest (EventBridge schedule, weekly by default): build it from
- * the table, mail it to the configured recipients, record it.
+ * the table, mail it to the configured recipients, record it; then publish
+ * the static dashboard (`revwatch site`) to the evidence bucket under site/.
  */
 import type { ScheduledEvent } from 'aws-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { formatDigest, produceDigest } from '../src/report/digest.js';
+import { buildSite } from '../src/report/site.js';
+import type { SitePublisher } from '../src/ports.js';
+import { S3SitePublisher } from '../src/adapters/aws/s3-site-publisher.js';
+import { loadEvidenceBucket } from './shared/config.js';
 import { mailingDepsFromEnvironment, type MailingDeps } from './shared/mailing.js';
 import { MetricUnit } from './shared/observability.js';
 
-export type DigestDeps = MailingDeps;
+export interface DigestDeps extends MailingDeps {
+  /** Where the dashboard goes after the digest; absent when no evidence bucket is configured. */
+  readonly site?: SitePublisher | null;
+}
 
 export function createDigestHandler(getDeps: () => DigestDeps) {
-  return async (_event: ScheduledEvent): Promise<{ cas: number; since: string; mailed: boolean }> => {
-    const { store, mailer, clock, mail, logger, metrics } = getDeps();
+  return async (_event: ScheduledEvent): Promise<{ cas: number; since: string; mailed: boolean; sitePages?: number }> => {
+    const { store, mailer, clock, mail, logger, metrics, site } = getDeps();
     const now = clock.now().getTime();
     const mailed = mail.digestRecipients.length > 0;
     try {
@@ -29,7 +38,20 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
       }, { recordDelivery: true });
       logger.info('digest produced', { cas: digest.cas.length, since: digest.since, mailed });
       metrics.addMetric('DigestsProduced', MetricUnit.Count, 1);
-      return { cas: digest.cas.length, since: digest.since, mailed };
+      if (!site) return { cas: digest.cas.length, since: digest.since, mailed };
+      // The digest is delivered and recorded: a failed publication is logged and counted, never retried
+      // by failing the invocation (a retry would mail the digest twice).
+      let sitePages = 0;
+      try {
+        const pages = await buildSite(store, now);
+        await site.publish(pages);
+        sitePages = pages.length;
+        logger.info('site published', { pages: sitePages });
+      } catch (err) {
+        logger.error('site not published', { error: (err as Error).message });
+        metrics.addMetric('SitePublishFailed', MetricUnit.Count, 1);
+      }
+      return { cas: digest.cas.length, since: digest.since, mailed, sitePages };
     } finally {
       metrics.publishStoredMetrics();
     }
@@ -37,4 +59,10 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
 }
 
 let deps: DigestDeps | undefined;
-export const handler = createDigestHandler(() => (deps ??= mailingDepsFromEnvironment(process.env)));
+export const handler = createDigestHandler(() => {
+  if (!deps) {
+    const bucket = loadEvidenceBucket(process.env);
+    deps = { ...mailingDepsFromEnvironment(process.env), site: bucket ? new S3SitePublisher(new S3Client({}), bucket) : null };
+  }
+  return deps;
+});

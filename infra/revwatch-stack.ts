@@ -33,6 +33,7 @@ import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-r
 import type { StackConfig } from './config.js';
 import { RevwatchFunction } from './revwatch-function.js';
 import { CRL_PREFIX } from '../src/archive/evidence-archive.js';
+import { SITE_PREFIX } from '../src/adapters/aws/s3-site-publisher.js';
 
 
 export interface RevwatchStackProps extends StackProps {
@@ -165,6 +166,14 @@ export class RevwatchStack extends Stack {
     });
     // Reads statuses; records the digest and the findings it reported.
     digest.bindTable(table, ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']).bindMailer(mailer);
+    // The static dashboard, published after each digest: PutObject under site/ only (pages are replaced
+    // weekly; the CRLs under crls/ stay out of its reach).
+    digest.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${SITE_PREFIX}*`)] }));
+    Validations.of(digest.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${SITE_PREFIX}*]`,
+      reason: "PutObject on the evidence bucket's site/ prefix only: the dashboard's pages are named per case",
+    });
+    digest.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
 
     // -- schedules and events ----------------------------------------------------------------
     new Rule(this, 'CheckSchedule', { description: 'revwatch: start a check run', schedule: Schedule.expression(config.checkSchedule), targets: [new LambdaFunction(planner.fn)] });

@@ -82,6 +82,15 @@ export interface Fetcher {
   fetch(request: FetchRequest): Promise<FetchResult>;
 }
 
+/**
+ * Where the static dashboard (report/site.ts) is published: in AWS, the
+ * evidence bucket's site/ prefix, after each weekly digest.
+ */
+export interface SitePublisher {
+  /** Writes every page under its relative path, replacing the previous version of each. */
+  publish(files: readonly { readonly path: string; readonly bytes: Uint8Array }[]): Promise<void>;
+}
+
 export type * from './ports/store.js';
 export type * from './ports/mail.js';
 export type * from './ports/runs.js';

@@ -30,6 +30,6 @@ export const ENV = {
   ocspIntervalMs: 'REVWATCH_OCSP_INTERVAL_MS',
   /** The public CCADB "All Certificate Records" report the planner re-imports weekly (off when unset). */
   ccadbReportUrl: 'REVWATCH_CCADB_REPORT_URL',
-  /** The S3 bucket verified CRLs are archived in, under crls/<sha256>.crl. */
+  /** The evidence bucket: verified CRLs under crls/<sha256>.crl (worker), the dashboard under site/ (digest). */
   evidenceBucket: 'REVWATCH_EVIDENCE_BUCKET',
 } as const;

@@ -16,6 +16,8 @@ import { createDigestHandler } from '../../functions/digest.js';
 import { loadConfig } from '../../functions/shared/config.js';
 import { createObservability } from '../../functions/shared/observability.js';
 import { recipients, SesEmulator } from '../helpers/ses-emulator.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3SitePublisher } from '../../src/adapters/aws/s3-site-publisher.js';
 
 const NOW = Date.parse('2026-06-10T12:00:00Z');
 
@@ -77,5 +79,46 @@ describe('digest handler', () => {
     expect(() => loadConfig({ REVWATCH_SENDER: 'a@b.example' })).toThrow('REVWATCH_TABLE is not set');
     expect(() => loadConfig({ REVWATCH_TABLE: 't', REVWATCH_SENDER: 'nobody' })).toThrow(/not an email address/);
     expect(() => loadConfig({ REVWATCH_TABLE: 't', REVWATCH_SENDER: 'a@b.example', REVWATCH_DIGEST_RECIPIENTS: 'x@y.example,bad' })).toThrow(/"bad"/);
+  });
+
+  it('publishes the dashboard under site/ after the digest, and a failed publication fails neither the digest nor its delivery', async () => {
+    const config = loadConfig({ REVWATCH_TABLE: 'revwatch', REVWATCH_SENDER: 'revwatch@ca.example', REVWATCH_DIGEST_RECIPIENTS: 'policy@forum.example' });
+    // The S3 client at the SDK boundary: every PutObject is captured in the process, nothing leaves it.
+    const puts: { key: string; contentType: string; body: string }[] = [];
+    const s3 = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, forcePathStyle: true, maxAttempts: 1 });
+    s3.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const req = args.request as { path: string; headers: Record<string, string>; body: Uint8Array | string };
+        if (context.commandName !== 'PutObjectCommand') throw new Error(`unexpected ${context.commandName}`);
+        puts.push({ key: decodeURIComponent(req.path.replace('/evidence-bucket/', '')), contentType: req.headers['content-type']!, body: Buffer.from(req.body).toString('utf8') });
+        return { output: { $metadata: { httpStatusCode: 200 } }, response: {} };
+      },
+      { step: 'build', priority: 'low', name: 'capturePuts' },
+    );
+    const before = (await ses.emails()).length;
+    const published = createDigestHandler(() => ({ mail: config, store: open.store, mailer: new SesMailer(ses.client()), clock, ...createObservability(), site: new S3SitePublisher(s3, 'evidence-bucket') }));
+    const r = await published(scheduledEvent(clock.now().toISOString()));
+    expect(r.mailed).toBe(true);
+    expect(r.sitePages).toBe(puts.length);
+    const keys = puts.map((p) => p.key).sort();
+    expect(keys).toContain('site/index.html');
+    expect(keys.filter((k) => /^site\/cases\/[^/]+\.html$/.test(k)).length).toBeGreaterThanOrEqual(1);
+    expect(keys.every((k) => k.startsWith('site/'))).toBe(true);
+    expect(puts.every((p) => p.contentType === 'text/html; charset=utf-8')).toBe(true);
+    expect(puts.find((p) => p.key === 'site/index.html')!.body).toContain('demo-key-compromise');
+
+    const failing = createDigestHandler(() => ({ mail: config, store: open.store, mailer: new SesMailer(ses.client()), clock, ...createObservability(), site: { publish: async () => { throw new Error('AccessDenied'); } } }));
+    const f = await failing(scheduledEvent(clock.now().toISOString()));
+    expect(f).toMatchObject({ mailed: true, sitePages: 0 });
+    // Both digests were delivered once each: the failed publication did not fail (and so retry) the digest.
+    expect((await ses.emails()).length).toBe(before + 2);
+  });
+
+  it('refuses to publish a page whose path would leave site/', async () => {
+    const s3 = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const publisher = new S3SitePublisher(s3, 'evidence-bucket');
+    for (const path of ['../crls/x.crl', '/index.html', 'cases//x.html', 'cases/../../x']) {
+      await expect(publisher.publish([{ path, bytes: new Uint8Array() }])).rejects.toThrow(/outside site\//);
+    }
   });
 });
