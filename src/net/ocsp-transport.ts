@@ -352,7 +352,7 @@ export class LeanHttpTransport {
       // The responder had closed the idle socket before our request reached it: ask once more on a new one.
       if (first !== 'stale') return first;
     }
-    const left = Math.max(0, timeoutMs - (performance.now() - started));
+    const left = reused ? Math.max(0, timeoutMs - (performance.now() - started)) : timeoutMs;
     const socket = connect({ host: target.host, port: target.port, lookup: this.lookup, noDelay: true });
     this.connectionsOpened++;
     const outcome = await this.run(socket, false, key, request, maxBytes, left, target.host);
@@ -430,7 +430,11 @@ export class LeanHttpTransport {
         onParse(parser.end());
       };
       const timer = setTimeout(
-        () => settle({ ok: false, kind: 'timeout', message: `no complete answer within the ${timeoutMs / 1000} s fetch deadline` }, false),
+        () =>
+          settle(
+            { ok: false, kind: 'timeout', message: `no complete answer within the ${Math.round(timeoutMs) / 1000} s fetch deadline` },
+            false,
+          ),
         timeoutMs,
       );
       socket.on('data', onData);
