@@ -10,9 +10,10 @@
  *    the responders' ceiling on this machine;
  *  - `revwatch check --ocsp-per-host 8 --ocsp-interval-ms 0`, the real CLI;
  *  - in this process, revwatch's probe (build, exchange, parse, verify) over
- *    each transport: the OCSP client (node:http, keep-alive agent, GET when
- *    it fits) and the general undici fetcher, to measure the connection
- *    strategy apart from the CLI's start-up and store.
+ *    each transport: the OCSP client (lean node:net HTTP/1.1, GET when it
+ *    fits), the same client over node:http (its `leanHttp: false` path) and
+ *    the general undici fetcher, to measure the connection strategy apart
+ *    from the CLI's start-up and store.
  * Verified responses per second are compared within each round. CPU per
  * exchange (request build + parse + verify, no network) and request build
  * time (against @peculiar/asn1-ocsp) are measured in-process.
@@ -212,6 +213,7 @@ export async function benchOcspThroughput(out: string): Promise<string[]> {
     const written: number[] = [];
     const viaClient: { perSecond: number; cpuMsPerExchange: number }[] = [];
     const viaUndici: { perSecond: number; cpuMsPerExchange: number }[] = [];
+    const viaNodeHttp: { perSecond: number; cpuMsPerExchange: number }[] = [];
     const clock = new SystemClock();
     const loads: string[] = [];
     let sample: Buffer[] = [];
@@ -227,12 +229,16 @@ export async function benchOcspThroughput(out: string): Promise<string[]> {
       if (sample.length === 0) sample = r.responses;
       const undici = new HttpFetcher({ clock, allowPrivateNetwork: true });
       const client = new OcspClient({ fallback: undici, allowPrivateNetwork: true });
+      const nodeHttp = new OcspClient({ fallback: undici, allowPrivateNetwork: true, leanHttp: false });
       const a = await probeRound(responders, client);
+      const n = await probeRound(responders, nodeHttp);
       const b = await probeRound(responders, undici);
       await client.close();
+      await nodeHttp.close();
       await undici.close();
-      if (a.failed || b.failed) lines.push(`FAIL round ${round}: in-process probes failed (OCSP client ${a.failed}, undici ${b.failed})`);
+      if (a.failed || n.failed || b.failed) lines.push(`FAIL round ${round}: in-process probes failed (OCSP client ${a.failed}, over node:http ${n.failed}, undici ${b.failed})`);
       viaClient.push(a);
+      viaNodeHttp.push(n);
       viaUndici.push(b);
       const c = await runCli(hook, ['--home', home, '--allow-private-network', '--json', 'check', '--ocsp-per-host', String(CONCURRENCY), '--ocsp-interval-ms', '0']);
       const summary = JSON.parse(c.stdout) as { ocspRequests: number; observationsWritten: number; failedSources: { url: string; error: string }[]; timings: { ocsp: number } };
@@ -244,7 +250,7 @@ export async function benchOcspThroughput(out: string): Promise<string[]> {
       mineStage.push(verified / (summary.timings.ocsp / 1000));
       cpuPerExchangeCli.push(c.cpuMs / total);
       process.stderr.write(
-        `  round ${round}: raw ${r.perSecond.toFixed(0)}/s (${r.verified} verified, ${r.failed} failed); in-process probe: OCSP client ${a.perSecond.toFixed(0)}/s, undici ${b.perSecond.toFixed(0)}/s; revwatch check OCSP stage ${mineStage.at(-1)!.toFixed(0)}/s, whole command ${mineWall.at(-1)!.toFixed(0)}/s, ${c.cpuMs.toFixed(0)} ms CPU\n`,
+        `  round ${round}: raw ${r.perSecond.toFixed(0)}/s (${r.verified} verified, ${r.failed} failed); in-process probe: OCSP client ${a.perSecond.toFixed(0)}/s, over node:http ${n.perSecond.toFixed(0)}/s, undici ${b.perSecond.toFixed(0)}/s; revwatch check OCSP stage ${mineStage.at(-1)!.toFixed(0)}/s, whole command ${mineWall.at(-1)!.toFixed(0)}/s, ${c.cpuMs.toFixed(0)} ms CPU\n`,
       );
     }
 
@@ -271,8 +277,8 @@ export async function benchOcspThroughput(out: string): Promise<string[]> {
       ...raw.map((x, i) => `${String(i + 1).padEnd(7)}${x.toFixed(0).padStart(14)}${mineStage[i]!.toFixed(0).padStart(23)}${ratios[i]!.toFixed(2).padStart(7)}${mineWall[i]!.toFixed(0).padStart(22)}${wallRatios[i]!.toFixed(2).padStart(7)}${cpuPerExchangeCli[i]!.toFixed(3).padStart(21)}${String(written[i]).padStart(14)}`),
       '',
       'the same probes in this process, by transport (verified responses/s; CPU ms per exchange incl. HTTP, parse and verify):',
-      `${'round'.padEnd(7)}${'raw socket'.padStart(18)}${'OCSP client (node:http)'.padStart(26)}${'undici fetcher'.padStart(18)}`,
-      ...raw.map((x, i) => `${String(i + 1).padEnd(7)}${`${x.toFixed(0)} / ${rawCpu[i]!.toFixed(3)}`.padStart(18)}${`${viaClient[i]!.perSecond.toFixed(0)} / ${viaClient[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(26)}${`${viaUndici[i]!.perSecond.toFixed(0)} / ${viaUndici[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(18)}`),
+      `${'round'.padEnd(7)}${'raw socket'.padStart(18)}${'OCSP client (node:net)'.padStart(25)}${'ratio'.padStart(7)}${'same over node:http'.padStart(22)}${'ratio'.padStart(7)}${'undici fetcher'.padStart(18)}`,
+      ...raw.map((x, i) => `${String(i + 1).padEnd(7)}${`${x.toFixed(0)} / ${rawCpu[i]!.toFixed(3)}`.padStart(18)}${`${viaClient[i]!.perSecond.toFixed(0)} / ${viaClient[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(25)}${(viaClient[i]!.perSecond / x).toFixed(2).padStart(7)}${`${viaNodeHttp[i]!.perSecond.toFixed(0)} / ${viaNodeHttp[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(22)}${(viaNodeHttp[i]!.perSecond / x).toFixed(2).padStart(7)}${`${viaUndici[i]!.perSecond.toFixed(0)} / ${viaUndici[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(18)}`),
       'The first check writes 2,000 new observations to the embedded store, inside its OCSP stage (the recorder flushes every 2,000); later rounds find nothing changed and write none. The whole command adds start-up, planning and notices.',
       '',
       `request build: revwatch ${buildUs.toFixed(2)} us, @peculiar/asn1-ocsp ${asn1Us.toFixed(1)} us (${(asn1Us / buildUs).toFixed(0)}x)`,

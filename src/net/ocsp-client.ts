@@ -1,16 +1,19 @@
 /**
- * The OCSP exchange path: a Fetcher that sends OCSP requests over node:http
- * with keep-alive sockets, and hands everything else (CRLs, caIssuers,
- * redirects, retries) to the general fetcher it wraps.
+ * The OCSP exchange path: a Fetcher that sends OCSP requests to plain-http
+ * responders over a lean node:net transport (ocsp-transport.ts) and to https
+ * ones over node:https with keep-alive sockets, and hands everything else
+ * (CRLs, caIssuers, redirects, retries) to the general fetcher it wraps.
  *
  * Why a second client: a check run is thousands of tiny request/response
  * pairs to a few hosts, and the cost per exchange inside revwatch, not the
  * responder, was the limit. Many responders (openssl's among them) close the
  * connection after every answer; undici treats each close as a socket error
- * and builds an error object with a stack trace for it. node:http's Agent
- * treats `Connection: close` as the end of a normal exchange and opens the
- * next socket without ceremony, and reuses the socket when the responder keeps
- * it open (HTTP/1.1 keep-alive, one request at a time: no pipelining).
+ * and builds an error object with a stack trace for it, and node:http spends
+ * most of an exchange's CPU on ClientRequest, agent and header machinery.
+ * The lean transport writes each request as one Buffer, parses the answer
+ * incrementally, takes a close as the normal end of an exchange, and reuses
+ * the socket when the responder keeps it open (HTTP/1.1 keep-alive, one
+ * request at a time: no pipelining).
  *
  * GET or POST (RFC 5019 section 5, RFC 6960 A.1): GET when the URL-encoded
  * base64 request is at most 255 bytes, which lets CDN-fronted responders
@@ -30,6 +33,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { FetchFailure, FetchFailureKind, FetchRequest, FetchResult, Fetcher } from '../ports.js';
 import { AddressRefusedError, guardDecision, guardedLookup, literalRefusal, refusalMessage, type GuardOptions } from './address-guard.js';
+import { LeanHttpTransport, requestBytes, requestHead } from './ocsp-transport.js';
 
 export interface OcspClientOptions extends GuardOptions {
   /** Takes every request that is not an OCSP request, and OCSP requests that need redirects or retries. */
@@ -39,6 +43,11 @@ export interface OcspClientOptions extends GuardOptions {
   /** Sockets per host the agent may hold; the per-host politeness limit is applied by the caller. */
   readonly maxSocketsPerHost?: number;
   readonly userAgent?: string;
+  /**
+   * Plain-http responders over the lean node:net transport (the default), or
+   * over node:http as before (false): kept as a switch for diagnosis.
+   */
+  readonly leanHttp?: boolean;
 }
 
 type Method = 'GET' | 'POST';
@@ -70,6 +79,7 @@ export class OcspClient implements Fetcher {
   private readonly lookup: ReturnType<typeof guardedLookup>;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
+  private readonly lean: LeanHttpTransport | null;
 
   constructor(private readonly options: OcspClientOptions) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerHost ?? 16, maxFreeSockets: options.maxSocketsPerHost ?? 16, scheduling: 'lifo' as const };
@@ -80,9 +90,11 @@ export class OcspClient implements Fetcher {
     this.lookup = guardedLookup(options);
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.userAgent = options.userAgent ?? 'revwatch (+https://github.com/revwatch/revwatch)';
+    this.lean = options.leanHttp === false ? null : new LeanHttpTransport({ allowPrivateNetwork: options.allowPrivateNetwork, maxIdlePerHost: options.maxSocketsPerHost ?? 16 });
   }
 
   async close(): Promise<void> {
+    this.lean?.close();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
@@ -169,9 +181,19 @@ export class OcspClient implements Fetcher {
   }
 
   private exchange(target: Target, method: Method, encoded: string, req: FetchRequest, timeoutMs: number): Promise<Exchange> {
+    if (this.lean && !target.https) {
+      const path = method === 'GET' ? getPath(target.path, encoded) : target.path;
+      const body = method === 'POST' ? req.body! : null;
+      const bytes = requestBytes(requestHead(method, path, target.host, target.port, this.userAgent, body ? body.length : 0), body);
+      return this.lean.exchange(target, bytes, req.maxBytes, timeoutMs);
+    }
+    return this.exchangeViaNodeHttp(target, method, encoded, req, timeoutMs);
+  }
+
+  private exchangeViaNodeHttp(target: Target, method: Method, encoded: string, req: FetchRequest, timeoutMs: number): Promise<Exchange> {
     const headers: http.OutgoingHttpHeaders = { 'user-agent': this.userAgent, accept: 'application/ocsp-response' };
     let path = target.path;
-    if (method === 'GET') path = path.endsWith('/') ? `${path}${encoded}` : `${path}/${encoded}`;
+    if (method === 'GET') path = getPath(path, encoded);
     else {
       headers['content-type'] = OCSP_REQUEST_TYPE;
       headers['content-length'] = req.body!.length;
@@ -251,6 +273,11 @@ export class OcspClient implements Fetcher {
       else request.end();
     });
   }
+}
+
+/** RFC 5019 section 5: the URL-encoded base64 request appended to the responder's path. */
+function getPath(path: string, encoded: string): string {
+  return path.endsWith('/') ? `${path}${encoded}` : `${path}/${encoded}`;
 }
 
 /** True when a GET came back in a way that says "ask me by POST" rather than a remote fault. */
