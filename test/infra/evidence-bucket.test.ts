@@ -60,18 +60,22 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
     }
   });
 
-  it('grants the worker s3:PutObject on the crls/ prefix of that bucket only, and no other function anything of S3', () => {
+  it('grants the worker s3:PutObject on the crls/ prefix and the digest on site/ of that bucket only, and no other function anything of S3', () => {
     const s3Statements = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
       .flatMap(([, r]) => (r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).map((s) => ({ roles: r.Properties.Roles, s })))
       .filter(({ s }) => [s.Action].flat().some((a) => a.startsWith('s3:')));
-    expect(s3Statements).toHaveLength(1);
-    const [{ roles, s }] = s3Statements as [{ roles: { Ref: string }[]; s: { Action: string; Resource: unknown; Effect: string } }];
-    expect(s).toEqual({ Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [evidence[0], 'Arn'] }, '/crls/*']] } });
-    const worker = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('fetches one CRL'))!;
-    expect(roles).toEqual([{ Ref: worker.Properties.Role['Fn::GetAtt'][0] }]);
-    expect(worker.Properties.Environment.Variables.REVWATCH_EVIDENCE_BUCKET).toEqual({ Ref: evidence[0] });
-    expect(strings(s.Resource).filter((x) => x.includes('*'))).toEqual(['/crls/*']);
+    expect(s3Statements).toHaveLength(2);
+    const fn = (word: string) => Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes(word))!;
+    for (const [word, prefix] of [['fetches one CRL', '/crls/*'], ['forum digest', '/site/*']] as const) {
+      const f = fn(word);
+      const mine = s3Statements.filter(({ roles }) => JSON.stringify(roles) === JSON.stringify([{ Ref: f.Properties.Role['Fn::GetAtt'][0] }]));
+      expect(mine, word).toHaveLength(1);
+      const { s } = mine[0] as { s: { Action: string; Resource: unknown; Effect: string } };
+      expect(s).toEqual({ Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [evidence[0], 'Arn'] }, prefix]] } });
+      expect(strings(s.Resource).filter((x) => x.includes('*'))).toEqual([prefix]);
+      expect(f.Properties.Environment.Variables.REVWATCH_EVIDENCE_BUCKET).toEqual({ Ref: evidence[0] });
+    }
   });
 
   it('turns Object Lock on in governance mode when the context asks, and refuses a bad value with one line', () => {

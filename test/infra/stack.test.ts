@@ -104,15 +104,16 @@ describe('CDK stack', () => {
     expect(resources[fnId('forum digest')]!.Properties.Environment.Variables).toMatchObject({ REVWATCH_DIGEST_RECIPIENTS: 'compliance@ca.example' });
   });
 
-  it('allows no wildcard action and no wildcard resource in any IAM statement (but the evidence prefix, see evidence-bucket.test.ts)', () => {
+  it('allows no wildcard action and no wildcard resource in any IAM statement (but the evidence prefixes, see evidence-bucket.test.ts)', () => {
     const policies = byType('AWS::IAM::Policy');
     expect(policies.length).toBeGreaterThanOrEqual(4);
     let statements = 0;
     for (const [, p] of policies) {
       for (const s of p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]) {
         statements++;
-        // The one object-prefix grant: s3:PutObject on <evidence bucket>/crls/*, asserted exactly in evidence-bucket.test.ts.
-        if (s.Action === 's3:PutObject' && strings(s.Resource).filter((r) => r.includes('*')).join() === '/crls/*') continue;
+        // The two object-prefix grants, s3:PutObject on <evidence bucket>/crls/* (worker) and /site/* (digest),
+        // asserted exactly in evidence-bucket.test.ts.
+        if (s.Action === 's3:PutObject' && ['/crls/*', '/site/*'].includes(strings(s.Resource).filter((r) => r.includes('*')).join())) continue;
         for (const a of list(s.Action)) expect(a, JSON.stringify(s)).not.toContain('*');
         for (const r of strings(s.Resource)) expect(r, JSON.stringify(s)).not.toContain('*');
       }
