@@ -17,7 +17,7 @@ import { HttpFetcher } from '../src/net/http-fetcher.js';
 import { OcspClient } from '../src/net/ocsp-client.js';
 import { loadEventBusName, loadEvidenceBucket, loadOcspLimits, loadTableName } from './shared/config.js';
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3EvidenceArchive } from '../src/archive/s3-evidence-archive.js';
+import { S3EvidenceArchive } from '../src/adapters/aws/s3-evidence-archive.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
 import { tableStore } from './shared/store.js';
 

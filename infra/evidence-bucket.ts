@@ -11,7 +11,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CRL_PREFIX } from '../src/archive/evidence-archive.js';
+import { CRL_PREFIX } from '../src/ports/evidence-archive.js';
 
 export interface EvidenceBucketProps {
   readonly objectLockDays: number | null;

@@ -32,7 +32,7 @@ import { CHECKS_COMPLETED, ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../funct
 import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-run-events.js';
 import type { StackConfig } from './config.js';
 import { RevwatchFunction } from './revwatch-function.js';
-import { CRL_PREFIX } from '../src/archive/evidence-archive.js';
+import { CRL_PREFIX } from '../src/ports/evidence-archive.js';
 import { SITE_PREFIX } from '../src/adapters/aws/s3-site-publisher.js';
 
 

@@ -9,10 +9,16 @@
  * Built on three table operations, so the DynamoDB table (AWS and the local
  * embedded one) and an in-memory table for unit tests run the same code.
  */
-import type { DynamoTable, Item } from '../adapters/aws/dynamo-table.js';
 import { disclosedUrls, type Disclosure } from './report.js';
 
-export type DisclosureTable = Pick<DynamoTable, 'queryAll' | 'batchPut' | 'deleteIf'>;
+type Item = Record<string, unknown>;
+
+/** The three operations of the table helper (adapters/aws/dynamo-table.ts) the store is built on. */
+export interface DisclosureTable {
+  queryAll(q: { pk: string }, what: string): Promise<Item[]>;
+  batchPut(items: readonly Item[], noun: string): Promise<void>;
+  deleteIf(key: { pk: string; sk: string }, condition: { expression: string; values?: Record<string, unknown> }, what: string): Promise<boolean>;
+}
 
 export interface StoredDisclosure extends Disclosure {
   /** When the import that wrote this disclosure ran (epoch ms). */

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { EvidenceArchive } from '../archive/evidence-archive.js';
+import type { EvidenceArchive } from '../ports/evidence-archive.js';
 import { InputError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { HttpFetcher } from '../net/http-fetcher.js';

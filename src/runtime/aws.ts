@@ -2,7 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3EvidenceArchive } from '../archive/s3-evidence-archive.js';
+import { S3EvidenceArchive } from '../adapters/aws/s3-evidence-archive.js';
 import { DisclosureStore } from '../ccadb/store.js';
 import { SesMailer } from '../adapters/aws/ses-mailer.js';
 import type { Clock } from '../ports.js';

@@ -8,7 +8,7 @@
 import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } from '../ports.js';
 import { InputError } from '../errors.js';
 import type { DisclosureStore } from '../ccadb/store.js';
-import type { EvidenceArchive } from '../archive/evidence-archive.js';
+import type { EvidenceArchive } from '../ports/evidence-archive.js';
 
 export interface Runtime {
   readonly mode: 'aws' | 'local';

@@ -71,7 +71,7 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
       const f = fn(word);
       const mine = s3Statements.filter(({ roles }) => JSON.stringify(roles) === JSON.stringify([{ Ref: f.Properties.Role['Fn::GetAtt'][0] }]));
       expect(mine, word).toHaveLength(1);
-      const { s } = mine[0] as { s: { Action: string; Resource: unknown; Effect: string } };
+      const { s } = mine[0] as unknown as { s: { Action: string; Resource: unknown; Effect: string } };
       expect(s).toEqual({ Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [evidence[0], 'Arn'] }, prefix]] } });
       expect(strings(s.Resource).filter((x) => x.includes('*'))).toEqual([prefix]);
       expect(f.Properties.Environment.Variables.REVWATCH_EVIDENCE_BUCKET).toEqual({ Ref: evidence[0] });

@@ -12,12 +12,12 @@ const SRC = join(import.meta.dirname, '../../src');
 
 /** Lowest first. A module may import from its own layer or any below it. */
 const LAYERS: readonly { readonly name: string; readonly match: RegExp }[] = [
-  { name: 'foundation (domain, errors, time, util, pki)', match: /^(domain|errors|time)\.ts$|^(util|pki|types)\// },
+  { name: 'foundation (domain, errors, time, util, pki, revocation sources, the CCADB report format)', match: /^(domain|errors|time|revocation-sources)\.ts$|^(util|pki|types)\/|^ccadb\/(csv|report)\.ts$/ },
   { name: 'rules', match: /^rules\// },
   { name: 'ports', match: /^ports(\.ts$|\/)/ },
   { name: 'store layout, net, clock', match: /^clock\.ts$|^(store|net)\// },
-  { name: 'services (check, notify, report)', match: /^(check|notify|report)\// },
-  { name: 'use cases (inspect, CLI inputs, demo, local CA)', match: /^(inspect|cli-inputs|cli-validate|demo)\.ts$|^local-ca\// },
+  { name: 'services (check, notify, report, CCADB disclosures)', match: /^(check|notify|report|ccadb)\// },
+  { name: 'use cases (inspect, CLI inputs, demo, local CA)', match: /^(inspect|cli-inputs|cli-validate|cli-sources|cli-ccadb|crtsh-json|demo)\.ts$|^local-ca\// },
   { name: 'adapters', match: /^adapters\// },
   { name: 'runtime', match: /^runtime\// },
   { name: 'cli', match: /^cli(\.ts$|\/)/ },
@@ -25,7 +25,7 @@ const LAYERS: readonly { readonly name: string; readonly match: RegExp }[] = [
 
 /** Packages that only adapters (and the runtime that opens them) may import. */
 const ADAPTER_PACKAGES = /^(@aws-sdk\/|dynalite$|nodemailer$|proper-lockfile$)/;
-const SERVICES = /^(store|check|notify|report|rules)\//;
+const SERVICES = /^(store|check|notify|report|rules|ccadb)\//;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

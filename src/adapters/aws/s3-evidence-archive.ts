@@ -9,7 +9,7 @@
  * handler test drives it at the SDK boundary.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ArchiveIntegrityError, crlKey, sha256Hex, type EvidenceArchive } from './evidence-archive.js';
+import { ArchiveIntegrityError, crlKey, sha256Hex, type EvidenceArchive } from '../../ports/evidence-archive.js';
 
 const errorName = (err: unknown): string => (err as { name?: string } | null)?.name ?? '';
 const httpStatus = (err: unknown): number | undefined => (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;

@@ -3,7 +3,7 @@
  * back from the evidence bucket the worker archived them in, so the bundle
  * holds the same files as in local mode.
  */
-import type { EvidenceArchive } from './evidence-archive.js';
+import type { EvidenceArchive } from '../ports/evidence-archive.js';
 import { mapLimit } from '../util/map-limit.js';
 
 /** Every archived CRL among `sha256s`, read a few at a time; those the archive lacks are left out. */
