@@ -36,11 +36,29 @@ const ECDSA_SHA256 = seq(encodeOid('1.2.840.10045.4.3.2'));
 const name = (cn: string): Buffer => seq(set(seq(encodeOid('2.5.4.3'), tlv(Tag.UTF8_STRING, Buffer.from(cn)))));
 const ext = (oid: string, value: Buffer): Buffer => seq(encodeOid(oid), octetString(value));
 
-function leafDer(ca: LocalCa, serial: bigint, cn: string, notBefore: number, notAfter: number, spki: Buffer, crlUrl: string | null, ocspUrl: string | null): Buffer {
+function leafDer(
+  ca: LocalCa,
+  serial: bigint,
+  cn: string,
+  notBefore: number,
+  notAfter: number,
+  spki: Buffer,
+  crlUrl: string | null,
+  ocspUrl: string | null,
+): Buffer {
   const exts: Buffer[] = [];
   if (crlUrl) exts.push(ext('2.5.29.31', seq(seq(explicit(0, explicit(0, tlv(0x86, Buffer.from(crlUrl))))))));
   if (ocspUrl) exts.push(ext('1.3.6.1.5.5.7.1.1', seq(seq(encodeOid('1.3.6.1.5.5.7.48.1'), tlv(0x86, Buffer.from(ocspUrl))))));
-  const tbs = seq(explicit(0, integer(2)), integer(serial), ECDSA_SHA256, Buffer.from(ca.info.raw.subjectName), seq(x509Time(notBefore), x509Time(notAfter)), name(cn), spki, explicit(3, seq(...exts)));
+  const tbs = seq(
+    explicit(0, integer(2)),
+    integer(serial),
+    ECDSA_SHA256,
+    Buffer.from(ca.info.raw.subjectName),
+    seq(x509Time(notBefore), x509Time(notAfter)),
+    name(cn),
+    spki,
+    explicit(3, seq(...exts)),
+  );
   const sig = sign('sha256', tbs, ca.keys.privateKey);
   return seq(tbs, ECDSA_SHA256, tlv(Tag.BIT_STRING, Uint8Array.of(0), sig));
 }
@@ -74,7 +92,10 @@ async function cli(home: string, args: string[]): Promise<Stage> {
   const rssFile = join(home, 'peak-rss.txt');
   const argv = ['bin/revwatch.js', '--home', home, '--allow-private-network', ...args];
   const r = haveTime
-    ? await promisify(execFile)('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...argv], { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 })
+    ? await promisify(execFile)('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...argv], {
+        encoding: 'utf8',
+        maxBuffer: 1024 * 1024 * 1024,
+      })
     : await promisify(execFile)(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
   const ms = performance.now() - start;
   const peakMb = haveTime ? Math.round(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024) : null;
@@ -104,7 +125,9 @@ export async function benchAtSize(crls: number): Promise<SizeResult> {
     const check = async (): Promise<Stage & { json: CheckJson }> => {
       const stage = await cli(home, ['--json', 'check']);
       const json = JSON.parse(stage.stdout) as CheckJson;
-      process.stderr.write(`  [${entries}] check in ${secs(stage.ms)}, ${mb(stage)} (plan ${json.timings.plan} ms, CRLs ${json.timings.crl} ms, OCSP ${json.timings.ocsp} ms, writes ${json.timings.write} ms; read ${json.itemsRead}, wrote ${json.itemsWritten})\n`);
+      process.stderr.write(
+        `  [${entries}] check in ${secs(stage.ms)}, ${mb(stage)} (plan ${json.timings.plan} ms, CRLs ${json.timings.crl} ms, OCSP ${json.timings.ocsp} ms, writes ${json.timings.write} ms; read ${json.itemsRead}, wrote ${json.itemsWritten})\n`,
+      );
       return { ...stage, json };
     };
     const first = await check();
@@ -116,7 +139,17 @@ export async function benchAtSize(crls: number): Promise<SizeResult> {
     const report = await cli(home, ['report', '--case', 'bench', '--format', 'markdown', '--out', join(home, 'report.md')]);
     process.stderr.write(`  [${entries}] report in ${secs(report.ms)}, ${mb(report)}\n`);
     const revoked = (first.json.verdicts.revoked_on_time ?? 0) + (first.json.verdicts.revoked_late ?? 0);
-    return { certificates: entries, crls, unsettled: entries - revoked, trackMs: world.trackMs, first, second, status, report, totalMs: performance.now() - started };
+    return {
+      certificates: entries,
+      crls,
+      unsettled: entries - revoked,
+      trackMs: world.trackMs,
+      first,
+      second,
+      status,
+      report,
+      totalMs: performance.now() - started,
+    };
   } finally {
     await world.stop();
   }
@@ -127,7 +160,12 @@ export async function prepareHome(crls: number): Promise<{ home: string; entries
   const now = Date.now();
   const clock = new SystemClock();
   const home = mkdtempSync(join(tmpdir(), 'revwatch-bench-check-'));
-  const ca = await LocalCa.create({ name: 'Bench Check CA', keyType: 'ec-p256', notBefore: now - 400 * 86_400_000, notAfter: now + 400 * 86_400_000 });
+  const ca = await LocalCa.create({
+    name: 'Bench Check CA',
+    keyType: 'ec-p256',
+    notBefore: now - 400 * 86_400_000,
+    notAfter: now + 400 * 86_400_000,
+  });
   const server = await new LocalCaServer(ca, () => Date.now()).start();
   const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
   try {
@@ -137,14 +175,28 @@ export async function prepareHome(crls: number): Promise<{ home: string; entries
     for (let c = 0; c < crls; c++) {
       const url = `${server.baseUrl}/crl/${c}.crl`;
       const crlEntries: CrlEntryInput[] = [];
-      for (let i = 0; i < ENTRIES_PER_CRL - CERTS_PER_CRL / REVOKED_EVERY; i++) crlEntries.push({ serial: (serial + 10_000_000n + BigInt(c * ENTRIES_PER_CRL + i)).toString(16), revocationDate: now - 86_400_000, reasonCode: 4 });
+      for (let i = 0; i < ENTRIES_PER_CRL - CERTS_PER_CRL / REVOKED_EVERY; i++)
+        crlEntries.push({
+          serial: (serial + 10_000_000n + BigInt(c * ENTRIES_PER_CRL + i)).toString(16),
+          revocationDate: now - 86_400_000,
+          reasonCode: 4,
+        });
       for (let i = 0; i < CERTS_PER_CRL; i++) {
         serial++;
         const der = leafDer(ca, serial, `leaf-${c}-${i}.bench.example`, now - 10 * 86_400_000, now + 80 * 86_400_000, spki, url, null);
         if (i % REVOKED_EVERY === 0) crlEntries.push({ serial: serial.toString(16), revocationDate: now - 3_600_000, reasonCode: 1 });
         entries.push({ certificate: describeCertificate(der), bundle: [], source: 'bench' });
       }
-      server.serve(`/crl/${c}.crl`, ca.crl({ entries: crlEntries, entryCount: crlEntries.length, thisUpdate: now - 60_000, nextUpdate: now + 7 * 86_400_000, crlNumber: c + 1 }));
+      server.serve(
+        `/crl/${c}.crl`,
+        ca.crl({
+          entries: crlEntries,
+          entryCount: crlEntries.length,
+          thisUpdate: now - 60_000,
+          nextUpdate: now + 7 * 86_400_000,
+          crlNumber: c + 1,
+        }),
+      );
     }
     for (let i = 0; i < OCSP_CERTS; i++) {
       serial++;
@@ -156,7 +208,13 @@ export async function prepareHome(crls: number): Promise<{ home: string; entries
     process.stderr.write(`  [${entries.length}] generated in ${secs(performance.now() - t)}\n`);
     t = performance.now();
     const open = await openEmbeddedStore(home);
-    const kase = { id: 'bench', title: 'bench', reportedAt: now - 2 * 86_400_000, reason: 'key-compromise' as const, kind: 'tls-subscriber' as const };
+    const kase = {
+      id: 'bench',
+      title: 'bench',
+      reportedAt: now - 2 * 86_400_000,
+      reason: 'key-compromise' as const,
+      kind: 'tls-subscriber' as const,
+    };
     await trackCertificates({ store: open.store, clock }, kase, entries, [ca.info]);
     await open.close();
     const trackMs = performance.now() - t;
@@ -196,7 +254,10 @@ export async function benchCheck(): Promise<string[]> {
     `${base.report.ms <= 15_000 ? 'PASS' : 'FAIL'} report ${secs(base.report.ms)} (target <= 15 s)`,
     `${base.second.json.itemsWritten / base.first.json.itemsWritten < 0.01 ? 'PASS' : 'FAIL'} second run wrote ${((100 * base.second.json.itemsWritten) / base.first.json.itemsWritten).toFixed(3)}% of the first run's items (target < 1%)`,
   );
-  if (base.first.json.failedSources.length || base.second.json.failedSources.length) lines.push(`FAIL sources failed: ${JSON.stringify([...base.first.json.failedSources, ...base.second.json.failedSources]).slice(0, 500)}`);
+  if (base.first.json.failedSources.length || base.second.json.failedSources.length)
+    lines.push(
+      `FAIL sources failed: ${JSON.stringify([...base.first.json.failedSources, ...base.second.json.failedSources]).slice(0, 500)}`,
+    );
 
   // The same work at a larger size, as large as 300,000 certificates when that fits in ten minutes
   // (generating, tracking, two checks, status and report, at the rate just measured).
@@ -204,16 +265,28 @@ export async function benchCheck(): Promise<string[]> {
   const fitting = Math.floor(LARGE_BUDGET_MS / perCert / CERTS_PER_CRL) * CERTS_PER_CRL;
   const large = Math.min(process.env.BENCH_CHECK_CRLS ? 3 * base.certificates : LARGE_TARGET, fitting);
   if (large <= base.certificates) {
-    lines.push(`(a larger size does not fit in 10 minutes here: ${base.certificates.toLocaleString('en-US')} took ${secs(base.totalMs)} in all, so 300,000 would take about ${secs(LARGE_TARGET * perCert)}; skipped)`);
+    lines.push(
+      `(a larger size does not fit in 10 minutes here: ${base.certificates.toLocaleString('en-US')} took ${secs(base.totalMs)} in all, so 300,000 would take about ${secs(LARGE_TARGET * perCert)}; skipped)`,
+    );
     return lines;
   }
   const largeCrls = Math.round((large - OCSP_CERTS) / CERTS_PER_CRL);
-  if (large < LARGE_TARGET) lines.push(`(300,000 certificates would take about ${secs(LARGE_TARGET * perCert)} at the measured rate: scaled to ${largeCrls * CERTS_PER_CRL + OCSP_CERTS}, the largest that fits in 10 minutes)`);
+  if (large < LARGE_TARGET)
+    lines.push(
+      `(300,000 certificates would take about ${secs(LARGE_TARGET * perCert)} at the measured rate: scaled to ${largeCrls * CERTS_PER_CRL + OCSP_CERTS}, the largest that fits in 10 minutes)`,
+    );
   const big = await benchAtSize(largeCrls);
   lines.push(...sizeLines(big));
-  for (const [name, a, b] of [['first check', base.first.ms, big.first.ms], ['unchanged re-check', base.second.ms, big.second.ms], ['status', base.status.ms, big.status.ms], ['report', base.report.ms, big.report.ms]] as const) {
+  for (const [name, a, b] of [
+    ['first check', base.first.ms, big.first.ms],
+    ['unchanged re-check', base.second.ms, big.second.ms],
+    ['status', base.status.ms, big.status.ms],
+    ['report', base.report.ms, big.report.ms],
+  ] as const) {
     const g = b / a / (big.certificates / base.certificates);
-    lines.push(`${g <= 1.25 ? 'PASS' : 'FAIL'} ${name} grows ${g.toFixed(2)}x per certificate from ${base.certificates} to ${big.certificates} (target: at most linear, 1.25 allowed for noise)`);
+    lines.push(
+      `${g <= 1.25 ? 'PASS' : 'FAIL'} ${name} grows ${g.toFixed(2)}x per certificate from ${base.certificates} to ${big.certificates} (target: at most linear, 1.25 allowed for noise)`,
+    );
   }
   return lines;
 }

@@ -11,7 +11,14 @@ import { scanCrl } from '../src/pki/crl.js';
 import { parseRawCertificate } from '../src/pki/raw-certificate.js';
 import { X509Certificate, X509Crl } from '../src/pki/x509.js';
 
-const [tool, crlPath, issuerPath, present, absent, iterationsArg] = process.argv.slice(2) as [string, string, string, string, string, string];
+const [tool, crlPath, issuerPath, present, absent, iterationsArg] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const iterations = Number(iterationsArg);
 /**
  * Peak resident set of this process in MB. On Linux, VmHWM belongs to the
@@ -52,7 +59,17 @@ async function main(): Promise<void> {
       times.push(performance.now() - t);
     }
     const ok = result!.signatureValid === true && result!.matches.has(present) && !result!.matches.has(absent);
-    console.log(JSON.stringify({ tool, ms: median(times), floorMs: median(floor), entries: result!.entries, correct: ok, baselineRssMb, peakRssMb: maxRssMb() }));
+    console.log(
+      JSON.stringify({
+        tool,
+        ms: median(times),
+        floorMs: median(floor),
+        entries: result!.entries,
+        correct: ok,
+        baselineRssMb,
+        peakRssMb: maxRssMb(),
+      }),
+    );
     return;
   }
   if (tool === 'x509') {
@@ -64,7 +81,16 @@ async function main(): Promise<void> {
     const hit = crl.findRevoked(present);
     const miss = crl.findRevoked(absent);
     const ms = performance.now() - t;
-    console.log(JSON.stringify({ tool, ms, entries: crl.entries.length, correct: valid && hit !== null && miss === null, baselineRssMb, peakRssMb: maxRssMb() }));
+    console.log(
+      JSON.stringify({
+        tool,
+        ms,
+        entries: crl.entries.length,
+        correct: valid && hit !== null && miss === null,
+        baselineRssMb,
+        peakRssMb: maxRssMb(),
+      }),
+    );
     return;
   }
   throw new Error(`unknown tool ${tool}`);

@@ -36,7 +36,15 @@ async function bundle(entry: string, outfile: string): Promise<{ bytes: number; 
 function coldImportMs(file: string): number {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const t=performance.now();await import(${JSON.stringify(`file://${file}`)});console.log(performance.now()-t)`], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const t=performance.now();await import(${JSON.stringify(`file://${file}`)});console.log(performance.now()-t)`,
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`importing ${file} failed: ${r.stderr}`);
     times.push(Number(r.stdout.trim().split('\n').pop()));
   }
@@ -54,7 +62,11 @@ function heaviest(metafile: Metafile, n: number): string {
       byPackage.set(name, (byPackage.get(name) ?? 0) + input.bytesInOutput);
     }
   }
-  return [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, n).map(([p, b]) => `${p} ${(b / 1024).toFixed(0)} KB`).join(', ');
+  return [...byPackage]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([p, b]) => `${p} ${(b / 1024).toFixed(0)} KB`)
+    .join(', ');
 }
 
 export async function benchFunctions(): Promise<string[]> {
@@ -63,7 +75,10 @@ export async function benchFunctions(): Promise<string[]> {
   const empty = join(out, 'empty.mjs');
   writeFileSync(empty, 'export {};\n');
   const peerEntry = join(out, 'dynamodb-peer.mjs');
-  writeFileSync(peerEntry, "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nimport { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\nexport const c = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));\n");
+  writeFileSync(
+    peerEntry,
+    "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nimport { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\nexport const c = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));\n",
+  );
   const peer = await bundle(peerEntry, join(out, 'dynamodb-peer.bundle.mjs'));
   const floorMs = coldImportMs(empty);
   const peerMs = coldImportMs(join(out, 'dynamodb-peer.bundle.mjs'));
@@ -78,8 +93,12 @@ export async function benchFunctions(): Promise<string[]> {
     const file = join(out, `${name}.mjs`);
     const b = await bundle(join(process.cwd(), 'functions', `${name}.ts`), file);
     const ms = coldImportMs(file);
-    lines.push(`${name.padEnd(10)}${`${(b.bytes / 1024).toFixed(0)} KB`.padStart(10)}${`${ms.toFixed(1)} ms`.padStart(10)}${`${(ms / peerMs).toFixed(2)}x`.padStart(18)}  ${heaviest(b.metafile, 3)}`);
-    verdicts.push(`${b.bytes < MAX_BUNDLE_BYTES ? 'PASS' : 'FAIL'} ${name} bundle ${(b.bytes / 1024 / 1024).toFixed(2)} MB (target < 2 MB); cold import ${ms.toFixed(1)} ms, ${(ms / peerMs).toFixed(2)}x the DynamoDB-only bundle`);
+    lines.push(
+      `${name.padEnd(10)}${`${(b.bytes / 1024).toFixed(0)} KB`.padStart(10)}${`${ms.toFixed(1)} ms`.padStart(10)}${`${(ms / peerMs).toFixed(2)}x`.padStart(18)}  ${heaviest(b.metafile, 3)}`,
+    );
+    verdicts.push(
+      `${b.bytes < MAX_BUNDLE_BYTES ? 'PASS' : 'FAIL'} ${name} bundle ${(b.bytes / 1024 / 1024).toFixed(2)} MB (target < 2 MB); cold import ${ms.toFixed(1)} ms, ${(ms / peerMs).toFixed(2)}x the DynamoDB-only bundle`,
+    );
   }
   return [...lines, '', ...verdicts];
 }

@@ -52,7 +52,8 @@ interface Responder {
   readonly requests: Buffer[];
 }
 
-const indexTime = (ms: number): string => new Date(ms).toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
+const indexTime = (ms: number): string =>
+  new Date(ms).toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
 
 /** One POST over a fresh connection (HTTP/1.0: the responder closes after answering); resolves with the body. */
 function rawExchange(port: number, request: Buffer, timeoutMs = 10_000): Promise<Buffer> {
@@ -61,7 +62,15 @@ function rawExchange(port: number, request: Buffer, timeoutMs = 10_000): Promise
     const socket = connect({ host: '127.0.0.1', port });
     const timer = setTimeout(() => socket.destroy(new Error('raw exchange timed out')), timeoutMs);
     socket.on('connect', () => {
-      socket.write(Buffer.concat([Buffer.from(`POST / HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${request.length}\r\n\r\n`, 'latin1'), request]));
+      socket.write(
+        Buffer.concat([
+          Buffer.from(
+            `POST / HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${request.length}\r\n\r\n`,
+            'latin1',
+          ),
+          request,
+        ]),
+      );
     });
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', (err) => {
@@ -72,14 +81,17 @@ function rawExchange(port: number, request: Buffer, timeoutMs = 10_000): Promise
       clearTimeout(timer);
       const all = Buffer.concat(chunks);
       const split = all.indexOf('\r\n\r\n');
-      if (split < 0 || !/^HTTP\/1\.[01] 200/.test(all.subarray(0, 16).toString('latin1'))) return reject(new Error(`bad HTTP answer: ${all.subarray(0, 40).toString('latin1')}`));
+      if (split < 0 || !/^HTTP\/1\.[01] 200/.test(all.subarray(0, 16).toString('latin1')))
+        return reject(new Error(`bad HTTP answer: ${all.subarray(0, 40).toString('latin1')}`));
       resolve(all.subarray(split + 4));
     });
   });
 }
 
 /** The raw-socket client over every responder at once; returns verified answers per second. */
-async function rawRound(responders: readonly Responder[]): Promise<{ perSecond: number; cpuMsPerExchange: number; verified: number; failed: number; responses: Buffer[] }> {
+async function rawRound(
+  responders: readonly Responder[],
+): Promise<{ perSecond: number; cpuMsPerExchange: number; verified: number; failed: number; responses: Buffer[] }> {
   const cpu0 = process.cpuUsage();
   let verified = 0;
   let failed = 0;
@@ -107,11 +119,20 @@ async function rawRound(responders: readonly Responder[]): Promise<{ perSecond: 
   );
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { perSecond: verified / seconds, cpuMsPerExchange: (cpu.user + cpu.system) / 1000 / (verified + failed), verified, failed, responses };
+  return {
+    perSecond: verified / seconds,
+    cpuMsPerExchange: (cpu.user + cpu.system) / 1000 / (verified + failed),
+    verified,
+    failed,
+    responses,
+  };
 }
 
 /** revwatch's probe in this process over `fetcher`, 8 in flight per responder: verified answers per second and CPU per exchange. */
-async function probeRound(responders: readonly Responder[], fetcher: Fetcher): Promise<{ perSecond: number; cpuMsPerExchange: number; failed: number }> {
+async function probeRound(
+  responders: readonly Responder[],
+  fetcher: Fetcher,
+): Promise<{ perSecond: number; cpuMsPerExchange: number; failed: number }> {
   const cpu0 = process.cpuUsage();
   let verified = 0;
   let failed = 0;
@@ -162,7 +183,9 @@ function asn1OcspRequest(serial: string, issuer: OcspIssuer): Buffer {
     issuerKeyHash: new OctetString(issuer.keyHash('sha1')),
     serialNumber: content.buffer.slice(content.byteOffset, content.byteOffset + content.length) as ArrayBuffer,
   });
-  return Buffer.from(AsnConvert.serialize(new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId })] }) })));
+  return Buffer.from(
+    AsnConvert.serialize(new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId })] }) })),
+  );
 }
 
 export async function benchOcspThroughput(out: string): Promise<string[]> {
@@ -189,7 +212,16 @@ export async function benchOcspThroughput(out: string): Promise<string[]> {
       for (let i = 0; i < PER_CA; i++) {
         const serial = (1n << 100n) + BigInt(c * 1_000_000 + i);
         const notAfter = now + 80 * 86_400_000;
-        const der = leafDer({ issuerName: caRaw.subjectName, issuerKey: key, serial, cn: `ocsp-${c}-${i}.bench.example`, notBefore: now - 86_400_000, notAfter, spki, ocspUrl: `http://127.0.0.1:${ca.ocspPort}/` });
+        const der = leafDer({
+          issuerName: caRaw.subjectName,
+          issuerKey: key,
+          serial,
+          cn: `ocsp-${c}-${i}.bench.example`,
+          notBefore: now - 86_400_000,
+          notAfter,
+          spki,
+          ocspUrl: `http://127.0.0.1:${ca.ocspPort}/`,
+        });
         writeFileSync(join(dir, `leaf-${i}.pem`), toPem(der));
         const hex = serial.toString(16).toUpperCase();
         serials.push(serial.toString(16));
@@ -200,7 +232,21 @@ export async function benchOcspThroughput(out: string): Promise<string[]> {
       const issuer = new OcspIssuer(caRaw);
       writeFileSync(join(work, `ca-${c}.pem`), toPem(caDer));
       responders.push({ ca, issuer, serials, requests: serials.map((s) => buildOcspRequest(s, issuer)) });
-      await runCli(hook, ['--home', home, '--json', 'track', dir, '--issuer', join(work, `ca-${c}.pem`), '--reported-at', new Date(now - 3_600_000).toISOString(), '--reason', 'key-compromise', '--case', 'bench-ocsp']);
+      await runCli(hook, [
+        '--home',
+        home,
+        '--json',
+        'track',
+        dir,
+        '--issuer',
+        join(work, `ca-${c}.pem`),
+        '--reported-at',
+        new Date(now - 3_600_000).toISOString(),
+        '--reason',
+        'key-compromise',
+        '--case',
+        'bench-ocsp',
+      ]);
     }
     process.stderr.write(`  tracked ${PER_CA * responders.length} OCSP-only certificates over ${responders.length} openssl responders\n`);
 
@@ -236,16 +282,37 @@ export async function benchOcspThroughput(out: string): Promise<string[]> {
       await client.close();
       await nodeHttp.close();
       await undici.close();
-      if (a.failed || n.failed || b.failed) lines.push(`FAIL round ${round}: in-process probes failed (OCSP client ${a.failed}, over node:http ${n.failed}, undici ${b.failed})`);
+      if (a.failed || n.failed || b.failed)
+        lines.push(
+          `FAIL round ${round}: in-process probes failed (OCSP client ${a.failed}, over node:http ${n.failed}, undici ${b.failed})`,
+        );
       viaClient.push(a);
       viaNodeHttp.push(n);
       viaUndici.push(b);
-      const c = await runCli(hook, ['--home', home, '--allow-private-network', '--json', 'check', '--ocsp-per-host', String(CONCURRENCY), '--ocsp-interval-ms', '0']);
-      const summary = JSON.parse(c.stdout) as { ocspRequests: number; observationsWritten: number; failedSources: { url: string; error: string }[]; timings: { ocsp: number } };
+      const c = await runCli(hook, [
+        '--home',
+        home,
+        '--allow-private-network',
+        '--json',
+        'check',
+        '--ocsp-per-host',
+        String(CONCURRENCY),
+        '--ocsp-interval-ms',
+        '0',
+      ]);
+      const summary = JSON.parse(c.stdout) as {
+        ocspRequests: number;
+        observationsWritten: number;
+        failedSources: { url: string; error: string }[];
+        timings: { ocsp: number };
+      };
       written.push(summary.observationsWritten);
       const failures = summary.failedSources.reduce((n, f) => n + Number(/^(\d+) of/.exec(f.error)?.[1] ?? 0), 0);
       const verified = summary.ocspRequests - failures;
-      if (summary.ocspRequests !== total || failures > 0) lines.push(`FAIL round ${round}: revwatch asked ${summary.ocspRequests} of ${total}, ${failures} failed: ${JSON.stringify(summary.failedSources).slice(0, 300)}`);
+      if (summary.ocspRequests !== total || failures > 0)
+        lines.push(
+          `FAIL round ${round}: revwatch asked ${summary.ocspRequests} of ${total}, ${failures} failed: ${JSON.stringify(summary.failedSources).slice(0, 300)}`,
+        );
       mineWall.push(verified / (c.wallMs / 1000));
       mineStage.push(verified / (summary.timings.ocsp / 1000));
       cpuPerExchangeCli.push(c.cpuMs / total);
@@ -274,11 +341,17 @@ export async function benchOcspThroughput(out: string): Promise<string[]> {
     lines.push(
       `OCSP throughput: ${total} OCSP-only certificates, ${responders.length} local \`openssl ocsp\` responders (delegated signer, ECDSA P-256), ${CONCURRENCY} in flight per responder, ${ROUNDS} interleaved rounds; ${cpus().length} CPUs, 1-min load at each round ${loads.join(', ')}`,
       `${'round'.padEnd(7)}${'raw client/s'.padStart(14)}${'revwatch OCSP stage/s'.padStart(23)}${'ratio'.padStart(7)}${'revwatch whole cmd/s'.padStart(22)}${'ratio'.padStart(7)}${'CLI CPU ms/exchange'.padStart(21)}${'obs. written'.padStart(14)}`,
-      ...raw.map((x, i) => `${String(i + 1).padEnd(7)}${x.toFixed(0).padStart(14)}${mineStage[i]!.toFixed(0).padStart(23)}${ratios[i]!.toFixed(2).padStart(7)}${mineWall[i]!.toFixed(0).padStart(22)}${wallRatios[i]!.toFixed(2).padStart(7)}${cpuPerExchangeCli[i]!.toFixed(3).padStart(21)}${String(written[i]).padStart(14)}`),
+      ...raw.map(
+        (x, i) =>
+          `${String(i + 1).padEnd(7)}${x.toFixed(0).padStart(14)}${mineStage[i]!.toFixed(0).padStart(23)}${ratios[i]!.toFixed(2).padStart(7)}${mineWall[i]!.toFixed(0).padStart(22)}${wallRatios[i]!.toFixed(2).padStart(7)}${cpuPerExchangeCli[i]!.toFixed(3).padStart(21)}${String(written[i]).padStart(14)}`,
+      ),
       '',
       'the same probes in this process, by transport (verified responses/s; CPU ms per exchange incl. HTTP, parse and verify):',
       `${'round'.padEnd(7)}${'raw socket'.padStart(18)}${'OCSP client (node:net)'.padStart(25)}${'ratio'.padStart(7)}${'same over node:http'.padStart(22)}${'ratio'.padStart(7)}${'undici fetcher'.padStart(18)}`,
-      ...raw.map((x, i) => `${String(i + 1).padEnd(7)}${`${x.toFixed(0)} / ${rawCpu[i]!.toFixed(3)}`.padStart(18)}${`${viaClient[i]!.perSecond.toFixed(0)} / ${viaClient[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(25)}${(viaClient[i]!.perSecond / x).toFixed(2).padStart(7)}${`${viaNodeHttp[i]!.perSecond.toFixed(0)} / ${viaNodeHttp[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(22)}${(viaNodeHttp[i]!.perSecond / x).toFixed(2).padStart(7)}${`${viaUndici[i]!.perSecond.toFixed(0)} / ${viaUndici[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(18)}`),
+      ...raw.map(
+        (x, i) =>
+          `${String(i + 1).padEnd(7)}${`${x.toFixed(0)} / ${rawCpu[i]!.toFixed(3)}`.padStart(18)}${`${viaClient[i]!.perSecond.toFixed(0)} / ${viaClient[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(25)}${(viaClient[i]!.perSecond / x).toFixed(2).padStart(7)}${`${viaNodeHttp[i]!.perSecond.toFixed(0)} / ${viaNodeHttp[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(22)}${(viaNodeHttp[i]!.perSecond / x).toFixed(2).padStart(7)}${`${viaUndici[i]!.perSecond.toFixed(0)} / ${viaUndici[i]!.cpuMsPerExchange.toFixed(3)}`.padStart(18)}`,
+      ),
       'The first check writes 2,000 new observations to the embedded store, inside its OCSP stage (the recorder flushes every 2,000); later rounds find nothing changed and write none. The whole command adds start-up, planning and notices.',
       '',
       `request build: revwatch ${buildUs.toFixed(2)} us, @peculiar/asn1-ocsp ${asn1Us.toFixed(1)} us (${(asn1Us / buildUs).toFixed(0)}x)`,

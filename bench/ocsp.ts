@@ -35,7 +35,10 @@ async function timePerCall(iterations: number, fn: () => unknown | Promise<unkno
 }
 
 export async function benchOcsp(): Promise<OcspBenchRow[]> {
-  pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as ConstructorParameters<typeof pkijs.CryptoEngine>[0]['crypto'] }));
+  pkijs.setEngine(
+    'node',
+    new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as ConstructorParameters<typeof pkijs.CryptoEngine>[0]['crypto'] }),
+  );
   const rows: OcspBenchRow[] = [];
   const scenarios: { name: string; keyType: KeyType; delegated: boolean }[] = [
     { name: 'RSA-2048, issuer-signed', keyType: 'rsa-2048', delegated: false },
@@ -43,11 +46,18 @@ export async function benchOcsp(): Promise<OcspBenchRow[]> {
     { name: 'ECDSA P-256, delegated responder', keyType: 'ec-p256', delegated: true },
   ];
   for (const s of scenarios) {
-    const ca = await LocalCa.create({ name: `Bench ${s.name}`, keyType: s.keyType, notBefore: T0 - 86_400_000, notAfter: T0 + 365 * 86_400_000 });
+    const ca = await LocalCa.create({
+      name: `Bench ${s.name}`,
+      keyType: s.keyType,
+      notBefore: T0 - 86_400_000,
+      notAfter: T0 + 365 * 86_400_000,
+    });
     const responder = s.delegated ? await ca.issueOcspResponder(T0 - 86_400_000, T0 + 30 * 86_400_000) : null;
     const serial = '0123456789abcdef0123456789abcdef';
     const der = ca.ocspResponse({
-      answers: [{ serial, status: 'revoked', revocationTime: T0 - 3_600_000, reasonCode: 1, thisUpdate: T0, nextUpdate: T0 + 4 * 86_400_000 }],
+      answers: [
+        { serial, status: 'revoked', revocationTime: T0 - 3_600_000, reasonCode: 1, thisUpdate: T0, nextUpdate: T0 + 4 * 86_400_000 },
+      ],
       producedAt: T0,
       signer: responder ? LocalCa.delegatedSigner(responder) : undefined,
       responderIdBy: 'name',
@@ -72,7 +82,12 @@ export async function benchOcsp(): Promise<OcspBenchRow[]> {
       if (responderKey && basic.certs?.length) {
         // Check the delegated certificate too, as revwatch does.
         const cert = basic.certs[0]!;
-        const ok = cryptoVerify(digest, Buffer.from(AsnConvert.serialize(cert.tbsCertificate)), issuerKey, Buffer.from(cert.signatureValue));
+        const ok = cryptoVerify(
+          digest,
+          Buffer.from(AsnConvert.serialize(cert.tbsCertificate)),
+          issuerKey,
+          Buffer.from(cert.signatureValue),
+        );
         if (!ok) return false;
         key = responderKey;
       }

@@ -65,8 +65,16 @@ let workerBuilt = false;
 
 function worker(tool: string, crl: string, issuer: string, present: string, absent: string, iterations: number): WorkerResult {
   if (!workerBuilt) {
-    buildSync({ entryPoints: [join('bench', 'crl-worker.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: WORKER, logLevel: 'error',
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
+    buildSync({
+      entryPoints: [join('bench', 'crl-worker.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: WORKER,
+      logLevel: 'error',
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    });
     workerBuilt = true;
   }
   const r = spawnSync(process.execPath, [WORKER, tool, crl, issuer, present, absent, String(iterations)], {
@@ -110,7 +118,12 @@ async function benchCrl(): Promise<{ lines: string[]; verdicts: string[]; data: 
     ].join(' '),
   );
   for (const keyType of ['rsa-2048', 'ec-p256'] as KeyType[]) {
-    const ca = await LocalCa.create({ name: `Bench CRL CA ${keyType}`, keyType, notBefore: T0 - 86_400_000, notAfter: T0 + 3650 * 86_400_000 });
+    const ca = await LocalCa.create({
+      name: `Bench CRL CA ${keyType}`,
+      keyType,
+      notBefore: T0 - 86_400_000,
+      notAfter: T0 + 3650 * 86_400_000,
+    });
     const issuerDer = join(OUT, `issuer-${keyType}.der`);
     const issuerPem = join(OUT, `issuer-${keyType}.pem`);
     writeFileSync(issuerDer, ca.info.der);
@@ -146,8 +159,13 @@ async function benchCrl(): Promise<{ lines: string[]; verdicts: string[]; data: 
       if (ossl && !ossl.ok) verdicts.push(`note: openssl crl did not verify ${keyType} ${n}`);
       if (n === 1_000_000) {
         verdicts.push(`${ratio <= 3 ? 'PASS' : 'FAIL'} ${keyType} 1M lookup+verify = ${fmt(ratio, 2)}x the SHA-256 floor (target <= 3x)`);
-        verdicts.push(`${rssDelta <= mb(size) + 100 ? 'PASS' : 'FAIL'} ${keyType} 1M peak memory +${fmt(rssDelta)} MB over baseline for a ${fmt(mb(size))} MB CRL (target <= CRL size + 100 MB)`);
-        if (ossl) verdicts.push(`info ${keyType} 1M: revwatch is ${fmt(ossl.ms / mine.ms, 1)}x faster than one \`openssl crl -noout -CAfile\` process`);
+        verdicts.push(
+          `${rssDelta <= mb(size) + 100 ? 'PASS' : 'FAIL'} ${keyType} 1M peak memory +${fmt(rssDelta)} MB over baseline for a ${fmt(mb(size))} MB CRL (target <= CRL size + 100 MB)`,
+        );
+        if (ossl)
+          verdicts.push(
+            `info ${keyType} 1M: revwatch is ${fmt(ossl.ms / mine.ms, 1)}x faster than one \`openssl crl -noout -CAfile\` process`,
+          );
       }
       data.push({ keyType, entries: n, bytes: size, revwatch: mine, x509, openssl: ossl });
     }
@@ -192,10 +210,16 @@ async function main(): Promise<void> {
   if (!only || only === 'ocsp') {
     const rows = await benchOcsp();
     report.push('OCSP: parse + verify one response (median microseconds per response)');
-    report.push(`${'scenario'.padEnd(34)}${'bytes'.padStart(6)}${'revwatch'.padStart(10)}${'asn1-ocsp+crypto'.padStart(18)}${'pkijs'.padStart(9)}`);
+    report.push(
+      `${'scenario'.padEnd(34)}${'bytes'.padStart(6)}${'revwatch'.padStart(10)}${'asn1-ocsp+crypto'.padStart(18)}${'pkijs'.padStart(9)}`,
+    );
     for (const r of rows) {
-      report.push(`${r.scenario.padEnd(34)}${String(r.bytes).padStart(6)}${fmt(r.revwatchUs).padStart(10)}${fmt(r.asn1OcspUs).padStart(18)}${fmt(r.pkijsUs).padStart(9)}`);
-      verdicts.push(`${r.revwatchUs <= 300 ? 'PASS' : 'FAIL'} OCSP ${r.scenario}: ${fmt(r.revwatchUs)} us per response (target <= 300 us); ${fmt(r.asn1OcspUs / r.revwatchUs)}x faster than asn1-ocsp+crypto, ${fmt(r.pkijsUs / r.revwatchUs)}x faster than pkijs`);
+      report.push(
+        `${r.scenario.padEnd(34)}${String(r.bytes).padStart(6)}${fmt(r.revwatchUs).padStart(10)}${fmt(r.asn1OcspUs).padStart(18)}${fmt(r.pkijsUs).padStart(9)}`,
+      );
+      verdicts.push(
+        `${r.revwatchUs <= 300 ? 'PASS' : 'FAIL'} OCSP ${r.scenario}: ${fmt(r.revwatchUs)} us per response (target <= 300 us); ${fmt(r.asn1OcspUs / r.revwatchUs)}x faster than asn1-ocsp+crypto, ${fmt(r.pkijsUs / r.revwatchUs)}x faster than pkijs`,
+      );
     }
     report.push('');
     json.ocsp = rows;

@@ -34,7 +34,12 @@ const median = (xs: readonly number[]): number => {
 };
 
 function* revoked(n: number, now: number): Generator<CrlEntryInput> {
-  for (let i = 0; i < n; i++) yield { serial: (BigInt(i) * 0x9e3779b97f4a7c15n + 0x1234567n) | (1n << 126n), revocationDate: now - (i % 100_000) * 60_000, reasonCode: i % 2 ? 1 : null };
+  for (let i = 0; i < n; i++)
+    yield {
+      serial: (BigInt(i) * 0x9e3779b97f4a7c15n + 0x1234567n) | (1n << 126n),
+      revocationDate: now - (i % 100_000) * 60_000,
+      reasonCode: i % 2 ? 1 : null,
+    };
 }
 
 /** One timed run, wall clock around the whole process (spawn, start-up, work, exit). */
@@ -56,7 +61,8 @@ export async function benchStartup(out: string, rounds: number): Promise<string[
   writeFileSync(caPem, toPem(ca.info.der));
   const small = join(dir, 'small.crl');
   const big = join(dir, 'big.crl');
-  const crl = (n: number): Buffer => ca.crl({ entries: revoked(n, now), entryCount: n, thisUpdate: now - 3_600_000, nextUpdate: now + 7 * DAY, crlNumber: n });
+  const crl = (n: number): Buffer =>
+    ca.crl({ entries: revoked(n, now), entryCount: n, thisUpdate: now - 3_600_000, nextUpdate: now + 7 * DAY, crlNumber: n });
   writeFileSync(small, crl(10));
   writeFileSync(big, crl(1_000_000));
 
@@ -68,7 +74,14 @@ export async function benchStartup(out: string, rounds: number): Promise<string[
   ];
   const bare: Contender = { name: 'node -e 0', command: process.execPath, args: ['-e', '0'] };
   const bigRevwatch = cli('revwatch inspect crl (1M entries)', 'inspect', 'crl', big, '--issuer', caPem);
-  const openssl: Contender | null = spawnSync('openssl', ['version']).status === 0 ? { name: 'openssl crl -noout -CAfile (1M entries)', command: 'openssl', args: ['crl', '-inform', 'DER', '-in', big, '-noout', '-CAfile', caPem] } : null;
+  const openssl: Contender | null =
+    spawnSync('openssl', ['version']).status === 0
+      ? {
+          name: 'openssl crl -noout -CAfile (1M entries)',
+          command: 'openssl',
+          args: ['crl', '-inform', 'DER', '-in', big, '-noout', '-CAfile', caPem],
+        }
+      : null;
   const all = [bare, ...small3, bigRevwatch, ...(openssl ? [openssl] : [])];
 
   for (const c of all) timeOnce(c); // warm the file cache and node's compile cache once
@@ -76,18 +89,31 @@ export async function benchStartup(out: string, rounds: number): Promise<string[
   for (let round = 0; round < rounds; round++) for (const c of all) times.get(c)!.push(timeOnce(c));
 
   const m = (c: Contender): number => median(times.get(c)!);
-  const lines = [`Start-up: whole-process wall time, median of ${rounds} interleaved rounds (ms)`, `${'command'.padEnd(44)}${'median'.padStart(9)}${'over node'.padStart(11)}${'min'.padStart(8)}${'max'.padStart(8)}`];
+  const lines = [
+    `Start-up: whole-process wall time, median of ${rounds} interleaved rounds (ms)`,
+    `${'command'.padEnd(44)}${'median'.padStart(9)}${'over node'.padStart(11)}${'min'.padStart(8)}${'max'.padStart(8)}`,
+  ];
   for (const c of all) {
     const t = times.get(c)!;
-    lines.push(`${c.name.padEnd(44)}${m(c).toFixed(0).padStart(9)}${(m(c) - m(bare)).toFixed(0).padStart(11)}${Math.min(...t).toFixed(0).padStart(8)}${Math.max(...t).toFixed(0).padStart(8)}`);
+    lines.push(
+      `${c.name.padEnd(44)}${m(c).toFixed(0).padStart(9)}${(m(c) - m(bare)).toFixed(0).padStart(11)}${Math.min(...t)
+        .toFixed(0)
+        .padStart(8)}${Math.max(...t)
+        .toFixed(0)
+        .padStart(8)}`,
+    );
   }
   for (const c of small3) {
     const over = m(c) - m(bare);
-    lines.push(`${over <= SMALL_OVER_NODE_MS ? 'PASS' : 'FAIL'} ${c.name}: ${over.toFixed(0)} ms over bare node (target <= ${SMALL_OVER_NODE_MS} ms)`);
+    lines.push(
+      `${over <= SMALL_OVER_NODE_MS ? 'PASS' : 'FAIL'} ${c.name}: ${over.toFixed(0)} ms over bare node (target <= ${SMALL_OVER_NODE_MS} ms)`,
+    );
   }
   if (openssl) {
     const ratio = m(bigRevwatch) / m(openssl);
-    lines.push(`${ratio <= BIG_VS_OPENSSL ? 'PASS' : 'FAIL'} inspect crl of 1,000,000 entries: ${m(bigRevwatch).toFixed(0)} ms = ${ratio.toFixed(2)}x openssl crl's ${m(openssl).toFixed(0)} ms (target <= ${BIG_VS_OPENSSL}x)`);
+    lines.push(
+      `${ratio <= BIG_VS_OPENSSL ? 'PASS' : 'FAIL'} inspect crl of 1,000,000 entries: ${m(bigRevwatch).toFixed(0)} ms = ${ratio.toFixed(2)}x openssl crl's ${m(openssl).toFixed(0)} ms (target <= ${BIG_VS_OPENSSL}x)`,
+    );
   } else lines.push('note: openssl not found; the 1M-entry comparison was skipped');
   return lines;
 }

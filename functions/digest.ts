@@ -24,18 +24,24 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
     const now = clock.now().getTime();
     const mailed = mail.digestRecipients.length > 0;
     try {
-      const digest = await produceDigest(store, now, undefined, async (d) => {
-        if (!mailed) return;
-        await mailer.send({
-          from: mail.sender,
-          to: mail.digestRecipients,
-          subject: `revwatch digest ${d.generatedAt.slice(0, 10)}: ${d.cas.length} CA(s)`,
-          text: formatDigest(d, 'text'),
-          date: new Date(now),
-          attachments: [{ filename: 'digest.md', contentType: 'text/markdown', content: formatDigest(d, 'markdown') }],
-        });
-        // The weekly digest is the delivered one: the next counts findings as new from here.
-      }, { recordDelivery: true });
+      const digest = await produceDigest(
+        store,
+        now,
+        undefined,
+        async (d) => {
+          if (!mailed) return;
+          await mailer.send({
+            from: mail.sender,
+            to: mail.digestRecipients,
+            subject: `revwatch digest ${d.generatedAt.slice(0, 10)}: ${d.cas.length} CA(s)`,
+            text: formatDigest(d, 'text'),
+            date: new Date(now),
+            attachments: [{ filename: 'digest.md', contentType: 'text/markdown', content: formatDigest(d, 'markdown') }],
+          });
+          // The weekly digest is the delivered one: the next counts findings as new from here.
+        },
+        { recordDelivery: true },
+      );
       logger.info('digest produced', { cas: digest.cas.length, since: digest.since, mailed });
       metrics.addMetric('DigestsProduced', MetricUnit.Count, 1);
       if (!site) return { cas: digest.cas.length, since: digest.since, mailed };

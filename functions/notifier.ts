@@ -19,7 +19,14 @@ export function createNotifierHandler(getDeps: () => NotifierDeps) {
   return async (event: NotifierEvent): Promise<{ emails: number; notices: number }> => {
     const { store, mailer, clock, mail, logger, metrics } = getDeps();
     try {
-      const results = await notifyChangedCases({ store, ledger: store, mailer, clock, from: mail.sender, defaultRecipients: mail.defaultRecipients });
+      const results = await notifyChangedCases({
+        store,
+        ledger: store,
+        mailer,
+        clock,
+        from: mail.sender,
+        defaultRecipients: mail.defaultRecipients,
+      });
       const failed = results.filter((r) => r.error);
       const sent = results.filter((r) => !r.error);
       for (const r of sent) logger.info('notice sent', { caseId: r.caseId, notices: r.notices.map((n) => n.key) });
@@ -27,7 +34,8 @@ export function createNotifierHandler(getDeps: () => NotifierDeps) {
       metrics.addMetric('NoticeEmailsSent', MetricUnit.Count, sent.length);
       metrics.addMetric('NoticeEmailsFailed', MetricUnit.Count, failed.length);
       logger.info('notices done', { trigger: event['detail-type'], emails: sent.length });
-      if (failed.length > 0) throw new Error(`${failed.length} notice email(s) not sent (cases ${failed.map((r) => r.caseId).join(', ')}); they stay due`);
+      if (failed.length > 0)
+        throw new Error(`${failed.length} notice email(s) not sent (cases ${failed.map((r) => r.caseId).join(', ')}); they stay due`);
       return { emails: sent.length, notices: sent.reduce((n, r) => n + r.notices.length, 0) };
     } finally {
       metrics.publishStoredMetrics();

@@ -34,7 +34,8 @@ export function createPlannerHandler(getDeps: () => PlannerDeps) {
         // Before planning, so this run already checks against a new disclosure; a failure leaves the old one.
         const refresh = await deps.ccadbRefresh();
         if (refresh.refreshed) logger.info('CCADB disclosures refreshed', { ...refresh });
-        else if (refresh.reason === 'failed') logger.warn('CCADB disclosures not refreshed; keeping the last import', { error: refresh.error });
+        else if (refresh.reason === 'failed')
+          logger.warn('CCADB disclosures not refreshed; keeping the last import', { error: refresh.error });
       }
       const planned = await planRun(deps, deps.options);
       const result = { ...planned, finished: planned.finished !== null };
@@ -60,7 +61,9 @@ export function plannerDepsFromEnvironment(env: Readonly<Record<string, string |
   const fetcher = reportUrl ? new HttpFetcher({ clock, allowPrivateNetwork: false }) : null;
   return {
     options: { disclosures },
-    ...(reportUrl && fetcher ? { ccadbRefresh: () => refreshDisclosures({ store: disclosures, fetcher, now: clock.now().getTime() }, reportUrl) } : {}),
+    ...(reportUrl && fetcher
+      ? { ccadbRefresh: () => refreshDisclosures({ store: disclosures, fetcher, now: clock.now().getTime() }, reportUrl) }
+      : {}),
     store,
     queue: new SqsJobQueue(new SQSClient({}), loadJobQueueUrl(env), undefined, clock),
     events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),

@@ -21,10 +21,11 @@ import { S3EvidenceArchive } from '../src/adapters/aws/s3-evidence-archive.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
 import { tableStore } from './shared/store.js';
 
-export type WorkerDeps = RunJobDeps & Observability & {
-  /** Per-host OCSP limits from the stack's context; the defaults when absent. */
-  readonly ocspLimits?: OcspLimits;
-};
+export type WorkerDeps = RunJobDeps &
+  Observability & {
+    /** Per-host OCSP limits from the stack's context; the defaults when absent. */
+    readonly ocspLimits?: OcspLimits;
+  };
 
 export function createWorkerHandler(getDeps: () => WorkerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
@@ -35,7 +36,16 @@ export function createWorkerHandler(getDeps: () => WorkerDeps) {
       const receives = Number(record.attributes.ApproximateReceiveCount);
       try {
         const r = await runQueuedJob(deps, parseJobMessage(record.body), deps.ocspLimits);
-        logger.info('check job done', { runId: r.runId, jobId: r.jobId, kind: r.kind, duplicate: r.duplicate, changes: r.changes.length, observationsWritten: r.observationsWritten, failedSources: r.failedSources, receives });
+        logger.info('check job done', {
+          runId: r.runId,
+          jobId: r.jobId,
+          kind: r.kind,
+          duplicate: r.duplicate,
+          changes: r.changes.length,
+          observationsWritten: r.observationsWritten,
+          failedSources: r.failedSources,
+          receives,
+        });
         metrics.addMetric('CheckJobsDone', MetricUnit.Count, 1);
         metrics.addMetric('AnswersChanged', MetricUnit.Count, r.changes.length);
         metrics.addMetric('SourcesFailed', MetricUnit.Count, r.failedSources.length);
@@ -44,7 +54,11 @@ export function createWorkerHandler(getDeps: () => WorkerDeps) {
           metrics.addMetric(CHECKS_COMPLETED, MetricUnit.Count, 1);
         }
       } catch (err) {
-        logger.error('check job failed; the queue retries it, then dead-letters it', { messageId: record.messageId, receives, error: err as Error });
+        logger.error('check job failed; the queue retries it, then dead-letters it', {
+          messageId: record.messageId,
+          receives,
+          error: err as Error,
+        });
         throw err;
       }
     };

@@ -67,7 +67,10 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
   const emails = (key: string): string[] | null => {
     const v = text(key);
     if (v === null) return null;
-    const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const list = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const e of list) if (!EMAIL.test(e)) throw new StackConfigError(`context "${key}": "${e}" is not an email address`);
     return list;
   };
@@ -75,7 +78,8 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     const v = text(key);
     if (v === null) return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new StackConfigError(`context "${key}" must be an integer from ${min} to ${max}, not "${v}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new StackConfigError(`context "${key}" must be an integer from ${min} to ${max}, not "${v}"`);
     return n;
   };
   const schedule = (key: string, fallback: string): string => {
@@ -107,10 +111,14 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
   const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(checkSchedule);
   if (rate) {
     const minutes = Number(rate[1]) * (rate[2]!.startsWith('minute') ? 1 : rate[2]!.startsWith('hour') ? 60 : 1440);
-    if (minutes < 5 || minutes > 360) throw new StackConfigError(`context "checkSchedule": ${checkSchedule} is outside 5 minutes to 6 hours (a quarter of the 24-hour deadline)`);
+    if (minutes < 5 || minutes > 360)
+      throw new StackConfigError(
+        `context "checkSchedule": ${checkSchedule} is outside 5 minutes to 6 hours (a quarter of the 24-hour deadline)`,
+      );
   }
   const logRetentionDays = int('logRetentionDays', 90, 1, 3653);
-  if (!RETENTION_DAYS.includes(logRetentionDays)) throw new StackConfigError(`context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}`);
+  if (!RETENTION_DAYS.includes(logRetentionDays))
+    throw new StackConfigError(`context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}`);
   return {
     stackName: text('stackName') ?? 'revwatch',
     sender,

@@ -34,7 +34,10 @@ export class EvidenceBucket extends Construct {
     });
     // AwsSolutions-S1 asks every bucket for server access logs. This bucket receives them: logging it into
     // itself would log each delivery without end, and a third bucket would only move the question along.
-    Validations.of(this.accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'the server access log bucket of the evidence bucket; it cannot log into itself' });
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'the server access log bucket of the evidence bucket; it cannot log into itself',
+    });
 
     this.bucket = new Bucket(this, 'Bucket', {
       versioned: true,
@@ -46,7 +49,9 @@ export class EvidenceBucket extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'evidence/',
-      ...(props.objectLockDays !== null ? { objectLockEnabled: true, objectLockDefaultRetention: ObjectLockRetention.governance(Duration.days(props.objectLockDays)) } : {}),
+      ...(props.objectLockDays !== null
+        ? { objectLockEnabled: true, objectLockDefaultRetention: ObjectLockRetention.governance(Duration.days(props.objectLockDays)) }
+        : {}),
       lifecycleRules: [
         {
           id: 'old-crls-to-infrequent-access',

@@ -46,9 +46,14 @@ export class RevwatchFunction extends Construct {
   constructor(scope: Construct, id: string, props: RevwatchFunctionProps) {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `revwatch ${props.handler}: least privilege` });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `revwatch ${props.handler}: least privilege`,
+    });
     // In place of AWSLambdaBasicExecutionRole, which allows writing to every log group.
-    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }));
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
+    );
     this.fn = new NodejsFunction(this, 'Function', {
       entry: join(PROJECT_ROOT, 'functions', `${props.handler}.ts`),
       handler: 'handler',
@@ -84,7 +89,9 @@ export class RevwatchFunction extends Construct {
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }));
     const indexes = options.queryIndexes ?? [];
     if (indexes.length > 0) {
-      this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((name) => `${table.tableArn}/index/${name}`) }));
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((name) => `${table.tableArn}/index/${name}`) }),
+      );
     }
     return this;
   }
@@ -104,12 +111,21 @@ export class RevwatchFunction extends Construct {
   }
 
   /** SES: the sender and recipients, and ses:SendRawEmail on the one identity, only as that From address. */
-  bindMailer(mail: { identityArn: string; sender: string; defaultRecipients: readonly string[]; digestRecipients: readonly string[] }): this {
+  bindMailer(mail: {
+    identityArn: string;
+    sender: string;
+    defaultRecipients: readonly string[];
+    digestRecipients: readonly string[];
+  }): this {
     this.fn.addEnvironment(ENV.sender, mail.sender);
     this.fn.addEnvironment(ENV.defaultRecipients, mail.defaultRecipients.join(','));
     this.fn.addEnvironment(ENV.digestRecipients, mail.digestRecipients.join(','));
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['ses:SendRawEmail'], resources: [mail.identityArn], conditions: { StringEquals: { 'ses:FromAddress': mail.sender } } }),
+      new PolicyStatement({
+        actions: ['ses:SendRawEmail'],
+        resources: [mail.identityArn],
+        conditions: { StringEquals: { 'ses:FromAddress': mail.sender } },
+      }),
     );
     return this;
   }

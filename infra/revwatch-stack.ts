@@ -35,7 +35,6 @@ import { RevwatchFunction } from './revwatch-function.js';
 import { CRL_PREFIX } from '../src/ports/evidence-archive.js';
 import { SITE_PREFIX } from '../src/adapters/aws/s3-site-publisher.js';
 
-
 export interface RevwatchStackProps extends StackProps {
   readonly config: StackConfig;
 }
@@ -109,7 +108,10 @@ export class RevwatchStack extends Stack {
     });
     // Reads the cases and the due certificates (polling index); writes the open run, oversized job payloads,
     // the run record of an empty run, and takes judged expired certificates out of the index.
-    planner.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] }).bindQueue(jobs).bindBus(bus);
+    planner
+      .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] })
+      .bindQueue(jobs)
+      .bindBus(bus);
     if (config.ccadbReportUrl) {
       // The weekly CCADB refresh (src/ccadb/refresh.ts) replaces disclosures: a CA no longer reported is deleted.
       planner.bindTable(table, ['DeleteItem']);
@@ -130,14 +132,19 @@ export class RevwatchStack extends Stack {
     worker.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']).bindBus(bus);
     // The evidence archive: verified CRLs under crls/<sha256>.crl. PutObject on that prefix only: the worker
     // cannot read, list, delete or overwrite-protect-bypass anything (writes are If-None-Match: *).
-    const evidence = new EvidenceBucket(this, 'Evidence', { objectLockDays: config.evidenceObjectLockDays, infrequentAccessDays: config.evidenceInfrequentAccessDays });
-    worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${CRL_PREFIX}*`)] }));
+    const evidence = new EvidenceBucket(this, 'Evidence', {
+      objectLockDays: config.evidenceObjectLockDays,
+      infrequentAccessDays: config.evidenceInfrequentAccessDays,
+    });
+    worker.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${CRL_PREFIX}*`)] }),
+    );
     // AwsSolutions-IAM5 flags the object wildcard: it is the prefix itself (keys are <sha256>.crl, unknown in
     // advance), on one bucket, for one action.
     const bucketLogicalId = this.resolve(this.getLogicalId(evidence.bucket.node.defaultChild as CfnBucket)) as string;
     Validations.of(worker.role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${CRL_PREFIX}*]`,
-      reason: 'PutObject on the evidence bucket\'s crls/ prefix only: content-addressed keys are not known in advance',
+      reason: "PutObject on the evidence bucket's crls/ prefix only: content-addressed keys are not known in advance",
     });
     worker.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
     worker.fn.addEventSource(new SqsEventSource(jobs, { batchSize: 1, reportBatchItemFailures: true }));
@@ -168,7 +175,9 @@ export class RevwatchStack extends Stack {
     digest.bindTable(table, ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']).bindMailer(mailer);
     // The static dashboard, published after each digest: PutObject under site/ only (pages are replaced
     // weekly; the CRLs under crls/ stay out of its reach).
-    digest.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${SITE_PREFIX}*`)] }));
+    digest.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${SITE_PREFIX}*`)] }),
+    );
     Validations.of(digest.role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${SITE_PREFIX}*]`,
       reason: "PutObject on the evidence bucket's site/ prefix only: the dashboard's pages are named per case",
@@ -176,7 +185,11 @@ export class RevwatchStack extends Stack {
     digest.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
 
     // -- schedules and events ----------------------------------------------------------------
-    new Rule(this, 'CheckSchedule', { description: 'revwatch: start a check run', schedule: Schedule.expression(config.checkSchedule), targets: [new LambdaFunction(planner.fn)] });
+    new Rule(this, 'CheckSchedule', {
+      description: 'revwatch: start a check run',
+      schedule: Schedule.expression(config.checkSchedule),
+      targets: [new LambdaFunction(planner.fn)],
+    });
     new Rule(this, 'CheckCompleted', {
       description: 'revwatch: notices after each check run',
       eventBus: bus,
@@ -184,8 +197,16 @@ export class RevwatchStack extends Stack {
       targets: [new LambdaFunction(notifier.fn)],
     });
     // A backstop for notices whose deadline window opens while no run finishes (a run stuck on a dead-lettered job).
-    new Rule(this, 'NoticesHourly', { description: 'revwatch: notices backstop', schedule: Schedule.rate(Duration.hours(1)), targets: [new LambdaFunction(notifier.fn)] });
-    new Rule(this, 'DigestSchedule', { description: 'revwatch: the forum digest', schedule: Schedule.expression(config.digestSchedule), targets: [new LambdaFunction(digest.fn)] });
+    new Rule(this, 'NoticesHourly', {
+      description: 'revwatch: notices backstop',
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(notifier.fn)],
+    });
+    new Rule(this, 'DigestSchedule', {
+      description: 'revwatch: the forum digest',
+      schedule: Schedule.expression(config.digestSchedule),
+      targets: [new LambdaFunction(digest.fn)],
+    });
 
     // -- alarms ------------------------------------------------------------------------------
     const alarms = new Topic(this, 'AlarmTopic', { displayName: 'revwatch alarms', enforceSSL: true });
@@ -205,7 +226,12 @@ export class RevwatchStack extends Stack {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     );
-    for (const [name, f] of [['Planner', planner], ['Worker', worker], ['Notifier', notifier], ['Digest', digest]] as const) {
+    for (const [name, f] of [
+      ['Planner', planner],
+      ['Worker', worker],
+      ['Notifier', notifier],
+      ['Digest', digest],
+    ] as const) {
       alarm(
         new Alarm(this, `${name}ErrorsAlarm`, {
           alarmDescription: `revwatch: the ${name.toLowerCase()} function failed`,
@@ -220,7 +246,13 @@ export class RevwatchStack extends Stack {
     alarm(
       new Alarm(this, 'NoSuccessfulCheckAlarm', {
         alarmDescription: 'revwatch: no check run finished in the last hour',
-        metric: new Metric({ namespace: METRICS_NAMESPACE, metricName: CHECKS_COMPLETED, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: Duration.hours(1) }),
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: CHECKS_COMPLETED,
+          dimensionsMap: { service: SERVICE_NAME },
+          statistic: 'Sum',
+          period: Duration.hours(1),
+        }),
         threshold: 1,
         comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -230,7 +262,10 @@ export class RevwatchStack extends Stack {
     );
 
     new CfnOutput(this, 'TableName', { value: table.tableName, description: `${ENV.table} for the CLI (revwatch --aws)` });
-    new CfnOutput(this, 'EvidenceBucketName', { value: evidence.bucket.bucketName, description: `${ENV.evidenceBucket} for the CLI (revwatch --aws report --format bundle)` });
+    new CfnOutput(this, 'EvidenceBucketName', {
+      value: evidence.bucket.bucketName,
+      description: `${ENV.evidenceBucket} for the CLI (revwatch --aws report --format bundle)`,
+    });
     new CfnOutput(this, 'JobQueueUrl', { value: jobs.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn });

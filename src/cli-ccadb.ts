@@ -15,7 +15,6 @@ import { disclosureFor, disclosedSourcesOf } from './ccadb/match.js';
 /** The report is about 10 MB today (2026); the cap leaves room to grow without reading anything unbounded. */
 export const CCADB_REPORT_MAX_BYTES = 256 * 1024 * 1024;
 
-
 export interface CcadbImportResult extends ImportSummary {
   readonly source: string;
   readonly disclosures: number;
@@ -36,7 +35,9 @@ export async function readReport(source: string, fetcher: Fetcher): Promise<stri
     return await readFile(source, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read ${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`);
+    throw new InputError(
+      `cannot read ${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`,
+    );
   }
 }
 
@@ -44,7 +45,13 @@ export async function readReport(source: string, fetcher: Fetcher): Promise<stri
 export async function importCcadbReport(text: string, source: string, store: DisclosureStore, now: number): Promise<CcadbImportResult> {
   const parsed = parseAllCertificateRecords(text, source);
   const summary = await store.replace(parsed.disclosures, now, source);
-  return { source, disclosures: parsed.disclosures.length, withCrls: parsed.disclosures.filter((d) => disclosedUrls(d).length > 0).length, skipped: parsed.skipped, ...summary };
+  return {
+    source,
+    disclosures: parsed.disclosures.length,
+    withCrls: parsed.disclosures.filter((d) => disclosedUrls(d).length > 0).length,
+    skipped: parsed.skipped,
+    ...summary,
+  };
 }
 
 export function formatImport(r: CcadbImportResult): string {
@@ -60,7 +67,9 @@ export function formatImport(r: CcadbImportResult): string {
  * For `track`: the CRLs disclosed for a certificate's issuer, matched by the certificate's AKI (or issuer
  * name and signature), else by the Subject Key Identifier of the issuer `track` found.
  */
-export function disclosedCrlsForTrack(lookup: DisclosureLookup): (cert: CertificateInfo, issuer: CertificateInfo) => Promise<readonly string[]> {
+export function disclosedCrlsForTrack(
+  lookup: DisclosureLookup,
+): (cert: CertificateInfo, issuer: CertificateInfo) => Promise<readonly string[]> {
   return async (cert, issuer) => {
     let d = await disclosureFor(lookup, cert.raw, issuer.sha256);
     if (!d && issuer.subjectKeyId) d = (await lookup.byKeyId(issuer.subjectKeyId)).find((x) => disclosedUrls(x).length > 0) ?? null;

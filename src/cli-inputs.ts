@@ -38,7 +38,9 @@ function fromFile(path: string): TrackEntry[] {
     bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+    throw new InputError(
+      `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
+    );
   }
   return entriesFrom(readCertificates(bytes, path), path, null);
 }
@@ -69,7 +71,11 @@ export async function collectInputs(inputs: readonly string[], options: InputOpt
   for (const input of inputs) {
     const crtshJson = /^crtsh-json:(.+)$/i.exec(input)?.[1];
     if (crtshJson) {
-      const { entries, skipped } = await readCrtshJson(crtshJson, { certsDir: options.certsDir, fetcher: options.fetcher, crtshBaseUrl: options.crtshBaseUrl });
+      const { entries, skipped } = await readCrtshJson(crtshJson, {
+        certsDir: options.certsDir,
+        fetcher: options.fetcher,
+        crtshBaseUrl: options.crtshBaseUrl,
+      });
       out.push(...entries);
       options.onSkipped?.(crtshJson, skipped);
       continue;

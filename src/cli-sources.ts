@@ -30,10 +30,18 @@ export interface ResponderTarget {
  * AIA OCSP URL, and its issuer (`--issuer`, the rest of the file, or caIssuers).
  * A certificate without an OCSP URL, or whose issuer cannot be found, is bad input.
  */
-export async function responderFromCertificate(certs: readonly CertificateInfo[], source: string, given: CertificateInfo | null, fetcher: Fetcher): Promise<ResponderTarget> {
+export async function responderFromCertificate(
+  certs: readonly CertificateInfo[],
+  source: string,
+  given: CertificateInfo | null,
+  fetcher: Fetcher,
+): Promise<ResponderTarget> {
   const cert = certs[0]!;
   const url = cert.ocspUrls[0];
-  if (!url) throw new InputError(`${source}: ${cert.subject} (serial ${cert.serial}) names no OCSP responder in its Authority Information Access; give the responder URL`);
+  if (!url)
+    throw new InputError(
+      `${source}: ${cert.subject} (serial ${cert.serial}) names no OCSP responder in its Authority Information Access; give the responder URL`,
+    );
   const fetchCaIssuers = async (caIssuersUrl: string): Promise<Uint8Array> => {
     const r = await fetcher.fetch({ url: caIssuersUrl, maxBytes: 1024 * 1024 });
     if (!r.ok) throw new Error(r.message);

@@ -11,7 +11,9 @@ import { iso } from './time.js';
 
 /** Escapes control characters so a message can never span two lines or move the cursor. */
 export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** How far ahead of this machine's clock a report time may be: clock skew between hosts, not a typo'd year. */
@@ -55,12 +57,16 @@ export function requireEmailAddress(value: string): string {
 }
 
 /** Overall fetch deadlines from the environment (REVWATCH_CRL_DEADLINE_MS, REVWATCH_OCSP_DEADLINE_MS), read by the CLI only. */
-export function fetchDeadlinesFromEnv(env: Readonly<Record<string, string | undefined>>): { crlDeadlineMs?: number; ocspDeadlineMs?: number } {
+export function fetchDeadlinesFromEnv(env: Readonly<Record<string, string | undefined>>): {
+  crlDeadlineMs?: number;
+  ocspDeadlineMs?: number;
+} {
   const read = (name: string): number | undefined => {
     const raw = env[name];
     if (raw === undefined || raw === '') return undefined;
     const ms = Number(raw);
-    if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) throw new InputError(`${name} must be a whole number of milliseconds between 100 and 3600000 (got "${oneLine(raw)}")`);
+    if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000)
+      throw new InputError(`${name} must be a whole number of milliseconds between 100 and 3600000 (got "${oneLine(raw)}")`);
     return ms;
   };
   const result: { crlDeadlineMs?: number; ocspDeadlineMs?: number } = {};
@@ -74,14 +80,21 @@ export function fetchDeadlinesFromEnv(env: Readonly<Record<string, string | unde
 function fsReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
-    case 'ENOENT': return 'no such directory';
-    case 'ENOTDIR': return 'a part of the path is not a directory';
-    case 'EISDIR': return 'it is a directory';
+    case 'ENOENT':
+      return 'no such directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'EISDIR':
+      return 'it is a directory';
     case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EROFS': return 'read-only file system';
-    case 'ENOSPC': return 'no space left on the device';
-    default: return oneLine((err as Error).message);
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    default:
+      return oneLine((err as Error).message);
   }
 }
 
@@ -144,8 +157,14 @@ export function describeAwsSetupError(err: unknown): string | null {
     return 'AWS mode: no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a role)';
   }
   if (/Region is missing/.test(message)) return 'AWS mode: no AWS region configured (set AWS_REGION)';
-  if (name === 'ResourceNotFoundException') return `AWS mode: the table was not found (${oneLine(message)}); check REVWATCH_TABLE and AWS_REGION`;
-  if (name === 'UnrecognizedClientException' || name === 'InvalidSignatureException' || name === 'ExpiredTokenException' || name === 'AccessDeniedException') {
+  if (name === 'ResourceNotFoundException')
+    return `AWS mode: the table was not found (${oneLine(message)}); check REVWATCH_TABLE and AWS_REGION`;
+  if (
+    name === 'UnrecognizedClientException' ||
+    name === 'InvalidSignatureException' ||
+    name === 'ExpiredTokenException' ||
+    name === 'AccessDeniedException'
+  ) {
     return `AWS mode: the credentials were refused (${name}: ${oneLine(message)})`;
   }
   return null;
@@ -161,7 +180,8 @@ export function sourceUrlOption(option: string): (value: string, previous?: stri
       throw new InputError(`${option} "${oneLine(value)}" is not a URL`);
     }
     // CRLs and OCSP are served over http (RFC 5280 4.2.1.13, RFC 6960 A.1); https is accepted as given.
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`${option} must be an http or https URL (got ${oneLine(url.protocol)})`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new InputError(`${option} must be an http or https URL (got ${oneLine(url.protocol)})`);
     return previous.includes(value) ? previous : [...previous, value];
   };
 }

@@ -112,7 +112,9 @@ async function certsDirIndex(dir: string): Promise<Map<string, string>> {
     names = await readdir(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read --certs-dir ${dir}: ${code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : (err as Error).message}`);
+    throw new InputError(
+      `cannot read --certs-dir ${dir}: ${code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : (err as Error).message}`,
+    );
   }
   const index = new Map<string, string>();
   for (const name of names.sort()) {
@@ -151,7 +153,12 @@ export async function readCrtshJson(path: string, options: CrtshJsonOptions): Pr
       return;
     }
     const rawId = row.id;
-    const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId > 0 ? String(rawId) : typeof rawId === 'string' && /^[1-9][0-9]*$/.test(rawId) ? rawId : null;
+    const id =
+      typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId > 0
+        ? String(rawId)
+        : typeof rawId === 'string' && /^[1-9][0-9]*$/.test(rawId)
+          ? rawId
+          : null;
     if (id === null) {
       skipped.push({ line, why: 'no crt.sh "id" (a positive integer)' });
       return;
@@ -175,42 +182,53 @@ export async function readCrtshJson(path: string, options: CrtshJsonOptions): Pr
 
   const index = options.certsDir ? await certsDirIndex(options.certsDir) : null;
   let serialIndex: Promise<Map<string, { path: string; certs: CertificateInfo[] }[]>> | null = null;
-  const results = await mapLimit(rows, index ? 16 : CRTSH_CONCURRENCY, async (row): Promise<{ row: Row; certs: CertificateInfo[] } | CrtshRowProblem> => {
-    let bytes: Uint8Array;
-    let label: string;
-    if (index) {
-      const file = index.get(row.id);
-      if (!file) {
-        serialIndex ??= bySerial(index);
-        const found = row.serial === null ? [] : ((await serialIndex).get(row.serial) ?? []);
-        if (found.length === 1) return { row, certs: found[0]!.certs };
-        if (found.length > 1) return { line: row.line, why: `crt.sh id ${row.id}: ${found.length} files in ${options.certsDir} hold serial ${row.serial}; name the file by the crt.sh id` };
-        return { line: row.line, why: `crt.sh id ${row.id}: no file in ${options.certsDir} named ${row.id}, nor named by SHA-256 fingerprint with serial ${row.serial ?? '(the row has none)'}` };
+  const results = await mapLimit(
+    rows,
+    index ? 16 : CRTSH_CONCURRENCY,
+    async (row): Promise<{ row: Row; certs: CertificateInfo[] } | CrtshRowProblem> => {
+      let bytes: Uint8Array;
+      let label: string;
+      if (index) {
+        const file = index.get(row.id);
+        if (!file) {
+          serialIndex ??= bySerial(index);
+          const found = row.serial === null ? [] : ((await serialIndex).get(row.serial) ?? []);
+          if (found.length === 1) return { row, certs: found[0]!.certs };
+          if (found.length > 1)
+            return {
+              line: row.line,
+              why: `crt.sh id ${row.id}: ${found.length} files in ${options.certsDir} hold serial ${row.serial}; name the file by the crt.sh id`,
+            };
+          return {
+            line: row.line,
+            why: `crt.sh id ${row.id}: no file in ${options.certsDir} named ${row.id}, nor named by SHA-256 fingerprint with serial ${row.serial ?? '(the row has none)'}`,
+          };
+        }
+        label = file;
+        try {
+          bytes = await readFile(file);
+        } catch (err) {
+          return { line: row.line, why: `crt.sh id ${row.id}: cannot read ${file}: ${(err as Error).message}` };
+        }
+      } else {
+        const url = `${options.crtshBaseUrl.replace(/\/$/, '')}/?d=${row.id}`;
+        label = `crtsh:${row.id}`;
+        const r = await options.fetcher.fetch({ url, maxBytes: 1024 * 1024 });
+        if (!r.ok) return { line: row.line, why: `crt.sh id ${row.id}: could not download from ${url}: ${r.message}` };
+        bytes = r.body;
       }
-      label = file;
+      let certs: CertificateInfo[];
       try {
-        bytes = await readFile(file);
+        certs = readCertificates(bytes, label);
       } catch (err) {
-        return { line: row.line, why: `crt.sh id ${row.id}: cannot read ${file}: ${(err as Error).message}` };
+        return { line: row.line, why: `crt.sh id ${row.id}: ${(err as Error).message}` };
       }
-    } else {
-      const url = `${options.crtshBaseUrl.replace(/\/$/, '')}/?d=${row.id}`;
-      label = `crtsh:${row.id}`;
-      const r = await options.fetcher.fetch({ url, maxBytes: 1024 * 1024 });
-      if (!r.ok) return { line: row.line, why: `crt.sh id ${row.id}: could not download from ${url}: ${r.message}` };
-      bytes = r.body;
-    }
-    let certs: CertificateInfo[];
-    try {
-      certs = readCertificates(bytes, label);
-    } catch (err) {
-      return { line: row.line, why: `crt.sh id ${row.id}: ${(err as Error).message}` };
-    }
-    if (row.serial !== null && certs[0]!.serial !== row.serial) {
-      return { line: row.line, why: `crt.sh id ${row.id}: the certificate's serial is ${certs[0]!.serial}, the row says ${row.serial}` };
-    }
-    return { row, certs };
-  });
+      if (row.serial !== null && certs[0]!.serial !== row.serial) {
+        return { line: row.line, why: `crt.sh id ${row.id}: the certificate's serial is ${certs[0]!.serial}, the row says ${row.serial}` };
+      }
+      return { row, certs };
+    },
+  );
 
   const entries: TrackEntry[] = [];
   const firstLineOfSha = new Map<string, number>();

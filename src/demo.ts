@@ -61,7 +61,6 @@ function describeCheck(s: DemoCheck, names: ReadonlyMap<string, string>): string
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-
 export async function runDemo(options: {
   io: DemoIo;
   home?: string;
@@ -82,7 +81,11 @@ export async function runDemo(options: {
   };
 
   io.stdout(`revwatch demo: data in ${home}\n`);
-  const ca = await LocalCa.create({ name: 'CN=revwatch Demo Issuing CA, O=revwatch demo', notBefore: now - 365 * DAY, notAfter: now + 365 * DAY });
+  const ca = await LocalCa.create({
+    name: 'CN=revwatch Demo Issuing CA, O=revwatch demo',
+    notBefore: now - 365 * DAY,
+    notAfter: now + 365 * DAY,
+  });
   const server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
   try {
     writeFileSync(join(home, 'ca.pem'), toPem(ca.info.der));
@@ -120,8 +123,26 @@ export async function runDemo(options: {
     const pending = await issue('pending', now + 60 * DAY);
 
     clock.set(reportedA + 30 * 60_000);
-    await cli(['track', onTime.path, late.path, backdated.path, overdue.path, expired.path, '--issuer', join(home, 'ca.pem'), '--case', 'demo-key-compromise',
-      '--title', 'Demo: key compromise reported to Demo CA', '--reported-at', iso(reportedA), '--reason', 'key-compromise', '--notify', 'ca-compliance@demo.example']);
+    await cli([
+      'track',
+      onTime.path,
+      late.path,
+      backdated.path,
+      overdue.path,
+      expired.path,
+      '--issuer',
+      join(home, 'ca.pem'),
+      '--case',
+      'demo-key-compromise',
+      '--title',
+      'Demo: key compromise reported to Demo CA',
+      '--reported-at',
+      iso(reportedA),
+      '--reason',
+      'key-compromise',
+      '--notify',
+      'ca-compliance@demo.example',
+    ]);
     io.stdout(`tracked 5 certificates in case demo-key-compromise (reported ${iso(reportedA)}, deadline ${iso(reportedA + DAY)})\n`);
 
     // Replay: a check every six hours, the CA publishing as staged.
@@ -130,8 +151,20 @@ export async function runDemo(options: {
       clock.set(t);
       for (const [at, serial, revocationTime, reason] of staged) if (at <= t) server.revoke(serial, revocationTime, reason);
       if (!trackedB && t >= reportedB) {
-        await cli(['track', pending.path, '--issuer', join(home, 'ca.pem'), '--case', 'demo-misissuance', '--title', 'Demo: misissuance reported to Demo CA',
-          '--reported-at', iso(reportedB), '--reason', 'misissuance']);
+        await cli([
+          'track',
+          pending.path,
+          '--issuer',
+          join(home, 'ca.pem'),
+          '--case',
+          'demo-misissuance',
+          '--title',
+          'Demo: misissuance reported to Demo CA',
+          '--reported-at',
+          iso(reportedB),
+          '--reason',
+          'misissuance',
+        ]);
         io.stdout(`tracked 1 certificate in case demo-misissuance (reported ${iso(reportedB)})\n`);
         trackedB = true;
       }

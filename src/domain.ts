@@ -3,7 +3,14 @@
  * docs/data-model.md describes how they are stored. Times are epoch milliseconds (UTC).
  */
 
-export const CERT_KINDS = ['tls-subscriber', 'tls-subca', 'smime-subscriber', 'smime-subca', 'codesigning-subscriber', 'codesigning-subca'] as const;
+export const CERT_KINDS = [
+  'tls-subscriber',
+  'tls-subca',
+  'smime-subscriber',
+  'smime-subca',
+  'codesigning-subscriber',
+  'codesigning-subca',
+] as const;
 export type CertKind = (typeof CERT_KINDS)[number];
 
 /** Reason slugs (docs/rules.md; BR 4.9.1.1 numbering as of BR 2.2.x, plus code signing's Suspect Code). */

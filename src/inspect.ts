@@ -30,7 +30,14 @@ export interface OcspInspection {
   signatureValid: boolean | null;
   signer: 'issuer' | 'delegated' | null;
   producedAt: string | null;
-  responses: { serial: string; status: string; revocationTime: string | null; reasonCode: string | null; thisUpdate: string | null; nextUpdate: string | null }[];
+  responses: {
+    serial: string;
+    status: string;
+    revocationTime: string | null;
+    reasonCode: string | null;
+    thisUpdate: string | null;
+    nextUpdate: string | null;
+  }[];
   problems: { code: string; message: string }[];
 }
 
@@ -66,7 +73,11 @@ function notA(what: 'CRL' | 'OCSP response', bytes: Uint8Array, source: string, 
   return new InputError(`${source} is not ${what === 'CRL' ? 'a CRL' : 'an OCSP response'}: ${is}`);
 }
 
-export async function inspectCrl(bytes: Uint8Array, source: string, options: { issuer?: CertificateInfo | null; serials?: readonly string[]; at: number }): Promise<CrlInspection> {
+export async function inspectCrl(
+  bytes: Uint8Array,
+  source: string,
+  options: { issuer?: CertificateInfo | null; serials?: readonly string[]; at: number },
+): Promise<CrlInspection> {
   const der = crlDer(bytes, source);
   const serials = (options.serials ?? []).map((s) => {
     try {
@@ -94,13 +105,22 @@ export async function inspectCrl(bytes: Uint8Array, source: string, options: { i
     matches: serials
       .map((s) => scan.matches.get(s))
       .filter((m) => m !== undefined)
-      .map((m) => ({ serial: m.serial, revocationDate: isoOrNull(m.revocationDate), reasonCode: reasonName(m.reasonCode), invalidityDate: isoOrNull(m.invalidityDate) })),
+      .map((m) => ({
+        serial: m.serial,
+        revocationDate: isoOrNull(m.revocationDate),
+        reasonCode: reasonName(m.reasonCode),
+        invalidityDate: isoOrNull(m.invalidityDate),
+      })),
     notListed: [...new Set(serials.filter((s) => !scan.matches.has(s)))],
     problems: scan.problems.map((p) => ({ code: p.code, message: p.message })),
   };
 }
 
-export function inspectOcsp(bytes: Uint8Array, source: string, options: { issuer?: CertificateInfo | null; cert?: CertificateInfo | null; at: number }): OcspInspection {
+export function inspectOcsp(
+  bytes: Uint8Array,
+  source: string,
+  options: { issuer?: CertificateInfo | null; cert?: CertificateInfo | null; at: number },
+): OcspInspection {
   let parsed;
   try {
     parsed = parseOcspResponse(bytes);
@@ -148,11 +168,21 @@ export function crlEvidenceProblem(r: CrlInspection): string | null {
 }
 
 /** OCSP problems that mean the answer cannot be relied on (RFC 6960 3.2, 4.2.2.2; RFC 5019 4). */
-const OCSP_NOT_EVIDENCE = new Set(['response-status', 'bad-signature', 'unauthorized-signer', 'unsupported-signature-algorithm', 'certid-mismatch', 'stale', 'future', 'unknown-critical-extension']);
+const OCSP_NOT_EVIDENCE = new Set([
+  'response-status',
+  'bad-signature',
+  'unauthorized-signer',
+  'unsupported-signature-algorithm',
+  'certid-mismatch',
+  'stale',
+  'future',
+  'unknown-critical-extension',
+]);
 
 /** Why an OCSP inspection is not valid evidence, or null when it is. */
 export function ocspEvidenceProblem(r: OcspInspection): string | null {
-  if (r.signatureValid === false) return `the response signature is not valid: ${r.problems.find((p) => p.code === 'bad-signature' || p.code === 'unauthorized-signer')?.message ?? 'it does not verify'}`;
+  if (r.signatureValid === false)
+    return `the response signature is not valid: ${r.problems.find((p) => p.code === 'bad-signature' || p.code === 'unauthorized-signer')?.message ?? 'it does not verify'}`;
   const problem = r.problems.find((p) => OCSP_NOT_EVIDENCE.has(p.code));
   return problem ? `the response is not valid evidence: ${problem.message}` : null;
 }
@@ -177,7 +207,8 @@ export function formatCrlInspection(r: CrlInspection): string {
   ];
   if (r.matches.length) {
     lines.push('', 'serial'.padEnd(42) + 'revoked at'.padEnd(22) + 'reason');
-    for (const m of r.matches) lines.push(m.serial.padEnd(42) + (m.revocationDate ?? '').padEnd(22) + (m.reasonCode ?? '(none: unspecified)'));
+    for (const m of r.matches)
+      lines.push(m.serial.padEnd(42) + (m.revocationDate ?? '').padEnd(22) + (m.reasonCode ?? '(none: unspecified)'));
   }
   if (r.notListed.length) lines.push(`not listed    ${r.notListed.join(', ')}`);
   for (const p of r.problems) lines.push(`problem: ${p.message}`);
@@ -191,9 +222,19 @@ export function formatOcspInspection(r: OcspInspection): string {
     `producedAt     ${r.producedAt ?? '-'}`,
   ];
   if (r.responses.length) {
-    lines.push('', 'serial'.padEnd(42) + 'status'.padEnd(9) + 'revoked at'.padEnd(22) + 'reason'.padEnd(22) + 'thisUpdate'.padEnd(22) + 'nextUpdate');
+    lines.push(
+      '',
+      'serial'.padEnd(42) + 'status'.padEnd(9) + 'revoked at'.padEnd(22) + 'reason'.padEnd(22) + 'thisUpdate'.padEnd(22) + 'nextUpdate',
+    );
     for (const s of r.responses) {
-      lines.push(s.serial.padEnd(42) + s.status.padEnd(9) + (s.revocationTime ?? '-').padEnd(22) + (s.reasonCode ?? '-').padEnd(22) + (s.thisUpdate ?? '-').padEnd(22) + (s.nextUpdate ?? '-'));
+      lines.push(
+        s.serial.padEnd(42) +
+          s.status.padEnd(9) +
+          (s.revocationTime ?? '-').padEnd(22) +
+          (s.reasonCode ?? '-').padEnd(22) +
+          (s.thisUpdate ?? '-').padEnd(22) +
+          (s.nextUpdate ?? '-'),
+      );
     }
   }
   for (const p of r.problems) lines.push(`problem: ${p.message}`);

@@ -24,7 +24,10 @@ export interface RevocationSource {
   readonly route: SourceRoute;
 }
 
-export type SourcedCertificate = Pick<TrackedCertificate, 'crlUrls' | 'ocspUrls' | 'givenCrlUrls' | 'givenOcspUrls' | 'disclosedCrlUrls' | 'disclosedCrlsPartitioned'>;
+export type SourcedCertificate = Pick<
+  TrackedCertificate,
+  'crlUrls' | 'ocspUrls' | 'givenCrlUrls' | 'givenOcspUrls' | 'disclosedCrlUrls' | 'disclosedCrlsPartitioned'
+>;
 
 /** Every source of a certificate, each URL once per kind, in route order. */
 export function revocationSources(cert: SourcedCertificate): RevocationSource[] {
@@ -59,7 +62,9 @@ export function isDisclosedShard(cert: SourcedCertificate, url: string): boolean
 
 /** The CRL URLs a certificate is checked against, every route. */
 export function crlSourceUrls(cert: SourcedCertificate): string[] {
-  return revocationSources(cert).filter((s) => s.kind === 'crl').map((s) => s.url);
+  return revocationSources(cert)
+    .filter((s) => s.kind === 'crl')
+    .map((s) => s.url);
 }
 
 /** True when at least one OCSP responder is known for the certificate (its AIA or given by hand). */

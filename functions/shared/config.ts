@@ -11,7 +11,13 @@ export class ConfigError extends Error {
 }
 
 import { ENV } from './names.js';
-import { DEFAULT_OCSP_LIMITS, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE, parseOcspLimit, type OcspLimits } from '../../src/check/ocsp-limits.js';
+import {
+  DEFAULT_OCSP_LIMITS,
+  OCSP_INTERVAL_MS_RANGE,
+  OCSP_PER_HOST_RANGE,
+  parseOcspLimit,
+  type OcspLimits,
+} from '../../src/check/ocsp-limits.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -24,7 +30,10 @@ function need(env: Env, name: string): string {
 }
 
 function emails(env: Env, name: string): string[] {
-  const list = (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const r of list) if (!EMAIL.test(r)) throw new ConfigError(`${name}: "${r}" is not an email address`);
   return list;
 }

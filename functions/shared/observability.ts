@@ -16,7 +16,10 @@ export interface Observability {
 }
 
 export function createObservability(): Observability {
-  return { logger: new Logger({ serviceName: SERVICE_NAME }), metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }) };
+  return {
+    logger: new Logger({ serviceName: SERVICE_NAME }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+  };
 }
 
 export { MetricUnit };

@@ -64,7 +64,8 @@ export function parseCsv(text: string): CsvRecord[] {
         i++;
       }
       const next = text[i];
-      if (next !== undefined && next !== ',' && next !== '\r' && next !== '\n') throw new CsvError(`line ${line}: text after a closing quote (RFC 4180 2.7 wants "" for a quote inside a field)`);
+      if (next !== undefined && next !== ',' && next !== '\r' && next !== '\n')
+        throw new CsvError(`line ${line}: text after a closing quote (RFC 4180 2.7 wants "" for a quote inside a field)`);
       atFieldStart = false;
       continue;
     }

@@ -27,7 +27,11 @@ export interface DisclosedSources {
 }
 
 /** The disclosure of the CA that issued `cert`, or null. `issuerSha256` breaks ties between CA certificates that share a key. */
-export async function disclosureFor(lookup: DisclosureLookup, cert: RawCertificate, issuerSha256?: string): Promise<StoredDisclosure | null> {
+export async function disclosureFor(
+  lookup: DisclosureLookup,
+  cert: RawCertificate,
+  issuerSha256?: string,
+): Promise<StoredDisclosure | null> {
   let aki: string | null = null;
   try {
     aki = authorityKeyId(cert);
@@ -55,7 +59,10 @@ export async function disclosureFor(lookup: DisclosureLookup, cert: RawCertifica
 }
 
 /** The disclosed CRLs a certificate is checked against (see the module comment). */
-export function disclosedSourcesOf(cert: Pick<StoredCertificate, 'crlUrls' | 'givenCrlUrls'>, d: StoredDisclosure | null): DisclosedSources {
+export function disclosedSourcesOf(
+  cert: Pick<StoredCertificate, 'crlUrls' | 'givenCrlUrls'>,
+  d: StoredDisclosure | null,
+): DisclosedSources {
   if (!d) return { disclosedCrlUrls: [], disclosedCrlsPartitioned: false };
   const ownCrl = cert.crlUrls.length > 0 || (cert.givenCrlUrls?.length ?? 0) > 0;
   if (ownCrl) return { disclosedCrlUrls: d.fullCrl ? [d.fullCrl] : [], disclosedCrlsPartitioned: false };
@@ -93,7 +100,9 @@ export class DisclosureResolver {
           return null;
         }
         if (!ski) return null;
-        const withUrls = (await this.lookup.byKeyId(ski)).filter((d) => disclosedUrls(d).length > 0).sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
+        const withUrls = (await this.lookup.byKeyId(ski))
+          .filter((d) => disclosedUrls(d).length > 0)
+          .sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
         return withUrls.find((d) => d.sha256 === issuerSha256) ?? withUrls[0] ?? null;
       })();
       this.byIssuer.set(issuerSha256, found);

@@ -20,7 +20,11 @@ export type RefreshResult =
   | { readonly refreshed: false; readonly reason: 'failed'; readonly error: string }
   | ({ readonly refreshed: true; readonly disclosures: number; readonly skipped: number } & ImportSummary);
 
-export async function refreshDisclosures(deps: { store: DisclosureStore; fetcher: Fetcher; now: number }, url: string, intervalMs = CCADB_REFRESH_INTERVAL_MS): Promise<RefreshResult> {
+export async function refreshDisclosures(
+  deps: { store: DisclosureStore; fetcher: Fetcher; now: number },
+  url: string,
+  intervalMs = CCADB_REFRESH_INTERVAL_MS,
+): Promise<RefreshResult> {
   const last = await deps.store.lastImport();
   if (last && deps.now - last.at < intervalMs) return { refreshed: false, reason: 'fresh', lastImportAt: last.at };
   const r = await deps.fetcher.fetch({ url, maxBytes: REPORT_MAX_BYTES, purpose: 'crl' });

@@ -91,7 +91,9 @@ export function parseAllCertificateRecords(text: string, source: string): Parsed
   });
   const missing = REQUIRED.filter((c) => !index.has(c.toLowerCase()));
   if (missing.length > 0) {
-    throw new InputError(`${source} is not the CCADB "All Certificate Records" report: no ${missing.map((m) => `"${m}"`).join(', ')} column${missing.length > 1 ? 's' : ''}`);
+    throw new InputError(
+      `${source} is not the CCADB "All Certificate Records" report: no ${missing.map((m) => `"${m}"`).join(', ')} column${missing.length > 1 ? 's' : ''}`,
+    );
   }
   const cell = (fields: readonly string[], column: string): string => {
     const i = index.get(column.toLowerCase());

@@ -17,7 +17,11 @@ type Item = Record<string, unknown>;
 export interface DisclosureTable {
   queryAll(q: { pk: string }, what: string): Promise<Item[]>;
   batchPut(items: readonly Item[], noun: string): Promise<void>;
-  deleteIf(key: { pk: string; sk: string }, condition: { expression: string; values?: Record<string, unknown> }, what: string): Promise<boolean>;
+  deleteIf(
+    key: { pk: string; sk: string },
+    condition: { expression: string; values?: Record<string, unknown> },
+    what: string,
+  ): Promise<boolean>;
 }
 
 export interface StoredDisclosure extends Disclosure {
@@ -54,7 +58,8 @@ const byName = (hash: string): string => `CCADB#NAME#${hash}`;
 const historyOf = (sha256: string): string => `CCADB#HIST#${sha256}`;
 
 /** What a re-import compares: a disclosure "changed" when any of these did. */
-const fingerprint = (d: Disclosure): string => JSON.stringify([d.subjectKeyId, d.subjectNameHash, d.fullCrl, [...d.partitionedCrls].sort(), d.name, d.owner]);
+const fingerprint = (d: Disclosure): string =>
+  JSON.stringify([d.subjectKeyId, d.subjectNameHash, d.fullCrl, [...d.partitionedCrls].sort(), d.name, d.owner]);
 
 const toDisclosure = (item: Item): StoredDisclosure => JSON.parse(String(item.d)) as StoredDisclosure;
 
@@ -66,7 +71,9 @@ export class DisclosureStore implements DisclosureLookup {
   }
 
   async byKeyId(subjectKeyIdHex: string): Promise<StoredDisclosure[]> {
-    return (await this.table.queryAll({ pk: byKey(subjectKeyIdHex.toLowerCase()) }, 'the CCADB disclosures by key identifier')).map(toDisclosure);
+    return (await this.table.queryAll({ pk: byKey(subjectKeyIdHex.toLowerCase()) }, 'the CCADB disclosures by key identifier')).map(
+      toDisclosure,
+    );
   }
 
   async bySubjectName(nameHashHex: string): Promise<StoredDisclosure[]> {
@@ -80,7 +87,9 @@ export class DisclosureStore implements DisclosureLookup {
   }
 
   async history(sha256: string): Promise<DisclosureChange[]> {
-    return (await this.table.queryAll({ pk: historyOf(sha256) }, 'the CCADB disclosure history')).map((i) => JSON.parse(String(i.d)) as DisclosureChange);
+    return (await this.table.queryAll({ pk: historyOf(sha256) }, 'the CCADB disclosure history')).map(
+      (i) => JSON.parse(String(i.d)) as DisclosureChange,
+    );
   }
 
   /**

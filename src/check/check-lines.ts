@@ -33,7 +33,9 @@ export function sortChanges(changes: readonly Change[]): Change[] {
 /** One line per change, at most `limit`, then how many more. */
 export function changeLines(changes: readonly Change[], limit = 20): string[] {
   const sorted = sortChanges(changes);
-  const lines = sorted.slice(0, limit).map((c) => `  ${[...c.caseIds].sort().join(',')}  ${c.serial}  ${c.source}: ${humanAnswer(c.from)} -> ${humanAnswer(c.to)}`);
+  const lines = sorted
+    .slice(0, limit)
+    .map((c) => `  ${[...c.caseIds].sort().join(',')}  ${c.serial}  ${c.source}: ${humanAnswer(c.from)} -> ${humanAnswer(c.to)}`);
   if (sorted.length > limit) lines.push(`  ... and ${sorted.length - limit} more`);
   return lines;
 }

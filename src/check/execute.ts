@@ -12,7 +12,14 @@ import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate
 import type { Clock, CrlJob, Fetcher, JobCertificate, OcspJob } from '../ports.js';
 import { mapLimit } from '../util/map-limit.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import { sourceKey, type RecordWrite, type SourceState, type Store, type StoredCertificate, type StoredObservation } from '../ports/store.js';
+import {
+  sourceKey,
+  type RecordWrite,
+  type SourceState,
+  type Store,
+  type StoredCertificate,
+  type StoredObservation,
+} from '../ports/store.js';
 import { pollDue } from './poll.js';
 import { describeAnswer, groupByHost } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeAnswer, type ProbeOutcome } from './probe.js';
@@ -80,7 +87,14 @@ export class ObservationRecorder {
    * Records touched in this run, as last written (`known`, null until read when the job did not carry
    * them) and the observations not yet folded in. Later jobs for the same certificate build on these.
    */
-  private readonly records = new Map<string, { cert: JobCertificate; known: { record: EvidenceRecord; cases: { cert: StoredCertificate; rev: number }[] } | null; added: StoredObservation[] }>();
+  private readonly records = new Map<
+    string,
+    {
+      cert: JobCertificate;
+      known: { record: EvidenceRecord; cases: { cert: StoredCertificate; rev: number }[] } | null;
+      added: StoredObservation[];
+    }
+  >();
   private changedCases = new Set<string>();
   private written = 0;
 
@@ -114,7 +128,14 @@ export class ObservationRecorder {
     const firstSinceExpiry = prev !== null && prev.observedAt < cert.notAfter && observation.observedAt >= cert.notAfter;
     if (!changed && !firstSinceExpiry && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt) return;
     if (changed) {
-      this.changes.push({ caseIds: [...cert.caseIds], sha256: cert.sha256, serial: cert.serial, source: sourceKey(observation.source.kind, observation.source.url), from: prev?.summary ?? 'none', to: now });
+      this.changes.push({
+        caseIds: [...cert.caseIds],
+        sha256: cert.sha256,
+        serial: cert.serial,
+        source: sourceKey(observation.source.kind, observation.source.url),
+        from: prev?.summary ?? 'none',
+        to: now,
+      });
       for (const id of cert.caseIds) this.changedCases.add(id);
     }
     this.pending.push(observation);
@@ -159,13 +180,17 @@ export class ObservationRecorder {
     // Queued jobs do not carry records: read those the answers changed, in batches.
     const unknown = dirty.filter((e) => e.known === null);
     if (unknown.length > 0) {
-      const fetched = await this.store.getCaseCertificates(unknown.flatMap((e) => e.cert.caseIds.map((caseId) => ({ caseId, sha256: e.cert.sha256 }))));
+      const fetched = await this.store.getCaseCertificates(
+        unknown.flatMap((e) => e.cert.caseIds.map((caseId) => ({ caseId, sha256: e.cert.sha256 }))),
+      );
       const bySha = groupBy(fetched, (cc) => cc.cert.sha256);
       for (const e of unknown) {
         const found = bySha.get(e.cert.sha256) ?? [];
         let record = EMPTY_RECORD;
         for (const cc of found) {
-          const r = cc.legacy ? mergeEvidence(EMPTY_RECORD, await this.store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
+          const r = cc.legacy
+            ? mergeEvidence(EMPTY_RECORD, await this.store.listObservations(cc.cert.sha256), cc.cert.notAfter)
+            : cc.record;
           record = mergeEvidence(record, recordObservations(r), cc.cert.notAfter);
         }
         e.known = { record, cases: found.map((cc) => ({ cert: cc.cert, rev: cc.rev })) };
@@ -182,7 +207,17 @@ export class ObservationRecorder {
       entry.added = [];
       const due = pollDue(known.cases[0]!.cert, known.record, now, this.options.settledIntervalMs);
       known.cases.forEach((kc, index) => {
-        writes.push({ entry, index, write: { cert: kc.cert, record: known.record, rev: kc.rev, pollDue: due, soleWriter: this.options.soleWriter === true || entry.cert.sources === 1 } });
+        writes.push({
+          entry,
+          index,
+          write: {
+            cert: kc.cert,
+            record: known.record,
+            rev: kc.rev,
+            pollDue: due,
+            soleWriter: this.options.soleWriter === true || entry.cert.sources === 1,
+          },
+        });
       });
     }
     let lost = await this.store.writeRecords(writes.map((w) => w.write));
@@ -191,13 +226,20 @@ export class ObservationRecorder {
     // Another writer (a worker running this certificate's other source) got there first: join its record
     // with ours and try again. Joins commute, so the order of the writers does not matter.
     for (let attempt = 0; lost.length > 0; attempt++) {
-      if (attempt >= 8) throw new StoreConflictError(`evidence records of ${lost.length} certificate(s) kept changing under a conditional write`);
+      if (attempt >= 8)
+        throw new StoreConflictError(`evidence records of ${lost.length} certificate(s) kept changing under a conditional write`);
       const retry: RecordWrite[] = [];
       for (const w of lost) {
         const stored = await this.store.getCaseCertificate(w.cert.caseId, w.cert.sha256);
         if (!stored) continue; // not tracked any more
         const record = mergeEvidence(stored.record, recordObservations(w.record), w.cert.notAfter);
-        retry.push({ ...w, record, rev: stored.rev, pollDue: pollDue(w.cert, record, now, this.options.settledIntervalMs), soleWriter: false });
+        retry.push({
+          ...w,
+          record,
+          rev: stored.rev,
+          pollDue: pollDue(w.cert, record, now, this.options.settledIntervalMs),
+          soleWriter: false,
+        });
       }
       lost = await this.store.writeRecords(retry);
       // A later write in this run for the same certificate must start from the revision that won.
@@ -250,7 +292,14 @@ export class IssuerCache {
 const MISSING_ISSUER = 'issuer certificate missing from the store';
 
 /** Fetches one CRL once, answers for all of its certificates, and records the snapshot as evidence. */
-export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, recorder: ObservationRecorder, job: CrlJob, options: ExecuteOptions = {}, shards?: ShardUnion): Promise<JobsResult> {
+export async function executeCrlJob(
+  deps: ExecuteDeps,
+  issuers: IssuerCache,
+  recorder: ObservationRecorder,
+  job: CrlJob,
+  options: ExecuteOptions = {},
+  shards?: ShardUnion,
+): Promise<JobsResult> {
   const { store, clock } = deps;
   const now = (): number => clock.now().getTime();
   const issuer = await issuers.certificate(job.issuerSha256);
@@ -327,7 +376,10 @@ export async function executeCrlJob(deps: ExecuteDeps, issuers: IssuerCache, rec
  * (queued jobs in AWS), no ShardUnion is given and silence is not recorded.
  */
 export class ShardUnion {
-  private readonly waiting = new Map<string, { remaining: number; spoiled: boolean; goods: { cert: JobCertificate; outcome: ProbeAnswer }[] }>();
+  private readonly waiting = new Map<
+    string,
+    { remaining: number; spoiled: boolean; goods: { cert: JobCertificate; outcome: ProbeAnswer }[] }
+  >();
 
   constructor(jobs: readonly CrlJob[]) {
     for (const job of jobs) {
@@ -368,7 +420,13 @@ export class ShardUnion {
 }
 
 /** Asks OCSP responders, at most `ocspPerHost` at a time per host and no faster than one per `ocspMinIntervalMs`. */
-export async function executeOcspJobs(deps: ExecuteDeps, issuers: IssuerCache, recorder: ObservationRecorder, jobs: readonly OcspJob[], options: ExecuteOptions = {}): Promise<JobsResult> {
+export async function executeOcspJobs(
+  deps: ExecuteDeps,
+  issuers: IssuerCache,
+  recorder: ObservationRecorder,
+  jobs: readonly OcspJob[],
+  options: ExecuteOptions = {},
+): Promise<JobsResult> {
   const { clock } = deps;
   const perHost = options.ocspPerHost ?? DEFAULT_OCSP_PER_HOST;
   const spacing = options.ocspMinIntervalMs ?? DEFAULT_OCSP_INTERVAL_MS;
@@ -383,8 +441,23 @@ export async function executeOcspJobs(deps: ExecuteDeps, issuers: IssuerCache, r
       if (wait > 0) await clock.sleep(wait);
       const issuer = await issuers.forOcsp(job.issuerSha256);
       const outcome: ProbeOutcome = issuer
-        ? await probeOcsp({ url: job.url, serial: job.certificate.serial, issuer, fetcher: deps.fetcher, now: () => clock.now().getTime(), maxBytes: options.ocspMaxBytes })
-        : { source: { kind: 'ocsp', url: job.url }, serial: job.certificate.serial, checkedAt: clock.now().getTime(), status: 'error', sha256: null, raw: null, error: { kind: 'unsupported', message: MISSING_ISSUER } };
+        ? await probeOcsp({
+            url: job.url,
+            serial: job.certificate.serial,
+            issuer,
+            fetcher: deps.fetcher,
+            now: () => clock.now().getTime(),
+            maxBytes: options.ocspMaxBytes,
+          })
+        : {
+            source: { kind: 'ocsp', url: job.url },
+            serial: job.certificate.serial,
+            checkedAt: clock.now().getTime(),
+            status: 'error',
+            sha256: null,
+            raw: null,
+            error: { kind: 'unsupported', message: MISSING_ISSUER },
+          };
       const r = perUrl.get(job.url) ?? { ok: 0, errors: 0, lastError: null, checkedAt: 0 };
       if (outcome.status === 'error') {
         r.errors++;
@@ -401,7 +474,8 @@ export async function executeOcspJobs(deps: ExecuteDeps, issuers: IssuerCache, r
   const failedSources: FailedSource[] = [];
   for (const [url, r] of perUrl) {
     sourceStates.push({ kind: 'ocsp', url, lastCheckedAt: r.checkedAt, ok: r.errors === 0, error: r.lastError });
-    if (r.errors > 0) failedSources.push({ kind: 'ocsp', url, error: `${r.errors} of ${r.ok + r.errors} requests failed; last: ${r.lastError}` });
+    if (r.errors > 0)
+      failedSources.push({ kind: 'ocsp', url, error: `${r.errors} of ${r.ok + r.errors} requests failed; last: ${r.lastError}` });
   }
   return { sourceStates, failedSources };
 }

@@ -10,8 +10,28 @@
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Clock, Fetcher, JobCertificate, JobMessage, JobQueue, OpenRun, QueuedJob, RunEvents, RunLedger, RunRecord, Store } from '../ports.js';
-import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, type Change, type ExecuteOptions, type FailedSource } from './execute.js';
+import type {
+  Clock,
+  Fetcher,
+  JobCertificate,
+  JobMessage,
+  JobQueue,
+  OpenRun,
+  QueuedJob,
+  RunEvents,
+  RunLedger,
+  RunRecord,
+  Store,
+} from '../ports.js';
+import {
+  executeCrlJob,
+  executeOcspJobs,
+  IssuerCache,
+  ObservationRecorder,
+  type Change,
+  type ExecuteOptions,
+  type FailedSource,
+} from './execute.js';
 import { groupByHost } from './jobs.js';
 import { planCheck, type PlanOptions } from './plan.js';
 import { iso } from '../time.js';
@@ -58,15 +78,35 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
   const now = clock.now().getTime();
   const runTimeout = options.runTimeoutMs ?? HOUR;
   const busy = (await store.listOpenRuns()).find((r) => r.finishedAt === null && r.remaining > 0 && r.startedAt > now - runTimeout);
-  const none = { certificates: 0, notDue: 0, retiredExpired: 0, crlJobs: 0, ocspBatches: 0, ocspRequests: 0, payloadsInTable: 0, finished: null };
+  const none = {
+    certificates: 0,
+    notDue: 0,
+    retiredExpired: 0,
+    crlJobs: 0,
+    ocspBatches: 0,
+    ocspRequests: 0,
+    payloadsInTable: 0,
+    finished: null,
+  };
   if (busy) {
-    return { ...none, runId: null, skipped: `run ${busy.runId} started ${iso(busy.startedAt)} still has ${busy.remaining} of ${busy.jobs} job(s) left` };
+    return {
+      ...none,
+      runId: null,
+      skipped: `run ${busy.runId} started ${iso(busy.startedAt)} still has ${busy.remaining} of ${busy.jobs} job(s) left`,
+    };
   }
 
   const plan = await planCheck(store, now, options);
   const batchSize = options.ocspBatchSize ?? 100;
   // Queued jobs carry no records: most answers do not change, and a worker reads the records of those that do.
-  const lean = (c: JobCertificate): JobCertificate => ({ sha256: c.sha256, serial: c.serial, notAfter: c.notAfter, caseIds: c.caseIds, previous: c.previous, sources: c.sources });
+  const lean = (c: JobCertificate): JobCertificate => ({
+    sha256: c.sha256,
+    serial: c.serial,
+    notAfter: c.notAfter,
+    caseIds: c.caseIds,
+    previous: c.previous,
+    sources: c.sources,
+  });
   const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl: { ...crl, certificates: crl.certificates.map(lean) } }));
   let ocspBatches = 0;
   for (const hostJobs of groupByHost(plan.ocspJobs).values()) {
@@ -77,7 +117,17 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
   }
 
   const runId = randomUUID();
-  const run: OpenRun = { runId, startedAt: now, jobs: jobs.length, remaining: jobs.length, certificates: plan.certificates, observationsWritten: 0, itemsWritten: 0, sourcesFailed: 0, finishedAt: null };
+  const run: OpenRun = {
+    runId,
+    startedAt: now,
+    jobs: jobs.length,
+    remaining: jobs.length,
+    certificates: plan.certificates,
+    observationsWritten: 0,
+    itemsWritten: 0,
+    sourcesFailed: 0,
+    finishedAt: null,
+  };
   await store.openRun(run, now + KEEP_MS);
   const maxInline = options.maxInlineBytes ?? 200 * 1024;
   const messages: JobMessage[] = [];
@@ -156,8 +206,10 @@ export function parseJobMessage(body: string): JobMessage {
   } catch {
     throw new JobMessageError('job message is not JSON');
   }
-  if (m.v !== 1 || typeof m.runId !== 'string' || typeof m.jobId !== 'string') throw new JobMessageError('not a revwatch job message (v, runId, jobId)');
-  if (m.job && m.job.kind !== 'crl' && m.job.kind !== 'ocsp') throw new JobMessageError(`unknown job kind "${String((m.job as { kind?: unknown }).kind)}"`);
+  if (m.v !== 1 || typeof m.runId !== 'string' || typeof m.jobId !== 'string')
+    throw new JobMessageError('not a revwatch job message (v, runId, jobId)');
+  if (m.job && m.job.kind !== 'crl' && m.job.kind !== 'ocsp')
+    throw new JobMessageError(`unknown job kind "${String((m.job as { kind?: unknown }).kind)}"`);
   return m as JobMessage;
 }
 
@@ -170,7 +222,16 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
     // Delivered again after it was counted: nothing to ask (a second answer would only repeat the first),
     // but finish the run if the worker that counted the last job stopped before it could.
     const finished = known.run.remaining <= 0 && known.run.finishedAt === null ? await finishRun(deps, known.run) : null;
-    return { runId: message.runId, jobId: message.jobId, kind: message.job?.kind ?? null, duplicate: true, changes: [], failedSources: [], observationsWritten: 0, finished };
+    return {
+      runId: message.runId,
+      jobId: message.jobId,
+      kind: message.job?.kind ?? null,
+      duplicate: true,
+      changes: [],
+      failedSources: [],
+      observationsWritten: 0,
+      finished,
+    };
   }
   let job = message.job;
   if (!job) {
@@ -181,15 +242,34 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
   const writtenBefore = store.itemsWritten;
   // Workers run concurrently: a certificate with several sources has several writers, which the recorder
   // handles with conditional writes (JobCertificate.sources).
-  const recorder = new ObservationRecorder(store, clock, { heartbeatMs: options.heartbeatMs, settledIntervalMs: options.settledIntervalMs });
+  const recorder = new ObservationRecorder(store, clock, {
+    heartbeatMs: options.heartbeatMs,
+    settledIntervalMs: options.settledIntervalMs,
+  });
   const issuers = deps.issuers ?? new IssuerCache(store);
-  const result = job.kind === 'crl' ? await executeCrlJob(deps, issuers, recorder, job.crl, options) : await executeOcspJobs(deps, issuers, recorder, job.ocsp, options);
+  const result =
+    job.kind === 'crl'
+      ? await executeCrlJob(deps, issuers, recorder, job.crl, options)
+      : await executeOcspJobs(deps, issuers, recorder, job.ocsp, options);
   await recorder.flush();
   await store.putSourceStates(result.sourceStates);
-  const counts = { observationsWritten: recorder.observationsWritten, itemsWritten: store.itemsWritten - writtenBefore, sourcesFailed: result.failedSources.length };
+  const counts = {
+    observationsWritten: recorder.observationsWritten,
+    itemsWritten: store.itemsWritten - writtenBefore,
+    sourcesFailed: result.failedSources.length,
+  };
   const { run, duplicate } = await store.completeRunJob(message.runId, message.jobId, counts);
   const finished = run.remaining <= 0 && run.finishedAt === null ? await finishRun(deps, run) : null;
-  return { runId: message.runId, jobId: message.jobId, kind: job.kind, duplicate, changes: recorder.changes, failedSources: result.failedSources, observationsWritten: recorder.observationsWritten, finished };
+  return {
+    runId: message.runId,
+    jobId: message.jobId,
+    kind: job.kind,
+    duplicate,
+    changes: recorder.changes,
+    failedSources: result.failedSources,
+    observationsWritten: recorder.observationsWritten,
+    finished,
+  };
 }
 
 /** Records the run and announces it, once: the conditional claim picks one finisher among retried deliveries. */

@@ -9,7 +9,14 @@ import type { FetchResult, Fetcher } from '../ports.js';
 
 export async function fetchOcsp(fetcher: Fetcher, url: string, request: Uint8Array, maxBytes: number): Promise<FetchResult> {
   const accept = { accept: 'application/ocsp-response' };
-  const posted = await fetcher.fetch({ url, method: 'POST', body: request, headers: { 'content-type': 'application/ocsp-request', ...accept }, maxBytes, purpose: 'ocsp' });
+  const posted = await fetcher.fetch({
+    url,
+    method: 'POST',
+    body: request,
+    headers: { 'content-type': 'application/ocsp-request', ...accept },
+    maxBytes,
+    purpose: 'ocsp',
+  });
   if (posted.ok || posted.kind !== 'http-status' || (posted.status !== 405 && posted.status !== 501)) return posted;
   return fetcher.fetch({ url: ocspGetUrl(url, request), headers: accept, maxBytes, purpose: 'ocsp' });
 }

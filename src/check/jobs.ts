@@ -16,7 +16,8 @@ export function describeAnswer(o: Pick<Observation, 'status' | 'revocationTime' 
   return o.status;
 }
 
-export const previousAnswer = (o: Observation | undefined): PreviousAnswer | null => (o ? { summary: describeAnswer(o), observedAt: o.observedAt } : null);
+export const previousAnswer = (o: Observation | undefined): PreviousAnswer | null =>
+  o ? { summary: describeAnswer(o), observedAt: o.observedAt } : null;
 
 /** The host an OCSP job's per-host politeness limit applies to. */
 function ocspHost(url: string): string {

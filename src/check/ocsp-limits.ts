@@ -33,6 +33,7 @@ export const OCSP_INTERVAL_MS_RANGE = { min: 0, max: 60_000 } as const;
 export function parseOcspLimit(text: string, what: string, range: { readonly min: number; readonly max: number }): number | string {
   const trimmed = text.trim();
   const n = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
-  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) return `${what} must be an integer from ${range.min} to ${range.max}, not "${text}"`;
+  if (!Number.isSafeInteger(n) || n < range.min || n > range.max)
+    return `${what} must be an integer from ${range.min} to ${range.max}, not "${text}"`;
   return n;
 }

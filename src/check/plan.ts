@@ -78,7 +78,10 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
   }
 
   const sourceStates = await store.getSourceStates();
-  const crlGroups = new Map<string, { url: string; issuerSha256: string; isCA: boolean; certificates: JobCertificate[]; allAnswered: boolean; requireIdp: boolean }>();
+  const crlGroups = new Map<
+    string,
+    { url: string; issuerSha256: string; isCA: boolean; certificates: JobCertificate[]; allAnswered: boolean; requireIdp: boolean }
+  >();
   // Disclosed CRLs are attached for planning only: the stored certificate keeps what was tracked.
   const resolver = options.disclosures ? new DisclosureResolver(options.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   const ocspJobs: OcspJob[] = [];
@@ -114,7 +117,14 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
       };
       if (s.kind === 'crl') {
         const key = `${s.url}|${c.issuerSha256}`;
-        const g = crlGroups.get(key) ?? { url: s.url, issuerSha256: c.issuerSha256, isCA: c.isCA, certificates: [], allAnswered: true, requireIdp: false };
+        const g = crlGroups.get(key) ?? {
+          url: s.url,
+          issuerSha256: c.issuerSha256,
+          isCA: c.isCA,
+          certificates: [],
+          allAnswered: true,
+          requireIdp: false,
+        };
         g.certificates.push(certificate);
         if (isDisclosedShard(c, s.url)) g.requireIdp = true;
         if (prev === undefined || prev.status === 'error') g.allAnswered = false;
@@ -130,7 +140,15 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
     // A conditional GET only helps when every certificate already has an answer from this CRL:
     // a 304 carries no answers for the new ones.
     const conditional = g.allAnswered && state?.ok ? state : null;
-    return { kind: 'crl', url: g.url, issuerSha256: g.issuerSha256, certificatesAreCAs: g.isCA, conditional, certificates: g.certificates, ...(g.requireIdp ? { requireIdp: true } : {}) };
+    return {
+      kind: 'crl',
+      url: g.url,
+      issuerSha256: g.issuerSha256,
+      certificatesAreCAs: g.isCA,
+      conditional,
+      certificates: g.certificates,
+      ...(g.requireIdp ? { requireIdp: true } : {}),
+    };
   });
   return { startedAt: now, cases, certificates, notDue: Math.max(0, tracked - certificates), retiredExpired, crlJobs, ocspJobs, refs };
 }

@@ -15,7 +15,12 @@ import { evidenceOf, latestAnswers, recordObservations, type EvidenceRecord } fr
 
 export const DAY_MS = 86_400_000;
 
-export function pollDue(cert: Pick<TrackedCertificate, 'notAfter'> & SourcedCertificate, record: EvidenceRecord, now: number, settledIntervalMs = DAY_MS): number | null {
+export function pollDue(
+  cert: Pick<TrackedCertificate, 'notAfter'> & SourcedCertificate,
+  record: EvidenceRecord,
+  now: number,
+  settledIntervalMs = DAY_MS,
+): number | null {
   const facts = latestAnswers(record);
   const sources = revocationSources(cert).map((s) => `${s.kind} ${s.url}`);
   if (cert.notAfter <= now) {

@@ -174,7 +174,13 @@ export interface CrlProbeResult {
 /** Fetches one CRL once and answers for every serial that points at it. */
 export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
   const source: ProbeSource = { kind: 'crl', url: input.url };
-  const fetched = await input.fetcher.fetch({ url: input.url, maxBytes: input.maxBytes ?? DEFAULT_CRL_MAX_BYTES, etag: input.etag, lastModified: input.lastModified, purpose: 'crl' });
+  const fetched = await input.fetcher.fetch({
+    url: input.url,
+    maxBytes: input.maxBytes ?? DEFAULT_CRL_MAX_BYTES,
+    etag: input.etag,
+    lastModified: input.lastModified,
+    purpose: 'crl',
+  });
   const checkedAt = input.now();
   const errorAll = (kind: ProbeErrorKind, message: string, sha256: string | null): ProbeOutcome[] =>
     input.serials.map((serial) => ({ source, serial, checkedAt, status: 'error', sha256, raw: null, error: { kind, message } }));
@@ -183,7 +189,13 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
   if (fetched.notModified) {
     return { ...base, outcomes: [], notModified: true, sha256: null, bytes: 0, etag: fetched.etag, lastModified: fetched.lastModified };
   }
-  const meta = { sha256: fetched.sha256, bytes: fetched.body.length, etag: fetched.etag, lastModified: fetched.lastModified, raw: fetched.body };
+  const meta = {
+    sha256: fetched.sha256,
+    bytes: fetched.body.length,
+    etag: fetched.etag,
+    lastModified: fetched.lastModified,
+    raw: fetched.body,
+  };
   let scan: CrlScan;
   try {
     scan = await scanCrl(fetched.body, { serials: input.serials, issuer: input.issuer, at: checkedAt });
@@ -191,12 +203,19 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
     const message = err instanceof DerError ? `not a CRL: ${err.message}` : `unreadable CRL: ${(err as Error).message}`;
     return { ...base, ...meta, outcomes: errorAll('malformed', message, fetched.sha256) };
   }
-  const scopeProblem = (input.requireIdp ? shardIdpProblem(scan, input.url) : null) ?? idpProblem(scan, input.url, input.certificatesAreCAs === true);
+  const scopeProblem =
+    (input.requireIdp ? shardIdpProblem(scan, input.url) : null) ?? idpProblem(scan, input.url, input.certificatesAreCAs === true);
   // RFC 5280 6.3.3 (a)(1): thisUpdate after the time of checking: not yet valid.
   const future = scan.thisUpdate > checkedAt + CRL_FUTURE_SKEW_MS ? scan.problems.find((p) => p.code === 'not-yet-valid') : undefined;
   if (!scan.usable || scopeProblem || future) {
     const bad = scan.problems.find((p) => p.code === 'bad-signature' || p.code === 'issuer-name-mismatch');
-    const kind: ProbeErrorKind = bad ? 'bad-signature' : scopeProblem ? 'wrong-distribution-point' : future && scan.usable ? 'not-yet-valid' : 'unusable-crl';
+    const kind: ProbeErrorKind = bad
+      ? 'bad-signature'
+      : scopeProblem
+        ? 'wrong-distribution-point'
+        : future && scan.usable
+          ? 'not-yet-valid'
+          : 'unusable-crl';
     const message = scopeProblem ?? scan.problems.map((p) => p.message).join('; ');
     return { ...base, ...meta, scan, outcomes: errorAll(kind, message, fetched.sha256) };
   }
@@ -251,8 +270,10 @@ function idpProblem(scan: CrlScan, url: string, caCertificates: boolean): string
 function shardIdpProblem(scan: CrlScan, url: string): string | null {
   const idp = scan.issuingDistributionPoint;
   if (!idp) return `wrong distribution point: the partitioned CRL at ${url} carries no issuingDistributionPoint extension`;
-  if (idp.critical === false) return `wrong distribution point: the partitioned CRL at ${url} carries a non-critical issuingDistributionPoint (RFC 5280 5.2.5 requires it critical)`;
-  if (!idp.uris.some((u) => sameUrl(u, url))) return `wrong distribution point: the partitioned CRL at ${url} names ${idp.uris.join(', ') || 'no URL'} in its issuingDistributionPoint`;
+  if (idp.critical === false)
+    return `wrong distribution point: the partitioned CRL at ${url} carries a non-critical issuingDistributionPoint (RFC 5280 5.2.5 requires it critical)`;
+  if (!idp.uris.some((u) => sameUrl(u, url)))
+    return `wrong distribution point: the partitioned CRL at ${url} names ${idp.uris.join(', ') || 'no URL'} in its issuingDistributionPoint`;
   return null;
 }
 

@@ -9,7 +9,17 @@ import type { Case } from '../domain.js';
 import type { SourceState } from '../ports/store.js';
 import { recordObservations } from '../rules/evidence.js';
 import { verdictOf, type Verdict } from '../rules/verdict.js';
-import { executeCrlJob, executeOcspJobs, IssuerCache, ObservationRecorder, ShardUnion, type Change, type ExecuteDeps, type ExecuteOptions, type FailedSource } from './execute.js';
+import {
+  executeCrlJob,
+  executeOcspJobs,
+  IssuerCache,
+  ObservationRecorder,
+  ShardUnion,
+  type Change,
+  type ExecuteDeps,
+  type ExecuteOptions,
+  type FailedSource,
+} from './execute.js';
 import { planCheck, type PlanOptions } from './plan.js';
 
 export type { Change, ProgressSink } from './execute.js';
@@ -66,7 +76,11 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const plan = await planCheck(store, startedAt, options);
   const planDone = clock.now().getTime();
 
-  const recorder = new ObservationRecorder(store, clock, { heartbeatMs: options.heartbeatMs, settledIntervalMs: options.settledIntervalMs, soleWriter: true });
+  const recorder = new ObservationRecorder(store, clock, {
+    heartbeatMs: options.heartbeatMs,
+    settledIntervalMs: options.settledIntervalMs,
+    soleWriter: true,
+  });
   const issuers = new IssuerCache(store);
   const sourceStates: SourceState[] = [];
   const failedSources: FailedSource[] = [];
@@ -101,7 +115,16 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   await store.putSourceStates(sourceStates);
   deps.progress?.stop();
 
-  const verdicts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
+  const verdicts: Record<Verdict, number> = {
+    pending: 0,
+    overdue: 0,
+    revoked_on_time: 0,
+    revoked_late: 0,
+    expired: 0,
+    expired_overdue: 0,
+    no_deadline: 0,
+    undetermined: 0,
+  };
   const casesById = new Map<string, Case>(plan.cases.map((c) => [c.id, c]));
   const judgedAt = clock.now().getTime();
   for (const ref of plan.refs.values()) {
@@ -111,7 +134,15 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const finishedAt = clock.now().getTime();
   const itemsWritten = store.itemsWritten - writtenBefore + 1;
   const observationsWritten = recorder.observationsWritten;
-  await store.recordRun({ runId, startedAt, finishedAt, certificates: plan.certificates, sourcesFailed: failedSources.length, observationsWritten, itemsWritten });
+  await store.recordRun({
+    runId,
+    startedAt,
+    finishedAt,
+    certificates: plan.certificates,
+    sourcesFailed: failedSources.length,
+    observationsWritten,
+    itemsWritten,
+  });
   return {
     runId,
     startedAt,
@@ -127,6 +158,11 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     itemsWritten,
     itemsRead: store.itemsRead - readBefore,
     verdicts,
-    timings: { plan: planDone - startedAt, crl: crlDone - planDone, ocsp: ocspDone - planDone, write: finishedAt - Math.max(crlDone, ocspDone) },
+    timings: {
+      plan: planDone - startedAt,
+      crl: crlDone - planDone,
+      ocsp: ocspDone - planDone,
+      write: finishedAt - Math.max(crlDone, ocspDone),
+    },
   };
 }

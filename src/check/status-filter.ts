@@ -6,13 +6,26 @@ import { InputError } from '../errors.js';
 import type { CertificateStatus, Verdict } from '../rules/verdict.js';
 import type { StatusSink } from './status.js';
 
-export const VERDICTS: readonly Verdict[] = ['pending', 'overdue', 'revoked_on_time', 'revoked_late', 'expired', 'expired_overdue', 'no_deadline', 'undetermined'];
+export const VERDICTS: readonly Verdict[] = [
+  'pending',
+  'overdue',
+  'revoked_on_time',
+  'revoked_late',
+  'expired',
+  'expired_overdue',
+  'no_deadline',
+  'undetermined',
+];
 
 /** "overdue,revoked_late" -> the set; an unknown name is bad input (exit 1, one line). */
 export function parseVerdicts(text: string, option: string): ReadonlySet<Verdict> {
-  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new InputError(`${option} needs at least one verdict (${VERDICTS.join(', ')})`);
-  for (const n of names) if (!VERDICTS.includes(n as Verdict)) throw new InputError(`unknown verdict "${n}" in ${option}; accepted: ${VERDICTS.join(', ')}`);
+  for (const n of names)
+    if (!VERDICTS.includes(n as Verdict)) throw new InputError(`unknown verdict "${n}" in ${option}; accepted: ${VERDICTS.join(', ')}`);
   return new Set(names as Verdict[]);
 }
 
@@ -21,7 +34,11 @@ export function parseVerdicts(text: string, option: string): ReadonlySet<Verdict
  * a case none of whose certificates is shown is left out entirely. Counts the
  * judged certificates whose verdict is in `failOn`, shown or not.
  */
-export function filteredSink<S extends StatusSink>(sink: S, shown: ReadonlySet<Verdict> | null, failOn: ReadonlySet<Verdict> | null): S & { readonly failing: () => number } {
+export function filteredSink<S extends StatusSink>(
+  sink: S,
+  shown: ReadonlySet<Verdict> | null,
+  failOn: ReadonlySet<Verdict> | null,
+): S & { readonly failing: () => number } {
   let failing = 0;
   let pending: Parameters<StatusSink['caseStart']> | null = null;
   let opened = false;

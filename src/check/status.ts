@@ -15,7 +15,14 @@ import { formatDuration, isoOrNull } from '../time.js';
 import { crlSourceUrls, isDisclosedShard } from '../revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
-import { sourceKey, type CaseCertificate, type CertificateSpool, type CrlSnapshot, type Store, type StoredCertificate } from '../ports/store.js';
+import {
+  sourceKey,
+  type CaseCertificate,
+  type CertificateSpool,
+  type CrlSnapshot,
+  type Store,
+  type StoredCertificate,
+} from '../ports/store.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse
@@ -75,7 +82,11 @@ export class SnapshotIndex {
  * "Verdicts") as tight as the CA's CRL cadence. Only the two snapshots that
  * can move a verdict are returned: the latest dated and the last seen.
  */
-export function goodFromSnapshots(cert: StoredCertificate, record: EvidenceRecord, snapshots: ReadonlyMap<string, SnapshotIndex>): Observation[] {
+export function goodFromSnapshots(
+  cert: StoredCertificate,
+  record: EvidenceRecord,
+  snapshots: ReadonlyMap<string, SnapshotIndex>,
+): Observation[] {
   const out: Observation[] = [];
   const observations = recordObservations(record);
   for (const url of crlSourceUrls(cert)) {
@@ -84,7 +95,12 @@ export function goodFromSnapshots(cert: StoredCertificate, record: EvidenceRecor
     if (isDisclosedShard(cert, url)) continue;
     const index = snapshots.get(url);
     if (!index) continue;
-    const facts = sourceFacts('crl', url, observations.filter((o) => o.source.kind === 'crl' && o.source.url === url), cert.notAfter);
+    const facts = sourceFacts(
+      'crl',
+      url,
+      observations.filter((o) => o.source.kind === 'crl' && o.source.url === url),
+      cert.notAfter,
+    );
     if (!facts.firstGood) continue; // never answered good for this certificate: nothing to extend
     const from = Math.max(facts.firstGood.observedAt, cert.trackedAt);
     const to = Math.min(facts.firstRevoked?.observedAt ?? Number.MAX_SAFE_INTEGER, cert.notAfter);
@@ -166,17 +182,30 @@ export interface StatusSink {
   caseEnd(): void;
 }
 
-export async function buildStatus(store: Store, now: number, caseId?: string, reads?: StatusReads, rules: StatusRules = {}): Promise<StatusReport> {
+export async function buildStatus(
+  store: Store,
+  now: number,
+  caseId?: string,
+  reads?: StatusReads,
+  rules: StatusRules = {},
+): Promise<StatusReport> {
   const cases: CaseStatus[] = [];
-  await streamStatus(store, now, {
-    caseStart: (header) => {
-      cases.push({ ...header, certificates: [] });
+  await streamStatus(
+    store,
+    now,
+    {
+      caseStart: (header) => {
+        cases.push({ ...header, certificates: [] });
+      },
+      certificate: (s) => {
+        cases[cases.length - 1]!.certificates.push(s);
+      },
+      caseEnd: () => undefined,
     },
-    certificate: (s) => {
-      cases[cases.length - 1]!.certificates.push(s);
-    },
-    caseEnd: () => undefined,
-  }, caseId, reads, rules);
+    caseId,
+    reads,
+    rules,
+  );
   return rules.rulesAsOf === undefined ? { cases } : { cases, rulesAsOf: isoOrNull(rules.rulesAsOf)! };
 }
 
@@ -223,16 +252,25 @@ export async function streamStatus(
         if (reads) kept.push({ serial: c.serial, cc });
         count++;
       });
-      if (reads) reads.certificates.set(kase.id, kept.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)).map((k) => k.cc));
+      if (reads)
+        reads.certificates.set(
+          kase.id,
+          kept.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)).map((k) => k.cc),
+        );
       for (const url of urls) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
       const rule = computeDeadline(kase, undefined, rules).rule;
       const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;
-      sink.caseStart({ id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind }, count, { contestedNote });
+      sink.caseStart(
+        { id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind },
+        count,
+        { contestedNote },
+      );
       for (const cc of spool.inOrder()) {
         const record = await usableRecord(store, cc);
         const cert = resolver ? await resolver.attach(cc.cert) : cc.cert;
         // Disclosed CRLs are known only once attached: their snapshots are read on first need.
-        for (const url of crlSourceUrls(cert)) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
+        for (const url of crlSourceUrls(cert))
+          if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
         const s = certificateStatus(kase, cert, [...recordObservations(record), ...goodFromSnapshots(cert, record, snapshots)], now, rules);
         // Unchanged answers are not rewritten per certificate: the source's own
         // heartbeat says when the answer was last confirmed.
@@ -258,7 +296,10 @@ export async function streamStatus(
  * JSON.stringify(report, null, 2) would print, without holding the report or
  * its text (at 100,000 certificates that text alone is over 100 MB).
  */
-export function jsonStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string; drain?: () => Promise<void> } = {}): StatusSink & { end(): void } {
+export function jsonStatusSink(
+  write: (chunk: string) => void,
+  options: { rulesAsOf?: string; drain?: () => Promise<void> } = {},
+): StatusSink & { end(): void } {
   let buffer = '';
   let cases = 0;
   let certs = 0;
@@ -274,7 +315,9 @@ export function jsonStatusSink(write: (chunk: string) => void, options: { rulesA
   const indent = (text: string, by: string): string => text.replace(/\n/g, `\n${by}`);
   return {
     caseStart(header) {
-      emit(`${cases++ === 0 ? '{\n  "cases": [\n' : ',\n'}    ${indent(JSON.stringify(header, null, 2).slice(0, -2), '    ')},\n      "certificates": [`);
+      emit(
+        `${cases++ === 0 ? '{\n  "cases": [\n' : ',\n'}    ${indent(JSON.stringify(header, null, 2).slice(0, -2), '    ')},\n      "certificates": [`,
+      );
       certs = 0;
     },
     certificate(status) {
@@ -293,8 +336,20 @@ export function jsonStatusSink(write: (chunk: string) => void, options: { rulesA
 }
 
 /** The human `status` table, written case by case. */
-export function textStatusSink(write: (chunk: string) => void, options: { rulesAsOf?: string; drain?: () => Promise<void>; shownVerdicts?: readonly string[] } = {}): StatusSink & { end(): void } {
-  const counts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
+export function textStatusSink(
+  write: (chunk: string) => void,
+  options: { rulesAsOf?: string; drain?: () => Promise<void>; shownVerdicts?: readonly string[] } = {},
+): StatusSink & { end(): void } {
+  const counts: Record<Verdict, number> = {
+    pending: 0,
+    overdue: 0,
+    revoked_on_time: 0,
+    revoked_late: 0,
+    expired: 0,
+    expired_overdue: 0,
+    no_deadline: 0,
+    undetermined: 0,
+  };
   let lines: string[] = [];
   let any = false;
   const flush = (force = false): void | Promise<void> => {
@@ -311,7 +366,9 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
       any = true;
       lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${n} certificate(s)`);
       if (extra?.contestedNote != null && n > 0) lines.push(`  note: ${extra.contestedNote}`);
-      lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`);
+      lines.push(
+        `  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`,
+      );
     },
     certificate(s) {
       counts[s.verdict]++;
@@ -322,8 +379,19 @@ export function textStatusSink(write: (chunk: string) => void, options: { rulesA
       lines.push('');
     },
     end() {
-      if (!any) lines.push(options.shownVerdicts ? `no certificate has verdict ${options.shownVerdicts.join(' or ')}` : 'no cases yet: start with `revwatch track`');
-      else lines.push(Object.entries(counts).filter(([, n]) => n > 0).map(([v, n]) => `${v}: ${n}`).join('  '));
+      if (!any)
+        lines.push(
+          options.shownVerdicts
+            ? `no certificate has verdict ${options.shownVerdicts.join(' or ')}`
+            : 'no cases yet: start with `revwatch track`',
+        );
+      else
+        lines.push(
+          Object.entries(counts)
+            .filter(([, n]) => n > 0)
+            .map(([v, n]) => `${v}: ${n}`)
+            .join('  '),
+        );
       void flush(true);
     },
   };
@@ -335,11 +403,19 @@ function statusLine(s: CertificateStatus): string {
 }
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
-  const counts: Record<Verdict, number> = { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
+  const counts: Record<Verdict, number> = {
+    pending: 0,
+    overdue: 0,
+    revoked_on_time: 0,
+    revoked_late: 0,
+    expired: 0,
+    expired_overdue: 0,
+    no_deadline: 0,
+    undetermined: 0,
+  };
   for (const c of report.cases) for (const s of c.certificates) counts[s.verdict]++;
   return counts;
 }
-
 
 export function formatStatus(report: StatusReport): string {
   if (report.cases.length === 0) return 'no cases yet: start with `revwatch track`';
@@ -348,11 +424,18 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`);
     const contested = c.certificates.find((s) => s.interpretation === 'contested');
     if (contested) lines.push(`  note: ${contested.interpretationNote}`);
-    lines.push(`  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`);
+    lines.push(
+      `  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`,
+    );
     for (const s of c.certificates) lines.push(statusLine(s));
     lines.push('');
   }
   const counts = verdictCounts(report);
-  lines.push(Object.entries(counts).filter(([, n]) => n > 0).map(([v, n]) => `${v}: ${n}`).join('  '));
+  lines.push(
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([v, n]) => `${v}: ${n}`)
+      .join('  '),
+  );
   return lines.join('\n');
 }

@@ -29,14 +29,18 @@ export interface TrackResult {
 /** A stable id for a case given its facts, so that re-running the same `track` reaches the same case. */
 export function defaultCaseId(kase: Pick<Case, 'reportedAt' | 'reason' | 'kind' | 'title' | 'notifiedBy'>): string {
   // A program's notice is hashed only when given, so ids of cases without one stay as they were.
-  const facts = kase.notifiedBy ? [kase.reportedAt, kase.reason, kase.kind, kase.title, kase.notifiedBy] : [kase.reportedAt, kase.reason, kase.kind, kase.title];
+  const facts = kase.notifiedBy
+    ? [kase.reportedAt, kase.reason, kase.kind, kase.title, kase.notifiedBy]
+    : [kase.reportedAt, kase.reason, kase.kind, kase.title];
   const h = createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 10);
   return `case-${new Date(kase.reportedAt).toISOString().slice(0, 10)}-${h}`;
 }
 
 export function splitBundle(certs: readonly CertificateInfo[]): { targets: CertificateInfo[]; issuers: CertificateInfo[] } {
   // A certificate that issued another one in the same bundle is an issuer candidate, not a target.
-  const issuers = certs.filter((c) => certs.some((o) => o !== c && o.authorityKeyId !== null && o.authorityKeyId === c.subjectKeyId && o.issuer === c.subject));
+  const issuers = certs.filter((c) =>
+    certs.some((o) => o !== c && o.authorityKeyId !== null && o.authorityKeyId === c.subjectKeyId && o.issuer === c.subject),
+  );
   const targets = certs.filter((c) => !issuers.includes(c));
   return { targets: targets.length ? targets : [...certs], issuers };
 }
@@ -62,7 +66,13 @@ export async function trackCertificates(
 ): Promise<TrackResult> {
   if (entries.length === 0) throw new InputError('no certificates to track');
   const existing = await deps.store.getCase(kase.id);
-  if (existing && (existing.reportedAt !== kase.reportedAt || existing.reason !== kase.reason || existing.kind !== kase.kind || (existing.notifiedBy ?? null) !== (kase.notifiedBy ?? null))) {
+  if (
+    existing &&
+    (existing.reportedAt !== kase.reportedAt ||
+      existing.reason !== kase.reason ||
+      existing.kind !== kase.kind ||
+      (existing.notifiedBy ?? null) !== (kase.notifiedBy ?? null))
+  ) {
     throw new InputError(
       `case ${kase.id} exists with --reported-at ${iso(existing.reportedAt)}, --reason ${existing.reason}, --kind ${existing.kind}${existing.notifiedBy ? `, --notified-by ${existing.notifiedBy}` : ''}; give the same facts or another --case`,
     );
@@ -111,7 +121,8 @@ export async function trackCertificates(
 
   const caseCreated = existing ? false : await deps.store.createCase(kase, now);
   // The delayed-revocation report is filed after the deadline, so an existing case takes it on a later track.
-  if (existing && kase.delayedReportUrl && existing.delayedReportUrl !== kase.delayedReportUrl) await deps.store.setDelayedReportUrl(kase.id, kase.delayedReportUrl);
+  if (existing && kase.delayedReportUrl && existing.delayedReportUrl !== kase.delayedReportUrl)
+    await deps.store.setDelayedReportUrl(kase.id, kase.delayedReportUrl);
   await deps.store.putCertificateDers([...ders].map(([sha256, der]) => ({ sha256, der })));
   const added = await deps.store.addCertificates([...unique.values()]);
   return { caseId: kase.id, caseCreated, added, alreadyTracked: unique.size - added };

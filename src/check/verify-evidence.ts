@@ -29,7 +29,10 @@ export interface VerifyEvidenceResult {
 }
 
 const describe = (record: EvidenceRecord): string[] =>
-  recordObservations(record).map((o) => `${iso(o.observedAt)} ${o.source.kind} ${o.source.url} ${o.status}${o.revocationTime !== null ? ` revocationTime=${iso(o.revocationTime)}` : ''}${o.sha256 ? ` sha256=${o.sha256.slice(0, 16)}` : ''}`);
+  recordObservations(record).map(
+    (o) =>
+      `${iso(o.observedAt)} ${o.source.kind} ${o.source.url} ${o.status}${o.revocationTime !== null ? ` revocationTime=${iso(o.revocationTime)}` : ''}${o.sha256 ? ` sha256=${o.sha256.slice(0, 16)}` : ''}`,
+  );
 
 export async function verifyEvidence(store: Store, caseId?: string): Promise<VerifyEvidenceResult> {
   const cases = caseId ? [await store.getCase(caseId)] : await store.listCases();
@@ -63,7 +66,9 @@ export async function verifyEvidence(store: Store, caseId?: string): Promise<Ver
 }
 
 export function formatVerifyEvidence(r: VerifyEvidenceResult): string {
-  const lines = [`checked ${r.certificates} evidence record(s) in ${r.cases} case(s) against ${r.observations} observation(s): ${r.differences.length === 0 ? 'all equal their rebuild' : `${r.differences.length} differ`}`];
+  const lines = [
+    `checked ${r.certificates} evidence record(s) in ${r.cases} case(s) against ${r.observations} observation(s): ${r.differences.length === 0 ? 'all equal their rebuild' : `${r.differences.length} differ`}`,
+  ];
   for (const d of r.differences.slice(0, 50)) {
     lines.push(`  case ${d.caseId}, serial ${d.serial} (${d.sha256.slice(0, 16)}...)`);
     for (const x of d.onlyStored) lines.push(`    only in the stored record: ${x}`);

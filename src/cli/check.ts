@@ -1,7 +1,13 @@
 /** `revwatch check`: poll every tracked certificate's CRLs and OCSP responders, record what changed, send notices. */
 import type { Command } from 'commander';
 import { parseCaseId } from '../cli-validate.js';
-import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST, OCSP_INTERVAL_MS_RANGE, OCSP_PER_HOST_RANGE, parseOcspLimit } from '../check/ocsp-limits.js';
+import {
+  DEFAULT_OCSP_INTERVAL_MS,
+  DEFAULT_OCSP_PER_HOST,
+  OCSP_INTERVAL_MS_RANGE,
+  OCSP_PER_HOST_RANGE,
+  parseOcspLimit,
+} from '../check/ocsp-limits.js';
 import type { CheckSummary, ProgressSink } from '../check/run-check.js';
 import { InputError } from '../errors.js';
 import type { NotifyResult } from '../notify/notices.js';
@@ -39,7 +45,11 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
   const { notifyChangedCases } = await import('../notify/notices.js');
   const fetcher = await ctx.fetcher();
   // OCSP exchanges take the keep-alive node:http path; CRLs and everything else go through `fetcher`.
-  const ocsp = new OcspClient({ fallback: fetcher, allowPrivateNetwork: ctx.globals().allowPrivateNetwork === true, timeoutMs: fetchDeadlinesFromEnv(io.env).ocspDeadlineMs });
+  const ocsp = new OcspClient({
+    fallback: fetcher,
+    allowPrivateNetwork: ctx.globals().allowPrivateNetwork === true,
+    timeoutMs: fetchDeadlinesFromEnv(io.env).ocspDeadlineMs,
+  });
   let summary: CheckSummary;
   let notices: NotifyResult[] = [];
   const notes: string[] = [];
@@ -49,9 +59,15 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
         if (opts.case && !(await store.getCase(opts.case))) throw new InputError(`no case "${opts.case}"`);
         const progress = io.interactive && !ctx.globals().json ? await progressBar() : undefined;
         const saveCrl = evidenceFiles ? (sha: string, bytes: Uint8Array) => evidenceFiles.saveCrl(sha, bytes) : undefined;
-        const result = await runCheck({ store, fetcher: ocsp, clock: io.clock, progress, saveCrl }, { caseId: opts.case, ocspPerHost, ocspMinIntervalMs, disclosures });
+        const result = await runCheck(
+          { store, fetcher: ocsp, clock: io.clock, progress, saveCrl },
+          { caseId: opts.case, ocspPerHost, ocspMinIntervalMs, disclosures },
+        );
         // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
-        notices = await notifyChangedCases({ store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' }, { caseId: opts.case });
+        notices = await notifyChangedCases(
+          { store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' },
+          { caseId: opts.case },
+        );
         return result;
       },
       { onMail: (line) => notes.push(line) },
@@ -68,7 +84,10 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
 
 async function progressBar(): Promise<ProgressSink> {
   const { SingleBar, Presets } = await import('cli-progress');
-  const bar = new SingleBar({ format: '{label} [{bar}] {value}/{total} sources', stream: process.stderr, clearOnComplete: true, hideCursor: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: '{label} [{bar}] {value}/{total} sources', stream: process.stderr, clearOnComplete: true, hideCursor: true },
+    Presets.shades_classic,
+  );
   return {
     start: (total, label) => bar.start(total, 0, { label }),
     increment: (by = 1) => bar.increment(by),
@@ -77,7 +96,11 @@ async function progressBar(): Promise<ProgressSink> {
 }
 
 function formatSummary(s: CheckSummary, changeLines: (changes: CheckSummary['changes']) => string[]): string {
-  const verdicts = Object.entries(s.verdicts).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ') || 'none';
+  const verdicts =
+    Object.entries(s.verdicts)
+      .filter(([, n]) => n > 0)
+      .map(([v, n]) => `${v} ${n}`)
+      .join(', ') || 'none';
   const lines = [
     `checked ${s.certificates} certificate(s): ${s.crlsFetched} CRL fetch(es), ${s.ocspRequests} OCSP request(s); ${s.notDue} not due (settled, or expired and judged)${s.retiredExpired ? `, ${s.retiredExpired} expired certificate(s) judged and retired` : ''}`,
     `${s.changes.length} change(s), ${s.observationsWritten} observation(s) recorded, ${s.itemsWritten} item(s) written, ${((s.finishedAt - s.startedAt) / 1000).toFixed(1)} s`,

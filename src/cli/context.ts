@@ -70,7 +70,11 @@ export function cliContext(program: Command, io: CliIo): CliContext {
     at: (value) => (value ? parseInstant(value, '--at') : io.clock.now().getTime()),
     fetcher: async () => {
       const { HttpFetcher } = await import('../net/http-fetcher.js');
-      return new HttpFetcher({ clock: io.clock, allowPrivateNetwork: globals().allowPrivateNetwork === true, ...fetchDeadlinesFromEnv(io.env) });
+      return new HttpFetcher({
+        clock: io.clock,
+        allowPrivateNetwork: globals().allowPrivateNetwork === true,
+        ...fetchDeadlinesFromEnv(io.env),
+      });
     },
     withRuntime: async (fn, options) => {
       const { openRuntime } = await import('../runtime/runtime.js');
@@ -97,7 +101,14 @@ export async function readInput(path: string, what: string): Promise<Uint8Array>
     return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (err as Error).message;
     throw new InputError(`cannot read ${what} ${path}: ${why}`);
   }
 }

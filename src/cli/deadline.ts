@@ -9,7 +9,11 @@ export function registerDeadline(program: Command, ctx: CliContext): void {
     .description('print the MUST and SHOULD revocation deadlines for a report, with the rule and its source')
     .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
     .requiredOption('--reason <slug>', 'why the certificate must be revoked (see docs/rules.md)')
-    .option('--kind <kind>', 'tls-subscriber, tls-subca, smime-subscriber, smime-subca, codesigning-subscriber or codesigning-subca', 'tls-subscriber')
+    .option(
+      '--kind <kind>',
+      'tls-subscriber, tls-subca, smime-subscriber, smime-subca, codesigning-subscriber or codesigning-subca',
+      'tls-subscriber',
+    )
     .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
     .action(async (opts: { reportedAt: string; reason: string; kind: string; notifiedBy?: string }) => {
       const { parseInstant } = await import('../time.js');

@@ -10,6 +10,10 @@ export function registerDemo(program: Command, ctx: CliContext, runCli: (argv: r
     .action(async () => {
       const { runDemo } = await import('../demo.js');
       const given = ctx.globals().home;
-      await runDemo({ io: ctx.io, home: given ? resolve(given) : undefined, runCli: (argv, demoIo) => runCli(argv, { ...demoIo, interactive: false }) });
+      await runDemo({
+        io: ctx.io,
+        home: given ? resolve(given) : undefined,
+        runCli: (argv, demoIo) => runCli(argv, { ...demoIo, interactive: false }),
+      });
     });
 }

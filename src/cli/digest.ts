@@ -16,7 +16,9 @@ export function registerDigest(program: Command, ctx: CliContext): void {
       const since = opts.since ? parseInstant(opts.since, '--since') : undefined;
       // Without --send, looking at the digest records nothing: run it twice, see the same new findings.
       await ctx.withRuntime(({ store }) =>
-        produceDigest(store, now, since, async (digest) => ctx.print(digest, () => formatDigest(digest, opts.format)), { recordDelivery: opts.send === true }),
+        produceDigest(store, now, since, async (digest) => ctx.print(digest, () => formatDigest(digest, opts.format)), {
+          recordDelivery: opts.send === true,
+        }),
       );
     });
 }

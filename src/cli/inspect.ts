@@ -20,7 +20,10 @@ async function optionalCert(path: string | undefined, what: string) {
 }
 
 /** One fetch with a fetcher made for it and closed after. */
-async function fetchOnce(ctx: CliContext, fn: (fetch: (request: FetchRequest) => Promise<FetchResult>) => Promise<FetchResult>): Promise<Uint8Array> {
+async function fetchOnce(
+  ctx: CliContext,
+  fn: (fetch: (request: FetchRequest) => Promise<FetchResult>) => Promise<FetchResult>,
+): Promise<Uint8Array> {
   const fetcher = await ctx.fetcher();
   try {
     return requireFetched(await fn((request) => fetcher.fetch(request)));
@@ -54,7 +57,9 @@ export function registerInspect(program: Command, ctx: CliContext): void {
 
   inspect
     .command('ocsp <source>')
-    .description("inspect an OCSP response file, ask a responder URL about --cert, or ask a certificate file's own responder (AIA) about it")
+    .description(
+      "inspect an OCSP response file, ask a responder URL about --cert, or ask a certificate file's own responder (AIA) about it",
+    )
     .option('--issuer <file>', 'the issuer certificate, to verify the signature and CertID')
     .option('--cert <file>', 'the certificate asked about (required with a URL)')
     .option('--at <ISO-8601>', 'judge staleness at this time (default now)')
@@ -95,7 +100,12 @@ export function registerInspect(program: Command, ctx: CliContext): void {
     });
 }
 
-async function printOcsp(ctx: CliContext, bytes: Uint8Array, source: string, options: { issuer: CertificateInfo | null; cert: CertificateInfo | null; at: number }): Promise<void> {
+async function printOcsp(
+  ctx: CliContext,
+  bytes: Uint8Array,
+  source: string,
+  options: { issuer: CertificateInfo | null; cert: CertificateInfo | null; at: number },
+): Promise<void> {
   const { formatOcspInspection, inspectOcsp, ocspEvidenceProblem } = await import('../inspect.js');
   const report = inspectOcsp(bytes, source, options);
   ctx.print(report, () => formatOcspInspection(report));

@@ -31,11 +31,21 @@ async function report(ctx: CliContext, opts: ReportOptions): Promise<void> {
   const { buildCaseReport } = await import('../report/case-report.js');
   const { makeOutDir, writeOutFile } = await import('../cli-validate.js');
   const { caseReport, readCrl } = await ctx.withRuntime(async ({ store, evidenceFiles, disclosures, evidenceArchive }) => {
-    const built = await buildCaseReport(store, opts.case, io.clock.now().getTime(), { crlFile: (sha) => evidenceFiles?.crlPath(sha) ?? null, allObservations: format.allObservations, disclosures });
+    const built = await buildCaseReport(store, opts.case, io.clock.now().getTime(), {
+      crlFile: (sha) => evidenceFiles?.crlPath(sha) ?? null,
+      allObservations: format.allObservations,
+      disclosures,
+    });
     // AWS mode keeps no CRL files: a bundle reads the CRLs the worker archived in the evidence bucket.
     const archive = evidenceFiles ? null : (io.evidenceArchive ?? evidenceArchive);
     const { readArchivedCrls } = await import('../report/read-archived.js');
-    const archived = archive && format.kind === 'directory' ? await readArchivedCrls(archive, built.crls.map((c) => c.sha256)) : new Map<string, Uint8Array>();
+    const archived =
+      archive && format.kind === 'directory'
+        ? await readArchivedCrls(
+            archive,
+            built.crls.map((c) => c.sha256),
+          )
+        : new Map<string, Uint8Array>();
     return { caseReport: built, readCrl: (sha: string) => evidenceFiles?.readCrl(sha) ?? archived.get(sha) ?? null };
   });
   if (format.kind === 'directory') {

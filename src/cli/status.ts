@@ -30,10 +30,17 @@ async function status(ctx: CliContext, opts: StatusOptions): Promise<void> {
   const rulesAsOf = opts.rulesAsOf ? parseInstant(opts.rulesAsOf, '--rules-as-of') : undefined;
   const verdicts = opts.verdict ? parseVerdicts(opts.verdict, '--verdict') : null;
   const failOn = opts.failOn ? parseVerdicts(opts.failOn, '--fail-on') : null;
-  const shown = { ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }), drain: io.drain, ...(verdicts ? { shownVerdicts: [...verdicts] } : {}) };
+  const shown = {
+    ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }),
+    drain: io.drain,
+    ...(verdicts ? { shownVerdicts: [...verdicts] } : {}),
+  };
   // Written as judged: at incident scale neither the verdicts nor their text are held at once.
   const sink = filteredSink(ctx.globals().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown), verdicts, failOn);
-  await ctx.withRuntime(({ store, disclosures }) => streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf, disclosures }, fileSpool));
+  await ctx.withRuntime(({ store, disclosures }) =>
+    streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf, disclosures }, fileSpool),
+  );
   sink.end();
-  if (failOn && sink.failing() > 0) throw new FailOnMatchError(`${sink.failing()} certificate(s) with verdict ${[...failOn].join(' or ')} (--fail-on)`);
+  if (failOn && sink.failing() > 0)
+    throw new FailOnMatchError(`${sink.failing()} certificate(s) with verdict ${[...failOn].join(' or ')} (--fail-on)`);
 }

@@ -26,7 +26,9 @@ interface TrackOptions {
 export function registerTrack(program: Command, ctx: CliContext): void {
   program
     .command('track <inputs...>')
-    .description('track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints, crtsh-json:<file>) under a case')
+    .description(
+      'track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints, crtsh-json:<file>) under a case',
+    )
     .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
     .requiredOption('--reason <slug>', 'why the certificates must be revoked')
     .option('--kind <kind>', 'certificate kind', 'tls-subscriber')
@@ -40,8 +42,16 @@ export function registerTrack(program: Command, ctx: CliContext): void {
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
     .option('--certs-dir <dir>', 'for crtsh-json:<file>: the certificates, as DER or PEM files named by crt.sh id or SHA-256 fingerprint')
-    .addOption(new Option('--crl-url <url>', 'a CRL to check these certificates against, besides their own (repeatable)').argParser(sourceUrlOption('--crl-url')))
-    .addOption(new Option('--ocsp-url <url>', 'an OCSP responder to ask about these certificates, besides their own (repeatable)').argParser(sourceUrlOption('--ocsp-url')))
+    .addOption(
+      new Option('--crl-url <url>', 'a CRL to check these certificates against, besides their own (repeatable)').argParser(
+        sourceUrlOption('--crl-url'),
+      ),
+    )
+    .addOption(
+      new Option('--ocsp-url <url>', 'an OCSP responder to ask about these certificates, besides their own (repeatable)').argParser(
+        sourceUrlOption('--ocsp-url'),
+      ),
+    )
     .action((inputs: string[], opts: TrackOptions) => track(ctx, inputs, opts));
 }
 
@@ -73,7 +83,14 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
     });
     const title = opts.title ?? `${reason} reported ${new Date(reportedAt).toISOString()}`;
     const facts = { reportedAt, reason, kind, title, notifiedBy };
-    const kase: Case = { id: opts.case ?? defaultCaseId(facts), ...facts, confirmedAt, reportUrl: opts.reportUrl ?? null, notify: opts.notify ?? [], delayedReportUrl: opts.delayedReportUrl ?? null };
+    const kase: Case = {
+      id: opts.case ?? defaultCaseId(facts),
+      ...facts,
+      confirmedAt,
+      reportUrl: opts.reportUrl ?? null,
+      notify: opts.notify ?? [],
+      delayedReportUrl: opts.delayedReportUrl ?? null,
+    };
     const fetchCaIssuers = async (url: string): Promise<Uint8Array> => {
       const r = await fetcher.fetch({ url, maxBytes: 1024 * 1024 });
       if (!r.ok) throw new Error(r.message);
@@ -81,10 +98,19 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
     };
     const { disclosedCrlsForTrack } = await import('../cli-ccadb.js');
     const result = await ctx.withRuntime(({ store, disclosures }) =>
-      trackCertificates({ store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(disclosures) }, kase, entries, given, { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl }),
+      trackCertificates(
+        { store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(disclosures) },
+        kase,
+        entries,
+        given,
+        { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
+      ),
     );
     ctx.print(skipped.length ? { ...result, skipped } : result, () =>
-      [`case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`, ...skipped.map((r) => `  ${r.file} line ${r.line}: not tracked: ${r.why}`)].join('\n'),
+      [
+        `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`,
+        ...skipped.map((r) => `  ${r.file} line ${r.line}: not tracked: ${r.why}`),
+      ].join('\n'),
     );
   } finally {
     await fetcher.close();

@@ -12,6 +12,7 @@ export function registerVerifyEvidence(program: Command, ctx: CliContext): void 
       const { formatVerifyEvidence, verifyEvidence } = await import('../check/verify-evidence.js');
       const result = await ctx.withRuntime(({ store }) => verifyEvidence(store, opts.case));
       ctx.print(result, () => formatVerifyEvidence(result));
-      if (result.differences.length > 0) throw new EvidenceMismatchError(`${result.differences.length} evidence record(s) differ from their rebuild from the observations`);
+      if (result.differences.length > 0)
+        throw new EvidenceMismatchError(`${result.differences.length} evidence record(s) differ from their rebuild from the observations`);
     });
 }

@@ -60,7 +60,16 @@ export class LocalCa {
   ) {}
 
   /** A self-signed root (or, with `parent`, an intermediate issued by it). */
-  static async create(options: { name: string; keyType?: KeyType; notBefore: number; notAfter: number; parent?: LocalCa; crlUrls?: string[]; ocspUrls?: string[]; extendedKeyUsages?: string[] }): Promise<LocalCa> {
+  static async create(options: {
+    name: string;
+    keyType?: KeyType;
+    notBefore: number;
+    notAfter: number;
+    parent?: LocalCa;
+    crlUrls?: string[];
+    ocspUrls?: string[];
+    extendedKeyUsages?: string[];
+  }): Promise<LocalCa> {
     const keys = await generateKeyMaterial(options.keyType ?? 'ec-p256');
     const subject = options.name.includes('=') ? options.name : `CN=${options.name}, O=revwatch local CA`;
     const issuerKeys = options.parent?.keys ?? keys;
@@ -96,10 +105,13 @@ export class LocalCa {
     ];
     if (options.extendedKeyUsages?.length) extensions.push(new ExtendedKeyUsageExtension([...options.extendedKeyUsages]));
     if (options.ocspUrls?.length || options.caIssuersUrls?.length) {
-      extensions.push(new AuthorityInfoAccessExtension({ ocsp: [...(options.ocspUrls ?? [])], caIssuers: [...(options.caIssuersUrls ?? [])] }));
+      extensions.push(
+        new AuthorityInfoAccessExtension({ ocsp: [...(options.ocspUrls ?? [])], caIssuers: [...(options.caIssuersUrls ?? [])] }),
+      );
     }
     if (options.crlUrls?.length) extensions.push(new CRLDistributionPointsExtension([...options.crlUrls]));
-    if (options.dnsNames?.length) extensions.push(new SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
+    if (options.dnsNames?.length)
+      extensions.push(new SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
     // RFC 6962 3.1: the poison extension is critical and its value is ASN.1 NULL.
     if (options.precertificate) extensions.push(new Extension(Oid.ctPrecertPoison, true, Uint8Array.of(0x05, 0x00)));
     const cert = await X509CertificateGenerator.create({
@@ -117,8 +129,17 @@ export class LocalCa {
   }
 
   /** A delegated OCSP responder certificate (RFC 6960 4.2.2.2): id-kp-OCSPSigning, issued by this CA. */
-  async issueOcspResponder(notBefore: number, notAfter: number, extendedKeyUsages: readonly string[] = [Oid.kpOcspSigning]): Promise<IssuedCertificate> {
-    return this.issue({ subject: `CN=${this.info.subject.replace(/^CN=([^,]+).*/, '$1')} OCSP responder`, notBefore, notAfter, extendedKeyUsages });
+  async issueOcspResponder(
+    notBefore: number,
+    notAfter: number,
+    extendedKeyUsages: readonly string[] = [Oid.kpOcspSigning],
+  ): Promise<IssuedCertificate> {
+    return this.issue({
+      subject: `CN=${this.info.subject.replace(/^CN=([^,]+).*/, '$1')} OCSP responder`,
+      notBefore,
+      notAfter,
+      extendedKeyUsages,
+    });
   }
 
   get signer(): OcspSigner {
@@ -135,11 +156,27 @@ export class LocalCa {
     };
   }
 
-  crl(options: { entries: Iterable<CrlEntryInput>; entryCount?: number; thisUpdate: number; nextUpdate?: number | null; crlNumber: bigint | number; idpUri?: string; extraExtensions?: Buffer[]; corruptSignature?: boolean }): Buffer {
+  crl(options: {
+    entries: Iterable<CrlEntryInput>;
+    entryCount?: number;
+    thisUpdate: number;
+    nextUpdate?: number | null;
+    crlNumber: bigint | number;
+    idpUri?: string;
+    extraExtensions?: Buffer[];
+    corruptSignature?: boolean;
+  }): Buffer {
     return writeCrl({ issuerName: this.info.raw.subjectName, keyType: this.keys.type, privateKey: this.keys.privateKey, ...options });
   }
 
-  ocspResponse(options: { answers: readonly OcspAnswer[]; producedAt: number; signer?: OcspSigner; responderIdBy?: 'name' | 'key'; hash?: 'sha1' | 'sha256'; corruptSignature?: boolean }): Buffer {
+  ocspResponse(options: {
+    answers: readonly OcspAnswer[];
+    producedAt: number;
+    signer?: OcspSigner;
+    responderIdBy?: 'name' | 'key';
+    hash?: 'sha1' | 'sha256';
+    corruptSignature?: boolean;
+  }): Buffer {
     return writeOcspResponse({
       issuerSubjectName: this.info.raw.subjectName,
       issuerSpki: this.info.raw.spki,

@@ -6,7 +6,20 @@
  * the tests and the benchmarks.
  */
 import type { KeyObject } from 'node:crypto';
-import { Tag, encodeLength, encodeOid, explicit, integer, integerContent, octetString, seq, tlv, x509Time, derBoolean, enumerated } from '../pki/der.js';
+import {
+  Tag,
+  encodeLength,
+  encodeOid,
+  explicit,
+  integer,
+  integerContent,
+  octetString,
+  seq,
+  tlv,
+  x509Time,
+  derBoolean,
+  enumerated,
+} from '../pki/der.js';
 import { signStructure, signatureAlgorithmDer, type KeyType } from './keys.js';
 
 export interface CrlEntryInput {
@@ -89,7 +102,23 @@ function writeEntries(entries: Iterable<CrlEntryInput>, countHint?: number): Buf
       extParts.push(r);
     }
     if (entry.invalidityDate != null) {
-      extParts.push(seq(INVALIDITY_OID, octetString(tlv(Tag.GENERALIZED_TIME, Buffer.from(new Date(entry.invalidityDate).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z'), 'latin1')))));
+      extParts.push(
+        seq(
+          INVALIDITY_OID,
+          octetString(
+            tlv(
+              Tag.GENERALIZED_TIME,
+              Buffer.from(
+                new Date(entry.invalidityDate)
+                  .toISOString()
+                  .replace(/[-:T]/g, '')
+                  .replace(/\.\d+Z$/, 'Z'),
+                'latin1',
+              ),
+            ),
+          ),
+        ),
+      );
     }
     extParts.push(...(entry.extraExtensions ?? []));
     const ext = extParts.length ? seq(...extParts) : null;

@@ -79,7 +79,8 @@ export class LocalCaServer {
     if (!this.crlCache) {
       const entries: CrlEntryInput[] = [];
       for (const [serial, s] of this.statuses) {
-        if (s.status === 'revoked') entries.push({ serial, revocationDate: s.revocationTime ?? this.now(), reasonCode: s.reasonCode ?? null });
+        if (s.status === 'revoked')
+          entries.push({ serial, revocationDate: s.revocationTime ?? this.now(), reasonCode: s.reasonCode ?? null });
       }
       const thisUpdate = Math.floor(this.now() / 1000) * 1000;
       this.crlCache = this.ca.crl({ entries, thisUpdate, nextUpdate: thisUpdate + this.validityMs, crlNumber: this.crlNumber });
@@ -139,7 +140,14 @@ export class LocalCaServer {
     const answer = !s
       ? { serial, status: 'unknown' as const, thisUpdate, nextUpdate: thisUpdate + this.validityMs }
       : s.status === 'revoked'
-        ? { serial, status: 'revoked' as const, revocationTime: s.revocationTime, reasonCode: s.reasonCode ?? null, thisUpdate, nextUpdate: thisUpdate + this.validityMs }
+        ? {
+            serial,
+            status: 'revoked' as const,
+            revocationTime: s.revocationTime,
+            reasonCode: s.reasonCode ?? null,
+            thisUpdate,
+            nextUpdate: thisUpdate + this.validityMs,
+          }
         : { serial, status: 'good' as const, thisUpdate, nextUpdate: thisUpdate + this.validityMs };
     return this.ca.ocspResponse({ answers: [answer], producedAt: thisUpdate });
   }

@@ -36,14 +36,7 @@ export interface GuardOptions {
 }
 
 /** The rule that refused an address. */
-export type GuardRule =
-  | 'not-an-address'
-  | 'loopback'
-  | 'private'
-  | 'link-local'
-  | 'cloud-metadata'
-  | 'special-purpose'
-  | 'ipv6-tunnel';
+export type GuardRule = 'not-an-address' | 'loopback' | 'private' | 'link-local' | 'cloud-metadata' | 'special-purpose' | 'ipv6-tunnel';
 
 export interface GuardRefusal {
   readonly rule: GuardRule;
@@ -101,8 +94,10 @@ export function classifyAddress(ip: string): GuardRefusal | null {
   }
   if (addr.kind() === 'ipv4') return classifyV4(addr as ipaddr.IPv4, ip);
   const v6 = addr as ipaddr.IPv6;
-  if (v6.match(AWS_IPV6_SERVICES)) return refuse('cloud-metadata', `${ip} is in fd00:ec2::/32, the AWS instance metadata and service range`);
-  if (v6.match(LOCAL_NAT64)) return refuse('special-purpose', `${ip} is a local-use NAT64 address (64:ff9b:1::/48) whose IPv4 part cannot be located`);
+  if (v6.match(AWS_IPV6_SERVICES))
+    return refuse('cloud-metadata', `${ip} is in fd00:ec2::/32, the AWS instance metadata and service range`);
+  if (v6.match(LOCAL_NAT64))
+    return refuse('special-purpose', `${ip} is a local-use NAT64 address (64:ff9b:1::/48) whose IPv4 part cannot be located`);
   const embedded = embeddedIpv4(v6);
   if (embedded) {
     const inner = classifyV4(embedded.v4, embedded.v4.toString());
@@ -111,7 +106,10 @@ export function classifyAddress(ip: string): GuardRefusal | null {
       return refuse('ipv6-tunnel', `${ip} is ${embedded.form} embedding ${what}; tunnel addresses are never contacted`);
     }
     if (!inner) return null;
-    return refuse(inner.rule, `${ip} is ${embedded.form} embedding ${embedded.v4.toString()}: ${inner.message.replace(/ \(rule: [^)]*\)$/, '')}`);
+    return refuse(
+      inner.rule,
+      `${ip} is ${embedded.form} embedding ${embedded.v4.toString()}: ${inner.message.replace(/ \(rule: [^)]*\)$/, '')}`,
+    );
   }
   const range = v6.range();
   switch (range) {

@@ -65,7 +65,8 @@ class DeadlineError extends Error {
 
 export class HttpFetcher implements Fetcher {
   private readonly agent: Agent;
-  private readonly options: Required<Omit<HttpFetcherOptions, 'clock' | 'random' | 'onSpill'>> & Pick<HttpFetcherOptions, 'clock' | 'random' | 'onSpill'>;
+  private readonly options: Required<Omit<HttpFetcherOptions, 'clock' | 'random' | 'onSpill'>> &
+    Pick<HttpFetcherOptions, 'clock' | 'random' | 'onSpill'>;
 
   constructor(options: HttpFetcherOptions) {
     this.options = {
@@ -152,7 +153,14 @@ export class HttpFetcher implements Fetcher {
     let method = req.method ?? 'GET';
     let body = req.body;
     for (let redirects = 0; ; redirects++) {
-      const fail = (kind: FetchFailureKind, message: string, status?: number): FetchFailure => ({ ok: false, kind, message, url, status, attempts });
+      const fail = (kind: FetchFailureKind, message: string, status?: number): FetchFailure => ({
+        ok: false,
+        kind,
+        message,
+        url,
+        status,
+        attempts,
+      });
       let parsed: URL;
       try {
         parsed = new URL(url);
@@ -184,7 +192,8 @@ export class HttpFetcher implements Fetcher {
         await response.body.dump().catch(() => undefined);
         const location = header('location');
         if (!location) return fail('http-status', `HTTP ${status} without a Location header`, status);
-        if (redirects >= this.options.maxRedirects) return fail('redirect-limit', `more than ${this.options.maxRedirects} redirects`, status);
+        if (redirects >= this.options.maxRedirects)
+          return fail('redirect-limit', `more than ${this.options.maxRedirects} redirects`, status);
         url = new URL(location, url).toString();
         if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
           method = 'GET';
@@ -194,7 +203,19 @@ export class HttpFetcher implements Fetcher {
       }
       if (status === 304) {
         await response.body.dump().catch(() => undefined);
-        return { ok: true, status, url, body: Buffer.alloc(0), sha256: '', notModified: true, etag: header('etag'), lastModified: header('last-modified'), contentType: null, redirects, attempts };
+        return {
+          ok: true,
+          status,
+          url,
+          body: Buffer.alloc(0),
+          sha256: '',
+          notModified: true,
+          etag: header('etag'),
+          lastModified: header('last-modified'),
+          contentType: null,
+          redirects,
+          attempts,
+        };
       }
       if (status < 200 || status > 299) {
         await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
@@ -206,8 +227,26 @@ export class HttpFetcher implements Fetcher {
         return fail('too-large', `body of ${declared} bytes exceeds the ${req.maxBytes}-byte cap`);
       }
       try {
-        const { bytes, sha256 } = await readCapped(response.body, req.maxBytes, Number.isFinite(declared) ? declared : null, this.options.spillToDiskAfterBytes, this.options.onSpill);
-        return { ok: true, status, url, body: bytes, sha256, notModified: false, etag: header('etag'), lastModified: header('last-modified'), contentType: header('content-type'), redirects, attempts };
+        const { bytes, sha256 } = await readCapped(
+          response.body,
+          req.maxBytes,
+          Number.isFinite(declared) ? declared : null,
+          this.options.spillToDiskAfterBytes,
+          this.options.onSpill,
+        );
+        return {
+          ok: true,
+          status,
+          url,
+          body: bytes,
+          sha256,
+          notModified: false,
+          etag: header('etag'),
+          lastModified: header('last-modified'),
+          contentType: header('content-type'),
+          redirects,
+          attempts,
+        };
       } catch (err) {
         if (err instanceof TooLargeError) return fail('too-large', `body exceeds the ${req.maxBytes}-byte cap`);
         return classifyError(signal.aborted ? signal.reason : err, url, attempts);
@@ -231,7 +270,13 @@ type BodyStream = AsyncIterable<Buffer> & { destroy(err?: Error): void };
  * The CRL scanner needs the whole CRL addressable at once (it walks the DER
  * by offset), which is why the end result is still one Buffer.
  */
-async function readCapped(body: BodyStream, maxBytes: number, declared: number | null, spillAfter: number, onSpill?: (path: string) => void): Promise<{ bytes: Buffer; sha256: string }> {
+async function readCapped(
+  body: BodyStream,
+  maxBytes: number,
+  declared: number | null,
+  spillAfter: number,
+  onSpill?: (path: string) => void,
+): Promise<{ bytes: Buffer; sha256: string }> {
   const hash = createHash('sha256');
   let length = 0;
   if (declared !== null) {

@@ -69,7 +69,15 @@ interface Target {
   readonly path: string;
 }
 
-type Exchange = { readonly ok: true; readonly status: number; readonly body: Buffer; readonly contentType: string | null } | { readonly ok: false; readonly kind: FetchFailureKind; readonly message: string; readonly status?: number; readonly redirect?: boolean };
+type Exchange =
+  | { readonly ok: true; readonly status: number; readonly body: Buffer; readonly contentType: string | null }
+  | {
+      readonly ok: false;
+      readonly kind: FetchFailureKind;
+      readonly message: string;
+      readonly status?: number;
+      readonly redirect?: boolean;
+    };
 
 export class OcspClient implements Fetcher {
   private readonly httpAgent: http.Agent;
@@ -82,7 +90,12 @@ export class OcspClient implements Fetcher {
   private readonly lean: LeanHttpTransport | null;
 
   constructor(private readonly options: OcspClientOptions) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerHost ?? 16, maxFreeSockets: options.maxSocketsPerHost ?? 16, scheduling: 'lifo' as const };
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSocketsPerHost ?? 16,
+      maxFreeSockets: options.maxSocketsPerHost ?? 16,
+      scheduling: 'lifo' as const,
+    };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
     // Always filtered: --allow-private-network opens loopback and private ranges, never link-local or
@@ -90,7 +103,10 @@ export class OcspClient implements Fetcher {
     this.lookup = guardedLookup(options);
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.userAgent = options.userAgent ?? 'revwatch (+https://github.com/revwatch/revwatch)';
-    this.lean = options.leanHttp === false ? null : new LeanHttpTransport({ allowPrivateNetwork: options.allowPrivateNetwork, maxIdlePerHost: options.maxSocketsPerHost ?? 16 });
+    this.lean =
+      options.leanHttp === false
+        ? null
+        : new LeanHttpTransport({ allowPrivateNetwork: options.allowPrivateNetwork, maxIdlePerHost: options.maxSocketsPerHost ?? 16 });
   }
 
   async close(): Promise<void> {
@@ -106,10 +122,18 @@ export class OcspClient implements Fetcher {
 
   async fetch(req: FetchRequest): Promise<FetchResult> {
     const contentType = headerValue(req.headers, 'content-type');
-    if (req.method !== 'POST' || !req.body || contentType !== OCSP_REQUEST_TYPE || req.etag || req.lastModified) return this.options.fallback.fetch(req);
+    if (req.method !== 'POST' || !req.body || contentType !== OCSP_REQUEST_TYPE || req.etag || req.lastModified)
+      return this.options.fallback.fetch(req);
     const target = this.target(req.url);
     if (typeof target === 'string') return this.options.fallback.fetch(req);
-    const fail = (kind: FetchFailureKind, message: string, status?: number): FetchFailure => ({ ok: false, kind, message, url: req.url, status, attempts: 1 });
+    const fail = (kind: FetchFailureKind, message: string, status?: number): FetchFailure => ({
+      ok: false,
+      kind,
+      message,
+      url: req.url,
+      status,
+      attempts: 1,
+    });
     const literal = literalRefusal(target.host, this.options);
     if (literal) return fail('refused-address', refusalMessage(target.host, literal, this.options));
     // One overall deadline for the whole fetch (the request's own, else this client's), the fallback included.
@@ -169,7 +193,13 @@ export class OcspClient implements Fetcher {
       try {
         const u = new URL(url);
         if (u.protocol !== 'http:' && u.protocol !== 'https:') t = 'unsupported scheme';
-        else t = { https: u.protocol === 'https:', host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)), path: `${u.pathname}${u.search}` };
+        else
+          t = {
+            https: u.protocol === 'https:',
+            host: u.hostname.replace(/^\[|\]$/g, ''),
+            port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)),
+            path: `${u.pathname}${u.search}`,
+          };
       } catch {
         t = 'not a URL';
       }
@@ -221,14 +251,22 @@ export class OcspClient implements Fetcher {
         done(e);
         request.destroy();
       };
-      const timer = setTimeout(() => abort({ ok: false, kind: 'timeout', message: `no complete answer within the ${timeoutMs / 1000} s fetch deadline` }), timeoutMs);
+      const timer = setTimeout(
+        () => abort({ ok: false, kind: 'timeout', message: `no complete answer within the ${timeoutMs / 1000} s fetch deadline` }),
+        timeoutMs,
+      );
       request.on('socket', (socket: Socket) => {
         // A reused socket was checked when it connected; a new one is checked
         // on the address it actually reached, whatever resolved the name.
         if (!socket.connecting) return;
         socket.once('connect', () => {
           const refusal = socket.remoteAddress ? guardDecision(socket.remoteAddress, this.options) : null;
-          if (refusal) abort({ ok: false, kind: 'refused-address', message: new AddressRefusedError(refusalMessage(target.host, refusal, this.options)).message });
+          if (refusal)
+            abort({
+              ok: false,
+              kind: 'refused-address',
+              message: new AddressRefusedError(refusalMessage(target.host, refusal, this.options)).message,
+            });
         });
       });
       request.on('error', (err: Error & { code?: string }) => {
@@ -261,7 +299,12 @@ export class OcspClient implements Fetcher {
         });
         res.on('end', () => {
           const type = res.headers['content-type'];
-          done({ ok: true, status, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length), contentType: typeof type === 'string' ? type : null });
+          done({
+            ok: true,
+            status,
+            body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length),
+            contentType: typeof type === 'string' ? type : null,
+          });
         });
         // A body cut short by the responder ends here without 'end'.
         res.on('close', () => {

@@ -77,7 +77,10 @@ export const NOTICE_KINDS = {
       if (overdue.length === 0 && late.length === 0) return null;
       // The duty to file a separate delayed-revocation report follows a missed deadline (incident-duties.ts).
       const duty = delayedReportSentence(d.deadline, kase.delayedReportUrl);
-      const counts = late.length > 0 ? `${overdue.length + late.length} certificate(s) (${overdue.length} not revoked, ${late.length} revoked late)` : `${overdue.length} certificate(s)`;
+      const counts =
+        late.length > 0
+          ? `${overdue.length + late.length} certificate(s) (${overdue.length} not revoked, ${late.length} revoked late)`
+          : `${overdue.length} certificate(s)`;
       return `the MUST deadline ${iso(d.deadline)} was missed for ${counts}${duty ? `. ${duty}` : ''}`;
     },
     headline: () => 'deadline missed',
@@ -85,26 +88,38 @@ export const NOTICE_KINDS = {
   'deadline-approaching': {
     scope: 'case',
     window: (d, now, approachingMs) => d.deadline !== null && now >= d.deadline - approachingMs && now < d.deadline,
-    due: ({ d, open, windowOpen }) => (windowOpen && open.length > 0 ? `${open.length} certificate(s) not yet revoked; the MUST deadline is ${iso(d.deadline)}` : null),
+    due: ({ d, open, windowOpen }) =>
+      windowOpen && open.length > 0 ? `${open.length} certificate(s) not yet revoked; the MUST deadline is ${iso(d.deadline)}` : null,
     headline: () => 'deadline approaching',
   },
   'should-deadline': {
     scope: 'case',
     window: (d, now) => d.shouldDeadline !== null && d.deadline !== null && now >= d.shouldDeadline && now < d.deadline,
-    due: ({ d, open, windowOpen }) => (windowOpen && open.length > 0 ? `the SHOULD deadline ${iso(d.shouldDeadline)} has passed with ${open.length} certificate(s) not revoked` : null),
+    due: ({ d, open, windowOpen }) =>
+      windowOpen && open.length > 0
+        ? `the SHOULD deadline ${iso(d.shouldDeadline)} has passed with ${open.length} certificate(s) not revoked`
+        : null,
     headline: () => 'SHOULD deadline passed',
   },
   revoked: {
     scope: 'certificate',
     due: (c) =>
       c.verdict === 'revoked_on_time' || c.verdict === 'revoked_late'
-        ? [{ key: `revoked:${c.sha256}`, line: `serial ${c.serial} revoked ${c.effectiveRevocationTime}${c.verdict === 'revoked_late' ? `, ${h(c.lateBySeconds)} late` : ', on time'}` }]
+        ? [
+            {
+              key: `revoked:${c.sha256}`,
+              line: `serial ${c.serial} revoked ${c.effectiveRevocationTime}${c.verdict === 'revoked_late' ? `, ${h(c.lateBySeconds)} late` : ', on time'}`,
+            },
+          ]
         : [],
     headline: (count) => `${count} revoked`,
   },
   finding: {
     scope: 'certificate',
-    due: (c) => c.findings.filter((f) => f.severity !== 'info').map((f) => ({ key: `finding:${c.sha256}:${f.code}`, line: `serial ${c.serial}: ${f.severity} ${f.code}: ${f.message}` })),
+    due: (c) =>
+      c.findings
+        .filter((f) => f.severity !== 'info')
+        .map((f) => ({ key: `finding:${c.sha256}:${f.code}`, line: `serial ${c.serial}: ${f.severity} ${f.code}: ${f.message}` })),
     headline: (count) => `${count} new finding(s)`,
   },
 } as const satisfies Record<string, NoticeKindSpec>;
@@ -151,7 +166,14 @@ export interface NotifyResult {
 /** Rows in the body; the CSV attachment always carries every certificate (an incident can hold 80,000). */
 const BODY_ROWS = 50;
 
-export function composeEmail(kase: Case, status: CaseStatus, notices: readonly Notice[], from: string, to: readonly string[], now: number): MailMessage {
+export function composeEmail(
+  kase: Case,
+  status: CaseStatus,
+  notices: readonly Notice[],
+  from: string,
+  to: readonly string[],
+  now: number,
+): MailMessage {
   const headline = noticeKinds
     .map(([kind, spec]) => [spec, notices.filter((n) => n.kind === kind).length] as const)
     .filter(([, count]) => count > 0)
@@ -159,7 +181,12 @@ export function composeEmail(kase: Case, status: CaseStatus, notices: readonly N
     .join(', ');
   const verdicts = new Map<string, number>();
   for (const c of status.certificates) verdicts.set(c.verdict, (verdicts.get(c.verdict) ?? 0) + 1);
-  const rows = status.certificates.slice(0, BODY_ROWS).map((c: CertificateStatus) => `  ${c.serial.padEnd(34)} ${c.verdict.padEnd(16)} ${(c.effectiveRevocationTime ?? '-').padEnd(21)} ${h(c.lateBySeconds)}`);
+  const rows = status.certificates
+    .slice(0, BODY_ROWS)
+    .map(
+      (c: CertificateStatus) =>
+        `  ${c.serial.padEnd(34)} ${c.verdict.padEnd(16)} ${(c.effectiveRevocationTime ?? '-').padEnd(21)} ${h(c.lateBySeconds)}`,
+    );
   const text = [
     `${kase.title} (case ${kase.id})`,
     `Reported ${status.reportedAt}; reason ${kase.reason}; ${status.certificates.length} certificate(s).`,
@@ -208,11 +235,16 @@ async function noticePossible(kase: Case, now: number, ledger: NoticeLedger, app
  * or may have a deadline notice due; without `changedCaseIds` every case with
  * recipients is evaluated.
  */
-export async function sendNotices(deps: NotifyDeps, options: { caseId?: string; changedCaseIds?: ReadonlySet<string> } = {}): Promise<NotifyResult[]> {
+export async function sendNotices(
+  deps: NotifyDeps,
+  options: { caseId?: string; changedCaseIds?: ReadonlySet<string> } = {},
+): Promise<NotifyResult[]> {
   const now = deps.clock.now().getTime();
   const runId = randomUUID();
   const approachingMs = 6 * HOUR;
-  const cases = options.caseId ? [await deps.store.getCase(options.caseId)].filter((c): c is Case => c !== null) : await deps.store.listCases();
+  const cases = options.caseId
+    ? [await deps.store.getCase(options.caseId)].filter((c): c is Case => c !== null)
+    : await deps.store.listCases();
   const results: NotifyResult[] = [];
   for (const kase of cases.sort((a, b) => a.id.localeCompare(b.id))) {
     const to = [...new Set([...(kase.notify ?? []), ...(deps.defaultRecipients ?? [])])];
@@ -222,7 +254,15 @@ export async function sendNotices(deps: NotifyDeps, options: { caseId?: string; 
     const status = (await buildStatus(deps.store, now, kase.id)).cases[0]!;
     const due = dueNotices(kase, status, now, approachingMs);
     if (due.length === 0) continue;
-    const claimed = new Set(await deps.ledger.claimNotices(kase.id, due.map((n) => n.key), runId, now, deps.leaseMs ?? 5 * 60_000));
+    const claimed = new Set(
+      await deps.ledger.claimNotices(
+        kase.id,
+        due.map((n) => n.key),
+        runId,
+        now,
+        deps.leaseMs ?? 5 * 60_000,
+      ),
+    );
     const mine = due.filter((n) => claimed.has(n.key));
     if (mine.length === 0) continue;
     try {

@@ -41,7 +41,10 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
  */
 function escapeValue(value: string): string {
   if (/[\r\n\t]/.test(value)) throw new NameTextUnsupported('control character in a name');
-  return value.replace(/([,+"\\<>;])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/([ ]$)/, '\\$1');
+  return value
+    .replace(/([,+"\\<>;])/g, '\\$1')
+    .replace(/^([ #])/, '\\$1')
+    .replace(/([ ]$)/, '\\$1');
 }
 
 function attributeValue(buf: Uint8Array, el: DerElement): string {
@@ -88,7 +91,8 @@ function checkGeneralName(el: DerElement): void {
 
 function uriText(buf: Uint8Array, el: DerElement): string {
   // IA5String: anything outside printable ASCII is left to the full model's decoder.
-  for (let i = el.contentStart; i < el.end; i++) if (buf[i]! > 0x7e || buf[i]! < 0x20) throw new NameTextUnsupported('non-ASCII byte in a URI');
+  for (let i = el.contentStart; i < el.end; i++)
+    if (buf[i]! > 0x7e || buf[i]! < 0x20) throw new NameTextUnsupported('non-ASCII byte in a URI');
   return Buffer.from(buf.buffer, buf.byteOffset + el.contentStart, el.end - el.contentStart).toString('latin1');
 }
 
@@ -170,7 +174,9 @@ export function authorityKeyId(cert: RawCertificate): string | null {
   if (ext.root.tag !== Tag.SEQUENCE) throw new DerError('AuthorityKeyIdentifier is not a SEQUENCE');
   const fields = children(ext.value, ext.root);
   // keyIdentifier [0], authorityCertIssuer [1], authorityCertSerialNumber [2]
-  for (const el of fields) if (el.tag !== 0x80 && el.tag !== 0xa1 && el.tag !== 0x82) throw new DerError(`AuthorityKeyIdentifier field with tag 0x${el.tag.toString(16)}`);
+  for (const el of fields)
+    if (el.tag !== 0x80 && el.tag !== 0xa1 && el.tag !== 0x82)
+      throw new DerError(`AuthorityKeyIdentifier field with tag 0x${el.tag.toString(16)}`);
   const keyId = fields.find((el) => el.tag === 0x80);
   return keyId ? Buffer.from(contentOf(ext.value, keyId)).toString('hex') : null;
 }

@@ -11,7 +11,15 @@ import { Oid } from './oids.js';
 import { isSignedBy, certificateKey, parseRawCertificate, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { looksLikeCrl } from './crl.js';
 import { looksLikeOcspResponse } from './ocsp.js';
-import { authorityInfoAccessUrls, authorityKeyId, basicConstraintsCa, crlDistributionPointUrls, extendedKeyUsageOids, nameText, subjectKeyId } from './certificate-fields.js';
+import {
+  authorityInfoAccessUrls,
+  authorityKeyId,
+  basicConstraintsCa,
+  crlDistributionPointUrls,
+  extendedKeyUsageOids,
+  nameText,
+  subjectKeyId,
+} from './certificate-fields.js';
 
 import { InputError } from '../errors.js';
 
@@ -143,7 +151,14 @@ export function describeCertificateWithX509(der: Uint8Array, source = 'input'): 
       return null;
     }
   };
-  const { AuthorityInfoAccessExtension, AuthorityKeyIdentifierExtension, BasicConstraintsExtension, CRLDistributionPointsExtension, ExtendedKeyUsageExtension, SubjectKeyIdentifierExtension } = x509();
+  const {
+    AuthorityInfoAccessExtension,
+    AuthorityKeyIdentifierExtension,
+    BasicConstraintsExtension,
+    CRLDistributionPointsExtension,
+    ExtendedKeyUsageExtension,
+    SubjectKeyIdentifierExtension,
+  } = x509();
   const aia = read('authorityInfoAccess', () => cert.getExtension(AuthorityInfoAccessExtension));
   const cdp = read('cRLDistributionPoints', () => cert.getExtension(CRLDistributionPointsExtension));
   const eku = read('extKeyUsage', () => cert.getExtension(ExtendedKeyUsageExtension));
@@ -189,12 +204,16 @@ function whatItIs(der: Uint8Array): string {
 
 /** PEM armour for a certificate's DER (RFC 7468), 64 columns. */
 export function toPem(der: Uint8Array): string {
-  return `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`.replace('\n\n-----END', '\n-----END');
+  return `-----BEGIN CERTIFICATE-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`.replace('\n\n-----END', '\n-----END');
 }
 
 /** Reads every certificate in a file's bytes (PEM bundle or DER). */
 export function readCertificates(bytes: Uint8Array, source: string): CertificateInfo[] {
-  return readCertificateBlocks(bytes, source).map((der, i, all) => describeCertificate(der, all.length > 1 ? `${source} (block ${i + 1})` : source));
+  return readCertificateBlocks(bytes, source).map((der, i, all) =>
+    describeCertificate(der, all.length > 1 ? `${source} (block ${i + 1})` : source),
+  );
 }
 
 /**
@@ -250,8 +269,14 @@ export async function resolveIssuer(
 ): Promise<IssuerResolution> {
   const direct = await findSigner(cert, options);
   if (!direct) {
-    const tried = [options.given?.length ? '--issuer' : null, options.bundle?.length ? 'the bundle' : null, cert.caIssuersUrls.length && options.fetchCaIssuers ? 'AIA caIssuers' : null].filter(Boolean);
-    throw new InputError(`no issuer found for ${cert.subject} (serial ${cert.serial}); tried ${tried.length ? tried.join(', ') : 'nothing: give --issuer'}`);
+    const tried = [
+      options.given?.length ? '--issuer' : null,
+      options.bundle?.length ? 'the bundle' : null,
+      cert.caIssuersUrls.length && options.fetchCaIssuers ? 'AIA caIssuers' : null,
+    ].filter(Boolean);
+    throw new InputError(
+      `no issuer found for ${cert.subject} (serial ${cert.serial}); tried ${tried.length ? tried.join(', ') : 'nothing: give --issuer'}`,
+    );
   }
   if (!direct.issuer.precertSigning) return { issuer: direct.issuer, revocationIssuer: direct.issuer, via: direct.via };
   const upper = await findSigner(direct.issuer, options);

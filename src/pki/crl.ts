@@ -163,7 +163,7 @@ class WantedIndex {
     const end = start + len;
     const b2 = len > 2 ? buf[end - 3]! : 0;
     const b1 = len > 1 ? buf[end - 2]! : 0;
-    return ((len & 0xff) * 0x1000000 + (b2 << 16)) + ((b1 << 8) | buf[end - 1]!);
+    return (len & 0xff) * 0x1000000 + (b2 << 16) + ((b1 << 8) | buf[end - 1]!);
   }
 }
 
@@ -197,7 +197,10 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
     signatureAlgorithm = parseSignatureAlgorithm(der, algEl);
     algorithmName = signatureAlgorithm.name;
     if (signatureAlgorithm.weak) {
-      problems.push({ code: 'weak-signature-algorithm', message: `signed with ${algorithmName}, which the Baseline Requirements (7.1.3.2) do not allow` });
+      problems.push({
+        code: 'weak-signature-algorithm',
+        message: `signed with ${algorithmName}, which the Baseline Requirements (7.1.3.2) do not allow`,
+      });
     }
   } catch (err) {
     algorithmName = readOid(der, readElement(der, algEl.contentStart, algEl.end));
@@ -238,7 +241,7 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
   let signatureValid: boolean | null = null;
   if (options.issuer) {
     if (!sameBytes(options.issuer.subjectName, issuerName) && !sameName(options.issuer.subjectName, issuerName)) {
-      problems.push({ code: 'issuer-name-mismatch', message: 'the CRL issuer name is not the given issuer certificate\'s subject' });
+      problems.push({ code: 'issuer-name-mismatch', message: "the CRL issuer name is not the given issuer certificate's subject" });
       signatureValid = false;
     } else if (!signatureAlgorithm) {
       signatureValid = false;
@@ -261,14 +264,23 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
     : { count: 0, unknownCriticalEntry: false, certificateIssuerSeen: false };
 
   if (scan.unknownCriticalEntry) {
-    problems.push({ code: 'unknown-critical-entry-extension', message: 'an entry carries an unrecognised critical extension, so the CRL cannot be relied on (RFC 5280 5.3)' });
+    problems.push({
+      code: 'unknown-critical-entry-extension',
+      message: 'an entry carries an unrecognised critical extension, so the CRL cannot be relied on (RFC 5280 5.3)',
+    });
   }
   if (scan.certificateIssuerSeen || ext.idp?.indirectCRL) {
-    problems.push({ code: 'indirect-crl-unsupported', message: 'indirect CRL (certificateIssuer entries) is not supported: entries may belong to another issuer' });
+    problems.push({
+      code: 'indirect-crl-unsupported',
+      message: 'indirect CRL (certificateIssuer entries) is not supported: entries may belong to another issuer',
+    });
   }
   for (const m of matches.values()) {
     if (m.reasonCode !== null && (m.reasonCode === 7 || m.reasonCode < 0 || m.reasonCode > 10)) {
-      problems.push({ code: 'invalid-reason-code', message: `serial ${m.serial} has reasonCode ${m.reasonCode}, which RFC 5280 5.3.1 does not define` });
+      problems.push({
+        code: 'invalid-reason-code',
+        message: `serial ${m.serial} has reasonCode ${m.reasonCode}, which RFC 5280 5.3.1 does not define`,
+      });
     }
   }
   if (nextUpdate === null) {
@@ -283,7 +295,10 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
   // RFC 5280 5.1.2.4-5.1.2.6: CRL times are UTCTime through 2049 and
   // GeneralizedTime from 2050, so nothing before 1950 is a real date. Such a
   // CRL cannot say when it was issued, so it is not evidence.
-  const earlyTimes: [string, number | null][] = [['thisUpdate', thisUpdate], ['nextUpdate', nextUpdate]];
+  const earlyTimes: [string, number | null][] = [
+    ['thisUpdate', thisUpdate],
+    ['nextUpdate', nextUpdate],
+  ];
   for (const m of matches.values()) earlyTimes.push([`revocationDate of serial ${m.serial}`, m.revocationDate]);
   for (const [field, time] of earlyTimes) {
     if (time !== null && time < RFC5280_EARLIEST_TIME) {
@@ -292,7 +307,7 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
   }
 
   if (signatureValid === false && !problems.some((x) => x.code === 'issuer-name-mismatch')) {
-    problems.push({ code: 'bad-signature', message: 'the CRL signature does not verify with the issuer\'s key' });
+    problems.push({ code: 'bad-signature', message: "the CRL signature does not verify with the issuer's key" });
   }
   return {
     version,
@@ -392,7 +407,16 @@ function scanEntries(buf: Uint8Array, start: number, end: number, wanted: Wanted
 }
 
 /** The cold path: an entry passed the bitmap; confirm it byte for byte. */
-function matchCandidates(buf: Uint8Array, wanted: WantedIndex, sStart: number, slen: number, timeStart: number, extStart: number, entryEnd: number, out: Map<string, CrlEntryMatch>): void {
+function matchCandidates(
+  buf: Uint8Array,
+  wanted: WantedIndex,
+  sStart: number,
+  slen: number,
+  timeStart: number,
+  extStart: number,
+  entryEnd: number,
+  out: Map<string, CrlEntryMatch>,
+): void {
   const candidates = wanted.byKey.get(WantedIndex.key(buf, sStart, slen));
   if (!candidates) return;
   for (const c of candidates) {
@@ -503,7 +527,10 @@ function readCrlExtensions(buf: Uint8Array, wrapper: DerElement, problems: CrlPr
       result.crlNumber = bigIntegerDecimal(value);
     } else if (oid === Oid.deltaCrlIndicator) {
       result.deltaCrlIndicator = bigIntegerDecimal(value);
-      problems.push({ code: 'delta-crl', message: `delta CRL (base CRL ${result.deltaCrlIndicator}): a delta alone cannot show that a certificate is not revoked` });
+      problems.push({
+        code: 'delta-crl',
+        message: `delta CRL (base CRL ${result.deltaCrlIndicator}): a delta alone cannot show that a certificate is not revoked`,
+      });
     } else if (oid === Oid.issuingDistributionPoint) {
       result.idp = { ...parseIssuingDistributionPoint(value), critical };
       if (isEmptySequence(value)) {
@@ -511,7 +538,10 @@ function readCrlExtensions(buf: Uint8Array, wrapper: DerElement, problems: CrlPr
         // the DER encoding of the issuing distribution point extension is an
         // empty sequence". Its scope is then unknown (openssl's crltest
         // kEmptyIdpCRL expects the CRL to be refused), so it proves nothing.
-        problems.push({ code: 'empty-issuing-distribution-point', message: 'the issuingDistributionPoint extension is an empty SEQUENCE (RFC 5280 5.2.5 forbids it), so the CRL\'s scope is unknown' });
+        problems.push({
+          code: 'empty-issuing-distribution-point',
+          message: "the issuingDistributionPoint extension is an empty SEQUENCE (RFC 5280 5.2.5 forbids it), so the CRL's scope is unknown",
+        });
       }
       if (result.idp.onlySomeReasons) {
         problems.push({ code: 'partial-reasons', message: 'the CRL covers only some revocation reasons (onlySomeReasons)' });
@@ -556,12 +586,23 @@ export function parseIssuingDistributionPoint(value: Uint8Array): IssuingDistrib
         }
         break;
       }
-      case 0x81: idp.onlyContainsUserCerts = flag(); break;
-      case 0x82: idp.onlyContainsCACerts = flag(); break;
-      case 0x83: idp.onlySomeReasons = true; break;
-      case 0x84: idp.indirectCRL = flag(); break;
-      case 0x85: idp.onlyContainsAttributeCerts = flag(); break;
-      default: break;
+      case 0x81:
+        idp.onlyContainsUserCerts = flag();
+        break;
+      case 0x82:
+        idp.onlyContainsCACerts = flag();
+        break;
+      case 0x83:
+        idp.onlySomeReasons = true;
+        break;
+      case 0x84:
+        idp.indirectCRL = flag();
+        break;
+      case 0x85:
+        idp.onlyContainsAttributeCerts = flag();
+        break;
+      default:
+        break;
     }
   }
   return idp;
@@ -585,7 +626,6 @@ function sameName(a: Uint8Array, b: Uint8Array): boolean {
   return nameToString(a) === nameToString(b);
 }
 
-
 /** True when `der` starts like a CRL: a SEQUENCE whose TBS holds an issuer and a time where a CRL has them. */
 export function looksLikeCrl(der: Uint8Array): boolean {
   try {
@@ -603,4 +643,3 @@ export function looksLikeCrl(der: Uint8Array): boolean {
     return false;
   }
 }
-

@@ -380,7 +380,16 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
   const basic = parsed.basic;
   if (!basic) {
     problems.push({ code: 'response-status', message: `the responder answered ${parsed.responseStatus}` });
-    return { responseStatus: parsed.responseStatus, signatureValid: null, signer: null, producedAt: null, responses: [], match: null, trusted: false, problems };
+    return {
+      responseStatus: parsed.responseStatus,
+      signatureValid: null,
+      signer: null,
+      producedAt: null,
+      responses: [],
+      match: null,
+      trusted: false,
+      problems,
+    };
   }
   const at = options.at;
   const skew = options.skewMs ?? DEFAULT_SKEW_MS;
@@ -417,7 +426,10 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
   const judged = match ? [match] : basic.responses;
   for (const r of judged) {
     if (r.nextUpdate === null) {
-      problems.push({ code: 'no-next-update', message: `serial ${r.serial}: no nextUpdate, so the response never expires (RFC 5019 2.2.4 requires one)` });
+      problems.push({
+        code: 'no-next-update',
+        message: `serial ${r.serial}: no nextUpdate, so the response never expires (RFC 5019 2.2.4 requires one)`,
+      });
     } else if (r.nextUpdate < at) {
       problems.push({ code: 'stale', message: `serial ${r.serial}: stale, nextUpdate ${iso(r.nextUpdate)} has passed` });
     }
@@ -432,7 +444,16 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
     signatureValid === true &&
     (options.serial == null || match !== null) &&
     !problems.some((p) => p.code === 'unknown-critical-extension' || p.code === 'unsupported-signature-algorithm');
-  return { responseStatus: parsed.responseStatus, signatureValid, signer, producedAt: basic.producedAt, responses: basic.responses, match, trusted, problems };
+  return {
+    responseStatus: parsed.responseStatus,
+    signatureValid,
+    signer,
+    producedAt: basic.producedAt,
+    responses: basic.responses,
+    match,
+    trusted,
+    problems,
+  };
 }
 
 export function certIdMatchesIssuer(certId: OcspCertId, issuer: OcspIssuer): boolean {
@@ -455,12 +476,16 @@ function responderIdMatches(rid: ResponderId, subjectName: Uint8Array, spki: Uin
  */
 function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult {
   const alg = basic.signatureAlgorithm;
-  if (!alg) return { ok: false, problem: { code: 'unsupported-signature-algorithm', message: basic.signatureAlgorithmError ?? 'unsupported signature algorithm' } };
+  if (!alg)
+    return {
+      ok: false,
+      problem: { code: 'unsupported-signature-algorithm', message: basic.signatureAlgorithmError ?? 'unsupported signature algorithm' },
+    };
   const ca = issuer.certificate;
   if (responderIdMatches(basic.responderId, ca.subjectName, ca.spki, issuer.keyHash('sha1'))) {
     return verifySignature(alg, basic.tbs, cachedCertificateKey(ca), basic.signature)
       ? { ok: true, signer: 'issuer' }
-      : { ok: false, problem: { code: 'bad-signature', message: 'the response signature does not verify with the issuer\'s key' } };
+      : { ok: false, problem: { code: 'bad-signature', message: "the response signature does not verify with the issuer's key" } };
   }
   for (const certDer of basic.certs) {
     let cert: RawCertificate;
@@ -474,10 +499,13 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
     try {
       key = cachedCertificateKey(cert);
     } catch {
-      return { ok: false, problem: { code: 'unauthorized-signer', message: 'the responder certificate\'s key cannot be read' } };
+      return { ok: false, problem: { code: 'unauthorized-signer', message: "the responder certificate's key cannot be read" } };
     }
     if (!verifySignature(alg, basic.tbs, key, basic.signature)) {
-      return { ok: false, problem: { code: 'bad-signature', message: 'the response signature does not verify with the responder certificate\'s key' } };
+      return {
+        ok: false,
+        problem: { code: 'bad-signature', message: "the response signature does not verify with the responder certificate's key" },
+      };
     }
     const cacheKey = delegationCacheKey(ca, certDer);
     let reason = delegatedCache.get(cacheKey);
@@ -488,11 +516,17 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
     }
     if (reason) return { ok: false, problem: { code: 'unauthorized-signer', message: reason } };
     if (basic.producedAt < cert.notBefore || basic.producedAt > cert.notAfter) {
-      return { ok: false, problem: { code: 'unauthorized-signer', message: `the responder certificate was not valid at producedAt ${iso(basic.producedAt)}` } };
+      return {
+        ok: false,
+        problem: { code: 'unauthorized-signer', message: `the responder certificate was not valid at producedAt ${iso(basic.producedAt)}` },
+      };
     }
     return { ok: true, signer: 'delegated' };
   }
-  return { ok: false, problem: { code: 'unauthorized-signer', message: 'the responder ID names neither the issuer nor an included responder certificate' } };
+  return {
+    ok: false,
+    problem: { code: 'unauthorized-signer', message: 'the responder ID names neither the issuer nor an included responder certificate' },
+  };
 }
 
 /**
@@ -510,8 +544,8 @@ export function delegationCacheKey(ca: RawCertificate, responderCertDer: Uint8Ar
 }
 
 function delegationProblem(cert: RawCertificate, ca: RawCertificate): string | null {
-  if (!sameBytes(cert.issuerName, ca.subjectName)) return 'the responder certificate was not issued by the certificate\'s issuer';
-  if (!isSignedBy(cert, certificateKey(ca))) return 'the responder certificate\'s signature does not verify with the issuer\'s key';
+  if (!sameBytes(cert.issuerName, ca.subjectName)) return "the responder certificate was not issued by the certificate's issuer";
+  if (!isSignedBy(cert, certificateKey(ca))) return "the responder certificate's signature does not verify with the issuer's key";
   const ekus = extendedKeyUsages(cert);
   if (!ekus?.includes(Oid.kpOcspSigning)) return 'the responder certificate lacks id-kp-OCSPSigning (RFC 6960 4.2.2.2)';
   return null;
@@ -527,4 +561,3 @@ export function looksLikeOcspResponse(der: Uint8Array): boolean {
     return false;
   }
 }
-

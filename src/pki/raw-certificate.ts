@@ -7,7 +7,20 @@
  * object per response would cost more than the signature check itself. The
  * user-facing certificate model lives in certificate.ts on @peculiar/x509.
  */
-import { DerError, Tag, bytesOf, children, contentOf, expectElement, parseTime, readBoolean, readElement, readOid, serialHex, type DerElement } from './der.js';
+import {
+  DerError,
+  Tag,
+  bytesOf,
+  children,
+  contentOf,
+  expectElement,
+  parseTime,
+  readBoolean,
+  readElement,
+  readOid,
+  serialHex,
+  type DerElement,
+} from './der.js';
 import { Oid } from './oids.js';
 import { publicKeyFromSpki, readSignatureAlgorithm, signatureBytes, verifySignature, type SignatureAlgorithm } from './signature.js';
 import type { KeyObject } from 'node:crypto';

@@ -66,7 +66,13 @@ export class UnsupportedAlgorithmError extends Error {
 export function parseSignatureAlgorithm(buf: Uint8Array, el: DerElement): SignatureAlgorithm {
   if (el.tag !== Tag.SEQUENCE) throw new DerError('AlgorithmIdentifier is not a SEQUENCE');
   const parts = children(buf, el);
-  const oid = readOid(buf, parts[0] ?? (() => { throw new DerError('empty AlgorithmIdentifier'); })());
+  const oid = readOid(
+    buf,
+    parts[0] ??
+      (() => {
+        throw new DerError('empty AlgorithmIdentifier');
+      })(),
+  );
   const entry = ALGORITHMS[oid];
   if (!entry) throw new UnsupportedAlgorithmError(`unsupported signature algorithm ${oid}`);
   if (entry.family !== 'rsa-pss') {
@@ -171,4 +177,3 @@ export function keyHash(spki: Uint8Array, hash: HashName = 'sha1'): Buffer {
   if (!bits) throw new DerError('SubjectPublicKeyInfo without a key');
   return createHash(hash).update(bitStringBytes(spki, bits)).digest();
 }
-

@@ -78,7 +78,11 @@ export interface RunLedger {
   /** Creates the run (conditional: a run id is used once). `expiresAt` in epoch ms, for TTL. */
   openRun(run: OpenRun, expiresAt: number): Promise<void>;
   /** Counts one job as done; `duplicate` when it had been counted already. */
-  completeRunJob(runId: string, jobId: string, counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number }): Promise<{ run: OpenRun; duplicate: boolean }>;
+  completeRunJob(
+    runId: string,
+    jobId: string,
+    counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number },
+  ): Promise<{ run: OpenRun; duplicate: boolean }>;
   /** True for exactly one caller once no job is left. */
   claimRunFinish(runId: string, at: number): Promise<boolean>;
   /** The run, and whether this job has been counted in it; null when the run is unknown (expired). */

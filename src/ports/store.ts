@@ -52,7 +52,6 @@ export interface CertificateSpool {
   close(): void;
 }
 
-
 /** A new evidence record for one (case, certificate). */
 export interface RecordWrite {
   readonly cert: StoredCertificate;

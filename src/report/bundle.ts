@@ -81,7 +81,7 @@ function readme(r: CaseReport, checks: readonly BundleCheck[], ocspCount: number
     '',
     '## One file at a time',
     '',
-    'An OCSP response signed by the issuer is checked with `-VAfile` (trust the issuer\'s key); one signed by a delegated',
+    "An OCSP response signed by the issuer is checked with `-VAfile` (trust the issuer's key); one signed by a delegated",
     'responder with `-CAfile issuer -partial_chain` (openssl checks the responder was issued by the issuer for OCSP signing).',
     '`-attime` judges certificates at the response\'s producedAt. openssl prints "Response verify OK" or "verify OK".',
     '',
@@ -119,7 +119,17 @@ export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array
     add(path, toPem(der));
   }
   const responders = new Map<string, string>();
-  const ocsp: { path: string; serial: string; url: string; observedAt: string; producedAt: string | null; status: string; signer: string | null; issuer: string | null; responder: string | null }[] = [];
+  const ocsp: {
+    path: string;
+    serial: string;
+    url: string;
+    observedAt: string;
+    producedAt: string | null;
+    status: string;
+    signer: string | null;
+    issuer: string | null;
+    responder: string | null;
+  }[] = [];
   for (const c of r.certificates) {
     const issuer = issuerPath.get(c.issuerSha256) ?? null;
     for (const o of c.observations) {
@@ -145,22 +155,47 @@ export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array
       } catch {
         // An unparseable response is kept as evidence of what was served; openssl will say it does not verify.
       }
-      ocsp.push({ path, serial: c.serial, url: o.source.url, observedAt: o.observedAt, producedAt: o.producedAt, status: o.status, signer: o.signer, issuer, responder });
+      ocsp.push({
+        path,
+        serial: c.serial,
+        url: o.source.url,
+        observedAt: o.observedAt,
+        producedAt: o.producedAt,
+        status: o.status,
+        signer: o.signer,
+        issuer,
+        responder,
+      });
       if (!issuer) continue;
       const at = o.producedAt ?? o.observedAt;
       const delegated = o.signer === 'delegated' || (o.signer === null && responder !== null);
-      const trust = delegated ? ['-CAfile', issuer, '-partial_chain', ...(responder ? ['-verify_other', responder] : [])] : ['-VAfile', issuer];
+      const trust = delegated
+        ? ['-CAfile', issuer, '-partial_chain', ...(responder ? ['-verify_other', responder] : [])]
+        : ['-VAfile', issuer];
       const subject = certPaths.get(c.sha256);
       checks.push({
         file: path,
-        argv: ['openssl', 'ocsp', '-respin', path, '-issuer', issuer, ...trust, '-attime', epochSeconds(at), ...(subject ? ['-cert', subject] : []), '-resp_text'],
+        argv: [
+          'openssl',
+          'ocsp',
+          '-respin',
+          path,
+          '-issuer',
+          issuer,
+          ...trust,
+          '-attime',
+          epochSeconds(at),
+          ...(subject ? ['-cert', subject] : []),
+          '-resp_text',
+        ],
         okText: 'Response verify OK',
       });
     }
   }
   // A CRL is signed by the issuer of the certificates that name its URL (RFC 5280 5.1.1.2, no indirect CRLs here).
   const crlIssuer = new Map<string, string>();
-  for (const c of r.certificates) for (const s of c.sources) if (s.kind === 'crl' && !crlIssuer.has(s.url)) crlIssuer.set(s.url, c.issuerSha256);
+  for (const c of r.certificates)
+    for (const s of c.sources) if (s.kind === 'crl' && !crlIssuer.has(s.url)) crlIssuer.set(s.url, c.issuerSha256);
   let missing = 0;
   const crlChecked = new Set<string>();
   const crls = r.crls.map((s) => {
@@ -169,9 +204,22 @@ export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array
     if (bytes && path) {
       if (!used.has(path)) add(path, bytes);
       const issuer = issuerPath.get(crlIssuer.get(s.url) ?? '');
-      if (issuer && !crlChecked.has(path) && crlChecked.add(path)) checks.push({ file: path, argv: ['openssl', 'crl', '-inform', 'DER', '-in', path, '-CAfile', issuer, '-noout'], okText: 'verify OK' });
+      if (issuer && !crlChecked.has(path) && crlChecked.add(path))
+        checks.push({
+          file: path,
+          argv: ['openssl', 'crl', '-inform', 'DER', '-in', path, '-CAfile', issuer, '-noout'],
+          okText: 'verify OK',
+        });
     } else missing++;
-    return { url: s.url, crlNumber: s.crlNumber, thisUpdate: new Date(s.thisUpdate).toISOString().replace('.000Z', 'Z'), nextUpdate: s.nextUpdate === null ? null : new Date(s.nextUpdate).toISOString().replace('.000Z', 'Z'), sha256: s.sha256, bytes: s.bytes, file: path };
+    return {
+      url: s.url,
+      crlNumber: s.crlNumber,
+      thisUpdate: new Date(s.thisUpdate).toISOString().replace('.000Z', 'Z'),
+      nextUpdate: s.nextUpdate === null ? null : new Date(s.nextUpdate).toISOString().replace('.000Z', 'Z'),
+      sha256: s.sha256,
+      bytes: s.bytes,
+      file: path,
+    };
   });
   add('report.md', toMarkdown(r));
   add('certificates.csv', toCsv(r));
@@ -208,10 +256,23 @@ export function prepareBundleDir(dir: string, options: { force: boolean }): void
     throw new InputError(`cannot read --out ${dir}: ${(err as Error).message}`);
   }
   if (entries.length === 0) return;
-  if (!options.force) throw new InputError(`--out ${dir} is not empty; give --force to empty it first (its old files would not be in SHA256SUMS)`);
-  const known = new Set(['certs', 'ocsp', 'crls', 'report.md', 'certificates.csv', 'README.md', 'verify.sh', 'manifest.json', 'SHA256SUMS']);
+  if (!options.force)
+    throw new InputError(`--out ${dir} is not empty; give --force to empty it first (its old files would not be in SHA256SUMS)`);
+  const known = new Set([
+    'certs',
+    'ocsp',
+    'crls',
+    'report.md',
+    'certificates.csv',
+    'README.md',
+    'verify.sh',
+    'manifest.json',
+    'SHA256SUMS',
+  ]);
   if (!entries.includes('manifest.json') || !entries.includes('SHA256SUMS') || entries.some((e) => !known.has(e))) {
-    throw new InputError(`--out ${dir} holds files that are not a revwatch evidence bundle; --force empties only a previous bundle, so remove them yourself or pick another folder`);
+    throw new InputError(
+      `--out ${dir} holds files that are not a revwatch evidence bundle; --force empties only a previous bundle, so remove them yourself or pick another folder`,
+    );
   }
   for (const e of entries) rmSync(join(dir, e), { recursive: true, force: true });
 }

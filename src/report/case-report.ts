@@ -132,7 +132,8 @@ export function countsOf(certs: readonly CertificateStatus[]): ReportCounts {
     revoked: by('revoked_on_time', 'revoked_late'),
     revokedOnTime: by('revoked_on_time'),
     revokedLate: by('revoked_late'),
-    notYetRevoked: by('pending', 'overdue', 'undetermined') + certs.filter((c) => c.verdict === 'no_deadline' && c.revocationTime === null).length,
+    notYetRevoked:
+      by('pending', 'overdue', 'undetermined') + certs.filter((c) => c.verdict === 'no_deadline' && c.revocationTime === null).length,
     overdue: by('overdue'),
     expired: by('expired', 'expired_overdue'),
     undetermined: by('undetermined'),
@@ -149,7 +150,12 @@ function batches(certs: readonly ReportCertificate[], at: (c: ReportCertificate)
   return [...by.entries()]
     .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
     .map(([t, list]) => {
-      const times = claimed ? list.map((c) => c.revocationTime).filter((x): x is string => x !== null).sort((a, b) => Date.parse(a) - Date.parse(b)) : [];
+      const times = claimed
+        ? list
+            .map((c) => c.revocationTime)
+            .filter((x): x is string => x !== null)
+            .sort((a, b) => Date.parse(a) - Date.parse(b))
+        : [];
       return { at: t, certificates: list.length, claimedFrom: times[0] ?? null, claimedTo: times[times.length - 1] ?? null };
     });
 }
@@ -188,13 +194,15 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
   const kase: Case | null = await store.getCase(caseId);
   if (!kase) throw new InputError(`no case "${caseId}"`);
   const reads = { certificates: new Map<string, CaseCertificate[]>(), snapshots: new Map<string, SnapshotIndex>() };
-  const status: CaseStatus = (await buildStatus(store, now, caseId, reads, options.disclosures ? { disclosures: options.disclosures } : {})).cases[0]!;
+  const status: CaseStatus = (await buildStatus(store, now, caseId, reads, options.disclosures ? { disclosures: options.disclosures } : {}))
+    .cases[0]!;
   const loaded = reads.certificates.get(caseId)!;
   const certificates: StoredCertificate[] = loaded.map((cc) => cc.cert);
   const bySha = new Map(certificates.map((c) => [c.sha256, c]));
   const observationsOf = new Map<string, (Observation & { raw?: Uint8Array | null })[]>();
   for (const cc of loaded) {
-    const list: (Observation & { raw?: Uint8Array | null })[] = options.allObservations || cc.legacy ? await store.listObservations(cc.cert.sha256) : recordObservations(cc.record);
+    const list: (Observation & { raw?: Uint8Array | null })[] =
+      options.allObservations || cc.legacy ? await store.listObservations(cc.cert.sha256) : recordObservations(cc.record);
     observationsOf.set(cc.cert.sha256, list);
   }
   const d = computeDeadline(kase);
@@ -223,7 +231,8 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
   const crls: CaseReport['crls'] = [];
   for (const url of crlUrls) {
     const snapshots = reads.snapshots.get(url)?.snapshots ?? (await store.listCrlSnapshots(url));
-    for (const snap of [...snapshots].sort((a, b) => a.thisUpdate - b.thisUpdate || (a.sha256 < b.sha256 ? -1 : 1))) crls.push({ ...snap, localFile: options.crlFile?.(snap.sha256) ?? null });
+    for (const snap of [...snapshots].sort((a, b) => a.thisUpdate - b.thisUpdate || (a.sha256 < b.sha256 ? -1 : 1)))
+      crls.push({ ...snap, localFile: options.crlFile?.(snap.sha256) ?? null });
   }
   const issuerShas = [...new Set(certificates.map((c) => c.issuerSha256))].sort();
   const issuers: CaseReport['issuers'] = [];
@@ -234,7 +243,12 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
 
   const missed = missedCount(reportCerts);
   const timeline: { at: number; event: string }[] = [
-    { at: kase.reportedAt, event: kase.notifiedBy ? `Problem reported to the CA by ${kase.notifiedBy} (the deadline clock starts)` : 'Problem reported to the CA (the deadline clock starts, BR 4.9.5)' },
+    {
+      at: kase.reportedAt,
+      event: kase.notifiedBy
+        ? `Problem reported to the CA by ${kase.notifiedBy} (the deadline clock starts)`
+        : 'Problem reported to the CA (the deadline clock starts, BR 4.9.5)',
+    },
   ];
   if (kase.confirmedAt != null) timeline.push({ at: kase.confirmedAt, event: 'CA confirmed the problem' });
   if (d.shouldDeadline !== null) timeline.push({ at: d.shouldDeadline, event: `SHOULD deadline (${rule.section})` });
@@ -243,12 +257,18 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
   // 5.3.2 / RFC 6960 4.2.1) and when it first saw it: the timeline says which is which.
   const firstSeenRevoked = batches(reportCerts, (c) => c.firstSeenRevokedAt, true);
   for (const b of firstSeenRevoked) {
-    const claimed = b.claimedFrom === null ? '' : b.claimedFrom === b.claimedTo ? `; revocation time claimed by the CA ${b.claimedFrom}` : `; revocation times claimed by the CA ${b.claimedFrom} to ${b.claimedTo}`;
+    const claimed =
+      b.claimedFrom === null
+        ? ''
+        : b.claimedFrom === b.claimedTo
+          ? `; revocation time claimed by the CA ${b.claimedFrom}`
+          : `; revocation times claimed by the CA ${b.claimedFrom} to ${b.claimedTo}`;
     timeline.push({ at: Date.parse(b.at), event: `${b.certificates} certificate(s) first seen revoked by revwatch${claimed}` });
   }
   // Last seen good: for a revoked certificate it bounds the revocation from below; for the rest it is the latest answer.
   const lastSeenGood = batches(reportCerts, (c) => c.lastSeenGoodAt, false);
-  for (const b of lastSeenGood) timeline.push({ at: Date.parse(b.at), event: `${b.certificates} certificate(s) last seen good (not revoked) by revwatch` });
+  for (const b of lastSeenGood)
+    timeline.push({ at: Date.parse(b.at), event: `${b.certificates} certificate(s) last seen good (not revoked) by revwatch` });
   timeline.push({ at: now, event: 'Now: this report' });
 
   const issuerCounts = new Map<string, number>();
@@ -289,7 +309,10 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
       note: rule.note ?? null,
       interpretation: rule.interpretation ?? null,
     },
-    incidentDuties: missed > 0 ? { missed, duties: delayedReportDuties(d.deadline), statement: delayedReportSentence(d.deadline, kase.delayedReportUrl) } : { missed: 0, duties: [], statement: '' },
+    incidentDuties:
+      missed > 0
+        ? { missed, duties: delayedReportDuties(d.deadline), statement: delayedReportSentence(d.deadline, kase.delayedReportUrl) }
+        : { missed: 0, duties: [], statement: '' },
     deadline: isoOrNull(d.deadline),
     shouldDeadline: isoOrNull(d.shouldDeadline),
     counts: countsOf(reportCerts),

@@ -32,7 +32,11 @@ export interface ChartData {
 }
 
 export function chartData(r: CaseReport): ChartData {
-  const times = r.certificates.map((c) => c.effectiveRevocationTime).filter((x): x is string => x !== null).map((x) => Date.parse(x)).sort((a, b) => a - b);
+  const times = r.certificates
+    .map((c) => c.effectiveRevocationTime)
+    .filter((x): x is string => x !== null)
+    .map((x) => Date.parse(x))
+    .sort((a, b) => a - b);
   const steps: ChartStep[] = [];
   times.forEach((t, i) => {
     if (steps.length && steps[steps.length - 1]!.at === t) steps[steps.length - 1] = { at: t, revoked: i + 1 };
@@ -134,21 +138,27 @@ export function chartSvg(d: ChartData, options: ChartOptions = {}): string {
   // Axes and grid: 0, 25, 50, 75, 100 %.
   for (const share of compact ? [0, 1] : [0, 0.25, 0.5, 0.75, 1]) {
     const py = y(share * total);
-    parts.push(`<line class="grid" x1="${pad.left}" y1="${py}" x2="${width - pad.right}" y2="${py}" stroke="${share === 0 ? '#444' : '#ddd'}"/>`);
-    if (!compact) parts.push(`<text class="y-tick" x="${pad.left - 6}" y="${py + 4}" text-anchor="end" font-size="11">${share * 100} %</text>`);
+    parts.push(
+      `<line class="grid" x1="${pad.left}" y1="${py}" x2="${width - pad.right}" y2="${py}" stroke="${share === 0 ? '#444' : '#ddd'}"/>`,
+    );
+    if (!compact)
+      parts.push(`<text class="y-tick" x="${pad.left - 6}" y="${py + 4}" text-anchor="end" font-size="11">${share * 100} %</text>`);
   }
   if (!compact) {
     parts.push(`<line x1="${pad.left}" y1="${y(0)}" x2="${pad.left}" y2="${y(total)}" stroke="#444"/>`);
     for (const t of timeTicks(lo, hi)) {
       const px = x(t.at);
-      parts.push(`<line class="x-tick" x1="${px}" y1="${y(0)}" x2="${px}" y2="${y(0) + 4}" stroke="#444"/><text class="x-tick-label" x="${px}" y="${y(0) + 16}" text-anchor="middle" font-size="11">${esc(t.label)}</text>`);
+      parts.push(
+        `<line class="x-tick" x1="${px}" y1="${y(0)}" x2="${px}" y2="${y(0) + 4}" stroke="#444"/><text class="x-tick-label" x="${px}" y="${y(0) + 16}" text-anchor="middle" font-size="11">${esc(t.label)}</text>`,
+      );
     }
     parts.push(`<text x="${pad.left + plotW / 2}" y="${y(0) + 32}" text-anchor="middle" font-size="11" fill="#555">time (UTC)</text>`);
   }
   // Not revoked after the MUST deadline: the gap between the line and 100 %, shaded.
   if (d.deadline !== null && d.now > d.deadline) {
     let gap = `M ${x(d.deadline)} ${y(total)} L ${x(d.now)} ${y(total)} L ${x(d.now)} ${y(revokedNow)}`;
-    for (let i = steps.length - 1; i >= 0 && steps[i]!.at > d.deadline; i--) gap += ` H ${x(steps[i]!.at)} V ${y(i > 0 ? steps[i - 1]!.revoked : 0)}`;
+    for (let i = steps.length - 1; i >= 0 && steps[i]!.at > d.deadline; i--)
+      gap += ` H ${x(steps[i]!.at)} V ${y(i > 0 ? steps[i - 1]!.revoked : 0)}`;
     gap += ` H ${x(d.deadline)} Z`;
     parts.push(`<path class="overdue-gap" d="${gap}" fill="#b22222" fill-opacity="0.12" stroke="none"/>`);
   }
@@ -156,13 +166,19 @@ export function chartSvg(d: ChartData, options: ChartOptions = {}): string {
   let path = `M ${x(lo0)} ${y(0)}`;
   for (const s of steps) path += ` H ${x(s.at)} V ${y(s.revoked)}`;
   path += ` H ${x(Math.max(d.now, last))}`;
-  parts.push(`<path class="revoked-step" d="${path}" fill="none" stroke="#1f6feb" stroke-width="2" data-end-share="${revokedNow / total}"/>`);
+  parts.push(
+    `<path class="revoked-step" d="${path}" fill="none" stroke="#1f6feb" stroke-width="2" data-end-share="${revokedNow / total}"/>`,
+  );
   if (!compact) {
     for (const s of steps) {
       const late = d.deadline !== null && s.at > d.deadline;
-      parts.push(`<circle class="revocation-point" cx="${x(s.at)}" cy="${y(s.revoked)}" r="3" fill="${late ? '#b22222' : '#1f6feb'}" data-revoked="${s.revoked}"><title>${esc(`${iso(s.at)}: ${s.revoked} revoked (${pct(s.revoked, d.total)})`)}</title></circle>`);
+      parts.push(
+        `<circle class="revocation-point" cx="${x(s.at)}" cy="${y(s.revoked)}" r="3" fill="${late ? '#b22222' : '#1f6feb'}" data-revoked="${s.revoked}"><title>${esc(`${iso(s.at)}: ${s.revoked} revoked (${pct(s.revoked, d.total)})`)}</title></circle>`,
+      );
     }
-    parts.push(`<text class="end-label" x="${x(Math.max(d.now, last)) - 4}" y="${Math.max(y(revokedNow) - 6, pad.top + 10)}" text-anchor="end" font-size="11" fill="#1f6feb">${esc(`${pct(revokedNow, d.total)} revoked`)}</text>`);
+    parts.push(
+      `<text class="end-label" x="${x(Math.max(d.now, last)) - 4}" y="${Math.max(y(revokedNow) - 6, pad.top + 10)}" text-anchor="end" font-size="11" fill="#1f6feb">${esc(`${pct(revokedNow, d.total)} revoked`)}</text>`,
+    );
   }
   // Vertical markers, labels staggered so that close ones do not overlap.
   const markers: { at: number; cls: string; color: string; label: string }[] = [];
@@ -171,23 +187,35 @@ export function chartSvg(d: ChartData, options: ChartOptions = {}): string {
   markers.push({ at: d.now, cls: 'now-line', color: '#555', label: 'now' });
   markers.forEach((m, i) => {
     const px = x(m.at);
-    parts.push(`<g class="${m.cls}" data-at="${iso(m.at)}"><line x1="${px}" y1="${pad.top - (compact ? 0 : 4)}" x2="${px}" y2="${y(0)}" stroke="${m.color}" stroke-dasharray="4 3"/>`);
+    parts.push(
+      `<g class="${m.cls}" data-at="${iso(m.at)}"><line x1="${px}" y1="${pad.top - (compact ? 0 : 4)}" x2="${px}" y2="${y(0)}" stroke="${m.color}" stroke-dasharray="4 3"/>`,
+    );
     // Near the right edge the label runs leftwards, so it stays inside the picture.
     const leftwards = px > width - 140;
-    if (!compact) parts.push(`<text class="marker-label" x="${leftwards ? px - 3 : px + 3}" y="${pad.top - 26 + 11 * i}" text-anchor="${leftwards ? 'end' : 'start'}" font-size="11" fill="${m.color}">${esc(`${m.label} ${iso(m.at).slice(0, 16)}Z`)}</text>`);
+    if (!compact)
+      parts.push(
+        `<text class="marker-label" x="${leftwards ? px - 3 : px + 3}" y="${pad.top - 26 + 11 * i}" text-anchor="${leftwards ? 'end' : 'start'}" font-size="11" fill="${m.color}">${esc(`${m.label} ${iso(m.at).slice(0, 16)}Z`)}</text>`,
+      );
     parts.push('</g>');
   });
   if (!compact) {
     const ly = height - 18;
     const items: [string, string][] = [
       ['<line x1="0" y1="0" x2="18" y2="0" stroke="#1f6feb" stroke-width="2"/>', 'revoked (cumulative share)'],
-      ...markers.map((m): [string, string] => [`<line x1="0" y1="0" x2="18" y2="0" stroke="${m.color}" stroke-dasharray="4 3"/>`, m.label === 'now' ? 'now' : `${m.label} deadline`]),
-      ...(d.deadline !== null && d.now > d.deadline ? [['<rect x="0" y="-5" width="18" height="10" fill="#b22222" fill-opacity="0.12"/>', 'not revoked after MUST'] as [string, string]] : []),
+      ...markers.map((m): [string, string] => [
+        `<line x1="0" y1="0" x2="18" y2="0" stroke="${m.color}" stroke-dasharray="4 3"/>`,
+        m.label === 'now' ? 'now' : `${m.label} deadline`,
+      ]),
+      ...(d.deadline !== null && d.now > d.deadline
+        ? [['<rect x="0" y="-5" width="18" height="10" fill="#b22222" fill-opacity="0.12"/>', 'not revoked after MUST'] as [string, string]]
+        : []),
     ];
     let lx = pad.left;
     parts.push(`<g class="legend" transform="translate(0 ${ly})">`);
     for (const [swatch, label] of items) {
-      parts.push(`<g class="legend-item" transform="translate(${lx} 0)">${swatch}<text x="22" y="4" font-size="11">${esc(label)}</text></g>`);
+      parts.push(
+        `<g class="legend-item" transform="translate(${lx} 0)">${swatch}<text x="22" y="4" font-size="11">${esc(label)}</text></g>`,
+      );
       lx += 30 + label.length * 6.2;
     }
     parts.push('</g>');

@@ -56,7 +56,11 @@ export async function produceDigest(
   // Without --since, "new" is exact: not reported by any earlier delivered digest.
   const digest = await buildDigest(store, now, from, since === undefined ? await store.digestedFindings() : undefined);
   await deliver(digest);
-  if (options.recordDelivery) await store.recordDigest(now, digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)));
+  if (options.recordDelivery)
+    await store.recordDigest(
+      now,
+      digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)),
+    );
   return digest;
 }
 
@@ -86,19 +90,46 @@ export async function buildDigest(store: Store, now: number, since: number, repo
       duties: duties.map((d) => `${d.citation} (${d.level})`),
     });
   }
-  const byCa = new Map<string, { open: Map<string, DigestCa['openCases'][number]>; onTime: number; late: number; overdue: number; worst: DigestCa['worstDelay']; findings: DigestCa['newFindings'] }>();
+  const byCa = new Map<
+    string,
+    {
+      open: Map<string, DigestCa['openCases'][number]>;
+      onTime: number;
+      late: number;
+      overdue: number;
+      worst: DigestCa['worstDelay'];
+      findings: DigestCa['newFindings'];
+    }
+  >();
   for (const kase of report.cases) {
     for (const c of kase.certificates) {
-      const entry = byCa.get(c.issuer) ?? { open: new Map(), onTime: 0, late: 0, overdue: 0, worst: null, findings: [] as DigestCa['newFindings'][number][] };
+      const entry = byCa.get(c.issuer) ?? {
+        open: new Map(),
+        onTime: 0,
+        late: 0,
+        overdue: 0,
+        worst: null,
+        findings: [] as DigestCa['newFindings'][number][],
+      };
       byCa.set(c.issuer, entry);
       if (c.verdict === 'revoked_on_time') entry.onTime++;
       if (c.verdict === 'revoked_late') entry.late++;
       if (c.verdict === 'overdue') entry.overdue++;
-      if ((c.verdict === 'overdue' || c.verdict === 'revoked_late' || c.verdict === 'expired_overdue') && c.lateBySeconds !== null && (!entry.worst || c.lateBySeconds > entry.worst.seconds)) {
+      if (
+        (c.verdict === 'overdue' || c.verdict === 'revoked_late' || c.verdict === 'expired_overdue') &&
+        c.lateBySeconds !== null &&
+        (!entry.worst || c.lateBySeconds > entry.worst.seconds)
+      ) {
         entry.worst = { serial: c.serial, caseId: kase.id, seconds: c.lateBySeconds };
       }
       if (c.verdict === 'pending' || c.verdict === 'overdue' || c.verdict === 'undetermined') {
-        const open = entry.open.get(kase.id) ?? { id: kase.id, title: kase.title, reportedAt: kase.reportedAt, deadline: c.deadline, notYetRevoked: 0 };
+        const open = entry.open.get(kase.id) ?? {
+          id: kase.id,
+          title: kase.title,
+          reportedAt: kase.reportedAt,
+          deadline: c.deadline,
+          notYetRevoked: 0,
+        };
         open.notYetRevoked++;
         entry.open.set(kase.id, open);
       }
@@ -107,7 +138,15 @@ export async function buildDigest(store: Store, now: number, since: number, repo
       for (const f of c.findings) {
         if (f.severity === 'info') continue;
         const isNew = reported ? !reported.has(findingKey({ caseId: kase.id, sha256: c.sha256, code: f.code })) : freshEvidence;
-        if (isNew) entry.findings.push({ caseId: kase.id, serial: c.serial, sha256: c.sha256, severity: f.severity, code: f.code, message: f.message });
+        if (isNew)
+          entry.findings.push({
+            caseId: kase.id,
+            serial: c.serial,
+            sha256: c.sha256,
+            severity: f.severity,
+            code: f.code,
+            message: f.message,
+          });
       }
     }
   }
@@ -116,35 +155,57 @@ export async function buildDigest(store: Store, now: number, since: number, repo
     since: isoOrNull(since)!,
     cas: [...byCa.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([ca, e]) => ({ ca, openCases: [...e.open.values()], revokedOnTime: e.onTime, revokedLate: e.late, overdue: e.overdue, worstDelay: e.worst, newFindings: e.findings })),
+      .map(([ca, e]) => ({
+        ca,
+        openCases: [...e.open.values()],
+        revokedOnTime: e.onTime,
+        revokedLate: e.late,
+        overdue: e.overdue,
+        worstDelay: e.worst,
+        newFindings: e.findings,
+      })),
     missingDelayedReports,
   };
 }
 
-
 export function formatDigest(d: Digest, format: 'text' | 'markdown'): string {
   const md = format === 'markdown';
-  const out: string[] = [md ? `## Revocation deadline digest, ${d.generatedAt.slice(0, 10)}` : `Revocation deadline digest, ${d.generatedAt.slice(0, 10)}`, ''];
+  const out: string[] = [
+    md ? `## Revocation deadline digest, ${d.generatedAt.slice(0, 10)}` : `Revocation deadline digest, ${d.generatedAt.slice(0, 10)}`,
+    '',
+  ];
   out.push(`Tracked by revwatch; deadlines per CA/B Forum BR 4.9.1.1/4.9.1.2. New findings are those since ${d.since}.`, '');
   if (d.cas.length === 0) out.push('No certificates are being tracked.');
   for (const ca of d.cas) {
     out.push(md ? `### ${ca.ca}` : ca.ca, md ? '' : '='.repeat(Math.min(ca.ca.length, 72)));
     out.push(`${md ? '- ' : ''}Revoked on time: ${ca.revokedOnTime}; revoked late: ${ca.revokedLate}; overdue: ${ca.overdue}`);
-    if (ca.worstDelay) out.push(`${md ? '- ' : ''}Worst delay: ${formatDuration(ca.worstDelay.seconds)} (serial ${ca.worstDelay.serial}, case ${ca.worstDelay.caseId})`);
+    if (ca.worstDelay)
+      out.push(
+        `${md ? '- ' : ''}Worst delay: ${formatDuration(ca.worstDelay.seconds)} (serial ${ca.worstDelay.serial}, case ${ca.worstDelay.caseId})`,
+      );
     if (ca.openCases.length) {
       out.push(`${md ? '- ' : ''}Open cases:`);
-      for (const c of ca.openCases) out.push(`${md ? '  - ' : '  * '}${c.title} (reported ${c.reportedAt}, deadline ${c.deadline ?? 'none'}): ${c.notYetRevoked} not yet revoked`);
+      for (const c of ca.openCases)
+        out.push(
+          `${md ? '  - ' : '  * '}${c.title} (reported ${c.reportedAt}, deadline ${c.deadline ?? 'none'}): ${c.notYetRevoked} not yet revoked`,
+        );
     }
     if (ca.newFindings.length) {
       out.push(`${md ? '- ' : ''}New findings:`);
-      for (const f of ca.newFindings) out.push(`${md ? '  - ' : '  * '}${f.severity} ${f.code}, serial ${f.serial} (case ${f.caseId}): ${f.message}`);
+      for (const f of ca.newFindings)
+        out.push(`${md ? '  - ' : '  * '}${f.severity} ${f.code}, serial ${f.serial} (case ${f.caseId}): ${f.message}`);
     }
     out.push('');
   }
   if (d.missingDelayedReports.length) {
-    out.push(md ? '### Missed deadlines without a known delayed-revocation report' : 'Missed deadlines without a known delayed-revocation report', md ? '' : '-'.repeat(58));
+    out.push(
+      md ? '### Missed deadlines without a known delayed-revocation report' : 'Missed deadlines without a known delayed-revocation report',
+      md ? '' : '-'.repeat(58),
+    );
     for (const m of d.missingDelayedReports) {
-      out.push(`${md ? '- ' : '  * '}${m.title} (case ${m.caseId}): deadline ${m.deadline ?? 'none'} missed for ${m.missed} certificate(s); ${m.duties.join(' and ')} call for a separate report${m.reportUrl ? ` (incident: ${m.reportUrl})` : ''}`);
+      out.push(
+        `${md ? '- ' : '  * '}${m.title} (case ${m.caseId}): deadline ${m.deadline ?? 'none'} missed for ${m.missed} certificate(s); ${m.duties.join(' and ')} call for a separate report${m.reportUrl ? ` (incident: ${m.reportUrl})` : ''}`,
+      );
     }
     out.push('');
   }

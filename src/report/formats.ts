@@ -16,12 +16,25 @@ export { revocationChartSvg } from './chart.js';
 export { toBundle, type BundleFile } from './bundle.js';
 
 /** Every verdict, in the order reports list them (settled first, then open, then the rest). */
-export const VERDICT_ORDER: readonly Verdict[] = ['revoked_on_time', 'revoked_late', 'overdue', 'pending', 'expired', 'expired_overdue', 'no_deadline', 'undetermined'];
+export const VERDICT_ORDER: readonly Verdict[] = [
+  'revoked_on_time',
+  'revoked_late',
+  'overdue',
+  'pending',
+  'expired',
+  'expired_overdue',
+  'no_deadline',
+  'undetermined',
+];
 
 /** How many SANs the Markdown appendix shows per certificate; CSV and JSON carry all of them. */
 export const MARKDOWN_SAN_LIMIT = 3;
 
-export const mdCell = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+export const mdCell = (s: string): string =>
+  s
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ');
 
 export function verdictCounts(certificates: readonly { verdict: Verdict }[]): Record<Verdict, number> {
   const counts = Object.fromEntries(VERDICT_ORDER.map((v) => [v, 0])) as Record<Verdict, number>;
@@ -87,7 +100,8 @@ export function statusCsv(status: CaseStatus): string {
       issuerSha256: '',
       subjectCN: subjectCommonName(c.subject),
       sans: [],
-      reportToRevocationSeconds: c.effectiveRevocationTime === null ? null : Math.floor((Date.parse(c.effectiveRevocationTime) - reportedAt) / 1000),
+      reportToRevocationSeconds:
+        c.effectiveRevocationTime === null ? null : Math.floor((Date.parse(c.effectiveRevocationTime) - reportedAt) / 1000),
       observations: [],
     })),
   });
@@ -99,41 +113,99 @@ function sansCell(sans: readonly string[]): string {
 }
 
 /** The appendix columns, in order; the parse-back test reads rows by these names. */
-export const APPENDIX_COLUMNS = ['crt.sh', 'serial', 'subject CN', 'SANs', 'notBefore', 'notAfter', 'claimed revocation', 'reason', 'first seen revoked', 'last seen good', 'verdict', 'late by'] as const;
+export const APPENDIX_COLUMNS = [
+  'crt.sh',
+  'serial',
+  'subject CN',
+  'SANs',
+  'notBefore',
+  'notAfter',
+  'claimed revocation',
+  'reason',
+  'first seen revoked',
+  'last seen good',
+  'verdict',
+  'late by',
+] as const;
 
 export function appendixRow(x: ReportCertificate): string[] {
-  const link = x.crtshUrl.includes('?id=') ? `[${x.crtshUrl.slice(x.crtshUrl.indexOf('?id=') + 4)}](${x.crtshUrl})` : `[search](${x.crtshUrl})`;
-  return [link, x.serial, x.subjectCN ?? '', sansCell(x.sans), x.notBefore, x.notAfter, x.revocationTime ?? '', x.reasonCode ?? '', x.firstSeenRevokedAt ?? '', x.lastSeenGoodAt ?? '', x.verdict, x.lateBySeconds === null ? '' : formatDuration(x.lateBySeconds)].map(mdCell);
+  const link = x.crtshUrl.includes('?id=')
+    ? `[${x.crtshUrl.slice(x.crtshUrl.indexOf('?id=') + 4)}](${x.crtshUrl})`
+    : `[search](${x.crtshUrl})`;
+  return [
+    link,
+    x.serial,
+    x.subjectCN ?? '',
+    sansCell(x.sans),
+    x.notBefore,
+    x.notAfter,
+    x.revocationTime ?? '',
+    x.reasonCode ?? '',
+    x.firstSeenRevokedAt ?? '',
+    x.lastSeenGoodAt ?? '',
+    x.verdict,
+    x.lateBySeconds === null ? '' : formatDuration(x.lateBySeconds),
+  ].map(mdCell);
 }
 
 export function toMarkdown(r: CaseReport): string {
   const c = r.counts;
   const out: string[] = [];
   out.push(`## Incident report: ${mdCell(r.case.title)}`, '');
-  out.push(`Written by revwatch at ${r.generatedAt} from the signed CRLs and OCSP responses it collected.${r.case.reportUrl ? ` Incident: ${r.case.reportUrl}` : ''}`, '');
+  out.push(
+    `Written by revwatch at ${r.generatedAt} from the signed CRLs and OCSP responses it collected.${r.case.reportUrl ? ` Incident: ${r.case.reportUrl}` : ''}`,
+    '',
+  );
 
   out.push('### Summary', '');
   out.push('| | |', '|---|---|');
-  out.push(`| Certificates | ${c.total} |`, `| Revoked | ${c.revoked} (${c.revokedOnTime} on time, ${c.revokedLate} late) |`, `| Not yet revoked | ${c.notYetRevoked} (${c.overdue} overdue) |`, `| Expired | ${c.expired} |`);
+  out.push(
+    `| Certificates | ${c.total} |`,
+    `| Revoked | ${c.revoked} (${c.revokedOnTime} on time, ${c.revokedLate} late) |`,
+    `| Not yet revoked | ${c.notYetRevoked} (${c.overdue} overdue) |`,
+    `| Expired | ${c.expired} |`,
+  );
   out.push(`| Reported to the CA | ${r.case.reportedAt} |`);
   if (r.case.notifiedBy) out.push(`| Notified by | ${mdCell(r.case.notifiedBy)} |`);
   if (r.case.confirmedAt) out.push(`| Confirmed by the CA | ${r.case.confirmedAt} |`);
   out.push(`| Reason | ${r.case.reason} (${r.case.kind}) |`);
-  out.push(`| MUST deadline | ${r.deadline ?? 'none: no rule applied'}${r.rule.interpretation ? ` (${r.rule.interpretation} interpretation, see the note)` : ''} |`);
+  out.push(
+    `| MUST deadline | ${r.deadline ?? 'none: no rule applied'}${r.rule.interpretation ? ` (${r.rule.interpretation} interpretation, see the note)` : ''} |`,
+  );
   if (r.shouldDeadline) out.push(`| SHOULD deadline | ${r.shouldDeadline} |`);
   if (r.case.delayedReportUrl) out.push(`| Delayed-revocation report | ${mdCell(r.case.delayedReportUrl)} |`);
-  const hoursText = [r.rule.mustHours === null ? null : `MUST within ${r.rule.mustHours} hours`, r.rule.shouldHours === null ? null : `SHOULD within ${r.rule.shouldHours} hours`].filter(Boolean).join(', ');
-  out.push(`| Rule | ${r.rule.id}: ${r.rule.section}, version ${r.rule.version}${hoursText ? ` (${hoursText})` : ''}; source ${mdCell(r.rule.source)} |`, '');
+  const hoursText = [
+    r.rule.mustHours === null ? null : `MUST within ${r.rule.mustHours} hours`,
+    r.rule.shouldHours === null ? null : `SHOULD within ${r.rule.shouldHours} hours`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  out.push(
+    `| Rule | ${r.rule.id}: ${r.rule.section}, version ${r.rule.version}${hoursText ? ` (${hoursText})` : ''}; source ${mdCell(r.rule.source)} |`,
+    '',
+  );
   out.push('| verdict | certificates |', '|---|---|');
   const counts = verdictCounts(r.certificates);
   for (const v of VERDICT_ORDER) if (counts[v] > 0) out.push(`| ${v} | ${counts[v]} |`);
   out.push('');
   if (r.rule.note) out.push(`Interpretation note: ${r.rule.note}`, '');
-  out.push('Revocation times are those the CA claims in its signed answers; revwatch cannot know when a revocation was published, only when it first saw it. A claimed time found to be backdated is replaced by the time first seen revoked (see Findings).', '');
-  if (r.incidentDuties.statement) out.push('### Incident-report duties', '', `The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${r.incidentDuties.statement}`, '');
+  out.push(
+    'Revocation times are those the CA claims in its signed answers; revwatch cannot know when a revocation was published, only when it first saw it. A claimed time found to be backdated is replaced by the time first seen revoked (see Findings).',
+    '',
+  );
+  if (r.incidentDuties.statement)
+    out.push(
+      '### Incident-report duties',
+      '',
+      `The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${r.incidentDuties.statement}`,
+      '',
+    );
 
   out.push('### Impact', '');
-  out.push(`${r.impact.certificates} certificate(s)${r.impact.earliestNotBefore ? `, valid from ${r.impact.earliestNotBefore} (earliest notBefore) to ${r.impact.latestNotAfter} (latest notAfter)` : ''}.`, '');
+  out.push(
+    `${r.impact.certificates} certificate(s)${r.impact.earliestNotBefore ? `, valid from ${r.impact.earliestNotBefore} (earliest notBefore) to ${r.impact.latestNotAfter} (latest notAfter)` : ''}.`,
+    '',
+  );
   out.push('| issuer | certificates |', '|---|---|');
   for (const i of r.impact.issuers) out.push(`| ${mdCell(i.name)} | ${i.certificates} |`);
   out.push('');
@@ -147,11 +219,19 @@ export function toMarkdown(r: CaseReport): string {
 
   out.push('', '### Findings', '');
   if (r.findings.length === 0) out.push('None.');
-  for (const f of r.findings) out.push(`- **${f.finding.severity}** \`${f.finding.code}\` (serial ${f.serial}): ${mdCell(f.finding.message)}`);
+  for (const f of r.findings)
+    out.push(`- **${f.finding.severity}** \`${f.finding.code}\` (serial ${f.serial}): ${mdCell(f.finding.message)}`);
   out.push('', '### Verifying the evidence', '');
   out.push('Every answer above was signed by the CA. Export the evidence and check every file with openssl:', '');
-  out.push('```sh', `revwatch report --case ${r.case.id} --format bundle --out evidence/`, 'cd evidence && sh verify.sh', '# or one file at a time; README.md in the bundle gives the exact command for each file:');
-  out.push('openssl ocsp -respin ocsp/<serial>-<time>.der -issuer certs/issuer-<sha256>.pem -VAfile <the certificate that signed it> -resp_text');
+  out.push(
+    '```sh',
+    `revwatch report --case ${r.case.id} --format bundle --out evidence/`,
+    'cd evidence && sh verify.sh',
+    '# or one file at a time; README.md in the bundle gives the exact command for each file:',
+  );
+  out.push(
+    'openssl ocsp -respin ocsp/<serial>-<time>.der -issuer certs/issuer-<sha256>.pem -VAfile <the certificate that signed it> -resp_text',
+  );
   out.push('openssl crl -inform DER -in crls/<sha256>.crl -CAfile certs/issuer-<sha256>.pem -noout', '```');
   return `${out.join('\n')}\n`;
 }

@@ -42,7 +42,15 @@ export function toHtml(r: CaseReport, options: HtmlOptions = {}): string {
     })
     .join('\n');
   const findings = r.findings.length
-    ? `<ul>${r.findings.slice(0, HTML_CERTIFICATE_ROWS).map((f) => `<li class="finding ${f.finding.severity}"><strong>${f.finding.severity}</strong> <code>${f.finding.code}</code> (serial ${esc(f.serial)}): ${esc(f.finding.message)}</li>`).join('')}</ul>${r.findings.length > HTML_CERTIFICATE_ROWS ? `<p>First ${HTML_CERTIFICATE_ROWS} of ${r.findings.length} findings; all are in the JSON report.</p>` : ''}`
+    ? `<ul>${r.findings
+        .slice(0, HTML_CERTIFICATE_ROWS)
+        .map(
+          (f) =>
+            `<li class="finding ${f.finding.severity}"><strong>${f.finding.severity}</strong> <code>${f.finding.code}</code> (serial ${esc(f.serial)}): ${esc(f.finding.message)}</li>`,
+        )
+        .join(
+          '',
+        )}</ul>${r.findings.length > HTML_CERTIFICATE_ROWS ? `<p>First ${HTML_CERTIFICATE_ROWS} of ${r.findings.length} findings; all are in the JSON report.</p>` : ''}`
     : '<p>None.</p>';
   const chartRows = chartTableRows(data)
     .map((row) => `<tr><td>${iso(row.at)}</td><td>${row.event}</td><td>${row.revoked}</td><td>${row.share}</td></tr>`)
@@ -59,7 +67,9 @@ ${r.rule.note ? `<p class="rule-note">${r.rule.interpretation ? `<strong>${esc(r
 ${r.incidentDuties.statement ? `<h2>Incident-report duties</h2>\n<p class="incident-duties">The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${esc(r.incidentDuties.statement)}</p>` : ''}
 <h2>Summary</h2>
 <table id="summary"><tr><th>Certificates</th><td data-count="total">${c.total}</td></tr><tr><th>Revoked</th><td data-count="revoked">${c.revoked}</td></tr><tr><th>Revoked on time</th><td data-count="revokedOnTime">${c.revokedOnTime}</td></tr><tr><th>Revoked late</th><td data-count="revokedLate">${c.revokedLate}</td></tr><tr><th>Not yet revoked</th><td data-count="notYetRevoked">${c.notYetRevoked}</td></tr><tr><th>Overdue</th><td data-count="overdue">${c.overdue}</td></tr><tr><th>Expired</th><td data-count="expired">${c.expired}</td></tr></table>
-<table id="verdicts"><thead><tr><th>verdict</th><th>certificates</th></tr></thead><tbody>${VERDICT_ORDER.filter((v) => counts[v] > 0).map((v) => `<tr><td>${v}</td><td data-verdict="${v}">${counts[v]}</td></tr>`).join('')}</tbody></table>
+<table id="verdicts"><thead><tr><th>verdict</th><th>certificates</th></tr></thead><tbody>${VERDICT_ORDER.filter((v) => counts[v] > 0)
+    .map((v) => `<tr><td>${v}</td><td data-verdict="${v}">${counts[v]}</td></tr>`)
+    .join('')}</tbody></table>
 ${r.failingSources.length ? `<p class="failing-sources"><strong>Sources failing at the last check:</strong> ${r.failingSources.map((s) => `${s.kind} ${esc(s.url)}${s.error ? ` (${esc(s.error)})` : ''}`).join('; ')}</p>` : ''}
 <h2>Revocations over time</h2>
 <figure>

@@ -24,11 +24,36 @@ interface DirectoryFormat {
 export type ReportFormat = TextFormat | DirectoryFormat;
 
 export const REPORT_FORMATS = {
-  markdown: { description: 'incident report for the bug (CCADB sections)', allObservations: false, kind: 'text', renderer: async () => (await import('./formats.js')).toMarkdown },
-  csv: { description: 'one row per certificate', allObservations: false, kind: 'text', renderer: async () => (await import('./formats.js')).toCsv },
-  json: { description: 'everything, raw OCSP responses included', allObservations: true, kind: 'text', renderer: async () => (await import('./formats.js')).toJson },
-  html: { description: 'a self-contained page with the chart', allObservations: false, kind: 'text', renderer: async () => (await import('./html.js')).toHtml },
-  bundle: { description: 'a folder that verifies itself (needs --out)', allObservations: true, kind: 'directory', renderer: async () => (await import('./bundle.js')).toBundle },
+  markdown: {
+    description: 'incident report for the bug (CCADB sections)',
+    allObservations: false,
+    kind: 'text',
+    renderer: async () => (await import('./formats.js')).toMarkdown,
+  },
+  csv: {
+    description: 'one row per certificate',
+    allObservations: false,
+    kind: 'text',
+    renderer: async () => (await import('./formats.js')).toCsv,
+  },
+  json: {
+    description: 'everything, raw OCSP responses included',
+    allObservations: true,
+    kind: 'text',
+    renderer: async () => (await import('./formats.js')).toJson,
+  },
+  html: {
+    description: 'a self-contained page with the chart',
+    allObservations: false,
+    kind: 'text',
+    renderer: async () => (await import('./html.js')).toHtml,
+  },
+  bundle: {
+    description: 'a folder that verifies itself (needs --out)',
+    allObservations: true,
+    kind: 'directory',
+    renderer: async () => (await import('./bundle.js')).toBundle,
+  },
 } as const satisfies Record<string, ReportFormat>;
 
 export type ReportFormatName = keyof typeof REPORT_FORMATS;

@@ -26,7 +26,9 @@ export function indexHtml(reports: readonly CaseReport[], now: number): string {
   const rows = reports
     .map((r, i) => {
       const counts = verdictCounts(r.certificates);
-      const verdicts = VERDICT_ORDER.filter((v) => counts[v] > 0).map((v) => `<span class="count" data-verdict="${v}">${v} ${counts[v]}</span>`).join('<br>');
+      const verdicts = VERDICT_ORDER.filter((v) => counts[v] > 0)
+        .map((v) => `<span class="count" data-verdict="${v}">${v} ${counts[v]}</span>`)
+        .join('<br>');
       const bug = safeHref(r.case.reportUrl);
       const cas = r.impact.issuers.map((x) => esc(x.name)).join('<br>');
       const failing = r.failingSources.length ? `<span class="bad">${r.failingSources.length} failing</span>` : 'none';

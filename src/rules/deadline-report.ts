@@ -30,7 +30,12 @@ export interface DeadlineReport {
   notifiedBy: string | null;
 }
 
-export function deadlineReport(kind: CertKind, reason: ReasonSlug, reportedAt: number, options: { notifiedBy?: string | null } = {}): DeadlineReport {
+export function deadlineReport(
+  kind: CertKind,
+  reason: ReasonSlug,
+  reportedAt: number,
+  options: { notifiedBy?: string | null } = {},
+): DeadlineReport {
   let d;
   try {
     d = computeDeadline({ kind, reason, reportedAt, notifiedBy: options.notifiedBy ?? null });

@@ -26,7 +26,8 @@ export const evidenceTime = (o: Observation): number => o.producedAt ?? o.thisUp
 
 const isRevoked = (o: Observation): boolean => o.status === 'revoked' && o.revocationTime !== null;
 const isGood = (o: Observation): boolean => o.status === 'good';
-const isBadSignature = (o: Observation): boolean => o.status === 'error' && (o.error?.kind === 'bad-signature' || o.error?.kind === 'unauthorized-signer');
+const isBadSignature = (o: Observation): boolean =>
+  o.status === 'error' && (o.error?.kind === 'bad-signature' || o.error?.kind === 'unauthorized-signer');
 
 const keys = new WeakMap<Observation, string>();
 
@@ -147,7 +148,8 @@ export const EMPTY_RECORD: EvidenceRecord = { sources: {} };
 
 function groupBySource(observations: readonly Observation[]): Map<string, { kind: SourceKind; url: string; list: Observation[] }> {
   const out = new Map<string, { kind: SourceKind; url: string; list: Observation[] }>();
-  for (const [id, list] of groupBy(observations, (o) => sourceId(o.source))) out.set(id, { kind: list[0]!.source.kind, url: list[0]!.source.url, list });
+  for (const [id, list] of groupBy(observations, (o) => sourceId(o.source)))
+    out.set(id, { kind: list[0]!.source.kind, url: list[0]!.source.url, list });
   return out;
 }
 
@@ -179,15 +181,25 @@ export function recordObservations(record: EvidenceRecord): Observation[] {
 }
 
 /** The latest answers of each source of a record (what planning reads), without the rest of the evidence. */
-export function latestAnswers(record: EvidenceRecord): Map<string, { latest: Observation | null; latestVerified: Observation | null; latestDefinite: Observation | null }> {
+export function latestAnswers(
+  record: EvidenceRecord,
+): Map<string, { latest: Observation | null; latestVerified: Observation | null; latestDefinite: Observation | null }> {
   const out = new Map<string, { latest: Observation | null; latestVerified: Observation | null; latestDefinite: Observation | null }>();
-  const [latest, latestVerified, latestDefinite] = ['latest', 'latestVerified', 'latestDefinite'].map((n) => SELECTORS.find((x) => x.name === n)! as Selector);
+  const [latest, latestVerified, latestDefinite] = ['latest', 'latestVerified', 'latestDefinite'].map(
+    (n) => SELECTORS.find((x) => x.name === n)! as Selector,
+  );
   for (const [id, list] of Object.entries(record.sources)) {
-    const facts = { latest: null as Observation | null, latestVerified: null as Observation | null, latestDefinite: null as Observation | null };
+    const facts = {
+      latest: null as Observation | null,
+      latestVerified: null as Observation | null,
+      latestDefinite: null as Observation | null,
+    };
     for (const o of list) {
       if (!facts.latest || better(latest!, o, facts.latest)) facts.latest = o;
-      if (latestVerified!.filter(o, 0) && (!facts.latestVerified || better(latestVerified!, o, facts.latestVerified))) facts.latestVerified = o;
-      if (latestDefinite!.filter(o, 0) && (!facts.latestDefinite || better(latestDefinite!, o, facts.latestDefinite))) facts.latestDefinite = o;
+      if (latestVerified!.filter(o, 0) && (!facts.latestVerified || better(latestVerified!, o, facts.latestVerified)))
+        facts.latestVerified = o;
+      if (latestDefinite!.filter(o, 0) && (!facts.latestDefinite || better(latestDefinite!, o, facts.latestDefinite)))
+        facts.latestDefinite = o;
     }
     out.set(id, facts);
   }
@@ -201,7 +213,9 @@ export function sameRecord(a: EvidenceRecord, b: EvidenceRecord): boolean {
 
 export function canonicalRecordJson(r: EvidenceRecord): string {
   const ids = Object.keys(r.sources).sort();
-  return JSON.stringify(ids.map((id) => [id, [...(r.sources[id] ?? [])].map(stripForRecord).sort(compareObservations).map(observationKey)]));
+  return JSON.stringify(
+    ids.map((id) => [id, [...(r.sources[id] ?? [])].map(stripForRecord).sort(compareObservations).map(observationKey)]),
+  );
 }
 
 /** A verified answer with where it came from, as status and reports cite it. */

@@ -51,7 +51,9 @@ export const DELAYED_REVOCATION_REPORT_DUTIES: readonly IncidentDuty[] = [
 /** The duties in force when a deadline passed at `deadline`. */
 export function delayedReportDuties(deadline: number | null): IncidentDuty[] {
   if (deadline === null) return [];
-  return DELAYED_REVOCATION_REPORT_DUTIES.filter((d) => deadline >= Date.parse(d.from) && (d.until === null || deadline < Date.parse(d.until)));
+  return DELAYED_REVOCATION_REPORT_DUTIES.filter(
+    (d) => deadline >= Date.parse(d.from) && (d.until === null || deadline < Date.parse(d.until)),
+  );
 }
 
 /** Verdicts that mean the MUST deadline was missed for that certificate. */
@@ -67,6 +69,8 @@ export function delayedReportSentence(deadline: number | null, delayedReportUrl:
   if (duties.length === 0) return '';
   const strongest = duties.some((d) => d.level === 'MUST') ? 'is required' : 'is expected';
   const cites = duties.map((d) => `${d.citation} (${d.level}, for deadlines from ${d.from.slice(0, 10)}): ${d.duty}`).join('; ');
-  const known = delayedReportUrl ? `Delayed-revocation report: ${delayedReportUrl}.` : 'revwatch does not know of one yet (track the case again with --delayed-report-url).';
+  const known = delayedReportUrl
+    ? `Delayed-revocation report: ${delayedReportUrl}.`
+    : 'revwatch does not know of one yet (track the case again with --delayed-report-url).';
   return `A separate delayed-revocation incident report ${strongest}: ${cites}. ${known}`;
 }

@@ -34,8 +34,7 @@ export const PROGRAM_RULES: readonly ProgramRule[] = [
     effectiveFrom: '2025-11-21T00:00:00Z',
     effectiveUntil: null,
     source: `${MS_PROGRAM} (Requirements v1.1/v1.2)`,
-    note:
-      'When Microsoft notifies the CA of a certificate contrary to the program requirements or the BRs, the CA must revoke it within 24 hours, for any reason; no exceptions (2.1.15). Before v1.1 (0231ed8, 2025-10-10) the CA could revoke or request an exception within 24 hours, so the BR deadline stood.',
+    note: 'When Microsoft notifies the CA of a certificate contrary to the program requirements or the BRs, the CA must revoke it within 24 hours, for any reason; no exceptions (2.1.15). Before v1.1 (0231ed8, 2025-10-10) the CA could revoke or request an exception within 24 hours, so the BR deadline stood.',
   },
 ];
 

@@ -41,11 +41,21 @@ export const CA_REASON_CODE_DUTIES: Readonly<Partial<Record<CertKind, Duty>>> = 
  * the others, revocations between 2022-10-01 and 2023-07-15 are measured
  * against BR 1.8.7's later table only as a warning.
  */
-const MRSP_NAMED: ReadonlySet<ReasonSlug> = new Set<ReasonSlug>(['key-compromise', 'weak-key', 'domain-validation', 'domain-no-longer-permitted', 'misuse', 'agreement-violation', 'subscriber-request']);
+const MRSP_NAMED: ReadonlySet<ReasonSlug> = new Set<ReasonSlug>([
+  'key-compromise',
+  'weak-key',
+  'domain-validation',
+  'domain-no-longer-permitted',
+  'misuse',
+  'agreement-violation',
+  'subscriber-request',
+]);
 
 function tlsDuty(at: number): (Duty & { regime: 'mrsp' | 'br' }) | null {
-  if (at >= TLS_REASON_CODES_FROM) return { from: TLS_REASON_CODES_FROM, citation: 'BR 4.9.1.1, 7.2.2 (from BR 1.8.7, SC061)', regime: 'br' };
-  if (at >= MOZILLA_TLS_REASON_CODES_FROM) return { from: MOZILLA_TLS_REASON_CODES_FROM, citation: 'MRSP 2.8 section 6.1.1 (revocations from 2022-10-01)', regime: 'mrsp' };
+  if (at >= TLS_REASON_CODES_FROM)
+    return { from: TLS_REASON_CODES_FROM, citation: 'BR 4.9.1.1, 7.2.2 (from BR 1.8.7, SC061)', regime: 'br' };
+  if (at >= MOZILLA_TLS_REASON_CODES_FROM)
+    return { from: MOZILLA_TLS_REASON_CODES_FROM, citation: 'MRSP 2.8 section 6.1.1 (revocations from 2022-10-01)', regime: 'mrsp' };
   return null;
 }
 
@@ -55,13 +65,22 @@ export function isCaKind(kind: CertKind): boolean {
   return kind in CA_REASON_CODE_DUTIES;
 }
 
-export function reasonCodeFindings(kase: Case, _cert: TrackedCertificate, revokedObservations: readonly Observation[], options: { rulesAsOf?: number } = {}): Finding[] {
+export function reasonCodeFindings(
+  kase: Case,
+  _cert: TrackedCertificate,
+  revokedObservations: readonly Observation[],
+  options: { rulesAsOf?: number } = {},
+): Finding[] {
   const out: Finding[] = [];
   for (const o of revokedObservations) {
     const code = o.reasonCode;
     const where = `${o.source.kind.toUpperCase()} ${o.source.url}`;
     if (code !== null && (code < 0 || code > 10 || code === 7)) {
-      out.push({ code: 'reason_code_invalid', severity: 'violation', message: `${where} carries reasonCode ${code}, which RFC 5280 5.3.1 does not define` });
+      out.push({
+        code: 'reason_code_invalid',
+        severity: 'violation',
+        message: `${where} carries reasonCode ${code}, which RFC 5280 5.3.1 does not define`,
+      });
       continue;
     }
     if (o.revocationTime === null) continue;
@@ -77,7 +96,11 @@ export function reasonCodeFindings(kase: Case, _cert: TrackedCertificate, revoke
           message: `${where} gives ${code === null ? 'no reasonCode' : 'reasonCode unspecified'} for a revoked subordinate CA certificate; ${caDuty.citation} require one that is not unspecified`,
         });
       } else if (code === CERTIFICATE_HOLD) {
-        out.push({ code: 'reason_code_invalid', severity: 'warning', message: `${where} carries certificateHold, which BR 7.2.2 does not allow` });
+        out.push({
+          code: 'reason_code_invalid',
+          severity: 'warning',
+          message: `${where} carries certificateHold, which BR 7.2.2 does not allow`,
+        });
       }
       continue;
     }
@@ -86,11 +109,18 @@ export function reasonCodeFindings(kase: Case, _cert: TrackedCertificate, revoke
     const duty = tlsDuty(at);
     if (!duty) continue;
     if (code !== null && !TLS_ALLOWED_REASON_CODES.has(code)) {
-      out.push({ code: 'reason_code_invalid', severity: 'warning', message: `${where} carries ${reasonName(code)}, which ${duty.citation} does not allow for subscriber certificates` });
+      out.push({
+        code: 'reason_code_invalid',
+        severity: 'warning',
+        message: `${where} carries ${reasonName(code)}, which ${duty.citation} does not allow for subscriber certificates`,
+      });
       continue;
     }
     if (kase.reason === 'subscriber-request' ? SUBSCRIBER_REQUEST_CODES.has(code) : code === TLS_CRL_REASON[kase.reason]) continue;
-    const expected = kase.reason === 'subscriber-request' ? 'no reasonCode, keyCompromise, affiliationChanged, superseded or cessationOfOperation' : describe(TLS_CRL_REASON[kase.reason]);
+    const expected =
+      kase.reason === 'subscriber-request'
+        ? 'no reasonCode, keyCompromise, affiliationChanged, superseded or cessationOfOperation'
+        : describe(TLS_CRL_REASON[kase.reason]);
     if (code === KEY_COMPROMISE) {
       out.push({
         code: 'reason_code_mismatch',
@@ -103,7 +133,7 @@ export function reasonCodeFindings(kase: Case, _cert: TrackedCertificate, revoke
     out.push({
       code: 'reason_code_mismatch',
       severity,
-      message: `${where} gives ${describe(code)}; the case's reason (${kase.reason}) calls for ${expected} (${duty.citation}${severity === 'warning' ? '; MRSP 2.8 names no code for this reason, so BR 1.8.7\'s table is applied as a warning' : ''})`,
+      message: `${where} gives ${describe(code)}; the case's reason (${kase.reason}) calls for ${expected} (${duty.citation}${severity === 'warning' ? "; MRSP 2.8 names no code for this reason, so BR 1.8.7's table is applied as a warning" : ''})`,
     });
   }
   return out;

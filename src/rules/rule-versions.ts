@@ -58,8 +58,7 @@ export const SERVERCERT_PR_622: RuleVersion = {
   actionableWithinHours: 24,
   section: 'BR 4.9.5, 1.6.1 "Revoked" (draft)',
   source: 'cabforum/servercert pull request 622 (draft of 2026-09-15; not adopted)',
-  note:
-    'The clock starts when the report is determined actionable (at most 24 hours after receipt); a certificate counts as revoked once it is listed on the CRL and, where it has an OCSP URI, revoked in OCSP too.',
+  note: 'The clock starts when the report is determined actionable (at most 24 hours after receipt); a certificate counts as revoked once it is listed on the CRL and, where it has an OCSP URI, revoked in OCSP too.',
 };
 
 export const RULE_VERSIONS: readonly RuleVersion[] = [BR_REPORT_RECEIVED, SERVERCERT_PR_622];
@@ -70,7 +69,9 @@ export const RULE_VERSIONS: readonly RuleVersion[] = [BR_REPORT_RECEIVED, SERVER
  * earliest one applies (the pre-SC6 BR counted from the report as well).
  */
 export function ruleVersionAt(at: number, versions: readonly RuleVersion[] = RULE_VERSIONS): RuleVersion {
-  const dated = versions.filter((v) => v.effectiveFrom !== null).sort((a, b) => Date.parse(a.effectiveFrom!) - Date.parse(b.effectiveFrom!));
+  const dated = versions
+    .filter((v) => v.effectiveFrom !== null)
+    .sort((a, b) => Date.parse(a.effectiveFrom!) - Date.parse(b.effectiveFrom!));
   let inForce = dated[0] ?? BR_REPORT_RECEIVED;
   for (const v of dated) if (Date.parse(v.effectiveFrom!) <= at) inForce = v;
   return inForce;

@@ -64,8 +64,24 @@ const SMIME_5D: ReasonSlug[] = [
   'key-generation-flawed',
 ];
 // CSBR 4.9.1.1 after CSC-18: items 1-6 within 24 hours (6: used to sign Suspect Code), 7-14 within 5 days.
-const CS_24H: ReasonSlug[] = ['subscriber-request', 'unauthorized-request', 'key-compromise', 'weak-key', 'key-generation-flawed', 'suspect-code'];
-const CS_5D: ReasonSlug[] = ['key-policy', 'misuse', 'agreement-violation', 'material-change', 'misissuance', 'inaccurate-information', 'ca-rights-terminated', 'cps-required'];
+const CS_24H: ReasonSlug[] = [
+  'subscriber-request',
+  'unauthorized-request',
+  'key-compromise',
+  'weak-key',
+  'key-generation-flawed',
+  'suspect-code',
+];
+const CS_5D: ReasonSlug[] = [
+  'key-policy',
+  'misuse',
+  'agreement-violation',
+  'material-change',
+  'misissuance',
+  'inaccurate-information',
+  'ca-rights-terminated',
+  'cps-required',
+];
 
 const S1 = 'cabforum/servercert@3ec1f929 docs/BR.md (BR 1.5.7)';
 const S2 = 'cabforum/servercert@b92e7161 docs/BR.md (BR 1.6.1, Ballot SC6)';
@@ -81,47 +97,234 @@ const CS0 = 'cabforum/code-signing@ccc80e4c docs/CSBR.md (CSBR 3.2.0)';
 
 export const RULES: readonly Rule[] = [
   // TLS subscriber certificates, BR 4.9.1.1
-  { id: 'tls-pre-sc6', kind: 'tls-subscriber', reasons: TLS_ALL, mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1', version: '1.3.0-1.6.0', effectiveFrom: null, effectiveUntil: '2018-10-14T00:00:00Z', source: S1 },
-  { id: 'tls-sc6-24h', kind: 'tls-subscriber', reasons: TLS_24H_SC6, mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1', version: '1.6.1 (SC6)', effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: null, source: S2 },
-  { id: 'tls-sc6-5d', kind: 'tls-subscriber', reasons: TLS_5D_SC6, mustHours: 120, shouldHours: 24, section: 'BR 4.9.1.1', version: '1.6.1 (SC6)', effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: null, source: S2 },
-  { id: 'tls-sc6-weak-key-5d', kind: 'tls-subscriber', reasons: ['weak-key'], mustHours: 120, shouldHours: 24, section: 'BR 4.9.1.1', version: '1.6.1 (SC6)', effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: '2020-10-19T00:00:00Z', source: S2 },
-  { id: 'tls-sc35-weak-key', kind: 'tls-subscriber', reasons: ['weak-key'], mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1 #4', version: '1.7.3 (SC35)', effectiveFrom: '2020-10-19T00:00:00Z', effectiveUntil: null, source: S4 },
   {
-    id: 'tls-caa-as-misissuance', kind: 'tls-subscriber', reasons: ['caa-failure'], mustHours: 120, shouldHours: 24, section: 'BR 4.9.1.1 (misissuance)', version: '1.6.1 (SC6)',
-    effectiveFrom: '2018-10-14T00:00:00Z', effectiveUntil: '2026-03-31T00:00:00Z', source: S2,
-    interpretation: 'contested',
-    note:
-      'Contested: before SC095 a CAA failure is counted here as misissuance (#12, 5 days), as Let\'s Encrypt did in 2020; reading it as domain authorization that should not be relied upon (#5, 24 hours) is defensible too, and Chrome asked the forum to make 24 hours explicit (servercert issue 580, 2025-04-07), which SC095 did from 2026-03-31.',
+    id: 'tls-pre-sc6',
+    kind: 'tls-subscriber',
+    reasons: TLS_ALL,
+    mustHours: 24,
+    shouldHours: null,
+    section: 'BR 4.9.1.1',
+    version: '1.3.0-1.6.0',
+    effectiveFrom: null,
+    effectiveUntil: '2018-10-14T00:00:00Z',
+    source: S1,
   },
   {
-    id: 'tls-sc095-caa', kind: 'tls-subscriber', reasons: ['caa-failure'], mustHours: 24, shouldHours: null, section: 'BR 4.9.1.1 #5', version: '2.2.6 (SC095)', effectiveFrom: '2026-03-31T00:00:00Z', effectiveUntil: null, source: S8,
-    note: 'SC095 names CAA failures under #5 in the BR from 2026-03-31; the ballot moved the EV Guidelines\' effective date to 2026-05-04, the BR\'s stayed 2026-03-31.',
+    id: 'tls-sc6-24h',
+    kind: 'tls-subscriber',
+    reasons: TLS_24H_SC6,
+    mustHours: 24,
+    shouldHours: null,
+    section: 'BR 4.9.1.1',
+    version: '1.6.1 (SC6)',
+    effectiveFrom: '2018-10-14T00:00:00Z',
+    effectiveUntil: null,
+    source: S2,
+  },
+  {
+    id: 'tls-sc6-5d',
+    kind: 'tls-subscriber',
+    reasons: TLS_5D_SC6,
+    mustHours: 120,
+    shouldHours: 24,
+    section: 'BR 4.9.1.1',
+    version: '1.6.1 (SC6)',
+    effectiveFrom: '2018-10-14T00:00:00Z',
+    effectiveUntil: null,
+    source: S2,
+  },
+  {
+    id: 'tls-sc6-weak-key-5d',
+    kind: 'tls-subscriber',
+    reasons: ['weak-key'],
+    mustHours: 120,
+    shouldHours: 24,
+    section: 'BR 4.9.1.1',
+    version: '1.6.1 (SC6)',
+    effectiveFrom: '2018-10-14T00:00:00Z',
+    effectiveUntil: '2020-10-19T00:00:00Z',
+    source: S2,
+  },
+  {
+    id: 'tls-sc35-weak-key',
+    kind: 'tls-subscriber',
+    reasons: ['weak-key'],
+    mustHours: 24,
+    shouldHours: null,
+    section: 'BR 4.9.1.1 #4',
+    version: '1.7.3 (SC35)',
+    effectiveFrom: '2020-10-19T00:00:00Z',
+    effectiveUntil: null,
+    source: S4,
+  },
+  {
+    id: 'tls-caa-as-misissuance',
+    kind: 'tls-subscriber',
+    reasons: ['caa-failure'],
+    mustHours: 120,
+    shouldHours: 24,
+    section: 'BR 4.9.1.1 (misissuance)',
+    version: '1.6.1 (SC6)',
+    effectiveFrom: '2018-10-14T00:00:00Z',
+    effectiveUntil: '2026-03-31T00:00:00Z',
+    source: S2,
+    interpretation: 'contested',
+    note: "Contested: before SC095 a CAA failure is counted here as misissuance (#12, 5 days), as Let's Encrypt did in 2020; reading it as domain authorization that should not be relied upon (#5, 24 hours) is defensible too, and Chrome asked the forum to make 24 hours explicit (servercert issue 580, 2025-04-07), which SC095 did from 2026-03-31.",
+  },
+  {
+    id: 'tls-sc095-caa',
+    kind: 'tls-subscriber',
+    reasons: ['caa-failure'],
+    mustHours: 24,
+    shouldHours: null,
+    section: 'BR 4.9.1.1 #5',
+    version: '2.2.6 (SC095)',
+    effectiveFrom: '2026-03-31T00:00:00Z',
+    effectiveUntil: null,
+    source: S8,
+    note: "SC095 names CAA failures under #5 in the BR from 2026-03-31; the ballot moved the EV Guidelines' effective date to 2026-05-04, the BR's stayed 2026-03-31.",
   },
   // Subordinate CA certificates, BR 4.9.1.2: seven days, unchanged since at least BR 1.3.
-  { id: 'tls-subca', kind: 'tls-subca', reasons: TLS_ALL, mustHours: 168, shouldHours: null, section: 'BR 4.9.1.2', version: '1.3.0-2.2.6', effectiveFrom: null, effectiveUntil: null, source: `${S1}; ${S8}` },
+  {
+    id: 'tls-subca',
+    kind: 'tls-subca',
+    reasons: TLS_ALL,
+    mustHours: 168,
+    shouldHours: null,
+    section: 'BR 4.9.1.2',
+    version: '1.3.0-2.2.6',
+    effectiveFrom: null,
+    effectiveUntil: null,
+    source: `${S1}; ${S8}`,
+  },
   // S/MIME
-  { id: 'smime-no-timeline', kind: 'smime-subscriber', reasons: [...SMIME_24H, ...SMIME_5D], mustHours: null, shouldHours: null, section: 'MRSP 6.2', version: 'MRSP 2.8', effectiveFrom: null, effectiveUntil: '2023-09-01T00:00:00Z', source: M28, note: 'S/MIME revocation events were listed without a timeline before the S/MIME BR.' },
-  { id: 'smime-sbr-24h', kind: 'smime-subscriber', reasons: SMIME_24H, mustHours: 24, shouldHours: null, section: 'S/MIME BR 4.9.1.1', version: '1.0.0 (SMC01)', effectiveFrom: '2023-09-01T00:00:00Z', effectiveUntil: null, source: SM },
-  { id: 'smime-sbr-5d', kind: 'smime-subscriber', reasons: SMIME_5D, mustHours: 120, shouldHours: 24, section: 'S/MIME BR 4.9.1.1', version: '1.0.0 (SMC01)', effectiveFrom: '2023-09-01T00:00:00Z', effectiveUntil: null, source: SM },
-  { id: 'smime-subca-no-timeline', kind: 'smime-subca', reasons: [...SMIME_24H, ...SMIME_5D], mustHours: null, shouldHours: null, section: 'MRSP 6.2', version: 'MRSP 2.8', effectiveFrom: null, effectiveUntil: '2023-09-01T00:00:00Z', source: M28 },
-  { id: 'smime-subca', kind: 'smime-subca', reasons: [...SMIME_24H, ...SMIME_5D], mustHours: 168, shouldHours: null, section: 'S/MIME BR 4.9.1.2', version: '1.0.0 (SMC01)', effectiveFrom: '2023-09-01T00:00:00Z', effectiveUntil: null, source: SM },
+  {
+    id: 'smime-no-timeline',
+    kind: 'smime-subscriber',
+    reasons: [...SMIME_24H, ...SMIME_5D],
+    mustHours: null,
+    shouldHours: null,
+    section: 'MRSP 6.2',
+    version: 'MRSP 2.8',
+    effectiveFrom: null,
+    effectiveUntil: '2023-09-01T00:00:00Z',
+    source: M28,
+    note: 'S/MIME revocation events were listed without a timeline before the S/MIME BR.',
+  },
+  {
+    id: 'smime-sbr-24h',
+    kind: 'smime-subscriber',
+    reasons: SMIME_24H,
+    mustHours: 24,
+    shouldHours: null,
+    section: 'S/MIME BR 4.9.1.1',
+    version: '1.0.0 (SMC01)',
+    effectiveFrom: '2023-09-01T00:00:00Z',
+    effectiveUntil: null,
+    source: SM,
+  },
+  {
+    id: 'smime-sbr-5d',
+    kind: 'smime-subscriber',
+    reasons: SMIME_5D,
+    mustHours: 120,
+    shouldHours: 24,
+    section: 'S/MIME BR 4.9.1.1',
+    version: '1.0.0 (SMC01)',
+    effectiveFrom: '2023-09-01T00:00:00Z',
+    effectiveUntil: null,
+    source: SM,
+  },
+  {
+    id: 'smime-subca-no-timeline',
+    kind: 'smime-subca',
+    reasons: [...SMIME_24H, ...SMIME_5D],
+    mustHours: null,
+    shouldHours: null,
+    section: 'MRSP 6.2',
+    version: 'MRSP 2.8',
+    effectiveFrom: null,
+    effectiveUntil: '2023-09-01T00:00:00Z',
+    source: M28,
+  },
+  {
+    id: 'smime-subca',
+    kind: 'smime-subca',
+    reasons: [...SMIME_24H, ...SMIME_5D],
+    mustHours: 168,
+    shouldHours: null,
+    section: 'S/MIME BR 4.9.1.2',
+    version: '1.0.0 (SMC01)',
+    effectiveFrom: '2023-09-01T00:00:00Z',
+    effectiveUntil: null,
+    source: SM,
+  },
   // Code signing
   {
-    id: 'cs-pre-csc18', kind: 'codesigning-subscriber', reasons: [...CS_24H, ...CS_5D], mustHours: null, shouldHours: null, section: 'CSBR 4.9.1.1', version: '3.2.0',
-    effectiveFrom: null, effectiveUntil: '2024-04-15T00:00:00Z', source: CS0,
+    id: 'cs-pre-csc18',
+    kind: 'codesigning-subscriber',
+    reasons: [...CS_24H, ...CS_5D],
+    mustHours: null,
+    shouldHours: null,
+    section: 'CSBR 4.9.1.1',
+    version: '3.2.0',
+    effectiveFrom: null,
+    effectiveUntil: '2024-04-15T00:00:00Z',
+    source: CS0,
     note: 'CSBR 3.2.0 counted in business days with a malware workflow (72 hours, 7 days); revwatch does not encode those, so no deadline is computed.',
   },
-  { id: 'cs-csc18-24h', kind: 'codesigning-subscriber', reasons: CS_24H, mustHours: 24, shouldHours: null, section: 'CSBR 4.9.1.1', version: '3.3 (CSC-18)', effectiveFrom: '2024-04-15T00:00:00Z', effectiveUntil: null, source: CS },
-  { id: 'cs-csc18-5d', kind: 'codesigning-subscriber', reasons: CS_5D, mustHours: 120, shouldHours: 24, section: 'CSBR 4.9.1.1', version: '3.3 (CSC-18)', effectiveFrom: '2024-04-15T00:00:00Z', effectiveUntil: null, source: CS },
+  {
+    id: 'cs-csc18-24h',
+    kind: 'codesigning-subscriber',
+    reasons: CS_24H,
+    mustHours: 24,
+    shouldHours: null,
+    section: 'CSBR 4.9.1.1',
+    version: '3.3 (CSC-18)',
+    effectiveFrom: '2024-04-15T00:00:00Z',
+    effectiveUntil: null,
+    source: CS,
+  },
+  {
+    id: 'cs-csc18-5d',
+    kind: 'codesigning-subscriber',
+    reasons: CS_5D,
+    mustHours: 120,
+    shouldHours: 24,
+    section: 'CSBR 4.9.1.1',
+    version: '3.3 (CSC-18)',
+    effectiveFrom: '2024-04-15T00:00:00Z',
+    effectiveUntil: null,
+    source: CS,
+  },
   // Code-signing subordinate CAs, CSBR 4.9.1.2: seven days. Encoded from the
   // date CSC-18 became sole law; the 3.2.0-era text was not checked, so no
   // deadline is computed before it (no_deadline never accuses).
   {
-    id: 'cs-subca-pre-csc18', kind: 'codesigning-subca', reasons: [...CS_24H, ...CS_5D], mustHours: null, shouldHours: null, section: 'CSBR 4.9.1.2', version: '3.2.0',
-    effectiveFrom: null, effectiveUntil: '2024-04-15T00:00:00Z', source: CS0,
+    id: 'cs-subca-pre-csc18',
+    kind: 'codesigning-subca',
+    reasons: [...CS_24H, ...CS_5D],
+    mustHours: null,
+    shouldHours: null,
+    section: 'CSBR 4.9.1.2',
+    version: '3.2.0',
+    effectiveFrom: null,
+    effectiveUntil: '2024-04-15T00:00:00Z',
+    source: CS0,
     note: 'revwatch does not encode the code-signing sub-CA rules before 2024-04-15, so no deadline is computed.',
   },
-  { id: 'cs-subca', kind: 'codesigning-subca', reasons: [...CS_24H, ...CS_5D], mustHours: 168, shouldHours: null, section: 'CSBR 4.9.1.2', version: '3.3-3.10.0', effectiveFrom: '2024-04-15T00:00:00Z', effectiveUntil: null, source: `${CS}; ${CS10}` },
+  {
+    id: 'cs-subca',
+    kind: 'codesigning-subca',
+    reasons: [...CS_24H, ...CS_5D],
+    mustHours: 168,
+    shouldHours: null,
+    section: 'CSBR 4.9.1.2',
+    version: '3.3-3.10.0',
+    effectiveFrom: '2024-04-15T00:00:00Z',
+    effectiveUntil: null,
+    source: `${CS}; ${CS10}`,
+  },
 ];
 
 /** BR 2.0.1 (SC063): "With the exception of Short-lived Subscriber Certificates". */
@@ -227,12 +430,21 @@ export const rulesInstant = (input: { reportedAt: number }, options: RuleOptions
  * deadline, counted from the notice; it applies when it ends sooner: the shortest
  * deadline binds (docs/rules.md, root programs).
  */
-export function computeDeadline(input: DeadlineInput, certificate?: { notBefore: number; notAfter: number }, options: RuleOptions = {}): Deadline {
+export function computeDeadline(
+  input: DeadlineInput,
+  certificate?: { notBefore: number; notAfter: number },
+  options: RuleOptions = {},
+): Deadline {
   const at = rulesInstant(input, options);
   const ruleVersion = ruleVersionAt(at, options.versions);
   const clockStart = clockStartFor(ruleVersion, input);
   let rule = ruleInForce(input.kind, input.reason, at);
-  if (certificate && input.kind === 'tls-subscriber' && at >= Date.parse(SHORT_LIVED_EXEMPTION.effectiveFrom!) && isShortLived(certificate.notBefore, certificate.notAfter)) {
+  if (
+    certificate &&
+    input.kind === 'tls-subscriber' &&
+    at >= Date.parse(SHORT_LIVED_EXEMPTION.effectiveFrom!) &&
+    isShortLived(certificate.notBefore, certificate.notAfter)
+  ) {
     rule = SHORT_LIVED_EXEMPTION;
   }
   let start = clockStart;

@@ -140,10 +140,27 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
     const should = deadline.shouldDeadline;
     if (should === null || verdict === 'no_deadline' || verdict === 'undetermined') return [];
     const end = revokedInLife ? evidence.effectiveRevocationTime! : Math.min(now, cert.notAfter);
-    return one(end > should && cert.notAfter > should ? { code: 'should_deadline_missed', severity: 'warning', message: `not revoked by the SHOULD deadline ${iso(should)} (${deadline.rule.section})` } : null);
+    return one(
+      end > should && cert.notAfter > should
+        ? {
+            code: 'should_deadline_missed',
+            severity: 'warning',
+            message: `not revoked by the SHOULD deadline ${iso(should)} (${deadline.rule.section})`,
+          }
+        : null,
+    );
   },
   no_revocation_source: ({ cert }) =>
-    one(revocationSources(cert).length === 0 ? { code: 'no_revocation_source', severity: 'violation', message: 'the certificate names neither an OCSP responder nor a CRL distribution point, and no CRL was given or disclosed for it' } : null),
+    one(
+      revocationSources(cert).length === 0
+        ? {
+            code: 'no_revocation_source',
+            severity: 'violation',
+            message:
+              'the certificate names neither an OCSP responder nor a CRL distribution point, and no CRL was given or disclosed for it',
+          }
+        : null,
+    ),
   ocsp_unknown_for_issued: ({ evidence, cert }) =>
     evidence.sources
       .filter((s) => s.kind === 'ocsp' && s.firstUnknown)
@@ -151,19 +168,35 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
         const first = s.firstUnknown!.observedAt;
         const last = s.lastUnknown!.observedAt;
         const when = first === last ? `at ${iso(first)}` : `between ${iso(first)} and ${iso(last)}`;
-        return { code: 'ocsp_unknown_for_issued' as const, severity: 'violation' as const, message: `${s.url} answered "unknown" ${when} for an issued ${cert.precertificate ? 'precertificate' : 'certificate'} (BR 4.9.10)` };
+        return {
+          code: 'ocsp_unknown_for_issued' as const,
+          severity: 'violation' as const,
+          message: `${s.url} answered "unknown" ${when} for an issued ${cert.precertificate ? 'precertificate' : 'certificate'} (BR 4.9.10)`,
+        };
       }),
   bad_signature: ({ evidence }) =>
     evidence.sources.flatMap((s) =>
       [s.firstBadSignature, s.lastBadSignature]
         .filter((o): o is Observation => o !== null)
-        .map((o) => ({ code: 'bad_signature' as const, severity: 'violation' as const, message: `${o.source.url} at ${iso(o.observedAt)}: ${o.error!.message}` })),
+        .map((o) => ({
+          code: 'bad_signature' as const,
+          severity: 'violation' as const,
+          message: `${o.source.url} at ${iso(o.observedAt)}: ${o.error!.message}`,
+        })),
     ),
   // Staleness: judged on the latest verified answer of each source.
   stale_response: ({ evidence }) =>
     evidence.sources.flatMap((s) => {
       const o = s.latestVerified;
-      return one(o && o.nextUpdate !== null && o.nextUpdate < o.observedAt ? { code: 'stale_response', severity: 'warning', message: `${o.source.url} served an answer whose nextUpdate ${iso(o.nextUpdate)} had passed at ${iso(o.observedAt)}` } : null);
+      return one(
+        o && o.nextUpdate !== null && o.nextUpdate < o.observedAt
+          ? {
+              code: 'stale_response',
+              severity: 'warning',
+              message: `${o.source.url} served an answer whose nextUpdate ${iso(o.nextUpdate)} had passed at ${iso(o.observedAt)}`,
+            }
+          : null,
+      );
     }),
   // Reversal (BR 4.10.1: a revocation is not undone before expiry): the same source vouched "good" at a date
   // later than one at which it vouched "revoked": a newer CRL that omits what an older one lists, or a
@@ -183,12 +216,25 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
   // OCSP and CRL disagree: their latest verified answers differ on revoked vs good.
   ocsp_crl_disagree: ({ evidence }) => {
     const latestOf = (kind: 'ocsp' | 'crl'): Observation | null =>
-      evidence.sources.filter((s) => s.kind === kind).map((s) => s.latestDefinite).reduce<Observation | null>((a, o) => (o && (!a || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a))) ? o : a), null);
+      evidence.sources
+        .filter((s) => s.kind === kind)
+        .map((s) => s.latestDefinite)
+        .reduce<Observation | null>(
+          (a, o) =>
+            o && (!a || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a))) ? o : a,
+          null,
+        );
     const ocsp = latestOf('ocsp');
     const crl = latestOf('crl');
-    return one(ocsp && crl && (ocsp.status === 'revoked') !== (crl.status === 'revoked')
-      ? { code: 'ocsp_crl_disagree', severity: 'warning', message: `OCSP said ${ocsp.status} at ${iso(ocsp.observedAt)} while the CRL said ${crl.status} at ${iso(crl.observedAt)}` }
-      : null);
+    return one(
+      ocsp && crl && (ocsp.status === 'revoked') !== (crl.status === 'revoked')
+        ? {
+            code: 'ocsp_crl_disagree',
+            severity: 'warning',
+            message: `OCSP said ${ocsp.status} at ${iso(ocsp.observedAt)} while the CRL said ${crl.status} at ${iso(crl.observedAt)}`,
+          }
+        : null,
+    );
   },
   // The CRL the certificate names (CDP) and the CRL its CA disclosed in the CCADB disagree: ocsp_crl_disagree's
   // CRL twin. Both are the CA's signed word on the same certificate; one of them is wrong.
@@ -197,12 +243,22 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
       evidence.sources
         .filter((s) => s.kind === 'crl' && routeOf(cert, 'crl', s.url) === route)
         .map((s) => s.latestDefinite)
-        .reduce<Observation | null>((a, o) => (o && (!a || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a))) ? o : a), null);
+        .reduce<Observation | null>(
+          (a, o) =>
+            o && (!a || o.observedAt > a.observedAt || (o.observedAt === a.observedAt && observationKey(o) > observationKey(a))) ? o : a,
+          null,
+        );
     const cdp = latestOf('cdp');
     const disclosed = latestOf('ccadb');
-    return one(cdp && disclosed && (cdp.status === 'revoked') !== (disclosed.status === 'revoked')
-      ? { code: 'crl_sources_disagree', severity: 'warning', message: `the CRL the certificate names (${cdp.source.url}) said ${cdp.status} at ${iso(cdp.observedAt)} while the CRL its CA disclosed in the CCADB (${disclosed.source.url}) said ${disclosed.status} at ${iso(disclosed.observedAt)}` }
-      : null);
+    return one(
+      cdp && disclosed && (cdp.status === 'revoked') !== (disclosed.status === 'revoked')
+        ? {
+            code: 'crl_sources_disagree',
+            severity: 'warning',
+            message: `the CRL the certificate names (${cdp.source.url}) said ${cdp.status} at ${iso(cdp.observedAt)} while the CRL its CA disclosed in the CCADB (${disclosed.source.url}) said ${disclosed.status} at ${iso(disclosed.observedAt)}`,
+          }
+        : null,
+    );
   },
   // A CRL whose issuingDistributionPoint does not name the URL it was fetched from (or, for a disclosed
   // partitioned shard, that lacks a critical IDP) was set aside: RFC 5280 5.2.5, Apple Root Program 2.1.2.
@@ -221,23 +277,53 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
   // A CRL the CA disclosed in the CCADB for this certificate's issuer could not be read (CCADB Policy 5: disclosed CRLs must be available).
   disclosed_crl_unreadable: ({ evidence, cert }) =>
     evidence.sources
-      .filter((s) => s.kind === 'crl' && s.latest?.status === 'error' && s.latest.error?.kind !== 'wrong-distribution-point' && routeOf(cert, 'crl', s.url) === 'ccadb')
-      .map((s) => ({ code: 'disclosed_crl_unreadable' as const, severity: 'warning' as const, message: `the CRL disclosed in the CCADB at ${s.url} could not be read at ${iso(s.latest!.observedAt)}: ${s.latest!.error?.message ?? 'error'}` })),
+      .filter(
+        (s) =>
+          s.kind === 'crl' &&
+          s.latest?.status === 'error' &&
+          s.latest.error?.kind !== 'wrong-distribution-point' &&
+          routeOf(cert, 'crl', s.url) === 'ccadb',
+      )
+      .map((s) => ({
+        code: 'disclosed_crl_unreadable' as const,
+        severity: 'warning' as const,
+        message: `the CRL disclosed in the CCADB at ${s.url} could not be read at ${iso(s.latest!.observedAt)}: ${s.latest!.error?.message ?? 'error'}`,
+      })),
   // Reason codes (reason-codes.ts) are judged on every claim, also those a rule version does not count as revoked.
-  reason_code_mismatch: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_mismatch'),
-  reason_code_invalid: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_invalid'),
-  reason_code_missing: ({ kase, cert, evidence, rules }) => reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_missing'),
+  reason_code_mismatch: ({ kase, cert, evidence, rules }) =>
+    reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_mismatch'),
+  reason_code_invalid: ({ kase, cert, evidence, rules }) =>
+    reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_invalid'),
+  reason_code_missing: ({ kase, cert, evidence, rules }) =>
+    reasonCodeFindings(kase, cert, evidence.reasonClaims, { rulesAsOf: rules.rulesAsOf }).filter((f) => f.code === 'reason_code_missing'),
   confirmed_after_report: ({ kase }) =>
-    one(kase.confirmedAt != null && kase.confirmedAt > kase.reportedAt
-      ? { code: 'confirmed_after_report', severity: 'info', message: `the CA confirmed at ${iso(kase.confirmedAt)}, ${Math.round((kase.confirmedAt - kase.reportedAt) / 60_000)} minutes after the report; the deadline counts from the report (BR 4.9.5)` }
-      : null),
+    one(
+      kase.confirmedAt != null && kase.confirmedAt > kase.reportedAt
+        ? {
+            code: 'confirmed_after_report',
+            severity: 'info',
+            message: `the CA confirmed at ${iso(kase.confirmedAt)}, ${Math.round((kase.confirmedAt - kase.reportedAt) / 60_000)} minutes after the report; the deadline counts from the report (BR 4.9.5)`,
+          }
+        : null,
+    ),
   evidence_insufficient: ({ verdict, evidence, cert }) => {
     if (verdict !== 'undetermined') return [];
-    if (!evidence.verified) return [{ code: 'evidence_insufficient', severity: 'info', message: 'no source has given a verified answer yet' }];
+    if (!evidence.verified)
+      return [{ code: 'evidence_insufficient', severity: 'info', message: 'no source has given a verified answer yet' }];
     const why: string[] = [];
-    if (evidence.sources.some((s) => s.kind === 'crl' && s.goodLatestVouched && !s.goodBound)) why.push(`the CRL answered only after expiry (${iso(cert.notAfter)}), when it may drop the entry (BR 4.10.1), so its silence proves nothing`);
-    if (evidence.sources.some((s) => s.kind === 'ocsp' && s.latestVerified?.status === 'unknown')) why.push('the OCSP responder answers "unknown"');
-    return [{ code: 'evidence_insufficient', severity: 'info', message: `expired after its deadline with no evidence of its state at expiry${why.length ? `: ${why.join('; ')}` : ''}` }];
+    if (evidence.sources.some((s) => s.kind === 'crl' && s.goodLatestVouched && !s.goodBound))
+      why.push(
+        `the CRL answered only after expiry (${iso(cert.notAfter)}), when it may drop the entry (BR 4.10.1), so its silence proves nothing`,
+      );
+    if (evidence.sources.some((s) => s.kind === 'ocsp' && s.latestVerified?.status === 'unknown'))
+      why.push('the OCSP responder answers "unknown"');
+    return [
+      {
+        code: 'evidence_insufficient',
+        severity: 'info',
+        message: `expired after its deadline with no evidence of its state at expiry${why.length ? `: ${why.join('; ')}` : ''}`,
+      },
+    ];
   },
 };
 
@@ -245,7 +331,12 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
  * The verdict from the evidence (design.md, "Verdicts"). Separate from the
  * finding checks, which read the verdict.
  */
-function decide(cert: TrackedCertificate, evidence: Evidence, deadline: Deadline, now: number): { verdict: Verdict; lateBySeconds: number | null; revokedInLife: boolean } {
+function decide(
+  cert: TrackedCertificate,
+  evidence: Evidence,
+  deadline: Deadline,
+  now: number,
+): { verdict: Verdict; lateBySeconds: number | null; revokedInLife: boolean } {
   const effective = evidence.effectiveRevocationTime;
   // A revocation after expiry does not count: at notAfter the certificate was unrevoked.
   const revokedInLife = effective !== null && effective <= cert.notAfter;
@@ -274,7 +365,14 @@ function decide(cert: TrackedCertificate, evidence: Evidence, deadline: Deadline
   return { verdict: 'overdue', lateBySeconds: Math.floor((now - d) / 1000), revokedInLife };
 }
 
-export function judge(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, deadlineOverride?: Deadline, rules: RuleOptions = {}): Judgement {
+export function judge(
+  kase: Case,
+  cert: TrackedCertificate,
+  observations: readonly Observation[],
+  now: number,
+  deadlineOverride?: Deadline,
+  rules: RuleOptions = {},
+): Judgement {
   return judgeEvidence(kase, cert, evidenceOf(cert, observations), now, deadlineOverride, rules);
 }
 
@@ -294,13 +392,26 @@ function underVersion(version: RuleVersion, cert: TrackedCertificate, evidence: 
 }
 
 /** The verdict alone, without findings or the printable fields: what a run's summary counts. Equals judge(...).verdict. */
-export function verdictOf(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, rules: RuleOptions = {}): Verdict {
+export function verdictOf(
+  kase: Case,
+  cert: TrackedCertificate,
+  observations: readonly Observation[],
+  now: number,
+  rules: RuleOptions = {},
+): Verdict {
   const deadline = computeDeadline(kase, cert, rules);
   const version = deadline.ruleVersion ?? ruleVersionAt(rulesInstant(kase, rules), rules.versions);
   return decide(cert, underVersion(version, cert, evidenceOf(cert, observations)), deadline, now).verdict;
 }
 
-export function judgeEvidence(kase: Case, cert: TrackedCertificate, allEvidence: Evidence, now: number, deadlineOverride?: Deadline, rules: RuleOptions = {}): Judgement {
+export function judgeEvidence(
+  kase: Case,
+  cert: TrackedCertificate,
+  allEvidence: Evidence,
+  now: number,
+  deadlineOverride?: Deadline,
+  rules: RuleOptions = {},
+): Judgement {
   const deadline = deadlineOverride ?? computeDeadline(kase, cert, rules);
   const version = deadline.ruleVersion ?? ruleVersionAt(rulesInstant(kase, rules), rules.versions);
   const evidence = underVersion(version, cert, allEvidence);
@@ -335,7 +446,6 @@ export function judgeEvidence(kase: Case, cert: TrackedCertificate, allEvidence:
   };
 }
 
-
 function dedupeFindings(findings: readonly Finding[]): Finding[] {
   const seen = new Map<string, Finding>();
   for (const f of findings) seen.set(`${f.code}\u0000${f.severity}\u0000${f.message}`, f);
@@ -343,7 +453,13 @@ function dedupeFindings(findings: readonly Finding[]): Finding[] {
 }
 
 /** The `status --json` certificate entry. */
-export function certificateStatus(kase: Case, cert: TrackedCertificate, observations: readonly Observation[], now: number, rules: RuleOptions = {}): CertificateStatus {
+export function certificateStatus(
+  kase: Case,
+  cert: TrackedCertificate,
+  observations: readonly Observation[],
+  now: number,
+  rules: RuleOptions = {},
+): CertificateStatus {
   const j = judge(kase, cert, observations, now, undefined, rules);
   return {
     sha256: cert.sha256,
@@ -363,6 +479,8 @@ export function certificateStatus(kase: Case, cert: TrackedCertificate, observat
     lateBySeconds: j.lateBySeconds,
     sources: j.sources,
     findings: j.findings,
-    ...(j.deadline.rule.interpretation ? { interpretation: j.deadline.rule.interpretation, interpretationNote: j.deadline.rule.note ?? '' } : {}),
+    ...(j.deadline.rule.interpretation
+      ? { interpretation: j.deadline.rule.interpretation, interpretationNote: j.deadline.rule.note ?? '' }
+      : {}),
   };
 }

@@ -24,7 +24,18 @@ export function observationSortKey(o: StoredObservation): string {
   // The content hash makes the key unique per distinct observation: a
   // retried batch rewrites identical items and can never replace another.
   const content = createHash('sha256')
-    .update(JSON.stringify([o.status, o.revocationTime, o.reasonCode, o.thisUpdate, o.nextUpdate, o.producedAt, o.sha256 ?? null, o.error?.kind ?? null]))
+    .update(
+      JSON.stringify([
+        o.status,
+        o.revocationTime,
+        o.reasonCode,
+        o.thisUpdate,
+        o.nextUpdate,
+        o.producedAt,
+        o.sha256 ?? null,
+        o.error?.kind ?? null,
+      ]),
+    )
     .digest('hex')
     .slice(0, 12);
   return `OBS#${pad(o.observedAt)}#${o.source.kind}#${urlHash(o.source.url)}#${content}`;
@@ -70,7 +81,12 @@ export function jobPayloadItems(runId: string, jobId: string, payload: Uint8Arra
   const PART = 300 * 1024;
   const parts: Item[] = [];
   for (let offset = 0, n = 0; offset < payload.length; offset += PART, n++) {
-    parts.push({ pk: `JOB#${runId}`, sk: `${jobId}#${String(n).padStart(4, '0')}`, data: Buffer.from(payload.subarray(offset, offset + PART)), expiresAt: Math.trunc(expiresAt / 1000) });
+    parts.push({
+      pk: `JOB#${runId}`,
+      sk: `${jobId}#${String(n).padStart(4, '0')}`,
+      data: Buffer.from(payload.subarray(offset, offset + PART)),
+      expiresAt: Math.trunc(expiresAt / 1000),
+    });
   }
   return parts;
 }
@@ -86,7 +102,14 @@ export function toCase(i: Item): Case {
 }
 
 export function certificateItem(cert: StoredCertificate, record: EvidenceRecord, rev: number, pollDue: number | null): Item {
-  return { pk: `CASE#${cert.caseId}`, sk: `CERT#${cert.sha256}`, c: JSON.stringify(cert), ev: JSON.stringify(record), rev, ...(pollKeys(cert, pollDue) ?? {}) };
+  return {
+    pk: `CASE#${cert.caseId}`,
+    sk: `CERT#${cert.sha256}`,
+    c: JSON.stringify(cert),
+    ev: JSON.stringify(record),
+    rev,
+    ...(pollKeys(cert, pollDue) ?? {}),
+  };
 }
 
 export function toCaseCertificate(i: Item): CaseCertificate {
@@ -177,4 +200,3 @@ export function toOpenRun(i: Item): OpenRun {
     finishedAt: i.finishedAt === undefined || i.finishedAt === null ? null : Number(i.finishedAt),
   };
 }
-

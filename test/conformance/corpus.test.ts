@@ -21,7 +21,9 @@ const at = (iso: string): number => Date.parse(iso);
 
 suite('PKITS 4.4 (basic CRL tests) give the expected outcome', () => {
   const dir = join(CORPUS, 'nist-pkits');
-  const certs = present ? readdirSync(join(dir, 'certs')).map((f) => ({ name: f, raw: parseRawCertificate(readFileSync(join(dir, 'certs', f))) })) : [];
+  const certs = present
+    ? readdirSync(join(dir, 'certs')).map((f) => ({ name: f, raw: parseRawCertificate(readFileSync(join(dir, 'certs', f))) }))
+    : [];
   const crls = present ? readdirSync(join(dir, 'crls')).map((f) => ({ name: f, der: readFileSync(join(dir, 'crls', f)) })) : [];
   const anchor = certs.find((c) => c.name === 'TrustAnchorRootCertificate.crt')!;
   const when = at('2012-01-01T00:00:00Z');
@@ -47,7 +49,10 @@ suite('PKITS 4.4 (basic CRL tests) give the expected outcome', () => {
         continue;
       }
       if (!sameBytes(header.issuerName, cert.issuerName)) continue;
-      const signers: RawCertificate[] = [issuer, ...certs.map((c) => c.raw).filter((c) => c !== issuer && sameBytes(c.subjectName, cert.issuerName))];
+      const signers: RawCertificate[] = [
+        issuer,
+        ...certs.map((c) => c.raw).filter((c) => c !== issuer && sameBytes(c.subjectName, cert.issuerName)),
+      ];
       for (const signer of signers) {
         const scan = await scanCrl(crl.der, { serials: [cert.serial], issuer: signer, at: when });
         const fresh = !scan.problems.some((p) => p.code === 'stale' || p.code === 'not-yet-valid');
@@ -112,7 +117,11 @@ suite('OpenSSL ocsp-tests: real 2012 responses verify, every tampered one fails'
   it.each(cases)('%s (%s) trusted=%s', (file, chain, expected) => {
     const issuer = pem(`${chain}_Issuer_ICA.pem`);
     const ee = pem(`${chain}_Cert_EE.pem`);
-    const v = verifyOcspResponse(parseOcspResponse(readFileSync(join(dir, file))), { issuer: new OcspIssuer(issuer.raw), serial: ee.serial, at: when });
+    const v = verifyOcspResponse(parseOcspResponse(readFileSync(join(dir, file))), {
+      issuer: new OcspIssuer(issuer.raw),
+      serial: ee.serial,
+      at: when,
+    });
     expect(v.trusted).toBe(expected);
     if (expected) {
       expect(v.signer).toBe(chain === 'D1' ? 'delegated' : 'issuer');
@@ -126,13 +135,15 @@ suite('OpenSSL ocsp-tests: real 2012 responses verify, every tampered one fails'
 suite('real Amazon Trust Services CRLs verify with their issuers', () => {
   const dir = join(CORPUS, 'rustls-webpki/amazon');
   const files = present ? readdirSync(dir) : [];
-  const certs = files.filter((f) => f.endsWith('.cer') || f.endsWith('.pem')).flatMap((f) => {
-    try {
-      return readCertificates(readFileSync(join(dir, f)), f).map((c) => ({ name: f, info: c }));
-    } catch {
-      return [];
-    }
-  });
+  const certs = files
+    .filter((f) => f.endsWith('.cer') || f.endsWith('.pem'))
+    .flatMap((f) => {
+      try {
+        return readCertificates(readFileSync(join(dir, f)), f).map((c) => ({ name: f, info: c }));
+      } catch {
+        return [];
+      }
+    });
   const crlFiles = files.filter((f) => f.endsWith('.crl'));
 
   it.each(crlFiles)('%s', async (file) => {
@@ -155,7 +166,8 @@ suite('real Amazon Trust Services CRLs verify with their issuers', () => {
 });
 
 suite('every corpus file yields a result or a clear error, never an unhandled exception', () => {
-  const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
   const files = present ? walk(CORPUS).filter((f) => !/\.(md|txt|yml|yaml|py|sh)$/i.test(f)) : [];
   const when = at('2020-01-01T00:00:00Z');
 
@@ -169,7 +181,8 @@ suite('every corpus file yields a result or a clear error, never an unhandled ex
         outcomes.crl!++;
         continue;
       } catch (err) {
-        if (!(err instanceof InputError || err instanceof DerError)) throw new Error(`${name}: inspect crl threw ${(err as Error).name}: ${(err as Error).message}`);
+        if (!(err instanceof InputError || err instanceof DerError))
+          throw new Error(`${name}: inspect crl threw ${(err as Error).name}: ${(err as Error).message}`);
       }
       try {
         inspectOcsp(bytes, name, { at: when });
@@ -182,7 +195,8 @@ suite('every corpus file yields a result or a clear error, never an unhandled ex
         readCertificates(bytes, name);
         outcomes.certificate!++;
       } catch (err) {
-        if (!(err instanceof InputError)) throw new Error(`${name}: reading certificates threw ${(err as Error).name}: ${(err as Error).message}`);
+        if (!(err instanceof InputError))
+          throw new Error(`${name}: reading certificates threw ${(err as Error).name}: ${(err as Error).message}`);
         expect((err as Error).message.split('\n')).toHaveLength(1);
         outcomes.rejected!++;
       }

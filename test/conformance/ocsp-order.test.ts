@@ -30,7 +30,10 @@ const pemCert = (name: string): RawCertificate => parseRawCertificate(new X509Ce
  */
 function withWrongSubjectName(issuer: RawCertificate): RawCertificate {
   const der = Buffer.from(issuer.der);
-  const at = Buffer.from(der).indexOf(Buffer.from(issuer.subjectName), der.indexOf(Buffer.from(issuer.issuerName)) + issuer.issuerName.length);
+  const at = Buffer.from(der).indexOf(
+    Buffer.from(issuer.subjectName),
+    der.indexOf(Buffer.from(issuer.issuerName)) + issuer.issuerName.length,
+  );
   if (at < 0) throw new Error('subject name not found in the issuer certificate');
   const last = at + issuer.subjectName.length - 1;
   der[last] = der[last] === 0x41 ? 0x42 : 0x41;
@@ -58,13 +61,23 @@ suite('OCSP verification does not depend on what was verified before (openssl oc
   const nd1Issuer = present ? pemCert('ND1_Issuer_ICA.pem') : (null as unknown as RawCertificate);
   const cases: Case[] = [
     { name: 'D1 (genuine, delegated)', response: 'D1.der', issuer: () => d1Issuer, trusted: true },
-    { name: 'WSNIC_D1 (issuer with a wrong subject name, same key)', response: 'D1.der', issuer: () => withWrongSubjectName(d1Issuer), trusted: false },
+    {
+      name: 'WSNIC_D1 (issuer with a wrong subject name, same key)',
+      response: 'D1.der',
+      issuer: () => withWrongSubjectName(d1Issuer),
+      trusted: false,
+    },
     { name: 'WIKH_D1 (wrong issuerKeyHash)', response: 'WIKH_D1.der', issuer: () => d1Issuer, trusted: false },
     { name: 'WINH_D1 (wrong issuerNameHash)', response: 'WINH_D1.der', issuer: () => d1Issuer, trusted: false },
     { name: 'ISDOSC_D1 (bad signature on the delegated signer)', response: 'ISDOSC_D1.der', issuer: () => d1Issuer, trusted: false },
     { name: 'WKDOSC_D1 (wrong key in the delegated signer)', response: 'WKDOSC_D1.der', issuer: () => d1Issuer, trusted: false },
     { name: 'ND1 (genuine, issuer-signed)', response: 'ND1.der', issuer: () => nd1Issuer, trusted: true },
-    { name: 'WSNIC_ND1 (issuer with a wrong subject name, same key)', response: 'ND1.der', issuer: () => withWrongSubjectName(nd1Issuer), trusted: false },
+    {
+      name: 'WSNIC_ND1 (issuer with a wrong subject name, same key)',
+      response: 'ND1.der',
+      issuer: () => withWrongSubjectName(nd1Issuer),
+      trusted: false,
+    },
   ];
 
   const run = (c: Case) => {
@@ -72,10 +85,18 @@ suite('OCSP verification does not depend on what was verified before (openssl oc
     // The serial asked about is the one the genuine response answers for.
     const serial = parsed.basic!.responses[0]!.serial;
     const v = verifyOcspResponse(parsed, { issuer: new OcspIssuer(c.issuer()), serial, at: AT });
-    return { trusted: v.trusted, signatureValid: v.signatureValid, signer: v.signer, codes: v.problems.map((p) => p.code).filter((code) => code !== 'stale').sort() };
+    return {
+      trusted: v.trusted,
+      signatureValid: v.signatureValid,
+      signer: v.signer,
+      codes: v.problems
+        .map((p) => p.code)
+        .filter((code) => code !== 'stale')
+        .sort(),
+    };
   };
 
-  it('each case alone gives openssl\'s outcome', () => {
+  it("each case alone gives openssl's outcome", () => {
     for (const c of cases) {
       clearDelegatedResponderCache();
       expect(run(c).trusted, c.name).toBe(c.trusted);
@@ -87,10 +108,12 @@ suite('OCSP verification does not depend on what was verified before (openssl oc
   });
 
   it('every order of the delegated cases gives the same outcomes as each alone', () => {
-    const alone = new Map(cases.map((c) => {
-      clearDelegatedResponderCache();
-      return [c.name, run(c)] as const;
-    }));
+    const alone = new Map(
+      cases.map((c) => {
+        clearDelegatedResponderCache();
+        return [c.name, run(c)] as const;
+      }),
+    );
     const delegated = cases.filter((c) => c.name.includes('_D1') || c.name.startsWith('D1'));
     const orders = permutations(delegated);
     expect(orders).toHaveLength(720);
@@ -99,17 +122,23 @@ suite('OCSP verification does not depend on what was verified before (openssl oc
       for (const c of order) {
         const outcome = run(c);
         if (JSON.stringify(outcome) !== JSON.stringify(alone.get(c.name))) {
-          expect({ order: order.map((o) => o.name), case: c.name, outcome }).toEqual({ order: order.map((o) => o.name), case: c.name, outcome: alone.get(c.name) });
+          expect({ order: order.map((o) => o.name), case: c.name, outcome }).toEqual({
+            order: order.map((o) => o.name),
+            case: c.name,
+            outcome: alone.get(c.name),
+          });
         }
       }
     }
   });
 
   it('forwards, backwards and forwards again, never clearing the cache, as a long check or warm worker would', () => {
-    const alone = new Map(cases.map((c) => {
-      clearDelegatedResponderCache();
-      return [c.name, run(c)] as const;
-    }));
+    const alone = new Map(
+      cases.map((c) => {
+        clearDelegatedResponderCache();
+        return [c.name, run(c)] as const;
+      }),
+    );
     clearDelegatedResponderCache();
     for (const c of [...cases, ...cases.slice().reverse(), ...cases]) expect(run(c), c.name).toEqual(alone.get(c.name));
   });

@@ -28,7 +28,8 @@ const MARGIN_MS = 15_000;
 const MEMORY_BOUND = DEFAULT_CRL_MAX_BYTES + 64 * 1024 * 1024;
 const DAY = 86_400_000;
 const inNetns = process.env.REVWATCH_IN_NETNS === '1';
-if (!inNetns) console.warn('faults: redirect-private skipped: it redirects to 169.254.169.254 and runs only inside `npm run test:faults` (unshare -n)');
+if (!inNetns)
+  console.warn('faults: redirect-private skipped: it redirects to 169.254.169.254 and runs only inside `npm run test:faults` (unshare -n)');
 
 /** What the error recorded on each faulted source must say (status --json shows the message). */
 const EXPECTED_ERROR: Record<FaultClass, RegExp> = {
@@ -67,14 +68,34 @@ interface Row {
   earlierEvidenceKept: boolean;
 }
 
-interface SourceJson { kind: SourceKind; url: string; status: string; error: string | null; checkedAt: string | null }
-interface CertJson { serial: string; verdict: string; lastSeenGoodAt: string | null; firstSeenRevokedAt: string | null; revocationTime: string | null; sources: SourceJson[]; findings: { code: string }[] }
+interface SourceJson {
+  kind: SourceKind;
+  url: string;
+  status: string;
+  error: string | null;
+  checkedAt: string | null;
+}
+interface CertJson {
+  serial: string;
+  verdict: string;
+  lastSeenGoodAt: string | null;
+  firstSeenRevokedAt: string | null;
+  revocationTime: string | null;
+  sources: SourceJson[];
+  findings: { code: string }[];
+}
 
 async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const env = { REVWATCH_CRL_DEADLINE_MS: String(DEADLINE_MS), REVWATCH_OCSP_DEADLINE_MS: String(DEADLINE_MS) };
-  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env, clock: new SystemClock(), interactive: false });
+  const code = await run(argv, {
+    stdout: (s) => (stdout += s),
+    stderr: (s) => (stderr += s),
+    env,
+    clock: new SystemClock(),
+    interactive: false,
+  });
   return { code, stdout, stderr };
 }
 
@@ -113,7 +134,19 @@ describe('fault-injection suite: check against a hostile source', () => {
         crlUrls: kinds.includes('crl') ? [urls.crl] : [],
       });
       writeFileSync(join(dir, `${fault}.der`), leaf.info.der);
-      const tracked = await cli([...base, 'track', join(dir, `${fault}.der`), '--issuer', join(dir, 'ca.der'), '--case', fault, '--reported-at', new Date(now - DAY).toISOString(), '--reason', 'key-compromise']);
+      const tracked = await cli([
+        ...base,
+        'track',
+        join(dir, `${fault}.der`),
+        '--issuer',
+        join(dir, 'ca.der'),
+        '--case',
+        fault,
+        '--reported-at',
+        new Date(now - DAY).toISOString(),
+        '--reason',
+        'key-compromise',
+      ]);
       expect(tracked.code, tracked.stderr).toBe(0);
     }
     // The honest check: every source answers good, verified.
@@ -122,7 +155,10 @@ describe('fault-injection suite: check against a hostile source', () => {
     for (const fault of classes) {
       const cert = await statusOf(fault);
       expect(cert.lastSeenGoodAt, fault).not.toBeNull();
-      expect(cert.sources.every((s) => s.status === 'good'), `${fault}: ${JSON.stringify(cert.sources)}`).toBe(true);
+      expect(
+        cert.sources.every((s) => s.status === 'good'),
+        `${fault}: ${JSON.stringify(cert.sources)}`,
+      ).toBe(true);
       honest.set(fault, cert);
     }
   }, 300_000);
@@ -132,74 +168,96 @@ describe('fault-injection suite: check against a hostile source', () => {
     if (rows.length === 0) return;
     const table = [
       `fault class            sources       exit  seconds  peak RSS +MB  earlier evidence  outcome per source`,
-      ...rows.map((r) =>
-        `${r.fault.padEnd(22)} ${Object.keys(r.outcome).join('+').padEnd(13)} ${String(r.exit).padEnd(5)} ${r.seconds.toFixed(1).padStart(7)}  ${r.peakRssDeltaMb.toFixed(0).padStart(12)}  ${(r.earlierEvidenceKept ? 'kept' : 'LOST').padEnd(16)}  ${Object.entries(r.outcome).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
+      ...rows.map(
+        (r) =>
+          `${r.fault.padEnd(22)} ${Object.keys(r.outcome).join('+').padEnd(13)} ${String(r.exit).padEnd(5)} ${r.seconds.toFixed(1).padStart(7)}  ${r.peakRssDeltaMb.toFixed(0).padStart(12)}  ${(r.earlierEvidenceKept ? 'kept' : 'LOST').padEnd(16)}  ${Object.entries(
+            r.outcome,
+          )
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('; ')}`,
       ),
       `(fetch deadline ${DEADLINE_MS / 1000} s per fetch; memory bound ${MEMORY_BOUND / 1024 / 1024} MB)`,
     ].join('\n');
     console.log(table);
-    if (process.env.REVWATCH_FAULT_REPORT) writeFileSync(process.env.REVWATCH_FAULT_REPORT, `${JSON.stringify({ rows, table }, null, 2)}\n`);
+    if (process.env.REVWATCH_FAULT_REPORT)
+      writeFileSync(process.env.REVWATCH_FAULT_REPORT, `${JSON.stringify({ rows, table }, null, 2)}\n`);
   });
 
-  it.each(classes.map((c) => [c]))('%s', async (fault) => {
-    await source.setMode(fault, fault);
-    let peak = process.memoryUsage.rss();
-    const before = peak;
-    const sampler = setInterval(() => {
+  it.each(classes.map((c) => [c]))(
+    '%s',
+    async (fault) => {
+      await source.setMode(fault, fault);
+      let peak = process.memoryUsage.rss();
+      const before = peak;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage.rss());
+      }, 20);
+      const started = Date.now();
+      const r = await cli([...base, '--json', 'check', '--case', fault]);
+      const elapsed = Date.now() - started;
+      clearInterval(sampler);
       peak = Math.max(peak, process.memoryUsage.rss());
-    }, 20);
-    const started = Date.now();
-    const r = await cli([...base, '--json', 'check', '--case', fault]);
-    const elapsed = Date.now() - started;
-    clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage.rss());
-    const cert = await statusOf(fault);
-    const earlier = honest.get(fault)!;
-    const kinds = sourcesOf(fault);
-    const outcome: Partial<Record<SourceKind, string>> = {};
-    for (const kind of kinds) {
-      const s = cert.sources.find((x) => x.kind === kind);
-      outcome[kind] = s ? (s.status === 'error' ? `error: ${(s.error ?? '').slice(0, 90)}` : `${s.status}${cert.findings.some((f) => f.code === 'stale_response') ? ' (certificate has a stale_response finding)' : ''}`) : 'no source';
-    }
-    // Kept: the last verified good answer is still the honest one; for
-    // `stale`, whose answer verifies and is recorded, it may only move on.
-    const kept = fault === 'stale'
-      ? Date.parse(cert.lastSeenGoodAt ?? '') >= Date.parse(earlier.lastSeenGoodAt ?? '')
-      : cert.lastSeenGoodAt === earlier.lastSeenGoodAt;
-    rows.push({ fault, exit: r.code, seconds: elapsed / 1000, peakRssDeltaMb: (peak - before) / 1024 / 1024, outcome, earlierEvidenceKept: kept });
-
-    expect(elapsed).toBeLessThan(kinds.length * DEADLINE_MS + MARGIN_MS);
-    expect(peak - before).toBeLessThan(MEMORY_BOUND);
-    // The honest answers recorded before are still there.
-    expect(kept).toBe(true);
-    expect(cert.firstSeenRevokedAt).toBeNull();
-    expect(cert.revocationTime).toBeNull();
-    expect(cert.verdict).not.toMatch(/^revoked/);
-    for (const kind of kinds) {
-      const s = cert.sources.find((x) => x.kind === kind)!;
-      expect(s, `${fault} ${kind}`).toBeDefined();
-      expect(s.status).not.toBe('revoked');
-      if (fault === 'stale') {
-        // A stale answer that verifies is the CA's signed word at its
-        // thisUpdate: recorded, with the stale_response finding
-        // (design.md), never as current; the check itself succeeds.
-        expect(s.status).toBe('good');
-        continue;
+      const cert = await statusOf(fault);
+      const earlier = honest.get(fault)!;
+      const kinds = sourcesOf(fault);
+      const outcome: Partial<Record<SourceKind, string>> = {};
+      for (const kind of kinds) {
+        const s = cert.sources.find((x) => x.kind === kind);
+        outcome[kind] = s
+          ? s.status === 'error'
+            ? `error: ${(s.error ?? '').slice(0, 90)}`
+            : `${s.status}${cert.findings.some((f) => f.code === 'stale_response') ? ' (certificate has a stale_response finding)' : ''}`
+          : 'no source';
       }
-      // Recorded as data: this run's observation is an error naming its kind.
-      expect(s.status, `${fault} ${kind}: ${JSON.stringify(s)}`).toBe('error');
-      expect(Date.parse(s.checkedAt!)).toBeGreaterThanOrEqual(started - 1000);
-      const summary = JSON.parse(r.stdout) as { failedSources: { kind: string; url: string; error: string; errorKind?: string }[] };
-      const failed = summary.failedSources.find((f) => f.url === s.url);
-      expect(failed, `${fault} ${kind} in failedSources: ${JSON.stringify(summary.failedSources)}`).toBeDefined();
-      expect(s.error, `${fault} ${kind}`).toMatch(EXPECTED_ERROR[fault]);
-    }
-    if (fault === 'stale') {
-      expect(r.code).toBe(0);
-      expect(cert.findings.map((f) => f.code)).toContain('stale_response');
-    } else {
-      expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    }
-  }, 120_000);
+      // Kept: the last verified good answer is still the honest one; for
+      // `stale`, whose answer verifies and is recorded, it may only move on.
+      const kept =
+        fault === 'stale'
+          ? Date.parse(cert.lastSeenGoodAt ?? '') >= Date.parse(earlier.lastSeenGoodAt ?? '')
+          : cert.lastSeenGoodAt === earlier.lastSeenGoodAt;
+      rows.push({
+        fault,
+        exit: r.code,
+        seconds: elapsed / 1000,
+        peakRssDeltaMb: (peak - before) / 1024 / 1024,
+        outcome,
+        earlierEvidenceKept: kept,
+      });
+
+      expect(elapsed).toBeLessThan(kinds.length * DEADLINE_MS + MARGIN_MS);
+      expect(peak - before).toBeLessThan(MEMORY_BOUND);
+      // The honest answers recorded before are still there.
+      expect(kept).toBe(true);
+      expect(cert.firstSeenRevokedAt).toBeNull();
+      expect(cert.revocationTime).toBeNull();
+      expect(cert.verdict).not.toMatch(/^revoked/);
+      for (const kind of kinds) {
+        const s = cert.sources.find((x) => x.kind === kind)!;
+        expect(s, `${fault} ${kind}`).toBeDefined();
+        expect(s.status).not.toBe('revoked');
+        if (fault === 'stale') {
+          // A stale answer that verifies is the CA's signed word at its
+          // thisUpdate: recorded, with the stale_response finding
+          // (design.md), never as current; the check itself succeeds.
+          expect(s.status).toBe('good');
+          continue;
+        }
+        // Recorded as data: this run's observation is an error naming its kind.
+        expect(s.status, `${fault} ${kind}: ${JSON.stringify(s)}`).toBe('error');
+        expect(Date.parse(s.checkedAt!)).toBeGreaterThanOrEqual(started - 1000);
+        const summary = JSON.parse(r.stdout) as { failedSources: { kind: string; url: string; error: string; errorKind?: string }[] };
+        const failed = summary.failedSources.find((f) => f.url === s.url);
+        expect(failed, `${fault} ${kind} in failedSources: ${JSON.stringify(summary.failedSources)}`).toBeDefined();
+        expect(s.error, `${fault} ${kind}`).toMatch(EXPECTED_ERROR[fault]);
+      }
+      if (fault === 'stale') {
+        expect(r.code).toBe(0);
+        expect(cert.findings.map((f) => f.code)).toContain('stale_response');
+      } else {
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    },
+    120_000,
+  );
 });

@@ -46,7 +46,9 @@ async function main(): Promise<void> {
   await fetcher.close();
   server.closeAllConnections();
   server.close();
-  process.stdout.write(`${JSON.stringify({ scenario, outcome: r.ok ? `ok ${r.body.length} bytes` : `${r.kind}: ${r.message}`, seconds, baselineMb: Math.round(baseline / MB), peakMb: Math.round(peak / MB), fetchMb: Math.round((peak - baseline) / MB), capMb: DEFAULT_CRL_MAX_BYTES / MB })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ scenario, outcome: r.ok ? `ok ${r.body.length} bytes` : `${r.kind}: ${r.message}`, seconds, baselineMb: Math.round(baseline / MB), peakMb: Math.round(peak / MB), fetchMb: Math.round((peak - baseline) / MB), capMb: DEFAULT_CRL_MAX_BYTES / MB })}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -21,7 +21,15 @@ import type { RunRecord } from '../../src/ports.js';
 const TABLE = 'revwatch-table-from-env';
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-from-env';
 const BUS = 'bus-from-env';
-const RUN: RunRecord = { runId: 'r1', startedAt: 1, finishedAt: 2, certificates: 3, sourcesFailed: 0, observationsWritten: 4, itemsWritten: 5 };
+const RUN: RunRecord = {
+  runId: 'r1',
+  startedAt: 1,
+  finishedAt: 2,
+  certificates: 3,
+  sourcesFailed: 0,
+  observationsWritten: 4,
+  itemsWritten: 5,
+};
 
 const doc = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -80,14 +88,30 @@ describe('workerDepsFromEnvironment', () => {
 });
 
 describe('mailingDepsFromEnvironment (notifier, digest)', () => {
-  const env = { [ENV.table]: TABLE, [ENV.sender]: 'revwatch@ca.example', [ENV.defaultRecipients]: 'a@ca.example, b@ca.example', [ENV.digestRecipients]: 'forum@ca.example' };
+  const env = {
+    [ENV.table]: TABLE,
+    [ENV.sender]: 'revwatch@ca.example',
+    [ENV.defaultRecipients]: 'a@ca.example, b@ca.example',
+    [ENV.digestRecipients]: 'forum@ca.example',
+  };
 
   it('uses the table, sends through SES, and reads the sender and recipients', async () => {
     const deps = mailingDepsFromEnvironment(env);
     expect(await tableOf(deps.store)).toBe(TABLE);
-    expect(deps.mail).toEqual({ sender: 'revwatch@ca.example', defaultRecipients: ['a@ca.example', 'b@ca.example'], digestRecipients: ['forum@ca.example'] });
+    expect(deps.mail).toEqual({
+      sender: 'revwatch@ca.example',
+      defaultRecipients: ['a@ca.example', 'b@ca.example'],
+      digestRecipients: ['forum@ca.example'],
+    });
     ses.on(SendRawEmailCommand).resolves({ MessageId: 'm1' });
-    await deps.mailer.send({ from: deps.mail.sender, to: ['a@ca.example'], subject: 'revwatch: test', text: 'hello', date: new Date(0), attachments: [] });
+    await deps.mailer.send({
+      from: deps.mail.sender,
+      to: ['a@ca.example'],
+      subject: 'revwatch: test',
+      text: 'hello',
+      date: new Date(0),
+      attachments: [],
+    });
     const raw = Buffer.from(ses.commandCalls(SendRawEmailCommand)[0]!.args[0].input.RawMessage!.Data!).toString('utf8');
     expect(raw).toContain('Subject: revwatch: test');
     expect(raw).toContain('From: revwatch@ca.example');
@@ -98,6 +122,8 @@ describe('mailingDepsFromEnvironment (notifier, digest)', () => {
   });
 
   it('refuses a recipient that is not an address, naming the variable', () => {
-    expect(() => mailingDepsFromEnvironment({ ...env, [ENV.digestRecipients]: 'forum' })).toThrow(`${ENV.digestRecipients}: "forum" is not an email address`);
+    expect(() => mailingDepsFromEnvironment({ ...env, [ENV.digestRecipients]: 'forum' })).toThrow(
+      `${ENV.digestRecipients}: "forum" is not an email address`,
+    );
   });
 });

@@ -50,8 +50,18 @@ describe('digest handler', () => {
   });
 
   it('mails the digest to the configured recipients, then counts findings as new from that digest on', async () => {
-    const config = loadConfig({ REVWATCH_TABLE: 'revwatch', REVWATCH_SENDER: 'revwatch@ca.example', REVWATCH_DIGEST_RECIPIENTS: 'policy@forum.example, cas@root.example' });
-    const handler = createDigestHandler(() => ({ mail: config, store: open.store, mailer: new SesMailer(ses.client()), clock, ...createObservability() }));
+    const config = loadConfig({
+      REVWATCH_TABLE: 'revwatch',
+      REVWATCH_SENDER: 'revwatch@ca.example',
+      REVWATCH_DIGEST_RECIPIENTS: 'policy@forum.example, cas@root.example',
+    });
+    const handler = createDigestHandler(() => ({
+      mail: config,
+      store: open.store,
+      mailer: new SesMailer(ses.client()),
+      clock,
+      ...createObservability(),
+    }));
     const first = await handler(scheduledEvent(new Date(NOW).toISOString()));
     expect(first).toEqual({ cas: 1, since: new Date(NOW - 7 * 86_400_000).toISOString().replace('.000', ''), mailed: true });
     let sent = await ses.emails();
@@ -78,25 +88,47 @@ describe('digest handler', () => {
   it('refuses a missing or malformed configuration with a clear error', () => {
     expect(() => loadConfig({ REVWATCH_SENDER: 'a@b.example' })).toThrow('REVWATCH_TABLE is not set');
     expect(() => loadConfig({ REVWATCH_TABLE: 't', REVWATCH_SENDER: 'nobody' })).toThrow(/not an email address/);
-    expect(() => loadConfig({ REVWATCH_TABLE: 't', REVWATCH_SENDER: 'a@b.example', REVWATCH_DIGEST_RECIPIENTS: 'x@y.example,bad' })).toThrow(/"bad"/);
+    expect(() =>
+      loadConfig({ REVWATCH_TABLE: 't', REVWATCH_SENDER: 'a@b.example', REVWATCH_DIGEST_RECIPIENTS: 'x@y.example,bad' }),
+    ).toThrow(/"bad"/);
   });
 
   it('publishes the dashboard under site/ after the digest, and a failed publication fails neither the digest nor its delivery', async () => {
-    const config = loadConfig({ REVWATCH_TABLE: 'revwatch', REVWATCH_SENDER: 'revwatch@ca.example', REVWATCH_DIGEST_RECIPIENTS: 'policy@forum.example' });
+    const config = loadConfig({
+      REVWATCH_TABLE: 'revwatch',
+      REVWATCH_SENDER: 'revwatch@ca.example',
+      REVWATCH_DIGEST_RECIPIENTS: 'policy@forum.example',
+    });
     // The S3 client at the SDK boundary: every PutObject is captured in the process, nothing leaves it.
     const puts: { key: string; contentType: string; body: string }[] = [];
-    const s3 = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, forcePathStyle: true, maxAttempts: 1 });
+    const s3 = new S3Client({
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      forcePathStyle: true,
+      maxAttempts: 1,
+    });
     s3.middlewareStack.add(
       (_next, context) => async (args) => {
         const req = args.request as { path: string; headers: Record<string, string>; body: Uint8Array | string };
         if (context.commandName !== 'PutObjectCommand') throw new Error(`unexpected ${context.commandName}`);
-        puts.push({ key: decodeURIComponent(req.path.replace('/evidence-bucket/', '')), contentType: req.headers['content-type']!, body: Buffer.from(req.body).toString('utf8') });
+        puts.push({
+          key: decodeURIComponent(req.path.replace('/evidence-bucket/', '')),
+          contentType: req.headers['content-type']!,
+          body: Buffer.from(req.body).toString('utf8'),
+        });
         return { output: { $metadata: { httpStatusCode: 200 } }, response: {} };
       },
       { step: 'build', priority: 'low', name: 'capturePuts' },
     );
     const before = (await ses.emails()).length;
-    const published = createDigestHandler(() => ({ mail: config, store: open.store, mailer: new SesMailer(ses.client()), clock, ...createObservability(), site: new S3SitePublisher(s3, 'evidence-bucket') }));
+    const published = createDigestHandler(() => ({
+      mail: config,
+      store: open.store,
+      mailer: new SesMailer(ses.client()),
+      clock,
+      ...createObservability(),
+      site: new S3SitePublisher(s3, 'evidence-bucket'),
+    }));
     const r = await published(scheduledEvent(clock.now().toISOString()));
     expect(r.mailed).toBe(true);
     expect(r.sitePages).toBe(puts.length);
@@ -107,7 +139,18 @@ describe('digest handler', () => {
     expect(puts.every((p) => p.contentType === 'text/html; charset=utf-8')).toBe(true);
     expect(puts.find((p) => p.key === 'site/index.html')!.body).toContain('demo-key-compromise');
 
-    const failing = createDigestHandler(() => ({ mail: config, store: open.store, mailer: new SesMailer(ses.client()), clock, ...createObservability(), site: { publish: async () => { throw new Error('AccessDenied'); } } }));
+    const failing = createDigestHandler(() => ({
+      mail: config,
+      store: open.store,
+      mailer: new SesMailer(ses.client()),
+      clock,
+      ...createObservability(),
+      site: {
+        publish: async () => {
+          throw new Error('AccessDenied');
+        },
+      },
+    }));
     const f = await failing(scheduledEvent(clock.now().toISOString()));
     expect(f).toMatchObject({ mailed: true, sitePages: 0 });
     // Both digests were delivered once each: the failed publication did not fail (and so retry) the digest.

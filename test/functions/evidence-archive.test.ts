@@ -42,7 +42,12 @@ interface SeenRequest {
 
 /** An S3 client whose requests never leave the process: a build-step middleware answers them from `objects`. */
 function stubbedS3(objects: Map<string, Uint8Array>, seen: SeenRequest[]): S3Client {
-  const client = new S3Client({ region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, forcePathStyle: true, maxAttempts: 1 });
+  const client = new S3Client({
+    region: REGION,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    forcePathStyle: true,
+    maxAttempts: 1,
+  });
   client.middlewareStack.add(
     (_next, context) => async (args) => {
       const req = args.request as { method: string; path: string; headers: Record<string, string>; body?: unknown };
@@ -79,7 +84,11 @@ describe('S3 evidence archive at the SDK boundary', () => {
   it('writes under crls/<sha256>.crl, conditionally and with its checksum, and reads the same bytes back', async () => {
     await archive.putCrl(sha(crl), crl);
     expect(seen[0]).toMatchObject({ method: 'PUT', path: `/${BUCKET}/crls/${sha(crl)}.crl` });
-    expect(seen[0]!.headers).toMatchObject({ 'if-none-match': '*', 'content-type': 'application/pkix-crl', 'x-amz-checksum-sha256': Buffer.from(sha(crl), 'hex').toString('base64') });
+    expect(seen[0]!.headers).toMatchObject({
+      'if-none-match': '*',
+      'content-type': 'application/pkix-crl',
+      'x-amz-checksum-sha256': Buffer.from(sha(crl), 'hex').toString('base64'),
+    });
     expect(await archive.getCrl(sha(crl))).toEqual(crl);
     // Archived twice (a retried job): the conditional write's 412 is success, the object is unchanged.
     await archive.putCrl(sha(crl), crl);
@@ -111,16 +120,32 @@ describe('worker archive → --aws report --format bundle', { timeout: 120_000 }
     await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
     const endpoint = `http://127.0.0.1:${(db.address() as AddressInfo).port}`;
     // The CLI's AWS mode reaches the table through the SDK's default chain: point it at dynalite.
-    Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
     dbClient = new DynamoDBClient({ endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     store = new DynamoStore(dbClient, { tableName: TABLE });
     await store.ensureTable();
     const ca = await LocalCa.create({ name: 'Archive CA', notBefore: now - 100 * DAY, notAfter: now + 400 * DAY });
     server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
-    const leaf = await ca.issue({ subject: 'CN=archived.example', notBefore: now - DAY, notAfter: now + 90 * DAY, crlUrls: [server.crlUrl] });
+    const leaf = await ca.issue({
+      subject: 'CN=archived.example',
+      notBefore: now - DAY,
+      notAfter: now + 90 * DAY,
+      crlUrls: [server.crlUrl],
+    });
     server.issued(leaf.info.serial);
     server.revoke(leaf.info.serial, now - 3_600_000, 1);
-    const kase = { id: 'archive', title: 'archive', reportedAt: now - 2 * 3_600_000, reason: 'key-compromise' as const, kind: 'tls-subscriber' as const };
+    const kase = {
+      id: 'archive',
+      title: 'archive',
+      reportedAt: now - 2 * 3_600_000,
+      reason: 'key-compromise' as const,
+      kind: 'tls-subscriber' as const,
+    };
     await trackCertificates({ store, clock }, kase, [{ certificate: leaf.info, bundle: [], source: 'test' }], [ca.info]);
   });
 

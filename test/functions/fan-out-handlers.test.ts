@@ -129,7 +129,11 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     stdout
       .filter((l) => l.includes('"CloudWatchMetrics"'))
       .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((m) => (m._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics.some((d) => d.Namespace === 'revwatch' && d.Dimensions[0]?.[0] === 'service'))
+      .filter((m) =>
+        (m._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics.some(
+          (d) => d.Namespace === 'revwatch' && d.Dimensions[0]?.[0] === 'service',
+        ),
+      )
       .flatMap((m) => [m[metric] ?? 0].flat() as number[])
       .reduce((n, v) => n + v, 0);
 
@@ -155,18 +159,49 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     await ca.startResponder({ signer: 'delegated' });
 
     const issuer = readCertificates(readFileSync(ca.path('ca.pem')), 'ca.pem')[0]!;
-    const entries = (names: string[]) => names.map((n) => ({ certificate: readCertificates(readFileSync(leaves[n]!.pemPath), n)[0]!, bundle: [], source: n }));
-    await trackCertificates({ store, clock }, { id: 'kc', title: 'Key compromise at Test CA', reportedAt, reason: 'key-compromise', kind: 'tls-subscriber', notify: ['incident@reporter.example'] }, entries(['on-time', 'late', 'overdue', 'shared']), [issuer]);
+    const entries = (names: string[]) =>
+      names.map((n) => ({ certificate: readCertificates(readFileSync(leaves[n]!.pemPath), n)[0]!, bundle: [], source: n }));
+    await trackCertificates(
+      { store, clock },
+      {
+        id: 'kc',
+        title: 'Key compromise at Test CA',
+        reportedAt,
+        reason: 'key-compromise',
+        kind: 'tls-subscriber',
+        notify: ['incident@reporter.example'],
+      },
+      entries(['on-time', 'late', 'overdue', 'shared']),
+      [issuer],
+    );
     // A second case tracks one of the same certificates: one request answers for both.
-    await trackCertificates({ store, clock }, { id: 'other', title: 'Another report', reportedAt: now - HOUR, reason: 'key-compromise', kind: 'tls-subscriber' }, entries(['shared']), [issuer]);
+    await trackCertificates(
+      { store, clock },
+      { id: 'other', title: 'Another report', reportedAt: now - HOUR, reason: 'key-compromise', kind: 'tls-subscriber' },
+      entries(['shared']),
+      [issuer],
+    );
 
     fetcher = new HttpFetcher({ clock, allowPrivateNetwork: true });
     const observability = createObservability();
     const mailer = new SesMailer(ses.client());
     // Two OCSP requests per message, and payloads over 512 bytes kept in the table, so both paths run.
-    planner = createPlannerHandler(() => ({ store, queue, events, clock, ...observability, options: { ocspBatchSize: 2, maxInlineBytes: 512 } }));
+    planner = createPlannerHandler(() => ({
+      store,
+      queue,
+      events,
+      clock,
+      ...observability,
+      options: { ocspBatchSize: 2, maxInlineBytes: 512 },
+    }));
     worker = createWorkerHandler(() => ({ store, fetcher, clock, events, issuers: new IssuerCache(store), ...observability }));
-    notifier = createNotifierHandler(() => ({ store, mailer, clock, mail: { sender: 'revwatch@ca.example', defaultRecipients: ['compliance@ca.example'], digestRecipients: [] }, ...observability }));
+    notifier = createNotifierHandler(() => ({
+      store,
+      mailer,
+      clock,
+      mail: { sender: 'revwatch@ca.example', defaultRecipients: ['compliance@ca.example'], digestRecipients: [] },
+      ...observability,
+    }));
 
     const write = process.stdout.write.bind(process.stdout);
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: any[]) => {
@@ -209,10 +244,15 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     const one = await worker({ Records: [sqsRecord(JSON.stringify(first))] } satisfies SQSEvent, lambdaContext('revwatch-worker'));
     expect(one.batchItemFailures).toEqual([]);
     // The same message again (the queue delivers at least once): done again, counted once.
-    expect((await worker({ Records: [sqsRecord(JSON.stringify(first), 2)] }, lambdaContext('revwatch-worker'))).batchItemFailures).toEqual([]);
+    expect((await worker({ Records: [sqsRecord(JSON.stringify(first), 2)] }, lambdaContext('revwatch-worker'))).batchItemFailures).toEqual(
+      [],
+    );
 
     const poison = sqsRecord('{"hello":"world"}');
-    const batch = await worker({ Records: [sqsRecord(JSON.stringify(rest[0])), poison, sqsRecord(JSON.stringify(rest[1]))] }, lambdaContext('revwatch-worker'));
+    const batch = await worker(
+      { Records: [sqsRecord(JSON.stringify(rest[0])), poison, sqsRecord(JSON.stringify(rest[1]))] },
+      lambdaContext('revwatch-worker'),
+    );
     // Only the poison message goes back to the queue (and, after three receives, to the dead-letter queue).
     expect(batch.batchItemFailures).toEqual([{ itemIdentifier: poison.messageId }]);
 
@@ -234,11 +274,19 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     const shared = all.filter((i) => i.sk === `CERT#${sharedSha}`);
     expect(new Set(shared.map((i) => i.pk))).toEqual(new Set(['CASE#kc', 'CASE#other']));
     for (const item of shared) {
-      expect(Object.keys(JSON.parse(String(item.ev)).sources).sort()).toEqual([expect.stringMatching(/^crl /), expect.stringMatching(/^ocsp /)]);
+      expect(Object.keys(JSON.parse(String(item.ev)).sources).sort()).toEqual([
+        expect.stringMatching(/^crl /),
+        expect.stringMatching(/^ocsp /),
+      ]);
       expect(item.rev).toBe(2);
     }
     // Both cases changed: the notifier will look at them.
-    expect(all.filter((i) => i.pk === 'CHANGED').map((i) => i.sk).sort()).toEqual(['CASE#kc', 'CASE#other']);
+    expect(
+      all
+        .filter((i) => i.pk === 'CHANGED')
+        .map((i) => i.sk)
+        .sort(),
+    ).toEqual(['CASE#kc', 'CASE#other']);
     expect(all.find((i) => i.pk === 'OPENRUNS')).toMatchObject({ remaining: 0 });
     expect(all.find((i) => i.pk === 'OPENRUNS')!.finishedAt).toEqual(expect.any(Number));
     // The metric the "no successful check for an hour" alarm watches, in EMF on stdout.
@@ -278,10 +326,22 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
   });
 
   it('lets the CLI read the table the functions wrote (--aws with REVWATCH_TABLE)', async () => {
-    const env = { ...process.env, REVWATCH_TABLE: TABLE, AWS_ENDPOINT_URL_DYNAMODB: dbEndpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    const env = {
+      ...process.env,
+      REVWATCH_TABLE: TABLE,
+      AWS_ENDPOINT_URL_DYNAMODB: dbEndpoint,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    };
     const r = await exec('node', ['bin/revwatch.js', '--aws', '--json', 'status', '--case', 'kc'], { env, encoding: 'utf8' });
     const status = JSON.parse(r.stdout) as { cases: { id: string; certificates: { serial: string; verdict: string }[] }[] };
     const verdicts = Object.fromEntries(status.cases[0]!.certificates.map((c) => [c.serial, c.verdict]));
-    expect(verdicts).toEqual({ [serial('on-time')]: 'revoked_on_time', [serial('late')]: 'revoked_late', [serial('overdue')]: 'overdue', [serial('shared')]: 'overdue' });
+    expect(verdicts).toEqual({
+      [serial('on-time')]: 'revoked_on_time',
+      [serial('late')]: 'revoked_late',
+      [serial('overdue')]: 'overdue',
+      [serial('shared')]: 'overdue',
+    });
   });
 });

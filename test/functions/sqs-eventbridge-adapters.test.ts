@@ -15,7 +15,31 @@ import type { JobMessage } from '../../src/ports.js';
 import type { RunRecord } from '../../src/ports/store.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/revwatch-jobs';
-const message = (i: number, pad = 0): JobMessage => ({ v: 1, runId: 'r1', jobId: `j${i}`, job: { kind: 'ocsp', ocsp: [{ kind: 'ocsp', url: `http://ocsp.example/${'x'.repeat(pad)}`, issuerSha256: 'ab', certificate: { sha256: 'cd', serial: '01', notAfter: 0, caseIds: ['c'], previous: null, record: { sources: {} }, cases: [], sources: 1 } }] } });
+const message = (i: number, pad = 0): JobMessage => ({
+  v: 1,
+  runId: 'r1',
+  jobId: `j${i}`,
+  job: {
+    kind: 'ocsp',
+    ocsp: [
+      {
+        kind: 'ocsp',
+        url: `http://ocsp.example/${'x'.repeat(pad)}`,
+        issuerSha256: 'ab',
+        certificate: {
+          sha256: 'cd',
+          serial: '01',
+          notAfter: 0,
+          caseIds: ['c'],
+          previous: null,
+          record: { sources: {} },
+          cases: [],
+          sources: 1,
+        },
+      },
+    ],
+  },
+});
 
 describe('SqsJobQueue', () => {
   const sqs = mockClient(SQSClient);
@@ -40,29 +64,42 @@ describe('SqsJobQueue', () => {
   it('sends again only the entries SQS failed, and gives up with the reason after three attempts', async () => {
     sqs
       .on(SendMessageBatchCommand)
-      .resolvesOnce({ Successful: [{ Id: 'j0', MessageId: 'm0', MD5OfMessageBody: '' }], Failed: [{ Id: 'j1', Code: 'InternalError', SenderFault: false }] })
+      .resolvesOnce({
+        Successful: [{ Id: 'j0', MessageId: 'm0', MD5OfMessageBody: '' }],
+        Failed: [{ Id: 'j1', Code: 'InternalError', SenderFault: false }],
+      })
       .resolvesOnce({ Successful: [{ Id: 'j1', MessageId: 'm1', MD5OfMessageBody: '' }], Failed: [] });
     await new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE).enqueue([message(0), message(1)]);
     const calls = sqs.commandCalls(SendMessageBatchCommand);
     expect(calls[1]!.args[0].input.Entries!.map((e) => e.Id)).toEqual(['j1']);
 
     sqs.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: 'j0', Code: 'InternalError', Message: 'try later', SenderFault: false }] });
-    await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE).enqueue([message(0)])).rejects.toThrow('SQS refused 1 job message(s): InternalError try later');
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [], Failed: [{ Id: 'j0', Code: 'InternalError', Message: 'try later', SenderFault: false }] });
+    await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE).enqueue([message(0)])).rejects.toThrow(
+      'SQS refused 1 job message(s): InternalError try later',
+    );
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
   });
 
   it('backs off 200 ms, then 400 ms, on the clock it is given', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: 'j0', Code: 'ThrottlingException', Message: 'slow down', SenderFault: false }] });
-    await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE, 3, clock).enqueue([message(0)])).rejects.toThrow('SQS refused 1 job message(s): ThrottlingException slow down');
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [], Failed: [{ Id: 'j0', Code: 'ThrottlingException', Message: 'slow down', SenderFault: false }] });
+    await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE, 3, clock).enqueue([message(0)])).rejects.toThrow(
+      'SQS refused 1 job message(s): ThrottlingException slow down',
+    );
     expect(clock.sleeps).toEqual([200, 400]);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
   });
 
-  it('does not retry what SQS calls the sender\'s fault', async () => {
+  it("does not retry what SQS calls the sender's fault", async () => {
     sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: 'j0', Code: 'InvalidMessageContents', SenderFault: true }] });
-    await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE).enqueue([message(0)])).rejects.toThrow(/InvalidMessageContents/);
+    await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE).enqueue([message(0)])).rejects.toThrow(
+      /InvalidMessageContents/,
+    );
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
   });
 });
@@ -70,7 +107,15 @@ describe('SqsJobQueue', () => {
 describe('EventBridgeRunEvents', () => {
   const events = mockClient(EventBridgeClient);
   afterEach(() => events.reset());
-  const run: RunRecord = { runId: 'r1', startedAt: 1, finishedAt: 2, certificates: 3, sourcesFailed: 0, observationsWritten: 4, itemsWritten: 5 };
+  const run: RunRecord = {
+    runId: 'r1',
+    startedAt: 1,
+    finishedAt: 2,
+    certificates: 3,
+    sourcesFailed: 0,
+    observationsWritten: 4,
+    itemsWritten: 5,
+  };
 
   it('puts one "Check Completed" event from source revwatch on the configured bus', async () => {
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
@@ -81,6 +126,8 @@ describe('EventBridgeRunEvents', () => {
 
   it('fails when EventBridge refuses the entry (PutEvents answers 200 with a failed entry)', async () => {
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }] });
-    await expect(new EventBridgeRunEvents(new EventBridgeClient({ region: 'eu-west-1' }), 'b').checkCompleted(run)).rejects.toThrow('EventBridge refused the "Check Completed" event: InternalFailure oops');
+    await expect(new EventBridgeRunEvents(new EventBridgeClient({ region: 'eu-west-1' }), 'b').checkCompleted(run)).rejects.toThrow(
+      'EventBridge refused the "Check Completed" event: InternalFailure oops',
+    );
   });
 });

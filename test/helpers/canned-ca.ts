@@ -22,7 +22,10 @@ export class CannedCaFetcher implements Fetcher {
   readonly requests: { url: string; method: string }[] = [];
   /** Set to make every request to that URL fail as a timeout would. */
   readonly down = new Set<string>();
-  private readonly statuses = new Map<string, { status: 'good' } | { status: 'revoked'; revocationTime: number; reasonCode: number | null }>();
+  private readonly statuses = new Map<
+    string,
+    { status: 'good' } | { status: 'revoked'; revocationTime: number; reasonCode: number | null }
+  >();
   private crlNumber = 1n;
   /** One CRL per CRL number, as a CA publishes it (re-signing would change its hash). */
   private crlCache: Buffer | null = null;
@@ -53,7 +56,8 @@ export class CannedCaFetcher implements Fetcher {
   crl(): Buffer {
     if (!this.crlCache) {
       const entries: CrlEntryInput[] = [];
-      for (const [serial, s] of this.statuses) if (s.status === 'revoked') entries.push({ serial, revocationDate: s.revocationTime, reasonCode: s.reasonCode });
+      for (const [serial, s] of this.statuses)
+        if (s.status === 'revoked') entries.push({ serial, revocationDate: s.revocationTime, reasonCode: s.reasonCode });
       const thisUpdate = Math.floor(this.now() / 1000) * 1000;
       this.crlCache = this.ca.crl({ entries, thisUpdate, nextUpdate: thisUpdate + 4 * DAY, crlNumber: this.crlNumber });
     }
@@ -62,7 +66,8 @@ export class CannedCaFetcher implements Fetcher {
 
   async fetch(request: FetchRequest): Promise<FetchResult> {
     this.requests.push({ url: request.url, method: request.method ?? 'GET' });
-    if (this.down.has(request.url)) return { ok: false, kind: 'timeout', message: `no answer from ${request.url}`, url: request.url, attempts: 1 };
+    if (this.down.has(request.url))
+      return { ok: false, kind: 'timeout', message: `no answer from ${request.url}`, url: request.url, attempts: 1 };
     let body: Buffer;
     let contentType: string;
     if (request.url === this.crlUrl) {

@@ -38,7 +38,8 @@ export class FaultServer {
       req.on('end', () => {
         this.hits.push({ method: req.method ?? '', url: req.url ?? '' });
         const path = (req.url ?? '/').split('?')[0]!;
-        const handler = this.routes.get(path) ?? [...this.routes.entries()].find(([p]) => p.endsWith('*') && path.startsWith(p.slice(0, -1)))?.[1];
+        const handler =
+          this.routes.get(path) ?? [...this.routes.entries()].find(([p]) => p.endsWith('*') && path.startsWith(p.slice(0, -1)))?.[1];
         if (!handler) {
           res.statusCode = 404;
           res.end('not found');
@@ -61,7 +62,6 @@ export class FaultServer {
 // ---------------------------------------------------------------------------
 // The hostile source: one loopback server with a mode per fault class
 // ---------------------------------------------------------------------------
-
 
 /** Every remote fault class the suite drives, in the order the table prints them. */
 export const FAULT_CLASSES = [
@@ -134,7 +134,11 @@ export class HostileSource {
   refusablePort = 0;
 
   /** `ca` signs the honest answers; `otherCa` signs the answers of another issuer. */
-  constructor(private readonly ca: LocalCa, private readonly otherCa: LocalCa, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ca: LocalCa,
+    private readonly otherCa: LocalCa,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async start(): Promise<this> {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -186,12 +190,20 @@ export class HostileSource {
 
   honestCrl(): Buffer {
     const now = this.now();
-    return this.ca.crl({ entries: [{ serial: '7f0001', revocationDate: now - 86_400_000, reasonCode: 4 }], thisUpdate: now - 60_000, nextUpdate: now + 7 * 86_400_000, crlNumber: 1 });
+    return this.ca.crl({
+      entries: [{ serial: '7f0001', revocationDate: now - 86_400_000, reasonCode: 4 }],
+      thisUpdate: now - 60_000,
+      nextUpdate: now + 7 * 86_400_000,
+      crlNumber: 1,
+    });
   }
 
   honestOcsp(serial: string): Buffer {
     const now = this.now();
-    return this.ca.ocspResponse({ answers: [{ serial, status: 'good', thisUpdate: now - 60_000, nextUpdate: now + 4 * 86_400_000 }], producedAt: now - 60_000 });
+    return this.ca.ocspResponse({
+      answers: [{ serial, status: 'good', thisUpdate: now - 60_000, nextUpdate: now + 4 * 86_400_000 }],
+      producedAt: now - 60_000,
+    });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -242,23 +254,77 @@ export class HostileSource {
         return send(
           kind === 'crl'
             ? this.ca.crl({ entries: [], thisUpdate: now - 60_000, nextUpdate: now + 86_400_000, crlNumber: 2, corruptSignature: true })
-            : this.ca.ocspResponse({ answers: [{ serial: slot.serial, status: 'revoked', revocationTime: now - 3_600_000, reasonCode: 1, thisUpdate: now - 60_000, nextUpdate: now + 86_400_000 }], producedAt: now - 60_000, corruptSignature: true }),
+            : this.ca.ocspResponse({
+                answers: [
+                  {
+                    serial: slot.serial,
+                    status: 'revoked',
+                    revocationTime: now - 3_600_000,
+                    reasonCode: 1,
+                    thisUpdate: now - 60_000,
+                    nextUpdate: now + 86_400_000,
+                  },
+                ],
+                producedAt: now - 60_000,
+                corruptSignature: true,
+              }),
         );
       case 'crl-other-issuer':
-        return send(this.otherCa.crl({ entries: [{ serial: slot.serial, revocationDate: now - 3_600_000, reasonCode: 1 }], thisUpdate: now - 60_000, nextUpdate: now + 86_400_000, crlNumber: 3 }));
+        return send(
+          this.otherCa.crl({
+            entries: [{ serial: slot.serial, revocationDate: now - 3_600_000, reasonCode: 1 }],
+            thisUpdate: now - 60_000,
+            nextUpdate: now + 86_400_000,
+            crlNumber: 3,
+          }),
+        );
       case 'ocsp-other-certid':
-        return send(this.ca.ocspResponse({ answers: [{ serial: '0badc0de', status: 'revoked', revocationTime: now - 3_600_000, reasonCode: 1, thisUpdate: now - 60_000, nextUpdate: now + 86_400_000 }], producedAt: now - 60_000 }));
+        return send(
+          this.ca.ocspResponse({
+            answers: [
+              {
+                serial: '0badc0de',
+                status: 'revoked',
+                revocationTime: now - 3_600_000,
+                reasonCode: 1,
+                thisUpdate: now - 60_000,
+                nextUpdate: now + 86_400_000,
+              },
+            ],
+            producedAt: now - 60_000,
+          }),
+        );
       case 'stale':
         return send(
           kind === 'crl'
             ? this.ca.crl({ entries: [], thisUpdate: now - 10 * 86_400_000, nextUpdate: now - 3 * 86_400_000, crlNumber: 4 })
-            : this.ca.ocspResponse({ answers: [{ serial: slot.serial, status: 'good', thisUpdate: now - 10 * 86_400_000, nextUpdate: now - 3 * 86_400_000 }], producedAt: now - 10 * 86_400_000 }),
+            : this.ca.ocspResponse({
+                answers: [{ serial: slot.serial, status: 'good', thisUpdate: now - 10 * 86_400_000, nextUpdate: now - 3 * 86_400_000 }],
+                producedAt: now - 10 * 86_400_000,
+              }),
         );
       case 'future':
         return send(
           kind === 'crl'
-            ? this.ca.crl({ entries: [{ serial: slot.serial, revocationDate: now + 86_400_000, reasonCode: 1 }], thisUpdate: now + 86_400_000, nextUpdate: now + 8 * 86_400_000, crlNumber: 5 })
-            : this.ca.ocspResponse({ answers: [{ serial: slot.serial, status: 'revoked', revocationTime: now + 86_400_000, reasonCode: 1, thisUpdate: now + 86_400_000, nextUpdate: now + 5 * 86_400_000 }], producedAt: now + 86_400_000 }),
+            ? this.ca.crl({
+                entries: [{ serial: slot.serial, revocationDate: now + 86_400_000, reasonCode: 1 }],
+                thisUpdate: now + 86_400_000,
+                nextUpdate: now + 8 * 86_400_000,
+                crlNumber: 5,
+              })
+            : this.ca.ocspResponse({
+                answers: [
+                  {
+                    serial: slot.serial,
+                    status: 'revoked',
+                    revocationTime: now + 86_400_000,
+                    reasonCode: 1,
+                    thisUpdate: now + 86_400_000,
+                    nextUpdate: now + 5 * 86_400_000,
+                  },
+                ],
+                producedAt: now + 86_400_000,
+              }),
         );
       case 'ocsp-malformedRequest':
       case 'ocsp-internalError':
@@ -283,7 +349,9 @@ export class HostileSource {
         res.writeHead(200, { 'content-type': type });
         const block = Buffer.alloc(1024 * 1024, 0x30);
         const pump = (): void => {
-          while (!res.destroyed && res.write(block)) { /* until the socket pushes back */ }
+          while (!res.destroyed && res.write(block)) {
+            /* until the socket pushes back */
+          }
           if (!res.destroyed) res.once('drain', pump);
         };
         pump();
@@ -296,7 +364,9 @@ export class HostileSource {
       }
       case 'broken-chunked': {
         const socket = req.socket;
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ntransfer-encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\nzz\r\nnot a chunk\r\n`);
+        socket.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ntransfer-encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\nzz\r\nnot a chunk\r\n`,
+        );
         socket.end();
         return;
       }

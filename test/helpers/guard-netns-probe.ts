@@ -32,7 +32,13 @@ async function main(): Promise<void> {
   ];
   const results: Record<string, Record<string, string>> = {};
   for (const allow of [false, true]) {
-    const fetcher = new HttpFetcher({ clock: new SystemClock(), allowPrivateNetwork: allow, maxAttempts: 1, connectTimeoutMs: 2_000, otherDeadlineMs: 5_000 });
+    const fetcher = new HttpFetcher({
+      clock: new SystemClock(),
+      allowPrivateNetwork: allow,
+      maxAttempts: 1,
+      connectTimeoutMs: 2_000,
+      otherDeadlineMs: 5_000,
+    });
     const mode = allow ? 'allow' : 'default';
     results[mode] = {};
     for (const url of targets) {
@@ -43,7 +49,13 @@ async function main(): Promise<void> {
     const ocsp = new OcspClient({ fallback: fetcher, allowPrivateNetwork: allow, timeoutMs: 5_000 });
     const request = Uint8Array.from([0x30, 0x03, 0x30, 0x01, 0x00]);
     for (const url of targets) {
-      const r = await ocsp.fetch({ url, method: 'POST', body: request, headers: { 'content-type': 'application/ocsp-request' }, maxBytes: 1000 });
+      const r = await ocsp.fetch({
+        url,
+        method: 'POST',
+        body: request,
+        headers: { 'content-type': 'application/ocsp-request' },
+        maxBytes: 1000,
+      });
       results[mode]![`ocsp ${url.replace(`:${port}`, '')}`] = r.ok ? 'ok' : `${r.kind}: ${r.message}`;
     }
     await ocsp.close();

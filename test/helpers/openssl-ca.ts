@@ -51,8 +51,10 @@ function waitForListening(child: ChildProcess, timeoutMs = 5000): Promise<void> 
 }
 
 /** OpenSSL's index.txt time format: YYMMDDHHMMSSZ. */
-const indexTime = (ms: number): string => new Date(ms).toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
-const genTime = (ms: number): string => new Date(ms).toISOString().replace(/^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
+const indexTime = (ms: number): string =>
+  new Date(ms).toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
+const genTime = (ms: number): string =>
+  new Date(ms).toISOString().replace(/^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
 
 export interface IssuedLeaf {
   readonly name: string;
@@ -118,17 +120,63 @@ authorityKeyIdentifier = keyid:always
 `,
     );
     const newKey = keyAlg === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
-    this.openssl(['req', '-x509', ...newKey, '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', `/CN=${this.name}`, '-days', '3650',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature', '-addext', 'subjectKeyIdentifier=hash']);
+    this.openssl([
+      'req',
+      '-x509',
+      ...newKey,
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-subj',
+      `/CN=${this.name}`,
+      '-days',
+      '3650',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      '-addext',
+      'subjectKeyIdentifier=hash',
+    ]);
     this.openssl(['x509', '-in', 'ca.pem', '-outform', 'DER', '-out', 'ca.der']);
     this.issue('ocsp-responder', 'ocsp_ext');
     return this;
   }
 
   issue(name: string, extensions = 'leaf_ext'): IssuedLeaf {
-    this.openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+    this.openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    ]);
     const serialHex = readFileSync(this.path('serial'), 'utf8').trim();
-    this.openssl(['ca', '-batch', '-config', 'openssl.cnf', '-in', `${name}.csr`, '-out', `${name}.pem`, '-extensions', extensions, '-days', '90', '-notext']);
+    this.openssl([
+      'ca',
+      '-batch',
+      '-config',
+      'openssl.cnf',
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}.pem`,
+      '-extensions',
+      extensions,
+      '-days',
+      '90',
+      '-notext',
+    ]);
     return { name, pemPath: this.path(`${name}.pem`), serialHex };
   }
 
@@ -143,7 +191,11 @@ authorityKeyIdentifier = keyid:always
       .route('/ca.crl', (_req, res) => res.end(this.crl(Date.now() - 60_000, Date.now() + 7 * 86_400_000)))
       .route('/ca.der', (_req, res) => res.end(readFileSync(this.path('ca.der'))))
       .route('/ocsp', async (_req, res, body) => {
-        const r = await fetch(`http://127.0.0.1:${this.ocspPort}/`, { method: 'POST', body, headers: { 'content-type': 'application/ocsp-request' } }).catch(() => null);
+        const r = await fetch(`http://127.0.0.1:${this.ocspPort}/`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/ocsp-request' },
+        }).catch(() => null);
         if (!r) {
           res.statusCode = 502;
           res.end();
@@ -187,21 +239,52 @@ authorityKeyIdentifier = keyid:always
 
   /** `openssl ca -gencrl`, returned as DER. */
   crl(thisUpdate: number, nextUpdate: number): Buffer {
-    this.openssl(['ca', '-gencrl', '-config', 'openssl.cnf', '-crlexts', 'crl_ext', '-out', 'ca.crl.pem', '-crl_lastupdate', genTime(thisUpdate), '-crl_nextupdate', genTime(nextUpdate)]);
+    this.openssl([
+      'ca',
+      '-gencrl',
+      '-config',
+      'openssl.cnf',
+      '-crlexts',
+      'crl_ext',
+      '-out',
+      'ca.crl.pem',
+      '-crl_lastupdate',
+      genTime(thisUpdate),
+      '-crl_nextupdate',
+      genTime(nextUpdate),
+    ]);
     this.openssl(['crl', '-in', 'ca.crl.pem', '-outform', 'DER', '-out', 'ca.crl']);
     return readFileSync(this.path('ca.crl'));
   }
 
   /** Starts (or restarts) `openssl ocsp`; `signer` picks the issuer or the delegated responder certificate. */
-  async startResponder(options: { signer: 'issuer' | 'delegated'; badsig?: boolean; keyId?: boolean } = { signer: 'delegated' }): Promise<void> {
+  async startResponder(
+    options: { signer: 'issuer' | 'delegated'; badsig?: boolean; keyId?: boolean } = { signer: 'delegated' },
+  ): Promise<void> {
     await this.stopResponder();
     const [cert, key] = options.signer === 'issuer' ? ['ca.pem', 'ca.key'] : ['ocsp-responder.pem', 'ocsp-responder.key'];
     // freePort() releases the port before openssl binds it, and test files run
     // in parallel: when another server took it meanwhile, try a fresh one.
     for (let attempt = 0; ; attempt++) {
       this.ocspPort = this.ocspPort && attempt === 0 ? this.ocspPort : await freePort();
-      this.responderArgs = ['ocsp', '-index', 'index.txt', '-port', String(this.ocspPort), '-CA', 'ca.pem', '-rsigner', cert, '-rkey', key, '-nmin', '60', '-ignore_err',
-        ...(options.badsig ? ['-badsig'] : []), ...(options.keyId ? ['-resp_key_id'] : [])];
+      this.responderArgs = [
+        'ocsp',
+        '-index',
+        'index.txt',
+        '-port',
+        String(this.ocspPort),
+        '-CA',
+        'ca.pem',
+        '-rsigner',
+        cert,
+        '-rkey',
+        key,
+        '-nmin',
+        '60',
+        '-ignore_err',
+        ...(options.badsig ? ['-badsig'] : []),
+        ...(options.keyId ? ['-resp_key_id'] : []),
+      ];
       this.responder = spawn('openssl', this.responderArgs, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
       try {
         await waitForListening(this.responder);

@@ -11,7 +11,13 @@ export const HOUR = 3_600_000;
 
 export async function makeHierarchy(keyType: KeyType = 'ec-p256') {
   const root = await LocalCa.create({ name: `Test Root ${keyType}`, keyType, notBefore: T0 - 365 * DAY, notAfter: T0 + 3650 * DAY });
-  const ca = await LocalCa.create({ name: `Test Issuing CA ${keyType}`, keyType, notBefore: T0 - 300 * DAY, notAfter: T0 + 1000 * DAY, parent: root });
+  const ca = await LocalCa.create({
+    name: `Test Issuing CA ${keyType}`,
+    keyType,
+    notBefore: T0 - 300 * DAY,
+    notAfter: T0 + 1000 * DAY,
+    parent: root,
+  });
   const leaf = await ca.issue({
     subject: 'CN=leaf.example',
     notBefore: T0 - 10 * DAY,

@@ -18,14 +18,22 @@ import { RevwatchStack } from '../../infra/revwatch-stack.js';
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
 function synth(context: Record<string, string>): Record<string, Resource> {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'revwatch-evidence-cdk-')), context: { sender: 'revwatch@ca.example', ...context } });
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'revwatch-evidence-cdk-')),
+    context: { sender: 'revwatch@ca.example', ...context },
+  });
   const stack = new RevwatchStack(app, 'revwatch', { config: readStackConfig((k) => app.node.tryGetContext(k)) });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const assembly = app.synth();
-  return (JSON.parse(readFileSync(assembly.getStackArtifact(stack.artifactId).templateFullPath, 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+  return (
+    JSON.parse(readFileSync(assembly.getStackArtifact(stack.artifactId).templateFullPath, 'utf8')) as {
+      Resources: Record<string, Resource>;
+    }
+  ).Resources;
 }
 
-const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(strings) : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
+const strings = (v: unknown): string[] =>
+  typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(strings) : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : [];
 
 describe('evidence bucket', { timeout: 180_000 }, () => {
   const resources = synth({});
@@ -38,7 +46,12 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
     const p = evidence[1].Properties;
     expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(p.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
-    expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(p.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     expect(evidence[1].DeletionPolicy).toBe('Retain');
     expect(evidence[1].UpdateReplacePolicy).toBe('Retain');
     expect(p.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logs[0] }, LogFilePrefix: 'evidence/' });
@@ -63,33 +76,57 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
   it('grants the worker s3:PutObject on the crls/ prefix and the digest on site/ of that bucket only, and no other function anything of S3', () => {
     const s3Statements = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
-      .flatMap(([, r]) => (r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).map((s) => ({ roles: r.Properties.Roles, s })))
+      .flatMap(([, r]) =>
+        (r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).map((s) => ({
+          roles: r.Properties.Roles,
+          s,
+        })),
+      )
       .filter(({ s }) => [s.Action].flat().some((a) => a.startsWith('s3:')));
     expect(s3Statements).toHaveLength(2);
-    const fn = (word: string) => Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes(word))!;
-    for (const [word, prefix] of [['fetches one CRL', '/crls/*'], ['forum digest', '/site/*']] as const) {
+    const fn = (word: string) =>
+      Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes(word))!;
+    for (const [word, prefix] of [
+      ['fetches one CRL', '/crls/*'],
+      ['forum digest', '/site/*'],
+    ] as const) {
       const f = fn(word);
-      const mine = s3Statements.filter(({ roles }) => JSON.stringify(roles) === JSON.stringify([{ Ref: f.Properties.Role['Fn::GetAtt'][0] }]));
+      const mine = s3Statements.filter(
+        ({ roles }) => JSON.stringify(roles) === JSON.stringify([{ Ref: f.Properties.Role['Fn::GetAtt'][0] }]),
+      );
       expect(mine, word).toHaveLength(1);
       const { s } = mine[0] as unknown as { s: { Action: string; Resource: unknown; Effect: string } };
-      expect(s).toEqual({ Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [evidence[0], 'Arn'] }, prefix]] } });
+      expect(s).toEqual({
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [evidence[0], 'Arn'] }, prefix]] },
+      });
       expect(strings(s.Resource).filter((x) => x.includes('*'))).toEqual([prefix]);
       expect(f.Properties.Environment.Variables.REVWATCH_EVIDENCE_BUCKET).toEqual({ Ref: evidence[0] });
     }
   });
 
   it('turns Object Lock on in governance mode when the context asks, and refuses a bad value with one line', () => {
-    const locked = Object.values(synth({ evidenceObjectLockDays: '3650', evidenceInfrequentAccessDays: '30' })).find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties.VersioningConfiguration)!;
+    const locked = Object.values(synth({ evidenceObjectLockDays: '3650', evidenceInfrequentAccessDays: '30' })).find(
+      (r) => r.Type === 'AWS::S3::Bucket' && r.Properties.VersioningConfiguration,
+    )!;
     expect(locked.Properties.ObjectLockEnabled).toBe(true);
-    expect(locked.Properties.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 3650 } } });
+    expect(locked.Properties.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 3650 } },
+    });
     expect(locked.Properties.LifecycleConfiguration.Rules[0].Transitions).toEqual([{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }]);
-    expect(() => readStackConfig((k) => ({ sender: 'a@b.example', evidenceInfrequentAccessDays: '7' })[k])).toThrow('context "evidenceInfrequentAccessDays" must be an integer from 30 to 3650, not "7"');
+    expect(() => readStackConfig((k) => ({ sender: 'a@b.example', evidenceInfrequentAccessDays: '7' })[k])).toThrow(
+      'context "evidenceInfrequentAccessDays" must be an integer from 30 to 3650, not "7"',
+    );
   });
 });
 
 describe('weekly CCADB refresh switch', { timeout: 180_000 }, () => {
   const plannerOf = (resources: Record<string, Resource>) => {
-    const [, fn] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('plans a check run'))!;
+    const [, fn] = Object.entries(resources).find(
+      ([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('plans a check run'),
+    )!;
     const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
     const actions = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === roleId))
@@ -106,6 +143,8 @@ describe('weekly CCADB refresh switch', { timeout: 180_000 }, () => {
     const on = plannerOf(synth({ ccadbReportUrl: url }));
     expect(on.env.REVWATCH_CCADB_REPORT_URL).toBe(url);
     expect(on.actions).toContain('dynamodb:DeleteItem');
-    expect(() => readStackConfig((k) => ({ sender: 'a@b.example', ccadbReportUrl: 'http://plain.example/x.csv' })[k])).toThrow('context "ccadbReportUrl" must be an https URL, not "http://plain.example/x.csv"');
+    expect(() => readStackConfig((k) => ({ sender: 'a@b.example', ccadbReportUrl: 'http://plain.example/x.csv' })[k])).toThrow(
+      'context "ccadbReportUrl" must be an https URL, not "http://plain.example/x.csv"',
+    );
   });
 });

@@ -33,7 +33,8 @@ function synth(context: Record<string, string>, withNag = true) {
 }
 
 /** Every string inside a CloudFormation value (Fn::Join parts, Fn::GetAtt names, ...). */
-const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(strings) : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
+const strings = (v: unknown): string[] =>
+  typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(strings) : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : [];
 const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 describe('CDK stack', () => {
@@ -47,10 +48,17 @@ describe('CDK stack', () => {
   const statementsOf = (roleId: string) =>
     byType('AWS::IAM::Policy')
       .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
-      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[]);
+      .flatMap(
+        ([, p]) =>
+          p.Properties.PolicyDocument.Statement as { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[],
+      );
 
   beforeAll(() => {
-    ({ template, resources, outdir } = synth({ sender: 'revwatch@ca.example', recipients: 'compliance@ca.example', alarmEmail: 'oncall@ca.example' }));
+    ({ template, resources, outdir } = synth({
+      sender: 'revwatch@ca.example',
+      recipients: 'compliance@ca.example',
+      alarmEmail: 'oncall@ca.example',
+    }));
   }, 120_000);
 
   it('passes cdk-nag AwsSolutions, which does catch a wildcard policy (negative control)', () => {
@@ -82,7 +90,14 @@ describe('CDK stack', () => {
     expect(table.Properties.StreamSpecification).toBeUndefined();
     // One index: the sparse polling index the planner reads (only certificates that still need asking).
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
-      { IndexName: 'poll', KeySchema: [{ AttributeName: 'pk2', KeyType: 'HASH' }, { AttributeName: 'sk2', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+      {
+        IndexName: 'poll',
+        KeySchema: [
+          { AttributeName: 'pk2', KeyType: 'HASH' },
+          { AttributeName: 'sk2', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ]);
   });
 
@@ -100,8 +115,13 @@ describe('CDK stack', () => {
     expect(resources[fnId('plans a check run')]!.Properties.ReservedConcurrentExecutions).toBe(1);
     expect(resources[fnId('fetches one CRL')]!.Properties.ReservedConcurrentExecutions).toBe(4);
     expect(resources[fnId('sends due notices')]!.Properties.ReservedConcurrentExecutions).toBe(1);
-    expect(resources[fnId('sends due notices')]!.Properties.Environment.Variables).toMatchObject({ REVWATCH_SENDER: 'revwatch@ca.example', REVWATCH_DEFAULT_RECIPIENTS: 'compliance@ca.example' });
-    expect(resources[fnId('forum digest')]!.Properties.Environment.Variables).toMatchObject({ REVWATCH_DIGEST_RECIPIENTS: 'compliance@ca.example' });
+    expect(resources[fnId('sends due notices')]!.Properties.Environment.Variables).toMatchObject({
+      REVWATCH_SENDER: 'revwatch@ca.example',
+      REVWATCH_DEFAULT_RECIPIENTS: 'compliance@ca.example',
+    });
+    expect(resources[fnId('forum digest')]!.Properties.Environment.Variables).toMatchObject({
+      REVWATCH_DIGEST_RECIPIENTS: 'compliance@ca.example',
+    });
   });
 
   it('allows no wildcard action and no wildcard resource in any IAM statement (but the evidence prefixes, see evidence-bucket.test.ts)', () => {
@@ -113,7 +133,15 @@ describe('CDK stack', () => {
         statements++;
         // The two object-prefix grants, s3:PutObject on <evidence bucket>/crls/* (worker) and /site/* (digest),
         // asserted exactly in evidence-bucket.test.ts.
-        if (s.Action === 's3:PutObject' && ['/crls/*', '/site/*'].includes(strings(s.Resource).filter((r) => r.includes('*')).join())) continue;
+        if (
+          s.Action === 's3:PutObject' &&
+          ['/crls/*', '/site/*'].includes(
+            strings(s.Resource)
+              .filter((r) => r.includes('*'))
+              .join(),
+          )
+        )
+          continue;
         for (const a of list(s.Action)) expect(a, JSON.stringify(s)).not.toContain('*');
         for (const r of strings(s.Resource)) expect(r, JSON.stringify(s)).not.toContain('*');
       }
@@ -130,7 +158,12 @@ describe('CDK stack', () => {
     const tableId = byType('AWS::DynamoDB::Table')[0]![0];
     const onTable = (s: { Resource: unknown }) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] });
     const dynamo = statementsOf(roleOf(word)).filter((s) => list(s.Action).some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo.filter(onTable).flatMap((s) => list(s.Action)).sort()).toEqual(actions.map((a) => `dynamodb:${a}`).sort());
+    expect(
+      dynamo
+        .filter(onTable)
+        .flatMap((s) => list(s.Action))
+        .sort(),
+    ).toEqual(actions.map((a) => `dynamodb:${a}`).sort());
     // Only the planner reads the polling index, with Query, on that index alone.
     const onIndex = dynamo.filter((s) => !onTable(s));
     if (word === 'plans a check run') {
@@ -141,19 +174,26 @@ describe('CDK stack', () => {
   });
 
   it('lets only the notifier and the digest send mail, only as the configured sender and identity', () => {
-    const ses = byType('AWS::IAM::Policy').flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as any[]).filter((s) => list(s.Action).some((a: string) => a.startsWith('ses:'))));
+    const ses = byType('AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as any[]).filter((s) => list(s.Action).some((a: string) => a.startsWith('ses:'))),
+    );
     expect(ses).toHaveLength(2);
     for (const s of ses) {
       expect(s.Action).toBe('ses:SendRawEmail');
       expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'revwatch@ca.example' } });
       expect(strings(s.Resource).join('')).toMatch(/:ses:.*:identity\/ca\.example$/);
     }
-    for (const word of ['plans a check run', 'fetches one CRL']) expect(statementsOf(roleOf(word)).some((s) => list(s.Action).some((a) => a.startsWith('ses:')))).toBe(false);
+    for (const word of ['plans a check run', 'fetches one CRL'])
+      expect(statementsOf(roleOf(word)).some((s) => list(s.Action).some((a) => a.startsWith('ses:')))).toBe(false);
   });
 
   it('schedules checks every 15 minutes, notices after each run and hourly, and the digest weekly', () => {
     const target = (word: string) => ({ Arn: { 'Fn::GetAtt': [fnId(word), 'Arn'] }, Id: Match.anyValue() });
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED', Targets: [target('plans a check run')] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+      Targets: [target('plans a check run')],
+    });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [target('sends due notices')] });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 8 ? * MON *)', Targets: [target('forum digest')] });
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -168,7 +208,11 @@ describe('CDK stack', () => {
     expect(queues).toHaveLength(2);
     const [dlqId] = queues.find(([, q]) => !q.Properties.RedrivePolicy)!;
     const [, jobs] = queues.find(([, q]) => q.Properties.RedrivePolicy)!;
-    expect(jobs.Properties).toMatchObject({ VisibilityTimeout: 1800, SqsManagedSseEnabled: true, RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } } });
+    expect(jobs.Properties).toMatchObject({
+      VisibilityTimeout: 1800,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+    });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: fnId('fetches one CRL') },
       BatchSize: 1,
@@ -192,9 +236,19 @@ describe('CDK stack', () => {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
     }
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     for (const word of ['plans a check run', 'fetches one CRL', 'sends due notices', 'forum digest']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(word) } }], Threshold: 1 });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Errors',
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(word) } }],
+        Threshold: 1,
+      });
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'revwatch',
@@ -218,12 +272,26 @@ describe('CDK stack', () => {
   });
 
   it('takes schedules, concurrency and memory from context, and refuses bad values with one line', () => {
-    const custom = synth({ sender: 'r@ca.example', checkSchedule: 'rate(5 minutes)', digestSchedule: 'cron(0 6 ? * FRI *)', workerConcurrency: '12', workerMemory: '3008', logRetentionDays: '365', ocspPerHost: '8', ocspIntervalMs: '0' }, false);
+    const custom = synth(
+      {
+        sender: 'r@ca.example',
+        checkSchedule: 'rate(5 minutes)',
+        digestSchedule: 'cron(0 6 ? * FRI *)',
+        workerConcurrency: '12',
+        workerMemory: '3008',
+        logRetentionDays: '365',
+        ocspPerHost: '8',
+        ocspIntervalMs: '0',
+      },
+      false,
+    );
     custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 6 ? * FRI *)' });
     custom.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 12, MemorySize: 3008 });
     custom.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
-    custom.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REVWATCH_OCSP_PER_HOST: '8', REVWATCH_OCSP_INTERVAL_MS: '0' }) } });
+    custom.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ REVWATCH_OCSP_PER_HOST: '8', REVWATCH_OCSP_INTERVAL_MS: '0' }) },
+    });
     const read = (ctx: Record<string, string>) => () => readStackConfig((k) => ctx[k]);
     expect(read({})).toThrow('context "sender" is required: npx cdk deploy -c sender=revwatch@your-domain.example');
     expect(read({ sender: 'nope' })).toThrow('context "sender": "nope" is not an email address');

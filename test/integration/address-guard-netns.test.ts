@@ -12,7 +12,10 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '../..');
 const probe = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up'], { encoding: 'utf8' });
 const available = probe.status === 0;
-if (!available) console.warn(`address-guard-netns: skipped, cannot create a network namespace (unshare -n: ${(probe.stderr || probe.error?.message || '').trim()})`);
+if (!available)
+  console.warn(
+    `address-guard-netns: skipped, cannot create a network namespace (unshare -n: ${(probe.stderr || probe.error?.message || '').trim()})`,
+  );
 const suite = available ? describe : describe.skip;
 
 suite('address guard inside a loopback-only network namespace', () => {
@@ -26,7 +29,12 @@ suite('address guard inside a loopback-only network namespace', () => {
       'ip -6 addr add fd00:ec2::254/128 dev lo nodad',
       `exec node --import tsx ${JSON.stringify(join(ROOT, 'test/helpers/guard-netns-probe.ts'))}`,
     ].join('\n');
-    const r = spawnSync('unshare', ['-n', 'sh', '-c', setup], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, REVWATCH_IN_NETNS: '1' }, timeout: 60_000 });
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', setup], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, REVWATCH_IN_NETNS: '1' },
+      timeout: 60_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const { results, hits } = JSON.parse(r.stdout) as { results: Record<'default' | 'allow', Record<string, string>>; hits: string[] };

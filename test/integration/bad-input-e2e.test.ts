@@ -13,29 +13,40 @@ const ROOT = join(__dirname, '../..');
 const BIN = join(ROOT, 'bin/revwatch.js');
 const netnsProbe = spawnSync('unshare', ['-n', 'true'], { encoding: 'utf8' });
 const netns = netnsProbe.status === 0;
-if (!netns) console.warn(`bad-input-e2e: AWS test skipped, cannot create a network namespace (unshare -n: ${(netnsProbe.stderr || netnsProbe.error?.message || '').trim()})`);
+if (!netns)
+  console.warn(
+    `bad-input-e2e: AWS test skipped, cannot create a network namespace (unshare -n: ${(netnsProbe.stderr || netnsProbe.error?.message || '').trim()})`,
+  );
 
 describe('bad input through the built CLI', () => {
   // The SDK's default chain would ask the instance metadata service for
   // credentials: run it where no packet can leave (a fresh network
   // namespace, loopback only), with metadata lookups disabled as well.
-  (netns ? it : it.skip)('--aws without credentials exits 1 with one line, no stack trace', () => {
-    const scratch = mkdtempSync(join(tmpdir(), 'revwatch-aws-'));
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: scratch,
-      AWS_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: join(scratch, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'none'),
-      REVWATCH_TABLE: 'revwatch-test',
-    };
-    const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up; exec node ${JSON.stringify(BIN)} --aws status`], { env, encoding: 'utf8', timeout: 60_000 });
-    expect(r.status).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^revwatch: AWS mode: no AWS credentials found .*\n$/);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  }, 90_000);
+  (netns ? it : it.skip)(
+    '--aws without credentials exits 1 with one line, no stack trace',
+    () => {
+      const scratch = mkdtempSync(join(tmpdir(), 'revwatch-aws-'));
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: scratch,
+        AWS_REGION: 'us-east-1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONFIG_FILE: join(scratch, 'none'),
+        AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'none'),
+        REVWATCH_TABLE: 'revwatch-test',
+      };
+      const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up; exec node ${JSON.stringify(BIN)} --aws status`], {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^revwatch: AWS mode: no AWS credentials found .*\n$/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    },
+    90_000,
+  );
 
   it('says on stderr that it is waiting for a lock left by a killed command, and why, then takes it over', async () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-lock-'));
@@ -52,6 +63,8 @@ describe('bad input through the built CLI', () => {
     expect(code).toBe(0);
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^revwatch: waiting for the lock on .* \(.*db\.lock, last refreshed 2\d s ago\): another revwatch command is using this home; a lock left by a killed command is taken over once it has not been refreshed for 30 s$/);
+    expect(lines[0]).toMatch(
+      /^revwatch: waiting for the lock on .* \(.*db\.lock, last refreshed 2\d s ago\): another revwatch command is using this home; a lock left by a killed command is taken over once it has not been refreshed for 30 s$/,
+    );
   }, 90_000);
 });

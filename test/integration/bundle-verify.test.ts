@@ -46,8 +46,19 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
     const now = clock.now().getTime();
     const issuer = readCertificates(readFileSync(ca.path('ca.pem')), 'ca.pem');
     const leaves = ['good', 'revoked'].map((name) => readCertificates(readFileSync(ca.path(`${signer}-${name}.pem`)), name)[0]!);
-    const kase: Case = { id: `bundle-${signer}`, title: `Bundle (${signer} responder)`, reportedAt: now - 2 * HOUR, reason: 'key-compromise', kind: 'tls-subscriber' };
-    await trackCertificates({ store, clock }, kase, leaves.map((certificate) => ({ certificate, bundle: [], source: 'test' })), issuer);
+    const kase: Case = {
+      id: `bundle-${signer}`,
+      title: `Bundle (${signer} responder)`,
+      reportedAt: now - 2 * HOUR,
+      reason: 'key-compromise',
+      kind: 'tls-subscriber',
+    };
+    await trackCertificates(
+      { store, clock },
+      kase,
+      leaves.map((certificate) => ({ certificate, bundle: [], source: 'test' })),
+      issuer,
+    );
     const crls = new Map<string, Uint8Array>();
     await runCheck({ store, fetcher, clock, saveCrl: async (sha, bytes) => void crls.set(sha, bytes) });
     const report = await buildCaseReport(store, kase.id, clock.now().getTime(), { allObservations: true });
@@ -82,9 +93,16 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
     expect(paths.filter((p) => /^certs\/[0-9a-f]+-[0-9a-f]{12}\.pem$/.test(p))).toHaveLength(2);
     expect(paths.filter((p) => p.startsWith('certs/issuer-'))).toHaveLength(1);
     expect(paths.filter((p) => p.startsWith('certs/responder-'))).toHaveLength(1);
-    expect(readFileSync(join(dir, paths.find((p) => p.startsWith('certs/responder-'))!), 'utf8')).toBe(readFileSync(ca.path('ocsp-responder.pem'), 'utf8').replace(/\r/g, '').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/)![0].replace(/\n?$/, '\n'));
+    expect(readFileSync(join(dir, paths.find((p) => p.startsWith('certs/responder-'))!), 'utf8')).toBe(
+      readFileSync(ca.path('ocsp-responder.pem'), 'utf8')
+        .replace(/\r/g, '')
+        .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/)![0]
+        .replace(/\n?$/, '\n'),
+    );
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-    expect(readme).toMatch(/openssl ocsp -respin ocsp\/\S+\.der -issuer certs\/issuer-\S+\.pem -CAfile certs\/issuer-\S+\.pem -partial_chain/);
+    expect(readme).toMatch(
+      /openssl ocsp -respin ocsp\/\S+\.der -issuer certs\/issuer-\S+\.pem -CAfile certs\/issuer-\S+\.pem -partial_chain/,
+    );
     expect(readme).not.toMatch(/^openssl ocsp .*-VAfile/m);
     const r = verify(dir);
     expect(r.stdout, r.stdout + r.stderr).toMatch(/all evidence verified/);
@@ -114,9 +132,14 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
     expect(tampered.stdout).toContain(`FAILED  ocsp/${ocsp}`);
 
     // The same flip with SHA256SUMS rewritten to match: openssl's signature check still catches it.
-    const sums = readFileSync(join(dir, 'SHA256SUMS'), 'utf8').split('\n').filter((l) => !l.endsWith(`ocsp/${ocsp}`) && l);
+    const sums = readFileSync(join(dir, 'SHA256SUMS'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.endsWith(`ocsp/${ocsp}`) && l);
     const { createHash } = await import('node:crypto');
-    writeFileSync(join(dir, 'SHA256SUMS'), [...sums, `${createHash('sha256').update(bytes).digest('hex')}  ocsp/${ocsp}`].join('\n') + '\n');
+    writeFileSync(
+      join(dir, 'SHA256SUMS'),
+      [...sums, `${createHash('sha256').update(bytes).digest('hex')}  ocsp/${ocsp}`].join('\n') + '\n',
+    );
     const forged = verify(dir);
     expect(forged.stdout).toMatch(/^OK {6}SHA256SUMS/m);
     expect(forged.stdout).toContain(`FAILED  ocsp/${ocsp}`);

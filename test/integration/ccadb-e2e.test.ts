@@ -31,7 +31,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const run = opensslAvailable() ? describe : describe.skip;
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const genTime = (ms: number): string => new Date(ms).toISOString().replace(/^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
+const genTime = (ms: number): string =>
+  new Date(ms).toISOString().replace(/^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
 
 interface StatusCert {
   serial: string;
@@ -77,7 +78,8 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
       .split('\n')
       .map((line) => {
         const cols = line.split('\t');
-        if (cols[0] === 'R' && !serials.has(cols[3]!)) return [...cols.slice(0, 1).map(() => 'V'), cols[1], '', ...cols.slice(3)].join('\t');
+        if (cols[0] === 'R' && !serials.has(cols[3]!))
+          return [...cols.slice(0, 1).map(() => 'V'), cols[1], '', ...cols.slice(3)].join('\t');
         return line;
       })
       .join('\n');
@@ -90,7 +92,26 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
       );
     }
     const t = Date.now() - 60_000;
-    execFileSync('openssl', ['ca', '-gencrl', '-config', 'openssl.cnf', '-name', `ca_${shard}`, '-crlexts', extSection, '-out', `${shard}.crl.pem`, '-crl_lastupdate', genTime(t), '-crl_nextupdate', genTime(t + 7 * DAY)], { cwd: ca.dir, stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'ca',
+        '-gencrl',
+        '-config',
+        'openssl.cnf',
+        '-name',
+        `ca_${shard}`,
+        '-crlexts',
+        extSection,
+        '-out',
+        `${shard}.crl.pem`,
+        '-crl_lastupdate',
+        genTime(t),
+        '-crl_nextupdate',
+        genTime(t + 7 * DAY),
+      ],
+      { cwd: ca.dir, stdio: 'ignore' },
+    );
     return execFileSync('openssl', ['crl', '-in', `${shard}.crl.pem`, '-outform', 'DER'], { cwd: ca.dir });
   };
 
@@ -116,7 +137,16 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
       ];
     };
     return [
-      ['CA Owner', 'SHA-256 Fingerprint', 'Revocation Status', 'Certificate Name', 'Subject Key Identifier', 'Full CRL Issued By This CA', 'JSON Array of Partitioned CRLs', 'X.509 Certificate (PEM)'],
+      [
+        'CA Owner',
+        'SHA-256 Fingerprint',
+        'Revocation Status',
+        'Certificate Name',
+        'Subject Key Identifier',
+        'Full CRL Issued By This CA',
+        'JSON Array of Partitioned CRLs',
+        'X.509 Certificate (PEM)',
+      ],
       row(cas.full, 'Full Owner, Inc.', url('/full/ca.crl'), []),
       row(cas.part, 'Partitioned "Owner"', '', partUrls.map(url)),
       row(cas.wrong, 'Wrong Owner', '', wrongUrls.map(url)),
@@ -134,7 +164,9 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
       ca.appendConfig('[bare_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n');
       cas[key] = ca;
     }
-    cas.full.appendConfig(`[cdp_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\ncrlDistributionPoints = URI:${url('/full/cdp.crl')}\n`);
+    cas.full.appendConfig(
+      `[cdp_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\ncrlDistributionPoints = URI:${url('/full/cdp.crl')}\n`,
+    );
     for (const name of ['full-good', 'full-revoked']) leaves[name] = cas.full.issue(name, 'bare_ext');
     leaves['full-cdp'] = cas.full.issue('full-cdp', 'cdp_ext');
     for (const name of ['part-a', 'part-b', 'part-c']) leaves[name] = cas.part.issue(name, 'bare_ext');
@@ -153,7 +185,7 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
     shardMembers['s1'] = [];
     shardMembers['s2'] = ['part-a'];
     shardMembers['s3'] = ['part-c'];
-    partUrls.forEach((p, i) => serveShard(cas.part, `s${i + 1}`, p, url(p)));
+    for (const [i, p] of partUrls.entries()) serveShard(cas.part, `s${i + 1}`, p, url(p));
     // Wrong: w1 is right and lists wrong-a; w2's IDP names a URL that is not the disclosed one.
     shardMembers['w1'] = ['wrong-a'];
     shardMembers['w2'] = [];
@@ -173,7 +205,18 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
   });
 
   const track = (name: string, ca: OpensslCa) =>
-    cli('track', leaves[name]!.pemPath, '--issuer', ca.path('ca.pem'), '--case', 'ccadb', '--reported-at', iso(reportedAt), '--reason', 'key-compromise');
+    cli(
+      'track',
+      leaves[name]!.pemPath,
+      '--issuer',
+      ca.path('ca.pem'),
+      '--case',
+      'ccadb',
+      '--reported-at',
+      iso(reportedAt),
+      '--reason',
+      'key-compromise',
+    );
 
   it('refuses a file without the needed columns with one line, writing nothing', async () => {
     const r = await cli('ccadb', 'import', join(work, 'not-ccadb.csv'));
@@ -192,7 +235,12 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
   it('imports the report (bad rows by line), and the column-reordered report imports the same', async () => {
     const r = await cli('--json', 'ccadb', 'import', join(work, 'report.csv'));
     expect(r.code, r.stderr).toBe(0);
-    const first = JSON.parse(r.stdout) as { disclosures: number; withCrls: number; added: number; skipped: { line: number; why: string }[] };
+    const first = JSON.parse(r.stdout) as {
+      disclosures: number;
+      withCrls: number;
+      added: number;
+      skipped: { line: number; why: string }[];
+    };
     expect(first).toMatchObject({ disclosures: 4, withCrls: 4, added: 4 });
     // Rows 2..4 hold PEM cells of many lines each: the broken row starts far below line 6.
     expect(first.skipped).toHaveLength(1);
@@ -206,7 +254,16 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
   });
 
   it('tracks the certificates without CDP because their issuers disclosed CRLs', async () => {
-    for (const [name, ca] of [['full-good', cas.full], ['full-revoked', cas.full], ['full-cdp', cas.full], ['part-a', cas.part], ['part-b', cas.part], ['part-c', cas.part], ['wrong-a', cas.wrong], ['wrong-b', cas.wrong]] as const) {
+    for (const [name, ca] of [
+      ['full-good', cas.full],
+      ['full-revoked', cas.full],
+      ['full-cdp', cas.full],
+      ['part-a', cas.part],
+      ['part-b', cas.part],
+      ['part-c', cas.part],
+      ['wrong-a', cas.wrong],
+      ['wrong-b', cas.wrong],
+    ] as const) {
       const r = await track(name, ca);
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
     }
@@ -222,23 +279,34 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
 
     const status = await cli('--json', 'status', '--case', 'ccadb');
     expect(status.code, status.stderr).toBe(0);
-    const certs = new Map((JSON.parse(status.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates.map((c) => [c.sha256, c]));
+    const certs = new Map(
+      (JSON.parse(status.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates.map((c) => [c.sha256, c]),
+    );
     const of = (name: string): StatusCert => certs.get(certOf(name).sha256)!;
 
     expect(of('full-good')).toMatchObject({ verdict: 'pending' });
-    expect(of('full-good').sources).toEqual([expect.objectContaining({ kind: 'crl', url: url('/full/ca.crl'), route: 'ccadb', status: 'good' })]);
+    expect(of('full-good').sources).toEqual([
+      expect.objectContaining({ kind: 'crl', url: url('/full/ca.crl'), route: 'ccadb', status: 'good' }),
+    ]);
     expect(of('full-revoked')).toMatchObject({ verdict: 'revoked_on_time', revocationTime: iso(revokedAt) });
 
     // The shards answer as one CRL: the shard listing a certificate says revoked, and the others' silence is
     // no "good" for it (they may not cover it); a certificate no shard lists is good on every shard, dated by
     // the oldest shard's thisUpdate (execute.ts, ShardUnion).
-    for (const [name, revokedIn] of [['part-a', '/part/s2.crl'], ['part-b', null], ['part-c', '/part/s3.crl']] as const) {
+    for (const [name, revokedIn] of [
+      ['part-a', '/part/s2.crl'],
+      ['part-b', null],
+      ['part-c', '/part/s3.crl'],
+    ] as const) {
       const c = of(name);
       const expected = revokedIn ? [`${revokedIn} ccadb revoked`] : partUrls.map((p) => `${p} ccadb good`);
       expect(c.sources.map((s) => `${s.url.replace(url(''), '')} ${s.route} ${s.status}`).sort(), name).toEqual(expected.sort());
       if (!revokedIn) expect(new Set(c.sources.map((s) => s.thisUpdate)).size, name).toBe(1);
       expect(c.verdict, name).toBe(revokedIn ? 'revoked_on_time' : 'pending');
-      expect(c.findings.map((f) => f.code), name).not.toContain('partition_idp_mismatch');
+      expect(
+        c.findings.map((f) => f.code),
+        name,
+      ).not.toContain('partition_idp_mismatch');
     }
 
     // The shard whose IDP names another URL proves nothing and is a finding; the right shard still answers.
@@ -260,7 +328,9 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
     // The CDP CRL omits what the disclosed full CRL lists.
     const cdp = of('full-cdp');
     expect(new Set(cdp.sources.map((s) => `${s.route} ${s.status}`))).toEqual(new Set(['cdp good', 'ccadb revoked']));
-    expect(cdp.findings.find((f) => f.code === 'crl_sources_disagree')?.message).toMatch(/names .*cdp\.crl.* said good .* disclosed in the CCADB .*ca\.crl.* said revoked/);
+    expect(cdp.findings.find((f) => f.code === 'crl_sources_disagree')?.message).toMatch(
+      /names .*cdp\.crl.* said good .* disclosed in the CCADB .*ca\.crl.* said revoked/,
+    );
   });
 
   it('re-import replaces a changed disclosure and keeps the dated history', async () => {

@@ -33,15 +33,30 @@ describe('check pipeline', () => {
   beforeAll(async () => {
     ca = await LocalCa.create({ name: 'Pipeline CA', notBefore: T0 - 100 * DAY, notAfter: T0 + 400 * DAY });
     server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
-    for (const [name, notAfter] of [['a', T0 + 90 * DAY], ['b', T0 + 90 * DAY], ['short', T0 + 2 * DAY]] as const) {
-      const c = await ca.issue({ subject: `CN=${name}.example`, notBefore: T0 - DAY, notAfter, ocspUrls: [server.ocspUrl], crlUrls: [server.crlUrl] });
+    for (const [name, notAfter] of [
+      ['a', T0 + 90 * DAY],
+      ['b', T0 + 90 * DAY],
+      ['short', T0 + 2 * DAY],
+    ] as const) {
+      const c = await ca.issue({
+        subject: `CN=${name}.example`,
+        notBefore: T0 - DAY,
+        notAfter,
+        ocspUrls: [server.ocspUrl],
+        crlUrls: [server.crlUrl],
+      });
       server.issued(c.info.serial);
       certs[name] = c.info;
     }
     open = await openEmbeddedStore(mkdtempSync(join(tmpdir(), 'revwatch-pipeline-')));
     fetcher = new HttpFetcher({ clock, allowPrivateNetwork: true });
     const kase = { id: 'p', title: 'pipeline', reportedAt: T0, reason: 'key-compromise' as const, kind: 'tls-subscriber' as const };
-    await trackCertificates({ store: open.store, clock }, kase, Object.values(certs).map((c) => ({ certificate: c, bundle: [], source: 'test' })), [ca.info]);
+    await trackCertificates(
+      { store: open.store, clock },
+      kase,
+      Object.values(certs).map((c) => ({ certificate: c, bundle: [], source: 'test' })),
+      [ca.info],
+    );
   });
 
   afterAll(async () => {
@@ -108,9 +123,22 @@ describe('check pipeline', () => {
   });
 
   it('bounds a backdated revocation by the last CRL that still omitted it, though unchanged answers were not rewritten', async () => {
-    const c = (await ca.issue({ subject: 'CN=bounded.example', notBefore: clock.now().getTime() - DAY, notAfter: clock.now().getTime() + 90 * DAY, crlUrls: [server.crlUrl] })).info;
+    const c = (
+      await ca.issue({
+        subject: 'CN=bounded.example',
+        notBefore: clock.now().getTime() - DAY,
+        notAfter: clock.now().getTime() + 90 * DAY,
+        crlUrls: [server.crlUrl],
+      })
+    ).info;
     server.issued(c.serial);
-    const kase = { id: 'bounded', title: 'bounded', reportedAt: clock.now().getTime(), reason: 'misissuance' as const, kind: 'tls-subscriber' as const };
+    const kase = {
+      id: 'bounded',
+      title: 'bounded',
+      reportedAt: clock.now().getTime(),
+      reason: 'misissuance' as const,
+      kind: 'tls-subscriber' as const,
+    };
     await trackCertificates({ store: open.store, clock }, kase, [{ certificate: c, bundle: [], source: 'test' }], [ca.info]);
     const claimed = Math.floor((clock.now().getTime() + 30 * 60_000) / 1000) * 1000; // revocation times are whole seconds
     let lastGoodCrl = 0;

@@ -68,7 +68,18 @@ run('revwatch CLI end to end against openssl', () => {
 
   it('tracks certificates, and re-tracking them is a no-op', async () => {
     const files = ['on-time', 'late', 'overdue', 'wrong-reason', 'backdated'].map((n) => leaves[n]!.pemPath);
-    const args = ['track', ...files, '--issuer', ca.path('ca.pem'), '--case', 'kc', '--reported-at', new Date(reportedAt).toISOString(), '--reason', 'key-compromise'];
+    const args = [
+      'track',
+      ...files,
+      '--issuer',
+      ca.path('ca.pem'),
+      '--case',
+      'kc',
+      '--reported-at',
+      new Date(reportedAt).toISOString(),
+      '--reason',
+      'key-compromise',
+    ];
     const first = await cli('--json', ...args);
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({ caseId: 'kc', caseCreated: true, added: 5, alreadyTracked: 0 });
@@ -82,10 +93,23 @@ run('revwatch CLI end to end against openssl', () => {
     ['an unknown reason', ['track', 'LEAF', '--reason', 'oops'], /unknown reason "oops"/],
     ['a time without a zone', ['track', 'LEAF', '--reported-at', '2024-01-01T00:00:00'], /with a zone/],
     ['a certificate without any revocation source', ['track', 'RESPONDER'], /names no OCSP responder and no CRL distribution point/],
-    ['the same case id with other facts', ['track', 'LEAF', '--case', 'kc', '--reported-at', '2020-01-01T00:00:00Z'], /case kc exists with/],
+    [
+      'the same case id with other facts',
+      ['track', 'LEAF', '--case', 'kc', '--reported-at', '2020-01-01T00:00:00Z'],
+      /case kc exists with/,
+    ],
   ])('refuses %s with one line, exit 1, and writes nothing', async (_what, args, message) => {
     const argv = args.map((a) => (a === 'LEAF' ? leaves['on-time']!.pemPath : a === 'RESPONDER' ? ca.path('ocsp-responder.pem') : a));
-    const defaults = ['--reported-at', new Date(now - DAY).toISOString(), '--reason', 'key-compromise', '--issuer', ca.path('ca.pem'), '--case', 'bad-input'];
+    const defaults = [
+      '--reported-at',
+      new Date(now - DAY).toISOString(),
+      '--reason',
+      'key-compromise',
+      '--issuer',
+      ca.path('ca.pem'),
+      '--case',
+      'bad-input',
+    ];
     // Later options win, so each case's own flags override the defaults.
     const r = await cli(...argv.slice(0, 1), ...defaults, ...argv.slice(1));
     expect(r.code).toBe(1);
@@ -99,15 +123,27 @@ run('revwatch CLI end to end against openssl', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/checked 5 certificate\(s\): 1 CRL fetch\(es\), 5 OCSP request\(s\)/);
     const deadline = new Date(reportedAt + DAY).toISOString().replace('.000', '');
-    expect(await certBySerial(serialOf('on-time'))).toMatchObject({ verdict: 'revoked_on_time', deadline, reasonCode: 'keyCompromise', lateBySeconds: null });
-    expect(await certBySerial(serialOf('late'))).toMatchObject({ verdict: 'revoked_late', lateBySeconds: 6 * 3600, revocationTime: new Date(reportedAt + 30 * HOUR).toISOString().replace('.000', '') });
+    expect(await certBySerial(serialOf('on-time'))).toMatchObject({
+      verdict: 'revoked_on_time',
+      deadline,
+      reasonCode: 'keyCompromise',
+      lateBySeconds: null,
+    });
+    expect(await certBySerial(serialOf('late'))).toMatchObject({
+      verdict: 'revoked_late',
+      lateBySeconds: 6 * 3600,
+      revocationTime: new Date(reportedAt + 30 * HOUR).toISOString().replace('.000', ''),
+    });
     const overdue = await certBySerial(serialOf('overdue'));
     expect(overdue.verdict).toBe('overdue');
     expect(overdue.lateBySeconds).toBeGreaterThan(47 * 3600);
     const wrong = await certBySerial(serialOf('wrong-reason'));
     expect(wrong.verdict).toBe('revoked_on_time');
     expect(wrong.findings.map((f: { code: string }) => f.code)).toContain('reason_code_mismatch');
-    expect(wrong.sources.map((s: { kind: string; status: string }) => `${s.kind}:${s.status}`).sort()).toEqual(['crl:revoked', 'ocsp:revoked']);
+    expect(wrong.sources.map((s: { kind: string; status: string }) => `${s.kind}:${s.status}`).sort()).toEqual([
+      'crl:revoked',
+      'ocsp:revoked',
+    ]);
   });
 
   it('two checks at once neither lose nor duplicate anything', async () => {

@@ -39,7 +39,12 @@ describe('CLI start-up loads only what the command uses', () => {
     let code = 0;
     let stdout = '';
     try {
-      stdout = (await exec('node', ['--import', './test/helpers/record-loads.mjs', 'bin/revwatch.js', ...args], { env: { ...process.env, REVWATCH_LOAD_LOG: log }, encoding: 'utf8' })).stdout;
+      stdout = (
+        await exec('node', ['--import', './test/helpers/record-loads.mjs', 'bin/revwatch.js', ...args], {
+          env: { ...process.env, REVWATCH_LOAD_LOG: log },
+          encoding: 'utf8',
+        })
+      ).stdout;
     } catch (err) {
       code = (err as { code: number }).code;
       stdout = (err as { stdout: string }).stdout;
@@ -47,38 +52,63 @@ describe('CLI start-up loads only what the command uses', () => {
     return { code, stdout, loaded: existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [] };
   };
 
-  it.skipIf(!built)('the recorder sees what a command loads (it would catch an SDK import)', async () => {
-    const { loaded } = await loadsOf('--help');
-    expect(loaded.some((l) => l.includes('commander'))).toBe(true);
-  }, 60_000);
+  it.skipIf(!built)(
+    'the recorder sees what a command loads (it would catch an SDK import)',
+    async () => {
+      const { loaded } = await loadsOf('--help');
+      expect(loaded.some((l) => l.includes('commander'))).toBe(true);
+    },
+    60_000,
+  );
 
-  it.skipIf(!built)('--help and --version load neither the AWS SDK, dynalite nor nodemailer', async () => {
-    const help = await loadsOf('--help');
-    expect(help.code).toBe(0);
-    expect(help.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
-    const version = await loadsOf('--version');
-    expect(version.code).toBe(0);
-    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
-    expect(version.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
-  }, 60_000);
+  it.skipIf(!built)(
+    '--help and --version load neither the AWS SDK, dynalite nor nodemailer',
+    async () => {
+      const help = await loadsOf('--help');
+      expect(help.code).toBe(0);
+      expect(help.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
+      const version = await loadsOf('--version');
+      expect(version.code).toBe(0);
+      expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+      expect(version.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
+    },
+    60_000,
+  );
 
-  it.skipIf(!built)('deadline --json loads neither', async () => {
-    const r = await loadsOf('deadline', '--json', '--reported-at', '2025-11-20T00:00:00Z', '--reason', 'key-compromise');
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ deadline: '2025-11-21T00:00:00Z', hours: 24 });
-    expect(r.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
-  }, 60_000);
+  it.skipIf(!built)(
+    'deadline --json loads neither',
+    async () => {
+      const r = await loadsOf('deadline', '--json', '--reported-at', '2025-11-20T00:00:00Z', '--reason', 'key-compromise');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ deadline: '2025-11-21T00:00:00Z', hours: 24 });
+      expect(r.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
+    },
+    60_000,
+  );
 
-  it.skipIf(!built)('inspect crl loads neither, nor @peculiar/x509 (and verifies the CRL)', async () => {
-    const r = await loadsOf('--json', 'inspect', 'crl', join(dir, 'small.crl'), '--issuer', join(dir, 'ca.pem'));
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ signatureValid: true, entries: 10, fresh: true, issuer: 'CN=Start-up Test CA, O=revwatch local CA' });
-    expect(r.loaded.filter((l) => HEAVY.test(l) || X509_LIBRARY.test(l))).toEqual([]);
-  }, 60_000);
+  it.skipIf(!built)(
+    'inspect crl loads neither, nor @peculiar/x509 (and verifies the CRL)',
+    async () => {
+      const r = await loadsOf('--json', 'inspect', 'crl', join(dir, 'small.crl'), '--issuer', join(dir, 'ca.pem'));
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        signatureValid: true,
+        entries: 10,
+        fresh: true,
+        issuer: 'CN=Start-up Test CA, O=revwatch local CA',
+      });
+      expect(r.loaded.filter((l) => HEAVY.test(l) || X509_LIBRARY.test(l))).toEqual([]);
+    },
+    60_000,
+  );
 
-  it.skipIf(!built)('status does load the store (so the check above is not vacuous)', async () => {
-    const r = await loadsOf('--home', join(dir, 'home'), 'status');
-    expect(r.code).toBe(0);
-    expect(r.loaded.some((l) => HEAVY.test(l))).toBe(true);
-  }, 120_000);
+  it.skipIf(!built)(
+    'status does load the store (so the check above is not vacuous)',
+    async () => {
+      const r = await loadsOf('--home', join(dir, 'home'), 'status');
+      expect(r.code).toBe(0);
+      expect(r.loaded.some((l) => HEAVY.test(l))).toBe(true);
+    },
+    120_000,
+  );
 });

@@ -62,10 +62,25 @@ describe('crash safety: check killed with SIGKILL, then re-run', () => {
         }
         ocspHits++;
         // RFC 5019 / RFC 6960 A.1: small requests come as GET /ocsp/<base64>, others as a POST body.
-        const der = req.method === 'GET' ? Buffer.from(decodeURIComponent((req.url ?? '').replace(/^\/ocsp\/?/, '')), 'base64') : Buffer.concat(chunks);
+        const der =
+          req.method === 'GET'
+            ? Buffer.from(decodeURIComponent((req.url ?? '').replace(/^\/ocsp\/?/, '')), 'base64')
+            : Buffer.concat(chunks);
         const request = AsnConvert.parse(der, OCSPRequest);
         const serial = serialHex(new Uint8Array(request.tbsRequest.requestList[0]!.reqCert.serialNumber));
-        const body = ca.ocspResponse({ answers: [{ serial, status: 'revoked', revocationTime: reportedAt + 2 * HOUR, reasonCode: 1, thisUpdate: now - 60_000, nextUpdate: now + 4 * DAY }], producedAt: now - 60_000 });
+        const body = ca.ocspResponse({
+          answers: [
+            {
+              serial,
+              status: 'revoked',
+              revocationTime: reportedAt + 2 * HOUR,
+              reasonCode: 1,
+              thisUpdate: now - 60_000,
+              nextUpdate: now + 4 * DAY,
+            },
+          ],
+          producedAt: now - 60_000,
+        });
         // A little latency, so that a run lasts long enough to be killed part way.
         setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/ocsp-response' });
@@ -79,12 +94,23 @@ describe('crash safety: check killed with SIGKILL, then re-run', () => {
     for (let c = 0; c < CASES; c++) {
       mkdirSync(join(dir, `case${c}`));
       for (let i = 0; i < PER_CASE; i++) {
-        const leaf = await ca.issue({ subject: `CN=c${c}-${i}.crash.example`, notBefore: now - 5 * DAY, notAfter: now + 60 * DAY, ocspUrls: [`${base}/ocsp`], crlUrls: [`${base}/ca.crl`] });
+        const leaf = await ca.issue({
+          subject: `CN=c${c}-${i}.crash.example`,
+          notBefore: now - 5 * DAY,
+          notAfter: now + 60 * DAY,
+          ocspUrls: [`${base}/ocsp`],
+          crlUrls: [`${base}/ca.crl`],
+        });
         serials.push(leaf.info.serial);
         writeFileSync(join(dir, `case${c}`, `${i}.der`), leaf.info.der);
       }
     }
-    crl = ca.crl({ entries: serials.map((serial) => ({ serial, revocationDate: reportedAt + 2 * HOUR, reasonCode: 1 })), thisUpdate: now - 60_000, nextUpdate: now + 7 * DAY, crlNumber: 1 });
+    crl = ca.crl({
+      entries: serials.map((serial) => ({ serial, revocationDate: reportedAt + 2 * HOUR, reasonCode: 1 })),
+      thisUpdate: now - 60_000,
+      nextUpdate: now + 7 * DAY,
+      crlNumber: 1,
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -94,7 +120,22 @@ describe('crash safety: check killed with SIGKILL, then re-run', () => {
 
   const trackAll = async (home: string): Promise<void> => {
     for (let c = 0; c < CASES; c++) {
-      const r = await cli(['--home', home, 'track', join(dir, `case${c}`), '--issuer', join(dir, 'ca.der'), '--case', `case${c}`, '--reported-at', new Date(reportedAt).toISOString(), '--reason', 'key-compromise', '--notify', `owner${c}@example.com`]);
+      const r = await cli([
+        '--home',
+        home,
+        'track',
+        join(dir, `case${c}`),
+        '--issuer',
+        join(dir, 'ca.der'),
+        '--case',
+        `case${c}`,
+        '--reported-at',
+        new Date(reportedAt).toISOString(),
+        '--reason',
+        'key-compromise',
+        '--notify',
+        `owner${c}@example.com`,
+      ]);
       expect(r.code, r.stderr).toBe(0);
     }
   };
@@ -124,7 +165,20 @@ describe('crash safety: check killed with SIGKILL, then re-run', () => {
     for (let c = 0; c < CASES; c++) {
       const r = await cli(['--home', home, 'report', '--case', `case${c}`, '--format', 'json']);
       expect(r.code, r.stderr).toBe(0);
-      const report = JSON.parse(r.stdout) as { certificates: { serial: string; verdict: string; revocationTime: string | null; observations: { source: { kind: string }; status: string; revocationTime: string | null; reasonCode: string | null; sha256: string | null }[] }[] };
+      const report = JSON.parse(r.stdout) as {
+        certificates: {
+          serial: string;
+          verdict: string;
+          revocationTime: string | null;
+          observations: {
+            source: { kind: string };
+            status: string;
+            revocationTime: string | null;
+            reasonCode: string | null;
+            sha256: string | null;
+          }[];
+        }[];
+      };
       cases[`case${c}`] = report.certificates
         .map((cert) => ({
           serial: cert.serial,
@@ -132,18 +186,25 @@ describe('crash safety: check killed with SIGKILL, then re-run', () => {
           revocationTime: cert.revocationTime,
           // OCSP responses are signed afresh (ECDSA), so their hashes differ
           // between homes; the CRL is the same bytes in both.
-          observations: cert.observations.map((o) => `${o.source.kind} ${o.status} ${o.revocationTime} ${o.reasonCode} ${o.source.kind === 'crl' ? o.sha256 : 'ocsp-response'}`).sort(),
+          observations: cert.observations
+            .map(
+              (o) =>
+                `${o.source.kind} ${o.status} ${o.revocationTime} ${o.reasonCode} ${o.source.kind === 'crl' ? o.sha256 : 'ocsp-response'}`,
+            )
+            .sort(),
         }))
         .sort((a, b) => a.serial.localeCompare(b.serial));
     }
     const outbox = join(home, 'outbox');
     const mails = existsSync(outbox)
-      ? readdirSync(outbox).map((f) => {
-          const raw = readFileSync(join(outbox, f), 'latin1');
-          const to = /^To: (.*)$/m.exec(raw)?.[1]?.trim() ?? '?';
-          const subject = /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? '?';
-          return `${to} | ${subject}`;
-        }).sort()
+      ? readdirSync(outbox)
+          .map((f) => {
+            const raw = readFileSync(join(outbox, f), 'latin1');
+            const to = /^To: (.*)$/m.exec(raw)?.[1]?.trim() ?? '?';
+            const subject = /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? '?';
+            return `${to} | ${subject}`;
+          })
+          .sort()
       : [];
     return { cases, mails };
   };

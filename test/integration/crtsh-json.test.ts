@@ -37,7 +37,12 @@ describe('track crtsh-json:<file>', { timeout: 180_000 }, () => {
   const cli = async (...argv: string[]) => {
     let stdout = '';
     let stderr = '';
-    const code = await run(['--home', home, '--allow-private-network', ...argv], { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env: { REVWATCH_CRTSH_URL: crtsh.url('') }, clock });
+    const code = await run(['--home', home, '--allow-private-network', ...argv], {
+      stdout: (s) => (stdout += s),
+      stderr: (s) => (stderr += s),
+      env: { REVWATCH_CRTSH_URL: crtsh.url('') },
+      clock,
+    });
     return { code, stdout, stderr };
   };
 
@@ -60,7 +65,12 @@ describe('track crtsh-json:<file>', { timeout: 180_000 }, () => {
     writeFileSync(issuerFile, toPem(ca.info.der));
     mkdirSync(certsDir, { recursive: true });
     for (let i = 0; i < GOOD + 1; i++) {
-      const c = await ca.issue({ subject: `CN=row${i}.example`, notBefore: NOW - DAY, notAfter: NOW + 90 * DAY, crlUrls: ['http://127.0.0.1:9/never-fetched.crl'] });
+      const c = await ca.issue({
+        subject: `CN=row${i}.example`,
+        notBefore: NOW - DAY,
+        notAfter: NOW + 90 * DAY,
+        crlUrls: ['http://127.0.0.1:9/never-fetched.crl'],
+      });
       certs.push(c.info);
     }
     // Four naming styles: by id as .pem, .der, bare DER; by SHA-256 fingerprint as PEM.
@@ -109,14 +119,28 @@ describe('track crtsh-json:<file>', { timeout: 180_000 }, () => {
   });
 
   it('500 rows with --certs-dir: every good row tracked, bad and repeated rows reported by line', async () => {
-    const r = await cli('--json', 'track', `crtsh-json:${exportFile}`, '--certs-dir', certsDir, '--issuer', issuerFile, '--case', 'crtsh-json', '--reported-at', '2026-02-28T00:00:00Z', '--reason', 'misissuance');
+    const r = await cli(
+      '--json',
+      'track',
+      `crtsh-json:${exportFile}`,
+      '--certs-dir',
+      certsDir,
+      '--issuer',
+      issuerFile,
+      '--case',
+      'crtsh-json',
+      '--reported-at',
+      '2026-02-28T00:00:00Z',
+      '--reason',
+      'misissuance',
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { added: number; skipped: { file: string; line: number; why: string }[] };
     expect(out.added).toBe(GOOD);
     const bad = badRows;
     // Each bad row was spliced in at its final index: its line is that index + 2.
     expect(out.skipped.map((s) => s.line)).toEqual(bad.map(([at]) => at + 2));
-    out.skipped.forEach((s, i) => expect(s.why).toMatch(bad[i]![2]));
+    for (const [i, s] of out.skipped.entries()) expect(s.why).toMatch(bad[i]![2]);
 
     const status = await cli('--json', 'status', '--case', 'crtsh-json');
     const tracked = (JSON.parse(status.stdout) as { cases: { certificates: { sha256: string }[] }[] }).cases[0]!.certificates;
@@ -124,7 +148,20 @@ describe('track crtsh-json:<file>', { timeout: 180_000 }, () => {
   });
 
   it('the human output names each row not tracked with its line', async () => {
-    const r = await cli('track', `crtsh-json:${exportFile}`, '--certs-dir', certsDir, '--issuer', issuerFile, '--case', 'crtsh-json', '--reported-at', '2026-02-28T00:00:00Z', '--reason', 'misissuance');
+    const r = await cli(
+      'track',
+      `crtsh-json:${exportFile}`,
+      '--certs-dir',
+      certsDir,
+      '--issuer',
+      issuerFile,
+      '--case',
+      'crtsh-json',
+      '--reported-at',
+      '2026-02-28T00:00:00Z',
+      '--reason',
+      'misissuance',
+    );
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe(`case crtsh-json: 0 certificate(s) added, ${GOOD} already tracked`);
@@ -135,17 +172,40 @@ describe('track crtsh-json:<file>', { timeout: 180_000 }, () => {
   it('without --certs-dir, downloads each row by id from crt.sh and reports the ones it cannot get', async () => {
     const small = join(home, 'small.json');
     writeFileSync(small, JSON.stringify([0, 1, 2, 3].map((i) => row(certs[i]!, idOf(i)))));
-    const r = await cli('--json', 'track', `crtsh-json:${small}`, '--issuer', issuerFile, '--case', 'crtsh-download', '--reported-at', '2026-02-28T00:00:00Z', '--reason', 'misissuance');
+    const r = await cli(
+      '--json',
+      'track',
+      `crtsh-json:${small}`,
+      '--issuer',
+      issuerFile,
+      '--case',
+      'crtsh-download',
+      '--reported-at',
+      '2026-02-28T00:00:00Z',
+      '--reason',
+      'misissuance',
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { added: number; skipped: { line: number; why: string }[] };
     expect(out.added).toBe(3);
-    expect(out.skipped).toEqual([{ file: small, line: 1, why: expect.stringMatching(new RegExp(`crt\\.sh id ${idOf(3)}: could not download`)) }]);
+    expect(out.skipped).toEqual([
+      { file: small, line: 1, why: expect.stringMatching(new RegExp(`crt\\.sh id ${idOf(3)}: could not download`)) },
+    ]);
   });
 
   it('a file that is not a JSON array is refused with one line', async () => {
     const notArray = join(home, 'object.json');
     writeFileSync(notArray, '{"id": 1}');
-    const r = await cli('track', `crtsh-json:${notArray}`, '--issuer', issuerFile, '--reported-at', '2026-02-28T00:00:00Z', '--reason', 'misissuance');
+    const r = await cli(
+      'track',
+      `crtsh-json:${notArray}`,
+      '--issuer',
+      issuerFile,
+      '--reported-at',
+      '2026-02-28T00:00:00Z',
+      '--reason',
+      'misissuance',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`revwatch: ${notArray} is not a crt.sh JSON search result: expected an array of rows`);
   });

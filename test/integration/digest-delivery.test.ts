@@ -51,7 +51,9 @@ describe('digest without side effects', () => {
 
   it('a delivery that fails records nothing', async () => {
     const before = await w.store.lastDigestAt();
-    await expect(produceDigest(w.store, T0 + 7 * HOUR, undefined, async () => Promise.reject(new Error('SES down')), { recordDelivery: true })).rejects.toThrow('SES down');
+    await expect(
+      produceDigest(w.store, T0 + 7 * HOUR, undefined, async () => Promise.reject(new Error('SES down')), { recordDelivery: true }),
+    ).rejects.toThrow('SES down');
     expect(await w.store.lastDigestAt()).toBe(before);
   });
 });

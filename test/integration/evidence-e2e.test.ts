@@ -57,7 +57,9 @@ run('evidence records against real openssl CRLs', { timeout: 120_000 }, () => {
     for (const name of ['first-good', 'first-old'] as const) {
       const base = `http://127.0.0.1:${http.port}/${name}`;
       const ca = new OpensslCa(base, `Evidence CA ${name}`).init('ec');
-      ca.appendConfig(`[crl_only_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\ncrlDistributionPoints = URI:${base}/ca.crl\n`);
+      ca.appendConfig(
+        `[crl_only_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\ncrlDistributionPoints = URI:${base}/ca.crl\n`,
+      );
       leaves[name] = ca.issue(`leaf-${name}`, 'crl_only_ext');
       cas[name] = ca;
       http.route(`/${name}/ca.crl`, (_req, res) => {
@@ -88,7 +90,18 @@ run('evidence records against real openssl CRLs', { timeout: 120_000 }, () => {
 
   it('tracks both certificates and reads both CRLs twice, the fresh and the old-dated one in opposite orders', async () => {
     for (const name of ['first-good'] as const) {
-      const r = await cli('track', leaves[name]!.pemPath, '--issuer', cas[name].path('ca.pem'), '--case', 'backdated', '--reported-at', iso(reportedAt), '--reason', 'misissuance');
+      const r = await cli(
+        'track',
+        leaves[name]!.pemPath,
+        '--issuer',
+        cas[name].path('ca.pem'),
+        '--case',
+        'backdated',
+        '--reported-at',
+        iso(reportedAt),
+        '--reason',
+        'misissuance',
+      );
       expect(r.code, r.stderr).toBe(0);
     }
     const first = await cli('--json', 'check');
@@ -106,7 +119,13 @@ run('evidence records against real openssl CRLs', { timeout: 120_000 }, () => {
     try {
       const leaf = readCertificates(readFileSync(leaves['first-old']!.pemPath), 'leaf')[0]!;
       const issuer = readCertificates(readFileSync(cas['first-old'].path('ca.pem')), 'ca')[0]!;
-      const kase = { id: 'backdated', title: 'misissuance reported ' + iso(reportedAt), reportedAt, reason: 'misissuance' as const, kind: 'tls-subscriber' as const };
+      const kase = {
+        id: 'backdated',
+        title: 'misissuance reported ' + iso(reportedAt),
+        reportedAt,
+        reason: 'misissuance' as const,
+        kind: 'tls-subscriber' as const,
+      };
       await trackCertificates({ store: open.store, clock }, kase, [{ certificate: leaf, bundle: [], source: 'test' }], [issuer]);
       const a = await runCheck({ store: open.store, fetcher, clock }, { caseId: 'backdated' });
       expect(a.changes.map((c) => c.to.split('@')[0])).toEqual(['revoked']);
@@ -120,23 +139,28 @@ run('evidence records against real openssl CRLs', { timeout: 120_000 }, () => {
     }
   });
 
-  it.each(['first-good', 'first-old'])('%s: revoked late, counted from the fresh CRL, with the backdating and the reversal as findings', async (name) => {
-    // The fake-clock half ran a day ahead: judge both at that time, when every answer had been seen.
-    const r = await cli('--json', 'status', '--case', 'backdated');
-    expect(r.code, r.stderr).toBe(0);
-    const cert = (JSON.parse(r.stdout) as { cases: { certificates: Record<string, any>[] }[] }).cases[0]!.certificates.find((c) => c.sha256 === shaOf(name))!;
-    const deadline = reportedAt + 5 * DAY;
-    expect(cert).toMatchObject({
-      verdict: 'revoked_late',
-      revocationTime: iso(revokedAt),
-      effectiveRevocationTime: iso(freshThisUpdate[name]!),
-      reasonCode: 'superseded',
-      lateBySeconds: (freshThisUpdate[name]! - deadline) / 1000,
-    });
-    const findings = new Map((cert.findings as { code: string; severity: string }[]).map((f) => [f.code, f.severity]));
-    expect(findings.get('revocation_backdated')).toBe('violation');
-    expect(findings.get('revocation_reversed')).toBe('violation');
-  });
+  it.each(['first-good', 'first-old'])(
+    '%s: revoked late, counted from the fresh CRL, with the backdating and the reversal as findings',
+    async (name) => {
+      // The fake-clock half ran a day ahead: judge both at that time, when every answer had been seen.
+      const r = await cli('--json', 'status', '--case', 'backdated');
+      expect(r.code, r.stderr).toBe(0);
+      const cert = (JSON.parse(r.stdout) as { cases: { certificates: Record<string, any>[] }[] }).cases[0]!.certificates.find(
+        (c) => c.sha256 === shaOf(name),
+      )!;
+      const deadline = reportedAt + 5 * DAY;
+      expect(cert).toMatchObject({
+        verdict: 'revoked_late',
+        revocationTime: iso(revokedAt),
+        effectiveRevocationTime: iso(freshThisUpdate[name]!),
+        reasonCode: 'superseded',
+        lateBySeconds: (freshThisUpdate[name]! - deadline) / 1000,
+      });
+      const findings = new Map((cert.findings as { code: string; severity: string }[]).map((f) => [f.code, f.severity]));
+      expect(findings.get('revocation_backdated')).toBe('violation');
+      expect(findings.get('revocation_reversed')).toBe('violation');
+    },
+  );
 
   it('verify-evidence: every record equals its rebuild from the observations', async () => {
     const r = await cli('--json', 'verify-evidence');
@@ -151,7 +175,11 @@ run('evidence records against real openssl CRLs', { timeout: 120_000 }, () => {
       const target = (await open.store.loadCase('backdated')).find((cc) => cc.cert.sha256 === shaOf('first-good'))!;
       // Forge the record as if the fresh CRL had never been seen: the revocation would look on time.
       const observations = await open.store.listObservations(target.cert.sha256);
-      const forged = mergeEvidence(EMPTY_RECORD, observations.filter((o) => o.status !== 'good'), target.cert.notAfter);
+      const forged = mergeEvidence(
+        EMPTY_RECORD,
+        observations.filter((o) => o.status !== 'good'),
+        target.cert.notAfter,
+      );
       await open.store.writeRecords([{ cert: target.cert, record: forged, rev: target.rev, pollDue: 0, soleWriter: true }]);
     } finally {
       await open.close();

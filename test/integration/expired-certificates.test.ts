@@ -36,7 +36,13 @@ describe('expired certificates', () => {
     ca = await LocalCa.create({ name: 'Expired CA', notBefore: T0 - 400 * DAY, notAfter: T0 + 400 * DAY });
     server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
     const issue = async (name: string, notAfter: number, sources: { ocsp?: boolean; crl?: boolean }) => {
-      const c = await ca.issue({ subject: `CN=${name}.example`, notBefore: notAfter - 90 * DAY, notAfter, ocspUrls: sources.ocsp ? [server.ocspUrl] : [], crlUrls: sources.crl ? [server.crlUrl] : [] });
+      const c = await ca.issue({
+        subject: `CN=${name}.example`,
+        notBefore: notAfter - 90 * DAY,
+        notAfter,
+        ocspUrls: sources.ocsp ? [server.ocspUrl] : [],
+        crlUrls: sources.crl ? [server.crlUrl] : [],
+      });
       server.issued(c.info.serial);
       certs[name] = c.info;
     };
@@ -47,8 +53,19 @@ describe('expired certificates', () => {
     server.revoke(certs['revoked-in-life']!.serial, DEADLINE - DAY, 4);
     open = await openEmbeddedStore(mkdtempSync(join(tmpdir(), 'revwatch-expired-')));
     fetcher = new HttpFetcher({ clock, allowPrivateNetwork: true });
-    const kase = { id: 'late-filed', title: 'filed after expiry', reportedAt: REPORTED, reason: 'misissuance' as const, kind: 'tls-subscriber' as const };
-    await trackCertificates({ store: open.store, clock }, kase, Object.values(certs).map((c) => ({ certificate: c, bundle: [], source: 'test' })), [ca.info]);
+    const kase = {
+      id: 'late-filed',
+      title: 'filed after expiry',
+      reportedAt: REPORTED,
+      reason: 'misissuance' as const,
+      kind: 'tls-subscriber' as const,
+    };
+    await trackCertificates(
+      { store: open.store, clock },
+      kase,
+      Object.values(certs).map((c) => ({ certificate: c, bundle: [], source: 'test' })),
+      [ca.info],
+    );
   });
 
   afterAll(async () => {
@@ -57,7 +74,8 @@ describe('expired certificates', () => {
     await server.stop();
   });
 
-  const verdicts = async () => new Map((await buildStatus(open.store, clock.now().getTime(), 'late-filed')).cases[0]!.certificates.map((c) => [c.serial, c]));
+  const verdicts = async () =>
+    new Map((await buildStatus(open.store, clock.now().getTime(), 'late-filed')).cases[0]!.certificates.map((c) => [c.serial, c]));
 
   it('before any answer: expired before its deadline is decided from the dates alone; the rest is undetermined', async () => {
     const v = await verdicts();

@@ -24,7 +24,9 @@ describe('fan-out runs', () => {
   const queued: JobMessage[] = [];
   const queue = { enqueue: async (m: readonly JobMessage[]) => void queued.push(...m) };
   // Every request fails at once: these tests are about bookkeeping, and a failed fetch is still an answer.
-  const fetcher: Fetcher = { fetch: async (req) => ({ ok: false, kind: 'network', message: 'connection refused', url: req.url, attempts: 1 }) };
+  const fetcher: Fetcher = {
+    fetch: async (req) => ({ ok: false, kind: 'network', message: 'connection refused', url: req.url, attempts: 1 }),
+  };
 
   beforeAll(async () => {
     open = await openEmbeddedStore(mkdtempSync(join(tmpdir(), 'revwatch-fanout-')));
@@ -62,7 +64,9 @@ describe('fan-out runs', () => {
     const counted = (await open.store.listOpenRuns()).find((r) => r.runId === first.runId)!;
     expect(counted.remaining).toBe(counted.jobs - 1);
 
-    await expect(runQueuedJob({ store: open.store, fetcher, clock, events }, { v: 1, runId: 'no-such-run', jobId: 'j0' })).rejects.toThrow(JobMessageError);
+    await expect(runQueuedJob({ store: open.store, fetcher, clock, events }, { v: 1, runId: 'no-such-run', jobId: 'j0' })).rejects.toThrow(
+      JobMessageError,
+    );
     expect(() => parseJobMessage('not json')).toThrow('job message is not JSON');
     expect(() => parseJobMessage('{"v":2,"runId":"r","jobId":"j"}')).toThrow(/not a revwatch job message/);
     expect(() => parseJobMessage('{"v":1,"runId":"r","jobId":"j","job":{"kind":"x"}}')).toThrow('unknown job kind "x"');

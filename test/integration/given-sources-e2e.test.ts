@@ -74,7 +74,19 @@ run('sources given by hand, and inspect ocsp from a certificate, against real op
     await http.stop();
   });
 
-  const trackArgs = (leaf: IssuedLeaf, ...extra: string[]): string[] => ['track', leaf.pemPath, '--issuer', ca.path('ca.pem'), '--case', 'given', '--reported-at', iso(reportedAt), '--reason', 'key-compromise', ...extra];
+  const trackArgs = (leaf: IssuedLeaf, ...extra: string[]): string[] => [
+    'track',
+    leaf.pemPath,
+    '--issuer',
+    ca.path('ca.pem'),
+    '--case',
+    'given',
+    '--reported-at',
+    iso(reportedAt),
+    '--reason',
+    'key-compromise',
+    ...extra,
+  ];
 
   it('refuses a certificate without CDP or OCSP URL when no source is given, with one line and nothing written', async () => {
     const r = await cli(...trackArgs(bareCrl));
@@ -102,7 +114,9 @@ run('sources given by hand, and inspect ocsp from a certificate, against real op
     const certs = (JSON.parse(r.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates;
     const bySerial = new Map(certs.map((c) => [c.serial, c]));
     const crlOne = bySerial.get(serialOf(bareCrl))!;
-    expect(crlOne.sources).toEqual([expect.objectContaining({ kind: 'crl', url: http.url('/elsewhere.crl'), status: 'revoked', route: 'given' })]);
+    expect(crlOne.sources).toEqual([
+      expect.objectContaining({ kind: 'crl', url: http.url('/elsewhere.crl'), status: 'revoked', route: 'given' }),
+    ]);
     expect(crlOne).toMatchObject({ verdict: 'revoked_on_time', revocationTime: iso(revokedAt) });
     expect(crlOne.findings.map((f) => f.code)).not.toContain('no_revocation_source');
     const ocspOne = bySerial.get(serialOf(bareOcsp))!;
@@ -115,7 +129,9 @@ run('sources given by hand, and inspect ocsp from a certificate, against real op
     expect(t.code, t.stderr).toBe(0);
     expect((await cli('check')).code).toBe(0);
     const r = await cli('--json', 'status', '--case', 'given');
-    const cert = (JSON.parse(r.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates.find((c) => c.serial === serialOf(withAia))!;
+    const cert = (JSON.parse(r.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates.find(
+      (c) => c.serial === serialOf(withAia),
+    )!;
     expect(new Set(cert.sources.map((s) => `${s.kind} ${s.route} ${s.status}`))).toEqual(new Set(['crl cdp good', 'ocsp aia good']));
   });
 
@@ -128,7 +144,12 @@ run('sources given by hand, and inspect ocsp from a certificate, against real op
 
     const ok = await cli('--json', 'inspect', 'ocsp', withAia.pemPath);
     expect(ok.code, ok.stderr).toBe(0);
-    const report = JSON.parse(ok.stdout) as { responseStatus: string; signatureValid: boolean; signer: string; responses: { serial: string; status: string }[] };
+    const report = JSON.parse(ok.stdout) as {
+      responseStatus: string;
+      signatureValid: boolean;
+      signer: string;
+      responses: { serial: string; status: string }[];
+    };
     expect(report).toMatchObject({ responseStatus: 'successful', signatureValid: true, signer: 'delegated' });
     expect(report.responses).toEqual([expect.objectContaining({ serial: serialOf(withAia), status: 'good' })]);
     // The issuer came from the certificate's caIssuers URL, the answer from its OCSP URL.

@@ -83,7 +83,13 @@ describe('the --json outputs match docs/schemas/', () => {
     server = await new LocalCaServer(ca, () => Date.now()).start();
     writeFileSync((paths.ca = join(dir, 'ca.pem')), toPem(ca.info.der));
     for (const name of ['on-time', 'late-wrong-reason', 'overdue']) {
-      const c = await ca.issue({ subject: `CN=${name}.schemas.example`, notBefore: reportedAt - 30 * DAY, notAfter: now + 60 * DAY, ocspUrls: [server.ocspUrl], crlUrls: [server.crlUrl] });
+      const c = await ca.issue({
+        subject: `CN=${name}.schemas.example`,
+        notBefore: reportedAt - 30 * DAY,
+        notAfter: now + 60 * DAY,
+        ocspUrls: [server.ocspUrl],
+        crlUrls: [server.crlUrl],
+      });
       server.issued(c.info.serial);
       serials[name] = c.info.serial;
       writeFileSync((paths[name] = join(dir, `${name}.pem`)), toPem(c.info.der));
@@ -100,8 +106,19 @@ describe('the --json outputs match docs/schemas/', () => {
   it('track', async () => {
     const files = ['on-time', 'late-wrong-reason', 'overdue'].map((n) => paths[n]!);
     const json = await expectValid('track', [
-      '--json', 'track', ...files, '--issuer', paths.ca!, '--case', 'schemas', '--reported-at', new Date(reportedAt).toISOString(),
-      '--reason', 'key-compromise', '--notify', 'compliance@schemas.example',
+      '--json',
+      'track',
+      ...files,
+      '--issuer',
+      paths.ca!,
+      '--case',
+      'schemas',
+      '--reported-at',
+      new Date(reportedAt).toISOString(),
+      '--reason',
+      'key-compromise',
+      '--notify',
+      'compliance@schemas.example',
     ]);
     expect(json).toEqual({ caseId: 'schemas', caseCreated: true, added: 3, alreadyTracked: 0 });
   });
@@ -113,9 +130,15 @@ describe('the --json outputs match docs/schemas/', () => {
   });
 
   it('status', async () => {
-    const json = (await expectValid('status', ['--json', 'status'])) as { cases: { certificates: { serial: string; verdict: string; findings: unknown[] }[] }[] };
+    const json = (await expectValid('status', ['--json', 'status'])) as {
+      cases: { certificates: { serial: string; verdict: string; findings: unknown[] }[] }[];
+    };
     const verdicts = Object.fromEntries(json.cases[0]!.certificates.map((c) => [c.serial, c.verdict]));
-    expect(verdicts).toEqual({ [serials['on-time']!]: 'revoked_on_time', [serials['late-wrong-reason']!]: 'revoked_late', [serials.overdue!]: 'overdue' });
+    expect(verdicts).toEqual({
+      [serials['on-time']!]: 'revoked_on_time',
+      [serials['late-wrong-reason']!]: 'revoked_late',
+      [serials.overdue!]: 'overdue',
+    });
     expect(json.cases[0]!.certificates.some((c) => c.findings.length > 0)).toBe(true);
     await expectValid('status', ['--json', 'status', '--rules-as-of', '2026-04-01T00:00:00Z']);
   });
@@ -126,7 +149,10 @@ describe('the --json outputs match docs/schemas/', () => {
   });
 
   it('digest', async () => {
-    const json = (await expectValid('digest', ['--json', 'digest', '--since', new Date(reportedAt).toISOString()])) as { cas: unknown[]; missingDelayedReports: unknown[] };
+    const json = (await expectValid('digest', ['--json', 'digest', '--since', new Date(reportedAt).toISOString()])) as {
+      cas: unknown[];
+      missingDelayedReports: unknown[];
+    };
     expect(json.cas.length).toBe(1);
     expect(json.missingDelayedReports.length).toBe(1);
   });
@@ -139,18 +165,60 @@ describe('the --json outputs match docs/schemas/', () => {
   it('deadline, with and without a contested interpretation and a notifying program', async () => {
     await expectValid('deadline', ['--json', 'deadline', '--reported-at', '2024-03-11T14:53:00Z', '--reason', 'misissuance']);
     await expectValid('deadline', ['--json', 'deadline', '--reported-at', '2020-02-29T03:08:00Z', '--reason', 'caa-failure']);
-    await expectValid('deadline', ['--json', 'deadline', '--reported-at', '2025-12-01T00:00:00Z', '--reason', 'misuse', '--notified-by', 'microsoft']);
-    await expectValid('deadline', ['--json', 'deadline', '--reported-at', '2023-01-01T00:00:00Z', '--reason', 'key-compromise', '--kind', 'smime-subscriber']);
+    await expectValid('deadline', [
+      '--json',
+      'deadline',
+      '--reported-at',
+      '2025-12-01T00:00:00Z',
+      '--reason',
+      'misuse',
+      '--notified-by',
+      'microsoft',
+    ]);
+    await expectValid('deadline', [
+      '--json',
+      'deadline',
+      '--reported-at',
+      '2023-01-01T00:00:00Z',
+      '--reason',
+      'key-compromise',
+      '--kind',
+      'smime-subscriber',
+    ]);
   });
 
   it('inspect crl, with a listed and an unlisted serial', async () => {
-    const json = await expectValid('inspect-crl', ['--json', 'inspect', 'crl', server.crlUrl, '--issuer', paths.ca!, '--serial', serials['on-time']!, '--serial', serials.overdue!]);
+    const json = await expectValid('inspect-crl', [
+      '--json',
+      'inspect',
+      'crl',
+      server.crlUrl,
+      '--issuer',
+      paths.ca!,
+      '--serial',
+      serials['on-time']!,
+      '--serial',
+      serials.overdue!,
+    ]);
     expect(json).toMatchObject({ signatureValid: true, entries: 2, notListed: [serials.overdue] });
   });
 
   it('inspect ocsp, asking the responder', async () => {
-    const json = await expectValid('inspect-ocsp', ['--json', 'inspect', 'ocsp', server.ocspUrl, '--cert', paths['late-wrong-reason']!, '--issuer', paths.ca!]);
-    expect(json).toMatchObject({ signatureValid: true, signer: 'issuer', responses: [{ serial: serials['late-wrong-reason'], status: 'revoked', reasonCode: 'superseded' }] });
+    const json = await expectValid('inspect-ocsp', [
+      '--json',
+      'inspect',
+      'ocsp',
+      server.ocspUrl,
+      '--cert',
+      paths['late-wrong-reason']!,
+      '--issuer',
+      paths.ca!,
+    ]);
+    expect(json).toMatchObject({
+      signatureValid: true,
+      signer: 'issuer',
+      responses: [{ serial: serials['late-wrong-reason'], status: 'revoked', reasonCode: 'superseded' }],
+    });
   });
 
   it('inspect exits 3 for a response that is not evidence, and still prints JSON of the same shape', async () => {

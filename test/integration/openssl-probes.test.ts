@@ -27,7 +27,15 @@ run('probes against openssl ca and openssl ocsp', () => {
   const now = Date.now();
   // Whole seconds: index.txt and CRLs carry no sub-second precision.
   const base = Math.floor(now / 1000) * 1000;
-  const reasons = ['keyCompromise', 'CACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', null] as const;
+  const reasons = [
+    'keyCompromise',
+    'CACompromise',
+    'affiliationChanged',
+    'superseded',
+    'cessationOfOperation',
+    'certificateHold',
+    null,
+  ] as const;
   const revoked: { leaf: IssuedLeaf; at: number; reason: (typeof reasons)[number]; info: CertificateInfo }[] = [];
   let goodLeaf: CertificateInfo;
   let truncated: Buffer = Buffer.alloc(0);
@@ -90,15 +98,27 @@ run('probes against openssl ca and openssl ocsp', () => {
   });
 
   it('reads every revocation time and reason openssl was given, over OCSP and over the CRL', async () => {
-    const crl = await probeCrl({ url: `http://127.0.0.1:${http.port}/ca.crl`, serials: [goodLeaf.serial, ...revoked.map((r) => r.info.serial)], issuer: issuer.raw, fetcher, now: () => Date.now() });
+    const crl = await probeCrl({
+      url: `http://127.0.0.1:${http.port}/ca.crl`,
+      serials: [goodLeaf.serial, ...revoked.map((r) => r.info.serial)],
+      issuer: issuer.raw,
+      fetcher,
+      now: () => Date.now(),
+    });
     expect(crl.scan?.signatureValid).toBe(true);
     expect(crl.scan?.entries).toBe(revoked.length);
     expect(crl.outcomes[0]).toMatchObject({ status: 'good', serial: goodLeaf.serial });
     for (const [i, r] of revoked.entries()) {
-      const code = r.reason === null ? null : Number(Object.entries(CRL_REASONS).find(([, n]) => n.toLowerCase() === r.reason!.toLowerCase())![0]);
+      const code =
+        r.reason === null ? null : Number(Object.entries(CRL_REASONS).find(([, n]) => n.toLowerCase() === r.reason!.toLowerCase())![0]);
       const viaOcsp = await ocsp(r.info);
       expect(viaOcsp, `OCSP ${r.reason}`).toMatchObject({ status: 'revoked', revocationTime: r.at, reasonCode: code });
-      expect(crl.outcomes[i + 1], `CRL ${r.reason}`).toMatchObject({ status: 'revoked', revocationTime: r.at, reasonCode: code, crlNumber: '1' });
+      expect(crl.outcomes[i + 1], `CRL ${r.reason}`).toMatchObject({
+        status: 'revoked',
+        revocationTime: r.at,
+        reasonCode: code,
+        crlNumber: '1',
+      });
     }
   });
 
@@ -144,28 +164,82 @@ run('probes against openssl ca and openssl ocsp', () => {
   });
 
   it('refuses an oversized CRL and a CRL signed by another CA', async () => {
-    const big = await probeCrl({ url: `http://127.0.0.1:${http.port}/big.crl`, serials: [goodLeaf.serial], issuer: issuer.raw, fetcher, now: () => Date.now(), maxBytes: 1024 * 1024 });
+    const big = await probeCrl({
+      url: `http://127.0.0.1:${http.port}/big.crl`,
+      serials: [goodLeaf.serial],
+      issuer: issuer.raw,
+      fetcher,
+      now: () => Date.now(),
+      maxBytes: 1024 * 1024,
+    });
     expect(big.outcomes[0]).toMatchObject({ status: 'error', error: { kind: 'too-large' } });
-    const foreign = await probeCrl({ url: `http://127.0.0.1:${http.port}/other.crl`, serials: [goodLeaf.serial], issuer: issuer.raw, fetcher, now: () => Date.now() });
+    const foreign = await probeCrl({
+      url: `http://127.0.0.1:${http.port}/other.crl`,
+      serials: [goodLeaf.serial],
+      issuer: issuer.raw,
+      fetcher,
+      now: () => Date.now(),
+    });
     expect(foreign.outcomes[0]).toMatchObject({ status: 'error', error: { kind: 'bad-signature' } });
   });
 
   it('`revwatch inspect` agrees with openssl about the CRL and a live responder', async () => {
     const cli = (args: string[]) => JSON.parse(execFileSync('node', ['bin/revwatch.js', '--json', ...args], { encoding: 'utf8' }));
     const target = revoked[0]!;
-    const crl = cli(['inspect', 'crl', ca.path('ca.crl'), '--issuer', ca.path('ca.pem'), '--serial', target.info.serial, '--serial', goodLeaf.serial]);
+    const crl = cli([
+      'inspect',
+      'crl',
+      ca.path('ca.crl'),
+      '--issuer',
+      ca.path('ca.pem'),
+      '--serial',
+      target.info.serial,
+      '--serial',
+      goodLeaf.serial,
+    ]);
     expect(crl).toMatchObject({ signatureValid: true, issuer: 'CN=OpenSSL Test CA', crlNumber: '1', entries: revoked.length, fresh: true });
-    expect(crl.matches).toEqual([{ serial: target.info.serial, revocationDate: new Date(target.at).toISOString().replace('.000', ''), reasonCode: 'keyCompromise', invalidityDate: null }]);
-    const opensslText = execFileSync('openssl', ['crl', '-in', ca.path('ca.crl'), '-inform', 'DER', '-noout', '-text'], { encoding: 'utf8' });
+    expect(crl.matches).toEqual([
+      {
+        serial: target.info.serial,
+        revocationDate: new Date(target.at).toISOString().replace('.000', ''),
+        reasonCode: 'keyCompromise',
+        invalidityDate: null,
+      },
+    ]);
+    const opensslText = execFileSync('openssl', ['crl', '-in', ca.path('ca.crl'), '-inform', 'DER', '-noout', '-text'], {
+      encoding: 'utf8',
+    });
     expect(opensslText).toContain(`Serial Number: ${target.leaf.serialHex}`);
 
-    const live = cli(['--allow-private-network', 'inspect', 'ocsp', `http://127.0.0.1:${ca.ocspPort}/`, '--cert', target.leaf.pemPath, '--issuer', ca.path('ca.pem')]);
+    const live = cli([
+      '--allow-private-network',
+      'inspect',
+      'ocsp',
+      `http://127.0.0.1:${ca.ocspPort}/`,
+      '--cert',
+      target.leaf.pemPath,
+      '--issuer',
+      ca.path('ca.pem'),
+    ]);
     expect(live).toMatchObject({ responseStatus: 'successful', signatureValid: true, signer: 'delegated' });
     expect(live.responses[0]).toMatchObject({ serial: target.info.serial, status: 'revoked', reasonCode: 'keyCompromise' });
 
     const refused = (() => {
       try {
-        execFileSync('node', ['bin/revwatch.js', 'inspect', 'ocsp', `http://127.0.0.1:${ca.ocspPort}/`, '--cert', target.leaf.pemPath, '--issuer', ca.path('ca.pem')], { encoding: 'utf8', stdio: 'pipe' });
+        execFileSync(
+          'node',
+          [
+            'bin/revwatch.js',
+            'inspect',
+            'ocsp',
+            `http://127.0.0.1:${ca.ocspPort}/`,
+            '--cert',
+            target.leaf.pemPath,
+            '--issuer',
+            ca.path('ca.pem'),
+          ],
+          { encoding: 'utf8', stdio: 'pipe' },
+        );
         return null;
       } catch (err) {
         return err as { status: number; stderr: string };

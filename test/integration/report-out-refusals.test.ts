@@ -33,7 +33,19 @@ describe('report --out refusals: one line, exit 1, nothing written', () => {
   const leafPath = join(dir, 'leaf.pem');
   const issuerPath = join(dir, 'ca.pem');
   const track = (home: string, ...extra: string[]) =>
-    cli(['--home', home, 'track', leafPath, '--issuer', issuerPath, '--reported-at', new Date(T0 - 3_600_000).toISOString(), '--reason', 'key-compromise', ...extra]);
+    cli([
+      '--home',
+      home,
+      'track',
+      leafPath,
+      '--issuer',
+      issuerPath,
+      '--reported-at',
+      new Date(T0 - 3_600_000).toISOString(),
+      '--reason',
+      'key-compromise',
+      ...extra,
+    ]);
 
   beforeAll(async () => {
     const h = await makeHierarchy('ec-p256');
@@ -45,7 +57,17 @@ describe('report --out refusals: one line, exit 1, nothing written', () => {
     const home = join(dir, 'home-report');
     const tracked = await track(home, '--case', 'kc');
     expect(tracked.code, tracked.stderr).toBe(0);
-    const r = await cli(['--home', home, 'report', '--case', 'kc', '--format', 'markdown', '--out', join(dir, 'nonexistent', 'dir', 'x.md')]);
+    const r = await cli([
+      '--home',
+      home,
+      'report',
+      '--case',
+      'kc',
+      '--format',
+      'markdown',
+      '--out',
+      join(dir, 'nonexistent', 'dir', 'x.md'),
+    ]);
     expectOneLineRefusal(r, /cannot write --out .*x\.md: no such directory/);
     expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
     const bundle = await cli(['--home', home, 'report', '--case', 'kc', '--format', 'bundle', '--out', join(leafPath, 'inside-a-file')]);

@@ -51,7 +51,10 @@ describe('reports, notices and digest', () => {
     expect(code).toBe(0);
     open = await openEmbeddedStore(home);
     // Every observation with its raw bytes, as `report --format json|bundle` asks for.
-    report = await buildCaseReport(open.store, 'demo-key-compromise', NOW, { crlFile: (sha) => (existsSync(join(home, 'crls', `${sha}.crl`)) ? join(home, 'crls', `${sha}.crl`) : null), allObservations: true });
+    report = await buildCaseReport(open.store, 'demo-key-compromise', NOW, {
+      crlFile: (sha) => (existsSync(join(home, 'crls', `${sha}.crl`)) ? join(home, 'crls', `${sha}.crl`) : null),
+      allObservations: true,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -59,7 +62,10 @@ describe('reports, notices and digest', () => {
   });
 
   it("the demo's check lines say what each simulated check saw", () => {
-    const lines = out.join('').split('\n').filter((l) => /^ {2}\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z {2}check: /.test(l));
+    const lines = out
+      .join('')
+      .split('\n')
+      .filter((l) => /^ {2}\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z {2}check: /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(10);
     expect(lines[0]).toMatch(/check: first answers, 5 certificate\(s\) good$/);
     expect(lines.filter((l) => /check: on-time revoked at \S+Z \(keyCompromise\) on OCSP and CRL$/.test(l))).toHaveLength(1);
@@ -70,7 +76,9 @@ describe('reports, notices and digest', () => {
 
   describe('notices', () => {
     it('the demo wrote one email per case per check with news to the outbox, each parseable, with the CSV attached', async () => {
-      const files = readdirSync(join(home, 'outbox')).filter((f) => f.endsWith('.eml')).sort();
+      const files = readdirSync(join(home, 'outbox'))
+        .filter((f) => f.endsWith('.eml'))
+        .sort();
       expect(files.length).toBeGreaterThanOrEqual(4);
       const mails = await Promise.all(files.map((f) => simpleParser(readFileSync(join(home, 'outbox', f)))));
       for (const m of mails) {
@@ -92,16 +100,30 @@ describe('reports, notices and digest', () => {
 
     it('puts the first 50 rows in the body and every certificate in the attachment', async () => {
       const status = (await buildStatus(open.store, NOW, 'demo-key-compromise')).cases[0]!;
-      const many = { ...status, certificates: Array.from({ length: 80 }, (_, i) => ({ ...status.certificates[i % 5]!, serial: `${i}`.padStart(4, '0') })) };
+      const many = {
+        ...status,
+        certificates: Array.from({ length: 80 }, (_, i) => ({ ...status.certificates[i % 5]!, serial: `${i}`.padStart(4, '0') })),
+      };
       const kase = (await open.store.getCase('demo-key-compromise')) as Case;
-      const mail = await simpleParser(await toMime(composeEmail(kase, many, [{ key: 'deadline-missed', kind: 'deadline-missed', line: 'x' }], 'a@b.example', ['c@d.example'], NOW)));
+      const mail = await simpleParser(
+        await toMime(
+          composeEmail(kase, many, [{ key: 'deadline-missed', kind: 'deadline-missed', line: 'x' }], 'a@b.example', ['c@d.example'], NOW),
+        ),
+      );
       expect(mail.text).toMatch(/first 50 of 80/);
       expect((mail.text!.match(/^ {2}\d{4} /gm) ?? []).length).toBe(50);
       expect(mail.attachments[0]!.content.toString().trim().split('\r\n')).toHaveLength(81);
     });
 
     describe('ledger', () => {
-      const kase: Case = { id: 'ledger-case', title: 'Ledger case', reportedAt: NOW - 2 * 86_400_000, reason: 'key-compromise', kind: 'tls-subscriber', notify: ['x@y.example'] };
+      const kase: Case = {
+        id: 'ledger-case',
+        title: 'Ledger case',
+        reportedAt: NOW - 2 * 86_400_000,
+        reason: 'key-compromise',
+        kind: 'tls-subscriber',
+        notify: ['x@y.example'],
+      };
       beforeAll(async () => {
         await open.store.createCase(kase, NOW);
         const certificates = await open.store.loadCase('demo-key-compromise');
@@ -115,7 +137,10 @@ describe('reports, notices and digest', () => {
         expect(first[0]).toMatchObject({ sent: 0, error: expect.stringMatching(/Throttling/) });
         expect(mailer.sent).toHaveLength(0);
         // The next check saw no change in this case: the released notices still go out.
-        const second = await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' }, { caseId: kase.id, changedCaseIds: new Set() });
+        const second = await sendNotices(
+          { store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' },
+          { caseId: kase.id, changedCaseIds: new Set() },
+        );
         expect(second[0]).toMatchObject({ sent: 1, error: null });
         expect(mailer.sent).toHaveLength(1);
         await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' }, { caseId: kase.id });
@@ -144,7 +169,16 @@ describe('reports, notices and digest', () => {
       ses.on(SendRawEmailCommand).resolves({ MessageId: 'm-1' });
       const kase = (await open.store.getCase('demo-key-compromise')) as Case;
       const status = (await buildStatus(open.store, NOW, kase.id)).cases[0]!;
-      await new SesMailer(new SESClient({ region: 'eu-west-1' })).send(composeEmail(kase, status, [{ key: 'k', kind: 'revoked', line: 'serial 01 revoked' }], 'revwatch@ca.example', ['a@x.example', 'b@x.example'], NOW));
+      await new SesMailer(new SESClient({ region: 'eu-west-1' })).send(
+        composeEmail(
+          kase,
+          status,
+          [{ key: 'k', kind: 'revoked', line: 'serial 01 revoked' }],
+          'revwatch@ca.example',
+          ['a@x.example', 'b@x.example'],
+          NOW,
+        ),
+      );
       const call = ses.commandCalls(SendRawEmailCommand)[0]!.args[0].input;
       expect(call.Source).toBe('revwatch@ca.example');
       expect(call.Destinations).toEqual(['a@x.example', 'b@x.example']);
@@ -167,7 +201,16 @@ describe('reports, notices and digest', () => {
 
   describe('reports', () => {
     it('counts as the CCADB delayed-revocation update asks, matching the statuses', () => {
-      expect(report.counts).toEqual({ total: 5, revoked: 3, revokedOnTime: 1, revokedLate: 2, notYetRevoked: 1, overdue: 1, expired: 1, undetermined: 0 });
+      expect(report.counts).toEqual({
+        total: 5,
+        revoked: 3,
+        revokedOnTime: 1,
+        revokedLate: 2,
+        notYetRevoked: 1,
+        overdue: 1,
+        expired: 1,
+        undetermined: 0,
+      });
       expect(report.deadline).toBe(new Date(Date.parse(report.case.reportedAt) + 24 * HOUR).toISOString().replace('.000', ''));
       expect(report.rule).toMatchObject({ id: 'tls-sc6-24h', section: 'BR 4.9.1.1', mustHours: 24 });
     });
@@ -186,7 +229,10 @@ describe('reports, notices and digest', () => {
     });
 
     it('csv: one row per certificate with the agreed columns', () => {
-      const rows = toCsv(report).trim().split('\r\n').map((r) => r.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/));
+      const rows = toCsv(report)
+        .trim()
+        .split('\r\n')
+        .map((r) => r.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/));
       expect(rows[0]).toEqual(CSV_HEADER);
       expect(rows).toHaveLength(6);
       for (const c of report.certificates) {
@@ -207,8 +253,12 @@ describe('reports, notices and digest', () => {
       const json = JSON.parse(toJson(report));
       const status = (await buildStatus(open.store, NOW, 'demo-key-compromise')).cases[0]!;
       expect(json.certificates.map((c: { verdict: string }) => c.verdict)).toEqual(status.certificates.map((c) => c.verdict));
-      const late = json.certificates.find((c: { verdict: string; lateBySeconds: number }) => c.verdict === 'revoked_late' && c.lateBySeconds === 16 * 3600);
-      expect(late.observations.some((o: { source: { kind: string }; raw: string | null }) => o.source.kind === 'ocsp' && o.raw !== null)).toBe(true);
+      const late = json.certificates.find(
+        (c: { verdict: string; lateBySeconds: number }) => c.verdict === 'revoked_late' && c.lateBySeconds === 16 * 3600,
+      );
+      expect(
+        late.observations.some((o: { source: { kind: string }; raw: string | null }) => o.source.kind === 'ocsp' && o.raw !== null),
+      ).toBe(true);
     });
 
     it('bundle: every file is listed with its hash, and openssl verifies the evidence', () => {
@@ -227,47 +277,68 @@ describe('reports, notices and digest', () => {
       expect(manifest.crls.every((c: { file: string | null }) => c.file !== null)).toBe(true);
       const issuer = files.find((f) => f.path.startsWith('certs/issuer-'))!.path;
       const ocsp = manifest.ocspResponses[0].path;
-      const out = execFileSync('openssl', ['ocsp', '-respin', ocsp, '-issuer', issuer, '-VAfile', issuer, '-resp_text'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = execFileSync('openssl', ['ocsp', '-respin', ocsp, '-issuer', issuer, '-VAfile', issuer, '-resp_text'], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       expect(out).toMatch(/Cert Status/);
       const crl = manifest.crls[0].file;
-      expect(execFileSync('openssl', ['crl', '-inform', 'DER', '-in', crl, '-CAfile', issuer, '-noout'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+      expect(
+        execFileSync('openssl', ['crl', '-inform', 'DER', '-in', crl, '-CAfile', issuer, '-noout'], {
+          cwd: dir,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      ).toBe('');
       // The bundle's own script runs the README's command for every response and CRL.
       expect(execFileSync('sh', ['verify.sh'], { cwd: dir, encoding: 'utf8' })).toMatch(/all evidence verified\n$/);
     });
 
     const chromium = '/usr/bin/chromium';
-    it.skipIf(!existsSync(chromium))('html: opens in a real headless Chromium with no console errors, one chart point per revocation, matching counts', async () => {
-      const { chromium: browserType } = await import('playwright-core');
-      const dir = join(process.cwd(), 'test-artifacts');
-      mkdirSync(dir, { recursive: true });
-      const page = join(dir, 'report.html');
-      writeFileSync(page, toHtml(report));
-      const browser = await browserType.launch({
-        executablePath: chromium,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
-      try {
-        const tab = await browser.newPage();
-        const errors: string[] = [];
-        tab.on('console', (m) => {
-          if (m.type() === 'error') errors.push(m.text());
+    it.skipIf(!existsSync(chromium))(
+      'html: opens in a real headless Chromium with no console errors, one chart point per revocation, matching counts',
+      async () => {
+        const { chromium: browserType } = await import('playwright-core');
+        const dir = join(process.cwd(), 'test-artifacts');
+        mkdirSync(dir, { recursive: true });
+        const page = join(dir, 'report.html');
+        writeFileSync(page, toHtml(report));
+        const browser = await browserType.launch({
+          executablePath: chromium,
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
         });
-        tab.on('pageerror', (e) => errors.push(e.message));
-        await tab.goto(`file://${page}`);
-        expect(errors).toEqual([]);
-        expect(await tab.locator('svg circle.revocation-point').count()).toBe(report.counts.revoked);
-        expect(await tab.locator('svg .deadline-must').count()).toBe(1);
-        for (const [key, value] of Object.entries(report.counts)) {
-          const cell = tab.locator(`#summary [data-count="${key}"]`);
-          if ((await cell.count()) > 0) expect(await cell.textContent()).toBe(String(value));
+        try {
+          const tab = await browser.newPage();
+          const errors: string[] = [];
+          tab.on('console', (m) => {
+            if (m.type() === 'error') errors.push(m.text());
+          });
+          tab.on('pageerror', (e) => errors.push(e.message));
+          await tab.goto(`file://${page}`);
+          expect(errors).toEqual([]);
+          expect(await tab.locator('svg circle.revocation-point').count()).toBe(report.counts.revoked);
+          expect(await tab.locator('svg .deadline-must').count()).toBe(1);
+          for (const [key, value] of Object.entries(report.counts)) {
+            const cell = tab.locator(`#summary [data-count="${key}"]`);
+            if ((await cell.count()) > 0) expect(await cell.textContent()).toBe(String(value));
+          }
+          expect(await tab.locator('#certificates tbody tr').count()).toBe(report.counts.total);
+          await tab.screenshot({ path: join(dir, 'report.png'), fullPage: true });
+        } finally {
+          await browser.close();
         }
-        expect(await tab.locator('#certificates tbody tr').count()).toBe(report.counts.total);
-        await tab.screenshot({ path: join(dir, 'report.png'), fullPage: true });
-      } finally {
-        await browser.close();
-      }
-      expect(existsSync(join(dir, 'report.png'))).toBe(true);
-    });
+        expect(existsSync(join(dir, 'report.png'))).toBe(true);
+      },
+    );
   });
 
   it('digest: per CA, open cases, on time and late, the worst delay, new findings', async () => {
@@ -293,7 +364,9 @@ describe('reports, notices and digest', () => {
     expect(report.incidentDuties.missed).toBeGreaterThan(0);
     expect(report.incidentDuties.duties.map((d) => d.id).sort()).toEqual(['ccadb-irg-3', 'chrome-1.6']);
     const md = toMarkdown(report);
-    expect(md).toMatch(/### Incident-report duties\n\nThe MUST deadline was missed for \d+ certificate\(s\)\. A separate delayed-revocation incident report is required: CCADB Incident Reporting Guidelines 3\.0\+/);
+    expect(md).toMatch(
+      /### Incident-report duties\n\nThe MUST deadline was missed for \d+ certificate\(s\)\. A separate delayed-revocation incident report is required: CCADB Incident Reporting Guidelines 3\.0\+/,
+    );
     expect(toHtml(report)).toContain('class="incident-duties"');
     const before = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000);
     expect(before.missingDelayedReports.map((m) => m.caseId)).toContain('demo-key-compromise');

@@ -56,17 +56,54 @@ function syntheticReport(n: number, revokedAt: (i: number) => number | null, now
   const revoked = certificates.filter((c) => c.revocationTime !== null);
   return {
     generatedAt: iso(now),
-    case: { id: `synthetic-${n}`, title: `Synthetic case of ${n} certificates`, reportedAt: iso(T0), confirmedAt: null, reason: 'key-compromise', kind: 'tls-subscriber', reportUrl: 'https://bugzilla.example/show_bug.cgi?id=100000', notifiedBy: null, delayedReportUrl: null },
-    rule: { id: 'tls-sc6-24h', section: 'BR 4.9.1.1', version: '1.6.1', effectiveFrom: null, source: 'test', mustHours: 24, shouldHours: null, note: null, interpretation: null },
+    case: {
+      id: `synthetic-${n}`,
+      title: `Synthetic case of ${n} certificates`,
+      reportedAt: iso(T0),
+      confirmedAt: null,
+      reason: 'key-compromise',
+      kind: 'tls-subscriber',
+      reportUrl: 'https://bugzilla.example/show_bug.cgi?id=100000',
+      notifiedBy: null,
+      delayedReportUrl: null,
+    },
+    rule: {
+      id: 'tls-sc6-24h',
+      section: 'BR 4.9.1.1',
+      version: '1.6.1',
+      effectiveFrom: null,
+      source: 'test',
+      mustHours: 24,
+      shouldHours: null,
+      note: null,
+      interpretation: null,
+    },
     incidentDuties: { missed: 0, duties: [], statement: '' },
     deadline: iso(deadline),
     shouldDeadline: null,
-    counts: { total: n, revoked: revoked.length, revokedOnTime: certificates.filter((c) => c.verdict === 'revoked_on_time').length, revokedLate: certificates.filter((c) => c.verdict === 'revoked_late').length, notYetRevoked: n - revoked.length, overdue: n - revoked.length, expired: 0, undetermined: 0 },
+    counts: {
+      total: n,
+      revoked: revoked.length,
+      revokedOnTime: certificates.filter((c) => c.verdict === 'revoked_on_time').length,
+      revokedLate: certificates.filter((c) => c.verdict === 'revoked_late').length,
+      notYetRevoked: n - revoked.length,
+      overdue: n - revoked.length,
+      expired: 0,
+      undetermined: 0,
+    },
     certificates,
     findings: [],
     crls: [],
-    timeline: [{ at: iso(T0), event: 'Problem reported to the CA' }, { at: iso(now), event: 'Now: this report' }],
-    impact: { certificates: n, issuers: [{ name: 'CN=Big CA', certificates: n }], earliestNotBefore: iso(T0 - 30 * DAY), latestNotAfter: iso(T0 + 60 * DAY) },
+    timeline: [
+      { at: iso(T0), event: 'Problem reported to the CA' },
+      { at: iso(now), event: 'Now: this report' },
+    ],
+    impact: {
+      certificates: n,
+      issuers: [{ name: 'CN=Big CA', certificates: n }],
+      earliestNotBefore: iso(T0 - 30 * DAY),
+      latestNotAfter: iso(T0 + 60 * DAY),
+    },
     firstSeenRevoked: [],
     lastSeenGood: [],
     lastCheckedAt: iso(now),
@@ -86,11 +123,31 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report and site in headless Chromiu
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     // Two cases in one store: c1 (on time, late, never) and c2 (misissuance, SHOULD and MUST deadlines).
-    w = await makeWorld([{ name: 'on-time', dnsNames: ['on-time.example'] }, { name: 'late' }, { name: 'never' }], { reportUrl: 'https://bugzilla.example/show_bug.cgi?id=1' });
-    await w.store.createCase({ id: 'c2', title: 'Misissuance at Unit CA', reportedAt: T0, reason: 'misissuance', kind: 'tls-subscriber', reportUrl: 'https://bugzilla.example/show_bug.cgi?id=2' }, T0);
+    w = await makeWorld([{ name: 'on-time', dnsNames: ['on-time.example'] }, { name: 'late' }, { name: 'never' }], {
+      reportUrl: 'https://bugzilla.example/show_bug.cgi?id=1',
+    });
+    await w.store.createCase(
+      {
+        id: 'c2',
+        title: 'Misissuance at Unit CA',
+        reportedAt: T0,
+        reason: 'misissuance',
+        kind: 'tls-subscriber',
+        reportUrl: 'https://bugzilla.example/show_bug.cgi?id=2',
+      },
+      T0,
+    );
     await w.store.addCertificates((await w.store.loadCase('c1')).map((c) => ({ ...c.cert, caseId: 'c2' })));
     await w.check();
     w.clock.set(T0 + 2 * HOUR);
@@ -144,11 +201,16 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report and site in headless Chromiu
     expect(await chart.locator('.deadline-must .marker-label').textContent()).toMatch(/^MUST \d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$/);
     expect(await chart.locator('.deadline-should .marker-label').textContent()).toMatch(/^SHOULD /);
     expect(await chart.locator('.now-line .marker-label').textContent()).toMatch(/^now /);
-    expect(await chart.locator('.legend .legend-item text').allTextContents()).toEqual(['revoked (cumulative share)', 'SHOULD deadline', 'MUST deadline', 'now']);
+    expect(await chart.locator('.legend .legend-item text').allTextContents()).toEqual([
+      'revoked (cumulative share)',
+      'SHOULD deadline',
+      'MUST deadline',
+      'now',
+    ]);
     expect(await chart.locator('title').first().textContent()).toBe('Share of the 3 certificates revoked over time');
     expect(await chart.locator('desc').textContent()).toMatch(/2 of 3 certificates \(66\.7 %\) were revoked/);
     expect(await drawnEndShare(page)).toBeCloseTo(2 / 3, 2);
-    expect((await chart.locator('.x-tick-label').count())).toBeGreaterThanOrEqual(3);
+    expect(await chart.locator('.x-tick-label').count()).toBeGreaterThanOrEqual(3);
     expect(await page.locator('#chart-data tbody tr').count()).toBeGreaterThanOrEqual(4);
     expect(await page.locator('#chart-data tbody tr', { hasText: 'now' }).locator('td').nth(3).textContent()).toBe('66.7 %');
     expect(await page.locator('a.bug-link').getAttribute('href')).toBe('https://bugzilla.example/show_bug.cgi?id=2');

@@ -14,7 +14,12 @@ describe('revwatch site', () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-site-cli-'));
     const out = join(home, 'site');
     let stdout = '';
-    const code = await run(['--home', home, 'site', '--out', out], { stdout: (s) => (stdout += s), stderr: () => undefined, env: {}, clock: new FakeClock(T0) });
+    const code = await run(['--home', home, 'site', '--out', out], {
+      stdout: (s) => (stdout += s),
+      stderr: () => undefined,
+      env: {},
+      clock: new FakeClock(T0),
+    });
     expect(code).toBe(0);
     expect(stdout).toBe(`wrote 1 page(s) to ${out}: open ${join(out, 'index.html')}\n`);
     const index = readFileSync(join(out, 'index.html'), 'utf8');
@@ -25,11 +30,21 @@ describe('revwatch site', () => {
   it('report --format bundle: a non-empty --out is refused with one line unless --force, which empties only a previous bundle', async () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-bundle-cli-'));
     const ca = await testCa();
-    const leaf = await ca.issue({ subject: 'CN=bundle.example', notBefore: T0 - DAY, notAfter: T0 + 90 * DAY, ocspUrls: ['http://127.0.0.1:9/ocsp'] });
+    const leaf = await ca.issue({
+      subject: 'CN=bundle.example',
+      notBefore: T0 - DAY,
+      notAfter: T0 + 90 * DAY,
+      ocspUrls: ['http://127.0.0.1:9/ocsp'],
+    });
     const clock = new FakeClock(T0 + DAY);
     const open = await openEmbeddedStore(home);
     try {
-      await trackCertificates({ store: open.store, clock }, { id: 'b', title: 'Bundle case', reportedAt: T0, reason: 'key-compromise', kind: 'tls-subscriber' }, [{ certificate: leaf.info, bundle: [], source: 'test' }], [ca.info]);
+      await trackCertificates(
+        { store: open.store, clock },
+        { id: 'b', title: 'Bundle case', reportedAt: T0, reason: 'key-compromise', kind: 'tls-subscriber' },
+        [{ certificate: leaf.info, bundle: [], source: 'test' }],
+        [ca.info],
+      );
     } finally {
       await open.close();
     }
@@ -42,7 +57,10 @@ describe('revwatch site', () => {
     mkdirSync(mine);
     writeFileSync(join(mine, 'notes.txt'), 'mine');
     const refused = await cli('report', '--case', 'b', '--format', 'bundle', '--out', mine);
-    expect(refused).toEqual({ code: 1, stderr: expect.stringMatching(/^revwatch: --out \S+ is not empty; give --force to empty it first/) });
+    expect(refused).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^revwatch: --out \S+ is not empty; give --force to empty it first/),
+    });
     const forced = await cli('report', '--case', 'b', '--format', 'bundle', '--out', mine, '--force');
     expect(forced.code).toBe(1);
     expect(forced.stderr).toMatch(/not a revwatch evidence bundle/);

@@ -68,12 +68,22 @@ describe('revwatch status --fail-on (cron)', () => {
   it('exits 4 after printing when a certificate matches, 0 when none does, 1 on a bad verdict', async () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-failon-'));
     const ca = await testCa();
-    const leaf = await ca.issue({ subject: 'CN=cron.example', notBefore: T0 - DAY, notAfter: T0 + 90 * DAY, ocspUrls: ['http://127.0.0.1:9/ocsp'] });
+    const leaf = await ca.issue({
+      subject: 'CN=cron.example',
+      notBefore: T0 - DAY,
+      notAfter: T0 + 90 * DAY,
+      ocspUrls: ['http://127.0.0.1:9/ocsp'],
+    });
     const clock = new FakeClock(T0 + 3 * DAY);
     const open = await openEmbeddedStore(home);
     try {
       // Tracked, never checked: no verified answer after the deadline, so undetermined (not overdue).
-      await trackCertificates({ store: open.store, clock }, { id: 'cron', title: 'Cron case', reportedAt: T0, reason: 'key-compromise', kind: 'tls-subscriber' }, [{ certificate: leaf.info, bundle: [], source: 'test' }], [ca.info]);
+      await trackCertificates(
+        { store: open.store, clock },
+        { id: 'cron', title: 'Cron case', reportedAt: T0, reason: 'key-compromise', kind: 'tls-subscriber' },
+        [{ certificate: leaf.info, bundle: [], source: 'test' }],
+        [ca.info],
+      );
     } finally {
       await open.close();
     }
@@ -105,8 +115,18 @@ describe('check lines', () => {
     expect(humanAnswer('revoked@2026-05-01T01:00:00.000Z/-')).toBe('revoked at 2026-05-01T01:00:00Z (no reason given)');
     expect(humanAnswer('error:timeout')).toBe('error (timeout)');
     expect(humanAnswer('good')).toBe('good');
-    const change = (caseId: string, serial: string, source: string) => ({ caseIds: [caseId], sha256: serial, serial, source, from: 'good', to: 'revoked@2026-05-01T01:00:00.000Z/4' });
-    const lines = changeLines([change('b', '01', 'ocsp x'), change('a', '02', 'ocsp x'), change('a', '01', 'ocsp x'), change('a', '01', 'crl y')], 3);
+    const change = (caseId: string, serial: string, source: string) => ({
+      caseIds: [caseId],
+      sha256: serial,
+      serial,
+      source,
+      from: 'good',
+      to: 'revoked@2026-05-01T01:00:00.000Z/4',
+    });
+    const lines = changeLines(
+      [change('b', '01', 'ocsp x'), change('a', '02', 'ocsp x'), change('a', '01', 'ocsp x'), change('a', '01', 'crl y')],
+      3,
+    );
     expect(lines).toEqual([
       '  a  01  crl y: good -> revoked at 2026-05-01T01:00:00Z (superseded)',
       '  a  01  ocsp x: good -> revoked at 2026-05-01T01:00:00Z (superseded)',

@@ -40,7 +40,14 @@ const factories: [string, () => Promise<{ store: FullStore; close: () => Promise
   ],
 ];
 
-const kase = (id: string, over: Partial<Case> = {}): Case => ({ id, title: `case ${id}`, reportedAt: T0, reason: 'key-compromise', kind: 'tls-subscriber', ...over });
+const kase = (id: string, over: Partial<Case> = {}): Case => ({
+  id,
+  title: `case ${id}`,
+  reportedAt: T0,
+  reason: 'key-compromise',
+  kind: 'tls-subscriber',
+  ...over,
+});
 
 /** A sha256-shaped id whose first hex digit (the polling shard) is `shard`. */
 const sha = (shard: string, n: number): string => `${shard}${n.toString(16).padStart(63, '0')}`;
@@ -76,7 +83,8 @@ const observation = (sha256Cert: string, at: number, over: Partial<StoredObserva
   ...over,
 });
 
-const recordOf = (observations: readonly Observation[], notAfter = T0 + 80 * DAY): EvidenceRecord => mergeEvidence(EMPTY_RECORD, observations, notAfter);
+const recordOf = (observations: readonly Observation[], notAfter = T0 + 80 * DAY): EvidenceRecord =>
+  mergeEvidence(EMPTY_RECORD, observations, notAfter);
 
 describe.each(factories)('store contract: %s', (_name, make) => {
   let store: FullStore;
@@ -106,7 +114,12 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       expect(await store.getCase('a')).toEqual(kase('a', { notify: ['x@example.org'], confirmedAt: null }));
       expect(await store.getCase('zz')).toBeNull();
       expect((await store.listCases()).map((c) => c.id)).toEqual(['a', 'b']);
-      expect(await store.certificateCounts()).toEqual(new Map([['a', 0], ['b', 0]]));
+      expect(await store.certificateCounts()).toEqual(
+        new Map([
+          ['a', 0],
+          ['b', 0],
+        ]),
+      );
     });
 
     it('adds only certificates a case does not track yet, and keeps their count on the case', async () => {
@@ -140,7 +153,12 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       const record = recordOf([observation(s, T0 + HOUR)]);
       await store.writeRecords([{ cert: cert('first', s), record, rev: 0, pollDue: T0 + 2 * HOUR, soleWriter: true }]);
       await store.addCertificates([cert('second', s, { trackedAt: T0 + DAY })]);
-      expect(await store.getCaseCertificate('second', s)).toEqual({ cert: cert('second', s, { trackedAt: T0 + DAY }), record, rev: 0, pollDue: 0 });
+      expect(await store.getCaseCertificate('second', s)).toEqual({
+        cert: cert('second', s, { trackedAt: T0 + DAY }),
+        record,
+        rev: 0,
+        pollDue: 0,
+      });
     });
 
     it('reads more records than one batch request takes (BatchGetItem: 100 keys)', async () => {
@@ -182,7 +200,10 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       const [s] = await setup();
       const c = cert('p', s!);
       const r1 = recordOf([observation(s!, T0 + HOUR)]);
-      const r2 = recordOf([observation(s!, T0 + HOUR), observation(s!, T0 + 2 * HOUR, { status: 'revoked', revocationTime: T0, reasonCode: 1 })]);
+      const r2 = recordOf([
+        observation(s!, T0 + HOUR),
+        observation(s!, T0 + 2 * HOUR, { status: 'revoked', revocationTime: T0, reasonCode: 1 }),
+      ]);
       const first: RecordWrite = { cert: c, record: r1, rev: 0, pollDue: 0, soleWriter: false };
       expect(await store.writeRecords([first])).toEqual([]);
       // Another writer read revision 0 too: it loses, and gets its write back to merge and retry.
@@ -215,7 +236,10 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       await due(b, 'p', T0 + 2 * HOUR);
       await due(c, 'p', T0); // due exactly at `now` counts
       await due(d, 'p', T0 + 5 * HOUR);
-      const ids = async (now: number): Promise<string[]> => (await store.listPollDue(now)).map((cc) => `${cc.cert.caseId}:${cc.cert.sha256.slice(0, 1)}${cc.cert.sha256.slice(-1)}@${(cc.pollDue! - T0) / HOUR}`);
+      const ids = async (now: number): Promise<string[]> =>
+        (await store.listPollDue(now)).map(
+          (cc) => `${cc.cert.caseId}:${cc.cert.sha256.slice(0, 1)}${cc.cert.sha256.slice(-1)}@${(cc.pollDue! - T0) / HOUR}`,
+        );
       expect(await ids(T0 + 3 * HOUR)).toEqual(['q:01@1', 'p:02@2', 'p:01@3', 'p:73@0']);
       expect(await ids(T0 - 1)).toEqual([]);
       // Out of the index: never listed, and loadCase says so.
@@ -240,7 +264,11 @@ describe.each(factories)('store contract: %s', (_name, make) => {
   describe('observations, snapshots and sources', () => {
     it('appends observations keyed by content: a repeat is stored once; listed by time with raw bytes kept', async () => {
       const s = sha('4', 4);
-      const o1 = observation(s, T0 + 2 * HOUR, { source: { kind: 'ocsp', url: 'http://127.0.0.1:1/ocsp' }, producedAt: T0 + HOUR, raw: Uint8Array.of(1, 2, 3) });
+      const o1 = observation(s, T0 + 2 * HOUR, {
+        source: { kind: 'ocsp', url: 'http://127.0.0.1:1/ocsp' },
+        producedAt: T0 + HOUR,
+        raw: Uint8Array.of(1, 2, 3),
+      });
       const o2 = observation(s, T0 + HOUR, { crlNumber: '7', sha256: 'c'.repeat(64) });
       expect(await store.recordObservations([o1, o2, o1])).toBe(3);
       expect(await store.recordObservations([o2])).toBe(1);
@@ -254,7 +282,16 @@ describe.each(factories)('store contract: %s', (_name, make) => {
 
     it('keeps one snapshot per CRL (put-if-absent), listed by thisUpdate', async () => {
       const url = 'http://127.0.0.1:1/ca.crl';
-      const snap = (thisUpdate: number, h: string) => ({ url, observedAt: thisUpdate + 60_000, crlNumber: '1', thisUpdate, nextUpdate: thisUpdate + DAY, sha256: h.repeat(64), bytes: 100, entries: 2 });
+      const snap = (thisUpdate: number, h: string) => ({
+        url,
+        observedAt: thisUpdate + 60_000,
+        crlNumber: '1',
+        thisUpdate,
+        nextUpdate: thisUpdate + DAY,
+        sha256: h.repeat(64),
+        bytes: 100,
+        entries: 2,
+      });
       expect(await store.putCrlSnapshot(snap(T0 + HOUR, 'b'))).toBe(true);
       expect(await store.putCrlSnapshot({ ...snap(T0 + HOUR, 'b'), observedAt: T0 + 5 * HOUR })).toBe(false);
       expect(await store.putCrlSnapshot(snap(T0, 'a'))).toBe(true);
@@ -263,8 +300,21 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     });
 
     it('keeps the latest state per source', async () => {
-      const state = { kind: 'crl' as const, url: 'http://127.0.0.1:1/ca.crl', lastCheckedAt: T0, ok: true, error: null, etag: '"x"', crlNumber: '3' };
-      expect(await store.putSourceStates([state, { kind: 'ocsp', url: 'http://127.0.0.1:1/ocsp', lastCheckedAt: T0, ok: false, error: 'timeout' }])).toBe(2);
+      const state = {
+        kind: 'crl' as const,
+        url: 'http://127.0.0.1:1/ca.crl',
+        lastCheckedAt: T0,
+        ok: true,
+        error: null,
+        etag: '"x"',
+        crlNumber: '3',
+      };
+      expect(
+        await store.putSourceStates([
+          state,
+          { kind: 'ocsp', url: 'http://127.0.0.1:1/ocsp', lastCheckedAt: T0, ok: false, error: 'timeout' },
+        ]),
+      ).toBe(2);
       await store.putSourceStates([{ ...state, lastCheckedAt: T0 + HOUR }]);
       const states = await store.getSourceStates();
       expect([...states.keys()]).toEqual(['crl http://127.0.0.1:1/ca.crl', 'ocsp http://127.0.0.1:1/ocsp']);
@@ -274,7 +324,15 @@ describe.each(factories)('store contract: %s', (_name, make) => {
 
   describe('runs, digests and changed-case marks', () => {
     it('lists runs newest first, up to a limit', async () => {
-      const run = (n: number) => ({ runId: `r${n}`, startedAt: T0 + n * HOUR, finishedAt: T0 + n * HOUR + 1000, certificates: n, sourcesFailed: 0, observationsWritten: n, itemsWritten: n + 1 });
+      const run = (n: number) => ({
+        runId: `r${n}`,
+        startedAt: T0 + n * HOUR,
+        finishedAt: T0 + n * HOUR + 1000,
+        certificates: n,
+        sourcesFailed: 0,
+        observationsWritten: n,
+        itemsWritten: n + 1,
+      });
       for (const n of [2, 1, 3]) await store.recordRun(run(n));
       expect(await store.listRuns(2)).toEqual([run(3), run(2)]);
       expect(await store.listRuns(10)).toEqual([run(3), run(2), run(1)]);
@@ -292,7 +350,12 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     it('clears a changed-case mark only when it was not renewed after it was read', async () => {
       await store.markCasesChanged(['a', 'b', 'a'], T0);
       const read = await store.listChangedCases();
-      expect(read).toEqual(new Map([['a', T0], ['b', T0]]));
+      expect(read).toEqual(
+        new Map([
+          ['a', T0],
+          ['b', T0],
+        ]),
+      );
       await store.markCasesChanged(['b'], T0 + 1000); // a change came in while the notifier worked
       await store.clearChangedCases(read);
       expect(await store.listChangedCases()).toEqual(new Map([['b', T0 + 1000]]));
@@ -332,7 +395,17 @@ describe.each(factories)('store contract: %s', (_name, make) => {
   });
 
   describe('run ledger', () => {
-    const open = (runId: string, jobs: number): OpenRun => ({ runId, startedAt: T0, jobs, remaining: jobs, certificates: 10, observationsWritten: 0, itemsWritten: 0, sourcesFailed: 0, finishedAt: null });
+    const open = (runId: string, jobs: number): OpenRun => ({
+      runId,
+      startedAt: T0,
+      jobs,
+      remaining: jobs,
+      certificates: 10,
+      observationsWritten: 0,
+      itemsWritten: 0,
+      sourcesFailed: 0,
+      finishedAt: null,
+    });
 
     it('counts each job once however often it is delivered, and lets exactly one caller finish the run', async () => {
       await store.openRun(open('r1', 2), T0 + 2 * DAY);
@@ -340,7 +413,10 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       expect(await store.getOpenRun('r1', 'j0')).toEqual({ run: open('r1', 2), jobDone: false });
       expect(await store.claimRunFinish('r1', T0 + 1)).toBe(false);
       const first = await store.completeRunJob('r1', 'j0', { observationsWritten: 3, itemsWritten: 5, sourcesFailed: 1 });
-      expect(first).toEqual({ run: { ...open('r1', 2), remaining: 1, observationsWritten: 3, itemsWritten: 5, sourcesFailed: 1 }, duplicate: false });
+      expect(first).toEqual({
+        run: { ...open('r1', 2), remaining: 1, observationsWritten: 3, itemsWritten: 5, sourcesFailed: 1 },
+        duplicate: false,
+      });
       const again = await store.completeRunJob('r1', 'j0', { observationsWritten: 3, itemsWritten: 5, sourcesFailed: 1 });
       expect(again).toEqual({ run: first.run, duplicate: true });
       expect(await store.getOpenRun('r1', 'j0')).toMatchObject({ jobDone: true });
@@ -349,7 +425,9 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       expect(await store.claimRunFinish('r1', T0 + 10)).toBe(true);
       expect(await store.claimRunFinish('r1', T0 + 11)).toBe(false);
       expect((await store.listOpenRuns()).map((r) => [r.runId, r.finishedAt])).toEqual([['r1', T0 + 10]]);
-      await expect(store.completeRunJob('nope', 'j0', { observationsWritten: 0, itemsWritten: 0, sourcesFailed: 0 })).rejects.toThrow(/run nope is not open/);
+      await expect(store.completeRunJob('nope', 'j0', { observationsWritten: 0, itemsWritten: 0, sourcesFailed: 0 })).rejects.toThrow(
+        /run nope is not open/,
+      );
       expect(await store.getOpenRun('nope', 'j0')).toBeNull();
       expect(await store.claimRunFinish('nope', T0)).toBe(false);
     });
@@ -376,22 +454,47 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       // Into the other case: reads the list (2), its ids (0), and the 3 records case k already has.
       expect(await cost(() => store.addCertificates(shas.map((s) => cert('j', s))))).toEqual({ read: 5, written: 4 });
       expect(await cost(() => store.loadCase('k'))).toEqual({ read: 3, written: 0 });
-      expect(await cost(() => store.getCaseCertificates([{ caseId: 'k', sha256: shas[0]! }, { caseId: 'k', sha256: sha('9', 9) }, { caseId: 'j', sha256: shas[2]! }]))).toEqual({ read: 2, written: 0 });
+      expect(
+        await cost(() =>
+          store.getCaseCertificates([
+            { caseId: 'k', sha256: shas[0]! },
+            { caseId: 'k', sha256: sha('9', 9) },
+            { caseId: 'j', sha256: shas[2]! },
+          ]),
+        ),
+      ).toEqual({ read: 2, written: 0 });
       expect(await cost(() => store.listPollDue(T0))).toEqual({ read: 6, written: 0 });
       expect(await cost(() => store.getCase('k'))).toEqual({ read: 1, written: 0 });
       expect(await cost(() => store.getCase('none'))).toEqual({ read: 0, written: 0 });
       const o = observation(shas[0]!, T0);
       // A key given twice in one batch is one write.
       expect(await cost(() => store.recordObservations([o, o, observation(shas[1]!, T0)]))).toEqual({ read: 0, written: 2 });
-      const w = (caseId: string, s: string, rev: number, soleWriter: boolean): RecordWrite => ({ cert: cert(caseId, s), record: EMPTY_RECORD, rev, pollDue: 0, soleWriter });
-      expect(await cost(() => store.writeRecords([w('k', shas[0]!, 0, true), w('k', shas[1]!, 0, false), w('k', shas[2]!, 9, false)]))).toEqual({ read: 0, written: 2 });
+      const w = (caseId: string, s: string, rev: number, soleWriter: boolean): RecordWrite => ({
+        cert: cert(caseId, s),
+        record: EMPTY_RECORD,
+        rev,
+        pollDue: 0,
+        soleWriter,
+      });
+      expect(
+        await cost(() => store.writeRecords([w('k', shas[0]!, 0, true), w('k', shas[1]!, 0, false), w('k', shas[2]!, 9, false)])),
+      ).toEqual({ read: 0, written: 2 });
       expect(await cost(() => store.setPollDue('k', shas[2]!, 0, null))).toEqual({ read: 0, written: 1 });
       expect(await cost(() => store.setPollDue('k', shas[2]!, 7, null))).toEqual({ read: 0, written: 0 });
       expect(await cost(() => store.listPollDue(T0))).toEqual({ read: 5, written: 0 });
       await store.markCasesChanged(['k'], T0);
       expect(await cost(() => store.clearChangedCases(new Map([['k', T0 - 1]])))).toEqual({ read: 0, written: 0 });
       expect(await cost(() => store.clearChangedCases(new Map([['k', T0]])))).toEqual({ read: 0, written: 1 });
-      for (const n of [1, 2, 3]) await store.recordRun({ runId: `r${n}`, startedAt: T0 + n, finishedAt: T0 + n, certificates: 0, sourcesFailed: 0, observationsWritten: 0, itemsWritten: 0 });
+      for (const n of [1, 2, 3])
+        await store.recordRun({
+          runId: `r${n}`,
+          startedAt: T0 + n,
+          finishedAt: T0 + n,
+          certificates: 0,
+          sourcesFailed: 0,
+          observationsWritten: 0,
+          itemsWritten: 0,
+        });
       expect(await cost(() => store.listRuns(2))).toEqual({ read: 2, written: 0 });
     });
   });

@@ -41,7 +41,14 @@ describe('track inputs', () => {
     const ca = await LocalCa.create({ name: 'Inputs CA', notBefore: NOW - 100 * DAY, notAfter: NOW + 400 * DAY });
     server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
     for (let i = 0; i < 5; i++) {
-      const c = await ca.issue({ subject: `CN=in${i}.example`, notBefore: NOW - DAY, notAfter: NOW + 90 * DAY, ocspUrls: [server.ocspUrl], crlUrls: [server.crlUrl], caIssuersUrls: [server.caIssuersUrl] });
+      const c = await ca.issue({
+        subject: `CN=in${i}.example`,
+        notBefore: NOW - DAY,
+        notAfter: NOW + 90 * DAY,
+        ocspUrls: [server.ocspUrl],
+        crlUrls: [server.crlUrl],
+        caIssuersUrls: [server.caIssuersUrl],
+      });
       certs.push(c.info);
     }
     await crtsh
@@ -65,7 +72,20 @@ describe('track inputs', () => {
 
   it('tracks a directory, crtsh:<id>, a crt.sh URL and a fingerprint, finding the issuer by AIA', async () => {
     const fingerprint = certs[4]!.sha256.match(/../g)!.join(':').toUpperCase();
-    const r = await cli('--json', 'track', join(home, 'in'), 'crtsh:1001', 'https://crt.sh/?id=1002', fingerprint, '--reported-at', '2026-02-28T12:00:00Z', '--reason', 'key-compromise', '--case', 'inputs');
+    const r = await cli(
+      '--json',
+      'track',
+      join(home, 'in'),
+      'crtsh:1001',
+      'https://crt.sh/?id=1002',
+      fingerprint,
+      '--reported-at',
+      '2026-02-28T12:00:00Z',
+      '--reason',
+      'key-compromise',
+      '--case',
+      'inputs',
+    );
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ caseId: 'inputs', caseCreated: true, added: 5, alreadyTracked: 0 });
     const status = JSON.parse((await cli('--json', 'status', '--case', 'inputs')).stdout);

@@ -12,12 +12,18 @@ const SRC = join(import.meta.dirname, '../../src');
 
 /** Lowest first. A module may import from its own layer or any below it. */
 const LAYERS: readonly { readonly name: string; readonly match: RegExp }[] = [
-  { name: 'foundation (domain, errors, time, util, pki, revocation sources, the CCADB report format)', match: /^(domain|errors|time|revocation-sources)\.ts$|^(util|pki|types)\/|^ccadb\/(csv|report)\.ts$/ },
+  {
+    name: 'foundation (domain, errors, time, util, pki, revocation sources, the CCADB report format)',
+    match: /^(domain|errors|time|revocation-sources)\.ts$|^(util|pki|types)\/|^ccadb\/(csv|report)\.ts$/,
+  },
   { name: 'rules', match: /^rules\// },
   { name: 'ports', match: /^ports(\.ts$|\/)/ },
   { name: 'store layout, net, clock', match: /^clock\.ts$|^(store|net)\// },
   { name: 'services (check, notify, report, CCADB disclosures)', match: /^(check|notify|report|ccadb)\// },
-  { name: 'use cases (inspect, CLI inputs, demo, local CA)', match: /^(inspect|cli-inputs|cli-validate|cli-sources|cli-ccadb|crtsh-json|demo)\.ts$|^local-ca\// },
+  {
+    name: 'use cases (inspect, CLI inputs, demo, local CA)',
+    match: /^(inspect|cli-inputs|cli-validate|cli-sources|cli-ccadb|crtsh-json|demo)\.ts$|^local-ca\//,
+  },
   { name: 'adapters', match: /^adapters\// },
   { name: 'runtime', match: /^runtime\// },
   { name: 'cli', match: /^cli(\.ts$|\/)/ },
@@ -77,18 +83,25 @@ describe('architecture', () => {
 
   it('keeps adapters and SDKs out of the services: they import ports only', () => {
     const wrong = imports
-      .filter((i) => SERVICES.test(i.file) && ((i.target !== null && /^(adapters|runtime)\//.test(i.target)) || ADAPTER_PACKAGES.test(i.spec)))
+      .filter(
+        (i) => SERVICES.test(i.file) && ((i.target !== null && /^(adapters|runtime)\//.test(i.target)) || ADAPTER_PACKAGES.test(i.spec)),
+      )
       .map((i) => `src/${i.file} imports ${i.spec}`);
     expect(wrong).toEqual([]);
   });
 
   it('keeps SDK, dynalite and mail packages inside adapters and the runtime', () => {
-    const wrong = imports.filter((i) => ADAPTER_PACKAGES.test(i.spec) && !/^(adapters|runtime)\//.test(i.file)).map((i) => `src/${i.file} imports ${i.spec}`);
+    const wrong = imports
+      .filter((i) => ADAPTER_PACKAGES.test(i.spec) && !/^(adapters|runtime)\//.test(i.file))
+      .map((i) => `src/${i.file} imports ${i.spec}`);
     expect(wrong).toEqual([]);
   });
 
   it('keeps each command file of the CLI under 120 lines', () => {
-    const long = files.filter((f) => f.startsWith('cli/')).map((f) => ({ f, lines: readFileSync(join(SRC, f), 'utf8').split('\n').length })).filter((x) => x.lines > 120);
+    const long = files
+      .filter((f) => f.startsWith('cli/'))
+      .map((f) => ({ f, lines: readFileSync(join(SRC, f), 'utf8').split('\n').length }))
+      .filter((x) => x.lines > 120);
     expect(long).toEqual([]);
   });
 

@@ -44,9 +44,32 @@ import { SystemClock } from '../../clock.js';
 import type { Case } from '../../domain.js';
 import type { Clock, NoticeLedger, OpenRun, RunLedger } from '../../ports.js';
 import { EMPTY_RECORD, type EvidenceRecord } from '../../rules/evidence.js';
-import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from '../../ports/store.js';
+import type {
+  CaseCertificate,
+  CrlSnapshot,
+  RecordWrite,
+  RunRecord,
+  SourceState,
+  Store,
+  StoredCertificate,
+  StoredObservation,
+} from '../../ports/store.js';
 import { DynamoTable, StoreError } from './dynamo-table.js';
-import { certificateItem, fromObservation, jobPayloadItems, observationSortKey, pad, POLL_SHARDS, pollKeys, pollUpTo, stripKeys, toCase, toCaseCertificate, toObservation, toOpenRun } from '../../store/layout.js';
+import {
+  certificateItem,
+  fromObservation,
+  jobPayloadItems,
+  observationSortKey,
+  pad,
+  POLL_SHARDS,
+  pollKeys,
+  pollUpTo,
+  stripKeys,
+  toCase,
+  toCaseCertificate,
+  toObservation,
+  toOpenRun,
+} from '../../store/layout.js';
 
 export { StoreError } from './dynamo-table.js';
 
@@ -103,7 +126,8 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       status = table?.TableStatus;
       this.pollIndex = (table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === POLL_INDEX);
     } catch (err) {
-      if (!(err instanceof ResourceNotFoundException) && (err as Error).name !== 'ResourceNotFoundException') throw new StoreError(`reading the description of table ${this.name} failed: ${(err as Error).message}`, { cause: err });
+      if (!(err instanceof ResourceNotFoundException) && (err as Error).name !== 'ResourceNotFoundException')
+        throw new StoreError(`reading the description of table ${this.name} failed: ${(err as Error).message}`, { cause: err });
       await this.createTable();
       this.pollIndex = true;
     }
@@ -188,9 +212,15 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   async addCertificates(certs: readonly StoredCertificate[]): Promise<number> {
     const byCase = groupBy(certs, (c) => c.caseId);
     let added = 0;
-    const otherCases = (await this.table.queryAll({ pk: 'CASES', projection: ['sk'] }, 'the case ids')).map((i) => String(i.sk).slice('CASE#'.length));
+    const otherCases = (await this.table.queryAll({ pk: 'CASES', projection: ['sk'] }, 'the case ids')).map((i) =>
+      String(i.sk).slice('CASE#'.length),
+    );
     for (const [caseId, list] of byCase) {
-      const existing = new Set((await this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#', projection: ['sk'] }, `the certificate ids of case ${caseId}`)).map((i) => String(i.sk).slice(5)));
+      const existing = new Set(
+        (
+          await this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#', projection: ['sk'] }, `the certificate ids of case ${caseId}`)
+        ).map((i) => String(i.sk).slice(5)),
+      );
       const fresh = new Map<string, StoredCertificate>();
       for (const c of list) if (!existing.has(c.sha256)) fresh.set(c.sha256, c);
       // A certificate another case already watches has observations: its record starts from theirs
@@ -221,7 +251,8 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     const out = new Map<string, EvidenceRecord>();
     for (const caseId of caseIds) {
       const wanted = shas.filter((s) => !out.has(s));
-      for (const cc of await this.getCaseCertificates(wanted.map((sha256) => ({ caseId, sha256 })))) if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
+      for (const cc of await this.getCaseCertificates(wanted.map((sha256) => ({ caseId, sha256 }))))
+        if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
     }
     return out;
   }
@@ -240,7 +271,9 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   }
 
   async visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void> {
-    await this.table.queryEach({ pk: `CASE#${caseId}`, prefix: 'CERT#' }, `the certificates of case ${caseId}`, (item) => visit(toCaseCertificate(item)));
+    await this.table.queryEach({ pk: `CASE#${caseId}`, prefix: 'CERT#' }, `the certificates of case ${caseId}`, (item) =>
+      visit(toCaseCertificate(item)),
+    );
   }
 
   async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {
@@ -260,7 +293,11 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       return out;
     }
     const upTo = pollUpTo(now);
-    const shards = await Promise.all([...POLL_SHARDS].map((shard) => this.table.queryAll({ pk: `POLL#${shard}`, index: POLL_INDEX, upTo }, `the certificates due (shard ${shard})`, toCaseCertificate)));
+    const shards = await Promise.all(
+      [...POLL_SHARDS].map((shard) =>
+        this.table.queryAll({ pk: `POLL#${shard}`, index: POLL_INDEX, upTo }, `the certificates due (shard ${shard})`, toCaseCertificate),
+      ),
+    );
     return shards.flat();
   }
 
@@ -272,7 +309,12 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   // -- observations and evidence records ---------------------------------------------
 
   async recordObservations(observations: readonly StoredObservation[]): Promise<number> {
-    const items = observations.map((o) => ({ pk: `CERT#${o.sha256Cert}`, sk: observationSortKey(o), ...fromObservation(o), raw: o.raw ? Buffer.from(o.raw) : undefined }));
+    const items = observations.map((o) => ({
+      pk: `CERT#${o.sha256Cert}`,
+      sk: observationSortKey(o),
+      ...fromObservation(o),
+      raw: o.raw ? Buffer.from(o.raw) : undefined,
+    }));
     await this.table.batchPut(items, 'observations');
     return items.length;
   }
@@ -288,9 +330,16 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       const written = await this.table.updateIf(
         { pk: `CASE#${w.cert.caseId}`, sk: `CERT#${w.cert.sha256}` },
         {
-          expression: poll ? 'SET ev = :ev, rev = :next, pk2 = :pk2, sk2 = :sk2, pd = :pd' : 'SET ev = :ev, rev = :next REMOVE pk2, sk2, pd',
+          expression: poll
+            ? 'SET ev = :ev, rev = :next, pk2 = :pk2, sk2 = :sk2, pd = :pd'
+            : 'SET ev = :ev, rev = :next REMOVE pk2, sk2, pd',
           condition: 'rev = :rev',
-          values: { ':ev': JSON.stringify(w.record), ':next': w.rev + 1, ':rev': w.rev, ...(poll ? { ':pk2': poll.pk2, ':sk2': poll.sk2, ':pd': poll.pd } : {}) },
+          values: {
+            ':ev': JSON.stringify(w.record),
+            ':next': w.rev + 1,
+            ':rev': w.rev,
+            ...(poll ? { ':pk2': poll.pk2, ':sk2': poll.sk2, ':pd': poll.pd } : {}),
+          },
         },
         `the evidence record of certificate ${w.cert.sha256} in case ${w.cert.caseId}`,
       );
@@ -334,11 +383,16 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   }
 
   async putCrlSnapshot(s: CrlSnapshot): Promise<boolean> {
-    return this.table.putIfAbsent({ pk: `SNAP#${s.url}`, sk: `SNAP#${pad(s.thisUpdate)}#${s.sha256}`, ...s }, `the snapshot of CRL ${s.url}`);
+    return this.table.putIfAbsent(
+      { pk: `SNAP#${s.url}`, sk: `SNAP#${pad(s.thisUpdate)}#${s.sha256}`, ...s },
+      `the snapshot of CRL ${s.url}`,
+    );
   }
 
   async listCrlSnapshots(url: string): Promise<CrlSnapshot[]> {
-    return (await this.table.queryAll({ pk: `SNAP#${url}` }, `the snapshots of CRL ${url}`)).map((i) => stripKeys(i) as unknown as CrlSnapshot);
+    return (await this.table.queryAll({ pk: `SNAP#${url}` }, `the snapshots of CRL ${url}`)).map(
+      (i) => stripKeys(i) as unknown as CrlSnapshot,
+    );
   }
 
   // -- runs ----------------------------------------------------------------------
@@ -378,13 +432,22 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   }
 
   async listChangedCases(): Promise<Map<string, number>> {
-    return new Map((await this.table.queryAll({ pk: 'CHANGED' }, 'the changed-case marks')).map((i) => [String(i.sk).slice('CASE#'.length), Number(i.changedAt)]));
+    return new Map(
+      (await this.table.queryAll({ pk: 'CHANGED' }, 'the changed-case marks')).map((i) => [
+        String(i.sk).slice('CASE#'.length),
+        Number(i.changedAt),
+      ]),
+    );
   }
 
   async clearChangedCases(marks: ReadonlyMap<string, number>): Promise<void> {
     for (const [id, at] of marks) {
       // Only the mark as it was read: one renewed since then stays.
-      await this.table.deleteIf({ pk: 'CHANGED', sk: `CASE#${id}` }, { expression: 'changedAt = :at', values: { ':at': at } }, `the changed mark of case ${id}`);
+      await this.table.deleteIf(
+        { pk: 'CHANGED', sk: `CASE#${id}` },
+        { expression: 'changedAt = :at', values: { ':at': at } },
+        `the changed mark of case ${id}`,
+      );
     }
   }
 
@@ -393,10 +456,15 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   async openRun(run: OpenRun, expiresAt: number): Promise<void> {
     // finishedAt stays absent until claimRunFinish sets it (its condition is attribute_not_exists).
     const item = { pk: 'OPENRUNS', sk: `RUN#${run.runId}`, ...run, finishedAt: undefined, expiresAt: Math.trunc(expiresAt / 1000) };
-    if (!(await this.table.putIfAbsent(item, `open run ${run.runId}`))) throw new StoreError(`storing open run ${run.runId} in table ${this.name} failed: the run id is taken`);
+    if (!(await this.table.putIfAbsent(item, `open run ${run.runId}`)))
+      throw new StoreError(`storing open run ${run.runId} in table ${this.name} failed: the run id is taken`);
   }
 
-  async completeRunJob(runId: string, jobId: string, counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number }): Promise<{ run: OpenRun; duplicate: boolean }> {
+  async completeRunJob(
+    runId: string,
+    jobId: string,
+    counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number },
+  ): Promise<{ run: OpenRun; duplicate: boolean }> {
     const key = { pk: 'OPENRUNS', sk: `RUN#${runId}` };
     // One conditional update: the job is counted once however often the queue delivers it.
     const updated = await this.table.updateIf(
@@ -404,7 +472,14 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       {
         expression: 'ADD done :job, observationsWritten :o, itemsWritten :i, sourcesFailed :f SET remaining = remaining - :one',
         condition: 'attribute_exists(pk) AND NOT contains(done, :id)',
-        values: { ':job': new Set([jobId]), ':id': jobId, ':o': counts.observationsWritten, ':i': counts.itemsWritten, ':f': counts.sourcesFailed, ':one': 1 },
+        values: {
+          ':job': new Set([jobId]),
+          ':id': jobId,
+          ':o': counts.observationsWritten,
+          ':i': counts.itemsWritten,
+          ':f': counts.sourcesFailed,
+          ':one': 1,
+        },
         returnNew: true,
       },
       `job ${jobId} of run ${runId}`,
@@ -418,7 +493,11 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   async claimRunFinish(runId: string, at: number): Promise<boolean> {
     const claimed = await this.table.updateIf(
       { pk: 'OPENRUNS', sk: `RUN#${runId}` },
-      { expression: 'SET finishedAt = :at', condition: 'attribute_exists(pk) AND attribute_not_exists(finishedAt) AND remaining <= :zero', values: { ':at': at, ':zero': 0 } },
+      {
+        expression: 'SET finishedAt = :at',
+        condition: 'attribute_exists(pk) AND attribute_not_exists(finishedAt) AND remaining <= :zero',
+        values: { ':at': at, ':zero': 0 },
+      },
       `the finish of run ${runId}`,
     );
     return claimed !== null;
@@ -449,12 +528,16 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
   async claimNotices(caseId: string, keys: readonly string[], runId: string, now: number, leaseMs: number): Promise<string[]> {
     const claimed: string[] = [];
     for (const key of keys) {
-      const ok = await this.table.putIfAbsent({ pk: `CASE#${caseId}`, sk: `NOTICE#${key}`, st: 'sending', runId, claimedAt: now }, `notice ${key} of case ${caseId}`, {
-        // Released after a failed send, or claimed by a run that never finished.
-        condition: '#st = :released OR (#st = :sending AND claimedAt < :stale)',
-        names: { '#st': 'st' },
-        values: { ':released': 'released', ':sending': 'sending', ':stale': now - leaseMs },
-      });
+      const ok = await this.table.putIfAbsent(
+        { pk: `CASE#${caseId}`, sk: `NOTICE#${key}`, st: 'sending', runId, claimedAt: now },
+        `notice ${key} of case ${caseId}`,
+        {
+          // Released after a failed send, or claimed by a run that never finished.
+          condition: '#st = :released OR (#st = :sending AND claimedAt < :stale)',
+          names: { '#st': 'st' },
+          values: { ':released': 'released', ':sending': 'sending', ':stale': now - leaseMs },
+        },
+      );
       if (ok) claimed.push(key);
     }
     return claimed;
@@ -477,7 +560,13 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     }));
   }
 
-  private async updateNotices(caseId: string, keys: readonly string[], runId: string, state: string, extra: Record<string, number>): Promise<void> {
+  private async updateNotices(
+    caseId: string,
+    keys: readonly string[],
+    runId: string,
+    state: string,
+    extra: Record<string, number>,
+  ): Promise<void> {
     for (const key of keys) {
       const names: Record<string, string> = { '#st': 'st', '#run': 'runId' };
       const values: Record<string, unknown> = { ':st': state, ':run': runId };
@@ -488,7 +577,11 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
         set += `, #${k} = :${k}`;
       }
       // A failed condition: another run took the claim over after ours lapsed, and it owns the notice now.
-      await this.table.updateIf({ pk: `CASE#${caseId}`, sk: `NOTICE#${key}` }, { expression: `SET ${set}`, condition: '#run = :run', names, values }, `notice ${key} of case ${caseId}`);
+      await this.table.updateIf(
+        { pk: `CASE#${caseId}`, sk: `NOTICE#${key}` },
+        { expression: `SET ${set}`, condition: '#run = :run', names, values },
+        `notice ${key} of case ${caseId}`,
+      );
     }
   }
 }

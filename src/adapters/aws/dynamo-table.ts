@@ -123,7 +123,8 @@ export class DynamoTable {
   async queryEach(q: QuerySpec, what: string, visit: (item: Item) => void): Promise<void> {
     let start: Record<string, unknown> | undefined;
     const [pk, sk] = q.index ? ['pk2', 'sk2'] : ['pk', 'sk'];
-    const condition = q.prefix !== undefined ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo !== undefined ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`;
+    const condition =
+      q.prefix !== undefined ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo !== undefined ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`;
     const values: Record<string, unknown> = { ':p': q.pk };
     if (q.prefix !== undefined) values[':s'] = q.prefix;
     else if (q.upTo !== undefined) values[':u'] = q.upTo;
@@ -157,7 +158,15 @@ export class DynamoTable {
   /** The last `limit` items of a partition, newest (highest sort key) first: one page. */
   async queryLatest(pk: string, limit: number, what: string): Promise<Item[]> {
     try {
-      const r = await this.doc.send(new QueryCommand({ TableName: this.name, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk }, ScanIndexForward: false, Limit: limit }));
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.name,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': pk },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
       const items = (r.Items ?? []) as Item[];
       this.read += items.length;
       return items;
@@ -169,7 +178,9 @@ export class DynamoTable {
   /** One item, read consistently unless told otherwise. */
   async get(key: Key, what: string, options: { consistent?: boolean } = {}): Promise<Item | null> {
     try {
-      const r = await this.doc.send(new GetCommand({ TableName: this.name, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: options.consistent ?? true }));
+      const r = await this.doc.send(
+        new GetCommand({ TableName: this.name, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: options.consistent ?? true }),
+      );
       if (!r.Item) return null;
       this.read++;
       return r.Item as Item;
@@ -191,7 +202,11 @@ export class DynamoTable {
    * Writes the item unless one with its key exists, or, with `replaceIf`, unless the existing one fails that
    * condition. True when written.
    */
-  async putIfAbsent(item: Item, what: string, replaceIf?: { condition: string; names?: Record<string, string>; values?: Record<string, unknown> }): Promise<boolean> {
+  async putIfAbsent(
+    item: Item,
+    what: string,
+    replaceIf?: { condition: string; names?: Record<string, string>; values?: Record<string, unknown> },
+  ): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -216,7 +231,13 @@ export class DynamoTable {
    */
   async updateIf(
     key: Key,
-    update: { expression: string; condition: string; names?: Record<string, string>; values?: Record<string, unknown>; returnNew?: boolean },
+    update: {
+      expression: string;
+      condition: string;
+      names?: Record<string, string>;
+      values?: Record<string, unknown>;
+      returnNew?: boolean;
+    },
     what: string,
   ): Promise<Item | null> {
     try {
@@ -242,7 +263,14 @@ export class DynamoTable {
   /** Deletes the item if the condition holds; false when it did not (or the item is gone). */
   async deleteIf(key: Key, condition: { expression: string; values?: Record<string, unknown> }, what: string): Promise<boolean> {
     try {
-      await this.doc.send(new DeleteCommand({ TableName: this.name, Key: { pk: key.pk, sk: key.sk }, ConditionExpression: condition.expression, ExpressionAttributeValues: condition.values }));
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.name,
+          Key: { pk: key.pk, sk: key.sk },
+          ConditionExpression: condition.expression,
+          ExpressionAttributeValues: condition.values,
+        }),
+      );
       this.written++;
       return true;
     } catch (err) {
@@ -279,7 +307,8 @@ export class DynamoTable {
           pending = left;
           return pending.length === 0 ? { done: true, value: undefined } : { done: false };
         },
-        () => this.error('storing', describe(pending.length), new Error(`DynamoDB left them unprocessed after ${this.maxAttempts} attempts`)),
+        () =>
+          this.error('storing', describe(pending.length), new Error(`DynamoDB left them unprocessed after ${this.maxAttempts} attempts`)),
       );
     });
   }
@@ -304,7 +333,12 @@ export class DynamoTable {
           pending = (r.UnprocessedKeys?.[this.name]?.Keys ?? []) as Item[];
           return pending.length === 0 ? { done: true, value: undefined } : { done: false };
         },
-        () => this.error('reading', `${pending.length} ${noun}`, new Error(`DynamoDB left them unprocessed after ${this.maxAttempts} attempts`)),
+        () =>
+          this.error(
+            'reading',
+            `${pending.length} ${noun}`,
+            new Error(`DynamoDB left them unprocessed after ${this.maxAttempts} attempts`),
+          ),
       );
     }
     return out;

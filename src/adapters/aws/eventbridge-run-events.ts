@@ -14,7 +14,9 @@ export class EventBridgeRunEvents implements RunEvents {
 
   async checkCompleted(run: RunRecord): Promise<void> {
     const r = await this.client.send(
-      new PutEventsCommand({ Entries: [{ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: CHECK_COMPLETED, Detail: JSON.stringify(run) }] }),
+      new PutEventsCommand({
+        Entries: [{ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: CHECK_COMPLETED, Detail: JSON.stringify(run) }],
+      }),
     );
     if ((r.FailedEntryCount ?? 0) > 0) {
       const e = r.Entries?.find((x) => x.ErrorCode);

@@ -12,7 +12,8 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { ArchiveIntegrityError, crlKey, sha256Hex, type EvidenceArchive } from '../../ports/evidence-archive.js';
 
 const errorName = (err: unknown): string => (err as { name?: string } | null)?.name ?? '';
-const httpStatus = (err: unknown): number | undefined => (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+const httpStatus = (err: unknown): number | undefined =>
+  (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 
 export class S3EvidenceArchive implements EvidenceArchive {
   constructor(
@@ -22,7 +23,8 @@ export class S3EvidenceArchive implements EvidenceArchive {
 
   async putCrl(sha256: string, der: Uint8Array): Promise<void> {
     const key = crlKey(sha256);
-    if (sha256Hex(der) !== sha256) throw new ArchiveIntegrityError(`refusing to archive a CRL under ${key}: its bytes hash to ${sha256Hex(der)}`);
+    if (sha256Hex(der) !== sha256)
+      throw new ArchiveIntegrityError(`refusing to archive a CRL under ${key}: its bytes hash to ${sha256Hex(der)}`);
     try {
       await this.client.send(
         new PutObjectCommand({
@@ -54,7 +56,8 @@ export class S3EvidenceArchive implements EvidenceArchive {
       if (errorName(err) === 'NoSuchKey' || httpStatus(err) === 404) return null;
       throw err;
     }
-    if (sha256Hex(body) !== sha256) throw new ArchiveIntegrityError(`s3://${this.bucket}/${key} does not hash to its key (got ${sha256Hex(body)})`);
+    if (sha256Hex(body) !== sha256)
+      throw new ArchiveIntegrityError(`s3://${this.bucket}/${key} does not hash to its key (got ${sha256Hex(body)})`);
     return body;
   }
 }

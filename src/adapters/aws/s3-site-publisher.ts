@@ -34,7 +34,8 @@ export class S3SitePublisher implements SitePublisher {
   async publish(files: readonly { readonly path: string; readonly bytes: Uint8Array }[]): Promise<void> {
     for (const f of files) {
       // Pages are named by the site builder (index.html, cases/<id>.html): nothing may climb out of the prefix.
-      if (f.path.startsWith('/') || f.path.split('/').some((part) => part === '..' || part === '')) throw new Error(`refusing to publish a page outside ${SITE_PREFIX}: "${f.path}"`);
+      if (f.path.startsWith('/') || f.path.split('/').some((part) => part === '..' || part === ''))
+        throw new Error(`refusing to publish a page outside ${SITE_PREFIX}: "${f.path}"`);
     }
     await mapLimit(files, 8, (f) =>
       this.client.send(

@@ -21,7 +21,10 @@ export interface OpenStore {
   close(): Promise<void>;
 }
 
-export async function openEmbeddedStore(home: string, options: { lockWaitMs?: number; onLockWait?: (message: string) => void } = {}): Promise<OpenStore> {
+export async function openEmbeddedStore(
+  home: string,
+  options: { lockWaitMs?: number; onLockWait?: (message: string) => void } = {},
+): Promise<OpenStore> {
   mkdirSync(join(home, 'db'), { recursive: true });
   const waitMs = options.lockWaitMs ?? 10 * 60_000;
   await announceLockWait(home, join(home, 'db.lock'), 30_000, options.onLockWait);

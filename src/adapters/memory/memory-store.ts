@@ -29,7 +29,16 @@ import {
   toOpenRun,
   type Item,
 } from '../../store/layout.js';
-import type { CaseCertificate, CrlSnapshot, RecordWrite, RunRecord, SourceState, Store, StoredCertificate, StoredObservation } from '../../ports/store.js';
+import type {
+  CaseCertificate,
+  CrlSnapshot,
+  RecordWrite,
+  RunRecord,
+  SourceState,
+  Store,
+  StoredCertificate,
+  StoredObservation,
+} from '../../ports/store.js';
 import { groupBy } from '../../util/group-by.js';
 
 type Key = { readonly pk: string; readonly sk: string };
@@ -191,12 +200,16 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     return this.table.queryAll({ pk: 'CASES' }).map(toCase);
   }
   async setDelayedReportUrl(caseId: string, url: string): Promise<void> {
-    const updated = this.table.updateIf({ pk: 'CASES', sk: `CASE#${caseId}` }, () => true, (item) => {
-      item.delayedReportUrl = url;
-    });
-    if (updated === null) throw new StoreError(`setting the delayed-revocation report URL of case ${caseId} in memory failed: no such case`);
+    const updated = this.table.updateIf(
+      { pk: 'CASES', sk: `CASE#${caseId}` },
+      () => true,
+      (item) => {
+        item.delayedReportUrl = url;
+      },
+    );
+    if (updated === null)
+      throw new StoreError(`setting the delayed-revocation report URL of case ${caseId} in memory failed: no such case`);
   }
-
 
   // -- certificates ------------------------------------------------------------
 
@@ -214,7 +227,9 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     let added = 0;
     const otherCases = this.table.queryAll({ pk: 'CASES', projection: ['sk'] }).map((i) => String(i.sk).slice('CASE#'.length));
     for (const [caseId, list] of byCase) {
-      const existing = new Set(this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#', projection: ['sk'] }).map((i) => String(i.sk).slice(5)));
+      const existing = new Set(
+        this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#', projection: ['sk'] }).map((i) => String(i.sk).slice(5)),
+      );
       const fresh = new Map<string, StoredCertificate>();
       for (const c of list) if (!existing.has(c.sha256)) fresh.set(c.sha256, c);
       // A certificate another case already watches starts from that case's record.
@@ -240,7 +255,8 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     const out = new Map<string, EvidenceRecord>();
     for (const caseId of caseIds) {
       const wanted = shas.filter((s) => !out.has(s));
-      for (const cc of this.caseCertificates(wanted.map((sha256) => ({ caseId, sha256 })))) if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
+      for (const cc of this.caseCertificates(wanted.map((sha256) => ({ caseId, sha256 }))))
+        if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
     }
     return out;
   }
@@ -272,13 +288,22 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
   }
 
   async certificateCounts(): Promise<Map<string, number>> {
-    return new Map(this.table.queryAll({ pk: 'CASES', projection: ['sk', 'certCount'] }).map((i) => [String(i.sk).slice('CASE#'.length), Number(i.certCount ?? 0)]));
+    return new Map(
+      this.table
+        .queryAll({ pk: 'CASES', projection: ['sk', 'certCount'] })
+        .map((i) => [String(i.sk).slice('CASE#'.length), Number(i.certCount ?? 0)]),
+    );
   }
 
   // -- observations and evidence records ---------------------------------------------
 
   async recordObservations(observations: readonly StoredObservation[]): Promise<number> {
-    const items = observations.map((o) => ({ pk: `CERT#${o.sha256Cert}`, sk: observationSortKey(o), ...fromObservation(o), raw: o.raw ?? undefined }));
+    const items = observations.map((o) => ({
+      pk: `CERT#${o.sha256Cert}`,
+      sk: observationSortKey(o),
+      ...fromObservation(o),
+      raw: o.raw ?? undefined,
+    }));
     this.table.batchPut(items);
     return items.length;
   }
@@ -313,7 +338,9 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
   }
 
   async listObservations(sha256: string): Promise<StoredObservation[]> {
-    return this.table.queryAll({ pk: `CERT#${sha256}`, prefix: 'OBS#' }).map((i) => ({ ...toObservation(i), sha256Cert: sha256, raw: i.raw ? new Uint8Array(i.raw as Uint8Array) : null }));
+    return this.table
+      .queryAll({ pk: `CERT#${sha256}`, prefix: 'OBS#' })
+      .map((i) => ({ ...toObservation(i), sha256Cert: sha256, raw: i.raw ? new Uint8Array(i.raw as Uint8Array) : null }));
   }
 
   // -- sources -------------------------------------------------------------------
@@ -380,7 +407,11 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     if (!this.table.putIfAbsent(item)) throw new StoreError(`storing open run ${run.runId} in memory failed: the run id is taken`);
   }
 
-  async completeRunJob(runId: string, jobId: string, counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number }): Promise<{ run: OpenRun; duplicate: boolean }> {
+  async completeRunJob(
+    runId: string,
+    jobId: string,
+    counts: { observationsWritten: number; itemsWritten: number; sourcesFailed: number },
+  ): Promise<{ run: OpenRun; duplicate: boolean }> {
     const key = { pk: 'OPENRUNS', sk: `RUN#${runId}` };
     const updated = this.table.updateIf(
       key,

@@ -18,8 +18,11 @@ function memoryTable(): DisclosureTable & { items: Map<string, Item> } {
   const key = (i: { pk: unknown; sk: unknown }): string => `${String(i.pk)}\u0000${String(i.sk)}`;
   return {
     items,
-    queryAll: async (q: { pk: string }) => [...items.values()].filter((i) => i.pk === q.pk).sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1)),
-    batchPut: async (list) => void list.forEach((i) => items.set(key(i as { pk: unknown; sk: unknown }), { ...i })),
+    queryAll: async (q: { pk: string }) =>
+      [...items.values()].filter((i) => i.pk === q.pk).sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1)),
+    batchPut: async (list) => {
+      for (const i of list) items.set(key(i as { pk: unknown; sk: unknown }), { ...i });
+    },
     deleteIf: async (k) => items.delete(key(k)),
   };
 }
@@ -46,7 +49,16 @@ function fetcherServing(body: string | null): Fetcher & { asked: string[] } {
     fetch: async (req: FetchRequest): Promise<FetchResult> => {
       asked.push(req.url);
       if (body === null) return { ok: false, url: req.url, kind: 'http-status', status: 503, message: 'HTTP 503' } as FetchResult;
-      return { ok: true, url: req.url, status: 200, body: new TextEncoder().encode(body), sha256: '', etag: null, lastModified: null, notModified: false } as unknown as FetchResult;
+      return {
+        ok: true,
+        url: req.url,
+        status: 200,
+        body: new TextEncoder().encode(body),
+        sha256: '',
+        etag: null,
+        lastModified: null,
+        notModified: false,
+      } as unknown as FetchResult;
     },
   } as Fetcher & { asked: string[] };
 }
@@ -56,7 +68,12 @@ describe('DisclosureStore.replace', () => {
     const table = memoryTable();
     const store = new DisclosureStore(table);
     expect(await store.replace([disclosure(1), disclosure(2)], 1000, 'first')).toEqual({ added: 2, changed: 0, unchanged: 0, removed: 0 });
-    expect(await store.replace([disclosure(1, { fullCrl: 'http://crl.example/moved.crl' }), disclosure(3)], 2000, 'second')).toEqual({ added: 1, changed: 1, unchanged: 0, removed: 1 });
+    expect(await store.replace([disclosure(1, { fullCrl: 'http://crl.example/moved.crl' }), disclosure(3)], 2000, 'second')).toEqual({
+      added: 1,
+      changed: 1,
+      unchanged: 0,
+      removed: 1,
+    });
     expect((await store.current()).map((d) => [d.name, d.fullCrl])).toEqual([
       ['CA 1', 'http://crl.example/moved.crl'],
       ['CA 3', 'http://crl.example/3.crl'],
@@ -81,9 +98,16 @@ describe('refreshDisclosures (weekly, in the planner)', () => {
     const fetcher = fetcherServing(CSV('http://crl.example/a.crl'));
     const t0 = Date.parse('2026-03-02T00:00:00Z');
     expect(await refreshDisclosures({ store, fetcher, now: t0 }, url)).toMatchObject({ refreshed: true, disclosures: 1, added: 1 });
-    expect(await refreshDisclosures({ store, fetcher, now: t0 + CCADB_REFRESH_INTERVAL_MS - 1 }, url)).toEqual({ refreshed: false, reason: 'fresh', lastImportAt: t0 });
+    expect(await refreshDisclosures({ store, fetcher, now: t0 + CCADB_REFRESH_INTERVAL_MS - 1 }, url)).toEqual({
+      refreshed: false,
+      reason: 'fresh',
+      lastImportAt: t0,
+    });
     expect(fetcher.asked).toEqual([url]);
-    expect(await refreshDisclosures({ store, fetcher, now: t0 + CCADB_REFRESH_INTERVAL_MS }, url)).toMatchObject({ refreshed: true, unchanged: 1 });
+    expect(await refreshDisclosures({ store, fetcher, now: t0 + CCADB_REFRESH_INTERVAL_MS }, url)).toMatchObject({
+      refreshed: true,
+      unchanged: 1,
+    });
     expect(fetcher.asked).toHaveLength(2);
   });
 
@@ -91,8 +115,16 @@ describe('refreshDisclosures (weekly, in the planner)', () => {
     const store = new DisclosureStore(memoryTable());
     await store.replace([disclosure(1)], 0, 'manual');
     const week = CCADB_REFRESH_INTERVAL_MS;
-    expect(await refreshDisclosures({ store, fetcher: fetcherServing(null), now: week }, url)).toEqual({ refreshed: false, reason: 'failed', error: `could not download ${url}: HTTP 503` });
-    expect(await refreshDisclosures({ store, fetcher: fetcherServing('"Some","Other"\r\n"x","y"\r\n'), now: week }, url)).toMatchObject({ refreshed: false, reason: 'failed', error: expect.stringMatching(/is not the CCADB "All Certificate Records" report/) });
+    expect(await refreshDisclosures({ store, fetcher: fetcherServing(null), now: week }, url)).toEqual({
+      refreshed: false,
+      reason: 'failed',
+      error: `could not download ${url}: HTTP 503`,
+    });
+    expect(await refreshDisclosures({ store, fetcher: fetcherServing('"Some","Other"\r\n"x","y"\r\n'), now: week }, url)).toMatchObject({
+      refreshed: false,
+      reason: 'failed',
+      error: expect.stringMatching(/is not the CCADB "All Certificate Records" report/),
+    });
     expect((await store.current()).map((d) => d.name)).toEqual(['CA 1']);
     expect(await store.lastImport()).toEqual({ at: 0, source: 'manual' });
   });

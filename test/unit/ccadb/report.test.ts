@@ -38,24 +38,58 @@ describe('parseCsv (RFC 4180)', () => {
 });
 
 describe('parseAllCertificateRecords', () => {
-  const header = [COLUMNS.owner, COLUMNS.sha256, 'Some Column CCADB Added Later', COLUMNS.name, COLUMNS.subjectKeyId, COLUMNS.fullCrl, COLUMNS.partitioned];
+  const header = [
+    COLUMNS.owner,
+    COLUMNS.sha256,
+    'Some Column CCADB Added Later',
+    COLUMNS.name,
+    COLUMNS.subjectKeyId,
+    COLUMNS.fullCrl,
+    COLUMNS.partitioned,
+  ];
   const rowA = ['Owner, Inc.', FP_A, 'whatever', 'CA A', Buffer.from('0102', 'hex').toString('base64'), 'http://crl.example/a.crl', ''];
   const rowB = ['Owner B', FP_B, '', 'CA B', '', '', '["http://crl.example/b1.crl", "http://crl.example/b2.crl"]'];
 
   it('reads disclosures by column name, whatever the order, ignoring unknown columns', () => {
     const a = parseAllCertificateRecords(csv([header, rowA, rowB]), 'report.csv');
     const order = [6, 3, 1, 5, 0, 4, 2];
-    const b = parseAllCertificateRecords(csv([order.map((i) => header[i]!), ...[rowA, rowB].map((r) => order.map((i) => r[i]!))]), 'reordered.csv');
+    const b = parseAllCertificateRecords(
+      csv([order.map((i) => header[i]!), ...[rowA, rowB].map((r) => order.map((i) => r[i]!))]),
+      'reordered.csv',
+    );
     expect(b).toEqual(a);
     expect(a.skipped).toEqual([]);
     expect(a.disclosures).toEqual([
-      { sha256: FP_A.toLowerCase(), name: 'CA A', owner: 'Owner, Inc.', subjectKeyId: '0102', fullCrl: 'http://crl.example/a.crl', partitionedCrls: [], pem: null, subjectNameHash: null },
-      { sha256: FP_B, name: 'CA B', owner: 'Owner B', subjectKeyId: null, fullCrl: null, partitionedCrls: ['http://crl.example/b1.crl', 'http://crl.example/b2.crl'], pem: null, subjectNameHash: null },
+      {
+        sha256: FP_A.toLowerCase(),
+        name: 'CA A',
+        owner: 'Owner, Inc.',
+        subjectKeyId: '0102',
+        fullCrl: 'http://crl.example/a.crl',
+        partitionedCrls: [],
+        pem: null,
+        subjectNameHash: null,
+      },
+      {
+        sha256: FP_B,
+        name: 'CA B',
+        owner: 'Owner B',
+        subjectKeyId: null,
+        fullCrl: null,
+        partitionedCrls: ['http://crl.example/b1.crl', 'http://crl.example/b2.crl'],
+        pem: null,
+        subjectNameHash: null,
+      },
     ]);
   });
 
   it('reports bad rows by the line they start on and keeps the rest', () => {
-    const text = csv([header, ['multi\nline owner', 'not-a-fingerprint', '', '', '', '', ''], rowA, ['o', FP_B, '', 'n', '', '', '[not json']]);
+    const text = csv([
+      header,
+      ['multi\nline owner', 'not-a-fingerprint', '', '', '', '', ''],
+      rowA,
+      ['o', FP_B, '', 'n', '', '', '[not json'],
+    ]);
     const r = parseAllCertificateRecords(text, 'report.csv');
     expect(r.disclosures.map((d) => d.name)).toEqual(['CA A']);
     expect(r.skipped).toEqual([
@@ -65,7 +99,10 @@ describe('parseAllCertificateRecords', () => {
   });
 
   it('refuses a file without the needed columns with one line naming them', () => {
-    const text = csv([[COLUMNS.sha256, COLUMNS.name], [FP_A, 'x']]);
+    const text = csv([
+      [COLUMNS.sha256, COLUMNS.name],
+      [FP_A, 'x'],
+    ]);
     expect(() => parseAllCertificateRecords(text, 'other.csv')).toThrow(InputError);
     expect(() => parseAllCertificateRecords(text, 'other.csv')).toThrow(
       `other.csv is not the CCADB "All Certificate Records" report: no "${COLUMNS.subjectKeyId}", "${COLUMNS.fullCrl}", "${COLUMNS.partitioned}" columns`,

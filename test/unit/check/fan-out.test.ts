@@ -31,7 +31,11 @@ describe('fan-out on the in-memory store', () => {
 
     for (const cc of await w.store.loadCase('c1')) {
       // Neither writer's answer was lost, and the record equals the one rebuilt from every observation.
-      expect(recordObservations(cc.record).map((o) => o.source.kind).sort()).toEqual(['crl', 'ocsp']);
+      expect(
+        recordObservations(cc.record)
+          .map((o) => o.source.kind)
+          .sort(),
+      ).toEqual(['crl', 'ocsp']);
       expect(cc.rev).toBe(2);
       const rebuilt = mergeEvidence(EMPTY_RECORD, await w.store.listObservations(cc.cert.sha256), cc.cert.notAfter);
       expect(sameRecord(cc.record, rebuilt)).toBe(true);

@@ -20,7 +20,13 @@ class RecordingMailer implements Mailer {
   }
 }
 
-const deps = (w: World, mailer: Mailer): NotifyDeps => ({ store: w.store, ledger: w.store, mailer, clock: w.clock, from: 'revwatch@test.example' });
+const deps = (w: World, mailer: Mailer): NotifyDeps => ({
+  store: w.store,
+  ledger: w.store,
+  mailer,
+  clock: w.clock,
+  from: 'revwatch@test.example',
+});
 
 describe('notifyChangedCases', () => {
   it('mails a revocation once, clears the mark, and stays quiet while nothing is new', async () => {

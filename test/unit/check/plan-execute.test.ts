@@ -14,7 +14,9 @@ describe('planCheck', () => {
     const plan = await planCheck(w.store, T0);
     expect(plan).toMatchObject({ certificates: 3, notDue: 0, retiredExpired: 0 });
     expect(plan.crlJobs).toHaveLength(1);
-    expect(plan.crlJobs[0]!.certificates.map((c) => c.serial).sort()).toEqual([w.certs.a!.serial, w.certs.b!.serial, w.certs['crl-only']!.serial].sort());
+    expect(plan.crlJobs[0]!.certificates.map((c) => c.serial).sort()).toEqual(
+      [w.certs.a!.serial, w.certs.b!.serial, w.certs['crl-only']!.serial].sort(),
+    );
     // No answer yet: a conditional GET could not answer for them.
     expect(plan.crlJobs[0]!.conditional).toBeNull();
     expect(plan.ocspJobs.map((j) => j.certificate.serial).sort()).toEqual([w.certs.a!.serial, w.certs.b!.serial].sort());
@@ -82,7 +84,11 @@ describe('runCheck', () => {
     expect(w.fetcher.crlRequests).toBe(1);
     for (const cc of await w.store.loadCase('c1')) {
       expect(cc.rev).toBe(1);
-      expect(recordObservations(cc.record).map((o) => `${o.source.kind}:${o.status}`).sort()).toEqual(['crl:good', 'ocsp:good']);
+      expect(
+        recordObservations(cc.record)
+          .map((o) => `${o.source.kind}:${o.status}`)
+          .sort(),
+      ).toEqual(['crl:good', 'ocsp:good']);
       expect(await w.store.listObservations(cc.cert.sha256)).toHaveLength(2);
     }
     expect([...(await w.store.listChangedCases()).keys()]).toEqual(['c1']);
@@ -117,7 +123,9 @@ describe('runCheck', () => {
     const s = await w.check();
     expect(s.failedSources.map((f) => f.kind)).toEqual(['ocsp']);
     expect(s.observationsWritten).toBe(2);
-    const statuses = (await w.store.listObservations(w.certs.a!.sha256)).map((o) => `${o.source.kind}:${o.status}:${o.error?.kind ?? ''}`).sort();
+    const statuses = (await w.store.listObservations(w.certs.a!.sha256))
+      .map((o) => `${o.source.kind}:${o.status}:${o.error?.kind ?? ''}`)
+      .sort();
     expect(statuses).toEqual(['crl:good:', 'ocsp:error:timeout']);
   });
 });

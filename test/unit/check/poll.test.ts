@@ -27,12 +27,37 @@ describe('pollDue: when the planner next asks about a certificate', () => {
     ['never answered: now', live, [], 0],
     ['answered good: every run', live, [obs('crl', NOW - HOUR, 'good'), obs('ocsp', NOW - HOUR, 'good')], 0],
     ['failing source: every run', live, [obs('crl', NOW - HOUR, 'error')], 0],
-    ['revoked: a day after the older of its sources last answered', live, [obs('crl', NOW - 2 * HOUR, 'revoked', NOW - 3 * HOUR), obs('ocsp', NOW - 5 * HOUR, 'good')], NOW - 5 * HOUR + DAY_MS],
+    [
+      'revoked: a day after the older of its sources last answered',
+      live,
+      [obs('crl', NOW - 2 * HOUR, 'revoked', NOW - 3 * HOUR), obs('ocsp', NOW - 5 * HOUR, 'good')],
+      NOW - 5 * HOUR + DAY_MS,
+    ],
     ['expired, never answered: now', NOW - DAY_MS, [], 0],
-    ['expired, answered only before expiry: now, once more', NOW - DAY_MS, [obs('crl', NOW - 2 * DAY_MS, 'good'), obs('ocsp', NOW - 2 * DAY_MS, 'good')], 0],
-    ['expired, one source answered since expiry, the other only failed: now', NOW - DAY_MS, [obs('crl', NOW - HOUR, 'good'), obs('ocsp', NOW - HOUR, 'error')], 0],
-    ['expired, every source answered since expiry: judged, out of the index', NOW - DAY_MS, [obs('crl', NOW - HOUR, 'good'), obs('ocsp', NOW - HOUR, 'unknown')], null],
-    ['expired after a revocation in its life: out of the index', NOW - DAY_MS, [obs('crl', NOW - 3 * DAY_MS, 'revoked', NOW - 4 * DAY_MS)], null],
+    [
+      'expired, answered only before expiry: now, once more',
+      NOW - DAY_MS,
+      [obs('crl', NOW - 2 * DAY_MS, 'good'), obs('ocsp', NOW - 2 * DAY_MS, 'good')],
+      0,
+    ],
+    [
+      'expired, one source answered since expiry, the other only failed: now',
+      NOW - DAY_MS,
+      [obs('crl', NOW - HOUR, 'good'), obs('ocsp', NOW - HOUR, 'error')],
+      0,
+    ],
+    [
+      'expired, every source answered since expiry: judged, out of the index',
+      NOW - DAY_MS,
+      [obs('crl', NOW - HOUR, 'good'), obs('ocsp', NOW - HOUR, 'unknown')],
+      null,
+    ],
+    [
+      'expired after a revocation in its life: out of the index',
+      NOW - DAY_MS,
+      [obs('crl', NOW - 3 * DAY_MS, 'revoked', NOW - 4 * DAY_MS)],
+      null,
+    ],
   ])('%s', (_name, notAfter, list, due) => {
     expect(pollDue(cert(notAfter), record(notAfter, ...list), NOW)).toBe(due);
   });

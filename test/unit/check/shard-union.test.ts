@@ -10,14 +10,43 @@ import type { ProbeAnswer, ProbeOutcome } from '../../../src/check/probe.js';
 import type { CrlJob, JobCertificate } from '../../../src/ports.js';
 
 const cert = (sha256: string): JobCertificate => ({ sha256, serial: sha256, notAfter: 0, caseIds: ['c'], previous: null, sources: 3 });
-const shardJob = (url: string, certs: JobCertificate[]): CrlJob => ({ kind: 'crl', url, issuerSha256: 'i', certificatesAreCAs: false, conditional: null, certificates: certs, requireIdp: true });
+const shardJob = (url: string, certs: JobCertificate[]): CrlJob => ({
+  kind: 'crl',
+  url,
+  issuerSha256: 'i',
+  certificatesAreCAs: false,
+  conditional: null,
+  certificates: certs,
+  requireIdp: true,
+});
 const good = (url: string, thisUpdate: number): ProbeAnswer =>
-  ({ source: { kind: 'crl', url }, serial: 'x', checkedAt: 1000, status: 'good', revocationTime: null, reasonCode: null, thisUpdate, nextUpdate: null, producedAt: null, signer: 'crl-issuer', crlNumber: '1', problems: [], raw: null, sha256: 'h' }) as unknown as ProbeAnswer;
-const revoked = (url: string): ProbeOutcome => ({ ...good(url, 500), status: 'revoked', revocationTime: 100, reasonCode: 1 }) as ProbeOutcome;
+  ({
+    source: { kind: 'crl', url },
+    serial: 'x',
+    checkedAt: 1000,
+    status: 'good',
+    revocationTime: null,
+    reasonCode: null,
+    thisUpdate,
+    nextUpdate: null,
+    producedAt: null,
+    signer: 'crl-issuer',
+    crlNumber: '1',
+    problems: [],
+    raw: null,
+    sha256: 'h',
+  }) as unknown as ProbeAnswer;
+const revoked = (url: string): ProbeOutcome =>
+  ({ ...good(url, 500), status: 'revoked', revocationTime: 100, reasonCode: 1 }) as ProbeOutcome;
 
 function recorder(): { seen: { sha: string; outcome: ProbeOutcome }[]; r: ObservationRecorder } {
   const seen: { sha: string; outcome: ProbeOutcome }[] = [];
-  return { seen, r: { consider: async (c: JobCertificate, outcome: ProbeOutcome) => void seen.push({ sha: c.sha256, outcome }) } as unknown as ObservationRecorder };
+  return {
+    seen,
+    r: {
+      consider: async (c: JobCertificate, outcome: ProbeOutcome) => void seen.push({ sha: c.sha256, outcome }),
+    } as unknown as ObservationRecorder,
+  };
 }
 
 describe('ShardUnion', () => {
@@ -31,7 +60,11 @@ describe('ShardUnion', () => {
     await union.good(a, good('s2', 100), r);
     expect(seen).toEqual([]);
     await union.good(a, good('s3', 200), r);
-    expect(seen.map((s) => [s.outcome.source.url, (s.outcome as ProbeAnswer).thisUpdate])).toEqual([['s1', 100], ['s2', 100], ['s3', 100]]);
+    expect(seen.map((s) => [s.outcome.source.url, (s.outcome as ProbeAnswer).thisUpdate])).toEqual([
+      ['s1', 100],
+      ['s2', 100],
+      ['s3', 100],
+    ]);
   });
 
   it('drops the silence when any shard lists the certificate or could not be used, whatever the order', async () => {

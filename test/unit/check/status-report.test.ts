@@ -27,14 +27,23 @@ describe('status and report from evidence records', () => {
     now = w.clock.now().getTime();
   });
 
-  const byName = <C extends { serial: string }>(certs: readonly C[], name: string): C => certs.find((c) => c.serial === w.certs[name]!.serial)!;
+  const byName = <C extends { serial: string }>(certs: readonly C[], name: string): C =>
+    certs.find((c) => c.serial === w.certs[name]!.serial)!;
 
   it('judges each certificate from its record: on time, late by the claimed time, overdue', async () => {
     const report = await buildStatus(w.store, now);
     expect(report.cases.map((c) => c.id)).toEqual(['c1']);
     const certs = report.cases[0]!.certificates;
-    expect(byName(certs, 'on-time')).toMatchObject({ verdict: 'revoked_on_time', effectiveRevocationTime: isoOrNull(T0 + HOUR), reasonCode: 'keyCompromise' });
-    expect(byName(certs, 'late')).toMatchObject({ verdict: 'revoked_late', effectiveRevocationTime: isoOrNull(T0 + 30 * HOUR), lateBySeconds: 6 * 3600 });
+    expect(byName(certs, 'on-time')).toMatchObject({
+      verdict: 'revoked_on_time',
+      effectiveRevocationTime: isoOrNull(T0 + HOUR),
+      reasonCode: 'keyCompromise',
+    });
+    expect(byName(certs, 'late')).toMatchObject({
+      verdict: 'revoked_late',
+      effectiveRevocationTime: isoOrNull(T0 + 30 * HOUR),
+      lateBySeconds: 6 * 3600,
+    });
     expect(byName(certs, 'never')).toMatchObject({ verdict: 'overdue', deadline: isoOrNull(T0 + DAY) });
     expect(verdictCounts(report)).toMatchObject({ revoked_on_time: 1, revoked_late: 1, overdue: 1 });
   });
@@ -50,7 +59,16 @@ describe('status and report from evidence records', () => {
 
   it('builds the case report from the same statuses, citing the observations each record keeps', async () => {
     const report = await buildCaseReport(w.store, 'c1', now);
-    expect(report.counts).toEqual({ total: 3, revoked: 2, revokedOnTime: 1, revokedLate: 1, notYetRevoked: 1, overdue: 1, expired: 0, undetermined: 0 });
+    expect(report.counts).toEqual({
+      total: 3,
+      revoked: 2,
+      revokedOnTime: 1,
+      revokedLate: 1,
+      notYetRevoked: 1,
+      overdue: 1,
+      expired: 0,
+      undetermined: 0,
+    });
     expect(report.deadline).toBe(isoOrNull(T0 + DAY));
     expect(report.issuers.map((i) => i.sha256)).toEqual([(await w.store.loadCase('c1'))[0]!.cert.issuerSha256]);
     // Every CRL the checks saw is listed as evidence: the first, and one per revocation.
@@ -61,7 +79,9 @@ describe('status and report from evidence records', () => {
     expect(late.observations.some((o) => o.status === 'revoked' && o.source.kind === 'ocsp')).toBe(true);
     expect(report.findings.filter((f) => f.finding.severity !== 'info')).toEqual([]);
     // The CA's claimed times are not publication times (revwatch cannot know those): the timeline says first seen.
-    expect(report.timeline.map((t) => t.event)).toContain(`1 certificate(s) first seen revoked by revwatch; revocation time claimed by the CA ${isoOrNull(T0 + HOUR)}`);
+    expect(report.timeline.map((t) => t.event)).toContain(
+      `1 certificate(s) first seen revoked by revwatch; revocation time claimed by the CA ${isoOrNull(T0 + HOUR)}`,
+    );
     expect(report.timeline.some((t) => /published/.test(t.event))).toBe(false);
   });
 

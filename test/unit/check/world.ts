@@ -18,7 +18,8 @@ export const T0 = Date.parse('2026-05-01T00:00:00Z');
 
 let sharedCa: Promise<LocalCa> | null = null;
 /** One CA for every test in a file: key generation is the slow part. */
-export const testCa = (): Promise<LocalCa> => (sharedCa ??= LocalCa.create({ name: 'Unit CA', notBefore: T0 - 400 * DAY, notAfter: T0 + 800 * DAY }));
+export const testCa = (): Promise<LocalCa> =>
+  (sharedCa ??= LocalCa.create({ name: 'Unit CA', notBefore: T0 - 400 * DAY, notAfter: T0 + 800 * DAY }));
 
 export interface CertSpec {
   readonly name: string;
@@ -58,7 +59,19 @@ export async function makeWorld(specs: readonly CertSpec[], kase: Partial<Case> 
     fetcher.issued(issued.info.serial);
     certs[s.name] = issued.info;
   }
-  const theCase: Case = { id: 'c1', title: 'Key compromise at Unit CA', reportedAt: T0, reason: 'key-compromise', kind: 'tls-subscriber', ...kase };
-  await trackCertificates({ store, clock }, theCase, Object.values(certs).map((certificate) => ({ certificate, bundle: [], source: 'test' })), [ca.info]);
+  const theCase: Case = {
+    id: 'c1',
+    title: 'Key compromise at Unit CA',
+    reportedAt: T0,
+    reason: 'key-compromise',
+    kind: 'tls-subscriber',
+    ...kase,
+  };
+  await trackCertificates(
+    { store, clock },
+    theCase,
+    Object.values(certs).map((certificate) => ({ certificate, bundle: [], source: 'test' })),
+    [ca.info],
+  );
   return { clock, store, fetcher, kase: theCase, certs, check: (options) => runCheck({ store, fetcher, clock }, options) };
 }

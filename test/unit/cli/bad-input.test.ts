@@ -32,7 +32,19 @@ describe('bad input: one line, exit 1, nothing written', () => {
   const leafPath = join(dir, 'leaf.pem');
   const issuerPath = join(dir, 'ca.pem');
   const track = (home: string, ...extra: string[]) =>
-    cli(['--home', home, 'track', leafPath, '--issuer', issuerPath, '--reported-at', new Date(T0 - 3_600_000).toISOString(), '--reason', 'key-compromise', ...extra]);
+    cli([
+      '--home',
+      home,
+      'track',
+      leafPath,
+      '--issuer',
+      issuerPath,
+      '--reported-at',
+      new Date(T0 - 3_600_000).toISOString(),
+      '--reason',
+      'key-compromise',
+      ...extra,
+    ]);
 
   beforeAll(async () => {
     const h = await makeHierarchy('ec-p256');
@@ -47,7 +59,10 @@ describe('bad input: one line, exit 1, nothing written', () => {
     [['--report-url', 'javascript:alert(1)'], /--report-url must be an http or https URL \(got javascript:\)/],
     [['--report-url', 'file:///etc/passwd'], /--report-url must be an http or https URL/],
     [['--report-url', 'not a url'], /--report-url "not a url" is not a URL/],
-    [['--notify', 'a@example.com\r\nBcc: victim@example.com'], /--notify "a@example.com\\r\\nBcc: victim@example.com" is not an email address/],
+    [
+      ['--notify', 'a@example.com\r\nBcc: victim@example.com'],
+      /--notify "a@example.com\\r\\nBcc: victim@example.com" is not an email address/,
+    ],
     [['--notify', 'x@example.com\nmore'], /--notify "x@example.com\\nmore" is not an email address/],
   ])('track %j is refused', async (extra, message) => {
     const home = join(dir, `home-${Math.random().toString(36).slice(2)}`);
@@ -62,8 +77,12 @@ describe('bad input: one line, exit 1, nothing written', () => {
     expect(() => requireNotFuture(T0 + 5 * 60_000 + 1, T0, '--reported-at')).toThrow(/in the future/);
   });
 
-  it('refuses --case \'\' on check, status and report instead of reading every case', async () => {
-    for (const argv of [['check', '--case', ''], ['status', '--case', ''], ['report', '--case', '']]) {
+  it("refuses --case '' on check, status and report instead of reading every case", async () => {
+    for (const argv of [
+      ['check', '--case', ''],
+      ['status', '--case', ''],
+      ['report', '--case', ''],
+    ]) {
       const home = join(dir, `home-${Math.random().toString(36).slice(2)}`);
       expectOneLineRefusal(await cli(['--home', home, ...argv]), /--case must not be empty/);
       expect(existsSync(home)).toBe(false);
@@ -72,7 +91,10 @@ describe('bad input: one line, exit 1, nothing written', () => {
 
   it('a --home through a file, or where no directory can be made, exits 1 with one line', async () => {
     expectOneLineRefusal(await cli(['--home', join(leafPath, 'home'), 'status']), /--home .*: .*leaf\.pem is not a directory/);
-    expectOneLineRefusal(await cli(['--home', '/proc/revwatch-no-such-home', 'status']), /cannot create --home \/proc\/revwatch-no-such-home: /);
+    expectOneLineRefusal(
+      await cli(['--home', '/proc/revwatch-no-such-home', 'status']),
+      /cannot create --home \/proc\/revwatch-no-such-home: /,
+    );
   });
 
   it('escapes control characters so a message stays on one line', () => {
@@ -87,7 +109,10 @@ describe('bad input: one line, exit 1, nothing written', () => {
   });
 
   it('reads fetch deadlines from the environment and refuses nonsense', () => {
-    expect(fetchDeadlinesFromEnv({ REVWATCH_CRL_DEADLINE_MS: '2000', REVWATCH_OCSP_DEADLINE_MS: '1500' })).toEqual({ crlDeadlineMs: 2000, ocspDeadlineMs: 1500 });
+    expect(fetchDeadlinesFromEnv({ REVWATCH_CRL_DEADLINE_MS: '2000', REVWATCH_OCSP_DEADLINE_MS: '1500' })).toEqual({
+      crlDeadlineMs: 2000,
+      ocspDeadlineMs: 1500,
+    });
     expect(fetchDeadlinesFromEnv({})).toEqual({});
     expect(() => fetchDeadlinesFromEnv({ REVWATCH_CRL_DEADLINE_MS: '2s' })).toThrow(/whole number of milliseconds/);
   });

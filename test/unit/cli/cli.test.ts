@@ -22,7 +22,13 @@ describe('revwatch deadline', () => {
       deadline: '2024-03-16T14:53:00Z',
       shouldDeadline: '2024-03-12T14:53:00Z',
       hours: 120,
-      rule: { id: 'tls-sc6-5d', section: 'BR 4.9.1.1', version: '1.6.1 (SC6)', effectiveFrom: '2018-10-14T00:00:00Z', source: expect.stringContaining('servercert@') },
+      rule: {
+        id: 'tls-sc6-5d',
+        section: 'BR 4.9.1.1',
+        version: '1.6.1 (SC6)',
+        effectiveFrom: '2018-10-14T00:00:00Z',
+        source: expect.stringContaining('servercert@'),
+      },
       interpretation: null,
       note: null,
       notifiedBy: null,
@@ -31,7 +37,12 @@ describe('revwatch deadline', () => {
 
   it('marks a CAA failure before SC095 as a contested interpretation, with the note', async () => {
     const r = await cli('--json', 'deadline', '--reported-at', '2020-02-29T03:08:00Z', '--reason', 'caa-failure');
-    expect(JSON.parse(r.stdout)).toMatchObject({ deadline: '2020-03-05T03:08:00Z', hours: 120, interpretation: 'contested', note: expect.stringMatching(/servercert issue 580/) });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      deadline: '2020-03-05T03:08:00Z',
+      hours: 120,
+      interpretation: 'contested',
+      note: expect.stringMatching(/servercert issue 580/),
+    });
     const human = await cli('deadline', '--reported-at', '2020-02-29T03:08:00Z', '--reason', 'caa-failure');
     expect(human.stdout).toMatch(/interpretation\s+contested/);
     const after = await cli('--json', 'deadline', '--reported-at', '2026-03-31T00:00:00Z', '--reason', 'caa-failure');
@@ -39,8 +50,24 @@ describe('revwatch deadline', () => {
   });
 
   it('--notified-by microsoft: 24 hours from Microsoft Requirements v1.1 (2025-11-21), any kind', async () => {
-    const r = await cli('--json', 'deadline', '--reported-at', '2025-11-21T00:00:00Z', '--reason', 'misuse', '--kind', 'smime-subca', '--notified-by', 'microsoft');
-    expect(JSON.parse(r.stdout)).toMatchObject({ deadline: '2025-11-22T00:00:00Z', hours: 24, notifiedBy: 'microsoft', rule: { id: 'microsoft-2.1.13', version: 'v1.1' } });
+    const r = await cli(
+      '--json',
+      'deadline',
+      '--reported-at',
+      '2025-11-21T00:00:00Z',
+      '--reason',
+      'misuse',
+      '--kind',
+      'smime-subca',
+      '--notified-by',
+      'microsoft',
+    );
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      deadline: '2025-11-22T00:00:00Z',
+      hours: 24,
+      notifiedBy: 'microsoft',
+      rule: { id: 'microsoft-2.1.13', version: 'v1.1' },
+    });
     const bad = await cli('deadline', '--reported-at', '2025-11-21T00:00:00Z', '--reason', 'misuse', '--notified-by', 'someone');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/unknown --notified-by "someone"; accepted: microsoft/);
@@ -54,13 +81,25 @@ describe('revwatch deadline', () => {
   });
 
   it('prints a null deadline when no rule applied', async () => {
-    const r = await cli('--json', 'deadline', '--reported-at', '2023-01-01T00:00:00Z', '--reason', 'key-compromise', '--kind', 'smime-subscriber');
+    const r = await cli(
+      '--json',
+      'deadline',
+      '--reported-at',
+      '2023-01-01T00:00:00Z',
+      '--reason',
+      'key-compromise',
+      '--kind',
+      'smime-subscriber',
+    );
     expect(JSON.parse(r.stdout)).toMatchObject({ deadline: null, shouldDeadline: null, hours: null, rule: { id: 'smime-no-timeline' } });
   });
 
   it.each([
     [['--reported-at', '2024-03-11T14:53:00', '--reason', 'misissuance'], /with a zone/],
-    [['--reported-at', '2024-03-11T14:53:00Z', '--reason', 'typo'], /unknown reason "typo" for tls-subscriber; accepted: subscriber-request, /],
+    [
+      ['--reported-at', '2024-03-11T14:53:00Z', '--reason', 'typo'],
+      /unknown reason "typo" for tls-subscriber; accepted: subscriber-request, /,
+    ],
     [['--reported-at', '2024-03-11T14:53:00Z', '--reason', 'misuse', '--kind', 'ev'], /unknown kind "ev"; accepted: tls-subscriber, /],
   ])('refuses %j with one line and exit 1', async (args, message) => {
     const r = await cli('deadline', ...args);
@@ -82,16 +121,36 @@ describe('revwatch inspect', () => {
     const dir = mkdtempSync(join(tmpdir(), 'revwatch-cli-'));
     const ca = await LocalCa.create({ name: 'CLI CA', notBefore: T0 - DAY, notAfter: T0 + DAY });
     writeFileSync(join(dir, 'ca.der'), ca.info.der);
-    writeFileSync(join(dir, 'x.crl'), ca.crl({ entries: [{ serial: '1234', revocationDate: T0 - 60_000, reasonCode: 4 }], thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY, crlNumber: 9 }));
+    writeFileSync(
+      join(dir, 'x.crl'),
+      ca.crl({
+        entries: [{ serial: '1234', revocationDate: T0 - 60_000, reasonCode: 4 }],
+        thisUpdate: T0 - 60_000,
+        nextUpdate: T0 + DAY,
+        crlNumber: 9,
+      }),
+    );
     writeFileSync(join(dir, 'x.ocsp'), ca.ocspResponse({ answers: [{ serial: '1234', status: 'good', thisUpdate: T0 }], producedAt: T0 }));
     const r = await cli('--json', 'inspect', 'crl', join(dir, 'x.crl'), '--issuer', join(dir, 'ca.der'), '--serial', '1234');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ signatureValid: true, crlNumber: '9', entries: 1, fresh: true, matches: [{ serial: '1234', reasonCode: 'superseded' }], problems: [] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      signatureValid: true,
+      crlNumber: '9',
+      entries: 1,
+      fresh: true,
+      matches: [{ serial: '1234', reasonCode: 'superseded' }],
+      problems: [],
+    });
     const wrong = await cli('inspect', 'crl', join(dir, 'x.ocsp'));
     expect(wrong).toMatchObject({ code: 1, stdout: '' });
     expect(wrong.stderr).toMatch(/x.ocsp is not a CRL: it is an OCSP response\n$/);
     const ocsp = await cli('--json', 'inspect', 'ocsp', join(dir, 'x.ocsp'), '--issuer', join(dir, 'ca.der'));
-    expect(JSON.parse(ocsp.stdout)).toMatchObject({ responseStatus: 'successful', signatureValid: true, signer: 'issuer', responses: [{ serial: '1234', status: 'good' }] });
+    expect(JSON.parse(ocsp.stdout)).toMatchObject({
+      responseStatus: 'successful',
+      signatureValid: true,
+      signer: 'issuer',
+      responses: [{ serial: '1234', status: 'good' }],
+    });
     const notOcsp = await cli('inspect', 'ocsp', join(dir, 'x.crl'));
     expect(notOcsp.stderr).toMatch(/is not an OCSP response: it is a CRL/);
   });

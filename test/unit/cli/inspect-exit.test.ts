@@ -31,15 +31,59 @@ describe('revwatch inspect exit codes', () => {
     const entries = [{ serial: '1234', revocationDate: T0 - 60_000, reasonCode: 1 }];
     writeFileSync(f('good.crl'), ca.crl({ entries, thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY, crlNumber: 1 }));
     writeFileSync(f('stale.crl'), ca.crl({ entries, thisUpdate: T0 - 3 * DAY, nextUpdate: T0 - DAY, crlNumber: 1 }));
-    writeFileSync(f('empty-idp.crl'), ca.crl({ entries, thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY, crlNumber: 1, extraExtensions: [extensionDer('2.5.29.28', seq(), true)] }));
-    writeFileSync(f('bad-sig.crl'), ca.crl({ entries, thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY, crlNumber: 1, corruptSignature: true }));
-    writeFileSync(f('good.ocsp'), ca.ocspResponse({ answers: [{ serial: '1234', status: 'good', thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY }], producedAt: T0 - 60_000 }));
-    writeFileSync(f('stale.ocsp'), ca.ocspResponse({ answers: [{ serial: '1234', status: 'good', thisUpdate: T0 - 3 * DAY, nextUpdate: T0 - DAY }], producedAt: T0 - 3 * DAY }));
-    writeFileSync(f('bad-sig.ocsp'), ca.ocspResponse({ answers: [{ serial: '1234', status: 'good', thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY }], producedAt: T0 - 60_000, corruptSignature: true }));
+    writeFileSync(
+      f('empty-idp.crl'),
+      ca.crl({
+        entries,
+        thisUpdate: T0 - 60_000,
+        nextUpdate: T0 + DAY,
+        crlNumber: 1,
+        extraExtensions: [extensionDer('2.5.29.28', seq(), true)],
+      }),
+    );
+    writeFileSync(
+      f('bad-sig.crl'),
+      ca.crl({ entries, thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY, crlNumber: 1, corruptSignature: true }),
+    );
+    writeFileSync(
+      f('good.ocsp'),
+      ca.ocspResponse({
+        answers: [{ serial: '1234', status: 'good', thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY }],
+        producedAt: T0 - 60_000,
+      }),
+    );
+    writeFileSync(
+      f('stale.ocsp'),
+      ca.ocspResponse({
+        answers: [{ serial: '1234', status: 'good', thisUpdate: T0 - 3 * DAY, nextUpdate: T0 - DAY }],
+        producedAt: T0 - 3 * DAY,
+      }),
+    );
+    writeFileSync(
+      f('bad-sig.ocsp'),
+      ca.ocspResponse({
+        answers: [{ serial: '1234', status: 'good', thisUpdate: T0 - 60_000, nextUpdate: T0 + DAY }],
+        producedAt: T0 - 60_000,
+        corruptSignature: true,
+      }),
+    );
   });
 
   it('exits 0 for a fresh CRL that verifies, listing requested serials it does not hold as notListed', async () => {
-    const r = await cli('--json', 'inspect', 'crl', f('good.crl'), '--issuer', f('ca.der'), '--serial', '1234', '--serial', '0abc', '--serial', 'ABC');
+    const r = await cli(
+      '--json',
+      'inspect',
+      'crl',
+      f('good.crl'),
+      '--issuer',
+      f('ca.der'),
+      '--serial',
+      '1234',
+      '--serial',
+      '0abc',
+      '--serial',
+      'ABC',
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout);

@@ -19,14 +19,19 @@ describe('OCSP limits', () => {
     expect(parseOcspLimit('8', '--ocsp-per-host', OCSP_PER_HOST_RANGE)).toBe(8);
     expect(parseOcspLimit(' 64 ', '--ocsp-per-host', OCSP_PER_HOST_RANGE)).toBe(64);
     for (const bad of ['0', '65', '-1', '2.5', '1e1', '', 'four']) {
-      expect(parseOcspLimit(bad, '--ocsp-per-host', OCSP_PER_HOST_RANGE)).toBe(`--ocsp-per-host must be an integer from 1 to 64, not "${bad}"`);
+      expect(parseOcspLimit(bad, '--ocsp-per-host', OCSP_PER_HOST_RANGE)).toBe(
+        `--ocsp-per-host must be an integer from 1 to 64, not "${bad}"`,
+      );
     }
   });
 
   it('keeps the polite defaults (4 per host, 5 ms apart) unless configured', () => {
     expect(DEFAULT_OCSP_LIMITS).toEqual({ ocspPerHost: 4, ocspMinIntervalMs: 5 });
     expect(loadOcspLimits({})).toEqual(DEFAULT_OCSP_LIMITS);
-    expect(loadOcspLimits({ REVWATCH_OCSP_PER_HOST: '8', REVWATCH_OCSP_INTERVAL_MS: '0' })).toEqual({ ocspPerHost: 8, ocspMinIntervalMs: 0 });
+    expect(loadOcspLimits({ REVWATCH_OCSP_PER_HOST: '8', REVWATCH_OCSP_INTERVAL_MS: '0' })).toEqual({
+      ocspPerHost: 8,
+      ocspMinIntervalMs: 0,
+    });
     expect(() => loadOcspLimits({ REVWATCH_OCSP_INTERVAL_MS: 'fast' })).toThrow(ConfigError);
     const stack = (ctx: Record<string, string>) => readStackConfig((k) => ({ sender: 'r@ca.example', ...ctx })[k]);
     expect(stack({})).toMatchObject({ ocspPerHost: 4, ocspIntervalMs: 5 });
@@ -41,7 +46,12 @@ describe('OCSP limits', () => {
     const home = join(mkdtempSync(join(tmpdir(), 'revwatch-limits-')), 'home');
     let stdout = '';
     let stderr = '';
-    const code = await run(['--home', home, 'check', ...args], { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env: {}, clock: new FakeClock(T0) });
+    const code = await run(['--home', home, 'check', ...args], {
+      stdout: (s) => (stdout += s),
+      stderr: (s) => (stderr += s),
+      env: {},
+      clock: new FakeClock(T0),
+    });
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toMatch(message);

@@ -21,7 +21,8 @@ async function help(...argv: string[]): Promise<string> {
 /** The subcommands a help text lists under "Commands:" (without commander's own `help`). */
 const commandsIn = (text: string): string[] =>
   [...(text.split(/^Commands:$/m)[1] ?? '').matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
-const optionsIn = (text: string): string[] => [...new Set([...text.matchAll(/(?:^|[\s,])(--[a-z][a-z-]*)/gm)].map((m) => m[1]!))].filter((o) => o !== '--help');
+const optionsIn = (text: string): string[] =>
+  [...new Set([...text.matchAll(/(?:^|[\s,])(--[a-z][a-z-]*)/gm)].map((m) => m[1]!))].filter((o) => o !== '--help');
 
 describe('docs/cli.md', () => {
   const page = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
@@ -55,7 +56,12 @@ describe('docs/cli.md', () => {
 });
 
 describe('links in README.md and docs/', () => {
-  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+  const pages = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join('docs', f)),
+  ];
 
   it.each(pages)('%s links only to files in the repository', (page) => {
     const text = readFileSync(join(ROOT, page), 'utf8');

@@ -75,8 +75,12 @@ describe('address guard decision', () => {
   });
 
   it('names the embedded IPv4 address and its range', () => {
-    expect(classifyAddress('::127.0.0.1')!.message).toBe('::127.0.0.1 is an IPv4-compatible IPv6 address embedding 127.0.0.1: 127.0.0.1 is a loopback address (rule: loopback)');
-    expect(classifyAddress('2001:0:4136:e378:8000:63bf:80ff:fffe')!.message).toContain('embedding 127.0.0.1, 127.0.0.1 is a loopback address');
+    expect(classifyAddress('::127.0.0.1')!.message).toBe(
+      '::127.0.0.1 is an IPv4-compatible IPv6 address embedding 127.0.0.1: 127.0.0.1 is a loopback address (rule: loopback)',
+    );
+    expect(classifyAddress('2001:0:4136:e378:8000:63bf:80ff:fffe')!.message).toContain(
+      'embedding 127.0.0.1, 127.0.0.1 is a loopback address',
+    );
   });
 
   it('judges URL literals the same way, brackets and all', () => {

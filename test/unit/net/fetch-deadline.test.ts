@@ -37,7 +37,9 @@ describe('HttpFetcher deadline and body bounds', () => {
         res.writeHead(200, { 'content-type': 'application/pkix-crl' });
         const block = Buffer.alloc(256 * 1024, 0x42);
         const pump = (): void => {
-          while (res.write(block)) { /* fill the socket buffer */ }
+          while (res.write(block)) {
+            /* fill the socket buffer */
+          }
           res.once('drain', pump);
         };
         res.on('close', () => res.removeAllListeners('drain'));
@@ -64,7 +66,15 @@ describe('HttpFetcher deadline and body bounds', () => {
   });
 
   const make = (extra: Partial<ConstructorParameters<typeof HttpFetcher>[0]> = {}) =>
-    new HttpFetcher({ clock, allowPrivateNetwork: true, bodyTimeoutMs: 5_000, headersTimeoutMs: 20_000, backoffBaseMs: 100, random: () => 0.5, ...extra });
+    new HttpFetcher({
+      clock,
+      allowPrivateNetwork: true,
+      bodyTimeoutMs: 5_000,
+      headersTimeoutMs: 20_000,
+      backoffBaseMs: 100,
+      random: () => 0.5,
+      ...extra,
+    });
 
   it('ends a slow drip at the overall deadline as a timeout, without retrying past it', async () => {
     const f = make({ crlDeadlineMs: 1_500 });
@@ -81,7 +91,7 @@ describe('HttpFetcher deadline and body bounds', () => {
     }
   }, 30_000);
 
-  it('ends a server that accepts and never answers at the deadline of the request\'s purpose', async () => {
+  it("ends a server that accepts and never answers at the deadline of the request's purpose", async () => {
     const f = make({ ocspDeadlineMs: 800, crlDeadlineMs: 60_000, otherDeadlineMs: 60_000 });
     try {
       const started = Date.now();
@@ -90,7 +100,10 @@ describe('HttpFetcher deadline and body bounds', () => {
       expect(Date.now() - started).toBeLessThan(800 + 5_000);
       // An explicit deadline on the request wins over the purpose's.
       const again = Date.now();
-      expect(await f.fetch({ url: server.url('/stall'), maxBytes: 1000, purpose: 'crl', deadlineMs: 600 })).toMatchObject({ ok: false, kind: 'timeout' });
+      expect(await f.fetch({ url: server.url('/stall'), maxBytes: 1000, purpose: 'crl', deadlineMs: 600 })).toMatchObject({
+        ok: false,
+        kind: 'timeout',
+      });
       expect(Date.now() - again).toBeLessThan(600 + 5_000);
     } finally {
       await f.close();
@@ -109,7 +122,12 @@ describe('HttpFetcher deadline and body bounds', () => {
     const f = make({ otherDeadlineMs: 1_000, backoffBaseMs: 4_000 });
     try {
       clock.sleeps.length = 0;
-      expect(await f.fetch({ url: server.url('/busy'), maxBytes: 1000 })).toMatchObject({ ok: false, kind: 'http-status', status: 503, attempts: 1 });
+      expect(await f.fetch({ url: server.url('/busy'), maxBytes: 1000 })).toMatchObject({
+        ok: false,
+        kind: 'http-status',
+        status: 503,
+        attempts: 1,
+      });
       expect(clock.sleeps).toEqual([]);
     } finally {
       await f.close();

@@ -78,7 +78,14 @@ describe('HttpFetcher', () => {
       })
       .route('/reset', (req) => req.socket.destroy())
       .start();
-    fetcher = new HttpFetcher({ clock, allowPrivateNetwork: true, bodyTimeoutMs: 300, headersTimeoutMs: 1000, backoffBaseMs: 100, random: () => 0.5 });
+    fetcher = new HttpFetcher({
+      clock,
+      allowPrivateNetwork: true,
+      bodyTimeoutMs: 300,
+      headersTimeoutMs: 1000,
+      backoffBaseMs: 100,
+      random: () => 0.5,
+    });
   });
   afterAll(async () => {
     await fetcher.close();
@@ -99,7 +106,13 @@ describe('HttpFetcher', () => {
   });
 
   it('POSTs a body with its content type', async () => {
-    const r = await fetcher.fetch({ url: server.url('/echo'), method: 'POST', body: Buffer.alloc(83), headers: { 'content-type': 'application/ocsp-request' }, maxBytes: 1000 });
+    const r = await fetcher.fetch({
+      url: server.url('/echo'),
+      method: 'POST',
+      body: Buffer.alloc(83),
+      headers: { 'content-type': 'application/ocsp-request' },
+      maxBytes: 1000,
+    });
     expect(r.ok && r.body.toString()).toBe('POST application/ocsp-request 83');
   });
 
@@ -119,7 +132,11 @@ describe('HttpFetcher', () => {
   it('stops a redirect loop after 5 redirects and follows a single hop', async () => {
     expect(await fetcher.fetch({ url: server.url('/loop'), maxBytes: 1000 })).toMatchObject({ ok: false, kind: 'redirect-limit' });
     expect(server.hits).toHaveLength(6);
-    expect(await fetcher.fetch({ url: server.url('/hop'), maxBytes: 1000 })).toMatchObject({ ok: true, redirects: 1, url: server.url('/ok') });
+    expect(await fetcher.fetch({ url: server.url('/hop'), maxBytes: 1000 })).toMatchObject({
+      ok: true,
+      redirects: 1,
+      url: server.url('/ok'),
+    });
   });
 
   it('retries transient 503s with backoff, but not a 404', async () => {
@@ -127,7 +144,12 @@ describe('HttpFetcher', () => {
     expect(await fetcher.fetch({ url: server.url('/flaky'), maxBytes: 1000 })).toMatchObject({ ok: true, attempts: 3 });
     expect(clock.sleeps).toEqual([75, 150]);
     clock.sleeps.length = 0;
-    expect(await fetcher.fetch({ url: server.url('/gone'), maxBytes: 1000 })).toMatchObject({ ok: false, kind: 'http-status', status: 404, attempts: 1 });
+    expect(await fetcher.fetch({ url: server.url('/gone'), maxBytes: 1000 })).toMatchObject({
+      ok: false,
+      kind: 'http-status',
+      status: 404,
+      attempts: 1,
+    });
     expect(clock.sleeps).toEqual([]);
   });
 
@@ -146,7 +168,10 @@ describe('HttpFetcher', () => {
   });
 
   it('refuses non-http schemes and bad URLs without connecting', async () => {
-    expect(await fetcher.fetch({ url: 'ldap://ldap.example/cn=CA?certificateRevocationList', maxBytes: 1 })).toMatchObject({ ok: false, kind: 'unsupported-scheme' });
+    expect(await fetcher.fetch({ url: 'ldap://ldap.example/cn=CA?certificateRevocationList', maxBytes: 1 })).toMatchObject({
+      ok: false,
+      kind: 'unsupported-scheme',
+    });
     expect(await fetcher.fetch({ url: 'not a url', maxBytes: 1 })).toMatchObject({ ok: false, kind: 'bad-url' });
   });
 

@@ -99,7 +99,9 @@ describe('OcspClient', () => {
     if (!r.ok) return;
     expect(r.body.equals(TRY_LATER)).toBe(true);
     expect(r.sha256).toBe(createHash('sha256').update(TRY_LATER).digest('hex'));
-    expect(responder.hits).toEqual([{ method: 'GET', url: `/ocsp/${encodeURIComponent(small.toString('base64'))}`, socket: expect.any(Number) }]);
+    expect(responder.hits).toEqual([
+      { method: 'GET', url: `/ocsp/${encodeURIComponent(small.toString('base64'))}`, socket: expect.any(Number) },
+    ]);
     expect(client.methodFor(responder.url())).toBe('GET');
   });
 
@@ -111,7 +113,10 @@ describe('OcspClient', () => {
   });
 
   it('switches a responder that refuses GET (405, or malformedRequest) to POST and remembers it', async () => {
-    for (const refuse of [(res: ServerResponse) => ((res.statusCode = 405), res.end()), (res: ServerResponse) => res.end(MALFORMED_REQUEST)]) {
+    for (const refuse of [
+      (res: ServerResponse) => ((res.statusCode = 405), res.end()),
+      (res: ServerResponse) => res.end(MALFORMED_REQUEST),
+    ]) {
       fresh();
       responder.reset();
       responder.route = (req, res) => (req.method === 'GET' ? refuse(res) : res.end(TRY_LATER));

@@ -8,7 +8,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeCertificate, describeCertificateWithX509, readCertificateBlocks, type CertificateInfo } from '../../../src/pki/certificate.js';
+import {
+  describeCertificate,
+  describeCertificateWithX509,
+  readCertificateBlocks,
+  type CertificateInfo,
+} from '../../../src/pki/certificate.js';
 import { NameTextUnsupported, nameText } from '../../../src/pki/certificate-fields.js';
 import { Tag, encodeOid, seq, set, tlv } from '../../../src/pki/der.js';
 import { Name } from '../../../src/pki/x509.js';
@@ -79,7 +84,20 @@ describe('describeCertificate (DER readers) equals the @peculiar/x509 model', ()
 });
 
 describe('nameText equals @peculiar/x509 Name.toString()', () => {
-  const TYPES = ['2.5.4.3', '2.5.4.10', '2.5.4.11', '2.5.4.6', '2.5.4.7', '2.5.4.8', '0.9.2342.19200300.100.1.25', '1.2.840.113549.1.9.1', '2.5.4.5', '2.5.4.97', '1.3.6.1.4.1.311.60.2.1.3', '2.5.4.15'];
+  const TYPES = [
+    '2.5.4.3',
+    '2.5.4.10',
+    '2.5.4.11',
+    '2.5.4.6',
+    '2.5.4.7',
+    '2.5.4.8',
+    '0.9.2342.19200300.100.1.25',
+    '1.2.840.113549.1.9.1',
+    '2.5.4.5',
+    '2.5.4.97',
+    '1.3.6.1.4.1.311.60.2.1.3',
+    '2.5.4.15',
+  ];
   const attribute = fc.record({
     type: fc.constantFrom(...TYPES),
     tag: fc.constantFrom(Tag.UTF8_STRING, Tag.PRINTABLE_STRING, Tag.IA5_STRING),
@@ -92,7 +110,9 @@ describe('nameText equals @peculiar/x509 Name.toString()', () => {
   it('for random single-valued names, or it declines and the full model is used', () => {
     fc.assert(
       fc.property(fc.array(attribute, { minLength: 1, maxLength: 6 }), (attrs) => {
-        const der = seq(...attrs.map((a) => set(seq(encodeOid(a.type), tlv(a.tag, Buffer.from(a.value, a.tag === Tag.UTF8_STRING ? 'utf8' : 'latin1'))))));
+        const der = seq(
+          ...attrs.map((a) => set(seq(encodeOid(a.type), tlv(a.tag, Buffer.from(a.value, a.tag === Tag.UTF8_STRING ? 'utf8' : 'latin1'))))),
+        );
         let mine: string;
         try {
           mine = nameText(der);

@@ -7,7 +7,9 @@ import { LocalCa } from '../../../src/local-ca/ca.js';
 import { DAY, T0, makeHierarchy } from '../../helpers/pki-fixtures.js';
 
 const pem = (der: Uint8Array, eol = '\n') =>
-  `-----BEGIN CERTIFICATE-----${eol}${Buffer.from(der).toString('base64').replace(/(.{64})/g, `$1${eol}`)}${eol}-----END CERTIFICATE-----${eol}`;
+  `-----BEGIN CERTIFICATE-----${eol}${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, `$1${eol}`)}${eol}-----END CERTIFICATE-----${eol}`;
 
 describe('certificates', () => {
   let h: Awaited<ReturnType<typeof makeHierarchy>>;
@@ -59,11 +61,24 @@ describe('certificates', () => {
     expect((await resolveIssuer(leaf, { given: [h.root.info, h.ca.info] })).via).toBe('given');
     expect((await resolveIssuer(leaf, { bundle: [leaf, h.ca.info] })).issuer.sha256).toBe(h.ca.info.sha256);
 
-    const aiaLeaf = (await h.ca.issue({ subject: 'CN=aia.example', notBefore: T0, notAfter: T0 + DAY, caIssuersUrls: ['http://ca.example/ca.p7c'], ocspUrls: ['http://ocsp.example'] })).info;
+    const aiaLeaf = (
+      await h.ca.issue({
+        subject: 'CN=aia.example',
+        notBefore: T0,
+        notAfter: T0 + DAY,
+        caIssuersUrls: ['http://ca.example/ca.p7c'],
+        ocspUrls: ['http://ocsp.example'],
+      })
+    ).info;
     const p7 = new Uint8Array(new X509Certificates([new X509Certificate(Buffer.from(h.ca.info.der))]).export('raw'));
     for (const served of [h.ca.info.der, Buffer.from(pem(h.ca.info.der)), p7]) {
       const fetched: string[] = [];
-      const r = await resolveIssuer(aiaLeaf, { fetchCaIssuers: async (url) => { fetched.push(url); return served; } });
+      const r = await resolveIssuer(aiaLeaf, {
+        fetchCaIssuers: async (url) => {
+          fetched.push(url);
+          return served;
+        },
+      });
       expect(r).toMatchObject({ via: 'aia' });
       expect(r.issuer.sha256).toBe(h.ca.info.sha256);
       expect(fetched).toEqual(['http://ca.example/ca.p7c']);
@@ -73,7 +88,13 @@ describe('certificates', () => {
   });
 
   it('checks a precertificate signed by a Precertificate Signing Certificate against the CA above it (RFC 6962 3.1)', async () => {
-    const psc = await LocalCa.create({ name: 'CN=Precertificate Signing', notBefore: T0 - DAY, notAfter: T0 + 100 * DAY, parent: h.ca, extendedKeyUsages: [Oid.ctPrecertSigning] });
+    const psc = await LocalCa.create({
+      name: 'CN=Precertificate Signing',
+      notBefore: T0 - DAY,
+      notAfter: T0 + 100 * DAY,
+      parent: h.ca,
+      extendedKeyUsages: [Oid.ctPrecertSigning],
+    });
     expect(psc.info.precertSigning).toBe(true);
     const precert = (await psc.issue({ subject: 'CN=precert.example', notBefore: T0, notAfter: T0 + 90 * DAY, precertificate: true })).info;
     expect(precert.precertificate).toBe(true);

@@ -34,14 +34,27 @@ describe('scanCrl', () => {
     expect(scan.crlNumber).toBe('42');
     expect(scan.thisUpdate).toBe(T0 + 3 * HOUR);
     expect(scan.nextUpdate).toBe(T0 + 7 * DAY);
-    expect(scan.matches.get(target)).toEqual({ serial: target, revocationDate: T0 + 2 * HOUR, reasonCode: 1, invalidityDate: T0 - 3 * DAY });
+    expect(scan.matches.get(target)).toEqual({
+      serial: target,
+      revocationDate: T0 + 2 * HOUR,
+      reasonCode: 1,
+      invalidityDate: T0 - 3 * DAY,
+    });
     expect(scan.matches.has('abcdef')).toBe(false);
     expect(scan.problems).toEqual([]);
     expect(scan.issuer).toBe(h.ca.info.subject);
   });
 
   it('matches serials whatever their leading zeros or case', async () => {
-    const crl = h.ca.crl({ entries: [{ serial: '00ff01', revocationDate: T0 }, { serial: '7f', revocationDate: T0 }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 });
+    const crl = h.ca.crl({
+      entries: [
+        { serial: '00ff01', revocationDate: T0 },
+        { serial: '7f', revocationDate: T0 },
+      ],
+      thisUpdate: T0,
+      nextUpdate: T0 + DAY,
+      crlNumber: 1,
+    });
     const scan = await scanCrl(crl, { serials: ['0x00FF01', '007F', '80'], at: T0 });
     expect([...scan.matches.keys()].sort()).toEqual(['7f', 'ff01']);
     expect(scan.signatureValid).toBeNull();
@@ -49,7 +62,11 @@ describe('scanCrl', () => {
 
   it('agrees with @peculiar/x509 on every entry of a 2,000-entry CRL', async () => {
     const all = serials(2000);
-    const entries = all.map((s, i) => ({ serial: s, revocationDate: T0 - i * 60_000, reasonCode: i % 3 === 0 ? null : [1, 4, 5, 9][i % 4]! }));
+    const entries = all.map((s, i) => ({
+      serial: s,
+      revocationDate: T0 - i * 60_000,
+      reasonCode: i % 3 === 0 ? null : [1, 4, 5, 9][i % 4]!,
+    }));
     const crl = h.ca.crl({ entries, thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 7 });
     const scan = await scanCrl(crl, { serials: all, issuer: h.ca.info.raw, at: T0 });
     const reference = new X509Crl(crl, { berOptions: { maxNodes: Infinity, maxContentLength: Infinity } });
@@ -98,21 +115,45 @@ describe('scanCrl', () => {
     expect(a.usable).toBe(false);
     expect(a.problems.map((p) => p.code)).toEqual(['unknown-critical-extension']);
 
-    const entryCrl = h.ca.crl({ entries: [{ serial: '02', revocationDate: T0, extraExtensions: [unknownCritical] }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 });
+    const entryCrl = h.ca.crl({
+      entries: [{ serial: '02', revocationDate: T0, extraExtensions: [unknownCritical] }],
+      thisUpdate: T0,
+      nextUpdate: T0 + DAY,
+      crlNumber: 1,
+    });
     const b = await scanCrl(entryCrl, { issuer: h.ca.info.raw, at: T0 });
     expect(b.usable).toBe(false);
     expect(b.problems.map((p) => p.code)).toEqual(['unknown-critical-entry-extension']);
 
     const nonCritical = extensionDer('1.2.3.4.5', Uint8Array.of(0x05, 0x00), false);
-    const c = await scanCrl(h.ca.crl({ entries: [{ serial: '02', revocationDate: T0, extraExtensions: [nonCritical] }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 }), { at: T0 });
+    const c = await scanCrl(
+      h.ca.crl({
+        entries: [{ serial: '02', revocationDate: T0, extraExtensions: [nonCritical] }],
+        thisUpdate: T0,
+        nextUpdate: T0 + DAY,
+        crlNumber: 1,
+      }),
+      { at: T0 },
+    );
     expect(c.usable).toBe(true);
   });
 
   it('reports indirect CRL entries and delta CRLs as unsupported', async () => {
     const certIssuer = extensionDer('2.5.29.29', seq(tlv(0xa4, Buffer.from(h.root.info.raw.subjectName))), true);
-    const indirect = h.ca.crl({ entries: [{ serial: '03', revocationDate: T0, extraExtensions: [certIssuer] }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 });
+    const indirect = h.ca.crl({
+      entries: [{ serial: '03', revocationDate: T0, extraExtensions: [certIssuer] }],
+      thisUpdate: T0,
+      nextUpdate: T0 + DAY,
+      crlNumber: 1,
+    });
     expect((await scanCrl(indirect, { at: T0 })).problems.map((p) => p.code)).toEqual(['indirect-crl-unsupported']);
-    const delta = h.ca.crl({ entries: [], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 2, extraExtensions: [extensionDer('2.5.29.27', integer(1), true)] });
+    const delta = h.ca.crl({
+      entries: [],
+      thisUpdate: T0,
+      nextUpdate: T0 + DAY,
+      crlNumber: 2,
+      extraExtensions: [extensionDer('2.5.29.27', integer(1), true)],
+    });
     const d = await scanCrl(delta, { at: T0 });
     expect(d.deltaCrlIndicator).toBe('1');
     expect(d.usable).toBe(false);
@@ -139,7 +180,13 @@ describe('scanCrl', () => {
     const ca = await LocalCa.create({ name: `CRL ${keyType}`, keyType, notBefore: T0 - DAY, notAfter: T0 + DAY });
     const crl = ca.crl({ entries: [{ serial: '05', revocationDate: T0 }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 });
     expect((await scanCrl(crl, { issuer: ca.info.raw, at: T0 })).signatureValid).toBe(true);
-    const bad = ca.crl({ entries: [{ serial: '05', revocationDate: T0 }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1, corruptSignature: true });
+    const bad = ca.crl({
+      entries: [{ serial: '05', revocationDate: T0 }],
+      thisUpdate: T0,
+      nextUpdate: T0 + DAY,
+      crlNumber: 1,
+      corruptSignature: true,
+    });
     expect((await scanCrl(bad, { issuer: ca.info.raw, at: T0 })).signatureValid).toBe(false);
   });
 
@@ -147,7 +194,10 @@ describe('scanCrl', () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const spki = publicKey.export({ type: 'spki', format: 'der' });
     const sha256 = seq(encodeOid('2.16.840.1.101.3.4.2.1'));
-    const pss = seq(encodeOid('1.2.840.113549.1.1.10'), seq(explicit(0, sha256), explicit(1, seq(encodeOid('1.2.840.113549.1.1.8'), sha256)), explicit(2, integer(32))));
+    const pss = seq(
+      encodeOid('1.2.840.113549.1.1.10'),
+      seq(explicit(0, sha256), explicit(1, seq(encodeOid('1.2.840.113549.1.1.8'), sha256)), explicit(2, integer(32))),
+    );
     const name = seq(tlv(Tag.SET, seq(encodeOid('2.5.4.3'), tlv(Tag.UTF8_STRING, Buffer.from('PSS CA')))));
     const tbs = seq(integer(1), pss, name, x509Time(T0), x509Time(T0 + DAY));
     const signature = sign('sha256', tbs, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
@@ -181,19 +231,33 @@ describe('scanCrl', () => {
     expect(early[0]!.message).toContain('0001-01-01');
     expect(early[0]!.message).not.toContain('1901');
 
-    const revokedEarly = h.ca.crl({ entries: [{ serial: '02', revocationDate: Date.parse('1949-12-31T00:00:00Z') }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 });
+    const revokedEarly = h.ca.crl({
+      entries: [{ serial: '02', revocationDate: Date.parse('1949-12-31T00:00:00Z') }],
+      thisUpdate: T0,
+      nextUpdate: T0 + DAY,
+      crlNumber: 1,
+    });
     const r = await scanCrl(revokedEarly, { serials: ['02'], issuer: h.ca.info.raw, at: T0 });
     expect(r.problems.map((p) => p.code)).toEqual(['time-before-1950']);
     expect(r.usable).toBe(false);
 
     // 1950 exactly is the first UTCTime date and is fine.
-    const ok = await scanCrl(h.ca.crl({ entries: [{ serial: '03', revocationDate: Date.UTC(1950, 0, 1) }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 }), { serials: ['03'], at: T0 });
+    const ok = await scanCrl(
+      h.ca.crl({ entries: [{ serial: '03', revocationDate: Date.UTC(1950, 0, 1) }], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1 }),
+      { serials: ['03'], at: T0 },
+    );
     expect(ok.problems).toEqual([]);
   });
 
   it('makes a CRL with an empty issuingDistributionPoint unusable (RFC 5280 5.2.5; openssl crltest kEmptyIdpCRL)', async () => {
     for (const critical of [true, false]) {
-      const crl = h.ca.crl({ entries: [], thisUpdate: T0, nextUpdate: T0 + DAY, crlNumber: 1, extraExtensions: [extensionDer('2.5.29.28', seq(), critical)] });
+      const crl = h.ca.crl({
+        entries: [],
+        thisUpdate: T0,
+        nextUpdate: T0 + DAY,
+        crlNumber: 1,
+        extraExtensions: [extensionDer('2.5.29.28', seq(), critical)],
+      });
       const scan = await scanCrl(crl, { serials: [h.leaf.info.serial], issuer: h.ca.info.raw, at: T0 });
       expect(scan.signatureValid).toBe(true);
       expect(scan.usable).toBe(false);

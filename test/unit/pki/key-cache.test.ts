@@ -24,7 +24,7 @@ describe('key cache', () => {
     expect(cachedCertificateKey(a).export({ type: 'spki', format: 'der' }).equals(Buffer.from(a.spki))).toBe(true);
   });
 
-  it('keeps its own copy: reusing the caller\'s buffer does not change the cached parse', () => {
+  it("keeps its own copy: reusing the caller's buffer does not change the cached parse", () => {
     const buf = Buffer.from(h.leaf.info.der);
     const a = cachedRawCertificate(buf);
     const serial = a.serial;
@@ -50,7 +50,11 @@ describe('key cache', () => {
     const responder = await h.ca.issueOcspResponder(T0 - DAY, T0 + 30 * DAY);
     const issuer = new OcspIssuer(h.ca.info.raw);
     const serial = h.leaf.info.serial;
-    const good = h.ca.ocspResponse({ answers: [{ serial, status: 'good', thisUpdate: T0, nextUpdate: T0 + DAY }], producedAt: T0, signer: LocalCa.delegatedSigner(responder) });
+    const good = h.ca.ocspResponse({
+      answers: [{ serial, status: 'good', thisUpdate: T0, nextUpdate: T0 + DAY }],
+      producedAt: T0,
+      signer: LocalCa.delegatedSigner(responder),
+    });
     const at = T0 + HOUR;
     expect(verifyOcspResponse(parseOcspResponse(good), { issuer, serial, at })).toMatchObject({ trusted: true, signer: 'delegated' });
     const bad = Buffer.from(good);

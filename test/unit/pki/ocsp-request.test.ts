@@ -39,7 +39,9 @@ function oracleRequest(serial: string, issuer: OcspIssuer, hash: CertIdHash): Bu
     issuerKeyHash: new OctetString(issuer.keyHash(hash)),
     serialNumber: content.buffer.slice(content.byteOffset, content.byteOffset + content.length) as ArrayBuffer,
   });
-  return Buffer.from(AsnConvert.serialize(new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId })] }) })));
+  return Buffer.from(
+    AsnConvert.serialize(new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId })] }) })),
+  );
 }
 
 describe('buildOcspRequest against @peculiar/asn1-ocsp', () => {

@@ -99,7 +99,16 @@ describe('incident report (Markdown, CSV, JSON)', () => {
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(GOLDEN)) writeFileSync(GOLDEN, actual);
     const expected = sections(readFileSync(GOLDEN, 'utf8'));
     const got = sections(actual);
-    expect([...got.keys()]).toEqual(['(head)', 'Summary', 'Incident-report duties', 'Impact', 'Timeline (UTC)', 'Appendix: certificates', 'Findings', 'Verifying the evidence']);
+    expect([...got.keys()]).toEqual([
+      '(head)',
+      'Summary',
+      'Incident-report duties',
+      'Impact',
+      'Timeline (UTC)',
+      'Appendix: certificates',
+      'Findings',
+      'Verifying the evidence',
+    ]);
     for (const [name, text] of expected) expect({ section: name, text: got.get(name) }).toEqual({ section: name, text });
   });
 
@@ -116,24 +125,37 @@ describe('incident report (Markdown, CSV, JSON)', () => {
     expect(at).toEqual([...at].sort((a, b) => a - b));
     expect(timeline).toContain(`- ${iso(T0)}: Problem reported to the CA`);
     expect(timeline).toContain(`- ${iso(T0 + DAY)}: MUST deadline (BR 4.9.1.1, 24 hours)`);
-    expect(timeline).toContain(`- ${iso(T0 + 2 * HOUR)}: 2 certificate(s) first seen revoked by revwatch; revocation time claimed by the CA ${iso(T0 + HOUR)}`);
-    expect(timeline).toContain(`- ${iso(T0 + 31 * HOUR)}: 1 certificate(s) first seen revoked by revwatch; revocation time claimed by the CA ${iso(T0 + 30 * HOUR)}`);
+    expect(timeline).toContain(
+      `- ${iso(T0 + 2 * HOUR)}: 2 certificate(s) first seen revoked by revwatch; revocation time claimed by the CA ${iso(T0 + HOUR)}`,
+    );
+    expect(timeline).toContain(
+      `- ${iso(T0 + 31 * HOUR)}: 1 certificate(s) first seen revoked by revwatch; revocation time claimed by the CA ${iso(T0 + 30 * HOUR)}`,
+    );
     expect(timeline).toMatch(/last seen good \(not revoked\) by revwatch/);
     expect(lines[lines.length - 1]).toBe(`- ${report.generatedAt}: Now: this report`);
     expect(timeline).not.toMatch(/published/);
   });
 
   it('parses back: one appendix row per certificate with every field', () => {
-    const appendix = sections(md).get('Appendix: certificates')!.split('\n').filter((l) => l.startsWith('|'));
+    const appendix = sections(md)
+      .get('Appendix: certificates')!
+      .split('\n')
+      .filter((l) => l.startsWith('|'));
     expect(cells(appendix[0]!)).toEqual([...APPENDIX_COLUMNS]);
-    const rows = appendix.slice(2).map((r) => Object.fromEntries(cells(r).map((v, i) => [APPENDIX_COLUMNS[i]!, v])) as Record<(typeof APPENDIX_COLUMNS)[number], string>);
+    const rows = appendix
+      .slice(2)
+      .map(
+        (r) => Object.fromEntries(cells(r).map((v, i) => [APPENDIX_COLUMNS[i]!, v])) as Record<(typeof APPENDIX_COLUMNS)[number], string>,
+      );
     expect(rows).toHaveLength(report.certificates.length);
     for (const c of report.certificates) {
       const row = rows.find((r) => r.serial === c.serial)!;
       expect(row).toBeDefined();
       expect(row['crt.sh']).toBe(`[search](https://crt.sh/?q=${c.sha256})`);
       expect(row['subject CN']).toBe(c.subjectCN);
-      const shown = c.sans.slice(0, MARKDOWN_SAN_LIMIT).join(', ') + (c.sans.length > MARKDOWN_SAN_LIMIT ? ` (+${c.sans.length - MARKDOWN_SAN_LIMIT} more)` : '');
+      const shown =
+        c.sans.slice(0, MARKDOWN_SAN_LIMIT).join(', ') +
+        (c.sans.length > MARKDOWN_SAN_LIMIT ? ` (+${c.sans.length - MARKDOWN_SAN_LIMIT} more)` : '');
       expect(row.SANs).toBe(shown);
       expect(row.notBefore).toBe(c.notBefore);
       expect(row.notAfter).toBe(c.notAfter);
@@ -178,7 +200,13 @@ describe('incident report (Markdown, CSV, JSON)', () => {
     const json = JSON.parse(toJson(report));
     expect(json.impact).toMatchObject({ certificates: 4, earliestNotBefore: iso(T0 - DAY), latestNotAfter: iso(T0 + 90 * DAY) });
     const never = json.certificates.find((c: { serial: string }) => c.serial === w.certs.never!.serial);
-    expect(never).toMatchObject({ subjectCN: 'never.example', sans: ['never.example'], verdict: 'overdue', lateBy: '2 d 4 h 10 m', reportToRevocationSeconds: null });
+    expect(never).toMatchObject({
+      subjectCN: 'never.example',
+      sans: ['never.example'],
+      verdict: 'overdue',
+      lateBy: '2 d 4 h 10 m',
+      reportToRevocationSeconds: null,
+    });
     expect(json.firstSeenRevoked.map((b: { certificates: number }) => b.certificates)).toEqual([2, 1]);
     expect(JSON.stringify(json)).not.toMatch(/\.\d{3}Z/);
   });
@@ -191,8 +219,15 @@ describe('evidence bundle file names', () => {
     const report = await buildCaseReport(w.store, 'c1', w.clock.now().getTime(), { allObservations: true });
     const cert = report.certificates[0]!;
     const answer = cert.observations.find((o) => o.source.kind === 'ocsp' && o.raw !== null)!;
-    const twice = { ...report, certificates: [{ ...cert, observations: [answer, { ...answer, source: { kind: 'ocsp' as const, url: 'http://127.0.0.1:9/other' } }] }] };
-    const ocsp = toBundle(twice, () => null).filter((f) => f.path.startsWith('ocsp/')).map((f) => f.path);
+    const twice = {
+      ...report,
+      certificates: [
+        { ...cert, observations: [answer, { ...answer, source: { kind: 'ocsp' as const, url: 'http://127.0.0.1:9/other' } }] },
+      ],
+    };
+    const ocsp = toBundle(twice, () => null)
+      .filter((f) => f.path.startsWith('ocsp/'))
+      .map((f) => f.path);
     expect(ocsp).toHaveLength(2);
     expect(new Set(ocsp).size).toBe(2);
     expect(ocsp[1]).toMatch(/-2\.der$/);

@@ -16,7 +16,14 @@ const CRL = { kind: 'crl' as const, url: 'http://crl.example/1.crl' };
 const CRL2 = { kind: 'crl' as const, url: 'http://crl.example/2.crl' };
 const OCSP = { kind: 'ocsp' as const, url: 'http://ocsp.example' };
 
-const kase = (over: Partial<Case> = {}): Case => ({ id: 'c', title: 't', reportedAt: REPORTED, reason: 'misissuance', kind: 'tls-subscriber', ...over });
+const kase = (over: Partial<Case> = {}): Case => ({
+  id: 'c',
+  title: 't',
+  reportedAt: REPORTED,
+  reason: 'misissuance',
+  kind: 'tls-subscriber',
+  ...over,
+});
 const cert = (over: Partial<TrackedCertificate> = {}): TrackedCertificate => ({
   sha256: 'cd'.repeat(32),
   serial: '01',
@@ -62,30 +69,51 @@ const arbObservation: fc.Arbitrary<Observation> = fc
     const vouched = at - vouchedAgo * HOUR;
     const dated = { thisUpdate: vouched, producedAt: source.kind === 'ocsp' ? vouched : null, nextUpdate: vouched + 7 * DAY, sha256: hash };
     if (status === 'revoked') return answer(source, at, { ...dated, status, revocationTime: at - revokedAgo * HOUR, reasonCode: reason });
-    if (status === 'error') return answer(source, at, { status, thisUpdate: null, nextUpdate: null, producedAt: null, error: { kind: error, message: `${error} at ${at}` } });
+    if (status === 'error')
+      return answer(source, at, {
+        status,
+        thisUpdate: null,
+        nextUpdate: null,
+        producedAt: null,
+        error: { kind: error, message: `${error} at ${at}` },
+      });
     return answer(source, at, { ...dated, status });
   });
 const arbCert = fc.integer({ min: -10, max: 40 }).map((d) => cert({ notAfter: REPORTED + d * DAY }));
 const arbNow = fc.integer({ min: 0, max: 45 * 24 }).map((h) => REPORTED + h * HOUR);
-const arbCase = fc.constantFrom(kase(), kase({ reason: 'key-compromise' }), kase({ reason: 'subscriber-request' }), kase({ kind: 'tls-subca' }));
+const arbCase = fc.constantFrom(
+  kase(),
+  kase({ reason: 'key-compromise' }),
+  kase({ reason: 'subscriber-request' }),
+  kase({ kind: 'tls-subca' }),
+);
 
 describe('evidence record', () => {
   it('folded in any pieces, in any order, it equals the rebuild from every observation', () => {
     fc.assert(
-      fc.property(arbCert, fc.array(arbObservation, { maxLength: 25 }), fc.array(fc.nat({ max: 4 }), { minLength: 25, maxLength: 25 }), fc.infiniteStream(fc.nat()), (c, obs, cuts, seeds) => {
-        const rebuilt = mergeEvidence(EMPTY_RECORD, obs, c.notAfter);
-        const shuffled = obs.map((o) => [seeds.next().value, o] as const).sort((a, b) => a[0] - b[0]).map(([, o]) => o);
-        // Feed the shuffled observations in batches of random sizes, some twice (a retried write).
-        let record = EMPTY_RECORD;
-        for (let i = 0, k = 0; i < shuffled.length; k++) {
-          const size = (cuts[k % cuts.length] ?? 0) + 1;
-          const piece = shuffled.slice(i, i + size);
-          record = mergeEvidence(record, piece, c.notAfter);
-          if (k % 3 === 0) record = mergeEvidence(record, piece, c.notAfter);
-          i += size;
-        }
-        expect(canonicalRecordJson(record)).toBe(canonicalRecordJson(rebuilt));
-      }),
+      fc.property(
+        arbCert,
+        fc.array(arbObservation, { maxLength: 25 }),
+        fc.array(fc.nat({ max: 4 }), { minLength: 25, maxLength: 25 }),
+        fc.infiniteStream(fc.nat()),
+        (c, obs, cuts, seeds) => {
+          const rebuilt = mergeEvidence(EMPTY_RECORD, obs, c.notAfter);
+          const shuffled = obs
+            .map((o) => [seeds.next().value, o] as const)
+            .sort((a, b) => a[0] - b[0])
+            .map(([, o]) => o);
+          // Feed the shuffled observations in batches of random sizes, some twice (a retried write).
+          let record = EMPTY_RECORD;
+          for (let i = 0, k = 0; i < shuffled.length; k++) {
+            const size = (cuts[k % cuts.length] ?? 0) + 1;
+            const piece = shuffled.slice(i, i + size);
+            record = mergeEvidence(record, piece, c.notAfter);
+            if (k % 3 === 0) record = mergeEvidence(record, piece, c.notAfter);
+            i += size;
+          }
+          expect(canonicalRecordJson(record)).toBe(canonicalRecordJson(rebuilt));
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -108,16 +136,22 @@ describe('evidence record', () => {
 });
 
 describe('evidence function', () => {
-
-  it('a verified good answer vouched after the deadline (in the certificate\'s life) never yields revoked_on_time', () => {
+  it("a verified good answer vouched after the deadline (in the certificate's life) never yields revoked_on_time", () => {
     fc.assert(
-      fc.property(arbCase, arbCert, fc.array(arbObservation, { maxLength: 15 }), arbNow, fc.integer({ min: 1, max: 20 * 24 }), (k, c, obs, now, afterH) => {
-        const deadline = judge(k, c, [], now).deadline.deadline;
-        fc.pre(deadline !== null && deadline + afterH * HOUR <= c.notAfter);
-        const vouched = deadline! + afterH * HOUR;
-        const late = answer(CRL, vouched + HOUR, { thisUpdate: vouched });
-        expect(judge(k, c, [...obs, late], now).verdict).not.toBe('revoked_on_time');
-      }),
+      fc.property(
+        arbCase,
+        arbCert,
+        fc.array(arbObservation, { maxLength: 15 }),
+        arbNow,
+        fc.integer({ min: 1, max: 20 * 24 }),
+        (k, c, obs, now, afterH) => {
+          const deadline = judge(k, c, [], now).deadline.deadline;
+          fc.pre(deadline !== null && deadline + afterH * HOUR <= c.notAfter);
+          const vouched = deadline! + afterH * HOUR;
+          const late = answer(CRL, vouched + HOUR, { thisUpdate: vouched });
+          expect(judge(k, c, [...obs, late], now).verdict).not.toBe('revoked_on_time');
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -160,8 +194,17 @@ describe('evidence function', () => {
     const k = kase({ reportedAt: now - 6 * DAY, reason: 'misissuance' });
     const c = cert({ ocspUrls: [], crlUrls: [CRL.url] });
     const fresh = answer(CRL, now - 3 * 60_000, { thisUpdate: now - 4 * 60_000, nextUpdate: now + 7 * DAY });
-    const old = answer(CRL, now, { status: 'revoked', revocationTime: now - 20 * DAY, reasonCode: 4, thisUpdate: now - 10 * DAY, nextUpdate: now - 3 * DAY });
-    for (const order of [[fresh, old], [old, fresh]]) {
+    const old = answer(CRL, now, {
+      status: 'revoked',
+      revocationTime: now - 20 * DAY,
+      reasonCode: 4,
+      thisUpdate: now - 10 * DAY,
+      nextUpdate: now - 3 * DAY,
+    });
+    for (const order of [
+      [fresh, old],
+      [old, fresh],
+    ]) {
       const j = judge(k, c, order, now);
       expect(j.verdict).toBe('revoked_late');
       expect(j.claimedRevocationTime).toBe(now - 20 * DAY);

@@ -20,7 +20,14 @@ const SECOND = 1000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const kase = (over: Partial<Case> = {}): Case => ({ id: 'c1', title: 'test', reportedAt: t('2024-07-30T19:30:00Z'), reason: 'key-compromise', kind: 'tls-subscriber', ...over });
+const kase = (over: Partial<Case> = {}): Case => ({
+  id: 'c1',
+  title: 'test',
+  reportedAt: t('2024-07-30T19:30:00Z'),
+  reason: 'key-compromise',
+  kind: 'tls-subscriber',
+  ...over,
+});
 const cert = (over: Partial<TrackedCertificate> = {}): TrackedCertificate => ({
   sha256: 'ab'.repeat(32),
   serial: '0a1b',
@@ -46,13 +53,19 @@ const good = (source: Observation['source'], at: number, over: Partial<Observati
   producedAt: source.kind === 'ocsp' ? at - HOUR : null,
   ...over,
 });
-const revoked = (source: Observation['source'], at: number, revocationTime: number, reasonCode: number | null, over: Partial<Observation> = {}): Observation =>
-  good(source, at, { status: 'revoked', revocationTime, reasonCode, ...over });
+const revoked = (
+  source: Observation['source'],
+  at: number,
+  revocationTime: number,
+  reasonCode: number | null,
+  over: Partial<Observation> = {},
+): Observation => good(source, at, { status: 'revoked', revocationTime, reasonCode, ...over });
 
 const finding = (j: Judgement, code: string) => j.findings.filter((f) => f.code === code);
 const violations = (j: Judgement) => j.findings.filter((f) => f.severity === 'violation').map((f) => f.code);
 /** A case revoked on time via the CRL at `at` with `code`, judged a day later. */
-const revokedWith = (k: Case, code: number | null, at = k.reportedAt + HOUR, c = cert()): Judgement => judge(k, c, [revoked(CRL, at + HOUR, at, code)], at + DAY);
+const revokedWith = (k: Case, code: number | null, at = k.reportedAt + HOUR, c = cert()): Judgement =>
+  judge(k, c, [revoked(CRL, at + HOUR, at, code)], at + DAY);
 
 describe('1. subscriber requests may name a reason (BR 4.9.1.1 #1, 7.2.2)', () => {
   const req = kase({ reason: 'subscriber-request' });
@@ -89,7 +102,15 @@ describe('3. code signing backdates on purpose (CSBR 4.9.1)', () => {
   const reportedAt = t('2024-06-01T00:00:00Z');
   const backdated = (k: Case, code: number | null): Judgement => {
     const goodAt = reportedAt + 30 * HOUR; // a signed good after the deadline
-    return judge(k, cert(), [good(OCSP, goodAt + HOUR, { producedAt: goodAt }), revoked(OCSP, goodAt + 3 * HOUR, reportedAt - 10 * DAY, code, { producedAt: goodAt + 2 * HOUR })], goodAt + DAY);
+    return judge(
+      k,
+      cert(),
+      [
+        good(OCSP, goodAt + HOUR, { producedAt: goodAt }),
+        revoked(OCSP, goodAt + 3 * HOUR, reportedAt - 10 * DAY, code, { producedAt: goodAt + 2 * HOUR }),
+      ],
+      goodAt + DAY,
+    );
   };
   it.each<[ReasonSlug, number | null]>([
     ['key-compromise', 1],
@@ -102,7 +123,9 @@ describe('3. code signing backdates on purpose (CSBR 4.9.1)', () => {
     if (reason !== 'misuse') expect(j).toMatchObject({ verdict: 'revoked_late', lateBySeconds: 6 * 3600 });
   });
   it('code signing without those reasons stays a violation; TLS keyCompromise stays a warning', () => {
-    expect(finding(backdated(kase({ kind: 'codesigning-subscriber', reason: 'misuse', reportedAt }), 9), 'revocation_backdated')[0]?.severity).toBe('violation');
+    expect(
+      finding(backdated(kase({ kind: 'codesigning-subscriber', reason: 'misuse', reportedAt }), 9), 'revocation_backdated')[0]?.severity,
+    ).toBe('violation');
     expect(finding(backdated(kase({ reason: 'key-compromise', reportedAt }), 1), 'revocation_backdated')[0]?.severity).toBe('warning');
     expect(finding(backdated(kase({ reason: 'misissuance', reportedAt }), 4), 'revocation_backdated')[0]?.severity).toBe('violation');
   });
@@ -121,14 +144,28 @@ describe('4. CAA failures before SC095: 5 days, contested', () => {
     if (interpretation) expect(r.note).toMatch(/#5.*24 hours.*servercert issue 580/);
   });
   it('status carries it per certificate, with the note; other deadlines carry nothing', () => {
-    const s = certificateStatus(kase({ reason: 'caa-failure', reportedAt: t('2020-02-29T03:08:00Z') }), cert({ notBefore: t('2020-01-01T00:00:00Z') }), [], t('2020-03-01T00:00:00Z'));
-    expect(s).toMatchObject({ deadline: '2020-03-05T03:08:00Z', interpretation: 'contested', interpretationNote: expect.stringMatching(/servercert issue 580/) });
+    const s = certificateStatus(
+      kase({ reason: 'caa-failure', reportedAt: t('2020-02-29T03:08:00Z') }),
+      cert({ notBefore: t('2020-01-01T00:00:00Z') }),
+      [],
+      t('2020-03-01T00:00:00Z'),
+    );
+    expect(s).toMatchObject({
+      deadline: '2020-03-05T03:08:00Z',
+      interpretation: 'contested',
+      interpretationNote: expect.stringMatching(/servercert issue 580/),
+    });
     expect(certificateStatus(kase(), cert(), [], t('2024-08-01T00:00:00Z'))).not.toHaveProperty('interpretation');
   });
   it('the human status says so once per case, and names the date of the rules it judged under', () => {
     const k = kase({ reason: 'caa-failure', reportedAt: t('2020-02-29T03:08:00Z') });
     const s = certificateStatus(k, cert({ notBefore: t('2020-01-01T00:00:00Z') }), [], t('2020-03-01T00:00:00Z'));
-    const text = formatStatus({ cases: [{ id: 'le', title: 'CAA', reportedAt: '2020-02-29T03:08:00Z', reason: 'caa-failure', kind: 'tls-subscriber', certificates: [s, s] }], rulesAsOf: '2020-03-01T00:00:00Z' });
+    const text = formatStatus({
+      cases: [
+        { id: 'le', title: 'CAA', reportedAt: '2020-02-29T03:08:00Z', reason: 'caa-failure', kind: 'tls-subscriber', certificates: [s, s] },
+      ],
+      rulesAsOf: '2020-03-01T00:00:00Z',
+    });
     expect(text.split('\n')[0]).toBe('judged under the rules in force at 2020-03-01T00:00:00Z');
     expect(text.match(/  note: Contested: /g)).toHaveLength(1);
   });
@@ -154,12 +191,17 @@ describe('5. Microsoft Trusted Root Program Requirements v1.1 2.1.13 (2025-11-21
     expect(computeDeadline({ kind, reason, reportedAt: from }).rule.id).not.toBe('microsoft-2.1.13');
   });
   it('a tie with the BR deadline cites the program: its notice is what the CA was given', () => {
-    expect(computeDeadline({ kind: 'tls-subscriber', reason: 'key-compromise', reportedAt: from, notifiedBy: 'microsoft' })).toMatchObject({ deadline: from + DAY, rule: { id: 'microsoft-2.1.13' } });
+    expect(computeDeadline({ kind: 'tls-subscriber', reason: 'key-compromise', reportedAt: from, notifiedBy: 'microsoft' })).toMatchObject({
+      deadline: from + DAY,
+      rule: { id: 'microsoft-2.1.13' },
+    });
   });
   it('applies to a short-lived certificate too (any certificate, no exceptions: 2.1.15)', () => {
     const c = { notBefore: from - DAY, notAfter: from + 5 * DAY };
     expect(computeDeadline({ kind: 'tls-subscriber', reason: 'misissuance', reportedAt: from }, c).rule.id).toBe('tls-short-lived-exempt');
-    expect(computeDeadline({ kind: 'tls-subscriber', reason: 'misissuance', reportedAt: from, notifiedBy: 'microsoft' }, c).deadline).toBe(from + DAY);
+    expect(computeDeadline({ kind: 'tls-subscriber', reason: 'misissuance', reportedAt: from, notifiedBy: 'microsoft' }, c).deadline).toBe(
+      from + DAY,
+    );
   });
   it('is a table row per program; --notified-by accepts exactly the rows', () => {
     expect(PROGRAM_RULES.map((r) => r.party)).toEqual(['microsoft']);
@@ -186,28 +228,40 @@ describe('7. reason_code_missing for revoked subordinate CAs', () => {
     ['codesigning-subca', '2026-03-20T00:00:00.000Z'],
   ])('%s: a violation for no reasonCode or unspecified from %s, nothing a millisecond before', (kind, from) => {
     const k = kase({ kind, reason: 'misuse', reportedAt: t(from) - DAY });
-    const at = (ms: number, code: number | null): Judgement => judge(k, cert(), [revoked(CRL, ms + HOUR, ms, code), revoked(OCSP, ms + HOUR, ms, code)], ms + DAY);
-    expect(finding(at(t(from), null), 'reason_code_missing').map((f) => [f.severity, f.message.slice(0, 3)])).toEqual([['violation', 'CRL'], ['violation', 'OCS']]);
+    const at = (ms: number, code: number | null): Judgement =>
+      judge(k, cert(), [revoked(CRL, ms + HOUR, ms, code), revoked(OCSP, ms + HOUR, ms, code)], ms + DAY);
+    expect(finding(at(t(from), null), 'reason_code_missing').map((f) => [f.severity, f.message.slice(0, 3)])).toEqual([
+      ['violation', 'CRL'],
+      ['violation', 'OCS'],
+    ]);
     expect(finding(at(t(from), 0), 'reason_code_missing')).toHaveLength(2);
     expect(finding(at(t(from) - 1, null), 'reason_code_missing')).toEqual([]);
     expect(finding(at(t(from), 4), 'reason_code_missing')).toEqual([]);
   });
   it('is never raised for subscriber certificates', () => {
     expect(finding(revokedWith(kase({ reason: 'subscriber-request' }), null), 'reason_code_missing')).toEqual([]);
-    expect(finding(revokedWith(kase({ kind: 'smime-subscriber', reason: 'misuse', reportedAt: t('2026-06-01T00:00:00Z') }), null), 'reason_code_missing')).toEqual([]);
+    expect(
+      finding(
+        revokedWith(kase({ kind: 'smime-subscriber', reason: 'misuse', reportedAt: t('2026-06-01T00:00:00Z') }), null),
+        'reason_code_missing',
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('8. TLS reason codes from 2022-10-01 (MRSP 2.8 section 6.1.1), from 2023-07-15 under the BR', () => {
   const k = (reason: ReasonSlug, at: number): Case => kase({ reason, reportedAt: at - HOUR });
-  const mismatch = (reason: ReasonSlug, at: number, code: number | null) => finding(revokedWith(k(reason, at), code, at), 'reason_code_mismatch');
+  const mismatch = (reason: ReasonSlug, at: number, code: number | null) =>
+    finding(revokedWith(k(reason, at), code, at), 'reason_code_mismatch');
   it.each([
     ['2022-09-30T23:59:59.999Z', []],
     ['2022-10-01T00:00:00.000Z', [['violation', 'MRSP 2.8']]],
     ['2023-07-14T23:59:59.999Z', [['violation', 'MRSP 2.8']]],
     ['2023-07-15T00:00:00.000Z', [['violation', 'BR 1.8.7']]],
   ])('key compromise revoked as superseded at %s', (at, expected) => {
-    expect(mismatch('key-compromise', t(at), 4).map((f) => [f.severity, f.message.includes('MRSP 2.8') ? 'MRSP 2.8' : 'BR 1.8.7'])).toEqual(expected);
+    expect(mismatch('key-compromise', t(at), 4).map((f) => [f.severity, f.message.includes('MRSP 2.8') ? 'MRSP 2.8' : 'BR 1.8.7'])).toEqual(
+      expected,
+    );
   });
   it('a reason MRSP 2.8 names no code for is a warning before 2023-07-15, a violation after', () => {
     expect(mismatch('misissuance', t('2023-07-14T23:59:59.999Z'), 9).map((f) => f.severity)).toEqual(['warning']);
@@ -230,7 +284,9 @@ describe('9. the short-lived exemption keys on issuance (notBefore)', () => {
   });
   it('a 6-day certificate issued before 2024-03-15 keeps its deadline when reported after', () => {
     const c = { notBefore: t('2024-03-10T00:00:00Z'), notAfter: t('2024-03-16T00:00:00Z') };
-    expect(computeDeadline({ kind: 'tls-subscriber', reason: 'key-compromise', reportedAt: t('2024-03-15T12:00:00Z') }, c).deadline).toBe(t('2024-03-16T12:00:00Z'));
+    expect(computeDeadline({ kind: 'tls-subscriber', reason: 'key-compromise', reportedAt: t('2024-03-15T12:00:00Z') }, c).deadline).toBe(
+      t('2024-03-16T12:00:00Z'),
+    );
   });
 });
 
@@ -251,7 +307,11 @@ describe('10. delayed-revocation incident reports: notices, not verdicts', () =>
     reportedAt: '2025-06-01T00:00:00Z',
     reason: 'misissuance',
     kind: 'tls-subscriber',
-    certificates: verdicts.map((verdict, i) => ({ ...certificateStatus(kase(), cert({ serial: `0${i}` }), [], t('2025-06-01T00:00:00Z')), verdict: verdict as never, sha256: `${i}`.repeat(64) })),
+    certificates: verdicts.map((verdict, i) => ({
+      ...certificateStatus(kase(), cert({ serial: `0${i}` }), [], t('2025-06-01T00:00:00Z')),
+      verdict: verdict as never,
+      sha256: `${i}`.repeat(64),
+    })),
   });
   const k = kase({ reason: 'misissuance', reportedAt: t('2025-06-01T00:00:00Z') });
   const deadline = t('2025-06-06T00:00:00Z');
@@ -259,16 +319,28 @@ describe('10. delayed-revocation incident reports: notices, not verdicts', () =>
   it('the missed notice says a separate report is required, with the citations; revoked late counts as missed', () => {
     for (const verdicts of [['overdue'], ['revoked_late'], ['expired_overdue', 'revoked_on_time']]) {
       const missed = dueNotices(k, statusOf(verdicts), deadline + DAY).find((n) => n.kind === 'deadline-missed');
-      expect(missed?.line).toMatch(/separate delayed-revocation incident report is required: CCADB Incident Reporting Guidelines 3\.0\+ \(MUST.*Chrome Root Program Policy 1\.6\+ \(MUST/);
+      expect(missed?.line).toMatch(
+        /separate delayed-revocation incident report is required: CCADB Incident Reporting Guidelines 3\.0\+ \(MUST.*Chrome Root Program Policy 1\.6\+ \(MUST/,
+      );
       expect(missed?.line).toMatch(/--delayed-report-url/);
     }
-    const known = dueNotices({ ...k, delayedReportUrl: 'https://bugzilla.example/2' }, statusOf(['overdue']), deadline + DAY).find((n) => n.kind === 'deadline-missed');
+    const known = dueNotices({ ...k, delayedReportUrl: 'https://bugzilla.example/2' }, statusOf(['overdue']), deadline + DAY).find(
+      (n) => n.kind === 'deadline-missed',
+    );
     expect(known?.line).toContain('Delayed-revocation report: https://bugzilla.example/2');
   });
 
   it('nothing is asked before the deadline, nor when it was met', () => {
-    expect(dueNotices(k, statusOf(['pending']), deadline - HOUR).map((n) => n.line).join('\n')).not.toMatch(/delayed-revocation/);
-    expect(dueNotices(k, statusOf(['revoked_on_time']), deadline + DAY).map((n) => n.line).join('\n')).not.toMatch(/delayed-revocation/);
+    expect(
+      dueNotices(k, statusOf(['pending']), deadline - HOUR)
+        .map((n) => n.line)
+        .join('\n'),
+    ).not.toMatch(/delayed-revocation/);
+    expect(
+      dueNotices(k, statusOf(['revoked_on_time']), deadline + DAY)
+        .map((n) => n.line)
+        .join('\n'),
+    ).not.toMatch(/delayed-revocation/);
     expect(delayedReportSentence(t('2022-01-01T00:00:00Z'), null)).toBe('');
   });
 });
@@ -299,7 +371,9 @@ describe('12. servercert PR 622 as a rule version, off until a date is set', () 
     expect(ruleVersionAt(t('2026-10-01T00:00:00Z'), [...ON].reverse()).id).toBe('servercert-pr-622');
     expect(ruleVersionAt(t('2010-01-01T00:00:00Z'), [...ON].reverse()).id).toBe('br-4.9.5-receipt');
     expect(computeDeadline(k, undefined, { versions: ON })).toMatchObject({ clockStart: reportedAt + DAY, deadline: reportedAt + 2 * DAY });
-    expect(computeDeadline({ ...k, confirmedAt: reportedAt + 3 * HOUR }, undefined, { versions: ON }).deadline).toBe(reportedAt + 27 * HOUR);
+    expect(computeDeadline({ ...k, confirmedAt: reportedAt + 3 * HOUR }, undefined, { versions: ON }).deadline).toBe(
+      reportedAt + 27 * HOUR,
+    );
     expect(computeDeadline({ ...k, confirmedAt: reportedAt + 30 * HOUR }, undefined, { versions: ON }).deadline).toBe(reportedAt + 2 * DAY);
     expect(computeDeadline({ ...k, confirmedAt: reportedAt - HOUR }, undefined, { versions: ON }).deadline).toBe(reportedAt + DAY);
   });
@@ -312,8 +386,16 @@ describe('12. servercert PR 622 as a rule version, off until a date is set', () 
     // Without an OCSP URL the CRL alone is revocation.
     expect(judge(k, cert({ ocspUrls: [] }), [crlOnly[0]!], now, undefined, { versions: ON }).verdict).toBe('revoked_on_time');
     // Both: revoked once OCSP said so too; a signed OCSP "good" after the CRL entry moves the time.
-    const both = [...crlOnly, good(OCSP, reportedAt + 50 * HOUR, { producedAt: reportedAt + 49 * HOUR }), revoked(OCSP, reportedAt + 52 * HOUR, reportedAt + HOUR, 1, { producedAt: reportedAt + 51 * HOUR })];
-    expect(judge(k, cert(), both, now, undefined, { versions: ON })).toMatchObject({ verdict: 'revoked_late', effectiveRevocationTime: reportedAt + 49 * HOUR, lateBySeconds: 3600 });
+    const both = [
+      ...crlOnly,
+      good(OCSP, reportedAt + 50 * HOUR, { producedAt: reportedAt + 49 * HOUR }),
+      revoked(OCSP, reportedAt + 52 * HOUR, reportedAt + HOUR, 1, { producedAt: reportedAt + 51 * HOUR }),
+    ];
+    expect(judge(k, cert(), both, now, undefined, { versions: ON })).toMatchObject({
+      verdict: 'revoked_late',
+      effectiveRevocationTime: reportedAt + 49 * HOUR,
+      lateBySeconds: 3600,
+    });
     // Off, the same answers give the same time: OCSP still vouched "good" at +49 h, after the claimed time,
     // so the revocation was not published before then whatever the CRL said (design.md, effective time).
     expect(judge(k, cert(), both, now)).toMatchObject({ verdict: 'revoked_late', effectiveRevocationTime: reportedAt + 49 * HOUR });
@@ -332,23 +414,34 @@ describe('12. servercert PR 622 as a rule version, off until a date is set', () 
       good(OCSP2, reportedAt + 3 * HOUR, { producedAt: reportedAt + 3 * HOUR }),
     ];
     expect(judge(k, c, obs, reportedAt + 3 * DAY, undefined, { versions: ON }).effectiveRevocationTime).toBe(reportedAt + 3 * HOUR);
-    expect(judge(k, c, [...obs].reverse(), reportedAt + 3 * DAY, undefined, { versions: ON }).effectiveRevocationTime).toBe(reportedAt + 3 * HOUR);
+    expect(judge(k, c, [...obs].reverse(), reportedAt + 3 * DAY, undefined, { versions: ON }).effectiveRevocationTime).toBe(
+      reportedAt + 3 * HOUR,
+    );
   });
 
   it('status --rules-as-of judges a case under the rules of another date', () => {
     const caa = kase({ reason: 'caa-failure', reportedAt: t('2026-01-10T00:00:00Z') });
     expect(computeDeadline(caa)).toMatchObject({ deadline: t('2026-01-15T00:00:00Z'), rule: { id: 'tls-caa-as-misissuance' } });
-    expect(computeDeadline(caa, undefined, { rulesAsOf: t('2026-03-31T00:00:00Z') })).toMatchObject({ deadline: t('2026-01-11T00:00:00Z'), rule: { id: 'tls-sc095-caa' } });
-    const s = certificateStatus(caa, cert(), [good(CRL, t('2026-01-12T00:00:00Z'))], t('2026-01-12T00:00:00Z'), { rulesAsOf: t('2026-04-01T00:00:00Z') });
+    expect(computeDeadline(caa, undefined, { rulesAsOf: t('2026-03-31T00:00:00Z') })).toMatchObject({
+      deadline: t('2026-01-11T00:00:00Z'),
+      rule: { id: 'tls-sc095-caa' },
+    });
+    const s = certificateStatus(caa, cert(), [good(CRL, t('2026-01-12T00:00:00Z'))], t('2026-01-12T00:00:00Z'), {
+      rulesAsOf: t('2026-04-01T00:00:00Z'),
+    });
     expect(s).toMatchObject({ verdict: 'overdue', deadline: '2026-01-11T00:00:00Z' });
     // and a pending version applies to an earlier case when asked for its date
-    expect(computeDeadline(caa, undefined, { rulesAsOf: t('2026-10-01T00:00:00Z'), versions: ON }).clockStart).toBe(t('2026-01-11T00:00:00Z'));
+    expect(computeDeadline(caa, undefined, { rulesAsOf: t('2026-10-01T00:00:00Z'), versions: ON }).clockStart).toBe(
+      t('2026-01-11T00:00:00Z'),
+    );
     // reason codes are judged under that date's rules too
     const old = kase({ reason: 'key-compromise', reportedAt: t('2021-01-01T00:00:00Z') });
     const c = cert({ notBefore: t('2020-12-01T00:00:00Z'), notAfter: t('2021-12-01T00:00:00Z') });
     const obs = [revoked(CRL, t('2021-01-01T02:00:00Z'), t('2021-01-01T01:00:00Z'), 4)];
     expect(finding(judge(old, c, obs, t('2021-01-02T00:00:00Z')), 'reason_code_mismatch')).toEqual([]);
-    expect(finding(judge(old, c, obs, t('2021-01-02T00:00:00Z'), undefined, { rulesAsOf: t('2024-01-01T00:00:00Z') }), 'reason_code_mismatch')).toHaveLength(1);
+    expect(
+      finding(judge(old, c, obs, t('2021-01-02T00:00:00Z'), undefined, { rulesAsOf: t('2024-01-01T00:00:00Z') }), 'reason_code_mismatch'),
+    ).toHaveLength(1);
   });
 });
 
@@ -361,7 +454,9 @@ describe('tests from real incidents (exact UTC)', () => {
     expect(stillGood).toMatchObject({ verdict: 'overdue', lateBySeconds: 86_400 });
     const oneMinuteLate = judge(k, c, [revoked(CRL, t('2024-03-16T16:00:00Z'), t('2024-03-16T14:54:00Z'), 4)], t('2024-03-17T00:00:00Z'));
     expect(oneMinuteLate).toMatchObject({ verdict: 'revoked_late', lateBySeconds: 60 });
-    expect(judge(k, c, [revoked(CRL, t('2024-03-16T16:00:00Z'), t('2024-03-16T14:53:00Z'), 4)], t('2024-03-17T00:00:00Z')).verdict).toBe('revoked_on_time');
+    expect(judge(k, c, [revoked(CRL, t('2024-03-16T16:00:00Z'), t('2024-03-16T14:53:00Z'), 4)], t('2024-03-17T00:00:00Z')).verdict).toBe(
+      'revoked_on_time',
+    );
   });
 
   it('Entrust OV CPS typo 2024, bug 1890898: discovered 2024-03-26T15:28Z, 5 days, never revoked: expired_overdue as certificates expire', () => {
@@ -372,7 +467,10 @@ describe('tests from real incidents (exact UTC)', () => {
     const c = cert({ notBefore: t('2024-03-22T15:02:00Z'), notAfter: t('2025-03-22T15:02:00Z') });
     const obs = [good(CRL, t('2024-04-11T00:00:00Z')), good(CRL, t('2025-03-01T00:00:00Z'))];
     expect(judge(k, c, obs, t('2025-03-01T00:00:00Z')).verdict).toBe('overdue');
-    expect(judge(k, c, obs, t('2025-04-01T00:00:00Z'))).toMatchObject({ verdict: 'expired_overdue', lateBySeconds: (c.notAfter - deadline) / 1000 });
+    expect(judge(k, c, obs, t('2025-04-01T00:00:00Z'))).toMatchObject({
+      verdict: 'expired_overdue',
+      lateBySeconds: (c.notAfter - deadline) / 1000,
+    });
   });
 
   it('Entrust EV TLS and code signing 2024, bug 1898848: all revoked or expired by 2024-05-21T09:30Z, late', () => {
@@ -429,7 +527,9 @@ describe('order independence with the new rules', () => {
       revokedAgo: fc.integer({ min: 0, max: 10 * 24 }),
       reason: fc.constantFrom(null, 0, 1, 3, 4, 5, 6, 9),
     })
-    .map(({ source, at, status, revokedAgo, reason }) => (status === 'revoked' ? revoked(source, at, at - revokedAgo * HOUR, reason) : good(source, at)));
+    .map(({ source, at, status, revokedAgo, reason }) =>
+      status === 'revoked' ? revoked(source, at, at - revokedAgo * HOUR, reason) : good(source, at),
+    );
   const arbCase = fc.constantFrom<Case>(
     kase({ reportedAt: base, reason: 'subscriber-request' }),
     kase({ reportedAt: base, kind: 'codesigning-subscriber', reason: 'suspect-code' }),
@@ -439,13 +539,23 @@ describe('order independence with the new rules', () => {
 
   it('shuffled or duplicated observations give the same result, with PR 622 on or off', () => {
     fc.assert(
-      fc.property(arbCase, fc.array(arbObservation, { maxLength: 10 }), fc.integer({ min: 0, max: 20 * 24 }), fc.boolean(), fc.infiniteStream(fc.nat()), (k, obs, h, pr622, seeds) => {
-        const rules = pr622 ? { versions: ON } : {};
-        const now = base + h * HOUR;
-        const expected = judge(k, cert(), obs, now, undefined, rules);
-        const shuffled = [...obs, ...obs.slice(0, 3)].map((o) => [seeds.next().value, o] as const).sort((a, b) => a[0] - b[0]).map(([, o]) => o);
-        expect(judge(k, cert(), shuffled, now, undefined, rules)).toEqual(expected);
-      }),
+      fc.property(
+        arbCase,
+        fc.array(arbObservation, { maxLength: 10 }),
+        fc.integer({ min: 0, max: 20 * 24 }),
+        fc.boolean(),
+        fc.infiniteStream(fc.nat()),
+        (k, obs, h, pr622, seeds) => {
+          const rules = pr622 ? { versions: ON } : {};
+          const now = base + h * HOUR;
+          const expected = judge(k, cert(), obs, now, undefined, rules);
+          const shuffled = [...obs, ...obs.slice(0, 3)]
+            .map((o) => [seeds.next().value, o] as const)
+            .sort((a, b) => a[0] - b[0])
+            .map(([, o]) => o);
+          expect(judge(k, cert(), shuffled, now, undefined, rules)).toEqual(expected);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -9,7 +9,14 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 const REPORTED = t('2024-07-30T19:30:00Z');
-const kase = (over: Partial<Case> = {}): Case => ({ id: 'c1', title: 'test', reportedAt: REPORTED, reason: 'key-compromise', kind: 'tls-subscriber', ...over });
+const kase = (over: Partial<Case> = {}): Case => ({
+  id: 'c1',
+  title: 'test',
+  reportedAt: REPORTED,
+  reason: 'key-compromise',
+  kind: 'tls-subscriber',
+  ...over,
+});
 const cert = (over: Partial<TrackedCertificate> = {}): TrackedCertificate => ({
   sha256: 'ab'.repeat(32),
   serial: '0a1b',
@@ -35,8 +42,13 @@ const good = (source: Observation['source'], at: number, over: Partial<Observati
   producedAt: source.kind === 'ocsp' ? at - HOUR : null,
   ...over,
 });
-const revoked = (source: Observation['source'], at: number, revocationTime: number, reasonCode: number | null = 1, over: Partial<Observation> = {}): Observation =>
-  good(source, at, { status: 'revoked', revocationTime, reasonCode, ...over });
+const revoked = (
+  source: Observation['source'],
+  at: number,
+  revocationTime: number,
+  reasonCode: number | null = 1,
+  over: Partial<Observation> = {},
+): Observation => good(source, at, { status: 'revoked', revocationTime, reasonCode, ...over });
 
 const codes = (j: Judgement) => j.findings.map((f) => f.code);
 
@@ -49,9 +61,21 @@ describe('verdicts', () => {
     ['revoked on time', [revoked(CRL, REPORTED + 20 * HOUR, REPORTED + 10 * HOUR)], deadline + DAY, 'revoked_on_time', null],
     ['revoked exactly at the deadline is on time', [revoked(CRL, deadline + HOUR, deadline)], deadline + DAY, 'revoked_on_time', null],
     ['revoked one second late', [revoked(CRL, deadline + HOUR, deadline + 1000)], deadline + DAY, 'revoked_late', 1],
-    ['revoked before the report counts as on time', [revoked(CRL, REPORTED + HOUR, REPORTED - 10 * DAY)], REPORTED + 2 * HOUR, 'revoked_on_time', null],
+    [
+      'revoked before the report counts as on time',
+      [revoked(CRL, REPORTED + HOUR, REPORTED - 10 * DAY)],
+      REPORTED + 2 * HOUR,
+      'revoked_on_time',
+      null,
+    ],
     ['revoked late by three days', [revoked(OCSP, deadline + 4 * DAY, deadline + 3 * DAY)], deadline + 5 * DAY, 'revoked_late', 3 * 86400],
-    ['undetermined: only errors', [{ ...good(OCSP, REPORTED + HOUR), status: 'error', error: { kind: 'timeout', message: 'timed out' } }], REPORTED + 2 * HOUR, 'undetermined', null],
+    [
+      'undetermined: only errors',
+      [{ ...good(OCSP, REPORTED + HOUR), status: 'error', error: { kind: 'timeout', message: 'timed out' } }],
+      REPORTED + 2 * HOUR,
+      'undetermined',
+      null,
+    ],
   ])('%s', (_name, observations, now, verdict, late) => {
     const j = judge(kase(), cert(), observations, now);
     expect(j.verdict).toBe(verdict);
@@ -65,7 +89,10 @@ describe('verdicts', () => {
 
   it('expired after the deadline, unrevoked: late until expiry', () => {
     const c = cert({ notAfter: deadline + 7 * HOUR });
-    expect(judge(kase(), c, [good(CRL, REPORTED + HOUR)], deadline + 3 * DAY)).toMatchObject({ verdict: 'expired_overdue', lateBySeconds: 7 * 3600 });
+    expect(judge(kase(), c, [good(CRL, REPORTED + HOUR)], deadline + 3 * DAY)).toMatchObject({
+      verdict: 'expired_overdue',
+      lateBySeconds: 7 * 3600,
+    });
   });
 
   it('a revocation published only after expiry does not count', () => {
@@ -84,7 +111,10 @@ describe('verdicts', () => {
       const k = kase({ reason: 'misissuance' });
       const claimed = REPORTED + 2 * HOUR;
       const goodAt = REPORTED + 8 * DAY; // OCSP still said good long after the claimed time
-      const obs = [good(OCSP, goodAt + HOUR, { producedAt: goodAt }), revoked(OCSP, goodAt + 3 * HOUR, claimed, 4, { producedAt: goodAt + 2 * HOUR })];
+      const obs = [
+        good(OCSP, goodAt + HOUR, { producedAt: goodAt }),
+        revoked(OCSP, goodAt + 3 * HOUR, claimed, 4, { producedAt: goodAt + 2 * HOUR }),
+      ];
       const j = judge(k, cert(), obs, goodAt + DAY);
       expect(j.claimedRevocationTime).toBe(claimed);
       expect(j.effectiveRevocationTime).toBe(goodAt);
@@ -95,7 +125,10 @@ describe('verdicts', () => {
 
     it('is only a warning for keyCompromise (BR 7.2.2 allows backdating)', () => {
       const claimed = REPORTED - 5 * DAY;
-      const obs = [good(CRL, REPORTED + HOUR, { thisUpdate: REPORTED }), revoked(CRL, REPORTED + 5 * HOUR, claimed, 1, { thisUpdate: REPORTED + 4 * HOUR })];
+      const obs = [
+        good(CRL, REPORTED + HOUR, { thisUpdate: REPORTED }),
+        revoked(CRL, REPORTED + 5 * HOUR, claimed, 1, { thisUpdate: REPORTED + 4 * HOUR }),
+      ];
       const j = judge(kase(), cert(), obs, REPORTED + DAY);
       expect(j.effectiveRevocationTime).toBe(REPORTED);
       expect(j.verdict).toBe('revoked_on_time');
@@ -103,7 +136,10 @@ describe('verdicts', () => {
     });
 
     it('ignores "good" answers vouched for before the claimed time', () => {
-      const obs = [good(CRL, REPORTED - 2 * DAY, { thisUpdate: REPORTED - 2 * DAY }), revoked(CRL, REPORTED + 2 * HOUR, REPORTED + HOUR, 1, { thisUpdate: REPORTED + HOUR })];
+      const obs = [
+        good(CRL, REPORTED - 2 * DAY, { thisUpdate: REPORTED - 2 * DAY }),
+        revoked(CRL, REPORTED + 2 * HOUR, REPORTED + HOUR, 1, { thisUpdate: REPORTED + HOUR }),
+      ];
       const j = judge(kase(), cert(), obs, REPORTED + 3 * HOUR);
       expect(j.effectiveRevocationTime).toBe(REPORTED + HOUR);
       expect(codes(j)).not.toContain('revocation_backdated');
@@ -112,24 +148,38 @@ describe('verdicts', () => {
 
   describe('findings', () => {
     it('OCSP unknown for an issued certificate or precertificate (BR 4.9.10)', () => {
-      const j = judge(kase(), cert({ precertificate: true }), [good(OCSP, REPORTED + HOUR, { status: 'unknown' }), good(CRL, REPORTED + HOUR)], REPORTED + 2 * HOUR);
+      const j = judge(
+        kase(),
+        cert({ precertificate: true }),
+        [good(OCSP, REPORTED + HOUR, { status: 'unknown' }), good(CRL, REPORTED + HOUR)],
+        REPORTED + 2 * HOUR,
+      );
       const f = j.findings.find((x) => x.code === 'ocsp_unknown_for_issued');
       expect(f?.severity).toBe('violation');
       expect(f?.message).toContain('precertificate');
     });
 
     it('OCSP and CRL disagree', () => {
-      const j = judge(kase(), cert(), [good(OCSP, REPORTED + 5 * HOUR), revoked(CRL, REPORTED + 5 * HOUR, REPORTED + 2 * HOUR)], REPORTED + 6 * HOUR);
+      const j = judge(
+        kase(),
+        cert(),
+        [good(OCSP, REPORTED + 5 * HOUR), revoked(CRL, REPORTED + 5 * HOUR, REPORTED + 2 * HOUR)],
+        REPORTED + 6 * HOUR,
+      );
       expect(codes(j)).toContain('ocsp_crl_disagree');
     });
 
     it('reason code mismatch, judged from 2022-10-01 (MRSP 2.8) by revocation date', () => {
       const k = kase({ reason: 'key-compromise' });
       expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, 4)], REPORTED + 2 * HOUR))).toContain('reason_code_mismatch');
-      expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, 1)], REPORTED + 2 * HOUR))).not.toContain('reason_code_mismatch');
+      expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, 1)], REPORTED + 2 * HOUR))).not.toContain(
+        'reason_code_mismatch',
+      );
       const before = kase({ reportedAt: t('2022-09-30T00:00:00Z') });
       const c = cert({ notBefore: t('2022-09-01T00:00:00Z'), notAfter: t('2022-12-01T00:00:00Z') });
-      expect(codes(judge(before, c, [revoked(CRL, t('2022-09-30T05:00:00Z'), t('2022-09-30T04:00:00Z'), 4)], t('2022-10-02T00:00:00Z')))).not.toContain('reason_code_mismatch');
+      expect(
+        codes(judge(before, c, [revoked(CRL, t('2022-09-30T05:00:00Z'), t('2022-09-30T04:00:00Z'), 4)], t('2022-10-02T00:00:00Z'))),
+      ).not.toContain('reason_code_mismatch');
       // Subscriber request calls for no reasonCode at all.
       const req = kase({ reason: 'subscriber-request' });
       expect(codes(judge(req, cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, null)], REPORTED + 2 * HOUR))).toEqual([]);
@@ -145,7 +195,18 @@ describe('verdicts', () => {
     it('stale responses, bad signatures, no revocation source', () => {
       const stale = judge(kase(), cert(), [good(CRL, REPORTED + 2 * DAY, { nextUpdate: REPORTED + DAY })], REPORTED + 2 * DAY);
       expect(codes(stale)).toContain('stale_response');
-      const bad = judge(kase(), cert(), [{ ...good(OCSP, REPORTED + HOUR), status: 'error', error: { kind: 'bad-signature', message: 'the response signature does not verify' } }], REPORTED + 2 * HOUR);
+      const bad = judge(
+        kase(),
+        cert(),
+        [
+          {
+            ...good(OCSP, REPORTED + HOUR),
+            status: 'error',
+            error: { kind: 'bad-signature', message: 'the response signature does not verify' },
+          },
+        ],
+        REPORTED + 2 * HOUR,
+      );
       expect(codes(bad)).toContain('bad_signature');
       expect(codes(judge(kase(), cert({ ocspUrls: [], crlUrls: [] }), [], REPORTED))).toContain('no_revocation_source');
     });
@@ -159,7 +220,12 @@ describe('verdicts', () => {
     });
 
     it('revocation reversed: revoked, then dropped from the CRL before expiry', () => {
-      const j = judge(kase(), cert(), [revoked(CRL, REPORTED + 5 * HOUR, REPORTED + 4 * HOUR), good(CRL, REPORTED + 3 * DAY)], REPORTED + 3 * DAY);
+      const j = judge(
+        kase(),
+        cert(),
+        [revoked(CRL, REPORTED + 5 * HOUR, REPORTED + 4 * HOUR), good(CRL, REPORTED + 3 * DAY)],
+        REPORTED + 3 * DAY,
+      );
       expect(j.findings.find((f) => f.code === 'revocation_reversed')?.severity).toBe('violation');
       // The CRL vouched "not revoked" at REPORTED + 3 days - 1 hour, after the deadline: whatever came first,
       // the revocation did not stand by the deadline (design.md, effective time), so it cannot be on time.
@@ -169,8 +235,12 @@ describe('verdicts', () => {
 
     it('SHOULD deadline of a 5-day reason', () => {
       const k = kase({ reason: 'misissuance' });
-      expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + 3 * DAY, REPORTED + 2 * DAY, 4)], REPORTED + 4 * DAY))).toContain('should_deadline_missed');
-      expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + 13 * HOUR, REPORTED + 12 * HOUR, 4)], REPORTED + 4 * DAY))).not.toContain('should_deadline_missed');
+      expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + 3 * DAY, REPORTED + 2 * DAY, 4)], REPORTED + 4 * DAY))).toContain(
+        'should_deadline_missed',
+      );
+      expect(codes(judge(k, cert(), [revoked(CRL, REPORTED + 13 * HOUR, REPORTED + 12 * HOUR, 4)], REPORTED + 4 * DAY))).not.toContain(
+        'should_deadline_missed',
+      );
       expect(codes(judge(k, cert(), [good(CRL, REPORTED + 30 * HOUR)], REPORTED + 30 * HOUR))).toContain('should_deadline_missed');
     });
 
@@ -182,9 +252,32 @@ describe('verdicts', () => {
   });
 
   it('produces the status --json certificate entry', () => {
-    const s = certificateStatus(kase(), cert(), [good(OCSP, REPORTED + HOUR), revoked(CRL, REPORTED + 2 * DAY, REPORTED + 30 * HOUR, 1)], REPORTED + 3 * DAY);
+    const s = certificateStatus(
+      kase(),
+      cert(),
+      [good(OCSP, REPORTED + HOUR), revoked(CRL, REPORTED + 2 * DAY, REPORTED + 30 * HOUR, 1)],
+      REPORTED + 3 * DAY,
+    );
     expect(Object.keys(s).sort()).toEqual(
-      ['sha256', 'serial', 'subject', 'issuer', 'notBefore', 'notAfter', 'deadline', 'shouldDeadline', 'verdict', 'revocationTime', 'effectiveRevocationTime', 'reasonCode', 'firstSeenRevokedAt', 'lastSeenGoodAt', 'lateBySeconds', 'sources', 'findings'].sort(),
+      [
+        'sha256',
+        'serial',
+        'subject',
+        'issuer',
+        'notBefore',
+        'notAfter',
+        'deadline',
+        'shouldDeadline',
+        'verdict',
+        'revocationTime',
+        'effectiveRevocationTime',
+        'reasonCode',
+        'firstSeenRevokedAt',
+        'lastSeenGoodAt',
+        'lateBySeconds',
+        'sources',
+        'findings',
+      ].sort(),
     );
     expect(s).toMatchObject({
       deadline: '2024-07-31T19:30:00Z',
@@ -197,7 +290,10 @@ describe('verdicts', () => {
       lastSeenGoodAt: '2024-07-30T20:30:00Z',
       lateBySeconds: 6 * 3600,
     });
-    expect(s.sources.map((x) => [x.kind, x.status])).toEqual([['crl', 'revoked'], ['ocsp', 'good']]);
+    expect(s.sources.map((x) => [x.kind, x.status])).toEqual([
+      ['crl', 'revoked'],
+      ['ocsp', 'good'],
+    ]);
   });
 });
 
@@ -226,17 +322,28 @@ describe('verdict properties', () => {
 
   it('shuffled or duplicated observations give the same result', () => {
     fc.assert(
-      fc.property(arbCase, arbCert, fc.array(arbObservation, { maxLength: 12 }), arbNow, fc.infiniteStream(fc.nat()), (k, c, obs, now, seeds) => {
-        const expected = judge(k, c, obs, now);
-        const dup = [...obs, ...obs.filter((_, i) => i % 2 === 0)];
-        const shuffled = dup.map((o) => [seeds.next().value, o] as const).sort((a, b) => a[0] - b[0]).map(([, o]) => o);
-        expect(judge(k, c, shuffled, now)).toEqual(expected);
-      }),
+      fc.property(
+        arbCase,
+        arbCert,
+        fc.array(arbObservation, { maxLength: 12 }),
+        arbNow,
+        fc.infiniteStream(fc.nat()),
+        (k, c, obs, now, seeds) => {
+          const expected = judge(k, c, obs, now);
+          const dup = [...obs, ...obs.filter((_, i) => i % 2 === 0)];
+          const shuffled = dup
+            .map((o) => [seeds.next().value, o] as const)
+            .sort((a, b) => a[0] - b[0])
+            .map(([, o]) => o);
+          expect(judge(k, c, shuffled, now)).toEqual(expected);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
-  const badness = (j: Judgement): number => (j.verdict === 'revoked_late' || j.verdict === 'overdue' || j.verdict === 'expired_overdue' ? 1 : 0);
+  const badness = (j: Judgement): number =>
+    j.verdict === 'revoked_late' || j.verdict === 'overdue' || j.verdict === 'expired_overdue' ? 1 : 0;
 
   it('a later effective revocation never gives a better verdict', () => {
     fc.assert(
@@ -255,14 +362,22 @@ describe('verdict properties', () => {
 
   it('a longer deadline never gives a worse verdict, and lateBySeconds is never negative', () => {
     fc.assert(
-      fc.property(arbCase, arbCert, fc.array(arbObservation, { maxLength: 8 }), arbNow, fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 200 }), (k, c, obs, now, h1, extra) => {
-        const rule = computeDeadline(k).rule;
-        const short = judge(k, c, obs, now, { rule, deadline: base + h1 * HOUR, shouldDeadline: null });
-        const long = judge(k, c, obs, now, { rule, deadline: base + (h1 + extra) * HOUR, shouldDeadline: null });
-        expect(badness(long)).toBeLessThanOrEqual(badness(short));
-        expect(long.lateBySeconds ?? 0).toBeLessThanOrEqual(short.lateBySeconds ?? 0);
-        for (const j of [short, long, judge(k, c, obs, now)]) expect(j.lateBySeconds === null || j.lateBySeconds >= 0).toBe(true);
-      }),
+      fc.property(
+        arbCase,
+        arbCert,
+        fc.array(arbObservation, { maxLength: 8 }),
+        arbNow,
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 0, max: 200 }),
+        (k, c, obs, now, h1, extra) => {
+          const rule = computeDeadline(k).rule;
+          const short = judge(k, c, obs, now, { rule, deadline: base + h1 * HOUR, shouldDeadline: null });
+          const long = judge(k, c, obs, now, { rule, deadline: base + (h1 + extra) * HOUR, shouldDeadline: null });
+          expect(badness(long)).toBeLessThanOrEqual(badness(short));
+          expect(long.lateBySeconds ?? 0).toBeLessThanOrEqual(short.lateBySeconds ?? 0);
+          for (const j of [short, long, judge(k, c, obs, now)]) expect(j.lateBySeconds === null || j.lateBySeconds >= 0).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });

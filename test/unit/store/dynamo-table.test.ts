@@ -12,14 +12,16 @@ import { DynamoTable, StoreError, type Item } from '../../../src/adapters/aws/dy
 
 const TABLE = 'revwatch';
 const ddb = mockClient(DynamoDBDocumentClient);
-const items = (n: number, prefix = 'o'): Item[] => Array.from({ length: n }, (_, i) => ({ pk: 'CERT#x', sk: `${prefix}${String(i).padStart(4, '0')}`, v: i }));
+const items = (n: number, prefix = 'o'): Item[] =>
+  Array.from({ length: n }, (_, i) => ({ pk: 'CERT#x', sk: `${prefix}${String(i).padStart(4, '0')}`, v: i }));
 const awsError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
 type PutRequests = { PutRequest: { Item: Item } }[];
 
 describe('DynamoTable', () => {
   let clock: FakeClock;
   let doc: DynamoDBDocumentClient;
-  const table = (options: ConstructorParameters<typeof DynamoTable>[2] = {}): DynamoTable => new DynamoTable(doc, TABLE, { clock, ...options });
+  const table = (options: ConstructorParameters<typeof DynamoTable>[2] = {}): DynamoTable =>
+    new DynamoTable(doc, TABLE, { clock, ...options });
 
   beforeEach(() => {
     ddb.reset();
@@ -41,7 +43,9 @@ describe('DynamoTable', () => {
       });
       const t = table({ writeConcurrency: 1 });
       await t.batchPut(input, 'observations');
-      const calls = ddb.commandCalls(BatchWriteCommand).map((c) => (c.args[0].input.RequestItems![TABLE] as PutRequests).map((r) => r.PutRequest.Item));
+      const calls = ddb
+        .commandCalls(BatchWriteCommand)
+        .map((c) => (c.args[0].input.RequestItems![TABLE] as PutRequests).map((r) => r.PutRequest.Item));
       expect(calls.map((c) => c.length)).toEqual([25, 3, 1, 25]);
       expect(calls.flat().find((i) => i.sk === 'o0003')).toEqual({ pk: 'CERT#x', sk: 'o0003', v: 'last' });
       expect(clock.sleeps).toEqual([100, 200]);
@@ -49,11 +53,16 @@ describe('DynamoTable', () => {
     });
 
     it('gives up after its attempts with a StoreError that names what was being stored, where', async () => {
-      ddb.on(BatchWriteCommand).callsFake((req: { RequestItems: Record<string, PutRequests> }) => ({ UnprocessedItems: { [TABLE]: req.RequestItems[TABLE]!.slice(0, 2) } }));
+      ddb.on(BatchWriteCommand).callsFake((req: { RequestItems: Record<string, PutRequests> }) => ({
+        UnprocessedItems: { [TABLE]: req.RequestItems[TABLE]!.slice(0, 2) },
+      }));
       const t = table({ writeConcurrency: 1, maxAttempts: 4 });
       const err = await t.batchPut(items(30), 'observations').catch((e: unknown) => e as Error);
       expect(err).toBeInstanceOf(StoreError);
-      expect(err).toMatchObject({ name: 'StoreError', message: 'storing 2 of 30 observations in table revwatch failed: DynamoDB left them unprocessed after 4 attempts' });
+      expect(err).toMatchObject({
+        name: 'StoreError',
+        message: 'storing 2 of 30 observations in table revwatch failed: DynamoDB left them unprocessed after 4 attempts',
+      });
       expect((err as Error).cause).toBeInstanceOf(Error);
       expect(clock.sleeps).toEqual([100, 200, 400]);
       // The first chunk's other 23 items went through before it gave up; no further chunk was started.
@@ -64,9 +73,13 @@ describe('DynamoTable', () => {
     it('wraps an SDK failure with the SDK error as its cause, and starts no more chunks', async () => {
       const throttled = awsError('ProvisionedThroughputExceededException', 'Rate of requests exceeds the allowed throughput');
       ddb.on(BatchWriteCommand).rejects(throttled);
-      const err = (await table({ writeConcurrency: 1 }).batchPut(items(100), 'evidence records').catch((e: unknown) => e)) as Error;
+      const err = (await table({ writeConcurrency: 1 })
+        .batchPut(items(100), 'evidence records')
+        .catch((e: unknown) => e)) as Error;
       expect(err).toBeInstanceOf(StoreError);
-      expect(err.message).toBe('storing 25 of 100 evidence records in table revwatch failed: ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput');
+      expect(err.message).toBe(
+        'storing 25 of 100 evidence records in table revwatch failed: ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput',
+      );
       expect(err.cause).toBe(throttled);
       expect(ddb.commandCalls(BatchWriteCommand)).toHaveLength(1);
     });
@@ -146,13 +159,19 @@ describe('DynamoTable', () => {
       ddb.on(QueryCommand).resolves({ Items: [] });
       await table().queryAll({ pk: 'POLL#a', index: 'poll', upTo: '00000000000100#\uffff' }, 'the certificates due');
       const input = ddb.commandCalls(QueryCommand)[0]!.args[0].input;
-      expect(input).toMatchObject({ IndexName: 'poll', KeyConditionExpression: 'pk2 = :p AND sk2 <= :u', ExpressionAttributeValues: { ':p': 'POLL#a', ':u': '00000000000100#\uffff' } });
+      expect(input).toMatchObject({
+        IndexName: 'poll',
+        KeyConditionExpression: 'pk2 = :p AND sk2 <= :u',
+        ExpressionAttributeValues: { ':p': 'POLL#a', ':u': '00000000000100#\uffff' },
+      });
       expect(input.ConsistentRead).toBeUndefined();
     });
 
     it('wraps a failed page in a StoreError naming what was being read', async () => {
       ddb.on(QueryCommand).rejects(awsError('ResourceNotFoundException', 'Requested resource not found'));
-      await expect(table().queryAll({ pk: 'CASES' }, 'the cases')).rejects.toThrow(new StoreError('reading the cases from table revwatch failed: ResourceNotFoundException: Requested resource not found'));
+      await expect(table().queryAll({ pk: 'CASES' }, 'the cases')).rejects.toThrow(
+        new StoreError('reading the cases from table revwatch failed: ResourceNotFoundException: Requested resource not found'),
+      );
     });
   });
 
@@ -166,7 +185,9 @@ describe('DynamoTable', () => {
       const t = table();
       expect(await t.putIfAbsent({ pk: 'CASES', sk: 'CASE#a' }, 'case a')).toBe(true);
       expect(await t.putIfAbsent({ pk: 'CASES', sk: 'CASE#a' }, 'case a')).toBe(false);
-      await expect(t.putIfAbsent({ pk: 'CASES', sk: 'CASE#a' }, 'case a')).rejects.toThrow('storing case a in table revwatch failed: InternalServerError: boom');
+      await expect(t.putIfAbsent({ pk: 'CASES', sk: 'CASE#a' }, 'case a')).rejects.toThrow(
+        'storing case a in table revwatch failed: InternalServerError: boom',
+      );
       expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.ConditionExpression).toBe('attribute_not_exists(pk)');
       expect(t.itemsWritten).toBe(1);
     });
@@ -177,7 +198,12 @@ describe('DynamoTable', () => {
         .resolvesOnce({ Attributes: { remaining: 0 } })
         .rejectsOnce(awsError('ConditionalCheckFailedException', 'The conditional request failed'));
       const t = table();
-      const update = { expression: 'SET remaining = remaining - :one', condition: 'attribute_exists(pk)', values: { ':one': 1 }, returnNew: true };
+      const update = {
+        expression: 'SET remaining = remaining - :one',
+        condition: 'attribute_exists(pk)',
+        values: { ':one': 1 },
+        returnNew: true,
+      };
       expect(await t.updateIf({ pk: 'OPENRUNS', sk: 'RUN#r' }, update, 'run r')).toEqual({ remaining: 0 });
       expect(await t.updateIf({ pk: 'OPENRUNS', sk: 'RUN#r' }, update, 'run r')).toBeNull();
       expect(t.itemsWritten).toBe(1);

@@ -7,13 +7,27 @@ import type { CaseCertificate, CertificateSpool } from '../../../src/ports/store
 import { EMPTY_RECORD } from '../../../src/rules/evidence.js';
 
 const packed = (serial: string, subject: string, rev: number, pollDue: number | null): PackedCaseCertificate =>
-  new PackedCaseCertificate(JSON.stringify({ serial, subject, caseId: 'c', sha256: `sha-${serial}` }), JSON.stringify({ sources: { [`crl ${subject}`]: [] } }), rev, pollDue);
+  new PackedCaseCertificate(
+    JSON.stringify({ serial, subject, caseId: 'c', sha256: `sha-${serial}` }),
+    JSON.stringify({ sources: { [`crl ${subject}`]: [] } }),
+    rev,
+    pollDue,
+  );
 
 /** A certificate stored before evidence records: not packed, so a file spool keeps it as it is. */
 const legacy = (serial: string): CaseCertificate => ({ cert: { serial } as never, record: EMPTY_RECORD, rev: 0, pollDue: 0, legacy: true });
 
-const drained = (spool: CertificateSpool): { serial: string; cert: unknown; record: unknown; rev: number; pollDue: number | null; legacy: boolean }[] => {
-  const out = [...spool.inOrder()].map((cc) => ({ serial: cc.cert.serial, cert: cc.cert, record: cc.record, rev: cc.rev, pollDue: cc.pollDue, legacy: cc.legacy === true }));
+const drained = (
+  spool: CertificateSpool,
+): { serial: string; cert: unknown; record: unknown; rev: number; pollDue: number | null; legacy: boolean }[] => {
+  const out = [...spool.inOrder()].map((cc) => ({
+    serial: cc.cert.serial,
+    cert: cc.cert,
+    record: cc.record,
+    rev: cc.rev,
+    pollDue: cc.pollDue,
+    legacy: cc.legacy === true,
+  }));
   spool.close();
   return out;
 };
@@ -31,7 +45,12 @@ describe.each([
     const out = drained(spool);
     expect(out.map((o) => o.serial)).toEqual(['01', '0a', '0a0', '0b']);
     expect(out[1]).toMatchObject({ rev: 1, pollDue: 123, legacy: false, cert: { subject: 'CN=東京' } });
-    expect(out[3]).toMatchObject({ rev: 3, pollDue: null, cert: { subject: 'CN=Zürich Bank ✓' }, record: { sources: { 'crl CN=Zürich Bank ✓': [] } } });
+    expect(out[3]).toMatchObject({
+      rev: 3,
+      pollDue: null,
+      cert: { subject: 'CN=Zürich Bank ✓' },
+      record: { sources: { 'crl CN=Zürich Bank ✓': [] } },
+    });
     expect(out[0]!.legacy).toBe(true);
   });
 
@@ -47,14 +66,23 @@ describe.each([
 describe('file spool', () => {
   it('orders any set of certificates exactly as the in-memory spool does, across write chunks', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 6 }), fc.string({ unit: 'grapheme', maxLength: 400 })), { maxLength: 60 }), (rows) => {
-        const [a, b] = [memorySpool(), fileSpool()];
-        rows.forEach(([serial, subject], i) => {
-          a.add(serial, packed(serial, subject, i, i));
-          b.add(serial, packed(serial, subject, i, i));
-        });
-        expect(drained(b)).toEqual(drained(a));
-      }),
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 6 }),
+            fc.string({ unit: 'grapheme', maxLength: 400 }),
+          ),
+          { maxLength: 60 },
+        ),
+        (rows) => {
+          const [a, b] = [memorySpool(), fileSpool()];
+          rows.forEach(([serial, subject], i) => {
+            a.add(serial, packed(serial, subject, i, i));
+            b.add(serial, packed(serial, subject, i, i));
+          });
+          expect(drained(b)).toEqual(drained(a));
+        },
+      ),
       { numRuns: 50 },
     );
   });

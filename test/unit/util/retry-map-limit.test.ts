@@ -10,7 +10,11 @@ describe('retry', () => {
   it('waits base, 2·base, 4·base… on the clock between tries, and returns the first done value', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
     const tries: number[] = [];
-    const value = await retry({ attempts: 9, baseMs: 100, clock }, async (n) => (tries.push(n), n === 4 ? { done: true, value: 'ok' } : { done: false }), () => new Error('exhausted'));
+    const value = await retry(
+      { attempts: 9, baseMs: 100, clock },
+      async (n) => (tries.push(n), n === 4 ? { done: true, value: 'ok' } : { done: false }),
+      () => new Error('exhausted'),
+    );
     expect(value).toBe('ok');
     expect(tries).toEqual([1, 2, 3, 4]);
     expect(clock.sleeps).toEqual([100, 200, 400]);
@@ -27,7 +31,13 @@ describe('retry', () => {
   it('throws what exhausted() returns after the last allowed try, and tries once with attempts 1 (or less)', async () => {
     const clock = new FakeClock(0);
     let tries = 0;
-    await expect(retry({ attempts: 0, baseMs: 100, clock }, async () => (tries++, { done: false }), () => new Error('once'))).rejects.toThrow('once');
+    await expect(
+      retry(
+        { attempts: 0, baseMs: 100, clock },
+        async () => (tries++, { done: false }),
+        () => new Error('once'),
+      ),
+    ).rejects.toThrow('once');
     expect(tries).toBe(1);
     expect(clock.sleeps).toEqual([]);
   });
