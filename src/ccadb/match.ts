@@ -110,9 +110,18 @@ export class DisclosureResolver {
     return found;
   }
 
+  private imported: Promise<boolean> | null = null;
+
   async attach<C extends StoredCertificate>(cert: C): Promise<C> {
+    // Nothing imported (most homes): no certificate has a disclosure to look up, and no read is spent on one.
+    this.imported ??= this.lookup.lastImport().then((last) => last !== null);
+    if (!(await this.imported)) return cert;
     const viaIssuer = await this.viaIssuer(cert.issuerSha256);
     if (viaIssuer) return withSources(cert, viaIssuer);
+    // The fallback below reads each certificate (one item per certificate per run). A certificate with its
+    // own CDP gets only the disclosed full CRL, for comparison, from a disclosure found through its issuer;
+    // the per-certificate match is kept for those that have no CRL of their own.
+    if (cert.crlUrls.length > 0) return cert;
     const der = await this.certificateDer(cert.sha256);
     if (!der) return cert;
     let raw: RawCertificate;

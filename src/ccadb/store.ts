@@ -49,6 +49,8 @@ export interface ImportSummary {
 export interface DisclosureLookup {
   byKeyId(subjectKeyIdHex: string): Promise<StoredDisclosure[]>;
   bySubjectName(nameHashHex: string): Promise<StoredDisclosure[]>;
+  /** When the disclosures were last imported; null when never (then no certificate has any to look up). */
+  lastImport(): Promise<{ at: number; source: string } | null>;
 }
 
 const CURRENT = 'CCADB#CA';
