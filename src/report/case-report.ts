@@ -14,7 +14,6 @@ import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentD
 import type { CertificateStatus, Finding } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
-import { mapLimit } from '../util/map-limit.js';
 import { crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
 import type { CaseCertificate, CrlSnapshot, Store, StoredCertificate } from '../ports/store.js';
 import type { Observation } from '../domain.js';
@@ -209,8 +208,7 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
   const rule: Rule = d.rule;
 
   // The certificates' own bytes: SANs for the appendix, PEMs for the bundle. Stored once at track time.
-  const ders = await mapLimit(status.certificates, 16, async (s) => ({ sha256: s.sha256, der: await store.getCertificateDer(s.sha256) }));
-  const derOf = new Map(ders.filter((d): d is { sha256: string; der: Uint8Array } => d.der !== null).map((d) => [d.sha256, d.der]));
+  const derOf = await store.getCertificateDers(status.certificates.map((s) => s.sha256));
   const reportCerts: ReportCertificate[] = [];
   for (const s of status.certificates) {
     const observations = [...(observationsOf.get(s.sha256) ?? [])].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);

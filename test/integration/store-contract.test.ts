@@ -184,6 +184,16 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       expect(await store.getCertificateDer('d'.repeat(64))).toEqual(Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x05));
       expect(await store.getCertificateDer('e'.repeat(64))).toBeNull();
     });
+
+    it('reads many DERs at once, more than one batch request takes, leaving out the missing ones', async () => {
+      const shas = Array.from({ length: 250 }, (_, i) => i.toString(16).padStart(64, '0'));
+      await store.putCertificateDers(shas.map((sha, i) => ({ sha256: sha, der: Uint8Array.of(0x30, 0x02, 0x02, i % 256) })));
+      const got = await store.getCertificateDers([...shas, 'f'.repeat(64), shas[7]!]);
+      expect(got.size).toBe(250);
+      expect(got.get(shas[201]!)).toEqual(Uint8Array.of(0x30, 0x02, 0x02, 201));
+      expect(got.has('f'.repeat(64))).toBe(false);
+      expect((await store.getCertificateDers([])).size).toBe(0);
+    });
   });
 
   describe('evidence records and the polling index', () => {

@@ -38,6 +38,7 @@
  * batching with retries on the Clock, and a StoreError naming what failed.
  * The keys are built in layout.ts, which the in-memory store shares.
  */
+import { mapLimit } from '../../util/map-limit.js';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SystemClock } from '../../clock.js';
@@ -202,6 +203,18 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       ders.map((d) => ({ pk: `CERT#${d.sha256}`, sk: 'DER', der: Buffer.from(d.der) })),
       'certificate DERs',
     );
+  }
+
+  async getCertificateDers(sha256s: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const keys = [...new Set(sha256s)].map((sha) => ({ pk: `CERT#${sha}`, sk: 'DER' }));
+    const slices: (typeof keys)[] = [];
+    for (let i = 0; i < keys.length; i += 1000) slices.push(keys.slice(i, i + 1000));
+    const out = new Map<string, Uint8Array>();
+    await mapLimit(slices, 4, async (slice) => {
+      for (const item of await this.table.batchGet(slice, 'certificate DERs'))
+        out.set(String(item.pk).slice('CERT#'.length), new Uint8Array(item.der as Uint8Array));
+    });
+    return out;
   }
 
   async getCertificateDer(sha256: string): Promise<Uint8Array | null> {

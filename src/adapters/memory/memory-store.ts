@@ -217,6 +217,15 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     this.table.batchPut(ders.map((d) => ({ pk: `CERT#${d.sha256}`, sk: 'DER', der: d.der })));
   }
 
+  async getCertificateDers(sha256s: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>();
+    for (const sha of sha256s) {
+      const der = await this.getCertificateDer(sha);
+      if (der) out.set(sha, der);
+    }
+    return out;
+  }
+
   async getCertificateDer(sha256: string): Promise<Uint8Array | null> {
     const item = this.table.get({ pk: `CERT#${sha256}`, sk: 'DER' });
     return item ? new Uint8Array(item.der as Uint8Array) : null;
