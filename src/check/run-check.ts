@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
 import type { SourceState } from '../ports/store.js';
 import { recordObservations } from '../rules/evidence.js';
-import { verdictOf, type Verdict } from '../rules/verdict.js';
+import { noVerdicts, verdictOf, type Verdict } from '../rules/verdict.js';
 import {
   executeCrlJob,
   executeOcspJobs,
@@ -115,16 +115,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   await store.putSourceStates(sourceStates);
   deps.progress?.stop();
 
-  const verdicts: Record<Verdict, number> = {
-    pending: 0,
-    overdue: 0,
-    revoked_on_time: 0,
-    revoked_late: 0,
-    expired: 0,
-    expired_overdue: 0,
-    no_deadline: 0,
-    undetermined: 0,
-  };
+  const verdicts = noVerdicts();
   const casesById = new Map<string, Case>(plan.cases.map((c) => [c.id, c]));
   const judgedAt = clock.now().getTime();
   for (const ref of plan.refs.values()) {

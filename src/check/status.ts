@@ -8,7 +8,7 @@
 import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
-import { certificateStatus, type CertificateStatus, type Verdict } from '../rules/verdict.js';
+import { certificateStatus, noVerdicts, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { formatDuration, isoOrNull } from '../time.js';
@@ -340,16 +340,7 @@ export function textStatusSink(
   write: (chunk: string) => void,
   options: { rulesAsOf?: string; drain?: () => Promise<void>; shownVerdicts?: readonly string[] } = {},
 ): StatusSink & { end(): void } {
-  const counts: Record<Verdict, number> = {
-    pending: 0,
-    overdue: 0,
-    revoked_on_time: 0,
-    revoked_late: 0,
-    expired: 0,
-    expired_overdue: 0,
-    no_deadline: 0,
-    undetermined: 0,
-  };
+  const counts = noVerdicts();
   let lines: string[] = [];
   let any = false;
   const flush = (force = false): void | Promise<void> => {
@@ -403,16 +394,7 @@ function statusLine(s: CertificateStatus): string {
 }
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
-  const counts: Record<Verdict, number> = {
-    pending: 0,
-    overdue: 0,
-    revoked_on_time: 0,
-    revoked_late: 0,
-    expired: 0,
-    expired_overdue: 0,
-    no_deadline: 0,
-    undetermined: 0,
-  };
+  const counts = noVerdicts();
   for (const c of report.cases) for (const s of c.certificates) counts[s.verdict]++;
   return counts;
 }

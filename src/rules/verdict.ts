@@ -23,6 +23,11 @@ export type Verdict =
   | 'no_deadline'
   | 'undetermined';
 
+/** A zero count of every verdict, in the order the type lists them (and the summaries print them). */
+export function noVerdicts(): Record<Verdict, number> {
+  return { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
+}
+
 export type FindingCode =
   | 'ocsp_unknown_for_issued'
   | 'ocsp_crl_disagree'
