@@ -6,26 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../../src/cli.js';
-import { FakeClock } from '../../../src/clock.js';
 import { oneLine, requireNotFuture, describeAwsSetupError, fetchDeadlinesFromEnv } from '../../../src/cli-validate.js';
 import { T0, makeHierarchy } from '../../helpers/pki-fixtures.js';
-
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env, clock: new FakeClock(T0) });
-  return { code, stdout, stderr };
-}
-
-const expectOneLineRefusal = (r: { code: number; stdout: string; stderr: string }, message: RegExp): void => {
-  expect(r.code).toBe(1);
-  expect(r.stdout).toBe('');
-  expect(r.stderr.endsWith('\n')).toBe(true);
-  expect(r.stderr.slice(0, -1)).not.toMatch(/[\r\n]/);
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-};
+import { cli, expectOneLineRefusal } from '../../helpers/cli-refusal.js';
 
 describe('bad input: one line, exit 1, nothing written', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-badinput-'));
