@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
 import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki/certificate.js';
+import { subjectAltNameTexts } from '../pki/certificate-fields.js';
 import type { Clock } from '../ports.js';
 import type { Store, StoredCertificate } from '../ports/store.js';
 import { iso } from '../time.js';
@@ -49,6 +50,15 @@ export function splitBundle(certs: readonly CertificateInfo[]): { targets: Certi
 export interface GivenSources {
   readonly crlUrls?: readonly string[];
   readonly ocspUrls?: readonly string[];
+}
+
+/** SANs are context for the report, not evidence: an unreadable extension gives none rather than refusing the certificate. */
+function sansOf(c: CertificateInfo): string[] {
+  try {
+    return subjectAltNameTexts(c.raw);
+  } catch {
+    return [];
+  }
 }
 
 export async function trackCertificates(
@@ -115,6 +125,7 @@ export async function trackCertificates(
       isCA: c.isCA,
       trackedAt: now,
       crtshId: e.crtshId ?? null,
+      sans: sansOf(c),
     });
   }
   const unique = new Map(toStore.map((c) => [c.sha256, c]));

@@ -34,6 +34,7 @@ async function report(ctx: CliContext, opts: ReportOptions): Promise<void> {
     const built = await buildCaseReport(store, opts.case, io.clock.now().getTime(), {
       crlFile: (sha) => evidenceFiles?.crlPath(sha) ?? null,
       allObservations: format.allObservations,
+      certificateBytes: format.certificateBytes,
       disclosures,
     });
     // AWS mode keeps no CRL files: a bundle reads the CRLs the worker archived in the evidence bucket.

@@ -188,3 +188,41 @@ export function extendedKeyUsageOids(cert: RawCertificate): string[] {
   if (ext.root.tag !== Tag.SEQUENCE) throw new DerError('ExtendedKeyUsage is not a SEQUENCE');
   return children(ext.value, ext.root).map((el) => readOid(ext.value, el));
 }
+
+// GeneralName tags (RFC 5280 4.2.1.6): rfc822Name [1], dNSName [2], iPAddress [7], all IMPLICIT.
+const RFC822 = 0x81;
+const DNS = 0x82;
+const IP = 0x87;
+
+/** Bytes as text a report can show: printable ASCII as is, anything else as \xNN, so nothing hides in a SAN. */
+function shownText(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
+}
+
+function ipText(bytes: Uint8Array): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  if (bytes.length === 16) return Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16)).join(':');
+  return `ip:${Buffer.from(bytes).toString('hex')}`;
+}
+
+/**
+ * The subjectAltName entries (RFC 5280 4.2.1.6) a reader of a report
+ * recognises: DNS names, IP addresses and email addresses (prefixed
+ * "email:"), in certificate order. Throws DerError on a malformed extension.
+ */
+export function subjectAltNameTexts(cert: RawCertificate): string[] {
+  const ext = cert.extensions.get(Oid.subjectAltName);
+  if (!ext) return [];
+  const root = readElement(ext.value, 0);
+  if (root.tag !== Tag.SEQUENCE) return [];
+  const out: string[] = [];
+  for (const gn of children(ext.value, root)) {
+    const bytes = contentOf(ext.value, gn);
+    if (gn.tag === DNS) out.push(shownText(bytes));
+    else if (gn.tag === IP) out.push(ipText(bytes));
+    else if (gn.tag === RFC822) out.push(`email:${shownText(bytes)}`);
+  }
+  return out;
+}

@@ -19,6 +19,11 @@ export interface StoredCertificate extends TrackedCertificate {
   readonly trackedAt: number;
   /** crt.sh id, when known, for report links. */
   readonly crtshId?: string | null;
+  /**
+   * The subjectAltName entries, read once at `track` for the report's appendix, so a report of a
+   * 100,000-certificate case reads no certificate bytes. Absent on certificates tracked before they were kept.
+   */
+  readonly sans?: readonly string[];
 }
 
 /**

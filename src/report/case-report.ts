@@ -11,7 +11,7 @@ import { buildStatus, SnapshotIndex, type CaseStatus } from '../check/status.js'
 import { recordObservations } from '../rules/evidence.js';
 import { computeDeadline, type Rule } from '../rules/rules.js';
 import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentDuty } from '../rules/incident-duties.js';
-import type { CertificateStatus, Finding } from '../rules/verdict.js';
+import { noVerdicts, type CertificateStatus, type Finding } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
 import { crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
@@ -125,17 +125,21 @@ export interface CaseReport {
 }
 
 export function countsOf(certs: readonly CertificateStatus[]): ReportCounts {
-  const by = (...v: string[]) => certs.filter((c) => v.includes(c.verdict)).length;
+  const n = noVerdicts();
+  let unrevokedWithoutDeadline = 0;
+  for (const c of certs) {
+    n[c.verdict]++;
+    if (c.verdict === 'no_deadline' && c.revocationTime === null) unrevokedWithoutDeadline++;
+  }
   return {
     total: certs.length,
-    revoked: by('revoked_on_time', 'revoked_late'),
-    revokedOnTime: by('revoked_on_time'),
-    revokedLate: by('revoked_late'),
-    notYetRevoked:
-      by('pending', 'overdue', 'undetermined') + certs.filter((c) => c.verdict === 'no_deadline' && c.revocationTime === null).length,
-    overdue: by('overdue'),
-    expired: by('expired', 'expired_overdue'),
-    undetermined: by('undetermined'),
+    revoked: n.revoked_on_time + n.revoked_late,
+    revokedOnTime: n.revoked_on_time,
+    revokedLate: n.revoked_late,
+    notYetRevoked: n.pending + n.overdue + n.undetermined + unrevokedWithoutDeadline,
+    overdue: n.overdue,
+    expired: n.expired + n.expired_overdue,
+    undetermined: n.undetermined,
   };
 }
 
@@ -144,7 +148,10 @@ function batches(certs: readonly ReportCertificate[], at: (c: ReportCertificate)
   const by = new Map<string, ReportCertificate[]>();
   for (const c of certs) {
     const t = at(c);
-    if (t !== null) by.set(t, [...(by.get(t) ?? []), c]);
+    if (t === null) continue;
+    const list = by.get(t);
+    if (list) list.push(c);
+    else by.set(t, [c]);
   }
   return [...by.entries()]
     .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
@@ -185,6 +192,8 @@ export interface CaseReportOptions {
    * record keeps, the ones its verdict and findings rest on, and the case is read with one Query.
    */
   readonly allObservations?: boolean;
+  /** Every certificate's DER in `certificateDers` (the evidence bundle's PEMs): one read per certificate. */
+  readonly certificateBytes?: boolean;
   /** The imported CCADB disclosures: certificates are judged, and their CRLs listed, with their issuer's disclosed CRLs. */
   readonly disclosures?: DisclosureLookup;
 }
@@ -207,19 +216,23 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
   const d = computeDeadline(kase);
   const rule: Rule = d.rule;
 
-  // The certificates' own bytes: SANs for the appendix, PEMs for the bundle. Stored once at track time.
-  const derOf = await store.getCertificateDers(status.certificates.map((s) => s.sha256));
+  // SANs for the appendix are kept with each certificate since they were read at track; certificates
+  // tracked before that have theirs read from their stored bytes.
+  const derOf = await store.getCertificateDers(
+    certificates.filter((c) => options.certificateBytes || c.sans === undefined).map((c) => c.sha256),
+  );
   const reportCerts: ReportCertificate[] = [];
   for (const s of status.certificates) {
     const observations = [...(observationsOf.get(s.sha256) ?? [])].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);
+    const cert = bySha.get(s.sha256)!;
     const der = derOf.get(s.sha256);
     const effective = s.effectiveRevocationTime === null ? null : Date.parse(s.effectiveRevocationTime);
     reportCerts.push({
       ...s,
-      crtshUrl: crtshUrl(bySha.get(s.sha256)!),
-      issuerSha256: bySha.get(s.sha256)!.issuerSha256,
+      crtshUrl: crtshUrl(cert),
+      issuerSha256: cert.issuerSha256,
       subjectCN: subjectCommonName(s.subject),
-      sans: der ? subjectAltNames(der) : [],
+      sans: cert.sans ? [...cert.sans] : der ? subjectAltNames(der) : [],
       reportToRevocationSeconds: effective === null ? null : Math.floor((effective - kase.reportedAt) / 1000),
       observations,
     });
@@ -329,7 +342,7 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
     lastCheckedAt: isoOrNull(lastChecked),
     failingSources: [...failing.values()].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0)),
     issuers,
-    certificateDers: [...derOf.entries()].map(([sha256, der]) => ({ sha256, der })),
+    certificateDers: options.certificateBytes ? [...derOf.entries()].map(([sha256, der]) => ({ sha256, der })) : [],
   };
 }
 

@@ -10,6 +10,8 @@ interface TextFormat {
   readonly description: string;
   /** Every observation with its raw bytes (one read per certificate), or only those the evidence records keep. */
   readonly allObservations: boolean;
+  /** Every certificate's own bytes (a read per certificate), or none beyond the issuers. */
+  readonly certificateBytes: boolean;
   readonly kind: 'text';
   readonly renderer: () => Promise<(r: CaseReport) => string>;
 }
@@ -17,6 +19,7 @@ interface TextFormat {
 interface DirectoryFormat {
   readonly description: string;
   readonly allObservations: boolean;
+  readonly certificateBytes: boolean;
   readonly kind: 'directory';
   readonly renderer: () => Promise<(r: CaseReport, crlBytes: (sha256: string) => Uint8Array | null) => BundleFile[]>;
 }
@@ -27,30 +30,35 @@ export const REPORT_FORMATS = {
   markdown: {
     description: 'incident report for the bug (CCADB sections)',
     allObservations: false,
+    certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./formats.js')).toMarkdown,
   },
   csv: {
     description: 'one row per certificate',
     allObservations: false,
+    certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./formats.js')).toCsv,
   },
   json: {
     description: 'everything, raw OCSP responses included',
     allObservations: true,
+    certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./formats.js')).toJson,
   },
   html: {
     description: 'a self-contained page with the chart',
     allObservations: false,
+    certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./html.js')).toHtml,
   },
   bundle: {
     description: 'a folder that verifies itself (needs --out)',
     allObservations: true,
+    certificateBytes: true,
     kind: 'directory',
     renderer: async () => (await import('./bundle.js')).toBundle,
   },

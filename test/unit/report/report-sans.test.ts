@@ -1,0 +1,59 @@
+/**
+ * The appendix's subjectAltNames are read once, at `track`, and kept with the
+ * certificate: a report of a large case reads no certificate's bytes. A
+ * certificate tracked before they were kept has its SANs read from its DER.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildCaseReport } from '../../../src/report/case-report.js';
+import type { Store } from '../../../src/ports/store.js';
+import { makeWorld } from '../check/world.js';
+
+/** Records which certificates' DER a report asks for. */
+function countDerReads(store: Store): string[][] {
+  const asked: string[][] = [];
+  const read = store.getCertificateDers.bind(store);
+  store.getCertificateDers = async (shas) => {
+    asked.push([...shas]);
+    return read(shas);
+  };
+  return asked;
+}
+
+describe('subjectAltNames in reports', () => {
+  it('are kept at track, so the report reads no certificate bytes, and the bundle still gets every PEM', async () => {
+    const w = await makeWorld([
+      { name: 'a', serial: '0b01', dnsNames: ['a.example', 'www.a.example'] },
+      { name: 'b', serial: '0b02', dnsNames: ['b.example'] },
+    ]);
+    const stored = await w.store.loadCase('c1');
+    expect(Object.fromEntries(stored.map((cc) => [cc.cert.serial, cc.cert.sans]))).toEqual({
+      '0b01': ['a.example', 'www.a.example'],
+      '0b02': ['b.example'],
+    });
+    await w.check();
+    const asked = countDerReads(w.store);
+    const report = await buildCaseReport(w.store, 'c1', w.clock.now().getTime());
+    expect(report.certificates.map((c) => c.sans)).toEqual([['a.example', 'www.a.example'], ['b.example']]);
+    expect(asked.flat()).toEqual([]);
+    expect(report.certificateDers).toEqual([]);
+
+    const bundle = await buildCaseReport(w.store, 'c1', w.clock.now().getTime(), { certificateBytes: true });
+    expect(bundle.certificateDers.map((d) => d.sha256).sort()).toEqual([w.certs.a!.sha256, w.certs.b!.sha256].sort());
+  });
+
+  it('of a certificate tracked before they were kept are read from its stored DER, for that certificate only', async () => {
+    const w = await makeWorld([
+      { name: 'old', serial: '0c01', dnsNames: ['old.example', '192.0.2.1'] },
+      { name: 'new', serial: '0c02', dnsNames: ['new.example'] },
+    ]);
+    // As an earlier version stored it: the same certificate without `sans`, in a case of its own.
+    const [old] = (await w.store.loadCase('c1')).filter((cc) => cc.cert.serial === '0c01');
+    const { sans: _sans, ...withoutSans } = old!.cert;
+    await w.store.createCase({ ...w.kase, id: 'c2' }, w.clock.now().getTime());
+    await w.store.addCertificates([{ ...withoutSans, caseId: 'c2' }]);
+    const asked = countDerReads(w.store);
+    const report = await buildCaseReport(w.store, 'c2', w.clock.now().getTime());
+    expect(report.certificates.map((c) => c.sans)).toEqual([['old.example', '192.0.2.1']]);
+    expect(asked.flat()).toEqual([w.certs.old!.sha256]);
+  });
+});
