@@ -15,14 +15,7 @@ import { formatDuration, isoOrNull } from '../time.js';
 import { crlSourceUrls, isDisclosedShard } from '../revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
-import {
-  sourceKey,
-  type CaseCertificate,
-  type CertificateSpool,
-  type CrlSnapshot,
-  type Store,
-  type StoredCertificate,
-} from '../ports/store.js';
+import { sourceKey, type CaseCertificate, type CrlSnapshot, type StatusSpool, type Store, type StoredCertificate } from '../ports/store.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse
@@ -126,18 +119,18 @@ export function goodFromSnapshots(
   return out;
 }
 
-/** The default spool: a case's certificates held in memory between reading and judging. */
-export function memorySpool(): CertificateSpool {
-  let entries: { key: string; cc: CaseCertificate }[] = [];
+/** The default spool: a case's verdicts held in memory between judging and handing them out. */
+export function memorySpool(): StatusSpool {
+  let entries: { key: string; status: CertificateStatus }[] = [];
   return {
-    add: (key, cc) => void entries.push({ key, cc }),
+    add: (key, status) => void entries.push({ key, status }),
     *inOrder() {
       const sorted = entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       entries = [];
       for (let i = 0; i < sorted.length; i++) {
-        const cc = sorted[i]!.cc;
+        const status = sorted[i]!.status;
         (sorted as unknown[])[i] = null; // handed out once: let it go
-        yield cc;
+        yield status;
       }
     },
     close: () => void (entries = []),
@@ -211,10 +204,12 @@ export async function buildStatus(
 
 /**
  * Judges every certificate of every case (or one case) and hands each verdict
- * to `sink` as soon as it is made. A case is read with one paginated Query
- * into a spool (`openSpool`: in memory by default; the CLI's is a temporary
- * file, so memory does not grow with the case), then judged in serial order,
- * each record released once judged (unless `reads` keeps them).
+ * to `sink` in serial order. A case is read with one paginated Query; each
+ * certificate is judged as its page arrives (while the store reads the next
+ * page) and its verdict goes into a spool (`openSpool`: in memory by default;
+ * the CLI's is a temporary file, so memory does not grow with the case), from
+ * which the sink gets them sorted. Records are released once judged (unless
+ * `reads` keeps them).
  */
 export async function streamStatus(
   store: Store,
@@ -223,7 +218,7 @@ export async function streamStatus(
   caseId?: string,
   reads?: StatusReads,
   rules: StatusRules = {},
-  openSpool: () => CertificateSpool = memorySpool,
+  openSpool: () => StatusSpool = memorySpool,
 ): Promise<void> {
   // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them.
   const resolver = rules.disclosures ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
@@ -238,37 +233,14 @@ export async function streamStatus(
   const states = await store.getSourceStates();
   const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
-    // Read in the store's order, judged in serial order: the spool holds the case in between,
-    // and only the serials and CRL URLs are looked at here.
     const spool = reads ? memorySpool() : openSpool();
     try {
-      const urls = new Set<string>();
       const kept: { serial: string; cc: CaseCertificate }[] = [];
       let count = 0;
-      await store.visitCase(kase.id, (cc) => {
-        const c = cc.peekCert?.() ?? cc.cert;
-        for (const url of crlSourceUrls(c)) urls.add(url);
-        spool.add(c.serial, cc);
-        if (reads) kept.push({ serial: c.serial, cc });
-        count++;
-      });
-      if (reads)
-        reads.certificates.set(
-          kase.id,
-          kept.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)).map((k) => k.cc),
-        );
-      for (const url of urls) if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
-      const rule = computeDeadline(kase, undefined, rules).rule;
-      const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;
-      sink.caseStart(
-        { id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind },
-        count,
-        { contestedNote },
-      );
-      for (const cc of spool.inOrder()) {
+      await store.visitCase(kase.id, async (cc) => {
         const record = await usableRecord(store, cc);
         const cert = resolver ? await resolver.attach(cc.cert) : cc.cert;
-        // Disclosed CRLs are known only once attached: their snapshots are read on first need.
+        // Each CRL's snapshots are read once, when a certificate first needs them.
         for (const url of crlSourceUrls(cert))
           if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
         const s = certificateStatus(kase, cert, [...recordObservations(record), ...goodFromSnapshots(cert, record, snapshots)], now, rules);
@@ -281,7 +253,24 @@ export async function streamStatus(
           }
           return src;
         });
-        const wait = sink.certificate({ ...s, sources });
+        spool.add(s.serial, { ...s, sources });
+        if (reads) kept.push({ serial: s.serial, cc });
+        count++;
+      });
+      if (reads)
+        reads.certificates.set(
+          kase.id,
+          kept.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)).map((k) => k.cc),
+        );
+      const rule = computeDeadline(kase, undefined, rules).rule;
+      const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;
+      sink.caseStart(
+        { id: kase.id, title: kase.title, reportedAt: isoOrNull(kase.reportedAt)!, reason: kase.reason, kind: kase.kind },
+        count,
+        { contestedNote },
+      );
+      for (const status of spool.inOrder()) {
+        const wait = sink.certificate(status);
         if (wait) await wait;
       }
     } finally {

@@ -7,6 +7,7 @@
  */
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import type { EvidenceRecord } from '../rules/evidence.js';
+import type { CertificateStatus } from '../rules/verdict.js';
 
 export { StoreError } from './store-error.js';
 
@@ -37,22 +38,21 @@ export interface CaseCertificate {
   readonly rev: number;
   /** When the planner should next ask (epoch ms); null when it is out of the polling index. */
   readonly pollDue: number | null;
-  /** The certificate without keeping a parsed copy, where the store keeps it packed (a pass that needs a field or two). */
-  peekCert?(): StoredCertificate;
   /** Stored before evidence records existed: the record must be rebuilt from the observations. */
   readonly legacy?: boolean;
 }
 
 /**
- * Where `status` keeps a case's certificates between reading them (in the
- * store's order) and judging them (in serial order). The default keeps them
- * in memory; the CLI's spools them to a temporary file and keeps only an
- * index, so memory does not grow with the case.
+ * Where `status` keeps a case's verdicts between judging them (in the order
+ * the store reads them, so judging runs while the next page is read) and
+ * handing them out (in serial order). The default keeps them in memory; the
+ * CLI's spools them to a temporary file and keeps only an index, so memory
+ * does not grow with the case.
  */
-export interface CertificateSpool {
-  add(sortKey: string, cc: CaseCertificate): void;
-  /** Every certificate added, ordered by sort key (as JavaScript compares strings), each handed out once. */
-  inOrder(): Iterable<CaseCertificate>;
+export interface StatusSpool {
+  add(sortKey: string, status: CertificateStatus): void;
+  /** Every status added, ordered by sort key (as JavaScript compares strings; equal keys in the order added), each handed out once. */
+  inOrder(): Iterable<CertificateStatus>;
   /** Releases what the spool holds (a file, an index). */
   close(): void;
 }
@@ -145,10 +145,11 @@ export interface CaseStore extends StoreCounters {
   /** A case's certificates with their evidence records: one paginated Query over the case's partition. */
   loadCase(caseId: string): Promise<CaseCertificate[]>;
   /**
-   * The same Query, each certificate handed to `visit` as its page arrives and kept by nobody else: a caller
-   * that keeps only what it needs never holds a whole case (`status` at millions of certificates).
+   * The same Query, each certificate handed to `visit` as its page arrives (in no particular order) and kept by nobody else: a caller
+   * that keeps only what it needs never holds a whole case (`status` at millions of certificates). The next
+   * page is read while `visit` works on this one; a promise it returns is awaited before the next certificate.
    */
-  visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void>;
+  visitCase(caseId: string, visit: (cc: CaseCertificate) => void | Promise<void>): Promise<void>;
   /** Certificates of every case that the planner should ask at `now`: one Query per shard of the sparse polling index. */
   listPollDue(now: number): Promise<CaseCertificate[]>;
   /** How many certificates each case tracks (kept on the case item). */

@@ -12,8 +12,11 @@ import type { CaseCertificate, StoredCertificate, StoredObservation } from '../p
 /** One table item, as the document client reads and writes it. */
 export type Item = Record<string, unknown>;
 
+/** The digits a certificate's SHA-256 is written in: its keys split into 16 ranges by the first one. */
+export const SHA256_DIGITS = '0123456789abcdef';
+
 /** 16 shards of the polling index (the first hex digit of the sha256), so no index partition runs hot. */
-export const POLL_SHARDS = '0123456789abcdef';
+export const POLL_SHARDS = SHA256_DIGITS;
 
 const urlHash = (url: string): string => createHash('sha1').update(url).digest('hex').slice(0, 12);
 
@@ -125,8 +128,8 @@ export function toCaseCertificate(i: Item): CaseCertificate {
 /**
  * A stored certificate and record kept as the packed JSON they were read as,
  * parsed on first use. A one-byte string costs a fraction of the objects it
- * parses into, and `status` holds a whole case (100,000 certificates and more)
- * to sort it before judging each one once.
+ * parses into, and the planner and reports hold a whole case (100,000
+ * certificates and more) at once.
  */
 export class PackedCaseCertificate implements CaseCertificate {
   #packedCert: string;
@@ -172,19 +175,6 @@ export class PackedCaseCertificate implements CaseCertificate {
       this.#record = value;
     },
   };
-
-  /** The certificate, parsed but not kept (a pass that only needs a field or two). */
-  peekCert(): StoredCertificate {
-    return this.#cert ?? (JSON.parse(this.#packedCert) as StoredCertificate);
-  }
-
-  /** The certificate and record as packed JSON (as read, unless they were replaced since). */
-  packed(): { cert: string; record: string } {
-    return {
-      cert: this.#cert ? JSON.stringify(this.#cert) : this.#packedCert,
-      record: this.#record ? JSON.stringify(this.#record) : this.#packedRecord,
-    };
-  }
 }
 
 export function toOpenRun(i: Item): OpenRun {

@@ -122,6 +122,39 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       );
     });
 
+    it('visits every certificate of a case once, one visit at a time, across pages and key ranges', async () => {
+      await store.createCase(kase('v'), T0);
+      await store.createCase(kase('w'), T0);
+      // ~6 KB subjects: 400 certificates make several 1 MB pages, spread over all 16 first digits.
+      const shas = Array.from({ length: 400 }, (_, i) => sha('0123456789abcdef'[i % 16]!, i));
+      await store.addCertificates(shas.map((s) => cert('v', s, { subject: `CN=${'x'.repeat(6000)}` })));
+      await store.addCertificates([cert('w', sha('0', 999))]);
+      const seen: string[] = [];
+      let inside = 0;
+      let overlapped = false;
+      await store.visitCase('v', async (cc) => {
+        if (++inside > 1) overlapped = true;
+        await new Promise((r) => setImmediate(r));
+        seen.push(cc.cert.sha256);
+        inside--;
+      });
+      expect(overlapped).toBe(false);
+      expect(seen.length).toBe(400);
+      expect([...seen].sort()).toEqual([...shas].sort());
+    });
+
+    it('stops visiting at the first visit that fails, and says why', async () => {
+      await store.createCase(kase('v'), T0);
+      await store.addCertificates(Array.from({ length: 64 }, (_, i) => cert('v', sha('0123456789abcdef'[i % 16]!, i))));
+      let visits = 0;
+      await expect(
+        store.visitCase('v', () => {
+          if (++visits === 5) throw new Error('judging failed');
+        }),
+      ).rejects.toThrow('judging failed');
+      expect(visits).toBe(5);
+    });
+
     it('adds only certificates a case does not track yet, and keeps their count on the case', async () => {
       await store.createCase(kase('c'), T0);
       const [x, y, z] = [sha('1', 1), sha('2', 2), sha('3', 3)];

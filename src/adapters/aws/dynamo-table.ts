@@ -120,15 +120,28 @@ export class DynamoTable {
   }
 
   /** Hands each item of one partition to `visit` as its page arrives (sort-key order); keeps none of them. */
-  async queryEach(q: QuerySpec, what: string, visit: (item: Item) => void): Promise<void> {
-    let start: Record<string, unknown> | undefined;
+  async queryEach(q: QuerySpec, what: string, visit: (item: Item) => void | Promise<void>): Promise<void> {
+    await this.queryPages(q, what, async (items) => {
+      for (const item of items) {
+        const wait = visit(item);
+        if (wait) await wait;
+      }
+    });
+  }
+
+  /**
+   * Hands each page of one partition to `onPage` in sort-key order. The next page is asked for before this one
+   * is handed over, so the store and the caller work at the same time; a promise `onPage` returns is awaited
+   * before the page after. When `onPage` fails, the page being read ahead is waited for and dropped.
+   */
+  async queryPages(q: QuerySpec, what: string, onPage: (items: Item[]) => void | Promise<void>): Promise<void> {
     const [pk, sk] = q.index ? ['pk2', 'sk2'] : ['pk', 'sk'];
     const condition =
       q.prefix !== undefined ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo !== undefined ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`;
     const values: Record<string, unknown> = { ':p': q.pk };
     if (q.prefix !== undefined) values[':s'] = q.prefix;
     else if (q.upTo !== undefined) values[':u'] = q.upTo;
-    do {
+    const page = async (start: Record<string, unknown> | undefined) => {
       const input: QueryCommandInput = {
         TableName: this.name,
         IndexName: q.index,
@@ -142,17 +155,29 @@ export class DynamoTable {
         input.ProjectionExpression = q.projection.map((_, i) => `#p${i}`).join(',');
         input.ExpressionAttributeNames = Object.fromEntries(q.projection.map((n, i) => [`#p${i}`, n]));
       }
-      let r;
       try {
-        r = await this.doc.send(new QueryCommand(input));
+        return await this.doc.send(new QueryCommand(input));
       } catch (err) {
         throw this.error('reading', what, err);
       }
+    };
+    let next: ReturnType<typeof page> | null = page(undefined);
+    while (next) {
+      const r: Awaited<ReturnType<typeof page>> = await next;
+      // Read ahead; a failure of that read surfaces when it is awaited, not as an unhandled rejection meanwhile.
+      next = r.LastEvaluatedKey ? page(r.LastEvaluatedKey) : null;
+      next?.catch(() => undefined);
       const items = (r.Items ?? []) as Item[];
       this.read += items.length;
-      for (const item of items) visit(item);
-      start = r.LastEvaluatedKey;
-    } while (start);
+      try {
+        const wait = onPage(items);
+        if (wait) await wait;
+      } catch (err) {
+        // Nothing is left reading once this returns.
+        await next?.catch(() => undefined);
+        throw err;
+      }
+    }
   }
 
   /** The last `limit` items of a partition, newest (highest sort key) first: one page. */

@@ -1,35 +1,30 @@
 /**
- * A CertificateSpool on a temporary file: each certificate's packed JSON is
- * appended as it is read, and only its sort key, offset and lengths stay in
- * memory. `status` on a 100,000-certificate case then holds a few megabytes
- * of index instead of every certificate and record (~120 MB live, more than
- * twice that in heap). The file is unlinked as soon as it is open, so nothing
- * is left behind, whatever way the process ends.
+ * A StatusSpool on a temporary file: each verdict is appended as JSON as it
+ * is judged, and only its sort key, offset and length stay in memory. `status`
+ * on a 100,000-certificate case then holds a few megabytes of index instead
+ * of every verdict (~1.5 KB each as text, several times that as objects). The
+ * file is unlinked as soon as it is open, so nothing is left behind, whatever
+ * way the process ends.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CaseCertificate, CertificateSpool } from '../../ports/store.js';
-import { PackedCaseCertificate } from '../../store/layout.js';
+import type { StatusSpool } from '../../ports/store.js';
+import type { CertificateStatus } from '../../rules/verdict.js';
 
 /** Appends are gathered into writes of about this many bytes. */
 const WRITE_CHUNK = 1 << 20;
 
-export function fileSpool(directory: string = tmpdir()): CertificateSpool {
+export function fileSpool(directory: string = tmpdir()): StatusSpool {
   const dir = mkdtempSync(join(directory, 'revwatch-spool-'));
-  const path = join(dir, 'certificates');
+  const path = join(dir, 'statuses');
   let fd: number | null = openSync(path, 'w+', 0o600);
   rmSync(dir, { recursive: true, force: true });
 
   const keys: string[] = [];
-  // Per entry: offset in the file, then byte lengths of the certificate and the record.
+  // Per entry: offset in the file and byte length of its JSON.
   let offsets = new Float64Array(1024);
-  let certBytes = new Uint32Array(1024);
-  let recordBytes = new Uint32Array(1024);
-  const revs: number[] = [];
-  const pollDues: (number | null)[] = [];
-  /** Certificates without packed JSON (stored before evidence records): kept as they are, they are few. */
-  const kept = new Map<number, CaseCertificate>();
+  let lengths = new Uint32Array(1024);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let fileBytes = 0;
@@ -46,51 +41,33 @@ export function fileSpool(directory: string = tmpdir()): CertificateSpool {
 
   const grow = (n: number): void => {
     if (n < offsets.length) return;
-    const size = offsets.length * 2;
-    const o = new Float64Array(size);
+    const o = new Float64Array(offsets.length * 2);
     o.set(offsets);
     offsets = o;
-    const c = new Uint32Array(size);
-    c.set(certBytes);
-    certBytes = c;
-    const r = new Uint32Array(size);
-    r.set(recordBytes);
-    recordBytes = r;
+    const l = new Uint32Array(lengths.length * 2);
+    l.set(lengths);
+    lengths = l;
   };
 
   return {
-    add(key, cc) {
+    add(key, status) {
       const i = keys.length;
       keys.push(key);
-      revs.push(cc.rev);
-      pollDues.push(cc.pollDue);
       grow(i);
-      if (!(cc instanceof PackedCaseCertificate)) {
-        kept.set(i, cc);
-        return;
-      }
-      const { cert, record } = cc.packed();
-      const c = Buffer.from(cert, 'utf8');
-      const r = Buffer.from(record, 'utf8');
+      const bytes = Buffer.from(JSON.stringify(status), 'utf8');
       offsets[i] = fileBytes + pendingBytes;
-      certBytes[i] = c.length;
-      recordBytes[i] = r.length;
-      pending.push(c, r);
-      pendingBytes += c.length + r.length;
+      lengths[i] = bytes.length;
+      pending.push(bytes);
+      pendingBytes += bytes.length;
       if (pendingBytes >= WRITE_CHUNK) flush();
     },
     *inOrder() {
       flush();
+      // Equal keys keep the order they were added in (Array.prototype.sort is stable).
       const order = Array.from(keys.keys()).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
       let buffer = Buffer.alloc(4096);
       for (const i of order) {
-        const held = kept.get(i);
-        if (held) {
-          kept.delete(i);
-          yield held;
-          continue;
-        }
-        const length = certBytes[i]! + recordBytes[i]!;
+        const length = lengths[i]!;
         if (buffer.length < length) buffer = Buffer.alloc(Math.max(length, 2 * buffer.length));
         let read = 0;
         while (read < length) {
@@ -98,9 +75,7 @@ export function fileSpool(directory: string = tmpdir()): CertificateSpool {
           if (n === 0) throw new Error(`the status spool ended early (${read} of ${length} bytes of entry ${i})`);
           read += n;
         }
-        const cert = buffer.toString('utf8', 0, certBytes[i]!);
-        const record = buffer.toString('utf8', certBytes[i]!, length);
-        yield new PackedCaseCertificate(cert, record, revs[i]!, pollDues[i]!);
+        yield JSON.parse(buffer.toString('utf8', 0, length)) as CertificateStatus;
       }
     },
     close() {

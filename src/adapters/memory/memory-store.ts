@@ -282,8 +282,8 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     return this.table.queryAll({ pk: `CASE#${caseId}`, prefix: 'CERT#' }).map(toCaseCertificate);
   }
 
-  async visitCase(caseId: string, visit: (cc: CaseCertificate) => void): Promise<void> {
-    for (const cc of await this.loadCase(caseId)) visit(cc);
+  async visitCase(caseId: string, visit: (cc: CaseCertificate) => void | Promise<void>): Promise<void> {
+    for (const cc of await this.loadCase(caseId)) await visit(cc);
   }
 
   async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {
