@@ -10,7 +10,6 @@
 import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
 import type { Clock, CrlJob, Fetcher, JobCertificate, OcspJob } from '../ports.js';
-import { mapLimit } from '../util/map-limit.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 import {
   sourceKey,
@@ -427,57 +426,131 @@ export async function executeOcspJobs(
   jobs: readonly OcspJob[],
   options: ExecuteOptions = {},
 ): Promise<JobsResult> {
-  const { clock } = deps;
-  const perHost = options.ocspPerHost ?? DEFAULT_OCSP_PER_HOST;
-  const spacing = options.ocspMinIntervalMs ?? DEFAULT_OCSP_INTERVAL_MS;
-  const byHost = groupByHost(jobs);
-  const perUrl = new Map<string, { ok: number; errors: number; lastError: string | null; checkedAt: number }>();
-  const runHost = async (hostJobs: OcspJob[]): Promise<void> => {
-    let lastStart = 0;
-    await mapLimit(hostJobs, perHost, async (job) => {
-      // Spacing is decided before the first await, so concurrent calls for one host take turns in order.
-      const wait = lastStart + spacing - clock.now().getTime();
-      lastStart = Math.max(lastStart + spacing, clock.now().getTime());
-      if (wait > 0) await clock.sleep(wait);
-      const issuer = await issuers.forOcsp(job.issuerSha256);
-      const outcome: ProbeOutcome = issuer
-        ? await probeOcsp({
-            url: job.url,
-            serial: job.certificate.serial,
-            issuer,
-            fetcher: deps.fetcher,
-            now: () => clock.now().getTime(),
-            maxBytes: options.ocspMaxBytes,
-          })
-        : {
-            source: { kind: 'ocsp', url: job.url },
-            serial: job.certificate.serial,
-            checkedAt: clock.now().getTime(),
-            status: 'error',
-            sha256: null,
-            raw: null,
-            error: { kind: 'unsupported', message: MISSING_ISSUER },
-          };
-      const r = perUrl.get(job.url) ?? { ok: 0, errors: 0, lastError: null, checkedAt: 0 };
-      if (outcome.status === 'error') {
-        r.errors++;
-        r.lastError = outcome.error.message;
-      } else r.ok++;
-      r.checkedAt = Math.max(r.checkedAt, outcome.checkedAt);
-      perUrl.set(job.url, r);
-      await recorder.consider(job.certificate, outcome);
-      deps.progress?.increment();
-    });
-  };
-  await Promise.all([...byHost.values()].map(runHost));
-  const sourceStates: SourceState[] = [];
-  const failedSources: FailedSource[] = [];
-  for (const [url, r] of perUrl) {
-    sourceStates.push({ kind: 'ocsp', url, lastCheckedAt: r.checkedAt, ok: r.errors === 0, error: r.lastError });
-    if (r.errors > 0)
-      failedSources.push({ kind: 'ocsp', url, error: `${r.errors} of ${r.ok + r.errors} requests failed; last: ${r.lastError}` });
+  const asker = new OcspAsker(deps, issuers, recorder, options);
+  asker.add(jobs);
+  return asker.finish();
+}
+
+/**
+ * The OCSP jobs of a run, taken as they come (the planner hands them over
+ * shard by shard) and asked under one set of per-host limits: each host has
+ * its own queue, at most `ocspPerHost` requests in flight and one start per
+ * `ocspMinIntervalMs`, however the jobs arrived.
+ */
+export class OcspAsker {
+  private readonly hosts = new Map<string, { queue: OcspJob[]; inFlight: number; lastStart: number }>();
+  private readonly perUrl = new Map<string, { ok: number; errors: number; lastError: string | null; checkedAt: number }>();
+  private readonly perHost: number;
+  private readonly spacing: number;
+  private running = 0;
+  private failure: { error: unknown } | null = null;
+  private idle: (() => void) | null = null;
+  /** Jobs answered (and recorded) so far. */
+  done = 0;
+
+  constructor(
+    private readonly deps: ExecuteDeps,
+    private readonly issuers: IssuerCache,
+    private readonly recorder: ObservationRecorder,
+    private readonly options: ExecuteOptions = {},
+  ) {
+    this.perHost = Math.max(1, options.ocspPerHost ?? DEFAULT_OCSP_PER_HOST);
+    this.spacing = options.ocspMinIntervalMs ?? DEFAULT_OCSP_INTERVAL_MS;
   }
-  return { sourceStates, failedSources };
+
+  add(jobs: readonly OcspJob[]): void {
+    for (const [host, list] of groupByHost(jobs)) {
+      const h = this.hosts.get(host) ?? { queue: [], inFlight: 0, lastStart: 0 };
+      this.hosts.set(host, h);
+      h.queue.push(...list);
+      this.pump(h);
+    }
+  }
+
+  /** Waits for every job added so far (and any added meanwhile); rejects with the first failure to record one. */
+  async finish(): Promise<JobsResult> {
+    if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    if (this.failure) throw this.failure.error;
+    const sourceStates: SourceState[] = [];
+    const failedSources: FailedSource[] = [];
+    for (const [url, r] of this.perUrl) {
+      sourceStates.push({ kind: 'ocsp', url, lastCheckedAt: r.checkedAt, ok: r.errors === 0, error: r.lastError });
+      if (r.errors > 0)
+        failedSources.push({ kind: 'ocsp', url, error: `${r.errors} of ${r.ok + r.errors} requests failed; last: ${r.lastError}` });
+    }
+    return { sourceStates, failedSources };
+  }
+
+  /** Drops every job not yet started and waits for those in flight: nothing keeps asking for a run that failed. */
+  async abandon(): Promise<void> {
+    for (const h of this.hosts.values()) h.queue.length = 0;
+    if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+
+  private pump(h: { queue: OcspJob[]; inFlight: number; lastStart: number }): void {
+    while (this.failure === null && h.inFlight < this.perHost && h.queue.length > 0) {
+      const job = h.queue.shift()!;
+      h.inFlight++;
+      this.running++;
+      // Spacing is decided before the first await, so requests to one host start in queue order.
+      const now = this.deps.clock.now().getTime();
+      const wait = h.lastStart + this.spacing - now;
+      h.lastStart = Math.max(h.lastStart + this.spacing, now);
+      void this.ask(job, wait).then(
+        () => this.settled(h),
+        (error: unknown) => {
+          this.failure ??= { error };
+          this.settled(h);
+        },
+      );
+    }
+  }
+
+  private settled(h: { queue: OcspJob[]; inFlight: number; lastStart: number }): void {
+    h.inFlight--;
+    this.running--;
+    this.pump(h);
+    if (this.running === 0 && this.idle) {
+      const resolve = this.idle;
+      this.idle = null;
+      resolve();
+    }
+  }
+
+  private async ask(job: OcspJob, wait: number): Promise<void> {
+    const { deps, options } = this;
+    const { clock } = deps;
+    if (wait > 0) await clock.sleep(wait);
+    const issuer = await this.issuers.forOcsp(job.issuerSha256);
+    const outcome: ProbeOutcome = issuer
+      ? await probeOcsp({
+          url: job.url,
+          serial: job.certificate.serial,
+          issuer,
+          fetcher: deps.fetcher,
+          now: () => clock.now().getTime(),
+          maxBytes: options.ocspMaxBytes,
+        })
+      : {
+          source: { kind: 'ocsp', url: job.url },
+          serial: job.certificate.serial,
+          checkedAt: clock.now().getTime(),
+          status: 'error',
+          sha256: null,
+          raw: null,
+          error: { kind: 'unsupported', message: MISSING_ISSUER },
+        };
+    const r = this.perUrl.get(job.url) ?? { ok: 0, errors: 0, lastError: null, checkedAt: 0 };
+    if (outcome.status === 'error') {
+      r.errors++;
+      r.lastError = outcome.error.message;
+    } else r.ok++;
+    r.checkedAt = Math.max(r.checkedAt, outcome.checkedAt);
+    this.perUrl.set(job.url, r);
+    await this.recorder.consider(job.certificate, outcome);
+    this.done++;
+    deps.progress?.increment();
+  }
 }
 
 export function toObservation(sha256Cert: string, o: ProbeOutcome): StoredObservation {

@@ -23,6 +23,11 @@ export interface PlanOptions {
   readonly settledIntervalMs?: number;
   /** The imported CCADB disclosures: certificates are also checked against their issuer's disclosed CRLs. */
   readonly disclosures?: DisclosureLookup;
+  /**
+   * Handed each shard's OCSP jobs as soon as that shard of the polling index is planned, before the rest is
+   * read, so the responders can be asked while planning goes on. They are in the plan's `ocspJobs` as well.
+   */
+  readonly onOcspJobs?: (jobs: readonly OcspJob[]) => void;
 }
 
 /** A certificate due in this run, with every case that tracks it. */
@@ -54,30 +59,9 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
   const caseIds = new Set(cases.map((c) => c.id));
   const counts = await store.certificateCounts();
   const tracked = [...caseIds].reduce((n, id) => n + (counts.get(id) ?? 0), 0);
-
-  let due: CaseCertificate[];
-  if (options.caseId) {
-    due = (await store.loadCase(options.caseId)).filter((cc) => cc.pollDue !== null && cc.pollDue <= now);
-  } else {
-    due = (await store.listPollDue(now)).filter((cc) => caseIds.has(cc.cert.caseId));
-  }
+  const sourceStates = await store.getSourceStates();
 
   const refs = new Map<string, CertificateRef>();
-  for (const cc of due) {
-    const ref = refs.get(cc.cert.sha256);
-    if (ref) {
-      ref.caseIds.push(cc.cert.caseId);
-      ref.cases.push({ cert: cc.cert, rev: cc.rev });
-      // Records are the same in every case; should one lag, the join of both loses nothing.
-      ref.record = mergeEvidence(ref.record, recordObservations(cc.record), cc.cert.notAfter);
-    } else {
-      // A certificate stored before evidence records: its record is rebuilt from the observations once.
-      const record = cc.legacy ? mergeEvidence(EMPTY_RECORD, await store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
-      refs.set(cc.cert.sha256, { cert: cc.cert, caseIds: [cc.cert.caseId], cases: [{ cert: cc.cert, rev: cc.rev }], record });
-    }
-  }
-
-  const sourceStates = await store.getSourceStates();
   const crlGroups = new Map<
     string,
     { url: string; issuerSha256: string; isCA: boolean; certificates: JobCertificate[]; allAnswered: boolean; requireIdp: boolean }
@@ -87,53 +71,78 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
   const ocspJobs: OcspJob[] = [];
   let retiredExpired = 0;
   let certificates = 0;
-  for (const [sha, ref] of refs) {
-    // Attached before judging whether it is due: an expired certificate reached only through its issuer's
-    // disclosure must have answered from those CRLs since expiry, like any other source.
-    const c = resolver ? await resolver.attach(ref.cert) : ref.cert;
-    if (pollDue(c, ref.record, now, settledInterval) === null) {
-      // Expired and answered since expiry (or revoked in its life): judged; it leaves the polling index.
-      for (const kc of ref.cases) await store.setPollDue(kc.cert.caseId, sha, kc.rev, null);
-      retiredExpired += ref.cases.length;
-      refs.delete(sha);
-      continue;
-    }
-    certificates += ref.cases.length;
-    const facts = latestAnswers(ref.record);
-    const sources = revocationSources(c);
-    const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
-    for (const s of sources) {
-      const prev = facts.get(sourceKey(s.kind, s.url))?.latest ?? undefined;
-      if (settled && c.notAfter > now && prev && prev.observedAt + settledInterval > now) continue;
-      const certificate: JobCertificate = {
-        sha256: c.sha256,
-        serial: c.serial,
-        notAfter: c.notAfter,
-        caseIds: ref.caseIds,
-        previous: previousAnswer(prev),
-        record: ref.record,
-        cases: ref.cases,
-        sources: sources.length,
-      };
-      if (s.kind === 'crl') {
-        const key = `${s.url}|${c.issuerSha256}`;
-        const g = crlGroups.get(key) ?? {
-          url: s.url,
-          issuerSha256: c.issuerSha256,
-          isCA: c.isCA,
-          certificates: [],
-          allAnswered: true,
-          requireIdp: false,
-        };
-        g.certificates.push(certificate);
-        if (isDisclosedShard(c, s.url)) g.requireIdp = true;
-        if (prev === undefined || prev.status === 'error') g.allAnswered = false;
-        crlGroups.set(key, g);
+
+  /** Plans certificates due in this run; every case of each of them is among `due` (one shard holds them all). */
+  const planDue = async (due: readonly CaseCertificate[]): Promise<void> => {
+    const shardRefs = new Map<string, CertificateRef>();
+    for (const cc of due) {
+      if (!caseIds.has(cc.cert.caseId)) continue;
+      const ref = shardRefs.get(cc.cert.sha256);
+      if (ref) {
+        ref.caseIds.push(cc.cert.caseId);
+        ref.cases.push({ cert: cc.cert, rev: cc.rev });
+        // Records are the same in every case; should one lag, the join of both loses nothing.
+        ref.record = mergeEvidence(ref.record, recordObservations(cc.record), cc.cert.notAfter);
       } else {
-        ocspJobs.push({ kind: 'ocsp', url: s.url, issuerSha256: c.issuerSha256, certificate });
+        // A certificate stored before evidence records: its record is rebuilt from the observations once.
+        const record = cc.legacy ? mergeEvidence(EMPTY_RECORD, await store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
+        shardRefs.set(cc.cert.sha256, { cert: cc.cert, caseIds: [cc.cert.caseId], cases: [{ cert: cc.cert, rev: cc.rev }], record });
       }
     }
-  }
+    const shardOcspJobs: OcspJob[] = [];
+    for (const [sha, ref] of shardRefs) {
+      // Attached before judging whether it is due: an expired certificate reached only through its issuer's
+      // disclosure must have answered from those CRLs since expiry, like any other source.
+      const c = resolver ? await resolver.attach(ref.cert) : ref.cert;
+      if (pollDue(c, ref.record, now, settledInterval) === null) {
+        // Expired and answered since expiry (or revoked in its life): judged; it leaves the polling index.
+        for (const kc of ref.cases) await store.setPollDue(kc.cert.caseId, sha, kc.rev, null);
+        retiredExpired += ref.cases.length;
+        continue;
+      }
+      refs.set(sha, ref);
+      certificates += ref.cases.length;
+      const facts = latestAnswers(ref.record);
+      const sources = revocationSources(c);
+      const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
+      for (const s of sources) {
+        const prev = facts.get(sourceKey(s.kind, s.url))?.latest ?? undefined;
+        if (settled && c.notAfter > now && prev && prev.observedAt + settledInterval > now) continue;
+        const certificate: JobCertificate = {
+          sha256: c.sha256,
+          serial: c.serial,
+          notAfter: c.notAfter,
+          caseIds: ref.caseIds,
+          previous: previousAnswer(prev),
+          record: ref.record,
+          cases: ref.cases,
+          sources: sources.length,
+        };
+        if (s.kind === 'crl') {
+          const key = `${s.url}|${c.issuerSha256}`;
+          const g = crlGroups.get(key) ?? {
+            url: s.url,
+            issuerSha256: c.issuerSha256,
+            isCA: c.isCA,
+            certificates: [],
+            allAnswered: true,
+            requireIdp: false,
+          };
+          g.certificates.push(certificate);
+          if (isDisclosedShard(c, s.url)) g.requireIdp = true;
+          if (prev === undefined || prev.status === 'error') g.allAnswered = false;
+          crlGroups.set(key, g);
+        } else {
+          shardOcspJobs.push({ kind: 'ocsp', url: s.url, issuerSha256: c.issuerSha256, certificate });
+        }
+      }
+    }
+    ocspJobs.push(...shardOcspJobs);
+    if (shardOcspJobs.length > 0) options.onOcspJobs?.(shardOcspJobs);
+  };
+
+  if (options.caseId) await planDue((await store.loadCase(options.caseId)).filter((cc) => cc.pollDue !== null && cc.pollDue <= now));
+  else await store.visitPollDue(now, planDue);
 
   const crlJobs: CrlJob[] = [...crlGroups.values()].map((g) => {
     const state = sourceStates.get(sourceKey('crl', g.url));

@@ -11,8 +11,8 @@ import { recordObservations } from '../rules/evidence.js';
 import { noVerdicts, verdictOf, type Verdict } from '../rules/verdict.js';
 import {
   executeCrlJob,
-  executeOcspJobs,
   IssuerCache,
+  OcspAsker,
   ObservationRecorder,
   ShardUnion,
   type Change,
@@ -62,7 +62,10 @@ export interface CheckSummary {
    * revocation more tightly.
    */
   readonly verdicts: Readonly<Record<Verdict, number>>;
-  /** Where the time went, in milliseconds: CRL and OCSP run side by side, each timed from the end of planning. */
+  /**
+   * Where the time went, in milliseconds: CRL and OCSP run side by side, each timed from the end of planning
+   * (OCSP responders are asked during planning too, so `ocsp` is what was left once planning ended).
+   */
   readonly timings: { readonly plan: number; readonly crl: number; readonly ocsp: number; readonly write: number };
 }
 
@@ -73,22 +76,49 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const writtenBefore = store.itemsWritten;
   const readBefore = store.itemsRead;
 
-  const plan = await planCheck(store, startedAt, options);
-  const planDone = clock.now().getTime();
-
   const recorder = new ObservationRecorder(store, clock, {
     heartbeatMs: options.heartbeatMs,
     settledIntervalMs: options.settledIntervalMs,
     soleWriter: true,
   });
   const issuers = new IssuerCache(store);
+  // The total is known once planning ends; OCSP answers that come before are counted then.
+  let total: number | null = null;
+  let answeredEarly = 0;
+  const progress = deps.progress;
+  const ocsp = new OcspAsker(
+    {
+      ...deps,
+      progress: progress && {
+        start: () => undefined,
+        increment: (by = 1) => (total === null ? void (answeredEarly += by) : progress.increment(by)),
+        stop: () => undefined,
+      },
+    },
+    issuers,
+    recorder,
+    options,
+  );
+  // OCSP responders are asked as soon as each shard of the polling index is planned, while the rest is read:
+  // an unchanged run is otherwise planning first and then waiting on the responders' polite rate.
+  let plan;
+  try {
+    plan = await planCheck(store, startedAt, { ...options, onOcspJobs: (jobs) => ocsp.add(jobs) });
+  } catch (err) {
+    await ocsp.abandon(); // nothing keeps asking once the run has failed
+    throw err;
+  }
+  const planDone = clock.now().getTime();
+
   const sourceStates: SourceState[] = [];
   const failedSources: FailedSource[] = [];
   const collect = (r: { sourceStates: readonly SourceState[]; failedSources: readonly FailedSource[] }): void => {
     sourceStates.push(...r.sourceStates);
     failedSources.push(...r.failedSources);
   };
-  deps.progress?.start(plan.crlJobs.length + plan.ocspJobs.length, 'checking');
+  total = plan.crlJobs.length + plan.ocspJobs.length;
+  progress?.start(total, 'checking');
+  if (answeredEarly > 0) progress?.increment(answeredEarly);
   let crlsFetched = 0;
   // CRLs (one at a time: each can be 100 MB) and OCSP responders (per-host limits) are asked at the same
   // time: they are different servers, and a stalled CRL must not hold the OCSP answers back.
@@ -106,7 +136,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
       crlDone = clock.now().getTime();
     })(),
     (async () => {
-      collect(await executeOcspJobs(deps, issuers, recorder, plan.ocspJobs, options));
+      collect(await ocsp.finish());
       ocspDone = clock.now().getTime();
     })(),
   ]);

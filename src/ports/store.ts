@@ -152,6 +152,12 @@ export interface CaseStore extends StoreCounters {
   visitCase(caseId: string, visit: (cc: CaseCertificate) => void | Promise<void>): Promise<void>;
   /** Certificates of every case that the planner should ask at `now`: one Query per shard of the sparse polling index. */
   listPollDue(now: number): Promise<CaseCertificate[]>;
+  /**
+   * The same certificates, handed to `visit` shard by shard (one shard of the polling index holds every case of
+   * a certificate), one call at a time, as each is read whole: a planner can start on the first shards while
+   * the rest are read.
+   */
+  visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>): Promise<void>;
   /** How many certificates each case tracks (kept on the case item). */
   certificateCounts(): Promise<Map<string, number>>;
   /** One record, read consistently (after a conditional write lost). */

@@ -293,6 +293,16 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       await store.writeRecords([{ cert: cert('p', d), record: EMPTY_RECORD, rev: 0, pollDue: T0 + HOUR, soleWriter: false }]);
       await store.writeRecords([{ cert: cert('p', a), record: EMPTY_RECORD, rev: 0, pollDue: null, soleWriter: false }]);
       expect(await ids(T0 + 100 * DAY)).toEqual(['q:01@1', 'p:02@2', 'p:73@0', 'p:f4@1']);
+      // Visited shard by shard, in the same order, every case of a certificate in the same shard.
+      const shards: string[][] = [];
+      await store.visitPollDue(T0 + 100 * DAY, async (shard) => {
+        await new Promise((r) => setImmediate(r));
+        shards.push(
+          shard.map((cc) => `${cc.cert.caseId}:${cc.cert.sha256.slice(0, 1)}${cc.cert.sha256.slice(-1)}@${(cc.pollDue! - T0) / HOUR}`),
+        );
+      });
+      expect(shards.flat()).toEqual(await ids(T0 + 100 * DAY));
+      expect(shards.filter((s) => s.length > 0)).toEqual([['q:01@1', 'p:02@2'], ['p:73@0'], ['p:f4@1']]);
     });
 
     it('moves a record in or out of the index only at the revision it was read at', async () => {

@@ -38,7 +38,7 @@
  * batching with retries on the Clock, and a StoreError naming what failed.
  * The keys are built in layout.ts, which the in-memory store shares.
  */
-import { mapLimit } from '../../util/map-limit.js';
+import { mapLimit, oneAtATime } from '../../util/map-limit.js';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SystemClock } from '../../clock.js';
@@ -71,7 +71,6 @@ import {
   toCaseCertificate,
   toObservation,
   toOpenRun,
-  type Item,
 } from '../../store/layout.js';
 
 export { StoreError } from './dynamo-table.js';
@@ -289,32 +288,18 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     // A certificate's sort key is CERT# and its SHA-256 in hex, so the partition splits exactly into 16 ranges
     // by the first digit. Two ranges are read side by side, each a page ahead: one paginated Query waits on
     // every page in turn, and at 100,000 certificates that wait was a third of `status`. Pages are handed to
-    // `visit` one at a time, whichever range they come from. After a failure no further page is handed over,
-    // and this settles only once both readers have stopped, so nothing is read after it returns.
-    const digits = [...SHA256_DIGITS];
-    let failure: { error: unknown } | null = null;
-    let turn: Promise<void> = Promise.resolve();
-    const onPage = (items: Item[]): Promise<void> => {
-      const run = turn.then(async () => {
-        for (const item of items) {
-          const wait = visit(toCaseCertificate(item));
-          if (wait) await wait;
-        }
-      });
-      turn = run; // once rejected, every later page is refused with the same error
-      return run;
-    };
-    const reader = async (): Promise<void> => {
-      for (let digit = digits.shift(); digit !== undefined && failure === null; digit = digits.shift()) {
-        try {
-          await this.table.queryPages({ pk: `CASE#${caseId}`, prefix: `CERT#${digit}` }, `the certificates of case ${caseId}`, onPage);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    };
-    await Promise.all([reader(), reader()]);
-    if (failure !== null) throw (failure as { error: unknown }).error;
+    // `visit` one at a time, whichever range they come from; after a failure, no further page is.
+    const inTurn = oneAtATime();
+    await mapLimit([...SHA256_DIGITS], 2, (digit) =>
+      this.table.queryPages({ pk: `CASE#${caseId}`, prefix: `CERT#${digit}` }, `the certificates of case ${caseId}`, (items) =>
+        inTurn(async () => {
+          for (const item of items) {
+            const wait = visit(toCaseCertificate(item));
+            if (wait) await wait;
+          }
+        }),
+      ),
+    );
   }
 
   async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {
@@ -340,6 +325,38 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
       ),
     );
     return shards.flat();
+  }
+
+  async visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>): Promise<void> {
+    if (this.pollIndex === false) {
+      await visit(await this.listPollDue(now));
+      return;
+    }
+    // Shard by shard, in shard order, each handed over as soon as it is read whole while the next two are read:
+    // the planner starts on the first shards (and their certificates can be asked) long before the last, where
+    // reading all 16 at once finished them together.
+    const upTo = pollUpTo(now);
+    const shards = [...POLL_SHARDS];
+    const reads: Promise<CaseCertificate[]>[] = [];
+    const read = (i: number): void => {
+      const shard = shards[i]!;
+      const p = this.table.queryAll(
+        { pk: `POLL#${shard}`, index: POLL_INDEX, upTo },
+        `the certificates due (shard ${shard})`,
+        toCaseCertificate,
+      );
+      p.catch(() => undefined); // awaited in turn below
+      reads.push(p);
+    };
+    try {
+      for (let i = 0; i < shards.length; i++) {
+        while (reads.length < Math.min(shards.length, i + 3)) read(reads.length);
+        await visit(await reads[i]!);
+      }
+    } finally {
+      // Nothing is left reading once this returns, even after a failure.
+      await Promise.allSettled(reads);
+    }
   }
 
   async certificateCounts(): Promise<Map<string, number>> {

@@ -296,6 +296,11 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
     return [...POLL_SHARDS].flatMap((shard) => this.table.queryAll({ pk: `POLL#${shard}`, index: true, upTo })).map(toCaseCertificate);
   }
 
+  async visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>): Promise<void> {
+    const upTo = pollUpTo(now);
+    for (const shard of POLL_SHARDS) await visit(this.table.queryAll({ pk: `POLL#${shard}`, index: true, upTo }).map(toCaseCertificate));
+  }
+
   async certificateCounts(): Promise<Map<string, number>> {
     return new Map(
       this.table

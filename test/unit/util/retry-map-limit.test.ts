@@ -84,6 +84,19 @@ describe('mapLimit', () => {
     expect(started).not.toContain(4);
   });
 
+  it('rejects only once the calls in flight have settled', async () => {
+    let running = 0;
+    const run = mapLimit([0, 1, 2], 3, async (n) => {
+      running++;
+      await new Promise((resolve) => setTimeout(resolve, n === 0 ? 0 : 30));
+      running--;
+      if (n === 0) throw new Error('item 0 failed');
+      return n;
+    });
+    await expect(run).rejects.toThrow('item 0 failed');
+    expect(running).toBe(0);
+  });
+
   it('handles no items and a limit below one', async () => {
     expect(await mapLimit([], 4, async (n: number) => n)).toEqual([]);
     expect(await mapLimit([1, 2], 0, async (n) => n * 2)).toEqual([2, 4]);

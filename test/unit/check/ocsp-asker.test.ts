@@ -1,0 +1,100 @@
+/**
+ * OCSP jobs are asked while planning goes on: the planner hands each shard's
+ * jobs over as soon as it is planned, and the asker keeps one set of per-host
+ * limits however the jobs arrive.
+ */
+import { describe, expect, it } from 'vitest';
+import { planCheck } from '../../../src/check/plan.js';
+import { IssuerCache, ObservationRecorder, OcspAsker } from '../../../src/check/execute.js';
+import type { FetchRequest, FetchResult, OcspJob } from '../../../src/ports.js';
+import { SystemClock } from '../../../src/clock.js';
+import { makeWorld, T0 } from './world.js';
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `c${i}`, crl: false }));
+
+describe('planCheck hands OCSP jobs over shard by shard', () => {
+  it('hands every job of the plan once, before planning ends, with every case of its certificate', async () => {
+    const w = await makeWorld(names(24));
+    // One certificate tracked by a second case: both cases must be on its one job.
+    const shared = w.certs.c3!;
+    const [stored] = (await w.store.loadCase('c1')).filter((cc) => cc.cert.sha256 === shared.sha256);
+    await w.store.createCase({ ...w.kase, id: 'c2' }, T0);
+    await w.store.addCertificates([{ ...stored!.cert, caseId: 'c2' }]);
+
+    const handed: OcspJob[][] = [];
+    let planning = true;
+    const plan = await planCheck(w.store, T0, {
+      onOcspJobs: (jobs) => {
+        expect(planning).toBe(true);
+        handed.push([...jobs]);
+      },
+    });
+    planning = false;
+    expect(handed.length).toBeGreaterThan(1); // 24 certificates fall in several shards
+    const key = (j: OcspJob) => `${j.url} ${j.certificate.sha256}`;
+    expect(handed.flat().map(key).sort()).toEqual(plan.ocspJobs.map(key).sort());
+    expect(new Set(handed.flat().map(key)).size).toBe(24);
+    const sharedJob = handed.flat().find((j) => j.certificate.sha256 === shared.sha256)!;
+    expect([...sharedJob.certificate.caseIds].sort()).toEqual(['c1', 'c2']);
+    expect(sharedJob.certificate.cases).toHaveLength(2);
+  });
+});
+
+describe('OcspAsker', () => {
+  it('keeps the per-host limits across jobs added in several batches, and records every answer', async () => {
+    const w = await makeWorld(names(12));
+    const plan = await planCheck(w.store, T0);
+    let inFlight = 0;
+    let most = 0;
+    const starts: number[] = [];
+    const fetcher = {
+      fetch: async (request: FetchRequest): Promise<FetchResult> => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        starts.push(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight--;
+        return w.fetcher.fetch(request);
+      },
+    };
+    const recorder = new ObservationRecorder(w.store, w.clock, { soleWriter: true });
+    // The spacing is real time here: a fake clock's sleeps would all move one shared instant.
+    const asker = new OcspAsker({ store: w.store, fetcher, clock: new SystemClock() }, new IssuerCache(w.store), recorder, {
+      ocspPerHost: 2,
+      ocspMinIntervalMs: 5,
+    });
+    const begun = Date.now();
+    asker.add(plan.ocspJobs.slice(0, 5));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    asker.add(plan.ocspJobs.slice(5, 6));
+    asker.add(plan.ocspJobs.slice(6));
+    const result = await asker.finish();
+    await recorder.flush();
+    expect(most).toBe(2);
+    expect(starts).toHaveLength(12);
+    // No faster than one start per 5 ms, across the batches: the i-th request goes out at least 5·i ms after
+    // asking began (less 1 ms for a clock read in whole milliseconds).
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - begun).toBeGreaterThanOrEqual(5 * i - 1);
+    expect(result.failedSources).toEqual([]);
+    expect(recorder.observationsWritten).toBe(12);
+  });
+
+  it('rejects with the first failure to record an answer, and starts nothing after it', async () => {
+    const w = await makeWorld(names(8));
+    const plan = await planCheck(w.store, T0);
+    const recorder = new ObservationRecorder(w.store, w.clock, { soleWriter: true });
+    let considered = 0;
+    recorder.consider = async () => {
+      considered++;
+      throw new Error('the store refused the answer');
+    };
+    const asker = new OcspAsker({ store: w.store, fetcher: w.fetcher, clock: w.clock }, new IssuerCache(w.store), recorder, {
+      ocspPerHost: 1,
+      ocspMinIntervalMs: 0,
+    });
+    asker.add(plan.ocspJobs);
+    await expect(asker.finish()).rejects.toThrow('the store refused the answer');
+    expect(considered).toBe(1);
+    expect(w.fetcher.ocspRequests).toBe(1);
+  });
+});
