@@ -61,7 +61,7 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
     );
     const crls = new Map<string, Uint8Array>();
     await runCheck({ store, fetcher, clock, saveCrl: async (sha, bytes) => void crls.set(sha, bytes) });
-    const report = await buildCaseReport(store, kase.id, clock.now().getTime(), { allObservations: true });
+    const report = await buildCaseReport(store, kase.id, clock.now().getTime(), { allObservations: true, certificateBytes: true });
     const observed = report.certificates.flatMap((c) => c.observations.filter((o) => o.source.kind === 'ocsp'));
     expect(observed.map((o) => o.signer)).toEqual([signer, signer]);
     const files = toBundle(report, (sha) => crls.get(sha) ?? null);

@@ -50,10 +50,11 @@ describe('reports, notices and digest', () => {
     const code = await run(['--home', home, 'demo'], { stdout: (s) => out.push(s), stderr: () => undefined, env: {}, clock });
     expect(code).toBe(0);
     open = await openEmbeddedStore(home);
-    // Every observation with its raw bytes, as `report --format json|bundle` asks for.
+    // Every observation with its raw bytes and every certificate's DER, as `report --format bundle` asks for.
     report = await buildCaseReport(open.store, 'demo-key-compromise', NOW, {
       crlFile: (sha) => (existsSync(join(home, 'crls', `${sha}.crl`)) ? join(home, 'crls', `${sha}.crl`) : null),
       allObservations: true,
+      certificateBytes: true,
     });
   }, 60_000);
 

@@ -86,7 +86,7 @@ describe('status and report from evidence records', () => {
   });
 
   it('lists every stored observation, raw OCSP responses included, when asked for all of them', async () => {
-    const report = await buildCaseReport(w.store, 'c1', now, { allObservations: true });
+    const report = await buildCaseReport(w.store, 'c1', now, { allObservations: true, certificateBytes: true });
     for (const c of report.certificates) {
       const stored = await w.store.listObservations(c.sha256);
       expect(c.observations).toHaveLength(stored.length);

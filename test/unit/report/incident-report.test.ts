@@ -216,7 +216,7 @@ describe('evidence bundle file names', () => {
   it('two OCSP answers observed in the same second (two responder URLs) get two files, none overwritten', async () => {
     const w = await makeWorld([{ name: 'one' }]);
     await w.check();
-    const report = await buildCaseReport(w.store, 'c1', w.clock.now().getTime(), { allObservations: true });
+    const report = await buildCaseReport(w.store, 'c1', w.clock.now().getTime(), { allObservations: true, certificateBytes: true });
     const cert = report.certificates[0]!;
     const answer = cert.observations.find((o) => o.source.kind === 'ocsp' && o.raw !== null)!;
     const twice = {

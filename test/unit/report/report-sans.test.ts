@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildCaseReport } from '../../../src/report/case-report.js';
+import { toBundle } from '../../../src/report/bundle.js';
 import type { Store } from '../../../src/ports/store.js';
 import { makeWorld } from '../check/world.js';
 
@@ -36,6 +37,8 @@ describe('subjectAltNames in reports', () => {
     expect(report.certificates.map((c) => c.sans)).toEqual([['a.example', 'www.a.example'], ['b.example']]);
     expect(asked.flat()).toEqual([]);
     expect(report.certificateDers).toEqual([]);
+    // A bundle from such a report would lack the certificates' PEMs: it is refused, not written short.
+    expect(() => toBundle(report, () => null)).toThrow(/certificateBytes/);
 
     const bundle = await buildCaseReport(w.store, 'c1', w.clock.now().getTime(), { certificateBytes: true });
     expect(bundle.certificateDers.map((d) => d.sha256).sort()).toEqual([w.certs.a!.sha256, w.certs.b!.sha256].sort());
