@@ -431,6 +431,14 @@ export async function executeOcspJobs(
   return asker.finish();
 }
 
+/** One responder host's jobs in arrival order; `next` is the first not yet asked. */
+interface HostQueue {
+  queue: OcspJob[];
+  next: number;
+  inFlight: number;
+  lastStart: number;
+}
+
 /**
  * The OCSP jobs of a run, taken as they come (the planner hands them over
  * shard by shard) and asked under one set of per-host limits: each host has
@@ -438,15 +446,15 @@ export async function executeOcspJobs(
  * `ocspMinIntervalMs`, however the jobs arrived.
  */
 export class OcspAsker {
-  private readonly hosts = new Map<string, { queue: OcspJob[]; inFlight: number; lastStart: number }>();
+  private readonly hosts = new Map<string, HostQueue>();
   private readonly perUrl = new Map<string, { ok: number; errors: number; lastError: string | null; checkedAt: number }>();
   private readonly perHost: number;
   private readonly spacing: number;
   private running = 0;
   private failure: { error: unknown } | null = null;
-  private idle: (() => void) | null = null;
-  /** Jobs answered (and recorded) so far. */
-  done = 0;
+  /** Called once nothing is in flight: whoever waits in finish() or abandon(). */
+  private waiting: (() => void)[] = [];
+  private closed = false;
 
   constructor(
     private readonly deps: ExecuteDeps,
@@ -459,17 +467,18 @@ export class OcspAsker {
   }
 
   add(jobs: readonly OcspJob[]): void {
+    if (this.closed) return;
     for (const [host, list] of groupByHost(jobs)) {
-      const h = this.hosts.get(host) ?? { queue: [], inFlight: 0, lastStart: 0 };
+      const h = this.hosts.get(host) ?? { queue: [], next: 0, inFlight: 0, lastStart: 0 };
       this.hosts.set(host, h);
-      h.queue.push(...list);
+      for (const job of list) h.queue.push(job);
       this.pump(h);
     }
   }
 
   /** Waits for every job added so far (and any added meanwhile); rejects with the first failure to record one. */
   async finish(): Promise<JobsResult> {
-    if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.settledAll();
     if (this.failure) throw this.failure.error;
     const sourceStates: SourceState[] = [];
     const failedSources: FailedSource[] = [];
@@ -483,13 +492,19 @@ export class OcspAsker {
 
   /** Drops every job not yet started and waits for those in flight: nothing keeps asking for a run that failed. */
   async abandon(): Promise<void> {
-    for (const h of this.hosts.values()) h.queue.length = 0;
-    if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    this.closed = true;
+    for (const h of this.hosts.values()) h.next = h.queue.length;
+    await this.settledAll();
   }
 
-  private pump(h: { queue: OcspJob[]; inFlight: number; lastStart: number }): void {
-    while (this.failure === null && h.inFlight < this.perHost && h.queue.length > 0) {
-      const job = h.queue.shift()!;
+  private settledAll(): Promise<void> {
+    return this.running === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private pump(h: HostQueue): void {
+    while (this.failure === null && h.inFlight < this.perHost && h.next < h.queue.length) {
+      const job = h.queue[h.next]!;
+      h.queue[h.next++] = undefined as unknown as OcspJob; // asked: let it go
       h.inFlight++;
       this.running++;
       // Spacing is decided before the first await, so requests to one host start in queue order.
@@ -506,15 +521,11 @@ export class OcspAsker {
     }
   }
 
-  private settled(h: { queue: OcspJob[]; inFlight: number; lastStart: number }): void {
+  private settled(h: HostQueue): void {
     h.inFlight--;
     this.running--;
     this.pump(h);
-    if (this.running === 0 && this.idle) {
-      const resolve = this.idle;
-      this.idle = null;
-      resolve();
-    }
+    if (this.running === 0) for (const resolve of this.waiting.splice(0)) resolve();
   }
 
   private async ask(job: OcspJob, wait: number): Promise<void> {
@@ -548,7 +559,6 @@ export class OcspAsker {
     r.checkedAt = Math.max(r.checkedAt, outcome.checkedAt);
     this.perUrl.set(job.url, r);
     await this.recorder.consider(job.certificate, outcome);
-    this.done++;
     deps.progress?.increment();
   }
 }

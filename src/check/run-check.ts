@@ -105,7 +105,9 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   try {
     plan = await planCheck(store, startedAt, { ...options, onOcspJobs: (jobs) => ocsp.add(jobs) });
   } catch (err) {
-    await ocsp.abandon(); // nothing keeps asking once the run has failed
+    // Nothing keeps asking once the run has failed; what was answered is still evidence.
+    await ocsp.abandon();
+    await recorder.flush().catch(() => undefined);
     throw err;
   }
   const planDone = clock.now().getTime();
@@ -124,22 +126,39 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   // time: they are different servers, and a stalled CRL must not hold the OCSP answers back.
   let crlDone = planDone;
   let ocspDone = planDone;
-  await Promise.all([
+  // When one side fails the other stops (no further CRL, no further OCSP request), and the run fails only
+  // once both have: nothing of it is still running when runCheck rejects.
+  let stopped = false;
+  const settled = await Promise.allSettled([
     (async () => {
-      const shards = new ShardUnion(plan.crlJobs);
-      for (const job of plan.crlJobs) {
-        const r = await executeCrlJob(deps, issuers, recorder, job, options, shards);
-        if (r.sourceStates.length > 0) crlsFetched++;
-        collect(r);
-        deps.progress?.increment();
+      try {
+        const shards = new ShardUnion(plan.crlJobs);
+        for (const job of plan.crlJobs) {
+          if (stopped) return;
+          const r = await executeCrlJob(deps, issuers, recorder, job, options, shards);
+          if (r.sourceStates.length > 0) crlsFetched++;
+          collect(r);
+          deps.progress?.increment();
+        }
+        crlDone = clock.now().getTime();
+      } catch (err) {
+        stopped = true;
+        await ocsp.abandon();
+        throw err;
       }
-      crlDone = clock.now().getTime();
     })(),
     (async () => {
-      collect(await ocsp.finish());
-      ocspDone = clock.now().getTime();
+      try {
+        collect(await ocsp.finish());
+        ocspDone = clock.now().getTime();
+      } catch (err) {
+        stopped = true;
+        throw err;
+      }
     })(),
   ]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
 
   await recorder.flush();
   await store.putSourceStates(sourceStates);

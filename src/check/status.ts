@@ -1,9 +1,9 @@
 /**
  * `revwatch status`: every case's certificates with their deadlines, verdicts
- * and findings, judged from the evidence records. A case is read with one
- * paginated Query over its partition, plus one Query per CRL URL for the
- * snapshots and one for the source heartbeats, however many certificates it
- * has.
+ * and findings, judged from the evidence records. A case's partition is
+ * read with paginated Queries over its 16 key ranges (Store.visitCase), plus
+ * one Query per CRL URL for the snapshots and one for the source heartbeats,
+ * however many certificates it has: never a read per certificate.
  */
 import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
@@ -204,7 +204,7 @@ export async function buildStatus(
 
 /**
  * Judges every certificate of every case (or one case) and hands each verdict
- * to `sink` in serial order. A case is read with one paginated Query; each
+ * to `sink` in serial order. A case is read page by page (Store.visitCase); each
  * certificate is judged as its page arrives (while the store reads the next
  * page) and its verdict goes into a spool (`openSpool`: in memory by default;
  * the CLI's is a temporary file, so memory does not grow with the case), from
@@ -235,7 +235,7 @@ export async function streamStatus(
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
     const spool = reads ? memorySpool() : openSpool();
     try {
-      const kept: { serial: string; cc: CaseCertificate }[] = [];
+      const kept: { key: string; cc: CaseCertificate }[] = [];
       let count = 0;
       await store.visitCase(kase.id, async (cc) => {
         const record = await usableRecord(store, cc);
@@ -253,14 +253,17 @@ export async function streamStatus(
           }
           return src;
         });
-        spool.add(s.serial, { ...s, sources });
-        if (reads) kept.push({ serial: s.serial, cc });
+        // Serial order; one serial in two certificates (a precertificate and its certificate) by SHA-256,
+        // so the order never depends on which key range's page came first.
+        const key = `${s.serial}\u0000${s.sha256}`;
+        spool.add(key, { ...s, sources });
+        if (reads) kept.push({ key, cc });
         count++;
       });
       if (reads)
         reads.certificates.set(
           kase.id,
-          kept.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)).map((k) => k.cc),
+          kept.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((k) => k.cc),
         );
       const rule = computeDeadline(kase, undefined, rules).rule;
       const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;

@@ -106,7 +106,7 @@ function formatSummary(s: CheckSummary, changeLines: (changes: CheckSummary['cha
     `${s.changes.length} change(s), ${s.observationsWritten} observation(s) recorded, ${s.itemsWritten} item(s) written, ${((s.finishedAt - s.startedAt) / 1000).toFixed(1)} s`,
     `verdicts of the certificates checked in this run: ${verdicts} (revwatch status judges every certificate, with the CRL snapshots too)`,
   ];
-  lines.push(...changeLines(s.changes));
+  for (const line of changeLines(s.changes)) lines.push(line); // a first check can report 100,000s of changes
   for (const f of s.failedSources) lines.push(`  could not read ${f.kind} ${f.url}: ${f.error}`);
   return lines.join('\n');
 }

@@ -145,7 +145,7 @@ export interface CaseStore extends StoreCounters {
   /** A case's certificates with their evidence records: one paginated Query over the case's partition. */
   loadCase(caseId: string): Promise<CaseCertificate[]>;
   /**
-   * The same Query, each certificate handed to `visit` as its page arrives (in no particular order) and kept by nobody else: a caller
+   * The same certificates, each handed to `visit` as its page arrives (in no particular order) and kept by nobody else: a caller
    * that keeps only what it needs never holds a whole case (`status` at millions of certificates). The next
    * page is read while `visit` works on this one; a promise it returns is awaited before the next certificate.
    */

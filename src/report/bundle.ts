@@ -113,8 +113,11 @@ export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array
   const certPaths = new Map<string, string>();
   for (const c of r.certificates) {
     const der = ders.get(c.sha256);
-    // A bundle without a certificate's PEM would not verify: the report must be built with certificateBytes.
-    if (!der) throw new Error(`the report holds no DER for certificate ${c.sha256}: build it with certificateBytes for a bundle`);
+    // A bundle without a certificate's PEM would not verify: refuse rather than write it short.
+    if (!der)
+      throw new Error(
+        `no DER for certificate ${c.sha256} in the report: it was built without certificateBytes, or the store lacks the certificate's bytes`,
+      );
     const path = `certs/${c.serial}-${c.sha256.slice(0, 12)}.pem`;
     certPaths.set(c.sha256, path);
     add(path, toPem(der));

@@ -125,8 +125,12 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     it('visits every certificate of a case once, one visit at a time, across pages and key ranges', async () => {
       await store.createCase(kase('v'), T0);
       await store.createCase(kase('w'), T0);
-      // ~6 KB subjects: 400 certificates make several 1 MB pages, spread over all 16 first digits.
-      const shas = Array.from({ length: 400 }, (_, i) => sha('0123456789abcdef'[i % 16]!, i));
+      // ~6 KB subjects: 250 certificates under one first digit make two 1 MB pages of that range (read ahead),
+      // and 150 more spread over all 16.
+      const shas = [
+        ...Array.from({ length: 250 }, (_, i) => sha('7', i)),
+        ...Array.from({ length: 150 }, (_, i) => sha('0123456789abcdef'[i % 16]!, 1000 + i)),
+      ];
       await store.addCertificates(shas.map((s) => cert('v', s, { subject: `CN=${'x'.repeat(6000)}` })));
       await store.addCertificates([cert('w', sha('0', 999))]);
       const seen: string[] = [];
@@ -141,6 +145,13 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       expect(overlapped).toBe(false);
       expect(seen.length).toBe(400);
       expect([...seen].sort()).toEqual([...shas].sort());
+    });
+
+    it('visits nothing in a case without certificates', async () => {
+      await store.createCase(kase('e'), T0);
+      let visits = 0;
+      await store.visitCase('e', () => void visits++);
+      expect(visits).toBe(0);
     });
 
     it('stops visiting at the first visit that fails, and says why', async () => {

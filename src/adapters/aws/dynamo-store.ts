@@ -351,7 +351,9 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
     try {
       for (let i = 0; i < shards.length; i++) {
         while (reads.length < Math.min(shards.length, i + 3)) read(reads.length);
-        await visit(await reads[i]!);
+        const due = await reads[i]!;
+        reads[i] = Promise.resolve([]); // visited: not held until the last shard
+        await visit(due);
       }
     } finally {
       // Nothing is left reading once this returns, even after a failure.

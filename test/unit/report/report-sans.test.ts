@@ -49,14 +49,19 @@ describe('subjectAltNames in reports', () => {
       { name: 'old', serial: '0c01', dnsNames: ['old.example', '192.0.2.1'] },
       { name: 'new', serial: '0c02', dnsNames: ['new.example'] },
     ]);
-    // As an earlier version stored it: the same certificate without `sans`, in a case of its own.
-    const [old] = (await w.store.loadCase('c1')).filter((cc) => cc.cert.serial === '0c01');
-    const { sans: _sans, ...withoutSans } = old!.cert;
+    // A case holding "old" as an earlier version stored it (without `sans`) beside "new" as stored now.
+    const loaded = await w.store.loadCase('c1');
+    const old = loaded.find((cc) => cc.cert.serial === '0c01')!.cert;
+    const fresh = loaded.find((cc) => cc.cert.serial === '0c02')!.cert;
+    const { sans: _sans, ...withoutSans } = old;
     await w.store.createCase({ ...w.kase, id: 'c2' }, w.clock.now().getTime());
-    await w.store.addCertificates([{ ...withoutSans, caseId: 'c2' }]);
+    await w.store.addCertificates([
+      { ...withoutSans, caseId: 'c2' },
+      { ...fresh, caseId: 'c2' },
+    ]);
     const asked = countDerReads(w.store);
     const report = await buildCaseReport(w.store, 'c2', w.clock.now().getTime());
-    expect(report.certificates.map((c) => c.sans)).toEqual([['old.example', '192.0.2.1']]);
+    expect(report.certificates.map((c) => c.sans)).toEqual([['old.example', '192.0.2.1'], ['new.example']]);
     expect(asked.flat()).toEqual([w.certs.old!.sha256]);
   });
 });
