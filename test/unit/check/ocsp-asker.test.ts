@@ -40,28 +40,40 @@ describe('planCheck hands OCSP jobs over shard by shard', () => {
   });
 });
 
+/**
+ * `n` OCSP-only certificates, planned, and an asker with these limits on the real clock (the spacing is real
+ * time here: a fake clock's sleeps would all move one shared instant); each request's start is noted, and
+ * `around` may wrap it.
+ */
+async function askerFor(
+  n: number,
+  limits: { ocspPerHost: number; ocspMinIntervalMs: number },
+  around: (fetch: () => Promise<FetchResult>) => Promise<FetchResult> = (fetch) => fetch(),
+) {
+  const w = await makeWorld(names(n));
+  const plan = await planCheck(w.store, T0);
+  const starts: number[] = [];
+  const fetcher = {
+    fetch: (request: FetchRequest): Promise<FetchResult> => {
+      starts.push(Date.now());
+      return around(() => w.fetcher.fetch(request));
+    },
+  };
+  const recorder = new ObservationRecorder(w.store, w.clock, { soleWriter: true });
+  const asker = new OcspAsker({ store: w.store, fetcher, clock: new SystemClock() }, new IssuerCache(w.store), recorder, limits);
+  return { w, plan, starts, recorder, asker };
+}
+
 describe('OcspAsker', () => {
   it('keeps the per-host limits across jobs added in several batches, and records every answer', async () => {
-    const w = await makeWorld(names(12));
-    const plan = await planCheck(w.store, T0);
     let inFlight = 0;
     let most = 0;
-    const starts: number[] = [];
-    const fetcher = {
-      fetch: async (request: FetchRequest): Promise<FetchResult> => {
-        inFlight++;
-        most = Math.max(most, inFlight);
-        starts.push(Date.now());
-        await new Promise((resolve) => setTimeout(resolve, 30)); // far longer than the spacing: only the limit keeps it at 2
-        inFlight--;
-        return w.fetcher.fetch(request);
-      },
-    };
-    const recorder = new ObservationRecorder(w.store, w.clock, { soleWriter: true });
-    // The spacing is real time here: a fake clock's sleeps would all move one shared instant.
-    const asker = new OcspAsker({ store: w.store, fetcher, clock: new SystemClock() }, new IssuerCache(w.store), recorder, {
-      ocspPerHost: 2,
-      ocspMinIntervalMs: 1,
+    const { plan, starts, recorder, asker } = await askerFor(12, { ocspPerHost: 2, ocspMinIntervalMs: 1 }, async (fetch) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 30)); // far longer than the spacing: only the limit keeps it at 2
+      inFlight--;
+      return fetch();
     });
     const begun = Date.now();
     asker.add(plan.ocspJobs.slice(0, 5));
@@ -79,20 +91,7 @@ describe('OcspAsker', () => {
   });
 
   it('spaces the starts to one host across batches', async () => {
-    const w = await makeWorld(names(8));
-    const plan = await planCheck(w.store, T0);
-    const starts: number[] = [];
-    const fetcher = {
-      fetch: async (request: FetchRequest): Promise<FetchResult> => {
-        starts.push(Date.now());
-        return w.fetcher.fetch(request);
-      },
-    };
-    const recorder = new ObservationRecorder(w.store, w.clock, { soleWriter: true });
-    const asker = new OcspAsker({ store: w.store, fetcher, clock: new SystemClock() }, new IssuerCache(w.store), recorder, {
-      ocspPerHost: 8,
-      ocspMinIntervalMs: 10,
-    });
+    const { plan, starts, asker } = await askerFor(8, { ocspPerHost: 8, ocspMinIntervalMs: 10 });
     const begun = Date.now();
     asker.add(plan.ocspJobs.slice(0, 3));
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -104,18 +103,12 @@ describe('OcspAsker', () => {
   });
 
   it('rejects with the first failure to record an answer, and starts nothing after it', async () => {
-    const w = await makeWorld(names(8));
-    const plan = await planCheck(w.store, T0);
-    const recorder = new ObservationRecorder(w.store, w.clock, { soleWriter: true });
+    const { w, plan, recorder, asker } = await askerFor(8, { ocspPerHost: 1, ocspMinIntervalMs: 0 });
     let considered = 0;
     recorder.consider = async () => {
       considered++;
       throw new Error('the store refused the answer');
     };
-    const asker = new OcspAsker({ store: w.store, fetcher: w.fetcher, clock: w.clock }, new IssuerCache(w.store), recorder, {
-      ocspPerHost: 1,
-      ocspMinIntervalMs: 0,
-    });
     asker.add(plan.ocspJobs);
     await expect(asker.finish()).rejects.toThrow('the store refused the answer');
     expect(considered).toBe(1);
