@@ -33,7 +33,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { FetchFailure, FetchFailureKind, FetchRequest, FetchResult, Fetcher } from '../ports.js';
 import { AddressRefusedError, guardDecision, guardedLookup, literalRefusal, refusalMessage, type GuardOptions } from './address-guard.js';
-import { LeanHttpTransport, requestBytes, requestHead } from './ocsp-transport.js';
+import { LeanHttpTransport, requestBytes, requestHead, type LeanExchange } from './ocsp-transport.js';
 
 export interface OcspClientOptions extends GuardOptions {
   /** Takes every request that is not an OCSP request, and OCSP requests that need redirects or retries. */
@@ -69,15 +69,8 @@ interface Target {
   readonly path: string;
 }
 
-type Exchange =
-  | { readonly ok: true; readonly status: number; readonly body: Buffer; readonly contentType: string | null }
-  | {
-      readonly ok: false;
-      readonly kind: FetchFailureKind;
-      readonly message: string;
-      readonly status?: number;
-      readonly redirect?: boolean;
-    };
+/** What one request to a responder gave, over either transport. */
+type Exchange = LeanExchange;
 
 export class OcspClient implements Fetcher {
   private readonly httpAgent: http.Agent;
