@@ -2,38 +2,15 @@
  * User mistakes exit 1 with exactly one line on stderr and write nothing
  * (issue: some crashed with exit 70 and a stack trace, some were accepted).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { oneLine, requireNotFuture, describeAwsSetupError, fetchDeadlinesFromEnv } from '../../../src/cli-validate.js';
-import { T0, makeHierarchy } from '../../helpers/pki-fixtures.js';
-import { cli, expectOneLineRefusal } from '../../helpers/cli-refusal.js';
+import { T0 } from '../../helpers/pki-fixtures.js';
+import { cli, expectOneLineRefusal, leafToTrack } from '../../helpers/cli-refusal.js';
 
 describe('bad input: one line, exit 1, nothing written', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'revwatch-badinput-'));
-  const leafPath = join(dir, 'leaf.pem');
-  const issuerPath = join(dir, 'ca.pem');
-  const track = (home: string, ...extra: string[]) =>
-    cli([
-      '--home',
-      home,
-      'track',
-      leafPath,
-      '--issuer',
-      issuerPath,
-      '--reported-at',
-      new Date(T0 - 3_600_000).toISOString(),
-      '--reason',
-      'key-compromise',
-      ...extra,
-    ]);
-
-  beforeAll(async () => {
-    const h = await makeHierarchy('ec-p256');
-    writeFileSync(leafPath, h.leaf.info.der);
-    writeFileSync(issuerPath, h.ca.info.der);
-  });
+  const { dir, leafPath, track } = leafToTrack('revwatch-badinput-');
 
   it.each([
     [['--reported-at', '2099-01-01T00:00:00Z'], /--reported-at 2099-01-01T00:00:00Z is in the future/],
