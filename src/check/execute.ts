@@ -113,9 +113,13 @@ export class ObservationRecorder {
     return this.written;
   }
 
-  /** The record of a certificate as this run leaves it (after `flush`). */
+  /** The record of a certificate with every answer considered so far folded in, written yet or not. */
   recordOf(sha256: string, planned: EvidenceRecord): EvidenceRecord {
-    return this.records.get(sha256)?.known?.record ?? planned;
+    const entry = this.records.get(sha256);
+    if (!entry) return planned;
+    const base = entry.known?.record ?? planned;
+    // The same join that writeRecords applies: what it will write, or has written.
+    return entry.added.length === 0 ? base : mergeEvidence(base, entry.added, entry.cert.notAfter);
   }
 
   async consider(cert: JobCertificate, outcome: ProbeOutcome): Promise<void> {

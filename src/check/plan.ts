@@ -16,6 +16,7 @@ import { DAY_MS, pollDue } from './poll.js';
 import { isDisclosedShard, revocationSources } from '../revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
+import { YIELD_EVERY, yieldToEventLoop } from '../util/yield.js';
 
 export interface PlanOptions {
   readonly caseId?: string;
@@ -24,8 +25,8 @@ export interface PlanOptions {
   /** The imported CCADB disclosures: certificates are also checked against their issuer's disclosed CRLs. */
   readonly disclosures?: DisclosureLookup;
   /**
-   * Handed each shard's OCSP jobs as soon as that shard of the polling index is planned, before the rest is
-   * read, so the responders can be asked while planning goes on. They are in the plan's `ocspJobs` as well.
+   * Handed the OCSP jobs as they are planned (a few hundred certificates at a time, shard by shard of the
+   * polling index), so the responders are asked while planning goes on. They are in the plan's `ocspJobs` as well.
    */
   readonly onOcspJobs?: (jobs: readonly OcspJob[]) => void;
 }
@@ -89,8 +90,19 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
         shardRefs.set(cc.cert.sha256, { cert: cc.cert, caseIds: [cc.cert.caseId], cases: [{ cert: cc.cert, rev: cc.rev }], record });
       }
     }
-    const shardOcspJobs: OcspJob[] = [];
+    let shardOcspJobs: OcspJob[] = [];
+    // Handed over a slice at a time, yielding in between: the responders are asked while this shard is planned.
+    const handOver = (): void => {
+      for (const job of shardOcspJobs) ocspJobs.push(job); // not push(...): a spread of 130,000 overflows the stack
+      if (shardOcspJobs.length > 0) options.onOcspJobs?.(shardOcspJobs);
+      shardOcspJobs = [];
+    };
+    let planned = 0;
     for (const [sha, ref] of shardRefs) {
+      if (++planned % YIELD_EVERY === 0) {
+        handOver();
+        await yieldToEventLoop();
+      }
       // Attached before judging whether it is due: an expired certificate reached only through its issuer's
       // disclosure must have answered from those CRLs since expiry, like any other source.
       const c = resolver ? await resolver.attach(ref.cert) : ref.cert;
@@ -137,8 +149,7 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
         }
       }
     }
-    for (const job of shardOcspJobs) ocspJobs.push(job); // not push(...): a spread of 130,000 overflows the stack
-    if (shardOcspJobs.length > 0) options.onOcspJobs?.(shardOcspJobs);
+    handOver();
   };
 
   if (options.caseId) await planDue((await store.loadCase(options.caseId)).filter((cc) => cc.pollDue !== null && cc.pollDue <= now));

@@ -20,7 +20,8 @@ import {
   type ExecuteOptions,
   type FailedSource,
 } from './execute.js';
-import { planCheck, type PlanOptions } from './plan.js';
+import { planCheck, type CertificateRef, type PlanOptions } from './plan.js';
+import { YIELD_EVERY, yieldToEventLoop } from '../util/yield.js';
 
 export type { Change, ProgressSink } from './execute.js';
 
@@ -137,6 +138,27 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   // When one side fails the other stops (no further CRL, no further OCSP request), and the run fails only
   // once both have: nothing of it is still running when runCheck rejects.
   let stopped = false;
+
+  // The summary's verdicts. A certificate no OCSP job asks has every answer of this run once the CRLs are done,
+  // so it is judged then, while the responders are still being asked; the rest once they have answered. Each
+  // group is judged at one instant after its last answer: never against a "now" older than its evidence.
+  const verdicts = noVerdicts();
+  const casesById = new Map<string, Case>(plan.cases.map((c) => [c.id, c]));
+  const askedOverOcsp = new Set(plan.ocspJobs.map((j) => j.certificate.sha256));
+  const judge = async (refs: Iterable<CertificateRef>): Promise<void> => {
+    const judgedAt = clock.now().getTime();
+    let n = 0;
+    for (const ref of refs) {
+      if (stopped) return;
+      const answers = recordObservations(recorder.recordOf(ref.cert.sha256, ref.record));
+      for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, ref.cert, answers, judgedAt)]++;
+      if (++n % YIELD_EVERY === 0) await yieldToEventLoop(); // the OCSP requests' spacing runs on this thread
+    }
+  };
+  const refsWhere = function* (ocsp: boolean): Generator<CertificateRef> {
+    for (const ref of plan.refs.values()) if (askedOverOcsp.has(ref.cert.sha256) === ocsp) yield ref;
+  };
+
   const settled = await Promise.allSettled([
     (async () => {
       try {
@@ -149,6 +171,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
           deps.progress?.increment();
         }
         crlDone = clock.now().getTime();
+        await judge(refsWhere(false));
       } catch (err) {
         stopped = true;
         await ocsp.abandon();
@@ -172,13 +195,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   await store.putSourceStates(sourceStates);
   deps.progress?.stop();
 
-  const verdicts = noVerdicts();
-  const casesById = new Map<string, Case>(plan.cases.map((c) => [c.id, c]));
-  const judgedAt = clock.now().getTime();
-  for (const ref of plan.refs.values()) {
-    const answers = recordObservations(recorder.recordOf(ref.cert.sha256, ref.record));
-    for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, ref.cert, answers, judgedAt)]++;
-  }
+  await judge(refsWhere(true));
   const finishedAt = clock.now().getTime();
   const itemsWritten = store.itemsWritten - writtenBefore + 1;
   const observationsWritten = recorder.observationsWritten;

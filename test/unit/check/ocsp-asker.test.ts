@@ -1,7 +1,7 @@
 /**
- * OCSP jobs are asked while planning goes on: the planner hands each shard's
- * jobs over as soon as it is planned, and the asker keeps one set of per-host
- * limits however the jobs arrive.
+ * OCSP jobs are asked while planning goes on: the planner hands the jobs over
+ * a slice at a time as it plans, letting the thread go in between, and the
+ * asker keeps one set of per-host limits however the jobs arrive.
  */
 import { describe, expect, it } from 'vitest';
 import { planCheck } from '../../../src/check/plan.js';
@@ -12,7 +12,7 @@ import { makeWorld, T0 } from './world.js';
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `c${i}`, crl: false }));
 
-describe('planCheck hands OCSP jobs over shard by shard', () => {
+describe('planCheck hands OCSP jobs over as it plans', () => {
   it('hands every job of the plan once, before planning ends, with every case of its certificate', async () => {
     const w = await makeWorld(names(24));
     // One certificate tracked by a second case: both cases must be on its one job.
@@ -37,6 +37,26 @@ describe('planCheck hands OCSP jobs over shard by shard', () => {
     const sharedJob = handed.flat().find((j) => j.certificate.sha256 === shared.sha256)!;
     expect([...sharedJob.certificate.caseIds].sort()).toEqual(['c1', 'c2']);
     expect(sharedJob.certificate.cases).toHaveLength(2);
+  });
+
+  it('lets the thread go between slices of a shard, handing each slice over as it is planned', async () => {
+    // One case planned at once (`--case`) is one shard of 300: without slices it would hold the thread throughout,
+    // and the asker's spacing timers with it.
+    const w = await makeWorld(names(300));
+    const sizes: number[] = [];
+    let timerRanAt: number | null = null;
+    setImmediate(() => {
+      timerRanAt = sizes.length;
+    });
+    const plan = await planCheck(w.store, T0, { caseId: 'c1', onOcspJobs: (jobs) => sizes.push(jobs.length) });
+    expect(plan.ocspJobs).toHaveLength(300);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(300);
+    expect(sizes.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256);
+    // The timer ran after the first slice was handed over, while the rest was still to plan.
+    expect(timerRanAt).not.toBeNull();
+    expect(timerRanAt!).toBeGreaterThanOrEqual(1);
+    expect(timerRanAt!).toBeLessThan(sizes.length);
   });
 });
 

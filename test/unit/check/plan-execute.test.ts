@@ -117,6 +117,17 @@ describe('runCheck', () => {
     expect(await w.store.listCrlSnapshots(w.fetcher.crlUrl)).toHaveLength(2);
   });
 
+  it("counts each certificate's verdict on this run's answers, those judged before the OCSP answers are in as well", async () => {
+    // A certificate no OCSP job asks is judged once the CRLs are done, before its answers are written.
+    const w = await makeWorld([{ name: 'crlOnly', ocsp: false }, { name: 'ocspOnly', crl: false }, { name: 'both' }]);
+    expect((await w.check()).verdicts).toMatchObject({ pending: 3 });
+    w.clock.advance(2 * HOUR);
+    for (const name of ['crlOnly', 'ocspOnly']) w.fetcher.revoke(w.certs[name]!.serial, T0 + HOUR, 1);
+    const s = await w.check();
+    expect(s.verdicts).toMatchObject({ revoked_on_time: 2, pending: 1 });
+    expect(Object.values(s.verdicts).reduce((a, b) => a + b, 0)).toBe(3);
+  });
+
   it('records a source that cannot be read as an error observation, and the run goes on', async () => {
     const w = await makeWorld([{ name: 'a' }]);
     w.fetcher.down.add(w.fetcher.ocspUrl);
