@@ -26,6 +26,7 @@ import { SesMailer } from '../../src/adapters/aws/ses-mailer.js';
 import { readCertificates } from '../../src/pki/certificate.js';
 import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
 import type { RunRecord } from '../../src/ports/store.js';
+import { toObservation, unpackRecord } from '../../src/store/layout.js';
 import { createPlannerHandler } from '../../functions/planner.js';
 import { createWorkerHandler } from '../../functions/worker.js';
 import { createNotifierHandler } from '../../functions/notifier.js';
@@ -262,10 +263,12 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ runId: announced[0]!.runId, certificates: 5, sourcesFailed: 0 });
     // 4 certificates x (CRL + OCSP), once each: the redelivered job was not run again.
-    const observations = all.filter((i) => String(i.sk).startsWith('OBS#'));
+    const observations = all
+      .filter((i) => String(i.sk).startsWith('OBS#'))
+      .map((i) => ({ ...toObservation(i), certificate: String(i.pk).slice('CERT#'.length) }));
     expect(observations.filter((o) => o.source.kind === 'crl')).toHaveLength(4);
     expect(observations.filter((o) => o.source.kind === 'ocsp')).toHaveLength(4);
-    const revoked = observations.filter((o) => o.status === 'revoked').map((o) => o.sha256Cert ?? o.pk.slice(5));
+    const revoked = observations.filter((o) => o.status === 'revoked').map((o) => o.certificate);
     expect(new Set(revoked).size).toBe(2);
     expect(runs[0]!.observationsWritten).toBe(8);
     // The evidence record of the shared certificate was updated in both cases that track it, from its CRL
@@ -274,7 +277,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     const shared = all.filter((i) => i.sk === `CERT#${sharedSha}`);
     expect(new Set(shared.map((i) => i.pk))).toEqual(new Set(['CASE#kc', 'CASE#other']));
     for (const item of shared) {
-      expect(Object.keys(JSON.parse(String(item.ev)).sources).sort()).toEqual([
+      expect(Object.keys(unpackRecord(String(item.ev)).sources).sort()).toEqual([
         expect.stringMatching(/^crl /),
         expect.stringMatching(/^ocsp /),
       ]);

@@ -30,9 +30,9 @@
  * answered leaves the index. An unchanged run therefore reads one item per
  * certificate that needs asking, and nothing for the rest.
  *
- * The certificate and its record are packed as JSON strings on purpose: one
- * string attribute costs a fraction of a nested map to marshal, and `status`
- * reads every item of a case.
+ * The certificate and its record, and each observation, are packed as JSON
+ * strings on purpose (formats in layout.ts): one string attribute costs a
+ * fraction of a nested map to marshal, and `status` reads every item of a case.
  *
  * Every request goes through DynamoTable (dynamo-table.ts): pagination,
  * batching with retries on the Clock, and a StoreError naming what failed.
@@ -58,6 +58,7 @@ import type {
 import { DynamoTable, StoreError } from './dynamo-table.js';
 import {
   certificateItem,
+  packRecord,
   fromObservation,
   jobPayloadItems,
   observationSortKey,
@@ -395,7 +396,7 @@ export class DynamoStore implements Store, NoticeLedger, RunLedger {
             : 'SET ev = :ev, rev = :next REMOVE pk2, sk2, pd',
           condition: 'rev = :rev',
           values: {
-            ':ev': JSON.stringify(w.record),
+            ':ev': packRecord(w.record),
             ':next': w.rev + 1,
             ':rev': w.rev,
             ...(poll ? { ':pk2': poll.pk2, ':sk2': poll.sk2, ':pd': poll.pd } : {}),

@@ -14,6 +14,7 @@ import type { NoticeLedger, OpenRun, RunLedger } from '../../ports.js';
 import { StoreError } from '../../ports/store-error.js';
 import {
   certificateItem,
+  packRecord,
   compareKeys,
   fromObservation,
   jobPayloadItems,
@@ -331,7 +332,7 @@ export class MemoryStore implements Store, NoticeLedger, RunLedger {
         { pk: `CASE#${w.cert.caseId}`, sk: `CERT#${w.cert.sha256}` },
         (item) => item.rev === w.rev,
         (item) => {
-          item.ev = JSON.stringify(w.record);
+          item.ev = packRecord(w.record);
           item.rev = w.rev + 1;
           setPoll(item, poll);
         },
