@@ -25,13 +25,16 @@ export function fileSpool(directory: string = tmpdir()): StatusSpool {
   // Per entry: offset in the file and byte length of its JSON.
   let offsets = new Float64Array(1024);
   let lengths = new Uint32Array(1024);
-  let pending: Buffer[] = [];
+  // Kept as text until a chunk is written, then encoded once: a Buffer per verdict (100,000 of them) is memory
+  // outside the JS heap that only a garbage collection gives back (at 101,000 certificates, 71 MB of it at the
+  // peak against 47 MB as text).
+  let pending: string[] = [];
   let pendingBytes = 0;
   let fileBytes = 0;
 
   const flush = (): void => {
     if (pendingBytes === 0 || fd === null) return;
-    const chunk = Buffer.concat(pending, pendingBytes);
+    const chunk = Buffer.from(pending.join(''), 'utf8');
     let written = 0;
     while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written, fileBytes + written);
     fileBytes += chunk.length;
@@ -54,11 +57,12 @@ export function fileSpool(directory: string = tmpdir()): StatusSpool {
       const i = keys.length;
       keys.push(key);
       grow(i);
-      const bytes = Buffer.from(JSON.stringify(status), 'utf8');
+      const text = JSON.stringify(status);
+      const length = Buffer.byteLength(text, 'utf8');
       offsets[i] = fileBytes + pendingBytes;
-      lengths[i] = bytes.length;
-      pending.push(bytes);
-      pendingBytes += bytes.length;
+      lengths[i] = length;
+      pending.push(text);
+      pendingBytes += length;
       if (pendingBytes >= WRITE_CHUNK) flush();
     },
     *inOrder() {
