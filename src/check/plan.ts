@@ -12,7 +12,7 @@ import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, type Ev
 import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } from '../ports/store.js';
 import { previousAnswer } from './jobs.js';
 import type { CrlJob, JobCertificate, OcspJob } from '../ports.js';
-import { DAY_MS, pollDue } from './poll.js';
+import { DAY_MS, pollDueFrom } from './poll.js';
 import { isDisclosedShard, revocationSources } from '../revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
@@ -106,7 +106,9 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
       // Attached before judging whether it is due: an expired certificate reached only through its issuer's
       // disclosure must have answered from those CRLs since expiry, like any other source.
       const c = resolver ? await resolver.attach(ref.cert) : ref.cert;
-      if (pollDue(c, ref.record, now, settledInterval) === null) {
+      const facts = latestAnswers(ref.record);
+      const sources = revocationSources(c);
+      if (pollDueFrom(c, ref.record, facts, sources, now, settledInterval) === null) {
         // Expired and answered since expiry (or revoked in its life): judged; it leaves the polling index.
         for (const kc of ref.cases) await store.setPollDue(kc.cert.caseId, sha, kc.rev, null);
         retiredExpired += ref.cases.length;
@@ -114,8 +116,6 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
       }
       refs.set(sha, ref);
       certificates += ref.cases.length;
-      const facts = latestAnswers(ref.record);
-      const sources = revocationSources(c);
       const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
       for (const s of sources) {
         const prev = facts.get(sourceKey(s.kind, s.url))?.latest ?? undefined;

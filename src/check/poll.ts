@@ -10,7 +10,7 @@
  *   tracked after the fact is judged on evidence; then never again.
  */
 import type { TrackedCertificate } from '../domain.js';
-import { revocationSources, type SourcedCertificate } from '../revocation-sources.js';
+import { revocationSources, type RevocationSource, type SourcedCertificate } from '../revocation-sources.js';
 import { evidenceOf, latestAnswers, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 
 export const DAY_MS = 86_400_000;
@@ -21,8 +21,19 @@ export function pollDue(
   now: number,
   settledIntervalMs = DAY_MS,
 ): number | null {
-  const facts = latestAnswers(record);
-  const sources = revocationSources(cert).map((s) => `${s.kind} ${s.url}`);
+  return pollDueFrom(cert, record, latestAnswers(record), revocationSources(cert), now, settledIntervalMs);
+}
+
+/** pollDue, given the record's latest answers and the certificate's sources, which the planner needs as well. */
+export function pollDueFrom(
+  cert: Pick<TrackedCertificate, 'notAfter'>,
+  record: EvidenceRecord,
+  facts: ReturnType<typeof latestAnswers>,
+  revocation: readonly RevocationSource[],
+  now: number,
+  settledIntervalMs = DAY_MS,
+): number | null {
+  const sources = revocation.map((s) => `${s.kind} ${s.url}`);
   if (cert.notAfter <= now) {
     const evidence = evidenceOf(cert, recordObservations(record));
     if (evidence.effectiveRevocationTime !== null && evidence.effectiveRevocationTime <= cert.notAfter) return null;

@@ -144,8 +144,11 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   // group is judged at one instant after its last answer: never against a "now" older than its evidence.
   const verdicts = noVerdicts();
   const casesById = new Map<string, Case>(plan.cases.map((c) => [c.id, c]));
-  const askedOverOcsp = new Set(plan.ocspJobs.map((j) => j.certificate.sha256));
-  const judge = async (refs: Iterable<CertificateRef>): Promise<void> => {
+  const askedOverOcsp = new Set<CertificateRef | undefined>(plan.ocspJobs.map((j) => plan.refs.get(j.certificate.sha256)));
+  const crlOnly: CertificateRef[] = [];
+  const withOcsp: CertificateRef[] = [];
+  for (const ref of plan.refs.values()) (askedOverOcsp.has(ref) ? withOcsp : crlOnly).push(ref);
+  const judge = async (refs: readonly CertificateRef[]): Promise<void> => {
     const judgedAt = clock.now().getTime();
     let n = 0;
     for (const ref of refs) {
@@ -154,9 +157,6 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
       for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, ref.cert, answers, judgedAt)]++;
       if (++n % YIELD_EVERY === 0) await yieldToEventLoop(); // the OCSP requests' spacing runs on this thread
     }
-  };
-  const refsWhere = function* (ocsp: boolean): Generator<CertificateRef> {
-    for (const ref of plan.refs.values()) if (askedOverOcsp.has(ref.cert.sha256) === ocsp) yield ref;
   };
 
   const settled = await Promise.allSettled([
@@ -171,7 +171,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
           deps.progress?.increment();
         }
         crlDone = clock.now().getTime();
-        await judge(refsWhere(false));
+        await judge(crlOnly);
       } catch (err) {
         stopped = true;
         await ocsp.abandon();
@@ -195,7 +195,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   await store.putSourceStates(sourceStates);
   deps.progress?.stop();
 
-  await judge(refsWhere(true));
+  await judge(withOcsp);
   const finishedAt = clock.now().getTime();
   const itemsWritten = store.itemsWritten - writtenBefore + 1;
   const observationsWritten = recorder.observationsWritten;
