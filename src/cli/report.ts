@@ -33,6 +33,7 @@ async function report(ctx: CliContext, opts: ReportOptions): Promise<void> {
   const { caseReport, readCrl } = await ctx.withRuntime(async ({ store, evidenceFiles, disclosures, evidenceArchive }) => {
     const built = await buildCaseReport(store, opts.case, io.clock.now().getTime(), {
       crlFile: (sha) => evidenceFiles?.crlPath(sha) ?? null,
+      observations: format.observations,
       allObservations: format.allObservations,
       certificateBytes: format.certificateBytes,
       disclosures,

@@ -192,6 +192,11 @@ export interface CaseReportOptions {
    * record keeps, the ones its verdict and findings rest on, and the case is read with one Query.
    */
   readonly allObservations?: boolean;
+  /**
+   * false: no certificate lists its observations (`observations` is empty), for the formats that show none
+   * (markdown, CSV, HTML). Their verdicts and findings are judged on the same evidence either way.
+   */
+  readonly observations?: boolean;
   /** Every certificate's DER in `certificateDers` (the evidence bundle's PEMs): one read per certificate. */
   readonly certificateBytes?: boolean;
   /** The imported CCADB disclosures: certificates are judged, and their CRLs listed, with their issuer's disclosed CRLs. */
@@ -208,11 +213,12 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
   const certificates: StoredCertificate[] = loaded.map((cc) => cc.cert);
   const bySha = new Map(certificates.map((c) => [c.sha256, c]));
   const observationsOf = new Map<string, (Observation & { raw?: Uint8Array | null })[]>();
-  for (const cc of loaded) {
-    const list: (Observation & { raw?: Uint8Array | null })[] =
-      options.allObservations || cc.legacy ? await store.listObservations(cc.cert.sha256) : recordObservations(cc.record);
-    observationsOf.set(cc.cert.sha256, list);
-  }
+  if (options.observations !== false)
+    for (const cc of loaded) {
+      const list: (Observation & { raw?: Uint8Array | null })[] =
+        options.allObservations || cc.legacy ? await store.listObservations(cc.cert.sha256) : recordObservations(cc.record);
+      observationsOf.set(cc.cert.sha256, list);
+    }
   const d = computeDeadline(kase);
   const rule: Rule = d.rule;
 

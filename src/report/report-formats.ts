@@ -8,6 +8,8 @@ import type { BundleFile } from './bundle.js';
 
 interface TextFormat {
   readonly description: string;
+  /** Whether the format shows each certificate's observations at all: building them for 100,000 certificates costs seconds. */
+  readonly observations: boolean;
   /** Every observation with its raw bytes (one read per certificate), or only those the evidence records keep. */
   readonly allObservations: boolean;
   /** Every certificate's own bytes (a read per certificate), or none beyond the issuers. */
@@ -18,6 +20,7 @@ interface TextFormat {
 
 interface DirectoryFormat {
   readonly description: string;
+  readonly observations: boolean;
   readonly allObservations: boolean;
   readonly certificateBytes: boolean;
   readonly kind: 'directory';
@@ -29,6 +32,7 @@ export type ReportFormat = TextFormat | DirectoryFormat;
 export const REPORT_FORMATS = {
   markdown: {
     description: 'incident report for the bug (CCADB sections)',
+    observations: false,
     allObservations: false,
     certificateBytes: false,
     kind: 'text',
@@ -36,6 +40,7 @@ export const REPORT_FORMATS = {
   },
   csv: {
     description: 'one row per certificate',
+    observations: false,
     allObservations: false,
     certificateBytes: false,
     kind: 'text',
@@ -43,6 +48,7 @@ export const REPORT_FORMATS = {
   },
   json: {
     description: 'everything, raw OCSP responses included',
+    observations: true,
     allObservations: true,
     certificateBytes: false,
     kind: 'text',
@@ -50,6 +56,7 @@ export const REPORT_FORMATS = {
   },
   html: {
     description: 'a self-contained page with the chart',
+    observations: false,
     allObservations: false,
     certificateBytes: false,
     kind: 'text',
@@ -57,6 +64,7 @@ export const REPORT_FORMATS = {
   },
   bundle: {
     description: 'a folder that verifies itself (needs --out)',
+    observations: true,
     allObservations: true,
     certificateBytes: true,
     kind: 'directory',

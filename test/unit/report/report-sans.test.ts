@@ -65,3 +65,20 @@ describe('subjectAltNames in reports', () => {
     expect(asked.flat()).toEqual([w.certs.old!.sha256]);
   });
 });
+
+describe('reports that show no observations', () => {
+  it('build none, and judge exactly as a report that lists them', async () => {
+    const w = await makeWorld([{ name: 'a' }, { name: 'b' }]);
+    await w.check();
+    w.clock.advance(3_600_000);
+    w.fetcher.revoke(w.certs.a!.serial, w.clock.now().getTime() - 60_000, 1);
+    await w.check();
+    const now = w.clock.now().getTime();
+    const full = await buildCaseReport(w.store, 'c1', now);
+    const lean = await buildCaseReport(w.store, 'c1', now, { observations: false });
+    expect(full.certificates.every((c) => c.observations.length > 0)).toBe(true);
+    expect(lean.certificates.every((c) => c.observations.length === 0)).toBe(true);
+    const withoutObservations = (r: typeof full) => ({ ...r, certificates: r.certificates.map((c) => ({ ...c, observations: [] })) });
+    expect(withoutObservations(lean)).toEqual(withoutObservations(full));
+  });
+});
