@@ -35,6 +35,7 @@ const drained = (spool: StatusSpool): CertificateStatus[] => {
 describe.each([
   ['memory', memorySpool],
   ['file', () => fileSpool()],
+  ['file, in runs of two', () => fileSpool(undefined, { runSize: 2 })],
 ])('%s spool', (_name, open) => {
   it('hands every verdict out once, in serial order, with multi-byte text and nested fields intact', () => {
     const spool = open();
@@ -58,7 +59,7 @@ describe.each([
 });
 
 describe('file spool', () => {
-  it('orders any set of verdicts exactly as the in-memory spool does, across write chunks', () => {
+  it('orders any set of verdicts exactly as the in-memory spool does, however they fall into runs', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -68,8 +69,9 @@ describe('file spool', () => {
           ),
           { maxLength: 60 },
         ),
-        (rows) => {
-          const [a, b] = [memorySpool(), fileSpool()];
+        fc.integer({ min: 1, max: 8 }),
+        (rows, runSize) => {
+          const [a, b] = [memorySpool(), fileSpool(undefined, { runSize })];
           rows.forEach(([serial, subject], i) => {
             a.add(serial, status(serial, subject, { lateBySeconds: i }));
             b.add(serial, status(serial, subject, { lateBySeconds: i }));
@@ -81,8 +83,21 @@ describe('file spool', () => {
     );
   });
 
-  it('holds a case larger than one write chunk', () => {
-    const spool = fileSpool();
+  it('keeps equal serials in the order they were added when they fall in different runs', () => {
+    const spool = fileSpool(undefined, { runSize: 1 });
+    for (const [serial, subject] of [
+      ['07', 'CN=a'],
+      ['05', 'CN=first'],
+      ['05', 'CN=second'],
+      ['01', 'CN=b'],
+      ['05', 'CN=third'],
+    ])
+      spool.add(serial!, status(serial!, subject!));
+    expect(drained(spool).map((s) => s.subject)).toEqual(['CN=b', 'CN=first', 'CN=second', 'CN=third', 'CN=a']);
+  });
+
+  it('holds verdicts larger than its read blocks, in runs merged from the file', () => {
+    const spool = fileSpool(undefined, { runSize: 3 });
     const big = 'x'.repeat(300_000);
     for (let i = 9; i >= 0; i--) spool.add(String(i), status(String(i), `${big}${i}`));
     const out = drained(spool);
