@@ -86,7 +86,10 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
       if (m === 'close') server.close(() => parentPort.postMessage({ closed: true }));
     });
   `;
-  const worker = new Worker(code, { eval: true, workerData: { dynalitePath, path } });
+  // The store's requests leave short-lived garbage only (each item's JSON, parsed and re-encoded): a small young
+  // generation is collected often and cheaply, where V8's default let it hold tens of megabytes. At 101,000
+  // certificates, `status` peaked ~25 MB lower with it, and `check` took no longer (npm run bench -- check).
+  const worker = new Worker(code, { eval: true, workerData: { dynalitePath, path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   return new Promise<DynaliteThread>((resolve, reject) => {
     const onExit = (code: number): void => reject(new Error(`the embedded store's thread stopped (exit ${code}) before it listened`));
     worker.once('error', reject);
