@@ -87,8 +87,8 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
     });
   `;
   // The store's requests leave short-lived garbage only (each item's JSON, parsed and re-encoded): a small young
-  // generation is collected often and cheaply, where V8's default let it hold tens of megabytes. At 101,000
-  // certificates, `status` peaked ~25 MB lower with it, and `check` took no longer (npm run bench -- check).
+  // generation is collected often and cheaply, where V8's default let it hold tens of megabytes. On the bench's
+  // 101,000-certificate home, `status` peaked ~25 MB lower with it, and `check` took no longer.
   const worker = new Worker(code, { eval: true, workerData: { dynalitePath, path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   return new Promise<DynaliteThread>((resolve, reject) => {
     const onExit = (code: number): void => reject(new Error(`the embedded store's thread stopped (exit ${code}) before it listened`));
