@@ -155,15 +155,37 @@ export interface StatusReport {
 /** The rules a status is judged under, and the CCADB disclosures that add CRLs to certificates without one. */
 export type StatusRules = RuleOptions & { disclosures?: DisclosureLookup };
 
-/** What building a status read, for callers that need it too (reports), so nothing is read twice. */
-export interface StatusReads {
-  readonly certificates: Map<string, CaseCertificate[]>;
-  readonly snapshots: Map<string, SnapshotIndex>;
+/**
+ * What a report needs of a certificate beside its verdict, kept as it is judged: a few fields, where keeping
+ * the certificate and its record as read held several kilobytes per certificate (a whole case at once).
+ */
+export interface JudgedCertificate {
+  readonly crtshId: string | null | undefined;
+  readonly issuerSha256: string;
+  /** As stored at track; undefined for certificates tracked before SANs were kept (read from their DER). */
+  readonly sans: readonly string[] | undefined;
+  /** The observations the verdict rests on (every stored one for a certificate without a record); null unless asked. */
+  readonly observations: Observation[] | null;
 }
 
-/** A record as judged: records written before evidence records existed are rebuilt from their observations. */
-async function usableRecord(store: Store, cc: CaseCertificate): Promise<EvidenceRecord> {
-  return cc.legacy ? mergeEvidence(EMPTY_RECORD, await store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
+/** What building one case's status read, for callers that need it too (reports), so nothing is read twice. */
+export interface StatusReads {
+  /** By certificate SHA-256. */
+  readonly certificates: Map<string, JudgedCertificate>;
+  /** Every CRL URL any certificate of the case is judged on, with its snapshots. */
+  readonly snapshots: Map<string, SnapshotIndex>;
+  /** Keep each certificate's observations (JudgedCertificate.observations). */
+  readonly observations: boolean;
+}
+
+/**
+ * A record as judged, and the observations it was built from: records written before evidence records existed
+ * are rebuilt from every stored observation.
+ */
+async function usableRecord(store: Store, cc: CaseCertificate): Promise<{ record: EvidenceRecord; stored: Observation[] | null }> {
+  if (!cc.legacy) return { record: cc.record, stored: null };
+  const stored = await store.listObservations(cc.cert.sha256);
+  return { record: mergeEvidence(EMPTY_RECORD, stored, cc.cert.notAfter), stored };
 }
 
 /** Receives a status as it is judged, certificate by certificate, so nothing holds every verdict at once. */
@@ -175,13 +197,7 @@ export interface StatusSink {
   caseEnd(): void;
 }
 
-export async function buildStatus(
-  store: Store,
-  now: number,
-  caseId?: string,
-  reads?: StatusReads,
-  rules: StatusRules = {},
-): Promise<StatusReport> {
+export async function buildStatus(store: Store, now: number, caseId?: string, rules: StatusRules = {}): Promise<StatusReport> {
   const cases: CaseStatus[] = [];
   await streamStatus(
     store,
@@ -196,7 +212,7 @@ export async function buildStatus(
       caseEnd: () => undefined,
     },
     caseId,
-    reads,
+    undefined,
     rules,
   );
   return rules.rulesAsOf === undefined ? { cases } : { cases, rulesAsOf: isoOrNull(rules.rulesAsOf)! };
@@ -208,8 +224,9 @@ export async function buildStatus(
  * certificate is judged as its page arrives (while the store reads the next
  * page) and its verdict goes into a spool (`openSpool`: in memory by default;
  * the CLI's is a temporary file, so memory does not grow with the case), from
- * which the sink gets them sorted. Records are released once judged (unless
- * `reads` keeps them).
+ * which the sink gets them sorted. Records are released once judged; `reads`
+ * (one case) keeps what a report needs of each certificate, and the CRL
+ * snapshots.
  */
 export async function streamStatus(
   store: Store,
@@ -235,15 +252,16 @@ export async function streamStatus(
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
     const spool = reads ? memorySpool() : openSpool();
     try {
-      const kept: { key: string; cc: CaseCertificate }[] = [];
       let count = 0;
       await store.visitCase(kase.id, async (cc) => {
-        const record = await usableRecord(store, cc);
+        const { record, stored } = await usableRecord(store, cc);
         const cert = resolver ? await resolver.attach(cc.cert) : cc.cert;
         // Each CRL's snapshots are read once, when a certificate first needs them.
-        for (const url of crlSourceUrls(cert))
+        // (A certificate given disclosed CRLs keeps its own: both sets are read, for the report's list of CRLs.)
+        for (const url of cert === cc.cert ? crlSourceUrls(cert) : new Set([...crlSourceUrls(cc.cert), ...crlSourceUrls(cert)]))
           if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
-        const s = certificateStatus(kase, cert, [...recordObservations(record), ...goodFromSnapshots(cert, record, snapshots)], now, rules);
+        const observations = recordObservations(record);
+        const s = certificateStatus(kase, cert, [...observations, ...goodFromSnapshots(cert, record, snapshots)], now, rules);
         // Unchanged answers are not rewritten per certificate: the source's own
         // heartbeat says when the answer was last confirmed.
         const sources = s.sources.map((src) => {
@@ -257,14 +275,15 @@ export async function streamStatus(
         // so the order never depends on which key range's page came first.
         const key = `${s.serial}\u0000${s.sha256}`;
         spool.add(key, { ...s, sources });
-        if (reads) kept.push({ key, cc });
+        if (reads)
+          reads.certificates.set(cert.sha256, {
+            crtshId: cert.crtshId,
+            issuerSha256: cert.issuerSha256,
+            sans: cert.sans,
+            observations: reads.observations ? (stored ?? observations) : null,
+          });
         count++;
       });
-      if (reads)
-        reads.certificates.set(
-          kase.id,
-          kept.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((k) => k.cc),
-        );
       const rule = computeDeadline(kase, undefined, rules).rule;
       const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;
       sink.caseStart(

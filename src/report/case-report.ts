@@ -7,17 +7,15 @@
 import { createHash } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
-import { buildStatus, SnapshotIndex, type CaseStatus } from '../check/status.js';
-import { recordObservations } from '../rules/evidence.js';
+import { streamStatus, type JudgedCertificate, type StatusReads } from '../check/status.js';
 import { computeDeadline, type Rule } from '../rules/rules.js';
 import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentDuty } from '../rules/incident-duties.js';
 import { noVerdicts, type CertificateStatus, type Finding } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
 import { crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
-import type { CaseCertificate, CrlSnapshot, Store, StoredCertificate } from '../ports/store.js';
+import type { CrlSnapshot, Store } from '../ports/store.js';
 import type { Observation } from '../domain.js';
-import { crlSourceUrls } from '../revocation-sources.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
 
 export interface ReportCounts {
@@ -206,52 +204,60 @@ export interface CaseReportOptions {
 export async function buildCaseReport(store: Store, caseId: string, now: number, options: CaseReportOptions = {}): Promise<CaseReport> {
   const kase: Case | null = await store.getCase(caseId);
   if (!kase) throw new InputError(`no case "${caseId}"`);
-  const reads = { certificates: new Map<string, CaseCertificate[]>(), snapshots: new Map<string, SnapshotIndex>() };
-  const status: CaseStatus = (await buildStatus(store, now, caseId, reads, options.disclosures ? { disclosures: options.disclosures } : {}))
-    .cases[0]!;
-  const loaded = reads.certificates.get(caseId)!;
-  const certificates: StoredCertificate[] = loaded.map((cc) => cc.cert);
-  const bySha = new Map(certificates.map((c) => [c.sha256, c]));
-  const observationsOf = new Map<string, (Observation & { raw?: Uint8Array | null })[]>();
-  if (options.observations !== false)
-    for (const cc of loaded) {
-      const list: (Observation & { raw?: Uint8Array | null })[] =
-        options.allObservations || cc.legacy ? await store.listObservations(cc.cert.sha256) : recordObservations(cc.record);
-      observationsOf.set(cc.cert.sha256, list);
-    }
+  const keepObservations = options.observations !== false && !options.allObservations;
+  const reads: StatusReads = { certificates: new Map(), snapshots: new Map(), observations: keepObservations };
   const d = computeDeadline(kase);
   const rule: Rule = d.rule;
 
-  // SANs for the appendix are kept with each certificate since they were read at track; certificates
-  // tracked before that have theirs read from their stored bytes.
-  const derOf = await store.getCertificateDers(
-    certificates.filter((c) => options.certificateBytes || c.sans === undefined).map((c) => c.sha256),
-  );
+  // Each verdict becomes its report entry as status hands it over (serial order); only the entries are kept.
   const reportCerts: ReportCertificate[] = [];
-  for (const s of status.certificates) {
-    const observations = [...(observationsOf.get(s.sha256) ?? [])].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation);
-    const cert = bySha.get(s.sha256)!;
-    const der = derOf.get(s.sha256);
+  const sansFromDer: ReportCertificate[] = [];
+  const add = (s: CertificateStatus, judged: JudgedCertificate, listed: readonly (Observation & { raw?: Uint8Array | null })[]): void => {
     const effective = s.effectiveRevocationTime === null ? null : Date.parse(s.effectiveRevocationTime);
-    reportCerts.push({
+    const entry: ReportCertificate = {
       ...s,
-      crtshUrl: crtshUrl(cert),
-      issuerSha256: cert.issuerSha256,
+      crtshUrl: crtshUrl({ sha256: s.sha256, crtshId: judged.crtshId }),
+      issuerSha256: judged.issuerSha256,
       subjectCN: subjectCommonName(s.subject),
-      sans: cert.sans ? [...cert.sans] : der ? subjectAltNames(der) : [],
+      sans: judged.sans ? [...judged.sans] : [],
       reportToRevocationSeconds: effective === null ? null : Math.floor((effective - kase.reportedAt) / 1000),
-      observations,
-    });
+      observations: [...listed].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation),
+    };
+    reportCerts.push(entry);
+    // SANs are kept with each certificate since they were read at track; older ones are read from its DER.
+    if (judged.sans === undefined) sansFromDer.push(entry);
+  };
+  await streamStatus(
+    store,
+    now,
+    {
+      caseStart: () => undefined,
+      certificate: (s) => {
+        const judged = reads.certificates.get(s.sha256)!;
+        reads.certificates.delete(s.sha256);
+        // Only the formats with every observation read per certificate wait on the store here.
+        if (!options.allObservations || options.observations === false) return void add(s, judged, judged.observations ?? []);
+        return store.listObservations(s.sha256).then((listed) => add(s, judged, listed));
+      },
+      caseEnd: () => undefined,
+    },
+    caseId,
+    reads,
+    options.disclosures ? { disclosures: options.disclosures } : {},
+  );
+  const derOf = await store.getCertificateDers((options.certificateBytes ? reportCerts : sansFromDer).map((c) => c.sha256));
+  for (const c of sansFromDer) {
+    const der = derOf.get(c.sha256);
+    if (der) c.sans.push(...subjectAltNames(der));
   }
   // Status read the snapshots of every CRL it judged on, the disclosed ones included.
-  const crlUrls = [...new Set([...certificates.flatMap((c) => crlSourceUrls(c)), ...reads.snapshots.keys()])].sort();
   const crls: CaseReport['crls'] = [];
-  for (const url of crlUrls) {
-    const snapshots = reads.snapshots.get(url)?.snapshots ?? (await store.listCrlSnapshots(url));
+  for (const url of [...reads.snapshots.keys()].sort()) {
+    const snapshots = reads.snapshots.get(url)!.snapshots;
     for (const snap of [...snapshots].sort((a, b) => a.thisUpdate - b.thisUpdate || (a.sha256 < b.sha256 ? -1 : 1)))
       crls.push({ ...snap, localFile: options.crlFile?.(snap.sha256) ?? null });
   }
-  const issuerShas = [...new Set(certificates.map((c) => c.issuerSha256))].sort();
+  const issuerShas = [...new Set(reportCerts.map((c) => c.issuerSha256))].sort();
   const issuers: CaseReport['issuers'] = [];
   for (const sha of issuerShas) {
     const der = await store.getCertificateDer(sha);
