@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -6,6 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 
 const tableFiles = (home: string): string[] => readdirSync(join(home, 'db')).filter((f) => /\.(ldb|sst)$/.test(f));
+const logBytes = (home: string): number =>
+  readdirSync(join(home, 'db'))
+    .filter((f) => f.endsWith('.log'))
+    .reduce((sum, f) => sum + statSync(join(home, 'db', f)).size, 0);
 
 describe('the embedded store', () => {
   const homes: string[] = [];
@@ -13,16 +17,13 @@ describe('the embedded store', () => {
     for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
   });
 
-  it('keeps a bulk write in LevelDB’s enlarged write buffer: 16 MB of certificates stored leaves no table file to compact yet', async () => {
+  it('keeps a bulk write in LevelDB’s enlarged write buffer: 16 MB of certificates stored leaves no table file to compact until the store closes', async () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-embedded-'));
     homes.push(home);
+    // Random bytes, so LevelDB's compression cannot shrink them under its default 4 MB buffer.
+    const ders = Array.from({ length: 4_000 }, () => ({ sha256: randomBytes(32).toString('hex'), der: randomBytes(4096) }));
     const open = await openEmbeddedStore(home);
     try {
-      // Random bytes, so LevelDB's compression cannot shrink them under its default 4 MB buffer.
-      const ders = Array.from({ length: 4_000 }, () => {
-        const der = randomBytes(4096);
-        return { sha256: randomBytes(32).toString('hex'), der };
-      });
       await open.store.putCertificateDers(ders);
       // With LevelDB's default buffer this leaves several table files (level 0) while the store is open.
       expect(tableFiles(home)).toEqual([]);
@@ -31,6 +32,15 @@ describe('the embedded store', () => {
       expect(Buffer.from(back.get(ders[7]!.sha256)!).equals(ders[7]!.der)).toBe(true);
     } finally {
       await open.close();
+    }
+    // Closing wrote the buffer out as tables: the next command does not replay 16 MB of log before its first read.
+    expect(tableFiles(home).length).toBeGreaterThan(0);
+    expect(logBytes(home)).toBeLessThan(1024 * 1024);
+    const again = await openEmbeddedStore(home);
+    try {
+      expect((await again.store.getCertificateDers([ders[3]!.sha256])).get(ders[3]!.sha256)).toEqual(new Uint8Array(ders[3]!.der));
+    } finally {
+      await again.close();
     }
   });
 });
