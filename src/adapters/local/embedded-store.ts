@@ -105,9 +105,10 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
       }
     };
     // LevelDB compacts a key range by first writing its write buffer out as a table, then merging the tables that
-    // overlap the range. Above every key dynalite writes (its keys are ASCII), the range holds nothing: only the
-    // buffer is written out. A command that wrote then leaves its writes in tables, and the next command opens
-    // the store without replaying them from the log (up to WRITE_BUFFER_BYTES of it) first.
+    // overlap the range. Every key dynalite writes starts with the ASCII name of its part ('item-revwatch~',
+    // 'index-global~…'), so the range from U+FFFF up holds nothing: only the buffer is written out. A command
+    // that wrote then leaves its writes in tables, and the next command opens the store without replaying them
+    // from the log (up to WRITE_BUFFER_BYTES of it) first.
     const writeOutBuffers = () => Promise.all(opened.map((db) => db.status === 'open' ? db.compactRange('\uffff', '\uffff\uffff') : undefined));
     const dynalite = require(workerData.dynalitePath);
     const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
