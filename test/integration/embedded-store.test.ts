@@ -20,7 +20,7 @@ describe('the embedded store', () => {
   it('keeps a bulk write in LevelDB’s enlarged write buffer: 16 MB of certificates stored leaves no table file to compact until the store closes', async () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-embedded-'));
     homes.push(home);
-    // Random bytes, so LevelDB's compression cannot shrink them under its default 4 MB buffer.
+    // 4,000 DERs of 4 KB: ~22 MB in the write buffer as dynalite stores them (base64 in JSON), over 4 MB and under 64.
     const ders = Array.from({ length: 4_000 }, () => ({ sha256: randomBytes(32).toString('hex'), der: randomBytes(4096) }));
     const open = await openEmbeddedStore(home);
     try {

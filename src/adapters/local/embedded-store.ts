@@ -68,9 +68,11 @@ export async function openEmbeddedStore(
  * file overlaps much of the level below and its merge rewrites that. With LevelDB's default of 4 MB, on the
  * bench's 101,000-certificate home, LevelDB's compaction thread used ~39 s of CPU in a 64 s check. With 64 MB it
  * used ~8 s, and the check took 44-51 s against 64-65 s (interleaved runs; 32 and 128 MB were no better). The
- * memory is LevelDB's own, outside the JS heap, and fills only with a command's writes: closing the store writes
- * the buffer out (below), so the next command replays a log of that size only after a crash. An unchanged
- * re-check after a first check then peaked at ~550 MB, where replaying the first check's log took it to ~590 MB.
+ * memory is LevelDB's own, outside the JS heap, and fills only with a command's writes (up to twice this while a
+ * full buffer is being written out beside the next): closing the store writes the buffer out (below), so the next
+ * command replays a log of that size only after a crash. An unchanged re-check after a first check then peaked at
+ * ~550 MB, where replaying the first check's log took it to ~590 MB. Closing also waits for a compaction already
+ * running, where it used to abandon it; the bench's timings (README) include that.
  */
 const WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 
