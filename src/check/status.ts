@@ -256,9 +256,9 @@ export async function streamStatus(
       await store.visitCase(kase.id, async (cc) => {
         const { record, stored } = await usableRecord(store, cc);
         const cert = resolver ? await resolver.attach(cc.cert) : cc.cert;
-        // Each CRL's snapshots are read once, when a certificate first needs them.
-        // (A certificate given disclosed CRLs keeps its own: both sets are read, for the report's list of CRLs.)
-        for (const url of cert === cc.cert ? crlSourceUrls(cert) : new Set([...crlSourceUrls(cc.cert), ...crlSourceUrls(cert)]))
+        // Each CRL's snapshots are read once, when a certificate first needs them. Disclosed CRLs are attached
+        // beside the certificate's own (ccadb/match.ts) and never stored, so these are every CRL a report lists.
+        for (const url of crlSourceUrls(cert))
           if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
         const observations = recordObservations(record);
         const s = certificateStatus(kase, cert, [...observations, ...goodFromSnapshots(cert, record, snapshots)], now, rules);
