@@ -204,8 +204,13 @@ export interface CaseReportOptions {
 export async function buildCaseReport(store: Store, caseId: string, now: number, options: CaseReportOptions = {}): Promise<CaseReport> {
   const kase: Case | null = await store.getCase(caseId);
   if (!kase) throw new InputError(`no case "${caseId}"`);
-  const keepObservations = options.observations !== false && !options.allObservations;
-  const reads: StatusReads = { certificates: new Map(), snapshots: new Map(), observations: keepObservations };
+  // The formats that list observations take the record's, or every stored one read per certificate.
+  const readEveryObservation = options.observations !== false && options.allObservations === true;
+  const reads: StatusReads = {
+    certificates: new Map(),
+    snapshots: new Map(),
+    observations: options.observations !== false && !readEveryObservation,
+  };
   const d = computeDeadline(kase);
   const rule: Rule = d.rule;
 
@@ -235,8 +240,7 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
       certificate: (s) => {
         const judged = reads.certificates.get(s.sha256)!;
         reads.certificates.delete(s.sha256);
-        // Only the formats with every observation read per certificate wait on the store here.
-        if (!options.allObservations || options.observations === false) return void add(s, judged, judged.observations ?? []);
+        if (!readEveryObservation) return void add(s, judged, judged.observations ?? []);
         return store.listObservations(s.sha256).then((listed) => add(s, judged, listed));
       },
       caseEnd: () => undefined,
