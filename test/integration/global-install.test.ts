@@ -25,7 +25,16 @@ describe('revwatch installs as a command (npm install -g)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-install-'));
   const elsewhere = join(dir, 'elsewhere');
   /** npm without the registry, the user's cache or config: everything it needs is on disk. */
-  const npmFlags = ['--offline', '--no-audit', '--no-fund', '--no-update-notifier', '--cache', join(dir, 'npm-cache'), '--userconfig', join(dir, 'npmrc')];
+  const npmFlags = [
+    '--offline',
+    '--no-audit',
+    '--no-fund',
+    '--no-update-notifier',
+    '--cache',
+    join(dir, 'npm-cache'),
+    '--userconfig',
+    join(dir, 'npmrc'),
+  ];
 
   const npm = (args: string[], cwd: string) => exec('npm', [...args, ...npmFlags], { cwd, encoding: 'utf8', timeout: 5 * MINUTES });
 
@@ -50,7 +59,14 @@ describe('revwatch installs as a command (npm install -g)', () => {
       await npm(['install', '-g', '--prefix', prefix, '--ignore-scripts', repo], dir);
       const { stdout: printed } = await revwatch(prefix, ['--version']);
       expect(printed.trim()).toBe(version);
-      const { stdout } = await revwatch(prefix, ['deadline', '--reported-at', '2024-07-30T19:30:00Z', '--reason', 'domain-validation', '--json']);
+      const { stdout } = await revwatch(prefix, [
+        'deadline',
+        '--reported-at',
+        '2024-07-30T19:30:00Z',
+        '--reason',
+        'domain-validation',
+        '--json',
+      ]);
       expect(JSON.parse(stdout)).toMatchObject({ deadline: '2024-07-31T19:30:00Z', hours: 24, rule: { section: 'BR 4.9.1.1' } });
     },
     10 * MINUTES,
@@ -65,7 +81,9 @@ describe('revwatch installs as a command (npm install -g)', () => {
       const { stdout } = await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', packed], repo);
       const [tarball] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
       const files = tarball!.files.map((f) => f.path);
-      expect(files).toEqual(expect.arrayContaining(['bin/revwatch.js', 'dist/cli.js', 'package.json', 'scripts/prepare.mjs', 'docs/cli.md']));
+      expect(files).toEqual(
+        expect.arrayContaining(['bin/revwatch.js', 'dist/cli.js', 'package.json', 'scripts/prepare.mjs', 'docs/cli.md']),
+      );
       expect(files.filter((f) => /^(src|test|infra|functions|bench|node_modules)\//.test(f))).toEqual([]);
 
       await exec('tar', ['xzf', join(packed, tarball!.filename), '-C', packed]);
@@ -78,7 +96,13 @@ describe('revwatch installs as a command (npm install -g)', () => {
 
       const { stdout: printed } = await revwatch(prefix, ['--version']);
       expect(printed.trim()).toBe(version);
-      const { stdout: text } = await revwatch(prefix, ['deadline', '--reported-at', '2024-07-30T19:30:00Z', '--reason', 'domain-validation']);
+      const { stdout: text } = await revwatch(prefix, [
+        'deadline',
+        '--reported-at',
+        '2024-07-30T19:30:00Z',
+        '--reason',
+        'domain-validation',
+      ]);
       expect(text).toMatch(/^MUST deadline\s+2024-07-31T19:30:00Z/m);
     },
     10 * MINUTES,
