@@ -267,19 +267,24 @@ export async function resolveIssuer(
   cert: CertificateInfo,
   options: { given?: readonly CertificateInfo[]; bundle?: readonly CertificateInfo[]; fetchCaIssuers?: CaIssuersFetch },
 ): Promise<IssuerResolution> {
-  const direct = await findSigner(cert, options);
+  // Why each caIssuers URL gave no issuer (refused by the address guard, unreachable, not certificates), so the
+  // refusal says what to do about it rather than only that AIA was tried.
+  const caIssuersFailures: string[] = [];
+  const direct = await findSigner(cert, options, caIssuersFailures);
   if (!direct) {
     const tried = [
       options.given?.length ? '--issuer' : null,
       options.bundle?.length ? 'the bundle' : null,
-      cert.caIssuersUrls.length && options.fetchCaIssuers ? 'AIA caIssuers' : null,
+      cert.caIssuersUrls.length && options.fetchCaIssuers
+        ? `AIA caIssuers${caIssuersFailures.length ? ` (${caIssuersFailures.join('; ')})` : ''}`
+        : null,
     ].filter(Boolean);
     throw new InputError(
       `no issuer found for ${cert.subject} (serial ${cert.serial}); tried ${tried.length ? tried.join(', ') : 'nothing: give --issuer'}`,
     );
   }
   if (!direct.issuer.precertSigning) return { issuer: direct.issuer, revocationIssuer: direct.issuer, via: direct.via };
-  const upper = await findSigner(direct.issuer, options);
+  const upper = await findSigner(direct.issuer, options, []);
   if (!upper) {
     throw new InputError(`${cert.subject} was signed by a Precertificate Signing Certificate; the CA that issued it was not found`);
   }
@@ -289,6 +294,7 @@ export async function resolveIssuer(
 async function findSigner(
   cert: CertificateInfo,
   options: { given?: readonly CertificateInfo[]; bundle?: readonly CertificateInfo[]; fetchCaIssuers?: CaIssuersFetch },
+  caIssuersFailures: string[],
 ): Promise<{ issuer: CertificateInfo; via: IssuerResolution['via'] } | null> {
   for (const c of options.given ?? []) if (c.sha256 !== cert.sha256 && isIssuerOf(c, cert)) return { issuer: c, via: 'given' };
   for (const c of options.bundle ?? []) if (c.sha256 !== cert.sha256 && isIssuerOf(c, cert)) return { issuer: c, via: 'bundle' };
@@ -297,10 +303,12 @@ async function findSigner(
       let found: CertificateInfo[];
       try {
         found = readCaIssuersResponse(await options.fetchCaIssuers(url), url);
-      } catch {
+      } catch (err) {
+        caIssuersFailures.push(`${url}: ${err instanceof Error ? err.message : String(err)}`);
         continue;
       }
       for (const c of found) if (isIssuerOf(c, cert)) return { issuer: c, via: 'aia' };
+      caIssuersFailures.push(`${url}: no certificate there issued it`);
     }
   }
   return null;

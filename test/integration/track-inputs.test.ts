@@ -25,10 +25,14 @@ describe('track inputs', () => {
   let server: LocalCaServer;
   const certs: CertificateInfo[] = [];
 
-  const cli = async (...argv: string[]) => {
+  let caIssuersHits = 0;
+  let caPem = '';
+
+  const cli = (...argv: string[]) => cliWith(['--allow-private-network', ...argv]);
+  const cliWith = async (argv: string[]) => {
     let stdout = '';
     let stderr = '';
-    const code = await run(['--home', home, '--allow-private-network', ...argv], {
+    const code = await run(['--home', home, ...argv], {
       stdout: (s) => (stdout += s),
       stderr: (s) => (stderr += s),
       env: { REVWATCH_CRTSH_URL: crtsh.url('') },
@@ -51,7 +55,12 @@ describe('track inputs', () => {
       });
       certs.push(c.info);
     }
+    caPem = pem(ca.info.der);
     await crtsh
+      .route('/issuer.cer', (_req, res) => {
+        caIssuersHits += 1;
+        res.end(caPem);
+      })
       .route('/', (req, res) => {
         const d = new URL(req.url ?? '/', 'http://x').searchParams.get('d') ?? '';
         const hit = d === '1001' ? certs[2] : d === '1002' ? certs[3] : certs.find((c) => c.sha256 === d);
@@ -124,5 +133,47 @@ describe('track inputs', () => {
     const asOf = JSON.parse((await cli('--json', 'status', '--case', 'ms', '--rules-as-of', '2025-11-20T00:00:00Z')).stdout);
     expect(asOf.rulesAsOf).toBe('2025-11-20T00:00:00Z');
     expect(asOf.cases[0].certificates[0].deadline).toBe('2026-03-02T12:00:00Z');
+  });
+
+  it('without --allow-private-network, a caIssuers URL on loopback is named with the rule and the flag, as check does', async () => {
+    const r = await cliWith([
+      'track',
+      join(home, 'in', 'a.pem'),
+      '--reported-at',
+      '2026-02-28T12:00:00Z',
+      '--reason',
+      'key-compromise',
+      '--case',
+      'guarded',
+    ]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`no issuer found for CN=in0.example`);
+    expect(lines[0]).toContain(`AIA caIssuers (${server.caIssuersUrl}: refused to connect to 127.0.0.1: 127.0.0.1 is a loopback address`);
+    expect(lines[0]).toContain('use --allow-private-network for local responders');
+    expect(JSON.parse((await cli('--json', 'status')).stdout).cases.map((c: { id: string }) => c.id)).not.toContain('guarded');
+  });
+
+  it('fetches each caIssuers URL once per command, however many certificates name it', async () => {
+    const ca = await LocalCa.create({ name: 'Shared AIA CA', notBefore: NOW - 100 * DAY, notAfter: NOW + 400 * DAY });
+    caPem = pem(ca.info.der);
+    const dir = join(home, 'shared-aia');
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      const c = await ca.issue({
+        subject: `CN=shared${i}.example`,
+        notBefore: NOW - DAY,
+        notAfter: NOW + 90 * DAY,
+        crlUrls: [server.crlUrl],
+        caIssuersUrls: [crtsh.url('/issuer.cer')],
+      });
+      writeFileSync(join(dir, `c${i}.pem`), pem(c.info.der));
+    }
+    caIssuersHits = 0;
+    const r = await cli('--json', 'track', dir, '--reported-at', '2026-02-28T12:00:00Z', '--reason', 'key-compromise', '--case', 'shared');
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ added: 4 });
+    expect(caIssuersHits).toBe(1);
   });
 });
