@@ -1,13 +1,14 @@
 /** `revwatch status`: deadlines, verdicts and findings of every tracked certificate, streamed as judged. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseCaseId } from '../cli-validate.js';
-import { FailOnMatchError, type CliContext } from './context.js';
+import { collect, FailOnMatchError, type CliContext } from './context.js';
 
 interface StatusOptions {
   case?: string;
   rulesAsOf?: string;
-  verdict?: string;
-  failOn?: string;
+  /** Each --verdict / --fail-on given, in order: repeating the option adds to the list, as --notify does. */
+  verdict?: string[];
+  failOn?: string[];
 }
 
 export function registerStatus(program: Command, ctx: CliContext): void {
@@ -16,8 +17,18 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .description('deadlines, verdicts and findings for every tracked certificate')
     .option('--case <id>', 'only this case', parseCaseId)
     .option('--rules-as-of <ISO-8601>', 'judge every case under the rules in force at this time instead of when it was reported')
-    .option('--verdict <list>', 'show only certificates with these verdicts, comma-separated (e.g. overdue,revoked_late)')
-    .option('--fail-on <list>', 'exit 4 when any certificate judged has one of these verdicts (for cron), e.g. overdue')
+    .addOption(
+      new Option(
+        '--verdict <list>',
+        'show only certificates with these verdicts, comma-separated or repeated (e.g. overdue,revoked_late)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--fail-on <list>',
+        'exit 4 when any certificate judged has one of these verdicts (for cron; repeatable), e.g. overdue',
+      ).argParser(collect),
+    )
     .action((opts: StatusOptions) => status(ctx, opts));
 }
 
@@ -28,8 +39,8 @@ async function status(ctx: CliContext, opts: StatusOptions): Promise<void> {
   const { filteredSink, parseVerdicts } = await import('../check/status-filter.js');
   const { fileSpool } = await import('../adapters/local/file-spool.js');
   const rulesAsOf = opts.rulesAsOf ? parseInstant(opts.rulesAsOf, '--rules-as-of') : undefined;
-  const verdicts = opts.verdict ? parseVerdicts(opts.verdict, '--verdict') : null;
-  const failOn = opts.failOn ? parseVerdicts(opts.failOn, '--fail-on') : null;
+  const verdicts = opts.verdict ? parseVerdicts(opts.verdict.join(','), '--verdict') : null;
+  const failOn = opts.failOn ? parseVerdicts(opts.failOn.join(','), '--fail-on') : null;
   const shown = {
     ...(rulesAsOf === undefined ? {} : { rulesAsOf: isoOrNull(rulesAsOf)! }),
     drain: io.drain,

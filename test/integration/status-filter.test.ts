@@ -103,6 +103,22 @@ describe('revwatch status --fail-on (cron)', () => {
     const json = await cli('--json', 'status', '--verdict', 'undetermined', '--fail-on', 'undetermined');
     expect(json.code).toBe(4);
     expect(JSON.parse(json.stdout).cases[0].certificates.map((c: { serial: string }) => c.serial)).toEqual([leaf.info.serial]);
+    // Repeated, the options add up (as --notify does) rather than the last one winning.
+    const repeated = await cli(
+      '--json',
+      'status',
+      '--verdict',
+      'undetermined',
+      '--verdict',
+      'overdue',
+      '--fail-on',
+      'overdue',
+      '--fail-on',
+      'undetermined',
+    );
+    expect(repeated.code).toBe(4);
+    expect(repeated.stderr).toBe('revwatch: 1 certificate(s) with verdict overdue or undetermined (--fail-on)\n');
+    expect(JSON.parse(repeated.stdout).cases[0].certificates.map((c: { serial: string }) => c.serial)).toEqual([leaf.info.serial]);
     const bad = await cli('status', '--fail-on', 'overdue,latee');
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
