@@ -62,13 +62,22 @@ describe('revwatch digest / digest --send', () => {
   it('records a delivery only with --send', async () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-digest-'));
     const clock = new FakeClock(T0);
-    const cli = (...argv: string[]) => run(['--home', home, ...argv], { stdout: () => undefined, stderr: () => undefined, env: {}, clock });
+    let stderr = '';
+    const cli = (...argv: string[]) =>
+      run(['--home', home, ...argv], { stdout: () => undefined, stderr: (s) => void (stderr += s), env: {}, clock });
     expect(await cli('digest')).toBe(0);
+    expect(stderr).toBe('');
     expect(await cli('digest', '--format', 'markdown')).toBe(0);
     let open = await openEmbeddedStore(home);
     expect(await open.store.lastDigestAt()).toBeNull();
     await open.close();
     expect(await cli('digest', '--send')).toBe(0);
+    // It says what it recorded, that it emailed no one, and where the next digest starts.
+    expect(stderr).toBe(
+      `revwatch: digest recorded as delivered at ${iso(T0)}: 0 new finding(s) since ${iso(T0 - 7 * 24 * HOUR)} now count as reported; ` +
+        "revwatch emailed it to no one (post the text yourself; the stack's weekly digest function mails its own); " +
+        `the next digest counts new findings from ${iso(T0)}\n`,
+    );
     open = await openEmbeddedStore(home);
     expect(await open.store.lastDigestAt()).toBe(T0);
     await open.close();
