@@ -22,7 +22,7 @@ export interface Disclosure {
   readonly sha256: string;
   readonly name: string;
   readonly owner: string;
-  /** Subject Key Identifier, lowercase hex (the report gives it in base64). */
+  /** Subject Key Identifier, lowercase hex (the report gives it in base64; hex is accepted too). */
   readonly subjectKeyId: string | null;
   /** The full CRL, when the CA disclosed one. */
   readonly fullCrl: string | null;
@@ -69,6 +69,24 @@ const isHttpUrl = (s: string): boolean => {
   }
 };
 
+const HEX_KEY_ID = /^(?:[0-9a-f]{2})+$/i;
+const BASE64_KEY_ID = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * A Subject Key Identifier as lowercase hex, the form certificates' AKIs are compared in; null when the cell
+ * is empty, undefined when it is neither form. The CCADB report gives it in base64; a report edited or
+ * exported by other tools may give hex, with or without colons. Hex is tried first: a base64 identifier of
+ * the usual 20 (SHA-1, RFC 5280 4.2.1.2) or 32 bytes ends in '=', so it is never all hex digits, and an
+ * unpadded one (a multiple of 3 bytes) is all hex digits by chance only once in some 10^18.
+ */
+export function keyIdentifierHex(text: string): string | null | undefined {
+  if (!text) return null;
+  const hex = text.replace(/[:\s]/g, '');
+  if (HEX_KEY_ID.test(hex)) return hex.toLowerCase();
+  if (BASE64_KEY_ID.test(text)) return Buffer.from(text, 'base64').toString('hex');
+  return undefined;
+}
+
 /** The hash the issuer-name lookup keys on: SHA-256 of a Name's DER. */
 export function nameHash(nameDer: Uint8Array): string {
   return createHash('sha256').update(nameDer).digest('hex');
@@ -108,9 +126,11 @@ export function parseAllCertificateRecords(text: string, source: string): Parsed
       skipped.push({ line: r.line, why: `"${COLUMNS.sha256}" is not a SHA-256 fingerprint` });
       continue;
     }
-    const skiText = cell(r.fields, COLUMNS.subjectKeyId);
-    const skiBytes = skiText ? Buffer.from(skiText, 'base64') : null;
-    const subjectKeyId = skiBytes && skiBytes.length > 0 ? skiBytes.toString('hex') : null;
+    const subjectKeyId = keyIdentifierHex(cell(r.fields, COLUMNS.subjectKeyId));
+    if (subjectKeyId === undefined) {
+      skipped.push({ line: r.line, why: `"${COLUMNS.subjectKeyId}" is neither base64 nor hex` });
+      continue;
+    }
 
     const full = cell(r.fields, COLUMNS.fullCrl);
     const fullCrl = full && isHttpUrl(full) ? full : null;

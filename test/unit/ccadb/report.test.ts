@@ -6,8 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../../src/ccadb/csv.js';
-import { COLUMNS, parseAllCertificateRecords } from '../../../src/ccadb/report.js';
+import { COLUMNS, keyIdentifierHex, parseAllCertificateRecords } from '../../../src/ccadb/report.js';
+import { disclosureFor } from '../../../src/ccadb/match.js';
 import { InputError } from '../../../src/errors.js';
+import { LocalCa } from '../../../src/local-ca/ca.js';
+import { parseRawCertificate } from '../../../src/pki/raw-certificate.js';
 
 const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 const csv = (rows: string[][]): string => rows.map((r) => r.map(quote).join(',')).join('\r\n') + '\r\n';
@@ -96,6 +99,50 @@ describe('parseAllCertificateRecords', () => {
       { line: 2, why: `"${COLUMNS.sha256}" is not a SHA-256 fingerprint` },
       { line: 5, why: `"${COLUMNS.partitioned}" is not JSON` },
     ]);
+  });
+
+  it('reads a Subject Key Identifier given in base64 or in hex (with or without colons) as the same key', () => {
+    const ski = Buffer.from('00fa2b4c9d1e7f3a5b6c7d8e9f0a1b2c3d4e5f61', 'hex');
+    const forms = [
+      ski.toString('base64'),
+      ski.toString('hex'),
+      ski.toString('hex').toUpperCase(),
+      ski.toString('hex').match(/../g)!.join(':'),
+    ];
+    const rows = forms.map((form, i) => [
+      `Owner ${i}`,
+      FP_A.slice(0, 62) + String(i).padStart(2, '0'),
+      '',
+      `CA ${i}`,
+      form,
+      'http://crl.example/a.crl',
+      '',
+    ]);
+    const r = parseAllCertificateRecords(csv([header, ...rows]), 'report.csv');
+    expect(r.skipped).toEqual([]);
+    expect(r.disclosures.map((d) => d.subjectKeyId)).toEqual(forms.map(() => ski.toString('hex')));
+    // A 32-byte (SHA-256) identifier in base64, and one that is neither form, which is reported by its line.
+    const long = Buffer.alloc(32, 0xab);
+    expect(keyIdentifierHex(long.toString('base64'))).toBe(long.toString('hex'));
+    const bad = parseAllCertificateRecords(csv([header, [...rowA.slice(0, 4), 'not a key id!', ...rowA.slice(5)]]), 'report.csv');
+    expect(bad.skipped).toEqual([{ line: 2, why: `"${COLUMNS.subjectKeyId}" is neither base64 nor hex` }]);
+  });
+
+  it('a certificate is matched to the disclosure whose hex Subject Key Identifier is its AKI (no PEM to fall back on)', async () => {
+    const ca = await LocalCa.create({ name: 'Hex SKI CA', notBefore: Date.UTC(2026, 0, 1), notAfter: Date.UTC(2027, 0, 1) });
+    const leaf = await ca.issue({ subject: 'CN=hex.example', notBefore: Date.UTC(2026, 0, 2), notAfter: Date.UTC(2026, 3, 1) });
+    const hexWithColons = ca.info.subjectKeyId!.toUpperCase().match(/../g)!.join(':');
+    const parsed = parseAllCertificateRecords(
+      csv([header, ['Owner', ca.info.sha256, '', 'Hex SKI CA', hexWithColons, 'http://crl.example/hex.crl', '']]),
+      'r.csv',
+    );
+    const stored = parsed.disclosures.map((d) => ({ ...d, importedAt: 1 }));
+    const lookup = {
+      byKeyId: async (ski: string) => stored.filter((d) => d.subjectKeyId === ski),
+      bySubjectName: async () => [],
+      lastImport: async () => ({ at: 1, source: 'r.csv' }),
+    };
+    expect((await disclosureFor(lookup, parseRawCertificate(leaf.info.der)))?.fullCrl).toBe('http://crl.example/hex.crl');
   });
 
   it('refuses a file without the needed columns with one line naming them', () => {
