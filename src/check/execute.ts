@@ -31,6 +31,8 @@ export interface ProgressSink {
   start(total: number, label: string): void;
   increment(by?: number): void;
   stop(): void;
+  /** A stage that cannot be counted (one bulk write): shown as a line until the next start or stop. */
+  note?(text: string): void;
 }
 
 export interface ExecuteDeps {

@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki/certificate.js';
 import { subjectAltNameTexts } from '../pki/certificate-fields.js';
 import type { Clock } from '../ports.js';
+import type { ProgressSink } from './execute.js';
 import type { Store, StoredCertificate } from '../ports/store.js';
 import { iso } from '../time.js';
 
@@ -61,6 +62,9 @@ function sansOf(c: CertificateInfo): string[] {
   }
 }
 
+/** Certificate DERs stored per call when tracking: large enough that slicing costs nothing measurable. */
+const DER_SLICE = 2000;
+
 export async function trackCertificates(
   deps: {
     store: Store;
@@ -68,6 +72,8 @@ export async function trackCertificates(
     fetchCaIssuers?: CaIssuersFetch;
     /** The CRLs the issuer disclosed in the CCADB, when an import holds a disclosure for it (ccadb/). */
     disclosedCrlsOf?: (cert: CertificateInfo, issuer: CertificateInfo) => Promise<readonly string[]>;
+    /** Counts certificates as they are checked, then as their DERs are stored (the CLI's bar on a terminal). */
+    progress?: ProgressSink;
   },
   kase: Case,
   entries: readonly TrackEntry[],
@@ -92,6 +98,7 @@ export async function trackCertificates(
   const now = deps.clock.now().getTime();
   const toStore: StoredCertificate[] = [];
   const ders = new Map<string, Uint8Array>();
+  deps.progress?.start(entries.length, 'checking');
   for (const e of entries) {
     const c = e.certificate;
     const givenCrlUrls = [...(sources.crlUrls ?? [])];
@@ -127,6 +134,7 @@ export async function trackCertificates(
       crtshId: e.crtshId ?? null,
       sans: sansOf(c),
     });
+    deps.progress?.increment();
   }
   const unique = new Map(toStore.map((c) => [c.sha256, c]));
 
@@ -134,7 +142,17 @@ export async function trackCertificates(
   // The delayed-revocation report is filed after the deadline, so an existing case takes it on a later track.
   if (existing && kase.delayedReportUrl && existing.delayedReportUrl !== kase.delayedReportUrl)
     await deps.store.setDelayedReportUrl(kase.id, kase.delayedReportUrl);
-  await deps.store.putCertificateDers([...ders].map(([sha256, der]) => ({ sha256, der })));
+  // The DERs go in slices so that a large folder's progress moves; each is a plain put, so slicing changes nothing stored.
+  const derItems = [...ders].map(([sha256, der]) => ({ sha256, der }));
+  deps.progress?.start(derItems.length, 'storing');
+  for (let i = 0; i < derItems.length; i += DER_SLICE) {
+    const slice = derItems.slice(i, i + DER_SLICE);
+    await deps.store.putCertificateDers(slice);
+    deps.progress?.increment(slice.length);
+  }
+  deps.progress?.stop();
+  deps.progress?.note?.(`recording ${unique.size} certificate(s) in case ${kase.id}`);
   const added = await deps.store.addCertificates([...unique.values()]);
+  deps.progress?.stop();
   return { caseId: kase.id, caseCreated, added, alreadyTracked: unique.size - added };
 }

@@ -8,10 +8,11 @@ import {
   OCSP_PER_HOST_RANGE,
   parseOcspLimit,
 } from '../check/ocsp-limits.js';
-import type { CheckSummary, ProgressSink } from '../check/run-check.js';
+import type { CheckSummary } from '../check/run-check.js';
 import { InputError } from '../errors.js';
 import type { NotifyResult } from '../notify/notices.js';
 import { SourceUnreadableError, type CliContext } from './context.js';
+import { terminalProgress } from './progress.js';
 
 interface CheckOptions {
   case?: string;
@@ -57,12 +58,12 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
     summary = await ctx.withRuntime(
       async ({ store, mailer, evidenceFiles, disclosures }) => {
         if (opts.case && !(await store.getCase(opts.case))) throw new InputError(`no case "${opts.case}"`);
-        const progress = io.interactive && !ctx.globals().json ? await progressBar() : undefined;
+        const progress = await terminalProgress(ctx, 'sources');
         const saveCrl = evidenceFiles ? (sha: string, bytes: Uint8Array) => evidenceFiles.saveCrl(sha, bytes) : undefined;
         const result = await runCheck(
           { store, fetcher: ocsp, clock: io.clock, progress, saveCrl },
           { caseId: opts.case, ocspPerHost, ocspMinIntervalMs, disclosures },
-        );
+        ).finally(() => progress?.stop());
         // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
         notices = await notifyChangedCases(
           { store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' },
@@ -80,19 +81,6 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
   const { changeLines } = await import('../check/check-lines.js');
   ctx.print({ ...summary, notices }, () => [formatSummary(summary, changeLines), ...notes, ...unsent].join('\n'));
   if (summary.failedSources.length > 0) throw new SourceUnreadableError(`${summary.failedSources.length} source(s) could not be read`);
-}
-
-async function progressBar(): Promise<ProgressSink> {
-  const { SingleBar, Presets } = await import('cli-progress');
-  const bar = new SingleBar(
-    { format: '{label} [{bar}] {value}/{total} sources', stream: process.stderr, clearOnComplete: true, hideCursor: true },
-    Presets.shades_classic,
-  );
-  return {
-    start: (total, label) => bar.start(total, 0, { label }),
-    increment: (by = 1) => bar.increment(by),
-    stop: () => bar.stop(),
-  };
 }
 
 function formatSummary(s: CheckSummary, changeLines: (changes: CheckSummary['changes']) => string[]): string {

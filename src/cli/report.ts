@@ -5,6 +5,7 @@ import { parseCaseId } from '../cli-validate.js';
 import { InputError } from '../errors.js';
 import { REPORT_FORMAT_NAMES, REPORT_FORMATS, type ReportFormatName } from '../report/report-formats.js';
 import type { CliContext } from './context.js';
+import { terminalProgress } from './progress.js';
 
 interface ReportOptions {
   case: string;
@@ -30,14 +31,18 @@ async function report(ctx: CliContext, opts: ReportOptions): Promise<void> {
   if (format.kind === 'directory' && !opts.out) throw new InputError(`--format ${opts.format} needs --out <directory>`);
   const { buildCaseReport } = await import('../report/case-report.js');
   const { makeOutDir, writeOutFile } = await import('../cli-validate.js');
+  const progress = await terminalProgress(ctx, 'certificates');
   const { caseReport, readCrl } = await ctx.withRuntime(async ({ store, evidenceFiles, disclosures, evidenceArchive }) => {
+    // The case's certificate count is one item read; with it, judging a big case shows how far it is.
+    if (progress) progress.start((await store.certificateCounts()).get(opts.case) ?? 0, 'judging');
     const built = await buildCaseReport(store, opts.case, io.clock.now().getTime(), {
       crlFile: (sha) => evidenceFiles?.crlPath(sha) ?? null,
       observations: format.observations,
       allObservations: format.allObservations,
       certificateBytes: format.certificateBytes,
       disclosures,
-    });
+      ...(progress ? { onCertificate: () => progress.increment() } : {}),
+    }).finally(() => progress?.stop());
     // AWS mode keeps no CRL files: a bundle reads the CRLs the worker archived in the evidence bucket.
     const archive = evidenceFiles ? null : (io.evidenceArchive ?? evidenceArchive);
     const { readArchivedCrls } = await import('../report/read-archived.js');

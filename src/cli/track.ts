@@ -4,6 +4,7 @@ import { parseCaseId, parseReportUrl, sourceUrlOption } from '../cli-validate.js
 import type { Case } from '../domain.js';
 import { NOTIFYING_PARTIES } from '../rules/programs.js';
 import { collect, readInput, type CliContext } from './context.js';
+import { terminalProgress } from './progress.js';
 
 interface TrackOptions {
   reportedAt: string;
@@ -106,15 +107,18 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       return fetched;
     };
     const { disclosedCrlsForTrack } = await import('../cli-ccadb.js');
-    const result = await ctx.withRuntime(({ store, disclosures }) =>
-      trackCertificates(
-        { store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(disclosures) },
-        kase,
-        entries,
-        given,
-        { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
-      ),
-    );
+    const progress = await terminalProgress(ctx, 'certificates');
+    const result = await ctx
+      .withRuntime(({ store, disclosures }) =>
+        trackCertificates(
+          { store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(disclosures), progress },
+          kase,
+          entries,
+          given,
+          { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
+        ),
+      )
+      .finally(() => progress?.stop());
     ctx.print(skipped.length ? { ...result, skipped } : result, () =>
       [
         `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`,

@@ -199,6 +199,8 @@ export interface CaseReportOptions {
   readonly certificateBytes?: boolean;
   /** The imported CCADB disclosures: certificates are judged, and their CRLs listed, with their issuer's disclosed CRLs. */
   readonly disclosures?: DisclosureLookup;
+  /** Called as each certificate is judged (the CLI's progress bar). */
+  readonly onCertificate?: () => void;
 }
 
 export async function buildCaseReport(store: Store, caseId: string, now: number, options: CaseReportOptions = {}): Promise<CaseReport> {
@@ -238,6 +240,7 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
     {
       caseStart: () => undefined,
       certificate: (s) => {
+        options.onCertificate?.();
         const judged = reads.certificates.get(s.sha256)!;
         reads.certificates.delete(s.sha256);
         if (!readEveryObservation) return void add(s, judged, judged.observations ?? []);
