@@ -16,7 +16,14 @@ import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError, oneLine } from './cli-validate.js';
 import { SystemClock } from './clock.js';
 import { InputError, NotEvidenceError } from './errors.js';
-import { cliContext, EvidenceMismatchError, FailOnMatchError, SourceUnreadableError, type CliIo } from './cli/context.js';
+import {
+  AwsUnreachableError,
+  cliContext,
+  EvidenceMismatchError,
+  FailOnMatchError,
+  SourceUnreadableError,
+  type CliIo,
+} from './cli/context.js';
 import { registerCcadb } from './cli/ccadb.js';
 import { registerCheck } from './cli/check.js';
 import { registerDeadline } from './cli/deadline.js';
@@ -99,6 +106,10 @@ function exitCodeOf(err: unknown, io: CliIo): number {
   if (err instanceof FailOnMatchError) {
     io.stderr(`revwatch: ${err.message}\n`);
     return 4;
+  }
+  if (err instanceof AwsUnreachableError) {
+    io.stderr(`revwatch: ${oneLine(err.message)}\n`);
+    return err.partlyDone ? 2 : 1;
   }
   if (err instanceof SourceUnreadableError) {
     io.stderr(`revwatch: ${err.message}\n`);

@@ -9,9 +9,23 @@ import type { Clock } from '../ports.js';
 import { DynamoStore } from '../adapters/aws/dynamo-store.js';
 import type { Runtime } from './runtime.js';
 
+/** The DynamoDB commands that change the table (low-level and document-client names alike). */
+const WRITE_COMMAND = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item|Items)?Command$/;
+
 /** Synchronous, so a Lambda handler can build it at cold start. The SES client is made on first use. */
 export function openAwsRuntime(options: { tableName: string; clock?: Clock; evidenceBucket?: string | null }): Runtime {
   const client = new DynamoDBClient({});
+  // Counts the writes that succeeded (the document client shares this middleware stack), for the CLI to
+  // tell a command the network cut off before it wrote anything from one it cut off halfway.
+  let writes = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (WRITE_COMMAND.test(context.commandName ?? '')) writes += 1;
+      return result;
+    },
+    { step: 'initialize', name: 'revwatchCountWrites' },
+  );
   let ses: SesMailer | null = null;
   const store = new DynamoStore(client, { tableName: options.tableName, clock: options.clock });
   return {
@@ -21,6 +35,7 @@ export function openAwsRuntime(options: { tableName: string; clock?: Clock; evid
     evidenceFiles: null,
     disclosures: new DisclosureStore(store.table),
     evidenceArchive: options.evidenceBucket ? new S3EvidenceArchive(new S3Client({}), options.evidenceBucket) : null,
+    writesDone: () => writes,
     async close() {
       client.destroy();
     },

@@ -20,6 +20,8 @@ export interface Runtime {
   readonly disclosures: DisclosureStore;
   /** AWS mode: the evidence bucket the worker archives verified CRLs in, when REVWATCH_EVIDENCE_BUCKET names it. */
   readonly evidenceArchive: EvidenceArchive | null;
+  /** AWS mode: how many table writes succeeded so far, so a command cut off by the network can say it was partly done. */
+  readonly writesDone?: () => number;
   close(): Promise<void>;
 }
 
