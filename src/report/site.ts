@@ -1,18 +1,22 @@
 /**
- * `revwatch site`: a static dashboard across cases. index.html lists every
- * case (title, CA, bug link, counts by verdict, deadline, a small chart, last
- * check, failing sources) and links to cases/<id>.html, the case's HTML
- * report, which links back. Every page is self-contained (inline CSS and SVG,
- * no script, no network) and links are relative, so the folder works from
+ * `revwatch site`: a static dashboard across cases. index.html opens with what
+ * a reader wants at a glance (overdue certificates, cases with a missed
+ * deadline, the next deadline and how far away), then lists every case (title,
+ * CA owner, bug link, verdict badges, next deadline, a small chart, last check,
+ * sources failing at the last check), most urgent first, and links to
+ * cases/<id>.html, the case's HTML report, and to owners/<owner>.html, the same
+ * table for one CA owner's cases. Every page is self-contained (inline CSS and
+ * SVG, no script, no network) and links are relative, so the folder works from
  * file:// and from any static host or bucket prefix.
  */
 import { createHash } from 'node:crypto';
 import type { Store } from '../ports/store.js';
+import type { Verdict } from '../rules/verdict.js';
 import { buildCaseReport, type CaseReport } from './case-report.js';
 import { chartData, chartSvg } from './chart.js';
 import { VERDICT_ORDER, verdictCounts } from './formats.js';
-import { PAGE_STYLE, esc, safeHref, toHtml } from './html.js';
-import { iso } from '../time.js';
+import { PAGE_STYLE, esc, safeHref, toHtml, verdictBadge } from './html.js';
+import { formatDuration, iso } from '../time.js';
 import type { BundleFile } from './bundle.js';
 
 /** A file name for a case id: the id itself when it is plain, else a readable part plus a hash (ids stay distinct). */
@@ -22,32 +26,179 @@ export function casePageName(id: string): string {
   return `${plain}-${createHash('sha256').update(id).digest('hex').slice(0, 12)}.html`;
 }
 
-export function indexHtml(reports: readonly CaseReport[], now: number): string {
+/** The verdicts of a missed MUST deadline (docs/verdicts.md, "After a missed deadline"). */
+const MISSED: readonly Verdict[] = ['overdue', 'expired_overdue', 'revoked_late'];
+
+/**
+ * The CA owner an issuer name stands for: its organisation (O=), as CAs name their
+ * intermediates after themselves, else its common name, else the whole name.
+ */
+export function caOwnerOf(issuerName: string): string {
+  const attribute = (type: string): string | null => {
+    const m = new RegExp(`(?:^|,|\\+)\\s*${type}=((?:\\\\.|[^,+\\\\])*)`).exec(issuerName);
+    return m ? m[1]!.replace(/\\(.)/g, '$1').trim() || null : null;
+  };
+  return attribute('O') ?? attribute('CN') ?? (issuerName.trim() || 'unknown CA');
+}
+
+export function ownerPageName(owner: string): string {
+  const plain = owner
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 50);
+  return `${plain || 'owner'}-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}.html`;
+}
+
+/** The next deadline still ahead for a case's certificates not yet revoked, or null. */
+export function nextDeadline(r: CaseReport, now: number): { at: string; which: 'SHOULD' | 'MUST' } | null {
+  if (!r.certificates.some((c) => c.verdict === 'pending')) return null;
+  for (const [at, which] of [
+    [r.shouldDeadline, 'SHOULD'],
+    [r.deadline, 'MUST'],
+  ] as const)
+    if (at && Date.parse(at) > now) return { at, which };
+  return null;
+}
+
+/** The counts across cases the index opens with; `status --json` counts the same certificates. */
+export interface SiteOverview {
+  readonly cases: number;
+  readonly certificates: number;
+  readonly overdueCertificates: number;
+  readonly casesWithMissedDeadline: number;
+  readonly next: { readonly at: string; readonly which: 'SHOULD' | 'MUST'; readonly caseId: string; readonly title: string } | null;
+}
+
+export function siteOverview(reports: readonly CaseReport[], now: number): SiteOverview {
+  let next: SiteOverview['next'] = null;
+  for (const r of reports) {
+    const n = nextDeadline(r, now);
+    if (n && (!next || Date.parse(n.at) < Date.parse(next.at))) next = { ...n, caseId: r.case.id, title: r.case.title };
+  }
+  return {
+    cases: reports.length,
+    certificates: reports.reduce((sum, r) => sum + r.certificates.length, 0),
+    overdueCertificates: reports.reduce((sum, r) => sum + r.certificates.filter((c) => c.verdict === 'overdue').length, 0),
+    casesWithMissedDeadline: reports.filter((r) => r.certificates.some((c) => MISSED.includes(c.verdict))).length,
+    next,
+  };
+}
+
+/**
+ * Most urgent first: cases with overdue certificates (oldest deadline first), then cases with a
+ * deadline still ahead (soonest first), then settled cases (most recently reported first).
+ */
+export function byUrgency(reports: readonly CaseReport[], now: number): CaseReport[] {
+  const key = (r: CaseReport): [number, number] => {
+    if (r.certificates.some((c) => c.verdict === 'overdue')) return [0, Date.parse(r.deadline ?? '') || 0];
+    const next = nextDeadline(r, now);
+    if (next) return [1, Date.parse(next.at)];
+    return [2, -Date.parse(r.case.reportedAt)];
+  };
+  return [...reports].sort((a, b) => {
+    const [ga, ka] = key(a);
+    const [gb, kb] = key(b);
+    return ga - gb || ka - kb || a.case.id.localeCompare(b.case.id);
+  });
+}
+
+const plural = (n: number, one: string, many: string): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+function relative(at: string, now: number): string {
+  const seconds = Math.floor((Date.parse(at) - now) / 1000);
+  return seconds >= 0 ? `in ${formatDuration(seconds)}` : `${formatDuration(-seconds)} ago`;
+}
+
+function overviewHtml(o: SiteOverview, now: number, caseHref: (id: string) => string): string {
+  const next = o.next
+    ? `<strong>${o.next.at}</strong> (${relative(o.next.at, now)}), the ${o.next.which} deadline of <a href="${esc(caseHref(o.next.caseId))}">${esc(o.next.title)}</a>`
+    : '<strong>none</strong> (no certificate is waiting for a deadline still ahead)';
+  return `<section id="overview" aria-label="At a glance">
+<p class="stat${o.overdueCertificates ? ' alert' : ''}" data-stat="overdue-certificates"><strong>${o.overdueCertificates.toLocaleString('en-US')}</strong> overdue ${o.overdueCertificates === 1 ? 'certificate' : 'certificates'} (deadline passed, not revoked)</p>
+<p class="stat${o.casesWithMissedDeadline ? ' alert' : ''}" data-stat="cases-missed"><strong>${o.casesWithMissedDeadline.toLocaleString('en-US')}</strong> of ${plural(o.cases, 'case', 'cases')} with a missed deadline</p>
+<p class="stat" data-stat="next-deadline">Next deadline: ${next}</p>
+</section>`;
+}
+
+/** The deadline cell: the MUST deadline, and where the case stands against it. */
+function deadlineCell(r: CaseReport, now: number): string {
+  if (!r.deadline) return 'none';
+  const next = nextDeadline(r, now);
+  const overdue = r.certificates.filter((c) => c.verdict === 'overdue').length;
+  const state = overdue
+    ? `<span class="bad">missed ${formatDuration(Math.floor((now - Date.parse(r.deadline)) / 1000))} ago, ${overdue} not revoked</span>`
+    : next
+      ? `${next.which} ${relative(next.at, now)}`
+      : Date.parse(r.deadline) > now
+        ? 'every certificate settled'
+        : 'passed';
+  return `MUST ${r.deadline}<br><small>${state}</small>`;
+}
+
+function casesTable(reports: readonly CaseReport[], now: number, prefix: string, chartIdPrefix: string): string {
   const rows = reports
     .map((r, i) => {
       const counts = verdictCounts(r.certificates);
       const verdicts = VERDICT_ORDER.filter((v) => counts[v] > 0)
-        .map((v) => `<span class="count" data-verdict="${v}">${v} ${counts[v]}</span>`)
-        .join('<br>');
+        .map((v) => verdictBadge(v, counts[v]))
+        .join(' ');
       const bug = safeHref(r.case.reportUrl);
-      const cas = r.impact.issuers.map((x) => esc(x.name)).join('<br>');
-      const failing = r.failingSources.length ? `<span class="bad">${r.failingSources.length} failing</span>` : 'none';
-      return `<tr class="case" data-case="${esc(r.case.id)}"><td><a class="case-link" href="cases/${esc(casePageName(r.case.id))}">${esc(r.case.title)}</a><br><small>${esc(r.case.id)}</small></td><td>${cas}</td><td>${bug ? `<a class="bug-link" href="${bug}">bug</a>` : ''}</td><td>${verdicts}</td><td>${r.deadline ?? 'none'}</td><td>${chartSvg(chartData(r), { compact: true, id: `c${i}` })}</td><td>${r.lastCheckedAt ?? 'never'}</td><td>${failing}</td></tr>`;
+      const owners = [...new Set(r.impact.issuers.map((x) => caOwnerOf(x.name)))]
+        .map((o) => `<a class="owner-link" href="${esc(`${prefix}owners/${ownerPageName(o)}`)}">${esc(o)}</a>`)
+        .join('<br>');
+      const failing = r.failingSources.length
+        ? `<span class="bad">${r.failingSources.length} failing</span>`
+        : `<span class="ok">none failing</span>`;
+      const cell = (label: string, html: string): string => `<td data-label="${label}">${html}</td>`;
+      return `<tr class="case" data-case="${esc(r.case.id)}">${cell('Case', `<a class="case-link" href="${esc(`${prefix}cases/${casePageName(r.case.id)}`)}">${esc(r.case.title)}</a><br><small>${esc(r.case.id)}</small>`)}${cell('CA owner', owners || 'unknown')}${cell('Incident report', bug ? `<a class="bug-link" href="${bug}">bug</a>` : 'none given')}${cell('Certificates by verdict', verdicts || 'none tracked')}${cell('Deadline', deadlineCell(r, now))}${cell('Revoked over time', chartSvg(chartData(r), { compact: true, id: `${chartIdPrefix}${i}` }))}${cell('Last checked', r.lastCheckedAt ?? 'never')}${cell('Sources failing at the last check', failing)}</tr>`;
     })
     .join('\n');
+  return `<table id="cases" class="cards"><caption>Most urgent first: cases with overdue certificates, then by the next deadline, then settled cases.</caption><thead><tr><th scope="col">Case</th><th scope="col">CA owner</th><th scope="col">Incident report</th><th scope="col">Certificates by verdict</th><th scope="col">Deadline</th><th scope="col">Revoked over time</th><th scope="col">Last checked</th><th scope="col">Sources failing at the last check</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+function page(title: string, body: string): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>revwatch: revocation deadlines across cases</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
 <style>
 ${PAGE_STYLE}
 body{max-width:1400px}
 </style></head><body>
-<h1>Revocation deadlines across cases</h1>
-<p>Generated by revwatch at ${iso(now)} from signed CRLs and OCSP responses. ${reports.length} case(s).</p>
-<table id="cases"><thead><tr><th>case</th><th>CA</th><th>incident</th><th>verdicts</th><th>MUST deadline</th><th>revoked over time</th><th>last check</th><th>sources</th></tr></thead><tbody>
-${rows}
-</tbody></table>
+<main>
+${body}
+</main>
 </body></html>
 `;
+}
+
+export function indexHtml(reports: readonly CaseReport[], now: number): string {
+  const sorted = byUrgency(reports, now);
+  const owners = [...new Set(reports.flatMap((r) => r.impact.issuers.map((x) => caOwnerOf(x.name))))].sort((a, b) => a.localeCompare(b));
+  return page(
+    'revwatch: revocation deadlines across cases',
+    `<h1>Revocation deadlines across cases</h1>
+<p>Generated by revwatch at ${iso(now)} from signed CRLs and OCSP responses: ${plural(reports.length, 'case', 'cases')}, ${plural(
+      reports.reduce((n, r) => n + r.certificates.length, 0),
+      'certificate',
+      'certificates',
+    )}.</p>
+${overviewHtml(siteOverview(reports, now), now, (id) => `cases/${casePageName(id)}`)}
+${casesTable(sorted, now, '', 'c')}
+${owners.length ? `<h2>By CA owner</h2>\n<ul id="owners">${owners.map((o) => `<li><a class="owner-link" href="owners/${esc(ownerPageName(o))}">${esc(o)}</a></li>`).join('')}</ul>` : ''}`,
+  );
+}
+
+/** One CA owner's cases, with the same overview and table as the index. */
+export function ownerHtml(owner: string, reports: readonly CaseReport[], now: number): string {
+  return page(
+    `${owner}: revocation deadlines`,
+    `<nav><a class="index-link" href="../index.html">&larr; all cases</a></nav>
+<h1>${esc(owner)}</h1>
+<p>The cases with certificates issued by ${esc(owner)}, generated by revwatch at ${iso(now)}: ${plural(reports.length, 'case', 'cases')}.</p>
+${overviewHtml(siteOverview(reports, now), now, (id) => `../cases/${casePageName(id)}`)}
+${casesTable(byUrgency(reports, now), now, '../', 'o')}`,
+  );
 }
 
 /** Every page of the site, index.html first. */
@@ -60,5 +211,10 @@ export async function buildSite(store: Store, now: number): Promise<BundleFile[]
     reports.push(report);
     files.push({ path: `cases/${casePageName(kase.id)}`, bytes: Buffer.from(toHtml(report, { indexHref: '../index.html' })) });
   }
+  const byOwner = new Map<string, CaseReport[]>();
+  for (const r of reports)
+    for (const owner of new Set(r.impact.issuers.map((x) => caOwnerOf(x.name)))) byOwner.set(owner, [...(byOwner.get(owner) ?? []), r]);
+  for (const [owner, owned] of byOwner)
+    files.push({ path: `owners/${ownerPageName(owner)}`, bytes: Buffer.from(ownerHtml(owner, owned, now)) });
   return [{ path: 'index.html', bytes: Buffer.from(indexHtml(reports, now)) }, ...files];
 }

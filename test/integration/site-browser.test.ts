@@ -4,7 +4,10 @@
  * deadline, now and legend elements carry the right labels; the step line
  * ends at the revoked share; a 100,000-certificate case stays under 5 MB and
  * renders in under 2 s; index and case pages link to each other from file://.
- * Screenshots go to test-artifacts/ (gitignored).
+ * The index's overview counts equal `status --json`'s; axe-core finds no serious
+ * or critical accessibility violation on the index, a CA owner's page, a case
+ * page or the HTML report; at 375 px wide no page scrolls sideways.
+ * Screenshots go to test-artifacts/ (gitignored), kept for a person to look at.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,12 +15,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { CaseReport, ReportCertificate } from '../../src/report/case-report.js';
+import { createRequire } from 'node:module';
+import { jsonStatusSink, streamStatus } from '../../src/check/status.js';
 import { toHtml } from '../../src/report/html.js';
 import { buildSite, casePageName } from '../../src/report/site.js';
 import { iso } from '../../src/time.js';
 import { DAY, HOUR, makeWorld, T0, type World } from '../unit/check/world.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 
 /** A case report made up directly (no store): `n` certificates, revoked at `revokedAt(i)` or never (null). */
@@ -168,8 +181,8 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report and site in headless Chromiu
     await browser?.close();
   });
 
-  async function open(path: string): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  async function open(path: string, width = 1280): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
     const errors: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
@@ -179,6 +192,19 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report and site in headless Chromiu
     await page.goto(`file://${path}`);
     return { page, errors };
   }
+
+  /** axe-core's serious and critical violations on the open page (the page itself carries no script). */
+  async function seriousViolations(page: Page): Promise<string[]> {
+    await page.addScriptTag({ path: AXE });
+    const violations = (await page.evaluate('axe.run(document).then((r) => r.violations)')) as AxeViolation[];
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  }
+
+  /** How far the page reaches past the viewport sideways (0: no horizontal scrolling). */
+  const sidewaysOverflow = (page: Page): Promise<number> =>
+    page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as Promise<number>;
 
   /** The share the step line ends at, read from the drawing: its last point against the 0 % and 100 % grid lines. */
   async function drawnEndShare(page: Page, chart = 'svg.revocation-chart'): Promise<number> {
@@ -238,6 +264,106 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report and site in headless Chromiu
     expect(page.url()).toBe(`file://${join(siteDir, 'index.html')}`);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it("index: the overview's counts are status --json's; cases sorted most urgent first; badges say their verdict in words", async () => {
+    let json = '';
+    const sink = jsonStatusSink((chunk) => void (json += chunk));
+    await streamStatus(w.store, w.clock.now().getTime(), sink);
+    sink.end();
+    const status = JSON.parse(json) as {
+      cases: { id: string; certificates: { verdict: string; deadline: string | null; shouldDeadline: string | null }[] }[];
+    };
+    const verdicts = status.cases.flatMap((c) => c.certificates.map((x) => x.verdict));
+    const overdue = verdicts.filter((v) => v === 'overdue').length;
+    const missedCases = status.cases.filter((c) =>
+      c.certificates.some((x) => ['overdue', 'expired_overdue', 'revoked_late'].includes(x.verdict)),
+    ).length;
+    expect(overdue).toBeGreaterThan(0);
+
+    const { page, errors } = await open(join(siteDir, 'index.html'));
+    expect(errors).toEqual([]);
+    expect(await page.locator('[data-stat="overdue-certificates"] strong').textContent()).toBe(String(overdue));
+    expect(await page.locator('[data-stat="cases-missed"] strong').textContent()).toBe(String(missedCases));
+    // The next deadline: the soonest one still ahead for a certificate status calls pending (c2's 5-day MUST deadline).
+    const now = w.clock.now().getTime();
+    const ahead = status.cases
+      .flatMap((c) => c.certificates)
+      .filter((x) => x.verdict === 'pending')
+      .flatMap((x) => [x.shouldDeadline, x.deadline])
+      .filter((at): at is string => at !== null && Date.parse(at) > now)
+      .sort();
+    expect(ahead[0]).toBe(iso(T0 + 5 * DAY));
+    expect(await page.locator('[data-stat="next-deadline"]').textContent()).toBe(
+      `Next deadline: ${ahead[0]} (in 3 d), the MUST deadline of Misissuance at Unit CA`,
+    );
+    // c1 has an overdue certificate, c2 a deadline still ahead: c1 comes first.
+    expect(await page.locator('#cases tr.case').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-case')))).toEqual(['c1', 'c2']);
+    expect(await page.locator('#cases thead th').allTextContents()).toContain('Sources failing at the last check');
+    expect(await page.locator('tr.case[data-case="c1"] td[data-label="Sources failing at the last check"]').textContent()).toBe(
+      'none failing',
+    );
+    const badge = page.locator('tr.case[data-case="c1"] .badge[data-verdict="revoked_on_time"]');
+    expect(await badge.textContent()).toBe('revoked on time 1');
+    expect(await badge.evaluate('(e) => getComputedStyle(e).backgroundColor')).not.toBe('rgba(0, 0, 0, 0)');
+    await page.close();
+  });
+
+  it('a page per CA owner lists its cases; index, owner and case pages pass axe-core and fit 375 px without sideways scrolling', async () => {
+    const { page: index, errors } = await open(join(siteDir, 'index.html'));
+    // One issuing CA behind both cases; its organisation (O=) names the owner.
+    const owners = await index.locator('#owners a.owner-link').allTextContents();
+    expect(owners).toHaveLength(1);
+    await index.locator('#owners a.owner-link').first().click();
+    await index.waitForLoadState('load');
+    expect(await index.locator('h1').textContent()).toBe(owners[0]);
+    expect(await index.locator('#cases tr.case').count()).toBe(2);
+    const ownerPage = index.url().replace(/^file:\/\//, '');
+    expect(errors).toEqual([]);
+    await index.close();
+
+    const pages = { index: join(siteDir, 'index.html'), owner: ownerPage, case: join(siteDir, 'cases', casePageName('c1')) };
+    for (const [name, path] of Object.entries(pages)) {
+      const wide = await open(path);
+      expect(await seriousViolations(wide.page), name).toEqual([]);
+      await wide.page.close();
+      const narrow = await open(path, 375);
+      expect(narrow.errors).toEqual([]);
+      expect(await sidewaysOverflow(narrow.page), `${name} at 375 px`).toBeLessThanOrEqual(0);
+      expect(await seriousViolations(narrow.page), `${name} at 375 px`).toEqual([]);
+      await narrow.page.screenshot({ path: join(ARTIFACTS, `site-${name}-375px.png`), fullPage: true });
+      await narrow.page.close();
+    }
+    for (const name of Object.keys(pages)) expect(existsSync(join(ARTIFACTS, `site-${name}-375px.png`))).toBe(true);
+  });
+
+  it('the axe-core check sees violations where there are some', async () => {
+    const path = join(ARTIFACTS, 'axe-self-check.html');
+    writeFileSync(
+      path,
+      '<!doctype html><html lang="en"><head><title>x</title></head><body><main><p style="color:#bbb">faint</p><button></button></main></body></html>',
+    );
+    const { page } = await open(path);
+    const found = await seriousViolations(page);
+    expect(found.some((v) => v.includes('color-contrast'))).toBe(true);
+    expect(found.some((v) => v.includes('button-name'))).toBe(true);
+    await page.close();
+  });
+
+  it('the HTML report (revwatch report --format html) passes axe-core and fits 375 px', async () => {
+    const report = syntheticReport(120, (i) => (i % 3 === 2 ? null : T0 + (i % 40) * HOUR), T0 + 3 * DAY);
+    const path = join(ARTIFACTS, 'report-html.html');
+    writeFileSync(path, toHtml(report));
+    const { page, errors } = await open(path);
+    expect(errors).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(await page.locator('table#summary').count()).toBe(1);
+    expect(await page.locator('table#verdicts').count()).toBe(0);
+    await page.close();
+    const narrow = await open(path, 375);
+    expect(await sidewaysOverflow(narrow.page)).toBeLessThanOrEqual(0);
+    await narrow.page.screenshot({ path: join(ARTIFACTS, 'report-html-375px.png'), fullPage: true });
+    await narrow.page.close();
   });
 
   it('all revocations at one instant: one rise, readable axis, ends at the share', async () => {
