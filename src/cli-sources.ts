@@ -7,7 +7,7 @@
  * and `--ocsp-url` are parsed in cli-validate.ts.)
  */
 import { InputError } from './errors.js';
-import { readCertificates, resolveIssuer, type CertificateInfo } from './pki/certificate.js';
+import { readCertificates, resolveIssuer, type CaIssuersFetch, type CertificateInfo } from './pki/certificate.js';
 import type { Fetcher } from './ports.js';
 
 /** The certificates of a file when it holds certificates (PEM or DER); null when it is something else (an OCSP response). */
@@ -17,6 +17,26 @@ export function certificatesIn(bytes: Uint8Array, source: string): CertificateIn
   } catch {
     return null;
   }
+}
+
+/**
+ * Fetches AIA caIssuers URLs (RFC 5280 4.2.2.1) through the guarded fetcher, each URL once: the
+ * certificates of one CA name the same URL, and a failure (a refused address, a timeout) is
+ * remembered too rather than met again per certificate. One per command.
+ */
+export function caIssuersFetcher(fetcher: Fetcher): CaIssuersFetch {
+  const fetches = new Map<string, Promise<Uint8Array>>();
+  return (url) => {
+    let fetched = fetches.get(url);
+    if (!fetched) {
+      fetched = fetcher.fetch({ url, maxBytes: 1024 * 1024 }).then((r) => {
+        if (!r.ok) throw new Error(r.message);
+        return r.body;
+      });
+      fetches.set(url, fetched);
+    }
+    return fetched;
+  };
 }
 
 export interface ResponderTarget {
@@ -42,12 +62,11 @@ export async function responderFromCertificate(
     throw new InputError(
       `${source}: ${cert.subject} (serial ${cert.serial}) names no OCSP responder in its Authority Information Access; give the responder URL`,
     );
-  const fetchCaIssuers = async (caIssuersUrl: string): Promise<Uint8Array> => {
-    const r = await fetcher.fetch({ url: caIssuersUrl, maxBytes: 1024 * 1024 });
-    if (!r.ok) throw new Error(r.message);
-    return r.body;
-  };
-  const resolution = await resolveIssuer(cert, { given: given ? [given] : [], bundle: certs.slice(1), fetchCaIssuers });
+  const resolution = await resolveIssuer(cert, {
+    given: given ? [given] : [],
+    bundle: certs.slice(1),
+    fetchCaIssuers: caIssuersFetcher(fetcher),
+  });
   // The responder signs for the CA that issued the certificate (RFC 6960 4.2.2.2); for a precertificate
   // signed by a Precertificate Signing Certificate, that is the CA above it (RFC 6962 3.1).
   return { url, cert, issuer: resolution.revocationIssuer };

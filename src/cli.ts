@@ -16,14 +16,8 @@ import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError, oneLine } from './cli-validate.js';
 import { SystemClock } from './clock.js';
 import { InputError, NotEvidenceError } from './errors.js';
-import {
-  AwsUnreachableError,
-  cliContext,
-  EvidenceMismatchError,
-  FailOnMatchError,
-  SourceUnreadableError,
-  type CliIo,
-} from './cli/context.js';
+import { AwsUnreachableError } from './cli/aws-unreachable.js';
+import { cliContext, EvidenceMismatchError, FailOnMatchError, SourceUnreadableError, type CliIo } from './cli/context.js';
 import { registerCcadb } from './cli/ccadb.js';
 import { registerCheck } from './cli/check.js';
 import { registerDeadline } from './cli/deadline.js';

@@ -35,21 +35,6 @@ export interface GlobalOptions {
   aws?: boolean;
 }
 
-/**
- * AWS mode could not reach AWS: exit 1 when nothing was written yet, 2 when the command had already
- * written part of its work (docs/cli.md, exit codes).
- */
-export class AwsUnreachableError extends Error {
-  constructor(
-    message: string,
-    readonly partlyDone: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'AwsUnreachableError';
-  }
-}
-
 /** A remote source could not be read: exit 2 after printing what is known. */
 export class SourceUnreadableError extends Error {}
 
@@ -104,18 +89,7 @@ export function cliContext(program: Command, io: CliIo): CliContext {
       try {
         return await fn(runtime);
       } catch (err) {
-        if (runtime.mode !== 'aws') throw err;
-        const { describeAwsNetworkError } = await import('../cli-validate.js');
-        const line = describeAwsNetworkError(err, io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION);
-        if (!line) throw err;
-        const writes = runtime.writesDone?.() ?? 0;
-        throw new AwsUnreachableError(
-          writes > 0
-            ? `${line}; partly done: ${writes} write(s) to the table had succeeded, run the command again once AWS is reachable`
-            : line,
-          writes > 0,
-          { cause: err },
-        );
+        throw runtime.mode === 'aws' ? (await import('./aws-unreachable.js')).asAwsUnreachable(err, runtime, io.env) : err;
       } finally {
         await runtime.close();
       }

@@ -92,20 +92,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       notify: opts.notify ?? [],
       delayedReportUrl: opts.delayedReportUrl ?? null,
     };
-    // Certificates of one CA name the same caIssuers URL: each is fetched once per command, and a
-    // failure (a refused address, a timeout) is remembered too rather than met again per certificate.
-    const caIssuersFetches = new Map<string, Promise<Uint8Array>>();
-    const fetchCaIssuers = (url: string): Promise<Uint8Array> => {
-      let fetched = caIssuersFetches.get(url);
-      if (!fetched) {
-        fetched = fetcher.fetch({ url, maxBytes: 1024 * 1024 }).then((r) => {
-          if (!r.ok) throw new Error(r.message);
-          return r.body;
-        });
-        caIssuersFetches.set(url, fetched);
-      }
-      return fetched;
-    };
+    const fetchCaIssuers = (await import('../cli-sources.js')).caIssuersFetcher(fetcher);
     const { disclosedCrlsForTrack } = await import('../cli-ccadb.js');
     const progress = await terminalProgress(ctx, 'certificates');
     const result = await ctx
