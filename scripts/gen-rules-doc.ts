@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CERT_KINDS, type CertKind } from '../src/domain.js';
 import { DELAYED_REVOCATION_REPORT_DUTIES } from '../src/rules/incident-duties.js';
 import { PROGRAM_RULES } from '../src/rules/programs.js';
+import { CA_REASON_CODE_DUTIES, SUSPENSION_FORBIDDEN, UNSPECIFIED_FORBIDDEN, type ReasonCodeDuty } from '../src/rules/reason-codes.js';
 import { RULE_VERSIONS } from '../src/rules/rule-versions.js';
 import {
   MOZILLA_TLS_REASON_CODES_FROM,
@@ -152,6 +153,30 @@ export function renderRulesDoc(): string {
         r,
         TLS_CRL_REASON[r] === null ? 'unspecified (omitted)' : `${reasonName(TLS_CRL_REASON[r])} (${TLS_CRL_REASON[r]})`,
       ]),
+    ),
+    '',
+  );
+
+  out.push('## Reason-code duties by certificate kind', '');
+  const duties = (what: string, table_: Readonly<Partial<Record<CertKind, ReasonCodeDuty>>>) =>
+    CERT_KINDS.filter((k) => table_[k]).map((k) => [
+      what,
+      k,
+      table_[k]!.from === null ? 'always' : `revoked from ${isoDay(table_[k]!.from!)}`,
+      table_[k]!.citation,
+    ]);
+  out.push(
+    'Judged on the revocation date the CA published (or at `status --rules-as-of`). Each is a violation from its date.',
+    'A `certificateHold` (6) entry is a suspension, not a revocation, wherever it appears: it never meets a deadline;',
+    'where no text forbids it, it is a warning.',
+    '',
+    ...table(
+      ['duty', 'kind', 'in force', 'citation'],
+      [
+        ...duties('a reasonCode, not unspecified (`reason_code_missing`)', CA_REASON_CODE_DUTIES),
+        ...duties('no explicit unspecified (0) (`reason_code_invalid`)', UNSPECIFIED_FORBIDDEN),
+        ...duties('no certificateHold (6) (`reason_code_invalid`)', SUSPENSION_FORBIDDEN),
+      ],
     ),
     '',
   );

@@ -224,8 +224,9 @@ describe('6. code-signing sub-CAs: 7 days (CSBR 4.9.1.2)', () => {
 describe('7. reason_code_missing for revoked subordinate CAs', () => {
   it.each<[CertKind, string]>([
     ['tls-subca', '2020-09-30T00:00:00.000Z'],
-    ['smime-subca', '2026-03-20T00:00:00.000Z'],
-    ['codesigning-subca', '2026-03-20T00:00:00.000Z'],
+    // S/MIME BR 1.0.0 7.2.2 and CCADB Policy 2.0 section 3.2 (third pass, issue 30 item 4).
+    ['smime-subca', '2023-09-01T00:00:00.000Z'],
+    ['codesigning-subca', '2025-07-15T00:00:00.000Z'],
   ])('%s: a violation for no reasonCode or unspecified from %s, nothing a millisecond before', (kind, from) => {
     const k = kase({ kind, reason: 'misuse', reportedAt: t(from) - DAY });
     const at = (ms: number, code: number | null): Judgement =>
@@ -264,8 +265,8 @@ describe('8. TLS reason codes from 2022-10-01 (MRSP 2.8 section 6.1.1), from 202
     );
   });
   it('a reason MRSP 2.8 names no code for is a warning before 2023-07-15, a violation after', () => {
-    expect(mismatch('misissuance', t('2023-07-14T23:59:59.999Z'), 9).map((f) => f.severity)).toEqual(['warning']);
-    expect(mismatch('misissuance', t('2023-07-15T00:00:00Z'), 9).map((f) => f.severity)).toEqual(['violation']);
+    expect(mismatch('cps-required', t('2023-07-14T23:59:59.999Z'), 9).map((f) => f.severity)).toEqual(['warning']);
+    expect(mismatch('cps-required', t('2023-07-15T00:00:00Z'), 9).map((f) => f.severity)).toEqual(['violation']);
   });
 });
 

@@ -1,0 +1,180 @@
+/**
+ * Rule fidelity, third pass (issue 30): one block per item, each with the
+ * text it encodes quoted, at its boundary dates.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Case, CertKind, Observation, ReasonSlug, TrackedCertificate } from '../../../src/domain.js';
+import { judge, type Judgement } from '../../../src/rules/verdict.js';
+
+const t = (iso: string): number => Date.parse(iso);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const kase = (over: Partial<Case> = {}): Case => ({
+  id: 'c1',
+  title: 'test',
+  reportedAt: t('2024-07-30T19:30:00Z'),
+  reason: 'key-compromise',
+  kind: 'tls-subscriber',
+  ...over,
+});
+const cert = (over: Partial<TrackedCertificate> = {}): TrackedCertificate => ({
+  sha256: 'ab'.repeat(32),
+  serial: '0a1b',
+  subject: 'CN=leaf.example',
+  issuer: 'CN=Test CA',
+  notBefore: t('2020-01-01T00:00:00Z'),
+  notAfter: t('2030-01-01T00:00:00Z'),
+  precertificate: false,
+  ocspUrls: [],
+  crlUrls: ['http://crl.example/1.crl'],
+  ...over,
+});
+const CRL = { kind: 'crl' as const, url: 'http://crl.example/1.crl' };
+const revoked = (at: number, revocationTime: number, reasonCode: number | null): Observation => ({
+  observedAt: at,
+  source: CRL,
+  status: 'revoked',
+  revocationTime,
+  reasonCode,
+  thisUpdate: at - HOUR,
+  nextUpdate: at + DAY,
+  producedAt: null,
+});
+/** Reported an hour before `at`, revoked at `at` with `code`, judged a day later. */
+const revokedAt = (reason: ReasonSlug, at: string, code: number | null, kind: CertKind = 'tls-subscriber'): Judgement =>
+  judge(kase({ kind, reason, reportedAt: t(at) - HOUR }), cert(), [revoked(t(at) + HOUR, t(at), code)], t(at) + DAY);
+/** The reason-code findings (a held certificate also misses its SHOULD deadline: not the point here). */
+const found = (j: Judgement): [string, string][] =>
+  j.findings.filter((f) => f.code.startsWith('reason_code')).map((f) => [f.code, f.severity]);
+
+describe('item 1: an explicit unspecified (0) on a TLS subscriber entry', () => {
+  // BR 1.7.1 7.2.2 (effective 2020-09-30): "The CRLReason indicated MUST NOT be unspecified (0)";
+  // BR 2.x 7.2.2: unspecified is "Represented by the omission of a reasonCode".
+  it('is a violation from 2020-09-30, nothing a millisecond before (Actalis, bug 1914419)', () => {
+    expect(found(revokedAt('subscriber-request', '2020-09-29T23:59:59.999Z', 0))).toEqual([]);
+    const j = revokedAt('subscriber-request', '2020-09-30T00:00:00Z', 0);
+    expect(found(j)).toEqual([['reason_code_invalid', 'violation']]);
+    expect(j.findings[0]!.message).toContain('"The CRLReason indicated MUST NOT be unspecified (0)"');
+    // Between 2020-09-30 and the reason-code duty of 2022-10-01 it is the only finding.
+    expect(found(revokedAt('key-compromise', '2022-09-30T23:59:59.999Z', 0))).toEqual([['reason_code_invalid', 'violation']]);
+  });
+  it('does not hide the mismatch with the code the reason calls for', () => {
+    expect(found(revokedAt('key-compromise', '2022-10-01T00:00:00Z', 0))).toEqual([
+      ['reason_code_invalid', 'violation'],
+      ['reason_code_mismatch', 'violation'],
+    ]);
+    expect(found(revokedAt('misissuance', '2025-01-01T00:00:00Z', 0))).toEqual([
+      ['reason_code_invalid', 'violation'],
+      ['reason_code_mismatch', 'violation'],
+    ]);
+    // A reason that calls for no reasonCode: 0 means the same, so only the explicit 0 is wrong.
+    expect(found(revokedAt('cps-required', '2025-01-01T00:00:00Z', 0))).toEqual([['reason_code_invalid', 'violation']]);
+  });
+});
+
+describe('item 2: certificateHold (6) is a suspension, forbidden, and not a revocation', () => {
+  // BR 7.2.2 (since 1.7.1): certificateHold "MUST NOT be included"; BR 4.9.13 (already in 1.3.1): "MUST NOT
+  // include entries that indicate that a Certificate is suspended".
+  it.each<[CertKind, ReasonSlug, string]>([
+    ['tls-subscriber', 'key-compromise', '2019-01-01T00:00:00Z'],
+    ['tls-subscriber', 'misissuance', '2025-01-01T00:00:00Z'],
+    ['tls-subca', 'misuse', '2025-01-01T00:00:00Z'],
+    // S/MIME BR 7.2.2: "The CRLreason of certificateHold (6) SHALL NOT be used for Root CA or Subordinate CA Certificates."
+    ['smime-subca', 'misuse', '2023-09-01T00:00:00Z'],
+    // CSBR 4.9.13: "Effective 2023-09-15, the Repository MUST NOT include entries that indicate that a Certificate is suspended."
+    ['codesigning-subscriber', 'misuse', '2023-09-15T00:00:00Z'],
+    ['codesigning-subca', 'misuse', '2023-09-15T00:00:00Z'],
+  ])('%s / %s held at %s: a violation, and the certificate is not revoked', (kind, reason, at) => {
+    const j = revokedAt(reason, at, 6, kind);
+    expect(j.findings.filter((f) => f.code === 'reason_code_invalid').map((f) => f.severity)).toEqual(['violation']);
+    expect(j.findings.find((f) => f.code === 'reason_code_invalid')!.message).toMatch(/not counted as revoked/);
+    expect(j).toMatchObject({ revoked: false, claimedRevocationTime: null });
+    expect(['pending', 'overdue', 'no_deadline']).toContain(j.verdict);
+  });
+  it('a hold the texts do not forbid is a warning, and still not a revocation', () => {
+    expect(found(revokedAt('misuse', '2023-09-14T23:59:59.999Z', 6, 'codesigning-subscriber'))).toContainEqual([
+      'reason_code_invalid',
+      'warning',
+    ]);
+    // S/MIME BR 7.2.2: "The Repository MAY include CRL entries that have a CRLreason of certificateHold (6) for
+    // Certificates that include the Certificate Policy identifiers for the Legacy or Multipurpose Generations."
+    const smime = revokedAt('misuse', '2025-01-01T00:00:00Z', 6, 'smime-subscriber');
+    expect(found(smime)).toEqual([['reason_code_invalid', 'warning']]);
+    expect(smime.revoked).toBe(false);
+  });
+  it('judged as not revoked: pending before the deadline, overdue after, where it was revoked_on_time', () => {
+    const k = kase({ reason: 'misissuance', reportedAt: t('2025-01-01T00:00:00Z') });
+    const held = [revoked(t('2025-01-01T02:00:00Z'), t('2025-01-01T01:00:00Z'), 6)];
+    expect(judge(k, cert(), held, t('2025-01-02T00:00:00Z')).verdict).toBe('pending');
+    expect(judge(k, cert(), held, t('2025-01-07T00:00:00Z'))).toMatchObject({ verdict: 'overdue', lateBySeconds: DAY / 1000 });
+    // The hold, later replaced by a revocation: counted from the revocation, not from the hold.
+    const replaced = [...held, revoked(t('2025-01-03T02:00:00Z'), t('2025-01-03T01:00:00Z'), 4)];
+    expect(judge(k, cert(), replaced, t('2025-01-07T00:00:00Z'))).toMatchObject({
+      verdict: 'revoked_on_time',
+      claimedRevocationTime: t('2025-01-03T01:00:00Z'),
+      reasonCode: 4,
+    });
+  });
+  it('neither a hold nor a code outside the allowed set masks the mismatch', () => {
+    expect(found(revokedAt('misissuance', '2025-01-01T00:00:00Z', 6))).toEqual([
+      ['reason_code_invalid', 'violation'],
+      ['reason_code_mismatch', 'violation'],
+    ]);
+    // cACompromise (2) on a subscriber certificate: outside BR 7.2.2's set (a warning), and not superseded (a violation).
+    expect(found(revokedAt('misissuance', '2025-01-01T00:00:00Z', 2))).toEqual([
+      ['reason_code_invalid', 'warning'],
+      ['reason_code_mismatch', 'violation'],
+    ]);
+  });
+});
+
+describe('item 3: MRSP 2.8 section 6.1.1 names a required code for more reasons (2022-10-01 to 2023-07-15)', () => {
+  // privilegeWithdrawn "MUST be used" for unauthorized requests, wildcard fraud, material changes and inaccurate
+  // information; superseded for "domain authorization or compliance issues"; keyCompromise for flawed key generation.
+  it.each<[ReasonSlug, number]>([
+    ['unauthorized-request', 4],
+    ['wildcard-fraud', 4],
+    ['material-change', 4],
+    ['inaccurate-information', 4],
+    ['misissuance', 9],
+    ['caa-failure', 9],
+    ['key-policy', 9],
+    ['key-generation-flawed', 4],
+  ])('%s revoked with code %s in that window: a violation (IdenTrust, bug 1794047)', (reason, code) => {
+    expect(found(revokedAt(reason, '2022-10-01T00:00:00Z', code))).toEqual([['reason_code_mismatch', 'violation']]);
+    expect(found(revokedAt(reason, '2022-09-30T23:59:59.999Z', code))).toEqual([]);
+  });
+  it('the two reasons it names no code for stay warnings', () => {
+    expect(found(revokedAt('cps-required', '2023-01-01T00:00:00Z', 4))).toEqual([['reason_code_mismatch', 'warning']]);
+    expect(found(revokedAt('ca-rights-terminated', '2023-01-01T00:00:00Z', 9))).toEqual([['reason_code_mismatch', 'warning']]);
+  });
+  // "when the CRLReason code is not one of the following, the reasonCode extension MUST NOT be provided"
+  it.each([0, 2, 6])('an explicit %s in that window is a violation', (code) => {
+    const j = revokedAt('cps-required', '2023-01-01T00:00:00Z', code);
+    expect(j.findings.filter((f) => f.code === 'reason_code_invalid').map((f) => f.severity)).toEqual(['violation']);
+  });
+  it('after 2023-07-15 a code outside the set is a warning under the BR (the mismatch is the violation)', () => {
+    expect(found(revokedAt('cps-required', '2023-07-15T00:00:00Z', 2))).toEqual([
+      ['reason_code_invalid', 'warning'],
+      ['reason_code_mismatch', 'violation'],
+    ]);
+  });
+});
+
+describe('item 4: reason codes for S/MIME and code-signing CA certificates start with their texts', () => {
+  // S/MIME BR 1.0.0 7.2.2 (2023-09-01): "If a CRL entry is for a Root CA or Subordinate CA Certificate, including
+  // Cross Certificates, this CRL entry extension SHALL be present"; "The CRLReason indicated SHALL NOT be unspecified (0)".
+  // CCADB Policy 2.0 section 3.2 (2025-07-15) says the same for every CA certificate, code signing included.
+  it.each<[CertKind, string, string]>([
+    ['smime-subca', '2023-09-01T00:00:00Z', 'S/MIME BR 7.2.2'],
+    ['codesigning-subca', '2025-07-15T00:00:00Z', 'CCADB Policy 2.0 section 3.2'],
+  ])('%s revoked without a reason from %s: reason_code_missing, citing %s and Microsoft 2.1.7', (kind, from, citation) => {
+    const j = revokedAt('misuse', from, null, kind);
+    expect(found(j)).toEqual([['reason_code_missing', 'violation']]);
+    expect(j.findings[0]!.message).toContain(citation);
+    expect(j.findings[0]!.message).toContain('Microsoft Trusted Root Program Requirements 2.1.7');
+    expect(found(revokedAt('misuse', new Date(t(from) - 1).toISOString(), null, kind))).toEqual([]);
+    expect(found(revokedAt('misuse', from, 0, kind))).toEqual([['reason_code_missing', 'violation']]);
+  });
+});
