@@ -94,6 +94,7 @@ const M28 = 'mozilla/pkipolicy@a1068166 rootstore/policy.md (MRSP 2.8 section 6.
 const CS = 'cabforum/code-signing@966cfa0 docs/CSBR.md (CSBR 3.3, Ballot CSC-18)';
 const CS10 = 'cabforum/code-signing@89ca8c6a docs/CSBR.md (CSBR 3.10.0)';
 const CS0 = 'cabforum/code-signing@ccc80e4c docs/CSBR.md (CSBR 3.2.0)';
+const CS3 = 'cabforum/code-signing@e345af0 docs/CSBR.md (CSBR 3.0.0)';
 
 export const RULES: readonly Rule[] = [
   // TLS subscriber certificates, BR 4.9.1.1
@@ -297,21 +298,35 @@ export const RULES: readonly Rule[] = [
     effectiveUntil: null,
     source: CS,
   },
-  // Code-signing subordinate CAs, CSBR 4.9.1.2: seven days. Encoded from the
-  // date CSC-18 became sole law; the 3.2.0-era text was not checked, so no
-  // deadline is computed before it (no_deadline never accuses).
+  // Code-signing subordinate CAs: seven days. CSBR 3.0.0-3.2.0 4.9.1.4 "Revocation of a Subordinate CA
+  // Certificate": "As specified in BR Section 4.9.1.2" (verified at e345af0, 204c33c, 6a5b55d, ccc80e4),
+  // i.e. the BR's seven days; CSC-18 wrote the seven days into CSBR 4.9.1.2 itself. The text before
+  // CSBR 3.0.0 (2022-06-29) was not checked, so no deadline is computed before it (no_deadline never accuses).
   {
-    id: 'cs-subca-pre-csc18',
+    id: 'cs-subca-pre-3.0',
     kind: 'codesigning-subca',
     reasons: [...CS_24H, ...CS_5D],
     mustHours: null,
     shouldHours: null,
-    section: 'CSBR 4.9.1.2',
-    version: '3.2.0',
+    section: 'CSBR 4.9.1.4',
+    version: 'before 3.0.0',
     effectiveFrom: null,
+    effectiveUntil: '2022-06-29T00:00:00Z',
+    source: CS3,
+    note: 'revwatch does not encode the code-signing sub-CA rules before CSBR 3.0.0 (2022-06-29), so no deadline is computed.',
+  },
+  {
+    id: 'cs-subca-3.0',
+    kind: 'codesigning-subca',
+    reasons: [...CS_24H, ...CS_5D],
+    mustHours: 168,
+    shouldHours: null,
+    section: 'CSBR 4.9.1.4 ("As specified in BR Section 4.9.1.2"), BR 4.9.1.2',
+    version: '3.0.0-3.2.0',
+    effectiveFrom: '2022-06-29T00:00:00Z',
     effectiveUntil: '2024-04-15T00:00:00Z',
-    source: CS0,
-    note: 'revwatch does not encode the code-signing sub-CA rules before 2024-04-15, so no deadline is computed.',
+    source: `${CS3}; ${CS0}`,
+    note: 'Before CSC-18 the CSBR deferred to the TLS BR for subordinate CAs: seven days.',
   },
   {
     id: 'cs-subca',

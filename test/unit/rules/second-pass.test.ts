@@ -213,7 +213,8 @@ describe('5. Microsoft Trusted Root Program Requirements v1.1 2.1.13 (2025-11-21
 
 describe('6. code-signing sub-CAs: 7 days (CSBR 4.9.1.2)', () => {
   it.each([
-    ['2024-04-14T23:59:59.999Z', null, 'cs-subca-pre-csc18'],
+    // Third pass (issue 30 item 5): CSBR 3.0.0-3.2.0 4.9.1.4 "As specified in BR Section 4.9.1.2".
+    ['2024-04-14T23:59:00.000Z', '2024-04-21T23:59:00Z', 'cs-subca-3.0'],
     ['2024-04-15T00:00:00.000Z', '2024-04-22T00:00:00Z', 'cs-subca'],
   ])('reported %s', (at, deadline, id) => {
     const r = deadlineReport('codesigning-subca', 'misuse', t(at));

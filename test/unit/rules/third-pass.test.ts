@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Case, CertKind, Observation, ReasonSlug, TrackedCertificate } from '../../../src/domain.js';
 import { judge, type Judgement } from '../../../src/rules/verdict.js';
+import { deadlineReport } from '../../../src/rules/deadline-report.js';
 
 const t = (iso: string): number => Date.parse(iso);
 const HOUR = 3_600_000;
@@ -176,5 +177,20 @@ describe('item 4: reason codes for S/MIME and code-signing CA certificates start
     expect(j.findings[0]!.message).toContain('Microsoft Trusted Root Program Requirements 2.1.7');
     expect(found(revokedAt('misuse', new Date(t(from) - 1).toISOString(), null, kind))).toEqual([]);
     expect(found(revokedAt('misuse', from, 0, kind))).toEqual([['reason_code_missing', 'violation']]);
+  });
+});
+
+describe('item 5: code-signing sub-CAs before CSC-18 had seven days', () => {
+  // CSBR 3.0.0-3.2.0 4.9.1.4 "Revocation of a Subordinate CA Certificate": "As specified in BR Section 4.9.1.2"
+  // (seven days), at cabforum/code-signing e345af0, 204c33c, 6a5b55d, ccc80e4.
+  it.each([
+    ['2022-06-28T23:59:59.999Z', null, 'cs-subca-pre-3.0'],
+    ['2022-06-29T00:00:00.000Z', '2022-07-06T00:00:00Z', 'cs-subca-3.0'],
+    ['2024-04-14T12:00:00.000Z', '2024-04-21T12:00:00Z', 'cs-subca-3.0'],
+    ['2024-04-15T00:00:00.000Z', '2024-04-22T00:00:00Z', 'cs-subca'],
+  ])('reported %s: deadline %s under %s', (at, deadline, id) => {
+    const r = deadlineReport('codesigning-subca', 'misissuance', t(at));
+    expect(r).toMatchObject({ deadline, hours: deadline === null ? null : 168, rule: { id } });
+    if (id === 'cs-subca-3.0') expect(r.rule.section).toContain('"As specified in BR Section 4.9.1.2"');
   });
 });
