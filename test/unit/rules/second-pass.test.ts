@@ -122,10 +122,10 @@ describe('3. code signing backdates on purpose (CSBR 4.9.1)', () => {
     expect(j.effectiveRevocationTime).toBe(reportedAt + 30 * HOUR);
     if (reason !== 'misuse') expect(j).toMatchObject({ verdict: 'revoked_late', lateBySeconds: 6 * 3600 });
   });
-  it('code signing without those reasons stays a violation; TLS keyCompromise stays a warning', () => {
+  it('code signing for any reason is info (third pass, CSBR 4.9.6); TLS keyCompromise stays a warning', () => {
     expect(
       finding(backdated(kase({ kind: 'codesigning-subscriber', reason: 'misuse', reportedAt }), 9), 'revocation_backdated')[0]?.severity,
-    ).toBe('violation');
+    ).toBe('info');
     expect(finding(backdated(kase({ reason: 'key-compromise', reportedAt }), 1), 'revocation_backdated')[0]?.severity).toBe('warning');
     expect(finding(backdated(kase({ reason: 'misissuance', reportedAt }), 4), 'revocation_backdated')[0]?.severity).toBe('violation');
   });

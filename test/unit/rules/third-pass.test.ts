@@ -194,3 +194,40 @@ describe('item 5: code-signing sub-CAs before CSC-18 had seven days', () => {
     if (id === 'cs-subca-3.0') expect(r.rule.section).toContain('"As specified in BR Section 4.9.1.2"');
   });
 });
+
+describe('item 6: code signing may backdate for any reason; S/MIME may not', () => {
+  // CSBR 4.9.6: "the CA MAY specify the time at which the Certificate is first considered to be invalid in the
+  // revocationDate field of a CRL entry or the revocationTime field of an OCSP response"; 7.3: "the CA MAY use
+  // that revocation date in subsequent OCSP responses".
+  const reportedAt = t('2025-01-01T00:00:00Z');
+  /** A CRL that still vouched "good" at +30 h, then an entry dated ten days before the report. */
+  const backdated = (kind: CertKind, reason: ReasonSlug, code: number | null) =>
+    judge(
+      kase({ kind, reason, reportedAt }),
+      cert(),
+      [
+        { ...revoked(reportedAt + 31 * HOUR, 0, null), status: 'good', revocationTime: null, thisUpdate: reportedAt + 30 * HOUR },
+        revoked(reportedAt + 33 * HOUR, reportedAt - 10 * DAY, code),
+      ],
+      reportedAt + 3 * DAY,
+    ).findings.filter((f) => f.code === 'revocation_backdated');
+  it.each<[CertKind, ReasonSlug, number | null]>([
+    ['codesigning-subscriber', 'misuse', 9],
+    ['codesigning-subscriber', 'misissuance', 4],
+    ['codesigning-subca', 'misuse', 9],
+    ['codesigning-subca', 'key-compromise', 1],
+  ])('%s / %s (reasonCode %s): info', (kind, reason, code) => {
+    const [f] = backdated(kind, reason, code);
+    expect(f).toMatchObject({ severity: 'info', message: expect.stringContaining('CSBR 4.9.6') });
+  });
+  it('S/MIME keyCompromise: a violation that does not cite BR 7.2.2; TLS keyCompromise a warning citing it', () => {
+    const [smime] = backdated('smime-subscriber', 'key-compromise', 1);
+    expect(smime!.severity).toBe('violation');
+    expect(smime!.message).not.toContain('BR 7.2.2');
+    expect(smime!.message).toContain('S/MIME BR has no allowance');
+    expect(backdated('tls-subscriber', 'key-compromise', 1)[0]).toMatchObject({
+      severity: 'warning',
+      message: expect.stringContaining('BR 7.2.2'),
+    });
+  });
+});
