@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Case, CertKind, Observation, ReasonSlug, TrackedCertificate } from '../../../src/domain.js';
 import { judge, type Judgement } from '../../../src/rules/verdict.js';
 import { deadlineReport } from '../../../src/rules/deadline-report.js';
+import { delayedReportDuties, delayedReportMayBeDueSentence, delayedReportSentence } from '../../../src/rules/incident-duties.js';
 
 const t = (iso: string): number => Date.parse(iso);
 const HOUR = 3_600_000;
@@ -229,5 +230,33 @@ describe('item 6: code signing may backdate for any reason; S/MIME may not', () 
       severity: 'warning',
       message: expect.stringContaining('BR 7.2.2'),
     });
+  });
+});
+
+describe('item 7: delayed-revocation duties, and a report that may be due before the deadline', () => {
+  it('adds MRSP 3.0 6.1.3 (2025-03-15), Microsoft v1.2 2.1.18 (2026-05-20) and Chrome 1.4/1.5 SHOULD (2023-03-03 to 2025-02-14)', () => {
+    const ids = (at: string) => delayedReportDuties(t(at)).map((d) => d.id);
+    expect(ids('2023-03-02T23:59:59.999Z')).not.toContain('chrome-1.4');
+    expect(ids('2023-03-03T00:00:00Z')).toContain('chrome-1.4');
+    expect(ids('2025-02-15T00:00:00Z')).not.toContain('chrome-1.4');
+    expect(ids('2025-03-14T23:59:59.999Z')).not.toContain('mrsp-3.0');
+    expect(ids('2025-03-15T00:00:00Z')).toContain('mrsp-3.0');
+    expect(ids('2026-05-19T23:59:59.999Z')).not.toContain('microsoft-2.1.18');
+    expect(ids('2026-05-20T00:00:00Z')).toContain('microsoft-2.1.18');
+    // MRSP 3.0 6.1.3: the IRG "MUST be followed"; a delayed revocation is a finding in the next audit statement.
+    expect(delayedReportSentence(t('2025-06-01T00:00:00Z'), null)).toMatch(/MRSP 3\.0\+ section 6\.1\.3 \(MUST.*audit statement/);
+    expect(delayedReportSentence(t('2024-01-01T00:00:00Z'), null)).toMatch(/is expected: .*Chrome Root Program Policy 1\.4\/1\.5 \(SHOULD/);
+  });
+  // IRG 3.x: a separate report when the deadline "will not be or has not been met", within 72 hours.
+  it('while certificates are pending in the last 24 hours, the report may already be due; not earlier, not after', () => {
+    const deadline = t('2025-06-06T00:00:00Z');
+    expect(delayedReportMayBeDueSentence(deadline, deadline - DAY, 2)).toMatch(
+      /may already be due: CCADB Incident Reporting Guidelines 3\.0\+ \(MUST\); MRSP 3\.0\+ section 6\.1\.3 \(MUST\).*"will not be or has not been met", within 72 hours/,
+    );
+    expect(delayedReportMayBeDueSentence(deadline, deadline - DAY - 1, 2)).toBe('');
+    expect(delayedReportMayBeDueSentence(deadline, deadline, 2)).toBe('');
+    expect(delayedReportMayBeDueSentence(deadline, deadline - HOUR, 0)).toBe('');
+    // Before the IRG (2023-02-15) no text asked for it.
+    expect(delayedReportMayBeDueSentence(t('2023-01-01T00:00:00Z'), t('2022-12-31T12:00:00Z'), 1)).toBe('');
   });
 });
