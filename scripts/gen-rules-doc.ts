@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CERT_KINDS, type CertKind } from '../src/domain.js';
+import { FIXED_DATE_RULES } from '../src/rules/fixed-date.js';
 import { DELAYED_REVOCATION_REPORT_DUTIES } from '../src/rules/incident-duties.js';
 import { PROGRAM_RULES } from '../src/rules/programs.js';
 import { CA_REASON_CODE_DUTIES, SUSPENSION_FORBIDDEN, UNSPECIFIED_FORBIDDEN, type ReasonCodeDuty } from '../src/rules/reason-codes.js';
@@ -102,9 +103,32 @@ export function renderRulesDoc(): string {
     '',
   );
 
+  out.push('## Fixed-date deadlines (`--rule`)', '');
+  out.push(
+    'Some duties end on a date rather than hours after a report, and are selected by the certificate, not by a report.',
+    "A case names the rule (`track --rule <id>`; `--kind`, `--reason` and `--reported-at` then default to the rule's); its deadline is the date and the verdicts are the usual ones.",
+    '',
+    ...table(
+      ['rule', 'kind', 'selects', 'deadline (revoked before)', 'in force', 'section', 'version', 'source'],
+      FIXED_DATE_RULES.map((r) => [
+        `\`${r.id}\``,
+        r.kind,
+        r.selects,
+        r.deadline,
+        inForce(r.effectiveFrom, null),
+        r.section,
+        r.version,
+        r.source,
+      ]),
+    ),
+    '',
+    ...FIXED_DATE_RULES.map((r) => `- \`${r.id}\`: ${r.note}`),
+    '',
+  );
+
   out.push('## Root programs that notify the CA (`--notified-by`)', '');
   out.push(
-    "A root program's own deadline applies to every kind and reason, counted from its notice, when it ends sooner than the BR deadline.",
+    "A root program's own deadline applies to every kind and reason, counted from its notice (`--notified-at` when the notice came after the problem report), when it ends sooner than the BR deadline, which still counts from the report.",
     '',
     ...table(
       ['rule', '`--notified-by`', 'MUST', 'in force', 'section', 'version', 'source'],

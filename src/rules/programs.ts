@@ -34,7 +34,7 @@ export const PROGRAM_RULES: readonly ProgramRule[] = [
     effectiveFrom: '2025-11-21T00:00:00Z',
     effectiveUntil: null,
     source: `${MS_PROGRAM} (Requirements v1.1/v1.2)`,
-    note: 'When Microsoft notifies the CA of a certificate contrary to the program requirements or the BRs, the CA must revoke it within 24 hours, for any reason; no exceptions (2.1.15). Before v1.1 (0231ed8, 2025-10-10) the CA could revoke or request an exception within 24 hours, so the BR deadline stood.',
+    note: "When Microsoft notifies the CA of a certificate contrary to the program requirements or the BRs, the CA must revoke it within 24 hours, for any reason; no exceptions (2.1.15). Counted from Microsoft's notice (`--notified-at` when it came after the problem report; the BR deadline still counts from the report, and the earlier binds). The no-exception text appeared in the requirements on 2025-10-10 (0231ed8), before v1.0 and v1.1 were published; revwatch applies it from v1.1's effective date, 2025-11-21, and before that the CA could revoke or request an exception within 24 hours, so the BR deadline stood.",
   },
 ];
 
@@ -46,6 +46,20 @@ export function parseNotifiedBy(value: string | undefined): string | null {
   const v = value.trim().toLowerCase();
   if (NOTIFYING_PARTIES.includes(v)) return v;
   throw new InputError(`unknown --notified-by "${value}"; accepted: ${NOTIFYING_PARTIES.join(', ')}`);
+}
+
+/**
+ * `--notified-at`: when the program's notice came, if after the report. It needs `--notified-by`, and a
+ * notice before the report would be the earlier awareness, which is what `--reported-at` is.
+ */
+export function checkNotifiedAt(notifiedAt: number | null, notifiedBy: string | null, reportedAt: number): number | null {
+  if (notifiedAt === null) return null;
+  if (notifiedBy === null) throw new InputError('--notified-at needs --notified-by (the root program whose notice it was)');
+  if (notifiedAt < reportedAt)
+    throw new InputError(
+      '--notified-at is before --reported-at: the CA was made aware first by the notice, so give its time as --reported-at',
+    );
+  return notifiedAt;
 }
 
 /** The program row in force at `at` for a notification by `party`, as a deadline rule for (kind, reason); null when none. */

@@ -8,6 +8,7 @@
  * exclusive.
  */
 import type { CertKind, ReasonSlug } from '../domain.js';
+import { fixedDateRule } from './fixed-date.js';
 import { programRuleInForce } from './programs.js';
 import { clockStartFor, ruleVersionAt, type RuleVersion } from './rule-versions.js';
 
@@ -31,6 +32,8 @@ export interface Rule {
    * the stricter reading) and says so wherever the deadline is shown.
    */
   readonly interpretation?: 'contested';
+  /** A deadline that is a date rather than hours after a report (fixed-date.ts): set for those rules only. */
+  readonly fixedDeadline?: string;
 }
 
 const TLS_24H_SC6: ReasonSlug[] = ['subscriber-request', 'unauthorized-request', 'key-compromise', 'domain-validation'];
@@ -432,6 +435,10 @@ export interface DeadlineInput {
   readonly reportedAt: number;
   readonly confirmedAt?: number | null;
   readonly notifiedBy?: string | null;
+  /** When that program's notice came, if after the report (`--notified-at`); the notice is the report otherwise. */
+  readonly notifiedAt?: number | null;
+  /** A fixed-date rule the case names (`track --rule`): its date is the deadline. */
+  readonly rule?: string | null;
 }
 
 const HOUR = 3_600_000;
@@ -441,9 +448,10 @@ export const rulesInstant = (input: { reportedAt: number }, options: RuleOptions
 
 /**
  * The deadline for a case, and for a particular certificate when given
- * (short-lived exemption). A root program's notice (`notifiedBy`) sets its own
- * deadline, counted from the notice; it applies when it ends sooner: the shortest
- * deadline binds (docs/rules.md, root programs).
+ * (short-lived exemption). A root program's notice (`notifiedBy`, at
+ * `notifiedAt` or with the report) sets its own deadline, counted from the
+ * notice; it applies when it ends sooner: the shortest deadline binds
+ * (docs/rules.md, root programs).
  */
 export function computeDeadline(
   input: DeadlineInput,
@@ -452,6 +460,25 @@ export function computeDeadline(
 ): Deadline {
   const at = rulesInstant(input, options);
   const ruleVersion = ruleVersionAt(at, options.versions);
+  const fixed = fixedDateRule(input.rule);
+  if (fixed) {
+    // A date, not a report's hours: the case is judged by that rule alone (fixed-date.ts).
+    const rule: Rule = {
+      id: fixed.id,
+      kind: fixed.kind,
+      reasons: [input.reason],
+      mustHours: null,
+      shouldHours: null,
+      section: fixed.section,
+      version: fixed.version,
+      effectiveFrom: fixed.effectiveFrom,
+      effectiveUntil: null,
+      source: fixed.source,
+      note: fixed.note,
+      fixedDeadline: fixed.deadline,
+    };
+    return { rule, deadline: Date.parse(fixed.deadline), shouldDeadline: null, clockStart: input.reportedAt, ruleVersion };
+  }
   const clockStart = clockStartFor(ruleVersion, input);
   let rule = ruleInForce(input.kind, input.reason, at);
   if (
@@ -463,10 +490,13 @@ export function computeDeadline(
     rule = SHORT_LIVED_EXEMPTION;
   }
   let start = clockStart;
-  const program = programRuleInForce(input.notifiedBy, input.kind, input.reason, at);
-  if (program && (rule.mustHours === null || input.reportedAt + program.mustHours! * HOUR <= clockStart + rule.mustHours * HOUR)) {
+  // The program's deadline counts from its notice, which may come after the problem report; the BR's still
+  // counts from the report, and the one that ends first binds. The program row in force is the one at the notice.
+  const noticeAt = input.notifiedAt ?? input.reportedAt;
+  const program = programRuleInForce(input.notifiedBy, input.kind, input.reason, options.rulesAsOf ?? noticeAt);
+  if (program && (rule.mustHours === null || noticeAt + program.mustHours! * HOUR <= clockStart + rule.mustHours * HOUR)) {
     rule = program;
-    start = input.reportedAt;
+    start = noticeAt;
   }
   const deadline = rule.mustHours === null ? null : start + rule.mustHours * HOUR;
   const shouldDeadline = rule.shouldHours === null || deadline === null ? null : start + rule.shouldHours * HOUR;

@@ -24,6 +24,7 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z
 
 interface StatusCert {
   serial: string;
+  deadline: string | null;
   verdict: string;
   revocationTime: string | null;
   reasonCode: string | null;
@@ -36,8 +37,11 @@ interface Scenario {
   readonly kind: CertKind;
   readonly reason: ReasonSlug;
   readonly reportedAt: number;
-  readonly revokedAt: number;
+  /** null: not on the CRL. */
+  readonly revokedAt: number | null;
   readonly code: number | null;
+  /** A fixed-date rule the case names (`track --rule`, item 9): no --reason, --kind or --reported-at given. */
+  readonly rule?: string;
 }
 
 describe('reason codes end to end, on CRLs built in the test', { timeout: 180_000 }, () => {
@@ -117,6 +121,26 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
       revokedAt: t('2025-07-14T00:00:00Z'),
       code: null,
     },
+    // Item 9: BR 2.2.5 (SC097) 7.1.3.2.1 "Prior to 2026-09-15, the CA SHALL revoke any unexpired Subordinate CA
+    // Certificate that contains RSASSA-PKCS1-v1_5 with SHA-1": a date, not hours after a report.
+    {
+      id: 'sha1-revoked',
+      kind: 'tls-subca',
+      reason: 'misissuance',
+      reportedAt: t('2026-02-25T00:00:00Z'),
+      revokedAt: t('2026-09-01T00:00:00Z'),
+      code: 4,
+      rule: 'sha1-subca-sunset',
+    },
+    {
+      id: 'sha1-unrevoked',
+      kind: 'tls-subca',
+      reason: 'misissuance',
+      reportedAt: t('2026-02-25T00:00:00Z'),
+      revokedAt: null,
+      code: null,
+      rule: 'sha1-subca-sunset',
+    },
   ];
   const serials = new Map<string, string>();
   let issuerPath = '';
@@ -126,8 +150,8 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
       const r = await exec('node', ['bin/revwatch.js', '--home', home, '--allow-private-network', ...args], { encoding: 'utf8' });
       return { code: 0, stdout: r.stdout, stderr: r.stderr };
     } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      const e = err as { code: number; signal: string | null; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: `${e.stderr}${e.signal ? ` (killed by ${e.signal})` : ''}` };
     }
   };
 
@@ -147,7 +171,7 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
       });
       writeFileSync(join(home, `${s.id}.der`), issued.info.der);
       serials.set(s.id, issued.info.serial);
-      entries.push({ serial: issued.info.serial, revocationDate: s.revokedAt, reasonCode: s.code });
+      if (s.revokedAt !== null) entries.push({ serial: issued.info.serial, revocationDate: s.revokedAt, reasonCode: s.code });
     }
     const thisUpdate = Math.floor((now - HOUR) / 1000) * 1000;
     const crl = ca.crl({ entries, thisUpdate, nextUpdate: thisUpdate + 7 * DAY, crlNumber: 7 });
@@ -162,20 +186,8 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
 
   it('tracks each case, checks the CRL once, and status --json judges every certificate', async () => {
     for (const s of scenarios) {
-      const r = await cli(
-        'track',
-        join(home, `${s.id}.der`),
-        '--issuer',
-        issuerPath,
-        '--case',
-        s.id,
-        '--kind',
-        s.kind,
-        '--reason',
-        s.reason,
-        '--reported-at',
-        iso(s.reportedAt),
-      );
+      const facts = s.rule ? ['--rule', s.rule] : ['--kind', s.kind, '--reason', s.reason, '--reported-at', iso(s.reportedAt)];
+      const r = await cli('track', join(home, `${s.id}.der`), '--issuer', issuerPath, '--case', s.id, ...facts);
       expect(r.code, r.stderr).toBe(0);
     }
     const check = await cli('--json', 'check');
@@ -223,6 +235,15 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
     expect(reasonFindings('mrsp-privilege-withdrawn')).toEqual([]);
   });
 
+  it('item 9: a fixed-date rule judges the sub-CA by 2026-09-15, not by hours after a report', () => {
+    expect(byCase.get('sha1-revoked')).toMatchObject({ deadline: '2026-09-15T00:00:00Z', verdict: 'revoked_on_time' });
+    // Unrevoked after the date: overdue (the test runs after 2026-09-15; before it, pending).
+    expect(byCase.get('sha1-unrevoked')).toMatchObject({
+      deadline: '2026-09-15T00:00:00Z',
+      verdict: now > t('2026-09-15T00:00:00Z') ? 'overdue' : 'pending',
+    });
+  });
+
   it('item 4: S/MIME sub-CAs from 2023-09-01 and code-signing sub-CAs from 2025-07-15 must carry a reasonCode', () => {
     expect(reasonFindings('smime-subca-2024')).toEqual([['reason_code_missing', 'violation']]);
     expect(byCase.get('smime-subca-2024')!.findings[0]!.message).toMatch(
@@ -231,5 +252,24 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
     expect(reasonFindings('cs-subca-2025')).toEqual([['reason_code_missing', 'violation']]);
     expect(byCase.get('cs-subca-2025')!.findings[0]!.message).toMatch(/CCADB Policy 2\.0 section 3\.2/);
     expect(reasonFindings('cs-subca-before')).toEqual([]);
+  });
+});
+
+describe('fixed-date rules at track', () => {
+  it('refuses a --rule with another kind, and an unknown --rule, with one line', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-rule-'));
+    const cli = async (...args: string[]) =>
+      exec('node', ['bin/revwatch.js', '--home', home, ...args], { encoding: 'utf8' }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+    const wrongKind = await cli('track', 'nothing.pem', '--rule', 'sha1-subca-sunset', '--kind', 'tls-subscriber');
+    expect(wrongKind.code).toBe(1);
+    expect(wrongKind.stderr.trim()).toBe('revwatch: --rule sha1-subca-sunset applies to --kind tls-subca, not tls-subscriber');
+    const unknown = await cli('track', 'nothing.pem', '--rule', 'sha3-sunset');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe('revwatch: unknown --rule "sha3-sunset"; accepted: sha1-subca-sunset');
+    const none = await cli('track', 'nothing.pem', '--reason', 'misissuance');
+    expect(none.stderr.trim()).toBe('revwatch: --reported-at is required (unless --rule names a fixed-date rule)');
   });
 });

@@ -5,7 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Case, CertKind, Observation, ReasonSlug, TrackedCertificate } from '../../../src/domain.js';
 import { judge, type Judgement } from '../../../src/rules/verdict.js';
-import { deadlineReport } from '../../../src/rules/deadline-report.js';
+import { deadlineReport, formatDeadlineReport } from '../../../src/rules/deadline-report.js';
+import { checkNotifiedAt, PROGRAM_RULES } from '../../../src/rules/programs.js';
+import { computeDeadline } from '../../../src/rules/rules.js';
+import { fixedDateRule, factsWithRule } from '../../../src/rules/fixed-date.js';
 import { delayedReportDuties, delayedReportMayBeDueSentence, delayedReportSentence } from '../../../src/rules/incident-duties.js';
 
 const t = (iso: string): number => Date.parse(iso);
@@ -258,5 +261,71 @@ describe('item 7: delayed-revocation duties, and a report that may be due before
     expect(delayedReportMayBeDueSentence(deadline, deadline - HOUR, 0)).toBe('');
     // Before the IRG (2023-02-15) no text asked for it.
     expect(delayedReportMayBeDueSentence(t('2023-01-01T00:00:00Z'), t('2022-12-31T12:00:00Z'), 1)).toBe('');
+  });
+});
+
+describe('item 9: fixed-date deadlines', () => {
+  // BR 2.2.5 (SC097) 7.1.3.2.1: "Prior to 2026-09-15, the CA SHALL revoke any unexpired Subordinate CA Certificate
+  // that contains RSASSA-PKCS1-v1_5 with SHA-1 within the Certificate."
+  const k = kase({ kind: 'tls-subca', reason: 'misissuance', reportedAt: t('2026-02-25T00:00:00Z'), rule: 'sha1-subca-sunset' });
+  it('the date is the deadline, whatever the report time, with the usual verdicts', () => {
+    expect(computeDeadline(k)).toMatchObject({
+      deadline: t('2026-09-15T00:00:00Z'),
+      shouldDeadline: null,
+      rule: { id: 'sha1-subca-sunset' },
+    });
+    expect(computeDeadline({ ...k, reportedAt: t('2026-09-14T00:00:00Z') }).deadline).toBe(t('2026-09-15T00:00:00Z'));
+    const c = cert({ notAfter: t('2030-01-01T00:00:00Z') });
+    expect(judge(k, c, [revoked(t('2026-09-14T01:00:00Z'), t('2026-09-14T00:00:00Z'), 4)], t('2026-10-01T00:00:00Z')).verdict).toBe(
+      'revoked_on_time',
+    );
+    expect(judge(k, c, [revoked(t('2026-09-15T01:00:00Z'), t('2026-09-15T00:00:01Z'), 4)], t('2026-10-01T00:00:00Z'))).toMatchObject({
+      verdict: 'revoked_late',
+      lateBySeconds: 1,
+    });
+    // Expired before the date: moot, as any certificate expired before its deadline ("unexpired").
+    expect(judge(k, cert({ notAfter: t('2026-09-01T00:00:00Z') }), [], t('2026-10-01T00:00:00Z')).verdict).toBe('expired');
+  });
+  it('--rule supplies the kind, reason and report time, and refuses another kind', () => {
+    const rule = fixedDateRule('sha1-subca-sunset');
+    expect(factsWithRule(rule, {})).toEqual({ kind: 'tls-subca', reason: 'misissuance', reportedAt: '2026-02-25T00:00:00Z' });
+    expect(() => factsWithRule(rule, { kind: 'smime-subca' })).toThrow(
+      '--rule sha1-subca-sunset applies to --kind tls-subca, not smime-subca',
+    );
+    expect(() => factsWithRule(null, { reason: 'misuse' })).toThrow(/--reported-at is required/);
+    expect(
+      formatDeadlineReport(deadlineReport('tls-subca', 'misissuance', t('2026-02-25T00:00:00Z'), { rule: 'sha1-subca-sunset' }), 0),
+    ).toMatch(/^MUST deadline {4}2026-09-15T00:00:00Z \(a fixed date\)/);
+  });
+});
+
+describe('item 12: a notice counted from the notice, the BR deadline from the report; the earlier applies', () => {
+  const reportedAt = t('2025-12-01T00:00:00Z');
+  const base = { kind: 'tls-subscriber' as const, reason: 'misissuance' as const, reportedAt, notifiedBy: 'microsoft' };
+  it('a notice two days after the report: 24 hours from it end before the 5 days from the report', () => {
+    expect(computeDeadline({ ...base, notifiedAt: t('2025-12-03T00:00:00Z') })).toMatchObject({
+      deadline: t('2025-12-04T00:00:00Z'),
+      clockStart: t('2025-12-03T00:00:00Z'),
+      rule: { id: 'microsoft-2.1.13' },
+    });
+  });
+  it('a notice four and a half days after the report: the BR deadline ends first and binds', () => {
+    expect(computeDeadline({ ...base, notifiedAt: t('2025-12-05T12:00:00Z') })).toMatchObject({
+      deadline: t('2025-12-06T00:00:00Z'),
+      rule: { id: 'tls-sc6-5d' },
+    });
+  });
+  it('the program row is the one in force at the notice: a report before 2025-11-21, a notice after', () => {
+    const r = computeDeadline({ ...base, reportedAt: t('2025-11-20T00:00:00Z'), notifiedAt: t('2025-11-21T00:00:00Z') });
+    expect(r).toMatchObject({ deadline: t('2025-11-22T00:00:00Z'), rule: { id: 'microsoft-2.1.13' } });
+  });
+  it('--notified-at needs --notified-by and may not precede the report', () => {
+    expect(() => checkNotifiedAt(reportedAt, null, reportedAt)).toThrow(/needs --notified-by/);
+    expect(() => checkNotifiedAt(reportedAt - 1, 'microsoft', reportedAt)).toThrow(/before --reported-at/);
+    expect(checkNotifiedAt(null, 'microsoft', reportedAt)).toBeNull();
+  });
+  it('Microsoft 2.1.13 keeps 2025-11-21; its note says the no-exception text appeared on 2025-10-10', () => {
+    expect(PROGRAM_RULES[0]).toMatchObject({ effectiveFrom: '2025-11-21T00:00:00Z' });
+    expect(PROGRAM_RULES[0]!.note).toMatch(/2025-10-10/);
   });
 });
