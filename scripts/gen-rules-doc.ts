@@ -136,7 +136,7 @@ export function renderRulesDoc(): string {
         `\`${p.id}\``,
         p.party,
         hours(p.mustHours),
-        inForce(p.effectiveFrom, p.effectiveUntil),
+        p.effectiveFrom === null ? 'pending (no date)' : inForce(p.effectiveFrom, p.effectiveUntil),
         p.section,
         p.version,
         p.source,

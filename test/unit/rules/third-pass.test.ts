@@ -329,3 +329,31 @@ describe('item 12: a notice counted from the notice, the BR deadline from the re
     expect(PROGRAM_RULES[0]!.note).toMatch(/2025-10-10/);
   });
 });
+
+describe('item 13: a Mozilla notice row, dormant like PR 622', () => {
+  // mozilla/pkipolicy issue 300 (2026-05-26), a draft for MRSP 3.2: "revoke within 24 hours or request an exception".
+  it('is written down with no date, and changes no deadline at any date', () => {
+    const row = PROGRAM_RULES.find((r) => r.party === 'mozilla')!;
+    expect(row).toMatchObject({ id: 'mozilla-notice-draft', mustHours: 24, effectiveFrom: null });
+    expect(row.note).toMatch(/revokes within 24 hours or requests an exception/);
+    const at = t('2099-01-01T00:00:00Z');
+    const base = { kind: 'tls-subscriber' as const, reason: 'misissuance' as const, reportedAt: at };
+    expect(computeDeadline({ ...base, notifiedBy: 'mozilla' })).toEqual(computeDeadline(base));
+    expect(() => checkNotifiedAt(null, null, at)).not.toThrow();
+  });
+  it('turned on with a date, it would apply like any program row', () => {
+    const row = PROGRAM_RULES.find((r) => r.party === 'mozilla')! as { effectiveFrom: string | null };
+    row.effectiveFrom = '2026-07-01T00:00:00Z';
+    try {
+      const r = computeDeadline({
+        kind: 'tls-subscriber',
+        reason: 'misissuance',
+        reportedAt: t('2026-08-01T00:00:00Z'),
+        notifiedBy: 'mozilla',
+      });
+      expect(r).toMatchObject({ deadline: t('2026-08-02T00:00:00Z'), rule: { id: 'mozilla-notice-draft' } });
+    } finally {
+      row.effectiveFrom = null;
+    }
+  });
+});
