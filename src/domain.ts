@@ -61,6 +61,8 @@ export interface Case {
    * without one.
    */
   readonly delayedReportUrl?: string | null;
+  /** When the CA sent its preliminary report on a Certificate Problem Report (BR 4.9.5), if known (`--preliminary-report-at`). */
+  readonly preliminaryReportAt?: number | null;
   /** A fixed-date rule (src/rules/fixed-date.ts, `track --rule`): its date is the deadline, not hours after the report. */
   readonly rule?: string | null;
 }

@@ -16,6 +16,7 @@ interface TrackOptions {
   confirmedAt?: string;
   notifiedBy?: string;
   notifiedAt?: string;
+  preliminaryReportAt?: string;
   delayedReportUrl?: string;
   issuer?: string;
   notify?: string[];
@@ -41,6 +42,10 @@ export function registerTrack(program: Command, ctx: CliContext): void {
     .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
     .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
     .option('--notified-at <ISO-8601>', "when that program's notice came, if after the report: its deadline counts from it")
+    .option(
+      '--preliminary-report-at <ISO-8601>',
+      'when the CA sent its preliminary report on the problem report (BR 4.9.5: within 24 hours)',
+    )
     .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed")
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
@@ -69,11 +74,17 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
   const { collectInputs } = await import('../cli-inputs.js');
   const { defaultCaseId, trackCertificates } = await import('../check/track.js');
   const { factsWithRule, parseFixedDateRule } = await import('../rules/fixed-date.js');
+  const { InputError } = await import('../errors.js');
   const now = io.clock.now().getTime();
   const rule = parseFixedDateRule(opts.rule);
   const stated = factsWithRule(rule, opts);
   const reportedAt = requireNotFuture(parseInstant(stated.reportedAt, '--reported-at'), now, '--reported-at');
   const confirmedAt = opts.confirmedAt ? requireNotFuture(parseInstant(opts.confirmedAt, '--confirmed-at'), now, '--confirmed-at') : null;
+  const preliminaryReportAt = opts.preliminaryReportAt
+    ? requireNotFuture(parseInstant(opts.preliminaryReportAt, '--preliminary-report-at'), now, '--preliminary-report-at')
+    : null;
+  if (preliminaryReportAt !== null && preliminaryReportAt < reportedAt)
+    throw new InputError('--preliminary-report-at is before --reported-at: a preliminary report answers the problem report');
   const kind = parseKind(stated.kind);
   const reason = parseReason(stated.reason, kind);
   const notifiedBy = parseNotifiedBy(opts.notifiedBy);
@@ -100,6 +111,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       ...facts,
       ...(rule ? { rule: rule.id } : {}),
       ...(notifiedAt !== null ? { notifiedAt } : {}),
+      ...(preliminaryReportAt !== null ? { preliminaryReportAt } : {}),
       confirmedAt,
       reportUrl: opts.reportUrl ?? null,
       notify: opts.notify ?? [],

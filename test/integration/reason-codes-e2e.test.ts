@@ -42,6 +42,8 @@ interface Scenario {
   readonly code: number | null;
   /** A fixed-date rule the case names (`track --rule`, item 9): no --reason, --kind or --reported-at given. */
   readonly rule?: string;
+  /** More `track` options. */
+  readonly extra?: readonly string[];
 }
 
 describe('reason codes end to end, on CRLs built in the test', { timeout: 180_000 }, () => {
@@ -141,6 +143,16 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
       code: null,
       rule: 'sha1-subca-sunset',
     },
+    // Item 10: BR 4.9.5 "Within 24 hours after receiving a Certificate Problem Report ... provide a preliminary report".
+    {
+      id: 'preliminary-late',
+      kind: 'tls-subscriber',
+      reason: 'misissuance',
+      reportedAt: t('2025-09-18T00:00:00Z'),
+      revokedAt: t('2025-09-19T00:00:00Z'),
+      code: 4,
+      extra: ['--preliminary-report-at', '2025-10-13T00:00:00Z'],
+    },
   ];
   const serials = new Map<string, string>();
   let issuerPath = '';
@@ -187,7 +199,7 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
   it('tracks each case, checks the CRL once, and status --json judges every certificate', async () => {
     for (const s of scenarios) {
       const facts = s.rule ? ['--rule', s.rule] : ['--kind', s.kind, '--reason', s.reason, '--reported-at', iso(s.reportedAt)];
-      const r = await cli('track', join(home, `${s.id}.der`), '--issuer', issuerPath, '--case', s.id, ...facts);
+      const r = await cli('track', join(home, `${s.id}.der`), '--issuer', issuerPath, '--case', s.id, ...facts, ...(s.extra ?? []));
       expect(r.code, r.stderr).toBe(0);
     }
     const check = await cli('--json', 'check');
@@ -244,6 +256,16 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
     });
   });
 
+  it('item 10: a preliminary report given after 24 hours is a violation', () => {
+    expect(byCase.get('preliminary-late')!.findings.filter((f) => f.code === 'preliminary_report_late')).toEqual([
+      expect.objectContaining({
+        severity: 'violation',
+        message: expect.stringMatching(/came at 2025-10-13T00:00:00Z, after 2025-09-19T00:00:00Z/),
+      }),
+    ]);
+    expect(byCase.get('preliminary-late')!.verdict).toBe('revoked_on_time');
+  });
+
   it('item 4: S/MIME sub-CAs from 2023-09-01 and code-signing sub-CAs from 2025-07-15 must carry a reasonCode', () => {
     expect(reasonFindings('smime-subca-2024')).toEqual([['reason_code_missing', 'violation']]);
     expect(byCase.get('smime-subca-2024')!.findings[0]!.message).toMatch(
@@ -269,6 +291,19 @@ describe('fixed-date rules at track', () => {
     const unknown = await cli('track', 'nothing.pem', '--rule', 'sha3-sunset');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim()).toBe('revwatch: unknown --rule "sha3-sunset"; accepted: sha1-subca-sunset');
+    const early = await cli(
+      'track',
+      'nothing.pem',
+      '--reason',
+      'misissuance',
+      '--reported-at',
+      '2025-09-18T00:00:00Z',
+      '--preliminary-report-at',
+      '2025-09-17T00:00:00Z',
+    );
+    expect(early.stderr.trim()).toBe(
+      'revwatch: --preliminary-report-at is before --reported-at: a preliminary report answers the problem report',
+    );
     const none = await cli('track', 'nothing.pem', '--reason', 'misissuance');
     expect(none.stderr.trim()).toBe('revwatch: --reported-at is required (unless --rule names a fixed-date rule)');
   });

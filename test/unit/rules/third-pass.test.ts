@@ -357,3 +357,32 @@ describe('item 13: a Mozilla notice row, dormant like PR 622', () => {
     }
   });
 });
+
+describe('item 10: the preliminary report (BR 4.9.5, from BR 1.6.1)', () => {
+  // "Within 24 hours after receiving a Certificate Problem Report, the CA SHALL investigate the facts and circumstances
+  // related to a Certificate Problem Report and provide a preliminary report on its findings to both the Subscriber
+  // and the entity who filed the Certificate Problem Report." Sectigo, bug 1994454: reports unanswered 2025-09-18 to 2025-10-13.
+  const reportedAt = t('2025-09-18T00:00:00Z');
+  const prelim = (at: number | null, over: Partial<Case> = {}) =>
+    judge(kase({ reason: 'misissuance', reportedAt, preliminaryReportAt: at, ...over }), cert(), [], reportedAt + 30 * DAY).findings.filter(
+      (f) => f.code === 'preliminary_report_late',
+    );
+  it('24 hours to the millisecond: on time; a millisecond later, a violation quoting the text', () => {
+    expect(prelim(reportedAt + DAY)).toEqual([]);
+    const [f] = prelim(reportedAt + DAY + 1);
+    expect(f).toMatchObject({
+      severity: 'violation',
+      message: expect.stringContaining('"Within 24 hours after receiving a Certificate Problem Report'),
+    });
+    expect(prelim(t('2025-10-13T00:00:00Z'))[0]!.message).toContain('came at 2025-10-13T00:00:00Z, after 2025-09-19T00:00:00Z');
+  });
+  it('not given: nothing (revwatch cannot tell a report was owed); not for S/MIME, code signing, fixed-date rules, nor before 2018-10-14', () => {
+    expect(prelim(null)).toEqual([]);
+    expect(prelim(reportedAt + 2 * DAY, { kind: 'smime-subscriber' })).toEqual([]);
+    expect(prelim(reportedAt + 2 * DAY, { kind: 'codesigning-subscriber' })).toEqual([]);
+    expect(prelim(reportedAt + 2 * DAY, { kind: 'tls-subca', rule: 'sha1-subca-sunset' })).toEqual([]);
+    const old = t('2018-10-13T00:00:00Z');
+    expect(prelim(old + 2 * DAY, { reportedAt: old })).toEqual([]);
+    expect(prelim(reportedAt + 2 * DAY, { kind: 'tls-subca', reason: 'misuse' })).toHaveLength(1);
+  });
+});
