@@ -7,8 +7,10 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CERT_KINDS, type CertKind } from '../src/domain.js';
+import { FIXED_DATE_RULES } from '../src/rules/fixed-date.js';
 import { DELAYED_REVOCATION_REPORT_DUTIES } from '../src/rules/incident-duties.js';
 import { PROGRAM_RULES } from '../src/rules/programs.js';
+import { CA_REASON_CODE_DUTIES, SUSPENSION_FORBIDDEN, UNSPECIFIED_FORBIDDEN, type ReasonCodeDuty } from '../src/rules/reason-codes.js';
 import { RULE_VERSIONS } from '../src/rules/rule-versions.js';
 import {
   MOZILLA_TLS_REASON_CODES_FROM,
@@ -101,9 +103,32 @@ export function renderRulesDoc(): string {
     '',
   );
 
+  out.push('## Fixed-date deadlines (`--rule`)', '');
+  out.push(
+    'Some duties end on a date rather than hours after a report, and are selected by the certificate, not by a report.',
+    "A case names the rule (`track --rule <id>`; `--kind`, `--reason` and `--reported-at` then default to the rule's); its deadline is the date and the verdicts are the usual ones.",
+    '',
+    ...table(
+      ['rule', 'kind', 'selects', 'deadline (revoked before)', 'in force', 'section', 'version', 'source'],
+      FIXED_DATE_RULES.map((r) => [
+        `\`${r.id}\``,
+        r.kind,
+        r.selects,
+        r.deadline,
+        inForce(r.effectiveFrom, null),
+        r.section,
+        r.version,
+        r.source,
+      ]),
+    ),
+    '',
+    ...FIXED_DATE_RULES.map((r) => `- \`${r.id}\`: ${r.note}`),
+    '',
+  );
+
   out.push('## Root programs that notify the CA (`--notified-by`)', '');
   out.push(
-    "A root program's own deadline applies to every kind and reason, counted from its notice, when it ends sooner than the BR deadline.",
+    "A root program's own deadline applies to every kind and reason, counted from its notice (`--notified-at` when the notice came after the problem report), when it ends sooner than the BR deadline, which still counts from the report.",
     '',
     ...table(
       ['rule', '`--notified-by`', 'MUST', 'in force', 'section', 'version', 'source'],
@@ -111,7 +136,7 @@ export function renderRulesDoc(): string {
         `\`${p.id}\``,
         p.party,
         hours(p.mustHours),
-        inForce(p.effectiveFrom, p.effectiveUntil),
+        p.effectiveFrom === null ? 'pending (no date)' : inForce(p.effectiveFrom, p.effectiveUntil),
         p.section,
         p.version,
         p.source,
@@ -152,6 +177,30 @@ export function renderRulesDoc(): string {
         r,
         TLS_CRL_REASON[r] === null ? 'unspecified (omitted)' : `${reasonName(TLS_CRL_REASON[r])} (${TLS_CRL_REASON[r]})`,
       ]),
+    ),
+    '',
+  );
+
+  out.push('## Reason-code duties by certificate kind', '');
+  const duties = (what: string, table_: Readonly<Partial<Record<CertKind, ReasonCodeDuty>>>) =>
+    CERT_KINDS.filter((k) => table_[k]).map((k) => [
+      what,
+      k,
+      table_[k]!.from === null ? 'always' : `revoked from ${isoDay(table_[k]!.from!)}`,
+      table_[k]!.citation,
+    ]);
+  out.push(
+    'Judged on the revocation date the CA published (or at `status --rules-as-of`). Each is a violation from its date.',
+    'A `certificateHold` (6) entry is a suspension, not a revocation, wherever it appears: it never meets a deadline;',
+    'where no text forbids it, it is a warning.',
+    '',
+    ...table(
+      ['duty', 'kind', 'in force', 'citation'],
+      [
+        ...duties('a reasonCode, not unspecified (`reason_code_missing`)', CA_REASON_CODE_DUTIES),
+        ...duties('no explicit unspecified (0) (`reason_code_invalid`)', UNSPECIFIED_FORBIDDEN),
+        ...duties('no certificateHold (6) (`reason_code_invalid`)', SUSPENSION_FORBIDDEN),
+      ],
     ),
     '',
   );

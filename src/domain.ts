@@ -53,12 +53,18 @@ export interface Case {
    * src/rules/programs.ts). A fact of the case, like the reason.
    */
   readonly notifiedBy?: string | null;
+  /** When that program's notice came, when later than the report (`--notified-at`): its deadline counts from it. */
+  readonly notifiedAt?: number | null;
   /**
    * The CA's separate delayed-revocation incident report, once known (CCADB
    * Incident Reporting Guidelines 3.0+): the digest lists missed deadlines
    * without one.
    */
   readonly delayedReportUrl?: string | null;
+  /** When the CA sent its preliminary report on a Certificate Problem Report (BR 4.9.5), if known (`--preliminary-report-at`). */
+  readonly preliminaryReportAt?: number | null;
+  /** A fixed-date rule (src/rules/fixed-date.ts, `track --rule`): its date is the deadline, not hours after the report. */
+  readonly rule?: string | null;
 }
 
 export interface TrackedCertificate {

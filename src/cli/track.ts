@@ -7,14 +7,17 @@ import { collect, readInput, type CliContext } from './context.js';
 import { terminalProgress } from './progress.js';
 
 interface TrackOptions {
-  reportedAt: string;
-  reason: string;
-  kind: string;
+  reportedAt?: string;
+  reason?: string;
+  kind?: string;
+  rule?: string;
   case?: string;
   title?: string;
   reportUrl?: string;
   confirmedAt?: string;
   notifiedBy?: string;
+  notifiedAt?: string;
+  preliminaryReportAt?: string;
   delayedReportUrl?: string;
   issuer?: string;
   notify?: string[];
@@ -30,14 +33,20 @@ export function registerTrack(program: Command, ctx: CliContext): void {
     .description(
       'track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints, crtsh-json:<file>) under a case',
     )
-    .requiredOption('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5)')
-    .requiredOption('--reason <slug>', 'why the certificates must be revoked')
-    .option('--kind <kind>', 'certificate kind', 'tls-subscriber')
+    .option('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5); required unless --rule')
+    .option('--reason <slug>', 'why the certificates must be revoked; required unless --rule')
+    .option('--kind <kind>', "certificate kind (default: tls-subscriber, or the rule's)")
+    .option('--rule <id>', 'a fixed-date rule (sha1-subca-sunset): its date is the deadline')
     .option('--case <id>', 'case id (default: derived from the facts, so re-tracking reaches the same case)', parseCaseId)
     .option('--title <text>', 'a title for the case')
     .option('--report-url <url>', 'the incident bug or report (http or https)', parseReportUrl)
     .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
     .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
+    .option('--notified-at <ISO-8601>', "when that program's notice came, if after the report: its deadline counts from it")
+    .option(
+      '--preliminary-report-at <ISO-8601>',
+      'when the CA sent its preliminary report on the problem report (BR 4.9.5: within 24 hours)',
+    )
     .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed")
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
@@ -61,16 +70,30 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
   const { parseInstant } = await import('../time.js');
   const { requireEmailAddress, requireNotFuture } = await import('../cli-validate.js');
   const { parseKind, parseReason } = await import('../rules/deadline-report.js');
-  const { parseNotifiedBy } = await import('../rules/programs.js');
+  const { checkNotifiedAt, parseNotifiedBy } = await import('../rules/programs.js');
   const { readCertificates } = await import('../pki/certificate.js');
   const { collectInputs } = await import('../cli-inputs.js');
   const { defaultCaseId, trackCertificates } = await import('../check/track.js');
+  const { factsWithRule, parseFixedDateRule } = await import('../rules/fixed-date.js');
+  const { InputError } = await import('../errors.js');
   const now = io.clock.now().getTime();
-  const reportedAt = requireNotFuture(parseInstant(opts.reportedAt, '--reported-at'), now, '--reported-at');
+  const rule = parseFixedDateRule(opts.rule);
+  const stated = factsWithRule(rule, opts);
+  const reportedAt = requireNotFuture(parseInstant(stated.reportedAt, '--reported-at'), now, '--reported-at');
   const confirmedAt = opts.confirmedAt ? requireNotFuture(parseInstant(opts.confirmedAt, '--confirmed-at'), now, '--confirmed-at') : null;
-  const kind = parseKind(opts.kind);
-  const reason = parseReason(opts.reason, kind);
+  const preliminaryReportAt = opts.preliminaryReportAt
+    ? requireNotFuture(parseInstant(opts.preliminaryReportAt, '--preliminary-report-at'), now, '--preliminary-report-at')
+    : null;
+  if (preliminaryReportAt !== null && preliminaryReportAt < reportedAt)
+    throw new InputError('--preliminary-report-at is before --reported-at: a preliminary report answers the problem report');
+  const kind = parseKind(stated.kind);
+  const reason = parseReason(stated.reason, kind);
   const notifiedBy = parseNotifiedBy(opts.notifiedBy);
+  const notifiedAt = checkNotifiedAt(
+    opts.notifiedAt ? requireNotFuture(parseInstant(opts.notifiedAt, '--notified-at'), now, '--notified-at') : null,
+    notifiedBy,
+    reportedAt,
+  );
   for (const n of opts.notify ?? []) requireEmailAddress(n);
   const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
   const fetcher = await ctx.fetcher();
@@ -82,11 +105,14 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       certsDir: opts.certsDir,
       onSkipped: (file, rows) => skipped.push(...rows.map((r) => ({ file, ...r }))),
     });
-    const title = opts.title ?? `${reason} reported ${new Date(reportedAt).toISOString()}`;
+    const title = opts.title ?? (rule ? `${rule.id}: ${rule.selects}` : `${reason} reported ${new Date(reportedAt).toISOString()}`);
     const facts = { reportedAt, reason, kind, title, notifiedBy };
     const kase: Case = {
       id: opts.case ?? defaultCaseId(facts),
       ...facts,
+      ...(rule ? { rule: rule.id } : {}),
+      ...(notifiedAt !== null ? { notifiedAt } : {}),
+      ...(preliminaryReportAt !== null ? { preliminaryReportAt } : {}),
       confirmedAt,
       reportUrl: opts.reportUrl ?? null,
       notify: opts.notify ?? [],

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { buildStatus, type CaseStatus } from '../check/status.js';
 import { computeDeadline, type Deadline } from '../rules/rules.js';
-import { delayedReportSentence } from '../rules/incident-duties.js';
+import { delayedReportMayBeDueSentence, delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
 import { statusCsv } from '../report/formats.js';
 import type { Clock, MailMessage, Mailer, NoticeLedger, Store } from '../ports.js';
@@ -38,6 +38,7 @@ interface CaseNoticeContext {
   readonly open: readonly CertificateStatus[];
   /** The kind's own deadline window (`window`) is open now. */
   readonly windowOpen: boolean;
+  readonly now: number;
 }
 
 type NoticeKindSpec =
@@ -88,8 +89,12 @@ export const NOTICE_KINDS = {
   'deadline-approaching': {
     scope: 'case',
     window: (d, now, approachingMs) => d.deadline !== null && now >= d.deadline - approachingMs && now < d.deadline,
-    due: ({ d, open, windowOpen }) =>
-      windowOpen && open.length > 0 ? `${open.length} certificate(s) not yet revoked; the MUST deadline is ${iso(d.deadline)}` : null,
+    due: ({ d, open, windowOpen, now }) => {
+      if (!windowOpen || open.length === 0) return null;
+      // The CCADB guidelines ask for the delayed-revocation report once the deadline will not be met (incident-duties.ts).
+      const early = delayedReportMayBeDueSentence(d.deadline, now, open.length);
+      return `${open.length} certificate(s) not yet revoked; the MUST deadline is ${iso(d.deadline)}${early ? `. ${early}` : ''}`;
+    },
     headline: () => 'deadline approaching',
   },
   'should-deadline': {
@@ -135,7 +140,7 @@ export function dueNotices(kase: Case, status: CaseStatus, now: number, approach
   const out: Notice[] = [];
   for (const [kind, spec] of noticeKinds) {
     if (spec.scope !== 'case') continue;
-    const line = spec.due({ kase, d, status, open, windowOpen: spec.window(d, now, approachingMs) });
+    const line = spec.due({ kase, d, status, open, windowOpen: spec.window(d, now, approachingMs), now });
     if (line !== null) out.push({ key: kind, kind, line });
   }
   for (const c of status.certificates) {

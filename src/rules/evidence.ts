@@ -24,7 +24,15 @@ export const isVerified = (o: Observation): boolean => o.status !== 'error';
 /** When the source vouched for its answer: OCSP producedAt, CRL thisUpdate (BR 4.9.5 "published"). */
 export const evidenceTime = (o: Observation): number => o.producedAt ?? o.thisUpdate ?? o.observedAt;
 
-const isRevoked = (o: Observation): boolean => o.status === 'revoked' && o.revocationTime !== null;
+/** A revocation the source claims, with its date: what the reason-code findings read, certificateHold included. */
+const isRevocationClaim = (o: Observation): boolean => o.status === 'revoked' && o.revocationTime !== null;
+/**
+ * certificateHold (6) is a suspension, reversible, not a revocation (RFC 5280 5.3.1; BR 4.9.13 forbids it):
+ * a held certificate has not been revoked, so it never meets a deadline. Its claim still reaches the
+ * reason-code findings (reason-codes.ts).
+ */
+const isSuspension = (o: Observation): boolean => o.reasonCode === 6;
+const isRevoked = (o: Observation): boolean => isRevocationClaim(o) && !isSuspension(o);
 const isGood = (o: Observation): boolean => o.status === 'good';
 const isBadSignature = (o: Observation): boolean =>
   o.status === 'error' && (o.error?.kind === 'bad-signature' || o.error?.kind === 'unauthorized-signer');
@@ -91,7 +99,7 @@ export const SELECTORS = [
 export type SelectorName = (typeof SELECTORS)[number]['name'];
 
 /** One winner per distinct (reasonCode, revocationTime) a source has claimed: the reason-code findings need each. */
-const reasonGroup = (o: Observation): string | null => (isRevoked(o) ? `${o.reasonCode ?? '-'}@${o.revocationTime}` : null);
+const reasonGroup = (o: Observation): string | null => (isRevocationClaim(o) ? `${o.reasonCode ?? '-'}@${o.revocationTime}` : null);
 
 const sourceId = (s: { kind: SourceKind; url: string }): string => `${s.kind} ${s.url}`;
 

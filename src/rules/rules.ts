@@ -8,6 +8,7 @@
  * exclusive.
  */
 import type { CertKind, ReasonSlug } from '../domain.js';
+import { fixedDateRule } from './fixed-date.js';
 import { programRuleInForce } from './programs.js';
 import { clockStartFor, ruleVersionAt, type RuleVersion } from './rule-versions.js';
 
@@ -31,6 +32,8 @@ export interface Rule {
    * the stricter reading) and says so wherever the deadline is shown.
    */
   readonly interpretation?: 'contested';
+  /** A deadline that is a date rather than hours after a report (fixed-date.ts): set for those rules only. */
+  readonly fixedDeadline?: string;
 }
 
 const TLS_24H_SC6: ReasonSlug[] = ['subscriber-request', 'unauthorized-request', 'key-compromise', 'domain-validation'];
@@ -94,6 +97,7 @@ const M28 = 'mozilla/pkipolicy@a1068166 rootstore/policy.md (MRSP 2.8 section 6.
 const CS = 'cabforum/code-signing@966cfa0 docs/CSBR.md (CSBR 3.3, Ballot CSC-18)';
 const CS10 = 'cabforum/code-signing@89ca8c6a docs/CSBR.md (CSBR 3.10.0)';
 const CS0 = 'cabforum/code-signing@ccc80e4c docs/CSBR.md (CSBR 3.2.0)';
+const CS3 = 'cabforum/code-signing@e345af0 docs/CSBR.md (CSBR 3.0.0)';
 
 export const RULES: readonly Rule[] = [
   // TLS subscriber certificates, BR 4.9.1.1
@@ -297,21 +301,35 @@ export const RULES: readonly Rule[] = [
     effectiveUntil: null,
     source: CS,
   },
-  // Code-signing subordinate CAs, CSBR 4.9.1.2: seven days. Encoded from the
-  // date CSC-18 became sole law; the 3.2.0-era text was not checked, so no
-  // deadline is computed before it (no_deadline never accuses).
+  // Code-signing subordinate CAs: seven days. CSBR 3.0.0-3.2.0 4.9.1.4 "Revocation of a Subordinate CA
+  // Certificate": "As specified in BR Section 4.9.1.2" (verified at e345af0, 204c33c, 6a5b55d, ccc80e4),
+  // i.e. the BR's seven days; CSC-18 wrote the seven days into CSBR 4.9.1.2 itself. The text before
+  // CSBR 3.0.0 (2022-06-29) was not checked, so no deadline is computed before it (no_deadline never accuses).
   {
-    id: 'cs-subca-pre-csc18',
+    id: 'cs-subca-pre-3.0',
     kind: 'codesigning-subca',
     reasons: [...CS_24H, ...CS_5D],
     mustHours: null,
     shouldHours: null,
-    section: 'CSBR 4.9.1.2',
-    version: '3.2.0',
+    section: 'CSBR 4.9.1.4',
+    version: 'before 3.0.0',
     effectiveFrom: null,
+    effectiveUntil: '2022-06-29T00:00:00Z',
+    source: CS3,
+    note: 'revwatch does not encode the code-signing sub-CA rules before CSBR 3.0.0 (2022-06-29), so no deadline is computed.',
+  },
+  {
+    id: 'cs-subca-3.0',
+    kind: 'codesigning-subca',
+    reasons: [...CS_24H, ...CS_5D],
+    mustHours: 168,
+    shouldHours: null,
+    section: 'CSBR 4.9.1.4 ("As specified in BR Section 4.9.1.2"), BR 4.9.1.2',
+    version: '3.0.0-3.2.0',
+    effectiveFrom: '2022-06-29T00:00:00Z',
     effectiveUntil: '2024-04-15T00:00:00Z',
-    source: CS0,
-    note: 'revwatch does not encode the code-signing sub-CA rules before 2024-04-15, so no deadline is computed.',
+    source: `${CS3}; ${CS0}`,
+    note: 'Before CSC-18 the CSBR deferred to the TLS BR for subordinate CAs: seven days.',
   },
   {
     id: 'cs-subca',
@@ -417,6 +435,10 @@ export interface DeadlineInput {
   readonly reportedAt: number;
   readonly confirmedAt?: number | null;
   readonly notifiedBy?: string | null;
+  /** When that program's notice came, if after the report (`--notified-at`); the notice is the report otherwise. */
+  readonly notifiedAt?: number | null;
+  /** A fixed-date rule the case names (`track --rule`): its date is the deadline. */
+  readonly rule?: string | null;
 }
 
 const HOUR = 3_600_000;
@@ -426,9 +448,10 @@ export const rulesInstant = (input: { reportedAt: number }, options: RuleOptions
 
 /**
  * The deadline for a case, and for a particular certificate when given
- * (short-lived exemption). A root program's notice (`notifiedBy`) sets its own
- * deadline, counted from the notice; it applies when it ends sooner: the shortest
- * deadline binds (docs/rules.md, root programs).
+ * (short-lived exemption). A root program's notice (`notifiedBy`, at
+ * `notifiedAt` or with the report) sets its own deadline, counted from the
+ * notice; it applies when it ends sooner: the shortest deadline binds
+ * (docs/rules.md, root programs).
  */
 export function computeDeadline(
   input: DeadlineInput,
@@ -437,6 +460,25 @@ export function computeDeadline(
 ): Deadline {
   const at = rulesInstant(input, options);
   const ruleVersion = ruleVersionAt(at, options.versions);
+  const fixed = fixedDateRule(input.rule);
+  if (fixed) {
+    // A date, not a report's hours: the case is judged by that rule alone (fixed-date.ts).
+    const rule: Rule = {
+      id: fixed.id,
+      kind: fixed.kind,
+      reasons: [input.reason],
+      mustHours: null,
+      shouldHours: null,
+      section: fixed.section,
+      version: fixed.version,
+      effectiveFrom: fixed.effectiveFrom,
+      effectiveUntil: null,
+      source: fixed.source,
+      note: fixed.note,
+      fixedDeadline: fixed.deadline,
+    };
+    return { rule, deadline: Date.parse(fixed.deadline), shouldDeadline: null, clockStart: input.reportedAt, ruleVersion };
+  }
   const clockStart = clockStartFor(ruleVersion, input);
   let rule = ruleInForce(input.kind, input.reason, at);
   if (
@@ -448,10 +490,13 @@ export function computeDeadline(
     rule = SHORT_LIVED_EXEMPTION;
   }
   let start = clockStart;
-  const program = programRuleInForce(input.notifiedBy, input.kind, input.reason, at);
-  if (program && (rule.mustHours === null || input.reportedAt + program.mustHours! * HOUR <= clockStart + rule.mustHours * HOUR)) {
+  // The program's deadline counts from its notice, which may come after the problem report; the BR's still
+  // counts from the report, and the one that ends first binds. The program row in force is the one at the notice.
+  const noticeAt = input.notifiedAt ?? input.reportedAt;
+  const program = programRuleInForce(input.notifiedBy, input.kind, input.reason, options.rulesAsOf ?? noticeAt);
+  if (program && (rule.mustHours === null || noticeAt + program.mustHours! * HOUR <= clockStart + rule.mustHours * HOUR)) {
     rule = program;
-    start = input.reportedAt;
+    start = noticeAt;
   }
   const deadline = rule.mustHours === null ? null : start + rule.mustHours * HOUR;
   const shouldDeadline = rule.shouldHours === null || deadline === null ? null : start + rule.shouldHours * HOUR;

@@ -9,6 +9,7 @@ import { iso, isoOrNull } from '../time.js';
 import { evidenceOf, evidenceTime, observationKey, type CitedAnswer, type Evidence } from './evidence.js';
 import { computeDeadline, rulesInstant, type Deadline, type RuleOptions } from './rules.js';
 import { backdatingSeverity } from './backdating.js';
+import { preliminaryReportFinding } from './preliminary-report.js';
 import { reasonCodeFindings } from './reason-codes.js';
 import { ruleVersionAt, type RuleVersion } from './rule-versions.js';
 import { hasOcspSource, revocationSources, routeOf, type SourceRoute } from '../revocation-sources.js';
@@ -41,6 +42,7 @@ export type FindingCode =
   | 'should_deadline_missed'
   | 'no_revocation_source'
   | 'confirmed_after_report'
+  | 'preliminary_report_late'
   | 'evidence_insufficient'
   | 'crl_sources_disagree'
   | 'partition_idp_mismatch'
@@ -311,6 +313,8 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
           }
         : null,
     ),
+  // A fact of the case, like confirmed_after_report: BR 4.9.5's preliminary report (preliminary-report.ts).
+  preliminary_report_late: ({ kase }) => one(preliminaryReportFinding(kase)),
   evidence_insufficient: ({ verdict, evidence, cert }) => {
     if (verdict !== 'undetermined') return [];
     if (!evidence.verified)

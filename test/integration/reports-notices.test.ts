@@ -361,9 +361,9 @@ describe('reports, notices and digest', () => {
   });
 
   it('a missed deadline: the report says a separate delayed-revocation report is required; the digest lists cases without one until it is known', async () => {
-    // demo-key-compromise missed its deadline (2026 > 2025-03-01: CCADB IRG 3.0+ and Chrome 1.6+ apply).
+    // demo-key-compromise missed its deadline (2026-06: CCADB IRG 3.0+, Chrome 1.6+, MRSP 3.0+ and Microsoft v1.2 apply).
     expect(report.incidentDuties.missed).toBeGreaterThan(0);
-    expect(report.incidentDuties.duties.map((d) => d.id).sort()).toEqual(['ccadb-irg-3', 'chrome-1.6']);
+    expect(report.incidentDuties.duties.map((d) => d.id).sort()).toEqual(['ccadb-irg-3', 'chrome-1.6', 'microsoft-2.1.18', 'mrsp-3.0']);
     const md = toMarkdown(report);
     expect(md).toMatch(
       /### Incident-report duties\n\nThe MUST deadline was missed for \d+ certificate\(s\)\. A separate delayed-revocation incident report is required: CCADB Incident Reporting Guidelines 3\.0\+/,

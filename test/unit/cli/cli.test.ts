@@ -32,6 +32,7 @@ describe('revwatch deadline', () => {
       interpretation: null,
       note: null,
       notifiedBy: null,
+      notifiedAt: null,
     });
   });
 

@@ -185,9 +185,11 @@ describe('verdicts', () => {
       expect(codes(judge(req, cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, null)], REPORTED + 2 * HOUR))).toEqual([]);
     });
 
-    it('reason codes BR 7.2.2 forbids are warnings; codes RFC 5280 does not define are violations', () => {
+    it("certificateHold is a violation (BR 4.9.13); a code outside BR 7.2.2's set is a warning; codes RFC 5280 does not define are violations", () => {
       const hold = judge(kase(), cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, 6)], REPORTED + 2 * HOUR);
-      expect(hold.findings.find((f) => f.code === 'reason_code_invalid')?.severity).toBe('warning');
+      expect(hold.findings.find((f) => f.code === 'reason_code_invalid')?.severity).toBe('violation');
+      const caCompromise = judge(kase(), cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, 2)], REPORTED + 2 * HOUR);
+      expect(caCompromise.findings.find((f) => f.code === 'reason_code_invalid')?.severity).toBe('warning');
       const seven = judge(kase(), cert(), [revoked(CRL, REPORTED + HOUR, REPORTED, 7)], REPORTED + 2 * HOUR);
       expect(seven.findings.find((f) => f.code === 'reason_code_invalid')?.severity).toBe('violation');
     });
