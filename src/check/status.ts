@@ -156,6 +156,19 @@ export interface StatusReport {
 export type StatusRules = RuleOptions & { disclosures?: DisclosureLookup };
 
 /**
+ * What every public output (the notice email, the digest, the site) judges with beside the store and the
+ * time, so it says what `status` says: the case's CCADB disclosures are evidence (a certificate covered only
+ * by a disclosed CRL has a revocation source). Required, so no output can leave them out by omission; null
+ * only where none were ever imported.
+ */
+export interface JudgingInputs {
+  readonly disclosures: DisclosureLookup | null;
+}
+
+/** The status rules of a public output: the same as `status` without --rules-as-of. */
+export const statusRulesOf = (judging: JudgingInputs): StatusRules => (judging.disclosures ? { disclosures: judging.disclosures } : {});
+
+/**
  * What a report needs of a certificate beside its verdict, kept as it is judged: a few fields, where keeping
  * the certificate and its record as read held several kilobytes per certificate (a whole case at once).
  */

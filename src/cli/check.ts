@@ -65,7 +65,7 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
         );
         // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
         notices = await notifyChangedCases(
-          { store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' },
+          { store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost', disclosures },
           { caseId: opts.case },
         );
         return result;

@@ -15,9 +15,10 @@ export function registerDigest(program: Command, ctx: CliContext): void {
       const now = ctx.io.clock.now().getTime();
       const since = opts.since ? parseInstant(opts.since, '--since') : undefined;
       // Without --send, looking at the digest records nothing: run it twice, see the same new findings.
-      await ctx.withRuntime(({ store }) =>
+      await ctx.withRuntime(({ store, disclosures }) =>
         produceDigest(store, now, since, async (digest) => ctx.print(digest, () => formatDigest(digest, opts.format)), {
           recordDelivery: opts.send === true,
+          disclosures,
         }),
       );
     });
