@@ -32,8 +32,8 @@ export class LocalGoodAnswerFiles implements GoodAnswerLog {
 
   add(observation: StoredObservation): void {
     const shard = shardOf(observation.sha256Cert);
-    let answers = this.run.get(shard);
-    if (!answers) this.run.set(shard, (answers = new Map()));
+    const answers = this.run.get(shard) ?? new Map<string, StoredObservation>();
+    this.run.set(shard, answers);
     const key = goodAnswerKey(observation);
     answers.set(key, laterGood(answers.get(key), observation));
   }
