@@ -20,7 +20,7 @@ export interface DigestDeps extends MailingDeps {
 
 export function createDigestHandler(getDeps: () => DigestDeps) {
   return async (_event: ScheduledEvent): Promise<{ cas: number; since: string; mailed: boolean; sitePages?: number }> => {
-    const { store, mailer, clock, mail, logger, metrics, site } = getDeps();
+    const { store, mailer, clock, mail, logger, metrics, site, disclosures } = getDeps();
     const now = clock.now().getTime();
     const mailed = mail.digestRecipients.length > 0;
     try {
@@ -40,7 +40,7 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
           });
           // The weekly digest is the delivered one: the next counts findings as new from here.
         },
-        { recordDelivery: true },
+        { recordDelivery: true, disclosures },
       );
       logger.info('digest produced', { cas: digest.cas.length, since: digest.since, mailed });
       metrics.addMetric('DigestsProduced', MetricUnit.Count, 1);
@@ -49,7 +49,7 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
       // by failing the invocation (a retry would mail the digest twice).
       let sitePages = 0;
       try {
-        const pages = await buildSite(store, now);
+        const pages = await buildSite(store, now, { disclosures });
         await site.publish(pages);
         sitePages = pages.length;
         logger.info('site published', { pages: sitePages });

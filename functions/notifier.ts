@@ -17,7 +17,7 @@ export type NotifierEvent = EventBridgeEvent<'Check Completed', RunRecord> | Sch
 
 export function createNotifierHandler(getDeps: () => NotifierDeps) {
   return async (event: NotifierEvent): Promise<{ emails: number; notices: number }> => {
-    const { store, mailer, clock, mail, logger, metrics } = getDeps();
+    const { store, mailer, clock, mail, logger, metrics, disclosures } = getDeps();
     try {
       const results = await notifyChangedCases({
         store,
@@ -26,6 +26,7 @@ export function createNotifierHandler(getDeps: () => NotifierDeps) {
         clock,
         from: mail.sender,
         defaultRecipients: mail.defaultRecipients,
+        disclosures,
       });
       const failed = results.filter((r) => r.error);
       const sent = results.filter((r) => !r.error);

@@ -7,7 +7,7 @@
  * (track, check, status, report) run against it, on a clock that replays the
  * three days in six-hour steps; notices go to the local outbox.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from './clock.js';
@@ -17,6 +17,31 @@ import type { Clock } from './ports.js';
 import { toPem } from './pki/certificate.js';
 import { iso } from './time.js';
 import { humanAnswer } from './check/check-lines.js';
+import { InputError } from './errors.js';
+import { oneLine } from './cli-validate.js';
+
+/** The file that marks a directory as a demo's home: the demo writes only to an empty directory or one holding it. */
+export const DEMO_HOME_MARK = 'revwatch-demo-home';
+
+/**
+ * The demo replays three days on a simulated clock, so what it records is dated in the past: written into a
+ * home that holds real evidence, it would put fake observations beside real ones (and a first-seen-revoked
+ * time later than the real clock). So it takes an empty directory, or a previous demo's home, which it empties
+ * first (the new replay's cases would clash with the old one's dates); anything else is refused, unchanged.
+ */
+export function prepareDemoHome(home: string): void {
+  if (existsSync(home)) {
+    if (!statSync(home).isDirectory()) throw new InputError(`--home ${oneLine(home)} is not a directory`);
+    const entries = readdirSync(home);
+    if (entries.length > 0 && !entries.includes(DEMO_HOME_MARK))
+      throw new InputError(
+        `--home ${oneLine(home)} holds data that is not a previous demo's; the demo runs on a simulated clock and writes only to an empty directory or a previous demo's home (omit --home for a new one)`,
+      );
+    for (const entry of entries) rmSync(join(home, entry), { recursive: true, force: true });
+  }
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, DEMO_HOME_MARK), 'written by `revwatch demo` on a simulated clock: not evidence\n');
+}
 
 interface DemoIo {
   readonly stdout: (text: string) => void;
@@ -68,6 +93,7 @@ export async function runDemo(options: {
 }): Promise<void> {
   const { io } = options;
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'revwatch-demo-'));
+  prepareDemoHome(home);
   mkdirSync(join(home, 'certs'), { recursive: true });
   const now = Math.floor(io.clock.now().getTime() / 60_000) * 60_000;
   const reportedA = now - 3 * DAY;

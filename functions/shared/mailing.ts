@@ -4,6 +4,7 @@ import type { Mailer, NoticeLedger } from '../../src/ports.js';
 import type { Clock } from '../../src/ports.js';
 import { openAwsRuntime } from '../../src/runtime/aws.js';
 import type { Store } from '../../src/ports/store.js';
+import type { DisclosureLookup } from '../../src/ccadb/store.js';
 import { loadMailConfig, loadTableName, type MailConfig } from './config.js';
 import { createObservability, type Observability } from './observability.js';
 
@@ -12,11 +13,13 @@ export interface MailingDeps extends Observability {
   readonly mailer: Mailer;
   readonly clock: Clock;
   readonly mail: MailConfig;
+  /** The CCADB disclosures in the table: notices and the digest judge with them, as `status` does. */
+  readonly disclosures: DisclosureLookup | null;
 }
 
 /** The same AWS runtime the CLI opens with --aws (src/runtime/aws.ts): the table and SES. */
 export function mailingDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): MailingDeps {
   const clock = new SystemClock();
-  const { store, mailer } = openAwsRuntime({ tableName: loadTableName(env), clock });
-  return { store, mailer, clock, mail: loadMailConfig(env), ...createObservability() };
+  const { store, mailer, disclosures } = openAwsRuntime({ tableName: loadTableName(env), clock });
+  return { store, mailer, clock, mail: loadMailConfig(env), disclosures, ...createObservability() };
 }

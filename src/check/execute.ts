@@ -19,6 +19,7 @@ import {
   type StoredCertificate,
   type StoredObservation,
 } from '../ports/store.js';
+import type { GoodAnswerLog } from '../ports/good-answers.js';
 import { pollDue } from './poll.js';
 import { describeAnswer, groupByHost } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeAnswer, type ProbeOutcome } from './probe.js';
@@ -108,8 +109,13 @@ export class ObservationRecorder {
       /** Every job of the run goes through this recorder (one process): its records have no other writer. */
       soleWriter?: boolean;
       onObservation?: (cert: JobCertificate, observation: StoredObservation) => void;
+      /** Where the run's unchanged good answers go, for the record when an answer changes (ports/good-answers.ts). */
+      goodAnswers?: GoodAnswerLog | null;
     } = {},
   ) {}
+
+  /** Certificates whose answer changed away from "good" (or that expired) in this run: their last good answers are due in the record. */
+  private readonly carryDue = new Map<string, JobCertificate>();
 
   get observationsWritten(): number {
     return this.written;
@@ -131,6 +137,8 @@ export class ObservationRecorder {
     const now = describeAnswer(observation);
     const changed = !prev || prev.summary !== now;
     const firstSinceExpiry = prev !== null && prev.observedAt < cert.notAfter && observation.observedAt >= cert.notAfter;
+    if (observation.status === 'good') this.options.goodAnswers?.add(observation);
+    if ((changed && observation.status !== 'good') || firstSinceExpiry) this.carryDue.set(cert.sha256, cert);
     if (!changed && !firstSinceExpiry && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt) return;
     if (changed) {
       this.changes.push({
@@ -152,6 +160,58 @@ export class ObservationRecorder {
     }
     entry.added.push(observation);
     if (this.pending.length >= 2000) await this.flush();
+  }
+
+  /**
+   * A good answer confirmed without being read again (a CRL answered 304 Not Modified: the same signed CRL
+   * still stands at `observation.observedAt`): logged like a good answer read, never written as a change.
+   */
+  confirmedGood(observation: StoredObservation): void {
+    this.options.goodAnswers?.add(observation);
+  }
+
+  /**
+   * Takes the last good answer of each source into the records of the certificates whose answer changed
+   * away from "good" in this run (`only`: those of them it accepts), from the good-answer log: the good
+   * answers of earlier runs that were not written because they did not change, and this run's. Each is
+   * written as an observation, so a rebuild from the observations gives the same record. Only answers later
+   * than the record's last good of that source are taken: the rest change nothing.
+   */
+  async carryInLastGood(only?: (sha256: string) => boolean): Promise<number> {
+    const log = this.options.goodAnswers;
+    const due = [...this.carryDue.values()].filter((c) => !only || only(c.sha256));
+    for (const c of due) this.carryDue.delete(c.sha256);
+    if (!log || due.length === 0) return 0;
+    const latest = await log.latest(due.map((c) => c.sha256));
+    let carried = 0;
+    for (const cert of due) {
+      const goods = latest.get(cert.sha256);
+      const entry = this.records.get(cert.sha256);
+      if (!goods || !entry) continue;
+      const known = entry.known?.record ?? cert.record ?? null;
+      const lastGood = new Map<string, number>();
+      for (const o of [...(known ? recordObservations(known) : []), ...entry.added]) {
+        if (o.status !== 'good') continue;
+        const key = sourceKey(o.source.kind, o.source.url);
+        lastGood.set(key, Math.max(lastGood.get(key) ?? Number.NEGATIVE_INFINITY, o.observedAt));
+      }
+      for (const g of goods) {
+        if ((lastGood.get(sourceKey(g.source.kind, g.source.url)) ?? Number.NEGATIVE_INFINITY) >= g.observedAt) continue;
+        this.pending.push(g);
+        entry.added.push(g);
+        carried++;
+      }
+    }
+    this.carried += carried;
+    if (this.pending.length >= 2000) await this.flush();
+    return carried;
+  }
+
+  private carried = 0;
+
+  /** Good answers taken from the log into records in this run. */
+  get goodAnswersCarried(): number {
+    return this.carried;
   }
 
   /** Flushes run one after another: a record's revision must be the one the previous write left. */
@@ -323,7 +383,29 @@ export async function executeCrlJob(
     lastModified: prevState?.lastModified ?? null,
   });
   const checkedAt = now();
-  if (result.notModified && prevState) return { sourceStates: [{ ...prevState, lastCheckedAt: checkedAt }], failedSources: [] };
+  if (result.notModified && prevState) {
+    // The CRL last read still stands: each certificate it answered "good" for is answered so again now.
+    if (!job.requireIdp && prevState.sha256 && prevState.thisUpdate != null)
+      for (const cert of job.certificates)
+        if (cert.previous?.summary === 'good')
+          recorder.confirmedGood({
+            sha256Cert: cert.sha256,
+            observedAt: checkedAt,
+            source: { kind: 'crl', url: job.url },
+            status: 'good',
+            revocationTime: null,
+            reasonCode: null,
+            thisUpdate: prevState.thisUpdate,
+            nextUpdate: prevState.nextUpdate ?? null,
+            producedAt: null,
+            crlNumber: prevState.crlNumber ?? null,
+            signer: 'crl-issuer',
+            sha256: prevState.sha256,
+            error: null,
+            raw: null,
+          });
+    return { sourceStates: [{ ...prevState, lastCheckedAt: checkedAt }], failedSources: [] };
+  }
   const firstError = result.outcomes.find((o) => o.status === 'error');
   const error = firstError?.status === 'error' ? firstError.error.message : null;
   const state: SourceState = {

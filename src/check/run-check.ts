@@ -21,12 +21,13 @@ import {
   type FailedSource,
 } from './execute.js';
 import { planCheck, type CertificateRef, type PlanOptions } from './plan.js';
+import type { GoodAnswerLog } from '../ports/good-answers.js';
 import { YIELD_EVERY, yieldToEventLoop } from '../util/yield.js';
 
 export type { Change, ProgressSink } from './execute.js';
 
-/** A local run needs what executing its jobs needs. */
-export type CheckDeps = ExecuteDeps;
+/** A local run needs what executing its jobs needs, and the good-answer log (ports/good-answers.ts) where there is one. */
+export type CheckDeps = ExecuteDeps & { readonly goodAnswers?: GoodAnswerLog | null };
 
 export interface CheckOptions extends ExecuteOptions {
   readonly caseId?: string;
@@ -53,6 +54,8 @@ export interface CheckSummary {
   readonly changes: readonly Change[];
   readonly failedSources: readonly FailedSource[];
   readonly observationsWritten: number;
+  /** Of those, the last good answers taken from the good-answer log when an answer changed (ports/good-answers.ts). */
+  readonly goodAnswersCarried: number;
   readonly itemsWritten: number;
   /** Items this run read from the store (planning, issuers, records after a lost conditional write). */
   readonly itemsRead: number;
@@ -82,6 +85,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     heartbeatMs: options.heartbeatMs,
     settledIntervalMs: options.settledIntervalMs,
     soleWriter: true,
+    goodAnswers: deps.goodAnswers ?? null,
   });
   const issuers = new IssuerCache(store);
   // The total is known once planning ends; OCSP answers that come before are counted then.
@@ -117,6 +121,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     // Nothing keeps asking once the run has failed; what was answered is still evidence.
     await ocsp.abandon();
     await recorder.flush().catch(() => undefined);
+    await deps.goodAnswers?.commit(clock.now().getTime()).catch(() => undefined);
     throw err;
   }
   const planDone = clock.now().getTime();
@@ -171,6 +176,9 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
           deps.progress?.increment();
         }
         crlDone = clock.now().getTime();
+        // Every answer of a certificate no OCSP job asks is in: its last good answers can join its record now.
+        const crlOnlyShas = new Set(crlOnly.map((ref) => ref.cert.sha256));
+        await recorder.carryInLastGood((sha) => crlOnlyShas.has(sha));
         await judge(crlOnly);
       } catch (err) {
         stopped = true;
@@ -189,9 +197,15 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     })(),
   ]);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  if (failed) {
+    // What was answered is still evidence: the next run's changes can take this run's good answers.
+    await deps.goodAnswers?.commit(clock.now().getTime()).catch(() => undefined);
+    throw failed.reason;
+  }
 
+  await recorder.carryInLastGood();
   await recorder.flush();
+  await deps.goodAnswers?.commit(clock.now().getTime());
   await store.putSourceStates(sourceStates);
   deps.progress?.stop();
 
@@ -220,6 +234,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     changes: recorder.changes,
     failedSources,
     observationsWritten,
+    goodAnswersCarried: recorder.goodAnswersCarried,
     itemsWritten,
     itemsRead: store.itemsRead - readBefore,
     verdicts,

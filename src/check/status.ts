@@ -2,8 +2,8 @@
  * `revwatch status`: every case's certificates with their deadlines, verdicts
  * and findings, judged from the evidence records. A case's partition is
  * read with paginated Queries over its 16 key ranges (Store.visitCase), plus
- * one Query per CRL URL for the snapshots and one for the source heartbeats,
- * however many certificates it has: never a read per certificate.
+ * one Query per CRL URL for the snapshots, however many certificates it has:
+ * never a read per certificate.
  */
 import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
@@ -15,7 +15,7 @@ import { formatDuration, isoOrNull } from '../time.js';
 import { crlSourceUrls, isDisclosedShard } from '../revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
-import { sourceKey, type CaseCertificate, type CrlSnapshot, type StatusSpool, type Store, type StoredCertificate } from '../ports/store.js';
+import { type CaseCertificate, type CrlSnapshot, type StatusSpool, type Store, type StoredCertificate } from '../ports/store.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse
@@ -156,6 +156,19 @@ export interface StatusReport {
 export type StatusRules = RuleOptions & { disclosures?: DisclosureLookup };
 
 /**
+ * What every public output (the notice email, the digest, the site) judges with beside the store and the
+ * time, so it says what `status` says: the case's CCADB disclosures are evidence (a certificate covered only
+ * by a disclosed CRL has a revocation source). Required, so no output can leave them out by omission; null
+ * only where none were ever imported.
+ */
+export interface JudgingInputs {
+  readonly disclosures: DisclosureLookup | null;
+}
+
+/** The status rules of a public output: the same as `status` without --rules-as-of. */
+export const statusRulesOf = (judging: JudgingInputs): StatusRules => (judging.disclosures ? { disclosures: judging.disclosures } : {});
+
+/**
  * What a report needs of a certificate beside its verdict, kept as it is judged: a few fields, where keeping
  * the certificate and its record as read held several kilobytes per certificate (a whole case at once).
  */
@@ -247,7 +260,6 @@ export async function streamStatus(
   } else {
     cases = await store.listCases();
   }
-  const states = await store.getSourceStates();
   const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
     const spool = reads ? memorySpool() : openSpool();
@@ -262,19 +274,13 @@ export async function streamStatus(
           if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
         const observations = recordObservations(record);
         const s = certificateStatus(kase, cert, [...observations, ...goodFromSnapshots(cert, record, snapshots)], now, rules);
-        // Unchanged answers are not rewritten per certificate: the source's own
-        // heartbeat says when the answer was last confirmed.
-        const sources = s.sources.map((src) => {
-          const state = states.get(sourceKey(src.kind, src.url));
-          if (state?.ok && src.status !== 'error' && state.lastCheckedAt > Date.parse(src.checkedAt)) {
-            return { ...src, checkedAt: isoOrNull(state.lastCheckedAt)! };
-          }
-          return src;
-        });
+        // Each source's checkedAt, thisUpdate and nextUpdate are those of one answer, the latest recorded: a
+        // source's later reads are not dated onto it (a later checkedAt beside an older thisUpdate reads as a
+        // stale responder). Unchanged answers reach the record when the answer changes (ports/good-answers.ts).
         // Serial order; one serial in two certificates (a precertificate and its certificate) by SHA-256,
         // so the order never depends on which key range's page came first.
         const key = `${s.serial}\u0000${s.sha256}`;
-        spool.add(key, { ...s, sources });
+        spool.add(key, s);
         if (reads)
           reads.certificates.set(cert.sha256, {
             crtshId: cert.crtshId,

@@ -56,17 +56,17 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
   const notes: string[] = [];
   try {
     summary = await ctx.withRuntime(
-      async ({ store, mailer, evidenceFiles, disclosures }) => {
+      async ({ store, mailer, evidenceFiles, disclosures, goodAnswers }) => {
         if (opts.case && !(await store.getCase(opts.case))) throw new InputError(`no case "${opts.case}"`);
         const progress = await terminalProgress(ctx, 'sources');
         const saveCrl = evidenceFiles ? (sha: string, bytes: Uint8Array) => evidenceFiles.saveCrl(sha, bytes) : undefined;
         const result = await runCheck(
-          { store, fetcher: ocsp, clock: io.clock, progress, saveCrl },
+          { store, fetcher: ocsp, clock: io.clock, progress, saveCrl, goodAnswers },
           { caseId: opts.case, ocspPerHost, ocspMinIntervalMs, disclosures },
         ).finally(() => progress?.stop());
         // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
         notices = await notifyChangedCases(
-          { store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost' },
+          { store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost', disclosures },
           { caseId: opts.case },
         );
         return result;

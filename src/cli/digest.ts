@@ -18,9 +18,10 @@ export function registerDigest(program: Command, ctx: CliContext): void {
       const now = ctx.io.clock.now().getTime();
       const since = opts.since ? parseInstant(opts.since, '--since') : undefined;
       // Without --send, looking at the digest records nothing: run it twice, see the same new findings.
-      const digest = await ctx.withRuntime(({ store }) =>
+      const digest = await ctx.withRuntime(({ store, disclosures }) =>
         produceDigest(store, now, since, async (d) => ctx.print(d, () => formatDigest(d, opts.format)), {
           recordDelivery: opts.send === true,
+          disclosures,
         }),
       );
       // What --send did, on stderr so that stdout stays the text to post (or the JSON): the CLI mails nothing,

@@ -11,7 +11,7 @@ export function registerSite(program: Command, ctx: CliContext): void {
     .action(async (opts: { out: string }) => {
       const { buildSite } = await import('../report/site.js');
       const { makeOutDir, writeOutFile } = await import('../cli-validate.js');
-      const files = await ctx.withRuntime(({ store }) => buildSite(store, ctx.io.clock.now().getTime()));
+      const files = await ctx.withRuntime(({ store, disclosures }) => buildSite(store, ctx.io.clock.now().getTime(), { disclosures }));
       for (const f of files) {
         const target = join(opts.out, f.path);
         makeOutDir(join(target, '..'), `--out directory ${opts.out}`);

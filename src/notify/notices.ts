@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
-import { buildStatus, type CaseStatus } from '../check/status.js';
+import { buildStatus, statusRulesOf, type CaseStatus, type JudgingInputs } from '../check/status.js';
 import { computeDeadline, type Deadline } from '../rules/rules.js';
 import { delayedReportMayBeDueSentence, delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
@@ -28,6 +28,19 @@ export interface Notice {
 const HOUR = 3_600_000;
 const h = (seconds: number | null): string => (seconds === null ? '' : formatDuration(seconds));
 const iso = (ms: number | null): string => (ms === null ? '' : isoInstant(ms));
+
+/**
+ * The two revocation times, each named: what the CA claimed (the earliest revocationTime it signed) and
+ * the effective time the deadline is judged on, which a signed "good" dated after the claim moves later
+ * (docs/evidence.md, "Effective revocation time"). Showing only one would let a moved time read as the CA's.
+ */
+export function revocationTimes(c: Pick<CertificateStatus, 'revocationTime' | 'effectiveRevocationTime'>): string {
+  const claimed = c.revocationTime ?? '-';
+  const effective = c.effectiveRevocationTime ?? '-';
+  return claimed === effective
+    ? `claimed revocation time ${claimed}, effective revocation time the same`
+    : `claimed revocation time ${claimed}, effective revocation time ${effective} (a signed "good" answer was dated after the claimed time)`;
+}
 
 /** What a case-wide notice kind reads to decide whether it is due. */
 interface CaseNoticeContext {
@@ -113,7 +126,7 @@ export const NOTICE_KINDS = {
         ? [
             {
               key: `revoked:${c.sha256}`,
-              line: `serial ${c.serial} revoked ${c.effectiveRevocationTime}${c.verdict === 'revoked_late' ? `, ${h(c.lateBySeconds)} late` : ', on time'}`,
+              line: `serial ${c.serial} revoked${c.verdict === 'revoked_late' ? `, ${h(c.lateBySeconds)} late` : ', on time'}: ${revocationTimes(c)}`,
             },
           ]
         : [],
@@ -151,7 +164,7 @@ export function dueNotices(kase: Case, status: CaseStatus, now: number, approach
   return out;
 }
 
-export interface NotifyDeps {
+export interface NotifyDeps extends JudgingInputs {
   readonly store: Store;
   readonly ledger: NoticeLedger;
   readonly mailer: Mailer;
@@ -190,7 +203,7 @@ export function composeEmail(
     .slice(0, BODY_ROWS)
     .map(
       (c: CertificateStatus) =>
-        `  ${c.serial.padEnd(34)} ${c.verdict.padEnd(16)} ${(c.effectiveRevocationTime ?? '-').padEnd(21)} ${h(c.lateBySeconds)}`,
+        `  ${c.serial.padEnd(34)} ${c.verdict.padEnd(16)} ${(c.revocationTime ?? '-').padEnd(24)} ${(c.effectiveRevocationTime ?? '-').padEnd(24)} ${h(c.lateBySeconds)}`,
     );
   const text = [
     `${kase.title} (case ${kase.id})`,
@@ -205,6 +218,7 @@ export function composeEmail(
     `Counts: ${[...verdicts].map(([v, n]) => `${v} ${n}`).join(', ')}`,
     '',
     `Certificates${status.certificates.length > BODY_ROWS ? ` (first ${BODY_ROWS} of ${status.certificates.length}; all are in the attached CSV)` : ''}:`,
+    `  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'claimed revocation'.padEnd(24)} ${'effective revocation'.padEnd(24)} late by`,
     ...rows,
     '',
     '-- revwatch',
@@ -256,7 +270,7 @@ export async function sendNotices(
     if (to.length === 0) continue;
     const changed = !options.changedCaseIds || options.changedCaseIds.has(kase.id);
     if (!changed && !(await noticePossible(kase, now, deps.ledger, approachingMs))) continue;
-    const status = (await buildStatus(deps.store, now, kase.id)).cases[0]!;
+    const status = (await buildStatus(deps.store, now, kase.id, statusRulesOf(deps))).cases[0]!;
     const due = dueNotices(kase, status, now, approachingMs);
     if (due.length === 0) continue;
     const claimed = new Set(

@@ -4,7 +4,7 @@
  * since the previous digest, as plain text a person can paste into the
  * dev-security-policy forum (or Markdown).
  */
-import { buildStatus } from '../check/status.js';
+import { buildStatus, statusRulesOf, type JudgingInputs } from '../check/status.js';
 import { computeDeadline } from '../rules/rules.js';
 import { delayedReportDuties, missedCount } from '../rules/incident-duties.js';
 import { formatDuration, isoOrNull } from '../time.js';
@@ -50,11 +50,11 @@ export async function produceDigest(
   now: number,
   since: number | undefined,
   deliver: (digest: Digest) => Promise<void>,
-  options: { readonly recordDelivery: boolean },
+  options: { readonly recordDelivery: boolean } & JudgingInputs,
 ): Promise<Digest> {
   const from = since ?? (await store.lastDigestAt()) ?? now - 7 * 86_400_000;
   // Without --since, "new" is exact: not reported by any earlier delivered digest.
-  const digest = await buildDigest(store, now, from, since === undefined ? await store.digestedFindings() : undefined);
+  const digest = await buildDigest(store, now, from, options, since === undefined ? await store.digestedFindings() : undefined);
   await deliver(digest);
   if (options.recordDelivery)
     await store.recordDigest(
@@ -70,8 +70,14 @@ const findingKey = (f: { caseId: string; sha256: string; code: string }): string
  * `reported`: findings earlier digests carried; those are not new. Without it,
  * a finding is new when its certificate has an answer recorded after `since`.
  */
-export async function buildDigest(store: Store, now: number, since: number, reported?: ReadonlySet<string>): Promise<Digest> {
-  const report = await buildStatus(store, now);
+export async function buildDigest(
+  store: Store,
+  now: number,
+  since: number,
+  judging: JudgingInputs,
+  reported?: ReadonlySet<string>,
+): Promise<Digest> {
+  const report = await buildStatus(store, now, undefined, statusRulesOf(judging));
   const cases = new Map((await store.listCases()).map((c) => [c.id, c]));
   const missingDelayedReports: MissingDelayedReport[] = [];
   for (const kase of report.cases) {

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Store } from '../ports/store.js';
+import type { JudgingInputs } from '../check/status.js';
 import type { Verdict } from '../rules/verdict.js';
 import { buildCaseReport, type CaseReport } from './case-report.js';
 import { chartData, chartSvg } from './chart.js';
@@ -202,12 +203,12 @@ ${casesTable(byUrgency(reports, now), now, '../', 'o')}`,
 }
 
 /** Every page of the site, index.html first. */
-export async function buildSite(store: Store, now: number): Promise<BundleFile[]> {
+export async function buildSite(store: Store, now: number, judging: JudgingInputs): Promise<BundleFile[]> {
   const cases = (await store.listCases()).sort((a, b) => b.reportedAt - a.reportedAt || a.id.localeCompare(b.id));
   const files: BundleFile[] = [];
   const reports: CaseReport[] = [];
   for (const kase of cases) {
-    const report = await buildCaseReport(store, kase.id, now);
+    const report = await buildCaseReport(store, kase.id, now, judging.disclosures ? { disclosures: judging.disclosures } : {});
     reports.push(report);
     files.push({ path: `cases/${casePageName(kase.id)}`, bytes: Buffer.from(toHtml(report, { indexHref: '../index.html' })) });
   }

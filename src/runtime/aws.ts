@@ -33,6 +33,7 @@ export function openAwsRuntime(options: { tableName: string; clock?: Clock; evid
     store,
     mailer: { send: (message) => (ses ??= new SesMailer(new SESClient({}))).send(message) },
     evidenceFiles: null,
+    goodAnswers: null,
     disclosures: new DisclosureStore(store.table),
     evidenceArchive: options.evidenceBucket ? new S3EvidenceArchive(new S3Client({}), options.evidenceBucket) : null,
     writesDone: () => writes,

@@ -4,6 +4,7 @@ import { ensureHomeDirectory } from '../cli-validate.js';
 import { OutboxMailer } from '../adapters/local/outbox-mailer.js';
 import { openEmbeddedStore } from '../adapters/local/embedded-store.js';
 import { localEvidenceFiles } from '../adapters/local/evidence-files.js';
+import { LocalGoodAnswerFiles } from '../adapters/local/good-answer-files.js';
 import { DisclosureStore } from '../ccadb/store.js';
 import type { Runtime, RuntimeOptions } from './runtime.js';
 
@@ -17,6 +18,7 @@ export async function openLocalRuntime(options: RuntimeOptions): Promise<Runtime
     evidenceFiles: localEvidenceFiles(options.home),
     disclosures: new DisclosureStore(open.store.table),
     evidenceArchive: null,
+    goodAnswers: new LocalGoodAnswerFiles(join(options.home, 'good-answers')),
     close: () => open.close(),
   };
 }

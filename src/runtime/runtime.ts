@@ -9,6 +9,7 @@ import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } fro
 import { InputError } from '../errors.js';
 import type { DisclosureStore } from '../ccadb/store.js';
 import type { EvidenceArchive } from '../ports/evidence-archive.js';
+import type { GoodAnswerLog } from '../ports/good-answers.js';
 
 export interface Runtime {
   readonly mode: 'aws' | 'local';
@@ -18,6 +19,11 @@ export interface Runtime {
   readonly evidenceFiles: EvidenceFiles | null;
   /** The imported CCADB disclosures (where each CA publishes its CRLs), in the same table. */
   readonly disclosures: DisclosureStore;
+  /**
+   * Local mode: the good-answer log under --home (ports/good-answers.ts). Null in AWS mode, where the
+   * workers keep none yet: there a change takes the last good answer the record holds (docs/evidence.md).
+   */
+  readonly goodAnswers: GoodAnswerLog | null;
   /** AWS mode: the evidence bucket the worker archives verified CRLs in, when REVWATCH_EVIDENCE_BUCKET names it. */
   readonly evidenceArchive: EvidenceArchive | null;
   /** AWS mode: how many table writes succeeded so far, so a command cut off by the network can say it was partly done. */

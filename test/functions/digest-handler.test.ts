@@ -60,6 +60,7 @@ describe('digest handler', () => {
       store: open.store,
       mailer: new SesMailer(ses.client()),
       clock,
+      disclosures: null,
       ...createObservability(),
     }));
     const first = await handler(scheduledEvent(new Date(NOW).toISOString()));
@@ -126,6 +127,7 @@ describe('digest handler', () => {
       store: open.store,
       mailer: new SesMailer(ses.client()),
       clock,
+      disclosures: null,
       ...createObservability(),
       site: new S3SitePublisher(s3, 'evidence-bucket'),
     }));
@@ -144,6 +146,7 @@ describe('digest handler', () => {
       store: open.store,
       mailer: new SesMailer(ses.client()),
       clock,
+      disclosures: null,
       ...createObservability(),
       site: {
         publish: async () => {

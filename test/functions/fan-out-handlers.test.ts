@@ -198,6 +198,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     worker = createWorkerHandler(() => ({ store, fetcher, clock, events, issuers: new IssuerCache(store), ...observability }));
     notifier = createNotifierHandler(() => ({
       store,
+      disclosures: null,
       mailer,
       clock,
       mail: { sender: 'revwatch@ca.example', defaultRecipients: ['compliance@ca.example'], digestRecipients: [] },

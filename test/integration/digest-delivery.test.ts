@@ -18,8 +18,9 @@ const codes = (d: Digest): string[] => d.cas.flatMap((ca) => ca.newFindings.map(
 
 describe('digest without side effects', () => {
   let w: World;
-  const look = (now: number, since?: number) => produceDigest(w.store, now, since, async () => undefined, { recordDelivery: false });
-  const send = (now: number) => produceDigest(w.store, now, undefined, async () => undefined, { recordDelivery: true });
+  const look = (now: number, since?: number) =>
+    produceDigest(w.store, now, since, async () => undefined, { recordDelivery: false, disclosures: null });
+  const send = (now: number) => produceDigest(w.store, now, undefined, async () => undefined, { recordDelivery: true, disclosures: null });
 
   beforeAll(async () => {
     w = await makeWorld([{ name: 'backdated' }, { name: 'other' }]);
@@ -52,7 +53,10 @@ describe('digest without side effects', () => {
   it('a delivery that fails records nothing', async () => {
     const before = await w.store.lastDigestAt();
     await expect(
-      produceDigest(w.store, T0 + 7 * HOUR, undefined, async () => Promise.reject(new Error('SES down')), { recordDelivery: true }),
+      produceDigest(w.store, T0 + 7 * HOUR, undefined, async () => Promise.reject(new Error('SES down')), {
+        recordDelivery: true,
+        disclosures: null,
+      }),
     ).rejects.toThrow('SES down');
     expect(await w.store.lastDigestAt()).toBe(before);
   });

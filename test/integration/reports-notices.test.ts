@@ -95,7 +95,7 @@ describe('reports, notices and digest', () => {
       expect(mails.filter((m) => /revoked/.test(m.subject ?? '')).length).toBeGreaterThanOrEqual(2);
       // Nothing new now: sending again sends nothing.
       const mailer = new RecordingMailer();
-      await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'revwatch@test.example' });
+      await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'revwatch@test.example', disclosures: null });
       expect(mailer.sent).toEqual([]);
     });
 
@@ -134,17 +134,23 @@ describe('reports, notices and digest', () => {
       it('an SES failure leaves the notice pending, never lost; the next run sends it once, even with nothing changed', async () => {
         const mailer = new RecordingMailer();
         mailer.failNext = true;
-        const first = await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' }, { caseId: kase.id });
+        const first = await sendNotices(
+          { store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example', disclosures: null },
+          { caseId: kase.id },
+        );
         expect(first[0]).toMatchObject({ sent: 0, error: expect.stringMatching(/Throttling/) });
         expect(mailer.sent).toHaveLength(0);
         // The next check saw no change in this case: the released notices still go out.
         const second = await sendNotices(
-          { store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' },
+          { store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example', disclosures: null },
           { caseId: kase.id, changedCaseIds: new Set() },
         );
         expect(second[0]).toMatchObject({ sent: 1, error: null });
         expect(mailer.sent).toHaveLength(1);
-        await sendNotices({ store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example' }, { caseId: kase.id });
+        await sendNotices(
+          { store: open.store, ledger: open.store, mailer, clock, from: 'r@t.example', disclosures: null },
+          { caseId: kase.id },
+        );
         expect(mailer.sent).toHaveLength(1);
       });
 
@@ -343,7 +349,7 @@ describe('reports, notices and digest', () => {
   });
 
   it('digest: per CA, open cases, on time and late, the worst delay, new findings', async () => {
-    const d = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000);
+    const d = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000, { disclosures: null });
     expect(d.cas).toHaveLength(1);
     const ca = d.cas[0]!;
     expect(ca.ca).toBe('CN=revwatch Demo Issuing CA, O=revwatch demo');
@@ -356,7 +362,7 @@ describe('reports, notices and digest', () => {
     const text = formatDigest(d, 'text');
     expect(text).toContain('Worst delay: 2 d (serial');
     expect(formatDigest(d, 'markdown')).toMatch(/^## Revocation deadline digest/);
-    const none = await buildDigest(open.store, NOW, NOW + 86_400_000);
+    const none = await buildDigest(open.store, NOW, NOW + 86_400_000, { disclosures: null });
     expect(none.cas[0]!.newFindings).toEqual([]);
   });
 
@@ -369,11 +375,11 @@ describe('reports, notices and digest', () => {
       /### Incident-report duties\n\nThe MUST deadline was missed for \d+ certificate\(s\)\. A separate delayed-revocation incident report is required: CCADB Incident Reporting Guidelines 3\.0\+/,
     );
     expect(toHtml(report)).toContain('class="incident-duties"');
-    const before = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000);
+    const before = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000, { disclosures: null });
     expect(before.missingDelayedReports.map((m) => m.caseId)).toContain('demo-key-compromise');
     expect(formatDigest(before, 'text')).toContain('Missed deadlines without a known delayed-revocation report');
     await open.store.setDelayedReportUrl('demo-key-compromise', 'https://bugzilla.example/show_bug.cgi?id=2');
-    const after = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000);
+    const after = await buildDigest(open.store, NOW, NOW - 7 * 86_400_000, { disclosures: null });
     expect(after.missingDelayedReports.map((m) => m.caseId)).not.toContain('demo-key-compromise');
     const updated = await buildCaseReport(open.store, 'demo-key-compromise', NOW);
     expect(updated.case.delayedReportUrl).toBe('https://bugzilla.example/show_bug.cgi?id=2');

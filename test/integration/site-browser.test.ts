@@ -171,7 +171,7 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report and site in headless Chromiu
     await w.check();
     w.clock.set(T0 + 2 * DAY);
     siteDir = mkdtempSync(join(tmpdir(), 'revwatch-site-'));
-    for (const f of await buildSite(w.store, w.clock.now().getTime())) {
+    for (const f of await buildSite(w.store, w.clock.now().getTime(), { disclosures: null })) {
       mkdirSync(join(siteDir, f.path, '..'), { recursive: true });
       writeFileSync(join(siteDir, f.path), f.bytes);
     }

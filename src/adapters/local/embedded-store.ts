@@ -91,6 +91,13 @@ interface DynaliteThread {
  */
 function startDynaliteThread(path: string): Promise<DynaliteThread> {
   const dynalitePath = createRequire(import.meta.url).resolve('dynalite');
+  // LevelDB's native addon is loaded here too, on the main thread, and so stays loaded when a worker that
+  // loaded it ends: Node unloads an addon a terminated worker loaded once nothing else holds it, while
+  // LevelDB's own background thread (compaction; started per process, never joined) can still wake in its
+  // code. That crashed the process with SIGSEGV in unmapped code after a store was closed, in about one
+  // `revwatch demo` in four (which opens and closes the store a dozen times in one process) and now and
+  // then in a single command; with the addon held, none in 18 runs (2026-12-07).
+  createRequire(createRequire(dynalitePath).resolve('level'))('classic-level');
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { dirname } = require('node:path');
@@ -118,7 +125,11 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
     server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
     parentPort.on('message', (m) => {
       if (m !== 'close') return;
-      const closed = () => server.close(() => parentPort.postMessage({ closed: true }));
+      // Each LevelDB is closed before the thread is terminated, so no compaction or iterator of it is left
+      // running into the thread's teardown (see the addon held on the main thread, above).
+      const closeDatabases = () => Promise.all(opened.map((db) => (db.status === 'open' ? db.close() : undefined)));
+      const done = () => parentPort.postMessage({ closed: true });
+      const closed = () => server.close(() => closeDatabases().then(done, done));
       // Not written out: the log still holds every write, and the next opening replays it.
       writeOutBuffers().then(closed, closed);
     });

@@ -23,6 +23,7 @@ class RecordingMailer implements Mailer {
 const deps = (w: World, mailer: Mailer): NotifyDeps => ({
   store: w.store,
   ledger: w.store,
+  disclosures: null,
   mailer,
   clock: w.clock,
   from: 'revwatch@test.example',

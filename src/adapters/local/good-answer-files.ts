@@ -1,0 +1,96 @@
+/**
+ * Local mode's good-answer log (ports/good-answers.ts): files under
+ * <home>/good-answers/, one per certificate shard (the first two hex digits
+ * of the certificate's SHA-256, so 256 files at most), each a JSON line per
+ * (source, certificate) with that pair's latest good answer, raw OCSP bytes
+ * included. A run keeps its answers in memory and merges them into the files
+ * it touched at `commit`, each written to a temporary file and renamed, so a
+ * crash leaves the previous version whole. A lookup reads only the shards of
+ * the certificates whose answers changed.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Observation } from '../../domain.js';
+import { GOOD_ANSWER_KEEP_MS, goodAnswerKey, laterGood, type GoodAnswerLog } from '../../ports/good-answers.js';
+import type { StoredObservation } from '../../ports/store.js';
+
+interface Line {
+  readonly o: Observation & { sha256Cert: string };
+  readonly raw: string | null;
+}
+
+const shardOf = (sha256Cert: string): string =>
+  sha256Cert
+    .slice(0, 2)
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, '_');
+
+export class LocalGoodAnswerFiles implements GoodAnswerLog {
+  private readonly run = new Map<string, Map<string, StoredObservation>>();
+
+  constructor(private readonly dir: string) {}
+
+  add(observation: StoredObservation): void {
+    const shard = shardOf(observation.sha256Cert);
+    const answers = this.run.get(shard) ?? new Map<string, StoredObservation>();
+    this.run.set(shard, answers);
+    const key = goodAnswerKey(observation);
+    answers.set(key, laterGood(answers.get(key), observation));
+  }
+
+  async latest(sha256Certs: readonly string[]): Promise<Map<string, StoredObservation[]>> {
+    const out = new Map<string, StoredObservation[]>();
+    const byShard = new Map<string, Set<string>>();
+    for (const sha of sha256Certs) {
+      const shard = shardOf(sha);
+      byShard.set(shard, (byShard.get(shard) ?? new Set()).add(sha));
+    }
+    for (const [shard, wanted] of byShard) {
+      const merged = this.read(shard);
+      for (const [key, o] of this.run.get(shard) ?? []) merged.set(key, laterGood(merged.get(key), o));
+      for (const o of merged.values()) if (wanted.has(o.sha256Cert)) out.set(o.sha256Cert, [...(out.get(o.sha256Cert) ?? []), o]);
+    }
+    return out;
+  }
+
+  async commit(now: number): Promise<void> {
+    if (this.run.size === 0) return;
+    mkdirSync(this.dir, { recursive: true });
+    for (const [shard, answers] of this.run) {
+      const merged = this.read(shard);
+      for (const [key, o] of answers) merged.set(key, laterGood(merged.get(key), o));
+      const lines: string[] = [];
+      for (const o of merged.values()) {
+        if (o.observedAt < now - GOOD_ANSWER_KEEP_MS) continue;
+        const { raw, ...rest } = o;
+        lines.push(JSON.stringify({ o: rest, raw: raw ? Buffer.from(raw).toString('base64') : null } satisfies Line));
+      }
+      const path = this.path(shard);
+      writeFileSync(`${path}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');
+      renameSync(`${path}.tmp`, path);
+    }
+    this.run.clear();
+  }
+
+  private path(shard: string): string {
+    return join(this.dir, `${shard}.jsonl`);
+  }
+
+  private read(shard: string): Map<string, StoredObservation> {
+    const out = new Map<string, StoredObservation>();
+    const path = this.path(shard);
+    if (!existsSync(path)) return out;
+    for (const text of readFileSync(path, 'utf8').split('\n')) {
+      if (!text) continue;
+      let line: Line;
+      try {
+        line = JSON.parse(text) as Line;
+      } catch {
+        continue; // a damaged line (a hand edit): that pair's bound is only as tight as its record, never tighter
+      }
+      const o: StoredObservation = { ...line.o, raw: line.raw === null ? null : Buffer.from(line.raw, 'base64') };
+      out.set(goodAnswerKey(o), o);
+    }
+    return out;
+  }
+}
