@@ -13,6 +13,7 @@ import {
   verifyOcspResponse,
   type OcspIssuer,
   type OcspProblemCode,
+  type OcspVerification,
 } from '../pki/ocsp.js';
 import type { RawCertificate } from '../pki/raw-certificate.js';
 import type { FetchFailureKind, Fetcher } from '../ports.js';
@@ -75,6 +76,7 @@ const OCSP_FATAL: Partial<Record<OcspProblemCode, ProbeErrorKind>> = {
   'response-status': 'response-status',
   'bad-signature': 'bad-signature',
   'unauthorized-signer': 'unauthorized-signer',
+  'malformed-certificate': 'malformed',
   'certid-mismatch': 'certid-mismatch',
   'unsupported-signature-algorithm': 'unsupported',
   'unknown-critical-extension': 'unsupported',
@@ -82,6 +84,14 @@ const OCSP_FATAL: Partial<Record<OcspProblemCode, ProbeErrorKind>> = {
   // (beyond clock skew) is not accepted; its time claims cannot be believed.
   future: 'not-yet-valid',
 };
+
+/** The reason recorded for an answer that could not be read: DER damage as is, anything else with its class. */
+function unreadable(what: 'response' | 'CRL', err: unknown): string {
+  if (err instanceof OcspFormatError) return err.message;
+  if (err instanceof DerError) return `not ${what === 'CRL' ? 'a CRL' : 'an OCSP response'}: ${err.message}`;
+  const e = err instanceof Error ? err : new Error(String(err));
+  return `unreadable ${what} (${e.name}): ${e.message}`;
+}
 
 /** Clock skew tolerated before a CRL's thisUpdate counts as in the future (as for OCSP). */
 const CRL_FUTURE_SKEW_MS = 5 * 60_000;
@@ -111,14 +121,16 @@ export async function probeOcsp(input: OcspProbeInput): Promise<ProbeOutcome> {
     return { ...common, status: 'error', sha256: null, raw: null, error: { kind: fetched.kind, message: fetched.message } };
   }
   const raw = fetched.body;
-  let parsed;
+  let v: OcspVerification;
   try {
-    parsed = parseOcspResponse(raw);
+    v = verifyOcspResponse(parseOcspResponse(raw), { issuer: input.issuer, serial: input.serial, at: checkedAt });
   } catch (err) {
-    const message = err instanceof OcspFormatError ? err.message : `unreadable response: ${(err as Error).message}`;
-    return { ...common, status: 'error', sha256: fetched.sha256, raw, error: { kind: 'malformed', message } };
+    // Whatever reading or verifying a remote answer throws is that source's
+    // fault, recorded like garbage: an exception here would end the run for
+    // every other source. A class other than DerError is named, so a parser
+    // bug still shows in the record.
+    return { ...common, status: 'error', sha256: fetched.sha256, raw, error: { kind: 'malformed', message: unreadable('response', err) } };
   }
-  const v = verifyOcspResponse(parsed, { issuer: input.issuer, serial: input.serial, at: checkedAt });
   if (!v.trusted || !v.match || v.problems.some((p) => p.code === 'future')) {
     const fatal = v.problems.find((p) => OCSP_FATAL[p.code]) ?? v.problems[0];
     const kind = fatal ? (OCSP_FATAL[fatal.code] ?? 'malformed') : 'malformed';
@@ -200,8 +212,7 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
   try {
     scan = await scanCrl(fetched.body, { serials: input.serials, issuer: input.issuer, at: checkedAt });
   } catch (err) {
-    const message = err instanceof DerError ? `not a CRL: ${err.message}` : `unreadable CRL: ${(err as Error).message}`;
-    return { ...base, ...meta, outcomes: errorAll('malformed', message, fetched.sha256) };
+    return { ...base, ...meta, outcomes: errorAll('malformed', unreadable('CRL', err), fetched.sha256) };
   }
   const scopeProblem =
     (input.requireIdp ? shardIdpProblem(scan, input.url) : null) ?? idpProblem(scan, input.url, input.certificatesAreCAs === true);

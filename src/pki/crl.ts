@@ -476,9 +476,9 @@ function decodeEntry(buf: Uint8Array, serial: string, timeStart: number, extStar
     const list = readElement(buf, extStart, entryEnd);
     for (const ext of children(buf, list)) {
       const parts = children(buf, ext);
+      const value = parts[parts.length - 1];
+      if (!value || parts.length < 2 || value.tag !== Tag.OCTET_STRING) throw new DerError(`entry ${serial} extension without a value`);
       const oid = readOid(buf, parts[0]!);
-      const value = parts[parts.length - 1]!;
-      if (value.tag !== Tag.OCTET_STRING) throw new DerError(`entry ${serial} extension without a value`);
       const inner = readElement(buf, value.contentStart, value.end);
       if (oid === Oid.reasonCode) {
         if (inner.tag !== Tag.ENUMERATED) throw new DerError(`entry ${serial} reasonCode is not ENUMERATED`);
@@ -514,10 +514,17 @@ function readCrlExtensions(buf: Uint8Array, wrapper: DerElement, problems: CrlPr
   const result = emptyCrlExtensions();
   const list = expectElement(buf, wrapper.contentStart, wrapper.end, Tag.SEQUENCE, 'crlExtensions');
   for (const ext of children(buf, list)) {
+    // Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280 4.1):
+    // an empty or short one is damage, refused like any other.
+    if (ext.tag !== Tag.SEQUENCE) throw new DerError('crlExtensions: an extension is not a SEQUENCE');
     const parts = children(buf, ext);
-    const oid = readOid(buf, parts[0]!);
-    const critical = parts[1]?.tag === Tag.BOOLEAN ? readBoolean(buf, parts[1]) : false;
-    const valueEl = parts[parts.length - 1]!;
+    const [oidEl, second] = parts;
+    const valueEl = parts[parts.length - 1];
+    if (!oidEl || !valueEl || parts.length < 2 || parts.length > 3 || valueEl.tag !== Tag.OCTET_STRING) {
+      throw new DerError('crlExtensions: an extension is not { extnID, critical, extnValue }');
+    }
+    const oid = readOid(buf, oidEl);
+    const critical = parts.length === 3 && second ? readBoolean(buf, second) : false;
     const value = contentOf(buf, valueEl);
     if (!KNOWN_CRL_EXTENSIONS.has(oid) && critical) {
       problems.push({ code: 'unknown-critical-extension', message: `unrecognised critical CRL extension ${oid} (RFC 5280 5.2)` });

@@ -318,6 +318,7 @@ export type OcspProblemCode =
   | 'response-status'
   | 'bad-signature'
   | 'unauthorized-signer'
+  | 'malformed-certificate'
   | 'unsupported-signature-algorithm'
   | 'weak-signature-algorithm'
   | 'certid-mismatch'
@@ -487,14 +488,19 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
       ? { ok: true, signer: 'issuer' }
       : { ok: false, problem: { code: 'bad-signature', message: "the response signature does not verify with the issuer's key" } };
   }
+  let unreadable: string | null = null;
   for (const certDer of basic.certs) {
+    // An included certificate is the responder's claim, not trusted input: one
+    // that cannot be read (a damaged SubjectPublicKeyInfo throws in keyHash)
+    // cannot be the signer, and must not stop the verification of the response.
     let cert: RawCertificate;
     try {
       cert = cachedRawCertificate(certDer);
-    } catch {
+      if (!responderIdMatches(basic.responderId, cert.subjectName, cert.spki)) continue;
+    } catch (err) {
+      unreadable ??= (err as Error).message;
       continue;
     }
-    if (!responderIdMatches(basic.responderId, cert.subjectName, cert.spki)) continue;
     let key;
     try {
       key = cachedCertificateKey(cert);
@@ -523,6 +529,12 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
     }
     return { ok: true, signer: 'delegated' };
   }
+  if (unreadable) {
+    return {
+      ok: false,
+      problem: { code: 'malformed-certificate', message: `an included responder certificate cannot be read: ${unreadable}` },
+    };
+  }
   return {
     ok: false,
     problem: { code: 'unauthorized-signer', message: 'the responder ID names neither the issuer nor an included responder certificate' },
@@ -546,7 +558,12 @@ export function delegationCacheKey(ca: RawCertificate, responderCertDer: Uint8Ar
 function delegationProblem(cert: RawCertificate, ca: RawCertificate): string | null {
   if (!sameBytes(cert.issuerName, ca.subjectName)) return "the responder certificate was not issued by the certificate's issuer";
   if (!isSignedBy(cert, certificateKey(ca))) return "the responder certificate's signature does not verify with the issuer's key";
-  const ekus = extendedKeyUsages(cert);
+  let ekus: string[] | null;
+  try {
+    ekus = extendedKeyUsages(cert);
+  } catch (err) {
+    return `the responder certificate's extendedKeyUsage cannot be read: ${(err as Error).message}`;
+  }
   if (!ekus?.includes(Oid.kpOcspSigning)) return 'the responder certificate lacks id-kp-OCSPSigning (RFC 6960 4.2.2.2)';
   return null;
 }
