@@ -222,11 +222,13 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
     const bad = scan.problems.find((p) => p.code === 'bad-signature' || p.code === 'issuer-name-mismatch');
     const kind: ProbeErrorKind = bad
       ? 'bad-signature'
-      : scopeProblem
-        ? 'wrong-distribution-point'
-        : future && scan.usable
-          ? 'not-yet-valid'
-          : 'unusable-crl';
+      : scan.problems.some((p) => p.code === 'issuer-not-crl-signer')
+        ? 'unauthorized-signer'
+        : scopeProblem
+          ? 'wrong-distribution-point'
+          : future && scan.usable
+            ? 'not-yet-valid'
+            : 'unusable-crl';
     const message = scopeProblem ?? scan.problems.map((p) => p.message).join('; ');
     return { ...base, ...meta, scan, outcomes: errorAll(kind, message, fetched.sha256) };
   }

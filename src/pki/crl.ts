@@ -31,7 +31,7 @@ import {
 } from './der.js';
 import { Oid } from './oids.js';
 import { parseSignatureAlgorithm, signatureBytes, verifySignature, type SignatureAlgorithm } from './signature.js';
-import { certificateKey, sameBytes, type RawCertificate } from './raw-certificate.js';
+import { KeyUsageBit, certificateKey, keyUsageAllows, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { iso } from '../time.js';
 
 export type CrlProblemCode =
@@ -44,6 +44,7 @@ export type CrlProblemCode =
   | 'unsupported-signature-algorithm'
   | 'bad-signature'
   | 'issuer-name-mismatch'
+  | 'issuer-not-crl-signer'
   | 'stale'
   | 'not-yet-valid'
   | 'no-next-update'
@@ -59,6 +60,7 @@ export const CRL_UNUSABLE_CODES: ReadonlySet<CrlProblemCode> = new Set<CrlProble
   'delta-crl',
   'bad-signature',
   'issuer-name-mismatch',
+  'issuer-not-crl-signer',
   'unsupported-signature-algorithm',
   'time-before-1950',
   'empty-issuing-distribution-point',
@@ -245,6 +247,14 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
       signatureValid = false;
     } else if (!signatureAlgorithm) {
       signatureValid = false;
+    } else if (!crlSignAllowed(options.issuer)) {
+      // RFC 5280 6.3.3(f): with keyUsage present, the CRL issuer's certificate must assert cRLSign
+      // (openssl verify -crl_check refuses it). The key may still have made the signature; it was not allowed to.
+      problems.push({
+        code: 'issuer-not-crl-signer',
+        message: "the issuer certificate's keyUsage does not include cRLSign, so its key may not sign CRLs (RFC 5280 6.3.3(f))",
+      });
+      signatureValid = false;
     } else {
       let key: KeyObject | null = null;
       try {
@@ -306,7 +316,7 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
     }
   }
 
-  if (signatureValid === false && !problems.some((x) => x.code === 'issuer-name-mismatch')) {
+  if (signatureValid === false && !problems.some((x) => x.code === 'issuer-name-mismatch' || x.code === 'issuer-not-crl-signer')) {
     problems.push({ code: 'bad-signature', message: "the CRL signature does not verify with the issuer's key" });
   }
   return {
@@ -626,6 +636,14 @@ export function nameToString(der: Uint8Array): string {
     return new (x509().Name)(Buffer.from(der)).toString();
   } catch {
     return Buffer.from(der).toString('hex');
+  }
+}
+
+function crlSignAllowed(issuer: RawCertificate): boolean {
+  try {
+    return keyUsageAllows(issuer, KeyUsageBit.cRLSign);
+  } catch {
+    return false; // an unreadable keyUsage grants nothing
   }
 }
 

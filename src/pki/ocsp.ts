@@ -32,7 +32,7 @@ import {
   type DerElement,
 } from './der.js';
 import { Oid } from './oids.js';
-import { certificateKey, extendedKeyUsages, isSignedBy, sameBytes, type RawCertificate } from './raw-certificate.js';
+import { certificateKey, extendedKeyUsages, isSignedBy, notACaReason, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { cachedCertificateKey, cachedRawCertificate } from './key-cache.js';
 import { keyHash, readSignatureAlgorithm, signatureBytes, verifySignature, type HashName, type SignatureAlgorithm } from './signature.js';
 import { iso } from '../time.js';
@@ -424,6 +424,15 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
       problems.push({ code: 'certid-mismatch', message: `no SingleResponse for serial ${serial}${issuer ? ' under this issuer' : ''}` });
     }
   }
+  if (options.serial == null && issuer) {
+    // No serial asked (inspect without --cert): every SingleResponse must still
+    // name the given issuer (RFC 6960 4.2.2.3; openssl's WSNIC cases: same key,
+    // other name), or the signature proves nothing about that issuer's certificates.
+    for (const r of basic.responses) {
+      const mismatch = certIdMismatch(r.certId, issuer);
+      if (mismatch) problems.push({ code: 'certid-mismatch', message: `the SingleResponse for serial ${r.serial}: ${mismatch}` });
+    }
+  }
   const judged = match ? [match] : basic.responses;
   for (const r of judged) {
     if (r.nextUpdate === null) {
@@ -443,7 +452,7 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
   }
   const trusted =
     signatureValid === true &&
-    (options.serial == null || match !== null) &&
+    (options.serial == null ? !problems.some((p) => p.code === 'certid-mismatch') : match !== null) &&
     !problems.some((p) => p.code === 'unknown-critical-extension' || p.code === 'unsupported-signature-algorithm');
   return {
     responseStatus: parsed.responseStatus,
@@ -461,6 +470,17 @@ export function certIdMatchesIssuer(certId: OcspCertId, issuer: OcspIssuer): boo
   const hash = HASH_BY_OID[certId.hashAlgorithm];
   if (!hash) return false;
   return sameBytes(certId.issuerNameHash, issuer.nameHash(hash)) && sameBytes(certId.issuerKeyHash, issuer.keyHash(hash));
+}
+
+/** What in a CertID does not name `issuer`, or null when it does. */
+function certIdMismatch(certId: OcspCertId, issuer: OcspIssuer): string | null {
+  const hash = HASH_BY_OID[certId.hashAlgorithm];
+  if (!hash) return `its CertID uses the unsupported hash ${certId.hashAlgorithm}`;
+  const name = sameBytes(certId.issuerNameHash, issuer.nameHash(hash));
+  const key = sameBytes(certId.issuerKeyHash, issuer.keyHash(hash));
+  if (name && key) return null;
+  const which = !name && !key ? 'issuerNameHash and issuerKeyHash' : !name ? 'issuerNameHash' : 'issuerKeyHash';
+  return `its ${which} do${!name && !key ? '' : 'es'} not match the given issuer`;
 }
 
 type SignerResult = { ok: true; signer: 'issuer' | 'delegated' } | { ok: false; problem: OcspProblem };
@@ -483,6 +503,12 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
       problem: { code: 'unsupported-signature-algorithm', message: basic.signatureAlgorithmError ?? 'unsupported signature algorithm' },
     };
   const ca = issuer.certificate;
+  // RFC 6960 4.2.2.2: the signer is the CA that issued the certificate, or a
+  // responder that CA certified; a certificate that may not sign certificates
+  // (RFC 5280 4.2.1.9) is neither.
+  const notCa = notACaReason(ca);
+  if (notCa)
+    return { ok: false, problem: { code: 'unauthorized-signer', message: `the issuer certificate cannot vouch for answers: ${notCa}` } };
   if (responderIdMatches(basic.responderId, ca.subjectName, ca.spki, issuer.keyHash('sha1'))) {
     return verifySignature(alg, basic.tbs, cachedCertificateKey(ca), basic.signature)
       ? { ok: true, signer: 'issuer' }
@@ -557,6 +583,8 @@ export function delegationCacheKey(ca: RawCertificate, responderCertDer: Uint8Ar
 
 function delegationProblem(cert: RawCertificate, ca: RawCertificate): string | null {
   if (!sameBytes(cert.issuerName, ca.subjectName)) return "the responder certificate was not issued by the certificate's issuer";
+  const notCa = notACaReason(ca);
+  if (notCa) return `the issuer certificate cannot certify a responder: ${notCa}`;
   if (!isSignedBy(cert, certificateKey(ca))) return "the responder certificate's signature does not verify with the issuer's key";
   let ekus: string[] | null;
   try {
