@@ -186,7 +186,9 @@ export { NotEvidenceError };
  * Why a CRL inspection is not valid evidence, or null when it is: a
  * signature that fails, a CRL that is not fresh at --at, or one that is
  * unusable (unknown critical extension, delta or indirect CRL, dates before
- * 1950, an empty issuingDistributionPoint). A signature that was not checked
+ * 1950, an empty issuingDistributionPoint, MD5), an entry asked about that is
+ * dated after the CRL itself, or a CRL covering only some reasons that does
+ * not list a serial asked about. A signature that was not checked
  * (no --issuer) is reported as such in the output, not as a failure.
  */
 export function crlEvidenceProblem(r: CrlInspection): string | null {
@@ -194,6 +196,11 @@ export function crlEvidenceProblem(r: CrlInspection): string | null {
   const unusable = r.problems.find((p) => CRL_UNUSABLE_CODES.has(p.code as CrlProblemCode));
   if (unusable) return `the CRL is unusable: ${unusable.message}`;
   if (!r.fresh) return `the CRL is not fresh at the time judged (thisUpdate ${r.thisUpdate}, nextUpdate ${r.nextUpdate ?? 'none'})`;
+  const futureEntry = r.problems.find((p) => p.code === 'revocation-after-this-update');
+  if (futureEntry) return `the CRL contradicts itself: ${futureEntry.message}`;
+  const partial = r.problems.find((p) => p.code === 'partial-reasons');
+  if (partial && r.notListed.length > 0)
+    return `${partial.message}: that it does not list ${r.notListed.join(', ')} proves nothing (RFC 5280 5.2.5)`;
   return null;
 }
 
@@ -207,6 +214,9 @@ const OCSP_NOT_EVIDENCE = new Set([
   'stale',
   'future',
   'unknown-critical-extension',
+  'time-before-1950',
+  'revocation-after-answer',
+  'conflicting-responses',
 ]);
 
 /** Why an OCSP inspection is not valid evidence, or null when it is. */

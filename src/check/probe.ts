@@ -4,7 +4,8 @@
  * signature) is an observation with status `error`, never an exception, and
  * only a verified answer ever says good, revoked or unknown.
  */
-import { scanCrl, type CrlScan } from '../pki/crl.js';
+import { REVOCATION_SKEW_MS, scanCrl, type CrlScan } from '../pki/crl.js';
+import { iso } from '../time.js';
 import { DerError } from '../pki/der.js';
 import {
   OcspFormatError,
@@ -33,7 +34,13 @@ export type ProbeErrorKind =
   | 'unusable-crl'
   | 'wrong-distribution-point'
   | 'not-yet-valid'
-  | 'unsupported';
+  | 'unsupported'
+  /** The answer dates a revocation after itself, or carries a date before 1950. */
+  | 'implausible-time'
+  /** One OCSP response says two different things about the certificate asked. */
+  | 'conflicting-answers'
+  /** A CRL that covers only some reasons (onlySomeReasons) does not list the certificate: its silence proves nothing. */
+  | 'partial-crl';
 
 export interface ProbeSource {
   readonly kind: 'ocsp' | 'crl';
@@ -83,6 +90,9 @@ const OCSP_FATAL: Partial<Record<OcspProblemCode, ProbeErrorKind>> = {
   // RFC 6960 3.2: an answer whose thisUpdate or producedAt lies in the future
   // (beyond clock skew) is not accepted; its time claims cannot be believed.
   future: 'not-yet-valid',
+  'time-before-1950': 'implausible-time',
+  'revocation-after-answer': 'implausible-time',
+  'conflicting-responses': 'conflicting-answers',
 };
 
 /** The reason recorded for an answer that could not be read: DER damage as is, anything else with its class. */
@@ -233,8 +243,29 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
     return { ...base, ...meta, scan, outcomes: errorAll(kind, message, fetched.sha256) };
   }
   const problems = scan.problems.map((p) => p.code);
-  const outcomes: ProbeOutcome[] = input.serials.map((serial) => {
+  const partial = scan.issuingDistributionPoint?.onlySomeReasons === true;
+  const outcomes: ProbeOutcome[] = input.serials.map((serial): ProbeOutcome => {
     const hit = scan.matches.get(serial);
+    const refuse = (kind: ProbeErrorKind, message: string): ProbeOutcome => ({
+      source,
+      serial,
+      checkedAt,
+      status: 'error',
+      sha256: fetched.sha256,
+      raw: null,
+      error: { kind, message },
+    });
+    if (hit && hit.revocationDate > scan.thisUpdate + REVOCATION_SKEW_MS) {
+      return refuse(
+        'implausible-time',
+        `the CRL dates the revocation of ${serial} (${iso(hit.revocationDate)}) after its own thisUpdate ${iso(scan.thisUpdate)}`,
+      );
+    }
+    if (!hit && partial) {
+      // RFC 5280 5.2.5 / 6.3.3(d): a CRL scoped to some reasons speaks only for those;
+      // a certificate it does not list may be revoked for another reason.
+      return refuse('partial-crl', 'the CRL covers only some revocation reasons (onlySomeReasons): not being listed on it proves nothing');
+    }
     return {
       source,
       serial,

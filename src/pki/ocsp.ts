@@ -24,6 +24,7 @@ import {
   serialContent,
   tlv,
   parseTime,
+  RFC5280_EARLIEST_TIME,
   readBoolean,
   readElement,
   readOid,
@@ -34,7 +35,15 @@ import {
 import { Oid } from './oids.js';
 import { certificateKey, extendedKeyUsages, isSignedBy, notACaReason, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { cachedCertificateKey, cachedRawCertificate } from './key-cache.js';
-import { keyHash, readSignatureAlgorithm, signatureBytes, verifySignature, type HashName, type SignatureAlgorithm } from './signature.js';
+import {
+  keyHash,
+  md5Refusal,
+  readSignatureAlgorithm,
+  signatureBytes,
+  verifySignature,
+  type HashName,
+  type SignatureAlgorithm,
+} from './signature.js';
 import { iso } from '../time.js';
 
 /** OCSPResponseStatus (RFC 6960 4.2.1); 4 is not used. */
@@ -326,7 +335,10 @@ export type OcspProblemCode =
   | 'future'
   | 'no-next-update'
   | 'unknown-critical-extension'
-  | 'reason-in-single-extensions';
+  | 'reason-in-single-extensions'
+  | 'time-before-1950'
+  | 'revocation-after-answer'
+  | 'conflicting-responses';
 
 export interface OcspProblem {
   readonly code: OcspProblemCode;
@@ -376,6 +388,20 @@ export function clearDelegatedResponderCache(): void {
   delegatedCache.clear();
 }
 
+/** Problems that make a response no evidence even with a valid signature. */
+const UNTRUSTWORTHY: ReadonlySet<OcspProblemCode> = new Set<OcspProblemCode>([
+  'unknown-critical-extension',
+  'unsupported-signature-algorithm',
+  'time-before-1950',
+  'revocation-after-answer',
+  'conflicting-responses',
+]);
+
+const describeSingle = (r: OcspSingleResponse): string =>
+  r.status === 'revoked'
+    ? `revoked at ${r.revocationTime === null ? '?' : iso(r.revocationTime)}, reason ${r.reasonCode ?? 'none'}`
+    : r.status;
+
 export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOcspOptions): OcspVerification {
   const problems: OcspProblem[] = [];
   const basic = parsed.basic;
@@ -396,6 +422,8 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
   const skew = options.skewMs ?? DEFAULT_SKEW_MS;
   if (basic.signatureAlgorithmError) {
     problems.push({ code: 'unsupported-signature-algorithm', message: basic.signatureAlgorithmError });
+  } else if (basic.signatureAlgorithm?.hash === 'md5') {
+    problems.push({ code: 'unsupported-signature-algorithm', message: md5Refusal(basic.signatureAlgorithm.name) });
   } else if (basic.signatureAlgorithm?.weak) {
     problems.push({ code: 'weak-signature-algorithm', message: `signed with ${basic.signatureAlgorithm.name}` });
   }
@@ -419,9 +447,23 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
   let match: OcspSingleResponse | null = null;
   if (options.serial != null) {
     const serial = options.serial;
-    match = basic.responses.find((r) => r.serial === serial && (!issuer || certIdMatchesIssuer(r.certId, issuer))) ?? null;
+    const asked = basic.responses.filter((r) => r.serial === serial && (!issuer || certIdMatchesIssuer(r.certId, issuer)));
+    match = asked[0] ?? null;
     if (!match) {
       problems.push({ code: 'certid-mismatch', message: `no SingleResponse for serial ${serial}${issuer ? ' under this issuer' : ''}` });
+    }
+    // Two SingleResponses for the CertID asked that disagree (good and revoked,
+    // or two revocations): the answer contradicts itself, and taking either
+    // would let the order of the list decide the verdict.
+    const differs = asked.find(
+      (r) => r.status !== match!.status || r.revocationTime !== match!.revocationTime || r.reasonCode !== match!.reasonCode,
+    );
+    if (differs) {
+      problems.push({
+        code: 'conflicting-responses',
+        message: `the response holds ${asked.length} SingleResponses for serial ${serial} that disagree (${asked.map(describeSingle).join(' / ')})`,
+      });
+      match = null;
     }
   }
   if (options.serial == null && issuer) {
@@ -446,6 +488,28 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
     if (r.thisUpdate > at + skew) {
       problems.push({ code: 'future', message: `serial ${r.serial}: thisUpdate ${iso(r.thisUpdate)} is in the future` });
     }
+    // A revocation the answer dates after its own thisUpdate or producedAt has
+    // not happened as far as the answer knows (RFC 6960 4.2.1: revocationTime
+    // is when it was revoked); a lateness counted from it would be fiction.
+    if (r.revocationTime !== null && r.revocationTime > Math.min(r.thisUpdate, basic.producedAt) + skew) {
+      problems.push({
+        code: 'revocation-after-answer',
+        message: `serial ${r.serial}: revocationTime ${iso(r.revocationTime)} is after the answer's own thisUpdate ${iso(r.thisUpdate)} / producedAt ${iso(basic.producedAt)}`,
+      });
+    }
+    // As for CRLs (RFC 5280 5.1.2.4): GeneralizedTime before 1950 is no real date in this PKI.
+    for (const [field, time] of [
+      ['revocationTime', r.revocationTime],
+      ['thisUpdate', r.thisUpdate],
+      ['nextUpdate', r.nextUpdate],
+    ] as const) {
+      if (time !== null && time < RFC5280_EARLIEST_TIME) {
+        problems.push({ code: 'time-before-1950', message: `serial ${r.serial}: ${field} ${iso(time)} is before 1950` });
+      }
+    }
+  }
+  if (basic.producedAt < RFC5280_EARLIEST_TIME) {
+    problems.push({ code: 'time-before-1950', message: `producedAt ${iso(basic.producedAt)} is before 1950` });
   }
   if (basic.producedAt > at + skew) {
     problems.push({ code: 'future', message: `producedAt ${iso(basic.producedAt)} is in the future` });
@@ -453,7 +517,7 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
   const trusted =
     signatureValid === true &&
     (options.serial == null ? !problems.some((p) => p.code === 'certid-mismatch') : match !== null) &&
-    !problems.some((p) => p.code === 'unknown-critical-extension' || p.code === 'unsupported-signature-algorithm');
+    !problems.some((p) => UNTRUSTWORTHY.has(p.code));
   return {
     responseStatus: parsed.responseStatus,
     signatureValid,
