@@ -4,7 +4,7 @@
  * signature) is an observation with status `error`, never an exception, and
  * only a verified answer ever says good, revoked or unknown.
  */
-import { REVOCATION_SKEW_MS, scanCrl, type CrlScan } from '../pki/crl.js';
+import { REVOCATION_AFTER_THIS_UPDATE_MS, scanCrl, type CrlScan } from '../pki/crl.js';
 import { iso } from '../time.js';
 import { DerError } from '../pki/der.js';
 import {
@@ -255,7 +255,7 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
       raw: null,
       error: { kind, message },
     });
-    if (hit && hit.revocationDate > scan.thisUpdate + REVOCATION_SKEW_MS) {
+    if (hit && hit.revocationDate > scan.thisUpdate + REVOCATION_AFTER_THIS_UPDATE_MS) {
       return refuse(
         'implausible-time',
         `the CRL dates the revocation of ${serial} (${iso(hit.revocationDate)}) after its own thisUpdate ${iso(scan.thisUpdate)}`,

@@ -121,8 +121,15 @@ export interface ScanCrlOptions {
   readonly at: number;
 }
 
-/** Clock skew tolerated between a revocation and the answer that reports it (as for OCSP times). */
-export const REVOCATION_SKEW_MS = 5 * 60_000;
+/**
+ * How far an entry's revocationDate may lie after the CRL's thisUpdate before
+ * the CRL counts as contradicting itself. Not zero: CAs date thisUpdate back
+ * for relying parties with slow clocks (Microsoft AD CS by 10 minutes by
+ * default), so a CRL published minutes after a revocation can carry an
+ * earlier thisUpdate. An hour covers that and still refuses an entry dated
+ * days ahead, whose lateness would count from a time that has not come.
+ */
+export const REVOCATION_AFTER_THIS_UPDATE_MS = 60 * 60_000;
 
 // Entry extension OIDs end in one byte under 2.5.29 (06 03 55 1d xx).
 const ENTRY_REASON = 0x15;
@@ -297,7 +304,7 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
   // An entry cannot record a revocation after the CRL that lists it was
   // issued (RFC 5280 5.1.2.6: the date on which the revocation occurred).
   for (const m of matches.values()) {
-    if (m.revocationDate > thisUpdate + REVOCATION_SKEW_MS) {
+    if (m.revocationDate > thisUpdate + REVOCATION_AFTER_THIS_UPDATE_MS) {
       problems.push({
         code: 'revocation-after-this-update',
         message: `serial ${m.serial} has revocationDate ${iso(m.revocationDate)}, after the CRL's own thisUpdate ${iso(thisUpdate)}`,

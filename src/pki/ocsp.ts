@@ -488,13 +488,15 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
     if (r.thisUpdate > at + skew) {
       problems.push({ code: 'future', message: `serial ${r.serial}: thisUpdate ${iso(r.thisUpdate)} is in the future` });
     }
-    // A revocation the answer dates after its own thisUpdate or producedAt has
-    // not happened as far as the answer knows (RFC 6960 4.2.1: revocationTime
-    // is when it was revoked); a lateness counted from it would be fiction.
-    if (r.revocationTime !== null && r.revocationTime > Math.min(r.thisUpdate, basic.producedAt) + skew) {
+    // A revocation the answer dates after it was signed (producedAt) has not
+    // happened as far as the answer knows (RFC 6960 4.2.1: revocationTime is
+    // when it was revoked); a lateness counted from it would be fiction.
+    // thisUpdate alone is not the bound: responders date it back for slow
+    // clocks, or to the start of the hour.
+    if (r.revocationTime !== null && r.revocationTime > basic.producedAt + skew) {
       problems.push({
         code: 'revocation-after-answer',
-        message: `serial ${r.serial}: revocationTime ${iso(r.revocationTime)} is after the answer's own thisUpdate ${iso(r.thisUpdate)} / producedAt ${iso(basic.producedAt)}`,
+        message: `serial ${r.serial}: revocationTime ${iso(r.revocationTime)} is after the answer was produced (producedAt ${iso(basic.producedAt)})`,
       });
     }
     // As for CRLs (RFC 5280 5.1.2.4): GeneralizedTime before 1950 is no real date in this PKI.
