@@ -5,7 +5,7 @@
  */
 import { InputError, describeCertificate, readCertificateBlocks, type CertificateInfo } from './pki/certificate.js';
 import { CRL_UNUSABLE_CODES, looksLikeCrl, normalizeSerialHex, scanCrl, type CrlProblemCode } from './pki/crl.js';
-import { DerError } from './pki/der.js';
+import { DerError, readElement } from './pki/der.js';
 import { OcspFormatError, OcspIssuer, looksLikeOcspResponse, parseOcspResponse, verifyOcspResponse } from './pki/ocsp.js';
 import { reasonName } from './pki/oids.js';
 import { isoOrNull } from './time.js';
@@ -41,19 +41,49 @@ export interface OcspInspection {
   problems: { code: string; message: string }[];
 }
 
-/** Undoes PEM armour for a CRL (`X509 CRL`) or passes DER through. */
+const PEM_CRL_BEGIN = Buffer.from('-----BEGIN X509 CRL-----', 'latin1');
+const PEM_CRL_END = Buffer.from('-----END X509 CRL-----', 'latin1');
+const PEM_ANY_BEGIN = Buffer.from('-----BEGIN ', 'latin1');
+
+/**
+ * Undoes PEM armour for a CRL (`X509 CRL`) or passes DER through.
+ *
+ * `openssl crl -text` writes its text dump before the PEM block, and for a
+ * big CRL that is megabytes: the block is searched for in the whole input,
+ * on the bytes (Buffer.indexOf, no text copy of the input), and only the block
+ * itself is decoded. Input that is one complete DER element is DER, whatever
+ * bytes it happens to contain.
+ */
 export function crlDer(bytes: Uint8Array, source: string): Uint8Array {
-  const text = Buffer.from(bytes.subarray(0, Math.min(bytes.length, 64 * 1024))).toString('latin1');
-  if (text.includes('-----BEGIN ')) {
-    const all = Buffer.from(bytes).toString('latin1');
-    const m = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/.exec(all);
-    if (!m) {
-      const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(all)?.[1] ?? 'unknown';
-      throw new InputError(`${source} is not a CRL: it holds a PEM ${label}`);
-    }
-    return Buffer.from(m[1]!.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (isOneDerElement(buf)) return bytes;
+  const begin = buf.indexOf(PEM_CRL_BEGIN);
+  if (begin >= 0) {
+    const start = begin + PEM_CRL_BEGIN.length;
+    const end = buf.indexOf(PEM_CRL_END, start);
+    if (end < 0) throw new InputError(`${source} is not a CRL: its PEM X509 CRL block has no END line`);
+    return Buffer.from(
+      buf
+        .subarray(start, end)
+        .toString('latin1')
+        .replace(/[^A-Za-z0-9+/=]/g, ''),
+      'base64',
+    );
+  }
+  const other = buf.indexOf(PEM_ANY_BEGIN);
+  if (other >= 0) {
+    const label = /^-----BEGIN ([A-Z0-9 ]+)-----/.exec(buf.subarray(other, other + 80).toString('latin1'))?.[1] ?? 'unknown';
+    throw new InputError(`${source} is not a CRL: it holds a PEM ${label}`);
   }
   return bytes;
+}
+
+function isOneDerElement(buf: Buffer): boolean {
+  try {
+    return buf.length > 0 && buf[0] === 0x30 && readElement(buf, 0).end === buf.length;
+  } catch {
+    return false;
+  }
 }
 
 function notA(what: 'CRL' | 'OCSP response', bytes: Uint8Array, source: string, detail: string): InputError {
@@ -156,7 +186,9 @@ export { NotEvidenceError };
  * Why a CRL inspection is not valid evidence, or null when it is: a
  * signature that fails, a CRL that is not fresh at --at, or one that is
  * unusable (unknown critical extension, delta or indirect CRL, dates before
- * 1950, an empty issuingDistributionPoint). A signature that was not checked
+ * 1950, an empty issuingDistributionPoint, MD5), an entry asked about that is
+ * dated after the CRL itself, or a CRL covering only some reasons that does
+ * not list a serial asked about. A signature that was not checked
  * (no --issuer) is reported as such in the output, not as a failure.
  */
 export function crlEvidenceProblem(r: CrlInspection): string | null {
@@ -164,6 +196,11 @@ export function crlEvidenceProblem(r: CrlInspection): string | null {
   const unusable = r.problems.find((p) => CRL_UNUSABLE_CODES.has(p.code as CrlProblemCode));
   if (unusable) return `the CRL is unusable: ${unusable.message}`;
   if (!r.fresh) return `the CRL is not fresh at the time judged (thisUpdate ${r.thisUpdate}, nextUpdate ${r.nextUpdate ?? 'none'})`;
+  const futureEntry = r.problems.find((p) => p.code === 'revocation-after-this-update');
+  if (futureEntry) return `the CRL contradicts itself: ${futureEntry.message}`;
+  const partial = r.problems.find((p) => p.code === 'partial-reasons');
+  if (partial && r.notListed.length > 0)
+    return `${partial.message}: that it does not list ${r.notListed.join(', ')} proves nothing (RFC 5280 5.2.5)`;
   return null;
 }
 
@@ -177,6 +214,9 @@ const OCSP_NOT_EVIDENCE = new Set([
   'stale',
   'future',
   'unknown-critical-extension',
+  'time-before-1950',
+  'revocation-after-answer',
+  'conflicting-responses',
 ]);
 
 /** Why an OCSP inspection is not valid evidence, or null when it is. */

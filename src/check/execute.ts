@@ -602,6 +602,9 @@ export class OcspAsker {
       void this.ask(job, wait).then(
         () => this.settled(h),
         (error: unknown) => {
+          // Only revwatch's own failures get here (the store, a bug in this
+          // control flow): probeOcsp turns whatever a remote answer throws
+          // into an error outcome of its source, so no responder can end a run.
           this.failure ??= { error };
           this.settled(h);
         },

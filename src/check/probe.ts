@@ -4,7 +4,8 @@
  * signature) is an observation with status `error`, never an exception, and
  * only a verified answer ever says good, revoked or unknown.
  */
-import { scanCrl, type CrlScan } from '../pki/crl.js';
+import { REVOCATION_AFTER_THIS_UPDATE_MS, scanCrl, type CrlScan } from '../pki/crl.js';
+import { iso } from '../time.js';
 import { DerError } from '../pki/der.js';
 import {
   OcspFormatError,
@@ -13,6 +14,7 @@ import {
   verifyOcspResponse,
   type OcspIssuer,
   type OcspProblemCode,
+  type OcspVerification,
 } from '../pki/ocsp.js';
 import type { RawCertificate } from '../pki/raw-certificate.js';
 import type { FetchFailureKind, Fetcher } from '../ports.js';
@@ -32,7 +34,13 @@ export type ProbeErrorKind =
   | 'unusable-crl'
   | 'wrong-distribution-point'
   | 'not-yet-valid'
-  | 'unsupported';
+  | 'unsupported'
+  /** The answer dates a revocation after itself, or carries a date before 1950. */
+  | 'implausible-time'
+  /** One OCSP response says two different things about the certificate asked. */
+  | 'conflicting-answers'
+  /** A CRL that covers only some reasons (onlySomeReasons) does not list the certificate: its silence proves nothing. */
+  | 'partial-crl';
 
 export interface ProbeSource {
   readonly kind: 'ocsp' | 'crl';
@@ -75,13 +83,25 @@ const OCSP_FATAL: Partial<Record<OcspProblemCode, ProbeErrorKind>> = {
   'response-status': 'response-status',
   'bad-signature': 'bad-signature',
   'unauthorized-signer': 'unauthorized-signer',
+  'malformed-certificate': 'malformed',
   'certid-mismatch': 'certid-mismatch',
   'unsupported-signature-algorithm': 'unsupported',
   'unknown-critical-extension': 'unsupported',
   // RFC 6960 3.2: an answer whose thisUpdate or producedAt lies in the future
   // (beyond clock skew) is not accepted; its time claims cannot be believed.
   future: 'not-yet-valid',
+  'time-before-1950': 'implausible-time',
+  'revocation-after-answer': 'implausible-time',
+  'conflicting-responses': 'conflicting-answers',
 };
+
+/** The reason recorded for an answer that could not be read: DER damage as is, anything else with its class. */
+function unreadable(what: 'response' | 'CRL', err: unknown): string {
+  if (err instanceof OcspFormatError) return err.message;
+  if (err instanceof DerError) return `not ${what === 'CRL' ? 'a CRL' : 'an OCSP response'}: ${err.message}`;
+  const e = err instanceof Error ? err : new Error(String(err));
+  return `unreadable ${what} (${e.name}): ${e.message}`;
+}
 
 /** Clock skew tolerated before a CRL's thisUpdate counts as in the future (as for OCSP). */
 const CRL_FUTURE_SKEW_MS = 5 * 60_000;
@@ -111,14 +131,16 @@ export async function probeOcsp(input: OcspProbeInput): Promise<ProbeOutcome> {
     return { ...common, status: 'error', sha256: null, raw: null, error: { kind: fetched.kind, message: fetched.message } };
   }
   const raw = fetched.body;
-  let parsed;
+  let v: OcspVerification;
   try {
-    parsed = parseOcspResponse(raw);
+    v = verifyOcspResponse(parseOcspResponse(raw), { issuer: input.issuer, serial: input.serial, at: checkedAt });
   } catch (err) {
-    const message = err instanceof OcspFormatError ? err.message : `unreadable response: ${(err as Error).message}`;
-    return { ...common, status: 'error', sha256: fetched.sha256, raw, error: { kind: 'malformed', message } };
+    // Whatever reading or verifying a remote answer throws is that source's
+    // fault, recorded like garbage: an exception here would end the run for
+    // every other source. A class other than DerError is named, so a parser
+    // bug still shows in the record.
+    return { ...common, status: 'error', sha256: fetched.sha256, raw, error: { kind: 'malformed', message: unreadable('response', err) } };
   }
-  const v = verifyOcspResponse(parsed, { issuer: input.issuer, serial: input.serial, at: checkedAt });
   if (!v.trusted || !v.match || v.problems.some((p) => p.code === 'future')) {
     const fatal = v.problems.find((p) => OCSP_FATAL[p.code]) ?? v.problems[0];
     const kind = fatal ? (OCSP_FATAL[fatal.code] ?? 'malformed') : 'malformed';
@@ -200,8 +222,7 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
   try {
     scan = await scanCrl(fetched.body, { serials: input.serials, issuer: input.issuer, at: checkedAt });
   } catch (err) {
-    const message = err instanceof DerError ? `not a CRL: ${err.message}` : `unreadable CRL: ${(err as Error).message}`;
-    return { ...base, ...meta, outcomes: errorAll('malformed', message, fetched.sha256) };
+    return { ...base, ...meta, outcomes: errorAll('malformed', unreadable('CRL', err), fetched.sha256) };
   }
   const scopeProblem =
     (input.requireIdp ? shardIdpProblem(scan, input.url) : null) ?? idpProblem(scan, input.url, input.certificatesAreCAs === true);
@@ -211,17 +232,40 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
     const bad = scan.problems.find((p) => p.code === 'bad-signature' || p.code === 'issuer-name-mismatch');
     const kind: ProbeErrorKind = bad
       ? 'bad-signature'
-      : scopeProblem
-        ? 'wrong-distribution-point'
-        : future && scan.usable
-          ? 'not-yet-valid'
-          : 'unusable-crl';
+      : scan.problems.some((p) => p.code === 'issuer-not-crl-signer')
+        ? 'unauthorized-signer'
+        : scopeProblem
+          ? 'wrong-distribution-point'
+          : future && scan.usable
+            ? 'not-yet-valid'
+            : 'unusable-crl';
     const message = scopeProblem ?? scan.problems.map((p) => p.message).join('; ');
     return { ...base, ...meta, scan, outcomes: errorAll(kind, message, fetched.sha256) };
   }
   const problems = scan.problems.map((p) => p.code);
-  const outcomes: ProbeOutcome[] = input.serials.map((serial) => {
+  const partial = scan.issuingDistributionPoint?.onlySomeReasons === true;
+  const outcomes: ProbeOutcome[] = input.serials.map((serial): ProbeOutcome => {
     const hit = scan.matches.get(serial);
+    const refuse = (kind: ProbeErrorKind, message: string): ProbeOutcome => ({
+      source,
+      serial,
+      checkedAt,
+      status: 'error',
+      sha256: fetched.sha256,
+      raw: null,
+      error: { kind, message },
+    });
+    if (hit && hit.revocationDate > scan.thisUpdate + REVOCATION_AFTER_THIS_UPDATE_MS) {
+      return refuse(
+        'implausible-time',
+        `the CRL dates the revocation of ${serial} (${iso(hit.revocationDate)}) after its own thisUpdate ${iso(scan.thisUpdate)}`,
+      );
+    }
+    if (!hit && partial) {
+      // RFC 5280 5.2.5 / 6.3.3(d): a CRL scoped to some reasons speaks only for those;
+      // a certificate it does not list may be revoked for another reason.
+      return refuse('partial-crl', 'the CRL covers only some revocation reasons (onlySomeReasons): not being listed on it proves nothing');
+    }
     return {
       source,
       serial,

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { X509Certificate } from '@peculiar/x509';
 import { x509 } from './x509-lazy.js';
 import { Oid } from './oids.js';
-import { isSignedBy, certificateKey, parseRawCertificate, sameBytes, type RawCertificate } from './raw-certificate.js';
+import { isSignedBy, certificateKey, notACaReason, parseRawCertificate, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { looksLikeCrl } from './crl.js';
 import { looksLikeOcspResponse } from './ocsp.js';
 import {
@@ -237,6 +237,8 @@ export function readCaIssuersResponse(bytes: Uint8Array, source: string): Certif
 /** True when `candidate` issued `cert`: names match and the signature verifies. */
 export function isIssuerOf(candidate: CertificateInfo, cert: CertificateInfo): boolean {
   if (!sameBytes(candidate.raw.subjectName, cert.raw.issuerName)) return false;
+  // Only a CA's key may verify a certificate signature (RFC 5280 4.2.1.9, 6.1.4(k)).
+  if (notACaReason(candidate.raw) !== null) return false;
   try {
     return isSignedBy(cert.raw, certificateKey(candidate.raw));
   } catch {
@@ -279,8 +281,11 @@ export async function resolveIssuer(
         ? `AIA caIssuers${caIssuersFailures.length ? ` (${caIssuersFailures.join('; ')})` : ''}`
         : null,
     ].filter(Boolean);
+    const notCa = [...(options.given ?? []), ...(options.bundle ?? [])].find(
+      (c) => c.sha256 !== cert.sha256 && sameBytes(c.raw.subjectName, cert.raw.issuerName) && notACaReason(c.raw) !== null,
+    );
     throw new InputError(
-      `no issuer found for ${cert.subject} (serial ${cert.serial}); tried ${tried.length ? tried.join(', ') : 'nothing: give --issuer'}`,
+      `no issuer found for ${cert.subject} (serial ${cert.serial}); tried ${tried.length ? tried.join(', ') : 'nothing: give --issuer'}${notCa ? `; ${notCa.subject} has the issuer's name but ${notACaReason(notCa.raw)}` : ''}`,
     );
   }
   if (!direct.issuer.precertSigning) return { issuer: direct.issuer, revocationIssuer: direct.issuer, via: direct.via };

@@ -30,8 +30,8 @@ import {
   type DerElement,
 } from './der.js';
 import { Oid } from './oids.js';
-import { parseSignatureAlgorithm, signatureBytes, verifySignature, type SignatureAlgorithm } from './signature.js';
-import { certificateKey, sameBytes, type RawCertificate } from './raw-certificate.js';
+import { md5Refusal, parseSignatureAlgorithm, signatureBytes, verifySignature, type SignatureAlgorithm } from './signature.js';
+import { KeyUsageBit, certificateKey, keyUsageAllows, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { iso } from '../time.js';
 
 export type CrlProblemCode =
@@ -44,12 +44,15 @@ export type CrlProblemCode =
   | 'unsupported-signature-algorithm'
   | 'bad-signature'
   | 'issuer-name-mismatch'
+  | 'issuer-not-crl-signer'
   | 'stale'
   | 'not-yet-valid'
   | 'no-next-update'
   | 'invalid-reason-code'
   | 'time-before-1950'
-  | 'empty-issuing-distribution-point';
+  | 'empty-issuing-distribution-point'
+  | 'revocation-after-this-update'
+  | 'duplicate-entry';
 
 /** Problems that make a CRL unusable as evidence, whatever the time. */
 export const CRL_UNUSABLE_CODES: ReadonlySet<CrlProblemCode> = new Set<CrlProblemCode>([
@@ -59,6 +62,7 @@ export const CRL_UNUSABLE_CODES: ReadonlySet<CrlProblemCode> = new Set<CrlProble
   'delta-crl',
   'bad-signature',
   'issuer-name-mismatch',
+  'issuer-not-crl-signer',
   'unsupported-signature-algorithm',
   'time-before-1950',
   'empty-issuing-distribution-point',
@@ -116,6 +120,16 @@ export interface ScanCrlOptions {
   /** The time freshness is judged at (epoch ms). */
   readonly at: number;
 }
+
+/**
+ * How far an entry's revocationDate may lie after the CRL's thisUpdate before
+ * the CRL counts as contradicting itself. Not zero: CAs date thisUpdate back
+ * for relying parties with slow clocks (Microsoft AD CS by 10 minutes by
+ * default), so a CRL published minutes after a revocation can carry an
+ * earlier thisUpdate. An hour covers that and still refuses an entry dated
+ * days ahead, whose lateness would count from a time that has not come.
+ */
+export const REVOCATION_AFTER_THIS_UPDATE_MS = 60 * 60_000;
 
 // Entry extension OIDs end in one byte under 2.5.29 (06 03 55 1d xx).
 const ENTRY_REASON = 0x15;
@@ -196,7 +210,9 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
   try {
     signatureAlgorithm = parseSignatureAlgorithm(der, algEl);
     algorithmName = signatureAlgorithm.name;
-    if (signatureAlgorithm.weak) {
+    if (signatureAlgorithm.hash === 'md5') {
+      problems.push({ code: 'unsupported-signature-algorithm', message: md5Refusal(algorithmName) });
+    } else if (signatureAlgorithm.weak) {
       problems.push({
         code: 'weak-signature-algorithm',
         message: `signed with ${algorithmName}, which the Baseline Requirements (7.1.3.2) do not allow`,
@@ -229,12 +245,20 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
   let nextUpdate: number | null = null;
   let revokedEl: DerElement | null = null;
   let extensionsEl: DerElement | null = null;
+  // After thisUpdate: nextUpdate, revokedCertificates and crlExtensions, each
+  // optional, each at most once, in this order (RFC 5280 5.1). A second
+  // revokedCertificates list (openssl refuses to load such a CRL) must not be
+  // read as the only one: which list counts would decide "good" or "revoked".
+  let stage = 0;
   while (p < tbsEl.end) {
     el = readElement(der, p, tbsEl.end);
-    if (el.tag === Tag.UTC_TIME || el.tag === Tag.GENERALIZED_TIME) nextUpdate = parseTime(der, el);
-    else if (el.tag === Tag.SEQUENCE) revokedEl = el;
-    else if (el.tag === 0xa0) extensionsEl = el;
-    else throw new DerError(`unexpected tag 0x${el.tag.toString(16)} in TBSCertList`);
+    const at = el.tag === Tag.UTC_TIME || el.tag === Tag.GENERALIZED_TIME ? 1 : el.tag === Tag.SEQUENCE ? 2 : el.tag === 0xa0 ? 3 : 0;
+    if (at === 0) throw new DerError(`unexpected tag 0x${el.tag.toString(16)} in TBSCertList`);
+    if (at <= stage) throw new DerError(`TBSCertList field with tag 0x${el.tag.toString(16)} repeated or out of order (RFC 5280 5.1)`);
+    stage = at;
+    if (at === 1) nextUpdate = parseTime(der, el);
+    else if (at === 2) revokedEl = el;
+    else extensionsEl = el;
     p = el.end;
   }
 
@@ -244,6 +268,14 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
       problems.push({ code: 'issuer-name-mismatch', message: "the CRL issuer name is not the given issuer certificate's subject" });
       signatureValid = false;
     } else if (!signatureAlgorithm) {
+      signatureValid = false;
+    } else if (!crlSignAllowed(options.issuer)) {
+      // RFC 5280 6.3.3(f): with keyUsage present, the CRL issuer's certificate must assert cRLSign
+      // (openssl verify -crl_check refuses it). The key may still have made the signature; it was not allowed to.
+      problems.push({
+        code: 'issuer-not-crl-signer',
+        message: "the issuer certificate's keyUsage does not include cRLSign, so its key may not sign CRLs (RFC 5280 6.3.3(f))",
+      });
       signatureValid = false;
     } else {
       let key: KeyObject | null = null;
@@ -259,9 +291,26 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
   const ext = extensionsEl ? readCrlExtensions(der, extensionsEl, problems) : emptyCrlExtensions();
   const wanted = new WantedIndex(options.serials ?? []);
   const matches = new Map<string, CrlEntryMatch>();
+  const duplicates = new Map<string, number[]>();
   const scan = revokedEl
-    ? scanEntries(der, revokedEl.contentStart, revokedEl.end, wanted.size ? wanted : null, matches)
+    ? scanEntries(der, revokedEl.contentStart, revokedEl.end, wanted.size ? wanted : null, matches, duplicates)
     : { count: 0, unknownCriticalEntry: false, certificateIssuerSeen: false };
+  for (const [serial, dates] of duplicates) {
+    problems.push({
+      code: 'duplicate-entry',
+      message: `serial ${serial} is listed ${dates.length} times (revocationDate ${dates.map(iso).join(', ')}); the earliest is taken`,
+    });
+  }
+  // An entry cannot record a revocation after the CRL that lists it was
+  // issued (RFC 5280 5.1.2.6: the date on which the revocation occurred).
+  for (const m of matches.values()) {
+    if (m.revocationDate > thisUpdate + REVOCATION_AFTER_THIS_UPDATE_MS) {
+      problems.push({
+        code: 'revocation-after-this-update',
+        message: `serial ${m.serial} has revocationDate ${iso(m.revocationDate)}, after the CRL's own thisUpdate ${iso(thisUpdate)}`,
+      });
+    }
+  }
 
   if (scan.unknownCriticalEntry) {
     problems.push({
@@ -306,7 +355,7 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
     }
   }
 
-  if (signatureValid === false && !problems.some((x) => x.code === 'issuer-name-mismatch')) {
+  if (signatureValid === false && !problems.some((x) => x.code === 'issuer-name-mismatch' || x.code === 'issuer-not-crl-signer')) {
     problems.push({ code: 'bad-signature', message: "the CRL signature does not verify with the issuer's key" });
   }
   return {
@@ -346,7 +395,14 @@ function malformedEntry(index: number, what: string): never {
  * The hot loop: one pass over revokedCertificates with inline DER header
  * decoding. Only entries whose serial is wanted are decoded further.
  */
-function scanEntries(buf: Uint8Array, start: number, end: number, wanted: WantedIndex | null, out: Map<string, CrlEntryMatch>): EntryScan {
+function scanEntries(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  wanted: WantedIndex | null,
+  out: Map<string, CrlEntryMatch>,
+  duplicates: Map<string, number[]>,
+): EntryScan {
   let p = start;
   let count = 0;
   let unknownCriticalEntry = false;
@@ -378,6 +434,7 @@ function scanEntries(buf: Uint8Array, start: number, end: number, wanted: Wanted
     const timeTag = buf[q];
     if ((timeTag !== 0x17 && timeTag !== 0x18) || q >= entryEnd) malformedEntry(count, 'no revocationDate');
     const timeStart = q;
+    if (buf[q + 1]! & 0x80) malformedEntry(count, 'revocationDate length is not DER');
     q += 2 + buf[q + 1]!;
     if (q > entryEnd) malformedEntry(count, 'revocationDate runs past the entry');
     if (q < entryEnd) {
@@ -398,7 +455,7 @@ function scanEntries(buf: Uint8Array, start: number, end: number, wanted: Wanted
       }
       const sEnd = sStart + slen;
       const low = slen > 1 ? (buf[sEnd - 2]! << 8) | buf[sEnd - 1]! : buf[sEnd - 1]!;
-      if (bitmap[low >>> 3]! & (1 << (low & 7))) matchCandidates(buf, wanted!, sStart, slen, timeStart, q, entryEnd, out);
+      if (bitmap[low >>> 3]! & (1 << (low & 7))) matchCandidates(buf, wanted!, sStart, slen, timeStart, q, entryEnd, out, duplicates);
     }
     count++;
     p = entryEnd;
@@ -416,12 +473,23 @@ function matchCandidates(
   extStart: number,
   entryEnd: number,
   out: Map<string, CrlEntryMatch>,
+  duplicates: Map<string, number[]>,
 ): void {
   const candidates = wanted.byKey.get(WantedIndex.key(buf, sStart, slen));
   if (!candidates) return;
   for (const c of candidates) {
     if (c.bytes.length === slen && sameBytes(c.bytes, buf.subarray(sStart, sStart + slen))) {
-      out.set(c.serial, decodeEntry(buf, c.serial, timeStart, extStart, entryEnd));
+      const entry = decodeEntry(buf, c.serial, timeStart, extStart, entryEnd);
+      const earlier = out.get(c.serial);
+      if (!earlier) {
+        out.set(c.serial, entry);
+        continue;
+      }
+      // One serial listed twice: the earliest claim stands, whatever the order of the entries, and is flagged.
+      const dates = duplicates.get(c.serial) ?? [earlier.revocationDate];
+      dates.push(entry.revocationDate);
+      duplicates.set(c.serial, dates);
+      if (entry.revocationDate < earlier.revocationDate) out.set(c.serial, entry);
     }
   }
 }
@@ -436,12 +504,15 @@ function checkEntryExtensions(buf: Uint8Array, start: number, end: number, index
   let p = start + 1;
   let len = buf[p++]!;
   if (len & 0x80) {
+    // DER means DER: an indefinite length (n = 0) read as empty hid every
+    // extension behind it, a critical unknown one included.
     const n = len & 0x7f;
+    if (n === 0 || n > 4) malformedEntry(index, 'extensions length is not DER');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[p++]!;
   }
   const listEnd = p + len;
-  if (listEnd > end) malformedEntry(index, 'extensions run past the entry');
+  if (listEnd !== end) malformedEntry(index, listEnd > end ? 'extensions run past the entry' : 'bytes after the extensions');
   let flags = 0;
   while (p < listEnd) {
     if (buf[p] !== 0x30) malformedEntry(index, 'malformed extension');
@@ -449,11 +520,12 @@ function checkEntryExtensions(buf: Uint8Array, start: number, end: number, index
     let extLen = buf[q++]!;
     if (extLen & 0x80) {
       const n = extLen & 0x7f;
+      if (n === 0 || n > 4) malformedEntry(index, 'extension length is not DER');
       extLen = 0;
       for (let i = 0; i < n; i++) extLen = extLen * 256 + buf[q++]!;
     }
     const extEnd = q + extLen;
-    if (extEnd > listEnd || buf[q] !== 0x06) malformedEntry(index, 'malformed extension');
+    if (extEnd > listEnd || buf[q] !== 0x06 || buf[q + 1]! & 0x80) malformedEntry(index, 'malformed extension');
     const oidLen = buf[q + 1]!;
     const oidStart = q + 2;
     q = oidStart + oidLen;
@@ -476,9 +548,9 @@ function decodeEntry(buf: Uint8Array, serial: string, timeStart: number, extStar
     const list = readElement(buf, extStart, entryEnd);
     for (const ext of children(buf, list)) {
       const parts = children(buf, ext);
+      const value = parts[parts.length - 1];
+      if (!value || parts.length < 2 || value.tag !== Tag.OCTET_STRING) throw new DerError(`entry ${serial} extension without a value`);
       const oid = readOid(buf, parts[0]!);
-      const value = parts[parts.length - 1]!;
-      if (value.tag !== Tag.OCTET_STRING) throw new DerError(`entry ${serial} extension without a value`);
       const inner = readElement(buf, value.contentStart, value.end);
       if (oid === Oid.reasonCode) {
         if (inner.tag !== Tag.ENUMERATED) throw new DerError(`entry ${serial} reasonCode is not ENUMERATED`);
@@ -514,10 +586,17 @@ function readCrlExtensions(buf: Uint8Array, wrapper: DerElement, problems: CrlPr
   const result = emptyCrlExtensions();
   const list = expectElement(buf, wrapper.contentStart, wrapper.end, Tag.SEQUENCE, 'crlExtensions');
   for (const ext of children(buf, list)) {
+    // Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280 4.1):
+    // an empty or short one is damage, refused like any other.
+    if (ext.tag !== Tag.SEQUENCE) throw new DerError('crlExtensions: an extension is not a SEQUENCE');
     const parts = children(buf, ext);
-    const oid = readOid(buf, parts[0]!);
-    const critical = parts[1]?.tag === Tag.BOOLEAN ? readBoolean(buf, parts[1]) : false;
-    const valueEl = parts[parts.length - 1]!;
+    const [oidEl, second] = parts;
+    const valueEl = parts[parts.length - 1];
+    if (!oidEl || !valueEl || parts.length < 2 || parts.length > 3 || valueEl.tag !== Tag.OCTET_STRING) {
+      throw new DerError('crlExtensions: an extension is not { extnID, critical, extnValue }');
+    }
+    const oid = readOid(buf, oidEl);
+    const critical = parts.length === 3 && second ? readBoolean(buf, second) : false;
     const value = contentOf(buf, valueEl);
     if (!KNOWN_CRL_EXTENSIONS.has(oid) && critical) {
       problems.push({ code: 'unknown-critical-extension', message: `unrecognised critical CRL extension ${oid} (RFC 5280 5.2)` });
@@ -619,6 +698,14 @@ export function nameToString(der: Uint8Array): string {
     return new (x509().Name)(Buffer.from(der)).toString();
   } catch {
     return Buffer.from(der).toString('hex');
+  }
+}
+
+function crlSignAllowed(issuer: RawCertificate): boolean {
+  try {
+    return keyUsageAllows(issuer, KeyUsageBit.cRLSign);
+  } catch {
+    return false; // an unreadable keyUsage grants nothing
   }
 }
 

@@ -180,6 +180,12 @@ const digit = (buf: Uint8Array, i: number): number => {
 };
 const two = (buf: Uint8Array, i: number): number => digit(buf, i) * 10 + digit(buf, i + 1);
 
+const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return isLeapYear(year) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
 /**
  * Parses UTCTime or GeneralizedTime to epoch milliseconds.
  *
@@ -231,14 +237,21 @@ export function parseTime(buf: Uint8Array, el: DerElement): number {
   } else if (p < end && (buf[p] === 0x2b || buf[p] === 0x2d)) {
     if (end - p < 5) throw new DerError('truncated time zone offset');
     const sign = buf[p] === 0x2b ? 1 : -1;
-    offsetMinutes = sign * (two(buf, p + 1) * 60 + two(buf, p + 3));
+    const offsetHours = two(buf, p + 1);
+    const offsetRest = two(buf, p + 3);
+    if (offsetHours > 23 || offsetRest > 59) throw new DerError('time zone offset out of range');
+    offsetMinutes = sign * (offsetHours * 60 + offsetRest);
     p += 5;
   } else {
     throw new DerError('time without a zone (Z or offset)');
   }
   if (p !== end) throw new DerError('trailing bytes in time');
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    throw new DerError('time field out of range');
+  // Refused, not rolled over by Date.UTC: 2022-02-30 would become 2022-03-02
+  // and move a revocation date by days (openssl: "Bad time value"). RFC 5280
+  // 4.1.2.5 times are UTC with no leap seconds, so second 60 is refused too,
+  // and hour 24 is not a spelling of midnight.
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+    throw new DerError(`time field out of range (${year}-${month}-${day} ${hour}:${minute}:${second})`);
   }
   let ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
   if (year < 100) {

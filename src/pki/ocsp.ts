@@ -24,6 +24,7 @@ import {
   serialContent,
   tlv,
   parseTime,
+  RFC5280_EARLIEST_TIME,
   readBoolean,
   readElement,
   readOid,
@@ -32,9 +33,17 @@ import {
   type DerElement,
 } from './der.js';
 import { Oid } from './oids.js';
-import { certificateKey, extendedKeyUsages, isSignedBy, sameBytes, type RawCertificate } from './raw-certificate.js';
+import { certificateKey, extendedKeyUsages, isSignedBy, notACaReason, sameBytes, type RawCertificate } from './raw-certificate.js';
 import { cachedCertificateKey, cachedRawCertificate } from './key-cache.js';
-import { keyHash, readSignatureAlgorithm, signatureBytes, verifySignature, type HashName, type SignatureAlgorithm } from './signature.js';
+import {
+  keyHash,
+  md5Refusal,
+  readSignatureAlgorithm,
+  signatureBytes,
+  verifySignature,
+  type HashName,
+  type SignatureAlgorithm,
+} from './signature.js';
 import { iso } from '../time.js';
 
 /** OCSPResponseStatus (RFC 6960 4.2.1); 4 is not used. */
@@ -318,6 +327,7 @@ export type OcspProblemCode =
   | 'response-status'
   | 'bad-signature'
   | 'unauthorized-signer'
+  | 'malformed-certificate'
   | 'unsupported-signature-algorithm'
   | 'weak-signature-algorithm'
   | 'certid-mismatch'
@@ -325,7 +335,10 @@ export type OcspProblemCode =
   | 'future'
   | 'no-next-update'
   | 'unknown-critical-extension'
-  | 'reason-in-single-extensions';
+  | 'reason-in-single-extensions'
+  | 'time-before-1950'
+  | 'revocation-after-answer'
+  | 'conflicting-responses';
 
 export interface OcspProblem {
   readonly code: OcspProblemCode;
@@ -375,6 +388,20 @@ export function clearDelegatedResponderCache(): void {
   delegatedCache.clear();
 }
 
+/** Problems that make a response no evidence even with a valid signature. */
+const UNTRUSTWORTHY: ReadonlySet<OcspProblemCode> = new Set<OcspProblemCode>([
+  'unknown-critical-extension',
+  'unsupported-signature-algorithm',
+  'time-before-1950',
+  'revocation-after-answer',
+  'conflicting-responses',
+]);
+
+const describeSingle = (r: OcspSingleResponse): string =>
+  r.status === 'revoked'
+    ? `revoked at ${r.revocationTime === null ? '?' : iso(r.revocationTime)}, reason ${r.reasonCode ?? 'none'}`
+    : r.status;
+
 export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOcspOptions): OcspVerification {
   const problems: OcspProblem[] = [];
   const basic = parsed.basic;
@@ -395,6 +422,8 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
   const skew = options.skewMs ?? DEFAULT_SKEW_MS;
   if (basic.signatureAlgorithmError) {
     problems.push({ code: 'unsupported-signature-algorithm', message: basic.signatureAlgorithmError });
+  } else if (basic.signatureAlgorithm?.hash === 'md5') {
+    problems.push({ code: 'unsupported-signature-algorithm', message: md5Refusal(basic.signatureAlgorithm.name) });
   } else if (basic.signatureAlgorithm?.weak) {
     problems.push({ code: 'weak-signature-algorithm', message: `signed with ${basic.signatureAlgorithm.name}` });
   }
@@ -418,9 +447,32 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
   let match: OcspSingleResponse | null = null;
   if (options.serial != null) {
     const serial = options.serial;
-    match = basic.responses.find((r) => r.serial === serial && (!issuer || certIdMatchesIssuer(r.certId, issuer))) ?? null;
+    const asked = basic.responses.filter((r) => r.serial === serial && (!issuer || certIdMatchesIssuer(r.certId, issuer)));
+    match = asked[0] ?? null;
     if (!match) {
       problems.push({ code: 'certid-mismatch', message: `no SingleResponse for serial ${serial}${issuer ? ' under this issuer' : ''}` });
+    }
+    // Two SingleResponses for the CertID asked that disagree (good and revoked,
+    // or two revocations): the answer contradicts itself, and taking either
+    // would let the order of the list decide the verdict.
+    const differs = asked.find(
+      (r) => r.status !== match!.status || r.revocationTime !== match!.revocationTime || r.reasonCode !== match!.reasonCode,
+    );
+    if (differs) {
+      problems.push({
+        code: 'conflicting-responses',
+        message: `the response holds ${asked.length} SingleResponses for serial ${serial} that disagree (${asked.map(describeSingle).join(' / ')})`,
+      });
+      match = null;
+    }
+  }
+  if (options.serial == null && issuer) {
+    // No serial asked (inspect without --cert): every SingleResponse must still
+    // name the given issuer (RFC 6960 4.2.2.3; openssl's WSNIC cases: same key,
+    // other name), or the signature proves nothing about that issuer's certificates.
+    for (const r of basic.responses) {
+      const mismatch = certIdMismatch(r.certId, issuer);
+      if (mismatch) problems.push({ code: 'certid-mismatch', message: `the SingleResponse for serial ${r.serial}: ${mismatch}` });
     }
   }
   const judged = match ? [match] : basic.responses;
@@ -436,14 +488,38 @@ export function verifyOcspResponse(parsed: ParsedOcspResponse, options: VerifyOc
     if (r.thisUpdate > at + skew) {
       problems.push({ code: 'future', message: `serial ${r.serial}: thisUpdate ${iso(r.thisUpdate)} is in the future` });
     }
+    // A revocation the answer dates after it was signed (producedAt) has not
+    // happened as far as the answer knows (RFC 6960 4.2.1: revocationTime is
+    // when it was revoked); a lateness counted from it would be fiction.
+    // thisUpdate alone is not the bound: responders date it back for slow
+    // clocks, or to the start of the hour.
+    if (r.revocationTime !== null && r.revocationTime > basic.producedAt + skew) {
+      problems.push({
+        code: 'revocation-after-answer',
+        message: `serial ${r.serial}: revocationTime ${iso(r.revocationTime)} is after the answer was produced (producedAt ${iso(basic.producedAt)})`,
+      });
+    }
+    // As for CRLs (RFC 5280 5.1.2.4): GeneralizedTime before 1950 is no real date in this PKI.
+    for (const [field, time] of [
+      ['revocationTime', r.revocationTime],
+      ['thisUpdate', r.thisUpdate],
+      ['nextUpdate', r.nextUpdate],
+    ] as const) {
+      if (time !== null && time < RFC5280_EARLIEST_TIME) {
+        problems.push({ code: 'time-before-1950', message: `serial ${r.serial}: ${field} ${iso(time)} is before 1950` });
+      }
+    }
+  }
+  if (basic.producedAt < RFC5280_EARLIEST_TIME) {
+    problems.push({ code: 'time-before-1950', message: `producedAt ${iso(basic.producedAt)} is before 1950` });
   }
   if (basic.producedAt > at + skew) {
     problems.push({ code: 'future', message: `producedAt ${iso(basic.producedAt)} is in the future` });
   }
   const trusted =
     signatureValid === true &&
-    (options.serial == null || match !== null) &&
-    !problems.some((p) => p.code === 'unknown-critical-extension' || p.code === 'unsupported-signature-algorithm');
+    (options.serial == null ? !problems.some((p) => p.code === 'certid-mismatch') : match !== null) &&
+    !problems.some((p) => UNTRUSTWORTHY.has(p.code));
   return {
     responseStatus: parsed.responseStatus,
     signatureValid,
@@ -460,6 +536,17 @@ export function certIdMatchesIssuer(certId: OcspCertId, issuer: OcspIssuer): boo
   const hash = HASH_BY_OID[certId.hashAlgorithm];
   if (!hash) return false;
   return sameBytes(certId.issuerNameHash, issuer.nameHash(hash)) && sameBytes(certId.issuerKeyHash, issuer.keyHash(hash));
+}
+
+/** What in a CertID does not name `issuer`, or null when it does. */
+function certIdMismatch(certId: OcspCertId, issuer: OcspIssuer): string | null {
+  const hash = HASH_BY_OID[certId.hashAlgorithm];
+  if (!hash) return `its CertID uses the unsupported hash ${certId.hashAlgorithm}`;
+  const name = sameBytes(certId.issuerNameHash, issuer.nameHash(hash));
+  const key = sameBytes(certId.issuerKeyHash, issuer.keyHash(hash));
+  if (name && key) return null;
+  const which = !name && !key ? 'issuerNameHash and issuerKeyHash' : !name ? 'issuerNameHash' : 'issuerKeyHash';
+  return `its ${which} do${!name && !key ? '' : 'es'} not match the given issuer`;
 }
 
 type SignerResult = { ok: true; signer: 'issuer' | 'delegated' } | { ok: false; problem: OcspProblem };
@@ -482,19 +569,30 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
       problem: { code: 'unsupported-signature-algorithm', message: basic.signatureAlgorithmError ?? 'unsupported signature algorithm' },
     };
   const ca = issuer.certificate;
+  // RFC 6960 4.2.2.2: the signer is the CA that issued the certificate, or a
+  // responder that CA certified; a certificate that may not sign certificates
+  // (RFC 5280 4.2.1.9) is neither.
+  const notCa = notACaReason(ca);
+  if (notCa)
+    return { ok: false, problem: { code: 'unauthorized-signer', message: `the issuer certificate cannot vouch for answers: ${notCa}` } };
   if (responderIdMatches(basic.responderId, ca.subjectName, ca.spki, issuer.keyHash('sha1'))) {
     return verifySignature(alg, basic.tbs, cachedCertificateKey(ca), basic.signature)
       ? { ok: true, signer: 'issuer' }
       : { ok: false, problem: { code: 'bad-signature', message: "the response signature does not verify with the issuer's key" } };
   }
+  let unreadable: string | null = null;
   for (const certDer of basic.certs) {
+    // An included certificate is the responder's claim, not trusted input: one
+    // that cannot be read (a damaged SubjectPublicKeyInfo throws in keyHash)
+    // cannot be the signer, and must not stop the verification of the response.
     let cert: RawCertificate;
     try {
       cert = cachedRawCertificate(certDer);
-    } catch {
+      if (!responderIdMatches(basic.responderId, cert.subjectName, cert.spki)) continue;
+    } catch (err) {
+      unreadable ??= (err as Error).message;
       continue;
     }
-    if (!responderIdMatches(basic.responderId, cert.subjectName, cert.spki)) continue;
     let key;
     try {
       key = cachedCertificateKey(cert);
@@ -523,6 +621,12 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
     }
     return { ok: true, signer: 'delegated' };
   }
+  if (unreadable) {
+    return {
+      ok: false,
+      problem: { code: 'malformed-certificate', message: `an included responder certificate cannot be read: ${unreadable}` },
+    };
+  }
   return {
     ok: false,
     problem: { code: 'unauthorized-signer', message: 'the responder ID names neither the issuer nor an included responder certificate' },
@@ -545,8 +649,15 @@ export function delegationCacheKey(ca: RawCertificate, responderCertDer: Uint8Ar
 
 function delegationProblem(cert: RawCertificate, ca: RawCertificate): string | null {
   if (!sameBytes(cert.issuerName, ca.subjectName)) return "the responder certificate was not issued by the certificate's issuer";
+  const notCa = notACaReason(ca);
+  if (notCa) return `the issuer certificate cannot certify a responder: ${notCa}`;
   if (!isSignedBy(cert, certificateKey(ca))) return "the responder certificate's signature does not verify with the issuer's key";
-  const ekus = extendedKeyUsages(cert);
+  let ekus: string[] | null;
+  try {
+    ekus = extendedKeyUsages(cert);
+  } catch (err) {
+    return `the responder certificate's extendedKeyUsage cannot be read: ${(err as Error).message}`;
+  }
   if (!ekus?.includes(Oid.kpOcspSigning)) return 'the responder certificate lacks id-kp-OCSPSigning (RFC 6960 4.2.2.2)';
   return null;
 }

@@ -18,6 +18,8 @@ import {
   readBoolean,
   readElement,
   readOid,
+  readSmallInt,
+  bitStringBytes,
   serialHex,
   type DerElement,
 } from './der.js';
@@ -33,6 +35,8 @@ export interface RawExtension {
 
 export interface RawCertificate {
   readonly der: Uint8Array;
+  /** 1, 2 or 3 (the DER INTEGER plus one; absent means v1). */
+  readonly version: number;
   readonly tbs: Uint8Array;
   readonly signatureAlgorithm: SignatureAlgorithm | null;
   readonly signatureAlgorithmError: string | null;
@@ -54,7 +58,12 @@ export function parseRawCertificate(der: Uint8Array): RawCertificate {
   if (!tbsEl || !algEl || !sigEl) throw new DerError('Certificate is missing fields');
   const tbsParts = children(der, tbsEl);
   let i = 0;
-  if (tbsParts[0]?.tag === 0xa0) i++; // version [0] EXPLICIT
+  let version = 1;
+  if (tbsParts[0]?.tag === 0xa0) {
+    // version [0] EXPLICIT INTEGER DEFAULT v1
+    version = readSmallInt(der, readElement(der, tbsParts[0].contentStart, tbsParts[0].end)) + 1;
+    i++;
+  }
   const serialEl = tbsParts[i++];
   i++; // signature AlgorithmIdentifier (inner copy)
   const issuerEl = tbsParts[i++];
@@ -77,6 +86,7 @@ export function parseRawCertificate(der: Uint8Array): RawCertificate {
   const { algorithm: signatureAlgorithm, error: signatureAlgorithmError } = readSignatureAlgorithm(der, algEl);
   return {
     der,
+    version,
     tbs: bytesOf(der, tbsEl),
     signatureAlgorithm,
     signatureAlgorithmError,
@@ -113,6 +123,47 @@ export function extendedKeyUsages(cert: RawCertificate): string[] | null {
   if (!ext) return null;
   const list = readElement(ext.value, 0);
   return children(ext.value, list).map((el) => readOid(ext.value, el));
+}
+
+/** KeyUsage bits (RFC 5280 4.2.1.3), numbered from the first bit of the BIT STRING. */
+export const KeyUsageBit = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 } as const;
+
+/**
+ * Whether the keyUsage extension asserts `bit`; true when the certificate has
+ * no keyUsage (RFC 5280 4.2.1.3 and 6.3.3(f) restrict only when it is present).
+ * Throws DerError when the extension cannot be read.
+ */
+export function keyUsageAllows(cert: RawCertificate, bit: number): boolean {
+  const ext = cert.extensions.get(Oid.keyUsage);
+  if (!ext) return true;
+  const bits = bitStringBytes(ext.value, readElement(ext.value, 0));
+  const byte = bits[bit >> 3];
+  return byte !== undefined && (byte & (0x80 >> (bit & 7))) !== 0;
+}
+
+/**
+ * Why `cert` may not verify certificate signatures, or null when it may.
+ * RFC 5280 4.2.1.9: without basicConstraints cA TRUE "the certified public key
+ * MUST NOT be used to verify certificate signatures"; 4.2.1.3: with keyUsage,
+ * keyCertSign must be set. A v1 or v2 certificate has no extensions at all:
+ * 6.1.4(k) leaves it to the relying party, and one given as the issuer is taken
+ * as a CA (as openssl does for v1 roots).
+ */
+export function notACaReason(cert: RawCertificate): string | null {
+  if (cert.version < 3) return null;
+  try {
+    const bc = cert.extensions.get(Oid.basicConstraints);
+    let ca = false;
+    if (bc) {
+      const first = children(bc.value, readElement(bc.value, 0))[0];
+      ca = first?.tag === Tag.BOOLEAN && readBoolean(bc.value, first);
+    }
+    if (!ca) return 'it is not a CA certificate (no basicConstraints cA, RFC 5280 4.2.1.9)';
+    if (!keyUsageAllows(cert, KeyUsageBit.keyCertSign)) return 'its keyUsage lacks keyCertSign (RFC 5280 4.2.1.3)';
+    return null;
+  } catch (err) {
+    return `its basicConstraints or keyUsage cannot be read: ${(err as Error).message}`;
+  }
 }
 
 export function certificateKey(cert: RawCertificate): KeyObject {

@@ -108,6 +108,15 @@ export function parseSignatureAlgorithm(buf: Uint8Array, el: DerElement): Signat
 }
 
 /**
+ * Why an MD5 signature is no evidence: MD5 collisions are practical (RFC 6151
+ * section 2), so whoever can get one thing signed can forge another; the
+ * Baseline Requirements (7.1.3.2) do not allow it. Such answers are refused,
+ * in inspect and in check alike; SHA-1 is verified and reported as weak.
+ */
+export const md5Refusal = (algorithmName: string): string =>
+  `signed with ${algorithmName}: MD5 signatures can be forged (RFC 6151), so the answer proves nothing`;
+
+/**
  * Like parseSignatureAlgorithm, but an unsupported algorithm is returned as a
  * message instead of thrown: the structure is still readable, and the caller
  * reports it as a problem of the response or certificate.

@@ -46,7 +46,8 @@ export type FindingCode =
   | 'evidence_insufficient'
   | 'crl_sources_disagree'
   | 'partition_idp_mismatch'
-  | 'disclosed_crl_unreadable';
+  | 'disclosed_crl_unreadable'
+  | 'revocation_before_issuance';
 
 export interface Finding {
   readonly code: FindingCode;
@@ -295,6 +296,17 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
         code: 'disclosed_crl_unreadable' as const,
         severity: 'warning' as const,
         message: `the CRL disclosed in the CCADB at ${s.url} could not be read at ${iso(s.latest!.observedAt)}: ${s.latest!.error?.message ?? 'error'}`,
+      })),
+  // A revocation dated before the certificate's notBefore (issue 23 §4): no revocation can precede the
+  // certificate (RFC 5280 5.1.2.6: "the date on which the revocation occurred"). BR 7.2.2 lets a keyCompromise
+  // be dated back to the compromise, which a reused key can predate: info then, a warning otherwise.
+  revocation_before_issuance: ({ evidence, cert }) =>
+    evidence.reasonClaims
+      .filter((o) => o.revocationTime !== null && o.revocationTime < cert.notBefore)
+      .map((o) => ({
+        code: 'revocation_before_issuance' as const,
+        severity: o.reasonCode === 1 ? ('info' as const) : ('warning' as const),
+        message: `${where(o.source)} dates the revocation ${iso(o.revocationTime!)}, before the certificate's notBefore ${iso(cert.notBefore)}`,
       })),
   // Reason codes (reason-codes.ts) are judged on every claim, also those a rule version does not count as revoked.
   reason_code_mismatch: ({ kase, cert, evidence, rules }) =>

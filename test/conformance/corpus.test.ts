@@ -9,7 +9,14 @@ import { join, relative } from 'node:path';
 import { scanCrl } from '../../src/pki/crl.js';
 import { crlDer, inspectCrl, inspectOcsp } from '../../src/inspect.js';
 import { OcspIssuer, parseOcspResponse, verifyOcspResponse } from '../../src/pki/ocsp.js';
-import { certificateKey, isSignedBy, parseRawCertificate, sameBytes, type RawCertificate } from '../../src/pki/raw-certificate.js';
+import {
+  certificateKey,
+  isSignedBy,
+  notACaReason,
+  parseRawCertificate,
+  sameBytes,
+  type RawCertificate,
+} from '../../src/pki/raw-certificate.js';
 import { InputError, readCertificates } from '../../src/pki/certificate.js';
 import { DerError } from '../../src/pki/der.js';
 
@@ -28,8 +35,15 @@ suite('PKITS 4.4 (basic CRL tests) give the expected outcome', () => {
   const anchor = certs.find((c) => c.name === 'TrustAnchorRootCertificate.crt')!;
   const when = at('2012-01-01T00:00:00Z');
 
+  // Only a CA may have signed a certificate (RFC 5280 4.2.1.9, 4.2.1.3): PKITS 4.6 and 4.7.1-2 hinge on it.
   const issuerOf = (cert: RawCertificate): RawCertificate | undefined =>
-    certs.find((c) => c.raw !== cert && sameBytes(c.raw.subjectName, cert.issuerName) && isSignedBy(cert, certificateKey(c.raw)))?.raw;
+    certs.find(
+      (c) =>
+        c.raw !== cert &&
+        sameBytes(c.raw.subjectName, cert.issuerName) &&
+        notACaReason(c.raw) === null &&
+        isSignedBy(cert, certificateKey(c.raw)),
+    )?.raw;
 
   /**
    * Path-level revocation, PKITS style: every certificate up to the trust
@@ -86,6 +100,16 @@ suite('PKITS 4.4 (basic CRL tests) give the expected outcome', () => {
     ['4.4.19', 'ValidSeparateCertificateandCRLKeysTest19EE.crt'],
     ['4.4.20', 'InvalidSeparateCertificateandCRLKeysTest20EE.crt'],
     ['4.4.21', 'InvalidSeparateCertificateandCRLKeysTest21EE.crt'],
+    // Issue 23 §3: a CA without basicConstraints cA or keyCertSign signs no certificate; one whose keyUsage lacks cRLSign signs no CRL.
+    ['4.6.1', 'InvalidMissingbasicConstraintsTest1EE.crt'],
+    ['4.6.2', 'InvalidcAFalseTest2EE.crt'],
+    ['4.6.3', 'InvalidcAFalseTest3EE.crt'],
+    ['4.6.4', 'ValidbasicConstraintsNotCriticalTest4EE.crt'],
+    ['4.7.1', 'InvalidkeyUsageCriticalkeyCertSignFalseTest1EE.crt'],
+    ['4.7.2', 'InvalidkeyUsageNotCriticalkeyCertSignFalseTest2EE.crt'],
+    ['4.7.3', 'ValidkeyUsageNotCriticalTest3EE.crt'],
+    ['4.7.4', 'InvalidkeyUsageCriticalcRLSignFalseTest4EE.crt'],
+    ['4.7.5', 'InvalidkeyUsageNotCriticalcRLSignFalseTest5EE.crt'],
   ] as const;
 
   it.each(cases)('%s %s', async (_n, file) => {

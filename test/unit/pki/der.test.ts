@@ -33,6 +33,33 @@ describe('DER', () => {
     expect(() => time(Tag.UTC_TIME, text)).toThrow(DerError);
   });
 
+  // issue 23 §3: Date.UTC rolled these over (2022-02-30 read as 2022-03-02) and a revocation date moved by days.
+  it.each([
+    [Tag.UTC_TIME, '220230000000Z'],
+    [Tag.UTC_TIME, '220229000000Z'],
+    [Tag.UTC_TIME, '220431000000Z'],
+    [Tag.UTC_TIME, '220101240000Z'],
+    [Tag.UTC_TIME, '220101006000Z'],
+    [Tag.UTC_TIME, '220101000060Z'],
+    [Tag.UTC_TIME, '221301000000Z'],
+    [Tag.UTC_TIME, '220100000000Z'],
+    [Tag.GENERALIZED_TIME, '21000229000000Z'],
+    [Tag.GENERALIZED_TIME, '20230229000000Z'],
+    [Tag.GENERALIZED_TIME, '20240731153000+2400'],
+    [Tag.GENERALIZED_TIME, '20240731153000+0160'],
+  ])('refuses the impossible time 0x%s %s', (tag, text) => {
+    expect(() => time(tag, text)).toThrow(/out of range/);
+  });
+
+  it.each([
+    [Tag.UTC_TIME, '240229235959Z', '2024-02-29T23:59:59.000Z'],
+    [Tag.GENERALIZED_TIME, '20000229000000Z', '2000-02-29T00:00:00.000Z'],
+    [Tag.UTC_TIME, '220430000000Z', '2022-04-30T00:00:00.000Z'],
+    [Tag.UTC_TIME, '221231235959Z', '2022-12-31T23:59:59.000Z'],
+  ])('keeps the last valid instant of a month 0x%s %s', (tag, text, expected) => {
+    expect(new Date(time(tag, text)).toISOString()).toBe(expected);
+  });
+
   it('keeps the sign of serials so that +255 and -1 differ (PKITS 4.4.14/15)', () => {
     expect(serialHex(Buffer.from('00ff', 'hex'))).toBe('ff');
     expect(serialHex(Buffer.from('ff', 'hex'))).toBe('-01');
