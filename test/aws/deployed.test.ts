@@ -93,6 +93,9 @@ suite('the deployed system on one machine', () => {
     const notifier = first.find((i) => i.fn === 'Notifier' && i.trigger.startsWith('CheckCompleted'))!;
     expect(notifier.ok).toBe(true);
     for (const f of r.functions) expect(f.bundle).toMatch(/cdk\.out\/asset\.[0-9a-f]{64}$/);
+    // Reserved concurrency bounds the invocations in flight; the two workers did run side by side.
+    for (const f of r.functions) expect(f.maxInFlight, f.name).toBeLessThanOrEqual(f.reservedConcurrency ?? 10);
+    expect(r.functions.find((f) => f.name.startsWith('Worker'))).toMatchObject({ reservedConcurrency: 2, maxInFlight: 2 });
   });
 
   it('mails each notice exactly once, from the configured sender', () => {

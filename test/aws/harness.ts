@@ -65,12 +65,14 @@ interface Instance {
   onExit: ((why: string) => void) | null;
 }
 
-class LambdaFunction {
+export class LambdaFunction {
   private readonly instances: Instance[] = [];
   private readonly waiting: (() => void)[] = [];
   private started = 0;
   readonly envReads = new Set<string>();
   readonly limit: number;
+  /** The most invocations this function had in flight at once. */
+  maxInFlight = 0;
   /** Log lines (stdout and stderr) of every instance, in order. */
   readonly logs: string[] = [];
 
@@ -168,11 +170,13 @@ class LambdaFunction {
       const idle = this.instances.find((i) => !i.busy && !i.dead);
       if (idle) {
         idle.busy = true;
+        this.maxInFlight = Math.max(this.maxInFlight, this.busyCount());
         return idle;
       }
       if (this.instances.length < this.limit) {
         const inst = this.spawn();
         inst.busy = true;
+        this.maxInFlight = Math.max(this.maxInFlight, this.busyCount());
         return inst;
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -193,6 +197,8 @@ class LambdaFunction {
     const done = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         inv.error = { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${this.def.timeoutSeconds} seconds` };
+        // Dead from now on: the next invocation must not be handed this process before its exit is seen.
+        inst.dead = true;
         inst.proc.kill('SIGKILL');
         resolve();
       }, this.def.timeoutSeconds * 1000);

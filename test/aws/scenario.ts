@@ -100,7 +100,7 @@ export interface ScenarioResult {
   environment: ReturnType<Harness['environmentMismatches']>;
   policy: ReturnType<Harness['policyViolations']>;
   messages: ReturnType<Harness['messageLimits']>;
-  functions: { name: string; reservedConcurrency: number | null; timeoutSeconds: number; bundle: string }[];
+  functions: { name: string; reservedConcurrency: number | null; maxInFlight: number; timeoutSeconds: number; bundle: string }[];
   status: Record<'aws' | 'local', unknown>;
   bundles: { mode: 'aws' | 'local'; caseId: string; files: string[]; manifest: unknown; verify: number }[];
   /** Emails in SES after the first check run. */
@@ -428,6 +428,7 @@ async function main(): Promise<void> {
     functions: stack.functions.map((f) => ({
       name: f.logicalId,
       reservedConcurrency: f.reservedConcurrency,
+      maxInFlight: harness.functions.get(f.logicalId)!.maxInFlight,
       timeoutSeconds: f.timeoutSeconds,
       bundle: f.assetDir,
     })),
