@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Four projects: `npm run test:unit` (the inner loop: in memory, no dynalite,
+ * Five projects: `npm run test:unit` (the inner loop: in memory, no dynalite,
  * no openssl, no build) and the rest, which `npm test` runs with it. The
  * integration and functions tests spawn the built CLI (global-setup.ts builds
  * dist/ first) and start real servers; on a loaded 2-core machine one CLI
@@ -22,6 +22,8 @@ export default defineConfig({
       },
       { extends: true, test: { name: 'functions', include: ['test/functions/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], ...SLOW } },
       { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'], ...SLOW } },
+      // `npm run test:aws`: the synthesized stack run end to end on this machine (test/aws/deployed.test.ts).
+      { extends: true, test: { name: 'aws', include: ['test/aws/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], ...SLOW } },
     ],
   },
 });

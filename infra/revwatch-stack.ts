@@ -128,8 +128,9 @@ export class RevwatchStack extends Stack {
       // Bounds the load on each CA's responders (each worker asks at most ocspPerHost at a time per host) and on the table.
       reservedConcurrentExecutions: config.workerConcurrency,
     });
-    // Reads issuers and job payloads; writes observations, last answers, source states, CRL snapshots and run counts.
-    worker.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']).bindBus(bus);
+    // Reads issuers, job payloads and the evidence records of certificates whose answer changed (BatchGetItem);
+    // writes observations, last answers, source states, CRL snapshots and run counts.
+    worker.bindTable(table, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']).bindBus(bus);
     // The evidence archive: verified CRLs under crls/<sha256>.crl. PutObject on that prefix only: the worker
     // cannot read, list, delete or overwrite-protect-bypass anything (writes are If-None-Match: *).
     const evidence = new EvidenceBucket(this, 'Evidence', {

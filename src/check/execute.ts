@@ -424,7 +424,12 @@ export async function executeCrlJob(
     issuerSha256: job.issuerSha256,
   };
   if (error === null && result.scan && result.sha256) {
-    const fresh = await store.putCrlSnapshot({
+    // Archived before the snapshot is recorded: a failed archive write then fails the job before the table
+    // names a CRL the archive lacks, and the retried job (or the next run) archives it. Recorded first, a
+    // retry found the snapshot present and never archived the CRL. A CRL the last recorded state already
+    // named was archived with it; one archived before by another path answers "exists" and is kept as it is.
+    if (deps.saveCrl && result.raw && prevState?.sha256 !== result.sha256) await deps.saveCrl(result.sha256, result.raw);
+    await store.putCrlSnapshot({
       url: job.url,
       observedAt: checkedAt,
       crlNumber: result.scan.crlNumber,
@@ -434,7 +439,6 @@ export async function executeCrlJob(
       bytes: result.bytes,
       entries: result.scan.entries,
     });
-    if (fresh && deps.saveCrl && result.raw) await deps.saveCrl(result.sha256, result.raw);
   }
   for (const [i, outcome] of result.outcomes.entries()) {
     const cert = job.certificates[i]!;

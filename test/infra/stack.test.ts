@@ -151,7 +151,7 @@ describe('CDK stack', () => {
 
   it.each([
     ['plans a check run', ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
-    ['fetches one CRL', ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
+    ['fetches one CRL', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
     ['sends due notices', ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']],
     ['forum digest', ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']],
   ])('grants the %s function only the DynamoDB actions it issues, on the table alone', (word, actions) => {
