@@ -148,6 +148,7 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
         { name: 'unreadable' },
         { name: 'crldisagree' },
         { name: 'expiredinsufficient', notAfter: T0 + 2 * DAY },
+        { name: 'beforeissue' },
       ],
       { notify: ['ca@test.example'], confirmedAt: T0 + HOUR },
     );
@@ -197,6 +198,8 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
       reason: 'misissuance',
       kind: 'tls-subscriber',
       notify: ['ca@test.example'],
+      // BR 4.9.5: the preliminary report is due within 24 hours of the problem report; this one took 30.
+      preliminaryReportAt: T0 + 30 * HOUR,
     };
     await trackCertificates(
       { store: w.store, clock: w.clock },
@@ -259,6 +262,8 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
       { kind: 'crl', url: CCADB_CRL, at: at(2), status: 'revoked', revokedAt: at(1.5), reason: 1 },
     ]);
     await c1('expiredinsufficient', [{ kind: 'crl', at: at(60), status: 'good' }]);
+    // Dated two days before the report and a day before the certificate's notBefore (T0 - 1 day).
+    await c1('beforeissue', [{ kind: 'crl', at: at(2), status: 'revoked', revokedAt: T0 - 2 * DAY, reason: 1 }]);
     await record('c1', ccadbOnlySha, [{ kind: 'crl', url: CCADB_CRL, at: at(1), status: 'good' }], urls);
     await record('c2', misissued.info.sha256, [{ kind: 'ocsp', at: at(1), status: 'good' }], urls);
     await record('c3', subca.info.sha256, [{ kind: 'crl', at: at(2), status: 'revoked', revokedAt: at(1), reason: null }], urls);
@@ -384,9 +389,9 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
       }
       compare('notice', noticeSaid, true);
     }
-    // 16 certificates in all, each compared in every output.
+    // 17 certificates in all, each compared in every output.
     const outputs = ['json', 'csv', 'markdown', 'html', 'bundle report.md', 'site', 'digest', 'notice'];
     expect(checked.size).toBe(outputs.length * status.cases.flatMap((k) => k.certificates).length);
-    expect(status.cases.flatMap((k) => k.certificates)).toHaveLength(16);
+    expect(status.cases.flatMap((k) => k.certificates)).toHaveLength(17);
   });
 });
