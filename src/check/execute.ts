@@ -20,7 +20,7 @@ import {
   type StoredObservation,
 } from '../ports/store.js';
 import { pollDue } from './poll.js';
-import { describeAnswer, groupByHost } from './jobs.js';
+import { describeAnswer, groupByHost, servedStale } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeAnswer, type ProbeOutcome } from './probe.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
 import { groupBy } from '../util/group-by.js';
@@ -129,7 +129,11 @@ export class ObservationRecorder {
     const now = describeAnswer(observation);
     const changed = !prev || prev.summary !== now;
     const firstSinceExpiry = prev !== null && prev.observedAt < cert.notAfter && observation.observedAt >= cert.notAfter;
-    if (!changed && !firstSinceExpiry && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt) return;
+    // The same answer, now served past its nextUpdate (an old CRL still served, or a 304 to it): the
+    // stale_response finding rests on this run's observation, so it is recorded though unchanged.
+    const firstServedStale = prev !== null && prev.stale !== true && servedStale(observation);
+    if (!changed && !firstSinceExpiry && !firstServedStale && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt)
+      return;
     if (changed) {
       this.changes.push({
         caseIds: [...cert.caseIds],

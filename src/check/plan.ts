@@ -158,8 +158,12 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
   const crlJobs: CrlJob[] = [...crlGroups.values()].map((g) => {
     const state = sourceStates.get(sourceKey('crl', g.url));
     // A conditional GET only helps when every certificate already has an answer from this CRL:
-    // a 304 carries no answers for the new ones.
-    const conditional = g.allAnswered && state?.ok ? state : null;
+    // a 304 carries no answers for the new ones. Nor once the kept CRL's nextUpdate has passed: a 304
+    // then says the stale CRL is still served, which is evidence only as an answer of this run (the
+    // stale_response finding), so the CRL is asked for whole and read again.
+    const keptNextUpdate = state?.nextUpdate ?? null;
+    const keptIsCurrent = keptNextUpdate === null || keptNextUpdate > now;
+    const conditional = g.allAnswered && state?.ok && keptIsCurrent ? state : null;
     return {
       kind: 'crl',
       url: g.url,

@@ -13,6 +13,8 @@ export interface PreviousAnswer {
   /** `describeAnswer` of the observation. */
   readonly summary: string;
   readonly observedAt: number;
+  /** The answer was verified and already past its nextUpdate when it was recorded. */
+  readonly stale?: boolean;
 }
 
 export interface JobCertificate {
