@@ -4,7 +4,7 @@
  * (ccadb/store.ts keeps the dated history). A URL is fetched through the same
  * guarded fetcher as every other request.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { InputError } from './errors.js';
 import type { Fetcher } from './ports.js';
 import type { CertificateInfo } from './pki/certificate.js';
@@ -32,8 +32,13 @@ export async function readReport(source: string, fetcher: Fetcher): Promise<stri
     return Buffer.from(r.body).toString('utf8');
   }
   try {
+    // The same cap as a download: a report is read whole, so its size is bounded before it is read.
+    const { size, isFile } = await stat(source).then((st) => ({ size: st.size, isFile: st.isFile() }));
+    if (isFile && size > CCADB_REPORT_MAX_BYTES)
+      throw new InputError(`${source} is ${size} bytes, more than the ${CCADB_REPORT_MAX_BYTES}-byte cap for a CCADB report`);
     return await readFile(source, 'utf8');
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(
       `cannot read ${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`,
