@@ -11,6 +11,7 @@ import type { CertificateInfo } from './pki/certificate.js';
 import { parseAllCertificateRecords, disclosedUrls, type SkippedRow } from './ccadb/report.js';
 import { DisclosureStore, type DisclosureLookup, type ImportSummary } from './ccadb/store.js';
 import { disclosureFor, disclosedSourcesOf } from './ccadb/match.js';
+import { oneLine } from './util/terminal.js';
 
 /** The report is about 10 MB today (2026); the cap leaves room to grow without reading anything unbounded. */
 export const CCADB_REPORT_MAX_BYTES = 256 * 1024 * 1024;
@@ -63,7 +64,7 @@ export function formatImport(r: CcadbImportResult): string {
   const lines = [
     `imported ${r.disclosures} CA certificate record(s) from ${r.source}, ${r.withCrls} with disclosed CRLs: ${r.added} new, ${r.changed} changed, ${r.unchanged} unchanged, ${r.removed} no longer reported`,
   ];
-  for (const s of r.skipped.slice(0, 20)) lines.push(`  line ${s.line}: skipped: ${s.why}`);
+  for (const s of r.skipped.slice(0, 20)) lines.push(`  line ${s.line}: skipped: ${oneLine(s.why)}`);
   if (r.skipped.length > 20) lines.push(`  ... and ${r.skipped.length - 20} more skipped row(s)`);
   return lines.join('\n');
 }

@@ -8,13 +8,9 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { iso } from './time.js';
+import { oneLine } from './util/terminal.js';
 
-/** Escapes control characters so a message can never span two lines or move the cursor. */
-export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) =>
-    c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-}
+export { oneLine };
 
 /** How far ahead of this machine's clock a report time may be: clock skew between hosts, not a typo'd year. */
 export const REPORTED_AT_FUTURE_TOLERANCE_MS = 5 * 60_000;

@@ -412,7 +412,8 @@ export class ShardUnion {
     if (!w) return;
     if (!w.spoiled) w.goods.push({ cert, outcome });
     if (this.settle(cert.sha256, w) && !w.spoiled) {
-      const oldest = Math.min(...w.goods.map((g) => g.outcome.thisUpdate));
+      let oldest = Number.POSITIVE_INFINITY; // not Math.min(...): one argument per shard
+      for (const g of w.goods) oldest = Math.min(oldest, g.outcome.thisUpdate);
       for (const g of w.goods) await recorder.consider(g.cert, { ...g.outcome, thisUpdate: oldest });
     }
   }

@@ -62,7 +62,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
   const { parseKind, parseReason } = await import('../rules/deadline-report.js');
   const { parseNotifiedBy } = await import('../rules/programs.js');
   const { readCertificates } = await import('../pki/certificate.js');
-  const { collectInputs } = await import('../cli-inputs.js');
+  const { appendSkipped, collectInputs } = await import('../cli-inputs.js');
   const { defaultCaseId, trackCertificates } = await import('../check/track.js');
   const now = io.clock.now().getTime();
   const reportedAt = requireNotFuture(parseInstant(opts.reportedAt, '--reported-at'), now, '--reported-at');
@@ -79,7 +79,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       fetcher,
       crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl,
       certsDir: opts.certsDir,
-      onSkipped: (file, rows) => skipped.push(...rows.map((r) => ({ file, ...r }))),
+      onSkipped: (file, rows) => appendSkipped(skipped, file, rows),
     });
     const title = opts.title ?? `${reason} reported ${new Date(reportedAt).toISOString()}`;
     const facts = { reportedAt, reason, kind, title, notifiedBy };
