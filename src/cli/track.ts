@@ -1,6 +1,6 @@
 /** `revwatch track`: read the certificates named, and record them under a case. */
 import { Option, type Command } from 'commander';
-import { parseCaseId, parseReportUrl, sourceUrlOption } from '../cli-validate.js';
+import { parseCaseId, parseDelayedReportUrl, parseReportUrl, sourceUrlOption } from '../cli-validate.js';
 import type { Case } from '../domain.js';
 import { NOTIFYING_PARTIES } from '../rules/programs.js';
 import { collect, readInput, type CliContext } from './context.js';
@@ -37,7 +37,7 @@ export function registerTrack(program: Command, ctx: CliContext): void {
     .option('--report-url <url>', 'the incident bug or report (http or https)', parseReportUrl)
     .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
     .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
-    .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed")
+    .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed", parseDelayedReportUrl)
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
