@@ -4,7 +4,7 @@
  * and an optional look at the first bytes can refuse it before the rest is
  * read. readFile on /dev/zero grows without bound (~300 MB/s) and never ends.
  */
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.js';
 
 const CHUNK = 1024 * 1024;
@@ -20,16 +20,18 @@ export async function readFileCapped(
   maxBytes: number,
   firstBytes?: (head: Buffer) => string | null,
 ): Promise<Buffer> {
-  let file;
+  // Synchronous, like the certificate files of `track` (cli-inputs.ts): nothing else runs meanwhile, and no
+  // FileHandle is left to the garbage collector while the embedded store's worker is starting or closing.
+  let fd: number;
   try {
-    file = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new InputError(`cannot read ${what} ${path}: ${why}`);
   }
   try {
-    const info = await file.stat();
+    const info = fstatSync(fd);
     if (info.isDirectory()) throw new InputError(`cannot read ${what} ${path}: it is a directory`);
     if (info.isFile() && info.size > maxBytes)
       throw new InputError(`${what} ${path} is ${info.size} bytes, more than the ${maxBytes}-byte cap`);
@@ -38,7 +40,7 @@ export async function readFileCapped(
     let looked = false;
     for (;;) {
       const chunk = Buffer.allocUnsafe(Math.min(CHUNK, maxBytes + 1 - length));
-      const { bytesRead } = await file.read(chunk, 0, chunk.length, null);
+      const bytesRead = readSync(fd, chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
       chunks.push(chunk.subarray(0, bytesRead));
       length += bytesRead;
@@ -55,7 +57,7 @@ export async function readFileCapped(
     }
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
 
