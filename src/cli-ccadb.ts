@@ -4,13 +4,14 @@
  * (ccadb/store.ts keeps the dated history). A URL is fetched through the same
  * guarded fetcher as every other request.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { InputError } from './errors.js';
 import type { Fetcher } from './ports.js';
 import type { CertificateInfo } from './pki/certificate.js';
 import { parseAllCertificateRecords, disclosedUrls, type SkippedRow } from './ccadb/report.js';
 import { DisclosureStore, type DisclosureLookup, type ImportSummary } from './ccadb/store.js';
 import { disclosureFor, disclosedSourcesOf } from './ccadb/match.js';
+import { oneLine } from './util/terminal.js';
 
 /** The report is about 10 MB today (2026); the cap leaves room to grow without reading anything unbounded. */
 export const CCADB_REPORT_MAX_BYTES = 256 * 1024 * 1024;
@@ -32,8 +33,13 @@ export async function readReport(source: string, fetcher: Fetcher): Promise<stri
     return Buffer.from(r.body).toString('utf8');
   }
   try {
+    // The same cap as a download: a report is read whole, so its size is bounded before it is read.
+    const { size, isFile } = await stat(source).then((st) => ({ size: st.size, isFile: st.isFile() }));
+    if (isFile && size > CCADB_REPORT_MAX_BYTES)
+      throw new InputError(`${source} is ${size} bytes, more than the ${CCADB_REPORT_MAX_BYTES}-byte cap for a CCADB report`);
     return await readFile(source, 'utf8');
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(
       `cannot read ${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`,
@@ -58,7 +64,7 @@ export function formatImport(r: CcadbImportResult): string {
   const lines = [
     `imported ${r.disclosures} CA certificate record(s) from ${r.source}, ${r.withCrls} with disclosed CRLs: ${r.added} new, ${r.changed} changed, ${r.unchanged} unchanged, ${r.removed} no longer reported`,
   ];
-  for (const s of r.skipped.slice(0, 20)) lines.push(`  line ${s.line}: skipped: ${s.why}`);
+  for (const s of r.skipped.slice(0, 20)) lines.push(`  line ${s.line}: skipped: ${oneLine(s.why)}`);
   if (r.skipped.length > 20) lines.push(`  ... and ${r.skipped.length - 20} more skipped row(s)`);
   return lines.join('\n');
 }

@@ -76,18 +76,24 @@ export async function collectInputs(inputs: readonly string[], options: InputOpt
         fetcher: options.fetcher,
         crtshBaseUrl: options.crtshBaseUrl,
       });
-      out.push(...entries);
+      append(out, entries);
       options.onSkipped?.(crtshJson, skipped);
+      if (entries.length === 0 && skipped.length > 0) {
+        const first = skipped[0]!;
+        throw new InputError(
+          `no certificates to track in ${crtshJson}: all ${skipped.length} row(s) skipped, the first at line ${first.line}: ${first.why}`,
+        );
+      }
       continue;
     }
     const crtshId = /^crtsh:(\d+)$/i.exec(input)?.[1] ?? /^https?:\/\/crt\.sh\/\?(?:id|d)=(\d+)/i.exec(input)?.[1];
     if (crtshId) {
-      out.push(...(await fromCrtsh(crtshId, input, options)));
+      append(out, await fromCrtsh(crtshId, input, options));
       continue;
     }
     const fp = FINGERPRINT.exec(input);
     if (fp) {
-      out.push(...(await fromCrtsh(fp[1]!.replace(/:/g, '').toLowerCase(), input, options)));
+      append(out, await fromCrtsh(fp[1]!.replace(/:/g, '').toLowerCase(), input, options));
       continue;
     }
     let info;
@@ -99,10 +105,20 @@ export async function collectInputs(inputs: readonly string[], options: InputOpt
     if (info.isDirectory()) {
       const files = (await readdir(input)).filter((f) => CERT_FILE.test(f)).sort();
       if (files.length === 0) throw new InputError(`${input} holds no .pem, .crt, .cer or .der files`);
-      for (const entries of readAllInOrder(files.map((f) => join(input, f)))) out.push(...entries);
+      for (const entries of readAllInOrder(files.map((f) => join(input, f)))) append(out, entries);
     } else {
-      out.push(...fromFile(input));
+      append(out, fromFile(input));
     }
   }
   return out;
+}
+
+/** Appends one at a time: push(...items) passes every item as an argument, and 130,000 overflow the stack. */
+function append<T>(out: T[], items: readonly T[]): void {
+  for (const item of items) out.push(item);
+}
+
+/** The skipped rows of one crtsh-json file, each with its file, one at a time (not push(...): 130,000 overflow the stack). */
+export function appendSkipped(out: { file: string; line: number; why: string }[], file: string, rows: readonly CrtshRowProblem[]): void {
+  for (const r of rows) out.push({ file, ...r });
 }

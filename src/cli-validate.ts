@@ -8,13 +8,9 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { iso } from './time.js';
+import { oneLine } from './util/terminal.js';
 
-/** Escapes control characters so a message can never span two lines or move the cursor. */
-export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) =>
-    c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-}
+export { oneLine };
 
 /** How far ahead of this machine's clock a report time may be: clock skew between hosts, not a typo'd year. */
 export const REPORTED_AT_FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -27,32 +23,69 @@ export function requireNotFuture(ms: number, now: number, what: string): number 
   return ms;
 }
 
+/**
+ * Characters no identifier or URL may hold: controls (C0, DEL, C1), line and paragraph separators, and the
+ * format characters (Unicode Cf: zero-width spaces and joiners, the bidi controls U+202A-U+202E,
+ * U+2066-U+2069 and marks, the BOM). A bidi override makes an id read differently from what it is (a
+ * "Trojan Source" spoof), and an invisible one makes two ids look the same.
+ */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/** Blank though not whitespace: fillers that render as nothing. */
+const VISIBLE = /[^\p{White_Space}\p{Cf}\u115f\u1160\u3164\uffa0\u2800]/u;
+
+/** The first hidden character of a value, named for a message ("U+202E"), or null. */
+function hiddenCharacter(value: string): string | null {
+  const m = HIDDEN.exec(value);
+  return m ? `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : null;
+}
+
 /** commander argParser for --case: a visible, single-line id. */
 export function parseCaseId(value: string): string {
   if (value.trim() === '') throw new InputError('--case must not be empty');
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new InputError(`--case "${oneLine(value)}" contains control characters`);
+  const hidden = hiddenCharacter(value);
+  if (hidden) throw new InputError(`--case "${oneLine(value)}" contains an invisible or bidi control character (${hidden})`);
+  if (!VISIBLE.test(value)) throw new InputError(`--case "${oneLine(value)}" has no visible character`);
   if (value !== value.trim()) throw new InputError(`--case "${value}" has leading or trailing spaces`);
   if (value.length > 200) throw new InputError('--case is longer than 200 characters');
   return value;
 }
 
-/** commander argParser for --report-url: an absolute http or https URL, as it is rendered as a link in reports. */
-export function parseReportUrl(value: string): string {
+/**
+ * An absolute http or https URL as the user typed it. `new URL()` drops tabs and line breaks without a
+ * word, so the text itself is checked first: a URL holds no whitespace, control or format character.
+ */
+function requireHttpUrl(option: string, value: string): URL {
+  const hidden = /[\s]/u.test(value) ? 'whitespace' : hiddenCharacter(value);
+  if (hidden) throw new InputError(`${option} "${oneLine(value)}" is not a URL: it contains ${hidden}`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new InputError(`--report-url "${oneLine(value)}" is not a URL`);
+    throw new InputError(`${option} "${oneLine(value)}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InputError(`--report-url must be an http or https URL (got ${oneLine(url.protocol)})`);
+    throw new InputError(`${option} must be an http or https URL (got ${oneLine(url.protocol)})`);
   }
+  return url;
+}
+
+/** commander argParser for --report-url: an absolute http or https URL, as it is rendered as a link in reports. */
+export function parseReportUrl(value: string): string {
+  requireHttpUrl('--report-url', value);
+  return value;
+}
+
+/** commander argParser for --delayed-report-url: rendered as a link like --report-url, so held to the same rule. */
+export function parseDelayedReportUrl(value: string): string {
+  requireHttpUrl('--delayed-report-url', value);
   return value;
 }
 
 /** --notify: one plain address; CR/LF would inject mail headers. */
 export function requireEmailAddress(value: string): string {
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) throw new InputError(`--notify "${oneLine(value)}" is not an email address`);
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value) || hiddenCharacter(value))
+    throw new InputError(`--notify "${oneLine(value)}" is not an email address`);
   return value;
 }
 
@@ -173,15 +206,8 @@ export function describeAwsSetupError(err: unknown): string | null {
 /** Commander parser for a repeatable `--crl-url` / `--ocsp-url`: an absolute http(s) URL. */
 export function sourceUrlOption(option: string): (value: string, previous?: string[]) => string[] {
   return (value, previous = []) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new InputError(`${option} "${oneLine(value)}" is not a URL`);
-    }
     // CRLs and OCSP are served over http (RFC 5280 4.2.1.13, RFC 6960 A.1); https is accepted as given.
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new InputError(`${option} must be an http or https URL (got ${oneLine(url.protocol)})`);
+    requireHttpUrl(option, value);
     return previous.includes(value) ? previous : [...previous, value];
   };
 }

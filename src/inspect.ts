@@ -10,6 +10,7 @@ import { OcspFormatError, OcspIssuer, looksLikeOcspResponse, parseOcspResponse, 
 import { reasonName } from './pki/oids.js';
 import { isoOrNull } from './time.js';
 import { NotEvidenceError } from './errors.js';
+import { oneLine } from './util/terminal.js';
 
 export interface CrlInspection {
   signatureValid: boolean | null;
@@ -237,7 +238,7 @@ const yesNo = (v: boolean | null): string => (v === null ? 'not checked (no --is
 
 export function formatCrlInspection(r: CrlInspection): string {
   const lines = [
-    `issuer        ${r.issuer}`,
+    `issuer        ${oneLine(r.issuer)}`,
     `signature     ${yesNo(r.signatureValid)}`,
     `thisUpdate    ${r.thisUpdate}`,
     `nextUpdate    ${r.nextUpdate ?? '(none)'}`,
@@ -251,7 +252,7 @@ export function formatCrlInspection(r: CrlInspection): string {
       lines.push(m.serial.padEnd(42) + (m.revocationDate ?? '').padEnd(22) + (m.reasonCode ?? '(none: unspecified)'));
   }
   if (r.notListed.length) lines.push(`not listed    ${r.notListed.join(', ')}`);
-  for (const p of r.problems) lines.push(`problem: ${p.message}`);
+  for (const p of r.problems) lines.push(`problem: ${oneLine(p.message)}`);
   return lines.join('\n');
 }
 
@@ -277,6 +278,6 @@ export function formatOcspInspection(r: OcspInspection): string {
       );
     }
   }
-  for (const p of r.problems) lines.push(`problem: ${p.message}`);
+  for (const p of r.problems) lines.push(`problem: ${oneLine(p.message)}`);
   return lines.join('\n');
 }

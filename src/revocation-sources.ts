@@ -29,17 +29,57 @@ export type SourcedCertificate = Pick<
   'crlUrls' | 'ocspUrls' | 'givenCrlUrls' | 'givenOcspUrls' | 'disclosedCrlUrls' | 'disclosedCrlsPartitioned'
 >;
 
-/** Every source of a certificate, each URL once per kind, in route order. */
+/**
+ * The most URLs of one kind read from one route of a certificate: its CRL
+ * Distribution Points, its AIA OCSP responders, and each kind given by hand.
+ * Real certificates name one or two of each (BR 7.1.2.11.2 asks for one
+ * HTTP CDP); a certificate that names thousands is built to make every run
+ * fetch thousands of URLs and write an evidence record past the store's item
+ * size. The URLs past the cap are refused (refusedSources), not read.
+ * Disclosed CCADB shards are capped where they are imported (ccadb/report.ts).
+ */
+export const MAX_URLS_PER_ROUTE = 10;
+
+/** The URLs of a certificate's routes past MAX_URLS_PER_ROUTE, each once, in route order. */
+export interface RefusedSources {
+  readonly kind: 'crl' | 'ocsp';
+  readonly route: SourceRoute;
+  /** How many distinct URLs the route names, read and refused. */
+  readonly named: number;
+  readonly refused: readonly string[];
+}
+
+/** Every source of a certificate, each URL once per kind, in route order, at most MAX_URLS_PER_ROUTE per route. */
 export function revocationSources(cert: SourcedCertificate): RevocationSource[] {
+  return collectSources(cert, null);
+}
+
+/** The sources a certificate names beyond the cap: recorded as refused by `check`, never asked. */
+export function refusedSources(cert: SourcedCertificate): RefusedSources[] {
+  const refused: RefusedSources[] = [];
+  collectSources(cert, refused);
+  return refused;
+}
+
+function collectSources(cert: SourcedCertificate, refused: RefusedSources[] | null): RevocationSource[] {
   const out: RevocationSource[] = [];
   const seen = new Set<string>();
   const add = (kind: 'crl' | 'ocsp', route: SourceRoute, urls: readonly string[] | undefined): void => {
+    let taken = 0;
+    let over: Set<string> | null = null;
     for (const url of urls ?? []) {
       const key = `${kind} ${url}`;
       if (seen.has(key)) continue;
+      if (route !== 'ccadb' && taken >= MAX_URLS_PER_ROUTE) {
+        // Not marked seen: a later route that names the same URL still reaches it.
+        if (refused) (over ??= new Set()).add(url);
+        continue;
+      }
       seen.add(key);
+      taken++;
       out.push({ kind, url, route });
     }
+    if (over) refused!.push({ kind, route, named: taken + over.size, refused: [...over] });
   };
   add('crl', 'cdp', cert.crlUrls);
   add('ocsp', 'aia', cert.ocspUrls);

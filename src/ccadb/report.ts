@@ -60,6 +60,25 @@ const REQUIRED = [COLUMNS.sha256, COLUMNS.subjectKeyId, COLUMNS.fullCrl, COLUMNS
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/**
+ * The longest cell read. The longest real ones are a PEM certificate (a few
+ * KB) and a JSON array of partitioned CRLs (some KB); a row with a longer
+ * cell is skipped with its line, the rest of the report still imported.
+ */
+export const MAX_CELL_CHARS = 1024 * 1024;
+
+/**
+ * The most partitioned CRLs taken from one CA. A certificate reached through
+ * a partitioned disclosure is checked against every shard, each one a fetch
+ * per run and a source in its evidence record; disclosed sets run to a few
+ * hundred. A set cannot be cut short (a serial in a shard left out would read
+ * as "not revoked"), so a CA that lists more is skipped and named.
+ */
+export const MAX_PARTITIONED_CRLS = 1000;
+
+/** The most one CA's disclosure may take as stored (one item, JSON): well inside the store's 400 KB item. */
+export const MAX_DISCLOSURE_BYTES = 256 * 1024;
+
 const isHttpUrl = (s: string): boolean => {
   try {
     const u = new URL(s);
@@ -95,7 +114,7 @@ export function nameHash(nameDer: Uint8Array): string {
 export function parseAllCertificateRecords(text: string, source: string): ParsedReport {
   let records;
   try {
-    records = parseCsv(text);
+    records = parseCsv(text, { maxFieldChars: MAX_CELL_CHARS });
   } catch (err) {
     if (err instanceof CsvError) throw new InputError(`${source}: not a readable CSV file: ${err.message}`);
     throw err;
@@ -120,7 +139,14 @@ export function parseAllCertificateRecords(text: string, source: string): Parsed
 
   const disclosures = new Map<string, Disclosure>();
   const skipped: SkippedRow[] = [];
-  for (const r of records.slice(1)) {
+  const columnName = header.fields;
+  for (let n = 1; n < records.length; n++) {
+    const r = records[n]!;
+    if (r.oversized !== undefined) {
+      const column = columnName[r.oversized] ?? `column ${r.oversized + 1}`;
+      skipped.push({ line: r.line, why: `the "${column.slice(0, 80)}" cell is longer than ${MAX_CELL_CHARS} characters` });
+      continue;
+    }
     const sha256 = cell(r.fields, COLUMNS.sha256).replace(/:/g, '').toLowerCase();
     if (!HEX64.test(sha256)) {
       skipped.push({ line: r.line, why: `"${COLUMNS.sha256}" is not a SHA-256 fingerprint` });
@@ -149,6 +175,13 @@ export function parseAllCertificateRecords(text: string, source: string): Parsed
         continue;
       }
       partitionedCrls = [...new Set((parsed as string[]).map((u) => u.trim()).filter((u) => u !== ''))];
+      if (partitionedCrls.length > MAX_PARTITIONED_CRLS) {
+        skipped.push({
+          line: r.line,
+          why: `lists ${partitionedCrls.length} partitioned CRLs, more than the ${MAX_PARTITIONED_CRLS} revwatch takes from one CA (a set cut short proves nothing): not imported`,
+        });
+        continue;
+      }
       const bad = partitionedCrls.find((u) => !isHttpUrl(u));
       if (bad) {
         skipped.push({ line: r.line, why: `partitioned CRL "${bad}" is not an http(s) URL` });
@@ -178,7 +211,7 @@ export function parseAllCertificateRecords(text: string, source: string): Parsed
         continue;
       }
     }
-    disclosures.set(sha256, {
+    const disclosure: Disclosure = {
       sha256,
       name: cell(r.fields, COLUMNS.name),
       owner: cell(r.fields, COLUMNS.owner),
@@ -187,7 +220,16 @@ export function parseAllCertificateRecords(text: string, source: string): Parsed
       partitionedCrls,
       pem,
       subjectNameHash,
-    });
+    };
+    const bytes = Buffer.byteLength(JSON.stringify(disclosure));
+    if (bytes > MAX_DISCLOSURE_BYTES) {
+      skipped.push({
+        line: r.line,
+        why: `the row's disclosure takes ${bytes} bytes, more than the ${MAX_DISCLOSURE_BYTES} revwatch stores for one CA`,
+      });
+      continue;
+    }
+    disclosures.set(sha256, disclosure);
   }
   return { disclosures: [...disclosures.values()], skipped };
 }

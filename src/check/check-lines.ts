@@ -7,6 +7,7 @@
  */
 import { reasonName } from '../pki/oids.js';
 import { iso } from '../time.js';
+import { oneLine } from '../util/terminal.js';
 import type { Change } from './execute.js';
 
 /** "revoked@2026-05-01T01:00:00.000Z/1" -> "revoked at 2026-05-01T01:00:00Z (keyCompromise)"; "error:timeout" -> "error (timeout)". */
@@ -35,7 +36,7 @@ export function changeLines(changes: readonly Change[], limit = 20): string[] {
   const sorted = sortChanges(changes);
   const lines = sorted
     .slice(0, limit)
-    .map((c) => `  ${[...c.caseIds].sort().join(',')}  ${c.serial}  ${c.source}: ${humanAnswer(c.from)} -> ${humanAnswer(c.to)}`);
+    .map((c) => `  ${[...c.caseIds].sort().join(',')}  ${c.serial}  ${oneLine(c.source)}: ${humanAnswer(c.from)} -> ${humanAnswer(c.to)}`);
   if (sorted.length > limit) lines.push(`  ... and ${sorted.length - limit} more`);
   return lines;
 }

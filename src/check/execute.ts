@@ -21,7 +21,7 @@ import {
 } from '../ports/store.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
 import { pollDue } from './poll.js';
-import { describeAnswer, groupByHost } from './jobs.js';
+import { describeAnswer, groupByHost, servedStale } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeAnswer, type ProbeOutcome } from './probe.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
 import { groupBy } from '../util/group-by.js';
@@ -139,7 +139,11 @@ export class ObservationRecorder {
     const firstSinceExpiry = prev !== null && prev.observedAt < cert.notAfter && observation.observedAt >= cert.notAfter;
     if (observation.status === 'good') this.options.goodAnswers?.add(observation);
     if ((changed && observation.status !== 'good') || firstSinceExpiry) this.carryDue.set(cert.sha256, cert);
-    if (!changed && !firstSinceExpiry && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt) return;
+    // The same answer, now served past its nextUpdate (an old CRL still served, or a 304 to it): the
+    // stale_response finding rests on this run's observation, so it is recorded though unchanged.
+    const firstServedStale = prev !== null && prev.stale !== true && servedStale(observation);
+    if (!changed && !firstSinceExpiry && !firstServedStale && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt)
+      return;
     if (changed) {
       this.changes.push({
         caseIds: [...cert.caseIds],
@@ -496,7 +500,8 @@ export class ShardUnion {
     if (!w) return;
     if (!w.spoiled) w.goods.push({ cert, outcome });
     if (this.settle(cert.sha256, w) && !w.spoiled) {
-      const oldest = Math.min(...w.goods.map((g) => g.outcome.thisUpdate));
+      let oldest = Number.POSITIVE_INFINITY; // not Math.min(...): one argument per shard
+      for (const g of w.goods) oldest = Math.min(oldest, g.outcome.thisUpdate);
       for (const g of w.goods) await recorder.consider(g.cert, { ...g.outcome, thisUpdate: oldest });
     }
   }

@@ -17,7 +17,12 @@ export function describeAnswer(o: Pick<Observation, 'status' | 'revocationTime' 
 }
 
 export const previousAnswer = (o: Observation | undefined): PreviousAnswer | null =>
-  o ? { summary: describeAnswer(o), observedAt: o.observedAt } : null;
+  o ? { summary: describeAnswer(o), observedAt: o.observedAt, ...(servedStale(o) ? { stale: true } : {}) } : null;
+
+/** A verified answer served after its own nextUpdate (the stale_response finding). */
+export function servedStale(o: Pick<Observation, 'status' | 'nextUpdate' | 'observedAt'>): boolean {
+  return o.status !== 'error' && o.nextUpdate !== null && o.nextUpdate < o.observedAt;
+}
 
 /** The host an OCSP job's per-host politeness limit applies to. */
 function ocspHost(url: string): string {

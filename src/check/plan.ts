@@ -13,7 +13,7 @@ import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } f
 import { previousAnswer } from './jobs.js';
 import type { CrlJob, JobCertificate, OcspJob } from '../ports.js';
 import { DAY_MS, pollDueFrom } from './poll.js';
-import { isDisclosedShard, revocationSources } from '../revocation-sources.js';
+import { isDisclosedShard, MAX_URLS_PER_ROUTE, refusedSources, revocationSources } from '../revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
 import { YIELD_EVERY, yieldToEventLoop } from '../util/yield.js';
@@ -52,6 +52,8 @@ export interface CheckPlan {
   readonly ocspJobs: readonly OcspJob[];
   /** Every due certificate once. */
   readonly refs: ReadonlyMap<string, CertificateRef>;
+  /** Sources past the cap per certificate (MAX_URLS_PER_ROUTE), one line per certificate and route: never asked. */
+  readonly refused: readonly { readonly kind: 'crl' | 'ocsp'; readonly url: string; readonly error: string }[];
 }
 
 export async function planCheck(store: Store, now: number, options: PlanOptions = {}): Promise<CheckPlan> {
@@ -70,6 +72,7 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
   // Disclosed CRLs are attached for planning only: the stored certificate keeps what was tracked.
   const resolver = options.disclosures ? new DisclosureResolver(options.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   const ocspJobs: OcspJob[] = [];
+  const refused: CheckPlan['refused'][number][] = [];
   let retiredExpired = 0;
   let certificates = 0;
 
@@ -116,6 +119,14 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
       }
       refs.set(sha, ref);
       certificates += ref.cases.length;
+      for (const r of refusedSources(c)) {
+        const what = r.route === 'cdp' ? 'CRL distribution points' : r.route === 'aia' ? 'OCSP responders' : `given ${r.kind} URLs`;
+        refused.push({
+          kind: r.kind,
+          url: r.refused[0]!,
+          error: `refused: certificate ${c.serial} names ${r.named} ${what}; only the first ${MAX_URLS_PER_ROUTE} are read, ${r.refused.length} refused`,
+        });
+      }
       const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
       for (const s of sources) {
         const prev = facts.get(sourceKey(s.kind, s.url))?.latest ?? undefined;
@@ -158,8 +169,12 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
   const crlJobs: CrlJob[] = [...crlGroups.values()].map((g) => {
     const state = sourceStates.get(sourceKey('crl', g.url));
     // A conditional GET only helps when every certificate already has an answer from this CRL:
-    // a 304 carries no answers for the new ones.
-    const conditional = g.allAnswered && state?.ok ? state : null;
+    // a 304 carries no answers for the new ones. Nor once the kept CRL's nextUpdate has passed: a 304
+    // then says the stale CRL is still served, which is evidence only as an answer of this run (the
+    // stale_response finding), so the CRL is asked for whole and read again.
+    const keptNextUpdate = state?.nextUpdate ?? null;
+    const keptIsCurrent = keptNextUpdate === null || keptNextUpdate > now;
+    const conditional = g.allAnswered && state?.ok && keptIsCurrent ? state : null;
     return {
       kind: 'crl',
       url: g.url,
@@ -168,7 +183,18 @@ export async function planCheck(store: Store, now: number, options: PlanOptions 
       conditional,
       certificates: g.certificates,
       ...(g.requireIdp ? { requireIdp: true } : {}),
+      ...(state?.bytes ? { keptBytes: state.bytes } : {}),
     };
   });
-  return { startedAt: now, cases, certificates, notDue: Math.max(0, tracked - certificates), retiredExpired, crlJobs, ocspJobs, refs };
+  return {
+    startedAt: now,
+    cases,
+    certificates,
+    notDue: Math.max(0, tracked - certificates),
+    retiredExpired,
+    crlJobs,
+    ocspJobs,
+    refs,
+    refused,
+  };
 }

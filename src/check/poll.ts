@@ -45,5 +45,7 @@ export function pollDueFrom(
   }
   const settled = sources.some((id) => facts.get(id)?.latestDefinite?.status === 'revoked');
   if (!settled) return 0;
-  return Math.min(...sources.map((id) => (facts.get(id)?.latest?.observedAt ?? 0) + settledIntervalMs));
+  let due = Number.POSITIVE_INFINITY; // not Math.min(...): a spread of thousands of sources can overflow the stack
+  for (const id of sources) due = Math.min(due, (facts.get(id)?.latest?.observedAt ?? 0) + settledIntervalMs);
+  return due;
 }

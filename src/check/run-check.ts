@@ -22,6 +22,7 @@ import {
 } from './execute.js';
 import { planCheck, type CertificateRef, type PlanOptions } from './plan.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
+import { runCrlJobs } from './crl-pool.js';
 import { YIELD_EVERY, yieldToEventLoop } from '../util/yield.js';
 
 export type { Change, ProgressSink } from './execute.js';
@@ -128,16 +129,18 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
 
   const sourceStates: SourceState[] = [];
   const failedSources: FailedSource[] = [];
+  // Never push(...): a spread of a big array overflows the stack.
+  for (const r of plan.refused) failedSources.push(r);
   const collect = (r: { sourceStates: readonly SourceState[]; failedSources: readonly FailedSource[] }): void => {
-    sourceStates.push(...r.sourceStates);
-    failedSources.push(...r.failedSources);
+    for (const s of r.sourceStates) sourceStates.push(s);
+    for (const f of r.failedSources) failedSources.push(f);
   };
   total = plan.crlJobs.length + plan.ocspJobs.length;
   progress?.start(total, 'checking');
   if (answeredEarly > 0) progress?.increment(answeredEarly);
   let crlsFetched = 0;
-  // CRLs (one at a time: each can be 100 MB) and OCSP responders (per-host limits) are asked at the same
-  // time: they are different servers, and a stalled CRL must not hold the OCSP answers back.
+  // CRLs (a few at a time, big ones alone: crl-pool.ts) and OCSP responders (per-host limits) are asked at
+  // the same time: they are different servers, and a stalled CRL must not hold the OCSP answers back.
   let crlDone = planDone;
   let ocspDone = planDone;
   // When one side fails the other stops (no further CRL, no further OCSP request), and the run fails only
@@ -168,13 +171,17 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     (async () => {
       try {
         const shards = new ShardUnion(plan.crlJobs);
-        for (const job of plan.crlJobs) {
-          if (stopped) return;
-          const r = await executeCrlJob(deps, issuers, recorder, job, options, shards);
-          if (r.sourceStates.length > 0) crlsFetched++;
-          collect(r);
-          deps.progress?.increment();
-        }
+        await runCrlJobs(
+          plan.crlJobs,
+          async (job) => {
+            const r = await executeCrlJob(deps, issuers, recorder, job, options, shards);
+            if (r.sourceStates.length > 0) crlsFetched++;
+            collect(r);
+            deps.progress?.increment();
+          },
+          { stopped: () => stopped },
+        );
+        if (stopped) return;
         crlDone = clock.now().getTime();
         // Every answer of a certificate no OCSP job asks is in: its last good answers can join its record now.
         const crlOnlyShas = new Set(crlOnly.map((ref) => ref.cert.sha256));

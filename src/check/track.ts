@@ -65,6 +65,14 @@ function sansOf(c: CertificateInfo): string[] {
 /** Certificate DERs stored per call when tracking: large enough that slicing costs nothing measurable. */
 const DER_SLICE = 2000;
 
+/**
+ * The largest certificate tracked, and the most its stored record may take. Real certificates are a few
+ * KB (a few hundred SANs stay under 20 KB); each is stored as one item of at most 400 KB, so a 1.3 MB
+ * certificate with 50,000 SANs is refused as input, before anything is written, not failed half-way.
+ */
+export const MAX_CERTIFICATE_BYTES = 256 * 1024;
+export const MAX_STORED_CERTIFICATE_BYTES = 256 * 1024;
+
 export async function trackCertificates(
   deps: {
     store: Store;
@@ -110,12 +118,20 @@ export async function trackCertificates(
       );
     };
     if (sourceless && !deps.disclosedCrlsOf) refuse();
+    if (c.der.length > MAX_CERTIFICATE_BYTES)
+      throw new InputError(
+        `${e.source}: certificate ${c.serial} is ${c.der.length} bytes, more than the ${MAX_CERTIFICATE_BYTES} revwatch tracks`,
+      );
     const resolution = await resolveIssuer(c, { given, bundle: e.bundle, fetchCaIssuers: deps.fetchCaIssuers });
     // No source of its own and none given: the issuer's CCADB disclosure is the last route (BR 2.0.1 made OCSP optional).
     if (sourceless && (await deps.disclosedCrlsOf!(c, resolution.revocationIssuer)).length === 0) refuse();
+    if (resolution.revocationIssuer.der.length > MAX_CERTIFICATE_BYTES)
+      throw new InputError(
+        `${e.source}: its issuer certificate is ${resolution.revocationIssuer.der.length} bytes, more than the ${MAX_CERTIFICATE_BYTES} revwatch stores`,
+      );
     ders.set(c.sha256, c.der);
     ders.set(resolution.revocationIssuer.sha256, resolution.revocationIssuer.der);
-    toStore.push({
+    const stored: StoredCertificate = {
       caseId: kase.id,
       sha256: c.sha256,
       serial: c.serial,
@@ -133,7 +149,13 @@ export async function trackCertificates(
       trackedAt: now,
       crtshId: e.crtshId ?? null,
       sans: sansOf(c),
-    });
+    };
+    const storedBytes = Buffer.byteLength(JSON.stringify(stored));
+    if (storedBytes > MAX_STORED_CERTIFICATE_BYTES)
+      throw new InputError(
+        `${e.source}: certificate ${c.serial} would take ${storedBytes} bytes stored (its URLs and names), more than the ${MAX_STORED_CERTIFICATE_BYTES} revwatch stores`,
+      );
+    toStore.push(stored);
     deps.progress?.increment();
   }
   const unique = new Map(toStore.map((c) => [c.sha256, c]));

@@ -1,6 +1,6 @@
 /** `revwatch check`: poll every tracked certificate's CRLs and OCSP responders, record what changed, send notices. */
 import type { Command } from 'commander';
-import { parseCaseId } from '../cli-validate.js';
+import { oneLine, parseCaseId } from '../cli-validate.js';
 import {
   DEFAULT_OCSP_INTERVAL_MS,
   DEFAULT_OCSP_PER_HOST,
@@ -95,6 +95,6 @@ function formatSummary(s: CheckSummary, changeLines: (changes: CheckSummary['cha
     `verdicts of the certificates checked in this run: ${verdicts} (revwatch status judges every certificate, with the CRL snapshots too)`,
   ];
   for (const line of changeLines(s.changes)) lines.push(line); // a first check can report 100,000s of changes
-  for (const f of s.failedSources) lines.push(`  could not read ${f.kind} ${f.url}: ${f.error}`);
+  for (const f of s.failedSources) lines.push(`  could not read ${f.kind} ${oneLine(f.url)}: ${oneLine(f.error)}`);
   return lines.join('\n');
 }

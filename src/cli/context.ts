@@ -4,16 +4,16 @@
  * imported here; each command imports its service when it runs, so `--help`
  * or `deadline` never load the AWS SDK, dynalite, nodemailer or undici.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { EvidenceArchive } from '../ports/evidence-archive.js';
-import { InputError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { HttpFetcher } from '../net/http-fetcher.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { fetchDeadlinesFromEnv, oneLine } from '../cli-validate.js';
 import { parseInstant } from '../time.js';
+import { readFileCapped } from '../util/read-capped.js';
+import { terminalText } from '../util/terminal.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -66,7 +66,8 @@ export function cliContext(program: Command, io: CliIo): CliContext {
     io,
     globals,
     home,
-    print: (value, human) => io.stdout(`${globals().json ? JSON.stringify(value, null, 2) : human()}\n`),
+    // Text for people goes to a terminal: no control character of an untrusted value may act there (util/terminal.ts).
+    print: (value, human) => io.stdout(`${globals().json ? JSON.stringify(value, null, 2) : terminalText(human())}\n`),
     at: (value) => (value ? parseInstant(value, '--at') : io.clock.now().getTime()),
     fetcher: async () => {
       const { HttpFetcher } = await import('../net/http-fetcher.js');
@@ -97,23 +98,9 @@ export function cliContext(program: Command, io: CliIo): CliContext {
   };
 }
 
-/** Reads a file the user named; a missing or unreadable one is an InputError naming it. */
-export async function readInput(path: string, what: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : (err as Error).message;
-    throw new InputError(`cannot read ${what} ${path}: ${why}`);
-  }
-}
+/** Reads a file the user named (16 MiB unless `maxBytes` says otherwise); see util/read-capped.ts. */
+export const readInput = (path: string, what: string, maxBytes = 16 * 1024 * 1024, firstBytes?: (head: Buffer) => string | null) =>
+  readFileCapped(path, what, maxBytes, firstBytes);
 
 /** commander argParser for repeatable options. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

@@ -4,6 +4,7 @@ import { InputError, NotEvidenceError } from '../errors.js';
 import type { FetchRequest, FetchResult } from '../ports.js';
 import type { CertificateInfo } from '../pki/certificate.js';
 import { collect, readInput, SourceUnreadableError, type CliContext } from './context.js';
+import { notDerNorPem } from '../util/read-capped.js';
 
 const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
@@ -47,7 +48,7 @@ export function registerInspect(program: Command, ctx: CliContext): void {
       const { DEFAULT_CRL_MAX_BYTES } = await import('../check/probe.js');
       const bytes = isUrl(source)
         ? await fetchOnce(ctx, (fetch) => fetch({ url: source, maxBytes: DEFAULT_CRL_MAX_BYTES, purpose: 'crl' }))
-        : await readInput(source, 'CRL');
+        : await readInput(source, 'CRL', DEFAULT_CRL_MAX_BYTES, notDerNorPem);
       const { crlEvidenceProblem, formatCrlInspection, inspectCrl } = await import('../inspect.js');
       const report = await inspectCrl(bytes, source, { issuer, serials: opts.serial ?? [], at: when });
       ctx.print(report, () => formatCrlInspection(report));

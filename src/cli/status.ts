@@ -1,6 +1,7 @@
 /** `revwatch status`: deadlines, verdicts and findings of every tracked certificate, streamed as judged. */
 import { Option, type Command } from 'commander';
 import { parseCaseId } from '../cli-validate.js';
+import { terminalText } from '../util/terminal.js';
 import { collect, FailOnMatchError, type CliContext } from './context.js';
 
 interface StatusOptions {
@@ -47,7 +48,11 @@ async function status(ctx: CliContext, opts: StatusOptions): Promise<void> {
     ...(verdicts ? { shownVerdicts: [...verdicts] } : {}),
   };
   // Written as judged: at incident scale neither the verdicts nor their text are held at once.
-  const sink = filteredSink(ctx.globals().json ? jsonStatusSink(io.stdout, shown) : textStatusSink(io.stdout, shown), verdicts, failOn);
+  const sink = filteredSink(
+    ctx.globals().json ? jsonStatusSink(io.stdout, shown) : textStatusSink((s) => io.stdout(terminalText(s)), shown),
+    verdicts,
+    failOn,
+  );
   await ctx.withRuntime(({ store, disclosures }) =>
     streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf, disclosures }, fileSpool),
   );

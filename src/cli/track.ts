@@ -1,6 +1,6 @@
 /** `revwatch track`: read the certificates named, and record them under a case. */
 import { Option, type Command } from 'commander';
-import { parseCaseId, parseReportUrl, sourceUrlOption } from '../cli-validate.js';
+import { parseCaseId, parseDelayedReportUrl, parseReportUrl, sourceUrlOption } from '../cli-validate.js';
 import type { Case } from '../domain.js';
 import { NOTIFYING_PARTIES } from '../rules/programs.js';
 import { collect, readInput, type CliContext } from './context.js';
@@ -47,7 +47,7 @@ export function registerTrack(program: Command, ctx: CliContext): void {
       '--preliminary-report-at <ISO-8601>',
       'when the CA sent its preliminary report on the problem report (BR 4.9.5: within 24 hours)',
     )
-    .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed")
+    .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed", parseDelayedReportUrl)
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
@@ -72,7 +72,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
   const { parseKind, parseReason } = await import('../rules/deadline-report.js');
   const { checkNotifiedAt, parseNotifiedBy } = await import('../rules/programs.js');
   const { readCertificates } = await import('../pki/certificate.js');
-  const { collectInputs } = await import('../cli-inputs.js');
+  const { appendSkipped, collectInputs } = await import('../cli-inputs.js');
   const { defaultCaseId, trackCertificates } = await import('../check/track.js');
   const { factsWithRule, parseFixedDateRule } = await import('../rules/fixed-date.js');
   const { InputError } = await import('../errors.js');
@@ -103,7 +103,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       fetcher,
       crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl,
       certsDir: opts.certsDir,
-      onSkipped: (file, rows) => skipped.push(...rows.map((r) => ({ file, ...r }))),
+      onSkipped: (file, rows) => appendSkipped(skipped, file, rows),
     });
     const title = opts.title ?? (rule ? `${rule.id}: ${rule.selects}` : `${reason} reported ${new Date(reportedAt).toISOString()}`);
     const facts = { reportedAt, reason, kind, title, notifiedBy };

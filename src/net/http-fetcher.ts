@@ -6,6 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { request as nodeHttpRequest, type IncomingMessage } from 'node:http';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, buildConnector, request, errors as undiciErrors } from 'undici';
@@ -110,6 +113,114 @@ export class HttpFetcher implements Fetcher {
     await this.agent.close();
   }
 
+  /**
+   * One request and its response head. undici ends the connection on any 100
+   * Continue it did not ask for ("bad response"), but RFC 9110 15.2 has a
+   * client accept interim answers it did not expect; so on that one error the
+   * exchange is repeated once over node:http, which skips them.
+   */
+  private async exchange(
+    url: URL,
+    method: 'GET' | 'POST',
+    headers: Record<string, string>,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<Exchange> {
+    try {
+      const r = await request(url, { dispatcher: this.agent, method, headers, body: body ? Buffer.from(body) : undefined, signal });
+      return {
+        statusCode: r.statusCode,
+        headers: r.headers,
+        body: r.body,
+        dump: () =>
+          r.body.dump({ limit: 64 * 1024 }).then(
+            () => undefined,
+            () => undefined,
+          ),
+      };
+    } catch (err) {
+      if (!(err instanceof undiciErrors.SocketError && err.message === 'bad response') || signal.aborted) throw err;
+      return this.exchangeSkippingInterim(url, method, headers, body, signal);
+    }
+  }
+
+  /**
+   * The same exchange over node:http on a connection of its own. The
+   * connection is made (and its address checked against the guard) before a
+   * byte of the request is written, like the undici connector above.
+   */
+  private async exchangeSkippingInterim(
+    url: URL,
+    method: 'GET' | 'POST',
+    headers: Record<string, string>,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<Exchange> {
+    const socket = await this.guardedSocket(url, signal);
+    return new Promise<Exchange>((resolve, reject) => {
+      const req = nodeHttpRequest(url, {
+        method,
+        headers: body ? { ...headers, 'content-length': String(body.length) } : headers,
+        createConnection: () => socket,
+        signal,
+      });
+      // The per-stage timeouts of the undici agent: no byte for that long ends the exchange.
+      socket.setTimeout(Math.max(this.options.headersTimeoutMs, this.options.bodyTimeoutMs), () =>
+        socket.destroy(new undiciErrors.HeadersTimeoutError()),
+      );
+      req.on('error', reject);
+      req.on('response', (res: IncomingMessage) =>
+        resolve({
+          statusCode: res.statusCode ?? 0,
+          headers: res.headers,
+          body: res,
+          dump: async () => {
+            res.destroy();
+          },
+        }),
+      );
+      req.end(body ? Buffer.from(body) : undefined);
+    });
+  }
+
+  private guardedSocket(url: URL, signal: AbortSignal): Promise<Socket> {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    return new Promise<Socket>((resolve, reject) => {
+      const raw = netConnect({ host, port, lookup: guardedLookup(this.options) });
+      const timer = setTimeout(() => raw.destroy(new undiciErrors.ConnectTimeoutError()), this.options.connectTimeoutMs);
+      const onAbort = (): void => {
+        raw.destroy(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (err: Error | null, socket?: Socket): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(socket!);
+      };
+      raw.once('error', (err) => done(err));
+      raw.once('connect', () => {
+        raw.removeAllListeners('error');
+        // Until node:http listens for errors (a tick later), one must not crash the process.
+        raw.on('error', () => undefined);
+        const refusal = raw.remoteAddress ? guardDecision(raw.remoteAddress, this.options) : null;
+        if (refusal) {
+          raw.destroy();
+          return done(new AddressRefusedError(refusalMessage(host, refusal, this.options)));
+        }
+        if (url.protocol !== 'https:') return done(null, raw);
+        const tls = tlsConnect({ socket: raw, ...(isIP(host) ? {} : { servername: host }) });
+        tls.once('error', (err) => done(err));
+        tls.once('secureConnect', () => {
+          tls.removeAllListeners('error');
+          tls.on('error', () => undefined);
+          done(null, tls);
+        });
+      });
+    });
+  }
+
   /** The overall deadline that applies to a request. */
   deadlineFor(req: FetchRequest): number {
     if (req.deadlineMs !== undefined) return req.deadlineMs;
@@ -176,10 +287,10 @@ export class HttpFetcher implements Fetcher {
       const headers: Record<string, string> = { 'user-agent': this.options.userAgent, ...(req.headers ?? {}) };
       if (req.etag) headers['if-none-match'] = req.etag;
       if (req.lastModified) headers['if-modified-since'] = req.lastModified;
-      let response;
+      let response: Exchange;
       try {
         if (signal.aborted) throw signal.reason;
-        response = await request(parsed, { dispatcher: this.agent, method, headers, body: body ? Buffer.from(body) : undefined, signal });
+        response = await this.exchange(parsed, method, headers, body, signal);
       } catch (err) {
         return classifyError(signal.aborted ? signal.reason : err, url, attempts);
       }
@@ -189,7 +300,7 @@ export class HttpFetcher implements Fetcher {
         return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
       };
       if (REDIRECT_STATUS.has(status)) {
-        await response.body.dump().catch(() => undefined);
+        await response.dump();
         const location = header('location');
         if (!location) return fail('http-status', `HTTP ${status} without a Location header`, status);
         if (redirects >= this.options.maxRedirects)
@@ -202,7 +313,15 @@ export class HttpFetcher implements Fetcher {
         continue;
       }
       if (status === 304) {
-        await response.body.dump().catch(() => undefined);
+        await response.dump();
+        // RFC 9110 15.4.5: 304 answers a conditional request only. Sent no validator, the server has
+        // said nothing about any CRL: taken as "unchanged", the source would vanish from the run.
+        if (!req.etag && !req.lastModified)
+          return fail(
+            'http-status',
+            'HTTP 304 Not Modified to a request that sent no validator (If-None-Match, If-Modified-Since)',
+            status,
+          );
         return {
           ok: true,
           status,
@@ -218,7 +337,7 @@ export class HttpFetcher implements Fetcher {
         };
       }
       if (status < 200 || status > 299) {
-        await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+        await response.dump();
         return fail('http-status', `HTTP ${status}`, status);
       }
       const declared = Number(header('content-length') ?? NaN);
@@ -256,6 +375,15 @@ export class HttpFetcher implements Fetcher {
 }
 
 type BodyStream = AsyncIterable<Buffer> & { destroy(err?: Error): void };
+
+/** A response head and its body, from undici or (after an unasked 100 Continue) node:http. */
+interface Exchange {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: BodyStream;
+  /** Discards what is left of the body; never throws. */
+  dump(): Promise<void>;
+}
 
 /**
  * Streams a body, hashing as it goes and stopping at the cap; the caller gets

@@ -13,6 +13,8 @@ export interface PreviousAnswer {
   /** `describeAnswer` of the observation. */
   readonly summary: string;
   readonly observedAt: number;
+  /** The answer was verified and already past its nextUpdate when it was recorded. */
+  readonly stale?: boolean;
 }
 
 export interface JobCertificate {
@@ -50,6 +52,8 @@ export interface CrlJob {
   readonly certificates: readonly JobCertificate[];
   /** A shard of a partitioned CCADB disclosure: the CRL must carry a critical IDP naming this URL (RFC 5280 5.2.5). */
   readonly requireIdp?: boolean;
+  /** The size of the CRL at this URL when it was last read (how many may be fetched beside it: check/crl-pool.ts). */
+  readonly keptBytes?: number;
 }
 
 /** One OCSP request: one certificate at one responder. */

@@ -55,9 +55,17 @@ export function toJson(r: CaseReport): string {
   );
 }
 
-function csvCell(v: string | number | boolean | null): string {
-  const s = v === null ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * A text cell that starts with =, +, -, @, a tab or a CR is a formula to a
+ * spreadsheet (a certificate CN of `=HYPERLINK(...)` would run as one): it is
+ * neutralised with a leading ' and quoted (OWASP, CSV Injection). Numbers are
+ * written as they are, so a negative count stays a number.
+ */
+export function csvCell(v: string | number | boolean | null): string {
+  const text = v === null ? '' : String(v);
+  const formula = typeof v === 'string' && /^[=+\-@\t\r]/.test(text);
+  const s = formula ? `'${text}` : text;
+  return formula || /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** The appendix fields, one column each; `sans` is space-separated (DNS names hold no spaces). */

@@ -6,7 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../../src/ccadb/csv.js';
-import { COLUMNS, keyIdentifierHex, parseAllCertificateRecords } from '../../../src/ccadb/report.js';
+import {
+  COLUMNS,
+  keyIdentifierHex,
+  MAX_CELL_CHARS,
+  MAX_DISCLOSURE_BYTES,
+  MAX_PARTITIONED_CRLS,
+  parseAllCertificateRecords,
+} from '../../../src/ccadb/report.js';
 import { disclosureFor } from '../../../src/ccadb/match.js';
 import { InputError } from '../../../src/errors.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
@@ -37,6 +44,33 @@ describe('parseCsv (RFC 4180)', () => {
   it('refuses an unclosed quote and text after a closing quote, naming the line', () => {
     expect(() => parseCsv('a\n"open\nmore')).toThrow(/line 2: a quoted field is not closed/);
     expect(() => parseCsv('a\n"x"y\n')).toThrow(/line 2: text after a closing quote/);
+  });
+});
+
+describe('parseCsv: hostile sizes', () => {
+  it('drops a field past the cap, says which one, and reads the records after it', () => {
+    const text = `a,b\r\nshort,"${'x'.repeat(100)}"\r\n${'y'.repeat(101)},z\r\nlast,"q""q"\r\n`;
+    expect(parseCsv(text, { maxFieldChars: 100 })).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 2, fields: ['short', 'x'.repeat(100)] },
+      { line: 3, fields: ['', 'z'], oversized: 0 },
+      { line: 4, fields: ['last', 'q"q'] },
+    ]);
+    // A quoted field over the cap that spans lines still counts its lines.
+    const spanning = `h\r\n"${'ab\n'.repeat(50)}"\r\nnext\r\n`;
+    expect(parseCsv(spanning, { maxFieldChars: 10 })).toEqual([
+      { line: 1, fields: ['h'] },
+      { line: 2, fields: [''], oversized: 0 },
+      { line: 53, fields: ['next'] },
+    ]);
+  });
+
+  it('reads a 20 MB cell without building it a character at a time', () => {
+    const before = process.memoryUsage().heapUsed;
+    const records = parseCsv(`h1,h2\r\n"${'A'.repeat(20 * 1024 * 1024)}",b\r\n`, { maxFieldChars: 1024 });
+    expect(records[1]).toEqual({ line: 2, fields: ['', 'b'], oversized: 0 });
+    // The text itself is 20 MB; per-character concatenation took over 1 GB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(200 * 1024 * 1024);
   });
 });
 
@@ -154,5 +188,54 @@ describe('parseAllCertificateRecords', () => {
     expect(() => parseAllCertificateRecords(text, 'other.csv')).toThrow(
       `other.csv is not the CCADB "All Certificate Records" report: no "${COLUMNS.subjectKeyId}", "${COLUMNS.fullCrl}", "${COLUMNS.partitioned}" columns`,
     );
+  });
+});
+
+describe('parseAllCertificateRecords: outliers', () => {
+  const header = [COLUMNS.owner, COLUMNS.sha256, COLUMNS.name, COLUMNS.subjectKeyId, COLUMNS.fullCrl, COLUMNS.partitioned];
+  const honest = (i: number): string[] => [
+    'Owner',
+    (i + 1).toString(16).padStart(64, '0'),
+    `CA ${i}`,
+    '',
+    `http://crl.example/${i}.crl`,
+    '',
+  ];
+  const shards = (n: number, length = 40): string =>
+    JSON.stringify(Array.from({ length: n }, (_, j) => `http://crl.example/${String(j).padStart(length - 24, '0')}.crl`));
+
+  it('skips a CA that lists more partitioned CRLs than the cap, names its line, and imports the others', () => {
+    const text = csv([header, honest(0), ['Big', 'ff'.repeat(32), 'Huge', '', '', shards(20_000)], honest(1)]);
+    const r = parseAllCertificateRecords(text, 'report.csv');
+    expect(r.disclosures.map((d) => d.name)).toEqual(['CA 0', 'CA 1']);
+    expect(r.skipped).toEqual([
+      {
+        line: 3,
+        why: `lists 20000 partitioned CRLs, more than the ${MAX_PARTITIONED_CRLS} revwatch takes from one CA (a set cut short proves nothing): not imported`,
+      },
+    ]);
+    // At the cap, the set is taken whole.
+    const atCap = parseAllCertificateRecords(csv([header, ['Big', 'ff'.repeat(32), 'Big', '', '', shards(MAX_PARTITIONED_CRLS)]]), 'r.csv');
+    expect(atCap.disclosures[0]!.partitionedCrls).toHaveLength(MAX_PARTITIONED_CRLS);
+  });
+
+  it('skips a row with a cell past the cap, naming the column and line', () => {
+    const text = csv([
+      header,
+      honest(0),
+      ['Big', 'ee'.repeat(32), 'Huge cell', '', `http://crl.example/${'a'.repeat(MAX_CELL_CHARS)}`, ''],
+      honest(1),
+    ]);
+    const r = parseAllCertificateRecords(text, 'report.csv');
+    expect(r.disclosures.map((d) => d.name)).toEqual(['CA 0', 'CA 1']);
+    expect(r.skipped).toEqual([{ line: 3, why: `the "${COLUMNS.fullCrl}" cell is longer than ${MAX_CELL_CHARS} characters` }]);
+  });
+
+  it('skips a disclosure too big to store as one item (long URLs under the count cap)', () => {
+    const text = csv([header, ['Big', 'dd'.repeat(32), 'Long URLs', '', '', shards(400, 1000)], honest(0)]);
+    const r = parseAllCertificateRecords(text, 'report.csv');
+    expect(r.disclosures.map((d) => d.name)).toEqual(['CA 0']);
+    expect(r.skipped[0]!.line).toBe(2);
+    expect(r.skipped[0]!.why).toMatch(new RegExp(`^the row's disclosure takes \\d+ bytes, more than the ${MAX_DISCLOSURE_BYTES}`));
   });
 });

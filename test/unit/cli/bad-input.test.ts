@@ -24,6 +24,23 @@ describe('bad input: one line, exit 1, nothing written', () => {
       /--notify "a@example.com\\r\\nBcc: victim@example.com" is not an email address/,
     ],
     [['--notify', 'x@example.com\nmore'], /--notify "x@example.com\\nmore" is not an email address/],
+    // Issue 23: the delayed-report URL is a link like --report-url; a URL with a line break in it is no URL.
+    [['--delayed-report-url', 'javascript:alert(1)'], /--delayed-report-url must be an http or https URL \(got javascript:\)/],
+    [['--delayed-report-url', 'data:text/html,<script>alert(1)</script>'], /--delayed-report-url must be an http or https URL/],
+    [
+      ['--report-url', 'https://bugzilla.example/1\nforged line'],
+      /--report-url "https:\/\/bugzilla.example\/1\\nforged line" is not a URL: it contains whitespace/,
+    ],
+    [['--delayed-report-url', 'https://bugzilla.example/2\r\n'], /--delayed-report-url ".*" is not a URL: it contains whitespace/],
+    [['--crl-url', 'http://crl.example/a.crl\t'], /--crl-url ".*" is not a URL: it contains whitespace/],
+    [['--report-url', 'https://bugzilla.example/\u202e1'], /--report-url ".*" is not a URL: it contains U\+202E/],
+    // Invisible-only and bidi-controlled ids: look like nothing, or like another id.
+    [['--case', '\u200b'], /--case ".*" contains an invisible or bidi control character \(U\+200B\)/],
+    [['--case', 'case-\u202egnp.exe'], /--case ".*" contains an invisible or bidi control character \(U\+202E\)/],
+    [['--case', 'a\u2066b'], /\(U\+2066\)/],
+    [['--case', '\u3164'], /--case ".*" has no visible character/],
+    [['--case', 'x\u0085y'], /--case ".*" contains an invisible or bidi control character \(U\+0085\)/],
+    [['--notify', 'a\u200b@example.com'], /--notify ".*" is not an email address/],
   ])('track %j is refused', async (extra, message) => {
     const home = join(dir, `home-${Math.random().toString(36).slice(2)}`);
     // `track` reads --reported-at from its arguments; a later one wins, as commander does.
@@ -35,6 +52,14 @@ describe('bad input: one line, exit 1, nothing written', () => {
   it('accepts a report time up to 5 minutes ahead (clock skew), not more', () => {
     expect(requireNotFuture(T0 + 5 * 60_000, T0, '--reported-at')).toBe(T0 + 5 * 60_000);
     expect(() => requireNotFuture(T0 + 5 * 60_000 + 1, T0, '--reported-at')).toThrow(/in the future/);
+  });
+
+  it('accepts an id in any script, and an ordinary http(s) report URL', async () => {
+    const { parseCaseId, parseDelayedReportUrl, parseReportUrl } = await import('../../../src/cli-validate.js');
+    expect(parseCaseId('incident-2026-東京')).toBe('incident-2026-東京');
+    expect(parseCaseId('حادثة-1')).toBe('حادثة-1');
+    expect(parseReportUrl('https://bugzilla.mozilla.org/show_bug.cgi?id=1')).toBe('https://bugzilla.mozilla.org/show_bug.cgi?id=1');
+    expect(parseDelayedReportUrl('https://bugzilla.mozilla.org/show_bug.cgi?id=2')).toBe('https://bugzilla.mozilla.org/show_bug.cgi?id=2');
   });
 
   it("refuses --case '' on check, status and report instead of reading every case", async () => {

@@ -77,6 +77,30 @@ describe('HttpFetcher', () => {
         res.end('crl bytes');
       })
       .route('/reset', (req) => req.socket.destroy())
+      .route('/always-304', (_req, res) => {
+        res.statusCode = 304;
+        res.end();
+      })
+      .route('/continue-first', (_req, res) => {
+        // RFC 9110 15.2: an interim answer nobody asked for (no Expect: 100-continue was sent).
+        res.writeContinue();
+        setTimeout(() => res.end('crl after 100'), 20);
+      })
+      .route('/hints-then-continue', (_req, res) => {
+        res.writeEarlyHints({ link: '</x>; rel=preload' });
+        res.writeContinue();
+        res.writeContinue();
+        res.end('crl after interim answers');
+      })
+      .route('/continue-then-hop', (_req, res) => {
+        res.writeContinue();
+        res.writeHead(302, { location: '/ok' });
+        res.end();
+      })
+      .route('/endless-continue', (_req, res) => {
+        const t = setInterval(() => res.writeContinue(), 50);
+        res.on('close', () => clearInterval(t));
+      })
       .start();
     fetcher = new HttpFetcher({
       clock,
@@ -158,6 +182,39 @@ describe('HttpFetcher', () => {
     expect(first).toMatchObject({ ok: true, etag: '"v1"', notModified: false });
     const second = await fetcher.fetch({ url: server.url('/cached'), maxBytes: 1000, etag: '"v1"' });
     expect(second).toMatchObject({ ok: true, status: 304, notModified: true });
+  });
+
+  it('takes a 304 to a request that sent no validator as an error of the source, not as "unchanged"', async () => {
+    const r = await fetcher.fetch({ url: server.url('/always-304'), maxBytes: 1000 });
+    expect(r).toMatchObject({ ok: false, kind: 'http-status', status: 304, attempts: 1 });
+    expect(!r.ok && r.message).toMatch(/304 Not Modified to a request that sent no validator/);
+    // With a validator sent, the same answer is the ordinary "unchanged".
+    expect(
+      await fetcher.fetch({ url: server.url('/always-304'), maxBytes: 1000, lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' }),
+    ).toMatchObject({ ok: true, status: 304, notModified: true });
+  });
+
+  it('reads the body after interim answers nobody asked for (100 Continue, 103 Early Hints)', async () => {
+    const r = await fetcher.fetch({ url: server.url('/continue-first'), maxBytes: 1000 });
+    expect(r).toMatchObject({ ok: true, status: 200 });
+    expect(r.ok && r.body.toString()).toBe('crl after 100');
+    expect(r.ok && r.sha256).toBe(createHash('sha256').update('crl after 100').digest('hex'));
+    const interim = await fetcher.fetch({ url: server.url('/hints-then-continue'), maxBytes: 1000 });
+    expect(interim.ok && interim.body.toString()).toBe('crl after interim answers');
+    const hop = await fetcher.fetch({ url: server.url('/continue-then-hop'), maxBytes: 1000 });
+    expect(hop).toMatchObject({ ok: true, redirects: 1, url: server.url('/ok') });
+    expect(hop.ok && hop.body.toString()).toBe('hello');
+    // The size cap holds on that path too.
+    expect(await fetcher.fetch({ url: server.url('/continue-first'), maxBytes: 5 })).toMatchObject({ ok: false, kind: 'too-large' });
+  });
+
+  it('ends an endless stream of interim answers at the fetch deadline', async () => {
+    const started = performance.now();
+    const r = await fetcher.fetch({ url: server.url('/endless-continue'), maxBytes: 1000, deadlineMs: 1_500 });
+    expect(r).toMatchObject({ ok: false, kind: 'timeout' });
+    expect(!r.ok && r.message).toMatch(/1\.5 s fetch deadline/);
+    // Generous: the point is that it ends, on a loaded machine.
+    expect(performance.now() - started).toBeLessThan(15_000);
   });
 
   it('reports a responder that is down or resets the connection as a network failure', async () => {
