@@ -1,12 +1,11 @@
 /** `revwatch track`: read the certificates named, and record them under a case. */
 import { Option, type Command } from 'commander';
 import { parseCaseId, parseDelayedReportUrl, parseReportUrl, sourceUrlOption } from '../cli-validate.js';
-import type { Case } from '../domain.js';
 import { NOTIFYING_PARTIES } from '../rules/programs.js';
 import { collect, readInput, type CliContext } from './context.js';
 import { terminalProgress } from './progress.js';
 
-interface TrackOptions {
+export interface TrackOptions {
   reportedAt?: string;
   reason?: string;
   kind?: string;
@@ -67,34 +66,11 @@ export function registerTrack(program: Command, ctx: CliContext): void {
 
 async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Promise<void> {
   const { io } = ctx;
-  const { parseInstant } = await import('../time.js');
-  const { requireEmailAddress, requireNotFuture } = await import('../cli-validate.js');
-  const { parseKind, parseReason } = await import('../rules/deadline-report.js');
-  const { checkNotifiedAt, parseNotifiedBy } = await import('../rules/programs.js');
   const { readCertificates } = await import('../pki/certificate.js');
   const { appendSkipped, collectInputs } = await import('../cli-inputs.js');
-  const { defaultCaseId, trackCertificates } = await import('../check/track.js');
-  const { factsWithRule, parseFixedDateRule } = await import('../rules/fixed-date.js');
-  const { InputError } = await import('../errors.js');
-  const now = io.clock.now().getTime();
-  const rule = parseFixedDateRule(opts.rule);
-  const stated = factsWithRule(rule, opts);
-  const reportedAt = requireNotFuture(parseInstant(stated.reportedAt, '--reported-at'), now, '--reported-at');
-  const confirmedAt = opts.confirmedAt ? requireNotFuture(parseInstant(opts.confirmedAt, '--confirmed-at'), now, '--confirmed-at') : null;
-  const preliminaryReportAt = opts.preliminaryReportAt
-    ? requireNotFuture(parseInstant(opts.preliminaryReportAt, '--preliminary-report-at'), now, '--preliminary-report-at')
-    : null;
-  if (preliminaryReportAt !== null && preliminaryReportAt < reportedAt)
-    throw new InputError('--preliminary-report-at is before --reported-at: a preliminary report answers the problem report');
-  const kind = parseKind(stated.kind);
-  const reason = parseReason(stated.reason, kind);
-  const notifiedBy = parseNotifiedBy(opts.notifiedBy);
-  const notifiedAt = checkNotifiedAt(
-    opts.notifiedAt ? requireNotFuture(parseInstant(opts.notifiedAt, '--notified-at'), now, '--notified-at') : null,
-    notifiedBy,
-    reportedAt,
-  );
-  for (const n of opts.notify ?? []) requireEmailAddress(n);
+  const { trackCertificates } = await import('../check/track.js');
+  // Every fact of the case is checked before any input is read or fetched.
+  const kase = (await import('./track-case.js')).caseFromOptions(opts, io.clock.now().getTime());
   const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
   const fetcher = await ctx.fetcher();
   try {
@@ -105,19 +81,6 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       certsDir: opts.certsDir,
       onSkipped: (file, rows) => appendSkipped(skipped, file, rows),
     });
-    const title = opts.title ?? (rule ? `${rule.id}: ${rule.selects}` : `${reason} reported ${new Date(reportedAt).toISOString()}`);
-    const facts = { reportedAt, reason, kind, title, notifiedBy };
-    const kase: Case = {
-      id: opts.case ?? defaultCaseId(facts),
-      ...facts,
-      ...(rule ? { rule: rule.id } : {}),
-      ...(notifiedAt !== null ? { notifiedAt } : {}),
-      ...(preliminaryReportAt !== null ? { preliminaryReportAt } : {}),
-      confirmedAt,
-      reportUrl: opts.reportUrl ?? null,
-      notify: opts.notify ?? [],
-      delayedReportUrl: opts.delayedReportUrl ?? null,
-    };
     const fetchCaIssuers = (await import('../cli-sources.js')).caIssuersFetcher(fetcher);
     const { disclosedCrlsForTrack } = await import('../cli-ccadb.js');
     const progress = await terminalProgress(ctx, 'certificates');
