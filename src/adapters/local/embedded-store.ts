@@ -94,9 +94,25 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { dirname } = require('node:path');
-    // dynalite opens its LevelDB with the defaults; the 'level' it requires (found from its own folder) is given
-    // a larger write buffer first (see WRITE_BUFFER_BYTES), and each database it opens is kept for closing.
-    const level = require(require.resolve('level', { paths: [dirname(workerData.dynalitePath)] }));
+    // LevelDB's background thread (the one that writes buffers out and compacts) is started by its library the
+    // first time it is needed and lives as long as the process; Node unloads (dlclose) an addon a worker loaded
+    // when that worker ends. Unloaded, the thread's code is gone: even after every database is closed, the
+    // thread is still returning from the mutex unlock that woke the closer (LevelDB's DBImpl::BackgroundCall),
+    // and then parks in a wait inside that code. So the addon is loaded with RTLD_NODELETE: it stays mapped
+    // until the process ends.
+    const nativeDlopen = process.dlopen;
+    if (workerData.keepLoadedFlag !== 0) {
+      process.dlopen = (module, filename, flags) =>
+        nativeDlopen.call(process, module, filename, (flags === undefined ? require('node:os').constants.dlopen.RTLD_LAZY : flags) | workerData.keepLoadedFlag);
+    }
+    let level;
+    try {
+      // dynalite opens its LevelDB with the defaults; the 'level' it requires (found from its own folder) is given
+      // a larger write buffer first (see WRITE_BUFFER_BYTES), and each database it opens is kept for closing.
+      level = require(require.resolve('level', { paths: [dirname(workerData.dynalitePath)] }));
+    } finally {
+      process.dlopen = nativeDlopen;
+    }
     const DefaultLevel = level.Level;
     if (typeof DefaultLevel !== 'function') throw new Error("the 'level' module dynalite uses exports no Level class");
     const opened = [];
@@ -116,11 +132,23 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
     const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     server.once('error', (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
     server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
-    parentPort.on('message', (m) => {
+    const message = (err) => String((err && err.message) || err);
+    parentPort.on('message', async (m) => {
       if (m !== 'close') return;
-      const closed = () => server.close(() => parentPort.postMessage({ closed: true }));
+      const problems = [];
       // Not written out: the log still holds every write, and the next opening replays it.
-      writeOutBuffers().then(closed, closed);
+      await writeOutBuffers().catch(() => {});
+      // dynalite's close stops the HTTP server, waits for the requests in flight, and closes its database.
+      await new Promise((done) => server.close((err) => { if (err) problems.push(message(err)); done(); }));
+      // Every database is closed here whatever dynalite did: LevelDB's close waits for a compaction in progress,
+      // so nothing of LevelDB is still at work when this thread ends. Closing a closed one does nothing.
+      for (const result of await Promise.allSettled(opened.map((db) => db.close()))) {
+        if (result.status === 'rejected') problems.push(message(result.reason));
+      }
+      for (const db of opened) if (db.status !== 'closed') problems.push('a database is still ' + db.status);
+      parentPort.postMessage({ closed: true, problems });
+      // Nothing is left to keep this thread alive: it ends by itself.
+      parentPort.close();
     });
   `;
   // The store's requests leave short-lived garbage only (each item's JSON, parsed and re-encoded): a small young
@@ -128,30 +156,51 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
   // 101,000-certificate home, `status` peaked ~25 MB lower with it, and `check` took no longer.
   const worker = new Worker(code, {
     eval: true,
-    workerData: { dynalitePath, path, writeBufferBytes: WRITE_BUFFER_BYTES },
+    workerData: { dynalitePath, path, writeBufferBytes: WRITE_BUFFER_BYTES, keepLoadedFlag: keepLoadedDlopenFlag() },
     resourceLimits: { maxYoungGenerationSizeMb: 8 },
   });
+  const exited = new Promise<number>((done) => worker.once('exit', done));
   return new Promise<DynaliteThread>((resolve, reject) => {
     const onExit = (code: number): void => reject(new Error(`the embedded store's thread stopped (exit ${code}) before it listened`));
     worker.once('error', reject);
     worker.once('exit', onExit);
     worker.once('message', (m: { port?: number; error?: string }) => {
       if (m.error !== undefined || m.port === undefined) {
-        void worker.terminate();
-        reject(new Error(`starting the embedded store failed: ${m.error ?? 'no port'}`));
+        worker.postMessage('close');
+        void exited.then(() => reject(new Error(`starting the embedded store failed: ${m.error ?? 'no port'}`)));
+        worker.off('exit', onExit);
         return;
       }
       worker.off('exit', onExit);
       resolve({
         port: m.port,
-        close: () =>
-          new Promise<void>((done) => {
-            worker.once('message', () => void worker.terminate().then(() => done()));
-            worker.postMessage('close');
-          }),
+        close: async () => {
+          const closed = new Promise<{ problems: string[] }>((done) => {
+            worker.on('message', (reply: { closed?: boolean; problems?: string[] }) => {
+              if (reply.closed) done({ problems: reply.problems ?? [] });
+            });
+          });
+          worker.postMessage('close');
+          const reply = await Promise.race([
+            closed,
+            exited.then(() => ({ problems: ["the embedded store's thread ended before it closed the store"] })),
+          ]);
+          await exited;
+          if (reply.problems.length > 0) throw new Error(`closing the embedded store failed: ${reply.problems.join('; ')}`);
+        },
       });
     });
   });
+}
+
+/**
+ * dlopen's RTLD_NODELETE, which Node does not export: glibc's and macOS's values. Elsewhere 0 (musl never
+ * unloads a library; Windows is not a platform revwatch runs its local store on).
+ */
+function keepLoadedDlopenFlag(): number {
+  if (process.platform === 'linux') return 0x1000;
+  if (process.platform === 'darwin') return 0x80;
+  return 0;
 }
 
 /** AWS mode: the deployed table, through the SDK's default credential and region chain. */
