@@ -10,9 +10,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import lockfile from 'proper-lockfile';
 import { DynamoStore } from '../aws/dynamo-store.js';
-import { announceLockWait } from './lock-wait.js';
+import { lockHome } from './home-lock.js';
 
 export const LOCAL_TABLE = 'revwatch';
 
@@ -26,15 +25,7 @@ export async function openEmbeddedStore(
   options: { lockWaitMs?: number; onLockWait?: (message: string) => void } = {},
 ): Promise<OpenStore> {
   mkdirSync(join(home, 'db'), { recursive: true });
-  const waitMs = options.lockWaitMs ?? 10 * 60_000;
-  await announceLockWait(home, join(home, 'db.lock'), 30_000, options.onLockWait);
-  const release = await lockfile.lock(home, {
-    lockfilePath: join(home, 'db.lock'),
-    // A crashed holder's lock goes stale after 30 s (proper-lockfile refreshes it while held).
-    stale: 30_000,
-    retries: { retries: Math.ceil(waitMs / 250), factor: 1, minTimeout: 250, maxTimeout: 250 },
-    realpath: false,
-  });
+  const release = await lockHome(home, { waitMs: options.lockWaitMs ?? 10 * 60_000, onLockWait: options.onLockWait });
   let server: DynaliteThread;
   try {
     server = await startDynaliteThread(join(home, 'db'));
