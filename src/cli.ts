@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError, oneLine } from './cli-validate.js';
 import { SystemClock } from './clock.js';
-import { InputError, NotEvidenceError } from './errors.js';
+import { InputError, NotEvidenceError, StoreUnavailableError } from './errors.js';
 import { cliContext, EvidenceMismatchError, FailOnMatchError, SourceUnreadableError, type CliIo } from './cli/context.js';
 import { registerCcadb } from './cli/ccadb.js';
 import { registerCheck } from './cli/check.js';
@@ -87,6 +87,11 @@ function exitCodeOf(err: unknown, io: CliIo): number {
     io.stderr(`revwatch: ${oneLine(err.message)}\n`);
     return 1;
   }
+  const unavailable = causeOfClass(err, StoreUnavailableError);
+  if (unavailable) {
+    io.stderr(`revwatch: ${oneLine(unavailable.message)}\n`);
+    return 1;
+  }
   const awsSetup = describeAwsSetupError(err);
   if (awsSetup) {
     io.stderr(`revwatch: ${awsSetup}\n`);
@@ -106,6 +111,12 @@ function exitCodeOf(err: unknown, io: CliIo): number {
   }
   io.stderr(`revwatch: internal error: ${(err as Error).stack ?? String(err)}\n`);
   return 70;
+}
+
+/** `err` or the first of its causes that is a `type`. */
+function causeOfClass<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) if (e instanceof type) return e;
+  return null;
 }
 
 export function processIo(): CliIo {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStore } from '../aws/dynamo-store.js';
+import { StoreUnavailableError } from '../../errors.js';
 import { lockHome } from './home-lock.js';
 
 export const LOCAL_TABLE = 'revwatch';
@@ -33,24 +34,83 @@ export async function openEmbeddedStore(
     await release();
     throw err;
   }
-  const port = server.port;
+  const client = localDynamoClient(`127.0.0.1:${server.port}`);
+  const store = new DynamoStore(client, { tableName: LOCAL_TABLE });
+  const close = async (): Promise<void> => {
+    client.destroy();
+    try {
+      await server.close();
+    } finally {
+      await release();
+    }
+  };
+  try {
+    await store.ensureTable();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { store, close };
+}
+
+/**
+ * The SDK client for the store on `endpoint` (host:port on loopback). Every request to the store has a deadline:
+ * a loopback that is down or drops packets, or a store thread that stopped answering, ends the command with one
+ * line (a StoreUnavailableError) instead of a silent hang. A request is one page (DynamoDB's 1 MB) or one batch,
+ * so minutes of silence mean nothing will come.
+ */
+export function localDynamoClient(
+  endpoint: string,
+  deadlines: { connectMs: number; requestMs: number } = { connectMs: LOCAL_CONNECT_DEADLINE_MS, requestMs: LOCAL_REQUEST_DEADLINE_MS },
+): DynamoDBClient {
   const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${endpoint}`,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 5,
-  });
-  const store = new DynamoStore(client, { tableName: LOCAL_TABLE });
-  await store.ensureTable();
-  return {
-    store,
-    async close() {
-      client.destroy();
-      await server.close();
-      await release();
+    // requestTimeout only warns unless told to throw; socketTimeout is the same deadline for a silent socket.
+    requestHandler: {
+      connectionTimeout: deadlines.connectMs,
+      requestTimeout: deadlines.requestMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: deadlines.requestMs,
     },
-  };
+  });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        throw unreachable(err, endpoint) ?? err;
+      }
+    },
+    { step: 'initialize', name: 'revwatchLocalStoreUnreachable' },
+  );
+  return client;
 }
+
+/** Connecting to the store's own loopback port takes microseconds: 10 s without a connection means none will come. */
+const LOCAL_CONNECT_DEADLINE_MS = 10_000;
+/** The longest a request to the store may go without a byte of answer (the machine may be loaded, LevelDB busy). */
+const LOCAL_REQUEST_DEADLINE_MS = 120_000;
+/** How long the store's thread may take to load dynalite and listen. */
+const START_DEADLINE_MS = 60_000;
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+/** A failure to reach the store on its loopback port, as one line naming it; null for any other failure. */
+function unreachable(err: unknown, endpoint: string): StoreUnavailableError | null {
+  if (!(err instanceof Error)) return null;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (err.name === 'TimeoutError') {
+    return new StoreUnavailableError(`the embedded store on ${endpoint} did not answer in time: ${oneLine(err.message)}`, { cause: err });
+  }
+  if (code === undefined || !UNREACHABLE_CODES.has(code)) return null;
+  const hint = code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL' ? ' (is the loopback interface up?)' : '';
+  return new StoreUnavailableError(`the embedded store on ${endpoint} cannot be reached: ${oneLine(err.message)}${hint}`, { cause: err });
+}
+
+const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
 /**
  * LevelDB's write buffer: writes collect in memory (and its log) up to this size before they are sorted into a
@@ -152,13 +212,24 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
   });
   const exited = new Promise<number>((done) => worker.once('exit', done));
   return new Promise<DynaliteThread>((resolve, reject) => {
-    const onExit = (code: number): void => reject(new Error(`the embedded store's thread stopped (exit ${code}) before it listened`));
+    const onExit = (code: number): void => {
+      clearTimeout(startDeadline);
+      reject(new StoreUnavailableError(`the embedded store's thread stopped (exit ${code}) before it listened`));
+    };
+    // A thread that never says it listens (a loaded machine is given a minute) is stopped: nothing of LevelDB has
+    // run yet, since dynalite opens its database on the first request.
+    const startDeadline = setTimeout(() => {
+      worker.off('exit', onExit);
+      void worker.terminate();
+      reject(new StoreUnavailableError(`the embedded store did not start within ${START_DEADLINE_MS / 1000} s`));
+    }, START_DEADLINE_MS);
     worker.once('error', reject);
     worker.once('exit', onExit);
     worker.once('message', (m: { port?: number; error?: string }) => {
+      clearTimeout(startDeadline);
       if (m.error !== undefined || m.port === undefined) {
         worker.postMessage('close');
-        void exited.then(() => reject(new Error(`starting the embedded store failed: ${m.error ?? 'no port'}`)));
+        void exited.then(() => reject(new StoreUnavailableError(`starting the embedded store failed: ${m.error ?? 'no port'}`)));
         worker.off('exit', onExit);
         return;
       }
