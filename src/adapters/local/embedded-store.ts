@@ -5,7 +5,7 @@
  * the home directory first: a second `revwatch check` waits for the first
  * instead of failing, and neither loses nor duplicates anything.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -29,7 +29,8 @@ export async function openEmbeddedStore(
   const release = await lockHome(home, { waitMs: options.lockWaitMs ?? 10 * 60_000, onLockWait: options.onLockWait });
   let server: DynaliteThread;
   try {
-    server = await startDynaliteThread(join(home, 'db'));
+    const createIfMissing = checkStoreFiles(join(home, 'db'));
+    server = await startDynaliteThread(join(home, 'db'), createIfMissing);
   } catch (err) {
     await release();
     throw err;
@@ -140,7 +141,7 @@ interface DynaliteThread {
  * the resolved path of dynalite, so it works the same from dist/ and from the
  * TypeScript sources under test.
  */
-function startDynaliteThread(path: string): Promise<DynaliteThread> {
+function startDynaliteThread(path: string, createIfMissing: boolean): Promise<DynaliteThread> {
   const dynalitePath = createRequire(import.meta.url).resolve('dynalite');
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -169,7 +170,8 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
     const opened = [];
     level.Level = class extends DefaultLevel {
       constructor(location, options) {
-        super(location, { ...options, writeBufferSize: workerData.writeBufferBytes });
+        // A store that has files is never created afresh: LevelDB would start an empty database over them.
+        super(location, { ...options, writeBufferSize: workerData.writeBufferBytes, createIfMissing: workerData.createIfMissing });
         opened.push(this);
       }
     };
@@ -179,11 +181,16 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
     // that wrote then leaves its writes in tables, and the next command opens the store without replaying them
     // from the log (up to WRITE_BUFFER_BYTES of it) first.
     const writeOutBuffers = () => Promise.all(opened.map((db) => db.status === 'open' ? db.compactRange('\uffff', '\uffff\uffff') : undefined));
+    const message = (err) => String((err && err.message) || err);
     const dynalite = require(workerData.dynalitePath);
     const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     server.once('error', (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
-    server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
-    const message = (err) => String((err && err.message) || err);
+    // Opened before it serves: a store LevelDB finds damaged (a garbage CURRENT, a missing table file) is
+    // refused at once, instead of failing request by request.
+    opened[0].open().then(
+      () => server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port })),
+      (err) => parentPort.postMessage({ damaged: message(err.cause || err) }),
+    );
     parentPort.on('message', async (m) => {
       if (m !== 'close') return;
       const problems = [];
@@ -207,7 +214,7 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
   // 101,000-certificate home, `status` peaked ~25 MB lower with it, and `check` took no longer.
   const worker = new Worker(code, {
     eval: true,
-    workerData: { dynalitePath, path, writeBufferBytes: WRITE_BUFFER_BYTES, keepLoadedFlag: keepLoadedDlopenFlag() },
+    workerData: { dynalitePath, path, createIfMissing, writeBufferBytes: WRITE_BUFFER_BYTES, keepLoadedFlag: keepLoadedDlopenFlag() },
     resourceLimits: { maxYoungGenerationSizeMb: 8 },
   });
   const exited = new Promise<number>((done) => worker.once('exit', done));
@@ -225,11 +232,15 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
     }, START_DEADLINE_MS);
     worker.once('error', reject);
     worker.once('exit', onExit);
-    worker.once('message', (m: { port?: number; error?: string }) => {
+    worker.once('message', (m: { port?: number; error?: string; damaged?: string }) => {
       clearTimeout(startDeadline);
-      if (m.error !== undefined || m.port === undefined) {
+      if (m.error !== undefined || m.damaged !== undefined || m.port === undefined) {
         worker.postMessage('close');
-        void exited.then(() => reject(new StoreUnavailableError(`starting the embedded store failed: ${m.error ?? 'no port'}`)));
+        const why =
+          m.damaged !== undefined
+            ? `the store in ${path} is damaged: ${oneLine(m.damaged)}`
+            : `starting the embedded store failed: ${m.error ?? 'no port'}`;
+        void exited.then(() => reject(new StoreUnavailableError(why)));
         worker.off('exit', onExit);
         return;
       }
@@ -253,6 +264,47 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
       });
     });
   });
+}
+
+/** The last 8 bytes of every LevelDB table file (kTableMagicNumber, little-endian: LevelDB's table/format.h). */
+const TABLE_MAGIC = Buffer.from('57fb808b247547db', 'hex');
+/** A table file's footer: two block handles padded to 40 bytes, then the magic number. */
+const TABLE_FOOTER_BYTES = 48;
+
+/**
+ * What can be seen of the store's files before LevelDB opens them, and whether LevelDB may create the store:
+ * only where it holds no LevelDB file at all. Without CURRENT (the name of the live MANIFEST) LevelDB would start
+ * an empty database and delete the table files it does not know; a table file cut short (no footer) is
+ * otherwise only found when a request first reads it.
+ */
+function checkStoreFiles(dir: string): boolean {
+  const files = readdirSync(dir);
+  const leveldbFiles = files.filter((f) => /^(\d+\.(ldb|sst|log)|MANIFEST-\d+|CURRENT)$/.test(f));
+  if (leveldbFiles.length === 0) return true;
+  if (!files.includes('CURRENT')) {
+    throw new StoreUnavailableError(
+      `the store in ${dir} is damaged: its CURRENT file is missing beside ${leveldbFiles.length} LevelDB file(s); ` +
+        'refusing to start a new database over them (restore the home from a backup)',
+    );
+  }
+  for (const table of files.filter((f) => /^\d+\.(ldb|sst)$/.test(f))) {
+    const path = join(dir, table);
+    const size = statSync(path).size;
+    let footerOk = false;
+    if (size >= TABLE_FOOTER_BYTES) {
+      const fd = openSync(path, 'r');
+      try {
+        const tail = Buffer.alloc(TABLE_MAGIC.length);
+        readSync(fd, tail, 0, tail.length, size - tail.length);
+        footerOk = tail.equals(TABLE_MAGIC);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    if (!footerOk)
+      throw new StoreUnavailableError(`the store in ${dir} is damaged: table file ${table} is truncated or not a table (no footer)`);
+  }
+  return false;
 }
 
 /**
