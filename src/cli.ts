@@ -120,12 +120,23 @@ function causeOfClass<T extends Error>(err: unknown, type: new (...args: never[]
 }
 
 export function processIo(): CliIo {
+  // A reader that goes away (`revwatch status --json | head -c 100`) is no failure of the command: the rest of
+  // its output is dropped and it ends as it would have, without an 'Unhandled error event' (EPIPE) trace.
+  let stdoutGone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutGone = true;
+    process.stdout.emit('drain');
+  });
   return {
-    stdout: (s) => process.stdout.write(s),
+    stdout: (s) => {
+      if (!stdoutGone) process.stdout.write(s);
+    },
     stderr: (s) => process.stderr.write(s),
     env: process.env,
     clock: new SystemClock(),
     interactive: process.stderr.isTTY === true,
-    drain: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
+    drain: () =>
+      process.stdout.writableNeedDrain && !stdoutGone ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve(),
   };
 }

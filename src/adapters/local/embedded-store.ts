@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStore } from '../aws/dynamo-store.js';
-import { StoreUnavailableError } from '../../errors.js';
+import { InputError, StoreUnavailableError } from '../../errors.js';
 import { lockHome } from './home-lock.js';
 
 export const LOCAL_TABLE = 'revwatch';
@@ -25,7 +25,7 @@ export async function openEmbeddedStore(
   home: string,
   options: { lockWaitMs?: number; onLockWait?: (message: string) => void } = {},
 ): Promise<OpenStore> {
-  mkdirSync(join(home, 'db'), { recursive: true });
+  makeStoreDirectory(join(home, 'db'));
   const release = await lockHome(home, { waitMs: options.lockWaitMs ?? 10 * 60_000, onLockWait: options.onLockWait });
   let server: DynaliteThread;
   try {
@@ -264,6 +264,28 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
       });
     });
   });
+}
+
+/**
+ * <home>/db, the home itself being there already. Not `recursive`: Node's recursive mkdir never returns where a
+ * directory exists but refuses children (`--home /proc/self`: it spun at 100 % CPU, deaf to SIGTERM).
+ */
+function makeStoreDirectory(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return;
+    const why =
+      code === 'EROFS'
+        ? 'the file system is read-only'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EEXIST'
+            ? 'it is not a directory'
+            : (err as Error).message;
+    throw new InputError(`cannot use ${dir} as the store's directory: ${oneLine(why)}`);
+  }
 }
 
 /** The last 8 bytes of every LevelDB table file (kTableMagicNumber, little-endian: LevelDB's table/format.h). */
