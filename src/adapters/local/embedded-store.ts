@@ -5,9 +5,9 @@
  * the home directory first: a second `revwatch check` waits for the first
  * instead of failing, and neither loses nor duplicates anything.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStore } from '../aws/dynamo-store.js';
@@ -25,7 +25,7 @@ export async function openEmbeddedStore(
   home: string,
   options: { lockWaitMs?: number; onLockWait?: (message: string) => void } = {},
 ): Promise<OpenStore> {
-  makeStoreDirectory(join(home, 'db'));
+  for (const dir of missingDirectories(join(home, 'db'))) makeStoreDirectory(dir);
   const release = await lockHome(home, { waitMs: options.lockWaitMs ?? 10 * 60_000, onLockWait: options.onLockWait });
   let server: DynaliteThread;
   try {
@@ -266,8 +266,15 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
   });
 }
 
+/** `dir` and those of its ancestors that do not exist, outermost first. */
+function missingDirectories(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  return missing;
+}
+
 /**
- * <home>/db, the home itself being there already. Not `recursive`: Node's recursive mkdir never returns where a
+ * One directory of <home>/db, its parent being there already. Not `recursive`: Node's recursive mkdir never returns where a
  * directory exists but refuses children (`--home /proc/self`: it spun at 100 % CPU, deaf to SIGTERM).
  */
 function makeStoreDirectory(dir: string): void {
