@@ -22,11 +22,12 @@ import { StoreUnavailableError } from '../../src/errors.js';
 const ROOT = join(__dirname, '../..');
 const BIN = join(ROOT, 'bin/revwatch.js');
 
-const probe = spawnSync('unshare', ['-n', 'true'], { encoding: 'utf8' });
+// `ip` shows the namespace's loopback state, which the test checks is down before it relies on it.
+const probe = spawnSync('unshare', ['-n', 'ip', 'link', 'show', 'lo'], { encoding: 'utf8' });
 const netns = probe.status === 0;
 if (!netns) {
   console.warn(
-    `store-unavailable: loopback-down case skipped, cannot create a network namespace (unshare -n: ${(probe.stderr || probe.error?.message || '').trim()})`,
+    `store-unavailable: loopback-down case skipped, cannot create a network namespace or run ip in it (unshare -n ip link show lo: ${(probe.stderr || probe.error?.message || '').trim()})`,
   );
 }
 
