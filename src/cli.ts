@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError, oneLine } from './cli-validate.js';
 import { SystemClock } from './clock.js';
-import { InputError, NotEvidenceError } from './errors.js';
+import { InputError, NotEvidenceError, StoreUnavailableError } from './errors.js';
 import { AwsUnreachableError } from './cli/aws-unreachable.js';
 import { cliContext, EvidenceMismatchError, FailOnMatchError, SourceUnreadableError, type CliIo } from './cli/context.js';
 import { registerCcadb } from './cli/ccadb.js';
@@ -88,6 +88,11 @@ function exitCodeOf(err: unknown, io: CliIo): number {
     io.stderr(`revwatch: ${oneLine(err.message)}\n`);
     return 1;
   }
+  const unavailable = causeOfClass(err, StoreUnavailableError);
+  if (unavailable) {
+    io.stderr(`revwatch: ${oneLine(unavailable.message)}\n`);
+    return 1;
+  }
   const awsSetup = describeAwsSetupError(err);
   if (awsSetup) {
     io.stderr(`revwatch: ${awsSetup}\n`);
@@ -113,13 +118,30 @@ function exitCodeOf(err: unknown, io: CliIo): number {
   return 70;
 }
 
+/** `err` or the first of its causes that is a `type`. */
+function causeOfClass<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) if (e instanceof type) return e;
+  return null;
+}
+
 export function processIo(): CliIo {
+  // A reader that goes away (`revwatch status --json | head -c 100`) is no failure of the command: the rest of
+  // its output is dropped and it ends as it would have, without an 'Unhandled error event' (EPIPE) trace.
+  let stdoutGone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutGone = true;
+    process.stdout.emit('drain');
+  });
   return {
-    stdout: (s) => process.stdout.write(s),
+    stdout: (s) => {
+      if (!stdoutGone) process.stdout.write(s);
+    },
     stderr: (s) => process.stderr.write(s),
     env: process.env,
     clock: new SystemClock(),
     interactive: process.stderr.isTTY === true,
-    drain: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
+    drain: () =>
+      process.stdout.writableNeedDrain && !stdoutGone ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve(),
   };
 }

@@ -17,3 +17,15 @@ export class NotEvidenceError extends Error {
     this.name = 'NotEvidenceError';
   }
 }
+
+/**
+ * The local store cannot be used: its thread did not start, its loopback port does not answer, or its data is
+ * damaged. Not a bug of revwatch and nothing the command can go on without: one line, exit 1. Found anywhere in
+ * an error's chain of causes (the store's adapter wraps what the SDK throws).
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -64,7 +64,7 @@ describe('bad input through the built CLI', () => {
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^revwatch: waiting for the lock on .* \(.*db\.lock, last refreshed 2\d s ago\): another revwatch command is using this home; a lock left by a killed command is taken over once it has not been refreshed for 30 s$/,
+      /^revwatch: waiting for the lock on .* \(.*db\.lock, last refreshed 2\d s ago\): another revwatch command is using this home; a lock left by a command that has died is taken over at once when its process is known to be gone, else once it has not been refreshed for 30 s$/,
     );
   }, 90_000);
 });

@@ -1,10 +1,13 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 
+const ROOT = join(__dirname, '../..');
 const tableFiles = (home: string): string[] => readdirSync(join(home, 'db')).filter((f) => /\.(ldb|sst)$/.test(f));
 const logBytes = (home: string): number =>
   readdirSync(join(home, 'db'))
@@ -42,5 +45,26 @@ describe('the embedded store', () => {
     } finally {
       await again.close();
     }
+  });
+
+  // LevelDB's background thread outlives every database: were its library unloaded when the store's worker
+  // ends, that thread would next run unmapped code (the SIGSEGV at exit that writing commands hit). A process of
+  // its own, so that no earlier test has loaded the library already.
+  it.runIf(process.platform === 'linux')('keeps LevelDB’s library loaded after the store’s thread has ended', () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-embedded-'));
+    homes.push(home);
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { openEmbeddedStore } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/adapters/local/embedded-store.js')).href)};
+      const mapped = () => readFileSync('/proc/self/maps', 'utf8').includes('classic-level');
+      const open = await openEmbeddedStore(${JSON.stringify(home)});
+      await open.store.putCertificateDers([{ sha256: 'ab'.repeat(32), der: new Uint8Array(64) }]);
+      const whileOpen = mapped();
+      await open.close();
+      console.log(JSON.stringify({ whileOpen, afterClose: mapped() }));
+    `;
+    writeFileSync(join(home, 'probe.mjs'), script);
+    const out = execFileSync(process.execPath, [join(home, 'probe.mjs')], { encoding: 'utf8' });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ whileOpen: true, afterClose: true });
   });
 });

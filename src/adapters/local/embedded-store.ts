@@ -5,14 +5,14 @@
  * the home directory first: a second `revwatch check` waits for the first
  * instead of failing, and neither loses nor duplicates anything.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import lockfile from 'proper-lockfile';
 import { DynamoStore } from '../aws/dynamo-store.js';
-import { announceLockWait } from './lock-wait.js';
+import { InputError, StoreUnavailableError } from '../../errors.js';
+import { lockHome } from './home-lock.js';
 
 export const LOCAL_TABLE = 'revwatch';
 
@@ -25,41 +25,93 @@ export async function openEmbeddedStore(
   home: string,
   options: { lockWaitMs?: number; onLockWait?: (message: string) => void } = {},
 ): Promise<OpenStore> {
-  mkdirSync(join(home, 'db'), { recursive: true });
-  const waitMs = options.lockWaitMs ?? 10 * 60_000;
-  await announceLockWait(home, join(home, 'db.lock'), 30_000, options.onLockWait);
-  const release = await lockfile.lock(home, {
-    lockfilePath: join(home, 'db.lock'),
-    // A crashed holder's lock goes stale after 30 s (proper-lockfile refreshes it while held).
-    stale: 30_000,
-    retries: { retries: Math.ceil(waitMs / 250), factor: 1, minTimeout: 250, maxTimeout: 250 },
-    realpath: false,
-  });
+  for (const dir of missingDirectories(join(home, 'db'))) makeStoreDirectory(dir);
+  const release = await lockHome(home, { waitMs: options.lockWaitMs ?? 10 * 60_000, onLockWait: options.onLockWait });
   let server: DynaliteThread;
   try {
-    server = await startDynaliteThread(join(home, 'db'));
+    const createIfMissing = checkStoreFiles(join(home, 'db'));
+    server = await startDynaliteThread(join(home, 'db'), createIfMissing);
   } catch (err) {
     await release();
     throw err;
   }
-  const port = server.port;
+  const client = localDynamoClient(`127.0.0.1:${server.port}`);
+  const store = new DynamoStore(client, { tableName: LOCAL_TABLE });
+  const close = async (): Promise<void> => {
+    client.destroy();
+    try {
+      await server.close();
+    } finally {
+      await release();
+    }
+  };
+  try {
+    await store.ensureTable();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { store, close };
+}
+
+/**
+ * The SDK client for the store on `endpoint` (host:port on loopback). Every request to the store has a deadline:
+ * a loopback that is down or drops packets, or a store thread that stopped answering, ends the command with one
+ * line (a StoreUnavailableError) instead of a silent hang. A request is one page (DynamoDB's 1 MB) or one batch,
+ * so minutes of silence mean nothing will come.
+ */
+export function localDynamoClient(
+  endpoint: string,
+  deadlines: { connectMs: number; requestMs: number } = { connectMs: LOCAL_CONNECT_DEADLINE_MS, requestMs: LOCAL_REQUEST_DEADLINE_MS },
+): DynamoDBClient {
   const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${endpoint}`,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 5,
-  });
-  const store = new DynamoStore(client, { tableName: LOCAL_TABLE });
-  await store.ensureTable();
-  return {
-    store,
-    async close() {
-      client.destroy();
-      await server.close();
-      await release();
+    // requestTimeout only warns unless told to throw; socketTimeout is the same deadline for a silent socket.
+    requestHandler: {
+      connectionTimeout: deadlines.connectMs,
+      requestTimeout: deadlines.requestMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: deadlines.requestMs,
     },
-  };
+  });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        throw unreachable(err, endpoint) ?? err;
+      }
+    },
+    { step: 'initialize', name: 'revwatchLocalStoreUnreachable' },
+  );
+  return client;
 }
+
+/** Connecting to the store's own loopback port takes microseconds: 10 s without a connection means none will come. */
+const LOCAL_CONNECT_DEADLINE_MS = 10_000;
+/** The longest a request to the store may go without a byte of answer (the machine may be loaded, LevelDB busy). */
+const LOCAL_REQUEST_DEADLINE_MS = 120_000;
+/** How long the store's thread may take to load dynalite and listen. */
+const START_DEADLINE_MS = 60_000;
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+/** A failure to reach the store on its loopback port, as one line naming it; null for any other failure. */
+function unreachable(err: unknown, endpoint: string): StoreUnavailableError | null {
+  if (!(err instanceof Error)) return null;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (err.name === 'TimeoutError') {
+    return new StoreUnavailableError(`the embedded store on ${endpoint} did not answer in time: ${oneLine(err.message)}`, { cause: err });
+  }
+  if (code === undefined || !UNREACHABLE_CODES.has(code)) return null;
+  const hint = code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL' ? ' (is the loopback interface up?)' : '';
+  return new StoreUnavailableError(`the embedded store on ${endpoint} cannot be reached: ${oneLine(err.message)}${hint}`, { cause: err });
+}
+
+const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
 /**
  * LevelDB's write buffer: writes collect in memory (and its log) up to this size before they are sorted into a
@@ -89,27 +141,37 @@ interface DynaliteThread {
  * the resolved path of dynalite, so it works the same from dist/ and from the
  * TypeScript sources under test.
  */
-function startDynaliteThread(path: string): Promise<DynaliteThread> {
+function startDynaliteThread(path: string, createIfMissing: boolean): Promise<DynaliteThread> {
   const dynalitePath = createRequire(import.meta.url).resolve('dynalite');
-  // LevelDB's native addon is loaded here too, on the main thread, and so stays loaded when a worker that
-  // loaded it ends: Node unloads an addon a terminated worker loaded once nothing else holds it, while
-  // LevelDB's own background thread (compaction; started per process, never joined) can still wake in its
-  // code. That crashed the process with SIGSEGV in unmapped code after a store was closed, in about one
-  // `revwatch demo` in four (which opens and closes the store a dozen times in one process) and now and
-  // then in a single command; with the addon held, none in 18 runs (2026-12-07).
-  createRequire(createRequire(dynalitePath).resolve('level'))('classic-level');
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { dirname } = require('node:path');
-    // dynalite opens its LevelDB with the defaults; the 'level' it requires (found from its own folder) is given
-    // a larger write buffer first (see WRITE_BUFFER_BYTES), and each database it opens is kept for closing.
-    const level = require(require.resolve('level', { paths: [dirname(workerData.dynalitePath)] }));
+    // LevelDB's background thread (the one that writes buffers out and compacts) is started by its library the
+    // first time it is needed and lives as long as the process; Node unloads (dlclose) an addon a worker loaded
+    // when that worker ends. Unloaded, the thread's code is gone: even after every database is closed, the
+    // thread is still returning from the mutex unlock that woke the closer (LevelDB's DBImpl::BackgroundCall),
+    // and then parks in a wait inside that code. So the addon is loaded with RTLD_NODELETE: it stays mapped
+    // until the process ends.
+    const nativeDlopen = process.dlopen;
+    if (workerData.keepLoadedFlag !== 0) {
+      process.dlopen = (module, filename, flags) =>
+        nativeDlopen.call(process, module, filename, (flags === undefined ? require('node:os').constants.dlopen.RTLD_LAZY : flags) | workerData.keepLoadedFlag);
+    }
+    let level;
+    try {
+      // dynalite opens its LevelDB with the defaults; the 'level' it requires (found from its own folder) is given
+      // a larger write buffer first (see WRITE_BUFFER_BYTES), and each database it opens is kept for closing.
+      level = require(require.resolve('level', { paths: [dirname(workerData.dynalitePath)] }));
+    } finally {
+      process.dlopen = nativeDlopen;
+    }
     const DefaultLevel = level.Level;
     if (typeof DefaultLevel !== 'function') throw new Error("the 'level' module dynalite uses exports no Level class");
     const opened = [];
     level.Level = class extends DefaultLevel {
       constructor(location, options) {
-        super(location, { ...options, writeBufferSize: workerData.writeBufferBytes });
+        // A store that has files is never created afresh: LevelDB would start an empty database over them.
+        super(location, { ...options, writeBufferSize: workerData.writeBufferBytes, createIfMissing: workerData.createIfMissing });
         opened.push(this);
       }
     };
@@ -119,19 +181,32 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
     // that wrote then leaves its writes in tables, and the next command opens the store without replaying them
     // from the log (up to WRITE_BUFFER_BYTES of it) first.
     const writeOutBuffers = () => Promise.all(opened.map((db) => db.status === 'open' ? db.compactRange('\uffff', '\uffff\uffff') : undefined));
+    const message = (err) => String((err && err.message) || err);
     const dynalite = require(workerData.dynalitePath);
     const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     server.once('error', (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
-    server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
-    parentPort.on('message', (m) => {
+    // Opened before it serves: a store LevelDB finds damaged (a garbage CURRENT, a missing table file) is
+    // refused at once, instead of failing request by request.
+    opened[0].open().then(
+      () => server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port })),
+      (err) => parentPort.postMessage({ damaged: message(err.cause || err) }),
+    );
+    parentPort.on('message', async (m) => {
       if (m !== 'close') return;
-      // Each LevelDB is closed before the thread is terminated, so no compaction or iterator of it is left
-      // running into the thread's teardown (see the addon held on the main thread, above).
-      const closeDatabases = () => Promise.all(opened.map((db) => (db.status === 'open' ? db.close() : undefined)));
-      const done = () => parentPort.postMessage({ closed: true });
-      const closed = () => server.close(() => closeDatabases().then(done, done));
+      const problems = [];
       // Not written out: the log still holds every write, and the next opening replays it.
-      writeOutBuffers().then(closed, closed);
+      await writeOutBuffers().catch(() => {});
+      // dynalite's close stops the HTTP server, waits for the requests in flight, and closes its database.
+      await new Promise((done) => server.close((err) => { if (err) problems.push(message(err)); done(); }));
+      // Every database is closed here whatever dynalite did: LevelDB's close waits for a compaction in progress,
+      // so nothing of LevelDB is still at work when this thread ends. Closing a closed one does nothing.
+      for (const result of await Promise.allSettled(opened.map((db) => db.close()))) {
+        if (result.status === 'rejected') problems.push(message(result.reason));
+      }
+      for (const db of opened) if (db.status !== 'closed') problems.push('a database is still ' + db.status);
+      parentPort.postMessage({ closed: true, problems });
+      // Nothing is left to keep this thread alive: it ends by itself.
+      parentPort.close();
     });
   `;
   // The store's requests leave short-lived garbage only (each item's JSON, parsed and re-encoded): a small young
@@ -139,30 +214,136 @@ function startDynaliteThread(path: string): Promise<DynaliteThread> {
   // 101,000-certificate home, `status` peaked ~25 MB lower with it, and `check` took no longer.
   const worker = new Worker(code, {
     eval: true,
-    workerData: { dynalitePath, path, writeBufferBytes: WRITE_BUFFER_BYTES },
+    workerData: { dynalitePath, path, createIfMissing, writeBufferBytes: WRITE_BUFFER_BYTES, keepLoadedFlag: keepLoadedDlopenFlag() },
     resourceLimits: { maxYoungGenerationSizeMb: 8 },
   });
+  const exited = new Promise<number>((done) => worker.once('exit', done));
   return new Promise<DynaliteThread>((resolve, reject) => {
-    const onExit = (code: number): void => reject(new Error(`the embedded store's thread stopped (exit ${code}) before it listened`));
+    const onExit = (code: number): void => {
+      clearTimeout(startDeadline);
+      reject(new StoreUnavailableError(`the embedded store's thread stopped (exit ${code}) before it listened`));
+    };
+    // A thread that never says it listens (a loaded machine is given a minute) is stopped: nothing of LevelDB has
+    // run yet, since dynalite opens its database on the first request.
+    const startDeadline = setTimeout(() => {
+      worker.off('exit', onExit);
+      void worker.terminate();
+      reject(new StoreUnavailableError(`the embedded store did not start within ${START_DEADLINE_MS / 1000} s`));
+    }, START_DEADLINE_MS);
     worker.once('error', reject);
     worker.once('exit', onExit);
-    worker.once('message', (m: { port?: number; error?: string }) => {
-      if (m.error !== undefined || m.port === undefined) {
-        void worker.terminate();
-        reject(new Error(`starting the embedded store failed: ${m.error ?? 'no port'}`));
+    worker.once('message', (m: { port?: number; error?: string; damaged?: string }) => {
+      clearTimeout(startDeadline);
+      if (m.error !== undefined || m.damaged !== undefined || m.port === undefined) {
+        worker.postMessage('close');
+        const why =
+          m.damaged !== undefined
+            ? `the store in ${path} is damaged: ${oneLine(m.damaged)}`
+            : `starting the embedded store failed: ${m.error ?? 'no port'}`;
+        void exited.then(() => reject(new StoreUnavailableError(why)));
+        worker.off('exit', onExit);
         return;
       }
       worker.off('exit', onExit);
       resolve({
         port: m.port,
-        close: () =>
-          new Promise<void>((done) => {
-            worker.once('message', () => void worker.terminate().then(() => done()));
-            worker.postMessage('close');
-          }),
+        close: async () => {
+          const closed = new Promise<{ problems: string[] }>((done) => {
+            worker.on('message', (reply: { closed?: boolean; problems?: string[] }) => {
+              if (reply.closed) done({ problems: reply.problems ?? [] });
+            });
+          });
+          worker.postMessage('close');
+          const reply = await Promise.race([
+            closed,
+            exited.then(() => ({ problems: ["the embedded store's thread ended before it closed the store"] })),
+          ]);
+          await exited;
+          if (reply.problems.length > 0) throw new Error(`closing the embedded store failed: ${reply.problems.join('; ')}`);
+        },
       });
     });
   });
+}
+
+/** `dir` and those of its ancestors that do not exist, outermost first. */
+function missingDirectories(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  return missing;
+}
+
+/**
+ * One directory of <home>/db, its parent being there already. Not `recursive`: Node's recursive mkdir never returns where a
+ * directory exists but refuses children (`--home /proc/self`: it spun at 100 % CPU, deaf to SIGTERM).
+ */
+function makeStoreDirectory(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return;
+    const why =
+      code === 'EROFS'
+        ? 'the file system is read-only'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EEXIST'
+            ? 'it is not a directory'
+            : (err as Error).message;
+    throw new InputError(`cannot use ${dir} as the store's directory: ${oneLine(why)}`);
+  }
+}
+
+/** The last 8 bytes of every LevelDB table file (kTableMagicNumber, little-endian: LevelDB's table/format.h). */
+const TABLE_MAGIC = Buffer.from('57fb808b247547db', 'hex');
+/** A table file's footer: two block handles padded to 40 bytes, then the magic number. */
+const TABLE_FOOTER_BYTES = 48;
+
+/**
+ * What can be seen of the store's files before LevelDB opens them, and whether LevelDB may create the store:
+ * only where it holds no LevelDB file at all. Without CURRENT (the name of the live MANIFEST) LevelDB would start
+ * an empty database and delete the table files it does not know; a table file cut short (no footer) is
+ * otherwise only found when a request first reads it.
+ */
+function checkStoreFiles(dir: string): boolean {
+  const files = readdirSync(dir);
+  const leveldbFiles = files.filter((f) => /^(\d+\.(ldb|sst|log)|MANIFEST-\d+|CURRENT)$/.test(f));
+  if (leveldbFiles.length === 0) return true;
+  if (!files.includes('CURRENT')) {
+    throw new StoreUnavailableError(
+      `the store in ${dir} is damaged: its CURRENT file is missing beside ${leveldbFiles.length} LevelDB file(s); ` +
+        'refusing to start a new database over them (restore the home from a backup)',
+    );
+  }
+  for (const table of files.filter((f) => /^\d+\.(ldb|sst)$/.test(f))) {
+    const path = join(dir, table);
+    const size = statSync(path).size;
+    let footerOk = false;
+    if (size >= TABLE_FOOTER_BYTES) {
+      const fd = openSync(path, 'r');
+      try {
+        const tail = Buffer.alloc(TABLE_MAGIC.length);
+        readSync(fd, tail, 0, tail.length, size - tail.length);
+        footerOk = tail.equals(TABLE_MAGIC);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    if (!footerOk)
+      throw new StoreUnavailableError(`the store in ${dir} is damaged: table file ${table} is truncated or not a table (no footer)`);
+  }
+  return false;
+}
+
+/**
+ * dlopen's RTLD_NODELETE, which Node does not export: glibc's and macOS's values. Elsewhere 0 (musl never
+ * unloads a library; Windows is not a platform revwatch runs its local store on).
+ */
+function keepLoadedDlopenFlag(): number {
+  if (process.platform === 'linux') return 0x1000;
+  if (process.platform === 'darwin') return 0x80;
+  return 0;
 }
 
 /** AWS mode: the deployed table, through the SDK's default credential and region chain. */

@@ -2,9 +2,16 @@
  * Local mode's evidence files: a copy of every CRL a check read, under
  * <home>/crls/<sha256>.crl, so a report's bundle can ship the very bytes whose
  * hash the observations cite.
+ *
+ * A copy is written under a temporary name, flushed to the disk, and only then
+ * renamed to its final name (rename is atomic within a directory): a command
+ * killed, or a disk that fills, mid-copy never leaves an incomplete file under
+ * a name that claims its hash. A temporary file left by a killed command is
+ * never read, and is replaced by the next copy of the same CRL.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { StoreUnavailableError } from '../../errors.js';
 import type { EvidenceFiles } from '../../ports.js';
 
 export function localEvidenceFiles(home: string): EvidenceFiles {
@@ -12,10 +19,49 @@ export function localEvidenceFiles(home: string): EvidenceFiles {
   const path = (sha: string): string => join(dir, `${sha}.crl`);
   return {
     async saveCrl(sha, bytes) {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(path(sha), bytes);
+      const final = path(sha);
+      // Kept already: a name is only ever given to a complete copy (the size also catches one cut short by a
+      // revwatch that wrote in place).
+      if (existsSync(final) && statSync(final).size === bytes.length) return;
+      const temporary = join(dir, `.${sha}.crl.${process.pid}.partial`);
+      try {
+        mkdirSync(dir, { recursive: true });
+        const fd = openSync(temporary, 'w');
+        try {
+          for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(temporary, final);
+        syncDirectory(dir);
+      } catch (err) {
+        rmSync(temporary, { force: true });
+        throw new StoreUnavailableError(`cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)}`, { cause: err });
+      }
     },
     crlPath: (sha) => (existsSync(path(sha)) ? path(sha) : null),
     readCrl: (sha) => (existsSync(path(sha)) ? readFileSync(path(sha)) : null),
   };
+}
+
+/** Makes a rename in `dir` durable (POSIX: the directory entry is only on disk once the directory is synced). */
+function syncDirectory(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some file systems cannot sync a directory; the rename is still atomic.
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on the device (nothing half-written was kept)';
+  if (code === 'EROFS') return 'the file system is read-only';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return (err as Error).message;
 }

@@ -30,6 +30,7 @@ export async function announceLockWait(
   }
   onWait(
     `waiting for the lock on ${home} (${lockfilePath}${age}): another revwatch command is using this home; ` +
-      `a lock left by a killed command is taken over once it has not been refreshed for ${Math.round(staleMs / 1000)} s`,
+      `a lock left by a command that has died is taken over at once when its process is known to be gone, ` +
+      `else once it has not been refreshed for ${Math.round(staleMs / 1000)} s`,
   );
 }
