@@ -63,6 +63,8 @@ export interface Case {
   readonly delayedReportUrl?: string | null;
   /** When the CA sent its preliminary report on a Certificate Problem Report (BR 4.9.5), if known (`--preliminary-report-at`). */
   readonly preliminaryReportAt?: number | null;
+  /** The CA sent no preliminary report (`--preliminary-report-at none`): late once the 24 hours have passed. */
+  readonly noPreliminaryReport?: boolean;
   /** A fixed-date rule (src/rules/fixed-date.ts, `track --rule`): its date is the deadline, not hours after the report. */
   readonly rule?: string | null;
 }
@@ -88,6 +90,10 @@ export interface TrackedCertificate {
   readonly disclosedCrlUrls?: readonly string[];
   /** The disclosed CRLs are shards of a partitioned set: each must carry a critical IDP naming its URL (RFC 5280 5.2.5). */
   readonly disclosedCrlsPartitioned?: boolean;
+  /** Its signature algorithm (e.g. `sha1WithRSAEncryption`), read at `track`; absent on certificates tracked before (src/rules/sha1-sunset.ts). */
+  readonly signatureAlgorithm?: string | null;
+  /** Its certificatePolicies OIDs, read at `track` (the S/MIME generation, S/MIME BR 7.1.6.1); absent when none or tracked before. */
+  readonly policyOids?: readonly string[];
 }
 
 export type ObservationStatus = 'good' | 'revoked' | 'unknown' | 'error';
@@ -112,6 +118,11 @@ export interface Observation {
   /** SHA-256 of the raw response or CRL. */
   readonly sha256?: string | null;
   readonly error?: { readonly kind: string; readonly message: string } | null;
+  /**
+   * The CRL's signature algorithm (e.g. `sha1WithRSAEncryption`): BR 7.1.3.2.1 (2.2.5, SC097) ends
+   * RSASSA-PKCS1-v1_5 with SHA-1 on 2026-09-15. Optional: answers recorded before it have none.
+   */
+  readonly signatureAlgorithm?: string | null;
 }
 
 /**
@@ -133,5 +144,7 @@ export function plainObservation(o: Observation): Observation {
     signer: o.signer ?? null,
     sha256: o.sha256 ?? null,
     error: o.error ? { kind: o.error.kind, message: o.error.message } : null,
+    // Present only when known, so the many answers without it (OCSP, older records) keep their shape.
+    ...(o.signatureAlgorithm ? { signatureAlgorithm: o.signatureAlgorithm } : {}),
   };
 }

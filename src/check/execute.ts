@@ -406,6 +406,7 @@ export async function executeCrlJob(
             signer: 'crl-issuer',
             sha256: prevState.sha256,
             error: null,
+            ...(prevState.signatureAlgorithm ? { signatureAlgorithm: prevState.signatureAlgorithm } : {}),
             raw: null,
           });
     return { sourceStates: [{ ...prevState, lastCheckedAt: checkedAt }], failedSources: [] };
@@ -426,6 +427,7 @@ export async function executeCrlJob(
     sha256: result.sha256,
     bytes: result.bytes,
     issuerSha256: job.issuerSha256,
+    ...(result.scan?.signatureAlgorithm ? { signatureAlgorithm: result.scan.signatureAlgorithm } : {}),
   };
   if (error === null && result.scan && result.sha256) {
     // Archived before the snapshot is recorded: a failed archive write then fails the job before the table
@@ -694,6 +696,7 @@ export function toObservation(sha256Cert: string, o: ProbeOutcome): StoredObserv
     signer: o.signer,
     sha256: o.sha256,
     error: null,
+    ...(o.signatureAlgorithm ? { signatureAlgorithm: o.signatureAlgorithm } : {}),
     raw: o.raw,
   };
 }

@@ -65,6 +65,8 @@ export interface ProbeAnswer extends ProbeCommon {
   readonly producedAt: number | null;
   readonly signer: 'issuer' | 'delegated' | 'crl-issuer';
   readonly crlNumber: string | null;
+  /** A CRL's signature algorithm (BR 7.1.3.2.1); absent for OCSP. */
+  readonly signatureAlgorithm?: string | null;
   /** Non-fatal problems found in a verified answer (stale, weak algorithm, ...). */
   readonly problems: readonly string[];
   /** The raw OCSP response, kept as evidence (CRLs are referenced by hash and number). */
@@ -279,6 +281,7 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
       producedAt: null,
       signer: 'crl-issuer',
       crlNumber: scan.crlNumber,
+      signatureAlgorithm: scan.signatureAlgorithm,
       problems,
       raw: null,
     };

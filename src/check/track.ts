@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
 import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki/certificate.js';
-import { subjectAltNameTexts } from '../pki/certificate-fields.js';
+import { certificatePolicyOids, subjectAltNameTexts } from '../pki/certificate-fields.js';
 import type { Clock } from '../ports.js';
 import type { ProgressSink } from './execute.js';
 import type { Store, StoredCertificate } from '../ports/store.js';
@@ -57,6 +57,18 @@ export interface GivenSources {
 function sansOf(c: CertificateInfo): string[] {
   try {
     return subjectAltNameTexts(c.raw);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Its certificatePolicies OIDs (the S/MIME generation, S/MIME BR 7.1.6.1); a malformed extension leaves them
+ * unknown, as for a certificate tracked before they were kept, rather than refusing a certificate to track.
+ */
+function policyOidsOf(c: CertificateInfo): string[] {
+  try {
+    return certificatePolicyOids(c.raw);
   } catch {
     return [];
   }
@@ -131,6 +143,7 @@ export async function trackCertificates(
       );
     ders.set(c.sha256, c.der);
     ders.set(resolution.revocationIssuer.sha256, resolution.revocationIssuer.der);
+    const policyOids = policyOidsOf(c);
     const stored: StoredCertificate = {
       caseId: kase.id,
       sha256: c.sha256,
@@ -146,6 +159,8 @@ export async function trackCertificates(
       ...(givenOcspUrls.length ? { givenOcspUrls } : {}),
       issuerSha256: resolution.revocationIssuer.sha256,
       isCA: c.isCA,
+      ...(c.raw.signatureAlgorithm ? { signatureAlgorithm: c.raw.signatureAlgorithm.name } : {}),
+      ...(policyOids.length ? { policyOids } : {}),
       trackedAt: now,
       crtshId: e.crtshId ?? null,
       sans: sansOf(c),

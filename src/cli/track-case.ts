@@ -16,7 +16,9 @@ export function caseFromOptions(opts: TrackOptions, now: number): Case {
     value ? requireNotFuture(parseInstant(value, flag), now, flag) : null;
   const reportedAt = requireNotFuture(parseInstant(stated.reportedAt, '--reported-at'), now, '--reported-at');
   const confirmedAt = instant(opts.confirmedAt, '--confirmed-at');
-  const preliminaryReportAt = instant(opts.preliminaryReportAt, '--preliminary-report-at');
+  // "none": the CA sent no preliminary report (BR 4.9.5); a finding once its 24 hours have passed.
+  const noPreliminaryReport = opts.preliminaryReportAt?.trim().toLowerCase() === 'none';
+  const preliminaryReportAt = noPreliminaryReport ? null : instant(opts.preliminaryReportAt, '--preliminary-report-at');
   if (preliminaryReportAt !== null && preliminaryReportAt < reportedAt)
     throw new InputError('--preliminary-report-at is before --reported-at: a preliminary report answers the problem report');
   const kind = parseKind(stated.kind);
@@ -32,6 +34,7 @@ export function caseFromOptions(opts: TrackOptions, now: number): Case {
     ...(rule ? { rule: rule.id } : {}),
     ...(notifiedAt !== null ? { notifiedAt } : {}),
     ...(preliminaryReportAt !== null ? { preliminaryReportAt } : {}),
+    ...(noPreliminaryReport ? { noPreliminaryReport } : {}),
     confirmedAt,
     reportUrl: opts.reportUrl ?? null,
     notify: opts.notify ?? [],

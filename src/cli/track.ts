@@ -43,8 +43,8 @@ export function registerTrack(program: Command, ctx: CliContext): void {
     .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
     .option('--notified-at <ISO-8601>', "when that program's notice came, if after the report: its deadline counts from it")
     .option(
-      '--preliminary-report-at <ISO-8601>',
-      'when the CA sent its preliminary report on the problem report (BR 4.9.5: within 24 hours)',
+      '--preliminary-report-at <ISO-8601|none>',
+      'when the CA sent its preliminary report on the problem report (BR 4.9.5: within 24 hours), or none',
     )
     .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed", parseDelayedReportUrl)
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')

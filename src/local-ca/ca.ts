@@ -9,6 +9,7 @@ import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
   CRLDistributionPointsExtension,
+  CertificatePolicyExtension,
   ExtendedKeyUsageExtension,
   Extension,
   KeyUsageFlags,
@@ -38,6 +39,8 @@ export interface IssueOptions {
   readonly keyType?: KeyType;
   /** subjectAltName dNSName entries (RFC 5280 4.2.1.6). */
   readonly dnsNames?: readonly string[];
+  /** certificatePolicies policyIdentifiers (RFC 5280 4.2.1.4), e.g. an S/MIME generation (S/MIME BR 7.1.6.1). */
+  readonly policies?: readonly string[];
 }
 
 export interface IssuedCertificate {
@@ -110,6 +113,7 @@ export class LocalCa {
       );
     }
     if (options.crlUrls?.length) extensions.push(new CRLDistributionPointsExtension([...options.crlUrls]));
+    if (options.policies?.length) extensions.push(new CertificatePolicyExtension([...options.policies]));
     if (options.dnsNames?.length)
       extensions.push(new SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
     // RFC 6962 3.1: the poison extension is critical and its value is ASN.1 NULL.

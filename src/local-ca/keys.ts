@@ -11,7 +11,11 @@ cryptoProvider.set(webcrypto as unknown as Parameters<typeof cryptoProvider.set>
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-export type KeyType = 'rsa-2048' | 'ec-p256' | 'ec-p384' | 'ed25519';
+/**
+ * `rsa-2048-sha1` signs with RSASSA-PKCS1-v1_5 and SHA-1 (sha1WithRSAEncryption): what BR 7.1.3.2.1
+ * (2.2.5, SC097) ends on 2026-09-15, so tests can build the sub-CAs and CRLs that rule finds.
+ */
+export type KeyType = 'rsa-2048' | 'rsa-2048-sha1' | 'ec-p256' | 'ec-p384' | 'ed25519';
 
 export interface KeyMaterial {
   readonly type: KeyType;
@@ -26,10 +30,12 @@ export async function generateKeyMaterial(type: KeyType): Promise<KeyMaterial> {
   let keys: CryptoKeyPair;
   let signingAlgorithm: KeyMaterial['signingAlgorithm'];
   switch (type) {
-    case 'rsa-2048': {
-      const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+    case 'rsa-2048':
+    case 'rsa-2048-sha1': {
+      const hash = type === 'rsa-2048' ? 'SHA-256' : 'SHA-1';
+      const alg = { name: 'RSASSA-PKCS1-v1_5', hash, publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
       keys = (await subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-      signingAlgorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as webcrypto.RsaHashedImportParams;
+      signingAlgorithm = { name: 'RSASSA-PKCS1-v1_5', hash } as webcrypto.RsaHashedImportParams;
       break;
     }
     case 'ec-p256':
@@ -53,6 +59,8 @@ export function signatureAlgorithmDer(type: KeyType): Buffer {
   switch (type) {
     case 'rsa-2048':
       return seq(encodeOid('1.2.840.113549.1.1.11'), derNull());
+    case 'rsa-2048-sha1':
+      return seq(encodeOid('1.2.840.113549.1.1.5'), derNull());
     case 'ec-p256':
       return seq(encodeOid('1.2.840.10045.4.3.2'));
     case 'ec-p384':
@@ -63,7 +71,7 @@ export function signatureAlgorithmDer(type: KeyType): Buffer {
 }
 
 export function signDer(type: KeyType, key: KeyObject, tbs: Uint8Array): Buffer {
-  const digest = type === 'ed25519' ? null : type === 'ec-p384' ? 'sha384' : 'sha256';
+  const digest = type === 'ed25519' ? null : type === 'ec-p384' ? 'sha384' : type === 'rsa-2048-sha1' ? 'sha1' : 'sha256';
   return cryptoSign(digest, tbs, key);
 }
 

@@ -159,6 +159,23 @@ export function basicConstraintsCa(cert: RawCertificate): boolean {
   return ca;
 }
 
+/**
+ * The policyIdentifiers of certificatePolicies (RFC 5280 4.2.1.4), in
+ * certificate order; empty when the extension is absent. The S/MIME BR reads
+ * the generation from them (7.1.6.1). Throws DerError on a malformed extension.
+ */
+export function certificatePolicyOids(cert: RawCertificate): string[] {
+  const ext = extensionRoot(cert, Oid.certificatePolicies);
+  if (!ext) return [];
+  if (ext.root.tag !== Tag.SEQUENCE) throw new DerError('CertificatePolicies is not a SEQUENCE');
+  return children(ext.value, ext.root).map((info) => {
+    if (info.tag !== Tag.SEQUENCE) throw new DerError('PolicyInformation is not a SEQUENCE');
+    const id = children(ext.value, info)[0];
+    if (id?.tag !== Tag.OID) throw new DerError('PolicyInformation has no policyIdentifier');
+    return readOid(ext.value, id);
+  });
+}
+
 /** SubjectKeyIdentifier as lowercase hex, or null. */
 export function subjectKeyId(cert: RawCertificate): string | null {
   const ext = extensionRoot(cert, Oid.subjectKeyIdentifier);

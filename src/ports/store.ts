@@ -87,6 +87,8 @@ export interface SourceState {
   readonly sha256?: string | null;
   readonly bytes?: number | null;
   readonly issuerSha256?: string | null;
+  /** The CRL's signature algorithm, carried into the answers an unchanged CRL (304) confirms. */
+  readonly signatureAlgorithm?: string | null;
 }
 
 /** One CRL as fetched and verified: the evidence behind CRL observations. */

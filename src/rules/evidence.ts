@@ -15,6 +15,7 @@
  */
 import { plainObservation, type Observation, type TrackedCertificate } from '../domain.js';
 import { groupBy } from '../util/group-by.js';
+import { isSha1RsaCrlAnswer } from './sha1-sunset.js';
 
 export type SourceKind = 'ocsp' | 'crl';
 
@@ -65,6 +66,8 @@ function computeKey(o: Observation): string {
     o.sha256 ?? null,
     o.error?.kind ?? null,
     o.error?.message ?? null,
+    // Appended only when known: the keys of answers without it stay as they were.
+    ...(o.signatureAlgorithm ? [o.signatureAlgorithm] : []),
   ]);
 }
 
@@ -94,6 +97,8 @@ export const SELECTORS = [
   { name: 'lastUnknown', filter: (o) => o.status === 'unknown', rank: (o) => o.observedAt, pick: 'max' },
   { name: 'firstBadSignature', filter: isBadSignature, rank: (o) => o.observedAt, pick: 'min' },
   { name: 'lastBadSignature', filter: isBadSignature, rank: (o) => o.observedAt, pick: 'max' },
+  // The latest-issued CRL signed with RSASSA-PKCS1-v1_5 with SHA-1: issued on or after 2026-09-15 it is a finding (sha1-sunset.ts).
+  { name: 'latestSha1RsaCrl', filter: isSha1RsaCrlAnswer, rank: (o) => o.thisUpdate ?? o.observedAt, pick: 'max' },
 ] as const satisfies readonly Selector[];
 
 export type SelectorName = (typeof SELECTORS)[number]['name'];

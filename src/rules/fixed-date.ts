@@ -36,7 +36,7 @@ export const FIXED_DATE_RULES: readonly FixedDateRule[] = [
     version: '2.2.5 (SC097)',
     source: 'cabforum/servercert@d4ea87e docs/BR.md (BR 2.2.5, Ballot SC097); unchanged in cabforum/servercert@168e0aa8 (BR 2.2.6)',
     selects: 'unexpired Subordinate CA Certificates that contain RSASSA-PKCS1-v1_5 with SHA-1',
-    note: '"Prior to 2026-09-15, the CA SHALL revoke any unexpired Subordinate CA Certificate that contains RSASSA-PKCS1-v1_5 with SHA-1 within the Certificate." revwatch does not read the signature algorithm: the case names the rule (`track --rule sha1-subca-sunset`).',
+    note: '"Prior to 2026-09-15, the CA SHALL revoke any unexpired Subordinate CA Certificate that contains RSASSA-PKCS1-v1_5 with SHA-1 within the Certificate." A case names the rule (`track --rule sha1-subca-sunset`) to be judged by the date; a sub-CA tracked without it whose signature algorithm is sha1WithRSAEncryption gets the finding sha1_subca_sunset (info before the date, a violation after it unrevoked), and a CRL issued from that date signed so is the finding crl_signed_sha1.',
   },
 ];
 

@@ -11,7 +11,9 @@
  *   (2020-09-30), S/MIME BR 7.2.2 from 1.0.0 (2023-09-01).
  * - certificateHold (6): a suspension, never a revocation (evidence.ts does
  *   not count it as revoked); forbidden outright for TLS (BR 4.9.13), for
- *   S/MIME CA certificates and, from 2023-09-15, for code signing (CSBR 4.9.13).
+ *   S/MIME CA certificates, for S/MIME subscriber certificates of the Strict
+ *   generation (their certificatePolicies, read at `track`) and, from
+ *   2023-09-15, for code signing (CSBR 4.9.13).
  * - TLS subscriber certificates: the CRLReason the reason calls for, from
  *   2022-10-01 (MRSP 2.8 section 6.1.1) and from 2023-07-15 (BR 1.8.7, SC061).
  *   A subscriber's own request may name keyCompromise, affiliationChanged,
@@ -127,8 +129,32 @@ export function isCaKind(kind: CertKind): boolean {
   return kind in CA_REASON_CODE_DUTIES;
 }
 
-function suspensionFinding(kind: CertKind, at: number, where: string): Finding {
-  const duty = SUSPENSION_FORBIDDEN[kind];
+/**
+ * S/MIME BR 1.0.0 7.2.2: "The Repository SHALL NOT include CRL entries that have a CRLreason of
+ * certificateHold (6) for Certificates that include the Certificate Policy identifiers for the Strict
+ * Generation." The Strict identifiers (7.1.6.1) are 2.23.140.1.5.{1,2,3,4}.3: mailbox-, organization-,
+ * sponsor- and individual-validated.
+ */
+export const SMIME_STRICT_POLICY_OIDS: ReadonlySet<string> = new Set([
+  '2.23.140.1.5.1.3',
+  '2.23.140.1.5.2.3',
+  '2.23.140.1.5.3.3',
+  '2.23.140.1.5.4.3',
+]);
+const SMIME_STRICT_HOLD: ReasonCodeDuty = {
+  from: from('2023-09-01T00:00:00Z'),
+  citation:
+    'S/MIME BR 7.2.2 (from 1.0.0: "The Repository SHALL NOT include CRL entries that have a CRLreason of certificateHold (6) for Certificates that include the Certificate Policy identifiers for the Strict Generation")',
+};
+
+/** The duty against certificateHold for this certificate: by kind, or for an S/MIME Strict-generation subscriber certificate. */
+function suspensionDuty(kind: CertKind, cert: TrackedCertificate): ReasonCodeDuty | undefined {
+  if (kind === 'smime-subscriber' && cert.policyOids?.some((oid) => SMIME_STRICT_POLICY_OIDS.has(oid))) return SMIME_STRICT_HOLD;
+  return SUSPENSION_FORBIDDEN[kind];
+}
+
+function suspensionFinding(kind: CertKind, cert: TrackedCertificate, at: number, where: string): Finding {
+  const duty = suspensionDuty(kind, cert);
   const notRevoked = 'a suspension is not a revocation, so the certificate is not counted as revoked';
   return inForce(duty, at)
     ? {
@@ -145,7 +171,7 @@ function suspensionFinding(kind: CertKind, at: number, where: string): Finding {
 
 export function reasonCodeFindings(
   kase: Case,
-  _cert: TrackedCertificate,
+  cert: TrackedCertificate,
   revokedObservations: readonly Observation[],
   options: { rulesAsOf?: number } = {},
 ): Finding[] {
@@ -164,7 +190,7 @@ export function reasonCodeFindings(
     if (o.revocationTime === null) continue;
     const at = options.rulesAsOf ?? o.revocationTime;
 
-    if (code === CERTIFICATE_HOLD) out.push(suspensionFinding(kase.kind, at, where));
+    if (code === CERTIFICATE_HOLD) out.push(suspensionFinding(kase.kind, cert, at, where));
 
     const caDuty = CA_REASON_CODE_DUTIES[kase.kind];
     if (caDuty) {

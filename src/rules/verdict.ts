@@ -11,6 +11,7 @@ import { computeDeadline, rulesInstant, type Deadline, type RuleOptions } from '
 import { backdatingSeverity } from './backdating.js';
 import { preliminaryReportFinding } from './preliminary-report.js';
 import { reasonCodeFindings } from './reason-codes.js';
+import { sha1CrlFinding, sha1SubCaFinding } from './sha1-sunset.js';
 import { ruleVersionAt, type RuleVersion } from './rule-versions.js';
 import { hasOcspSource, revocationSources, routeOf, type SourceRoute } from '../revocation-sources.js';
 
@@ -47,7 +48,9 @@ export type FindingCode =
   | 'crl_sources_disagree'
   | 'partition_idp_mismatch'
   | 'disclosed_crl_unreadable'
-  | 'revocation_before_issuance';
+  | 'revocation_before_issuance'
+  | 'sha1_subca_sunset'
+  | 'crl_signed_sha1';
 
 export interface Finding {
   readonly code: FindingCode;
@@ -326,7 +329,10 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
         : null,
     ),
   // A fact of the case, like confirmed_after_report: BR 4.9.5's preliminary report (preliminary-report.ts).
-  preliminary_report_late: ({ kase }) => one(preliminaryReportFinding(kase)),
+  preliminary_report_late: ({ kase, now }) => one(preliminaryReportFinding(kase, now)),
+  sha1_subca_sunset: ({ kase, cert, evidence, revokedInLife, now }) =>
+    one(sha1SubCaFinding(kase, cert, revokedInLife ? evidence.effectiveRevocationTime : null, now)),
+  crl_signed_sha1: ({ evidence }) => evidence.sources.flatMap((s) => one(sha1CrlFinding(s))),
   evidence_insufficient: ({ verdict, evidence, cert }) => {
     if (verdict !== 'undetermined') return [];
     if (!evidence.verified)

@@ -139,12 +139,13 @@ const ANSWER_FIELDS = [
   'signer',
   'sha256',
   'error',
+  'signatureAlgorithm',
 ] as const satisfies readonly (keyof Observation)[];
 
 /** An answer's fields in ANSWER_FIELDS order, its source left out; trailing nulls go without saying. */
 function packAnswer(o: Observation): unknown[] {
   const p = plainObservation(o);
-  const fields: unknown[] = ANSWER_FIELDS.map((f) => (f === 'error' ? (p.error ? [p.error.kind, p.error.message] : null) : p[f]));
+  const fields: unknown[] = ANSWER_FIELDS.map((f) => (f === 'error' ? (p.error ? [p.error.kind, p.error.message] : null) : (p[f] ?? null)));
   while (fields.length > 2 && fields[fields.length - 1] === null) fields.pop();
   return fields;
 }
@@ -165,6 +166,7 @@ function unpackAnswer(fields: readonly unknown[], source: Observation['source'])
     signer: (fields[8] ?? null) as string | null,
     sha256: (fields[9] ?? null) as string | null,
     error: error ? { kind: error[0], message: error[1] } : null,
+    ...(typeof fields[11] === 'string' ? { signatureAlgorithm: fields[11] } : {}),
   };
 }
 

@@ -28,6 +28,9 @@ import { DAY, HOUR, T0, makeWorld, testCa, type World } from '../check/world.js'
 
 const NOW = T0 + 3 * DAY;
 const CCADB_CRL = 'http://ccadb.test/full.crl';
+const SHA1_CRL = 'http://sha1.test/root.crl';
+/** BR 7.1.3.2.1 (2.2.5, SC097): RSASSA-PKCS1-v1_5 with SHA-1 ends here. */
+const SHA1_SUNSET = Date.parse('2026-09-15T00:00:00Z');
 
 type Kind = 'ocsp' | 'crl';
 interface Answer {
@@ -40,6 +43,7 @@ interface Answer {
   readonly revokedAt?: number;
   readonly reason?: number | null;
   readonly error?: string;
+  readonly signatureAlgorithm?: string;
 }
 
 /** What one output says of one certificate. */
@@ -84,7 +88,7 @@ function fromHtml(html: string): Map<string, Said> {
   const out = new Map<string, Said>();
   for (const m of html.matchAll(/<tr class="verdict-([a-z_]+)"><td><a [^>]*><code>([^<]+)<\/code>/g))
     out.set(m[2]!, { verdict: m[1]!, codes: [] });
-  for (const m of html.matchAll(/<li class="finding [a-z]+"><strong>[a-z]+<\/strong> <code>([a-z_]+)<\/code> \(serial ([^)]+)\)/g))
+  for (const m of html.matchAll(/<li class="finding [a-z]+"><strong>[a-z]+<\/strong> <code>([a-z0-9_]+)<\/code> \(serial ([^)]+)\)/g))
     out.get(m[2]!)?.codes.push(m[1]!);
   return out;
 }
@@ -96,7 +100,7 @@ function fromMarkdown(md: string): Map<string, Said> {
     const cells = line.split(' | ');
     out.set(cells[1]!, { verdict: cells[10]!, codes: [], claimed: cells[6] || null });
   }
-  for (const m of md.matchAll(/^- \*\*[a-z]+\*\* `([a-z_]+)` \(serial ([^)]+)\)/gm)) out.get(m[2]!)?.codes.push(m[1]!);
+  for (const m of md.matchAll(/^- \*\*[a-z]+\*\* `([a-z0-9_]+)` \(serial ([^)]+)\)/gm)) out.get(m[2]!)?.codes.push(m[1]!);
   return out;
 }
 
@@ -125,6 +129,7 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
         signer: a.status === 'error' ? null : a.kind === 'ocsp' ? 'issuer' : 'crl-issuer',
         sha256: a.status === 'error' ? null : `${a.kind}${a.at}`.padEnd(64, '0').replace(/[^0-9a-f]/g, '0'),
         error: a.status === 'error' ? { kind: a.error!, message: `${a.error} at ${a.at}` } : null,
+        ...(a.signatureAlgorithm ? { signatureAlgorithm: a.signatureAlgorithm } : {}),
         raw: null,
       };
     });
@@ -227,6 +232,27 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
       notify: ['ca@test.example'],
     };
     await trackCertificates({ store: w.store, clock: w.clock }, c3, [{ certificate: subca.info, bundle: [], source: 'test' }], [ca.info]);
+    // A subordinate CA signed with sha1WithRSAEncryption (to be revoked before 2026-09-15: sha1_subca_sunset, info
+    // until then), whose issuer's CRL is SHA-1 signed too, one issued at the date (crl_signed_sha1).
+    const sha1Root = await LocalCa.create({
+      name: 'SHA-1 Root',
+      keyType: 'rsa-2048-sha1',
+      notBefore: T0 - 400 * DAY,
+      notAfter: T0 + 800 * DAY,
+    });
+    const sha1Sub = await sha1Root.issue({
+      subject: 'CN=SHA-1 Sub CA',
+      isCA: true,
+      notBefore: T0 - 400 * DAY,
+      notAfter: T0 + 800 * DAY,
+      crlUrls: [SHA1_CRL],
+    });
+    await trackCertificates(
+      { store: w.store, clock: w.clock },
+      c3,
+      [{ certificate: sha1Sub.info, bundle: [], source: 'test' }],
+      [sha1Root.info],
+    );
     cases.push(c3);
 
     const c = w.certs;
@@ -267,6 +293,12 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
     await record('c1', ccadbOnlySha, [{ kind: 'crl', url: CCADB_CRL, at: at(1), status: 'good' }], urls);
     await record('c2', misissued.info.sha256, [{ kind: 'ocsp', at: at(1), status: 'good' }], urls);
     await record('c3', subca.info.sha256, [{ kind: 'crl', at: at(2), status: 'revoked', revokedAt: at(1), reason: null }], urls);
+    await record(
+      'c3',
+      sha1Sub.info.sha256,
+      [{ kind: 'crl', url: SHA1_CRL, at: at(2), status: 'good', vouched: SHA1_SUNSET, signatureAlgorithm: 'sha1WithRSAEncryption' }],
+      urls,
+    );
     w.clock.set(NOW);
   });
 
@@ -372,7 +404,7 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
         const [, verdict, claimed, effective] = row.trim().split(/\s+/);
         noticeSaid.set(serial, {
           verdict,
-          codes: [...text.matchAll(new RegExp(`^- serial ${serial}: [a-z]+ ([a-z_]+): `, 'gm'))].map((m) => m[1]!),
+          codes: [...text.matchAll(new RegExp(`^- serial ${serial}: [a-z]+ ([a-z0-9_]+): `, 'gm'))].map((m) => m[1]!),
           claimed: claimed === '-' ? null : claimed,
           effective: effective === '-' ? null : effective,
         });
@@ -389,9 +421,9 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
       }
       compare('notice', noticeSaid, true);
     }
-    // 17 certificates in all, each compared in every output.
+    // 18 certificates in all, each compared in every output.
     const outputs = ['json', 'csv', 'markdown', 'html', 'bundle report.md', 'site', 'digest', 'notice'];
     expect(checked.size).toBe(outputs.length * status.cases.flatMap((k) => k.certificates).length);
-    expect(status.cases.flatMap((k) => k.certificates)).toHaveLength(17);
+    expect(status.cases.flatMap((k) => k.certificates)).toHaveLength(18);
   });
 });
