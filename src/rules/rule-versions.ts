@@ -10,15 +10,23 @@
 export type ClockStart =
   /** BR 4.9.5 (since BR 1.6.1): "from receipt of the Certificate Problem Report or revocation-related notice". */
   | 'report-received'
-  /** servercert PR 622 (draft): when the report is "determined actionable", at most 24 hours after receipt. */
+  /**
+   * servercert PR 622 (draft) 4.9.5: a Certificate Problem Report counts from when it is determined
+   * actionable ("Within twenty-four (24) hours after receiving a Certificate Problem Report, the CA SHALL
+   * investigate … and determine if it's \"actionable.\""); a Subscriber's revocation request counts from
+   * receipt, or from its authentication when it was not authenticated on receipt.
+   */
   | 'determined-actionable';
 
 /** What the verdicts count as revoked. */
 export type RevokedMeans =
   /** Any verified source (CRL or OCSP) says revoked (BR 4.9.5 "published revocation"). */
   | 'any-source'
-  /** servercert PR 622 (draft): listed on the CRL and, where the certificate has an OCSP URI, revoked there too. */
-  | 'crl-and-ocsp';
+  /**
+   * servercert PR 622 (draft) 1.6.1 "Revoked": on a CRL at the certificate's CRL Distribution Point URI when
+   * it has one, and "revoked" from its AIA OCSP URI when it has one; each condition only where the URI is.
+   */
+  | 'at-certificate-uris';
 
 export interface RuleVersion {
   readonly id: string;
@@ -47,18 +55,29 @@ export const BR_REPORT_RECEIVED: RuleVersion = {
 
 /**
  * servercert PR 622, "Improve Certificate Problem Reports and Clarify the
- * Meaning of Revocation" (draft of 2026-09-15, not adopted in the sources
- * checked). Off until a ballot sets its date.
+ * Meaning of Revocation": an open draft (head 6cf96bd, 2026-03-18, not rebased
+ * on BR 2.2.6; its text would take effect 2026-09-15). Off until a ballot sets
+ * its date. Its 4.9.5: "The period between receipt of a revocation request
+ * from the Subscriber and published revocation MUST NOT exceed the time frame
+ * set forth in Section 4.9.1.1. If the request is not authenticated upon
+ * receipt, … the period listed above will be measured from the time of
+ * authentication", and "The period between the determination that a
+ * Certificate Problem Report is actionable and published revocation MUST NOT
+ * exceed the time frame set forth in Section 4.9.1.1". Its 1.6.1: "if the
+ * certificate contains a CRL Distribution Point URI: a CRL containing the
+ * certificate serial number is available … at that URI"; "if the certificate
+ * contains an Authority Information Access OCSP URI: an OCSP request to that
+ * URI … results in a response with a certStatus value of revoked".
  */
 export const SERVERCERT_PR_622: RuleVersion = {
   id: 'servercert-pr-622',
   effectiveFrom: null,
   clockStart: 'determined-actionable',
-  revokedMeans: 'crl-and-ocsp',
+  revokedMeans: 'at-certificate-uris',
   actionableWithinHours: 24,
   section: 'BR 4.9.5, 1.6.1 "Revoked" (draft)',
-  source: 'cabforum/servercert pull request 622 (draft of 2026-09-15; not adopted)',
-  note: 'The clock starts when the report is determined actionable (at most 24 hours after receipt); a certificate counts as revoked once it is listed on the CRL and, where it has an OCSP URI, revoked in OCSP too.',
+  source: 'cabforum/servercert pull request 622 at 6cf96bd (2026-03-18; an open draft, not rebased on BR 2.2.6; not adopted)',
+  note: "A Certificate Problem Report counts from when it is determined actionable (at most 24 hours after receipt); a Subscriber's revocation request from receipt, or from its authentication (--confirmed-at) when it was not authenticated on receipt. A certificate counts as revoked once a CRL at its CRL Distribution Point URI lists it (when it has one) and its AIA OCSP URI answers revoked (when it has one); a certificate with neither counts as revoked by any source. A report amended later to become actionable (its Note) is not modelled: give that time as --reported-at.",
 };
 
 export const RULE_VERSIONS: readonly RuleVersion[] = [BR_REPORT_RECEIVED, SERVERCERT_PR_622];
@@ -86,8 +105,10 @@ const HOUR = 3_600_000;
  * latest instant the version allows, so it never holds a CA to an earlier
  * start than the rule does.
  */
-export function clockStartFor(version: RuleVersion, kase: { reportedAt: number; confirmedAt?: number | null }): number {
+export function clockStartFor(version: RuleVersion, kase: { reportedAt: number; confirmedAt?: number | null; reason?: string }): number {
   if (version.clockStart === 'report-received') return kase.reportedAt;
+  // PR 622: a Subscriber's request counts from receipt, or from its authentication, with no 24-hour cap.
+  if (kase.reason === 'subscriber-request') return Math.max(kase.confirmedAt ?? kase.reportedAt, kase.reportedAt);
   const latest = kase.reportedAt + (version.actionableWithinHours ?? 0) * HOUR;
   if (kase.confirmedAt == null) return latest;
   return Math.min(Math.max(kase.confirmedAt, kase.reportedAt), latest);

@@ -13,7 +13,7 @@ import { preliminaryReportFinding } from './preliminary-report.js';
 import { reasonCodeFindings } from './reason-codes.js';
 import { sha1CrlFinding, sha1SubCaFinding } from './sha1-sunset.js';
 import { ruleVersionAt, type RuleVersion } from './rule-versions.js';
-import { hasOcspSource, revocationSources, routeOf, type SourceRoute } from '../revocation-sources.js';
+import { revocationSources, routeOf, type SourceRoute } from '../revocation-sources.js';
 
 export type Verdict =
   | 'pending'
@@ -406,15 +406,19 @@ export function judge(
 /**
  * What counts as revoked under a rule version (rule-versions.ts). Today (BR
  * 4.9.5) any verified source. Under servercert PR 622 (a draft, off until a
- * date is set) the CRL must list it and, where the certificate names an OCSP
- * responder, OCSP must say revoked too; until both do it is not revoked. The
+ * date is set) a CRL at one of the certificate's CRL Distribution Point URIs
+ * must list it when it has one, and one of its AIA OCSP URIs must say revoked
+ * when it has one; a CRL given by hand or disclosed in the CCADB does not
+ * count where the certificate names a CDP. A certificate with neither URI is
+ * revoked on any source (the draft's conditions are then empty). The
  * effective time needs no change: any signed "good" after the claimed time,
  * from whichever source, already bounds it.
  */
 function underVersion(version: RuleVersion, cert: TrackedCertificate, evidence: Evidence): Evidence {
   if (version.revokedMeans === 'any-source' || evidence.claimedRevocationTime === null) return evidence;
-  const says = (kind: 'crl' | 'ocsp'): boolean => evidence.sources.some((s) => s.kind === kind && s.claimed !== null);
-  if (says('crl') && (!hasOcspSource(cert) || says('ocsp'))) return evidence;
+  const saysAt = (kind: 'crl' | 'ocsp', urls: readonly string[]): boolean =>
+    urls.length === 0 || evidence.sources.some((s) => s.kind === kind && urls.includes(s.url) && s.claimed !== null);
+  if (saysAt('crl', cert.crlUrls) && saysAt('ocsp', cert.ocspUrls)) return evidence;
   return { ...evidence, claimedRevocationTime: null, effectiveRevocationTime: null, firstRevoked: null, reasonCode: null };
 }
 

@@ -407,6 +407,52 @@ describe('12. servercert PR 622 as a rule version, off until a date is set', () 
     expect(judge(k, cert(), both, now)).toMatchObject({ verdict: 'revoked_late', effectiveRevocationTime: reportedAt + 49 * HOUR });
   });
 
+  // Issue 30 item 8: the draft itself (cabforum/servercert pull 622, head 6cf96bd, 2026-03-18), 4.9.5: "The period
+  // between receipt of a revocation request from the Subscriber and published revocation MUST NOT exceed the time
+  // frame set forth in Section 4.9.1.1. If the request is not authenticated upon receipt, the CA SHALL within 24 hours
+  // of receipt work with the requester to authenticate the request, and the period listed above will be measured from
+  // the time of authentication."
+  it('turned on, a subscriber request counts from receipt, or from its authentication, not from a capped "actionable" point', () => {
+    const req = kase({ reason: 'subscriber-request', reportedAt });
+    const under = (c: Partial<Case>) => computeDeadline({ ...req, ...c }, undefined, { versions: ON });
+    expect(under({})).toMatchObject({ clockStart: reportedAt, deadline: reportedAt + DAY });
+    expect(under({ confirmedAt: reportedAt + 3 * HOUR }).clockStart).toBe(reportedAt + 3 * HOUR);
+    // No 24-hour cap on the authentication: the period "will be measured from the time of authentication".
+    expect(under({ confirmedAt: reportedAt + 40 * HOUR }).clockStart).toBe(reportedAt + 40 * HOUR);
+    expect(under({ confirmedAt: reportedAt - HOUR }).clockStart).toBe(reportedAt);
+    // A Certificate Problem Report still counts from its determination as actionable, at most 24 hours after receipt:
+    // "Within twenty-four (24) hours after receiving a Certificate Problem Report, the CA SHALL investigate … and
+    // determine if it's \"actionable.\""
+    expect(computeDeadline({ ...k, confirmedAt: reportedAt + 40 * HOUR }, undefined, { versions: ON }).clockStart).toBe(reportedAt + DAY);
+  });
+
+  // 1.6.1 "Revoked": "if the certificate contains a CRL Distribution Point URI: a CRL containing the certificate serial
+  // number is available for consumption by Relying Parties at that URI"; "if the certificate contains an Authority
+  // Information Access OCSP URI: an OCSP request to that URI for the certificate serial number results in a response
+  // with a certStatus value of revoked".
+  it('turned on, a CRL entry is needed only where the certificate has a CDP, and only at that URI', () => {
+    const now = reportedAt + 3 * DAY;
+    const ocspRevoked = revoked(OCSP, reportedAt + 2 * HOUR, reportedAt + HOUR, 1, { producedAt: reportedAt + 2 * HOUR });
+    // No CDP: OCSP at its own URI is revocation, no CRL needed.
+    expect(judge(k, cert({ crlUrls: [] }), [ocspRevoked], now, undefined, { versions: ON }).verdict).toBe('revoked_on_time');
+    // A CDP, OCSP revoked, the CDP's CRL not (yet) listing it: not revoked.
+    const cdpGood = good(CRL, reportedAt + 3 * HOUR, { thisUpdate: reportedAt + 3 * HOUR });
+    expect(judge(k, cert(), [ocspRevoked, cdpGood], now, undefined, { versions: ON })).toMatchObject({
+      verdict: 'overdue',
+      revoked: false,
+    });
+    // Listed on another CRL (given by hand) but not at the CDP URI: not revoked either.
+    const other = revoked({ kind: 'crl', url: 'http://elsewhere.example/x.crl' }, reportedAt + 2 * HOUR, reportedAt + HOUR, 1);
+    expect(judge(k, cert(), [ocspRevoked, cdpGood, other], now, undefined, { versions: ON }).revoked).toBe(false);
+    // An OCSP answer from a responder the certificate does not name does not stand for its AIA URI.
+    const otherOcsp = revoked({ kind: 'ocsp', url: 'http://other-ocsp.example' }, reportedAt + 2 * HOUR, reportedAt + HOUR, 1);
+    const cdpRevoked = revoked(CRL, reportedAt + 2 * HOUR, reportedAt + HOUR, 1);
+    expect(judge(k, cert(), [cdpRevoked, otherOcsp], now, undefined, { versions: ON }).revoked).toBe(false);
+    expect(judge(k, cert(), [cdpRevoked, ocspRevoked], now, undefined, { versions: ON }).verdict).toBe('revoked_on_time');
+    // Neither URI: the draft's conditions are empty, so any source counts.
+    expect(judge(k, cert({ crlUrls: [], ocspUrls: [] }), [other], now, undefined, { versions: ON }).verdict).toBe('revoked_on_time');
+  });
+
   it('turned on, publication is judged by when each answer was vouched for, not by when revwatch happened to see it', () => {
     const OCSP2 = { kind: 'ocsp' as const, url: 'http://ocsp2.example' };
     const c = cert({ ocspUrls: [OCSP.url, OCSP2.url] });
