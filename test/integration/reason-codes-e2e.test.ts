@@ -153,6 +153,16 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
       code: 4,
       extra: ['--preliminary-report-at', '2025-10-13T00:00:00Z'],
     },
+    // `none`: the CA sent no preliminary report (Sectigo, bug 1994454: reports unanswered 2025-09-18 to 2025-10-13).
+    {
+      id: 'preliminary-none',
+      kind: 'tls-subscriber',
+      reason: 'misissuance',
+      reportedAt: t('2025-09-18T00:00:00Z'),
+      revokedAt: t('2025-09-19T00:00:00Z'),
+      code: 4,
+      extra: ['--preliminary-report-at', 'none'],
+    },
   ];
   const serials = new Map<string, string>();
   let issuerPath = '';
@@ -264,6 +274,15 @@ describe('reason codes end to end, on CRLs built in the test', { timeout: 180_00
       }),
     ]);
     expect(byCase.get('preliminary-late')!.verdict).toBe('revoked_on_time');
+    // `--preliminary-report-at none`, past the 24 hours: the same violation.
+    expect(byCase.get('preliminary-none')!.findings.filter((f) => f.code === 'preliminary_report_late')).toEqual([
+      expect.objectContaining({
+        severity: 'violation',
+        message: expect.stringMatching(
+          /^no preliminary report was sent \(track --preliminary-report-at none\), and it was due by 2025-09-19T00:00:00Z/,
+        ),
+      }),
+    ]);
   });
 
   it('item 4: S/MIME sub-CAs from 2023-09-01 and code-signing sub-CAs from 2025-07-15 must carry a reasonCode', () => {
