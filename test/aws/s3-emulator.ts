@@ -141,10 +141,18 @@ export class S3Emulator {
     }
   };
 
-  /** What IAM would authorize: the object actions on `arn:aws:s3:::bucket/key`, ListBucket on the bucket. */
+  /** What IAM would authorize: the object actions on `arn:aws:s3:::bucket/key`, ListBucket on the bucket (with s3:prefix). */
   readonly describe: Describe = (req) => {
-    const { bucket, key } = split(req);
-    if (!key) return { action: 's3:ListBucket', resources: [`arn:aws:s3:::${bucket}`], context: {}, input: { bucket } };
+    const { bucket, key, query } = split(req);
+    if (!key) {
+      const prefix = query.get('prefix') ?? '';
+      return {
+        action: 's3:ListBucket',
+        resources: [`arn:aws:s3:::${bucket}`],
+        context: { 's3:prefix': prefix } as Record<string, string>,
+        input: { bucket, prefix },
+      };
+    }
     const action = req.method === 'PUT' ? 's3:PutObject' : req.method === 'DELETE' ? 's3:DeleteObject' : 's3:GetObject';
     return { action, resources: [`arn:aws:s3:::${bucket}/${key}`], context: {}, input: { bucket, key } };
   };
