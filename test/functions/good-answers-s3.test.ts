@@ -261,3 +261,75 @@ suite('AWS mode: the good-answer log in S3 bounds a backdated revocation to the 
     expect(backdated?.message).toContain(`earlier than a signed "good" answer of ${iso(effective)}`);
   });
 });
+
+describe('S3GoodAnswerLog on the real S3 client', () => {
+  const emulator = new S3Emulator(() => Date.now());
+  const gateway = new Gateway('s3', emulator.backend, emulator.describe);
+  let s3: S3Client;
+  const T0 = Date.parse('2026-12-07T00:00:00Z');
+  const source = { kind: 'ocsp' as const, url: 'http://ocsp.ca.example/' };
+  const answer = (sha256Cert: string, observedAt: number) => ({
+    sha256Cert,
+    observedAt,
+    source,
+    status: 'good' as const,
+    revocationTime: null,
+    reasonCode: null,
+    thisUpdate: observedAt,
+    nextUpdate: observedAt + DAY,
+    producedAt: observedAt,
+    raw: Buffer.from(`signed ${sha256Cert.slice(0, 4)} ${observedAt}`),
+  });
+  const sha = (first: string) => first.repeat(64).slice(0, 64);
+
+  beforeAll(async () => {
+    emulator.createBucket(BUCKET);
+    await gateway.start('127.0.0.1');
+    s3 = new S3Client({
+      endpoint: gateway.url,
+      region: REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await gateway.stop();
+  });
+
+  it('two jobs of a run write their own objects; a later run reads only the object covering the certificate, and walks back past a run without it', async () => {
+    const run1 = { runId: randomUUID(), runStartedAt: T0 };
+    const a = new S3GoodAnswerLog(s3, BUCKET, { ...run1, jobId: 'j0' });
+    const b = new S3GoodAnswerLog(s3, BUCKET, { ...run1, jobId: 'j1' });
+    a.add(answer(sha('1'), T0 + 1000));
+    a.add(answer(sha('2'), T0 + 1000));
+    b.add(answer(sha('8'), T0 + 2000));
+    b.add(answer(sha('9'), T0 + 2000));
+    await Promise.all([a.commit(T0 + 3000), b.commit(T0 + 3000)]);
+    expect([...emulator.objects(BUCKET).keys()].map((k) => k.split('/').pop()).sort()).toEqual([
+      `${sha('1').slice(0, 16)}-${sha('2').slice(0, 16)}_j0.jsonl.gz`,
+      `${sha('8').slice(0, 16)}-${sha('9').slice(0, 16)}_j1.jsonl.gz`,
+    ]);
+    // Run 2 logs certificate 8 again, not 2 (its source failed for it, say).
+    const run2 = { runId: randomUUID(), runStartedAt: T0 + 15 * 60_000 };
+    const c = new S3GoodAnswerLog(s3, BUCKET, { ...run2, jobId: 'j0' });
+    c.add(answer(sha('8'), run2.runStartedAt + 1000));
+    await c.commit(run2.runStartedAt + 2000);
+
+    const run3 = { runId: randomUUID(), runStartedAt: T0 + 30 * 60_000 };
+    const reader = new S3GoodAnswerLog(s3, BUCKET, { ...run3, jobId: 'j0' });
+    const before = gateway.calls.length;
+    const found = await reader.latest([sha('2'), sha('8')], () => [source]);
+    expect(found.get(sha('8'))!.map((o) => o.observedAt)).toEqual([run2.runStartedAt + 1000]);
+    expect(found.get(sha('2'))!.map((o) => o.observedAt)).toEqual([T0 + 1000]);
+    expect(Buffer.from(found.get(sha('2'))![0]!.raw!).toString()).toBe(`signed 2222 ${T0 + 1000}`);
+    const gets = gateway.calls.slice(before).filter((x) => x.action === 's3:GetObject');
+    // Run 2's one object (has 8, not 2), then run 1's j0 (has 2); run 1's j1 does not cover 2 and is not read.
+    expect(gets.map((x) => String(x.input.key).split('_').pop())).toEqual(['j0.jsonl.gz', 'j0.jsonl.gz']);
+    expect(gets).toHaveLength(2);
+    // Without sources nothing is looked up in S3; a certificate never logged is absent.
+    expect((await reader.latest([sha('2')])).size).toBe(0);
+    expect((await reader.latest([sha('c')], () => [source])).size).toBe(0);
+  });
+});
