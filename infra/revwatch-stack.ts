@@ -292,6 +292,10 @@ export class RevwatchStack extends Stack {
       value: evidence.bucket.bucketName,
       description: `${ENV.evidenceBucket} for the CLI (revwatch --aws report --format bundle)`,
     });
+    new CfnOutput(this, 'GoodAnswersBucketName', {
+      value: goodAnswers.bucket.bucketName,
+      description: `${ENV.goodAnswersBucket} for the CLI (revwatch --aws check logs and reads good answers there, as the worker does)`,
+    });
     new CfnOutput(this, 'JobQueueUrl', { value: jobs.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn });
