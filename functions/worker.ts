@@ -15,9 +15,10 @@ import { parseJobMessage, runQueuedJob, type RunJobDeps } from '../src/check/fan
 import type { OcspLimits } from '../src/check/ocsp-limits.js';
 import { HttpFetcher } from '../src/net/http-fetcher.js';
 import { OcspClient } from '../src/net/ocsp-client.js';
-import { loadEventBusName, loadEvidenceBucket, loadOcspLimits, loadTableName } from './shared/config.js';
+import { loadEventBusName, loadEvidenceBucket, loadGoodAnswersBucket, loadOcspLimits, loadTableName } from './shared/config.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3EvidenceArchive } from '../src/adapters/aws/s3-evidence-archive.js';
+import { S3GoodAnswerLog } from '../src/adapters/aws/s3-good-answer-log.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
 import { tableStore } from './shared/store.js';
 
@@ -75,9 +76,15 @@ export function workerDepsFromEnvironment(env: Readonly<Record<string, string | 
   const store = tableStore(loadTableName(env));
   const clock = new SystemClock();
   const bucket = loadEvidenceBucket(env);
-  const archive = bucket ? new S3EvidenceArchive(new S3Client({}), bucket) : null;
+  const goodAnswersBucket = loadGoodAnswersBucket(env);
+  const s3 = bucket || goodAnswersBucket ? new S3Client({}) : null;
+  const archive = bucket && s3 ? new S3EvidenceArchive(s3, bucket) : null;
   return {
     ...(archive ? { saveCrl: (sha256: string, bytes: Uint8Array) => archive.putCrl(sha256, bytes) } : {}),
+    // The good answers each job received, for the exact backdating bound at a later change (docs/evidence.md).
+    ...(goodAnswersBucket && s3
+      ? { goodAnswers: (job: { runId: string; runStartedAt: number; jobId: string }) => new S3GoodAnswerLog(s3, goodAnswersBucket, job) }
+      : {}),
     store,
     // Public responders only: the address guard refuses private and loopback addresses.
     // OCSP over keep-alive node:http, everything else (CRLs) through the general fetcher.

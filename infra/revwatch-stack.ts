@@ -26,6 +26,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { EvidenceBucket } from './evidence-bucket.js';
+import { GoodAnswersBucket } from './good-answers-bucket.js';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { CHECKS_COMPLETED, ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
@@ -34,6 +35,7 @@ import type { StackConfig } from './config.js';
 import { RevwatchFunction } from './revwatch-function.js';
 import { CRL_PREFIX } from '../src/ports/evidence-archive.js';
 import { SITE_PREFIX } from '../src/adapters/aws/s3-site-publisher.js';
+import { GOOD_ANSWERS_PREFIX } from '../src/adapters/aws/s3-good-answer-log.js';
 
 export interface RevwatchStackProps extends StackProps {
   readonly config: StackConfig;
@@ -148,6 +150,29 @@ export class RevwatchStack extends Stack {
       reason: "PutObject on the evidence bucket's crls/ prefix only: content-addressed keys are not known in advance",
     });
     worker.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
+    // The good-answer log (docs/evidence.md): each job writes its good answers under good-answers/ and, at a
+    // change, lists and reads the earlier runs' objects there. Nothing else of that bucket, and no delete
+    // (the lifecycle rule expires them).
+    const goodAnswers = new GoodAnswersBucket(this, 'GoodAnswers', { accessLogs: evidence.accessLogs });
+    worker.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:PutObject', 's3:GetObject'],
+        resources: [goodAnswers.bucket.arnForObjects(`${GOOD_ANSWERS_PREFIX}*`)],
+      }),
+    );
+    worker.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [goodAnswers.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${GOOD_ANSWERS_PREFIX}*`] } },
+      }),
+    );
+    const goodAnswersLogicalId = this.resolve(this.getLogicalId(goodAnswers.bucket.node.defaultChild as CfnBucket)) as string;
+    Validations.of(worker.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${goodAnswersLogicalId}.Arn>/${GOOD_ANSWERS_PREFIX}*]`,
+      reason: "PutObject and GetObject on the good-answer bucket's good-answers/ prefix only: keys are per run and job",
+    });
+    worker.fn.addEnvironment(ENV.goodAnswersBucket, goodAnswers.bucket.bucketName);
     worker.fn.addEventSource(new SqsEventSource(jobs, { batchSize: 1, reportBatchItemFailures: true }));
 
     const notifier = new RevwatchFunction(this, 'Notifier', {
@@ -266,6 +291,10 @@ export class RevwatchStack extends Stack {
     new CfnOutput(this, 'EvidenceBucketName', {
       value: evidence.bucket.bucketName,
       description: `${ENV.evidenceBucket} for the CLI (revwatch --aws report --format bundle)`,
+    });
+    new CfnOutput(this, 'GoodAnswersBucketName', {
+      value: goodAnswers.bucket.bucketName,
+      description: `${ENV.goodAnswersBucket} for the CLI (revwatch --aws check logs and reads good answers there, as the worker does)`,
     });
     new CfnOutput(this, 'JobQueueUrl', { value: jobs.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });

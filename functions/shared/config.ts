@@ -49,6 +49,7 @@ export const loadCcadbReportUrl = (env: Env): string | null => env[ENV.ccadbRepo
 
 /** The evidence bucket the worker archives verified CRLs in; null when the stack has none (hashes only). */
 export const loadEvidenceBucket = (env: Env): string | null => env[ENV.evidenceBucket]?.trim() || null;
+export const loadGoodAnswersBucket = (env: Env): string | null => env[ENV.goodAnswersBucket]?.trim() || null;
 
 /** The EventBridge bus finished runs are announced on ("Check Completed"), which triggers the notifier. */
 export const loadEventBusName = (env: Env): string => need(env, ENV.eventBus);

@@ -32,4 +32,6 @@ export const ENV = {
   ccadbReportUrl: 'REVWATCH_CCADB_REPORT_URL',
   /** The evidence bucket: verified CRLs under crls/<sha256>.crl (worker), the dashboard under site/ (digest). */
   evidenceBucket: 'REVWATCH_EVIDENCE_BUCKET',
+  /** The good-answer log's bucket: each job's verified good answers under good-answers/ (worker; expires in days). */
+  goodAnswersBucket: 'REVWATCH_GOOD_ANSWERS_BUCKET',
 } as const;

@@ -186,7 +186,19 @@ export class ObservationRecorder {
     const due = [...this.carryDue.values()].filter((c) => !only || only(c.sha256));
     for (const c of due) this.carryDue.delete(c.sha256);
     if (!log || due.length === 0) return 0;
-    const latest = await log.latest(due.map((c) => c.sha256));
+    // The sources each certificate has answered from (its record, this run): where a per-source log looks.
+    const sourcesOf = (sha256: string): StoredObservation['source'][] => {
+      const entry = this.records.get(sha256);
+      const known = entry?.known?.record ?? entry?.cert.record ?? null;
+      const sources = new Map<string, StoredObservation['source']>();
+      for (const o of [...(known ? recordObservations(known) : []), ...(entry?.added ?? [])])
+        sources.set(sourceKey(o.source.kind, o.source.url), o.source);
+      return [...sources.values()];
+    };
+    const latest = await log.latest(
+      due.map((c) => c.sha256),
+      sourcesOf,
+    );
     let carried = 0;
     for (const cert of due) {
       const goods = latest.get(cert.sha256);

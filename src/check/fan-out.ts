@@ -33,6 +33,7 @@ import {
   type FailedSource,
 } from './execute.js';
 import { groupByHost } from './jobs.js';
+import type { GoodAnswerLog } from '../ports/good-answers.js';
 import { planCheck, type PlanOptions } from './plan.js';
 import { iso } from '../time.js';
 
@@ -109,7 +110,12 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
   });
   const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl: { ...crl, certificates: crl.certificates.map(lean) } }));
   let ocspBatches = 0;
-  for (const hostJobs of groupByHost(plan.ocspJobs).values()) {
+  for (const unordered of groupByHost(plan.ocspJobs).values()) {
+    // In certificate order, so the good answers each batch logs cover a range of certificates that no other batch
+    // of the run overlaps, and a lookup reads one object (src/adapters/aws/s3-good-answer-log.ts).
+    const hostJobs = [...unordered].sort((a, b) =>
+      a.certificate.sha256 < b.certificate.sha256 ? -1 : a.certificate.sha256 > b.certificate.sha256 ? 1 : 0,
+    );
     for (let i = 0; i < hostJobs.length; i += batchSize) {
       jobs.push({ kind: 'ocsp', ocsp: hostJobs.slice(i, i + batchSize).map((j) => ({ ...j, certificate: lean(j.certificate) })) });
       ocspBatches++;
@@ -168,6 +174,8 @@ export interface RunJobDeps {
   readonly issuers?: IssuerCache;
   /** Keeps each new verified CRL (the evidence archive); executeCrlJob calls it. */
   readonly saveCrl?: (sha256: string, bytes: Uint8Array) => Promise<void>;
+  /** The good-answer log of one job (ports/good-answers.ts; in AWS, S3GoodAnswerLog): absent, a change takes the record's last good. */
+  readonly goodAnswers?: (job: { runId: string; runStartedAt: number; jobId: string }) => GoodAnswerLog;
 }
 
 export interface RunJobOptions extends ExecuteOptions {
@@ -242,16 +250,26 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
   const writtenBefore = store.itemsWritten;
   // Workers run concurrently: a certificate with several sources has several writers, which the recorder
   // handles with conditional writes (JobCertificate.sources).
+  const goodAnswers = deps.goodAnswers?.({ runId: message.runId, runStartedAt: known.run.startedAt, jobId: message.jobId }) ?? null;
   const recorder = new ObservationRecorder(store, clock, {
     heartbeatMs: options.heartbeatMs,
     settledIntervalMs: options.settledIntervalMs,
+    goodAnswers,
   });
   const issuers = deps.issuers ?? new IssuerCache(store);
   const result =
     job.kind === 'crl'
       ? await executeCrlJob(deps, issuers, recorder, job.crl, options)
       : await executeOcspJobs(deps, issuers, recorder, job.ocsp, options);
+  // The first flush reads the records of the certificates whose answer changed (queued jobs carry none): their
+  // sources are where the last good answers are looked up, and the answers already recorded are not taken again.
   await recorder.flush();
+  if (goodAnswers) {
+    await recorder.carryInLastGood();
+    await recorder.flush();
+    // Before the job is counted: the run that follows this one (planned once it finishes) reads these answers.
+    await goodAnswers.commit(clock.now().getTime());
+  }
   await store.putSourceStates(result.sourceStates);
   const counts = {
     observationsWritten: recorder.observationsWritten,

@@ -22,8 +22,13 @@ export interface GoodAnswerLog {
   /**
    * The latest good answer of each source for each certificate asked for, among those of earlier runs
    * (committed) and of this run (added so far). Keyed by certificate SHA-256; certificates without any are absent.
+   * `sourcesOf` names the sources to look for: a log that keeps answers per source (S3: one object per job and
+   * source) reads only those; a log that keeps them per certificate ignores it.
    */
-  latest(sha256Certs: readonly string[]): Promise<Map<string, StoredObservation[]>>;
+  latest(
+    sha256Certs: readonly string[],
+    sourcesOf?: (sha256Cert: string) => readonly StoredObservation['source'][],
+  ): Promise<Map<string, StoredObservation[]>>;
   /** Ends the run: its answers replace the older ones of the same (source, certificate); answers older than the log keeps are dropped. */
   commit(now: number): Promise<void>;
 }

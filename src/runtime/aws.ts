@@ -2,7 +2,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
 import { S3Client } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
 import { S3EvidenceArchive } from '../adapters/aws/s3-evidence-archive.js';
+import { S3GoodAnswerLog } from '../adapters/aws/s3-good-answer-log.js';
 import { DisclosureStore } from '../ccadb/store.js';
 import { SesMailer } from '../adapters/aws/ses-mailer.js';
 import type { Clock } from '../ports.js';
@@ -13,7 +15,12 @@ import type { Runtime } from './runtime.js';
 const WRITE_COMMAND = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item|Items)?Command$/;
 
 /** Synchronous, so a Lambda handler can build it at cold start. The SES client is made on first use. */
-export function openAwsRuntime(options: { tableName: string; clock?: Clock; evidenceBucket?: string | null }): Runtime {
+export function openAwsRuntime(options: {
+  tableName: string;
+  clock?: Clock;
+  evidenceBucket?: string | null;
+  goodAnswersBucket?: string | null;
+}): Runtime {
   const client = new DynamoDBClient({});
   // Counts the writes that succeeded (the document client shares this middleware stack), for the CLI to
   // tell a command the network cut off before it wrote anything from one it cut off halfway.
@@ -33,7 +40,14 @@ export function openAwsRuntime(options: { tableName: string; clock?: Clock; evid
     store,
     mailer: { send: (message) => (ses ??= new SesMailer(new SESClient({}))).send(message) },
     evidenceFiles: null,
-    goodAnswers: null,
+    // A CLI check in AWS mode is one run of one job: it logs and reads the deployed workers' good answers.
+    goodAnswers: options.goodAnswersBucket
+      ? new S3GoodAnswerLog(new S3Client({}), options.goodAnswersBucket, {
+          runId: randomUUID(),
+          runStartedAt: (options.clock?.now() ?? new Date()).getTime(),
+          jobId: 'cli',
+        })
+      : null,
     disclosures: new DisclosureStore(store.table),
     evidenceArchive: options.evidenceBucket ? new S3EvidenceArchive(new S3Client({}), options.evidenceBucket) : null,
     writesDone: () => writes,

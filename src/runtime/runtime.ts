@@ -20,8 +20,8 @@ export interface Runtime {
   /** The imported CCADB disclosures (where each CA publishes its CRLs), in the same table. */
   readonly disclosures: DisclosureStore;
   /**
-   * Local mode: the good-answer log under --home (ports/good-answers.ts). Null in AWS mode, where the
-   * workers keep none yet: there a change takes the last good answer the record holds (docs/evidence.md).
+   * The good-answer log (ports/good-answers.ts): local mode's under --home; in AWS mode the S3 log when
+   * REVWATCH_GOOD_ANSWERS_BUCKET names its bucket, else null (a change takes the record's last good answer).
    */
   readonly goodAnswers: GoodAnswerLog | null;
   /** AWS mode: the evidence bucket the worker archives verified CRLs in, when REVWATCH_EVIDENCE_BUCKET names it. */
@@ -56,7 +56,12 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     const table = options.env.REVWATCH_TABLE;
     if (!table) throw new InputError('--aws needs REVWATCH_TABLE set to the deployed table name');
     const { openAwsRuntime } = await import('./aws.js');
-    return openAwsRuntime({ tableName: table, clock: options.clock, evidenceBucket: options.env.REVWATCH_EVIDENCE_BUCKET?.trim() || null });
+    return openAwsRuntime({
+      tableName: table,
+      clock: options.clock,
+      evidenceBucket: options.env.REVWATCH_EVIDENCE_BUCKET?.trim() || null,
+      goodAnswersBucket: options.env.REVWATCH_GOOD_ANSWERS_BUCKET?.trim() || null,
+    });
   }
   const { openLocalRuntime } = await import('./local.js');
   return openLocalRuntime(options);

@@ -1,6 +1,6 @@
 /**
  * A minimal S3 (path-style REST, as the SDK uses for an IP endpoint) for the
- * harness: PutObject, GetObject, HeadObject and ListObjectsV2 on the buckets
+ * harness: PutObject, GetObject, HeadObject and ListObjectsV2 (with a delimiter) on the buckets
  * of the template. It keeps the two semantics the evidence archive rests on,
  * which s3rver (the other emulator on npm, last released in 2020) ignores:
  * a conditional write (`If-None-Match: *`, S3's conditional writes of 2024)
@@ -66,7 +66,22 @@ export class S3Emulator {
     if (!key) {
       if (req.method === 'GET' && query.get('list-type') === '2') {
         const prefix = query.get('prefix') ?? '';
-        const keys = [...objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+        const delimiter = query.get('delimiter') ?? '';
+        // With a delimiter, keys with it past the prefix roll up into CommonPrefixes (up to and including it).
+        const rolled = new Set<string>();
+        const keys = [...objects.keys()]
+          .filter((k) => k.startsWith(prefix))
+          .filter((k) => {
+            const at = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+            if (at < 0) return true;
+            rolled.add(k.slice(0, at + delimiter.length));
+            return false;
+          })
+          .sort();
+        const commonPrefixes = [...rolled]
+          .sort()
+          .map((p) => `<CommonPrefixes><Prefix>${escapeXml(p)}</Prefix></CommonPrefixes>`)
+          .join('');
         const contents = keys
           .map((k) => {
             const o = objects.get(k)!;
@@ -75,7 +90,7 @@ export class S3Emulator {
           .join('');
         return xmlReply(
           200,
-          `<ListBucketResult><Name>${bucket}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyCount>${keys.length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`,
+          `<ListBucketResult><Name>${bucket}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyCount>${keys.length + rolled.size}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>${contents}${commonPrefixes}</ListBucketResult>`,
         );
       }
       return errorXml(501, 'NotImplemented', `${req.method} on a bucket is not emulated`, `/${bucket}`);
@@ -126,10 +141,18 @@ export class S3Emulator {
     }
   };
 
-  /** What IAM would authorize: the object actions on `arn:aws:s3:::bucket/key`, ListBucket on the bucket. */
+  /** What IAM would authorize: the object actions on `arn:aws:s3:::bucket/key`, ListBucket on the bucket (with s3:prefix). */
   readonly describe: Describe = (req) => {
-    const { bucket, key } = split(req);
-    if (!key) return { action: 's3:ListBucket', resources: [`arn:aws:s3:::${bucket}`], context: {}, input: { bucket } };
+    const { bucket, key, query } = split(req);
+    if (!key) {
+      const prefix = query.get('prefix') ?? '';
+      return {
+        action: 's3:ListBucket',
+        resources: [`arn:aws:s3:::${bucket}`],
+        context: { 's3:prefix': prefix } as Record<string, string>,
+        input: { bucket, prefix },
+      };
+    }
     const action = req.method === 'PUT' ? 's3:PutObject' : req.method === 'DELETE' ? 's3:DeleteObject' : 's3:GetObject';
     return { action, resources: [`arn:aws:s3:::${bucket}/${key}`], context: {}, input: { bucket, key } };
   };

@@ -341,8 +341,8 @@ export function iamMatch(pattern: string, value: string, ignoreCase = false): bo
 
 /**
  * Whether a role's statements allow `action` on `resource` given the request's condition context.
- * Only Allow statements and the StringEquals operator occur in the stack; any other operator is
- * treated as unmet, so a new kind of condition fails the check until the harness learns it.
+ * Only Allow statements and the StringEquals and StringLike (s3:prefix) operators occur in the stack; any
+ * other operator is treated as unmet, so a new kind of condition fails the check until the harness learns it.
  */
 export function allows(
   statements: readonly PolicyStatementDef[],
@@ -358,10 +358,14 @@ export function allows(
     if (s.effect !== 'Allow') return false;
     if (!s.actions.some((a) => iamMatch(a, action, true))) return false;
     if (!s.resources.some((r) => iamMatch(r, resource))) return false;
-    return Object.entries(s.conditions).every(
-      ([op, kv]) =>
-        op === 'StringEquals' &&
-        Object.entries(kv).every(([key, want]) => context[key] !== undefined && list(want as string[]).includes(context[key]!)),
+    return Object.entries(s.conditions).every(([op, kv]) =>
+      Object.entries(kv).every(([key, want]) => {
+        const value = context[key];
+        if (value === undefined) return false;
+        if (op === 'StringEquals') return list(want as string[]).includes(value);
+        if (op === 'StringLike') return list(want as string[]).some((pattern) => iamMatch(pattern, value));
+        return false;
+      }),
     );
   });
 }

@@ -39,10 +39,11 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
   const resources = synth({});
   const buckets = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket');
   const evidence = buckets.find(([, r]) => r.Properties.VersioningConfiguration)!;
-  const logs = buckets.find(([id]) => id !== evidence[0])!;
+  const logs = buckets.find(([id]) => id === evidence[1].Properties.LoggingConfiguration.DestinationBucketName.Ref)!;
+  const goodAnswers = buckets.find(([id]) => id !== evidence[0] && id !== logs[0])!;
 
   it('is versioned, encrypted, private, retained, access-logged, and moves old CRLs to Standard-IA', () => {
-    expect(buckets).toHaveLength(2);
+    expect(buckets).toHaveLength(3); // the evidence, its access logs, and the good-answer log (good-answers-bucket.ts)
     const p = evidence[1].Properties;
     expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(p.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
@@ -63,9 +64,9 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
     expect(logs[1].Properties.PublicAccessBlockConfiguration.BlockPublicAcls).toBe(true);
   });
 
-  it('refuses plain HTTP on both buckets', () => {
+  it('refuses plain HTTP on every bucket', () => {
     const policies = Object.values(resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy');
-    for (const [id] of [evidence, logs]) {
+    for (const [id] of [evidence, logs, goodAnswers]) {
       const policy = policies.find((r) => r.Properties.Bucket.Ref === id)!;
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -82,7 +83,9 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
           s,
         })),
       )
-      .filter(({ s }) => [s.Action].flat().some((a) => a.startsWith('s3:')));
+      .filter(({ s }) => [s.Action].flat().some((a) => a.startsWith('s3:')))
+      // The good-answer bucket's grants are asserted below.
+      .filter(({ s }) => !JSON.stringify(s.Resource).includes(goodAnswers[0]));
     expect(s3Statements).toHaveLength(2);
     const fn = (word: string) =>
       Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes(word))!;
@@ -104,6 +107,54 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
       expect(strings(s.Resource).filter((x) => x.includes('*'))).toEqual([prefix]);
       expect(f.Properties.Environment.Variables.REVWATCH_EVIDENCE_BUCKET).toEqual({ Ref: evidence[0] });
     }
+  });
+
+  it('keeps the good-answer log in a bucket of its own: unversioned, unlocked, expiring good-answers/ after four days', () => {
+    const p = goodAnswers[1].Properties;
+    expect(p.VersioningConfiguration).toBeUndefined();
+    expect(p.ObjectLockEnabled).toBeUndefined();
+    expect(p.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
+    expect(p.PublicAccessBlockConfiguration.RestrictPublicBuckets).toBe(true);
+    expect(p.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logs[0] }, LogFilePrefix: 'good-answers/' });
+    expect(p.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({
+        Prefix: 'good-answers/',
+        Status: 'Enabled',
+        ExpirationInDays: 4,
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      }),
+    ]);
+    // Locking it even with the evidence lock on: the lock is the evidence bucket's alone.
+    const locked = Object.values(synth({ evidenceObjectLockDays: '3650' })).filter(
+      (r) => r.Type === 'AWS::S3::Bucket' && r.Properties.ObjectLockEnabled,
+    );
+    expect(locked).toHaveLength(1);
+    expect(locked[0]!.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  it('grants the worker alone Put/Get on good-answers/ and ListBucket under that prefix, nothing else of that bucket', () => {
+    const statements = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => (r.Properties.PolicyDocument.Statement as Record<string, unknown>[]).map((s) => ({ roles: r.Properties.Roles, s })))
+      .filter(({ s }) => JSON.stringify(s.Resource).includes(goodAnswers[0]));
+    const worker = Object.values(resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('fetches one CRL'),
+    )!;
+    for (const { roles } of statements) expect(roles).toEqual([{ Ref: worker.Properties.Role['Fn::GetAtt'][0] }]);
+    expect(statements.map(({ s }) => s)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:GetObject'],
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [goodAnswers[0], 'Arn'] }, '/good-answers/*']] },
+      },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [goodAnswers[0], 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['good-answers/*'] } },
+      },
+    ]);
+    expect(worker.Properties.Environment.Variables.REVWATCH_GOOD_ANSWERS_BUCKET).toEqual({ Ref: goodAnswers[0] });
   });
 
   it('turns Object Lock on in governance mode when the context asks, and refuses a bad value with one line', () => {

@@ -133,6 +133,14 @@ describe('CDK stack', () => {
         statements++;
         // The two object-prefix grants, s3:PutObject on <evidence bucket>/crls/* (worker) and /site/* (digest),
         // asserted exactly in evidence-bucket.test.ts.
+        // And the worker's s3:PutObject + s3:GetObject on <good-answer bucket>/good-answers/*, asserted there too.
+        if (
+          JSON.stringify(s.Action) === JSON.stringify(['s3:PutObject', 's3:GetObject']) &&
+          strings(s.Resource)
+            .filter((r) => r.includes('*'))
+            .join() === '/good-answers/*'
+        )
+          continue;
         if (
           s.Action === 's3:PutObject' &&
           ['/crls/*', '/site/*'].includes(
