@@ -15,7 +15,7 @@ import { formatDuration, isoOrNull } from '../time.js';
 import { crlSourceUrls, isDisclosedShard } from '../revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
-import { type CaseCertificate, type CrlSnapshot, type StatusSpool, type Store, type StoredCertificate } from '../ports/store.js';
+import type { CaseCertificate, CrlSnapshot, StatusSpool, Store, StoredCertificate } from '../ports/store.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse
@@ -133,7 +133,9 @@ export function memorySpool(): StatusSpool {
         yield status;
       }
     },
-    close: () => void (entries = []),
+    close: () => {
+      entries = [];
+    },
   };
 }
 

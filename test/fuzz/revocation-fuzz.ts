@@ -62,7 +62,7 @@ function headerOffsets(buf: Uint8Array, start: number, end: number, out: number[
   if (depth > 12 || out.length > 200_000) return;
   let p = start;
   while (p < end) {
-    let el;
+    let el: ReturnType<typeof readElement>;
     try {
       el = readElement(buf, p, end);
     } catch {
@@ -102,7 +102,6 @@ export async function loadCorpus(dir: string = CORPUS_DIR): Promise<FuzzSample[]
     const name = relative(dir, file);
     try {
       certs.push(...readCertificates(bytes, name));
-      continue;
     } catch {
       answers.push({ name, bytes });
     }
@@ -110,7 +109,7 @@ export async function loadCorpus(dir: string = CORPUS_DIR): Promise<FuzzSample[]
   const samples: FuzzSample[] = [];
   for (const { name, bytes } of answers) {
     if (looksLikeOcspResponse(bytes)) {
-      let parsed;
+      let parsed: ReturnType<typeof parseOcspResponse>;
       try {
         parsed = parseOcspResponse(bytes);
       } catch {
@@ -123,7 +122,7 @@ export async function loadCorpus(dir: string = CORPUS_DIR): Promise<FuzzSample[]
       continue;
     }
     let der: Uint8Array;
-    let header;
+    let header: Awaited<ReturnType<typeof scanCrl>>;
     try {
       der = crlDer(bytes, name);
       header = await scanCrl(der, { at: 0 });
@@ -190,7 +189,7 @@ export function mutate(s: FuzzSample, random: () => number): { kind: MutationKin
     } else out[lenAt] = choice & 0xff;
     return { kind, bytes: out };
   }
-  let el;
+  let el: ReturnType<typeof readElement>;
   try {
     el = readElement(der, at, der.length);
   } catch {
