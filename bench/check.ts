@@ -15,13 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { SystemClock } from '../src/clock.js';
+import { SystemClock } from '../src/adapters/system-clock.js';
 import { LocalCa } from '../src/local-ca/ca.js';
 import { LocalCaServer } from '../src/local-ca/server.js';
 import { Tag, encodeOid, explicit, integer, octetString, seq, set, tlv, x509Time } from '../src/pki/der.js';
 import { describeCertificate } from '../src/pki/certificate.js';
 import { openEmbeddedStore } from '../src/adapters/local/embedded-store.js';
-import { trackCertificates, type TrackEntry } from '../src/check/track.js';
+import { trackCertificates, type TrackEntry } from '../src/track/track.js';
 import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 
 const ENTRIES_PER_CRL = 10_000;

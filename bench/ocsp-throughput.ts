@@ -34,10 +34,10 @@ import { Oid } from '../src/pki/oids.js';
 import { OcspIssuer, buildOcspRequest, parseOcspResponse, verifyOcspResponse } from '../src/pki/ocsp.js';
 import { parseRawCertificate } from '../src/pki/raw-certificate.js';
 import { probeOcsp } from '../src/check/probe.js';
-import { SystemClock } from '../src/clock.js';
-import { HttpFetcher } from '../src/net/http-fetcher.js';
-import { OcspClient } from '../src/net/ocsp-client.js';
-import type { Fetcher } from '../src/ports.js';
+import { SystemClock } from '../src/adapters/system-clock.js';
+import { HttpFetcher } from '../src/adapters/net/http-fetcher.js';
+import { OcspClient } from '../src/adapters/net/ocsp-client.js';
+import type { Fetcher } from '../src/ports/index.js';
 import { leafDer } from './leaves.js';
 import { cpuHook, runCli } from './track.js';
 

@@ -52,7 +52,7 @@ function timeOnce(c: Contender): number {
 }
 
 export async function benchStartup(out: string, rounds: number): Promise<string[]> {
-  if (!existsSync('dist/cli.js')) return ['FAIL startup: dist/ is not built (npx tsc -p tsconfig.build.json)'];
+  if (!existsSync('dist/cli/main.js')) return ['FAIL startup: dist/ is not built (npx tsc -p tsconfig.build.json)'];
   const dir = join(out, 'startup');
   mkdirSync(dir, { recursive: true });
   const now = Date.now();

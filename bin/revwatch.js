@@ -12,7 +12,7 @@ process.emitWarning = (warning, ...rest) => {
   emitWarning(warning, ...rest);
 };
 
-const entry = new URL('../dist/cli.js', import.meta.url);
+const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('revwatch: not built yet: run `npm run build` (npm ci does it for you)\n');
   process.exit(1);

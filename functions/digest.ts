@@ -7,7 +7,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { formatDigest, produceDigest } from '../src/report/digest.js';
 import { buildSite } from '../src/report/site.js';
-import type { SitePublisher } from '../src/ports.js';
+import type { SitePublisher } from '../src/ports/index.js';
 import { S3SitePublisher } from '../src/adapters/aws/s3-site-publisher.js';
 import { loadEvidenceBucket } from './shared/config.js';
 import { mailingDepsFromEnvironment, type MailingDeps } from './shared/mailing.js';

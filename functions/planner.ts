@@ -6,14 +6,14 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
-import { SystemClock } from '../src/clock.js';
+import { SystemClock } from '../src/adapters/system-clock.js';
 import { EventBridgeRunEvents } from '../src/adapters/aws/eventbridge-run-events.js';
 import { planRun, type PlanRunDeps, type PlanRunOptions, type PlanRunResult } from '../src/check/fan-out.js';
 import { SqsJobQueue } from '../src/adapters/aws/sqs-job-queue.js';
 import { loadCcadbReportUrl, loadEventBusName, loadJobQueueUrl, loadTableName } from './shared/config.js';
 import { DisclosureStore } from '../src/ccadb/store.js';
 import { refreshDisclosures, type RefreshResult } from '../src/ccadb/refresh.js';
-import { HttpFetcher } from '../src/net/http-fetcher.js';
+import { HttpFetcher } from '../src/adapters/net/http-fetcher.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
 import { tableStore } from './shared/store.js';
 

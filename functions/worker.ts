@@ -8,13 +8,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { SystemClock } from '../src/clock.js';
+import { SystemClock } from '../src/adapters/system-clock.js';
 import { EventBridgeRunEvents } from '../src/adapters/aws/eventbridge-run-events.js';
 import { IssuerCache } from '../src/check/execute.js';
 import { parseJobMessage, runQueuedJob, type RunJobDeps } from '../src/check/fan-out.js';
 import type { OcspLimits } from '../src/check/ocsp-limits.js';
-import { HttpFetcher } from '../src/net/http-fetcher.js';
-import { OcspClient } from '../src/net/ocsp-client.js';
+import { HttpFetcher } from '../src/adapters/net/http-fetcher.js';
+import { OcspClient } from '../src/adapters/net/ocsp-client.js';
 import { loadEventBusName, loadEvidenceBucket, loadGoodAnswersBucket, loadOcspLimits, loadTableName } from './shared/config.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3EvidenceArchive } from '../src/adapters/aws/s3-evidence-archive.js';

@@ -1,7 +1,7 @@
 /** What the functions that send mail (notifier, digest) are built from, once per cold start. */
-import { SystemClock } from '../../src/clock.js';
-import type { Mailer, NoticeLedger } from '../../src/ports.js';
-import type { Clock } from '../../src/ports.js';
+import { SystemClock } from '../../src/adapters/system-clock.js';
+import type { Mailer, NoticeLedger } from '../../src/ports/index.js';
+import type { Clock } from '../../src/ports/index.js';
 import { openAwsRuntime } from '../../src/runtime/aws.js';
 import type { Store } from '../../src/ports/store.js';
 import type { DisclosureLookup } from '../../src/ccadb/store.js';

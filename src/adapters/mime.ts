@@ -4,7 +4,7 @@
  * outbox stores exactly the same bytes.
  */
 import nodemailer from 'nodemailer';
-import type { MailMessage } from '../ports.js';
+import type { MailMessage } from '../ports/index.js';
 
 const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 

@@ -6,7 +6,7 @@
  * reported, not thrown: the run goes on with the disclosures it has, and the
  * next planner run tries again.
  */
-import type { Fetcher } from '../ports.js';
+import type { Fetcher } from '../ports/index.js';
 import { InputError } from '../errors.js';
 import { parseAllCertificateRecords } from './report.js';
 import type { DisclosureStore, ImportSummary } from './store.js';

@@ -8,7 +8,7 @@
  *   alone, after the others: a CRL is held whole while it is scanned, and a
  *   few hundred MB side by side would multiply the run's peak memory.
  */
-import type { CrlJob } from '../ports.js';
+import type { CrlJob } from '../ports/index.js';
 
 export const CRL_PARALLEL = 4;
 export const CRL_PER_HOST = 2;

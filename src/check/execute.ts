@@ -9,7 +9,7 @@
  */
 import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
-import type { Clock, CrlJob, Fetcher, JobCertificate, OcspJob } from '../ports.js';
+import type { Clock, CrlJob, Fetcher, JobCertificate, OcspJob } from '../ports/index.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 import {
   sourceKey,

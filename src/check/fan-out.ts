@@ -22,7 +22,7 @@ import type {
   RunLedger,
   RunRecord,
   Store,
-} from '../ports.js';
+} from '../ports/index.js';
 import {
   executeCrlJob,
   executeOcspJobs,

@@ -5,7 +5,7 @@
  * refuses POST with 405 Method Not Allowed or 501 Not Implemented.
  */
 import { ocspGetUrl } from '../pki/ocsp.js';
-import type { FetchResult, Fetcher } from '../ports.js';
+import type { FetchResult, Fetcher } from '../ports/index.js';
 
 export async function fetchOcsp(fetcher: Fetcher, url: string, request: Uint8Array, maxBytes: number): Promise<FetchResult> {
   const accept = { accept: 'application/ocsp-response' };

@@ -5,7 +5,7 @@
  * so a worker reads nothing of the plan from the table but the issuer.
  */
 import type { Observation } from '../domain.js';
-import type { OcspJob, PreviousAnswer } from '../ports.js';
+import type { OcspJob, PreviousAnswer } from '../ports/index.js';
 import { groupBy } from '../util/group-by.js';
 
 /** The change summary of an observation: two observations with the same summary are "unchanged". */

@@ -10,7 +10,7 @@
  *   tracked after the fact is judged on evidence; then never again.
  */
 import type { TrackedCertificate } from '../domain.js';
-import { revocationSources, type RevocationSource, type SourcedCertificate } from '../revocation-sources.js';
+import { revocationSources, type RevocationSource, type SourcedCertificate } from '../rules/revocation-sources.js';
 import { evidenceOf, latestAnswers, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 
 export const DAY_MS = 86_400_000;

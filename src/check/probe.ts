@@ -17,7 +17,7 @@ import {
   type OcspVerification,
 } from '../pki/ocsp.js';
 import type { RawCertificate } from '../pki/raw-certificate.js';
-import type { FetchFailureKind, Fetcher } from '../ports.js';
+import type { FetchFailureKind, Fetcher } from '../ports/index.js';
 import { fetchOcsp } from './fetch-ocsp.js';
 
 /** Default size caps: OCSP responses are small; real CRLs reach 100 MB. */

@@ -4,7 +4,7 @@
  * be reached and what to check; exit 1 when nothing was written yet, 2 when the command had already
  * written part of its work (docs/cli.md, exit codes).
  */
-import { oneLine } from '../cli-validate.js';
+import { oneLine } from './validate.js';
 import type { Env, Runtime } from '../runtime/runtime.js';
 
 export class AwsUnreachableError extends Error {

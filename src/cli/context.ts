@@ -7,10 +7,10 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { EvidenceArchive } from '../ports/evidence-archive.js';
-import type { Clock } from '../ports.js';
-import type { HttpFetcher } from '../net/http-fetcher.js';
+import type { Clock } from '../ports/index.js';
+import type { HttpFetcher } from '../adapters/net/http-fetcher.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { fetchDeadlinesFromEnv, oneLine } from '../cli-validate.js';
+import { fetchDeadlinesFromEnv, oneLine } from './validate.js';
 import { parseInstant } from '../time.js';
 import { readFileCapped } from '../util/read-capped.js';
 import { terminalText } from '../util/terminal.js';
@@ -70,7 +70,7 @@ export function cliContext(program: Command, io: CliIo): CliContext {
     print: (value, human) => io.stdout(`${globals().json ? JSON.stringify(value, null, 2) : terminalText(human())}\n`),
     at: (value) => (value ? parseInstant(value, '--at') : io.clock.now().getTime()),
     fetcher: async () => {
-      const { HttpFetcher } = await import('../net/http-fetcher.js');
+      const { HttpFetcher } = await import('../adapters/net/http-fetcher.js');
       return new HttpFetcher({
         clock: io.clock,
         allowPrivateNetwork: globals().allowPrivateNetwork === true,

@@ -10,12 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
-import { buildStatus, statusRulesOf, type CaseStatus, type JudgingInputs } from '../check/status.js';
+import { buildStatus, statusRulesOf, type CaseStatus, type JudgingInputs } from '../status/status.js';
 import { computeDeadline, type Deadline } from '../rules/rules.js';
 import { delayedReportMayBeDueSentence, delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
 import { statusCsv } from '../report/formats.js';
-import type { Clock, MailMessage, Mailer, NoticeLedger, Store } from '../ports.js';
+import type { Clock, MailMessage, Mailer, NoticeLedger, Store } from '../ports/index.js';
 import { formatDuration, iso as isoInstant } from '../time.js';
 
 export interface Notice {

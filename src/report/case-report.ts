@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
-import { streamStatus, type JudgedCertificate, type StatusReads } from '../check/status.js';
+import { streamStatus, type JudgedCertificate, type StatusReads } from '../status/status.js';
 import { computeDeadline, type Rule } from '../rules/rules.js';
 import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentDuty } from '../rules/incident-duties.js';
 import { noVerdicts, type CertificateStatus, type Finding } from '../rules/verdict.js';

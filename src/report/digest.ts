@@ -4,7 +4,7 @@
  * since the previous digest, as plain text a person can paste into the
  * dev-security-policy forum (or Markdown).
  */
-import { buildStatus, statusRulesOf, type JudgingInputs } from '../check/status.js';
+import { buildStatus, statusRulesOf, type JudgingInputs } from '../status/status.js';
 import { computeDeadline } from '../rules/rules.js';
 import { delayedReportDuties, missedCount } from '../rules/incident-duties.js';
 import { formatDuration, isoOrNull } from '../time.js';

@@ -5,7 +5,7 @@
  * the same fields as the appendix, and JSON. The HTML page and the evidence
  * bundle live in html.ts and bundle.ts.
  */
-import type { CaseStatus } from '../check/status.js';
+import type { CaseStatus } from '../status/status.js';
 import type { Verdict } from '../rules/verdict.js';
 import { formatDuration } from '../time.js';
 import { crtshUrl, subjectCommonName } from './certificate-details.js';

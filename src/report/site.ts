@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Store } from '../ports/store.js';
-import type { JudgingInputs } from '../check/status.js';
+import type { JudgingInputs } from '../status/status.js';
 import type { Verdict } from '../rules/verdict.js';
 import { buildCaseReport, type CaseReport } from './case-report.js';
 import { chartData, chartSvg } from './chart.js';

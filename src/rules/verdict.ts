@@ -13,7 +13,7 @@ import { preliminaryReportFinding } from './preliminary-report.js';
 import { reasonCodeFindings } from './reason-codes.js';
 import { sha1CrlFinding, sha1SubCaFinding } from './sha1-sunset.js';
 import { ruleVersionAt, type RuleVersion } from './rule-versions.js';
-import { revocationSources, routeOf, type SourceRoute } from '../revocation-sources.js';
+import { revocationSources, routeOf, type SourceRoute } from './revocation-sources.js';
 
 export type Verdict =
   | 'pending'

@@ -7,7 +7,7 @@ import { S3EvidenceArchive } from '../adapters/aws/s3-evidence-archive.js';
 import { S3GoodAnswerLog } from '../adapters/aws/s3-good-answer-log.js';
 import { DisclosureStore } from '../ccadb/store.js';
 import { SesMailer } from '../adapters/aws/ses-mailer.js';
-import type { Clock } from '../ports.js';
+import type { Clock } from '../ports/index.js';
 import { DynamoStore } from '../adapters/aws/dynamo-store.js';
 import type { Runtime } from './runtime.js';
 

@@ -1,6 +1,6 @@
 /** Local mode: the embedded store under --home, the outbox, and the CRL copies in <home>/crls. */
 import { join } from 'node:path';
-import { ensureHomeDirectory } from '../cli-validate.js';
+import { ensureHomeDirectory } from '../adapters/local/home-directory.js';
 import { OutboxMailer } from '../adapters/local/outbox-mailer.js';
 import { openEmbeddedStore } from '../adapters/local/embedded-store.js';
 import { localEvidenceFiles } from '../adapters/local/evidence-files.js';

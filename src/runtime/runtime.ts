@@ -5,7 +5,7 @@
  * files). Each mode's adapters are imported only when that mode is opened,
  * so a command that never opens a runtime never loads the AWS SDK.
  */
-import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } from '../ports.js';
+import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } from '../ports/index.js';
 import { InputError } from '../errors.js';
 import type { DisclosureStore } from '../ccadb/store.js';
 import type { EvidenceArchive } from '../ports/evidence-archive.js';

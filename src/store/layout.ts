@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { plainObservation, type Case, type Observation } from '../domain.js';
 import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
-import type { OpenRun } from '../ports.js';
+import type { OpenRun } from '../ports/index.js';
 import type { CaseCertificate, StoredCertificate, StoredObservation } from '../ports/store.js';
 
 /** One table item, as the document client reads and writes it. */

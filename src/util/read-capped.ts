@@ -20,7 +20,7 @@ export async function readFileCapped(
   maxBytes: number,
   firstBytes?: (head: Buffer) => string | null,
 ): Promise<Buffer> {
-  // Synchronous, like the certificate files of `track` (cli-inputs.ts): nothing else runs meanwhile, and no
+  // Synchronous, like the certificate files of `track` (track/inputs.ts): nothing else runs meanwhile, and no
   // FileHandle is left to the garbage collector while the embedded store's worker is starting or closing.
   let fd: number;
   try {

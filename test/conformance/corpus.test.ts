@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { scanCrl } from '../../src/pki/crl.js';
-import { crlDer, inspectCrl, inspectOcsp } from '../../src/inspect.js';
+import { crlDer, inspectCrl, inspectOcsp } from '../../src/inspect/inspect.js';
 import { OcspIssuer, parseOcspResponse, verifyOcspResponse } from '../../src/pki/ocsp.js';
 import {
   certificateKey,

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { probeOcsp } from '../../src/check/probe.js';
-import { inspectOcsp } from '../../src/inspect.js';
+import { inspectOcsp } from '../../src/inspect/inspect.js';
 import { readCertificates } from '../../src/pki/certificate.js';
 import { OcspIssuer, parseOcspResponse } from '../../src/pki/ocsp.js';
 import { CORPUS_DIR, exercise, fuzz, loadCorpus, mutate, seededRandom } from '../fuzz/revocation-fuzz.js';

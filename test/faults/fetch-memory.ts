@@ -9,8 +9,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpFetcher } from '../../src/net/http-fetcher.js';
-import { SystemClock } from '../../src/clock.js';
+import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
+import { SystemClock } from '../../src/adapters/system-clock.js';
 import { DEFAULT_CRL_MAX_BYTES } from '../../src/check/probe.js';
 
 const MB = 1024 * 1024;

@@ -10,10 +10,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli.js';
-import { SystemClock } from '../../src/clock.js';
+import { run } from '../../src/cli/main.js';
+import { SystemClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
-import { MAX_URLS_PER_ROUTE } from '../../src/revocation-sources.js';
+import { MAX_URLS_PER_ROUTE } from '../../src/rules/revocation-sources.js';
 import { CRL_PARALLEL } from '../../src/check/crl-pool.js';
 
 const DAY = 86_400_000;

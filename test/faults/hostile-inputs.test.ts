@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli.js';
-import { SystemClock } from '../../src/clock.js';
+import { run } from '../../src/cli/main.js';
+import { SystemClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { COLUMNS, MAX_PARTITIONED_CRLS } from '../../src/ccadb/report.js';
 

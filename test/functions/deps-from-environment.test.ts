@@ -16,7 +16,7 @@ import { workerDepsFromEnvironment } from '../../functions/worker.js';
 import { mailingDepsFromEnvironment } from '../../functions/shared/mailing.js';
 import { ConfigError } from '../../functions/shared/config.js';
 import { ENV } from '../../functions/shared/names.js';
-import type { RunRecord } from '../../src/ports.js';
+import type { RunRecord } from '../../src/ports/index.js';
 
 const TABLE = 'revwatch-table-from-env';
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-from-env';

@@ -19,14 +19,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { S3EvidenceArchive } from '../../src/adapters/aws/s3-evidence-archive.js';
 import { ArchiveIntegrityError } from '../../src/ports/evidence-archive.js';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { LocalCaServer } from '../../src/local-ca/server.js';
 import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
-import { HttpFetcher } from '../../src/net/http-fetcher.js';
-import { trackCertificates } from '../../src/check/track.js';
+import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
+import { trackCertificates } from '../../src/track/track.js';
 import { runCheck } from '../../src/check/run-check.js';
-import { run } from '../../src/cli.js';
+import { run } from '../../src/cli/main.js';
 
 const REGION = 'eu-west-1';
 const BUCKET = 'revwatch-evidence-test';

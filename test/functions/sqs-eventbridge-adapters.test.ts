@@ -8,10 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
 import { SqsJobQueue } from '../../src/adapters/aws/sqs-job-queue.js';
 import { EventBridgeRunEvents } from '../../src/adapters/aws/eventbridge-run-events.js';
-import type { JobMessage } from '../../src/ports.js';
+import type { JobMessage } from '../../src/ports/index.js';
 import type { RunRecord } from '../../src/ports/store.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/revwatch-jobs';

@@ -21,14 +21,14 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeCrl, probeOcsp, type ProbeOutcome } from '../../src/check/probe.js';
-import { crlDer, inspectCrl, inspectOcsp } from '../../src/inspect.js';
+import { crlDer, inspectCrl, inspectOcsp } from '../../src/inspect/inspect.js';
 import { readCertificates, type CertificateInfo } from '../../src/pki/certificate.js';
 import { scanCrl } from '../../src/pki/crl.js';
 import { DerError, Tag, children, readElement, serialHex, contentOf } from '../../src/pki/der.js';
 import { OcspIssuer, certIdMatchesIssuer, looksLikeOcspResponse, parseOcspResponse, verifyOcspResponse } from '../../src/pki/ocsp.js';
 import { sameBytes } from '../../src/pki/raw-certificate.js';
 import { InputError } from '../../src/errors.js';
-import type { FetchRequest, FetchResult, Fetcher } from '../../src/ports.js';
+import type { FetchRequest, FetchResult, Fetcher } from '../../src/ports/index.js';
 
 export const CORPUS_DIR = fileURLToPath(new URL('../../../shared/fixtures/revocation-corpus', import.meta.url));
 

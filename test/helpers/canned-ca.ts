@@ -11,7 +11,7 @@ import { serialHex } from '../../src/pki/der.js';
 import type { LocalCa } from '../../src/local-ca/ca.js';
 import type { CrlEntryInput } from '../../src/local-ca/crl-writer.js';
 import { writeOcspErrorResponse } from '../../src/local-ca/ocsp-writer.js';
-import type { FetchRequest, FetchResult, Fetcher } from '../../src/ports.js';
+import type { FetchRequest, FetchResult, Fetcher } from '../../src/ports/index.js';
 
 const DAY = 86_400_000;
 

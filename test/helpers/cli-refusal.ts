@@ -3,8 +3,8 @@ import { beforeAll, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli.js';
-import { FakeClock } from '../../src/clock.js';
+import { run } from '../../src/cli/main.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
 import { T0, makeHierarchy } from './pki-fixtures.js';
 
 export async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -8,9 +8,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpFetcher } from '../../src/net/http-fetcher.js';
-import { OcspClient } from '../../src/net/ocsp-client.js';
-import { SystemClock } from '../../src/clock.js';
+import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
+import { OcspClient } from '../../src/adapters/net/ocsp-client.js';
+import { SystemClock } from '../../src/adapters/system-clock.js';
 
 async function main(): Promise<void> {
   if (process.env.REVWATCH_IN_NETNS !== '1') throw new Error('refusing to run outside the test network namespace');

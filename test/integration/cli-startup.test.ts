@@ -1,6 +1,6 @@
 /**
  * Start-up: `--help`, `--version`, `deadline` and `inspect` load only what
- * they use. Each command imports its service when it runs (src/cli.ts), so
+ * they use. Each command imports its service when it runs (src/cli/main.ts), so
  * these must never load the AWS SDK, dynalite or nodemailer. The built CLI is
  * spawned with a preload that records every module the process resolves.
  * Speed itself is measured in `npm run bench -- startup`, not here.
@@ -22,7 +22,7 @@ const X509_LIBRARY = /@peculiar\/x509|reflect-metadata/;
 
 describe('CLI start-up loads only what the command uses', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-startup-'));
-  const built = existsSync('dist/cli.js');
+  const built = existsSync('dist/cli/main.js');
 
   beforeAll(async () => {
     const now = Date.now();

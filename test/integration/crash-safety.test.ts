@@ -20,8 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { OCSPRequest } from '@peculiar/asn1-ocsp';
-import { run } from '../../src/cli.js';
-import { FakeClock, SystemClock } from '../../src/clock.js';
+import { run } from '../../src/cli/main.js';
+import { FakeClock, SystemClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { serialHex } from '../../src/pki/der.js';
 

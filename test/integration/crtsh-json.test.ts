@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli.js';
-import { FakeClock } from '../../src/clock.js';
+import { run } from '../../src/cli/main.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { toPem, type CertificateInfo } from '../../src/pki/certificate.js';
-import { arrayElementOffsets } from '../../src/crtsh-json.js';
+import { arrayElementOffsets } from '../../src/track/crtsh-json.js';
 
 const NOW = Date.parse('2026-03-01T00:00:00Z');
 const DAY = 86_400_000;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
-import { DEMO_HOME_MARK } from '../../src/demo.js';
+import { DEMO_HOME_MARK } from '../../src/demo/demo.js';
 
 const exec = promisify(execFile);
 const dirs: string[] = [];

@@ -18,9 +18,9 @@ import { FaultServer } from '../helpers/fault-server.js';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 import { readCertificates } from '../../src/pki/certificate.js';
 import { mergeEvidence, EMPTY_RECORD } from '../../src/rules/evidence.js';
-import { FakeClock } from '../../src/clock.js';
-import { HttpFetcher } from '../../src/net/http-fetcher.js';
-import { trackCertificates } from '../../src/check/track.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
+import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
+import { trackCertificates } from '../../src/track/track.js';
 import { runCheck } from '../../src/check/run-check.js';
 
 const exec = promisify(execFile);

@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { LocalCaServer } from '../../src/local-ca/server.js';
-import { HttpFetcher } from '../../src/net/http-fetcher.js';
+import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { openEmbeddedStore, type OpenStore } from '../../src/adapters/local/embedded-store.js';
-import { trackCertificates } from '../../src/check/track.js';
+import { trackCertificates } from '../../src/track/track.js';
 import { runCheck } from '../../src/check/run-check.js';
-import { buildStatus } from '../../src/check/status.js';
+import { buildStatus } from '../../src/status/status.js';
 import type { CertificateInfo } from '../../src/pki/certificate.js';
 
 const HOUR = 3_600_000;

@@ -7,14 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
 import { JobMessageError, parseJobMessage, planRun, runQueuedJob } from '../../src/check/fan-out.js';
-import type { JobMessage, RunEvents } from '../../src/ports.js';
-import type { Fetcher } from '../../src/ports.js';
+import type { JobMessage, RunEvents } from '../../src/ports/index.js';
+import type { Fetcher } from '../../src/ports/index.js';
 import { openEmbeddedStore, type OpenStore } from '../../src/adapters/local/embedded-store.js';
 import type { RunRecord } from '../../src/ports/store.js';
 import { makeHierarchy, T0 } from '../helpers/pki-fixtures.js';
-import { trackCertificates } from '../../src/check/track.js';
+import { trackCertificates } from '../../src/track/track.js';
 
 describe('fan-out runs', () => {
   const clock = new FakeClock(T0);

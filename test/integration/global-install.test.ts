@@ -82,7 +82,7 @@ describe('revwatch installs as a command (npm install -g)', () => {
       const [tarball] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
       const files = tarball!.files.map((f) => f.path);
       expect(files).toEqual(
-        expect.arrayContaining(['bin/revwatch.js', 'dist/cli.js', 'package.json', 'scripts/prepare.mjs', 'docs/cli.md']),
+        expect.arrayContaining(['bin/revwatch.js', 'dist/cli/main.js', 'package.json', 'scripts/prepare.mjs', 'docs/cli.md']),
       );
       expect(files.filter((f) => /^(src|test|infra|functions|bench|node_modules)\//.test(f))).toEqual([]);
 

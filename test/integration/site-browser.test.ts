@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { CaseReport, ReportCertificate } from '../../src/report/case-report.js';
 import { createRequire } from 'node:module';
-import { jsonStatusSink, streamStatus } from '../../src/check/status.js';
+import { jsonStatusSink, streamStatus } from '../../src/status/status.js';
 import { toHtml } from '../../src/report/html.js';
 import { buildSite, casePageName } from '../../src/report/site.js';
 import { iso } from '../../src/time.js';

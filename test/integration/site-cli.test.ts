@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli.js';
-import { FakeClock } from '../../src/clock.js';
+import { run } from '../../src/cli/main.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
-import { trackCertificates } from '../../src/check/track.js';
+import { trackCertificates } from '../../src/track/track.js';
 import { DAY, T0, testCa } from '../unit/check/world.js';
 
 describe('revwatch site', () => {

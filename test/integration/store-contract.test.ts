@@ -13,8 +13,8 @@ import { EMPTY_RECORD, mergeEvidence, type EvidenceRecord } from '../../src/rule
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 import { MemoryStore } from '../../src/adapters/memory/memory-store.js';
 import { StoreError, type RecordWrite, type Store, type StoredCertificate, type StoredObservation } from '../../src/ports/store.js';
-import type { NoticeLedger } from '../../src/ports.js';
-import type { OpenRun, RunLedger } from '../../src/ports.js';
+import type { NoticeLedger } from '../../src/ports/index.js';
+import type { OpenRun, RunLedger } from '../../src/ports/index.js';
 
 type FullStore = Store & NoticeLedger & RunLedger & { readonly itemsRead: number };
 

@@ -41,9 +41,9 @@
 import { mapLimit, oneAtATime } from '../../util/map-limit.js';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SystemClock } from '../../clock.js';
+import { SystemClock } from '../system-clock.js';
 import type { Case } from '../../domain.js';
-import type { Clock, NoticeLedger, OpenRun, RunLedger } from '../../ports.js';
+import type { Clock, NoticeLedger, OpenRun, RunLedger } from '../../ports/index.js';
 import { EMPTY_RECORD, type EvidenceRecord } from '../../rules/evidence.js';
 import type {
   CaseCertificate,

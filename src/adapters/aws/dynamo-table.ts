@@ -18,8 +18,8 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { SystemClock } from '../../clock.js';
-import type { Clock } from '../../ports.js';
+import { SystemClock } from '../system-clock.js';
+import type { Clock } from '../../ports/index.js';
 import type { Item } from '../../store/layout.js';
 import { StoreError } from '../../ports/store-error.js';
 import { mapLimit } from '../../util/map-limit.js';

@@ -1,7 +1,7 @@
 /** The RunEvents adapter over EventBridge: one "Check Completed" event per finished run. */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { RunRecord } from '../../ports/store.js';
-import type { RunEvents } from '../../ports.js';
+import type { RunEvents } from '../../ports/index.js';
 
 export const EVENT_SOURCE = 'revwatch';
 export const CHECK_COMPLETED = 'Check Completed';

@@ -5,7 +5,7 @@
  * as it is (a CloudFront origin, or downloaded and opened from file://).
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { SitePublisher } from '../../ports.js';
+import type { SitePublisher } from '../../ports/index.js';
 import { mapLimit } from '../../util/map-limit.js';
 
 /** The one prefix the digest function may write in the evidence bucket. */

@@ -1,6 +1,6 @@
 /** The Mailer adapter over SES (SendRawEmail, for the CSV attachment). */
 import { SendRawEmailCommand, type SESClient } from '@aws-sdk/client-ses';
-import type { MailMessage, Mailer } from '../../ports.js';
+import type { MailMessage, Mailer } from '../../ports/index.js';
 import { toMime } from '../mime.js';
 
 export class SesMailer implements Mailer {

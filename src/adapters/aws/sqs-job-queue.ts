@@ -1,7 +1,7 @@
 /** The JobQueue adapter over SQS: SendMessageBatch, ten messages and at most 256 KiB per request. */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { SystemClock } from '../../clock.js';
-import type { Clock, JobMessage, JobQueue } from '../../ports.js';
+import { SystemClock } from '../system-clock.js';
+import type { Clock, JobMessage, JobQueue } from '../../ports/index.js';
 import { retry } from '../../util/retry.js';
 
 const MAX_BATCH_ENTRIES = 10;

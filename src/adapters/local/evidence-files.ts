@@ -12,7 +12,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreUnavailableError } from '../../errors.js';
-import type { EvidenceFiles } from '../../ports.js';
+import type { EvidenceFiles } from '../../ports/index.js';
 
 export function localEvidenceFiles(home: string): EvidenceFiles {
   const dir = join(home, 'crls');

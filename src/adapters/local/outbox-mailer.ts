@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MailMessage, Mailer } from '../../ports.js';
+import type { MailMessage, Mailer } from '../../ports/index.js';
 import { toMime } from '../mime.js';
 
 export class OutboxMailer implements Mailer {

@@ -10,7 +10,7 @@
  */
 import type { Case } from '../../domain.js';
 import { EMPTY_RECORD, type EvidenceRecord } from '../../rules/evidence.js';
-import type { NoticeLedger, OpenRun, RunLedger } from '../../ports.js';
+import type { NoticeLedger, OpenRun, RunLedger } from '../../ports/index.js';
 import { StoreError } from '../../ports/store-error.js';
 import {
   certificateItem,

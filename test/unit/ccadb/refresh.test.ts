@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DisclosureStore, type DisclosureTable } from '../../../src/ccadb/store.js';
 import { CCADB_REFRESH_INTERVAL_MS, refreshDisclosures } from '../../../src/ccadb/refresh.js';
 import type { Disclosure } from '../../../src/ccadb/report.js';
-import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports.js';
+import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports/index.js';
 
 type Item = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CRL_PARALLEL, CRL_PER_HOST, LARGE_CRL_BYTES, runCrlJobs } from '../../../src/check/crl-pool.js';
-import type { CrlJob } from '../../../src/ports.js';
+import type { CrlJob } from '../../../src/ports/index.js';
 
 const job = (url: string, keptBytes?: number): CrlJob => ({
   kind: 'crl',

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planRun, runQueuedJob } from '../../../src/check/fan-out.js';
-import type { JobMessage, RunEvents } from '../../../src/ports.js';
+import type { JobMessage, RunEvents } from '../../../src/ports/index.js';
 import type { RunRecord } from '../../../src/ports/store.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sameRecord } from '../../../src/rules/evidence.js';
 import { makeWorld } from './world.js';

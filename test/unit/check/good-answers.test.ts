@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../../../src/check/run-check.js';
-import { buildStatus } from '../../../src/check/status.js';
+import { buildStatus } from '../../../src/status/status.js';
 import { MemoryGoodAnswerLog } from '../../../src/adapters/memory/memory-good-answers.js';
 import { EMPTY_RECORD, mergeEvidence, sameRecord } from '../../../src/rules/evidence.js';
 import { isoOrNull } from '../../../src/time.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Case } from '../../../src/domain.js';
 import { NOTICE_KINDS, composeEmail, dueNotices, type Notice } from '../../../src/notify/notices.js';
 import { computeDeadline } from '../../../src/rules/rules.js';
-import type { CaseStatus } from '../../../src/check/status.js';
+import type { CaseStatus } from '../../../src/status/status.js';
 
 const HOUR = 3_600_000;
 const reportedAt = Date.parse('2026-05-01T00:00:00Z');

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { notifyChangedCases, type NotifyDeps } from '../../../src/notify/notices.js';
-import type { MailMessage, Mailer } from '../../../src/ports.js';
+import type { MailMessage, Mailer } from '../../../src/ports/index.js';
 import { HOUR, makeWorld, T0, type World } from './world.js';
 
 class RecordingMailer implements Mailer {

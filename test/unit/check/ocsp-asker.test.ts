@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { planCheck } from '../../../src/check/plan.js';
 import { IssuerCache, ObservationRecorder, OcspAsker } from '../../../src/check/execute.js';
-import type { FetchRequest, FetchResult, OcspJob } from '../../../src/ports.js';
-import { SystemClock } from '../../../src/clock.js';
+import type { FetchRequest, FetchResult, OcspJob } from '../../../src/ports/index.js';
+import { SystemClock } from '../../../src/adapters/system-clock.js';
 import { makeWorld, T0 } from './world.js';
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `c${i}`, crl: false }));

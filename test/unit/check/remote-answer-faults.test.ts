@@ -11,7 +11,7 @@ import { serialContent } from '../../../src/pki/der.js';
 import { OcspIssuer, parseOcspResponse, verifyOcspResponse } from '../../../src/pki/ocsp.js';
 import { probeOcsp } from '../../../src/check/probe.js';
 import { runCheck } from '../../../src/check/run-check.js';
-import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports.js';
+import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports/index.js';
 import { DAY, makeWorld, T0, testCa } from './world.js';
 
 /** A delegated response for `serial` whose responder certificate's subjectPublicKey BIT STRING claims one byte more than its SPKI holds. */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ShardUnion, type ObservationRecorder } from '../../../src/check/execute.js';
 import type { ProbeAnswer, ProbeOutcome } from '../../../src/check/probe.js';
-import type { CrlJob, JobCertificate } from '../../../src/ports.js';
+import type { CrlJob, JobCertificate } from '../../../src/ports/index.js';
 
 const cert = (sha256: string): JobCertificate => ({ sha256, serial: sha256, notAfter: 0, caseIds: ['c'], previous: null, sources: 3 });
 const shardJob = (url: string, certs: JobCertificate[]): CrlJob => ({

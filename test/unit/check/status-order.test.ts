@@ -5,7 +5,7 @@
  * ranges side by side.
  */
 import { describe, expect, it } from 'vitest';
-import { buildStatus } from '../../../src/check/status.js';
+import { buildStatus } from '../../../src/status/status.js';
 import type { CaseCertificate } from '../../../src/ports/store.js';
 import { makeWorld } from './world.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatStatus, jsonStatusSink, textStatusSink, type StatusReport } from '../../../src/check/status.js';
+import { formatStatus, jsonStatusSink, textStatusSink, type StatusReport } from '../../../src/status/status.js';
 import type { CertificateStatus } from '../../../src/rules/verdict.js';
 
 const cert = (serial: string, verdict: CertificateStatus['verdict']): CertificateStatus => ({

@@ -4,7 +4,7 @@
  * revocation, read with one query per case (no per-certificate query).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildStatus, verdictCounts } from '../../../src/check/status.js';
+import { buildStatus, verdictCounts } from '../../../src/status/status.js';
 import { buildCaseReport } from '../../../src/report/case-report.js';
 import { isoOrNull } from '../../../src/time.js';
 import { DAY, HOUR, makeWorld, T0, type World } from './world.js';

@@ -3,11 +3,11 @@
  * CRL and OCSP answers come from a canned Fetcher, a MemoryStore, and a
  * FakeClock. No sockets, no dynalite, no openssl.
  */
-import { FakeClock } from '../../../src/clock.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 import type { Case } from '../../../src/domain.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
 import type { CertificateInfo } from '../../../src/pki/certificate.js';
-import { trackCertificates } from '../../../src/check/track.js';
+import { trackCertificates } from '../../../src/track/track.js';
 import { runCheck, type CheckOptions } from '../../../src/check/run-check.js';
 import { MemoryStore } from '../../../src/adapters/memory/memory-store.js';
 import { CannedCaFetcher } from '../../helpers/canned-ca.js';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { oneLine, requireNotFuture, describeAwsSetupError, fetchDeadlinesFromEnv } from '../../../src/cli-validate.js';
+import { oneLine, requireNotFuture, describeAwsSetupError, fetchDeadlinesFromEnv } from '../../../src/cli/validate.js';
 import { T0 } from '../../helpers/pki-fixtures.js';
 import { cli, expectOneLineRefusal, leafToTrack } from '../../helpers/cli-refusal.js';
 
@@ -55,7 +55,7 @@ describe('bad input: one line, exit 1, nothing written', () => {
   });
 
   it('accepts an id in any script, and an ordinary http(s) report URL', async () => {
-    const { parseCaseId, parseDelayedReportUrl, parseReportUrl } = await import('../../../src/cli-validate.js');
+    const { parseCaseId, parseDelayedReportUrl, parseReportUrl } = await import('../../../src/cli/validate.js');
     expect(parseCaseId('incident-2026-東京')).toBe('incident-2026-東京');
     expect(parseCaseId('حادثة-1')).toBe('حادثة-1');
     expect(parseReportUrl('https://bugzilla.mozilla.org/show_bug.cgi?id=1')).toBe('https://bugzilla.mozilla.org/show_bug.cgi?id=1');

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../../src/cli.js';
-import { FakeClock } from '../../../src/clock.js';
+import { run } from '../../../src/cli/main.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
 import { DAY, T0 } from '../../helpers/pki-fixtures.js';
 

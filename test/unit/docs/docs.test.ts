@@ -6,8 +6,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../../src/cli.js';
-import { FakeClock } from '../../../src/clock.js';
+import { run } from '../../../src/cli/main.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 

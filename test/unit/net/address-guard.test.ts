@@ -3,7 +3,7 @@
  * Nothing here opens a socket, so a wrong guard cannot send a packet.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyAddress, guardDecision, literalRefusal, refusalMessage, type GuardRule } from '../../../src/net/address-guard.js';
+import { classifyAddress, guardDecision, literalRefusal, refusalMessage, type GuardRule } from '../../../src/adapters/net/address-guard.js';
 
 const closed = { allowPrivateNetwork: false };
 const open = { allowPrivateNetwork: true };

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { HttpFetcher } from '../../../src/net/http-fetcher.js';
-import { FakeClock } from '../../../src/clock.js';
+import { HttpFetcher } from '../../../src/adapters/net/http-fetcher.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 import { FaultServer } from '../../helpers/fault-server.js';
 
 const spillDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('revwatch-body-'));

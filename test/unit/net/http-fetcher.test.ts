@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { HttpFetcher } from '../../../src/net/http-fetcher.js';
-import { refusalReason } from '../../../src/net/address-guard.js';
-import { FakeClock } from '../../../src/clock.js';
+import { HttpFetcher } from '../../../src/adapters/net/http-fetcher.js';
+import { refusalReason } from '../../../src/adapters/net/address-guard.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 import { FaultServer } from '../../helpers/fault-server.js';
 
 describe('address guard', () => {

@@ -8,8 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_GET_REQUEST_BYTES, OcspClient } from '../../../src/net/ocsp-client.js';
-import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports.js';
+import { MAX_GET_REQUEST_BYTES, OcspClient } from '../../../src/adapters/net/ocsp-client.js';
+import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports/index.js';
 
 /** An OCSPResponse envelope with responseStatus tryLater (3): enough for the transport. */
 const TRY_LATER = Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x03]);

@@ -7,9 +7,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { LeanHttpTransport, ResponseParser, requestBytes, requestHead } from '../../../src/net/ocsp-transport.js';
-import { OcspClient } from '../../../src/net/ocsp-client.js';
-import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports.js';
+import { LeanHttpTransport, ResponseParser, requestBytes, requestHead } from '../../../src/adapters/net/ocsp-transport.js';
+import { OcspClient } from '../../../src/adapters/net/ocsp-client.js';
+import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports/index.js';
 
 const BODY = Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x03]);
 

@@ -16,10 +16,10 @@ import { LocalCa } from '../../../src/local-ca/ca.js';
 import { OcspIssuer, parseOcspResponse, verifyOcspResponse } from '../../../src/pki/ocsp.js';
 import { notACaReason } from '../../../src/pki/raw-certificate.js';
 import { isIssuerOf } from '../../../src/pki/certificate.js';
-import { crlDer, inspectCrl, inspectOcsp, ocspEvidenceProblem, crlEvidenceProblem } from '../../../src/inspect.js';
+import { crlDer, inspectCrl, inspectOcsp, ocspEvidenceProblem, crlEvidenceProblem } from '../../../src/inspect/inspect.js';
 import { InputError } from '../../../src/errors.js';
 import { probeCrl } from '../../../src/check/probe.js';
-import type { Fetcher } from '../../../src/ports.js';
+import type { Fetcher } from '../../../src/ports/index.js';
 import { DAY, HOUR, T0, makeHierarchy } from '../../helpers/pki-fixtures.js';
 
 const serving = (body: Buffer): Fetcher => ({

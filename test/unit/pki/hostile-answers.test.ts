@@ -28,9 +28,9 @@ import { extensionDer } from '../../../src/local-ca/crl-writer.js';
 import { signStructure, signatureAlgorithmDer } from '../../../src/local-ca/keys.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
 import type { OcspAnswer } from '../../../src/local-ca/ocsp-writer.js';
-import { crlEvidenceProblem, inspectCrl, inspectOcsp, ocspEvidenceProblem } from '../../../src/inspect.js';
+import { crlEvidenceProblem, inspectCrl, inspectOcsp, ocspEvidenceProblem } from '../../../src/inspect/inspect.js';
 import { judge } from '../../../src/rules/verdict.js';
-import type { Fetcher } from '../../../src/ports.js';
+import type { Fetcher } from '../../../src/ports/index.js';
 import { DAY, HOUR, T0 } from '../../helpers/pki-fixtures.js';
 
 const CRL_URL = 'http://127.0.0.1:9/ca.crl';

@@ -10,8 +10,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Case } from '../../../src/domain.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
-import { trackCertificates } from '../../../src/check/track.js';
-import { buildStatus } from '../../../src/check/status.js';
+import { trackCertificates } from '../../../src/track/track.js';
+import { buildStatus } from '../../../src/status/status.js';
 import { buildCaseReport, type CaseReport } from '../../../src/report/case-report.js';
 import { REPORT_FORMATS } from '../../../src/report/report-formats.js';
 import { buildDigest } from '../../../src/report/digest.js';
@@ -22,7 +22,7 @@ import { FINDING_CHECKS, type CertificateStatus } from '../../../src/rules/verdi
 import { parseRawCertificate } from '../../../src/pki/raw-certificate.js';
 import { subjectKeyId } from '../../../src/pki/certificate-fields.js';
 import type { DisclosureLookup, StoredDisclosure } from '../../../src/ccadb/store.js';
-import type { MailMessage, Mailer } from '../../../src/ports.js';
+import type { MailMessage, Mailer } from '../../../src/ports/index.js';
 import type { StoredObservation } from '../../../src/ports/store.js';
 import { DAY, HOUR, T0, makeWorld, testCa, type World } from '../check/world.js';
 

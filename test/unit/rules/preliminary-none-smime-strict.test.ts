@@ -14,14 +14,14 @@
  * Strict identifiers (7.1.6.1): 2.23.140.1.5.1.3, .2.3, .3.3, .4.3.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../src/clock.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 import type { Case, Observation, TrackedCertificate } from '../../../src/domain.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
 import { MemoryStore } from '../../../src/adapters/memory/memory-store.js';
-import { trackCertificates } from '../../../src/check/track.js';
+import { trackCertificates } from '../../../src/track/track.js';
 import { runCheck } from '../../../src/check/run-check.js';
-import { buildStatus } from '../../../src/check/status.js';
-import { caseFromOptions } from '../../../src/cli/track-case.js';
+import { buildStatus } from '../../../src/status/status.js';
+import { caseFromOptions } from '../../../src/cli/commands/track-case.js';
 import { certificatePolicyOids } from '../../../src/pki/certificate-fields.js';
 import { judge } from '../../../src/rules/verdict.js';
 import { CannedCaFetcher } from '../../helpers/canned-ca.js';

@@ -13,7 +13,7 @@ import { parseNotifiedBy, PROGRAM_RULES } from '../../../src/rules/programs.js';
 import { RULE_VERSIONS, SERVERCERT_PR_622, ruleVersionAt, type RuleVersion } from '../../../src/rules/rule-versions.js';
 import { delayedReportDuties, delayedReportSentence } from '../../../src/rules/incident-duties.js';
 import { dueNotices } from '../../../src/notify/notices.js';
-import { formatStatus, type CaseStatus } from '../../../src/check/status.js';
+import { formatStatus, type CaseStatus } from '../../../src/status/status.js';
 
 const t = (iso: string): number => Date.parse(iso);
 const SECOND = 1000;

@@ -10,13 +10,13 @@
  * sha1WithRSAEncryption, through track, check and status.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../src/clock.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 import type { Case, Observation, TrackedCertificate } from '../../../src/domain.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
 import { MemoryStore } from '../../../src/adapters/memory/memory-store.js';
-import { trackCertificates } from '../../../src/check/track.js';
+import { trackCertificates } from '../../../src/track/track.js';
 import { runCheck } from '../../../src/check/run-check.js';
-import { buildStatus } from '../../../src/check/status.js';
+import { buildStatus } from '../../../src/status/status.js';
 import { fromObservation, toObservation } from '../../../src/store/layout.js';
 import { judge } from '../../../src/rules/verdict.js';
 import { CannedCaFetcher } from '../../helpers/canned-ca.js';

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { FakeClock } from '../../../src/clock.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 import { DynamoTable, StoreError, type Item } from '../../../src/adapters/aws/dynamo-table.js';
 
 const TABLE = 'revwatch';

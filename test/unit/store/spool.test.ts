@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fileSpool } from '../../../src/adapters/local/file-spool.js';
-import { memorySpool } from '../../../src/check/status.js';
+import { memorySpool } from '../../../src/status/status.js';
 import type { StatusSpool } from '../../../src/ports/store.js';
 import type { CertificateStatus } from '../../../src/rules/verdict.js';
 

@@ -1,6 +1,6 @@
 /** The one retry (backoff on the Clock) and the one bounded pool the adapters and services share. */
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../src/clock.js';
+import { FakeClock } from '../../../src/adapters/system-clock.js';
 import { mapLimit } from '../../../src/util/map-limit.js';
 import { backoffMs, retry, type Attempt } from '../../../src/util/retry.js';
 

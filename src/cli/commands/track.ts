@@ -1,0 +1,107 @@
+/** `revwatch track`: read the certificates named, and record them under a case. */
+import { Option, type Command } from 'commander';
+import { parseCaseId, parseDelayedReportUrl, parseReportUrl, sourceUrlOption } from '../validate.js';
+import { NOTIFYING_PARTIES } from '../../rules/programs.js';
+import { collect, readInput, type CliContext } from '../context.js';
+import { terminalProgress } from '../progress.js';
+
+export interface TrackOptions {
+  reportedAt?: string;
+  reason?: string;
+  kind?: string;
+  rule?: string;
+  case?: string;
+  title?: string;
+  reportUrl?: string;
+  confirmedAt?: string;
+  notifiedBy?: string;
+  notifiedAt?: string;
+  preliminaryReportAt?: string;
+  delayedReportUrl?: string;
+  issuer?: string;
+  notify?: string[];
+  crtshUrl: string;
+  crlUrl?: string[];
+  ocspUrl?: string[];
+  certsDir?: string;
+}
+
+export function registerTrack(program: Command, ctx: CliContext): void {
+  program
+    .command('track <inputs...>')
+    .description(
+      'track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints, crtsh-json:<file>) under a case',
+    )
+    .option('--reported-at <ISO-8601>', 'when the CA was made aware (the clock start, BR 4.9.5); required unless --rule')
+    .option('--reason <slug>', 'why the certificates must be revoked; required unless --rule')
+    .option('--kind <kind>', "certificate kind (default: tls-subscriber, or the rule's)")
+    .option('--rule <id>', 'a fixed-date rule (sha1-subca-sunset): its date is the deadline')
+    .option('--case <id>', 'case id (default: derived from the facts, so re-tracking reaches the same case)', parseCaseId)
+    .option('--title <text>', 'a title for the case')
+    .option('--report-url <url>', 'the incident bug or report (http or https)', parseReportUrl)
+    .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
+    .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
+    .option('--notified-at <ISO-8601>', "when that program's notice came, if after the report: its deadline counts from it")
+    .option(
+      '--preliminary-report-at <ISO-8601|none>',
+      'when the CA sent its preliminary report on the problem report (BR 4.9.5: within 24 hours), or none',
+    )
+    .option('--delayed-report-url <url>', "the CA's delayed-revocation incident report, once filed", parseDelayedReportUrl)
+    .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
+    .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
+    .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
+    .option('--certs-dir <dir>', 'for crtsh-json:<file>: the certificates, as DER or PEM files named by crt.sh id or SHA-256 fingerprint')
+    .addOption(
+      new Option('--crl-url <url>', 'a CRL to check these certificates against, besides their own (repeatable)').argParser(
+        sourceUrlOption('--crl-url'),
+      ),
+    )
+    .addOption(
+      new Option('--ocsp-url <url>', 'an OCSP responder to ask about these certificates, besides their own (repeatable)').argParser(
+        sourceUrlOption('--ocsp-url'),
+      ),
+    )
+    .action((inputs: string[], opts: TrackOptions) => track(ctx, inputs, opts));
+}
+
+async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Promise<void> {
+  const { io } = ctx;
+  const { readCertificates } = await import('../../pki/certificate.js');
+  const { appendSkipped, collectInputs } = await import('../../track/inputs.js');
+  const { trackCertificates } = await import('../../track/track.js');
+  // Every fact of the case is checked before any input is read or fetched.
+  const kase = (await import('./track-case.js')).caseFromOptions(opts, io.clock.now().getTime());
+  const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
+  const fetcher = await ctx.fetcher();
+  try {
+    const skipped: { file: string; line: number; why: string }[] = [];
+    const entries = await collectInputs(inputs, {
+      fetcher,
+      crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl,
+      certsDir: opts.certsDir,
+      onSkipped: (file, rows) => appendSkipped(skipped, file, rows),
+    });
+    const fetchCaIssuers = (await import('../../inspect/responder.js')).caIssuersFetcher(fetcher);
+    const { disclosedCrlsForTrack } = await import('../../ccadb/import.js');
+    const progress = await terminalProgress(ctx, 'certificates');
+    const result = await ctx
+      .withRuntime(({ store, disclosures }) =>
+        trackCertificates(
+          { store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(disclosures), progress },
+          kase,
+          entries,
+          given,
+          { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
+        ),
+      )
+      .finally(() => progress?.stop());
+    ctx.print(skipped.length ? { ...result, skipped } : result, () =>
+      [
+        `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`,
+        ...skipped.map((r) => `  ${r.file} line ${r.line}: not tracked: ${r.why}`),
+      ].join('\n'),
+    );
+  } finally {
+    await fetcher.close();
+  }
+}
