@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const built = existsSync(join(root, 'dist', 'cli.js'));
-const hasSources = existsSync(join(root, 'src', 'cli.ts')) && existsSync(join(root, 'tsconfig.build.json'));
+const built = existsSync(join(root, 'dist', 'cli', 'main.js'));
+const hasSources = existsSync(join(root, 'src', 'cli', 'main.ts')) && existsSync(join(root, 'tsconfig.build.json'));
 
 /** The compiler's entry point when TypeScript is installed, else undefined. */
 function typescriptCompiler() {
