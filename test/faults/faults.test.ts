@@ -16,8 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli/main.js';
-import { SystemClock } from '../../src/adapters/system-clock.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { DEFAULT_CRL_MAX_BYTES } from '../../src/check/probe.js';
 import { FAULT_CLASSES, HostileSource, sourcesOf, type FaultClass, type SourceKind } from '../helpers/fault-server.js';
@@ -85,19 +84,8 @@ interface CertJson {
   findings: { code: string }[];
 }
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const env = { REVWATCH_CRL_DEADLINE_MS: String(DEADLINE_MS), REVWATCH_OCSP_DEADLINE_MS: String(DEADLINE_MS) };
-  const code = await run(argv, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    env,
-    clock: new SystemClock(),
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]): Promise<CliResult> =>
+  runCli(argv, { env: { REVWATCH_CRL_DEADLINE_MS: String(DEADLINE_MS), REVWATCH_OCSP_DEADLINE_MS: String(DEADLINE_MS) } });
 
 describe('fault-injection suite: check against a hostile source', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-faults-'));

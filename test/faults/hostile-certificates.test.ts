@@ -10,8 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli/main.js';
-import { SystemClock } from '../../src/adapters/system-clock.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { MAX_URLS_PER_ROUTE } from '../../src/rules/revocation-sources.js';
 import { CRL_PARALLEL } from '../../src/check/crl-pool.js';
@@ -24,18 +23,7 @@ interface CertJson {
   sources: { kind: string; url: string; status: string; error: string | null }[];
 }
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    env: { REVWATCH_CRL_DEADLINE_MS: String(DEADLINE_MS) },
-    clock: new SystemClock(),
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]): Promise<CliResult> => runCli(argv, { env: { REVWATCH_CRL_DEADLINE_MS: String(DEADLINE_MS) } });
 
 /** A CDP server on one loopback address: /stall* never answers, anything else gets the CRL. */
 async function cdpServer(host: string, crl: () => Buffer, sockets: Set<Socket>): Promise<Server> {

@@ -9,25 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli/main.js';
-import { SystemClock } from '../../src/adapters/system-clock.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { COLUMNS, MAX_PARTITIONED_CRLS } from '../../src/ccadb/report.js';
 
 const DAY = 86_400_000;
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    env: {},
-    clock: new SystemClock(),
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]): Promise<CliResult> => runCli(argv);
 
 const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 const csv = (rows: string[][]): string => `${rows.map((r) => r.map(quote).join(',')).join('\r\n')}\r\n`;

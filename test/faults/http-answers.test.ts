@@ -14,8 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli/main.js';
-import { SystemClock } from '../../src/adapters/system-clock.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { FaultServer } from '../helpers/fault-server.js';
 
@@ -29,18 +28,7 @@ interface CertJson {
   findings: { code: string; message: string }[];
 }
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    env: { REVWATCH_CRL_DEADLINE_MS: '5000' },
-    clock: new SystemClock(),
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]): Promise<CliResult> => runCli(argv, { env: { REVWATCH_CRL_DEADLINE_MS: '5000' } });
 
 describe('HTTP answers to a CRL fetch that are not what they seem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-http-answers-'));

@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli/main.js';
-import { SystemClock } from '../../src/adapters/system-clock.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { FaultServer } from '../helpers/fault-server.js';
 
@@ -17,18 +16,7 @@ const DAY = 86_400_000;
 /** Anything a terminal acts on, besides the line feeds and tabs revwatch's own layout uses. */
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    env: { REVWATCH_CRL_DEADLINE_MS: '3000' },
-    clock: new SystemClock(),
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]): Promise<CliResult> => runCli(argv, { env: { REVWATCH_CRL_DEADLINE_MS: '3000' } });
 
 describe('untrusted text in terminal output', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-terminal-'));

@@ -2,7 +2,9 @@
  * Fixtures generated at test time with fixed dates: a root, an issuing CA,
  * leaves, a delegated OCSP responder. Values are computed, never hard-coded.
  */
+import { createHash } from 'node:crypto';
 import { LocalCa } from '../../src/local-ca/ca.js';
+import type { Fetcher } from '../../src/ports/index.js';
 import type { KeyType } from '../../src/local-ca/keys.js';
 
 export const T0 = Date.parse('2025-01-01T00:00:00Z');
@@ -27,3 +29,20 @@ export async function makeHierarchy(keyType: KeyType = 'ec-p256') {
   });
   return { root, ca, leaf };
 }
+
+/** A Fetcher that answers every request with `body`, 200, and no validators: a probe's view of one served file. */
+export const serving = (body: Buffer): Fetcher => ({
+  fetch: async (r) => ({
+    ok: true,
+    status: 200,
+    url: r.url,
+    body,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    notModified: false,
+    etag: null,
+    lastModified: null,
+    contentType: null,
+    redirects: 0,
+    attempts: 1,
+  }),
+});

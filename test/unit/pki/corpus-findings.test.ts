@@ -7,7 +7,6 @@
  * (Impossible dates: der.test.ts.)
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { scanCrl } from '../../../src/pki/crl.js';
 import { DerError, seq } from '../../../src/pki/der.js';
 import { writeCrl } from '../../../src/local-ca/crl-writer.js';
@@ -19,24 +18,7 @@ import { isIssuerOf } from '../../../src/pki/certificate.js';
 import { crlDer, inspectCrl, inspectOcsp, ocspEvidenceProblem, crlEvidenceProblem } from '../../../src/inspect/inspect.js';
 import { InputError } from '../../../src/errors.js';
 import { probeCrl } from '../../../src/check/probe.js';
-import type { Fetcher } from '../../../src/ports/index.js';
-import { DAY, HOUR, T0, makeHierarchy } from '../../helpers/pki-fixtures.js';
-
-const serving = (body: Buffer): Fetcher => ({
-  fetch: async (r) => ({
-    ok: true,
-    status: 200,
-    url: r.url,
-    body,
-    sha256: createHash('sha256').update(body).digest('hex'),
-    notModified: false,
-    etag: null,
-    lastModified: null,
-    contentType: null,
-    redirects: 0,
-    attempts: 1,
-  }),
-});
+import { DAY, HOUR, T0, makeHierarchy, serving } from '../../helpers/pki-fixtures.js';
 
 describe('issue 23 §3: what the corpus found', () => {
   let h: Awaited<ReturnType<typeof makeHierarchy>>;

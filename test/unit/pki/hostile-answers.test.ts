@@ -5,7 +5,7 @@
  * CRL cases through `inspect` as well.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createHash, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { probeCrl, probeOcsp, type ProbeOutcome } from '../../../src/check/probe.js';
 import { scanCrl } from '../../../src/pki/crl.js';
 import {
@@ -30,27 +30,10 @@ import { LocalCa } from '../../../src/local-ca/ca.js';
 import type { OcspAnswer } from '../../../src/local-ca/ocsp-writer.js';
 import { crlEvidenceProblem, inspectCrl, inspectOcsp, ocspEvidenceProblem } from '../../../src/inspect/inspect.js';
 import { judge } from '../../../src/rules/verdict.js';
-import type { Fetcher } from '../../../src/ports/index.js';
-import { DAY, HOUR, T0 } from '../../helpers/pki-fixtures.js';
+import { DAY, HOUR, T0, serving } from '../../helpers/pki-fixtures.js';
 
 const CRL_URL = 'http://127.0.0.1:9/ca.crl';
 const NOW = T0 + HOUR;
-
-const serving = (body: Buffer): Fetcher => ({
-  fetch: async (r) => ({
-    ok: true,
-    status: 200,
-    url: r.url,
-    body,
-    sha256: createHash('sha256').update(body).digest('hex'),
-    notModified: false,
-    etag: null,
-    lastModified: null,
-    contentType: null,
-    redirects: 0,
-    attempts: 1,
-  }),
-});
 
 const summary = (o: ProbeOutcome): string => (o.status === 'error' ? `error:${o.error.kind}` : o.status);
 
