@@ -3,7 +3,8 @@
  * and whether it can be believed. The JSON shapes are part of the CLI
  * contract in design.md.
  */
-import { InputError, describeCertificate, readCertificateBlocks, type CertificateInfo } from '../pki/certificate.js';
+import { InputError } from '../errors.js';
+import { describeCertificate, readCertificateBlocks, type CertificateInfo } from '../pki/certificate.js';
 import { CRL_UNUSABLE_CODES, looksLikeCrl, normalizeSerialHex, scanCrl, type CrlProblemCode } from '../pki/crl.js';
 import { DerError, readElement } from '../pki/der.js';
 import { OcspFormatError, OcspIssuer, looksLikeOcspResponse, parseOcspResponse, verifyOcspResponse } from '../pki/ocsp.js';

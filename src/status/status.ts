@@ -8,7 +8,7 @@
 import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
-import { certificateStatus, noVerdicts, type CertificateStatus, type Verdict } from '../rules/verdict.js';
+import { certificateStatus, countVerdicts, noVerdicts, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { formatDuration, isoOrNull } from '../time.js';
@@ -413,9 +413,7 @@ function statusLine(s: CertificateStatus): string {
 }
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
-  const counts = noVerdicts();
-  for (const c of report.cases) for (const s of c.certificates) counts[s.verdict]++;
-  return counts;
+  return countVerdicts(report.cases.flatMap((c) => c.certificates));
 }
 
 export function formatStatus(report: StatusReport): string {

@@ -17,7 +17,8 @@ import {
   sameBytes,
   type RawCertificate,
 } from '../../src/pki/raw-certificate.js';
-import { InputError, readCertificates } from '../../src/pki/certificate.js';
+import { InputError } from '../../src/errors.js';
+import { readCertificates } from '../../src/pki/certificate.js';
 import { DerError } from '../../src/pki/der.js';
 
 const CORPUS = join(__dirname, '../../../shared/fixtures/revocation-corpus');

@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCaseReport, type CaseReport } from '../../../src/report/case-report.js';
-import { APPENDIX_COLUMNS, CSV_HEADER, MARKDOWN_SAN_LIMIT, toBundle, toCsv, toJson, toMarkdown } from '../../../src/report/formats.js';
+import { toBundle } from '../../../src/report/bundle.js';
+import { APPENDIX_COLUMNS, CSV_HEADER, MARKDOWN_SAN_LIMIT, toCsv, toJson, toMarkdown } from '../../../src/report/formats.js';
 import { formatDuration, iso } from '../../../src/time.js';
 import { DAY, HOUR, makeWorld, T0, type World } from '../check/world.js';
 
