@@ -2,7 +2,7 @@
  * The import graph of revwatch's source, read from the text with the TypeScript
  * parser (comments and strings that look like imports are not imports). It is
  * the one place the layers are written down: test/unit/architecture.test.ts
- * judges the tree with `LAYERS` and `analyse`, scripts/gen-architecture-doc.ts
+ * judges the tree with `LAYERS` and `analyse`, scripts/gen-doc-tables.ts
  * draws the table in docs/architecture.md from `LAYERS`, and run as a script it
  * prints the counts issue #25 measures:
  *
@@ -19,10 +19,10 @@ import ts from 'typescript';
 
 export interface Layer {
   readonly name: string;
-  /** What lives there and why it sits at this height: the row of the table in docs/architecture.md. */
+  /** What lives there: the row of the table in docs/architecture.md. */
   readonly holds: string;
-  /** Matched against a path relative to the repository root, e.g. `src/pki/crl.ts`, `functions/worker.ts`. */
-  readonly match: RegExp;
+  /** Paths from the repository root: a folder ends in `/` and holds everything under it; anything else is one file. */
+  readonly paths: readonly string[];
 }
 
 /**
@@ -30,53 +30,63 @@ export interface Layer {
  * never from one above (type-only imports included: a type names a dependency
  * too). The vocabulary sits under pki so that a parse error or a time helper
  * never needs the certificate code; the ports sit under the store that
- * implements their logic; adapters and the runtime sit above the services they
- * serve, so a service can only ever reach them through a port; the CLI and the
- * Lambda handlers are the tops that nothing imports.
+ * implements their logic; adapters and the composition roots sit above the
+ * services they serve, so a service can only ever reach them through a port;
+ * the CLI and the Lambda handlers are the tops that nothing imports.
  */
 export const LAYERS: readonly Layer[] = [
   {
     name: 'vocabulary',
-    holds: 'domain.ts (kinds, reasons, ids), errors.ts (InputError, ParseError), time.ts (instants, durations)',
-    match: /^src\/(domain|errors|time)\.ts$|^src\/types\//,
+    holds: 'kinds, reasons and ids; InputError and the other shared errors; instants and durations',
+    paths: ['src/domain.ts', 'src/errors.ts', 'src/time.ts', 'src/types/'],
   },
-  { name: 'util', holds: 'mapLimit, retry, group-by, read-capped, terminal', match: /^src\/util\// },
+  { name: 'util', holds: 'mapLimit, retry, grouping, capped reads, terminal-safe text', paths: ['src/util/'] },
   {
     name: 'pki',
     holds: 'DER, X.509, CRL and OCSP parsing, signature verification; the CCADB report format',
-    match: /^src\/pki\/|^src\/ccadb\/(csv|report)\.ts$/,
+    paths: ['src/pki/', 'src/ccadb/csv.ts', 'src/ccadb/report.ts'],
   },
-  { name: 'rules', holds: 'the deadline rule tables, verdicts, findings, revocation sources', match: /^src\/rules\// },
-  { name: 'ports', holds: 'the interfaces services are given: store, mail, runs, evidence archive, good answers', match: /^src\/ports\// },
-  { name: 'store', holds: 'layout.ts (every key), the poll index: store logic over the ports', match: /^src\/store\// },
+  {
+    name: 'rules',
+    holds: 'deadline rules (docs/rules.md), the evidence record, VERDICTS, FINDING_CHECKS, revocation sources',
+    paths: ['src/rules/'],
+  },
+  {
+    name: 'ports',
+    holds: 'the interfaces the services are given: Clock, Fetcher, the store, mail, runs, evidence archive, good-answer log',
+    paths: ['src/ports/'],
+  },
+  { name: 'store', holds: 'every table key (layout.ts), the polling index, the store logic over the Table port', paths: ['src/store/'] },
   {
     name: 'services',
-    holds: 'check (plan, jobs, execute, probe, poll, fan-out), status, notify, report, CCADB disclosures',
-    match: /^src\/(check|status|notify|report)\/|^src\/ccadb\/(match|refresh|store)\.ts$/,
+    holds:
+      'check (plan, jobs, execute, probe, poll, fan-out), status and verify-evidence, notices, reports, digest, site, CCADB disclosures',
+    paths: ['src/check/', 'src/status/', 'src/notify/', 'src/report/', 'src/ccadb/match.ts', 'src/ccadb/refresh.ts', 'src/ccadb/store.ts'],
   },
   {
     name: 'use cases',
-    holds: 'track, inspect, CCADB import, the local test CA',
-    match: /^src\/(track|inspect|local-ca)\/|^src\/ccadb\/import\.ts$/,
+    holds: 'track and its inputs, inspect, the CCADB import, the local test CA',
+    paths: ['src/track/', 'src/inspect/', 'src/ccadb/import.ts', 'src/local-ca/'],
   },
   {
     name: 'adapters',
     holds:
-      'aws/ (DynamoDB, S3, SQS, SES, EventBridge), memory/, local/ (embedded store, files, spool), net/ (HTTP, OCSP, address guard), the system clock',
-    match: /^src\/adapters\//,
+      'aws/ (DynamoDB, S3, SQS, SES, EventBridge), local/ (embedded store, files, spool, lock), memory/, net/ (HTTP, OCSP, address guard), the clocks',
+    paths: ['src/adapters/'],
   },
   {
     name: 'composition',
-    holds:
-      'runtime/ (openRuntime: picks and wires the adapters for local or AWS mode); demo/ (wires a simulated world: a local CA and a simulated clock)',
-    match: /^src\/(runtime|demo)\//,
+    holds: 'openRuntime: the adapters of local or AWS mode; the demo, which wires a local CA and a simulated clock',
+    paths: ['src/runtime/', 'src/demo/'],
   },
   {
     name: 'entry points',
-    holds: 'cli/ (main.ts, commands/) and the Lambda handlers in functions/',
-    match: /^src\/cli\/|^functions\//,
+    holds: 'the CLI (main.ts, commands/) and the Lambda handlers',
+    paths: ['src/cli/', 'functions/'],
   },
 ];
+
+const inLayer = (file: string, layer: Layer): boolean => layer.paths.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
 
 export interface Import {
   readonly from: string;
@@ -203,7 +213,7 @@ export function cycles(edges: ReadonlyMap<string, readonly string[]>): string[][
 }
 
 export function layerOf(file: string, layers: readonly Layer[] = LAYERS): number {
-  return layers.findIndex((l) => l.match.test(file));
+  return layers.findIndex((l) => inLayer(file, l));
 }
 
 export interface Analysis {

@@ -1,7 +1,7 @@
 /**
  * `revwatch inspect`: read one CRL or OCSP response and say what it claims
  * and whether it can be believed. The JSON shapes are part of the CLI
- * contract in design.md.
+ * contract in docs/cli.md.
  */
 import { InputError } from '../errors.js';
 import { describeCertificate, readCertificateBlocks, type CertificateInfo } from '../pki/certificate.js';

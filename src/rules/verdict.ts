@@ -1,5 +1,5 @@
 /**
- * Per-certificate verdicts (design.md, "Verdicts"): a pure function of the
+ * Per-certificate verdicts (docs/evidence.md, "Verdicts"): a pure function of the
  * case, the certificate, its observations and `now`. Observations may arrive
  * in any order and more than once; the result does not change.
  */
@@ -92,7 +92,7 @@ export interface SourceStatus {
   readonly route?: SourceRoute | null;
 }
 
-/** The certificate entry of `status --json` (design.md, CLI contract). */
+/** The certificate entry of `status --json` (docs/cli.md, `status`; docs/schemas/). */
 export interface CertificateStatus {
   readonly sha256: string;
   readonly serial: string;
@@ -152,7 +152,7 @@ const one = (f: Finding | null): Finding[] => (f ? [f] : []);
 const where = (s: { kind: string; url: string }): string => `${s.kind.toUpperCase()} ${s.url}`;
 
 /**
- * The finding checks, one small check per code (design.md, "Findings"). Each
+ * The finding checks, one small check per code (docs/verdicts.md, "Findings"). Each
  * reads only the evidence, so a finding never depends on arrival order.
  */
 export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
@@ -377,7 +377,7 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
 };
 
 /**
- * The verdict from the evidence (design.md, "Verdicts"). Separate from the
+ * The verdict from the evidence (docs/evidence.md, "Verdicts"). Separate from the
  * finding checks, which read the verdict.
  */
 function decide(

@@ -71,8 +71,8 @@ export class SnapshotIndex {
  * kept as a snapshot. A verified CRL seen after the certificate's first
  * "good" answer from that URL and before its first "revoked" one did not list
  * it (a listing would have been recorded as a change): it is a signed "good"
- * at that CRL's thisUpdate, evidence for the bound on backdating (design.md,
- * "Verdicts") as tight as the CA's CRL cadence. Only the two snapshots that
+ * at that CRL's thisUpdate, evidence for the bound on backdating (docs/evidence.md,
+ * "Effective revocation time") as tight as the CA's CRL cadence. Only the two snapshots that
  * can move a verdict are returned: the latest dated and the last seen.
  */
 export function goodFromSnapshots(
