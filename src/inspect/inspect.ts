@@ -118,7 +118,7 @@ export async function inspectCrl(
       throw new InputError(`--serial "${s}" is not a hexadecimal serial number`);
     }
   });
-  let scan;
+  let scan: Awaited<ReturnType<typeof scanCrl>>;
   try {
     scan = await scanCrl(der, { serials, issuer: options.issuer?.raw ?? null, at: options.at });
   } catch (err) {
@@ -153,7 +153,7 @@ export function inspectOcsp(
   source: string,
   options: { issuer?: CertificateInfo | null; cert?: CertificateInfo | null; at: number },
 ): OcspInspection {
-  let parsed;
+  let parsed: ReturnType<typeof parseOcspResponse>;
   try {
     parsed = parseOcspResponse(bytes);
   } catch (err) {
@@ -248,7 +248,7 @@ export function formatCrlInspection(r: CrlInspection): string {
     `fresh         ${r.fresh ? 'yes' : 'no'}`,
   ];
   if (r.matches.length) {
-    lines.push('', 'serial'.padEnd(42) + 'revoked at'.padEnd(22) + 'reason');
+    lines.push('', ['serial'.padEnd(42), 'revoked at'.padEnd(22), 'reason'].join(''));
     for (const m of r.matches)
       lines.push(m.serial.padEnd(42) + (m.revocationDate ?? '').padEnd(22) + (m.reasonCode ?? '(none: unspecified)'));
   }
@@ -266,7 +266,9 @@ export function formatOcspInspection(r: OcspInspection): string {
   if (r.responses.length) {
     lines.push(
       '',
-      'serial'.padEnd(42) + 'status'.padEnd(9) + 'revoked at'.padEnd(22) + 'reason'.padEnd(22) + 'thisUpdate'.padEnd(22) + 'nextUpdate',
+      ['serial'.padEnd(42), 'status'.padEnd(9), 'revoked at'.padEnd(22), 'reason'.padEnd(22), 'thisUpdate'.padEnd(22), 'nextUpdate'].join(
+        '',
+      ),
     );
     for (const s of r.responses) {
       lines.push(

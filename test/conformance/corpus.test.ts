@@ -57,7 +57,7 @@ suite('PKITS 4.4 (basic CRL tests) give the expected outcome', () => {
     const issuer = issuerOf(cert);
     if (!issuer || (await status(issuer, depth + 1)) === 'invalid') return 'invalid';
     for (const crl of crls) {
-      let header;
+      let header: Awaited<ReturnType<typeof scanCrl>>;
       try {
         header = await scanCrl(crl.der, { at: when });
       } catch {

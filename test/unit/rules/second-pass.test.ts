@@ -167,7 +167,7 @@ describe('4. CAA failures before SC095: 5 days, contested', () => {
       rulesAsOf: '2020-03-01T00:00:00Z',
     });
     expect(text.split('\n')[0]).toBe('judged under the rules in force at 2020-03-01T00:00:00Z');
-    expect(text.match(/  note: Contested: /g)).toHaveLength(1);
+    expect(text.match(/ {2}note: Contested: /g)).toHaveLength(1);
   });
   it('the SC095 row keeps the EVG note', () => {
     expect(ruleInForce('tls-subscriber', 'caa-failure', t('2026-04-01T00:00:00Z')).note).toMatch(/2026-05-04.*2026-03-31/);
