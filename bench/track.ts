@@ -20,6 +20,7 @@ export function cpuHook(dir: string): string {
   const path = join(dir, 'cpu-hook.mjs');
   writeFileSync(
     path,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the string is source code that the child process runs
     "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write(`\\nREVWATCH_CPU_US ${u.user + u.system}\\n`); });\n",
   );
   return path;

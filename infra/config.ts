@@ -97,7 +97,7 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     } catch {
       url = null;
     }
-    if (!url || url.protocol !== 'https:') throw new StackConfigError(`context "${key}" must be an https URL, not "${v}"`);
+    if (url?.protocol !== 'https:') throw new StackConfigError(`context "${key}" must be an https URL, not "${v}"`);
     return v;
   };
 

@@ -48,7 +48,7 @@ export class RevwatchStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    // -- the table (design.md: single table, pk/sk) --------------------------------------
+    // -- the table (docs/data-model.md: single table, pk/sk) ------------------------------
     this.table = new Table(this, 'Table', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },

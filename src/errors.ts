@@ -7,7 +7,7 @@ export class InputError extends Error {
 }
 
 /**
- * `inspect` exits 3 when what it read is not valid evidence (design.md, exit
+ * `inspect` exits 3 when what it read is not valid evidence (docs/cli.md, exit
  * codes): thrown after the inspection has been printed. Kept here, not in
  * inspect.ts, so the CLI can map it to its exit code without loading the PKI code.
  */

@@ -1,4 +1,4 @@
-import { InputError } from './pki/certificate.js';
+import { InputError } from './errors.js';
 
 /**
  * ISO-8601 instants with an explicit zone. A time without a zone is refused:

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { Fetcher } from '../ports/index.js';
 import type { CertificateInfo } from '../pki/certificate.js';
 import { parseAllCertificateRecords, disclosedUrls, type SkippedRow } from './report.js';
-import { DisclosureStore, type DisclosureLookup, type ImportSummary } from './store.js';
+import type { DisclosureStore, DisclosureLookup, ImportSummary } from './store.js';
 import { disclosureFor, disclosedSourcesOf } from './match.js';
 import { oneLine } from '../util/terminal.js';
 

@@ -29,7 +29,7 @@ export async function refreshDisclosures(
   if (last && deps.now - last.at < intervalMs) return { refreshed: false, reason: 'fresh', lastImportAt: last.at };
   const r = await deps.fetcher.fetch({ url, maxBytes: REPORT_MAX_BYTES, purpose: 'crl' });
   if (!r.ok) return { refreshed: false, reason: 'failed', error: `could not download ${url}: ${r.message}` };
-  let parsed;
+  let parsed: ReturnType<typeof parseAllCertificateRecords>;
   try {
     parsed = parseAllCertificateRecords(Buffer.from(r.body).toString('utf8'), url);
   } catch (err) {

@@ -112,7 +112,7 @@ export function nameHash(nameDer: Uint8Array): string {
 }
 
 export function parseAllCertificateRecords(text: string, source: string): ParsedReport {
-  let records;
+  let records: ReturnType<typeof parseCsv>;
   try {
     records = parseCsv(text, { maxFieldChars: MAX_CELL_CHARS });
   } catch (err) {

@@ -1,6 +1,6 @@
 /**
- * The CCADB disclosures as imported, in the single table (design.md, "Data
- * model"): the current disclosure of each CA, two lookup items per CA (by
+ * The CCADB disclosures as imported, in the single table (docs/data-model.md,
+ * "Items"): the current disclosure of each CA, two lookup items per CA (by
  * Subject Key Identifier, and by subject name for the signature-checked
  * fallback), and a dated history. Re-importing replaces the current
  * disclosures and appends to the history only what changed: a CA that moves

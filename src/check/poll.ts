@@ -1,6 +1,6 @@
 /**
  * When the planner should next ask about a certificate: the due time kept in
- * the sparse polling index (design.md, "Evidence record"). Pure.
+ * the sparse polling index (docs/evidence.md, "Which certificates are polled"). Pure.
  *
  * - Not yet revoked: every run.
  * - Revoked on verified evidence (settled): once a day, to catch a reversed

@@ -98,7 +98,10 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
       ...deps,
       progress: progress && {
         start: () => undefined,
-        increment: (by = 1) => (total === null ? void (answeredEarly += by) : progress.increment(by)),
+        increment: (by = 1) => {
+          if (total === null) answeredEarly += by;
+          else progress.increment(by);
+        },
         stop: () => undefined,
       },
     },
@@ -108,7 +111,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   );
   // OCSP responders are asked as soon as each shard of the polling index is planned, while the rest is read:
   // an unchanged run is otherwise planning first and then waiting on the responders' polite rate.
-  let plan;
+  let plan: Awaited<ReturnType<typeof planCheck>>;
   let ocspFrom: number | null = null;
   try {
     plan = await planCheck(store, startedAt, {

@@ -1,9 +1,10 @@
 /**
  * `revwatch inspect`: read one CRL or OCSP response and say what it claims
  * and whether it can be believed. The JSON shapes are part of the CLI
- * contract in design.md.
+ * contract in docs/cli.md.
  */
-import { InputError, describeCertificate, readCertificateBlocks, type CertificateInfo } from '../pki/certificate.js';
+import { InputError } from '../errors.js';
+import { describeCertificate, readCertificateBlocks, type CertificateInfo } from '../pki/certificate.js';
 import { CRL_UNUSABLE_CODES, looksLikeCrl, normalizeSerialHex, scanCrl, type CrlProblemCode } from '../pki/crl.js';
 import { DerError, readElement } from '../pki/der.js';
 import { OcspFormatError, OcspIssuer, looksLikeOcspResponse, parseOcspResponse, verifyOcspResponse } from '../pki/ocsp.js';
@@ -117,7 +118,7 @@ export async function inspectCrl(
       throw new InputError(`--serial "${s}" is not a hexadecimal serial number`);
     }
   });
-  let scan;
+  let scan: Awaited<ReturnType<typeof scanCrl>>;
   try {
     scan = await scanCrl(der, { serials, issuer: options.issuer?.raw ?? null, at: options.at });
   } catch (err) {
@@ -152,7 +153,7 @@ export function inspectOcsp(
   source: string,
   options: { issuer?: CertificateInfo | null; cert?: CertificateInfo | null; at: number },
 ): OcspInspection {
-  let parsed;
+  let parsed: ReturnType<typeof parseOcspResponse>;
   try {
     parsed = parseOcspResponse(bytes);
   } catch (err) {
@@ -247,7 +248,7 @@ export function formatCrlInspection(r: CrlInspection): string {
     `fresh         ${r.fresh ? 'yes' : 'no'}`,
   ];
   if (r.matches.length) {
-    lines.push('', 'serial'.padEnd(42) + 'revoked at'.padEnd(22) + 'reason');
+    lines.push('', ['serial'.padEnd(42), 'revoked at'.padEnd(22), 'reason'].join(''));
     for (const m of r.matches)
       lines.push(m.serial.padEnd(42) + (m.revocationDate ?? '').padEnd(22) + (m.reasonCode ?? '(none: unspecified)'));
   }
@@ -265,7 +266,9 @@ export function formatOcspInspection(r: OcspInspection): string {
   if (r.responses.length) {
     lines.push(
       '',
-      'serial'.padEnd(42) + 'status'.padEnd(9) + 'revoked at'.padEnd(22) + 'reason'.padEnd(22) + 'thisUpdate'.padEnd(22) + 'nextUpdate',
+      ['serial'.padEnd(42), 'status'.padEnd(9), 'revoked at'.padEnd(22), 'reason'.padEnd(22), 'thisUpdate'.padEnd(22), 'nextUpdate'].join(
+        '',
+      ),
     );
     for (const s of r.responses) {
       lines.push(

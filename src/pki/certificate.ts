@@ -23,8 +23,6 @@ import {
 
 import { InputError } from '../errors.js';
 
-export { InputError };
-
 export interface CertificateInfo {
   readonly der: Uint8Array;
   readonly raw: RawCertificate;

@@ -593,7 +593,7 @@ function checkSigner(basic: BasicOcspResponse, issuer: OcspIssuer): SignerResult
       unreadable ??= (err as Error).message;
       continue;
     }
-    let key;
+    let key: ReturnType<typeof cachedCertificateKey>;
     try {
       key = cachedCertificateKey(cert);
     } catch {

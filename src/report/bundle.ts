@@ -241,7 +241,7 @@ export function toBundle(r: CaseReport, crlBytes: (sha256: string) => Uint8Array
     files: files.map((f) => ({ path: f.path, sha256: fileSha256(f.bytes), bytes: f.bytes.length })),
   };
   add('manifest.json', JSON.stringify(manifest, null, 2));
-  add('SHA256SUMS', files.map((f) => `${fileSha256(f.bytes)}  ${f.path}`).join('\n') + '\n');
+  add('SHA256SUMS', `${files.map((f) => `${fileSha256(f.bytes)}  ${f.path}`).join('\n')}\n`);
   return files;
 }
 

@@ -6,7 +6,7 @@
  */
 import { buildStatus, statusRulesOf, type JudgingInputs } from '../status/status.js';
 import { computeDeadline } from '../rules/rules.js';
-import { delayedReportDuties, missedCount } from '../rules/incident-duties.js';
+import { delayedReportDuties, MISSED_VERDICTS, missedCount } from '../rules/incident-duties.js';
 import { formatDuration, isoOrNull } from '../time.js';
 import type { Store } from '../ports/store.js';
 
@@ -121,11 +121,7 @@ export async function buildDigest(
       if (c.verdict === 'revoked_on_time') entry.onTime++;
       if (c.verdict === 'revoked_late') entry.late++;
       if (c.verdict === 'overdue') entry.overdue++;
-      if (
-        (c.verdict === 'overdue' || c.verdict === 'revoked_late' || c.verdict === 'expired_overdue') &&
-        c.lateBySeconds !== null &&
-        (!entry.worst || c.lateBySeconds > entry.worst.seconds)
-      ) {
+      if (MISSED_VERDICTS.has(c.verdict) && c.lateBySeconds !== null && (!entry.worst || c.lateBySeconds > entry.worst.seconds)) {
         entry.worst = { serial: c.serial, caseId: kase.id, seconds: c.lateBySeconds };
       }
       if (c.verdict === 'pending' || c.verdict === 'overdue' || c.verdict === 'undetermined') {

@@ -6,26 +6,10 @@
  * bundle live in html.ts and bundle.ts.
  */
 import type { CaseStatus } from '../status/status.js';
-import type { Verdict } from '../rules/verdict.js';
+import { countVerdicts, VERDICT_REPORT_ORDER } from '../rules/verdict.js';
 import { formatDuration } from '../time.js';
 import { crtshUrl, subjectCommonName } from './certificate-details.js';
 import type { CaseReport, ReportCertificate } from './case-report.js';
-
-export { toHtml } from './html.js';
-export { revocationChartSvg } from './chart.js';
-export { toBundle, type BundleFile } from './bundle.js';
-
-/** Every verdict, in the order reports list them (settled first, then open, then the rest). */
-export const VERDICT_ORDER: readonly Verdict[] = [
-  'revoked_on_time',
-  'revoked_late',
-  'overdue',
-  'pending',
-  'expired',
-  'expired_overdue',
-  'no_deadline',
-  'undetermined',
-];
 
 /** How many SANs the Markdown appendix shows per certificate; CSV and JSON carry all of them. */
 export const MARKDOWN_SAN_LIMIT = 3;
@@ -35,12 +19,6 @@ export const mdCell = (s: string): string =>
     .replace(/\\/g, '\\\\')
     .replace(/\|/g, '\\|')
     .replace(/[\r\n]+/g, ' ');
-
-export function verdictCounts(certificates: readonly { verdict: Verdict }[]): Record<Verdict, number> {
-  const counts = Object.fromEntries(VERDICT_ORDER.map((v) => [v, 0])) as Record<Verdict, number>;
-  for (const c of certificates) counts[c.verdict]++;
-  return counts;
-}
 
 export function toJson(r: CaseReport): string {
   const { issuers, certificateDers, ...rest } = r;
@@ -193,8 +171,8 @@ export function toMarkdown(r: CaseReport): string {
     '',
   );
   out.push('| verdict | certificates |', '|---|---|');
-  const counts = verdictCounts(r.certificates);
-  for (const v of VERDICT_ORDER) if (counts[v] > 0) out.push(`| ${v} | ${counts[v]} |`);
+  const counts = countVerdicts(r.certificates);
+  for (const v of VERDICT_REPORT_ORDER) if (counts[v] > 0) out.push(`| ${v} | ${counts[v]} |`);
   out.push('');
   if (r.rule.note) out.push(`Interpretation note: ${r.rule.note}`, '');
   out.push(

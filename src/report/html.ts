@@ -6,7 +6,7 @@
  */
 import type { CaseReport } from './case-report.js';
 import { chartData, chartSvg, chartTableRows } from './chart.js';
-import { VERDICT_ORDER, verdictCounts } from './formats.js';
+import { countVerdicts, VERDICT_REPORT_ORDER } from '../rules/verdict.js';
 import { formatDuration, iso } from '../time.js';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -62,7 +62,7 @@ export function toHtml(r: CaseReport, options: HtmlOptions = {}): string {
   const data = chartData(r);
   const bug = safeHref(r.case.reportUrl);
   const delayed = safeHref(r.case.delayedReportUrl);
-  const counts = verdictCounts(r.certificates);
+  const counts = countVerdicts(r.certificates);
   const shown = r.certificates.slice(0, HTML_CERTIFICATE_ROWS);
   const rows = shown
     .map((x) => {
@@ -96,7 +96,7 @@ ${options.indexHref ? `<nav><a class="index-link" href="${esc(options.indexHref)
 ${r.rule.note ? `<p class="rule-note">${r.rule.interpretation ? `<strong>${esc(r.rule.interpretation)} interpretation.</strong> ` : ''}${esc(r.rule.note)}</p>` : ''}
 ${r.incidentDuties.statement ? `<h2>Incident-report duties</h2>\n<p class="incident-duties">The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${esc(r.incidentDuties.statement)}</p>` : ''}
 <h2>Summary</h2>
-<table id="summary"><caption>Certificates of this case</caption><tbody><tr><th scope="row">Certificates</th><td data-count="total">${c.total}</td></tr><tr><th scope="row">Revoked</th><td data-count="revoked">${c.revoked}</td></tr><tr><th scope="row">Not yet revoked</th><td data-count="notYetRevoked">${c.notYetRevoked}</td></tr>${VERDICT_ORDER.filter(
+<table id="summary"><caption>Certificates of this case</caption><tbody><tr><th scope="row">Certificates</th><td data-count="total">${c.total}</td></tr><tr><th scope="row">Revoked</th><td data-count="revoked">${c.revoked}</td></tr><tr><th scope="row">Not yet revoked</th><td data-count="notYetRevoked">${c.notYetRevoked}</td></tr>${VERDICT_REPORT_ORDER.filter(
     (v) => counts[v] > 0,
   )
     .map((v) => `<tr><th scope="row">${verdictBadge(v)}</th><td data-verdict-count="${v}">${counts[v]}</td></tr>`)

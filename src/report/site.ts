@@ -12,10 +12,10 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../ports/store.js';
 import type { JudgingInputs } from '../status/status.js';
-import type { Verdict } from '../rules/verdict.js';
 import { buildCaseReport, type CaseReport } from './case-report.js';
 import { chartData, chartSvg } from './chart.js';
-import { VERDICT_ORDER, verdictCounts } from './formats.js';
+import { countVerdicts, VERDICT_REPORT_ORDER } from '../rules/verdict.js';
+import { MISSED_VERDICTS } from '../rules/incident-duties.js';
 import { PAGE_STYLE, esc, safeHref, toHtml, verdictBadge } from './html.js';
 import { formatDuration, iso } from '../time.js';
 import type { BundleFile } from './bundle.js';
@@ -28,7 +28,6 @@ export function casePageName(id: string): string {
 }
 
 /** The verdicts of a missed MUST deadline (docs/verdicts.md, "After a missed deadline"). */
-const MISSED: readonly Verdict[] = ['overdue', 'expired_overdue', 'revoked_late'];
 
 /**
  * The CA owner an issuer name stands for: its organisation (O=), as CAs name their
@@ -80,7 +79,7 @@ export function siteOverview(reports: readonly CaseReport[], now: number): SiteO
     cases: reports.length,
     certificates: reports.reduce((sum, r) => sum + r.certificates.length, 0),
     overdueCertificates: reports.reduce((sum, r) => sum + r.certificates.filter((c) => c.verdict === 'overdue').length, 0),
-    casesWithMissedDeadline: reports.filter((r) => r.certificates.some((c) => MISSED.includes(c.verdict))).length,
+    casesWithMissedDeadline: reports.filter((r) => r.certificates.some((c) => MISSED_VERDICTS.has(c.verdict))).length,
     next,
   };
 }
@@ -139,8 +138,8 @@ function deadlineCell(r: CaseReport, now: number): string {
 function casesTable(reports: readonly CaseReport[], now: number, prefix: string, chartIdPrefix: string): string {
   const rows = reports
     .map((r, i) => {
-      const counts = verdictCounts(r.certificates);
-      const verdicts = VERDICT_ORDER.filter((v) => counts[v] > 0)
+      const counts = countVerdicts(r.certificates);
+      const verdicts = VERDICT_REPORT_ORDER.filter((v) => counts[v] > 0)
         .map((v) => verdictBadge(v, counts[v]))
         .join(' ');
       const bug = safeHref(r.case.reportUrl);

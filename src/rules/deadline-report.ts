@@ -39,7 +39,7 @@ export function deadlineReport(
   reportedAt: number,
   options: { notifiedBy?: string | null; notifiedAt?: number | null; rule?: string | null } = {},
 ): DeadlineReport {
-  let d;
+  let d: ReturnType<typeof computeDeadline>;
   try {
     d = computeDeadline({
       kind,

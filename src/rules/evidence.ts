@@ -1,6 +1,6 @@
 /**
  * The evidence behind a verdict, as a pure function of a certificate's
- * observations (design.md, "Verdicts"; "Evidence record").
+ * observations (docs/evidence.md, "The evidence record"; "Verdicts").
  *
  * Every fact a verdict or finding needs is the winner of a *selector*: the
  * first or last observation of one source by some time, among those that
@@ -297,7 +297,7 @@ export function evidenceOf(cert: Pick<TrackedCertificate, 'notAfter'>, observati
   );
   const claimed = claimedObs?.revocationTime ?? null;
   const goodBoundAt = goodBound ? evidenceTime(goodBound) : null;
-  // design.md: effectiveRevocationTime = max(claimed, the latest producedAt/thisUpdate of any verified good),
+  // docs/evidence.md, "Effective revocation time": effectiveRevocationTime = max(claimed, the latest producedAt/thisUpdate of any verified good),
   // whatever order the answers came in.
   const effective = claimed === null ? null : goodBoundAt !== null && goodBoundAt > claimed ? goodBoundAt : claimed;
   return {

@@ -72,7 +72,10 @@ function collectSources(cert: SourcedCertificate, refused: RefusedSources[] | nu
       if (seen.has(key)) continue;
       if (route !== 'ccadb' && taken >= MAX_URLS_PER_ROUTE) {
         // Not marked seen: a later route that names the same URL still reaches it.
-        if (refused) (over ??= new Set()).add(url);
+        if (refused) {
+          over ??= new Set();
+          over.add(url);
+        }
         continue;
       }
       seen.add(key);

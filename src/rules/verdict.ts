@@ -1,5 +1,5 @@
 /**
- * Per-certificate verdicts (design.md, "Verdicts"): a pure function of the
+ * Per-certificate verdicts (docs/evidence.md, "Verdicts"): a pure function of the
  * case, the certificate, its observations and `now`. Observations may arrive
  * in any order and more than once; the result does not change.
  */
@@ -15,19 +15,41 @@ import { sha1CrlFinding, sha1SubCaFinding } from './sha1-sunset.js';
 import { ruleVersionAt, type RuleVersion } from './rule-versions.js';
 import { revocationSources, routeOf, type SourceRoute } from './revocation-sources.js';
 
-export type Verdict =
-  | 'pending'
-  | 'overdue'
-  | 'revoked_on_time'
-  | 'revoked_late'
-  | 'expired'
-  | 'expired_overdue'
-  | 'no_deadline'
-  | 'undetermined';
+/**
+ * Every verdict a certificate can get, written once (their meanings: docs/verdicts.md). The `Verdict` type,
+ * the order counts are kept and printed in (this table's order: run and status summaries, the names
+ * `status --verdict` accepts) and the order reports list them in (`reportRank`: settled first, then open,
+ * then the rest) all derive from it.
+ */
+export const VERDICTS = [
+  { verdict: 'pending', reportRank: 3 },
+  { verdict: 'overdue', reportRank: 2 },
+  { verdict: 'revoked_on_time', reportRank: 0 },
+  { verdict: 'revoked_late', reportRank: 1 },
+  { verdict: 'expired', reportRank: 4 },
+  { verdict: 'expired_overdue', reportRank: 5 },
+  { verdict: 'no_deadline', reportRank: 6 },
+  { verdict: 'undetermined', reportRank: 7 },
+] as const;
 
-/** A zero count of every verdict, in the order the type lists them (and the summaries print them). */
+export type Verdict = (typeof VERDICTS)[number]['verdict'];
+
+/** Every verdict, in the order counts are kept and printed. */
+export const VERDICT_NAMES: readonly Verdict[] = VERDICTS.map((v) => v.verdict);
+
+/** Every verdict, in the order reports list them. */
+export const VERDICT_REPORT_ORDER: readonly Verdict[] = [...VERDICTS].sort((a, b) => a.reportRank - b.reportRank).map((v) => v.verdict);
+
+/** A zero count of every verdict, keyed in `VERDICT_NAMES` order. */
 export function noVerdicts(): Record<Verdict, number> {
-  return { pending: 0, overdue: 0, revoked_on_time: 0, revoked_late: 0, expired: 0, expired_overdue: 0, no_deadline: 0, undetermined: 0 };
+  return Object.fromEntries(VERDICT_NAMES.map((v) => [v, 0])) as Record<Verdict, number>;
+}
+
+/** How many of the given certificates have each verdict (every verdict present, zero when none). */
+export function countVerdicts(certificates: Iterable<{ readonly verdict: Verdict }>): Record<Verdict, number> {
+  const counts = noVerdicts();
+  for (const c of certificates) counts[c.verdict]++;
+  return counts;
 }
 
 export type FindingCode =
@@ -70,7 +92,7 @@ export interface SourceStatus {
   readonly route?: SourceRoute | null;
 }
 
-/** The certificate entry of `status --json` (design.md, CLI contract). */
+/** The certificate entry of `status --json` (docs/cli.md, `status`; docs/schemas/). */
 export interface CertificateStatus {
   readonly sha256: string;
   readonly serial: string;
@@ -130,7 +152,7 @@ const one = (f: Finding | null): Finding[] => (f ? [f] : []);
 const where = (s: { kind: string; url: string }): string => `${s.kind.toUpperCase()} ${s.url}`;
 
 /**
- * The finding checks, one small check per code (design.md, "Findings"). Each
+ * The finding checks, one small check per code (docs/verdicts.md, "Findings"). Each
  * reads only the evidence, so a finding never depends on arrival order.
  */
 export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
@@ -355,7 +377,7 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
 };
 
 /**
- * The verdict from the evidence (design.md, "Verdicts"). Separate from the
+ * The verdict from the evidence (docs/evidence.md, "Verdicts"). Separate from the
  * finding checks, which read the verdict.
  */
 function decide(

@@ -3,19 +3,8 @@
  * whether any certificate judged has a verdict that should fail a cron job.
  */
 import { InputError } from '../errors.js';
-import type { CertificateStatus, Verdict } from '../rules/verdict.js';
+import { VERDICT_NAMES, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import type { StatusSink } from './status.js';
-
-export const VERDICTS: readonly Verdict[] = [
-  'pending',
-  'overdue',
-  'revoked_on_time',
-  'revoked_late',
-  'expired',
-  'expired_overdue',
-  'no_deadline',
-  'undetermined',
-];
 
 /** "overdue,revoked_late" -> the set; an unknown name is bad input (exit 1, one line). */
 export function parseVerdicts(text: string, option: string): ReadonlySet<Verdict> {
@@ -23,9 +12,10 @@ export function parseVerdicts(text: string, option: string): ReadonlySet<Verdict
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (names.length === 0) throw new InputError(`${option} needs at least one verdict (${VERDICTS.join(', ')})`);
+  if (names.length === 0) throw new InputError(`${option} needs at least one verdict (${VERDICT_NAMES.join(', ')})`);
   for (const n of names)
-    if (!VERDICTS.includes(n as Verdict)) throw new InputError(`unknown verdict "${n}" in ${option}; accepted: ${VERDICTS.join(', ')}`);
+    if (!VERDICT_NAMES.includes(n as Verdict))
+      throw new InputError(`unknown verdict "${n}" in ${option}; accepted: ${VERDICT_NAMES.join(', ')}`);
   return new Set(names as Verdict[]);
 }
 

@@ -8,7 +8,7 @@
 import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
-import { certificateStatus, noVerdicts, type CertificateStatus, type Verdict } from '../rules/verdict.js';
+import { certificateStatus, countVerdicts, noVerdicts, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { formatDuration, isoOrNull } from '../time.js';
@@ -71,8 +71,8 @@ export class SnapshotIndex {
  * kept as a snapshot. A verified CRL seen after the certificate's first
  * "good" answer from that URL and before its first "revoked" one did not list
  * it (a listing would have been recorded as a change): it is a signed "good"
- * at that CRL's thisUpdate, evidence for the bound on backdating (design.md,
- * "Verdicts") as tight as the CA's CRL cadence. Only the two snapshots that
+ * at that CRL's thisUpdate, evidence for the bound on backdating (docs/evidence.md,
+ * "Effective revocation time") as tight as the CA's CRL cadence. Only the two snapshots that
  * can move a verdict are returned: the latest dated and the last seen.
  */
 export function goodFromSnapshots(
@@ -413,9 +413,7 @@ function statusLine(s: CertificateStatus): string {
 }
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
-  const counts = noVerdicts();
-  for (const c of report.cases) for (const s of c.certificates) counts[s.verdict]++;
-  return counts;
+  return countVerdicts(report.cases.flatMap((c) => c.certificates));
 }
 
 export function formatStatus(report: StatusReport): string {

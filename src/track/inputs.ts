@@ -96,7 +96,7 @@ export async function collectInputs(inputs: readonly string[], options: InputOpt
       append(out, await fromCrtsh(fp[1]!.replace(/:/g, '').toLowerCase(), input, options));
       continue;
     }
-    let info;
+    let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(input);
     } catch {

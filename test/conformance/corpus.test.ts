@@ -17,7 +17,8 @@ import {
   sameBytes,
   type RawCertificate,
 } from '../../src/pki/raw-certificate.js';
-import { InputError, readCertificates } from '../../src/pki/certificate.js';
+import { InputError } from '../../src/errors.js';
+import { readCertificates } from '../../src/pki/certificate.js';
 import { DerError } from '../../src/pki/der.js';
 
 const CORPUS = join(__dirname, '../../../shared/fixtures/revocation-corpus');
@@ -56,7 +57,7 @@ suite('PKITS 4.4 (basic CRL tests) give the expected outcome', () => {
     const issuer = issuerOf(cert);
     if (!issuer || (await status(issuer, depth + 1)) === 'invalid') return 'invalid';
     for (const crl of crls) {
-      let header;
+      let header: Awaited<ReturnType<typeof scanCrl>>;
       try {
         header = await scanCrl(crl.der, { at: when });
       } catch {

@@ -226,7 +226,7 @@ describe('fault-injection suite: check against a hostile source', () => {
         if (fault === 'stale') {
           // A stale answer that verifies is the CA's signed word at its
           // thisUpdate: recorded, with the stale_response finding
-          // (design.md), never as current; the check itself succeeds.
+          // (docs/verdicts.md, "Findings"), never as current; the check itself succeeds.
           expect(s.status).toBe('good');
           continue;
         }

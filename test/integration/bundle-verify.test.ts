@@ -138,7 +138,7 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
     const { createHash } = await import('node:crypto');
     writeFileSync(
       join(dir, 'SHA256SUMS'),
-      [...sums, `${createHash('sha256').update(bytes).digest('hex')}  ocsp/${ocsp}`].join('\n') + '\n',
+      `${[...sums, `${createHash('sha256').update(bytes).digest('hex')}  ocsp/${ocsp}`].join('\n')}\n`,
     );
     const forged = verify(dir);
     expect(forged.stdout).toMatch(/^OK {6}SHA256SUMS/m);

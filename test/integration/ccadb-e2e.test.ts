@@ -155,7 +155,7 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
       ['Broken', 'not a fingerprint', '', '', '', '', '', ''],
     ];
   };
-  const toCsv = (rows: string[][]): string => rows.map((r) => r.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')).join('\r\n') + '\r\n';
+  const toCsv = (rows: string[][]): string => `${rows.map((r) => r.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')).join('\r\n')}\r\n`;
 
   beforeAll(async () => {
     await http.start();
@@ -177,18 +177,18 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
     cas.wrong.revoke(leaves['wrong-a']!, revokedAt, 'keyCompromise');
 
     // Full: the disclosed full CRL lists both revocations; the CDP CRL (a stale partition) lists none.
-    shardMembers['full'] = ['full-revoked', 'full-cdp'];
-    shardMembers['fullcdp'] = [];
+    shardMembers.full = ['full-revoked', 'full-cdp'];
+    shardMembers.fullcdp = [];
     serveShard(cas.full, 'full', '/full/ca.crl', null);
     serveShard(cas.full, 'fullcdp', '/full/cdp.crl', null);
     // Part: part-a is in shard 2, part-c in shard 3, shard 1 lists nothing; each IDP names its own URL.
-    shardMembers['s1'] = [];
-    shardMembers['s2'] = ['part-a'];
-    shardMembers['s3'] = ['part-c'];
+    shardMembers.s1 = [];
+    shardMembers.s2 = ['part-a'];
+    shardMembers.s3 = ['part-c'];
     for (const [i, p] of partUrls.entries()) serveShard(cas.part, `s${i + 1}`, p, url(p));
     // Wrong: w1 is right and lists wrong-a; w2's IDP names a URL that is not the disclosed one.
-    shardMembers['w1'] = ['wrong-a'];
-    shardMembers['w2'] = [];
+    shardMembers.w1 = ['wrong-a'];
+    shardMembers.w2 = [];
     serveShard(cas.wrong, 'w1', wrongUrls[0]!, url(wrongUrls[0]!));
     serveShard(cas.wrong, 'w2', wrongUrls[1]!, url('/wrong/elsewhere.crl'));
 

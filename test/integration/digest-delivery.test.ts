@@ -68,7 +68,14 @@ describe('revwatch digest / digest --send', () => {
     const clock = new FakeClock(T0);
     let stderr = '';
     const cli = (...argv: string[]) =>
-      run(['--home', home, ...argv], { stdout: () => undefined, stderr: (s) => void (stderr += s), env: {}, clock });
+      run(['--home', home, ...argv], {
+        stdout: () => undefined,
+        stderr: (s) => {
+          stderr += s;
+        },
+        env: {},
+        clock,
+      });
     expect(await cli('digest')).toBe(0);
     expect(stderr).toBe('');
     expect(await cli('digest', '--format', 'markdown')).toBe(0);

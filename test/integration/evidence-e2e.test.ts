@@ -121,7 +121,7 @@ run('evidence records against real openssl CRLs', { timeout: 120_000 }, () => {
       const issuer = readCertificates(readFileSync(cas['first-old'].path('ca.pem')), 'ca')[0]!;
       const kase = {
         id: 'backdated',
-        title: 'misissuance reported ' + iso(reportedAt),
+        title: `misissuance reported ${iso(reportedAt)}`,
         reportedAt,
         reason: 'misissuance' as const,
         kind: 'tls-subscriber' as const,

@@ -81,7 +81,8 @@ describe('the --json outputs match docs/schemas/', () => {
   beforeAll(async () => {
     const ca = await LocalCa.create({ name: 'CN=Schema Test CA, O=revwatch tests', notBefore: now - 365 * DAY, notAfter: now + 365 * DAY });
     server = await new LocalCaServer(ca, () => Date.now()).start();
-    writeFileSync((paths.ca = join(dir, 'ca.pem')), toPem(ca.info.der));
+    paths.ca = join(dir, 'ca.pem');
+    writeFileSync(paths.ca, toPem(ca.info.der));
     for (const name of ['on-time', 'late-wrong-reason', 'overdue']) {
       const c = await ca.issue({
         subject: `CN=${name}.schemas.example`,
@@ -92,7 +93,8 @@ describe('the --json outputs match docs/schemas/', () => {
       });
       server.issued(c.info.serial);
       serials[name] = c.info.serial;
-      writeFileSync((paths[name] = join(dir, `${name}.pem`)), toPem(c.info.der));
+      paths[name] = join(dir, `${name}.pem`);
+      writeFileSync(paths[name], toPem(c.info.der));
     }
     // keyCompromise (1) within the 24 hours; superseded (4) after them, which key compromise does not allow (BR 7.2.2).
     server.revoke(serials['on-time']!, reportedAt + 2 * HOUR, 1);

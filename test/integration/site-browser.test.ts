@@ -268,7 +268,9 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report and site in headless Chromiu
 
   it("index: the overview's counts are status --json's; cases sorted most urgent first; badges say their verdict in words", async () => {
     let json = '';
-    const sink = jsonStatusSink((chunk) => void (json += chunk));
+    const sink = jsonStatusSink((chunk) => {
+      json += chunk;
+    });
     await streamStatus(w.store, w.clock.now().getTime(), sink);
     sink.end();
     const status = JSON.parse(json) as {

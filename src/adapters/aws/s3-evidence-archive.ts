@@ -5,7 +5,7 @@
  * SHA-256 checksum, which S3 verifies before it stores anything. Reads check
  * the bytes against the key.
  *
- * The adapter takes its client as a constructor argument (design.md), so the
+ * The adapter takes its client as a constructor argument (docs/architecture.md, "Rules the layering keeps"), so the
  * handler test drives it at the SDK boundary.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';

@@ -455,7 +455,10 @@ export class LeanHttpTransport {
       socket.destroy();
       return;
     }
-    if (!list) this.idle.set(key, (list = []));
+    if (!list) {
+      list = [];
+      this.idle.set(key, list);
+    }
     list.push(socket);
     // An idle socket keeps no process alive, and is dropped when the responder closes it, sends
     // anything unasked (no pipelining), or it sits unused too long.

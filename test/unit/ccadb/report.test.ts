@@ -20,7 +20,7 @@ import { LocalCa } from '../../../src/local-ca/ca.js';
 import { parseRawCertificate } from '../../../src/pki/raw-certificate.js';
 
 const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-const csv = (rows: string[][]): string => rows.map((r) => r.map(quote).join(',')).join('\r\n') + '\r\n';
+const csv = (rows: string[][]): string => `${rows.map((r) => r.map(quote).join(',')).join('\r\n')}\r\n`;
 const FP_A = 'AA'.repeat(32);
 const FP_B = 'bb'.repeat(32);
 

@@ -25,8 +25,14 @@ function lookup(imported: boolean): DisclosureLookup & { calls: number } {
   const l = {
     calls: 0,
     lastImport: async () => (imported ? { at: 1, source: 'x' } : null),
-    byKeyId: async () => (l.calls++, []),
-    bySubjectName: async () => (l.calls++, []),
+    byKeyId: async () => {
+      l.calls++;
+      return [];
+    },
+    bySubjectName: async () => {
+      l.calls++;
+      return [];
+    },
   };
   return l;
 }
@@ -35,7 +41,10 @@ describe('DisclosureResolver reads', () => {
   it('reads nothing for any certificate when no disclosure was ever imported', async () => {
     const reads: string[] = [];
     const l = lookup(false);
-    const resolver = new DisclosureResolver(l, async (sha) => (reads.push(sha), null));
+    const resolver = new DisclosureResolver(l, async (sha) => {
+      reads.push(sha);
+      return null;
+    });
     for (let i = 0; i < 100; i++) {
       const c = cert(`c${i}`, i % 2 ? [] : ['http://crl.example/1.crl']);
       expect(await resolver.attach(c)).toBe(c);
@@ -46,7 +55,10 @@ describe('DisclosureResolver reads', () => {
 
   it('reads the issuer once, and no certificate that has a CRL of its own, when its issuer disclosed nothing', async () => {
     const reads: string[] = [];
-    const resolver = new DisclosureResolver(lookup(true), async (sha) => (reads.push(sha), null));
+    const resolver = new DisclosureResolver(lookup(true), async (sha) => {
+      reads.push(sha);
+      return null;
+    });
     for (let i = 0; i < 100; i++) await resolver.attach(cert(`c${i}`, ['http://crl.example/1.crl']));
     expect(reads).toEqual(['issuer']);
     // A certificate without one is still matched on its own (AKI, or issuer name and signature).

@@ -48,6 +48,7 @@ describe('README: the AWS context keys', () => {
     const runbook = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
     const stack = readFileSync(join(ROOT, 'infra', 'revwatch-stack.ts'), 'utf8');
     // The alarms the stack creates; the errors alarm is one per function (`${name}ErrorsAlarm`).
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: '${name}' is the template placeholder as written in the stack's source
     const alarms = [...stack.matchAll(/new Alarm\(this, [`'](.+?)[`']/g)].map((m) => m[1]!.replace('${name}', '<function>'));
     expect(alarms).toEqual(['DeadLettersAlarm', '<function>ErrorsAlarm', 'NoSuccessfulCheckAlarm']);
     for (const alarm of [

@@ -114,7 +114,10 @@ describe('OcspClient', () => {
 
   it('switches a responder that refuses GET (405, or malformedRequest) to POST and remembers it', async () => {
     for (const refuse of [
-      (res: ServerResponse) => ((res.statusCode = 405), res.end()),
+      (res: ServerResponse) => {
+        res.statusCode = 405;
+        res.end();
+      },
       (res: ServerResponse) => res.end(MALFORMED_REQUEST),
     ]) {
       fresh();
@@ -131,7 +134,11 @@ describe('OcspClient', () => {
 
   it('switches a responder that refuses POST to GET and remembers it', async () => {
     fresh();
-    responder.route = (req, res) => (req.method === 'POST' ? ((res.statusCode = 405), res.end()) : res.end(TRY_LATER));
+    responder.route = (req, res) => {
+      if (req.method !== 'POST') return void res.end(TRY_LATER);
+      res.statusCode = 405;
+      res.end();
+    };
     const other = responder.url('/other');
     // First ask with a large request (POST, refused, too big for GET): the failure is returned as is.
     expect(await client.fetch(post(other, large))).toMatchObject({ ok: false, kind: 'http-status', status: 405 });
@@ -194,7 +201,10 @@ describe('OcspClient', () => {
 
   it('returns HTTP errors as failures, not exceptions', async () => {
     fresh();
-    responder.route = (_req, res) => ((res.statusCode = 500), res.end('boom'));
+    responder.route = (_req, res) => {
+      res.statusCode = 500;
+      res.end('boom');
+    };
     expect(await client.fetch(post(responder.url(), small))).toMatchObject({ ok: false, kind: 'http-status', status: 500 });
   });
 });

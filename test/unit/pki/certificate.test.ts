@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { InputError, readCaIssuersResponse, readCertificates, resolveIssuer } from '../../../src/pki/certificate.js';
+import { InputError } from '../../../src/errors.js';
+import { readCaIssuersResponse, readCertificates, resolveIssuer } from '../../../src/pki/certificate.js';
 import { X509Certificate, X509Certificates } from '../../../src/pki/x509.js';
 import { Oid } from '../../../src/pki/oids.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';

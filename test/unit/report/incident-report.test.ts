@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCaseReport, type CaseReport } from '../../../src/report/case-report.js';
-import { APPENDIX_COLUMNS, CSV_HEADER, MARKDOWN_SAN_LIMIT, toBundle, toCsv, toJson, toMarkdown } from '../../../src/report/formats.js';
+import { toBundle } from '../../../src/report/bundle.js';
+import { APPENDIX_COLUMNS, CSV_HEADER, MARKDOWN_SAN_LIMIT, toCsv, toJson, toMarkdown } from '../../../src/report/formats.js';
 import { formatDuration, iso } from '../../../src/time.js';
 import { DAY, HOUR, makeWorld, T0, type World } from '../check/world.js';
 
@@ -50,13 +51,22 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cur += '"'), i++;
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else cur += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(cur), (cur = '');
-    else if (ch === '\r' && text[i + 1] === '\n') row.push(cur), rows.push(row), (row = []), (cur = ''), i++;
-    else cur += ch;
+    else if (ch === ',') {
+      row.push(cur);
+      cur = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cur);
+      rows.push(row);
+      row = [];
+      cur = '';
+      i++;
+    } else cur += ch;
   }
   return rows;
 }

@@ -167,7 +167,7 @@ describe('4. CAA failures before SC095: 5 days, contested', () => {
       rulesAsOf: '2020-03-01T00:00:00Z',
     });
     expect(text.split('\n')[0]).toBe('judged under the rules in force at 2020-03-01T00:00:00Z');
-    expect(text.match(/  note: Contested: /g)).toHaveLength(1);
+    expect(text.match(/ {2}note: Contested: /g)).toHaveLength(1);
   });
   it('the SC095 row keeps the EVG note', () => {
     expect(ruleInForce('tls-subscriber', 'caa-failure', t('2026-04-01T00:00:00Z')).note).toMatch(/2026-05-04.*2026-03-31/);
@@ -403,7 +403,7 @@ describe('12. servercert PR 622 as a rule version, off until a date is set', () 
       lateBySeconds: 3600,
     });
     // Off, the same answers give the same time: OCSP still vouched "good" at +49 h, after the claimed time,
-    // so the revocation was not published before then whatever the CRL said (design.md, effective time).
+    // so the revocation was not published before then whatever the CRL said (docs/evidence.md, "Effective revocation time").
     expect(judge(k, cert(), both, now)).toMatchObject({ verdict: 'revoked_late', effectiveRevocationTime: reportedAt + 49 * HOUR });
   });
 
@@ -462,7 +462,7 @@ describe('12. servercert PR 622 as a rule version, off until a date is set', () 
       revoked(CRL, reportedAt + 5 * HOUR, reportedAt, 1, { thisUpdate: reportedAt + 4 * HOUR }),
       revoked(CRL, reportedAt + 10 * HOUR, reportedAt, 1, { thisUpdate: reportedAt + 2 * HOUR }),
       // a second responder still vouched "good" after the claimed time: the revocation was not yet
-      // published everywhere, whichever answer came first (design.md, effective time)
+      // published everywhere, whichever answer came first (docs/evidence.md, "Effective revocation time")
       good(OCSP2, reportedAt + 3 * HOUR, { producedAt: reportedAt + 3 * HOUR }),
     ];
     expect(judge(k, c, obs, reportedAt + 3 * DAY, undefined, { versions: ON }).effectiveRevocationTime).toBe(reportedAt + 3 * HOUR);

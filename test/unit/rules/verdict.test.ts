@@ -230,7 +230,7 @@ describe('verdicts', () => {
       );
       expect(j.findings.find((f) => f.code === 'revocation_reversed')?.severity).toBe('violation');
       // The CRL vouched "not revoked" at REPORTED + 3 days - 1 hour, after the deadline: whatever came first,
-      // the revocation did not stand by the deadline (design.md, effective time), so it cannot be on time.
+      // the revocation did not stand by the deadline (docs/evidence.md, "Effective revocation time"), so it cannot be on time.
       expect(j.verdict).toBe('revoked_late');
       expect(j.effectiveRevocationTime).toBe(REPORTED + 3 * DAY - HOUR);
     });

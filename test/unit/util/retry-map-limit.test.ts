@@ -12,7 +12,10 @@ describe('retry', () => {
     const tries: number[] = [];
     const value = await retry(
       { attempts: 9, baseMs: 100, clock },
-      async (n) => (tries.push(n), n === 4 ? { done: true, value: 'ok' } : { done: false }),
+      async (n) => {
+        tries.push(n);
+        return n === 4 ? { done: true, value: 'ok' } : { done: false };
+      },
       () => new Error('exhausted'),
     );
     expect(value).toBe('ok');
@@ -34,7 +37,10 @@ describe('retry', () => {
     await expect(
       retry(
         { attempts: 0, baseMs: 100, clock },
-        async () => (tries++, { done: false }),
+        async () => {
+          tries++;
+          return { done: false };
+        },
         () => new Error('once'),
       ),
     ).rejects.toThrow('once');
