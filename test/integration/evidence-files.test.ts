@@ -100,7 +100,7 @@ describe('kept CRL copies', () => {
         smallSha: string;
       };
       expect(out.error).toMatch(
-        /^StoreUnavailableError: cannot keep the CRL [0-9a-f]{64} in .*\/crls: no space left on the device \(nothing half-written was kept\)$/,
+        /^NoSpaceError: cannot keep the CRL [0-9a-f]{64} in .*\/crls: no space left on the device \(nothing half-written was kept\); free space and run the command again$/,
       );
       expect(out.afterFull).toEqual([]);
       expect(out.afterSmall).toEqual([`${out.smallSha}.crl`]);

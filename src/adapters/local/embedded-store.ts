@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStore } from '../aws/dynamo-store.js';
-import { InputError, StoreUnavailableError } from '../../errors.js';
+import { InputError, isNoSpace, NoSpaceError, StoreUnavailableError } from '../../errors.js';
 import { lockHome } from './home-lock.js';
 import { checkTable, LevelDbDamage, liveTables, tableFileNames } from './leveldb-files.js';
 
@@ -36,7 +36,7 @@ export async function openEmbeddedStore(
     await release();
     throw err;
   }
-  const client = localDynamoClient(`127.0.0.1:${server.port}`);
+  const client = localDynamoClient(`127.0.0.1:${server.port}`, undefined, server.failure);
   const store = new DynamoStore(client, { tableName: LOCAL_TABLE });
   const close = async (): Promise<void> => {
     client.destroy();
@@ -64,6 +64,7 @@ export async function openEmbeddedStore(
 export function localDynamoClient(
   endpoint: string,
   deadlines: { connectMs: number; requestMs: number } = { connectMs: LOCAL_CONNECT_DEADLINE_MS, requestMs: LOCAL_REQUEST_DEADLINE_MS },
+  storeFailure: () => Error | null = () => null,
 ): DynamoDBClient {
   const client = new DynamoDBClient({
     endpoint: `http://${endpoint}`,
@@ -80,10 +81,14 @@ export function localDynamoClient(
   });
   client.middlewareStack.add(
     (next) => async (args) => {
+      // A store whose thread met a failure it cannot go on from (a full disk) answers nothing more: every request
+      // ends with that failure, at once, instead of after the SDK's retries.
+      const failedBefore = storeFailure();
+      if (failedBefore) throw failedBefore;
       try {
         return await next(args);
       } catch (err) {
-        throw unreachable(err, endpoint) ?? err;
+        throw storeFailure() ?? unreachable(err, endpoint) ?? err;
       }
     },
     { step: 'initialize', name: 'revwatchLocalStoreUnreachable' },
@@ -131,6 +136,8 @@ const WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 
 interface DynaliteThread {
   readonly port: number;
+  /** What ended the store's service, if anything did (LevelDB failing a write: a full disk); null while it serves. */
+  readonly failure: () => Error | null;
   close(): Promise<void>;
 }
 
@@ -185,6 +192,14 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
     const message = (err) => String((err && err.message) || err);
     const dynalite = require(workerData.dynalitePath);
     const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    // dynalite throws a LevelDB error it has no answer for (a write refused for want of space: IO error, No space
+    // left on device) from LevelDB's callback, where nothing catches it: the thread died, and the command with
+    // exit 70. Instead the command is told, the requests waiting on an answer are cut off, and the thread stays
+    // to close the databases.
+    process.on('uncaughtException', (err) => {
+      parentPort.postMessage({ fatal: message(err) });
+      server.closeAllConnections();
+    });
     server.once('error', (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
     // Opened before it serves: a store LevelDB finds damaged (a garbage CURRENT, a missing table file) is
     // refused at once, instead of failing request by request.
@@ -238,16 +253,28 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
       if (m.error !== undefined || m.damaged !== undefined || m.port === undefined) {
         worker.postMessage('close');
         const why =
-          m.damaged !== undefined
-            ? `the store in ${path} is damaged: ${oneLine(m.damaged)}`
-            : `starting the embedded store failed: ${m.error ?? 'no port'}`;
-        void exited.then(() => reject(new StoreUnavailableError(why)));
+          m.damaged !== undefined && isNoSpace(m.damaged)
+            ? noSpace(path, m.damaged)
+            : new StoreUnavailableError(
+                m.damaged !== undefined
+                  ? `the store in ${path} is damaged: ${oneLine(m.damaged)}`
+                  : `starting the embedded store failed: ${m.error ?? 'no port'}`,
+              );
+        void exited.then(() => reject(why));
         worker.off('exit', onExit);
         return;
       }
       worker.off('exit', onExit);
+      let failure: Error | null = null;
+      worker.on('message', (reply: { fatal?: string }) => {
+        if (reply.fatal === undefined || failure !== null) return;
+        failure = isNoSpace(reply.fatal)
+          ? noSpace(path, reply.fatal)
+          : new StoreUnavailableError(`the embedded store in ${path} failed: ${oneLine(reply.fatal)}`);
+      });
       resolve({
         port: m.port,
+        failure: () => failure,
         close: async () => {
           const closed = new Promise<{ problems: string[] }>((done) => {
             worker.on('message', (reply: { closed?: boolean; problems?: string[] }) => {
@@ -260,11 +287,24 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
             exited.then(() => ({ problems: ["the embedded store's thread ended before it closed the store"] })),
           ]);
           await exited;
+          // After a failure the command ends with it, whatever else closing met (writing out a buffer for which
+          // there is no space).
+          if (failure !== null) throw failure;
           if (reply.problems.length > 0) throw new Error(`closing the embedded store failed: ${reply.problems.join('; ')}`);
         },
       });
     });
   });
+}
+
+/**
+ * LevelDB could not write for want of space. What it had acknowledged is in its log or tables, a log record cut
+ * short is dropped when the store is next opened, and nothing of the failed write was confirmed to the command.
+ */
+function noSpace(path: string, leveldbMessage: string): NoSpaceError {
+  return new NoSpaceError(
+    `no space left on the device holding the store in ${path} (${oneLine(leveldbMessage)}); free space and run the command again`,
+  );
 }
 
 /** `dir` and those of its ancestors that do not exist, outermost first. */

@@ -11,7 +11,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { StoreUnavailableError } from '../../errors.js';
+import { isNoSpace, NoSpaceError, StoreUnavailableError } from '../../errors.js';
 import type { EvidenceFiles } from '../../ports.js';
 
 export function localEvidenceFiles(home: string): EvidenceFiles {
@@ -37,6 +37,10 @@ export function localEvidenceFiles(home: string): EvidenceFiles {
         syncDirectory(dir);
       } catch (err) {
         rmSync(temporary, { force: true });
+        if (isNoSpace(err))
+          throw new NoSpaceError(`cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)}; free space and run the command again`, {
+            cause: err,
+          });
         throw new StoreUnavailableError(`cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)}`, { cause: err });
       }
     },
