@@ -123,6 +123,11 @@ export interface Observation {
    * RSASSA-PKCS1-v1_5 with SHA-1 on 2026-09-15. Optional: answers recorded before it have none.
    */
   readonly signatureAlgorithm?: string | null;
+  /**
+   * A CRL that lists the certificate's serial more than once: every revocationDate it gives, in the order listed
+   * (revocationTime is the earliest). Absent when the serial is listed once, and on every other answer.
+   */
+  readonly listedRevocationDates?: readonly number[] | null;
 }
 
 /**
@@ -146,5 +151,6 @@ export function plainObservation(o: Observation): Observation {
     error: o.error ? { kind: o.error.kind, message: o.error.message } : null,
     // Present only when known, so the many answers without it (OCSP, older records) keep their shape.
     ...(o.signatureAlgorithm ? { signatureAlgorithm: o.signatureAlgorithm } : {}),
+    ...(o.listedRevocationDates && o.listedRevocationDates.length > 1 ? { listedRevocationDates: [...o.listedRevocationDates] } : {}),
   };
 }

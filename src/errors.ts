@@ -29,3 +29,24 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * The disk holding the local home is full (ENOSPC) or its quota used up (EDQUOT) while a command wrote to it. Not
+ * bad input and not a bug of revwatch: files of the home are written under a temporary name and renamed, so none
+ * is left half-written, LevelDB keeps what it had acknowledged, and the same command run again once space is
+ * freed completes the work. Exit 2: the run ended unfinished, like a run with sources it could not read.
+ */
+export class NoSpaceError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NoSpaceError';
+  }
+}
+
+/** Whether `err` (an errno error, or LevelDB's IOError text) says the disk is full or the quota used up. */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  const text = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  return /No space left on device|Disk quota exceeded/i.test(text);
+}

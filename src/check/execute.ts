@@ -709,6 +709,7 @@ export function toObservation(sha256Cert: string, o: ProbeOutcome): StoredObserv
     sha256: o.sha256,
     error: null,
     ...(o.signatureAlgorithm ? { signatureAlgorithm: o.signatureAlgorithm } : {}),
+    ...(o.listedRevocationDates ? { listedRevocationDates: o.listedRevocationDates } : {}),
     raw: o.raw,
   };
 }

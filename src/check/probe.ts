@@ -67,6 +67,8 @@ export interface ProbeAnswer extends ProbeCommon {
   readonly crlNumber: string | null;
   /** A CRL's signature algorithm (BR 7.1.3.2.1); absent for OCSP. */
   readonly signatureAlgorithm?: string | null;
+  /** A CRL listing the serial more than once: every revocationDate it gives (revocationTime is the earliest). */
+  readonly listedRevocationDates?: readonly number[] | null;
   /** Non-fatal problems found in a verified answer (stale, weak algorithm, ...). */
   readonly problems: readonly string[];
   /** The raw OCSP response, kept as evidence (CRLs are referenced by hash and number). */
@@ -282,6 +284,7 @@ export async function probeCrl(input: CrlProbeInput): Promise<CrlProbeResult> {
       signer: 'crl-issuer',
       crlNumber: scan.crlNumber,
       signatureAlgorithm: scan.signatureAlgorithm,
+      ...(hit && scan.duplicates.has(serial) ? { listedRevocationDates: scan.duplicates.get(serial) } : {}),
       problems,
       raw: null,
     };

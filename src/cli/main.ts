@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError, oneLine } from './validate.js';
 import { SystemClock } from '../adapters/system-clock.js';
-import { InputError, NotEvidenceError, StoreUnavailableError } from '../errors.js';
+import { InputError, NoSpaceError, NotEvidenceError, StoreUnavailableError } from '../errors.js';
 import { AwsUnreachableError } from './aws-unreachable.js';
 import { cliContext, EvidenceMismatchError, FailOnMatchError, SourceUnreadableError, type CliIo } from './context.js';
 import { registerCcadb } from './commands/ccadb.js';
@@ -87,6 +87,11 @@ function exitCodeOf(err: unknown, io: CliIo): number {
   if (err instanceof InputError || err instanceof EvidenceMismatchError) {
     io.stderr(`revwatch: ${oneLine(err.message)}\n`);
     return 1;
+  }
+  const noSpace = causeOfClass(err, NoSpaceError);
+  if (noSpace) {
+    io.stderr(`revwatch: ${oneLine(noSpace.message)}\n`);
+    return 2;
   }
   const unavailable = causeOfClass(err, StoreUnavailableError);
   if (unavailable) {

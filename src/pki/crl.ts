@@ -105,6 +105,8 @@ export interface CrlScan {
   readonly issuingDistributionPoint: IssuingDistributionPoint | null;
   readonly entries: number;
   readonly matches: ReadonlyMap<string, CrlEntryMatch>;
+  /** Serials looked up that the CRL lists more than once: every revocationDate given, in the order listed. */
+  readonly duplicates: ReadonlyMap<string, readonly number[]>;
   /** true/false once checked against an issuer; null when no issuer was given. */
   readonly signatureValid: boolean | null;
   /** False when the CRL must not be relied on: bad signature, unknown critical extension, indirect or delta CRL. */
@@ -370,6 +372,7 @@ export async function scanCrl(der: Uint8Array, options: ScanCrlOptions): Promise
     issuingDistributionPoint: ext.idp,
     entries: scan.count,
     matches,
+    duplicates,
     signatureValid,
     usable: !problems.some((x) => CRL_UNUSABLE_CODES.has(x.code)),
     problems,

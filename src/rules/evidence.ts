@@ -68,6 +68,7 @@ function computeKey(o: Observation): string {
     o.error?.message ?? null,
     // Appended only when known: the keys of answers without it stay as they were.
     ...(o.signatureAlgorithm ? [o.signatureAlgorithm] : []),
+    ...(o.listedRevocationDates && o.listedRevocationDates.length > 1 ? [`listed ${o.listedRevocationDates.join(',')}`] : []),
   ]);
 }
 
@@ -99,6 +100,13 @@ export const SELECTORS = [
   { name: 'lastBadSignature', filter: isBadSignature, rank: (o) => o.observedAt, pick: 'max' },
   // The latest-issued CRL signed with RSASSA-PKCS1-v1_5 with SHA-1: issued on or after 2026-09-15 it is a finding (sha1-sunset.ts).
   { name: 'latestSha1RsaCrl', filter: isSha1RsaCrlAnswer, rank: (o) => o.thisUpdate ?? o.observedAt, pick: 'max' },
+  // The latest CRL answer that listed the serial more than once: a finding (crl_duplicate_entry).
+  {
+    name: 'latestDuplicateListing',
+    filter: (o) => isRevoked(o) && (o.listedRevocationDates?.length ?? 0) > 1,
+    rank: (o) => o.observedAt,
+    pick: 'max',
+  },
 ] as const satisfies readonly Selector[];
 
 export type SelectorName = (typeof SELECTORS)[number]['name'];

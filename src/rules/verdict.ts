@@ -72,7 +72,8 @@ export type FindingCode =
   | 'disclosed_crl_unreadable'
   | 'revocation_before_issuance'
   | 'sha1_subca_sunset'
-  | 'crl_signed_sha1';
+  | 'crl_signed_sha1'
+  | 'crl_duplicate_entry';
 
 export interface Finding {
   readonly code: FindingCode;
@@ -355,6 +356,22 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
   sha1_subca_sunset: ({ kase, cert, evidence, revokedInLife, now }) =>
     one(sha1SubCaFinding(kase, cert, revokedInLife ? evidence.effectiveRevocationTime : null, now)),
   crl_signed_sha1: ({ evidence }) => evidence.sources.flatMap((s) => one(sha1CrlFinding(s))),
+  // One serial listed twice on a CRL (issue 23 §4): RFC 5280 5.1.2.6 identifies each revoked certificate by its
+  // serial number, with the one date on which its revocation occurred. Two entries are two answers from one
+  // signed CRL; the earliest date is taken (pki/crl.ts), so a later duplicate cannot shorten the lateness, and
+  // the CRL is flagged, as inspect flags it.
+  crl_duplicate_entry: ({ evidence }) =>
+    evidence.sources.flatMap((s) => {
+      const o = s.latestDuplicateListing;
+      if (!o?.listedRevocationDates) return [];
+      return [
+        {
+          code: 'crl_duplicate_entry' as const,
+          severity: 'warning' as const,
+          message: `the CRL at ${s.url} read ${iso(o.observedAt)} lists the serial ${o.listedRevocationDates.length} times, with revocationDate ${o.listedRevocationDates.map(iso).join(', ')}; the earliest is taken (RFC 5280 5.1.2.6: one entry, with one revocation date, per revoked certificate)`,
+        },
+      ];
+    }),
   evidence_insufficient: ({ verdict, evidence, cert }) => {
     if (verdict !== 'undetermined') return [];
     if (!evidence.verified)

@@ -140,6 +140,7 @@ const ANSWER_FIELDS = [
   'sha256',
   'error',
   'signatureAlgorithm',
+  'listedRevocationDates',
 ] as const satisfies readonly (keyof Observation)[];
 
 /** An answer's fields in ANSWER_FIELDS order, its source left out; trailing nulls go without saying. */
@@ -167,6 +168,7 @@ function unpackAnswer(fields: readonly unknown[], source: Observation['source'])
     sha256: (fields[9] ?? null) as string | null,
     error: error ? { kind: error[0], message: error[1] } : null,
     ...(typeof fields[11] === 'string' ? { signatureAlgorithm: fields[11] } : {}),
+    ...(Array.isArray(fields[12]) ? { listedRevocationDates: fields[12] as number[] } : {}),
   };
 }
 

@@ -7,7 +7,7 @@
  * The full disk is a 64 KiB tmpfs mounted in a mount namespace of its own
  * (`unshare -m`, as root); skipped with the reason where that is unavailable.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +55,48 @@ describe('kept CRL copies', () => {
     expect(readdirSync(join(home, 'crls'))).toEqual([`${sha(crl)}.crl`]);
   });
 
+  it("a copy killed with SIGKILL mid-write leaves nothing under the CRL's hash; the next copy is whole and the leftover is removed", async () => {
+    const home = newDir();
+    mkdirSync(join(home, 'crls'));
+    const crlPath = join(home, 'big.crl');
+    const crl = randomBytes(46 * 1024 * 1024);
+    writeFileSync(crlPath, crl);
+    const name = `${sha(crl)}.crl`;
+    const script = join(home, 'save.mjs');
+    writeFileSync(
+      script,
+      `
+      import { readFileSync } from 'node:fs';
+      import { createHash } from 'node:crypto';
+      import { localEvidenceFiles } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/adapters/local/evidence-files.js')).href)};
+      const bytes = readFileSync(process.argv[3]);
+      process.stdout.write('ready\\n');
+      await localEvidenceFiles(process.argv[2]).saveCrl(createHash('sha256').update(bytes).digest('hex'), bytes);
+      `,
+    );
+    const child = spawn('node', [script, home, crlPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    // Killed as soon as the temporary copy exists: the 46 MB are being written and flushed.
+    const seenPartial = await new Promise<boolean>((resolve) => {
+      const poll = setInterval(() => {
+        const names = readdirSync(join(home, 'crls'));
+        if (names.some((n) => n.endsWith('.partial')) || names.includes(name)) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve(!names.includes(name));
+        }
+      }, 1);
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const afterKill = readdirSync(join(home, 'crls'));
+    // Whenever the kill landed, a file under the CRL's hash is the whole CRL; killed mid-copy, there is none.
+    if (afterKill.includes(name)) expect(sha(readFileSync(join(home, 'crls', name)))).toBe(sha(crl));
+    else expect(afterKill.length > 0 && afterKill.every((n) => n.endsWith('.partial'))).toBe(seenPartial);
+    await localEvidenceFiles(home).saveCrl(sha(crl), crl);
+    expect(readdirSync(join(home, 'crls'))).toEqual([name]);
+    expect(sha(readFileSync(join(home, 'crls', name)))).toBe(sha(crl));
+  }, 120_000);
+
   it.runIf(canMount)(
     'on a full disk: one line saying so, and no file, final or partial, is left',
     () => {
@@ -100,7 +142,7 @@ describe('kept CRL copies', () => {
         smallSha: string;
       };
       expect(out.error).toMatch(
-        /^StoreUnavailableError: cannot keep the CRL [0-9a-f]{64} in .*\/crls: no space left on the device \(nothing half-written was kept\)$/,
+        /^NoSpaceError: cannot keep the CRL [0-9a-f]{64} in .*\/crls: no space left on the device \(nothing half-written was kept\); free space and run the command again$/,
       );
       expect(out.afterFull).toEqual([]);
       expect(out.afterSmall).toEqual([`${out.smallSha}.crl`]);

@@ -5,14 +5,15 @@
  * the home directory first: a second `revwatch check` waits for the first
  * instead of failing, and neither loses nor duplicates anything.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStore } from '../aws/dynamo-store.js';
-import { InputError, StoreUnavailableError } from '../../errors.js';
+import { InputError, isNoSpace, NoSpaceError, StoreUnavailableError } from '../../errors.js';
 import { lockHome } from './home-lock.js';
+import { checkTable, LevelDbDamage, liveTables, tableFileNames } from './leveldb-files.js';
 
 export const LOCAL_TABLE = 'revwatch';
 
@@ -29,19 +30,13 @@ export async function openEmbeddedStore(
   const release = await lockHome(home, { waitMs: options.lockWaitMs ?? 10 * 60_000, onLockWait: options.onLockWait });
   let server: DynaliteThread;
   try {
-    const files = checkStoreFiles(join(home, 'db'));
+    const files = checkStoreFiles(join(home, 'db'), join(home, 'db-verified'));
     server = await startDynaliteThread(join(home, 'db'), files.createIfMissing);
-    try {
-      checkTableFooters(join(home, 'db'), files.tables);
-    } catch (err) {
-      await server.close().catch(() => undefined);
-      throw err;
-    }
   } catch (err) {
     await release();
     throw err;
   }
-  const client = localDynamoClient(`127.0.0.1:${server.port}`);
+  const client = localDynamoClient(`127.0.0.1:${server.port}`, undefined, server.failure);
   const store = new DynamoStore(client, { tableName: LOCAL_TABLE });
   const close = async (): Promise<void> => {
     client.destroy();
@@ -69,6 +64,7 @@ export async function openEmbeddedStore(
 export function localDynamoClient(
   endpoint: string,
   deadlines: { connectMs: number; requestMs: number } = { connectMs: LOCAL_CONNECT_DEADLINE_MS, requestMs: LOCAL_REQUEST_DEADLINE_MS },
+  storeFailure: () => Error | null = () => null,
 ): DynamoDBClient {
   const client = new DynamoDBClient({
     endpoint: `http://${endpoint}`,
@@ -85,10 +81,14 @@ export function localDynamoClient(
   });
   client.middlewareStack.add(
     (next) => async (args) => {
+      // A store whose thread met a failure it cannot go on from (a full disk) answers nothing more: every request
+      // ends with that failure, at once, instead of after the SDK's retries.
+      const failedBefore = storeFailure();
+      if (failedBefore) throw failedBefore;
       try {
         return await next(args);
       } catch (err) {
-        throw unreachable(err, endpoint) ?? err;
+        throw storeFailure() ?? unreachable(err, endpoint) ?? err;
       }
     },
     { step: 'initialize', name: 'revwatchLocalStoreUnreachable' },
@@ -136,6 +136,8 @@ const WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 
 interface DynaliteThread {
   readonly port: number;
+  /** What ended the store's service, if anything did (LevelDB failing a write: a full disk); null while it serves. */
+  readonly failure: () => Error | null;
   close(): Promise<void>;
 }
 
@@ -190,6 +192,14 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
     const message = (err) => String((err && err.message) || err);
     const dynalite = require(workerData.dynalitePath);
     const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    // dynalite throws a LevelDB error it has no answer for (a write refused for want of space: IO error, No space
+    // left on device) from LevelDB's callback, where nothing catches it: the thread died, and the command with
+    // exit 70. Instead the command is told, the requests waiting on an answer are cut off, and the thread stays
+    // to close the databases.
+    process.on('uncaughtException', (err) => {
+      parentPort.postMessage({ fatal: message(err) });
+      server.closeAllConnections();
+    });
     server.once('error', (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
     // Opened before it serves: a store LevelDB finds damaged (a garbage CURRENT, a missing table file) is
     // refused at once, instead of failing request by request.
@@ -243,16 +253,28 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
       if (m.error !== undefined || m.damaged !== undefined || m.port === undefined) {
         worker.postMessage('close');
         const why =
-          m.damaged !== undefined
-            ? `the store in ${path} is damaged: ${oneLine(m.damaged)}`
-            : `starting the embedded store failed: ${m.error ?? 'no port'}`;
-        void exited.then(() => reject(new StoreUnavailableError(why)));
+          m.damaged !== undefined && isNoSpace(m.damaged)
+            ? noSpace(path, m.damaged)
+            : new StoreUnavailableError(
+                m.damaged !== undefined
+                  ? `the store in ${path} is damaged: ${oneLine(m.damaged)}`
+                  : `starting the embedded store failed: ${m.error ?? 'no port'}`,
+              );
+        void exited.then(() => reject(why));
         worker.off('exit', onExit);
         return;
       }
       worker.off('exit', onExit);
+      let failure: Error | null = null;
+      worker.on('message', (reply: { fatal?: string }) => {
+        if (reply.fatal === undefined || failure !== null) return;
+        failure = isNoSpace(reply.fatal)
+          ? noSpace(path, reply.fatal)
+          : new StoreUnavailableError(`the embedded store in ${path} failed: ${oneLine(reply.fatal)}`);
+      });
       resolve({
         port: m.port,
+        failure: () => failure,
         close: async () => {
           const closed = new Promise<{ problems: string[] }>((done) => {
             worker.on('message', (reply: { closed?: boolean; problems?: string[] }) => {
@@ -265,11 +287,24 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
             exited.then(() => ({ problems: ["the embedded store's thread ended before it closed the store"] })),
           ]);
           await exited;
+          // After a failure the command ends with it, whatever else closing met (writing out a buffer for which
+          // there is no space).
+          if (failure !== null) throw failure;
           if (reply.problems.length > 0) throw new Error(`closing the embedded store failed: ${reply.problems.join('; ')}`);
         },
       });
     });
   });
+}
+
+/**
+ * LevelDB could not write for want of space. What it had acknowledged is in its log or tables, a log record cut
+ * short is dropped when the store is next opened, and nothing of the failed write was confirmed to the command.
+ */
+function noSpace(path: string, leveldbMessage: string): NoSpaceError {
+  return new NoSpaceError(
+    `no space left on the device holding the store in ${path} (${oneLine(leveldbMessage)}); free space and run the command again`,
+  );
 }
 
 /** `dir` and those of its ancestors that do not exist, outermost first. */
@@ -301,60 +336,98 @@ function makeStoreDirectory(dir: string): void {
   }
 }
 
-/** The last 8 bytes of every LevelDB table file (kTableMagicNumber, little-endian: LevelDB's table/format.h). */
-const TABLE_MAGIC = Buffer.from('57fb808b247547db', 'hex');
-/** A table file's footer: two block handles padded to 40 bytes, then the magic number. */
-const TABLE_FOOTER_BYTES = 48;
-
 /**
  * What can be seen of the store's files before LevelDB opens them, and whether LevelDB may create the store:
  * only where it holds no LevelDB file at all. Without CURRENT (the name of the live MANIFEST) LevelDB would start
- * an empty database and delete the table files it does not know; a table file cut short (no footer) is
- * otherwise only found when a request first reads it.
+ * an empty database and delete the table files it does not know. Then every live table file is checked
+ * (checkLiveTables), before LevelDB runs: once it is open, its compactions may read a damaged block and write its
+ * bytes on into new files with good checksums.
  */
-function checkStoreFiles(dir: string): { createIfMissing: boolean; tables: string[] } {
+function checkStoreFiles(dir: string, verifiedRecord: string): { createIfMissing: boolean } {
   const files = readdirSync(dir);
   const leveldbFiles = files.filter((f) => /^(\d+\.(ldb|sst|log)|MANIFEST-\d+|CURRENT)$/.test(f));
-  if (leveldbFiles.length === 0) return { createIfMissing: true, tables: [] };
+  if (leveldbFiles.length === 0) return { createIfMissing: true };
   if (!files.includes('CURRENT')) {
     throw new StoreUnavailableError(
       `the store in ${dir} is damaged: its CURRENT file is missing beside ${leveldbFiles.length} LevelDB file(s); ` +
         'refusing to start a new database over them (restore the home from a backup)',
     );
   }
-  return { createIfMissing: false, tables: files.filter((f) => /^\d+\.(ldb|sst)$/.test(f)) };
+  try {
+    checkLiveTables(dir, verifiedRecord);
+  } catch (err) {
+    if (err instanceof LevelDbDamage) throw new StoreUnavailableError(`the store in ${dir} is damaged: ${err.message}`, { cause: err });
+    throw err;
+  }
+  return { createIfMissing: false };
 }
 
 /**
- * A live table file cut short (no footer) is otherwise only found when a request first reads it. Checked after
- * LevelDB opened the store: its open deletes the table files its MANIFEST does not name (DeleteObsoleteFiles),
- * such as an unfinished file a compaction left behind, which has no footer and is no damage. Checked before,
- * such a file refused a healthy home (the stress test met one after ~166 writing commands). So only the files
- * that were there before the open and are still there after it are read; one that a compaction started since
- * removes is skipped (ENOENT), and a compaction never leaves a live file short.
+ * Every table file the MANIFEST names must be there at the size it records, and each block of it must match its
+ * CRC-32C (LevelDB itself checks neither: classic-level passes no paranoid_checks or verify_checksums, so a damaged
+ * byte was served as data, or failed a read mid-command). A table file is never rewritten once LevelDB has written
+ * it, so one whose size, modification and change times are those recorded in `verifiedRecord` at an earlier
+ * check is not read again: an unchanged store costs one stat per table file, and after a command that wrote,
+ * only the files its compactions made are read. A file damaged since without any of the three changing (bit rot
+ * under the file system) is not found here.
  */
-function checkTableFooters(dir: string, tables: readonly string[]): void {
-  for (const table of tables) {
-    let footerOk = false;
-    try {
-      const path = join(dir, table);
-      const size = statSync(path).size;
-      if (size >= TABLE_FOOTER_BYTES) {
-        const fd = openSync(path, 'r');
-        try {
-          const tail = Buffer.alloc(TABLE_MAGIC.length);
-          readSync(fd, tail, 0, tail.length, size - tail.length);
-          footerOk = tail.equals(TABLE_MAGIC);
-        } finally {
-          closeSync(fd);
-        }
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
+function checkLiveTables(dir: string, verifiedRecord: string): void {
+  const verified = readVerifiedRecord(verifiedRecord);
+  const nowVerified: Record<string, VerifiedTable> = {};
+  let changed = false;
+  for (const table of liveTables(dir)) {
+    const [name, stat] = liveTableFile(dir, table.number);
+    if (stat.size !== table.size) {
+      throw new LevelDbDamage(name, `is truncated or not a table (${stat.size} bytes where its MANIFEST records ${table.size})`);
     }
-    if (!footerOk)
-      throw new StoreUnavailableError(`the store in ${dir} is damaged: table file ${table} is truncated or not a table (no footer)`);
+    const seen: VerifiedTable = [stat.size, stat.mtimeMs, stat.ctimeMs];
+    const before = verified[name];
+    if (before === undefined || before.some((v, i) => v !== seen[i])) {
+      checkTable(readFileSync(join(dir, name)), name);
+      changed = true;
+    }
+    nowVerified[name] = seen;
+  }
+  if (changed || Object.keys(verified).length !== Object.keys(nowVerified).length) writeVerifiedRecord(verifiedRecord, nowVerified);
+}
+
+/** A table file's size, mtime and ctime in milliseconds, as they were when its blocks were last checked. */
+type VerifiedTable = [number, number, number];
+
+function liveTableFile(dir: string, number: number): [string, Stats] {
+  for (const name of tableFileNames(number)) {
+    try {
+      return [name, statSync(join(dir, name))];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  throw new LevelDbDamage(tableFileNames(number)[0], 'is missing (the MANIFEST names it)');
+}
+
+/** The record of checked table files; an unreadable or foreign record only means everything is checked again. */
+function readVerifiedRecord(path: string): Record<string, VerifiedTable> {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown; tables?: unknown };
+    if (parsed.format !== 1 || typeof parsed.tables !== 'object' || parsed.tables === null) return {};
+    const tables: Record<string, VerifiedTable> = {};
+    for (const [name, value] of Object.entries(parsed.tables)) {
+      if (Array.isArray(value) && value.length === 3 && value.every((v) => typeof v === 'number')) tables[name] = value as VerifiedTable;
+    }
+    return tables;
+  } catch {
+    return {};
+  }
+}
+
+/** Written whole under a temporary name and renamed; a record that cannot be written costs the next command a re-check, nothing more. */
+function writeVerifiedRecord(path: string, tables: Record<string, VerifiedTable>): void {
+  const temporary = `${path}.${process.pid}.partial`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify({ format: 1, tables })}\n`);
+    renameSync(temporary, path);
+  } catch {
+    rmSync(temporary, { force: true });
   }
 }
 

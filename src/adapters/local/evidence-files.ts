@@ -7,11 +7,23 @@
  * renamed to its final name (rename is atomic within a directory): a command
  * killed, or a disk that fills, mid-copy never leaves an incomplete file under
  * a name that claims its hash. A temporary file left by a killed command is
- * never read, and is replaced by the next copy of the same CRL.
+ * never read, and is removed by the next copy of the same CRL.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { StoreUnavailableError } from '../../errors.js';
+import { isNoSpace, NoSpaceError, StoreUnavailableError } from '../../errors.js';
 import type { EvidenceFiles } from '../../ports/index.js';
 
 export function localEvidenceFiles(home: string): EvidenceFiles {
@@ -35,14 +47,28 @@ export function localEvidenceFiles(home: string): EvidenceFiles {
         }
         renameSync(temporary, final);
         syncDirectory(dir);
+        removeLeftCopies(dir, sha);
       } catch (err) {
         rmSync(temporary, { force: true });
+        if (isNoSpace(err))
+          throw new NoSpaceError(`cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)}; free space and run the command again`, {
+            cause: err,
+          });
         throw new StoreUnavailableError(`cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)}`, { cause: err });
       }
     },
     crlPath: (sha) => (existsSync(path(sha)) ? path(sha) : null),
     readCrl: (sha) => (existsSync(path(sha)) ? readFileSync(path(sha)) : null),
   };
+}
+
+/**
+ * Temporary copies of this CRL left by a command that was killed mid-copy (another process id in the name). The
+ * home's lock lets one command at a time write here, so none of them is still being written.
+ */
+function removeLeftCopies(dir: string, sha: string): void {
+  for (const name of readdirSync(dir))
+    if (name.startsWith(`.${sha}.crl.`) && name.endsWith('.partial')) rmSync(join(dir, name), { force: true });
 }
 
 /** Makes a rename in `dir` durable (POSIX: the directory entry is only on disk once the directory is synced). */

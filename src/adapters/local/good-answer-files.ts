@@ -8,9 +8,10 @@
  * crash leaves the previous version whole. A lookup reads only the shards of
  * the certificates whose answers changed.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Observation } from '../../domain.js';
+import { isNoSpace, NoSpaceError } from '../../errors.js';
 import { GOOD_ANSWER_KEEP_MS, goodAnswerKey, laterGood, type GoodAnswerLog } from '../../ports/good-answers.js';
 import type { StoredObservation } from '../../ports/store.js';
 
@@ -66,8 +67,22 @@ export class LocalGoodAnswerFiles implements GoodAnswerLog {
         lines.push(JSON.stringify({ o: rest, raw: raw ? Buffer.from(raw).toString('base64') : null } satisfies Line));
       }
       const path = this.path(shard);
-      writeFileSync(`${path}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');
-      renameSync(`${path}.tmp`, path);
+      try {
+        writeFileSync(`${path}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');
+        renameSync(`${path}.tmp`, path);
+      } catch (err) {
+        // The shard's previous file stays whole; a part-written temporary is not left behind.
+        rmSync(`${path}.tmp`, { force: true });
+        if (isNoSpace(err)) {
+          throw new NoSpaceError(
+            `cannot write the good-answer log in ${this.dir}: no space left on the device; free space and run the command again`,
+            {
+              cause: err,
+            },
+          );
+        }
+        throw err;
+      }
     }
     this.run.clear();
   }

@@ -30,6 +30,9 @@ import { LocalCa } from '../../../src/local-ca/ca.js';
 import type { OcspAnswer } from '../../../src/local-ca/ocsp-writer.js';
 import { crlEvidenceProblem, inspectCrl, inspectOcsp, ocspEvidenceProblem } from '../../../src/inspect/inspect.js';
 import { judge } from '../../../src/rules/verdict.js';
+import { EMPTY_RECORD, mergeEvidence } from '../../../src/rules/evidence.js';
+import { packRecord, unpackRecord } from '../../../src/store/layout.js';
+import { toObservation } from '../../../src/check/execute.js';
 import { DAY, HOUR, T0, serving } from '../../helpers/pki-fixtures.js';
 
 const CRL_URL = 'http://127.0.0.1:9/ca.crl';
@@ -254,6 +257,51 @@ describe('a CRL listing one serial twice', () => {
     expect(scan.problems.find((p) => p.code === 'duplicate-entry')?.message).toMatch(/listed 2 times.*earliest/);
     const r = await probeCrl({ url: CRL_URL, serials: ['1101'], issuer: ca.info.raw, fetcher: serving(crl), now: () => NOW });
     expect(r.outcomes[0]).toMatchObject({ status: 'revoked', revocationTime: T0 - 3 * DAY, problems: ['duplicate-entry'] });
+  });
+
+  it('check and status flag it: crl_duplicate_entry from the answer check records, kept through the stored record', async () => {
+    const crl = ca.crl({
+      entries: [
+        { serial: '1101', revocationDate: T0 - DAY, reasonCode: 1 },
+        { serial: '1102', revocationDate: T0 - 2 * DAY, reasonCode: 1 },
+        { serial: '1101', revocationDate: T0 - 3 * DAY, reasonCode: 1 },
+      ],
+      thisUpdate: T0,
+      nextUpdate: T0 + 7 * DAY,
+      crlNumber: 1,
+    });
+    const r = await probeCrl({ url: CRL_URL, serials: ['1101', '1102'], issuer: ca.info.raw, fetcher: serving(crl), now: () => NOW });
+    const kase = { id: 'c', title: 't', reportedAt: T0 - 5 * DAY, reason: 'key-compromise' as const, kind: 'tls-subscriber' as const };
+    const certOf = (serial: string) => ({
+      sha256: serial.padEnd(64, '0'),
+      serial,
+      subject: 'CN=x',
+      issuer: 'CN=ca',
+      notBefore: T0 - 90 * DAY,
+      notAfter: T0 + 90 * DAY,
+      precertificate: false,
+      ocspUrls: [],
+      crlUrls: [CRL_URL],
+    });
+    const findingsOf = (serial: string, index: number) => {
+      const cert = certOf(serial);
+      const observation = toObservation(cert.sha256, r.outcomes[index]!);
+      // status judges the stored record: packed, unpacked, then judged.
+      const stored = unpackRecord(packRecord(mergeEvidence(EMPTY_RECORD, [observation], cert.notAfter)));
+      const observations = Object.values(stored.sources).flat();
+      const judged = judge(kase, cert, observations, NOW);
+      expect(judge(kase, cert, [observation], NOW).findings).toEqual(judged.findings);
+      return judged;
+    };
+    const twice = findingsOf('1101', 0);
+    expect(twice.claimedRevocationTime).toBe(T0 - 3 * DAY);
+    const found = twice.findings.filter((f) => f.code === 'crl_duplicate_entry');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ severity: 'warning' });
+    expect(found[0]!.message).toContain(
+      `lists the serial 2 times, with revocationDate ${new Date(T0 - DAY).toISOString().replace('.000', '')}, ${new Date(T0 - 3 * DAY).toISOString().replace('.000', '')}; the earliest is taken (RFC 5280 5.1.2.6`,
+    );
+    expect(findingsOf('1102', 1).findings.map((f) => f.code)).not.toContain('crl_duplicate_entry');
   });
 });
 

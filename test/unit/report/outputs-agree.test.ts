@@ -44,6 +44,7 @@ interface Answer {
   readonly reason?: number | null;
   readonly error?: string;
   readonly signatureAlgorithm?: string;
+  readonly listedRevocationDates?: number[];
 }
 
 /** What one output says of one certificate. */
@@ -130,6 +131,7 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
         sha256: a.status === 'error' ? null : `${a.kind}${a.at}`.padEnd(64, '0').replace(/[^0-9a-f]/g, '0'),
         error: a.status === 'error' ? { kind: a.error!, message: `${a.error} at ${a.at}` } : null,
         ...(a.signatureAlgorithm ? { signatureAlgorithm: a.signatureAlgorithm } : {}),
+        ...(a.listedRevocationDates ? { listedRevocationDates: a.listedRevocationDates } : {}),
         raw: null,
       };
     });
@@ -154,6 +156,7 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
         { name: 'crldisagree' },
         { name: 'expiredinsufficient', notAfter: T0 + 2 * DAY },
         { name: 'beforeissue' },
+        { name: 'listedtwice' },
       ],
       { notify: ['ca@test.example'], confirmedAt: T0 + HOUR },
     );
@@ -290,6 +293,10 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
     await c1('expiredinsufficient', [{ kind: 'crl', at: at(60), status: 'good' }]);
     // Dated two days before the report and a day before the certificate's notBefore (T0 - 1 day).
     await c1('beforeissue', [{ kind: 'crl', at: at(2), status: 'revoked', revokedAt: T0 - 2 * DAY, reason: 1 }]);
+    // A CRL listing the serial twice (crl_duplicate_entry): the earlier date is the one recorded.
+    await c1('listedtwice', [
+      { kind: 'crl', at: at(2), status: 'revoked', revokedAt: at(1), reason: 1, listedRevocationDates: [at(1.5), at(1)] },
+    ]);
     await record('c1', ccadbOnlySha, [{ kind: 'crl', url: CCADB_CRL, at: at(1), status: 'good' }], urls);
     await record('c2', misissued.info.sha256, [{ kind: 'ocsp', at: at(1), status: 'good' }], urls);
     await record('c3', subca.info.sha256, [{ kind: 'crl', at: at(2), status: 'revoked', revokedAt: at(1), reason: null }], urls);
@@ -421,9 +428,9 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
       }
       compare('notice', noticeSaid, true);
     }
-    // 18 certificates in all, each compared in every output.
+    // 19 certificates in all, each compared in every output.
     const outputs = ['json', 'csv', 'markdown', 'html', 'bundle report.md', 'site', 'digest', 'notice'];
     expect(checked.size).toBe(outputs.length * status.cases.flatMap((k) => k.certificates).length);
-    expect(status.cases.flatMap((k) => k.certificates)).toHaveLength(18);
+    expect(status.cases.flatMap((k) => k.certificates)).toHaveLength(19);
   });
 });
