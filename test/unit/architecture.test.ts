@@ -20,8 +20,8 @@ const LAYERS: readonly { readonly name: string; readonly match: RegExp }[] = [
   { name: 'ports', match: /^ports\// },
   { name: 'store layout, net, clock', match: /^adapters\/system-clock\.ts$|^(store|adapters\/net)\// },
   {
-    name: 'services (check, status, notify, report, CCADB disclosures)',
-    match: /^(check|status|notify|report)\/|^ccadb\/(match|refresh|store)\.ts$/,
+    name: 'services (check, status, notify, report, sweep, CCADB disclosures)',
+    match: /^(check|status|notify|report|sweep)\/|^ccadb\/(match|refresh|store)\.ts$/,
   },
   {
     name: 'use cases (track, inspect, CCADB import, demo, local CA)',
@@ -34,7 +34,7 @@ const LAYERS: readonly { readonly name: string; readonly match: RegExp }[] = [
 
 /** Packages that only adapters (and the runtime that opens them) may import. */
 const ADAPTER_PACKAGES = /^(@aws-sdk\/|dynalite$|nodemailer$|proper-lockfile$)/;
-const SERVICES = /^(store|check|status|notify|report|rules|ccadb)\//;
+const SERVICES = /^(store|check|status|notify|report|sweep|rules|ccadb)\//;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
