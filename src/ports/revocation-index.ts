@@ -102,8 +102,9 @@ export interface SweepRun {
 export interface UrlFault {
   readonly kind: string;
   readonly message: string;
-  /** The first sweep of this run of faults, and when it read. */
+  /** The first failing read of this run of faults (epoch ms) and its sweep; the latest failing read. */
   readonly since: number;
+  readonly sinceSweep: number;
   readonly lastAt: number;
 }
 
