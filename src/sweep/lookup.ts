@@ -78,17 +78,17 @@ export async function lookupSerials(
   }
   const found = new Map<string, Map<string, IndexRecord>>();
   for (const [key, serials] of byIssuer) found.set(key, await index.records(key, [...serials]));
+  // Every URL's snapshots read once, up front: the answers below are then built without awaiting.
   const snapshots = new Map<string, SnapshotRef[]>();
-  const snapshotsOf = async (url: string): Promise<SnapshotRef[]> => {
-    const held = snapshots.get(url);
-    if (held) return held;
-    const read = await index.snapshots(url);
-    snapshots.set(url, read);
-    return read;
-  };
-  const sweepStart = (sweep: number): number | null => state.sweeps.find((s) => s.sweep === sweep)?.startedAt ?? null;
-  const ref = async (url: string, sweep: number): Promise<SweepRef> => {
-    const snaps = await snapshotsOf(url);
+  for (const records of found.values()) {
+    for (const r of records.values())
+      for (const l of r.listings) if (!snapshots.has(l.url)) snapshots.set(l.url, await index.snapshots(l.url));
+  }
+  const snapshotsOf = (url: string): SnapshotRef[] => snapshots.get(url) ?? [];
+  const sweepStarts = new Map(state.sweeps.map((s) => [s.sweep, s.startedAt]));
+  const sweepStart = (sweep: number): number | null => sweepStarts.get(sweep) ?? null;
+  const ref = (url: string, sweep: number): SweepRef => {
+    const snaps = snapshotsOf(url);
     const exact = snaps.find((s) => s.sweep === sweep);
     const stands = exact ?? snapshotAt(snaps, sweep);
     const at = exact?.at ?? sweepStart(sweep);
@@ -103,14 +103,14 @@ export async function lookupSerials(
       if (!r) continue;
       const listings: ListingAnswer[] = [];
       for (const l of r.listings) {
-        const first = await ref(l.url, l.firstSeen);
-        const snap = (await snapshotsOf(l.url)).find((s) => s.sweep === l.firstSeen && s.sha256 === first.sha256);
+        const first = ref(l.url, l.firstSeen);
+        const snap = snapshotsOf(l.url).find((s) => s.sweep === l.firstSeen && s.sha256 === first.sha256);
         listings.push({
           url: l.url,
           listed: l.removed === null,
           firstSeen: { ...first, thisUpdate: snap ? iso(snap.thisUpdate) : null, crlNumber: snap?.crlNumber ?? null },
-          notListedBefore: l.notListedAt === null ? null : await ref(l.url, l.notListedAt),
-          removed: l.removed === null ? null : await ref(l.url, l.removed),
+          notListedBefore: l.notListedAt === null ? null : ref(l.url, l.notListedAt),
+          removed: l.removed === null ? null : ref(l.url, l.removed),
         });
       }
       const claims = r.claims.map((c) => ({

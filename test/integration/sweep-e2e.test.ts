@@ -22,6 +22,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
@@ -29,6 +30,16 @@ import { readCertificates } from '../../src/pki/certificate.js';
 import { CRL_HEALTH_CHECKS } from '../../src/sweep/health.js';
 
 const exec = promisify(execFile);
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+for (const name of ['common', 'sweep', 'lookup', 'crl-health'])
+  ajv.addSchema(JSON.parse(readFileSync(join('docs', 'schemas', `${name}.schema.json`), 'utf8')) as object);
+/** Parses a --json output and holds it to its schema in docs/schemas/. */
+function validJson<T>(schema: string, text: string): T {
+  const value = JSON.parse(text) as T;
+  const validate = ajv.getSchema(`https://revwatch.example/schemas/${schema}.schema.json`)!;
+  expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
+  return value;
+}
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const run = opensslAvailable() ? describe : describe.skip;
@@ -312,7 +323,7 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
   const lookupJson = async (...args: string[]): Promise<LookupJson[]> => {
     const r = await cli('--json', 'lookup', ...args);
     expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as LookupJson[];
+    return validJson<LookupJson[]>('lookup', r.stdout);
   };
   let sweep1: SweepJson;
 
@@ -333,7 +344,7 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
     const r = await cli('--json', 'sweep', '--per-host', '2', '--parallel', '8');
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/5 CRL\(s\) could not be read or verified/);
-    sweep1 = JSON.parse(r.stdout) as SweepJson;
+    sweep1 = validJson<SweepJson>('sweep', r.stdout);
     expect(sweep1).toMatchObject({ sweep: 1, urls: 15, faults: 5, notModified: 0 });
     const faults = Object.fromEntries(sweep1.results.filter((x) => x.fault).map((x) => [x.url.replace(/^.*:\d+/, ''), x.fault!.kind]));
     expect(faults).toEqual({
@@ -381,7 +392,7 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
 
     const r = await cli('--json', 'sweep');
     expect(r.code, r.stderr).toBe(2);
-    const s = JSON.parse(r.stdout) as SweepJson;
+    const s = validJson<SweepJson>('sweep', r.stdout);
     expect(s).toMatchObject({ sweep: 2, urls: 15, changed: 4, faults: 5, added: 3, removed: 1, claimChanged: 1 });
     const byPath = (p: string) => s.results.find((x) => x.url === url(p))!;
     expect(byPath('/root/ca.crl')).toMatchObject({ outcome: 'unchanged', notModified: true });
@@ -408,7 +419,7 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
   it('crl-health: each finding once per owner, with its citation; a fixed one is resolved', async () => {
     const r = await cli('--json', 'crl-health');
     expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as HealthJson;
+    const report = validJson<HealthJson>('crl-health', r.stdout);
     const all = report.owners.flatMap((o) => o.findings.map((f) => ({ ...f, owner: o.owner })));
     for (const f of all) expect(f.citation).toBe(CRL_HEALTH_CHECKS[f.code as keyof typeof CRL_HEALTH_CHECKS].citation);
     const counts: Record<string, number> = {};
@@ -442,7 +453,7 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
     expect(of('serial_in_two_shards').subject).toBe(leaf('p-c').serialHex.toLowerCase());
     // f3's explicit unspecified became keyCompromise in sweep 2: resolved, shown with --since.
     const since = await cli('--json', 'crl-health', '--owner', 'full', '--since', new Date(now - DAY).toISOString());
-    const resolved = (JSON.parse(since.stdout) as HealthJson).owners[0]!.findings.filter((f) => f.resolvedAt !== null);
+    const resolved = validJson<HealthJson>('crl-health', since.stdout).owners[0]!.findings.filter((f) => f.resolvedAt !== null);
     expect(resolved.map((f) => [f.code, f.subject])).toEqual([['forbidden_reason_code', leaf('f3').serialHex.toLowerCase()]]);
     const human = await cli('crl-health', '--owner', 'Mess');
     expect(human.stdout).toMatch(/Mess Owner: 11 finding/);

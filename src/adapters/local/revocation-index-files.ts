@@ -34,6 +34,8 @@ type PackedClaim = [number, number, number, number | null];
 
 interface IssuerFiles {
   base: Buffer;
+  /** Where each line of `base` starts; made on first lookup. */
+  starts: Uint32Array | null;
   delta: Map<string, string>;
   deltaBytes: number;
   urls: string[];
@@ -73,6 +75,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     }
     const files: IssuerFiles = {
       base: existsSync(basePath) ? readFileSync(basePath) : Buffer.alloc(0),
+      starts: null,
       delta,
       deltaBytes,
       urls: existsSync(urlsPath) ? (JSON.parse(readFileSync(urlsPath, 'utf8')) as string[]) : [],
@@ -87,7 +90,8 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     const files = this.issuer(issuerKey);
     const out = new Map<string, IndexRecord>();
     for (const serial of serials) {
-      const packed = files.delta.get(serial) ?? findLine(files.base, serial);
+      files.starts ??= lineStarts(files.base);
+      const packed = files.delta.get(serial) ?? findLine(files.base, serial, files.starts);
       if (packed !== null && packed !== undefined) out.set(serial, unpack(issuerKey, serial, packed, files.urls));
     }
     return out;
@@ -149,6 +153,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     writeFileDurably(this.path('index', `${issuerKey}.idx`), merged);
     writeFileDurably(this.path('index', `${issuerKey}.delta`), '');
     files.base = merged;
+    files.starts = null;
     files.delta.clear();
     files.deltaBytes = 0;
   }
@@ -180,20 +185,47 @@ export class RevocationIndexFiles implements RevocationIndexStore {
   }
 }
 
-/** The record of `serial` in a sorted "<serial>\t<record>\n" buffer, by binary search over byte offsets. */
-export function findLine(buf: Buffer, serial: string): string | null {
+/** Where each line of a sorted "<serial>\t<record>\n" buffer starts: one pass, so a lookup is a binary search over lines. */
+export function lineStarts(buf: Buffer): Uint32Array {
+  let n = 0;
+  for (let at = buf.indexOf(10); at >= 0; at = buf.indexOf(10, at + 1)) n++;
+  const starts = new Uint32Array(n);
+  let line = 0;
+  let start = 0;
+  for (let at = buf.indexOf(10); at >= 0; at = buf.indexOf(10, at + 1)) {
+    starts[line++] = start;
+    start = at + 1;
+  }
+  return starts;
+}
+
+/** Compares a line's serial (bytes from `start` to its tab) with `key` as strings compare: byte order, shorter first. */
+function compareSerial(buf: Buffer, start: number, key: Buffer): number {
+  for (let i = 0; ; i++) {
+    const b = buf[start + i]!;
+    const atEnd = b === 9;
+    if (i === key.length) return atEnd ? 0 : 1;
+    if (atEnd) return -1;
+    const d = b - key[i]!;
+    if (d !== 0) return d;
+  }
+}
+
+/** The record of `serial` in a sorted "<serial>\t<record>\n" buffer, by binary search over its lines. */
+export function findLine(buf: Buffer, serial: string, starts: Uint32Array = lineStarts(buf)): string | null {
+  const key = Buffer.from(serial, 'latin1');
   let lo = 0;
-  let hi = buf.length;
+  let hi = starts.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    let start = mid;
-    while (start > lo && buf[start - 1] !== 10) start--;
-    const tab = buf.indexOf(9, start);
-    const end = buf.indexOf(10, tab);
-    const key = buf.toString('latin1', start, tab);
-    if (key === serial) return buf.toString('utf8', tab + 1, end);
-    if (key < serial) lo = end + 1;
-    else hi = start;
+    const start = starts[mid]!;
+    const c = compareSerial(buf, start, key);
+    if (c === 0) {
+      const tab = start + key.length;
+      return buf.toString('utf8', tab + 1, buf.indexOf(10, tab));
+    }
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
   }
   return null;
 }

@@ -68,9 +68,11 @@ async function lookup(ctx: CliContext, inputs: string[], opts: LookupCliOptions)
   }
   const answers = await lookupSerials(new RevocationIndexFiles(ctx.home()), state, queries);
   if (ctx.globals().json) {
-    // One document, written in pieces: 100,000 answers make a large string.
-    ctx.io.stdout('[');
-    for (const [i, a] of answers.entries()) ctx.io.stdout(`${i ? ',' : ''}\n${JSON.stringify(a)}`);
+    // One document, written a thousand answers at a time: 100,000 answers make too large a string for one write.
+    for (let i = 0; i < answers.length || i === 0; i += 1000) {
+      const part = answers.slice(i, i + 1000).map((a) => JSON.stringify(a));
+      ctx.io.stdout(`${i === 0 ? '[' : ','}${part.length ? `\n${part.join(',\n')}` : ''}`);
+    }
     ctx.io.stdout('\n]\n');
   } else {
     ctx.print(answers, () => formatLookup(answers));
