@@ -11,7 +11,7 @@ interface CrlHealthCliOptions {
 export function registerCrlHealth(program: Command, ctx: CliContext): void {
   program
     .command('crl-health')
-    .description("each CA owner's CRL-health findings from the sweeps (open ones; with --since, also those resolved since)")
+    .description("each CA owner's open CRL-health findings from the sweeps, or those seen or resolved since a time")
     .option('--owner <name>', 'only this owner (a part of the name; repeatable)', collect)
     .option('--since <ISO-8601>', 'findings seen or resolved since then, open or not')
     .action((opts: CrlHealthCliOptions) => crlHealth(ctx, opts));
