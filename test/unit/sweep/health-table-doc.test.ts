@@ -8,6 +8,8 @@ describe('the crl-health table in docs/cli.md', () => {
   it('has one row per check, as the table says it', () => {
     const doc = readFileSync(join(import.meta.dirname, '../../../docs/cli.md'), 'utf8');
     const rows = doc.split('\n').filter((l) => /^\| `[a-z_0-9]+` \| (violation|warning|info) \|/.test(l));
-    expect(rows).toEqual(Object.entries(CRL_HEALTH_CHECKS).map(([code, c]) => `| \`${code}\` | ${c.severity} | ${c.summary} | ${c.citation} |`));
+    expect(rows).toEqual(
+      Object.entries(CRL_HEALTH_CHECKS).map(([code, c]) => `| \`${code}\` | ${c.severity} | ${c.summary} | ${c.citation} |`),
+    );
   });
 });
