@@ -60,8 +60,17 @@ export const LAYERS: readonly Layer[] = [
   {
     name: 'services',
     holds:
-      'check (plan, jobs, execute, probe, poll, fan-out), status and verify-evidence, notices, reports, digest, site, CCADB disclosures',
-    paths: ['src/check/', 'src/status/', 'src/notify/', 'src/report/', 'src/ccadb/match.ts', 'src/ccadb/refresh.ts', 'src/ccadb/store.ts'],
+      'check (plan, jobs, execute, probe, poll, fan-out), status and verify-evidence, notices, reports, digest, site, CCADB disclosures, the CRL sweep and its revocation index',
+    paths: [
+      'src/check/',
+      'src/status/',
+      'src/notify/',
+      'src/report/',
+      'src/sweep/',
+      'src/ccadb/match.ts',
+      'src/ccadb/refresh.ts',
+      'src/ccadb/store.ts',
+    ],
   },
   {
     name: 'use cases',

@@ -26,7 +26,10 @@ import { registerDigest } from './commands/digest.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerReport } from './commands/report.js';
 import { registerSite } from './commands/site.js';
+import { registerLookup } from './commands/lookup.js';
+import { registerCrlHealth } from './commands/crl-health.js';
 import { registerStatus } from './commands/status.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerTrack } from './commands/track.js';
 import { registerVerifyEvidence } from './commands/verify-evidence.js';
 
@@ -63,6 +66,9 @@ export function buildProgram(io: CliIo): Command {
   registerDemo(program, ctx, run);
   registerSite(program, ctx);
   registerCcadb(program, ctx);
+  registerSweep(program, ctx);
+  registerLookup(program, ctx);
+  registerCrlHealth(program, ctx);
   registerInspect(program, ctx);
   return program;
 }

@@ -229,7 +229,9 @@ describe('the --json outputs match docs/schemas/', () => {
   });
 
   it('every schema was exercised by a real output', () => {
-    expect([...outputs.keys()].sort()).toEqual(names.filter((n) => n !== 'common').sort());
+    // sweep, lookup and crl-health need a swept CCADB: test/integration/sweep-e2e.test.ts validates them.
+    const elsewhere = new Set(['common', 'sweep', 'lookup', 'crl-health']);
+    expect([...outputs.keys()].sort()).toEqual(names.filter((n) => !elsewhere.has(n)).sort());
   });
 
   it('the schemas refuse a renamed or an added field', () => {

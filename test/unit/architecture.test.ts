@@ -16,7 +16,7 @@ const ROOT = join(import.meta.dirname, '../..');
 
 /** Packages that only adapters (and the runtime that opens them) may import. */
 const ADAPTER_PACKAGES = /^(@aws-sdk\/|dynalite$|nodemailer$|proper-lockfile$)/;
-const SERVICES = /^src\/(store|check|status|notify|report|rules|ccadb)\//;
+const SERVICES = /^src\/(store|check|status|notify|report|sweep|rules|ccadb)\//;
 /** Files the SDK rule does not bind: the adapters, the runtime that opens them, and the Lambda handlers. */
 const MAY_IMPORT_SDKS = /^src\/(adapters|runtime)\/|^functions\//;
 

@@ -1,0 +1,174 @@
+/**
+ * `revwatch lookup`: what the revocation index knows of serials, answered
+ * from the index alone: listed or not, where, since when (the bracket of two
+ * sweeps and the snapshot that first listed it), the claimed time and reason
+ * (every claim, in order), and whether it was removed.
+ *
+ * Serials are grouped by issuer key, so each issuer's lookup file is read
+ * once and each serial costs a binary search; each URL's snapshot list is read
+ * once.
+ */
+import { reasonName } from '../pki/oids.js';
+import type { IndexRecord, IssuerInfo, RevocationIndexStore, SnapshotRef, SweepState } from '../ports/revocation-index.js';
+import { iso } from '../time.js';
+import { snapshotAt } from './revocation-index.js';
+
+export interface LookupQuery {
+  /** What the user gave: the serial, or the certificate file it came from. */
+  readonly input: string;
+  readonly serial: string;
+  /** The issuer keys to search; null for every one the index holds. */
+  readonly issuerKeys: readonly string[] | null;
+}
+
+export interface SweepRef {
+  readonly sweep: number;
+  /** When that sweep read the URL (its snapshot's time for a change; the sweep's start otherwise). */
+  readonly at: string | null;
+  readonly sha256: string | null;
+}
+
+export interface ListingAnswer {
+  readonly url: string;
+  readonly listed: boolean;
+  readonly firstSeen: SweepRef & { readonly thisUpdate: string | null; readonly crlNumber: string | null };
+  /** The last sweep that read this URL without the serial; null when first seen on the URL's first read. */
+  readonly notListedBefore: SweepRef | null;
+  readonly removed: SweepRef | null;
+}
+
+export interface ClaimAnswer {
+  readonly url: string;
+  readonly revocationDate: string;
+  readonly reasonCode: number | null;
+  readonly reason: string | null;
+  readonly sweep: number;
+}
+
+export interface IssuerAnswer {
+  readonly issuerKey: string;
+  readonly issuer: IssuerInfo | null;
+  readonly listings: readonly ListingAnswer[];
+  readonly claims: readonly ClaimAnswer[];
+}
+
+export interface LookupAnswer {
+  readonly input: string;
+  readonly serial: string;
+  /** Listed now on some swept CRL (its latest read). */
+  readonly listed: boolean;
+  /** Ever listed. */
+  readonly known: boolean;
+  readonly issuers: readonly IssuerAnswer[];
+}
+
+export async function lookupSerials(
+  index: RevocationIndexStore,
+  state: SweepState,
+  queries: readonly LookupQuery[],
+): Promise<LookupAnswer[]> {
+  const allKeys = await index.issuerKeys();
+  const byIssuer = new Map<string, Set<string>>();
+  for (const q of queries) {
+    for (const key of q.issuerKeys ?? allKeys) {
+      const set = byIssuer.get(key) ?? new Set<string>();
+      set.add(q.serial);
+      byIssuer.set(key, set);
+    }
+  }
+  const found = new Map<string, Map<string, IndexRecord>>();
+  for (const [key, serials] of byIssuer) found.set(key, await index.records(key, [...serials]));
+  // Every URL's snapshots read once, up front: the answers below are then built without awaiting.
+  const snapshots = new Map<string, SnapshotRef[]>();
+  for (const records of found.values()) {
+    for (const r of records.values())
+      for (const l of r.listings) if (!snapshots.has(l.url)) snapshots.set(l.url, await index.snapshots(l.url));
+  }
+  const snapshotsOf = (url: string): SnapshotRef[] => snapshots.get(url) ?? [];
+  const sweepStarts = new Map(state.sweeps.map((s) => [s.sweep, s.startedAt]));
+  const sweepStart = (sweep: number): number | null => sweepStarts.get(sweep) ?? null;
+  const ref = (url: string, sweep: number): SweepRef => {
+    const snaps = snapshotsOf(url);
+    const exact = snaps.find((s) => s.sweep === sweep);
+    const stands = exact ?? snapshotAt(snaps, sweep);
+    const at = exact?.at ?? sweepStart(sweep);
+    return { sweep, at: at === null ? null : iso(at), sha256: stands?.sha256 ?? null };
+  };
+
+  const answers: LookupAnswer[] = [];
+  for (const q of queries) {
+    const issuers: IssuerAnswer[] = [];
+    for (const key of q.issuerKeys ?? allKeys) {
+      const r = found.get(key)?.get(q.serial);
+      if (!r) continue;
+      const listings: ListingAnswer[] = [];
+      for (const l of r.listings) {
+        const first = ref(l.url, l.firstSeen);
+        const snap = snapshotsOf(l.url).find((s) => s.sweep === l.firstSeen && s.sha256 === first.sha256);
+        listings.push({
+          url: l.url,
+          listed: l.removed === null,
+          firstSeen: { ...first, thisUpdate: snap ? iso(snap.thisUpdate) : null, crlNumber: snap?.crlNumber ?? null },
+          notListedBefore: l.notListedAt === null ? null : ref(l.url, l.notListedAt),
+          removed: l.removed === null ? null : ref(l.url, l.removed),
+        });
+      }
+      const claims = r.claims.map((c) => ({
+        url: c.url,
+        revocationDate: iso(c.revocationDate),
+        reasonCode: c.reasonCode,
+        reason: c.reasonCode === null ? null : reasonName(c.reasonCode),
+        sweep: c.sweep,
+      }));
+      issuers.push({ issuerKey: key, issuer: state.issuers[key] ?? null, listings, claims });
+    }
+    answers.push({
+      input: q.input,
+      serial: q.serial,
+      listed: issuers.some((i) => i.listings.some((l) => l.listed)),
+      known: issuers.length > 0,
+      issuers,
+    });
+  }
+  return answers;
+}
+
+/** The issuer keys whose disclosed CA certificates have this Subject Key Identifier (a certificate's AKI). */
+export function issuerKeysByKeyId(state: SweepState, keyIdHex: string): string[] {
+  return Object.values(state.issuers)
+    .filter((i) => i.subjectKeyId?.toLowerCase() === keyIdHex.toLowerCase())
+    .map((i) => i.issuerKey);
+}
+
+/** The issuer key named by a CA certificate's SHA-256 (or the issuer key itself); null when the index knows neither. */
+export function issuerKeyBySha256(state: SweepState, sha256: string): string | null {
+  const hex = sha256.toLowerCase();
+  if (state.issuers[hex]) return hex;
+  return Object.values(state.issuers).find((i) => i.caSha256.includes(hex))?.issuerKey ?? null;
+}
+
+export function formatLookup(answers: readonly LookupAnswer[]): string {
+  const lines: string[] = [];
+  for (const a of answers) {
+    const label = a.input === a.serial ? a.serial : `${a.input} (serial ${a.serial})`;
+    if (!a.known) {
+      lines.push(`${label}: not listed on any swept CRL`);
+      continue;
+    }
+    lines.push(`${label}: ${a.listed ? 'LISTED' : 'no longer listed'}`);
+    for (const i of a.issuers) {
+      for (const l of i.listings) {
+        const since = l.notListedBefore
+          ? `first seen by sweep ${l.firstSeen.sweep} at ${l.firstSeen.at}, not listed at sweep ${l.notListedBefore.sweep} (${l.notListedBefore.at})`
+          : `listed since at least sweep ${l.firstSeen.sweep} at ${l.firstSeen.at} (the first read of this URL)`;
+        lines.push(
+          `  ${l.url}: ${since}; CRL ${l.firstSeen.sha256} thisUpdate ${l.firstSeen.thisUpdate} crlNumber ${l.firstSeen.crlNumber ?? '-'}`,
+        );
+        if (l.removed) lines.push(`    removed: first read without it by sweep ${l.removed.sweep} at ${l.removed.at}`);
+      }
+      for (const c of i.claims)
+        lines.push(`  claimed revocation ${c.revocationDate}, reason ${c.reason ?? 'none given'} (from sweep ${c.sweep})`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,135 @@
+/**
+ * Builds the revocation index from the difference between consecutive
+ * snapshots of one URL: an unchanged CRL (a 304, or the same bytes) costs no
+ * index work, a changed one costs a merge of the two sorted entry lists and
+ * one fold per serial that changed.
+ *
+ * Folding is idempotent: a segment replayed after a crash (its records
+ * written, the sweep state not) changes nothing, because an open listing of
+ * the same URL is kept and an equal claim is not appended twice.
+ */
+import type { ChangeSegment, Claim, IndexRecord, Listing, RevocationIndexStore, SnapshotRef } from '../ports/revocation-index.js';
+import type { CrlEntry } from './crl-entries.js';
+
+export interface EntryDiff {
+  readonly added: CrlEntry[];
+  readonly removed: CrlEntry[];
+  /** Listed in both, with another revocationDate or reasonCode in the newer. */
+  readonly claimChanged: CrlEntry[];
+}
+
+/** Merges two entry lists sorted by serial (crl-entries.ts): O(n + m), nothing allocated per unchanged entry. */
+export function diffEntries(previous: readonly CrlEntry[], next: readonly CrlEntry[]): EntryDiff {
+  const added: CrlEntry[] = [];
+  const removed: CrlEntry[] = [];
+  const claimChanged: CrlEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < previous.length || j < next.length) {
+    const a = previous[i];
+    const b = next[j];
+    if (b === undefined || (a !== undefined && a.serial < b.serial)) {
+      removed.push(a!);
+      i++;
+    } else if (a === undefined || b.serial < a.serial) {
+      added.push(b);
+      j++;
+    } else {
+      if (a.revocationDate !== b.revocationDate || a.reasonCode !== b.reasonCode) claimChanged.push(b);
+      i++;
+      j++;
+    }
+  }
+  return { added, removed, claimChanged };
+}
+
+export interface SnapshotChange {
+  readonly url: string;
+  readonly issuerKey: string;
+  readonly snapshot: SnapshotRef;
+  /** The previous read of this URL (a 304 counts), null on its first. */
+  readonly previousRead: number | null;
+  /** The previous snapshot's entries; null when there was none, or its CRL is no longer kept. */
+  readonly previous: { readonly sha256: string; readonly entries: readonly CrlEntry[] } | null;
+  readonly entries: readonly CrlEntry[];
+}
+
+export interface IndexWork {
+  readonly added: number;
+  readonly removed: number;
+  readonly claimChanged: number;
+  /** Records written: the index work this snapshot cost. */
+  readonly recordsWritten: number;
+}
+
+/**
+ * Applies one new snapshot of a URL to the index. Without the previous
+ * entries every entry is folded as listed (an open listing of the URL stays
+ * as it was, so only serials new to the URL get a first-seen time) and no
+ * removal can be seen.
+ */
+export async function indexSnapshot(store: RevocationIndexStore, change: SnapshotChange): Promise<IndexWork> {
+  const diff = change.previous
+    ? diffEntries(change.previous.entries, change.entries)
+    : { added: [...change.entries], removed: [], claimChanged: [] };
+  await store.addSnapshot(change.snapshot);
+  if (diff.added.length === 0 && diff.removed.length === 0 && diff.claimChanged.length === 0) {
+    return { added: 0, removed: 0, claimChanged: 0, recordsWritten: 0 };
+  }
+  const sweep = change.snapshot.sweep;
+  const touched = [...diff.added, ...diff.removed, ...diff.claimChanged].map((e) => e.serial);
+  const existing = await store.records(change.issuerKey, touched);
+  const records = new Map<string, IndexRecord>();
+  const current = (serial: string): IndexRecord =>
+    records.get(serial) ?? existing.get(serial) ?? { issuerKey: change.issuerKey, serial, listings: [], claims: [] };
+  for (const e of diff.added) {
+    const r = current(e.serial);
+    const open = r.listings.some((l) => l.url === change.url && l.removed === null);
+    const listings: Listing[] = open
+      ? [...r.listings]
+      : [...r.listings, { url: change.url, firstSeen: sweep, notListedAt: change.previousRead, removed: null }];
+    records.set(e.serial, { ...r, listings, claims: withClaim(r.claims, change.url, sweep, e) });
+  }
+  for (const e of diff.claimChanged) {
+    const r = current(e.serial);
+    records.set(e.serial, { ...r, claims: withClaim(r.claims, change.url, sweep, e) });
+  }
+  for (const e of diff.removed) {
+    const r = current(e.serial);
+    const listings = r.listings.map((l) => (l.url === change.url && l.removed === null ? { ...l, removed: sweep } : l));
+    records.set(e.serial, { ...r, listings });
+  }
+  const segment: ChangeSegment = {
+    url: change.url,
+    issuerKey: change.issuerKey,
+    sweep,
+    previousRead: change.previousRead,
+    previousSha256: change.previous?.sha256 ?? null,
+    sha256: change.snapshot.sha256,
+    added: diff.added.map((e) => [e.serial, e.revocationDate, e.reasonCode] as const),
+    removed: diff.removed.map((e) => e.serial),
+    claimChanged: diff.claimChanged.map((e) => [e.serial, e.revocationDate, e.reasonCode] as const),
+  };
+  // Only records that changed are written: a replayed or re-based segment folds to what is already there.
+  const changed = [...records.values()].filter((r) => {
+    const before = existing.get(r.serial);
+    return !before || JSON.stringify(before) !== JSON.stringify(r);
+  });
+  await store.commit(segment, changed);
+  return { added: diff.added.length, removed: diff.removed.length, claimChanged: diff.claimChanged.length, recordsWritten: changed.length };
+}
+
+/** Appends the claim unless this URL's latest claim already says the same. */
+function withClaim(claims: readonly Claim[], url: string, sweep: number, e: CrlEntry): Claim[] {
+  let latest: Claim | undefined;
+  for (const c of claims) if (c.url === url) latest = c;
+  if (latest && latest.revocationDate === e.revocationDate && latest.reasonCode === e.reasonCode) return [...claims];
+  return [...claims, { url, sweep, revocationDate: e.revocationDate, reasonCode: e.reasonCode }];
+}
+
+/** The snapshot a URL served at a sweep: the latest one read at or before it. */
+export function snapshotAt(snapshots: readonly SnapshotRef[], sweep: number): SnapshotRef | null {
+  let found: SnapshotRef | null = null;
+  for (const s of snapshots) if (s.sweep <= sweep) found = s;
+  return found;
+}

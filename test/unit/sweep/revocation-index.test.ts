@@ -1,0 +1,200 @@
+/**
+ * The revocation index built from consecutive snapshots of one URL: first
+ * seen bracketed by the previous read, claims appended not overwritten,
+ * removals recorded, replays folding to the same records; over the in-memory
+ * store and the local files (binary search, delta, compaction, a line cut
+ * short by a crash).
+ */
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MemoryRevocationIndex } from '../../../src/adapters/memory/memory-revocation-index.js';
+import { RevocationIndexFiles, findLine, urlId } from '../../../src/adapters/local/revocation-index-files.js';
+import { appendLinesDurably, completeLines } from '../../../src/adapters/local/durable-files.js';
+import type { RevocationIndexStore, SnapshotRef } from '../../../src/ports/revocation-index.js';
+import type { CrlEntry } from '../../../src/sweep/crl-entries.js';
+import { diffEntries, indexSnapshot, snapshotAt } from '../../../src/sweep/revocation-index.js';
+
+const ISSUER = 'ab'.repeat(32);
+const URL_A = 'http://crl.example/a.crl';
+const T0 = Date.UTC(2026, 0, 1);
+const entry = (serial: string, revocationDate = T0, reasonCode: number | null = 1): CrlEntry => ({ serial, revocationDate, reasonCode });
+const snap = (sweep: number, sha256: string, entries: number): SnapshotRef => ({
+  url: URL_A,
+  sweep,
+  at: T0 + sweep * 3_600_000,
+  sha256,
+  thisUpdate: T0 + sweep * 3_600_000 - 60_000,
+  nextUpdate: null,
+  crlNumber: String(sweep),
+  entries,
+});
+
+describe('diffEntries', () => {
+  it('merges two sorted lists into added, removed and changed claims', () => {
+    const before = [entry('01'), entry('03'), entry('05', T0, 1)];
+    const after = [entry('02'), entry('03'), entry('05', T0, 4), entry('07')];
+    const d = diffEntries(before, after);
+    expect(d.added.map((e) => e.serial)).toEqual(['02', '07']);
+    expect(d.removed.map((e) => e.serial)).toEqual(['01']);
+    expect(d.claimChanged).toEqual([entry('05', T0, 4)]);
+    expect(diffEntries(after, after)).toEqual({ added: [], removed: [], claimChanged: [] });
+  });
+});
+
+const stores: [string, () => RevocationIndexStore][] = [
+  ['memory', () => new MemoryRevocationIndex()],
+  ['local files', () => new RevocationIndexFiles(mkdtempSync(join(tmpdir(), 'revwatch-index-')))],
+];
+
+describe.each(stores)('indexSnapshot over the %s store', (_name, make) => {
+  it('brackets first seen, keeps changed claims, records removal, and a replay changes nothing', async () => {
+    const store = make();
+    const s1 = [entry('0a'), entry('0b')];
+    const w1 = await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(1, 'h1', 2),
+      previousRead: null,
+      previous: null,
+      entries: s1,
+    });
+    expect(w1).toMatchObject({ added: 2, recordsWritten: 2 });
+    // Sweep 2 read it unchanged (304): no call. Sweep 3: 0c added, 0a's reason changed, 0b removed.
+    const s3 = [entry('0a', T0, 4), entry('0c', T0 + 5_000)];
+    const w3 = await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(3, 'h3', 2),
+      previousRead: 2,
+      previous: { sha256: 'h1', entries: s1 },
+      entries: s3,
+    });
+    expect(w3).toEqual({ added: 1, removed: 1, claimChanged: 1, recordsWritten: 3 });
+    const r = await store.records(ISSUER, ['0a', '0b', '0c', '0d']);
+    expect([...r.keys()].sort()).toEqual(['0a', '0b', '0c']);
+    expect(r.get('0c')!.listings).toEqual([{ url: URL_A, firstSeen: 3, notListedAt: 2, removed: null }]);
+    expect(r.get('0c')!.claims).toEqual([{ url: URL_A, sweep: 3, revocationDate: T0 + 5_000, reasonCode: 1 }]);
+    expect(r.get('0a')!.listings).toEqual([{ url: URL_A, firstSeen: 1, notListedAt: null, removed: null }]);
+    expect(r.get('0a')!.claims.map((c) => [c.sweep, c.reasonCode])).toEqual([
+      [1, 1],
+      [3, 4],
+    ]);
+    expect(r.get('0b')!.listings).toEqual([{ url: URL_A, firstSeen: 1, notListedAt: null, removed: 3 }]);
+
+    // The same change replayed (a crash after the records, before the sweep state): the same records.
+    await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(3, 'h3', 2),
+      previousRead: 2,
+      previous: { sha256: 'h1', entries: s1 },
+      entries: s3,
+    });
+    expect(await store.records(ISSUER, ['0a', '0b', '0c'])).toEqual(r);
+    // Without the previous entries (its CRL lost), listed serials keep their first seen.
+    await indexSnapshot(store, { url: URL_A, issuerKey: ISSUER, snapshot: snap(4, 'h4', 2), previousRead: 3, previous: null, entries: s3 });
+    expect(await store.records(ISSUER, ['0a'])).toEqual(new Map([['0a', r.get('0a')]]));
+
+    // Listed again after its removal: a second listing, bracketed by the sweep that last read it without.
+    await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(6, 'h6', 3),
+      previousRead: 5,
+      previous: { sha256: 'h4', entries: s3 },
+      entries: [...s3, entry('0b')].sort((a, b) => (a.serial < b.serial ? -1 : 1)),
+    });
+    expect((await store.records(ISSUER, ['0b'])).get('0b')!.listings).toEqual([
+      { url: URL_A, firstSeen: 1, notListedAt: null, removed: 3 },
+      { url: URL_A, firstSeen: 6, notListedAt: 5, removed: null },
+    ]);
+    expect(await store.issuerKeys()).toEqual([ISSUER]);
+    const snaps = await store.snapshots(URL_A);
+    expect(snaps.map((s) => s.sweep)).toEqual([1, 3, 4, 6]);
+    expect(snapshotAt(snaps, 5)!.sha256).toBe('h4');
+    expect((await store.segments(URL_A)).map((s) => [s.sweep, s.added.length, s.removed.length])).toEqual([
+      [1, 2, 0],
+      [3, 1, 1],
+      [3, 1, 1],
+      [4, 2, 0],
+      [6, 1, 0],
+    ]);
+  });
+
+  it('an unchanged snapshot costs no index work', async () => {
+    const store = make();
+    const s = [entry('01'), entry('02')];
+    await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(1, 'h1', 2),
+      previousRead: null,
+      previous: null,
+      entries: s,
+    });
+    const w = await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(2, 'h2', 2),
+      previousRead: 1,
+      previous: { sha256: 'h1', entries: s },
+      entries: s,
+    });
+    expect(w.recordsWritten).toBe(0);
+    expect(await store.segments(URL_A)).toHaveLength(1);
+  });
+});
+
+describe('local index files', () => {
+  it('finds every line of a sorted file by binary search, and none that is absent', () => {
+    const serials = Array.from({ length: 500 }, (_, i) => (i * 7919).toString(16).padStart(6, '0')).sort();
+    const buf = Buffer.from(serials.map((s) => `${s}\t[${s.length}]\n`).join(''));
+    for (const s of serials) expect(findLine(buf, s)).toBe(`[${s.length}]`);
+    expect(findLine(buf, 'zz')).toBeNull();
+    expect(findLine(buf, '')).toBeNull();
+    expect(findLine(Buffer.alloc(0), '01')).toBeNull();
+  });
+
+  it('compacts the delta into the sorted file, and a new instance reads the same records', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-index-'));
+    const store = new RevocationIndexFiles(home);
+    const many = Array.from({ length: 6000 }, (_, i) => entry(((i * 2654435761) % 2 ** 32).toString(16).padStart(8, '0'))).sort((a, b) =>
+      a.serial < b.serial ? -1 : 1,
+    );
+    await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(1, 'h1', many.length),
+      previousRead: null,
+      previous: null,
+      entries: many,
+    });
+    const idx = readFileSync(join(home, 'sweep', 'index', `${ISSUER}.idx`), 'utf8');
+    expect(completeLines(idx)).toHaveLength(6000);
+    expect(readFileSync(join(home, 'sweep', 'index', `${ISSUER}.delta`), 'utf8')).toBe('');
+    const fresh = new RevocationIndexFiles(home);
+    const some = many.filter((_, i) => i % 97 === 0).map((e) => e.serial);
+    const got = await fresh.records(ISSUER, some);
+    expect(got.size).toBe(some.length);
+    expect(got.get(some[3]!)!.listings[0]).toEqual({ url: URL_A, firstSeen: 1, notListedAt: null, removed: null });
+    expect(fresh.indexBytes()).toBeGreaterThan(6000 * 20);
+  });
+
+  it('drops a line cut short by a crash before the next append, and readers skip it', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'revwatch-append-')), 'log');
+    appendLinesDurably(path, '{"a":1}\n');
+    appendFileSync(path, '{"a":2');
+    expect(completeLines(readFileSync(path, 'utf8'))).toEqual(['{"a":1}']);
+    appendLinesDurably(path, '{"a":3}\n');
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":3}\n');
+    writeFileSync(path, 'no newline at all');
+    appendLinesDurably(path, 'x\n');
+    expect(readFileSync(path, 'utf8')).toBe('x\n');
+  });
+
+  it('names URL files by 16 hex digits of the URL hash', () => {
+    expect(urlId(URL_A)).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
