@@ -10,6 +10,7 @@
  * embedded one) and an in-memory table for unit tests run the same code.
  */
 import { disclosedUrls, type Disclosure } from './report.js';
+import type { DisclosedCaCertificate, DisclosedCaCertificateLookup, KeptCaCertificate } from './issuers.js';
 
 type Item = Record<string, unknown>;
 
@@ -58,6 +59,11 @@ const META = { pk: 'CCADB#META', sk: 'import' } as const;
 const byKey = (ski: string): string => `CCADB#SKI#${ski}`;
 const byName = (hash: string): string => `CCADB#NAME#${hash}`;
 const historyOf = (sha256: string): string => `CCADB#HIST#${sha256}`;
+/** The CA certificates of the "All Certificate PEMs" report: by fingerprint, and the three issuer lookups. */
+const CA_CERTS = 'CCADB#CERT';
+const certByKey = (ski: string): string => `CCADB#CERT#SKI#${ski}`;
+const certByName = (hash: string): string => `CCADB#CERT#NAME#${hash}`;
+const certByText = (key: string): string => `CCADB#CERT#TEXT#${key}`;
 
 /** What a re-import compares: a disclosure "changed" when any of these did. */
 const fingerprint = (d: Disclosure): string =>
@@ -65,7 +71,7 @@ const fingerprint = (d: Disclosure): string =>
 
 const toDisclosure = (item: Item): StoredDisclosure => JSON.parse(String(item.d)) as StoredDisclosure;
 
-export class DisclosureStore implements DisclosureLookup {
+export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificateLookup {
   constructor(private readonly table: DisclosureTable) {}
 
   async current(): Promise<StoredDisclosure[]> {
@@ -86,6 +92,43 @@ export class DisclosureStore implements DisclosureLookup {
   async lastImport(): Promise<{ at: number; source: string } | null> {
     const [item] = await this.table.queryAll({ pk: META.pk }, 'the last CCADB import');
     return item ? { at: Number(item.at), source: String(item.source) } : null;
+  }
+
+  /**
+   * Keeps disclosed CA certificates by fingerprint, with their issuer lookups. Only ever adds: the PEM
+   * report is published per NotBeforeYear, so one file is never the whole set, and a CA certificate
+   * once disclosed still identifies the CA that signed with its key.
+   */
+  async keepCaCertificates(certs: readonly KeptCaCertificate[]): Promise<void> {
+    const puts: Item[] = [];
+    for (const c of certs) {
+      const body = JSON.stringify({ sha256: c.sha256, pem: c.pem } satisfies DisclosedCaCertificate);
+      puts.push({ pk: CA_CERTS, sk: c.sha256, d: body });
+      if (c.subjectKeyId) puts.push({ pk: certByKey(c.subjectKeyId), sk: c.sha256, d: body });
+      puts.push({ pk: certByName(c.subjectNameHash), sk: c.sha256, d: body });
+      if (c.subjectTextKey) puts.push({ pk: certByText(c.subjectTextKey), sk: c.sha256, d: body });
+    }
+    if (puts.length) await this.table.batchPut(puts, 'CCADB CA certificates');
+  }
+
+  private async certsAt(pk: string, what: string): Promise<DisclosedCaCertificate[]> {
+    return (await this.table.queryAll({ pk }, what)).map((i) => JSON.parse(String(i.d)) as DisclosedCaCertificate);
+  }
+
+  /** Disclosed CA certificates with this Subject Key Identifier: from the PEM report, and from records that carried a PEM. */
+  async caCertificatesByKeyId(subjectKeyIdHex: string): Promise<DisclosedCaCertificate[]> {
+    const ski = subjectKeyIdHex.toLowerCase();
+    const fromRecords = (await this.byKeyId(ski)).flatMap((d) => (d.pem ? [{ sha256: d.sha256, pem: d.pem }] : []));
+    return [...(await this.certsAt(certByKey(ski), 'the CCADB CA certificates by key identifier')), ...fromRecords];
+  }
+
+  async caCertificatesBySubjectName(nameHashHex: string): Promise<DisclosedCaCertificate[]> {
+    const fromRecords = (await this.bySubjectName(nameHashHex)).flatMap((d) => (d.pem ? [{ sha256: d.sha256, pem: d.pem }] : []));
+    return [...(await this.certsAt(certByName(nameHashHex), 'the CCADB CA certificates by subject name')), ...fromRecords];
+  }
+
+  async caCertificatesBySubjectText(textKey: string): Promise<DisclosedCaCertificate[]> {
+    return this.certsAt(certByText(textKey), 'the CCADB CA certificates by subject');
   }
 
   async history(sha256: string): Promise<DisclosureChange[]> {
