@@ -6,17 +6,20 @@
  * certificate's subject with the certificate's signature verified under that
  * certificate's key (names alone are not unique across CAs).
  *
- * A certificate without a CDP of its own is checked against every CRL its
- * issuer disclosed; one with a CDP is also checked against the issuer's
- * disclosed full CRL, so that the two can be compared (crl_sources_disagree).
- * Shards of a partitioned set are only polled for certificates without a
- * CDP: a CA that partitions names the shard in the certificate.
+ * A certificate without a CDP of its own is checked against its issuer's
+ * disclosed full CRLs (each one: since CCADB Policy 2.1 a CA may disclose
+ * several), or, when the issuer disclosed only a partitioned set, against
+ * every shard (their union is the full CRL). One with a CDP is also checked
+ * against the disclosed full CRLs, so that they can be compared
+ * (crl_sources_disagree). Shards are only polled for certificates without a
+ * CDP, and never next to a full CRL: a CA that partitions names the shard in
+ * the certificate, and a shard must carry an IDP a full CRL does not.
  */
 import type { StoredCertificate } from '../ports/store.js';
 import { readCertificateBlocks } from '../pki/certificate.js';
 import { authorityKeyId, subjectKeyId } from '../pki/certificate-fields.js';
 import { certificateKey, isSignedBy, parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
-import { disclosedUrls, nameHash } from './report.js';
+import { disclosedUrls, fullCrlsOf, nameHash } from './report.js';
 import type { DisclosureLookup, StoredDisclosure } from './store.js';
 
 /** The disclosure-derived fields the planner and status attach to a tracked certificate. */
@@ -65,8 +68,9 @@ export function disclosedSourcesOf(
 ): DisclosedSources {
   if (!d) return { disclosedCrlUrls: [], disclosedCrlsPartitioned: false };
   const ownCrl = cert.crlUrls.length > 0 || (cert.givenCrlUrls?.length ?? 0) > 0;
-  if (ownCrl) return { disclosedCrlUrls: d.fullCrl ? [d.fullCrl] : [], disclosedCrlsPartitioned: false };
-  return { disclosedCrlUrls: disclosedUrls(d), disclosedCrlsPartitioned: d.partitionedCrls.length > 0 };
+  const full = fullCrlsOf(d);
+  if (ownCrl || full.length > 0) return { disclosedCrlUrls: [...full], disclosedCrlsPartitioned: false };
+  return { disclosedCrlUrls: [...d.partitionedCrls], disclosedCrlsPartitioned: d.partitionedCrls.length > 0 };
 }
 
 /**

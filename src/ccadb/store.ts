@@ -9,7 +9,7 @@
  * Built on three table operations, so the DynamoDB table (AWS and the local
  * embedded one) and an in-memory table for unit tests run the same code.
  */
-import { disclosedUrls, type Disclosure } from './report.js';
+import { disclosedUrls, fullCrlsOf, type Disclosure } from './report.js';
 import type { DisclosedCaCertificate, DisclosedCaCertificateLookup, KeptCaCertificate } from './issuers.js';
 
 type Item = Record<string, unknown>;
@@ -34,6 +34,8 @@ export interface DisclosureChange {
   /** When the import saw it (epoch ms). */
   readonly at: number;
   readonly fullCrl: string | null;
+  /** Every full CRL disclosed (absent in entries written before V5: fullCrl was the one). */
+  readonly fullCrls?: readonly string[];
   readonly partitionedCrls: readonly string[];
   /** The CA left the report. */
   readonly removed: boolean;
@@ -67,9 +69,13 @@ const certByText = (key: string): string => `CCADB#CERT#TEXT#${key}`;
 
 /** What a re-import compares: a disclosure "changed" when any of these did. */
 const fingerprint = (d: Disclosure): string =>
-  JSON.stringify([d.subjectKeyId, d.subjectNameHash, d.fullCrl, [...d.partitionedCrls].sort(), d.name, d.owner]);
+  JSON.stringify([d.subjectKeyId, d.subjectNameHash, [...fullCrlsOf(d)].sort(), [...d.partitionedCrls].sort(), d.name, d.owner]);
 
-const toDisclosure = (item: Item): StoredDisclosure => JSON.parse(String(item.d)) as StoredDisclosure;
+/** A stored disclosure; one stored before V5 has its one full CRL as fullCrl only. */
+const toDisclosure = (item: Item): StoredDisclosure => {
+  const d = JSON.parse(String(item.d)) as StoredDisclosure;
+  return d.fullCrls ? d : { ...d, fullCrls: fullCrlsOf(d) };
+};
 
 export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificateLookup {
   constructor(private readonly table: DisclosureTable) {}
@@ -170,12 +176,18 @@ export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificate
       const body = JSON.stringify(stored);
       puts.push({ pk: CURRENT, sk: d.sha256, d: body });
       for (const k of lookupKeys(d)) puts.push({ ...k, d: body });
-      const change: DisclosureChange = { at: importedAt, fullCrl: d.fullCrl, partitionedCrls: d.partitionedCrls, removed: false };
+      const change: DisclosureChange = {
+        at: importedAt,
+        fullCrl: d.fullCrl,
+        fullCrls: fullCrlsOf(d),
+        partitionedCrls: d.partitionedCrls,
+        removed: false,
+      };
       puts.push({ pk: historyOf(d.sha256), sk: at, d: JSON.stringify(change) });
     }
     for (const old of before.values()) {
       deletes.push({ pk: CURRENT, sk: old.sha256 }, ...lookupKeys(old));
-      const change: DisclosureChange = { at: importedAt, fullCrl: null, partitionedCrls: [], removed: true };
+      const change: DisclosureChange = { at: importedAt, fullCrl: null, fullCrls: [], partitionedCrls: [], removed: true };
       puts.push({ pk: historyOf(old.sha256), sk: at, d: JSON.stringify(change) });
     }
     // History and new items first, removals last: an import cut short leaves more disclosed, never less.

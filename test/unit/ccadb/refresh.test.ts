@@ -123,7 +123,7 @@ describe('refreshDisclosures (weekly, in the planner)', () => {
     expect(await refreshDisclosures({ store, fetcher: fetcherServing('"Some","Other"\r\n"x","y"\r\n'), now: week }, url)).toMatchObject({
       refreshed: false,
       reason: 'failed',
-      error: expect.stringMatching(/is not the CCADB "All Certificate Records" report/),
+      error: expect.stringMatching(/is not a CCADB report revwatch reads/),
     });
     expect((await store.current()).map((d) => d.name)).toEqual(['CA 1']);
     expect(await store.lastImport()).toEqual({ at: 0, source: 'manual' });
