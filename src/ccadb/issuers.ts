@@ -143,15 +143,36 @@ export async function findDisclosedIssuer(lookup: DisclosedCaCertificateLookup, 
   return [];
 }
 
-/** For `track`: the disclosed CA certificates that signed `cert` (each verified), to try after --issuer and the bundle. */
+/**
+ * For `track`: the disclosed CA certificates that signed `cert` (each verified), to try after --issuer and the
+ * bundle. The candidates are read once per key identifier and per issuer name, however many certificates
+ * of one CA are tracked; the signature is checked for each certificate.
+ */
 export function disclosedIssuersOf(lookup: DisclosedCaCertificateLookup): (cert: CertificateInfo) => Promise<CertificateInfo[]> {
+  const byKey = new Map<string, Promise<CertificateInfo[]>>();
+  const byName = new Map<string, Promise<CertificateInfo[]>>();
+  const cached = (cache: Map<string, Promise<CertificateInfo[]>>, key: string, read: () => Promise<DisclosedCaCertificate[]>) => {
+    let found = cache.get(key);
+    if (!found) {
+      found = read().then(readDisclosed);
+      cache.set(key, found);
+    }
+    return found;
+  };
   return async (cert) => {
+    const signed = (cands: CertificateInfo[]): CertificateInfo[] => cands.filter((c) => c.sha256 !== cert.sha256 && isIssuerOf(c, cert));
     let keyId: string | null = null;
     try {
       keyId = authorityKeyId(cert.raw);
     } catch {
       keyId = null; // a malformed AKI: the name and the signature still decide
     }
-    return findDisclosedIssuer(lookup, { keyId, issuerNameDer: cert.raw.issuerName, signed: cert });
+    if (keyId) {
+      const k = keyId;
+      const found = signed(await cached(byKey, k, () => lookup.caCertificatesByKeyId(k)));
+      if (found.length > 0) return found;
+    }
+    const hash = nameHash(cert.raw.issuerName);
+    return signed(await cached(byName, hash, () => lookup.caCertificatesBySubjectName(hash)));
   };
 }

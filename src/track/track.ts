@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
-import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki/certificate.js';
+import { resolveIssuer, type CaIssuersFetch, type CertificateInfo, type DisclosedIssuers } from '../pki/certificate.js';
 import { certificatePolicyOids, subjectAltNameTexts } from '../pki/certificate-fields.js';
 import type { Clock } from '../ports/index.js';
 import type { ProgressSink } from '../check/execute.js';
@@ -90,6 +90,8 @@ export async function trackCertificates(
     store: Store;
     clock: Clock;
     fetchCaIssuers?: CaIssuersFetch;
+    /** The CA certificates imported from the CCADB that may have issued a certificate: tried after --issuer and the bundle, before AIA. */
+    disclosedIssuers?: DisclosedIssuers;
     /** The CRLs the issuer disclosed in the CCADB, when an import holds a disclosure for it (ccadb/). */
     disclosedCrlsOf?: (cert: CertificateInfo, issuer: CertificateInfo) => Promise<readonly string[]>;
     /** Counts certificates as they are checked, then as their DERs are stored (the CLI's bar on a terminal). */
@@ -134,7 +136,12 @@ export async function trackCertificates(
       throw new InputError(
         `${e.source}: certificate ${c.serial} is ${c.der.length} bytes, more than the ${MAX_CERTIFICATE_BYTES} revwatch tracks`,
       );
-    const resolution = await resolveIssuer(c, { given, bundle: e.bundle, fetchCaIssuers: deps.fetchCaIssuers });
+    const resolution = await resolveIssuer(c, {
+      given,
+      bundle: e.bundle,
+      disclosedIssuers: deps.disclosedIssuers,
+      fetchCaIssuers: deps.fetchCaIssuers,
+    });
     // No source of its own and none given: the issuer's CCADB disclosure is the last route (BR 2.0.1 made OCSP optional).
     if (sourceless && (await deps.disclosedCrlsOf!(c, resolution.revocationIssuer)).length === 0) refuse();
     if (resolution.revocationIssuer.der.length > MAX_CERTIFICATE_BYTES)

@@ -83,11 +83,19 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
     });
     const fetchCaIssuers = (await import('../../inspect/responder.js')).caIssuersFetcher(fetcher);
     const { disclosedCrlsForTrack } = await import('../../ccadb/import.js');
+    const { disclosedIssuersOf } = await import('../../ccadb/issuers.js');
     const progress = await terminalProgress(ctx, 'certificates');
     const result = await ctx
       .withRuntime(({ store, disclosures }) =>
         trackCertificates(
-          { store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(disclosures), progress },
+          {
+            store,
+            clock: io.clock,
+            fetchCaIssuers,
+            disclosedIssuers: disclosedIssuersOf(disclosures),
+            disclosedCrlsOf: disclosedCrlsForTrack(disclosures),
+            progress,
+          },
           kase,
           entries,
           given,
