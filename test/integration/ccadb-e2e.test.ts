@@ -499,5 +499,38 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
       expect(routes(of('v5-part-good'))).toEqual(partUrls.map((p) => `${p} ccadb good`).sort());
       expect(of('v5-part-good')).toMatchObject({ verdict: 'pending' });
     });
+
+    it('re-tracking an already tracked certificate with --crl-url adds that source, asked at the next check', async () => {
+      serveShard(cas.full, 'full', '/full/extra.crl', null);
+      const args = [
+        'track',
+        leaves['v5-full-good']!.pemPath,
+        '--case',
+        'v5',
+        '--reported-at',
+        iso(reportedAt),
+        '--reason',
+        'key-compromise',
+      ];
+      const again = await cliAt(home5, '--json', ...args, '--crl-url', url('/full/extra.crl'));
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, alreadyTracked: 1, sourcesAdded: 1 });
+      // The same again adds nothing.
+      const same = await cliAt(home5, '--json', ...args, '--crl-url', url('/full/extra.crl'));
+      expect(JSON.parse(same.stdout)).not.toHaveProperty('sourcesAdded');
+      http.reset();
+      const check = await cliAt(home5, '--json', 'check');
+      expect(check.code, check.stderr).toBe(0);
+      expect(http.hits.map((h) => h.url)).toContain('/full/extra.crl');
+      const status = await cliAt(home5, '--json', 'status', '--case', 'v5');
+      const cert = (JSON.parse(status.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates.find(
+        (c) => c.sha256 === certOf('v5-full-good').sha256,
+      )!;
+      expect(cert.sources.map((s) => `${s.url.replace(url(''), '')} ${s.route} ${s.status}`).sort()).toEqual([
+        '/full/ca.crl ccadb good',
+        '/full/ca2.crl ccadb good',
+        '/full/extra.crl given good',
+      ]);
+    });
   });
 });

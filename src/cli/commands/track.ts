@@ -105,7 +105,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       .finally(() => progress?.stop());
     ctx.print(skipped.length ? { ...result, skipped } : result, () =>
       [
-        `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`,
+        `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked${result.sourcesAdded ? ` (${result.sourcesAdded} given new sources)` : ''}`,
         ...skipped.map((r) => `  ${r.file} line ${r.line}: not tracked: ${r.why}`),
       ].join('\n'),
     );
