@@ -41,6 +41,17 @@ export interface DisclosureChange {
   readonly removed: boolean;
 }
 
+/** How the scheduled download of a CCADB report URL has been going (refresh.ts): its backoff. */
+export interface RefreshState {
+  readonly url: string;
+  /** Failed downloads (or unreadable reports) in a row since the last good one. */
+  readonly failures: number;
+  readonly lastFailureAt: number | null;
+  readonly lastError: string | null;
+  /** When a download from this URL last imported (epoch ms); null when never. */
+  readonly lastGoodAt: number | null;
+}
+
 export interface ImportSummary {
   readonly added: number;
   readonly changed: number;
@@ -61,6 +72,7 @@ const META = { pk: 'CCADB#META', sk: 'import' } as const;
 const byKey = (ski: string): string => `CCADB#SKI#${ski}`;
 const byName = (hash: string): string => `CCADB#NAME#${hash}`;
 const historyOf = (sha256: string): string => `CCADB#HIST#${sha256}`;
+const REFRESH = 'CCADB#REFRESH';
 /** The CA certificates of the "All Certificate PEMs" report: by fingerprint, and the three issuer lookups. */
 const CA_CERTS = 'CCADB#CERT';
 const certByKey = (ski: string): string => `CCADB#CERT#SKI#${ski}`;
@@ -135,6 +147,18 @@ export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificate
 
   async caCertificatesBySubjectText(textKey: string): Promise<DisclosedCaCertificate[]> {
     return this.certsAt(certByText(textKey), 'the CCADB CA certificates by subject');
+  }
+
+  /** How downloads from `url` have been going; a URL never tried has no failures and no good download. */
+  async refreshState(url: string): Promise<RefreshState> {
+    const item = (await this.table.queryAll({ pk: REFRESH }, 'the CCADB refresh state')).find((i) => i.sk === url);
+    return item
+      ? (JSON.parse(String(item.d)) as RefreshState)
+      : { url, failures: 0, lastFailureAt: null, lastError: null, lastGoodAt: null };
+  }
+
+  async putRefreshState(state: RefreshState): Promise<void> {
+    await this.table.batchPut([{ pk: REFRESH, sk: state.url, d: JSON.stringify(state) }], 'the CCADB refresh state');
   }
 
   async history(sha256: string): Promise<DisclosureChange[]> {
