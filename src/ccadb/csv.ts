@@ -131,13 +131,9 @@ export interface StreamedCsvRecord extends CsvRecord {
   readonly malformed?: string;
 }
 
-const enum At {
-  FieldStart,
-  Unquoted,
-  Quoted,
-  /** A quote inside a quoted field: the closing one, or the first of a doubled pair. */
-  QuoteInQuoted,
-}
+/** Where the reader is: at the start of a field, in an unquoted one, in a quoted one, or just after a quote inside a quoted one (the closing one, or the first of a doubled pair). */
+const At = { FieldStart: 0, Unquoted: 1, Quoted: 2, QuoteInQuoted: 3 } as const;
+type At = (typeof At)[keyof typeof At];
 
 /**
  * The records of a CSV text that arrives in pieces (a file read as a stream), each yielded as soon as it
@@ -148,7 +144,7 @@ const enum At {
  */
 export async function* readCsvRecords(pieces: AsyncIterable<string>, options: CsvOptions = {}): AsyncGenerator<StreamedCsvRecord> {
   const maxField = options.maxFieldChars ?? Number.POSITIVE_INFINITY;
-  let at = At.FieldStart;
+  let at: At = At.FieldStart;
   let parts: string[] = [];
   let fieldLength = 0;
   let fields: string[] = [];

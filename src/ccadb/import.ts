@@ -140,7 +140,7 @@ export async function openCcadbSources(
       reports.push(await open(source, () => oneText(text)));
       continue;
     }
-    let st;
+    let st: Awaited<ReturnType<typeof stat>>;
     try {
       st = await stat(source);
     } catch (err) {
