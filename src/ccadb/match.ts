@@ -114,14 +114,16 @@ export class DisclosureResolver {
     return found;
   }
 
-  private imported: Promise<boolean> | null = null;
+  /** When the disclosures were last imported; null when never. */
+  private imported: Promise<number | null> | null = null;
 
   async attach<C extends StoredCertificate>(cert: C): Promise<C> {
     // Nothing imported (most homes): no certificate has a disclosure to look up, and no read is spent on one.
-    this.imported ??= this.lookup.lastImport().then((last) => last !== null);
-    if (!(await this.imported)) return cert;
+    this.imported ??= this.lookup.lastImport().then((last) => last?.at ?? null);
+    const importedAt = await this.imported;
+    if (importedAt === null) return cert;
     const viaIssuer = await this.viaIssuer(cert.issuerSha256);
-    if (viaIssuer) return withSources(cert, viaIssuer);
+    if (viaIssuer) return withSources(cert, viaIssuer, importedAt);
     // The fallback below reads each certificate (one item per certificate per run). A certificate with its
     // own CDP gets only the disclosed full CRL, for comparison, from a disclosure found through its issuer;
     // the per-certificate match is kept for those that have no CRL of their own.
@@ -147,11 +149,11 @@ export class DisclosureResolver {
       found = disclosureFor(this.lookup, raw, cert.issuerSha256);
       this.cache.set(key, found);
     }
-    return withSources(cert, await found);
+    return withSources(cert, await found, importedAt);
   }
 }
 
-function withSources<C extends StoredCertificate>(cert: C, d: StoredDisclosure | null): C {
+function withSources<C extends StoredCertificate>(cert: C, d: StoredDisclosure | null, importedAt: number): C {
   const sources = disclosedSourcesOf(cert, d);
-  return sources.disclosedCrlUrls.length === 0 ? cert : { ...cert, ...sources };
+  return sources.disclosedCrlUrls.length === 0 ? cert : { ...cert, ...sources, disclosureImportedAt: importedAt };
 }

@@ -11,13 +11,14 @@
  */
 import type { Fetcher } from '../ports/index.js';
 import { InputError } from '../errors.js';
+import { DISCLOSURE_STALE_AFTER_MS } from '../rules/verdict.js';
 import { parseAllCertificateRecords } from './report.js';
 import type { DisclosureStore, ImportSummary } from './store.js';
 
 /** Refreshed daily: a disclosure must stay within DISCLOSURE_STALE_AFTER_MS of the CCADB even when one day's download fails. */
 export const CCADB_REFRESH_INTERVAL_MS = 86_400_000;
-/** How old the last good disclosure may be before it is called stale (letsencrypt/boulder#8891: 48 hours). */
-export const DISCLOSURE_STALE_AFTER_MS = 48 * 3_600_000;
+/** How old the last good disclosure may be before it is called stale (letsencrypt/boulder#8891: 48 hours); the finding uses the same. */
+export { DISCLOSURE_STALE_AFTER_MS };
 const BACKOFF_FIRST_MS = 3_600_000;
 const BACKOFF_MAX_MS = 86_400_000;
 /** The report is about 10 MB today; the cap leaves room to grow without reading anything unbounded. */

@@ -13,8 +13,8 @@ const SRC = join(import.meta.dirname, '../../src');
 /** Lowest first. A module may import from its own layer or any below it. */
 const LAYERS: readonly { readonly name: string; readonly match: RegExp }[] = [
   {
-    name: 'foundation (domain, errors, time, util, pki, the CCADB report format)',
-    match: /^(domain|errors|time)\.ts$|^(util|pki|types)\/|^ccadb\/(csv|report)\.ts$/,
+    name: 'foundation (domain, errors, time, util, pki, the CCADB report format and its CA certificates as issuers)',
+    match: /^(domain|errors|time)\.ts$|^(util|pki|types)\/|^ccadb\/(csv|report|issuers)\.ts$/,
   },
   { name: 'rules', match: /^rules\// },
   { name: 'ports', match: /^ports\// },
