@@ -45,7 +45,7 @@ export interface StackConfig {
    */
   readonly evidenceObjectLockDays: number | null;
   /**
-   * The public URL of the CCADB "All Certificate Records" CSV report: the planner re-imports it weekly
+   * The public URL of the CCADB "All Certificate Records" CSV report: the planner re-imports it daily
    * (src/ccadb/refresh.ts). Null: no refresh (disclosures come from `revwatch --aws ccadb import`).
    */
   readonly ccadbReportUrl: string | null;

@@ -115,7 +115,7 @@ export class RevwatchStack extends Stack {
       .bindQueue(jobs)
       .bindBus(bus);
     if (config.ccadbReportUrl) {
-      // The weekly CCADB refresh (src/ccadb/refresh.ts) replaces disclosures: a CA no longer reported is deleted.
+      // The daily CCADB refresh (src/ccadb/refresh.ts) replaces disclosures: a CA no longer reported is deleted.
       planner.bindTable(table, ['DeleteItem']);
       planner.fn.addEnvironment(ENV.ccadbReportUrl, config.ccadbReportUrl);
     }

@@ -43,8 +43,8 @@ export const LAYERS: readonly Layer[] = [
   { name: 'util', holds: 'mapLimit, retry, grouping, capped reads, terminal-safe text', paths: ['src/util/'] },
   {
     name: 'pki',
-    holds: 'DER, X.509, CRL and OCSP parsing, signature verification; the CCADB report format',
-    paths: ['src/pki/', 'src/ccadb/csv.ts', 'src/ccadb/report.ts'],
+    holds: 'DER, X.509, CRL and OCSP parsing, signature verification; the CCADB report format and its CA certificates as issuers',
+    paths: ['src/pki/', 'src/ccadb/csv.ts', 'src/ccadb/report.ts', 'src/ccadb/issuers.ts'],
   },
   {
     name: 'rules',

@@ -90,6 +90,8 @@ export interface TrackedCertificate {
   readonly disclosedCrlUrls?: readonly string[];
   /** The disclosed CRLs are shards of a partitioned set: each must carry a critical IDP naming its URL (RFC 5280 5.2.5). */
   readonly disclosedCrlsPartitioned?: boolean;
+  /** When the CCADB disclosure behind disclosedCrlUrls was last imported (epoch ms), attached with them (ccadb_disclosure_stale). */
+  readonly disclosureImportedAt?: number;
   /** Its signature algorithm (e.g. `sha1WithRSAEncryption`), read at `track`; absent on certificates tracked before (src/rules/sha1-sunset.ts). */
   readonly signatureAlgorithm?: string | null;
   /** Its certificatePolicies OIDs, read at `track` (the S/MIME generation, S/MIME BR 7.1.6.1); absent when none or tracked before. */

@@ -125,3 +125,140 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvRecord[] {
     if (i >= end) return records;
   }
 }
+
+/** A record read by readCsvRecords; `malformed` says why it cannot be trusted (the caller skips it with its line). */
+export interface StreamedCsvRecord extends CsvRecord {
+  readonly malformed?: string;
+}
+
+/** Where the reader is: at the start of a field, in an unquoted one, in a quoted one, or just after a quote inside a quoted one (the closing one, or the first of a doubled pair). */
+const At = { FieldStart: 0, Unquoted: 1, Quoted: 2, QuoteInQuoted: 3 } as const;
+type At = (typeof At)[keyof typeof At];
+
+/**
+ * The records of a CSV text that arrives in pieces (a file read as a stream), each yielded as soon as it
+ * ends, so memory holds one record and one piece, never the report: the CCADB's PEM reports run to tens of
+ * MB. The same reading as parseCsv (RFC 4180; BOM, CRLF/LF/CR, quoted line breaks, the line each record
+ * starts on, the field cap), except that nothing is fatal: text after a closing quote and a quoted field
+ * left open at the end of the file make that record `malformed`, and reading goes on.
+ */
+export async function* readCsvRecords(pieces: AsyncIterable<string>, options: CsvOptions = {}): AsyncGenerator<StreamedCsvRecord> {
+  const maxField = options.maxFieldChars ?? Number.POSITIVE_INFINITY;
+  let at: At = At.FieldStart;
+  let parts: string[] = [];
+  let fieldLength = 0;
+  let fields: string[] = [];
+  let oversized: number | undefined;
+  let malformed: string | undefined;
+  let line = 1;
+  let recordLine = 1;
+  let quoteLine = 1;
+  let previousWasCr = false;
+  let first = true;
+  const ready: StreamedCsvRecord[] = [];
+
+  const take = (piece: string, from: number, to: number): void => {
+    if (to <= from) return;
+    fieldLength += to - from;
+    if (fieldLength <= maxField) parts.push(piece.slice(from, to));
+  };
+  const endField = (): void => {
+    if (fieldLength > maxField) {
+      oversized ??= fields.length;
+      fields.push('');
+    } else fields.push(parts.length === 1 ? parts[0]! : parts.join(''));
+    parts = [];
+    fieldLength = 0;
+  };
+  const endRecord = (): void => {
+    endField();
+    // A blank line (one empty field) separates nothing.
+    if (!(fields.length === 1 && fields[0] === '' && oversized === undefined && malformed === undefined)) {
+      ready.push({
+        line: recordLine,
+        fields,
+        ...(oversized !== undefined ? { oversized } : {}),
+        ...(malformed !== undefined ? { malformed } : {}),
+      });
+    }
+    fields = [];
+    oversized = undefined;
+    malformed = undefined;
+    at = At.FieldStart;
+  };
+
+  for await (let piece of pieces) {
+    // A UTF-8 byte order mark before the header is not part of the first column's name.
+    if (first && piece.length > 0) {
+      if (piece.charCodeAt(0) === 0xfeff) piece = piece.slice(1);
+      first = false;
+    }
+    let from = 0; // where the part of the current field in this piece starts
+    for (let i = 0; i < piece.length; i++) {
+      const c = piece.charCodeAt(i);
+      const lineBreak = c === CR || c === LF;
+      if (c === CR || (c === LF && !previousWasCr)) line++;
+      const crlfTail = c === LF && previousWasCr;
+      previousWasCr = c === CR;
+      switch (at) {
+        case At.FieldStart:
+          if (c === QUOTE) {
+            at = At.Quoted;
+            quoteLine = line;
+            from = i + 1;
+          } else if (c === COMMA) endField();
+          else if (lineBreak) {
+            // The LF of a CRLF that already ended the record ends nothing more.
+            if (!(crlfTail && fields.length === 0)) endRecord();
+            recordLine = line;
+          } else {
+            at = At.Unquoted;
+            from = i;
+          }
+          break;
+        case At.Unquoted:
+          if (c === COMMA) {
+            take(piece, from, i);
+            endField();
+            at = At.FieldStart;
+          } else if (lineBreak) {
+            take(piece, from, i);
+            endRecord();
+            recordLine = line;
+          }
+          break;
+        case At.Quoted:
+          if (c === QUOTE) {
+            take(piece, from, i);
+            at = At.QuoteInQuoted;
+          }
+          break;
+        case At.QuoteInQuoted:
+          if (c === QUOTE) {
+            take('"', 0, 1);
+            at = At.Quoted;
+            from = i + 1;
+          } else if (c === COMMA) {
+            endField();
+            at = At.FieldStart;
+          } else if (lineBreak) {
+            endRecord();
+            recordLine = line;
+          } else {
+            malformed ??= `text after a closing quote on line ${line} (RFC 4180 2.7 wants "" for a quote inside a field)`;
+            at = At.Unquoted;
+            from = i;
+          }
+          break;
+      }
+    }
+    if (at === At.Unquoted || at === At.Quoted) take(piece, from, piece.length);
+    for (const r of ready) yield r;
+    ready.length = 0;
+  }
+  if ((at as At) === At.Quoted) {
+    malformed ??= `a quoted field opened on line ${quoteLine} is not closed before the end of the file`;
+    endRecord();
+  } else if ((at as At) !== At.FieldStart || fields.length > 0) endRecord();
+  for (const r of ready) yield r;
+}

@@ -6,17 +6,20 @@
  * certificate's subject with the certificate's signature verified under that
  * certificate's key (names alone are not unique across CAs).
  *
- * A certificate without a CDP of its own is checked against every CRL its
- * issuer disclosed; one with a CDP is also checked against the issuer's
- * disclosed full CRL, so that the two can be compared (crl_sources_disagree).
- * Shards of a partitioned set are only polled for certificates without a
- * CDP: a CA that partitions names the shard in the certificate.
+ * A certificate without a CDP of its own is checked against its issuer's
+ * disclosed full CRLs (each one: since CCADB Policy 2.1 a CA may disclose
+ * several), or, when the issuer disclosed only a partitioned set, against
+ * every shard (their union is the full CRL). One with a CDP is also checked
+ * against the disclosed full CRLs, so that they can be compared
+ * (crl_sources_disagree). Shards are only polled for certificates without a
+ * CDP, and never next to a full CRL: a CA that partitions names the shard in
+ * the certificate, and a shard must carry an IDP a full CRL does not.
  */
 import type { StoredCertificate } from '../ports/store.js';
 import { readCertificateBlocks } from '../pki/certificate.js';
 import { authorityKeyId, subjectKeyId } from '../pki/certificate-fields.js';
 import { certificateKey, isSignedBy, parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
-import { disclosedUrls, nameHash } from './report.js';
+import { disclosedUrls, fullCrlsOf, nameHash } from './report.js';
 import type { DisclosureLookup, StoredDisclosure } from './store.js';
 
 /** The disclosure-derived fields the planner and status attach to a tracked certificate. */
@@ -65,8 +68,9 @@ export function disclosedSourcesOf(
 ): DisclosedSources {
   if (!d) return { disclosedCrlUrls: [], disclosedCrlsPartitioned: false };
   const ownCrl = cert.crlUrls.length > 0 || (cert.givenCrlUrls?.length ?? 0) > 0;
-  if (ownCrl) return { disclosedCrlUrls: d.fullCrl ? [d.fullCrl] : [], disclosedCrlsPartitioned: false };
-  return { disclosedCrlUrls: disclosedUrls(d), disclosedCrlsPartitioned: d.partitionedCrls.length > 0 };
+  const full = fullCrlsOf(d);
+  if (ownCrl || full.length > 0) return { disclosedCrlUrls: [...full], disclosedCrlsPartitioned: false };
+  return { disclosedCrlUrls: [...d.partitionedCrls], disclosedCrlsPartitioned: d.partitionedCrls.length > 0 };
 }
 
 /**
@@ -110,14 +114,16 @@ export class DisclosureResolver {
     return found;
   }
 
-  private imported: Promise<boolean> | null = null;
+  /** When the disclosures were last imported; null when never. */
+  private imported: Promise<number | null> | null = null;
 
   async attach<C extends StoredCertificate>(cert: C): Promise<C> {
     // Nothing imported (most homes): no certificate has a disclosure to look up, and no read is spent on one.
-    this.imported ??= this.lookup.lastImport().then((last) => last !== null);
-    if (!(await this.imported)) return cert;
+    this.imported ??= this.lookup.lastImport().then((last) => last?.at ?? null);
+    const importedAt = await this.imported;
+    if (importedAt === null) return cert;
     const viaIssuer = await this.viaIssuer(cert.issuerSha256);
-    if (viaIssuer) return withSources(cert, viaIssuer);
+    if (viaIssuer) return withSources(cert, viaIssuer, importedAt);
     // The fallback below reads each certificate (one item per certificate per run). A certificate with its
     // own CDP gets only the disclosed full CRL, for comparison, from a disclosure found through its issuer;
     // the per-certificate match is kept for those that have no CRL of their own.
@@ -143,11 +149,11 @@ export class DisclosureResolver {
       found = disclosureFor(this.lookup, raw, cert.issuerSha256);
       this.cache.set(key, found);
     }
-    return withSources(cert, await found);
+    return withSources(cert, await found, importedAt);
   }
 }
 
-function withSources<C extends StoredCertificate>(cert: C, d: StoredDisclosure | null): C {
+function withSources<C extends StoredCertificate>(cert: C, d: StoredDisclosure | null, importedAt: number): C {
   const sources = disclosedSourcesOf(cert, d);
-  return sources.disclosedCrlUrls.length === 0 ? cert : { ...cert, ...sources };
+  return sources.disclosedCrlUrls.length === 0 ? cert : { ...cert, ...sources, disclosureImportedAt: importedAt };
 }

@@ -9,7 +9,8 @@
  * Built on three table operations, so the DynamoDB table (AWS and the local
  * embedded one) and an in-memory table for unit tests run the same code.
  */
-import { disclosedUrls, type Disclosure } from './report.js';
+import { disclosedUrls, fullCrlsOf, type Disclosure } from './report.js';
+import type { DisclosedCaCertificate, DisclosedCaCertificateLookup, KeptCaCertificate } from './issuers.js';
 
 type Item = Record<string, unknown>;
 
@@ -33,9 +34,22 @@ export interface DisclosureChange {
   /** When the import saw it (epoch ms). */
   readonly at: number;
   readonly fullCrl: string | null;
+  /** Every full CRL disclosed (absent in entries written before V5: fullCrl was the one). */
+  readonly fullCrls?: readonly string[];
   readonly partitionedCrls: readonly string[];
   /** The CA left the report. */
   readonly removed: boolean;
+}
+
+/** How the scheduled download of a CCADB report URL has been going (refresh.ts): its backoff. */
+export interface RefreshState {
+  readonly url: string;
+  /** Failed downloads (or unreadable reports) in a row since the last good one. */
+  readonly failures: number;
+  readonly lastFailureAt: number | null;
+  readonly lastError: string | null;
+  /** When a download from this URL last imported (epoch ms); null when never. */
+  readonly lastGoodAt: number | null;
 }
 
 export interface ImportSummary {
@@ -58,14 +72,24 @@ const META = { pk: 'CCADB#META', sk: 'import' } as const;
 const byKey = (ski: string): string => `CCADB#SKI#${ski}`;
 const byName = (hash: string): string => `CCADB#NAME#${hash}`;
 const historyOf = (sha256: string): string => `CCADB#HIST#${sha256}`;
+const REFRESH = 'CCADB#REFRESH';
+/** The CA certificates of the "All Certificate PEMs" report: by fingerprint, and the three issuer lookups. */
+const CA_CERTS = 'CCADB#CERT';
+const certByKey = (ski: string): string => `CCADB#CERT#SKI#${ski}`;
+const certByName = (hash: string): string => `CCADB#CERT#NAME#${hash}`;
+const certByText = (key: string): string => `CCADB#CERT#TEXT#${key}`;
 
 /** What a re-import compares: a disclosure "changed" when any of these did. */
 const fingerprint = (d: Disclosure): string =>
-  JSON.stringify([d.subjectKeyId, d.subjectNameHash, d.fullCrl, [...d.partitionedCrls].sort(), d.name, d.owner]);
+  JSON.stringify([d.subjectKeyId, d.subjectNameHash, [...fullCrlsOf(d)].sort(), [...d.partitionedCrls].sort(), d.name, d.owner]);
 
-const toDisclosure = (item: Item): StoredDisclosure => JSON.parse(String(item.d)) as StoredDisclosure;
+/** A stored disclosure; one stored before V5 has its one full CRL as fullCrl only. */
+const toDisclosure = (item: Item): StoredDisclosure => {
+  const d = JSON.parse(String(item.d)) as StoredDisclosure;
+  return d.fullCrls ? d : { ...d, fullCrls: fullCrlsOf(d) };
+};
 
-export class DisclosureStore implements DisclosureLookup {
+export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificateLookup {
   constructor(private readonly table: DisclosureTable) {}
 
   async current(): Promise<StoredDisclosure[]> {
@@ -86,6 +110,55 @@ export class DisclosureStore implements DisclosureLookup {
   async lastImport(): Promise<{ at: number; source: string } | null> {
     const [item] = await this.table.queryAll({ pk: META.pk }, 'the last CCADB import');
     return item ? { at: Number(item.at), source: String(item.source) } : null;
+  }
+
+  /**
+   * Keeps disclosed CA certificates by fingerprint, with their issuer lookups. Only ever adds: the PEM
+   * report is published per NotBeforeYear, so one file is never the whole set, and a CA certificate
+   * once disclosed still identifies the CA that signed with its key.
+   */
+  async keepCaCertificates(certs: readonly KeptCaCertificate[]): Promise<void> {
+    const puts: Item[] = [];
+    for (const c of certs) {
+      const body = JSON.stringify({ sha256: c.sha256, pem: c.pem } satisfies DisclosedCaCertificate);
+      puts.push({ pk: CA_CERTS, sk: c.sha256, d: body });
+      if (c.subjectKeyId) puts.push({ pk: certByKey(c.subjectKeyId), sk: c.sha256, d: body });
+      puts.push({ pk: certByName(c.subjectNameHash), sk: c.sha256, d: body });
+      if (c.subjectTextKey) puts.push({ pk: certByText(c.subjectTextKey), sk: c.sha256, d: body });
+    }
+    if (puts.length) await this.table.batchPut(puts, 'CCADB CA certificates');
+  }
+
+  private async certsAt(pk: string, what: string): Promise<DisclosedCaCertificate[]> {
+    return (await this.table.queryAll({ pk }, what)).map((i) => JSON.parse(String(i.d)) as DisclosedCaCertificate);
+  }
+
+  /** Disclosed CA certificates with this Subject Key Identifier: from the PEM report, and from records that carried a PEM. */
+  async caCertificatesByKeyId(subjectKeyIdHex: string): Promise<DisclosedCaCertificate[]> {
+    const ski = subjectKeyIdHex.toLowerCase();
+    const fromRecords = (await this.byKeyId(ski)).flatMap((d) => (d.pem ? [{ sha256: d.sha256, pem: d.pem }] : []));
+    return [...(await this.certsAt(certByKey(ski), 'the CCADB CA certificates by key identifier')), ...fromRecords];
+  }
+
+  async caCertificatesBySubjectName(nameHashHex: string): Promise<DisclosedCaCertificate[]> {
+    const fromRecords = (await this.bySubjectName(nameHashHex)).flatMap((d) => (d.pem ? [{ sha256: d.sha256, pem: d.pem }] : []));
+    return [...(await this.certsAt(certByName(nameHashHex), 'the CCADB CA certificates by subject name')), ...fromRecords];
+  }
+
+  async caCertificatesBySubjectText(textKey: string): Promise<DisclosedCaCertificate[]> {
+    return this.certsAt(certByText(textKey), 'the CCADB CA certificates by subject');
+  }
+
+  /** How downloads from `url` have been going; a URL never tried has no failures and no good download. */
+  async refreshState(url: string): Promise<RefreshState> {
+    const item = (await this.table.queryAll({ pk: REFRESH }, 'the CCADB refresh state')).find((i) => i.sk === url);
+    return item
+      ? (JSON.parse(String(item.d)) as RefreshState)
+      : { url, failures: 0, lastFailureAt: null, lastError: null, lastGoodAt: null };
+  }
+
+  async putRefreshState(state: RefreshState): Promise<void> {
+    await this.table.batchPut([{ pk: REFRESH, sk: state.url, d: JSON.stringify(state) }], 'the CCADB refresh state');
   }
 
   async history(sha256: string): Promise<DisclosureChange[]> {
@@ -127,12 +200,18 @@ export class DisclosureStore implements DisclosureLookup {
       const body = JSON.stringify(stored);
       puts.push({ pk: CURRENT, sk: d.sha256, d: body });
       for (const k of lookupKeys(d)) puts.push({ ...k, d: body });
-      const change: DisclosureChange = { at: importedAt, fullCrl: d.fullCrl, partitionedCrls: d.partitionedCrls, removed: false };
+      const change: DisclosureChange = {
+        at: importedAt,
+        fullCrl: d.fullCrl,
+        fullCrls: fullCrlsOf(d),
+        partitionedCrls: d.partitionedCrls,
+        removed: false,
+      };
       puts.push({ pk: historyOf(d.sha256), sk: at, d: JSON.stringify(change) });
     }
     for (const old of before.values()) {
       deletes.push({ pk: CURRENT, sk: old.sha256 }, ...lookupKeys(old));
-      const change: DisclosureChange = { at: importedAt, fullCrl: null, partitionedCrls: [], removed: true };
+      const change: DisclosureChange = { at: importedAt, fullCrl: null, fullCrls: [], partitionedCrls: [], removed: true };
       puts.push({ pk: historyOf(old.sha256), sk: at, d: JSON.stringify(change) });
     }
     // History and new items first, removals last: an import cut short leaves more disclosed, never less.

@@ -253,20 +253,28 @@ export interface IssuerResolution {
    * CA that issued that signing certificate (RFC 6962 section 3.1).
    */
   readonly revocationIssuer: CertificateInfo;
-  readonly via: 'given' | 'bundle' | 'aia';
+  readonly via: 'given' | 'bundle' | 'ccadb' | 'aia';
 }
 
 /** Fetches the bytes at a caIssuers URL; supplied by the caller so the core does no I/O of its own. */
 export type CaIssuersFetch = (url: string) => Promise<Uint8Array>;
 
+/** The CA certificates the CCADB discloses that may have issued a certificate (ccadb/issuers.ts); each is still checked here. */
+export type DisclosedIssuers = (cert: CertificateInfo) => Promise<readonly CertificateInfo[]>;
+
+export interface IssuerSources {
+  readonly given?: readonly CertificateInfo[];
+  readonly bundle?: readonly CertificateInfo[];
+  readonly disclosedIssuers?: DisclosedIssuers;
+  readonly fetchCaIssuers?: CaIssuersFetch;
+}
+
 /**
  * Finds the issuer of `cert`: among `given` (an --issuer file), then the
- * other certificates of the same bundle, then the AIA caIssuers URLs.
+ * other certificates of the same bundle, then the CA certificates the CCADB
+ * discloses (no network: an imported report), then the AIA caIssuers URLs.
  */
-export async function resolveIssuer(
-  cert: CertificateInfo,
-  options: { given?: readonly CertificateInfo[]; bundle?: readonly CertificateInfo[]; fetchCaIssuers?: CaIssuersFetch },
-): Promise<IssuerResolution> {
+export async function resolveIssuer(cert: CertificateInfo, options: IssuerSources): Promise<IssuerResolution> {
   // Why each caIssuers URL gave no issuer (refused by the address guard, unreachable, not certificates), so the
   // refusal says what to do about it rather than only that AIA was tried.
   const caIssuersFailures: string[] = [];
@@ -275,6 +283,7 @@ export async function resolveIssuer(
     const tried = [
       options.given?.length ? '--issuer' : null,
       options.bundle?.length ? 'the bundle' : null,
+      options.disclosedIssuers ? 'the CA certificates imported from the CCADB' : null,
       cert.caIssuersUrls.length && options.fetchCaIssuers
         ? `AIA caIssuers${caIssuersFailures.length ? ` (${caIssuersFailures.join('; ')})` : ''}`
         : null,
@@ -296,11 +305,14 @@ export async function resolveIssuer(
 
 async function findSigner(
   cert: CertificateInfo,
-  options: { given?: readonly CertificateInfo[]; bundle?: readonly CertificateInfo[]; fetchCaIssuers?: CaIssuersFetch },
+  options: IssuerSources,
   caIssuersFailures: string[],
 ): Promise<{ issuer: CertificateInfo; via: IssuerResolution['via'] } | null> {
   for (const c of options.given ?? []) if (c.sha256 !== cert.sha256 && isIssuerOf(c, cert)) return { issuer: c, via: 'given' };
   for (const c of options.bundle ?? []) if (c.sha256 !== cert.sha256 && isIssuerOf(c, cert)) return { issuer: c, via: 'bundle' };
+  if (options.disclosedIssuers)
+    for (const c of await options.disclosedIssuers(cert))
+      if (c.sha256 !== cert.sha256 && isIssuerOf(c, cert)) return { issuer: c, via: 'ccadb' };
   if (options.fetchCaIssuers) {
     for (const url of cert.caIssuersUrls) {
       let found: CertificateInfo[];

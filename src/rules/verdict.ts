@@ -52,6 +52,9 @@ export function countVerdicts(certificates: Iterable<{ readonly verdict: Verdict
   return counts;
 }
 
+/** How old a CCADB disclosure may be before ccadb_disclosure_stale (48 hours, letsencrypt/boulder#8891; ccadb/refresh.ts uses the same). */
+export const DISCLOSURE_STALE_AFTER_MS = 48 * 3_600_000;
+
 export type FindingCode =
   | 'ocsp_unknown_for_issued'
   | 'ocsp_crl_disagree'
@@ -70,6 +73,7 @@ export type FindingCode =
   | 'crl_sources_disagree'
   | 'partition_idp_mismatch'
   | 'disclosed_crl_unreadable'
+  | 'ccadb_disclosure_stale'
   | 'revocation_before_issuance'
   | 'sha1_subca_sunset'
   | 'crl_signed_sha1'
@@ -308,6 +312,21 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
           message: `${route === 'ccadb' ? 'the CRL disclosed in the CCADB at' : 'the CRL at'} ${s.url} was set aside at ${iso(o.observedAt)}: ${o.error!.message}`,
         };
       }),
+  // The CRLs this certificate is checked against come from a CCADB disclosure imported more than 48 hours
+  // ago: the CA may have moved its CRLs since. Let's Encrypt's CCADB prober uses its last good copy for up to
+  // 48 hours (letsencrypt/boulder#8891); past that, revwatch says so. Info: it is about revwatch's input, not
+  // the CA's conduct, and the answers of the CRLs still count.
+  ccadb_disclosure_stale: ({ cert, now }) => {
+    const at = cert.disclosureImportedAt;
+    if (at === undefined || !cert.disclosedCrlUrls?.length || now - at <= DISCLOSURE_STALE_AFTER_MS) return [];
+    return [
+      {
+        code: 'ccadb_disclosure_stale',
+        severity: 'info',
+        message: `its CCADB-disclosed CRLs come from an import of ${iso(at)}, more than 48 hours old (letsencrypt/boulder#8891): run \`revwatch ccadb import\` with the current report`,
+      },
+    ];
+  },
   // A CRL the CA disclosed in the CCADB for this certificate's issuer could not be read (CCADB Policy 5: disclosed CRLs must be available).
   disclosed_crl_unreadable: ({ evidence, cert }) =>
     evidence.sources

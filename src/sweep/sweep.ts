@@ -8,6 +8,7 @@
  * or does not verify is recorded with its reason (in the URL's state and as a
  * health finding) and the sweep goes on. Only a verified CRL is indexed.
  */
+import { mapLimit } from '../util/map-limit.js';
 import { DerError } from '../pki/der.js';
 import { scanCrl, type CrlScan } from '../pki/crl.js';
 import type { Clock, FetchFailureKind, Fetcher } from '../ports/index.js';
@@ -35,7 +36,11 @@ export const LARGE_CRL_BYTES = 16 * 1024 * 1024;
 export const SWEEP_CRL_MAX_BYTES = 256 * 1024 * 1024;
 
 export interface SweepDeps {
-  readonly disclosures: { current(): Promise<StoredDisclosure[]> };
+  readonly disclosures: {
+    current(): Promise<StoredDisclosure[]>;
+    /** The CA certificates kept from the CCADB's PEM report (a V5 records report carries no PEMs). */
+    caCertificatesByKeyId?(subjectKeyIdHex: string): Promise<readonly { readonly sha256: string; readonly pem: string }[]>;
+  };
   readonly fetcher: Fetcher;
   readonly clock: Clock;
   readonly index: RevocationIndexStore;
@@ -99,8 +104,24 @@ const VERIFY_FAULT_BASES: ReadonlySet<HealthBasis> = new Set(['reach', 'verify']
 const UNCHANGED_BASES: ReadonlySet<HealthBasis> = new Set(['reach', 'verify', 'time']);
 const CHANGED_BASES: ReadonlySet<HealthBasis> = new Set(['reach', 'verify', 'time', 'content', 'event']);
 
+/**
+ * Each disclosure with its CA certificate: from its own PEM cell (V4), else the
+ * certificate the PEM report disclosed under the same fingerprint, found through
+ * its Subject Key Identifier. Without either, its CRLs are recorded as having
+ * no disclosed CA certificate to verify them with.
+ */
+async function withCaCertificates(disclosures: readonly StoredDisclosure[], lookup: SweepDeps['disclosures']): Promise<StoredDisclosure[]> {
+  const byKey = lookup.caCertificatesByKeyId?.bind(lookup);
+  if (!byKey) return [...disclosures];
+  return mapLimit(disclosures, 16, async (d) => {
+    if (d.pem || !d.subjectKeyId) return d;
+    const kept = (await byKey(d.subjectKeyId)).find((c) => c.sha256 === d.sha256);
+    return kept ? { ...d, pem: kept.pem } : d;
+  });
+}
+
 export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Promise<SweepSummary> {
-  const targets = sweepTargets(await deps.disclosures.current(), options);
+  const targets = sweepTargets(await withCaCertificates(await deps.disclosures.current(), deps.disclosures), options);
   const state = await deps.state.load();
   const sweep = (state.sweeps[state.sweeps.length - 1]?.sweep ?? 0) + 1;
   const startedAt = deps.clock.now().getTime();

@@ -40,10 +40,10 @@ export interface TargetFilter {
 }
 
 /**
- * The CA certificate a disclosure carries, from its PEM cell. The seam for the
- * CCADB PEM report (issue 26): where a disclosure was imported without its
- * PEM, a lookup by SHA-256 in that report belongs here; today such a CRL is
- * recorded as having no disclosed CA certificate to verify it with.
+ * The CA certificate a disclosure carries, from its PEM cell (the sweep fills
+ * that cell from the CCADB's PEM report before it gets here, see
+ * withCaCertificates in sweep.ts); without one, its CRLs are recorded as having
+ * no disclosed CA certificate to verify them with.
  */
 export function caCertificateOf(d: StoredDisclosure): CaCertificate | null {
   if (!d.pem) return null;
@@ -79,7 +79,7 @@ export function sweepTargets(disclosures: readonly StoredDisclosure[], filter: T
       continue;
     const cert = caCertificateOf(d);
     const urls: [string, boolean][] = [
-      ...(d.fullCrl ? [[d.fullCrl, false] as [string, boolean]] : []),
+      ...(d.fullCrls ?? (d.fullCrl ? [d.fullCrl] : [])).map((u) => [u, false] as [string, boolean]),
       ...d.partitionedCrls.map((u) => [u, true] as [string, boolean]),
     ];
     for (const [url, shard] of urls) {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
-import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki/certificate.js';
+import { resolveIssuer, type CaIssuersFetch, type CertificateInfo, type DisclosedIssuers } from '../pki/certificate.js';
 import { certificatePolicyOids, subjectAltNameTexts } from '../pki/certificate-fields.js';
 import type { Clock } from '../ports/index.js';
 import type { ProgressSink } from '../check/execute.js';
@@ -26,6 +26,8 @@ export interface TrackResult {
   readonly caseCreated: boolean;
   readonly added: number;
   readonly alreadyTracked: number;
+  /** Certificates already tracked that took sources given with --crl-url / --ocsp-url this time (absent when none). */
+  readonly sourcesAdded?: number;
 }
 
 /** A stable id for a case given its facts, so that re-running the same `track` reaches the same case. */
@@ -90,6 +92,8 @@ export async function trackCertificates(
     store: Store;
     clock: Clock;
     fetchCaIssuers?: CaIssuersFetch;
+    /** The CA certificates imported from the CCADB that may have issued a certificate: tried after --issuer and the bundle, before AIA. */
+    disclosedIssuers?: DisclosedIssuers;
     /** The CRLs the issuer disclosed in the CCADB, when an import holds a disclosure for it (ccadb/). */
     disclosedCrlsOf?: (cert: CertificateInfo, issuer: CertificateInfo) => Promise<readonly string[]>;
     /** Counts certificates as they are checked, then as their DERs are stored (the CLI's bar on a terminal). */
@@ -134,7 +138,12 @@ export async function trackCertificates(
       throw new InputError(
         `${e.source}: certificate ${c.serial} is ${c.der.length} bytes, more than the ${MAX_CERTIFICATE_BYTES} revwatch tracks`,
       );
-    const resolution = await resolveIssuer(c, { given, bundle: e.bundle, fetchCaIssuers: deps.fetchCaIssuers });
+    const resolution = await resolveIssuer(c, {
+      given,
+      bundle: e.bundle,
+      disclosedIssuers: deps.disclosedIssuers,
+      fetchCaIssuers: deps.fetchCaIssuers,
+    });
     // No source of its own and none given: the issuer's CCADB disclosure is the last route (BR 2.0.1 made OCSP optional).
     if (sourceless && (await deps.disclosedCrlsOf!(c, resolution.revocationIssuer)).length === 0) refuse();
     if (resolution.revocationIssuer.der.length > MAX_CERTIFICATE_BYTES)
@@ -190,6 +199,42 @@ export async function trackCertificates(
   deps.progress?.stop();
   deps.progress?.note?.(`recording ${unique.size} certificate(s) in case ${kase.id}`);
   const added = await deps.store.addCertificates([...unique.values()]);
+  const sourcesAdded =
+    sources.crlUrls?.length || sources.ocspUrls?.length ? await addGivenSources(deps.store, [...unique.values()], added, now) : 0;
   deps.progress?.stop();
-  return { caseId: kase.id, caseCreated, added, alreadyTracked: unique.size - added };
+  return { caseId: kase.id, caseCreated, added, alreadyTracked: unique.size - added, ...(sourcesAdded ? { sourcesAdded } : {}) };
+}
+
+/**
+ * Re-tracking a certificate already in the case with --crl-url / --ocsp-url adds those sources to it (a CA
+ * that names a new CRL mid-incident, or a source the first track left out): the stored certificate takes
+ * the union of what it had and what is given, and is made due so that the next check asks the new sources.
+ * Returns how many certificates gained a source.
+ */
+async function addGivenSources(store: Store, tracked: readonly StoredCertificate[], added: number, now: number): Promise<number> {
+  if (added === tracked.length) return 0; // every one is new: stored with the given sources already
+  const stored = await store.getCaseCertificates(tracked.map((c) => ({ caseId: c.caseId, sha256: c.sha256 })));
+  const given = new Map(tracked.map((c) => [c.sha256, c]));
+  const union = (a: readonly string[] | undefined, b: readonly string[] | undefined): string[] => [
+    ...new Set([...(a ?? []), ...(b ?? [])]),
+  ];
+  const writes = [];
+  for (const cc of stored) {
+    const want = given.get(cc.cert.sha256);
+    if (!want) continue;
+    const crl = union(cc.cert.givenCrlUrls, want.givenCrlUrls);
+    const ocsp = union(cc.cert.givenOcspUrls, want.givenOcspUrls);
+    if (crl.length === (cc.cert.givenCrlUrls?.length ?? 0) && ocsp.length === (cc.cert.givenOcspUrls?.length ?? 0)) continue;
+    const cert: StoredCertificate = {
+      ...cc.cert,
+      ...(crl.length ? { givenCrlUrls: crl } : {}),
+      ...(ocsp.length ? { givenOcspUrls: ocsp } : {}),
+    };
+    // The whole item is rewritten (the sources are part of the certificate), from a consistent read just
+    // made. Not conditional on rev: a check that wrote this record in between would lose that one write,
+    // and the certificate, now due, is asked again at the next check.
+    writes.push({ cert, record: cc.record, rev: cc.rev, pollDue: now, soleWriter: true });
+  }
+  if (writes.length) await store.writeRecords(writes);
+  return writes.length;
 }

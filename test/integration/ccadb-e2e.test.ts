@@ -56,9 +56,10 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
   const shardMembers: Record<string, string[]> = {};
   const url = (path: string): string => http.url(path);
 
-  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const cli = (...args: string[]) => cliAt(home, ...args);
+  const cliAt = async (at: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
-      const r = await exec('node', ['bin/revwatch.js', '--home', home, '--allow-private-network', ...args], { encoding: 'utf8' });
+      const r = await exec('node', ['bin/revwatch.js', '--home', at, '--allow-private-network', ...args], { encoding: 'utf8' });
       return { code: 0, stdout: r.stdout, stderr: r.stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -222,7 +223,7 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
     const r = await cli('ccadb', 'import', join(work, 'not-ccadb.csv'));
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([
-      `revwatch: ${join(work, 'not-ccadb.csv')} is not the CCADB "All Certificate Records" report: no "Subject Key Identifier", "Full CRL Issued By This CA", "JSON Array of Partitioned CRLs" columns`,
+      `revwatch: ${join(work, 'not-ccadb.csv')} is not a CCADB report revwatch reads: no "JSON Array of All Full CRL URLs" (V5) or "Full CRL Issued By This CA" (V4) column of the "All Certificate Records" report, and no "SHA-256 Fingerprint" and "X.509 Certificate (PEM)" columns of the "All Certificate PEMs" report`,
     ]);
   });
 
@@ -241,7 +242,12 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
       added: number;
       skipped: { line: number; why: string }[];
     };
-    expect(first).toMatchObject({ disclosures: 4, withCrls: 4, added: 4 });
+    expect(first).toMatchObject({
+      disclosures: 4,
+      withCrls: 4,
+      added: 4,
+      reports: [{ report: '"All Certificate Records" (V4)', rows: 5, kept: 4, skipped: 1 }],
+    });
     // Rows 2..4 hold PEM cells of many lines each: the broken row starts far below line 6.
     expect(first.skipped).toHaveLength(1);
     expect(first.skipped[0]!.why).toMatch(/not a SHA-256 fingerprint/);
@@ -348,5 +354,183 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
     } finally {
       await open.close();
     }
+  });
+
+  /**
+   * The reports as the CCADB publishes them since CCADB Policy 2.1: the real V5 header (89 columns, a
+   * fixture), no PEMs in it, the CA certificates in a separate "All Certificate PEMs" report; both in a
+   * directory, written with a BOM and CRLF, quoted cells with commas and line breaks. A CA with two full
+   * CRLs and a CA with partitioned shards; leaves without CDP or AIA tracked without --issuer.
+   */
+  describe('V5 and the PEM report, issuers from the CCADB', () => {
+    const home5 = mkdtempSync(join(tmpdir(), 'revwatch-ccadb5-'));
+    const dir = mkdtempSync(join(tmpdir(), 'revwatch-ccadb5-dir-'));
+    const v5Header = readFileSync(join(__dirname, '..', 'fixtures', 'ccadb', 'AllCertificateRecordsCSVFormatV5.header.csv'), 'utf8')
+      .trim()
+      .split(',');
+    const pemHeader = readFileSync(join(__dirname, '..', 'fixtures', 'ccadb', 'AllCertificatePEMsCSVFormat.header.csv'), 'utf8').trim();
+    const cell = (f: string): string => (/[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);
+    const v5Row = (values: Record<string, string>): string => {
+      for (const k of Object.keys(values)) if (!v5Header.includes(k)) throw new Error(`no V5 column ${k}`);
+      return v5Header.map((h) => cell(values[h] ?? '')).join(',');
+    };
+    const v5Leaves = ['v5-full-good', 'v5-full-revoked', 'v5-part-good', 'v5-part-revoked'];
+    let badV5Line = 0;
+
+    const writeReports = (): string => {
+      const full = caCert(cas.full);
+      const part = caCert(cas.part);
+      const b64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
+      const records = [
+        v5Header.join(','),
+        v5Row({
+          'CA Owner': 'Full Owner, Inc.',
+          'Certificate Name': cas.full.name,
+          'Certificate Record Type': 'Intermediate Certificate',
+          'SHA-256 Fingerprint': full.sha256.toUpperCase(),
+          'Subject Key Identifier': b64(full.subjectKeyId!),
+          'JSON Array of All Full CRL URLs': JSON.stringify([url('/full/ca.crl'), url('/full/ca2.crl')]),
+          'Audit Firm': 'Ernst & Young, LLP',
+          'Certificate Policy (CP) URL': 'https://example.test/cp1.pdf\nhttps://example.test/cp2.pdf; https://example.test/cp3.pdf',
+        }),
+        v5Row({
+          'CA Owner': 'Partitioned "Owner"',
+          'Certificate Name': cas.part.name,
+          'SHA-256 Fingerprint': part.sha256.toUpperCase(),
+          'Subject Key Identifier': b64(part.subjectKeyId!),
+          'JSON Array of Partitioned CRLs': JSON.stringify(partUrls.map(url)),
+        }),
+        v5Row({ 'CA Owner': 'Broken', 'SHA-256 Fingerprint': 'not a fingerprint' }),
+      ];
+      badV5Line = 5; // header, the full CA's row spans two lines (its CP cell), the part CA's row
+      writeFileSync(join(dir, 'AllCertificateRecordsCSVFormatV5'), `\ufeff${records.join('\r\n')}\r\n`);
+      const pemCell = (ca: OpensslCa): string => cell(readFileSync(ca.path('ca.pem'), 'utf8').trim().replace(/\n/g, '\r\n'));
+      const pems = [
+        pemHeader,
+        `${full.sha256.toUpperCase()},${pemCell(cas.full)}`,
+        `${part.sha256.toUpperCase()},${pemCell(cas.part)}`,
+        // The wrong CA's fingerprint with the full CA's PEM: skipped, by its line.
+        `${caCert(cas.wrong).sha256.toUpperCase()},${pemCell(cas.full)}`,
+      ];
+      writeFileSync(join(dir, 'AllCertificatePEMsCSVFormat_NotBeforeYear_2026'), `\ufeff${pems.join('\r\n')}\r\n`);
+      writeFileSync(join(dir, 'README.txt'), 'not a report\n');
+      return records.join('\r\n');
+    };
+
+    it('imports a directory of V5 and PEM reports (bad rows by line), then a V5 report by URL', async () => {
+      for (const name of v5Leaves) leaves[name] = (name.startsWith('v5-full') ? cas.full : cas.part).issue(name, 'bare_ext');
+      cas.full.revoke(leaves['v5-full-revoked']!, revokedAt, 'keyCompromise');
+      cas.part.revoke(leaves['v5-part-revoked']!, revokedAt, 'keyCompromise');
+      shardMembers['full'] = [...(shardMembers['full'] ?? []), 'v5-full-revoked'];
+      shardMembers['full2'] = shardMembers['full'];
+      shardMembers['s2'] = [...(shardMembers['s2'] ?? []), 'v5-part-revoked'];
+      serveShard(cas.full, 'full2', '/full/ca2.crl', null);
+      const v5Text = writeReports();
+
+      const r = await cliAt(home5, '--json', 'ccadb', 'import', dir);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as {
+        reports: { source: string; report: string; rows: number; kept: number; skipped: number }[];
+        disclosures: number;
+        caCertificates: number;
+        skipped: { source: string; line: number; why: string }[];
+        notReports: { file: string }[];
+      };
+      expect(out.reports).toEqual([
+        {
+          source: join(dir, 'AllCertificatePEMsCSVFormat_NotBeforeYear_2026'),
+          report: '"All Certificate PEMs"',
+          rows: 3,
+          kept: 2,
+          skipped: 1,
+        },
+        { source: join(dir, 'AllCertificateRecordsCSVFormatV5'), report: '"All Certificate Records" (V5)', rows: 3, kept: 2, skipped: 1 },
+      ]);
+      expect(out).toMatchObject({ disclosures: 2, caCertificates: 2 });
+      expect(out.notReports.map((n) => n.file)).toEqual([join(dir, 'README.txt')]);
+      const pemSkip = out.skipped.find((s) => s.source.includes('PEMs'))!;
+      expect(pemSkip.why).toMatch(/does not hash to the row's "SHA-256 Fingerprint"/);
+      const pemLines = readFileSync(join(dir, 'AllCertificatePEMsCSVFormat_NotBeforeYear_2026'), 'utf8').split('\r\n');
+      expect(pemLines[pemSkip.line - 1]).toMatch(new RegExp(`^${caCert(cas.wrong).sha256.toUpperCase()},`));
+      const v5Skip = out.skipped.find((s) => s.source.includes('Records'))!;
+      expect(v5Skip).toMatchObject({ line: badV5Line, why: expect.stringMatching(/not a SHA-256 fingerprint/) });
+
+      // The same records report by URL, through the guarded fetcher: nothing changed.
+      http.route('/ccadb/AllCertificateRecordsCSVFormatV5', (_req, res) => res.end(`\ufeff${v5Text}\r\n`));
+      const byUrl = await cliAt(home5, '--json', 'ccadb', 'import', url('/ccadb/AllCertificateRecordsCSVFormatV5'));
+      expect(byUrl.code, byUrl.stderr).toBe(0);
+      expect(JSON.parse(byUrl.stdout)).toMatchObject({ disclosures: 2, added: 0, changed: 0, unchanged: 2, removed: 0 });
+    });
+
+    it('tracks leaves without CDP or AIA without --issuer and without the network, checks them, and judges them right', async () => {
+      http.reset();
+      for (const name of v5Leaves) {
+        const r = await cliAt(
+          home5,
+          'track',
+          leaves[name]!.pemPath,
+          '--case',
+          'v5',
+          '--reported-at',
+          iso(reportedAt),
+          '--reason',
+          'key-compromise',
+        );
+        expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+      }
+      expect(http.hits).toEqual([]);
+      const check = await cliAt(home5, '--json', 'check');
+      expect(check.code, check.stderr).toBe(0);
+      const status = await cliAt(home5, '--json', 'status', '--case', 'v5');
+      expect(status.code, status.stderr).toBe(0);
+      const certs = new Map(
+        (JSON.parse(status.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates.map((c) => [c.sha256, c]),
+      );
+      const of = (name: string): StatusCert => certs.get(certOf(name).sha256)!;
+      const routes = (c: StatusCert): string[] => c.sources.map((s) => `${s.url.replace(url(''), '')} ${s.route} ${s.status}`).sort();
+      // Both disclosed full CRLs are sources, each one asked.
+      expect(routes(of('v5-full-good'))).toEqual(['/full/ca.crl ccadb good', '/full/ca2.crl ccadb good']);
+      expect(routes(of('v5-full-revoked'))).toEqual(['/full/ca.crl ccadb revoked', '/full/ca2.crl ccadb revoked']);
+      expect(of('v5-full-revoked')).toMatchObject({ verdict: 'revoked_on_time', revocationTime: iso(revokedAt) });
+      expect(of('v5-full-good')).toMatchObject({ verdict: 'pending' });
+      // The partitioned set is the union of its shards.
+      expect(routes(of('v5-part-revoked'))).toEqual(['/part/s2.crl ccadb revoked']);
+      expect(of('v5-part-revoked')).toMatchObject({ verdict: 'revoked_on_time' });
+      expect(routes(of('v5-part-good'))).toEqual(partUrls.map((p) => `${p} ccadb good`).sort());
+      expect(of('v5-part-good')).toMatchObject({ verdict: 'pending' });
+    });
+
+    it('re-tracking an already tracked certificate with --crl-url adds that source, asked at the next check', async () => {
+      serveShard(cas.full, 'full', '/full/extra.crl', null);
+      const args = [
+        'track',
+        leaves['v5-full-good']!.pemPath,
+        '--case',
+        'v5',
+        '--reported-at',
+        iso(reportedAt),
+        '--reason',
+        'key-compromise',
+      ];
+      const again = await cliAt(home5, '--json', ...args, '--crl-url', url('/full/extra.crl'));
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, alreadyTracked: 1, sourcesAdded: 1 });
+      // The same again adds nothing.
+      const same = await cliAt(home5, '--json', ...args, '--crl-url', url('/full/extra.crl'));
+      expect(JSON.parse(same.stdout)).not.toHaveProperty('sourcesAdded');
+      http.reset();
+      const check = await cliAt(home5, '--json', 'check');
+      expect(check.code, check.stderr).toBe(0);
+      expect(http.hits.map((h) => h.url)).toContain('/full/extra.crl');
+      const status = await cliAt(home5, '--json', 'status', '--case', 'v5');
+      const cert = (JSON.parse(status.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates.find(
+        (c) => c.sha256 === certOf('v5-full-good').sha256,
+      )!;
+      expect(cert.sources.map((s) => `${s.url.replace(url(''), '')} ${s.route} ${s.status}`).sort()).toEqual([
+        '/full/ca.crl ccadb good',
+        '/full/ca2.crl ccadb good',
+        '/full/extra.crl given good',
+      ]);
+    });
   });
 });

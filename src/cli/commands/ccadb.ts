@@ -1,25 +1,24 @@
-/** `revwatch ccadb import <file|url>`: the CCADB disclosure of where each CA publishes its CRLs. */
+/** `revwatch ccadb import <source>…`: the CCADB disclosure of where each CA publishes its CRLs, and its CA certificates. */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 
 export function registerCcadb(program: Command, ctx: CliContext): void {
   const ccadb = program.command('ccadb').description('the CCADB disclosure of where each CA publishes its CRLs');
   ccadb
-    .command('import <source>')
-    .description('import the CCADB "All Certificate Records" CSV report (a file or an http(s) URL): disclosed full and partitioned CRLs')
-    .action(async (source: string) => {
-      const { formatImport, importCcadbReport, readReport } = await import('../../ccadb/import.js');
-      const { parseAllCertificateRecords } = await import('../../ccadb/report.js');
+    .command('import <sources...>')
+    .description(
+      'import CCADB reports (files, directories, http(s) URLs): "All Certificate Records" (V5 or V4: disclosed full and partitioned CRLs) and "All Certificate PEMs" (CA certificates, to find issuers)',
+    )
+    .action(async (sources: string[]) => {
+      const { formatImport, importCcadbReports, openCcadbSources } = await import('../../ccadb/import.js');
       const fetcher = await ctx.fetcher();
-      let text: string;
       try {
-        text = await readReport(source, fetcher);
+        // Every source is recognised before the store is opened: one that is not a CCADB report writes nothing.
+        const opened = await openCcadbSources(sources, fetcher);
+        const result = await ctx.withRuntime(({ disclosures }) => importCcadbReports(opened, disclosures, ctx.io.clock.now().getTime()));
+        ctx.print(result, () => formatImport(result));
       } finally {
         await fetcher.close();
       }
-      // Parsed before the store is opened: a file without the needed columns writes nothing.
-      parseAllCertificateRecords(text, source);
-      const result = await ctx.withRuntime(({ disclosures }) => importCcadbReport(text, source, disclosures, ctx.io.clock.now().getTime()));
-      ctx.print(result, () => formatImport(result));
     });
 }

@@ -83,11 +83,19 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
     });
     const fetchCaIssuers = (await import('../../inspect/responder.js')).caIssuersFetcher(fetcher);
     const { disclosedCrlsForTrack } = await import('../../ccadb/import.js');
+    const { disclosedIssuersOf } = await import('../../ccadb/issuers.js');
     const progress = await terminalProgress(ctx, 'certificates');
     const result = await ctx
       .withRuntime(({ store, disclosures }) =>
         trackCertificates(
-          { store, clock: io.clock, fetchCaIssuers, disclosedCrlsOf: disclosedCrlsForTrack(disclosures), progress },
+          {
+            store,
+            clock: io.clock,
+            fetchCaIssuers,
+            disclosedIssuers: disclosedIssuersOf(disclosures),
+            disclosedCrlsOf: disclosedCrlsForTrack(disclosures),
+            progress,
+          },
           kase,
           entries,
           given,
@@ -97,7 +105,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
       .finally(() => progress?.stop());
     ctx.print(skipped.length ? { ...result, skipped } : result, () =>
       [
-        `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked`,
+        `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked${result.sourcesAdded ? ` (${result.sourcesAdded} given new sources)` : ''}`,
         ...skipped.map((r) => `  ${r.file} line ${r.line}: not tracked: ${r.why}`),
       ].join('\n'),
     );

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DisclosureStore, type DisclosureTable } from '../../../src/ccadb/store.js';
-import { CCADB_REFRESH_INTERVAL_MS, refreshDisclosures } from '../../../src/ccadb/refresh.js';
+import { CCADB_REFRESH_INTERVAL_MS, DISCLOSURE_STALE_AFTER_MS, refreshBackoffMs, refreshDisclosures } from '../../../src/ccadb/refresh.js';
 import type { Disclosure } from '../../../src/ccadb/report.js';
 import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports/index.js';
 
@@ -90,10 +90,10 @@ describe('DisclosureStore.replace', () => {
   });
 });
 
-describe('refreshDisclosures (weekly, in the planner)', () => {
+describe('refreshDisclosures (daily, in the planner)', () => {
   const url = 'https://ccadb.example/AllCertificateRecordsCSVFormatv4';
 
-  it('imports when nothing was imported yet, then leaves a fresh import alone until a week has passed', async () => {
+  it('imports when nothing was imported yet, then leaves a fresh import alone until a day has passed', async () => {
     const store = new DisclosureStore(memoryTable());
     const fetcher = fetcherServing(CSV('http://crl.example/a.crl'));
     const t0 = Date.parse('2026-03-02T00:00:00Z');
@@ -111,21 +111,52 @@ describe('refreshDisclosures (weekly, in the planner)', () => {
     expect(fetcher.asked).toHaveLength(2);
   });
 
-  it('reports a failed download or an unreadable report and keeps the last import', async () => {
+  it('reports a failed download or an unreadable report, backs off, says when it was last good, and keeps the last import', async () => {
     const store = new DisclosureStore(memoryTable());
     await store.replace([disclosure(1)], 0, 'manual');
-    const week = CCADB_REFRESH_INTERVAL_MS;
-    expect(await refreshDisclosures({ store, fetcher: fetcherServing(null), now: week }, url)).toEqual({
+    const day = CCADB_REFRESH_INTERVAL_MS;
+    const down = fetcherServing(null);
+    expect(await refreshDisclosures({ store, fetcher: down, now: day }, url)).toEqual({
       refreshed: false,
       reason: 'failed',
-      error: `could not download ${url}: HTTP 503`,
+      error: `could not download ${url}: HTTP 503 (last good never)`,
+      failures: 1,
+      lastGoodAt: null,
+      retryAt: day + refreshBackoffMs(1),
+      lastImportAt: 0,
+      stale: false,
     });
-    expect(await refreshDisclosures({ store, fetcher: fetcherServing('"Some","Other"\r\n"x","y"\r\n'), now: week }, url)).toMatchObject({
+    // Within the backoff the URL is not downloaded again.
+    const waiting = await refreshDisclosures({ store, fetcher: down, now: day + refreshBackoffMs(1) - 1 }, url);
+    expect(waiting).toMatchObject({ refreshed: false, reason: 'backoff', failures: 1 });
+    expect(down.asked).toHaveLength(1);
+    // After it, tried again: a report that cannot be read is a failure too, and the wait doubles.
+    const t2 = day + refreshBackoffMs(1);
+    expect(await refreshDisclosures({ store, fetcher: fetcherServing('"Some","Other"\r\n"x","y"\r\n'), now: t2 }, url)).toMatchObject({
       refreshed: false,
       reason: 'failed',
-      error: expect.stringMatching(/is not the CCADB "All Certificate Records" report/),
+      failures: 2,
+      retryAt: t2 + 2 * refreshBackoffMs(1),
+      error: expect.stringMatching(/is not a CCADB report revwatch reads/),
     });
     expect((await store.current()).map((d) => d.name)).toEqual(['CA 1']);
     expect(await store.lastImport()).toEqual({ at: 0, source: 'manual' });
+    // Past 48 hours the last good disclosure (still used) is called stale.
+    const t3 = DISCLOSURE_STALE_AFTER_MS + 1;
+    expect(await refreshDisclosures({ store, fetcher: down, now: t3 }, url)).toMatchObject({ reason: 'failed', failures: 3, stale: true });
+    // A good download clears the backoff and says so next time it fails.
+    const t4 = t3 + refreshBackoffMs(3);
+    expect(await refreshDisclosures({ store, fetcher: fetcherServing(CSV('http://crl.example/a.crl')), now: t4 }, url)).toMatchObject({
+      refreshed: true,
+    });
+    expect(await store.refreshState(url)).toEqual({ url, failures: 0, lastFailureAt: null, lastError: null, lastGoodAt: t4 });
+    const t5 = t4 + day;
+    expect(await refreshDisclosures({ store, fetcher: down, now: t5 }, url)).toMatchObject({
+      failures: 1,
+      lastGoodAt: t4,
+      stale: false,
+      error: expect.stringContaining(`last good ${new Date(t4).toISOString()}`),
+    });
+    expect(refreshBackoffMs(40)).toBe(86_400_000);
   });
 });

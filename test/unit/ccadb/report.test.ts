@@ -103,6 +103,7 @@ describe('parseAllCertificateRecords', () => {
         owner: 'Owner, Inc.',
         subjectKeyId: '0102',
         fullCrl: 'http://crl.example/a.crl',
+        fullCrls: ['http://crl.example/a.crl'],
         partitionedCrls: [],
         pem: null,
         subjectNameHash: null,
@@ -113,6 +114,7 @@ describe('parseAllCertificateRecords', () => {
         owner: 'Owner B',
         subjectKeyId: null,
         fullCrl: null,
+        fullCrls: [],
         partitionedCrls: ['http://crl.example/b1.crl', 'http://crl.example/b2.crl'],
         pem: null,
         subjectNameHash: null,
@@ -179,14 +181,22 @@ describe('parseAllCertificateRecords', () => {
     expect((await disclosureFor(lookup, parseRawCertificate(leaf.info.der)))?.fullCrl).toBe('http://crl.example/hex.crl');
   });
 
-  it('refuses a file without the needed columns with one line naming them', () => {
+  it('refuses a file without either CRL column with one line naming the columns it looked for', () => {
     const text = csv([
       [COLUMNS.sha256, COLUMNS.name],
       [FP_A, 'x'],
     ]);
     expect(() => parseAllCertificateRecords(text, 'other.csv')).toThrow(InputError);
     expect(() => parseAllCertificateRecords(text, 'other.csv')).toThrow(
-      `other.csv is not the CCADB "All Certificate Records" report: no "${COLUMNS.subjectKeyId}", "${COLUMNS.fullCrl}", "${COLUMNS.partitioned}" columns`,
+      `other.csv is not a CCADB report revwatch reads: no "${COLUMNS.fullCrls}" (V5) or "${COLUMNS.fullCrl}" (V4) column of the "All Certificate Records" report, and no "${COLUMNS.sha256}" and "${COLUMNS.pem}" columns of the "All Certificate PEMs" report`,
+    );
+    // A records report (it has a CRL column) without the key identifier is named as such.
+    const noSki = csv([
+      [COLUMNS.sha256, COLUMNS.fullCrls],
+      [FP_A, ''],
+    ]);
+    expect(() => parseAllCertificateRecords(noSki, 'r.csv')).toThrow(
+      `r.csv is not the CCADB "All Certificate Records" report: no "${COLUMNS.subjectKeyId}" column`,
     );
   });
 });
