@@ -17,7 +17,11 @@ import { createHash } from 'node:crypto';
 import { describeCertificate, isIssuerOf, readCertificateBlocks, type CertificateInfo } from '../pki/certificate.js';
 import { authorityKeyId, nameText, subjectKeyId } from '../pki/certificate-fields.js';
 import { parseRawCertificate } from '../pki/raw-certificate.js';
-import { nameHash } from './report.js';
+
+/** SHA-256 of a Name's DER: the key disclosures and CA certificates are found by subject name under. */
+export function nameHash(nameDer: Uint8Array): string {
+  return createHash('sha256').update(nameDer).digest('hex');
+}
 
 /** A CA certificate as the CCADB disclosed it. */
 export interface DisclosedCaCertificate {
@@ -50,7 +54,7 @@ export function toKeep(der: Uint8Array, pem: string, sha256: string): KeptCaCert
 /** The lookups findDisclosedIssuer reads (DisclosureStore implements them). */
 export interface DisclosedCaCertificateLookup {
   caCertificatesByKeyId(subjectKeyIdHex: string): Promise<DisclosedCaCertificate[]>;
-  /** By SHA-256 of the subject Name's DER (nameHash in ccadb/report.ts). */
+  /** By SHA-256 of the subject Name's DER (nameHash below). */
   caCertificatesBySubjectName(nameHashHex: string): Promise<DisclosedCaCertificate[]>;
   /** By subjectTextKey of the subject as text (for names that come as text, such as an appendix's Issuer column). */
   caCertificatesBySubjectText(textKey: string): Promise<DisclosedCaCertificate[]>;

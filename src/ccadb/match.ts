@@ -19,7 +19,8 @@ import type { StoredCertificate } from '../ports/store.js';
 import { readCertificateBlocks } from '../pki/certificate.js';
 import { authorityKeyId, subjectKeyId } from '../pki/certificate-fields.js';
 import { certificateKey, isSignedBy, parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
-import { disclosedUrls, fullCrlsOf, nameHash } from './report.js';
+import { nameHash } from './issuers.js';
+import { disclosedUrls, fullCrlsOf } from './report.js';
 import type { DisclosureLookup, StoredDisclosure } from './store.js';
 
 /** The disclosure-derived fields the planner and status attach to a tracked certificate. */

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
 import { readCertificateBlocks } from '../pki/certificate.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
-import { toKeep, type KeptCaCertificate } from './issuers.js';
+import { nameHash, toKeep, type KeptCaCertificate } from './issuers.js';
 import { CsvError, parseCsv } from './csv.js';
 
 /** What one CA disclosed. */
@@ -121,9 +121,6 @@ export function keyIdentifierHex(text: string): string | null | undefined {
 }
 
 /** The hash the issuer-name lookup keys on: SHA-256 of a Name's DER. */
-export function nameHash(nameDer: Uint8Array): string {
-  return createHash('sha256').update(nameDer).digest('hex');
-}
 
 /** Which report a header is. */
 export type ReportKind =
