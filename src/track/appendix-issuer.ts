@@ -73,7 +73,7 @@ export function nameKey(text: string): string | null {
     if (eq <= 0) {
       // A comma inside a value that was not escaped (`O=Example, Inc.`): part of the previous value.
       if (attributes.length === 0 || !part.trim()) return null;
-      attributes[attributes.length - 1] += `,${foldValue(part)}`;
+      attributes[attributes.length - 1] += `, ${foldValue(part)}`;
       continue;
     }
     const rawType = part.slice(0, eq).trim().toUpperCase();
@@ -90,6 +90,7 @@ function foldValue(value: string): string {
     .replace(/\\([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
     .replace(/\\(.)/g, '$1')
     .replace(/\s+/g, ' ')
+    .replace(/ ?, ?/g, ', ')
     .trim()
     .toLowerCase();
 }

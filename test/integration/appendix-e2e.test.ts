@@ -18,7 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +26,16 @@ import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl
 import { FaultServer } from '../helpers/fault-server.js';
 import { readCertificates } from '../../src/pki/certificate.js';
 import { parseCsv } from '../../src/ccadb/csv.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+
+/** The --json outputs against docs/schemas/ (as json-schemas.test.ts loads them). */
+function schemaCheck(name: string, value: unknown): void {
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  for (const file of readdirSync(join('docs', 'schemas')).filter((f) => f.endsWith('.schema.json')))
+    ajv.addSchema(JSON.parse(readFileSync(join('docs', 'schemas', file), 'utf8')) as object);
+  const validate = ajv.getSchema(`https://revwatch.example/schemas/${name}.schema.json`)!;
+  expect(validate(value), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+}
 
 const exec = promisify(execFile);
 const HOUR = 3_600_000;
@@ -249,6 +259,7 @@ run('track --appendix and report --format irg-csv against a real openssl CRL', {
       fromCertificates: number;
       skipped: { file: string; line: number; why: string }[];
     };
+    schemaCheck('track', out);
     expect(out.added).toBe(tracked.size);
     expect(out).toMatchObject({ alreadyTracked: 0, duplicates, fromCertificates: 1 });
     expect(out.skipped.map((s) => s.line)).toEqual([...badLines, ...undisclosedLines]);
@@ -288,6 +299,7 @@ run('track --appendix and report --format irg-csv against a real openssl CRL', {
     expect(crlHits).toBe(1);
     const status = await cli('--json', 'status', '--case', 'appendix');
     expect(status.code, status.stderr).toBe(0);
+    schemaCheck('status', JSON.parse(status.stdout));
     const certs = (JSON.parse(status.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates;
     expect(certs).toHaveLength(tracked.size);
     for (const c of certs) {
@@ -309,6 +321,16 @@ run('track --appendix and report --format irg-csv against a real openssl CRL', {
     }
     const text = await cli('status', '--case', 'appendix');
     expect(text.stdout).toContain("validity from the CA's appendix, not from the certificate");
+    // The JSON report: the flag on each appendix row, crt.sh searched by serial where the row gave no fingerprint.
+    const json = await cli('report', '--case', 'appendix', '--format', 'json');
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as { certificates: (StatusCert & { crtshUrl: string })[] };
+    schemaCheck('report', report);
+    const noFingerprint = report.certificates.find((c) => c.validityFrom === 'appendix' && !tracked.get(c.serial)!.sha256)!;
+    expect(noFingerprint.crtshUrl).toBe(`https://crt.sh/?serial=${noFingerprint.serial}`);
+    // The markdown appendix says it too.
+    const md = await cli('report', '--case', 'appendix');
+    expect(md.stdout).toContain("pending (validity from the CA's appendix, not from the certificate)");
   });
 
   it('report --format irg-csv: the eleven standard headers first and in order, a row per certificate', async () => {
