@@ -14,17 +14,18 @@ export async function irgCsvOut(ctx: CliContext, caseId: string, out: string | u
   const { writeIrgCsv } = await import('../report/irg-csv.js');
   const { fileSpool } = await import('../adapters/local/file-spool.js');
   let fd: number | null = null;
-  if (out) {
-    try {
-      fd = openSync(out, 'w');
-    } catch (err) {
-      throw new InputError(`cannot write --out ${oneLine(out)}: ${fsReason(err)}`);
-    }
-  }
   const write = (chunk: string): void | Promise<void> => {
-    if (fd === null) {
+    if (!out) {
       io.stdout(chunk);
       return io.drain?.();
+    }
+    // Opened at the first row, once the case is known to exist: a refused command leaves no file behind.
+    if (fd === null) {
+      try {
+        fd = openSync(out, 'w');
+      } catch (err) {
+        throw new InputError(`cannot write --out ${oneLine(out)}: ${fsReason(err)}`);
+      }
     }
     const bytes = Buffer.from(chunk, 'utf8');
     let written = 0;

@@ -18,7 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -355,6 +355,12 @@ run('track --appendix and report --format irg-csv against a real openssl CRL', {
       );
       if (row['Serial #'] !== leaf.serialHex.toLowerCase()) expect(row.dNSNames).toBe(dnsOf(row['Serial #']!).join(' '));
     }
+    // A case that does not exist: one line, exit 1, no file left behind.
+    const missing = join(work, 'missing.csv');
+    const refused = await cli('report', '--case', 'no-such-case', '--format', 'irg-csv', '--out', missing);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe('revwatch: no case "no-such-case"');
+    expect(existsSync(missing)).toBe(false);
     // The same rows on stdout.
     const stdout = await cli('report', '--case', 'appendix', '--format', 'irg-csv');
     expect(stdout.stdout).toBe(readFileSync(out, 'utf8'));
