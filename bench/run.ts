@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- crl|ocsp|functions|check|track|startup] [--full] [--size=N] [--rounds=N]…`
+ * `npm run bench [-- crl|ocsp|functions|check|track|appendix|startup] [--full] [--size=N] [--rounds=N]…`
  *
  * Generates CRLs of 10k, 100k and 1M entries (RSA-2048 and ECDSA P-256) and
  * measures, in one run: revwatch scan + verify (one serial present, one
@@ -23,6 +23,7 @@ import { benchOcspThroughput } from './ocsp-throughput.js';
 import { benchCheck } from './check.js';
 import { benchFunctions } from './functions.js';
 import { benchTrack } from './track.js';
+import { benchAppendix } from './appendix.js';
 import { benchStartup } from './startup.js';
 
 const args = process.argv.slice(2);
@@ -187,6 +188,12 @@ async function main(): Promise<void> {
   if (only === 'track') {
     const sizes = args.filter((a) => /^--size=\d+$/.test(a)).map((a) => Number(a.slice(7)));
     const lines = await benchTrack(OUT, sizes.length ? sizes : undefined);
+    report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
+  }
+  if (only === 'appendix') {
+    const sizes = args.filter((a) => /^--size=\d+$/.test(a)).map((a) => Number(a.slice(7)));
+    const lines = await benchAppendix(OUT, sizes.length ? sizes : undefined);
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }

@@ -30,6 +30,7 @@ export interface CliRun {
   readonly wallMs: number;
   readonly cpuMs: number;
   readonly stdout: string;
+  readonly stderr: string;
 }
 
 /** Runs bin/revwatch.js with the CPU hook; asynchronous so the calling process can keep serving. */
@@ -46,7 +47,7 @@ export async function runCli(hook: string, args: readonly string[]): Promise<Cli
   const wallMs = performance.now() - start;
   const cpu = /REVWATCH_CPU_US (\d+)/.exec(r.stderr);
   if (!cpu) throw new Error(`no CPU figure from revwatch ${args[0]}: ${r.stderr.slice(-500)}`);
-  return { wallMs, cpuMs: Number(cpu[1]) / 1000, stdout: r.stdout };
+  return { wallMs, cpuMs: Number(cpu[1]) / 1000, stdout: r.stdout, stderr: r.stderr };
 }
 
 export async function benchTrack(out: string, sizes: readonly number[] = [10_000, 100_000]): Promise<string[]> {

@@ -96,6 +96,18 @@ export interface TrackedCertificate {
   readonly signatureAlgorithm?: string | null;
   /** Its certificatePolicies OIDs, read at `track` (the S/MIME generation, S/MIME BR 7.1.6.1); absent when none or tracked before. */
   readonly policyOids?: readonly string[];
+  /**
+   * 'appendix': tracked from a CA's incident appendix (`track --appendix`, CCADB Incident Reporting Guidelines,
+   * "Appendix") by issuer and serial, without the certificate itself: notBefore, notAfter, subject and dNSNames
+   * are what the CA wrote in the row, not read from a certificate, and the reports say so. Absent when read from
+   * the certificate.
+   */
+  readonly validityFrom?: 'appendix';
+  /**
+   * The appendix row gave neither SHA-256: `sha256` is then derived from the issuer and the serial
+   * (src/track/appendix.ts), an id and not a fingerprint, and no report links or prints it as one.
+   */
+  readonly idFromSerial?: boolean;
 }
 
 export type ObservationStatus = 'good' | 'revoked' | 'unknown' | 'error';

@@ -50,7 +50,8 @@ export interface CaseCertificate {
  * does not grow with the case.
  */
 export interface StatusSpool {
-  add(sortKey: string, status: CertificateStatus): void;
+  /** `cert`: the certificate judged, for a spool that keeps more of it beside the status (report/irg-csv.ts). */
+  add(sortKey: string, status: CertificateStatus, cert?: StoredCertificate): void;
   /** Every status added, ordered by sort key (as JavaScript compares strings; equal keys in the order added), each handed out once. */
   inOrder(): Iterable<CertificateStatus>;
   /** Releases what the spool holds (a file, an index). */

@@ -13,7 +13,7 @@ import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentD
 import { noVerdicts, type CertificateStatus, type Finding } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
-import { crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
+import { crtshSerialUrl, crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
 import type { CrlSnapshot, Store } from '../ports/store.js';
 import type { Observation } from '../domain.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
@@ -223,7 +223,8 @@ export async function buildCaseReport(store: Store, caseId: string, now: number,
     const effective = s.effectiveRevocationTime === null ? null : Date.parse(s.effectiveRevocationTime);
     const entry: ReportCertificate = {
       ...s,
-      crtshUrl: crtshUrl({ sha256: s.sha256, crtshId: judged.crtshId }),
+      // An appendix row without a fingerprint is searched on crt.sh by its serial: its id is no fingerprint.
+      crtshUrl: judged.idFromSerial ? crtshSerialUrl(s.serial) : crtshUrl({ sha256: s.sha256, crtshId: judged.crtshId }),
       issuerSha256: judged.issuerSha256,
       subjectCN: subjectCommonName(s.subject),
       sans: judged.sans ? [...judged.sans] : [],

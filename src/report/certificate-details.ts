@@ -11,6 +11,11 @@ export function crtshUrl(cert: { readonly sha256: string; readonly crtshId?: str
   return cert.crtshId ? `https://crt.sh/?id=${encodeURIComponent(cert.crtshId)}` : `https://crt.sh/?q=${cert.sha256}`;
 }
 
+/** crt.sh searched by serial number (hex), for a certificate known only from a CA's appendix by issuer and serial. */
+export function crtshSerialUrl(serialHex: string): string {
+  return `https://crt.sh/?serial=${encodeURIComponent(serialHex)}`;
+}
+
 /** The last CN attribute of an RFC 4514-style subject text ("CN=a.example, O=X"), unescaped; null when none. */
 export function subjectCommonName(subject: string): string | null {
   let found: string | null = null;

@@ -5,7 +5,7 @@
  * the same fields as the appendix, and JSON. The HTML page and the evidence
  * bundle live in html.ts and bundle.ts.
  */
-import type { CaseStatus } from '../status/status.js';
+import { APPENDIX_VALIDITY_NOTE, type CaseStatus } from '../status/status.js';
 import { countVerdicts, VERDICT_REPORT_ORDER } from '../rules/verdict.js';
 import { formatDuration } from '../time.js';
 import { crtshUrl, subjectCommonName } from './certificate-details.js';
@@ -67,6 +67,8 @@ export const CSV_COLUMNS: readonly { name: string; value: (c: ReportCertificate)
   { name: 'late_by_seconds', value: (c) => c.lateBySeconds },
   { name: 'late_by', value: (c) => (c.lateBySeconds === null ? null : formatDuration(c.lateBySeconds)) },
   { name: 'report_to_revocation_seconds', value: (c) => c.reportToRevocationSeconds },
+  // Last, so the columns before it keep their places: 'appendix' when the validity is the CA's appendix's.
+  { name: 'validity_from', value: (c) => c.validityFrom ?? 'certificate' },
 ];
 
 export const CSV_HEADER: readonly string[] = CSV_COLUMNS.map((c) => c.name);
@@ -129,9 +131,36 @@ export function appendixRow(x: ReportCertificate): string[] {
     x.reasonCode ?? '',
     x.firstSeenRevokedAt ?? '',
     x.lastSeenGoodAt ?? '',
-    x.verdict,
+    x.validityFrom === 'appendix' ? `${x.verdict} (${APPENDIX_VALIDITY_NOTE})` : x.verdict,
     x.lateBySeconds === null ? '' : formatDuration(x.lateBySeconds),
   ].map(mdCell);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The update a delayed-revocation report carries: CCADB Incident Reporting Guidelines, "Report lifecycle
+ * management", "When are reports updated?": reports with the revocation-delay whiteboard SHOULD be updated every
+ * 3 days and MUST be at least every 7, with the number of certificates revoked, not yet revoked, and planned for
+ * revocation that have expired. Shown once a deadline was missed; the next update is counted from this report
+ * (revwatch cannot see when the CA last posted one). The CA's estimate of completion is the CA's to give.
+ */
+export function delayedRevocationUpdate(r: Pick<CaseReport, 'counts' | 'generatedAt' | 'incidentDuties'>): string[] {
+  if (r.incidentDuties.missed === 0) return [];
+  const at = Date.parse(r.generatedAt);
+  const day = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const c = r.counts;
+  return [
+    '### Delayed-revocation update',
+    '',
+    `As of ${r.generatedAt} (CCADB Incident Reporting Guidelines, "When are reports updated?": every 3 days, at least every 7):`,
+    '',
+    `- Revoked: ${c.revoked}`,
+    `- Not yet revoked: ${c.notYetRevoked}`,
+    `- Planned for revocation and expired: ${c.expired}`,
+    `- Next update expected by ${day(at + 3 * DAY_MS)} (SHOULD, 3 days), and no later than ${day(at + 7 * DAY_MS)} (MUST, 7 days)`,
+    '',
+  ];
 }
 
 export function toMarkdown(r: CaseReport): string {
@@ -186,6 +215,8 @@ export function toMarkdown(r: CaseReport): string {
       `The MUST deadline was missed for ${r.incidentDuties.missed} certificate(s). ${r.incidentDuties.statement}`,
       '',
     );
+
+  out.push(...delayedRevocationUpdate(r));
 
   out.push('### Impact', '');
   out.push(

@@ -27,7 +27,19 @@ interface DirectoryFormat {
   readonly renderer: () => Promise<(r: CaseReport, crlBytes: (sha256: string) => Uint8Array | null) => BundleFile[]>;
 }
 
-export type ReportFormat = TextFormat | DirectoryFormat;
+/**
+ * Written row by row as the verdicts are handed out (report/irg-csv.ts), never held whole: an appendix of
+ * millions of certificates. It reads no observations and no certificate bytes.
+ */
+interface StreamFormat {
+  readonly description: string;
+  readonly observations: false;
+  readonly allObservations: false;
+  readonly certificateBytes: false;
+  readonly kind: 'stream';
+}
+
+export type ReportFormat = TextFormat | DirectoryFormat | StreamFormat;
 
 export const REPORT_FORMATS = {
   markdown: {
@@ -45,6 +57,13 @@ export const REPORT_FORMATS = {
     certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./formats.js')).toCsv,
+  },
+  'irg-csv': {
+    description: "the CCADB Incident Reporting Guidelines' appendix: its eleven standard columns first, then revwatch's evidence",
+    observations: false,
+    allObservations: false,
+    certificateBytes: false,
+    kind: 'stream',
   },
   json: {
     description: 'everything, raw OCSP responses included',

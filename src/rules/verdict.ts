@@ -119,6 +119,8 @@ export interface CertificateStatus {
   /** Present when the deadline rests on a contested reading of the texts (see the rule's note). */
   readonly interpretation?: 'contested';
   readonly interpretationNote?: string;
+  /** 'appendix': notBefore and notAfter are the CA's appendix's, not read from the certificate (TrackedCertificate.validityFrom). */
+  readonly validityFrom?: 'appendix';
 }
 
 /** Numeric form of the result, for reports and properties. */
@@ -571,5 +573,6 @@ export function certificateStatus(
     ...(j.deadline.rule.interpretation
       ? { interpretation: j.deadline.rule.interpretation, interpretationNote: j.deadline.rule.note ?? '' }
       : {}),
+    ...(cert.validityFrom === 'appendix' ? { validityFrom: 'appendix' as const } : {}),
   };
 }

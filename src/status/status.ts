@@ -181,6 +181,8 @@ export interface JudgedCertificate {
   readonly sans: readonly string[] | undefined;
   /** The observations the verdict rests on (every stored one for a certificate without a record); null unless asked. */
   readonly observations: Observation[] | null;
+  /** Its sha256 is an id derived from issuer and serial (an appendix row without a fingerprint), not a fingerprint. */
+  readonly idFromSerial?: boolean;
 }
 
 /** What building one case's status read, for callers that need it too (reports), so nothing is read twice. */
@@ -282,13 +284,14 @@ export async function streamStatus(
         // Serial order; one serial in two certificates (a precertificate and its certificate) by SHA-256,
         // so the order never depends on which key range's page came first.
         const key = `${s.serial}\u0000${s.sha256}`;
-        spool.add(key, s);
+        spool.add(key, s, cert);
         if (reads)
           reads.certificates.set(cert.sha256, {
             crtshId: cert.crtshId,
             issuerSha256: cert.issuerSha256,
             sans: cert.sans,
             observations: reads.observations ? (stored ?? observations) : null,
+            ...(cert.idFromSerial ? { idFromSerial: true } : {}),
           });
         count++;
       });
@@ -409,8 +412,12 @@ export function textStatusSink(
 
 function statusLine(s: CertificateStatus): string {
   const findings = [...new Set(s.findings.filter((f) => f.severity !== 'info').map((f) => f.code))].join(', ');
-  return `  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${(s.lateBySeconds === null ? '' : formatDuration(s.lateBySeconds)).padStart(14)}  ${findings}`;
+  const line = `  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${(s.lateBySeconds === null ? '' : formatDuration(s.lateBySeconds)).padStart(14)}  ${findings}`;
+  return s.validityFrom === 'appendix' ? `${line}${findings ? '; ' : ''}${APPENDIX_VALIDITY_NOTE}` : line;
 }
+
+/** What status and reports say of a certificate tracked from a CA's appendix (TrackedCertificate.validityFrom). */
+export const APPENDIX_VALIDITY_NOTE = "validity from the CA's appendix, not from the certificate";
 
 export function verdictCounts(report: StatusReport): Record<Verdict, number> {
   return countVerdicts(report.cases.flatMap((c) => c.certificates));

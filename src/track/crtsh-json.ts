@@ -106,7 +106,7 @@ async function bySerial(index: ReadonlyMap<string, string>): Promise<Map<string,
   return out;
 }
 
-async function certsDirIndex(dir: string): Promise<Map<string, string>> {
+export async function certsDirIndex(dir: string): Promise<Map<string, string>> {
   let names: string[];
   try {
     names = await readdir(dir);

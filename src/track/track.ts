@@ -105,18 +105,7 @@ export async function trackCertificates(
   sources: GivenSources = {},
 ): Promise<TrackResult> {
   if (entries.length === 0) throw new InputError('no certificates to track');
-  const existing = await deps.store.getCase(kase.id);
-  if (
-    existing &&
-    (existing.reportedAt !== kase.reportedAt ||
-      existing.reason !== kase.reason ||
-      existing.kind !== kase.kind ||
-      (existing.notifiedBy ?? null) !== (kase.notifiedBy ?? null))
-  ) {
-    throw new InputError(
-      `case ${kase.id} exists with --reported-at ${iso(existing.reportedAt)}, --reason ${existing.reason}, --kind ${existing.kind}${existing.notifiedBy ? `, --notified-by ${existing.notifiedBy}` : ''}; give the same facts or another --case`,
-    );
-  }
+  const existing = await existingCaseWithSameFacts(deps.store, kase);
 
   // Resolve and validate every certificate before writing anything.
   const now = deps.clock.now().getTime();
@@ -152,28 +141,14 @@ export async function trackCertificates(
       );
     ders.set(c.sha256, c.der);
     ders.set(resolution.revocationIssuer.sha256, resolution.revocationIssuer.der);
-    const policyOids = policyOidsOf(c);
-    const stored: StoredCertificate = {
-      caseId: kase.id,
-      sha256: c.sha256,
-      serial: c.serial,
-      subject: c.subject,
-      issuer: c.issuer,
-      notBefore: c.notBefore,
-      notAfter: c.notAfter,
-      precertificate: c.precertificate,
-      ocspUrls: [...c.ocspUrls],
-      crlUrls: [...c.crlUrls],
-      ...(givenCrlUrls.length ? { givenCrlUrls } : {}),
-      ...(givenOcspUrls.length ? { givenOcspUrls } : {}),
-      issuerSha256: resolution.revocationIssuer.sha256,
-      isCA: c.isCA,
-      ...(c.raw.signatureAlgorithm ? { signatureAlgorithm: c.raw.signatureAlgorithm.name } : {}),
-      ...(policyOids.length ? { policyOids } : {}),
-      trackedAt: now,
-      crtshId: e.crtshId ?? null,
-      sans: sansOf(c),
-    };
+    const stored = storedCertificateOf(
+      kase.id,
+      c,
+      resolution.revocationIssuer.sha256,
+      { givenCrlUrls, givenOcspUrls },
+      now,
+      e.crtshId ?? null,
+    );
     const storedBytes = Buffer.byteLength(JSON.stringify(stored));
     if (storedBytes > MAX_STORED_CERTIFICATE_BYTES)
       throw new InputError(
@@ -184,6 +159,73 @@ export async function trackCertificates(
   }
   const unique = new Map(toStore.map((c) => [c.sha256, c]));
 
+  const { caseCreated, added, sourcesAdded } = await recordTracked(deps, kase, existing, [...unique.values()], ders, now);
+  return { caseId: kase.id, caseCreated, added, alreadyTracked: unique.size - added, ...(sourcesAdded ? { sourcesAdded } : {}) };
+}
+
+/** The case as stored, or null when new; refused when it exists with other facts (before anything is written). */
+export async function existingCaseWithSameFacts(store: Store, kase: Case): Promise<Case | null> {
+  const existing = await store.getCase(kase.id);
+  if (
+    existing &&
+    (existing.reportedAt !== kase.reportedAt ||
+      existing.reason !== kase.reason ||
+      existing.kind !== kase.kind ||
+      (existing.notifiedBy ?? null) !== (kase.notifiedBy ?? null))
+  ) {
+    throw new InputError(
+      `case ${kase.id} exists with --reported-at ${iso(existing.reportedAt)}, --reason ${existing.reason}, --kind ${existing.kind}${existing.notifiedBy ? `, --notified-by ${existing.notifiedBy}` : ''}; give the same facts or another --case`,
+    );
+  }
+  return existing;
+}
+
+/** A certificate read from its DER as the store keeps it in a case (its SANs and policies read once, here). */
+export function storedCertificateOf(
+  caseId: string,
+  c: CertificateInfo,
+  issuerSha256: string,
+  given: { givenCrlUrls: readonly string[]; givenOcspUrls: readonly string[] },
+  now: number,
+  crtshId: string | null,
+): StoredCertificate {
+  const policyOids = policyOidsOf(c);
+  const { givenCrlUrls, givenOcspUrls } = given;
+  return {
+    caseId,
+    sha256: c.sha256,
+    serial: c.serial,
+    subject: c.subject,
+    issuer: c.issuer,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    precertificate: c.precertificate,
+    ocspUrls: [...c.ocspUrls],
+    crlUrls: [...c.crlUrls],
+    ...(givenCrlUrls.length ? { givenCrlUrls: [...givenCrlUrls] } : {}),
+    ...(givenOcspUrls.length ? { givenOcspUrls: [...givenOcspUrls] } : {}),
+    issuerSha256,
+    isCA: c.isCA,
+    ...(c.raw.signatureAlgorithm ? { signatureAlgorithm: c.raw.signatureAlgorithm.name } : {}),
+    ...(policyOids.length ? { policyOids } : {}),
+    trackedAt: now,
+    crtshId,
+    sans: sansOf(c),
+  };
+}
+
+/**
+ * Writes what was validated: the case when new (or its delayed-revocation report URL), the DERs, then the
+ * certificates in one batch (Store.addCertificates skips those the case already tracks).
+ */
+export async function recordTracked(
+  deps: { store: Store; progress?: ProgressSink },
+  kase: Case,
+  existing: Case | null,
+  certificates: readonly StoredCertificate[],
+  ders: ReadonlyMap<string, Uint8Array>,
+  now: number,
+): Promise<{ caseCreated: boolean; added: number; sourcesAdded: number }> {
   const caseCreated = existing ? false : await deps.store.createCase(kase, now);
   // The delayed-revocation report is filed after the deadline, so an existing case takes it on a later track.
   if (existing && kase.delayedReportUrl && existing.delayedReportUrl !== kase.delayedReportUrl)
@@ -197,12 +239,13 @@ export async function trackCertificates(
     deps.progress?.increment(slice.length);
   }
   deps.progress?.stop();
-  deps.progress?.note?.(`recording ${unique.size} certificate(s) in case ${kase.id}`);
-  const added = await deps.store.addCertificates([...unique.values()]);
-  const sourcesAdded =
-    sources.crlUrls?.length || sources.ocspUrls?.length ? await addGivenSources(deps.store, [...unique.values()], added, now) : 0;
+  deps.progress?.note?.(`recording ${certificates.length} certificate(s) in case ${kase.id}`);
+  const added = await deps.store.addCertificates(certificates);
+  const sourcesAdded = certificates.some((c) => c.givenCrlUrls?.length || c.givenOcspUrls?.length)
+    ? await addGivenSources(deps.store, certificates, added, now)
+    : 0;
   deps.progress?.stop();
-  return { caseId: kase.id, caseCreated, added, alreadyTracked: unique.size - added, ...(sourcesAdded ? { sourcesAdded } : {}) };
+  return { caseCreated, added, sourcesAdded };
 }
 
 /**

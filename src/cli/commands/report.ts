@@ -17,7 +17,9 @@ interface ReportOptions {
 export function registerReport(program: Command, ctx: CliContext): void {
   program
     .command('report')
-    .description('the evidence report of a case: markdown (incident bug), csv, json, html, or an evidence bundle')
+    .description(
+      'the evidence report of a case: markdown (incident bug), csv, irg-csv (the CCADB appendix), json, html, or an evidence bundle',
+    )
     .requiredOption('--case <id>', 'the case', parseCaseId)
     .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMAT_NAMES).default('markdown'))
     .option('--out <path>', 'write to this file (a directory for --format bundle) instead of stdout')
@@ -29,6 +31,7 @@ async function report(ctx: CliContext, opts: ReportOptions): Promise<void> {
   const { io } = ctx;
   const format = REPORT_FORMATS[opts.format];
   if (format.kind === 'directory' && !opts.out) throw new InputError(`--format ${opts.format} needs --out <directory>`);
+  if (format.kind === 'stream') return (await import('../irg-csv-out.js')).irgCsvOut(ctx, opts.case, opts.out);
   const { buildCaseReport } = await import('../../report/case-report.js');
   const { makeOutDir, writeOutFile } = await import('../validate.js');
   const progress = await terminalProgress(ctx, 'certificates');
@@ -67,6 +70,7 @@ async function report(ctx: CliContext, opts: ReportOptions): Promise<void> {
     io.stdout(`wrote ${files.length} files to ${opts.out}: check them with \`sh ${join(opts.out!, 'verify.sh')}\`\n`);
     return;
   }
+  if (format.kind !== 'text') return;
   const text = (await format.renderer())(caseReport);
   if (opts.out) {
     writeOutFile(opts.out, text);

@@ -24,11 +24,12 @@ export interface TrackOptions {
   crlUrl?: string[];
   ocspUrl?: string[];
   certsDir?: string;
+  appendix?: string;
 }
 
 export function registerTrack(program: Command, ctx: CliContext): void {
   program
-    .command('track <inputs...>')
+    .command('track [inputs...]')
     .description(
       'track certificates (PEM/DER files, directories, crtsh:<id>, crt.sh URLs, SHA-256 fingerprints, crtsh-json:<file>) under a case',
     )
@@ -50,7 +51,11 @@ export function registerTrack(program: Command, ctx: CliContext): void {
     .option('--issuer <file>', 'issuer certificate(s) (PEM or DER)')
     .addOption(new Option('--notify <email>', 'who gets notices for this case (repeatable)').argParser(collect))
     .addOption(new Option('--crtsh-url <url>', 'crt.sh base URL').default('https://crt.sh').hideHelp())
-    .option('--certs-dir <dir>', 'for crtsh-json:<file>: the certificates, as DER or PEM files named by crt.sh id or SHA-256 fingerprint')
+    .option(
+      '--certs-dir <dir>',
+      'for crtsh-json:<file> and --appendix: the certificates, as DER or PEM files named by crt.sh id or SHA-256 fingerprint',
+    )
+    .option('--appendix <file.csv>', "a CA's incident appendix (CCADB IRG columns): track each row by issuer and serial")
     .addOption(
       new Option('--crl-url <url>', 'a CRL to check these certificates against, besides their own (repeatable)').argParser(
         sourceUrlOption('--crl-url'),
@@ -65,6 +70,7 @@ export function registerTrack(program: Command, ctx: CliContext): void {
 }
 
 async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Promise<void> {
+  if (opts.appendix || inputs.length === 0) return (await import('../track-appendix.js')).trackAppendixCommand(ctx, inputs, opts);
   const { io } = ctx;
   const { readCertificates } = await import('../../pki/certificate.js');
   const { appendSkipped, collectInputs } = await import('../../track/inputs.js');

@@ -11,6 +11,7 @@ import { buildCaseReport, type CaseReport } from '../../../src/report/case-repor
 import { toBundle } from '../../../src/report/bundle.js';
 import { APPENDIX_COLUMNS, CSV_HEADER, MARKDOWN_SAN_LIMIT, toCsv, toJson, toMarkdown } from '../../../src/report/formats.js';
 import { formatDuration, iso } from '../../../src/time.js';
+import { IRG_HEADER, writeIrgCsv } from '../../../src/report/irg-csv.js';
 import { DAY, HOUR, makeWorld, T0, type World } from '../check/world.js';
 
 const GOLDEN = join(__dirname, 'golden', 'incident-report.md');
@@ -113,6 +114,7 @@ describe('incident report (Markdown, CSV, JSON)', () => {
       '(head)',
       'Summary',
       'Incident-report duties',
+      'Delayed-revocation update',
       'Impact',
       'Timeline (UTC)',
       'Appendix: certificates',
@@ -180,6 +182,78 @@ describe('incident report (Markdown, CSV, JSON)', () => {
     expect(byName('never')).toMatchObject({ verdict: 'overdue', 'late by': '2 d 4 h 10 m' });
     expect(byName('late')).toMatchObject({ verdict: 'revoked_late', 'late by': '6 h', 'claimed revocation': iso(T0 + 30 * HOUR) });
     expect(byName('many').SANs).toBe('many.example, www.many.example, api.many.example (+2 more)');
+  });
+
+  it('the delayed-revocation update: revoked, not yet revoked, expired, and the next update due in 3 (at most 7) days', () => {
+    const update = sections(md).get('Delayed-revocation update')!;
+    expect(update).toContain('- Revoked: 3\n');
+    expect(update).toContain('- Not yet revoked: 1\n');
+    expect(update).toContain('- Planned for revocation and expired: 0\n');
+    const at = Date.parse(report.generatedAt);
+    expect(update).toContain(
+      `Next update expected by ${iso(at + 3 * DAY)} (SHOULD, 3 days), and no later than ${iso(at + 7 * DAY)} (MUST, 7 days)`,
+    );
+  });
+
+  it('irg-csv: the eleven standard IRG columns first and in order, a row per certificate, verdicts as "Is revoked?"', async () => {
+    let text = '';
+    const chunks: string[] = [];
+    const rowsWritten = await writeIrgCsv(
+      w.store,
+      'c1',
+      w.clock.now().getTime(),
+      (chunk) => {
+        chunks.push(chunk);
+        text += chunk;
+      },
+      { rowsPerWrite: 2 },
+    );
+    expect(rowsWritten).toBe(4);
+    // Written as it comes: the header and four rows two at a time are three writes, not one.
+    expect(chunks.length).toBe(3);
+    const lines = parseCsv(text);
+    expect(lines[0]!.slice(0, 11)).toEqual([
+      'Precertificate SHA-256 hash',
+      'Certificate SHA-256 hash',
+      'Subject',
+      'Issuer',
+      'Not before',
+      'Not after',
+      'Serial #',
+      'dNSNames',
+      'Is revoked?',
+      'Revocation date',
+      'Revocation reason',
+    ]);
+    expect(lines[0]).toEqual([...IRG_HEADER]);
+    const rows = lines.slice(1).map((l) => Object.fromEntries(l.map((v, i) => [IRG_HEADER[i]!, v])));
+    expect(rows).toHaveLength(4);
+    for (const c of report.certificates) {
+      const row = rows.find((r) => r['Serial #'] === c.serial)!;
+      expect(row).toMatchObject({
+        'Certificate SHA-256 hash': c.sha256,
+        'Precertificate SHA-256 hash': '',
+        Subject: c.subject,
+        Issuer: c.issuer,
+        'Not before': c.notBefore,
+        'Not after': c.notAfter,
+        dNSNames: c.sans.join(' '),
+        'First seen revoked': c.firstSeenRevokedAt ?? '',
+        'Last seen good': c.lastSeenGoodAt ?? '',
+        Verdict: c.verdict,
+        'Late by': c.lateBySeconds === null ? '' : formatDuration(c.lateBySeconds),
+        'Validity from': 'certificate',
+      });
+    }
+    const byName = (name: string) => rows.find((r) => r['Serial #'] === w.certs[name]!.serial)!;
+    expect(byName('never')).toMatchObject({ 'Is revoked?': 'Delayed', 'Revocation date': 'N/A', 'Revocation reason': 'N/A' });
+    expect(byName('late')).toMatchObject({
+      'Is revoked?': 'Yes',
+      'Revocation date': iso(T0 + 30 * HOUR),
+      'Revocation reason': 'keyCompromise',
+    });
+    expect(byName('on-time')['Is revoked?']).toBe('Yes');
+    expect(byName('late').Source).toMatch(/^(crl|ocsp) /);
   });
 
   it('CSV carries the same fields, every SAN included', () => {

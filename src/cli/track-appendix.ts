@@ -1,0 +1,46 @@
+/**
+ * `revwatch track --appendix <file.csv>` (track/appendix.ts): the case facts
+ * as for any `track`, the appendix read and every row checked before anything
+ * is written, then the rows that can be tracked recorded and the others listed
+ * by line.
+ */
+import { InputError } from '../errors.js';
+import { readInput, type CliContext } from './context.js';
+import type { TrackOptions } from './commands/track.js';
+import { terminalProgress } from './progress.js';
+
+export async function trackAppendixCommand(ctx: CliContext, inputs: string[], opts: TrackOptions): Promise<void> {
+  if (!opts.appendix)
+    throw new InputError('nothing to track: name certificates (files, directories, crtsh:<id>, ...) or give --appendix <file.csv>');
+  if (inputs.length > 0)
+    throw new InputError(`--appendix tracks the rows of one appendix: give the certificates (${inputs[0]}) in another \`revwatch track\``);
+  const { io } = ctx;
+  const { readCertificates } = await import('../pki/certificate.js');
+  const { parseAppendix, readAppendixFile, trackAppendix } = await import('../track/appendix.js');
+  // Every fact of the case is checked before the appendix is read.
+  const kase = (await import('./commands/track-case.js')).caseFromOptions(opts, io.clock.now().getTime());
+  const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
+  const parsed = parseAppendix(await readAppendixFile(opts.appendix), opts.appendix);
+  const progress = await terminalProgress(ctx, 'rows');
+  const result = await ctx
+    .withRuntime(({ store, disclosures }) =>
+      trackAppendix({ store, clock: io.clock, disclosures, ...(progress ? { progress } : {}) }, kase, parsed, {
+        given,
+        sources: { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
+        ...(opts.certsDir ? { certsDir: opts.certsDir } : {}),
+        source: opts.appendix!,
+      }),
+    )
+    .finally(() => progress?.stop());
+  const file = opts.appendix;
+  const skipped = result.skipped.map((r) => ({ file, line: r.line, why: r.why }));
+  ctx.print({ ...result, skipped }, () =>
+    [
+      `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked, from ${file}` +
+        `${result.duplicates ? `; ${result.duplicates} repeated row(s) counted once` : ''}` +
+        `${result.fromCertificates ? `; ${result.fromCertificates} from the certificate itself (--certs-dir)` : ''}`,
+      ...skipped.slice(0, 50).map((r) => `  ${r.file} line ${r.line}: not tracked: ${r.why}`),
+      ...(skipped.length > 50 ? [`  ... and ${skipped.length - 50} more row(s) not tracked (--json lists them all)`] : []),
+    ].join('\n'),
+  );
+}
