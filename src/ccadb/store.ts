@@ -6,23 +6,13 @@
  * disclosures and appends to the history only what changed: a CA that moves
  * its CRLs in the middle of an incident is evidence too.
  *
- * Built on three table operations, so the DynamoDB table (AWS and the local
- * embedded one) and an in-memory table for unit tests run the same code.
+ * Built on the Table port (query, batch put, conditional delete), so the
+ * DynamoDB table (AWS and the local embedded one) and the in-memory table for
+ * unit tests run the same code; the keys are built in store/layout.ts.
  */
+import { PRESENT, queryAll, type Item, type Key, type Table } from '../ports/table.js';
+import { CCADB_CURRENT, CCADB_META, ccadbByKeyId, ccadbByName, ccadbHistory } from '../store/layout.js';
 import { disclosedUrls, type Disclosure } from './report.js';
-
-type Item = Record<string, unknown>;
-
-/** The three operations of the table helper (adapters/aws/dynamo-table.ts) the store is built on. */
-export interface DisclosureTable {
-  queryAll(q: { pk: string }, what: string): Promise<Item[]>;
-  batchPut(items: readonly Item[], noun: string): Promise<void>;
-  deleteIf(
-    key: { pk: string; sk: string },
-    condition: { expression: string; values?: Record<string, unknown> },
-    what: string,
-  ): Promise<boolean>;
-}
 
 export interface StoredDisclosure extends Disclosure {
   /** When the import that wrote this disclosure ran (epoch ms). */
@@ -53,11 +43,11 @@ export interface DisclosureLookup {
   lastImport(): Promise<{ at: number; source: string } | null>;
 }
 
-const CURRENT = 'CCADB#CA';
-const META = { pk: 'CCADB#META', sk: 'import' } as const;
-const byKey = (ski: string): string => `CCADB#SKI#${ski}`;
-const byName = (hash: string): string => `CCADB#NAME#${hash}`;
-const historyOf = (sha256: string): string => `CCADB#HIST#${sha256}`;
+const CURRENT = CCADB_CURRENT;
+const META = CCADB_META;
+const byKey = ccadbByKeyId;
+const byName = ccadbByName;
+const historyOf = ccadbHistory;
 
 /** What a re-import compares: a disclosure "changed" when any of these did. */
 const fingerprint = (d: Disclosure): string =>
@@ -66,30 +56,30 @@ const fingerprint = (d: Disclosure): string =>
 const toDisclosure = (item: Item): StoredDisclosure => JSON.parse(String(item.d)) as StoredDisclosure;
 
 export class DisclosureStore implements DisclosureLookup {
-  constructor(private readonly table: DisclosureTable) {}
+  constructor(private readonly table: Table) {}
 
   async current(): Promise<StoredDisclosure[]> {
-    return (await this.table.queryAll({ pk: CURRENT }, 'the CCADB disclosures')).map(toDisclosure);
+    return (await queryAll(this.table, { pk: CURRENT }, 'the CCADB disclosures')).map(toDisclosure);
   }
 
   async byKeyId(subjectKeyIdHex: string): Promise<StoredDisclosure[]> {
-    return (await this.table.queryAll({ pk: byKey(subjectKeyIdHex.toLowerCase()) }, 'the CCADB disclosures by key identifier')).map(
+    return (await queryAll(this.table, { pk: byKey(subjectKeyIdHex.toLowerCase()) }, 'the CCADB disclosures by key identifier')).map(
       toDisclosure,
     );
   }
 
   async bySubjectName(nameHashHex: string): Promise<StoredDisclosure[]> {
-    return (await this.table.queryAll({ pk: byName(nameHashHex) }, 'the CCADB disclosures by subject name')).map(toDisclosure);
+    return (await queryAll(this.table, { pk: byName(nameHashHex) }, 'the CCADB disclosures by subject name')).map(toDisclosure);
   }
 
   /** When the disclosures were last imported, and from where; null before the first import. */
   async lastImport(): Promise<{ at: number; source: string } | null> {
-    const [item] = await this.table.queryAll({ pk: META.pk }, 'the last CCADB import');
+    const [item] = await queryAll(this.table, { pk: META.pk }, 'the last CCADB import');
     return item ? { at: Number(item.at), source: String(item.source) } : null;
   }
 
   async history(sha256: string): Promise<DisclosureChange[]> {
-    return (await this.table.queryAll({ pk: historyOf(sha256) }, 'the CCADB disclosure history')).map(
+    return (await queryAll(this.table, { pk: historyOf(sha256) }, 'the CCADB disclosure history')).map(
       (i) => JSON.parse(String(i.d)) as DisclosureChange,
     );
   }
@@ -102,11 +92,11 @@ export class DisclosureStore implements DisclosureLookup {
     const before = new Map((await this.current()).map((d) => [d.sha256, d]));
     const at = new Date(importedAt).toISOString();
     const puts: Item[] = [];
-    const deletes: { pk: string; sk: string }[] = [];
+    const deletes: Key[] = [];
     let added = 0;
     let changed = 0;
     let unchanged = 0;
-    const lookupKeys = (d: Disclosure): { pk: string; sk: string }[] => [
+    const lookupKeys = (d: Disclosure): Key[] => [
       ...(d.subjectKeyId ? [{ pk: byKey(d.subjectKeyId), sk: d.sha256 }] : []),
       ...(d.subjectNameHash ? [{ pk: byName(d.subjectNameHash), sk: d.sha256 }] : []),
     ];
@@ -137,7 +127,7 @@ export class DisclosureStore implements DisclosureLookup {
     }
     // History and new items first, removals last: an import cut short leaves more disclosed, never less.
     await this.table.batchPut(puts, 'CCADB disclosures');
-    for (const k of deletes) await this.table.deleteIf(k, { expression: 'attribute_exists(pk)' }, 'a CCADB disclosure');
+    for (const k of deletes) await this.table.deleteIf(k, PRESENT, 'a CCADB disclosure');
     // Written last: an import that failed part way is retried by the next weekly refresh.
     await this.table.batchPut([{ ...META, at: importedAt, source }], 'the last CCADB import');
     return { added, changed, unchanged, removed: before.size };

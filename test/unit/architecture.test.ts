@@ -66,7 +66,7 @@ const imports = files.flatMap((file) =>
 describe('architecture', () => {
   it('reads the imports it judges (the scan is not vacuous)', () => {
     expect(files.length).toBeGreaterThan(50);
-    expect(imports.some((i) => i.file === 'adapters/aws/dynamo-store.ts' && i.spec.startsWith('@aws-sdk/'))).toBe(true);
+    expect(imports.some((i) => i.file === 'adapters/aws/dynamo-table.ts' && i.spec.startsWith('@aws-sdk/'))).toBe(true);
     expect(imports.some((i) => i.file === 'cli.ts' && i.target === 'cli/context.ts')).toBe(true);
   });
 
@@ -108,6 +108,6 @@ describe('architecture', () => {
   it('would notice an upward arrow (the check itself)', () => {
     // store/layout.ts is below the services: were it to import one, the rule above must see it.
     expect(layerOf('check/fan-out.ts')).toBeGreaterThan(layerOf('store/layout.ts'));
-    expect(layerOf('adapters/aws/dynamo-store.ts')).toBeGreaterThan(layerOf('check/run-check.ts'));
+    expect(layerOf('adapters/aws/dynamo-table.ts')).toBeGreaterThan(layerOf('check/run-check.ts'));
   });
 });

@@ -1,0 +1,71 @@
+/** The Table port's typed conditions and updates (ports/table.ts) as DynamoDB expressions. */
+import type { Condition, Update } from '../../ports/table.js';
+
+/**
+ * Builds a ConditionExpression and an UpdateExpression with placeholders for every value and every
+ * attribute name (many short names are DynamoDB reserved words), except the key attributes, which are not.
+ */
+export class Expression {
+  private readonly names: Record<string, string> = {};
+  private readonly values: Record<string, unknown> = {};
+  private readonly nameOf = new Map<string, string>();
+  private nValues = 0;
+
+  name(attr: string): string {
+    if (attr === 'pk' || attr === 'sk' || attr === 'pk2' || attr === 'sk2') return attr;
+    let ref = this.nameOf.get(attr);
+    if (!ref) {
+      ref = `#n${this.nameOf.size}`;
+      this.nameOf.set(attr, ref);
+      this.names[ref] = attr;
+    }
+    return ref;
+  }
+
+  value(v: unknown): string {
+    const ref = `:v${this.nValues++}`;
+    this.values[ref] = v;
+    return ref;
+  }
+
+  condition(c: Condition): string {
+    if ('and' in c) return c.and.map((x) => this.operand(x)).join(' AND ');
+    if ('or' in c) return c.or.map((x) => this.operand(x)).join(' OR ');
+    const name = this.name(c.attr);
+    if ('absent' in c) return `attribute_not_exists(${name})`;
+    if ('present' in c) return `attribute_exists(${name})`;
+    if ('lacks' in c) return `NOT contains(${name}, ${this.value(c.lacks)})`;
+    if ('eq' in c) return `${name} = ${this.value(c.eq)}`;
+    if ('lt' in c) return `${name} < ${this.value(c.lt)}`;
+    return `${name} <= ${this.value(c.le)}`;
+  }
+
+  /** SET, REMOVE and ADD clauses; ADD of a number adds to it (from 0 when absent), of a set adds its members. */
+  update(u: Update): string {
+    const parts: string[] = [];
+    const set = Object.entries(u.set ?? {}).filter(([, v]) => v !== undefined);
+    if (set.length) parts.push(`SET ${set.map(([k, v]) => `${this.name(k)} = ${this.value(v)}`).join(', ')}`);
+    if (u.remove?.length) parts.push(`REMOVE ${u.remove.map((k) => this.name(k)).join(', ')}`);
+    const add = Object.entries(u.add ?? {});
+    if (add.length) parts.push(`ADD ${add.map(([k, v]) => `${this.name(k)} ${this.value(v)}`).join(', ')}`);
+    return parts.join(' ');
+  }
+
+  private operand(c: Condition): string {
+    return 'and' in c || 'or' in c ? `(${this.condition(c)})` : this.condition(c);
+  }
+
+  /** The placeholders used, or none of the two maps (DynamoDB refuses an empty one). */
+  refs(): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } {
+    return {
+      ...(this.nameOf.size ? { ExpressionAttributeNames: this.names } : {}),
+      ...(this.nValues ? { ExpressionAttributeValues: this.values } : {}),
+    };
+  }
+}
+
+export function conditionExpression(c: Condition): { text: string; refs: Expression['refs'] } {
+  const expr = new Expression();
+  const text = expr.condition(c);
+  return { text, refs: () => expr.refs() };
+}
