@@ -10,7 +10,7 @@ import { resolveIssuer, type CaIssuersFetch, type CertificateInfo } from '../pki
 import { certificatePolicyOids, subjectAltNameTexts } from '../pki/certificate-fields.js';
 import type { Clock } from '../ports.js';
 import type { ProgressSink } from './execute.js';
-import type { Store, StoredCertificate } from '../ports/store.js';
+import type { CaseStore, StoredCertificate } from '../ports/store.js';
 import { iso } from '../time.js';
 
 export interface TrackEntry {
@@ -87,7 +87,7 @@ export const MAX_STORED_CERTIFICATE_BYTES = 256 * 1024;
 
 export async function trackCertificates(
   deps: {
-    store: Store;
+    store: CaseStore;
     clock: Clock;
     fetchCaIssuers?: CaIssuersFetch;
     /** The CRLs the issuer disclosed in the CCADB, when an import holds a disclosure for it (ccadb/). */
