@@ -304,7 +304,8 @@ export function unpackCertificate(text: string, caseId: string, sha256: string):
 
 export function certificateItem(cert: StoredCertificate, record: EvidenceRecord, rev: number, pollDue: number | null): Item {
   return {
-    ...caseCertificateKey(cert.caseId, cert.sha256),
+    pk: casePartition(cert.caseId),
+    sk: `${CERT}${cert.sha256}`,
     c: packCertificate(cert),
     ev: packRecord(record),
     rev,

@@ -77,7 +77,10 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
 
   async putCertificateDers(ders: readonly { sha256: string; der: Uint8Array }[]): Promise<void> {
     await this.table.batchPut(
-      ders.map((d) => ({ ...derKey(d.sha256), der: Buffer.from(d.der) })),
+      ders.map((d) => {
+        const key = derKey(d.sha256);
+        return { pk: key.pk, sk: key.sk, der: Buffer.from(d.der) };
+      }),
       'certificate DERs',
     );
   }

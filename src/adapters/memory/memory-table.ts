@@ -81,12 +81,18 @@ export class MemoryTable implements Table {
     const key = { pk: String(item.pk), sk: String(item.sk) };
     this.unindex(key);
     const copy = stored(item) as Item;
-    const partition = this.partitions.get(key.pk) ?? new Map<string, Item>();
-    this.partitions.set(key.pk, partition);
+    let partition = this.partitions.get(key.pk);
+    if (!partition) {
+      partition = new Map();
+      this.partitions.set(key.pk, partition);
+    }
     partition.set(key.sk, copy);
     if (typeof copy.pk2 === 'string' && typeof copy.sk2 === 'string') {
-      const shard = this.index.get(copy.pk2) ?? new Map<string, Key>();
-      this.index.set(copy.pk2, shard);
+      let shard = this.index.get(copy.pk2);
+      if (!shard) {
+        shard = new Map();
+        this.index.set(copy.pk2, shard);
+      }
       shard.set(copy.sk2, key);
     }
   }
@@ -97,17 +103,20 @@ export class MemoryTable implements Table {
   }
 
   async queryPages(q: QuerySpec, _what: string, onPage: (items: Item[]) => void | Promise<void>): Promise<void> {
-    let rows: [string, Item][];
+    const rows: [string, Item][] = [];
+    const wanted = (sk: string): boolean =>
+      (q.prefix === undefined || sk.startsWith(q.prefix)) && (q.upTo === undefined || compareKeys(sk, q.upTo) <= 0);
     if (q.index) {
-      rows = [...(this.index.get(q.pk) ?? new Map<string, Key>())].map(([sk2, key]) => [sk2, this.current(key)!]);
+      for (const [sk2, key] of this.index.get(q.pk) ?? []) if (wanted(sk2)) rows.push([sk2, this.current(key)!]);
     } else {
-      rows = [...(this.partitions.get(q.pk) ?? new Map<string, Item>())];
+      for (const [sk, item] of this.partitions.get(q.pk) ?? []) if (wanted(sk)) rows.push([sk, item]);
     }
-    const out = rows
-      .filter(([sk]) => (q.prefix === undefined || sk.startsWith(q.prefix)) && (q.upTo === undefined || compareKeys(sk, q.upTo) <= 0))
-      .sort(([a], [b]) => compareKeys(a, b))
-      .map(([, item]) => (q.projection ? Object.fromEntries(q.projection.filter((n) => n in item).map((n) => [n, item[n]])) : item))
-      .map((item) => stored(item) as Item);
+    rows.sort(([a], [b]) => compareKeys(a, b));
+    const out = rows.map(([, item]) =>
+      q.projection
+        ? (stored(Object.fromEntries(q.projection.filter((n) => n in item).map((n) => [n, item[n]]))) as Item)
+        : (stored(item) as Item),
+    );
     this.read += out.length;
     // One page: what a query returns is a copy taken now, as a DynamoDB page is.
     await onPage(out);
