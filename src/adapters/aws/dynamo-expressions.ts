@@ -1,5 +1,6 @@
 /** The Table port's typed conditions and updates (ports/table.ts) as DynamoDB expressions. */
-import type { Condition, Update } from '../../ports/table.js';
+import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Condition, QuerySpec, Update } from '../../ports/table.js';
 
 /**
  * Builds a ConditionExpression and an UpdateExpression with placeholders for every value and every
@@ -68,4 +69,27 @@ export function conditionExpression(c: Condition): { text: string; refs: Express
   const expr = new Expression();
   const text = expr.condition(c);
   return { text, refs: () => expr.refs() };
+}
+
+/** A Query of one partition (of the table, or of an index on `pk2`/`sk2`): its key condition and projection. */
+export function queryInput(tableName: string, q: QuerySpec): QueryCommandInput {
+  const [pk, sk] = q.index ? ['pk2', 'sk2'] : ['pk', 'sk'];
+  const condition =
+    q.prefix !== undefined ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo !== undefined ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`;
+  const values: Record<string, unknown> = { ':p': q.pk };
+  if (q.prefix !== undefined) values[':s'] = q.prefix;
+  else if (q.upTo !== undefined) values[':u'] = q.upTo;
+  const input: QueryCommandInput = {
+    TableName: tableName,
+    IndexName: q.index,
+    KeyConditionExpression: condition,
+    ExpressionAttributeValues: values,
+    // Global secondary indexes are eventually consistent only.
+    ConsistentRead: q.index ? undefined : true,
+  };
+  if (q.projection) {
+    input.ProjectionExpression = q.projection.map((_, i) => `#p${i}`).join(',');
+    input.ExpressionAttributeNames = Object.fromEntries(q.projection.map((n, i) => [`#p${i}`, n]));
+  }
+  return input;
 }

@@ -26,7 +26,7 @@ import { SystemClock } from '../../clock.js';
 import type { Clock } from '../../ports.js';
 import type { Condition, Item, Key, QuerySpec, Table, Update } from '../../ports/table.js';
 import { StoreError } from '../../ports/store-error.js';
-import { conditionExpression, Expression } from './dynamo-expressions.js';
+import { conditionExpression, Expression, queryInput } from './dynamo-expressions.js';
 import { ensureDynamoTable } from './dynamo-table-setup.js';
 import { POLL_INDEX } from '../../store/poll-index.js';
 import { mapLimit } from '../../util/map-limit.js';
@@ -137,26 +137,8 @@ export class DynamoTable implements Table {
    * before the page after. When `onPage` fails, the page being read ahead is waited for and dropped.
    */
   async queryPages(q: QuerySpec, what: string, onPage: (items: Item[]) => void | Promise<void>): Promise<void> {
-    const [pk, sk] = q.index ? ['pk2', 'sk2'] : ['pk', 'sk'];
-    const condition =
-      q.prefix !== undefined ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo !== undefined ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`;
-    const values: Record<string, unknown> = { ':p': q.pk };
-    if (q.prefix !== undefined) values[':s'] = q.prefix;
-    else if (q.upTo !== undefined) values[':u'] = q.upTo;
     const page = async (start: Record<string, unknown> | undefined) => {
-      const input: QueryCommandInput = {
-        TableName: this.name,
-        IndexName: q.index,
-        KeyConditionExpression: condition,
-        ExpressionAttributeValues: values,
-        ExclusiveStartKey: start,
-        // Global secondary indexes are eventually consistent only.
-        ConsistentRead: q.index ? undefined : true,
-      };
-      if (q.projection) {
-        input.ProjectionExpression = q.projection.map((_, i) => `#p${i}`).join(',');
-        input.ExpressionAttributeNames = Object.fromEntries(q.projection.map((n, i) => [`#p${i}`, n]));
-      }
+      const input: QueryCommandInput = { ...queryInput(this.name, q), ExclusiveStartKey: start };
       try {
         return await this.doc.send(new QueryCommand(input));
       } catch (err) {
@@ -227,14 +209,8 @@ export class DynamoTable implements Table {
 
   async putIf(item: Item, condition: Condition, what: string): Promise<boolean> {
     const expr = conditionExpression(condition);
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.name, Item: item, ConditionExpression: expr.text, ...expr.refs() }));
-      this.written++;
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw this.error('storing', what, err);
-    }
+    const put = new PutCommand({ TableName: this.name, Item: item, ConditionExpression: expr.text, ...expr.refs() });
+    return (await this.whenHeld('storing', what, () => this.doc.send(put))) !== null;
   }
 
   async updateIf(
@@ -246,37 +222,38 @@ export class DynamoTable implements Table {
   ): Promise<Item | null> {
     const expr = new Expression();
     const updateText = expr.update(update);
-    const conditionText = expr.condition(condition);
-    try {
-      const r = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.name,
-          Key: { pk: key.pk, sk: key.sk },
-          UpdateExpression: updateText,
-          ConditionExpression: conditionText,
-          ...expr.refs(),
-          ReturnValues: options.returnNew ? 'ALL_NEW' : undefined,
-        }),
-      );
-      this.written++;
-      return (r.Attributes as Item | undefined) ?? {};
-    } catch (err) {
-      if (isConditionFailure(err)) return null;
-      throw this.error('updating', what, err);
-    }
+    const command = new UpdateCommand({
+      TableName: this.name,
+      Key: { pk: key.pk, sk: key.sk },
+      UpdateExpression: updateText,
+      ConditionExpression: expr.condition(condition),
+      ...expr.refs(),
+      ReturnValues: options.returnNew ? 'ALL_NEW' : undefined,
+    });
+    const r = await this.whenHeld('updating', what, () => this.doc.send(command));
+    return r && ((r.Attributes as Item | undefined) ?? {});
   }
 
   async deleteIf(key: Key, condition: Condition, what: string): Promise<boolean> {
     const expr = conditionExpression(condition);
+    const command = new DeleteCommand({
+      TableName: this.name,
+      Key: { pk: key.pk, sk: key.sk },
+      ConditionExpression: expr.text,
+      ...expr.refs(),
+    });
+    return (await this.whenHeld('deleting', what, () => this.doc.send(command))) !== null;
+  }
+
+  /** A conditional write: its response, counted as one item written; null when the condition failed. */
+  private async whenHeld<T>(action: 'storing' | 'updating' | 'deleting', what: string, send: () => Promise<T>): Promise<T | null> {
     try {
-      await this.doc.send(
-        new DeleteCommand({ TableName: this.name, Key: { pk: key.pk, sk: key.sk }, ConditionExpression: expr.text, ...expr.refs() }),
-      );
+      const r = await send();
       this.written++;
-      return true;
+      return r;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw this.error('deleting', what, err);
+      if (isConditionFailure(err)) return null;
+      throw this.error(action, what, err);
     }
   }
 
