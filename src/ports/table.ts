@@ -5,7 +5,7 @@
  * the embedded dynalite) and adapters/memory/memory-table.ts (the same semantics in memory, for unit tests).
  *
  * Conditions and updates are small typed values, not DynamoDB expression strings, so both tables evaluate
- * the same thing. A failed condition is an answer (false / null), never an error; anything else that fails
+ * the same thing. Their attribute names are plain identifiers that are not DynamoDB reserved words. A failed condition is an answer (false / null), never an error; anything else that fails
  * is a StoreError naming what was being stored or read.
  */
 

@@ -3,28 +3,22 @@ import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Condition, QuerySpec, Update } from '../../ports/table.js';
 
 /**
- * Builds a ConditionExpression and an UpdateExpression with placeholders for every value and every
- * attribute name (many short names are DynamoDB reserved words), except the key attributes, which are not.
+ * Builds a ConditionExpression and an UpdateExpression. Attribute names are written as they are: the port
+ * asks for plain identifiers that are not DynamoDB reserved words (the store's own names; one that is not
+ * an identifier is refused here). Each value gets a placeholder named after its attribute (`rev = :rev`),
+ * so a request reads as the expression a person would write.
  */
 export class Expression {
-  private readonly names: Record<string, string> = {};
   private readonly values: Record<string, unknown> = {};
-  private readonly nameOf = new Map<string, string>();
-  private nValues = 0;
 
   name(attr: string): string {
-    if (attr === 'pk' || attr === 'sk' || attr === 'pk2' || attr === 'sk2') return attr;
-    let ref = this.nameOf.get(attr);
-    if (!ref) {
-      ref = `#n${this.nameOf.size}`;
-      this.nameOf.set(attr, ref);
-      this.names[ref] = attr;
-    }
-    return ref;
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(attr)) throw new Error(`attribute name ${JSON.stringify(attr)} is not a plain identifier`);
+    return attr;
   }
 
-  value(v: unknown): string {
-    const ref = `:v${this.nValues++}`;
+  value(attr: string, v: unknown): string {
+    let ref = `:${attr}`;
+    for (let n = 1; ref in this.values; n++) ref = `:${attr}${n}`;
     this.values[ref] = v;
     return ref;
   }
@@ -35,20 +29,20 @@ export class Expression {
     const name = this.name(c.attr);
     if ('absent' in c) return `attribute_not_exists(${name})`;
     if ('present' in c) return `attribute_exists(${name})`;
-    if ('lacks' in c) return `NOT contains(${name}, ${this.value(c.lacks)})`;
-    if ('eq' in c) return `${name} = ${this.value(c.eq)}`;
-    if ('lt' in c) return `${name} < ${this.value(c.lt)}`;
-    return `${name} <= ${this.value(c.le)}`;
+    if ('lacks' in c) return `NOT contains(${name}, ${this.value(c.attr, c.lacks)})`;
+    if ('eq' in c) return `${name} = ${this.value(c.attr, c.eq)}`;
+    if ('lt' in c) return `${name} < ${this.value(c.attr, c.lt)}`;
+    return `${name} <= ${this.value(c.attr, c.le)}`;
   }
 
   /** SET, REMOVE and ADD clauses; ADD of a number adds to it (from 0 when absent), of a set adds its members. */
   update(u: Update): string {
     const parts: string[] = [];
     const set = Object.entries(u.set ?? {}).filter(([, v]) => v !== undefined);
-    if (set.length) parts.push(`SET ${set.map(([k, v]) => `${this.name(k)} = ${this.value(v)}`).join(', ')}`);
+    if (set.length) parts.push(`SET ${set.map(([k, v]) => `${this.name(k)} = ${this.value(k, v)}`).join(', ')}`);
     if (u.remove?.length) parts.push(`REMOVE ${u.remove.map((k) => this.name(k)).join(', ')}`);
     const add = Object.entries(u.add ?? {});
-    if (add.length) parts.push(`ADD ${add.map(([k, v]) => `${this.name(k)} ${this.value(v)}`).join(', ')}`);
+    if (add.length) parts.push(`ADD ${add.map(([k, v]) => `${this.name(k)} ${this.value(k, v)}`).join(', ')}`);
     return parts.join(' ');
   }
 
@@ -56,12 +50,9 @@ export class Expression {
     return 'and' in c || 'or' in c ? `(${this.condition(c)})` : this.condition(c);
   }
 
-  /** The placeholders used, or none of the two maps (DynamoDB refuses an empty one). */
-  refs(): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } {
-    return {
-      ...(this.nameOf.size ? { ExpressionAttributeNames: this.names } : {}),
-      ...(this.nValues ? { ExpressionAttributeValues: this.values } : {}),
-    };
+  /** The value placeholders used, or none (DynamoDB refuses an empty map). */
+  refs(): { ExpressionAttributeValues?: Record<string, unknown> } {
+    return Object.keys(this.values).length ? { ExpressionAttributeValues: this.values } : {};
   }
 }
 

@@ -221,12 +221,14 @@ export class DynamoTable implements Table {
     options: { returnNew?: boolean } = {},
   ): Promise<Item | null> {
     const expr = new Expression();
+    // The condition first, so its values take the plain placeholders (`rev = :rev`).
+    const conditionText = expr.condition(condition);
     const updateText = expr.update(update);
     const command = new UpdateCommand({
       TableName: this.name,
       Key: { pk: key.pk, sk: key.sk },
       UpdateExpression: updateText,
-      ConditionExpression: expr.condition(condition),
+      ConditionExpression: conditionText,
       ...expr.refs(),
       ReturnValues: options.returnNew ? 'ALL_NEW' : undefined,
     });

@@ -193,6 +193,41 @@ describe('DynamoTable', () => {
       expect(t.itemsWritten).toBe(1);
     });
 
+    it('writes typed conditions and updates as the expressions a person would write', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      ddb.on(PutCommand).resolves({});
+      const t = table();
+      await t.updateIf(
+        { pk: 'CASE#c', sk: 'CERT#1' },
+        { set: { ev: '{}', rev: 4 }, remove: ['pk2', 'sk2', 'pd'], add: { certCount: 1 } },
+        { attr: 'rev', eq: 3 },
+        'a record',
+      );
+      expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+        UpdateExpression: 'SET ev = :ev, rev = :rev1 REMOVE pk2, sk2, pd ADD certCount :certCount',
+        ConditionExpression: 'rev = :rev',
+        ExpressionAttributeValues: { ':rev': 3, ':ev': '{}', ':rev1': 4, ':certCount': 1 },
+      });
+      const claimable = {
+        or: [
+          ABSENT,
+          { attr: 'st', eq: 'released' },
+          {
+            and: [
+              { attr: 'st', eq: 'sending' },
+              { attr: 'claimedAt', lt: 5 },
+            ],
+          },
+        ],
+      };
+      await t.putIf({ pk: 'CASE#c', sk: 'NOTICE#k' }, claimable, 'a notice');
+      expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toMatchObject({
+        ConditionExpression: 'attribute_not_exists(pk) OR st = :st OR (st = :st1 AND claimedAt < :claimedAt)',
+        ExpressionAttributeValues: { ':st': 'released', ':st1': 'sending', ':claimedAt': 5 },
+      });
+      await expect(t.updateIf({ pk: 'a', sk: 'b' }, { set: { 'a.b': 1 } }, PRESENT, 'x')).rejects.toThrow(/not a plain identifier/);
+    });
+
     it('updateIf: the new item when applied, null when the condition failed', async () => {
       ddb
         .on(UpdateCommand)
