@@ -21,7 +21,7 @@ import { ESM_REQUIRE_BANNER, MAIN_FIELDS } from './bundling.js';
 
 export const PROJECT_ROOT = join(import.meta.dirname, '..');
 
-/** The DynamoDB actions the DynamoStore adapter issues; each function gets only those it uses. */
+/** The DynamoDB actions the DynamoDB table adapter (src/adapters/aws/dynamo-table.ts) issues; each function gets only those it uses. */
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
 
 export interface RevwatchFunctionProps {

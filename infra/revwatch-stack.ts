@@ -61,7 +61,7 @@ export class RevwatchStack extends Stack {
       // Open runs and oversized job payloads expire two days after planning.
       timeToLiveAttribute: 'expiresAt',
     });
-    // The sparse polling index (src/adapters/aws/dynamo-store.ts): only certificates that still need asking carry
+    // The sparse polling index (src/store/layout.ts): only certificates that still need asking carry
     // pk2/sk2, so the planner reads one item per such certificate and nothing for settled or judged ones.
     this.table.addGlobalSecondaryIndex({
       indexName: POLL_INDEX,

@@ -6,24 +6,25 @@
  * disclosures and appends to the history only what changed: a CA that moves
  * its CRLs in the middle of an incident is evidence too.
  *
- * Built on three table operations, so the DynamoDB table (AWS and the local
- * embedded one) and an in-memory table for unit tests run the same code.
+ * Built on the Table port (query, batch put, conditional delete), so the
+ * DynamoDB table (AWS and the local embedded one) and the in-memory table for
+ * unit tests run the same code; the keys are built in store/layout.ts.
  */
+import { PRESENT, queryAll, type Item, type Key, type Table } from '../ports/table.js';
+import {
+  CCADB_CA_CERTS,
+  CCADB_CURRENT,
+  CCADB_META,
+  CCADB_REFRESH,
+  ccadbByKeyId,
+  ccadbByName,
+  ccadbCertByKeyId,
+  ccadbCertByName,
+  ccadbCertByText,
+  ccadbHistory,
+} from '../store/layout.js';
 import { disclosedUrls, fullCrlsOf, type Disclosure } from './report.js';
 import type { DisclosedCaCertificate, DisclosedCaCertificateLookup, KeptCaCertificate } from './issuers.js';
-
-type Item = Record<string, unknown>;
-
-/** The three operations of the table helper (adapters/aws/dynamo-table.ts) the store is built on. */
-export interface DisclosureTable {
-  queryAll(q: { pk: string }, what: string): Promise<Item[]>;
-  batchPut(items: readonly Item[], noun: string): Promise<void>;
-  deleteIf(
-    key: { pk: string; sk: string },
-    condition: { expression: string; values?: Record<string, unknown> },
-    what: string,
-  ): Promise<boolean>;
-}
 
 export interface StoredDisclosure extends Disclosure {
   /** When the import that wrote this disclosure ran (epoch ms). */
@@ -67,17 +68,17 @@ export interface DisclosureLookup {
   lastImport(): Promise<{ at: number; source: string } | null>;
 }
 
-const CURRENT = 'CCADB#CA';
-const META = { pk: 'CCADB#META', sk: 'import' } as const;
-const byKey = (ski: string): string => `CCADB#SKI#${ski}`;
-const byName = (hash: string): string => `CCADB#NAME#${hash}`;
-const historyOf = (sha256: string): string => `CCADB#HIST#${sha256}`;
-const REFRESH = 'CCADB#REFRESH';
+const CURRENT = CCADB_CURRENT;
+const META = CCADB_META;
+const byKey = ccadbByKeyId;
+const byName = ccadbByName;
+const historyOf = ccadbHistory;
+const REFRESH = CCADB_REFRESH;
 /** The CA certificates of the "All Certificate PEMs" report: by fingerprint, and the three issuer lookups. */
-const CA_CERTS = 'CCADB#CERT';
-const certByKey = (ski: string): string => `CCADB#CERT#SKI#${ski}`;
-const certByName = (hash: string): string => `CCADB#CERT#NAME#${hash}`;
-const certByText = (key: string): string => `CCADB#CERT#TEXT#${key}`;
+const CA_CERTS = CCADB_CA_CERTS;
+const certByKey = ccadbCertByKeyId;
+const certByName = ccadbCertByName;
+const certByText = ccadbCertByText;
 
 /** What a re-import compares: a disclosure "changed" when any of these did. */
 const fingerprint = (d: Disclosure): string =>
@@ -90,25 +91,25 @@ const toDisclosure = (item: Item): StoredDisclosure => {
 };
 
 export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificateLookup {
-  constructor(private readonly table: DisclosureTable) {}
+  constructor(private readonly table: Table) {}
 
   async current(): Promise<StoredDisclosure[]> {
-    return (await this.table.queryAll({ pk: CURRENT }, 'the CCADB disclosures')).map(toDisclosure);
+    return (await queryAll(this.table, { pk: CURRENT }, 'the CCADB disclosures')).map(toDisclosure);
   }
 
   async byKeyId(subjectKeyIdHex: string): Promise<StoredDisclosure[]> {
-    return (await this.table.queryAll({ pk: byKey(subjectKeyIdHex.toLowerCase()) }, 'the CCADB disclosures by key identifier')).map(
+    return (await queryAll(this.table, { pk: byKey(subjectKeyIdHex.toLowerCase()) }, 'the CCADB disclosures by key identifier')).map(
       toDisclosure,
     );
   }
 
   async bySubjectName(nameHashHex: string): Promise<StoredDisclosure[]> {
-    return (await this.table.queryAll({ pk: byName(nameHashHex) }, 'the CCADB disclosures by subject name')).map(toDisclosure);
+    return (await queryAll(this.table, { pk: byName(nameHashHex) }, 'the CCADB disclosures by subject name')).map(toDisclosure);
   }
 
   /** When the disclosures were last imported, and from where; null before the first import. */
   async lastImport(): Promise<{ at: number; source: string } | null> {
-    const [item] = await this.table.queryAll({ pk: META.pk }, 'the last CCADB import');
+    const [item] = await queryAll(this.table, { pk: META.pk }, 'the last CCADB import');
     return item ? { at: Number(item.at), source: String(item.source) } : null;
   }
 
@@ -130,7 +131,7 @@ export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificate
   }
 
   private async certsAt(pk: string, what: string): Promise<DisclosedCaCertificate[]> {
-    return (await this.table.queryAll({ pk }, what)).map((i) => JSON.parse(String(i.d)) as DisclosedCaCertificate);
+    return (await queryAll(this.table, { pk }, what)).map((i) => JSON.parse(String(i.d)) as DisclosedCaCertificate);
   }
 
   /** Disclosed CA certificates with this Subject Key Identifier: from the PEM report, and from records that carried a PEM. */
@@ -151,7 +152,7 @@ export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificate
 
   /** How downloads from `url` have been going; a URL never tried has no failures and no good download. */
   async refreshState(url: string): Promise<RefreshState> {
-    const item = (await this.table.queryAll({ pk: REFRESH }, 'the CCADB refresh state')).find((i) => i.sk === url);
+    const item = await this.table.get({ pk: REFRESH, sk: url }, 'the CCADB refresh state');
     return item
       ? (JSON.parse(String(item.d)) as RefreshState)
       : { url, failures: 0, lastFailureAt: null, lastError: null, lastGoodAt: null };
@@ -162,7 +163,7 @@ export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificate
   }
 
   async history(sha256: string): Promise<DisclosureChange[]> {
-    return (await this.table.queryAll({ pk: historyOf(sha256) }, 'the CCADB disclosure history')).map(
+    return (await queryAll(this.table, { pk: historyOf(sha256) }, 'the CCADB disclosure history')).map(
       (i) => JSON.parse(String(i.d)) as DisclosureChange,
     );
   }
@@ -175,11 +176,11 @@ export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificate
     const before = new Map((await this.current()).map((d) => [d.sha256, d]));
     const at = new Date(importedAt).toISOString();
     const puts: Item[] = [];
-    const deletes: { pk: string; sk: string }[] = [];
+    const deletes: Key[] = [];
     let added = 0;
     let changed = 0;
     let unchanged = 0;
-    const lookupKeys = (d: Disclosure): { pk: string; sk: string }[] => [
+    const lookupKeys = (d: Disclosure): Key[] => [
       ...(d.subjectKeyId ? [{ pk: byKey(d.subjectKeyId), sk: d.sha256 }] : []),
       ...(d.subjectNameHash ? [{ pk: byName(d.subjectNameHash), sk: d.sha256 }] : []),
     ];
@@ -216,7 +217,7 @@ export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificate
     }
     // History and new items first, removals last: an import cut short leaves more disclosed, never less.
     await this.table.batchPut(puts, 'CCADB disclosures');
-    for (const k of deletes) await this.table.deleteIf(k, { expression: 'attribute_exists(pk)' }, 'a CCADB disclosure');
+    for (const k of deletes) await this.table.deleteIf(k, PRESENT, 'a CCADB disclosure');
     // Written last: an import that failed part way is retried by the next weekly refresh.
     await this.table.batchPut([{ ...META, at: importedAt, source }], 'the last CCADB import');
     return { added, changed, unchanged, removed: before.size };

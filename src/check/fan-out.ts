@@ -22,6 +22,7 @@ import type {
   RunLedger,
   RunRecord,
   Store,
+  RunStore,
 } from '../ports/index.js';
 import {
   executeCrlJob,
@@ -291,7 +292,7 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
 }
 
 /** Records the run and announces it, once: the conditional claim picks one finisher among retried deliveries. */
-async function finishRun(deps: { store: Store & RunLedger; clock: Clock; events: RunEvents }, run: OpenRun): Promise<RunRecord | null> {
+async function finishRun(deps: { store: RunStore & RunLedger; clock: Clock; events: RunEvents }, run: OpenRun): Promise<RunRecord | null> {
   const finishedAt = deps.clock.now().getTime();
   const record: RunRecord = {
     runId: run.runId,

@@ -9,7 +9,7 @@
  */
 import type { Case } from '../domain.js';
 import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import { sourceKey, type CaseCertificate, type Store, type StoredCertificate } from '../ports/store.js';
+import { sourceKey, type CaseCertificate, type CaseStore, type ObservationStore, type StoredCertificate } from '../ports/store.js';
 import { previousAnswer } from './jobs.js';
 import type { CrlJob, JobCertificate, OcspJob } from '../ports/index.js';
 import { DAY_MS, pollDueFrom } from './poll.js';
@@ -56,7 +56,7 @@ export interface CheckPlan {
   readonly refused: readonly { readonly kind: 'crl' | 'ocsp'; readonly url: string; readonly error: string }[];
 }
 
-export async function planCheck(store: Store, now: number, options: PlanOptions = {}): Promise<CheckPlan> {
+export async function planCheck(store: CaseStore & ObservationStore, now: number, options: PlanOptions = {}): Promise<CheckPlan> {
   const settledInterval = options.settledIntervalMs ?? DAY_MS;
   const cases = options.caseId ? [await store.getCase(options.caseId)].filter((c) => c !== null) : await store.listCases();
   const caseIds = new Set(cases.map((c) => c.id));

@@ -15,7 +15,7 @@ import { computeDeadline, type Deadline } from '../rules/rules.js';
 import { delayedReportMayBeDueSentence, delayedReportSentence } from '../rules/incident-duties.js';
 import type { CertificateStatus } from '../rules/verdict.js';
 import { statusCsv } from '../report/formats.js';
-import type { Clock, MailMessage, Mailer, NoticeLedger, Store } from '../ports/index.js';
+import type { CaseStore, Clock, MailMessage, Mailer, NoticeLedger, ObservationStore, RunStore } from '../ports/index.js';
 import { formatDuration, iso as isoInstant } from '../time.js';
 
 export interface Notice {
@@ -165,7 +165,7 @@ export function dueNotices(kase: Case, status: CaseStatus, now: number, approach
 }
 
 export interface NotifyDeps extends JudgingInputs {
-  readonly store: Store;
+  readonly store: CaseStore & ObservationStore & RunStore;
   readonly ledger: NoticeLedger;
   readonly mailer: Mailer;
   readonly clock: Clock;

@@ -1,9 +1,10 @@
 /**
  * The Store ports: what the core needs to keep, in its own words, split by
- * concern (cases and certificates, the evidence trail, runs). Two adapters
- * implement all of them: dynamo-store.ts runs against DynamoDB in AWS and
- * against an embedded dynalite locally; memory-store.ts keeps the same
- * semantics in memory for fast tests.
+ * concern (cases and certificates, the evidence trail, runs). One
+ * implementation, store/table-store.ts, writes them over the Table port
+ * (ports/table.ts), which DynamoDB (in AWS, and an embedded dynalite
+ * locally) and an in-memory table (for fast tests) implement. A service
+ * takes the narrow ports it uses.
  */
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import type { EvidenceRecord } from '../rules/evidence.js';

@@ -14,7 +14,7 @@ import { noVerdicts, type CertificateStatus, type Finding } from '../rules/verdi
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
 import { crtshSerialUrl, crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
-import type { CrlSnapshot, Store } from '../ports/store.js';
+import type { CaseStore, CrlSnapshot, ObservationStore } from '../ports/store.js';
 import type { Observation } from '../domain.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
 
@@ -203,7 +203,12 @@ export interface CaseReportOptions {
   readonly onCertificate?: () => void;
 }
 
-export async function buildCaseReport(store: Store, caseId: string, now: number, options: CaseReportOptions = {}): Promise<CaseReport> {
+export async function buildCaseReport(
+  store: CaseStore & ObservationStore,
+  caseId: string,
+  now: number,
+  options: CaseReportOptions = {},
+): Promise<CaseReport> {
   const kase: Case | null = await store.getCase(caseId);
   if (!kase) throw new InputError(`no case "${caseId}"`);
   // The formats that list observations take the record's, or every stored one read per certificate.

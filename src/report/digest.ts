@@ -8,7 +8,7 @@ import { buildStatus, statusRulesOf, type JudgingInputs } from '../status/status
 import { computeDeadline } from '../rules/rules.js';
 import { delayedReportDuties, MISSED_VERDICTS, missedCount } from '../rules/incident-duties.js';
 import { formatDuration, isoOrNull } from '../time.js';
-import type { Store } from '../ports/store.js';
+import type { CaseStore, ObservationStore, RunStore } from '../ports/store.js';
 
 export interface DigestCa {
   readonly ca: string;
@@ -46,7 +46,7 @@ export interface Digest {
  * since the last delivered digest (or the past week, before the first).
  */
 export async function produceDigest(
-  store: Store,
+  store: CaseStore & ObservationStore & RunStore,
   now: number,
   since: number | undefined,
   deliver: (digest: Digest) => Promise<void>,
@@ -71,7 +71,7 @@ const findingKey = (f: { caseId: string; sha256: string; code: string }): string
  * a finding is new when its certificate has an answer recorded after `since`.
  */
 export async function buildDigest(
-  store: Store,
+  store: CaseStore & ObservationStore & RunStore,
   now: number,
   since: number,
   judging: JudgingInputs,

@@ -10,7 +10,7 @@
  * file:// and from any static host or bucket prefix.
  */
 import { createHash } from 'node:crypto';
-import type { Store } from '../ports/store.js';
+import type { CaseStore, ObservationStore } from '../ports/store.js';
 import type { JudgingInputs } from '../status/status.js';
 import { buildCaseReport, type CaseReport } from './case-report.js';
 import { chartData, chartSvg } from './chart.js';
@@ -202,7 +202,7 @@ ${casesTable(byUrgency(reports, now), now, '../', 'o')}`,
 }
 
 /** Every page of the site, index.html first. */
-export async function buildSite(store: Store, now: number, judging: JudgingInputs): Promise<BundleFile[]> {
+export async function buildSite(store: CaseStore & ObservationStore, now: number, judging: JudgingInputs): Promise<BundleFile[]> {
   const cases = (await store.listCases()).sort((a, b) => b.reportedAt - a.reportedAt || a.id.localeCompare(b.id));
   const files: BundleFile[] = [];
   const reports: CaseReport[] = [];

@@ -8,7 +8,8 @@ import { S3GoodAnswerLog } from '../adapters/aws/s3-good-answer-log.js';
 import { DisclosureStore } from '../ccadb/store.js';
 import { SesMailer } from '../adapters/aws/ses-mailer.js';
 import type { Clock } from '../ports/index.js';
-import { DynamoStore } from '../adapters/aws/dynamo-store.js';
+import { openDynamoTable } from '../adapters/aws/dynamo-table.js';
+import { TableStore } from '../store/table-store.js';
 import type { Runtime } from './runtime.js';
 
 /** The DynamoDB commands that change the table (low-level and document-client names alike). */
@@ -34,7 +35,7 @@ export function openAwsRuntime(options: {
     { step: 'initialize', name: 'revwatchCountWrites' },
   );
   let ses: SesMailer | null = null;
-  const store = new DynamoStore(client, { tableName: options.tableName, clock: options.clock });
+  const store = new TableStore(openDynamoTable(client, { tableName: options.tableName, clock: options.clock }));
   return {
     mode: 'aws',
     store,

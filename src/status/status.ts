@@ -15,7 +15,7 @@ import { formatDuration, isoOrNull } from '../time.js';
 import { crlSourceUrls, isDisclosedShard } from '../rules/revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
-import type { CaseCertificate, CrlSnapshot, StatusSpool, Store, StoredCertificate } from '../ports/store.js';
+import type { CaseCertificate, CaseStore, CrlSnapshot, ObservationStore, StatusSpool, StoredCertificate } from '../ports/store.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse
@@ -199,7 +199,10 @@ export interface StatusReads {
  * A record as judged, and the observations it was built from: records written before evidence records existed
  * are rebuilt from every stored observation.
  */
-async function usableRecord(store: Store, cc: CaseCertificate): Promise<{ record: EvidenceRecord; stored: Observation[] | null }> {
+async function usableRecord(
+  store: CaseStore & ObservationStore,
+  cc: CaseCertificate,
+): Promise<{ record: EvidenceRecord; stored: Observation[] | null }> {
   if (!cc.legacy) return { record: cc.record, stored: null };
   const stored = await store.listObservations(cc.cert.sha256);
   return { record: mergeEvidence(EMPTY_RECORD, stored, cc.cert.notAfter), stored };
@@ -214,7 +217,12 @@ export interface StatusSink {
   caseEnd(): void;
 }
 
-export async function buildStatus(store: Store, now: number, caseId?: string, rules: StatusRules = {}): Promise<StatusReport> {
+export async function buildStatus(
+  store: CaseStore & ObservationStore,
+  now: number,
+  caseId?: string,
+  rules: StatusRules = {},
+): Promise<StatusReport> {
   const cases: CaseStatus[] = [];
   await streamStatus(
     store,
@@ -246,7 +254,7 @@ export async function buildStatus(store: Store, now: number, caseId?: string, ru
  * snapshots.
  */
 export async function streamStatus(
-  store: Store,
+  store: CaseStore & ObservationStore,
   now: number,
   sink: StatusSink,
   caseId?: string,

@@ -8,7 +8,7 @@
  */
 import { InputError } from '../errors.js';
 import { EMPTY_RECORD, canonicalRecordJson, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import type { Store } from '../ports/store.js';
+import type { CaseStore, ObservationStore } from '../ports/store.js';
 import { mapLimit } from '../util/map-limit.js';
 import { iso } from '../time.js';
 
@@ -34,7 +34,7 @@ const describe = (record: EvidenceRecord): string[] =>
       `${iso(o.observedAt)} ${o.source.kind} ${o.source.url} ${o.status}${o.revocationTime !== null ? ` revocationTime=${iso(o.revocationTime)}` : ''}${o.sha256 ? ` sha256=${o.sha256.slice(0, 16)}` : ''}`,
   );
 
-export async function verifyEvidence(store: Store, caseId?: string): Promise<VerifyEvidenceResult> {
+export async function verifyEvidence(store: CaseStore & ObservationStore, caseId?: string): Promise<VerifyEvidenceResult> {
   const cases = caseId ? [await store.getCase(caseId)] : await store.listCases();
   if (caseId && !cases[0]) throw new InputError(`no case "${caseId}"`);
   let certificates = 0;

@@ -1,16 +1,125 @@
 /**
- * The single table's keys, shared by the DynamoDB adapter and the in-memory
- * store, so both dedupe and order items the same way (the table layout is
- * described in dynamo-store.ts).
+ * The single table's keys and item formats: every key the store (table-store.ts and its parts) and the
+ * CCADB disclosures (ccadb/store.ts) read or write is built here, so the DynamoDB table and the in-memory
+ * one hold the same items in the same order (test/unit/store/key-literals.test.ts keeps key strings out of
+ * every other file).
+ *
+ *   pk                      sk                                   item
+ *   CASES                   CASE#<id>                            case (the list of cases)
+ *   CASE#<id>               CERT#<sha256>                        tracked certificate (`c`, packed JSON) with its
+ *                                                                evidence record (`ev`, packed JSON) and revision (`rev`)
+ *   CERT#<sha256>           DER                                  certificate DER (also issuers)
+ *   CERT#<sha256>           OBS#<time>#<kind>#<urlhash>#<hash>   observation (append-only)
+ *   SOURCES                 <kind> <url>                         source state (heartbeat)
+ *   SNAP#<url>              SNAP#<thisUpdate>#<sha256>           CRL snapshot (evidence)
+ *   RUNS                    RUN#<startedAt>#<runId>              run record
+ *   DIGESTS                 DIGEST#<at>                          digest produced
+ *   DIGESTED                <case>#<sha256>#<code>               finding reported in a digest (so it is not "new" again)
+ *   CASE#<id>               NOTICE#<key>                         notice ledger
+ *   CHANGED                 CASE#<id>                            case changed since the notifier last looked
+ *   OPENRUNS                RUN#<runId>                          fan-out run in progress (jobs left, counters; TTL)
+ *   JOB#<runId>             <jobId>#<part>                       job payload too big for a queue message (gzip JSON; TTL)
+ *   CCADB#CA                <sha256>                             current CCADB disclosure of a CA
+ *   CCADB#SKI#<ski>         <sha256>                             the same, by Subject Key Identifier
+ *   CCADB#NAME#<hash>       <sha256>                             the same, by subject name hash
+ *   CCADB#HIST#<sha256>     <ISO time>                           a disclosure's history
+ *   CCADB#META              import                               when the disclosures were last imported
+ *   CCADB#REFRESH           <report URL>                         the refresh's back-off state per URL
+ *   CCADB#CERT              <sha256>                             a CA certificate of the PEM report
+ *   CCADB#CERT#SKI#<ski>    <sha256>                             the same, by Subject Key Identifier
+ *   CCADB#CERT#NAME#<hash>  <sha256>                             the same, by subject name hash
+ *   CCADB#CERT#TEXT#<key>   <sha256>                             the same, by subject name as text
+ *
+ * Items that only matter for a while carry `expiresAt` (epoch seconds), the table's TTL attribute.
+ *
+ * The sparse global secondary index `poll` (keys `pk2`/`sk2`) holds only the certificates the planner
+ * still has to ask: `pk2` = POLL#<first hex digit of the sha256> (16 shards, so no index partition runs hot
+ * at millions of certificates), `sk2` = <due time>#<case>#<sha256>. A settled certificate's due time is its
+ * next daily re-ask; an expired one that every source has answered leaves the index. An unchanged run
+ * therefore reads one item per certificate that needs asking, and nothing for the rest.
+ *
+ * The certificate and its record, and each observation, are packed as JSON strings on purpose (formats
+ * below): one string attribute costs a fraction of a nested map to marshal, and `status` reads every item of
+ * a case.
  */
 import { createHash } from 'node:crypto';
 import { plainObservation, type Case, type Observation } from '../domain.js';
 import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
 import type { OpenRun } from '../ports/index.js';
+import type { Item, Key } from '../ports/table.js';
 import type { CaseCertificate, StoredCertificate, StoredObservation } from '../ports/store.js';
 
-/** One table item, as the document client reads and writes it. */
-export type Item = Record<string, unknown>;
+export type { Item } from '../ports/table.js';
+
+// -- keys ---------------------------------------------------------------------------------------------
+
+const CASE = 'CASE#';
+const CERT = 'CERT#';
+const NOTICE = 'NOTICE#';
+
+/** The partition listing every case. */
+export const CASES = 'CASES';
+export const caseKey = (caseId: string): Key => ({ pk: CASES, sk: `${CASE}${caseId}` });
+/** The case id of an item of the CASES (or CHANGED) partition, from its sort key. */
+export const caseIdOf = (sk: unknown): string => String(sk).slice(CASE.length);
+
+/** A case's partition: its certificates (sort keys CERT_PREFIX…) and its notices (NOTICE_PREFIX…). */
+export const casePartition = (caseId: string): string => `${CASE}${caseId}`;
+export const CERT_PREFIX = CERT;
+export const caseCertificateKey = (caseId: string, sha256: string): Key => ({ pk: casePartition(caseId), sk: `${CERT}${sha256}` });
+/** The SHA-256 of a case's certificate item, from its sort key. */
+export const certificateShaOf = (sk: unknown): string => String(sk).slice(CERT.length);
+
+export const derKey = (sha256: string): Key => ({ pk: `${CERT}${sha256}`, sk: 'DER' });
+/** The SHA-256 of a DER item, from its partition key. */
+export const derShaOf = (pk: unknown): string => String(pk).slice(CERT.length);
+/** A certificate's observations: this partition, sort keys beginning OBSERVATION_PREFIX. */
+export const observationPartition = (sha256: string): string => `${CERT}${sha256}`;
+export const OBSERVATION_PREFIX = 'OBS#';
+
+export const SOURCES = 'SOURCES';
+export const snapshotPartition = (url: string): string => `SNAP#${url}`;
+export const snapshotKey = (s: { url: string; thisUpdate: number; sha256: string }): Key => ({
+  pk: snapshotPartition(s.url),
+  sk: `SNAP#${pad(s.thisUpdate)}#${s.sha256}`,
+});
+
+export const RUNS = 'RUNS';
+export const runKey = (run: { startedAt: number; runId: string }): Key => ({ pk: RUNS, sk: `RUN#${pad(run.startedAt)}#${run.runId}` });
+export const DIGESTS = 'DIGESTS';
+export const digestKey = (at: number): Key => ({ pk: DIGESTS, sk: `DIGEST#${pad(at)}` });
+/** Findings reported in a digest: the sort key is the finding's key. */
+export const DIGESTED = 'DIGESTED';
+
+export const CHANGED = 'CHANGED';
+export const changedKey = (caseId: string): Key => ({ pk: CHANGED, sk: `${CASE}${caseId}` });
+
+export const OPENRUNS = 'OPENRUNS';
+export const openRunKey = (runId: string): Key => ({ pk: OPENRUNS, sk: `RUN#${runId}` });
+const jobPartition = (runId: string): string => `JOB#${runId}`;
+/** The parts of one job's payload: partition and sort-key prefix. */
+export const jobPayloadQuery = (runId: string, jobId: string): { pk: string; prefix: string } => ({
+  pk: jobPartition(runId),
+  prefix: `${jobId}#`,
+});
+
+export const noticeKey = (caseId: string, key: string): Key => ({ pk: casePartition(caseId), sk: `${NOTICE}${key}` });
+export const NOTICE_PREFIX = NOTICE;
+export const noticeKeyOf = (sk: unknown): string => String(sk).slice(NOTICE.length);
+
+/** The CCADB disclosures (ccadb/store.ts): current ones, lookups by key id and by name, history, last import. */
+export const CCADB_CURRENT = 'CCADB#CA';
+export const CCADB_META: Key = { pk: 'CCADB#META', sk: 'import' };
+export const ccadbByKeyId = (ski: string): string => `CCADB#SKI#${ski}`;
+export const ccadbByName = (nameHash: string): string => `CCADB#NAME#${nameHash}`;
+export const ccadbHistory = (sha256: string): string => `CCADB#HIST#${sha256}`;
+/** Per CCADB report URL: failures in a row, last good and last failed download (the refresh's back-off). */
+export const CCADB_REFRESH = 'CCADB#REFRESH';
+/** The CA certificates of the "All Certificate PEMs" report by fingerprint, and their issuer lookups. */
+export const CCADB_CA_CERTS = 'CCADB#CERT';
+export const ccadbCertByKeyId = (ski: string): string => `CCADB#CERT#SKI#${ski}`;
+export const ccadbCertByName = (nameHash: string): string => `CCADB#CERT#NAME#${nameHash}`;
+export const ccadbCertByText = (textKey: string): string => `CCADB#CERT#TEXT#${textKey}`;
 
 /** The digits a certificate's SHA-256 is written in: its keys split into 16 ranges by the first one. */
 export const SHA256_DIGITS = '0123456789abcdef';
@@ -41,14 +150,17 @@ export function observationSortKey(o: StoredObservation): string {
     )
     .digest('hex')
     .slice(0, 12);
-  return `OBS#${pad(o.observedAt)}#${o.source.kind}#${urlHash(o.source.url)}#${content}`;
+  return `${OBSERVATION_PREFIX}${pad(o.observedAt)}#${o.source.kind}#${urlHash(o.source.url)}#${content}`;
 }
 
 /** The polling index keys of a record due at `due`; null keeps it out of the (sparse) index. */
 export function pollKeys(cert: { caseId: string; sha256: string }, due: number | null): { pk2: string; sk2: string; pd: number } | null {
   if (due === null) return null;
-  return { pk2: `POLL#${cert.sha256.charAt(0)}`, sk2: `${pad(due)}#${cert.caseId}#${cert.sha256}`, pd: due };
+  return { pk2: pollPartition(cert.sha256.charAt(0)), sk2: `${pad(due)}#${cert.caseId}#${cert.sha256}`, pd: due };
 }
+
+/** One shard of the polling index (a first hex digit of the sha256). */
+export const pollPartition = (shard: string): string => `POLL#${shard}`;
 
 /** The upper bound of a polling-index query for everything due at `now`. */
 export const pollUpTo = (now: number): string => `${pad(now)}#\uffff`;
@@ -95,7 +207,7 @@ export function jobPayloadItems(runId: string, jobId: string, payload: Uint8Arra
   const parts: Item[] = [];
   for (let offset = 0, n = 0; offset < payload.length; offset += PART, n++) {
     parts.push({
-      pk: `JOB#${runId}`,
+      pk: jobPartition(runId),
       sk: `${jobId}#${String(n).padStart(4, '0')}`,
       data: Buffer.from(payload.subarray(offset, offset + PART)),
       expiresAt: Math.trunc(expiresAt / 1000),
@@ -206,8 +318,8 @@ export function unpackCertificate(text: string, caseId: string, sha256: string):
 
 export function certificateItem(cert: StoredCertificate, record: EvidenceRecord, rev: number, pollDue: number | null): Item {
   return {
-    pk: `CASE#${cert.caseId}`,
-    sk: `CERT#${cert.sha256}`,
+    pk: casePartition(cert.caseId),
+    sk: `${CERT}${cert.sha256}`,
     c: packCertificate(cert),
     ev: packRecord(record),
     rev,
@@ -222,8 +334,8 @@ export function toCaseCertificate(i: Item): CaseCertificate {
     return { cert: rest as unknown as StoredCertificate, record: EMPTY_RECORD, rev: 0, pollDue: 0, legacy: true };
   }
   const pollDue = i.pd === undefined || i.pd === null ? null : Number(i.pd);
-  const caseId = String(i.pk).slice('CASE#'.length);
-  const sha256 = String(i.sk).slice('CERT#'.length);
+  const caseId = String(i.pk).slice(CASE.length);
+  const sha256 = certificateShaOf(i.sk);
   return new PackedCaseCertificate(i.c, String(i.ev), Number(i.rev ?? 0), pollDue, caseId, sha256);
 }
 

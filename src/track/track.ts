@@ -10,7 +10,7 @@ import { resolveIssuer, type CaIssuersFetch, type CertificateInfo, type Disclose
 import { certificatePolicyOids, subjectAltNameTexts } from '../pki/certificate-fields.js';
 import type { Clock } from '../ports/index.js';
 import type { ProgressSink } from '../check/execute.js';
-import type { Store, StoredCertificate } from '../ports/store.js';
+import type { CaseStore, StoredCertificate } from '../ports/store.js';
 import { iso } from '../time.js';
 
 export interface TrackEntry {
@@ -89,7 +89,7 @@ export const MAX_STORED_CERTIFICATE_BYTES = 256 * 1024;
 
 export async function trackCertificates(
   deps: {
-    store: Store;
+    store: CaseStore;
     clock: Clock;
     fetchCaIssuers?: CaIssuersFetch;
     /** The CA certificates imported from the CCADB that may have issued a certificate: tried after --issuer and the bundle, before AIA. */
@@ -164,7 +164,7 @@ export async function trackCertificates(
 }
 
 /** The case as stored, or null when new; refused when it exists with other facts (before anything is written). */
-export async function existingCaseWithSameFacts(store: Store, kase: Case): Promise<Case | null> {
+export async function existingCaseWithSameFacts(store: CaseStore, kase: Case): Promise<Case | null> {
   const existing = await store.getCase(kase.id);
   if (
     existing &&
@@ -219,7 +219,7 @@ export function storedCertificateOf(
  * certificates in one batch (Store.addCertificates skips those the case already tracks).
  */
 export async function recordTracked(
-  deps: { store: Store; progress?: ProgressSink },
+  deps: { store: CaseStore; progress?: ProgressSink },
   kase: Case,
   existing: Case | null,
   certificates: readonly StoredCertificate[],
@@ -254,7 +254,7 @@ export async function recordTracked(
  * the union of what it had and what is given, and is made due so that the next check asks the new sources.
  * Returns how many certificates gained a source.
  */
-async function addGivenSources(store: Store, tracked: readonly StoredCertificate[], added: number, now: number): Promise<number> {
+async function addGivenSources(store: CaseStore, tracked: readonly StoredCertificate[], added: number, now: number): Promise<number> {
   if (added === tracked.length) return 0; // every one is new: stored with the given sources already
   const stored = await store.getCaseCertificates(tracked.map((c) => ({ caseId: c.caseId, sha256: c.sha256 })));
   const given = new Map(tracked.map((c) => [c.sha256, c]));

@@ -22,7 +22,8 @@ import { ArchiveIntegrityError } from '../../src/ports/evidence-archive.js';
 import { FakeClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { LocalCaServer } from '../../src/local-ca/server.js';
-import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
+import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
+import { TableStore } from '../../src/store/table-store.js';
 import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { trackCertificates } from '../../src/track/track.js';
 import { runCheck } from '../../src/check/run-check.js';
@@ -112,7 +113,7 @@ describe('worker archive → --aws report --format bundle', { timeout: 120_000 }
   const now = Date.parse('2026-03-01T00:00:00Z');
   const clock = new FakeClock(now);
   let server: LocalCaServer;
-  let store: DynamoStore;
+  let store: TableStore;
   let dbClient: DynamoDBClient;
   const saved = { ...process.env };
 
@@ -127,8 +128,9 @@ describe('worker archive → --aws report --format bundle', { timeout: 120_000 }
       AWS_SECRET_ACCESS_KEY: 'test',
     });
     dbClient = new DynamoDBClient({ endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    store = new DynamoStore(dbClient, { tableName: TABLE });
-    await store.ensureTable();
+    const table = openDynamoTable(dbClient, { tableName: TABLE });
+    await table.ensureTable();
+    store = new TableStore(table);
     const ca = await LocalCa.create({ name: 'Archive CA', notBefore: now - 100 * DAY, notAfter: now + 400 * DAY });
     server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
     const leaf = await ca.issue({

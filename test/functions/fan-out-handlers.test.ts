@@ -24,7 +24,8 @@ import { trackCertificates } from '../../src/track/track.js';
 import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { SesMailer } from '../../src/adapters/aws/ses-mailer.js';
 import { readCertificates } from '../../src/pki/certificate.js';
-import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
+import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
+import { TableStore } from '../../src/store/table-store.js';
 import type { RunRecord } from '../../src/ports/store.js';
 import { toObservation, unpackRecord } from '../../src/store/layout.js';
 import { createPlannerHandler } from '../../functions/planner.js';
@@ -99,7 +100,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
   const ses = new SesEmulator();
   let dbEndpoint = '';
   let client: DynamoDBClient;
-  let store: DynamoStore;
+  let store: TableStore;
   let ca: OpensslCa;
   let fetcher: HttpFetcher;
   const clock = new SystemClock();
@@ -146,8 +147,9 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
     dbEndpoint = `http://127.0.0.1:${(db.address() as AddressInfo).port}`;
     client = new DynamoDBClient({ endpoint: dbEndpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    store = new DynamoStore(client, { tableName: TABLE });
-    await store.ensureTable();
+    const table = openDynamoTable(client, { tableName: TABLE });
+    await table.ensureTable();
+    store = new TableStore(table);
 
     await ses.start();
 

@@ -27,7 +27,8 @@ import type { RunRecord } from '../../src/ports/store.js';
 import { trackCertificates } from '../../src/track/track.js';
 import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { readCertificates } from '../../src/pki/certificate.js';
-import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
+import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
+import { TableStore } from '../../src/store/table-store.js';
 import { GOOD_ANSWERS_PREFIX, S3GoodAnswerLog } from '../../src/adapters/aws/s3-good-answer-log.js';
 import { createWorkerHandler, workerDepsFromEnvironment } from '../../functions/worker.js';
 import { createObservability } from '../../functions/shared/observability.js';
@@ -95,7 +96,7 @@ suite('AWS mode: the good-answer log in S3 bounds a backdated revocation to the 
   const claimed = Math.floor(started / 1000) * 1000 - 60_000;
   let ca: OpensslCa;
   let leaf: IssuedLeaf;
-  let store: DynamoStore;
+  let store: TableStore;
   let dbClient: DynamoDBClient;
   let s3: S3Client;
   let fetcher: HttpFetcher;
@@ -142,8 +143,9 @@ suite('AWS mode: the good-answer log in S3 bounds a backdated revocation to the 
       AWS_SECRET_ACCESS_KEY: 'test',
     });
     dbClient = new DynamoDBClient({ endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    store = new DynamoStore(dbClient, { tableName: TABLE });
-    await store.ensureTable();
+    const table = openDynamoTable(dbClient, { tableName: TABLE });
+    await table.ensureTable();
+    store = new TableStore(table);
 
     emulator.createBucket(BUCKET);
     await gateway.start('127.0.0.1');

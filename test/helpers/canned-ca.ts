@@ -1,7 +1,7 @@
 /**
  * A Fetcher that answers like a CA without any network: its CRL and its OCSP
  * responses are real, signed by an in-process LocalCa, built when asked.
- * Unit tests run the whole check pipeline on it with a MemoryStore and a
+ * Unit tests run the whole check pipeline on it with the store over a MemoryTable and a
  * FakeClock, so they need no sockets, no dynalite and no openssl.
  */
 import { createHash } from 'node:crypto';

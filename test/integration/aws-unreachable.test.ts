@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
+import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { toPem } from '../../src/pki/certificate.js';
 
@@ -79,7 +79,7 @@ describe('AWS mode when AWS cannot be reached', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    await new DynamoStore(client, { tableName: TABLE }).ensureTable();
+    await openDynamoTable(client, { tableName: TABLE }).ensureTable();
     client.destroy();
 
     const now = Date.now();

@@ -13,7 +13,7 @@ import { OpensslCa, opensslAvailable } from '../helpers/openssl-ca.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { SystemClock } from '../../src/adapters/system-clock.js';
-import { MemoryStore } from '../../src/adapters/memory/memory-store.js';
+import { memoryStore } from '../../src/adapters/memory/memory-table.js';
 import { readCertificates } from '../../src/pki/certificate.js';
 import { trackCertificates } from '../../src/track/track.js';
 import { runCheck } from '../../src/check/run-check.js';
@@ -41,7 +41,7 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
   /** Tracks two leaves (one revoked) in a fresh store, checks once, and exports the bundle to a fresh folder. */
   async function exportBundle(signer: 'issuer' | 'delegated'): Promise<{ dir: string; files: BundleFile[] }> {
     await ca.startResponder({ signer });
-    const store = new MemoryStore();
+    const store = memoryStore();
     const clock = new SystemClock();
     const now = clock.now().getTime();
     const issuer = readCertificates(readFileSync(ca.path('ca.pem')), 'ca.pem');

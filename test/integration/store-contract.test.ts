@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Case, Observation } from '../../src/domain.js';
 import { EMPTY_RECORD, mergeEvidence, type EvidenceRecord } from '../../src/rules/evidence.js';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
-import { MemoryStore } from '../../src/adapters/memory/memory-store.js';
+import { memoryStore } from '../../src/adapters/memory/memory-table.js';
 import { StoreError, type RecordWrite, type Store, type StoredCertificate, type StoredObservation } from '../../src/ports/store.js';
 import type { NoticeLedger } from '../../src/ports/index.js';
 import type { OpenRun, RunLedger } from '../../src/ports/index.js';
@@ -23,7 +23,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 const factories: [string, () => Promise<{ store: FullStore; close: () => Promise<void> }>][] = [
-  ['memory', async () => ({ store: new MemoryStore(), close: async () => undefined })],
+  ['memory', async () => ({ store: memoryStore(), close: async () => undefined })],
   [
     'dynamodb (dynalite)',
     async () => {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localDynamoClient } from '../../src/adapters/local/embedded-store.js';
-import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
+import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { StoreUnavailableError } from '../../src/errors.js';
 
 const ROOT = join(__dirname, '../..');
@@ -76,10 +76,12 @@ describe('the embedded store cannot be reached', () => {
       const { port } = server.address() as { port: number };
       const client = localDynamoClient(`127.0.0.1:${port}`, { connectMs: 1_000, requestMs: 1_000 });
       try {
-        const failure = await new DynamoStore(client, { tableName: 'revwatch' }).ensureTable().then(
-          () => null,
-          (err: unknown) => err,
-        );
+        const failure = await openDynamoTable(client, { tableName: 'revwatch' })
+          .ensureTable()
+          .then(
+            () => null,
+            (err: unknown) => err,
+          );
         let cause: unknown = failure;
         while (cause instanceof Error && !(cause instanceof StoreUnavailableError)) cause = cause.cause;
         expect(cause, String(failure)).toBeInstanceOf(StoreUnavailableError);

@@ -1,37 +1,42 @@
 /**
- * The few table operations the DynamoDB adapter is built from: a paginated
- * query, batched puts and gets that retry what DynamoDB leaves unprocessed,
- * put-if-absent and conditional update/delete. Every failure comes out as a
- * StoreError naming what was being stored or read, with the SDK's error as
- * its cause; a failed condition is an answer (false / null), not an error.
+ * The Table port (ports/table.ts) over DynamoDB: the deployed table in AWS and the embedded dynalite
+ * locally, through the same document client. It turns the port's typed conditions and updates into
+ * DynamoDB expressions, follows pagination (reading a page ahead), chunks batches (BatchWriteItem 25,
+ * BatchGetItem 100) and retries what DynamoDB leaves unprocessed with backoff on the Clock. Every failure
+ * comes out as a StoreError naming what was being stored or read, with the SDK's error as its cause; a
+ * failed condition (ConditionalCheckFailedException) is an answer (false / null), not an error.
  *
  * Counts every item read and written, so a run can report what it cost.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
+  DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
-  type DynamoDBDocumentClient,
+  type BatchGetCommandOutput,
+  type BatchWriteCommandOutput,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { SystemClock } from '../system-clock.js';
 import type { Clock } from '../../ports/index.js';
-import type { Item } from '../../store/layout.js';
+import type { Condition, Item, Key, QuerySpec, Table, Update } from '../../ports/table.js';
 import { StoreError } from '../../ports/store-error.js';
+import { conditionExpression, Expression, queryInput } from './dynamo-expressions.js';
+import { ensureDynamoTable } from './dynamo-table-setup.js';
+import { POLL_INDEX } from '../../store/poll-index.js';
 import { mapLimit } from '../../util/map-limit.js';
 import { backoffMs, retry, type RetryOptions } from '../../util/retry.js';
 
-export type { Item } from '../../store/layout.js';
+export type { Item, Key, QuerySpec } from '../../ports/table.js';
 export { StoreError } from '../../ports/store-error.js';
 
-export type Key = { readonly pk: string; readonly sk: string };
-
 export interface DynamoTableOptions {
-  /** Backoff between retries of unprocessed batch items sleeps on this clock. */
+  /** Backoff between retries of unprocessed batch items (and waiting for a table being created) sleeps on this clock. */
   readonly clock?: Clock;
   /** BatchWriteItem requests in flight at once. */
   readonly writeConcurrency?: number;
@@ -40,19 +45,19 @@ export interface DynamoTableOptions {
   /** The first retry waits this long; each further retry twice as long, up to `backoffMaxMs`. */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
+  /** The low-level client, for ensureTable (describe and create). */
+  readonly client?: DynamoDBClient;
 }
 
-export interface QuerySpec {
-  /** The partition key's value (`pk`, or `pk2` on an index). */
-  readonly pk: string;
-  /** Query this global secondary index (keys `pk2`/`sk2`) instead of the table. */
-  readonly index?: string;
-  /** Only sort keys that begin with this. */
-  readonly prefix?: string;
-  /** Only sort keys up to and including this. */
-  readonly upTo?: string;
-  /** Only these attributes (ProjectionExpression). */
-  readonly projection?: readonly string[];
+/**
+ * The table `tableName` through `client`. The SDK's logger middleware builds a redacted copy of every
+ * response for a logger that, here, drops it: at 100,000 items a status or a plan that was half a second of
+ * CPU. Nothing of ours logs through it, so it is removed.
+ */
+export function openDynamoTable(client: DynamoDBClient, options: DynamoTableOptions & { readonly tableName: string }): DynamoTable {
+  client.middlewareStack.remove('loggerMiddleware');
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+  return new DynamoTable(doc, options.tableName, { ...options, client });
 }
 
 /** BatchWriteItem takes at most 25 requests; BatchGetItem at most 100 keys. */
@@ -62,21 +67,27 @@ const GET_CHUNK = 100;
 const isConditionFailure = (err: unknown): boolean => (err as Error | null)?.name === 'ConditionalCheckFailedException';
 const keyOf = (i: Item): string => `${String(i.pk)}\u0000${String(i.sk)}`;
 
-export class DynamoTable {
+export class DynamoTable implements Table {
+  readonly label: string;
   private readonly clock: Clock;
+  private readonly client: DynamoDBClient | undefined;
   private readonly writeConcurrency: number;
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private written = 0;
   private read = 0;
+  /** Learned by ensureTable: the indexes the table was created without. */
+  private readonly missingIndexes = new Set<string>();
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly name: string,
     options: DynamoTableOptions = {},
   ) {
+    this.label = `table ${name}`;
     this.clock = options.clock ?? new SystemClock();
+    this.client = options.client;
     this.writeConcurrency = Math.max(1, options.writeConcurrency ?? 8);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 9);
     this.backoffBaseMs = options.backoffBaseMs ?? 100;
@@ -91,6 +102,17 @@ export class DynamoTable {
   /** Items returned by queries and gets since the table was opened. */
   get itemsRead(): number {
     return this.read;
+  }
+
+  hasIndex(name: string): boolean {
+    return !this.missingIndexes.has(name);
+  }
+
+  /** Creates the table when it does not exist (local mode), waits until it is ACTIVE, and learns which indexes it lacks. */
+  async ensureTable(): Promise<void> {
+    if (!this.client) throw new StoreError(`table ${this.name} was opened without a client that can describe it`);
+    const indexes = await ensureDynamoTable(this.client, this.name, this.clock);
+    if (!indexes.includes(POLL_INDEX)) this.missingIndexes.add(POLL_INDEX);
   }
 
   /** The wait before retry number `retry` (1-based): exponential, capped. */
@@ -109,52 +131,14 @@ export class DynamoTable {
     return new StoreError(`${action} ${what} ${where} table ${this.name} failed: ${detail}`, { cause });
   }
 
-  /** Every item of one partition (or index partition) in sort-key order, page by page. */
-  async queryAll(q: QuerySpec, what: string): Promise<Item[]>;
-  /** Each page's items converted as it arrives, so a large partition's raw items never pile up. */
-  async queryAll<T>(q: QuerySpec, what: string, convert: (item: Item) => T): Promise<T[]>;
-  async queryAll<T>(q: QuerySpec, what: string, convert?: (item: Item) => T): Promise<(T | Item)[]> {
-    const out: (T | Item)[] = [];
-    await this.queryEach(q, what, (item) => void out.push(convert ? convert(item) : item));
-    return out;
-  }
-
-  /** Hands each item of one partition to `visit` as its page arrives (sort-key order); keeps none of them. */
-  async queryEach(q: QuerySpec, what: string, visit: (item: Item) => void | Promise<void>): Promise<void> {
-    await this.queryPages(q, what, async (items) => {
-      for (const item of items) {
-        const wait = visit(item);
-        if (wait) await wait;
-      }
-    });
-  }
-
   /**
    * Hands each page of one partition to `onPage` in sort-key order. The next page is asked for before this one
    * is handed over, so the store and the caller work at the same time; a promise `onPage` returns is awaited
    * before the page after. When `onPage` fails, the page being read ahead is waited for and dropped.
    */
   async queryPages(q: QuerySpec, what: string, onPage: (items: Item[]) => void | Promise<void>): Promise<void> {
-    const [pk, sk] = q.index ? ['pk2', 'sk2'] : ['pk', 'sk'];
-    const condition =
-      q.prefix !== undefined ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo !== undefined ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`;
-    const values: Record<string, unknown> = { ':p': q.pk };
-    if (q.prefix !== undefined) values[':s'] = q.prefix;
-    else if (q.upTo !== undefined) values[':u'] = q.upTo;
     const page = async (start: Record<string, unknown> | undefined) => {
-      const input: QueryCommandInput = {
-        TableName: this.name,
-        IndexName: q.index,
-        KeyConditionExpression: condition,
-        ExpressionAttributeValues: values,
-        ExclusiveStartKey: start,
-        // Global secondary indexes are eventually consistent only.
-        ConsistentRead: q.index ? undefined : true,
-      };
-      if (q.projection) {
-        input.ProjectionExpression = q.projection.map((_, i) => `#p${i}`).join(',');
-        input.ExpressionAttributeNames = Object.fromEntries(q.projection.map((n, i) => [`#p${i}`, n]));
-      }
+      const input: QueryCommandInput = { ...queryInput(this.name, q), ExclusiveStartKey: start };
       try {
         return await this.doc.send(new QueryCommand(input));
       } catch (err) {
@@ -223,84 +207,55 @@ export class DynamoTable {
     }
   }
 
-  /**
-   * Writes the item unless one with its key exists, or, with `replaceIf`, unless the existing one fails that
-   * condition. True when written.
-   */
-  async putIfAbsent(
-    item: Item,
-    what: string,
-    replaceIf?: { condition: string; names?: Record<string, string>; values?: Record<string, unknown> },
-  ): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.name,
-          Item: item,
-          ConditionExpression: replaceIf ? `attribute_not_exists(pk) OR ${replaceIf.condition}` : 'attribute_not_exists(pk)',
-          ExpressionAttributeNames: replaceIf?.names,
-          ExpressionAttributeValues: replaceIf?.values,
-        }),
-      );
-      this.written++;
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw this.error('storing', what, err);
-    }
+  async putIf(item: Item, condition: Condition, what: string): Promise<boolean> {
+    const expr = conditionExpression(condition);
+    const put = new PutCommand({ TableName: this.name, Item: item, ConditionExpression: expr.text, ...expr.refs() });
+    return (await this.whenHeld('storing', what, () => this.doc.send(put))) !== null;
   }
 
-  /**
-   * An update under a condition. Returns the item as updated (with `returnNew`; otherwise an empty object),
-   * or null when the condition failed.
-   */
   async updateIf(
     key: Key,
-    update: {
-      expression: string;
-      condition: string;
-      names?: Record<string, string>;
-      values?: Record<string, unknown>;
-      returnNew?: boolean;
-    },
+    update: Update,
+    condition: Condition,
     what: string,
+    options: { returnNew?: boolean } = {},
   ): Promise<Item | null> {
-    try {
-      const r = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.name,
-          Key: { pk: key.pk, sk: key.sk },
-          UpdateExpression: update.expression,
-          ConditionExpression: update.condition,
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
-          ReturnValues: update.returnNew ? 'ALL_NEW' : undefined,
-        }),
-      );
-      this.written++;
-      return (r.Attributes as Item | undefined) ?? {};
-    } catch (err) {
-      if (isConditionFailure(err)) return null;
-      throw this.error('updating', what, err);
-    }
+    const expr = new Expression();
+    // The condition first, so its values take the plain placeholders (`rev = :rev`).
+    const conditionText = expr.condition(condition);
+    const updateText = expr.update(update);
+    const command = new UpdateCommand({
+      TableName: this.name,
+      Key: { pk: key.pk, sk: key.sk },
+      UpdateExpression: updateText,
+      ConditionExpression: conditionText,
+      ...expr.refs(),
+      ReturnValues: options.returnNew ? 'ALL_NEW' : undefined,
+    });
+    const r = await this.whenHeld('updating', what, () => this.doc.send(command));
+    return r && ((r.Attributes as Item | undefined) ?? {});
   }
 
-  /** Deletes the item if the condition holds; false when it did not (or the item is gone). */
-  async deleteIf(key: Key, condition: { expression: string; values?: Record<string, unknown> }, what: string): Promise<boolean> {
+  async deleteIf(key: Key, condition: Condition, what: string): Promise<boolean> {
+    const expr = conditionExpression(condition);
+    const command = new DeleteCommand({
+      TableName: this.name,
+      Key: { pk: key.pk, sk: key.sk },
+      ConditionExpression: expr.text,
+      ...expr.refs(),
+    });
+    return (await this.whenHeld('deleting', what, () => this.doc.send(command))) !== null;
+  }
+
+  /** A conditional write: its response, counted as one item written; null when the condition failed. */
+  private async whenHeld<T>(action: 'storing' | 'updating' | 'deleting', what: string, send: () => Promise<T>): Promise<T | null> {
     try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.name,
-          Key: { pk: key.pk, sk: key.sk },
-          ConditionExpression: condition.expression,
-          ExpressionAttributeValues: condition.values,
-        }),
-      );
+      const r = await send();
       this.written++;
-      return true;
+      return r;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw this.error('deleting', what, err);
+      if (isConditionFailure(err)) return null;
+      throw this.error(action, what, err);
     }
   }
 
@@ -321,7 +276,7 @@ export class DynamoTable {
       await retry(
         this.retryOptions,
         async () => {
-          let r;
+          let r: BatchWriteCommandOutput;
           try {
             r = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.name]: pending } }));
           } catch (err) {
@@ -346,7 +301,7 @@ export class DynamoTable {
       await retry(
         this.retryOptions,
         async () => {
-          let r;
+          let r: BatchGetCommandOutput;
           try {
             r = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }));
           } catch (err) {

@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoStore } from '../aws/dynamo-store.js';
+import { openDynamoTable } from '../aws/dynamo-table.js';
+import { TableStore } from '../../store/table-store.js';
 import { InputError, isNoSpace, NoSpaceError, StoreUnavailableError } from '../../errors.js';
 import { lockHome } from './home-lock.js';
 import { checkTable, LevelDbDamage, liveTables, tableFileNames } from './leveldb-files.js';
@@ -18,7 +19,7 @@ import { checkTable, LevelDbDamage, liveTables, tableFileNames } from './leveldb
 export const LOCAL_TABLE = 'revwatch';
 
 export interface OpenStore {
-  readonly store: DynamoStore;
+  readonly store: TableStore;
   close(): Promise<void>;
 }
 
@@ -37,7 +38,8 @@ export async function openEmbeddedStore(
     throw err;
   }
   const client = localDynamoClient(`127.0.0.1:${server.port}`, undefined, server.failure);
-  const store = new DynamoStore(client, { tableName: LOCAL_TABLE });
+  const table = openDynamoTable(client, { tableName: LOCAL_TABLE });
+  const store = new TableStore(table);
   const close = async (): Promise<void> => {
     client.destroy();
     try {
@@ -47,7 +49,7 @@ export async function openEmbeddedStore(
     }
   };
   try {
-    await store.ensureTable();
+    await table.ensureTable();
   } catch (err) {
     await close();
     throw err;
@@ -445,7 +447,7 @@ function keepLoadedDlopenFlag(): number {
 export function openAwsStore(tableName: string): OpenStore {
   const client = new DynamoDBClient({});
   return {
-    store: new DynamoStore(client, { tableName }),
+    store: new TableStore(openDynamoTable(client, { tableName })),
     async close() {
       client.destroy();
     },

@@ -4,24 +4,12 @@
  * are told apart; a name given as text matches whatever its attribute order and spacing.
  */
 import { describe, expect, it } from 'vitest';
-import { DisclosureStore, type DisclosureTable } from '../../../src/ccadb/store.js';
+import { DisclosureStore } from '../../../src/ccadb/store.js';
+import { MemoryTable } from '../../../src/adapters/memory/memory-table.js';
 import { disclosedIssuersOf, findDisclosedIssuer, subjectTextKey, toKeep } from '../../../src/ccadb/issuers.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
 import { toPem } from '../../../src/pki/certificate.js';
 import { DAY, T0 } from '../../helpers/pki-fixtures.js';
-
-type Item = Record<string, unknown>;
-function memoryTable(): DisclosureTable {
-  const items = new Map<string, Item>();
-  const key = (i: { pk: unknown; sk: unknown }): string => `${String(i.pk)}\u0000${String(i.sk)}`;
-  return {
-    queryAll: async (q: { pk: string }) => [...items.values()].filter((i) => i.pk === q.pk),
-    batchPut: async (list) => {
-      for (const i of list) items.set(key(i as { pk: unknown; sk: unknown }), { ...i });
-    },
-    deleteIf: async (k) => items.delete(key(k)),
-  };
-}
 
 const ca = (name: string) => LocalCa.create({ name, keyType: 'ec-p256', notBefore: T0 - DAY, notAfter: T0 + 900 * DAY });
 const keep = (c: LocalCa) => toKeep(c.info.der, toPem(c.info.der), c.info.sha256);
@@ -29,7 +17,7 @@ const keep = (c: LocalCa) => toKeep(c.info.der, toPem(c.info.der), c.info.sha256
 describe('findDisclosedIssuer', () => {
   it('finds the issuer by AKI, and by name with the signature deciding between two CAs of one name', async () => {
     const [twinA, twinB, other] = await Promise.all([ca('Twin CA'), ca('Twin CA'), ca('Other CA')]);
-    const store = new DisclosureStore(memoryTable());
+    const store = new DisclosureStore(new MemoryTable());
     await store.keepCaCertificates([keep(twinA), keep(twinB), keep(other)]);
     const leaf = (await twinB.issue({ subject: 'CN=leaf.example', notBefore: T0, notAfter: T0 + 30 * DAY })).info;
 
@@ -59,7 +47,7 @@ describe('findDisclosedIssuer', () => {
       notBefore: T0 - DAY,
       notAfter: T0 + 900 * DAY,
     });
-    const store = new DisclosureStore(memoryTable());
+    const store = new DisclosureStore(new MemoryTable());
     await store.keepCaCertificates([keep(c)]);
     expect(subjectTextKey('CN=Example Issuing CA')).toBe(subjectTextKey('cn = Example  Issuing CA'));
     expect(subjectTextKey('CN=A, O=B, C=US')).toBe(subjectTextKey('C = US, O = B, CN = A'));

@@ -5,27 +5,11 @@
  * is a reported failure that keeps the last import.
  */
 import { describe, expect, it } from 'vitest';
-import { DisclosureStore, type DisclosureTable } from '../../../src/ccadb/store.js';
+import { DisclosureStore } from '../../../src/ccadb/store.js';
+import { MemoryTable } from '../../../src/adapters/memory/memory-table.js';
 import { CCADB_REFRESH_INTERVAL_MS, DISCLOSURE_STALE_AFTER_MS, refreshBackoffMs, refreshDisclosures } from '../../../src/ccadb/refresh.js';
 import type { Disclosure } from '../../../src/ccadb/report.js';
 import type { FetchRequest, FetchResult, Fetcher } from '../../../src/ports/index.js';
-
-type Item = Record<string, unknown>;
-
-/** The three table operations the disclosure store uses, over a Map. */
-function memoryTable(): DisclosureTable & { items: Map<string, Item> } {
-  const items = new Map<string, Item>();
-  const key = (i: { pk: unknown; sk: unknown }): string => `${String(i.pk)}\u0000${String(i.sk)}`;
-  return {
-    items,
-    queryAll: async (q: { pk: string }) =>
-      [...items.values()].filter((i) => i.pk === q.pk).sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1)),
-    batchPut: async (list) => {
-      for (const i of list) items.set(key(i as { pk: unknown; sk: unknown }), { ...i });
-    },
-    deleteIf: async (k) => items.delete(key(k)),
-  };
-}
 
 const disclosure = (n: number, over: Partial<Disclosure> = {}): Disclosure => ({
   sha256: String(n).repeat(64).slice(0, 64),
@@ -65,7 +49,7 @@ function fetcherServing(body: string | null): Fetcher & { asked: string[] } {
 
 describe('DisclosureStore.replace', () => {
   it('adds, keeps unchanged, replaces changed (with history) and removes what is no longer reported', async () => {
-    const table = memoryTable();
+    const table = new MemoryTable();
     const store = new DisclosureStore(table);
     expect(await store.replace([disclosure(1), disclosure(2)], 1000, 'first')).toEqual({ added: 2, changed: 0, unchanged: 0, removed: 0 });
     expect(await store.replace([disclosure(1, { fullCrl: 'http://crl.example/moved.crl' }), disclosure(3)], 2000, 'second')).toEqual({
@@ -94,7 +78,7 @@ describe('refreshDisclosures (daily, in the planner)', () => {
   const url = 'https://ccadb.example/AllCertificateRecordsCSVFormatv4';
 
   it('imports when nothing was imported yet, then leaves a fresh import alone until a day has passed', async () => {
-    const store = new DisclosureStore(memoryTable());
+    const store = new DisclosureStore(new MemoryTable());
     const fetcher = fetcherServing(CSV('http://crl.example/a.crl'));
     const t0 = Date.parse('2026-03-02T00:00:00Z');
     expect(await refreshDisclosures({ store, fetcher, now: t0 }, url)).toMatchObject({ refreshed: true, disclosures: 1, added: 1 });
@@ -112,7 +96,7 @@ describe('refreshDisclosures (daily, in the planner)', () => {
   });
 
   it('reports a failed download or an unreadable report, backs off, says when it was last good, and keeps the last import', async () => {
-    const store = new DisclosureStore(memoryTable());
+    const store = new DisclosureStore(new MemoryTable());
     await store.replace([disclosure(1)], 0, 'manual');
     const day = CCADB_REFRESH_INTERVAL_MS;
     const down = fetcherServing(null);

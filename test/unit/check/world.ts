@@ -1,6 +1,6 @@
 /**
  * A small world for unit tests of the check pipeline: an in-process CA whose
- * CRL and OCSP answers come from a canned Fetcher, a MemoryStore, and a
+ * CRL and OCSP answers come from a canned Fetcher, the store over a MemoryTable, and a
  * FakeClock. No sockets, no dynalite, no openssl.
  */
 import { FakeClock } from '../../../src/adapters/system-clock.js';
@@ -9,7 +9,8 @@ import { LocalCa } from '../../../src/local-ca/ca.js';
 import type { CertificateInfo } from '../../../src/pki/certificate.js';
 import { trackCertificates } from '../../../src/track/track.js';
 import { runCheck, type CheckOptions } from '../../../src/check/run-check.js';
-import { MemoryStore } from '../../../src/adapters/memory/memory-store.js';
+import { memoryStore } from '../../../src/adapters/memory/memory-table.js';
+import type { TableStore } from '../../../src/store/table-store.js';
 import { CannedCaFetcher } from '../../helpers/canned-ca.js';
 
 export const HOUR = 3_600_000;
@@ -33,7 +34,7 @@ export interface CertSpec {
 
 export interface World {
   readonly clock: FakeClock;
-  readonly store: MemoryStore;
+  readonly store: TableStore;
   readonly fetcher: CannedCaFetcher;
   readonly kase: Case;
   readonly certs: Record<string, CertificateInfo>;
@@ -43,7 +44,7 @@ export interface World {
 export async function makeWorld(specs: readonly CertSpec[], kase: Partial<Case> = {}): Promise<World> {
   const ca = await testCa();
   const clock = new FakeClock(T0);
-  const store = new MemoryStore();
+  const store = memoryStore();
   const fetcher = new CannedCaFetcher(ca, () => clock.now().getTime());
   const certs: Record<string, CertificateInfo> = {};
   for (const s of specs) {

@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/adapters/system-clock.js';
 import type { Case, Observation, TrackedCertificate } from '../../../src/domain.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
-import { MemoryStore } from '../../../src/adapters/memory/memory-store.js';
+import { memoryStore } from '../../../src/adapters/memory/memory-table.js';
 import { trackCertificates } from '../../../src/track/track.js';
 import { runCheck } from '../../../src/check/run-check.js';
 import { buildStatus } from '../../../src/status/status.js';
@@ -120,7 +120,7 @@ describe('item 11: certificateHold on an S/MIME subscriber certificate of the St
     beforeAll(async () => {
       const T = t('2025-03-01T00:00:00Z');
       const clock = new FakeClock(T);
-      const store = new MemoryStore();
+      const store = memoryStore();
       const ca = await LocalCa.create({ name: 'S/MIME CA', notBefore: T - 400 * DAY, notAfter: T + 800 * DAY });
       const fetcher = new CannedCaFetcher(ca, () => clock.now().getTime());
       const leaf = await ca.issue({

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/adapters/system-clock.js';
 import type { Case, Observation, TrackedCertificate } from '../../../src/domain.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
-import { MemoryStore } from '../../../src/adapters/memory/memory-store.js';
+import { memoryStore } from '../../../src/adapters/memory/memory-table.js';
 import { trackCertificates } from '../../../src/track/track.js';
 import { runCheck } from '../../../src/check/run-check.js';
 import { buildStatus } from '../../../src/status/status.js';
@@ -121,7 +121,7 @@ describe('end to end: a root signing with sha1WithRSAEncryption, its SHA-1 sub-C
   beforeAll(async () => {
     const now = SUNSET + 2 * DAY;
     const clock = new FakeClock(now);
-    const store = new MemoryStore();
+    const store = memoryStore();
     const root = await LocalCa.create({
       name: 'SHA-1 Root',
       keyType: 'rsa-2048-sha1',

@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FakeClock } from '../../../src/adapters/system-clock.js';
 import { DynamoTable, StoreError, type Item } from '../../../src/adapters/aws/dynamo-table.js';
+import { ABSENT, PRESENT, queryAll } from '../../../src/ports/table.js';
 
 const TABLE = 'revwatch';
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -139,7 +140,7 @@ describe('DynamoTable', () => {
         .resolvesOnce({ Items: [{ sk: 'CERT#1' }, { sk: 'CERT#2' }], LastEvaluatedKey: { pk: 'CASE#c', sk: 'CERT#2' } })
         .resolvesOnce({ Items: [{ sk: 'CERT#3' }] });
       const t = table();
-      const got = await t.queryAll({ pk: 'CASE#c', prefix: 'CERT#', projection: ['sk', 'certCount'] }, 'the certificates of case c');
+      const got = await queryAll(t, { pk: 'CASE#c', prefix: 'CERT#', projection: ['sk', 'certCount'] }, 'the certificates of case c');
       expect(got.map((i) => i.sk)).toEqual(['CERT#1', 'CERT#2', 'CERT#3']);
       const inputs = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
       expect(inputs[0]).toMatchObject({
@@ -157,7 +158,7 @@ describe('DynamoTable', () => {
 
     it('queries an index on pk2/sk2 up to a bound, eventually consistent (all a GSI offers)', async () => {
       ddb.on(QueryCommand).resolves({ Items: [] });
-      await table().queryAll({ pk: 'POLL#a', index: 'poll', upTo: '00000000000100#\uffff' }, 'the certificates due');
+      await queryAll(table(), { pk: 'POLL#a', index: 'poll', upTo: '00000000000100#\uffff' }, 'the certificates due');
       const input = ddb.commandCalls(QueryCommand)[0]!.args[0].input;
       expect(input).toMatchObject({
         IndexName: 'poll',
@@ -169,7 +170,7 @@ describe('DynamoTable', () => {
 
     it('wraps a failed page in a StoreError naming what was being read', async () => {
       ddb.on(QueryCommand).rejects(awsError('ResourceNotFoundException', 'Requested resource not found'));
-      await expect(table().queryAll({ pk: 'CASES' }, 'the cases')).rejects.toThrow(
+      await expect(queryAll(table(), { pk: 'CASES' }, 'the cases')).rejects.toThrow(
         new StoreError('reading the cases from table revwatch failed: ResourceNotFoundException: Requested resource not found'),
       );
     });
@@ -183,13 +184,48 @@ describe('DynamoTable', () => {
         .rejectsOnce(awsError('ConditionalCheckFailedException', 'The conditional request failed'))
         .rejectsOnce(awsError('InternalServerError', 'boom'));
       const t = table();
-      expect(await t.putIfAbsent({ pk: 'CASES', sk: 'CASE#a' }, 'case a')).toBe(true);
-      expect(await t.putIfAbsent({ pk: 'CASES', sk: 'CASE#a' }, 'case a')).toBe(false);
-      await expect(t.putIfAbsent({ pk: 'CASES', sk: 'CASE#a' }, 'case a')).rejects.toThrow(
+      expect(await t.putIf({ pk: 'CASES', sk: 'CASE#a' }, ABSENT, 'case a')).toBe(true);
+      expect(await t.putIf({ pk: 'CASES', sk: 'CASE#a' }, ABSENT, 'case a')).toBe(false);
+      await expect(t.putIf({ pk: 'CASES', sk: 'CASE#a' }, ABSENT, 'case a')).rejects.toThrow(
         'storing case a in table revwatch failed: InternalServerError: boom',
       );
       expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.ConditionExpression).toBe('attribute_not_exists(pk)');
       expect(t.itemsWritten).toBe(1);
+    });
+
+    it('writes typed conditions and updates as the expressions a person would write', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      ddb.on(PutCommand).resolves({});
+      const t = table();
+      await t.updateIf(
+        { pk: 'CASE#c', sk: 'CERT#1' },
+        { set: { ev: '{}', rev: 4 }, remove: ['pk2', 'sk2', 'pd'], add: { certCount: 1 } },
+        { attr: 'rev', eq: 3 },
+        'a record',
+      );
+      expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+        UpdateExpression: 'SET ev = :ev, rev = :rev1 REMOVE pk2, sk2, pd ADD certCount :certCount',
+        ConditionExpression: 'rev = :rev',
+        ExpressionAttributeValues: { ':rev': 3, ':ev': '{}', ':rev1': 4, ':certCount': 1 },
+      });
+      const claimable = {
+        or: [
+          ABSENT,
+          { attr: 'st', eq: 'released' },
+          {
+            and: [
+              { attr: 'st', eq: 'sending' },
+              { attr: 'claimedAt', lt: 5 },
+            ],
+          },
+        ],
+      };
+      await t.putIf({ pk: 'CASE#c', sk: 'NOTICE#k' }, claimable, 'a notice');
+      expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toMatchObject({
+        ConditionExpression: 'attribute_not_exists(pk) OR st = :st OR (st = :st1 AND claimedAt < :claimedAt)',
+        ExpressionAttributeValues: { ':st': 'released', ':st1': 'sending', ':claimedAt': 5 },
+      });
+      await expect(t.updateIf({ pk: 'a', sk: 'b' }, { set: { 'a.b': 1 } }, PRESENT, 'x')).rejects.toThrow(/not a plain identifier/);
     });
 
     it('updateIf: the new item when applied, null when the condition failed', async () => {
@@ -198,14 +234,9 @@ describe('DynamoTable', () => {
         .resolvesOnce({ Attributes: { remaining: 0 } })
         .rejectsOnce(awsError('ConditionalCheckFailedException', 'The conditional request failed'));
       const t = table();
-      const update = {
-        expression: 'SET remaining = remaining - :one',
-        condition: 'attribute_exists(pk)',
-        values: { ':one': 1 },
-        returnNew: true,
-      };
-      expect(await t.updateIf({ pk: 'OPENRUNS', sk: 'RUN#r' }, update, 'run r')).toEqual({ remaining: 0 });
-      expect(await t.updateIf({ pk: 'OPENRUNS', sk: 'RUN#r' }, update, 'run r')).toBeNull();
+      const update = { add: { remaining: -1 } };
+      expect(await t.updateIf({ pk: 'OPENRUNS', sk: 'RUN#r' }, update, PRESENT, 'run r', { returnNew: true })).toEqual({ remaining: 0 });
+      expect(await t.updateIf({ pk: 'OPENRUNS', sk: 'RUN#r' }, update, PRESENT, 'run r', { returnNew: true })).toBeNull();
       expect(t.itemsWritten).toBe(1);
     });
   });

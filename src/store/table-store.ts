@@ -1,0 +1,285 @@
+/**
+ * The store's logic, written once over the Table port (ports/table.ts): every Store, NoticeLedger and
+ * RunLedger method, with every key built in layout.ts. The DynamoDB table (AWS and the embedded dynalite,
+ * adapters/aws/dynamo-table.ts) and the in-memory one (adapters/memory/memory-table.ts) only store items;
+ * test/integration/store-contract.test.ts runs the same contract over both.
+ *
+ * This file holds cases, certificates, their evidence records and the polling index; the evidence trail is
+ * in table-observations.ts and runs, digests, changed-case marks and notices in table-runs.ts.
+ */
+import type { Case } from '../domain.js';
+import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
+import type { NoticeLedger } from '../ports/mail.js';
+import type { RunLedger } from '../ports/runs.js';
+import { StoreError, type CaseCertificate, type RecordWrite, type Store, type StoredCertificate } from '../ports/store.js';
+import { ABSENT, PRESENT, queryAll } from '../ports/table.js';
+import { groupBy } from '../util/group-by.js';
+import { mapLimit, oneAtATime } from '../util/map-limit.js';
+import {
+  CASES,
+  CERT_PREFIX,
+  caseCertificateKey,
+  caseIdOf,
+  caseKey,
+  casePartition,
+  certificateItem,
+  certificateShaOf,
+  derKey,
+  derShaOf,
+  packRecord,
+  POLL_SHARDS,
+  pollKeys,
+  pollPartition,
+  pollUpTo,
+  SHA256_DIGITS,
+  toCase,
+  toCaseCertificate,
+} from './layout.js';
+import { POLL_INDEX } from './poll-index.js';
+import { TableRunStore } from './table-runs.js';
+
+/** The polling index attributes a record write sets, or removes (the index is sparse). */
+const POLL_ATTRIBUTES = ['pk2', 'sk2', 'pd'];
+
+export class TableStore extends TableRunStore implements Store, NoticeLedger, RunLedger {
+  // -- cases -----------------------------------------------------------------------------
+
+  async createCase(kase: Case, createdAt: number): Promise<boolean> {
+    return this.table.putIf({ ...caseKey(kase.id), ...kase, createdAt }, ABSENT, `case ${kase.id}`);
+  }
+
+  async getCase(id: string): Promise<Case | null> {
+    const item = await this.table.get(caseKey(id), `case ${id}`);
+    return item ? toCase(item) : null;
+  }
+
+  async listCases(): Promise<Case[]> {
+    return queryAll(this.table, { pk: CASES }, 'the cases', toCase);
+  }
+
+  async setDelayedReportUrl(caseId: string, url: string): Promise<void> {
+    const updated = await this.table.updateIf(
+      caseKey(caseId),
+      { set: { delayedReportUrl: url } },
+      PRESENT,
+      `the delayed-revocation report URL of case ${caseId}`,
+    );
+    if (updated === null)
+      throw new StoreError(`setting the delayed-revocation report URL of case ${caseId} in ${this.table.label} failed: no such case`);
+  }
+
+  async certificateCounts(): Promise<Map<string, number>> {
+    const items = await queryAll(this.table, { pk: CASES, projection: ['sk', 'certCount'] }, 'the certificate counts');
+    return new Map(items.map((i) => [caseIdOf(i.sk), Number(i.certCount ?? 0)]));
+  }
+
+  // -- certificates --------------------------------------------------------------------------
+
+  async putCertificateDers(ders: readonly { sha256: string; der: Uint8Array }[]): Promise<void> {
+    await this.table.batchPut(
+      ders.map((d) => {
+        const key = derKey(d.sha256);
+        return { pk: key.pk, sk: key.sk, der: Buffer.from(d.der) };
+      }),
+      'certificate DERs',
+    );
+  }
+
+  async getCertificateDers(sha256s: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const keys = [...new Set(sha256s)].map(derKey);
+    const slices: (typeof keys)[] = [];
+    for (let i = 0; i < keys.length; i += 1000) slices.push(keys.slice(i, i + 1000));
+    const out = new Map<string, Uint8Array>();
+    await mapLimit(slices, 4, async (slice) => {
+      for (const item of await this.table.batchGet(slice, 'certificate DERs'))
+        out.set(derShaOf(item.pk), new Uint8Array(item.der as Uint8Array));
+    });
+    return out;
+  }
+
+  async getCertificateDer(sha256: string): Promise<Uint8Array | null> {
+    const item = await this.table.get(derKey(sha256), `the DER of certificate ${sha256}`, { consistent: false });
+    return item ? new Uint8Array(item.der as Uint8Array) : null;
+  }
+
+  async addCertificates(certs: readonly StoredCertificate[]): Promise<number> {
+    const byCase = groupBy(certs, (c) => c.caseId);
+    let added = 0;
+    const otherCases = (await queryAll(this.table, { pk: CASES, projection: ['sk'] }, 'the case ids')).map((i) => caseIdOf(i.sk));
+    for (const [caseId, list] of byCase) {
+      const existing = new Set(
+        (
+          await queryAll(
+            this.table,
+            { pk: casePartition(caseId), prefix: CERT_PREFIX, projection: ['sk'] },
+            `the certificate ids of case ${caseId}`,
+          )
+        ).map((i) => certificateShaOf(i.sk)),
+      );
+      const fresh = new Map<string, StoredCertificate>();
+      for (const c of list) if (!existing.has(c.sha256)) fresh.set(c.sha256, c);
+      // A certificate another case already watches has observations: its record starts from theirs
+      // (a record depends only on the certificate's observations, not on the case).
+      const known = await this.recordsElsewhere(
+        otherCases.filter((id) => id !== caseId),
+        [...fresh.keys()],
+      );
+      await this.table.batchPut(
+        [...fresh.values()].map((c) => certificateItem(c, known.get(c.sha256) ?? EMPTY_RECORD, 0, 0)),
+        `certificates of case ${caseId}`,
+      );
+      const counted = await this.table.updateIf(
+        caseKey(caseId),
+        { add: { certCount: fresh.size } },
+        PRESENT,
+        `the certificate count of case ${caseId}`,
+      );
+      if (counted === null) throw new StoreError(`counting the certificates of case ${caseId} in ${this.table.label} failed: no such case`);
+      added += fresh.size;
+    }
+    return added;
+  }
+
+  private async recordsElsewhere(caseIds: readonly string[], shas: readonly string[]): Promise<Map<string, EvidenceRecord>> {
+    const out = new Map<string, EvidenceRecord>();
+    for (const caseId of caseIds) {
+      const wanted = shas.filter((s) => !out.has(s));
+      for (const cc of await this.getCaseCertificates(wanted.map((sha256) => ({ caseId, sha256 }))))
+        if (!cc.legacy) out.set(cc.cert.sha256, cc.record);
+    }
+    return out;
+  }
+
+  // -- evidence records ------------------------------------------------------------------------
+
+  async getCaseCertificates(wanted: readonly { caseId: string; sha256: string }[]): Promise<CaseCertificate[]> {
+    if (wanted.length === 0) return [];
+    const items = await this.table.batchGet(
+      wanted.map((k) => caseCertificateKey(k.caseId, k.sha256)),
+      'evidence records',
+    );
+    return items.map(toCaseCertificate);
+  }
+
+  async getCaseCertificate(caseId: string, sha256: string): Promise<CaseCertificate | null> {
+    const item = await this.table.get(caseCertificateKey(caseId, sha256), `certificate ${sha256} of case ${caseId}`);
+    return item ? toCaseCertificate(item) : null;
+  }
+
+  async loadCase(caseId: string): Promise<CaseCertificate[]> {
+    return queryAll(
+      this.table,
+      { pk: casePartition(caseId), prefix: CERT_PREFIX },
+      `the certificates of case ${caseId}`,
+      toCaseCertificate,
+    );
+  }
+
+  async visitCase(caseId: string, visit: (cc: CaseCertificate) => void | Promise<void>): Promise<void> {
+    // A certificate's sort key is CERT_PREFIX and its SHA-256 in hex, so the partition splits exactly into 16
+    // ranges by the first digit. Two ranges are read side by side, each a page ahead: one paginated Query waits
+    // on every page in turn, and at 100,000 certificates that wait was a third of `status`. Pages are handed
+    // to `visit` one at a time, whichever range they come from; after a failure, no further page is.
+    const inTurn = oneAtATime();
+    await mapLimit([...SHA256_DIGITS], 2, (digit) =>
+      this.table.queryPages(
+        { pk: casePartition(caseId), prefix: `${CERT_PREFIX}${digit}` },
+        `the certificates of case ${caseId}`,
+        (items) =>
+          inTurn(async () => {
+            for (const item of items) {
+              const wait = visit(toCaseCertificate(item));
+              if (wait) await wait;
+            }
+          }),
+      ),
+    );
+  }
+
+  /** One shard of the polling index: the certificates of every case due by `now` whose sha256 starts with `shard`. */
+  private readShard(shard: string, now: number): Promise<CaseCertificate[]> {
+    return queryAll(
+      this.table,
+      { pk: pollPartition(shard), index: POLL_INDEX, upTo: pollUpTo(now) },
+      `the certificates due (shard ${shard})`,
+      toCaseCertificate,
+    );
+  }
+
+  async listPollDue(now: number): Promise<CaseCertificate[]> {
+    if (!this.table.hasIndex(POLL_INDEX)) {
+      // A home created before the index existed (dynalite cannot add one to a table): read every case instead.
+      const out: CaseCertificate[] = [];
+      for (const kase of await this.listCases()) {
+        const items = await queryAll(
+          this.table,
+          { pk: casePartition(kase.id), prefix: CERT_PREFIX },
+          `the certificates of case ${kase.id}`,
+        );
+        for (const item of items) if (item.pd !== undefined && Number(item.pd) <= now) out.push(toCaseCertificate(item));
+      }
+      return out;
+    }
+    return (await Promise.all([...POLL_SHARDS].map((shard) => this.readShard(shard, now)))).flat();
+  }
+
+  async visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>): Promise<void> {
+    if (!this.table.hasIndex(POLL_INDEX)) {
+      await visit(await this.listPollDue(now));
+      return;
+    }
+    // Shard by shard, in shard order, each handed over as soon as it is read whole while the next two are read:
+    // the planner starts on the first shards (and their certificates can be asked) long before the last, where
+    // reading all 16 at once finished them together.
+    const shards = [...POLL_SHARDS];
+    const reads: Promise<CaseCertificate[]>[] = [];
+    const read = (i: number): void => {
+      const p = this.readShard(shards[i]!, now);
+      p.catch(() => undefined); // awaited in turn below
+      reads.push(p);
+    };
+    try {
+      for (let i = 0; i < shards.length; i++) {
+        while (reads.length < Math.min(shards.length, i + 3)) read(reads.length);
+        const due = await reads[i]!;
+        reads[i] = Promise.resolve([]); // visited: not held until the last shard
+        await visit(due);
+      }
+    } finally {
+      // Nothing is left reading once this returns, even after a failure.
+      await Promise.allSettled(reads);
+    }
+  }
+
+  async writeRecords(writes: readonly RecordWrite[]): Promise<RecordWrite[]> {
+    await this.table.batchPut(
+      writes.filter((w) => w.soleWriter).map((w) => certificateItem(w.cert, w.record, w.rev + 1, w.pollDue)),
+      'evidence records',
+    );
+    const lost: RecordWrite[] = [];
+    for (const w of writes.filter((x) => !x.soleWriter)) {
+      const poll = pollKeys(w.cert, w.pollDue);
+      const written = await this.table.updateIf(
+        caseCertificateKey(w.cert.caseId, w.cert.sha256),
+        poll
+          ? { set: { ev: packRecord(w.record), rev: w.rev + 1, ...poll } }
+          : { set: { ev: packRecord(w.record), rev: w.rev + 1 }, remove: POLL_ATTRIBUTES },
+        { attr: 'rev', eq: w.rev },
+        `the evidence record of certificate ${w.cert.sha256} in case ${w.cert.caseId}`,
+      );
+      if (written === null) lost.push(w);
+    }
+    return lost;
+  }
+
+  async setPollDue(caseId: string, sha256: string, rev: number, pollDue: number | null): Promise<boolean> {
+    const poll = pollKeys({ caseId, sha256 }, pollDue);
+    const written = await this.table.updateIf(
+      caseCertificateKey(caseId, sha256),
+      poll ? { set: poll } : { remove: POLL_ATTRIBUTES },
+      { attr: 'rev', eq: rev },
+      `the polling due time of certificate ${sha256} in case ${caseId}`,
+    );
+    return written !== null;
+  }
+}
