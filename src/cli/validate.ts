@@ -52,6 +52,18 @@ export function parseCaseId(value: string): string {
 }
 
 /**
+ * --title: one line of text. A line break in a title forges a line in `status`, the digest and the
+ * Markdown report, and a mail subject is a header (RFC 5322 2.2: no CR or LF inside a header body).
+ */
+export function parseTitle(value: string): string {
+  if (value.trim() === '') throw new InputError('--title must not be empty');
+  const hidden = hiddenCharacter(value);
+  if (hidden) throw new InputError(`--title "${oneLine(value)}" contains a control, invisible or bidi control character (${hidden})`);
+  if (value.length > 500) throw new InputError('--title is longer than 500 characters');
+  return value;
+}
+
+/**
  * An absolute http or https URL as the user typed it. `new URL()` drops tabs and line breaks without a
  * word, so the text itself is checked first: a URL holds no whitespace, control or format character.
  */

@@ -7,6 +7,7 @@
  */
 import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
+import { oneLine } from '../util/terminal.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
 import { certificateStatus, countVerdicts, noVerdicts, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { computeDeadline } from '../rules/rules.js';
@@ -385,7 +386,7 @@ export function textStatusSink(
       if (!any && options.rulesAsOf) lines.push(`judged under the rules in force at ${options.rulesAsOf}`, '');
       if (!any && options.shownVerdicts) lines.push(`showing only certificates whose verdict is ${options.shownVerdicts.join(' or ')}`, '');
       any = true;
-      lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${n} certificate(s)`);
+      lines.push(`${c.id}  ${oneLine(c.title)}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${n} certificate(s)`);
       if (extra?.contestedNote != null && n > 0) lines.push(`  note: ${extra.contestedNote}`);
       lines.push(
         `  ${'serial'.padEnd(34)} ${'verdict'.padEnd(16)} ${'deadline'.padEnd(21)} ${'revoked (effective)'.padEnd(21)} ${'late by'.padStart(14)}  findings`,
@@ -435,7 +436,10 @@ export function formatStatus(report: StatusReport): string {
   if (report.cases.length === 0) return 'no cases yet: start with `revwatch track`';
   const lines: string[] = report.rulesAsOf ? [`judged under the rules in force at ${report.rulesAsOf}`, ''] : [];
   for (const c of report.cases) {
-    lines.push(`${c.id}  ${c.title}`, `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`);
+    lines.push(
+      `${c.id}  ${oneLine(c.title)}`,
+      `  reported ${c.reportedAt}, ${c.reason}, ${c.kind}, ${c.certificates.length} certificate(s)`,
+    );
     const contested = c.certificates.find((s) => s.interpretation === 'contested');
     if (contested) lines.push(`  note: ${contested.interpretationNote}`);
     lines.push(

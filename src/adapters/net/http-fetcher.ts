@@ -281,6 +281,11 @@ export class HttpFetcher implements Fetcher {
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
         return fail('unsupported-scheme', `${parsed.protocol}// URLs are not supported (only http and https)`);
       }
+      // Credentials in a URL (RFC 3986 3.2.1 userinfo, deprecated by RFC 9110 4.2.4) come from a
+      // certificate or a Location a CA's server chose: never sent. undici ignores them, but node:http
+      // (the interim-answer path below) turns them into an Authorization header.
+      parsed.username = '';
+      parsed.password = '';
       const literal = literalRefusal(parsed.hostname, this.options);
       if (literal) return fail('refused-address', refusalMessage(parsed.hostname, literal, this.options));
 

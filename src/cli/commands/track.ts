@@ -1,6 +1,6 @@
 /** `revwatch track`: read the certificates named, and record them under a case. */
 import { Option, type Command } from 'commander';
-import { parseCaseId, parseDelayedReportUrl, parseReportUrl, sourceUrlOption } from '../validate.js';
+import { parseCaseId, parseDelayedReportUrl, parseReportUrl, parseTitle, sourceUrlOption } from '../validate.js';
 import { NOTIFYING_PARTIES } from '../../rules/programs.js';
 import { collect, readInput, type CliContext } from '../context.js';
 import { terminalProgress } from '../progress.js';
@@ -38,7 +38,7 @@ export function registerTrack(program: Command, ctx: CliContext): void {
     .option('--kind <kind>', "certificate kind (default: tls-subscriber, or the rule's)")
     .option('--rule <id>', 'a fixed-date rule (sha1-subca-sunset): its date is the deadline')
     .option('--case <id>', 'case id (default: derived from the facts, so re-tracking reaches the same case)', parseCaseId)
-    .option('--title <text>', 'a title for the case')
+    .option('--title <text>', 'a title for the case (one line)', parseTitle)
     .option('--report-url <url>', 'the incident bug or report (http or https)', parseReportUrl)
     .option('--confirmed-at <ISO-8601>', 'when the CA confirmed the problem, if later than the report')
     .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
