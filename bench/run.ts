@@ -230,6 +230,12 @@ async function main(): Promise<void> {
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }
+  if (only === 'startup') {
+    const rounds = Number(args.find((a) => /^--rounds=\d+$/.test(a))?.slice(9) ?? 7);
+    const lines = await benchStartup(OUT, rounds);
+    report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
+  }
   if (!only || only === 'functions') {
     const lines = await benchFunctions();
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
