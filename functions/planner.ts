@@ -3,19 +3,14 @@
  * a run and puts one SQS message per CRL URL and per batch of OCSP requests
  * on the job queue, for the workers.
  */
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
-import { SystemClock } from '../src/adapters/system-clock.js';
-import { EventBridgeRunEvents } from '../src/adapters/aws/eventbridge-run-events.js';
 import { planRun, type PlanRunDeps, type PlanRunOptions, type PlanRunResult } from '../src/check/fan-out.js';
-import { SqsJobQueue } from '../src/adapters/aws/sqs-job-queue.js';
-import { loadCcadbReportUrl, loadEventBusName, loadJobQueueUrl, loadTableName } from './shared/config.js';
-import { DisclosureStore } from '../src/ccadb/store.js';
 import { refreshDisclosures, type RefreshResult } from '../src/ccadb/refresh.js';
-import { HttpFetcher } from '../src/adapters/net/http-fetcher.js';
+import { openAwsRuntime } from '../src/runtime/aws.js';
+import { eventBridgeRunEvents, sqsJobQueue } from '../src/runtime/aws-fan-out.js';
+import { loadCcadbReportUrl, type Env } from '../src/runtime/env.js';
+import { openHttpFetcher } from '../src/runtime/fetch-stack.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
-import { tableStore } from './shared/store.js';
 
 export type PlannerDeps = PlanRunDeps &
   Observability & {
@@ -52,24 +47,16 @@ export function createPlannerHandler(getDeps: () => PlannerDeps) {
   };
 }
 
-export function plannerDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): PlannerDeps {
-  const store = tableStore(loadTableName(env));
-  const disclosures = new DisclosureStore(store.table);
-  const clock = new SystemClock();
-  const reportUrl = loadCcadbReportUrl(env);
+export function plannerDepsFromEnvironment(env: Env): PlannerDeps {
+  const { store, clock, disclosures } = openAwsRuntime(env);
+  const queue = sqsJobQueue(env, clock);
+  const events = eventBridgeRunEvents(env);
+  const url = loadCcadbReportUrl(env);
   // Public addresses only: the address guard refuses private and loopback ones.
-  const fetcher = reportUrl ? new HttpFetcher({ clock, allowPrivateNetwork: false }) : null;
-  return {
-    options: { disclosures },
-    ...(reportUrl && fetcher
-      ? { ccadbRefresh: () => refreshDisclosures({ store: disclosures, fetcher, now: clock.now().getTime() }, reportUrl) }
-      : {}),
-    store,
-    queue: new SqsJobQueue(new SQSClient({}), loadJobQueueUrl(env), undefined, clock),
-    events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),
-    clock,
-    ...createObservability(),
-  };
+  const fetcher = url ? openHttpFetcher({ clock, allowPrivateNetwork: false }) : null;
+  const ccadbRefresh =
+    fetcher && url ? () => refreshDisclosures({ store: disclosures, fetcher, now: clock.now().getTime() }, url) : undefined;
+  return { options: { disclosures }, ...(ccadbRefresh ? { ccadbRefresh } : {}), store, queue, events, clock, ...createObservability() };
 }
 
 let deps: PlannerDeps | undefined;

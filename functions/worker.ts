@@ -6,21 +6,16 @@
  * announces it, which triggers the notifier.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { SystemClock } from '../src/adapters/system-clock.js';
-import { EventBridgeRunEvents } from '../src/adapters/aws/eventbridge-run-events.js';
 import { IssuerCache } from '../src/check/execute.js';
 import { parseJobMessage, runQueuedJob, type RunJobDeps } from '../src/check/fan-out.js';
 import type { OcspLimits } from '../src/check/ocsp-limits.js';
-import { HttpFetcher } from '../src/adapters/net/http-fetcher.js';
-import { OcspClient } from '../src/adapters/net/ocsp-client.js';
-import { loadEventBusName, loadEvidenceBucket, loadGoodAnswersBucket, loadOcspLimits, loadTableName } from './shared/config.js';
-import { S3Client } from '@aws-sdk/client-s3';
-import { S3EvidenceArchive } from '../src/adapters/aws/s3-evidence-archive.js';
-import { S3GoodAnswerLog } from '../src/adapters/aws/s3-good-answer-log.js';
+import { openAwsRuntime } from '../src/runtime/aws.js';
+import { openAwsBuckets } from '../src/runtime/aws-buckets.js';
+import { eventBridgeRunEvents } from '../src/runtime/aws-fan-out.js';
+import { loadOcspLimits, type Env } from '../src/runtime/env.js';
+import { openFetchStack } from '../src/runtime/fetch-stack.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
-import { tableStore } from './shared/store.js';
 
 export type WorkerDeps = RunJobDeps &
   Observability & {
@@ -72,27 +67,22 @@ export function createWorkerHandler(getDeps: () => WorkerDeps) {
   };
 }
 
-export function workerDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): WorkerDeps {
-  const store = tableStore(loadTableName(env));
-  const clock = new SystemClock();
-  const bucket = loadEvidenceBucket(env);
-  const goodAnswersBucket = loadGoodAnswersBucket(env);
-  const s3 = bucket || goodAnswersBucket ? new S3Client({}) : null;
-  const archive = bucket && s3 ? new S3EvidenceArchive(s3, bucket) : null;
+export function workerDepsFromEnvironment(env: Env): WorkerDeps {
+  const { store, clock } = openAwsRuntime(env);
+  const events = eventBridgeRunEvents(env);
+  const ocspLimits = loadOcspLimits(env);
+  const { evidenceArchive: archive, goodAnswers } = openAwsBuckets(env);
   return {
     ...(archive ? { saveCrl: (sha256: string, bytes: Uint8Array) => archive.putCrl(sha256, bytes) } : {}),
     // The good answers each job received, for the exact backdating bound at a later change (docs/evidence.md).
-    ...(goodAnswersBucket && s3
-      ? { goodAnswers: (job: { runId: string; runStartedAt: number; jobId: string }) => new S3GoodAnswerLog(s3, goodAnswersBucket, job) }
-      : {}),
+    ...(goodAnswers ? { goodAnswers } : {}),
     store,
     // Public responders only: the address guard refuses private and loopback addresses.
-    // OCSP over keep-alive node:http, everything else (CRLs) through the general fetcher.
-    fetcher: new OcspClient({ fallback: new HttpFetcher({ clock, allowPrivateNetwork: false }), allowPrivateNetwork: false }),
+    fetcher: openFetchStack({ clock, allowPrivateNetwork: false }).fetcher,
     clock,
-    events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),
+    events,
     issuers: new IssuerCache(store),
-    ocspLimits: loadOcspLimits(env),
+    ocspLimits,
     ...createObservability(),
   };
 }

@@ -1,11 +1,10 @@
 /** What the functions that send mail (notifier, digest) are built from, once per cold start. */
-import { SystemClock } from '../../src/adapters/system-clock.js';
-import type { Mailer, NoticeLedger } from '../../src/ports/index.js';
-import type { Clock } from '../../src/ports/index.js';
-import { openAwsRuntime } from '../../src/runtime/aws.js';
+import type { Clock, Mailer, NoticeLedger } from '../../src/ports/index.js';
 import type { Store } from '../../src/ports/store.js';
-import type { DisclosureLookup } from '../../src/ccadb/store.js';
-import { loadMailConfig, loadTableName, type MailConfig } from './config.js';
+import type { DisclosureLookup } from '../../src/ports/disclosures.js';
+import { openAwsRuntime } from '../../src/runtime/aws.js';
+import { sesMailer } from '../../src/runtime/aws-mail.js';
+import { loadConfig, type Env, type MailConfig } from '../../src/runtime/env.js';
 import { createObservability, type Observability } from './observability.js';
 
 export interface MailingDeps extends Observability {
@@ -17,9 +16,10 @@ export interface MailingDeps extends Observability {
   readonly disclosures: DisclosureLookup | null;
 }
 
-/** The same AWS runtime the CLI opens with --aws (src/runtime/aws.ts): the table and SES. */
-export function mailingDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): MailingDeps {
-  const clock = new SystemClock();
-  const { store, mailer, disclosures } = openAwsRuntime({ tableName: loadTableName(env), clock });
-  return { store, mailer, clock, mail: loadMailConfig(env), disclosures, ...createObservability() };
+/** The table and SES, as the CLI's AWS mode has them (src/runtime/aws.ts, aws-mail.ts). */
+export function mailingDepsFromEnvironment(env: Env): MailingDeps {
+  const { sender, defaultRecipients, digestRecipients } = loadConfig(env);
+  const { store, clock, disclosures } = openAwsRuntime(env);
+  const mail = { sender, defaultRecipients, digestRecipients };
+  return { store, mailer: sesMailer(), clock, mail, disclosures, ...createObservability() };
 }

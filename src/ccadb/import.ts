@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { Fetcher } from '../ports/index.js';
 import type { CertificateInfo } from '../pki/certificate.js';
 import { parseAllCertificateRecords, disclosedUrls, type SkippedRow } from './report.js';
-import { DisclosureStore, type DisclosureLookup, type ImportSummary } from './store.js';
+import type { DisclosureLookup, Disclosures, ImportSummary } from '../ports/disclosures.js';
 import { disclosureFor, disclosedSourcesOf } from './match.js';
 import { oneLine } from '../util/terminal.js';
 
@@ -48,7 +48,7 @@ export async function readReport(source: string, fetcher: Fetcher): Promise<stri
 }
 
 /** Imports a report into the table: parse first (bad input writes nothing), then replace. */
-export async function importCcadbReport(text: string, source: string, store: DisclosureStore, now: number): Promise<CcadbImportResult> {
+export async function importCcadbReport(text: string, source: string, store: Disclosures, now: number): Promise<CcadbImportResult> {
   const parsed = parseAllCertificateRecords(text, source);
   const summary = await store.replace(parsed.disclosures, now, source);
   return {

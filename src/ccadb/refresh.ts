@@ -9,7 +9,7 @@
 import type { Fetcher } from '../ports/index.js';
 import { InputError } from '../errors.js';
 import { parseAllCertificateRecords } from './report.js';
-import type { DisclosureStore, ImportSummary } from './store.js';
+import type { Disclosures, ImportSummary } from '../ports/disclosures.js';
 
 export const CCADB_REFRESH_INTERVAL_MS = 7 * 86_400_000;
 /** The report is about 10 MB today; the cap leaves room to grow without reading anything unbounded. */
@@ -21,7 +21,7 @@ export type RefreshResult =
   | ({ readonly refreshed: true; readonly disclosures: number; readonly skipped: number } & ImportSummary);
 
 export async function refreshDisclosures(
-  deps: { store: DisclosureStore; fetcher: Fetcher; now: number },
+  deps: { store: Disclosures; fetcher: Fetcher; now: number },
   url: string,
   intervalMs = CCADB_REFRESH_INTERVAL_MS,
 ): Promise<RefreshResult> {

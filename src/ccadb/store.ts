@@ -9,7 +9,10 @@
  * Built on three table operations, so the DynamoDB table (AWS and the local
  * embedded one) and an in-memory table for unit tests run the same code.
  */
-import { disclosedUrls, type Disclosure } from './report.js';
+import { disclosedUrls } from './report.js';
+import type { Disclosure, DisclosureChange, Disclosures, ImportSummary, StoredDisclosure } from '../ports/disclosures.js';
+
+export type { DisclosureChange, DisclosureLookup, Disclosures, ImportSummary, StoredDisclosure } from '../ports/disclosures.js';
 
 type Item = Record<string, unknown>;
 
@@ -24,35 +27,6 @@ export interface DisclosureTable {
   ): Promise<boolean>;
 }
 
-export interface StoredDisclosure extends Disclosure {
-  /** When the import that wrote this disclosure ran (epoch ms). */
-  readonly importedAt: number;
-}
-
-export interface DisclosureChange {
-  /** When the import saw it (epoch ms). */
-  readonly at: number;
-  readonly fullCrl: string | null;
-  readonly partitionedCrls: readonly string[];
-  /** The CA left the report. */
-  readonly removed: boolean;
-}
-
-export interface ImportSummary {
-  readonly added: number;
-  readonly changed: number;
-  readonly unchanged: number;
-  readonly removed: number;
-}
-
-/** What the checks read: the disclosures that may cover a certificate. */
-export interface DisclosureLookup {
-  byKeyId(subjectKeyIdHex: string): Promise<StoredDisclosure[]>;
-  bySubjectName(nameHashHex: string): Promise<StoredDisclosure[]>;
-  /** When the disclosures were last imported; null when never (then no certificate has any to look up). */
-  lastImport(): Promise<{ at: number; source: string } | null>;
-}
-
 const CURRENT = 'CCADB#CA';
 const META = { pk: 'CCADB#META', sk: 'import' } as const;
 const byKey = (ski: string): string => `CCADB#SKI#${ski}`;
@@ -65,7 +39,7 @@ const fingerprint = (d: Disclosure): string =>
 
 const toDisclosure = (item: Item): StoredDisclosure => JSON.parse(String(item.d)) as StoredDisclosure;
 
-export class DisclosureStore implements DisclosureLookup {
+export class DisclosureStore implements Disclosures {
   constructor(private readonly table: DisclosureTable) {}
 
   async current(): Promise<StoredDisclosure[]> {
