@@ -42,6 +42,18 @@ export const ENV = {
   ocspDeadlineMs: 'REVWATCH_OCSP_DEADLINE_MS',
 } as const;
 
+/** What the CLI reads (docs/cli.md lists each; test/unit/runtime/env-names.test.ts holds the two together). */
+export const CLI_ENV: readonly string[] = [
+  ENV.home,
+  ENV.table,
+  ENV.sender,
+  ENV.evidenceBucket,
+  ENV.goodAnswersBucket,
+  ENV.crlDeadlineMs,
+  ENV.ocspDeadlineMs,
+  ENV.crtshUrl,
+];
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
