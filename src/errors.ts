@@ -7,13 +7,13 @@ export class InputError extends Error {
 }
 
 /**
- * `inspect` exits 3 when what it read is not valid evidence (design.md, exit
+ * `inspect` exits 3 when what it read is not valid evidence (docs/cli.md, exit
  * codes): thrown after the inspection has been printed. Kept here, not in
  * inspect.ts, so the CLI can map it to its exit code without loading the PKI code.
  */
 export class NotEvidenceError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'NotEvidenceError';
   }
 }

@@ -36,14 +36,8 @@ export interface GlobalOptions {
   aws?: boolean;
 }
 
-/** A remote source could not be read: exit 2 after printing what is known. */
-export class SourceUnreadableError extends Error {}
-
-/** verify-evidence found a stored record that its observations do not rebuild: exit 1 after the details. */
-export class EvidenceMismatchError extends Error {}
-
-/** `status --fail-on`: some certificate has one of the verdicts: exit 4 after the status. */
-export class FailOnMatchError extends Error {}
+// The CLI's errors are declared in errors.ts; re-exported for the command files that import them from here.
+export { EvidenceMismatchError, FailOnMatchError, SourceUnreadableError } from './errors.js';
 
 export interface CliContext {
   readonly io: CliIo;

@@ -226,9 +226,7 @@ export async function buildStatus(store: Store, now: number, caseId?: string, ru
       },
       caseEnd: () => undefined,
     },
-    caseId,
-    undefined,
-    rules,
+    { caseId, rules },
   );
   return rules.rulesAsOf === undefined ? { cases } : { cases, rulesAsOf: isoOrNull(rules.rulesAsOf)! };
 }
@@ -243,15 +241,18 @@ export async function buildStatus(store: Store, now: number, caseId?: string, ru
  * (one case) keeps what a report needs of each certificate, and the CRL
  * snapshots.
  */
-export async function streamStatus(
-  store: Store,
-  now: number,
-  sink: StatusSink,
-  caseId?: string,
-  reads?: StatusReads,
-  rules: StatusRules = {},
-  openSpool: () => StatusSpool = memorySpool,
-): Promise<void> {
+export interface StreamStatusOptions {
+  /** One case only; every case when absent. */
+  readonly caseId?: string;
+  /** What a report keeps of each certificate, and the CRL snapshots (one case). */
+  readonly reads?: StatusReads;
+  readonly rules?: StatusRules;
+  /** Where judged certificates wait to be sorted (in memory unless given). */
+  readonly openSpool?: () => StatusSpool;
+}
+
+export async function streamStatus(store: Store, now: number, sink: StatusSink, options: StreamStatusOptions = {}): Promise<void> {
+  const { caseId, reads, rules = {}, openSpool = memorySpool } = options;
   // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them.
   const resolver = rules.disclosures ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   let cases: Case[];
