@@ -4,20 +4,12 @@
  * on the job queue, for the workers.
  */
 import type { ScheduledEvent } from 'aws-lambda';
-import { planRun, type PlanRunDeps, type PlanRunOptions, type PlanRunResult } from '../src/check/fan-out.js';
-import { refreshDisclosures, type RefreshResult } from '../src/ccadb/refresh.js';
-import { openAwsRuntime } from '../src/runtime/aws.js';
-import { eventBridgeRunEvents, sqsJobQueue } from '../src/runtime/aws-fan-out.js';
-import { loadCcadbReportUrl, type Env } from '../src/runtime/env.js';
-import { openHttpFetcher } from '../src/runtime/fetch-stack.js';
+import { planRun, type PlanRunResult } from '../src/check/fan-out.js';
+import { openPlannerRuntime, type PlannerRuntime } from '../src/runtime/aws-planner.js';
+import type { Env } from '../src/runtime/env.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
 
-export type PlannerDeps = PlanRunDeps &
-  Observability & {
-    readonly options?: PlanRunOptions;
-    /** The weekly CCADB refresh, when the stack names the report's URL (context ccadbReportUrl). */
-    readonly ccadbRefresh?: () => Promise<RefreshResult>;
-  };
+export type PlannerDeps = PlannerRuntime & Observability;
 export type PlannerResult = Omit<PlanRunResult, 'finished'> & { readonly finished: boolean };
 
 export function createPlannerHandler(getDeps: () => PlannerDeps) {
@@ -47,17 +39,7 @@ export function createPlannerHandler(getDeps: () => PlannerDeps) {
   };
 }
 
-export function plannerDepsFromEnvironment(env: Env): PlannerDeps {
-  const { store, clock, disclosures } = openAwsRuntime(env);
-  const queue = sqsJobQueue(env, clock);
-  const events = eventBridgeRunEvents(env);
-  const url = loadCcadbReportUrl(env);
-  // Public addresses only: the address guard refuses private and loopback ones.
-  const fetcher = url ? openHttpFetcher({ clock, allowPrivateNetwork: false }) : null;
-  const ccadbRefresh =
-    fetcher && url ? () => refreshDisclosures({ store: disclosures, fetcher, now: clock.now().getTime() }, url) : undefined;
-  return { options: { disclosures }, ...(ccadbRefresh ? { ccadbRefresh } : {}), store, queue, events, clock, ...createObservability() };
-}
+export const plannerDepsFromEnvironment = (env: Env): PlannerDeps => ({ ...openPlannerRuntime(env), ...createObservability() });
 
 let deps: PlannerDeps | undefined;
 export const handler = createPlannerHandler(() => (deps ??= plannerDepsFromEnvironment(process.env)));
