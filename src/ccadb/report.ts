@@ -16,8 +16,23 @@ import { readCertificateBlocks } from '../pki/certificate.js';
 import { parseRawCertificate } from '../pki/raw-certificate.js';
 import { CsvError, parseCsv } from './csv.js';
 
-export type { Disclosure } from '../ports/disclosures.js';
-import type { Disclosure } from '../ports/disclosures.js';
+/** What one CA disclosed. */
+export interface Disclosure {
+  /** SHA-256 of the CA certificate, lowercase hex. */
+  readonly sha256: string;
+  readonly name: string;
+  readonly owner: string;
+  /** Subject Key Identifier, lowercase hex (the report gives it in base64; hex is accepted too). */
+  readonly subjectKeyId: string | null;
+  /** The full CRL, when the CA disclosed one. */
+  readonly fullCrl: string | null;
+  /** The partitioned CRLs, when the CA disclosed a set (their union is the full CRL). */
+  readonly partitionedCrls: readonly string[];
+  /** The CA certificate as disclosed, when the report carries it: the issuer-name fallback checks signatures with it. */
+  readonly pem: string | null;
+  /** SHA-256 of the disclosed certificate's subject name DER, when the PEM was given (the issuer-name lookup key). */
+  readonly subjectNameHash: string | null;
+}
 
 export interface SkippedRow {
   readonly line: number;
