@@ -7,7 +7,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { formatDigest, produceDigest } from '../src/report/digest.js';
 import { buildSite } from '../src/report/site.js';
 import type { SitePublisher } from '../src/ports/index.js';
-import { openAwsBuckets } from '../src/runtime/aws-buckets.js';
+import { s3SitePublisher } from '../src/runtime/aws-buckets.js';
 import { mailingDepsFromEnvironment, type MailingDeps } from './shared/mailing.js';
 import { MetricUnit } from './shared/observability.js';
 
@@ -64,5 +64,5 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
 
 let deps: DigestDeps | undefined;
 export const handler = createDigestHandler(
-  () => (deps ??= { ...mailingDepsFromEnvironment(process.env), site: openAwsBuckets(process.env).sitePublisher }),
+  () => (deps ??= { ...mailingDepsFromEnvironment(process.env), site: s3SitePublisher(process.env) }),
 );
