@@ -4,12 +4,10 @@
  * the static dashboard (`revwatch site`) to the evidence bucket under site/.
  */
 import type { ScheduledEvent } from 'aws-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
 import { formatDigest, produceDigest } from '../src/report/digest.js';
 import { buildSite } from '../src/report/site.js';
 import type { SitePublisher } from '../src/ports/index.js';
-import { S3SitePublisher } from '../src/adapters/aws/s3-site-publisher.js';
-import { loadEvidenceBucket } from './shared/config.js';
+import { s3SitePublisher } from '../src/runtime/aws-buckets.js';
 import { mailingDepsFromEnvironment, type MailingDeps } from './shared/mailing.js';
 import { MetricUnit } from './shared/observability.js';
 
@@ -65,10 +63,6 @@ export function createDigestHandler(getDeps: () => DigestDeps) {
 }
 
 let deps: DigestDeps | undefined;
-export const handler = createDigestHandler(() => {
-  if (!deps) {
-    const bucket = loadEvidenceBucket(process.env);
-    deps = { ...mailingDepsFromEnvironment(process.env), site: bucket ? new S3SitePublisher(new S3Client({}), bucket) : null };
-  }
-  return deps;
-});
+export const handler = createDigestHandler(
+  () => (deps ??= { ...mailingDepsFromEnvironment(process.env), site: s3SitePublisher(process.env) }),
+);

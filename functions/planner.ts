@@ -3,26 +3,13 @@
  * a run and puts one SQS message per CRL URL and per batch of OCSP requests
  * on the job queue, for the workers.
  */
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
-import { SystemClock } from '../src/adapters/system-clock.js';
-import { EventBridgeRunEvents } from '../src/adapters/aws/eventbridge-run-events.js';
-import { planRun, type PlanRunDeps, type PlanRunOptions, type PlanRunResult } from '../src/check/fan-out.js';
-import { SqsJobQueue } from '../src/adapters/aws/sqs-job-queue.js';
-import { loadCcadbReportUrl, loadEventBusName, loadJobQueueUrl, loadTableName } from './shared/config.js';
-import { DisclosureStore } from '../src/ccadb/store.js';
-import { refreshDisclosures, type RefreshResult } from '../src/ccadb/refresh.js';
-import { HttpFetcher } from '../src/adapters/net/http-fetcher.js';
+import { planRun, type PlanRunResult } from '../src/check/fan-out.js';
+import { openPlannerRuntime, type PlannerRuntime } from '../src/runtime/aws-planner.js';
+import type { Env } from '../src/runtime/env.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
-import { tableStore } from './shared/store.js';
 
-export type PlannerDeps = PlanRunDeps &
-  Observability & {
-    readonly options?: PlanRunOptions;
-    /** The weekly CCADB refresh, when the stack names the report's URL (context ccadbReportUrl). */
-    readonly ccadbRefresh?: () => Promise<RefreshResult>;
-  };
+export type PlannerDeps = PlannerRuntime & Observability;
 export type PlannerResult = Omit<PlanRunResult, 'finished'> & { readonly finished: boolean };
 
 export function createPlannerHandler(getDeps: () => PlannerDeps) {
@@ -52,25 +39,7 @@ export function createPlannerHandler(getDeps: () => PlannerDeps) {
   };
 }
 
-export function plannerDepsFromEnvironment(env: Readonly<Record<string, string | undefined>>): PlannerDeps {
-  const store = tableStore(loadTableName(env));
-  const disclosures = new DisclosureStore(store.table);
-  const clock = new SystemClock();
-  const reportUrl = loadCcadbReportUrl(env);
-  // Public addresses only: the address guard refuses private and loopback ones.
-  const fetcher = reportUrl ? new HttpFetcher({ clock, allowPrivateNetwork: false }) : null;
-  return {
-    options: { disclosures },
-    ...(reportUrl && fetcher
-      ? { ccadbRefresh: () => refreshDisclosures({ store: disclosures, fetcher, now: clock.now().getTime() }, reportUrl) }
-      : {}),
-    store,
-    queue: new SqsJobQueue(new SQSClient({}), loadJobQueueUrl(env), undefined, clock),
-    events: new EventBridgeRunEvents(new EventBridgeClient({}), loadEventBusName(env)),
-    clock,
-    ...createObservability(),
-  };
-}
+export const plannerDepsFromEnvironment = (env: Env): PlannerDeps => ({ ...openPlannerRuntime(env), ...createObservability() });
 
 let deps: PlannerDeps | undefined;
 export const handler = createPlannerHandler(() => (deps ??= plannerDepsFromEnvironment(process.env)));

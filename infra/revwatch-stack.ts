@@ -29,7 +29,8 @@ import { EvidenceBucket } from './evidence-bucket.js';
 import { GoodAnswersBucket } from './good-answers-bucket.js';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { CHECKS_COMPLETED, ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
+import { CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
+import { ENV } from '../src/runtime/env.js';
 import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-run-events.js';
 import type { StackConfig } from './config.js';
 import { RevwatchFunction } from './revwatch-function.js';
@@ -139,17 +140,25 @@ export class RevwatchStack extends Stack {
       objectLockDays: config.evidenceObjectLockDays,
       infrequentAccessDays: config.evidenceInfrequentAccessDays,
     });
-    worker.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${CRL_PREFIX}*`)] }),
-    );
-    // AwsSolutions-IAM5 flags the object wildcard: it is the prefix itself (keys are <sha256>.crl, unknown in
-    // advance), on one bucket, for one action.
     const bucketLogicalId = this.resolve(this.getLogicalId(evidence.bucket.node.defaultChild as CfnBucket)) as string;
-    Validations.of(worker.role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${CRL_PREFIX}*]`,
-      reason: "PutObject on the evidence bucket's crls/ prefix only: content-addressed keys are not known in advance",
-    });
-    worker.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
+    /**
+     * PutObject under one prefix of the evidence bucket and nothing else of it, and ENV.evidenceBucket.
+     * AwsSolutions-IAM5 flags the object wildcard: it is the prefix itself (keys unknown in advance), on one
+     * bucket, for one action, so the finding is acknowledged for that resource only.
+     */
+    const bindEvidencePrefix = (fn: RevwatchFunction, prefix: string, reason: string): void => {
+      fn.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${prefix}*`)] }),
+      );
+      Validations.of(fn.role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`, reason });
+      fn.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
+    };
+    // Verified CRLs, content-addressed: crls/<sha256>.crl.
+    bindEvidencePrefix(
+      worker,
+      CRL_PREFIX,
+      "PutObject on the evidence bucket's crls/ prefix only: content-addressed keys are not known in advance",
+    );
     // The good-answer log (docs/evidence.md): each job writes its good answers under good-answers/ and, at a
     // change, lists and reads the earlier runs' objects there. Nothing else of that bucket, and no delete
     // (the lifecycle rule expires them).
@@ -201,14 +210,11 @@ export class RevwatchStack extends Stack {
     digest.bindTable(table, ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']).bindMailer(mailer);
     // The static dashboard, published after each digest: PutObject under site/ only (pages are replaced
     // weekly; the CRLs under crls/ stay out of its reach).
-    digest.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${SITE_PREFIX}*`)] }),
+    bindEvidencePrefix(
+      digest,
+      SITE_PREFIX,
+      "PutObject on the evidence bucket's site/ prefix only: the dashboard's pages are named per case",
     );
-    Validations.of(digest.role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${SITE_PREFIX}*]`,
-      reason: "PutObject on the evidence bucket's site/ prefix only: the dashboard's pages are named per case",
-    });
-    digest.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
 
     // -- schedules and events ----------------------------------------------------------------
     new Rule(this, 'CheckSchedule', {

@@ -12,8 +12,8 @@ export class InputError extends Error {
  * inspect.ts, so the CLI can map it to its exit code without loading the PKI code.
  */
 export class NotEvidenceError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'NotEvidenceError';
   }
 }

@@ -20,6 +20,7 @@ import { InputError } from '../errors.js';
 import type { Fetcher } from '../ports/index.js';
 import type { CertificateInfo } from '../pki/certificate.js';
 import { oneLine } from '../util/terminal.js';
+import type { DisclosureLookup, Disclosures, ImportSummary } from '../ports/disclosures.js';
 import { readCsvRecords, type StreamedCsvRecord } from './csv.js';
 import type { KeptCaCertificate } from './issuers.js';
 import { disclosureFor, disclosedSourcesOf } from './match.js';
@@ -35,7 +36,6 @@ import {
   type ReportKind,
   type SkippedRow,
 } from './report.js';
-import type { DisclosureLookup, DisclosureStore, ImportSummary } from './store.js';
 
 /** The records report is about 10 MB today (2026); the cap leaves room to grow without reading anything unbounded. */
 export const CCADB_REPORT_MAX_BYTES = 256 * 1024 * 1024;
@@ -178,7 +178,7 @@ export async function openCcadbSources(
 /** Reads every opened report to its end and writes what it holds. */
 export async function importCcadbReports(
   opened: { reports: readonly OpenedReport[]; notReports: readonly { file: string; why: string }[] },
-  store: DisclosureStore,
+  store: Disclosures,
   now: number,
 ): Promise<CcadbImportResult> {
   const reads: ReportRead[] = [];

@@ -13,7 +13,7 @@ import type { Fetcher } from '../ports/index.js';
 import { InputError } from '../errors.js';
 import { DISCLOSURE_STALE_AFTER_MS } from '../rules/verdict.js';
 import { parseAllCertificateRecords } from './report.js';
-import type { DisclosureStore, ImportSummary } from './store.js';
+import type { Disclosures, ImportSummary } from '../ports/disclosures.js';
 
 /** Refreshed daily: a disclosure must stay within DISCLOSURE_STALE_AFTER_MS of the CCADB even when one day's download fails. */
 export const CCADB_REFRESH_INTERVAL_MS = 86_400_000;
@@ -52,7 +52,7 @@ export type RefreshResult =
 const iso = (ms: number | null): string => (ms === null ? 'never' : new Date(ms).toISOString());
 
 export async function refreshDisclosures(
-  deps: { store: DisclosureStore; fetcher: Fetcher; now: number },
+  deps: { store: Disclosures; fetcher: Fetcher; now: number },
   url: string,
   intervalMs = CCADB_REFRESH_INTERVAL_MS,
 ): Promise<RefreshResult> {

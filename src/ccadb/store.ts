@@ -23,50 +23,18 @@ import {
   ccadbCertByText,
   ccadbHistory,
 } from '../store/layout.js';
-import { disclosedUrls, fullCrlsOf, type Disclosure } from './report.js';
-import type { DisclosedCaCertificate, DisclosedCaCertificateLookup, KeptCaCertificate } from './issuers.js';
+import { disclosedUrls, fullCrlsOf } from './report.js';
+import type { DisclosedCaCertificate, KeptCaCertificate } from './issuers.js';
+import type { Disclosure, DisclosureChange, Disclosures, ImportSummary, RefreshState, StoredDisclosure } from '../ports/disclosures.js';
 
-export interface StoredDisclosure extends Disclosure {
-  /** When the import that wrote this disclosure ran (epoch ms). */
-  readonly importedAt: number;
-}
-
-export interface DisclosureChange {
-  /** When the import saw it (epoch ms). */
-  readonly at: number;
-  readonly fullCrl: string | null;
-  /** Every full CRL disclosed (absent in entries written before V5: fullCrl was the one). */
-  readonly fullCrls?: readonly string[];
-  readonly partitionedCrls: readonly string[];
-  /** The CA left the report. */
-  readonly removed: boolean;
-}
-
-/** How the scheduled download of a CCADB report URL has been going (refresh.ts): its backoff. */
-export interface RefreshState {
-  readonly url: string;
-  /** Failed downloads (or unreadable reports) in a row since the last good one. */
-  readonly failures: number;
-  readonly lastFailureAt: number | null;
-  readonly lastError: string | null;
-  /** When a download from this URL last imported (epoch ms); null when never. */
-  readonly lastGoodAt: number | null;
-}
-
-export interface ImportSummary {
-  readonly added: number;
-  readonly changed: number;
-  readonly unchanged: number;
-  readonly removed: number;
-}
-
-/** What the checks read: the disclosures that may cover a certificate. */
-export interface DisclosureLookup {
-  byKeyId(subjectKeyIdHex: string): Promise<StoredDisclosure[]>;
-  bySubjectName(nameHashHex: string): Promise<StoredDisclosure[]>;
-  /** When the disclosures were last imported; null when never (then no certificate has any to look up). */
-  lastImport(): Promise<{ at: number; source: string } | null>;
-}
+export type {
+  DisclosureChange,
+  DisclosureLookup,
+  Disclosures,
+  ImportSummary,
+  RefreshState,
+  StoredDisclosure,
+} from '../ports/disclosures.js';
 
 const CURRENT = CCADB_CURRENT;
 const META = CCADB_META;
@@ -90,7 +58,7 @@ const toDisclosure = (item: Item): StoredDisclosure => {
   return d.fullCrls ? d : { ...d, fullCrls: fullCrlsOf(d) };
 };
 
-export class DisclosureStore implements DisclosureLookup, DisclosedCaCertificateLookup {
+export class DisclosureStore implements Disclosures {
   constructor(private readonly table: Table) {}
 
   async current(): Promise<StoredDisclosure[]> {

@@ -4,19 +4,9 @@
  * be reached and what to check; exit 1 when nothing was written yet, 2 when the command had already
  * written part of its work (docs/cli.md, exit codes).
  */
+import { AwsUnreachableError } from './errors.js';
 import { oneLine } from './validate.js';
 import type { Env, Runtime } from '../runtime/runtime.js';
-
-export class AwsUnreachableError extends Error {
-  constructor(
-    message: string,
-    readonly partlyDone: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'AwsUnreachableError';
-  }
-}
 
 /** Node's codes for a name that does not resolve (a wrong region gives an endpoint that does not exist). */
 const NAME_NOT_FOUND = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']);

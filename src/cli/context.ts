@@ -11,6 +11,7 @@ import type { Clock } from '../ports/index.js';
 import type { HttpFetcher } from '../adapters/net/http-fetcher.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { fetchDeadlinesFromEnv, oneLine } from './validate.js';
+import { ENV } from '../runtime/env.js';
 import { parseInstant } from '../time.js';
 import { readFileCapped } from '../util/read-capped.js';
 import { terminalText } from '../util/terminal.js';
@@ -35,14 +36,8 @@ export interface GlobalOptions {
   aws?: boolean;
 }
 
-/** A remote source could not be read: exit 2 after printing what is known. */
-export class SourceUnreadableError extends Error {}
-
-/** verify-evidence found a stored record that its observations do not rebuild: exit 1 after the details. */
-export class EvidenceMismatchError extends Error {}
-
-/** `status --fail-on`: some certificate has one of the verdicts: exit 4 after the status. */
-export class FailOnMatchError extends Error {}
+// The CLI's errors are declared in errors.ts; re-exported for the command files that import them from here.
+export { EvidenceMismatchError, FailOnMatchError, SourceUnreadableError } from './errors.js';
 
 export interface CliContext {
   readonly io: CliIo;
@@ -61,7 +56,7 @@ export interface CliContext {
 
 export function cliContext(program: Command, io: CliIo): CliContext {
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  const home = (): string => resolve(globals().home ?? io.env.REVWATCH_HOME ?? '.revwatch');
+  const home = (): string => resolve(globals().home ?? io.env[ENV.home] ?? '.revwatch');
   return {
     io,
     globals,
@@ -70,20 +65,22 @@ export function cliContext(program: Command, io: CliIo): CliContext {
     print: (value, human) => io.stdout(`${globals().json ? JSON.stringify(value, null, 2) : terminalText(human())}\n`),
     at: (value) => (value ? parseInstant(value, '--at') : io.clock.now().getTime()),
     fetcher: async () => {
-      const { HttpFetcher } = await import('../adapters/net/http-fetcher.js');
-      return new HttpFetcher({
+      const { openHttpFetcher } = await import('../runtime/fetch-stack.js');
+      return openHttpFetcher({
         clock: io.clock,
         allowPrivateNetwork: globals().allowPrivateNetwork === true,
         ...fetchDeadlinesFromEnv(io.env),
       });
     },
     withRuntime: async (fn, options) => {
-      const { openRuntime } = await import('../runtime/runtime.js');
-      const runtime = await openRuntime({
-        aws: globals().aws === true,
+      const { openRuntime, runtimeMode } = await import('../runtime/runtime.js');
+      const runtime = await openRuntime(runtimeMode(globals().aws === true, io.env), {
         home: home(),
         env: io.env,
         clock: io.clock,
+        allowPrivateNetwork: globals().allowPrivateNetwork === true,
+        // Read when a command first fetches, as its own fetcher reads them: a command that never fetches ignores them.
+        fetchDeadlines: () => fetchDeadlinesFromEnv(io.env),
         onMail: options?.onMail,
         onLockWait: (message) => io.stderr(`revwatch: ${oneLine(message)}\n`),
       });

@@ -5,6 +5,7 @@
  * for real bugs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { ENV } from '../runtime/env.js';
 import { InputError } from '../errors.js';
 import { iso } from '../time.js';
 import { fsReason } from '../util/fs-reason.js';
@@ -115,8 +116,8 @@ export function fetchDeadlinesFromEnv(env: Readonly<Record<string, string | unde
     return ms;
   };
   const result: { crlDeadlineMs?: number; ocspDeadlineMs?: number } = {};
-  const crl = read('REVWATCH_CRL_DEADLINE_MS');
-  const ocsp = read('REVWATCH_OCSP_DEADLINE_MS');
+  const crl = read(ENV.crlDeadlineMs);
+  const ocsp = read(ENV.ocspDeadlineMs);
   if (crl !== undefined) result.crlDeadlineMs = crl;
   if (ocsp !== undefined) result.ocspDeadlineMs = ocsp;
   return result;
@@ -154,7 +155,7 @@ export function describeAwsSetupError(err: unknown): string | null {
   }
   if (/Region is missing/.test(message)) return 'AWS mode: no AWS region configured (set AWS_REGION)';
   if (name === 'ResourceNotFoundException')
-    return `AWS mode: the table was not found (${oneLine(message)}); check REVWATCH_TABLE and AWS_REGION`;
+    return `AWS mode: the table was not found (${oneLine(message)}); check ${ENV.table} and AWS_REGION`;
   if (
     name === 'UnrecognizedClientException' ||
     name === 'InvalidSignatureException' ||

@@ -254,9 +254,7 @@ export async function buildCaseReport(
       },
       caseEnd: () => undefined,
     },
-    caseId,
-    reads,
-    options.disclosures ? { disclosures: options.disclosures } : {},
+    { caseId, reads, rules: options.disclosures ? { disclosures: options.disclosures } : {} },
   );
   const derOf = await store.getCertificateDers((options.certificateBytes ? reportCerts : sansFromDer).map((c) => c.sha256));
   for (const c of sansFromDer) {

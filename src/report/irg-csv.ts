@@ -164,10 +164,7 @@ export async function writeIrgCsv(
       },
       caseEnd: () => undefined,
     },
-    caseId,
-    undefined,
-    options.disclosures ? { disclosures: options.disclosures } : {},
-    openSpool,
+    { caseId, rules: options.disclosures ? { disclosures: options.disclosures } : {}, openSpool },
   );
   if (!headerWritten) rows.push(IRG_HEADER.map(csvCell).join(','));
   await flush();

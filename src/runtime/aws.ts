@@ -1,27 +1,42 @@
-/** AWS mode: the deployed table and SES, through the SDK's default credential and region chain. */
+/**
+ * AWS mode's core: the deployed table (through the SDK's default credential
+ * and region chain), the disclosures kept in it, and the clock. Synchronous,
+ * so a Lambda handler builds it at cold start and a missing variable fails
+ * the start. The other AWS parts (SES, SQS, EventBridge, S3) are in their own
+ * modules (aws-mail.ts, aws-fan-out.ts, aws-buckets.ts), which a handler
+ * imports only when its function uses them: a bundle carries no part its
+ * function never opens.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESClient } from '@aws-sdk/client-ses';
-import { S3Client } from '@aws-sdk/client-s3';
-import { randomUUID } from 'node:crypto';
-import { S3EvidenceArchive } from '../adapters/aws/s3-evidence-archive.js';
-import { S3GoodAnswerLog } from '../adapters/aws/s3-good-answer-log.js';
-import { DisclosureStore } from '../ccadb/store.js';
-import { SesMailer } from '../adapters/aws/ses-mailer.js';
-import type { Clock } from '../ports/index.js';
+import { SystemClock } from '../adapters/system-clock.js';
 import { openDynamoTable } from '../adapters/aws/dynamo-table.js';
 import { TableStore } from '../store/table-store.js';
-import type { Runtime } from './runtime.js';
+import { DisclosureStore } from '../ccadb/store.js';
+import type { Clock, NoticeLedger, RunLedger, Store } from '../ports/index.js';
+import type { Disclosures } from '../ports/disclosures.js';
+import { loadTableName, type Env } from './env.js';
 
 /** The DynamoDB commands that change the table (low-level and document-client names alike). */
 const WRITE_COMMAND = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item|Items)?Command$/;
 
-/** Synchronous, so a Lambda handler can build it at cold start. The SES client is made on first use. */
-export function openAwsRuntime(options: {
-  tableName: string;
-  clock?: Clock;
-  evidenceBucket?: string | null;
-  goodAnswersBucket?: string | null;
-}): Runtime {
+export interface AwsCore {
+  readonly store: Store & NoticeLedger & RunLedger;
+  readonly disclosures: Disclosures;
+  readonly clock: Clock;
+  /** How many table writes succeeded so far, so a command cut off by the network can say it was partly done. */
+  readonly writesDone: () => number;
+  close(): Promise<void>;
+}
+
+/** The one place the table's store is made over a client (AWS mode, and nothing else). */
+export function openDynamoStore(client: DynamoDBClient, tableName: string, clock: Clock): TableStore {
+  return new TableStore(openDynamoTable(client, { tableName, clock }));
+}
+
+/** The table named by REVWATCH_TABLE (a ConfigError when unset), its disclosures, and the system clock unless given. */
+export function openAwsRuntime(env: Env, options: { readonly clock?: Clock } = {}): AwsCore {
+  const tableName = loadTableName(env);
+  const clock = options.clock ?? new SystemClock();
   const client = new DynamoDBClient({});
   // Counts the writes that succeeded (the document client shares this middleware stack), for the CLI to
   // tell a command the network cut off before it wrote anything from one it cut off halfway.
@@ -34,23 +49,11 @@ export function openAwsRuntime(options: {
     },
     { step: 'initialize', name: 'revwatchCountWrites' },
   );
-  let ses: SesMailer | null = null;
-  const store = new TableStore(openDynamoTable(client, { tableName: options.tableName, clock: options.clock }));
+  const store = openDynamoStore(client, tableName, clock);
   return {
-    mode: 'aws',
     store,
-    mailer: { send: (message) => (ses ??= new SesMailer(new SESClient({}))).send(message) },
-    evidenceFiles: null,
-    // A CLI check in AWS mode is one run of one job: it logs and reads the deployed workers' good answers.
-    goodAnswers: options.goodAnswersBucket
-      ? new S3GoodAnswerLog(new S3Client({}), options.goodAnswersBucket, {
-          runId: randomUUID(),
-          runStartedAt: (options.clock?.now() ?? new Date()).getTime(),
-          jobId: 'cli',
-        })
-      : null,
     disclosures: new DisclosureStore(store.table),
-    evidenceArchive: options.evidenceBucket ? new S3EvidenceArchive(new S3Client({}), options.evidenceBucket) : null,
+    clock,
     writesDone: () => writes,
     async close() {
       client.destroy();

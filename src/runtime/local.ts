@@ -6,11 +6,12 @@ import { openEmbeddedStore } from '../adapters/local/embedded-store.js';
 import { localEvidenceFiles } from '../adapters/local/evidence-files.js';
 import { LocalGoodAnswerFiles } from '../adapters/local/good-answer-files.js';
 import { DisclosureStore } from '../ccadb/store.js';
-import type { Runtime, RuntimeOptions } from './runtime.js';
+import { lazyFetchStack, type Runtime, type RuntimeOptions } from './runtime.js';
 
 export async function openLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
   ensureHomeDirectory(options.home);
   const open = await openEmbeddedStore(options.home, { onLockWait: options.onLockWait });
+  const fetch = lazyFetchStack(options);
   return {
     mode: 'local',
     store: open.store,
@@ -19,6 +20,13 @@ export async function openLocalRuntime(options: RuntimeOptions): Promise<Runtime
     disclosures: new DisclosureStore(open.store.table),
     evidenceArchive: null,
     goodAnswers: new LocalGoodAnswerFiles(join(options.home, 'good-answers')),
-    close: () => open.close(),
+    fetchStack: fetch.get,
+    async close() {
+      try {
+        await fetch.close();
+      } finally {
+        await open.close();
+      }
+    },
   };
 }

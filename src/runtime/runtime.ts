@@ -1,24 +1,33 @@
 /**
- * The composition root: what a command or a Lambda handler runs against. AWS
- * mode is the deployed DynamoDB table and SES; local mode is the embedded
- * store under --home, the outbox, and copies of the CRLs read (evidence
- * files). Each mode's adapters are imported only when that mode is opened,
- * so a command that never opens a runtime never loads the AWS SDK.
+ * The composition root: what a command or a Lambda handler runs against.
+ * `openRuntime('aws', …)` is the deployed DynamoDB table, SES and S3;
+ * `openRuntime('local', …)` the embedded store under --home, the outbox and
+ * copies of the CRLs read. Each mode's adapters are imported only when that
+ * mode is opened, and the fetch stack only when asked for, so a command that
+ * never opens a runtime never loads the AWS SDK, and `status` never loads
+ * undici. The Lambda handlers open the AWS mode's parts one by one
+ * (runtime/aws.ts and its parts), so a bundle holds only what its function
+ * uses: the planner and the worker never carry SES or nodemailer.
  */
 import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } from '../ports/index.js';
-import { InputError } from '../errors.js';
-import type { DisclosureStore } from '../ccadb/store.js';
+import type { Disclosures } from '../ports/disclosures.js';
 import type { EvidenceArchive } from '../ports/evidence-archive.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
+import { InputError } from '../errors.js';
+import { ENV, optional, type Env } from './env.js';
+import type { FetchStack } from './fetch-stack.js';
+
+export type { Env } from './env.js';
+export type RuntimeMode = 'aws' | 'local';
 
 export interface Runtime {
-  readonly mode: 'aws' | 'local';
+  readonly mode: RuntimeMode;
   readonly store: Store & NoticeLedger & RunLedger;
   readonly mailer: Mailer;
   /** Null in AWS mode: the deployed functions keep no CRL copies. */
   readonly evidenceFiles: EvidenceFiles | null;
   /** The imported CCADB disclosures (where each CA publishes its CRLs), in the same table. */
-  readonly disclosures: DisclosureStore;
+  readonly disclosures: Disclosures;
   /**
    * The good-answer log (ports/good-answers.ts): local mode's under --home; in AWS mode the S3 log when
    * REVWATCH_GOOD_ANSWERS_BUCKET names its bucket, else null (a change takes the record's last good answer).
@@ -28,41 +37,55 @@ export interface Runtime {
   readonly evidenceArchive: EvidenceArchive | null;
   /** AWS mode: how many table writes succeeded so far, so a command cut off by the network can say it was partly done. */
   readonly writesDone?: () => number;
+  /** The fetch stack a check uses (runtime/fetch-stack.ts), made on first call and closed with the runtime. */
+  fetchStack(): Promise<FetchStack>;
   close(): Promise<void>;
 }
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
 export interface RuntimeOptions {
-  /** --aws given; REVWATCH_TABLE in `env` means AWS mode too. */
-  readonly aws: boolean;
   /** Local mode's data directory (absolute). */
   readonly home: string;
   readonly env: Env;
   readonly clock: Clock;
+  /** The fetch stack's address guard: loopback and private addresses allowed (--allow-private-network). */
+  readonly allowPrivateNetwork?: boolean;
+  /** The fetch stack's overall deadlines (the CLI reads them from the environment). */
+  readonly fetchDeadlines?: () => { readonly crlDeadlineMs?: number; readonly ocspDeadlineMs?: number };
   /** Local mode: one line per message written to the outbox. */
   readonly onMail?: (line: string) => void;
   /** Local mode: told when another process holds the home's lock. */
   readonly onLockWait?: (message: string) => void;
 }
 
-/** The one place that decides AWS mode: --aws, or REVWATCH_TABLE naming the deployed table. */
-export function isAwsMode(aws: boolean, env: Env): boolean {
-  return aws || Boolean(env.REVWATCH_TABLE);
+/** The one place that decides the mode: --aws, or REVWATCH_TABLE naming the deployed table. */
+export function runtimeMode(aws: boolean, env: Env): RuntimeMode {
+  return aws || Boolean(env[ENV.table]) ? 'aws' : 'local';
 }
 
-export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
-  if (isAwsMode(options.aws, options.env)) {
-    const table = options.env.REVWATCH_TABLE;
-    if (!table) throw new InputError('--aws needs REVWATCH_TABLE set to the deployed table name');
-    const { openAwsRuntime } = await import('./aws.js');
-    return openAwsRuntime({
-      tableName: table,
-      clock: options.clock,
-      evidenceBucket: options.env.REVWATCH_EVIDENCE_BUCKET?.trim() || null,
-      goodAnswersBucket: options.env.REVWATCH_GOOD_ANSWERS_BUCKET?.trim() || null,
-    });
+export async function openRuntime(mode: RuntimeMode, options: RuntimeOptions): Promise<Runtime> {
+  if (mode === 'aws') {
+    if (!optional(options.env, ENV.table)) throw new InputError(`--aws needs ${ENV.table} set to the deployed table name`);
+    const { openAwsCliRuntime } = await import('./aws-cli.js');
+    return openAwsCliRuntime(options);
   }
   const { openLocalRuntime } = await import('./local.js');
   return openLocalRuntime(options);
+}
+
+/** A fetch stack opened on first call, and a close for it that does nothing when it never was. */
+export function lazyFetchStack(options: RuntimeOptions): { get: () => Promise<FetchStack>; close: () => Promise<void> } {
+  let stack: Promise<FetchStack> | null = null;
+  return {
+    get: () =>
+      (stack ??= import('./fetch-stack.js').then(({ openFetchStack }) =>
+        openFetchStack({
+          clock: options.clock,
+          allowPrivateNetwork: options.allowPrivateNetwork === true,
+          ...options.fetchDeadlines?.(),
+        }),
+      )),
+    close: async () => {
+      if (stack) await (await stack).close();
+    },
+  };
 }

@@ -237,9 +237,7 @@ export async function buildStatus(
       },
       caseEnd: () => undefined,
     },
-    caseId,
-    undefined,
-    rules,
+    { caseId, rules },
   );
   return rules.rulesAsOf === undefined ? { cases } : { cases, rulesAsOf: isoOrNull(rules.rulesAsOf)! };
 }
@@ -254,15 +252,23 @@ export async function buildStatus(
  * (one case) keeps what a report needs of each certificate, and the CRL
  * snapshots.
  */
+export interface StreamStatusOptions {
+  /** One case only; every case when absent. */
+  readonly caseId?: string;
+  /** What a report keeps of each certificate, and the CRL snapshots (one case). */
+  readonly reads?: StatusReads;
+  readonly rules?: StatusRules;
+  /** Where judged certificates wait to be sorted (in memory unless given). */
+  readonly openSpool?: () => StatusSpool;
+}
+
 export async function streamStatus(
   store: CaseStore & ObservationStore,
   now: number,
   sink: StatusSink,
-  caseId?: string,
-  reads?: StatusReads,
-  rules: StatusRules = {},
-  openSpool: () => StatusSpool = memorySpool,
+  options: StreamStatusOptions = {},
 ): Promise<void> {
+  const { caseId, reads, rules = {}, openSpool = memorySpool } = options;
   // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them.
   const resolver = rules.disclosures ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   let cases: Case[];

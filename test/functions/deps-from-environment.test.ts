@@ -14,8 +14,8 @@ import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
 import { plannerDepsFromEnvironment } from '../../functions/planner.js';
 import { workerDepsFromEnvironment } from '../../functions/worker.js';
 import { mailingDepsFromEnvironment } from '../../functions/shared/mailing.js';
-import { ConfigError } from '../../functions/shared/config.js';
-import { ENV } from '../../functions/shared/names.js';
+import { ConfigError } from '../../src/runtime/errors.js';
+import { ENV } from '../../src/runtime/env.js';
 import type { RunRecord } from '../../src/ports/index.js';
 
 const TABLE = 'revwatch-table-from-env';

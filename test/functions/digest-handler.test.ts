@@ -13,7 +13,7 @@ import { FakeClock } from '../../src/adapters/system-clock.js';
 import { openEmbeddedStore, type OpenStore } from '../../src/adapters/local/embedded-store.js';
 import { SesMailer } from '../../src/adapters/aws/ses-mailer.js';
 import { createDigestHandler } from '../../functions/digest.js';
-import { loadConfig } from '../../functions/shared/config.js';
+import { loadConfig } from '../../src/runtime/env.js';
 import { createObservability } from '../../functions/shared/observability.js';
 import { recipients, SesEmulator } from '../helpers/ses-emulator.js';
 import { S3Client } from '@aws-sdk/client-s3';

@@ -88,9 +88,9 @@ describe('SqsJobQueue', () => {
     sqs
       .on(SendMessageBatchCommand)
       .resolves({ Successful: [], Failed: [{ Id: 'j0', Code: 'ThrottlingException', Message: 'slow down', SenderFault: false }] });
-    await expect(new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE, 3, clock).enqueue([message(0)])).rejects.toThrow(
-      'SQS refused 1 job message(s): ThrottlingException slow down',
-    );
+    await expect(
+      new SqsJobQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE, { attempts: 3, clock }).enqueue([message(0)]),
+    ).rejects.toThrow('SQS refused 1 job message(s): ThrottlingException slow down');
     expect(clock.sleeps).toEqual([200, 400]);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
   });

@@ -7,14 +7,25 @@ import { retry } from '../../util/retry.js';
 const MAX_BATCH_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
 
+export interface SqsJobQueueOptions {
+  /** Sends of a batch's failed entries, the first included (3 unless given). */
+  readonly attempts?: number;
+  /** Backoff between resends of failed entries (200 ms, then 400 ms, …) sleeps on this clock. */
+  readonly clock?: Clock;
+}
+
 export class SqsJobQueue implements JobQueue {
+  private readonly attempts: number;
+  private readonly clock: Clock;
+
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
-    private readonly attempts = 3,
-    /** Backoff between resends of failed entries (200 ms, then 400 ms, …) sleeps on this clock. */
-    private readonly clock: Clock = new SystemClock(),
-  ) {}
+    options: SqsJobQueueOptions = {},
+  ) {
+    this.attempts = options.attempts ?? 3;
+    this.clock = options.clock ?? new SystemClock();
+  }
 
   async enqueue(messages: readonly JobMessage[]): Promise<void> {
     const batches: { Id: string; MessageBody: string }[][] = [];

@@ -11,7 +11,11 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, buildConnector, request, errors as undiciErrors } from 'undici';
+// undici's parts, not its index: the index loads fetch, WebSocket, caches and mocks too (src/types/undici-parts.d.ts).
+import Agent from 'undici/lib/dispatcher/agent.js';
+import buildConnector from 'undici/lib/core/connect.js';
+import undiciErrors from 'undici/lib/core/errors.js';
+import undiciRequest from 'undici/lib/api/api-request.js';
 import type { Clock, FetchFailure, FetchFailureKind, FetchRequest, FetchResult, Fetcher } from '../../ports/index.js';
 import { AddressRefusedError, guardDecision, guardedLookup, literalRefusal, refusalMessage, type GuardOptions } from './address-guard.js';
 
@@ -127,7 +131,14 @@ export class HttpFetcher implements Fetcher {
     signal: AbortSignal,
   ): Promise<Exchange> {
     try {
-      const r = await request(url, { dispatcher: this.agent, method, headers, body: body ? Buffer.from(body) : undefined, signal });
+      const r = await undiciRequest.call(this.agent, {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers,
+        body: body ? Buffer.from(body) : undefined,
+        signal,
+      });
       return {
         statusCode: r.statusCode,
         headers: r.headers,

@@ -10,6 +10,7 @@ import {
 } from '../../check/ocsp-limits.js';
 import type { CheckSummary } from '../../check/run-check.js';
 import { InputError } from '../../errors.js';
+import { ENV } from '../../runtime/env.js';
 import type { NotifyResult } from '../../notify/notices.js';
 import { SourceUnreadableError, type CliContext } from '../context.js';
 import { terminalProgress } from '../progress.js';
@@ -40,43 +41,31 @@ async function check(ctx: CliContext, opts: CheckOptions): Promise<void> {
   const { io } = ctx;
   const ocspPerHost = ocspLimit(opts.ocspPerHost, '--ocsp-per-host', OCSP_PER_HOST_RANGE);
   const ocspMinIntervalMs = ocspLimit(opts.ocspIntervalMs, '--ocsp-interval-ms', OCSP_INTERVAL_MS_RANGE);
-  const { fetchDeadlinesFromEnv } = await import('../validate.js');
-  const { OcspClient } = await import('../../adapters/net/ocsp-client.js');
   const { runCheck } = await import('../../check/run-check.js');
   const { notifyChangedCases } = await import('../../notify/notices.js');
-  const fetcher = await ctx.fetcher();
-  // OCSP exchanges take the keep-alive node:http path; CRLs and everything else go through `fetcher`.
-  const ocsp = new OcspClient({
-    fallback: fetcher,
-    allowPrivateNetwork: ctx.globals().allowPrivateNetwork === true,
-    timeoutMs: fetchDeadlinesFromEnv(io.env).ocspDeadlineMs,
-  });
-  let summary: CheckSummary;
   let notices: NotifyResult[] = [];
   const notes: string[] = [];
-  try {
-    summary = await ctx.withRuntime(
-      async ({ store, mailer, evidenceFiles, disclosures, goodAnswers }) => {
-        if (opts.case && !(await store.getCase(opts.case))) throw new InputError(`no case "${opts.case}"`);
-        const progress = await terminalProgress(ctx, 'sources');
-        const saveCrl = evidenceFiles ? (sha: string, bytes: Uint8Array) => evidenceFiles.saveCrl(sha, bytes) : undefined;
-        const result = await runCheck(
-          { store, fetcher: ocsp, clock: io.clock, progress, saveCrl, goodAnswers },
-          { caseId: opts.case, ocspPerHost, ocspMinIntervalMs, disclosures },
-        ).finally(() => progress?.stop());
-        // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
-        notices = await notifyChangedCases(
-          { store, ledger: store, mailer, clock: io.clock, from: io.env.REVWATCH_SENDER ?? 'revwatch@localhost', disclosures },
-          { caseId: opts.case },
-        );
-        return result;
-      },
-      { onMail: (line) => notes.push(line) },
-    );
-  } finally {
-    await ocsp.close();
-    await fetcher.close();
-  }
+  const summary: CheckSummary = await ctx.withRuntime(
+    async (runtime) => {
+      const { store, mailer, evidenceFiles, disclosures, goodAnswers } = runtime;
+      if (opts.case && !(await store.getCase(opts.case))) throw new InputError(`no case "${opts.case}"`);
+      // The runtime's fetch stack: OCSP over the keep-alive client, CRLs and everything else over the general fetcher.
+      const { fetcher } = await runtime.fetchStack();
+      const progress = await terminalProgress(ctx, 'sources');
+      const saveCrl = evidenceFiles ? (sha: string, bytes: Uint8Array) => evidenceFiles.saveCrl(sha, bytes) : undefined;
+      const result = await runCheck(
+        { store, fetcher, clock: io.clock, progress, saveCrl, goodAnswers },
+        { caseId: opts.case, ocspPerHost, ocspMinIntervalMs, disclosures },
+      ).finally(() => progress?.stop());
+      // Notices go out after every check: SES in AWS mode, the local outbox otherwise.
+      notices = await notifyChangedCases(
+        { store, ledger: store, mailer, clock: io.clock, from: io.env[ENV.sender] ?? 'revwatch@localhost', disclosures },
+        { caseId: opts.case },
+      );
+      return result;
+    },
+    { onMail: (line) => notes.push(line) },
+  );
   const unsent = notices.filter((n) => n.error).map((n) => `  notice for case ${n.caseId} not sent (will retry): ${n.error}`);
   const { changeLines } = await import('../../report/check-lines.js');
   ctx.print({ ...summary, notices }, () => [formatSummary(summary, changeLines), ...notes, ...unsent].join('\n'));

@@ -54,7 +54,7 @@ async function status(ctx: CliContext, opts: StatusOptions): Promise<void> {
     failOn,
   );
   await ctx.withRuntime(({ store, disclosures }) =>
-    streamStatus(store, io.clock.now().getTime(), sink, opts.case, undefined, { rulesAsOf, disclosures }, fileSpool),
+    streamStatus(store, io.clock.now().getTime(), sink, { caseId: opts.case, rules: { rulesAsOf, disclosures }, openSpool: fileSpool }),
   );
   sink.end();
   if (failOn && sink.failing() > 0)

@@ -4,6 +4,7 @@ import { parseCaseId, parseDelayedReportUrl, parseReportUrl, parseTitle, sourceU
 import { NOTIFYING_PARTIES } from '../../rules/programs.js';
 import { collect, readInput, type CliContext } from '../context.js';
 import { terminalProgress } from '../progress.js';
+import { ENV } from '../../runtime/env.js';
 
 export interface TrackOptions {
   reportedAt?: string;
@@ -83,7 +84,7 @@ async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Pro
     const skipped: { file: string; line: number; why: string }[] = [];
     const entries = await collectInputs(inputs, {
       fetcher,
-      crtshBaseUrl: io.env.REVWATCH_CRTSH_URL ?? opts.crtshUrl,
+      crtshBaseUrl: io.env[ENV.crtshUrl] ?? opts.crtshUrl,
       certsDir: opts.certsDir,
       onSkipped: (file, rows) => appendSkipped(skipped, file, rows),
     });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { run } from '../../../src/cli/main.js';
 import { FakeClock } from '../../../src/adapters/system-clock.js';
 import { DEFAULT_OCSP_LIMITS, OCSP_PER_HOST_RANGE, parseOcspLimit } from '../../../src/check/ocsp-limits.js';
-import { ConfigError, loadOcspLimits } from '../../../functions/shared/config.js';
+import { ConfigError, loadOcspLimits } from '../../../src/runtime/env.js';
 import { readStackConfig } from '../../../infra/config.js';
 import { T0 } from '../../helpers/pki-fixtures.js';
 

@@ -1,0 +1,31 @@
+/** AWS mode as the CLI opens it (--aws or REVWATCH_TABLE): the table, SES, the buckets, and the fetch stack. */
+import { randomUUID } from 'node:crypto';
+import { openAwsRuntime } from './aws.js';
+import { s3EvidenceArchive, s3GoodAnswerLogs } from './aws-buckets.js';
+import { sesMailer } from './aws-mail.js';
+import { lazyFetchStack, type Runtime, type RuntimeOptions } from './runtime.js';
+
+export function openAwsCliRuntime(options: RuntimeOptions): Runtime {
+  const core = openAwsRuntime(options.env, { clock: options.clock });
+  const goodAnswers = s3GoodAnswerLogs(options.env);
+  const fetch = lazyFetchStack(options);
+  return {
+    mode: 'aws',
+    store: core.store,
+    mailer: sesMailer(),
+    evidenceFiles: null,
+    // A CLI check in AWS mode is one run of one job: it logs and reads the deployed workers' good answers.
+    goodAnswers: goodAnswers?.({ runId: randomUUID(), runStartedAt: options.clock.now().getTime(), jobId: 'cli' }) ?? null,
+    disclosures: core.disclosures,
+    evidenceArchive: s3EvidenceArchive(options.env),
+    writesDone: core.writesDone,
+    fetchStack: fetch.get,
+    async close() {
+      try {
+        await fetch.close();
+      } finally {
+        await core.close();
+      }
+    },
+  };
+}

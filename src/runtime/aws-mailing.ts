@@ -1,0 +1,22 @@
+/** What the functions that send mail run against (functions/notifier.ts, digest.ts): the table and SES, as the CLI's AWS mode. */
+import type { Clock, Mailer, NoticeLedger } from '../ports/index.js';
+import type { Store } from '../ports/store.js';
+import type { DisclosureLookup } from '../ports/disclosures.js';
+import { openAwsRuntime } from './aws.js';
+import { sesMailer } from './aws-mail.js';
+import { loadConfig, type Env, type MailConfig } from './env.js';
+
+export interface MailingRuntime {
+  readonly store: Store & NoticeLedger;
+  readonly mailer: Mailer;
+  readonly clock: Clock;
+  readonly mail: MailConfig;
+  /** The CCADB disclosures in the table: notices and the digest judge with them, as `status` does. */
+  readonly disclosures: DisclosureLookup | null;
+}
+
+export function openMailingRuntime(env: Env): MailingRuntime {
+  const { sender, defaultRecipients, digestRecipients } = loadConfig(env);
+  const { store, clock, disclosures } = openAwsRuntime(env);
+  return { store, mailer: sesMailer(), clock, mail: { sender, defaultRecipients, digestRecipients }, disclosures };
+}
