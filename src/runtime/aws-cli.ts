@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { openAwsRuntime } from './aws.js';
 import { s3EvidenceArchive, s3GoodAnswerLogs } from './aws-buckets.js';
 import { sesMailer } from './aws-mail.js';
-import { lazyFetchStack, type Runtime, type RuntimeOptions } from './runtime.js';
+import { lazyFetchStack } from './lazy-fetch-stack.js';
+import type { Runtime, RuntimeOptions } from './runtime.js';
 
 export function openAwsCliRuntime(options: RuntimeOptions): Runtime {
   const core = openAwsRuntime(options.env, { clock: options.clock });

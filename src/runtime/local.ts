@@ -6,7 +6,8 @@ import { openEmbeddedStore } from '../adapters/local/embedded-store.js';
 import { localEvidenceFiles } from '../adapters/local/evidence-files.js';
 import { LocalGoodAnswerFiles } from '../adapters/local/good-answer-files.js';
 import { DisclosureStore } from '../ccadb/store.js';
-import { lazyFetchStack, type Runtime, type RuntimeOptions } from './runtime.js';
+import { lazyFetchStack } from './lazy-fetch-stack.js';
+import type { Runtime, RuntimeOptions } from './runtime.js';
 
 export async function openLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
   ensureHomeDirectory(options.home);

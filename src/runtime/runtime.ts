@@ -71,21 +71,3 @@ export async function openRuntime(mode: RuntimeMode, options: RuntimeOptions): P
   const { openLocalRuntime } = await import('./local.js');
   return openLocalRuntime(options);
 }
-
-/** A fetch stack opened on first call, and a close for it that does nothing when it never was. */
-export function lazyFetchStack(options: RuntimeOptions): { get: () => Promise<FetchStack>; close: () => Promise<void> } {
-  let stack: Promise<FetchStack> | null = null;
-  return {
-    get: () =>
-      (stack ??= import('./fetch-stack.js').then(({ openFetchStack }) =>
-        openFetchStack({
-          clock: options.clock,
-          allowPrivateNetwork: options.allowPrivateNetwork === true,
-          ...options.fetchDeadlines?.(),
-        }),
-      )),
-    close: async () => {
-      if (stack) await (await stack).close();
-    },
-  };
-}
