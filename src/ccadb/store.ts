@@ -102,6 +102,10 @@ export class DisclosureStore implements Disclosures {
     return (await queryAll(this.table, { pk }, what)).map((i) => JSON.parse(String(i.d)) as DisclosedCaCertificate);
   }
 
+  async caCertificates(): Promise<DisclosedCaCertificate[]> {
+    return this.certsAt(CA_CERTS, 'the CCADB CA certificates');
+  }
+
   /** Disclosed CA certificates with this Subject Key Identifier: from the PEM report, and from records that carried a PEM. */
   async caCertificatesByKeyId(subjectKeyIdHex: string): Promise<DisclosedCaCertificate[]> {
     const ski = subjectKeyIdHex.toLowerCase();

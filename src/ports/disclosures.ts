@@ -5,7 +5,7 @@
  * table; the runtime hands it out as this interface.
  */
 import type { Disclosure } from '../ccadb/report.js';
-import type { DisclosedCaCertificateLookup, KeptCaCertificate } from '../ccadb/issuers.js';
+import type { DisclosedCaCertificate, DisclosedCaCertificateLookup, KeptCaCertificate } from '../ccadb/issuers.js';
 
 export type { Disclosure };
 
@@ -61,6 +61,8 @@ export interface Disclosures extends DisclosureLookup, DisclosedCaCertificateLoo
   replace(disclosures: readonly Disclosure[], importedAt: number, source?: string): Promise<ImportSummary>;
   /** Keeps the CA certificates of the "All Certificate PEMs" report by fingerprint, with their issuer lookups. */
   keepCaCertificates(certs: readonly KeptCaCertificate[]): Promise<void>;
+  /** Every CA certificate kept from the PEM reports (about 10,000 in 2026). */
+  caCertificates(): Promise<DisclosedCaCertificate[]>;
   /** The back-off state of a CCADB report URL (refresh.ts). */
   refreshState(url: string): Promise<RefreshState>;
   putRefreshState(state: RefreshState): Promise<void>;

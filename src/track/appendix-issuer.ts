@@ -18,6 +18,7 @@
  */
 import { readCertificateBlocks, describeCertificate, type CertificateInfo } from '../pki/certificate.js';
 import type { StoredDisclosure } from '../ccadb/store.js';
+import type { DisclosedCaCertificate } from '../ccadb/issuers.js';
 
 const LONG_NAMES: Record<string, string> = {
   COMMONNAME: 'CN',
@@ -103,10 +104,15 @@ export interface AppendixIssuers {
 }
 
 /**
- * Indexes `given` (--issuer) and the disclosed CA certificates by subject name. A disclosure without a
- * readable PEM is left out (the CCADB report carries one per CA certificate; older imports may lack it).
+ * Indexes `given` (--issuer) and the disclosed CA certificates by subject name: those of the "All
+ * Certificate PEMs" report (`kept`), and the PEMs of records reports that carried them (V4). A disclosure
+ * without a readable PEM is left out.
  */
-export function appendixIssuers(given: readonly CertificateInfo[], disclosures: readonly StoredDisclosure[]): AppendixIssuers {
+export function appendixIssuers(
+  given: readonly CertificateInfo[],
+  disclosures: readonly StoredDisclosure[],
+  kept: readonly DisclosedCaCertificate[] = [],
+): AppendixIssuers {
   const index = (certs: Iterable<CertificateInfo>): Map<string, CertificateInfo[]> => {
     const out = new Map<string, CertificateInfo[]>();
     for (const c of certs) {
@@ -119,11 +125,14 @@ export function appendixIssuers(given: readonly CertificateInfo[], disclosures: 
     return out;
   };
   const disclosed: CertificateInfo[] = [];
-  for (const d of disclosures) {
-    if (!d.pem) continue;
+  const pems = [
+    ...disclosures.flatMap((d) => (d.pem ? [{ pem: d.pem, label: d.name }] : [])),
+    ...kept.map((c) => ({ pem: c.pem, label: c.sha256 })),
+  ];
+  for (const { pem, label } of pems) {
     try {
-      const [der] = readCertificateBlocks(Buffer.from(d.pem, 'latin1'), d.name);
-      if (der) disclosed.push(describeCertificate(der, `CCADB ${d.name}`));
+      const [der] = readCertificateBlocks(Buffer.from(pem, 'latin1'), label);
+      if (der) disclosed.push(describeCertificate(der, `CCADB ${label}`));
     } catch {
       // A PEM that does not parse names no issuer; the rows it would have served are reported as such.
     }
@@ -131,7 +140,7 @@ export function appendixIssuers(given: readonly CertificateInfo[], disclosures: 
   const givenIndex = index(given);
   const disclosedIndex = index(disclosed);
   return {
-    disclosedCount: disclosed.length,
+    disclosedCount: new Set(disclosed.map((c) => c.sha256)).size,
     byName(name) {
       const key = nameKey(name);
       if (!key) return [];

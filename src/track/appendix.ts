@@ -24,6 +24,7 @@
  * tracked; a row repeating an (issuer, serial) already read is counted, not
  * tracked twice.
  */
+import type { DisclosedCaCertificate } from '../ccadb/issuers.js';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Case } from '../domain.js';
@@ -216,7 +217,9 @@ export interface AppendixDeps {
   readonly store: Store;
   readonly clock: Clock;
   /** The imported CCADB disclosures (their CA certificates and CRLs); null when none can be read. */
-  readonly disclosures: (DisclosureLookup & { current(): Promise<StoredDisclosure[]> }) | null;
+  readonly disclosures:
+    | (DisclosureLookup & { current(): Promise<StoredDisclosure[]>; caCertificates?(): Promise<DisclosedCaCertificate[]> })
+    | null;
   readonly progress?: ProgressSink;
 }
 
@@ -233,7 +236,11 @@ export async function trackAppendix(
   const existing = await existingCaseWithSameFacts(deps.store, kase);
   const now = deps.clock.now().getTime();
   const bad: BadRow[] = [...parsed.bad];
-  const issuers = appendixIssuers(options.given, deps.disclosures ? await deps.disclosures.current() : []);
+  const issuers = appendixIssuers(
+    options.given,
+    deps.disclosures ? await deps.disclosures.current() : [],
+    deps.disclosures?.caCertificates ? await deps.disclosures.caCertificates() : [],
+  );
   const certsIndex = options.certsDir ? await certsDirIndex(options.certsDir) : null;
   const givenCrlUrls = [...(options.sources.crlUrls ?? [])];
   const givenOcspUrls = [...(options.sources.ocspUrls ?? [])];

@@ -87,3 +87,30 @@ describe('isRevokedValue (the IRG "Is revoked?")', () => {
     expect(at('undetermined', null, '2026-01-01T00:00:00Z')).toBe('N/A');
   });
 });
+
+describe('appendixIssuers', () => {
+  it('finds an issuer among the CA certificates of the PEM report, not only in the records that carry a PEM', async () => {
+    const { appendixIssuers } = await import('../../../src/track/appendix-issuer.js');
+    const { LocalCa } = await import('../../../src/local-ca/ca.js');
+    const { toPem } = await import('../../../src/pki/certificate.js');
+    const t0 = Date.UTC(2026, 0, 1);
+    const ca = await LocalCa.create({ name: 'Appendix PEM Report CA', notBefore: t0, notAfter: t0 + 400 * 86_400_000 });
+    const kept = [{ sha256: ca.info.sha256, pem: toPem(ca.info.der) }];
+    // A V5 records report carries no PEM: the disclosure alone names no issuer.
+    const disclosure = {
+      sha256: ca.info.sha256,
+      name: 'Appendix PEM Report CA',
+      owner: 'Owner',
+      subjectKeyId: null,
+      fullCrl: null,
+      partitionedCrls: [],
+      pem: null,
+      subjectNameHash: null,
+      importedAt: t0,
+    };
+    expect(appendixIssuers([], [disclosure]).byName('CN=Appendix PEM Report CA, O=revwatch local CA')).toEqual([]);
+    const issuers = appendixIssuers([], [disclosure], [...kept, ...kept]);
+    expect(issuers.byName('O=revwatch local CA,  cn=appendix pem report ca').map((c) => c.sha256)).toEqual([ca.info.sha256]);
+    expect(issuers.disclosedCount).toBe(1);
+  });
+});
