@@ -286,7 +286,7 @@ export class ObservationRecorder {
       }
       known.record = mergeEvidence(known.record, entry.added, entry.cert.notAfter);
       entry.added = [];
-      const due = pollDue(known.cases[0]!.cert, known.record, now, this.options.settledIntervalMs);
+      const due = pollDue(withDisclosed(known.cases[0]!.cert, entry.cert), known.record, now, this.options.settledIntervalMs);
       known.cases.forEach((kc, index) => {
         writes.push({
           entry,
@@ -318,7 +318,7 @@ export class ObservationRecorder {
           ...w,
           record,
           rev: stored.rev,
-          pollDue: pollDue(w.cert, record, now, this.options.settledIntervalMs),
+          pollDue: pollDue(withDisclosed(w.cert, this.records.get(w.cert.sha256)?.cert), record, now, this.options.settledIntervalMs),
           soleWriter: false,
         });
       }
@@ -712,4 +712,10 @@ export function toObservation(sha256Cert: string, o: ProbeOutcome): StoredObserv
     ...(o.listedRevocationDates ? { listedRevocationDates: o.listedRevocationDates } : {}),
     raw: o.raw,
   };
+}
+
+/** The stored certificate with the CCADB-disclosed CRLs it was planned with: the sources its due time counts. */
+function withDisclosed(cert: StoredCertificate, planned: JobCertificate | undefined): StoredCertificate {
+  if (!planned?.disclosedCrlUrls?.length) return cert;
+  return { ...cert, disclosedCrlUrls: planned.disclosedCrlUrls, disclosedCrlsPartitioned: planned.disclosedCrlsPartitioned === true };
 }

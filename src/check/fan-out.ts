@@ -108,6 +108,7 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     caseIds: c.caseIds,
     previous: c.previous,
     sources: c.sources,
+    ...(c.disclosedCrlUrls ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned } : {}),
   });
   const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl: { ...crl, certificates: crl.certificates.map(lean) } }));
   let ocspBatches = 0;

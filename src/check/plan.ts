@@ -140,6 +140,9 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
           record: ref.record,
           cases: ref.cases,
           sources: sources.length,
+          ...(c.disclosedCrlUrls?.length
+            ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned === true }
+            : {}),
         };
         if (s.kind === 'crl') {
           const key = `${s.url}|${c.issuerSha256}`;

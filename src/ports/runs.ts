@@ -34,6 +34,13 @@ export interface JobCertificate {
   readonly cases?: readonly { readonly cert: StoredCertificate; readonly rev: number }[];
   /** How many sources the certificate has: with one, this job is the only writer of its record in a run. */
   readonly sources: number;
+  /**
+   * The CRLs its issuer disclosed in the CCADB, attached when it was planned (ccadb/match.ts): not part of
+   * the stored certificate, but sources all the same, so its next due time (check/poll.ts) counts them: a
+   * certificate settled as revoked by a disclosed CRL alone is asked once a day, not every run.
+   */
+  readonly disclosedCrlUrls?: readonly string[];
+  readonly disclosedCrlsPartitioned?: boolean;
 }
 
 /** One CRL URL (and issuer): fetched once for all of its certificates. */

@@ -6,7 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { planCheck } from '../../../src/check/plan.js';
 import { recordObservations } from '../../../src/rules/evidence.js';
-import { DAY, HOUR, makeWorld, T0 } from './world.js';
+import { DAY, HOUR, makeWorld, T0, testCa } from './world.js';
+import { DisclosureStore } from '../../../src/ccadb/store.js';
+import { MemoryTable } from '../../../src/adapters/memory/memory-table.js';
+import { disclosedCrlsForTrack } from '../../../src/ccadb/import.js';
+import { trackCertificates } from '../../../src/track/track.js';
 
 describe('planCheck', () => {
   it('plans every certificate of a new case: one CRL job for all of them, one OCSP request each', async () => {
@@ -138,5 +142,46 @@ describe('runCheck', () => {
       .map((o) => `${o.source.kind}:${o.status}:${o.error?.kind ?? ''}`)
       .sort();
     expect(statuses).toEqual(['crl:good:', 'ocsp:error:timeout']);
+  });
+
+  it("asks a certificate settled by its issuer's CCADB-disclosed CRL alone once a day, like any settled one", async () => {
+    const w = await makeWorld([{ name: 'a', ocsp: false }]);
+    const ca = await testCa();
+    const disclosures = new DisclosureStore(new MemoryTable());
+    await disclosures.replace(
+      [
+        {
+          sha256: ca.info.sha256,
+          name: 'Unit CA',
+          owner: 'Unit Owner',
+          subjectKeyId: ca.info.subjectKeyId,
+          fullCrl: w.fetcher.crlUrl,
+          fullCrls: [w.fetcher.crlUrl],
+          partitionedCrls: [],
+          pem: null,
+          subjectNameHash: null,
+        },
+      ],
+      T0 - DAY,
+    );
+    // No CDP, no AIA: its issuer's disclosed CRL is its one source.
+    const bare = (await ca.issue({ subject: 'CN=bare.example', notBefore: T0 - DAY, notAfter: T0 + 90 * DAY })).info;
+    w.fetcher.issued(bare.serial);
+    await trackCertificates(
+      { store: w.store, clock: w.clock, disclosedCrlsOf: disclosedCrlsForTrack(disclosures) },
+      w.kase,
+      [{ certificate: bare, bundle: [], source: 'test' }],
+      [ca.info],
+    );
+    w.fetcher.revoke(bare.serial, T0 - HOUR, 1);
+    const first = await w.check({ disclosures });
+    expect(first.certificates).toBe(2);
+    const tracked = (await w.store.loadCase('c1')).find((cc) => cc.cert.serial === bare.serial);
+    // Settled on the disclosed CRL: due a day after that answer, not at once (0).
+    expect(tracked!.pollDue).toBeGreaterThan(T0 + DAY - HOUR);
+    w.clock.advance(HOUR);
+    const next = await planCheck(w.store, w.clock.now().getTime(), { disclosures });
+    expect(next).toMatchObject({ certificates: 1, notDue: 1 });
+    expect([...next.refs.values()].map((r) => r.cert.serial)).toEqual([w.certs.a!.serial]);
   });
 });
