@@ -18,6 +18,7 @@ function usageHook(dir: string): string {
   const path = join(dir, 'usage-hook.mjs');
   writeFileSync(
     path,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text is a script written to a file, its template literal meant for that script
     "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write(`\\nREVWATCH_CPU_US ${u.user + u.system}\\nREVWATCH_MAXRSS_KB ${process.resourceUsage().maxRSS}\\n`); });\n",
   );
   return path;

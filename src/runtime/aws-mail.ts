@@ -5,5 +5,10 @@ import type { Mailer } from '../ports/index.js';
 
 export function sesMailer(): Mailer {
   let ses: SesMailer | null = null;
-  return { send: (message) => (ses ??= new SesMailer(new SESClient({}))).send(message) };
+  return {
+    send: (message) => {
+      ses ??= new SesMailer(new SESClient({}));
+      return ses.send(message);
+    },
+  };
 }

@@ -59,7 +59,7 @@ export interface RuntimeOptions {
 
 /** The one place that decides the mode: --aws, or REVWATCH_TABLE naming the deployed table. */
 export function runtimeMode(aws: boolean, env: Env): RuntimeMode {
-  return aws || Boolean(env[ENV.table]) ? 'aws' : 'local';
+  return aws || env[ENV.table] ? 'aws' : 'local';
 }
 
 export async function openRuntime(mode: RuntimeMode, options: RuntimeOptions): Promise<Runtime> {

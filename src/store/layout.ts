@@ -379,7 +379,8 @@ export class PackedCaseCertificate implements CaseCertificate {
   static readonly #certDescriptor: PropertyDescriptor = {
     enumerable: true,
     get(this: PackedCaseCertificate) {
-      return (this.#cert ??= unpackCertificate(this.#packedCert, this.#caseId, this.#sha256));
+      this.#cert ??= unpackCertificate(this.#packedCert, this.#caseId, this.#sha256);
+      return this.#cert;
     },
     set(this: PackedCaseCertificate, value: StoredCertificate) {
       this.#cert = value;
@@ -389,7 +390,8 @@ export class PackedCaseCertificate implements CaseCertificate {
   static readonly #recordDescriptor: PropertyDescriptor = {
     enumerable: true,
     get(this: PackedCaseCertificate) {
-      return (this.#record ??= unpackRecord(this.#packedRecord));
+      this.#record ??= unpackRecord(this.#packedRecord);
+      return this.#record;
     },
     set(this: PackedCaseCertificate, value: EvidenceRecord) {
       this.#record = value;

@@ -421,9 +421,9 @@ run('CCADB-disclosed CRLs against real openssl CRLs', { timeout: 240_000 }, () =
       for (const name of v5Leaves) leaves[name] = (name.startsWith('v5-full') ? cas.full : cas.part).issue(name, 'bare_ext');
       cas.full.revoke(leaves['v5-full-revoked']!, revokedAt, 'keyCompromise');
       cas.part.revoke(leaves['v5-part-revoked']!, revokedAt, 'keyCompromise');
-      shardMembers['full'] = [...(shardMembers['full'] ?? []), 'v5-full-revoked'];
-      shardMembers['full2'] = shardMembers['full'];
-      shardMembers['s2'] = [...(shardMembers['s2'] ?? []), 'v5-part-revoked'];
+      shardMembers.full = [...(shardMembers.full ?? []), 'v5-full-revoked'];
+      shardMembers.full2 = shardMembers.full;
+      shardMembers.s2 = [...(shardMembers.s2 ?? []), 'v5-part-revoked'];
       serveShard(cas.full, 'full2', '/full/ca2.crl', null);
       const v5Text = writeReports();
 
