@@ -4,15 +4,15 @@
  * to drain, so neither the rows nor their text are held at once.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { fileSpool } from '../adapters/local/file-spool.js';
 import { InputError } from '../errors.js';
+import { writeIrgCsv } from '../report/irg-csv.js';
 import { fsReason } from '../util/fs-reason.js';
 import { oneLine } from '../util/terminal.js';
 import type { CliContext } from './context.js';
 
 export async function irgCsvOut(ctx: CliContext, caseId: string, out: string | undefined): Promise<void> {
   const { io } = ctx;
-  const { writeIrgCsv } = await import('../report/irg-csv.js');
-  const { fileSpool } = await import('../adapters/local/file-spool.js');
   let fd: number | null = null;
   const write = (chunk: string): void | Promise<void> => {
     if (!out) {

@@ -5,6 +5,9 @@
  * by line.
  */
 import { InputError } from '../errors.js';
+import { readCertificates } from '../pki/certificate.js';
+import { parseAppendix, readAppendixFile, trackAppendix } from '../track/appendix.js';
+import { caseFromOptions } from './commands/track-case.js';
 import { readInput, type CliContext } from './context.js';
 import type { TrackOptions } from './commands/track.js';
 import { terminalProgress } from './progress.js';
@@ -15,10 +18,8 @@ export async function trackAppendixCommand(ctx: CliContext, inputs: string[], op
   if (inputs.length > 0)
     throw new InputError(`--appendix tracks the rows of one appendix: give the certificates (${inputs[0]}) in another \`revwatch track\``);
   const { io } = ctx;
-  const { readCertificates } = await import('../pki/certificate.js');
-  const { parseAppendix, readAppendixFile, trackAppendix } = await import('../track/appendix.js');
   // Every fact of the case is checked before the appendix is read.
-  const kase = (await import('./commands/track-case.js')).caseFromOptions(opts, io.clock.now().getTime());
+  const kase = caseFromOptions(opts, io.clock.now().getTime());
   const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
   const parsed = parseAppendix(await readAppendixFile(opts.appendix), opts.appendix);
   const progress = await terminalProgress(ctx, 'rows');

@@ -1,17 +1,22 @@
 /** What `revwatch track` runs (src/cli/commands/track.ts declares its options): read the inputs, find issuers, record. */
+import { disclosedCrlsForTrack } from '../ccadb/import.js';
+import { disclosedIssuersOf } from '../ccadb/issuers.js';
+import { caIssuersFetcher } from '../inspect/responder.js';
+import { readCertificates } from '../pki/certificate.js';
+import { appendSkipped, collectInputs } from '../track/inputs.js';
+import { trackCertificates } from '../track/track.js';
+import { caseFromOptions } from './commands/track-case.js';
 import { readInput, type CliContext } from './context.js';
+import { trackAppendixCommand } from './track-appendix.js';
 import { terminalProgress } from './progress.js';
 import { ENV } from '../runtime/env.js';
 import type { TrackOptions } from './commands/track.js';
 
 export async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Promise<void> {
-  if (opts.appendix || inputs.length === 0) return (await import('./track-appendix.js')).trackAppendixCommand(ctx, inputs, opts);
+  if (opts.appendix || inputs.length === 0) return trackAppendixCommand(ctx, inputs, opts);
   const { io } = ctx;
-  const { readCertificates } = await import('../pki/certificate.js');
-  const { appendSkipped, collectInputs } = await import('../track/inputs.js');
-  const { trackCertificates } = await import('../track/track.js');
   // Every fact of the case is checked before any input is read or fetched.
-  const kase = (await import('./commands/track-case.js')).caseFromOptions(opts, io.clock.now().getTime());
+  const kase = caseFromOptions(opts, io.clock.now().getTime());
   const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
   const fetcher = await ctx.fetcher();
   try {
@@ -22,9 +27,7 @@ export async function track(ctx: CliContext, inputs: string[], opts: TrackOption
       certsDir: opts.certsDir,
       onSkipped: (file, rows) => appendSkipped(skipped, file, rows),
     });
-    const fetchCaIssuers = (await import('../inspect/responder.js')).caIssuersFetcher(fetcher);
-    const { disclosedCrlsForTrack } = await import('../ccadb/import.js');
-    const { disclosedIssuersOf } = await import('../ccadb/issuers.js');
+    const fetchCaIssuers = caIssuersFetcher(fetcher);
     const progress = await terminalProgress(ctx, 'certificates');
     const result = await ctx
       .withRuntime(({ store, disclosures }) =>

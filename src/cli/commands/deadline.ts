@@ -3,6 +3,15 @@ import type { Command } from 'commander';
 import { NOTIFYING_PARTIES } from '../../rules/programs.js';
 import type { CliContext } from '../context.js';
 
+export interface DeadlineOptions {
+  reportedAt?: string;
+  reason?: string;
+  kind?: string;
+  notifiedBy?: string;
+  notifiedAt?: string;
+  rule?: string;
+}
+
 export function registerDeadline(program: Command, ctx: CliContext): void {
   program
     .command('deadline')
@@ -16,21 +25,5 @@ export function registerDeadline(program: Command, ctx: CliContext): void {
     .option('--notified-by <party>', `the root program that notified the CA (${NOTIFYING_PARTIES.join(', ')})`)
     .option('--notified-at <ISO-8601>', "when that program's notice came, if after the report: its deadline counts from it")
     .option('--rule <id>', 'a fixed-date rule (sha1-subca-sunset): its date is the deadline')
-    .action(
-      async (opts: { reportedAt?: string; reason?: string; kind?: string; notifiedBy?: string; notifiedAt?: string; rule?: string }) => {
-        const { parseInstant } = await import('../../time.js');
-        const { deadlineReport, formatDeadlineReport, parseKind, parseReason } = await import('../../rules/deadline-report.js');
-        const { checkNotifiedAt, parseNotifiedBy } = await import('../../rules/programs.js');
-        const { factsWithRule, parseFixedDateRule } = await import('../../rules/fixed-date.js');
-        const rule = parseFixedDateRule(opts.rule);
-        const facts = factsWithRule(rule, opts);
-        const reportedAt = parseInstant(facts.reportedAt, '--reported-at');
-        const kind = parseKind(facts.kind);
-        const reason = parseReason(facts.reason, kind);
-        const notifiedBy = parseNotifiedBy(opts.notifiedBy);
-        const notifiedAt = checkNotifiedAt(opts.notifiedAt ? parseInstant(opts.notifiedAt, '--notified-at') : null, notifiedBy, reportedAt);
-        const report = deadlineReport(kind, reason, reportedAt, { notifiedBy, notifiedAt, rule: rule?.id ?? null });
-        ctx.print(report, () => formatDeadlineReport(report, reportedAt));
-      },
-    );
+    .action(async (opts: DeadlineOptions) => (await import('../deadline-run.js')).deadline(ctx, opts));
 }

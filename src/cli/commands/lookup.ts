@@ -1,12 +1,8 @@
 /** `revwatch lookup <serial…|files>`: what the revocation index built by `sweep` knows of serials. */
-import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
-import type { LookupQuery } from '../../sweep/lookup.js';
-import { readInput, type CliContext } from '../context.js';
-import { oneLine } from '../validate.js';
+import type { CliContext } from '../context.js';
 
-interface LookupCliOptions {
+export interface LookupCliOptions {
   issuer?: string;
 }
 
@@ -15,66 +11,5 @@ export function registerLookup(program: Command, ctx: CliContext): void {
     .command('lookup <inputs...>')
     .description('look serials up in the revocation index (serials in hex, certificate files, or files of serials one a line)')
     .option('--issuer <ca.pem|sha256>', 'only under this CA (its certificate, or its SHA-256)')
-    .action((inputs: string[], opts: LookupCliOptions) => lookup(ctx, inputs, opts));
-}
-
-async function lookup(ctx: CliContext, inputs: string[], opts: LookupCliOptions): Promise<void> {
-  const { RevocationIndexFiles } = await import('../../adapters/local/revocation-index-files.js');
-  const { SweepStateFile } = await import('../../adapters/local/sweep-state-file.js');
-  const { formatLookup, issuerKeyBySha256, issuerKeysByKeyId, lookupSerials } = await import('../../sweep/lookup.js');
-  const { normalizeSerialHex } = await import('../../pki/crl.js');
-  const { readCertificates } = await import('../../pki/certificate.js');
-  const { createHash } = await import('node:crypto');
-  const state = await new SweepStateFile(ctx.home()).load();
-
-  let issuerKeys: string[] | null = null;
-  if (opts.issuer) {
-    if (/^[0-9a-fA-F:]{64,95}$/.test(opts.issuer) && !existsSync(opts.issuer)) {
-      const key = issuerKeyBySha256(state, opts.issuer.replace(/:/g, ''));
-      if (!key) throw new InputError(`--issuer ${oneLine(opts.issuer)}: no swept CA certificate has this SHA-256`);
-      issuerKeys = [key];
-    } else {
-      const [ca] = readCertificates(await readInput(opts.issuer, '--issuer'), opts.issuer);
-      issuerKeys = [createHash('sha256').update(ca!.raw.spki).digest('hex')];
-    }
-  }
-
-  const queries: LookupQuery[] = [];
-  const serialOf = (text: string, where: string): string => {
-    try {
-      return normalizeSerialHex(text);
-    } catch {
-      throw new InputError(`${oneLine(where)}: "${oneLine(text.slice(0, 80))}" is neither a file nor a hexadecimal serial number`);
-    }
-  };
-  for (const input of inputs) {
-    if (!existsSync(input) || !statSync(input).isFile()) {
-      queries.push({ input, serial: serialOf(input, input), issuerKeys });
-      continue;
-    }
-    const bytes = await readInput(input, input, 64 * 1024 * 1024);
-    const text = bytes.subarray(0, 4096).toString('latin1');
-    if (bytes[0] === 0x30 || text.includes('-----BEGIN')) {
-      for (const cert of readCertificates(bytes, input)) {
-        const byAki = cert.authorityKeyId ? issuerKeysByKeyId(state, cert.authorityKeyId) : [];
-        queries.push({ input, serial: cert.serial, issuerKeys: issuerKeys ?? (byAki.length > 0 ? byAki : null) });
-      }
-      continue;
-    }
-    const lines = bytes.toString('latin1').split(/\r?\n/);
-    for (const [i, line] of lines.entries()) {
-      if (line.trim() !== '') queries.push({ input: line.trim(), serial: serialOf(line, `${input} line ${i + 1}`), issuerKeys });
-    }
-  }
-  const answers = await lookupSerials(new RevocationIndexFiles(ctx.home()), state, queries);
-  if (ctx.globals().json) {
-    // One document, written a thousand answers at a time: 100,000 answers make too large a string for one write.
-    for (let i = 0; i < answers.length || i === 0; i += 1000) {
-      const part = answers.slice(i, i + 1000).map((a) => JSON.stringify(a));
-      ctx.io.stdout(`${i === 0 ? '[' : ','}${part.length ? `\n${part.join(',\n')}` : ''}`);
-    }
-    ctx.io.stdout('\n]\n');
-  } else {
-    ctx.print(answers, () => formatLookup(answers));
-  }
+    .action(async (inputs: string[], opts: LookupCliOptions) => (await import('../lookup-run.js')).lookup(ctx, inputs, opts));
 }

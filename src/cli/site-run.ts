@@ -1,0 +1,15 @@
+/** What `revwatch site` runs (src/cli/commands/site.ts declares its options): the pages of src/report/site.ts, written one by one. */
+import { join } from 'node:path';
+import { buildSite } from '../report/site.js';
+import type { CliContext } from './context.js';
+import { makeOutDir, writeOutFile } from './validate.js';
+
+export async function site(ctx: CliContext, opts: { out: string }): Promise<void> {
+  const files = await ctx.withRuntime(({ store, disclosures }) => buildSite(store, ctx.io.clock.now().getTime(), { disclosures }));
+  for (const f of files) {
+    const target = join(opts.out, f.path);
+    makeOutDir(join(target, '..'), `--out directory ${opts.out}`);
+    writeOutFile(target, f.bytes);
+  }
+  ctx.io.stdout(`wrote ${files.length} page(s) to ${opts.out}: open ${join(opts.out, 'index.html')}\n`);
+}
