@@ -228,6 +228,46 @@ describe('the --json outputs match docs/schemas/', () => {
     expect(json.signatureValid).toBe(false);
   });
 
+  it('ccadb import (a V5 records report and a PEM report, one bad row)', async () => {
+    const fixtures = join('test', 'fixtures', 'ccadb');
+    const header = (name: string): string[] =>
+      readFileSync(join(fixtures, name), 'utf8')
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split(',');
+    const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+    const csv = (columns: string[], rows: Record<string, string>[]): string =>
+      `${[columns.map(quote).join(','), ...rows.map((r) => columns.map((c) => quote(r[c] ?? '')).join(','))].join('\r\n')}\r\n`;
+    const ca = readFileSync(paths.ca!, 'utf8');
+    const { createHash } = await import('node:crypto');
+    const der = Buffer.from(ca.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    const sha256 = createHash('sha256').update(der).digest('hex').toUpperCase();
+    const reports = join(dir, 'ccadb');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(reports);
+    writeFileSync(
+      join(reports, 'AllCertificateRecordsCSVFormatV5.csv'),
+      csv(header('AllCertificateRecordsCSVFormatV5.header.csv'), [
+        {
+          'CA Owner': 'Schema Owner',
+          'Certificate Name': 'Schema Test CA',
+          'SHA-256 Fingerprint': sha256,
+          'Subject Key Identifier': '',
+          'JSON Array of All Full CRL URLs': JSON.stringify([server.crlUrl]),
+          'JSON Array of Partitioned CRLs': '[]',
+        },
+        { 'CA Owner': 'Schema Owner', 'Certificate Name': 'no fingerprint' },
+      ]),
+    );
+    writeFileSync(
+      join(reports, 'AllCertificatePEMsCSVFormat_NotBeforeYear_2026.csv'),
+      csv(header('AllCertificatePEMsCSVFormat.header.csv'), [{ 'SHA-256 Fingerprint': sha256, 'X.509 Certificate (PEM)': ca }]),
+    );
+    const json = await expectValid('ccadb-import', ['--json', 'ccadb', 'import', reports]);
+    expect(json).toMatchObject({ disclosures: 1, withCrls: 1, caCertificates: 1, added: 1 });
+    expect((json.skipped as { line: number }[]).map((s) => s.line)).toEqual([3]);
+  });
+
   it('every schema was exercised by a real output', () => {
     // sweep, lookup and crl-health need a swept CCADB: test/integration/sweep-e2e.test.ts validates them.
     const elsewhere = new Set(['common', 'sweep', 'lookup', 'crl-health']);
