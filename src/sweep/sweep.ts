@@ -23,7 +23,7 @@ import type {
 import type { StoredDisclosure } from '../ccadb/store.js';
 import { readCrlEntries, type CrlEntry } from './crl-entries.js';
 import { changeFindings, contentFindings, foldHealth, timeFindings, type CrlContext, type HealthBasis, type HealthHit } from './health.js';
-import { runPerHost } from './host-pool.js';
+import { runPerHost } from '../util/host-pool.js';
 import { indexSnapshot } from './revocation-index.js';
 import { sweepTargets, type CaCertificate, type SweepTarget, type TargetFilter } from './targets.js';
 

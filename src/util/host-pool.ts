@@ -1,14 +1,16 @@
 /**
  * Runs one task per URL with per-host politeness: at most `perHost` in flight
  * to one host and `parallel` overall, hosts taken round-robin so a CA with
- * hundreds of shards on one host does not hold back the others (the same
- * scheduling as check/crl-pool.ts, for any item). A task must not throw: a
- * sweep's faults are data; a throw is a bug, and is rethrown once the tasks
- * in flight have settled, with nothing new started after it.
+ * hundreds of shards on one host does not hold back the others (a check's
+ * CRLs, check/crl-pool.ts, and a sweep's, sweep/sweep.ts). A task that throws
+ * is rethrown once the tasks in flight have settled, with nothing new started
+ * after it.
  */
 export interface PoolLimits {
   readonly parallel: number;
   readonly perHost: number;
+  /** Checked before each start: once true, nothing new is started (the run is failing elsewhere). */
+  readonly stopped?: () => boolean;
 }
 
 export function hostOf(url: string): string {
@@ -38,7 +40,7 @@ export async function runPerHost<T>(
   let failure: { error: unknown } | null = null;
   await new Promise<void>((resolve) => {
     const pump = (): void => {
-      while (failure === null && inFlight < limits.parallel) {
+      while (failure === null && inFlight < limits.parallel && !limits.stopped?.()) {
         let started = false;
         for (let tried = 0; tried < hosts.length; tried++) {
           const q = hosts[cursor]!;
