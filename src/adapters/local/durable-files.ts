@@ -23,8 +23,13 @@ import { dirname, join, basename } from 'node:path';
 import { StoreUnavailableError } from '../../errors.js';
 import { fsReason } from '../../util/fs-reason.js';
 
-export function writeFileDurably(path: string, bytes: Uint8Array | string): void {
-  const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+/**
+ * Writes `data` under a temporary name beside `path`, flushes it, renames it
+ * over `path` and flushes the directory. On any failure the temporary file is
+ * removed and the file system's error is thrown as it came: the caller names
+ * what could not be written.
+ */
+export function replaceFile(path: string, data: Uint8Array): void {
   const dir = dirname(path);
   const temporary = join(dir, `.${basename(path)}.${process.pid}.partial`);
   try {
@@ -40,6 +45,14 @@ export function writeFileDurably(path: string, bytes: Uint8Array | string): void
     syncDirectory(dir);
   } catch (err) {
     rmSync(temporary, { force: true });
+    throw err;
+  }
+}
+
+export function writeFileDurably(path: string, bytes: Uint8Array | string): void {
+  try {
+    replaceFile(path, typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+  } catch (err) {
     throw new StoreUnavailableError(`cannot write ${path}: ${fsReason(err)}`, { cause: err });
   }
 }

@@ -9,20 +9,9 @@
  * a name that claims its hash. A temporary file left by a killed command is
  * never read, and is removed by the next copy of the same CRL.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { replaceFile } from './durable-files.js';
 import { isNoSpace, NoSpaceError, StoreUnavailableError } from '../../errors.js';
 import type { EvidenceFiles } from '../../ports/index.js';
 
@@ -35,21 +24,10 @@ export function localEvidenceFiles(home: string): EvidenceFiles {
       // Kept already: a name is only ever given to a complete copy (the size also catches one cut short by a
       // revwatch that wrote in place).
       if (existsSync(final) && statSync(final).size === bytes.length) return;
-      const temporary = join(dir, `.${sha}.crl.${process.pid}.partial`);
       try {
-        mkdirSync(dir, { recursive: true });
-        const fd = openSync(temporary, 'w');
-        try {
-          for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(temporary, final);
-        syncDirectory(dir);
+        replaceFile(final, bytes);
         removeLeftCopies(dir, sha);
       } catch (err) {
-        rmSync(temporary, { force: true });
         if (isNoSpace(err))
           throw new NoSpaceError(`cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)}; free space and run the command again`, {
             cause: err,
@@ -72,18 +50,6 @@ function removeLeftCopies(dir: string, sha: string): void {
 }
 
 /** Makes a rename in `dir` durable (POSIX: the directory entry is only on disk once the directory is synced). */
-function syncDirectory(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some file systems cannot sync a directory; the rename is still atomic.
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
-}
-
 function fsReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on the device (nothing half-written was kept)';
