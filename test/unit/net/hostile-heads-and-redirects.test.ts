@@ -71,16 +71,23 @@ const redirect = (socket: Socket, location: string): void => {
   socket.end(`HTTP/1.1 302 Found\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
 };
 
+// The floods are built once, before any test measures memory: the server shares the process with the
+// fetcher, and building 100,000 lines per request left tens of MB of the server's own garbage in the
+// fetcher's RSS figure (seen at 84 MB on a loaded machine), which says nothing about the fetcher.
+const FLOOD_LINES = Buffer.from(
+  Array.from({ length: 100_000 }, (_, i) => `x-flood-${i}: ${'v'.repeat(20)}\r\n`).join(''),
+  'latin1',
+);
+const FLOOD_ONE_LINE = Buffer.from(`x-big: ${'a'.repeat(1024 * 1024)}\r\n`, 'latin1');
+
 function floodLines(socket: Socket): void {
   socket.write('HTTP/1.1 200 OK\r\n');
-  const lines: string[] = [];
-  for (let i = 0; i < 100_000; i++) lines.push(`x-flood-${i}: ${'v'.repeat(20)}\r\n`);
-  socket.write(lines.join(''));
+  socket.write(FLOOD_LINES);
   socket.end('content-length: 2\r\n\r\nok');
 }
 function floodOneLine(socket: Socket): void {
   socket.write('HTTP/1.1 200 OK\r\n');
-  socket.write(`x-big: ${'a'.repeat(1024 * 1024)}\r\n`);
+  socket.write(FLOOD_ONE_LINE);
   socket.end('content-length: 2\r\n\r\nok');
 }
 
@@ -139,16 +146,14 @@ describe('hostile response heads and redirects (HttpFetcher on 127.0.0.1)', () =
     '%s: fails with a recorded fault, quickly and with bounded memory',
     async (path) => {
       const rssBefore = process.memoryUsage.rss();
-      const started = Date.now();
       const r = await fetcher.fetch({ url: main.url(path), maxBytes: 10_000_000, purpose: 'crl' });
-      const elapsed = Date.now() - started;
       expect(r.ok, JSON.stringify(r).slice(0, 300)).toBe(false);
       if (r.ok) return;
       // Refused for its size (undici: HeadersOverflowError; node:http: HPE_HEADER_OVERFLOW), not
-      // a deadline: a fetcher that read the flood whole would also end, but only at the deadline.
+      // a deadline: a fetcher that read the flood whole would also end, but with a deadline fault
+      // (kind 'timeout'), which these two lines refuse without timing the run on a loaded machine.
       expect(r.kind).toBe('network');
       expect(r.message).toMatch(/header/i);
-      expect(elapsed).toBeLessThan(DEADLINE_MS);
       expect(process.memoryUsage.rss() - rssBefore).toBeLessThan(64 * 1024 * 1024);
     },
     20_000,
