@@ -15,7 +15,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // The unit tests share a worker's module cache (isolate: false): none mocks a module or the
+      // environment, and re-importing the source tree for each of ~70 files was half of their CPU
+      // (87 s isolated, 40 s shared, same machine and load).
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
       {
         extends: true,
         test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/faults/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], ...SLOW },
