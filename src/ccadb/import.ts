@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Fetcher } from '../ports/index.js';
 import type { CertificateInfo } from '../pki/certificate.js';
+import { fsReason } from '../util/fs-reason.js';
 import { oneLine } from '../util/terminal.js';
 import type { DisclosureLookup, Disclosures, ImportSummary } from '../ports/disclosures.js';
 import { readCsvRecords, type StreamedCsvRecord } from './csv.js';
@@ -116,11 +117,6 @@ async function open(source: string, text: () => AsyncIterable<string>): Promise<
   };
 }
 
-const fsReason = (err: unknown): string => {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-};
-
 /**
  * Opens every source and recognises its header, before anything is written. A file or URL that is not a
  * CCADB report is refused; in a directory, files that are not are listed in `notReports` and left alone.
@@ -144,7 +140,7 @@ export async function openCcadbSources(
     try {
       st = await stat(source);
     } catch (err) {
-      throw new InputError(`cannot read ${source}: ${fsReason(err)}`);
+      throw new InputError(`cannot read ${source}: ${fsReason(err, 'file')}`);
     }
     if (st.isDirectory()) {
       const names = (await readdir(source)).sort();
@@ -169,7 +165,7 @@ export async function openCcadbSources(
       reports.push(await open(source, () => fileText(source)));
     } catch (err) {
       if (err instanceof InputError) throw err;
-      throw new InputError(`cannot read ${source}: ${fsReason(err)}`);
+      throw new InputError(`cannot read ${source}: ${fsReason(err, 'file')}`);
     }
   }
   return { reports, notReports };

@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { replaceFile } from './durable-files.js';
+import { fsReason } from '../../util/fs-reason.js';
 import { isNoSpace, NoSpaceError, StoreUnavailableError } from '../../errors.js';
 import type { EvidenceFiles } from '../../ports/index.js';
 
@@ -29,9 +30,12 @@ export function localEvidenceFiles(home: string): EvidenceFiles {
         removeLeftCopies(dir, sha);
       } catch (err) {
         if (isNoSpace(err))
-          throw new NoSpaceError(`cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)}; free space and run the command again`, {
-            cause: err,
-          });
+          throw new NoSpaceError(
+            `cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)} (nothing half-written was kept); free space and run the command again`,
+            {
+              cause: err,
+            },
+          );
         throw new StoreUnavailableError(`cannot keep the CRL ${sha} in ${dir}: ${fsReason(err)}`, { cause: err });
       }
     },
@@ -47,13 +51,4 @@ export function localEvidenceFiles(home: string): EvidenceFiles {
 function removeLeftCopies(dir: string, sha: string): void {
   for (const name of readdirSync(dir))
     if (name.startsWith(`.${sha}.crl.`) && name.endsWith('.partial')) rmSync(join(dir, name), { force: true });
-}
-
-/** Makes a rename in `dir` durable (POSIX: the directory entry is only on disk once the directory is synced). */
-function fsReason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on the device (nothing half-written was kept)';
-  if (code === 'EROFS') return 'the file system is read-only';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  return (err as Error).message;
 }

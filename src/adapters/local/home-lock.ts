@@ -17,6 +17,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { InputError } from '../../errors.js';
+import { fsReason } from '../../util/fs-reason.js';
 import { announceLockWait } from './lock-wait.js';
 
 /** A crashed holder's lock that names no owner this host can check goes stale after this long without a refresh. */
@@ -64,14 +65,6 @@ function ownerIsGone(owner: LockOwner): boolean {
   const started = owner.started === null ? null : processStartTime(owner.pid);
   return started !== null && started !== owner.started;
 }
-
-const fsReason = (err: unknown): string => {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EROFS') return 'the file system is read-only';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOSPC') return 'no space left on the device';
-  return (err as Error).message;
-};
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
