@@ -20,47 +20,17 @@
  *
  * Spawns the built CLI (`npx tsc -p tsconfig.build.json` first). Loopback only.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCa } from '../../src/local-ca/ca.js';
+import { type Ended, type LiveCrl, serveLiveCrl, spawnRevwatch } from '../helpers/live-crl.js';
 
-const ROOT = join(__dirname, '../..');
-const BIN = join(ROOT, 'bin/revwatch.js');
 const DAY = 24 * 3_600_000;
 const ROUNDS = Number(process.env.REVWATCH_STRESS_ROUNDS ?? 8);
 
-interface Ended {
-  args: string;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI in its own process; resolves however it ended (a signal is reported, not thrown). */
-const revwatch = (home: string, args: string[]): Promise<Ended> =>
-  new Promise((resolve) => {
-    execFile(
-      'node',
-      [BIN, '--home', home, '--allow-private-network', ...args],
-      { encoding: 'utf8', maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals | null }) | null;
-        resolve({
-          args: args.join(' '),
-          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
-          signal: e?.signal ?? null,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
+const revwatch = spawnRevwatch;
 
 const fingerprint = (i: number): string => i.toString(16).padStart(8, '0').repeat(8);
 const csvRow = (fields: string[]): string => `${fields.map((f) => `"${f}"`).join(',')}\r\n`;
@@ -84,29 +54,15 @@ describe(`the embedded store under ${ROUNDS * 3} writing commands on one home`, 
   const reportedAt = new Date(Math.floor((now - DAY) / 60_000) * 60_000).toISOString();
   const revocationDate = Math.floor((now - 2 * 3_600_000) / 1000) * 1000;
   let ca: LocalCa;
-  let server: Server;
+  let crl: LiveCrl;
   const serials: string[] = [];
   /** How many certificates the CRL lists as revoked (the first n issued). */
   let revokedCount = 0;
-  let crlNumber = 1;
 
   beforeAll(async () => {
     ca = await LocalCa.create({ name: 'Stress Test CA', notBefore: now - 30 * DAY, notAfter: now + 365 * DAY });
-    server = createServer((req, res) => {
-      if (req.url !== '/ca.crl') {
-        res.writeHead(404).end();
-        return;
-      }
-      const crl = ca.crl({
-        entries: serials.slice(0, revokedCount).map((serial) => ({ serial, revocationDate, reasonCode: 1 })),
-        thisUpdate: Date.now() - 60_000,
-        nextUpdate: Date.now() + 7 * DAY,
-        crlNumber: crlNumber++,
-      });
-      res.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(crl);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const crlUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ca.crl`;
+    crl = await serveLiveCrl(ca, () => serials.slice(0, revokedCount).map((serial) => ({ serial, revocationDate, reasonCode: 1 })));
+    const crlUrl = crl.url;
     writeFileSync(join(dir, 'ca.der'), ca.info.der);
     for (let i = 0; i < ROUNDS; i++) {
       const leaf = await ca.issue({
@@ -122,8 +78,7 @@ describe(`the embedded store under ${ROUNDS * 3} writing commands on one home`, 
   }, 300_000);
 
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await crl?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

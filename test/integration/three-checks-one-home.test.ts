@@ -8,34 +8,18 @@
  * The CA's CRL is served on 127.0.0.1; spawns bin/revwatch.js (global-setup
  * builds dist/).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
+import { type LiveCrl, serveLiveCrl, spawnRevwatch } from '../helpers/live-crl.js';
 
-const BIN = join(__dirname, '../../bin/revwatch.js');
 const DAY = 86_400_000;
 const LEAVES = 3;
 
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-const revwatch = (home: string, args: string[]): Promise<Ended> =>
-  new Promise((resolve) => {
-    execFile('node', [BIN, '--home', home, '--allow-private-network', ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals | null }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
-    });
-  });
+const revwatch = spawnRevwatch;
 
 describe('three checks at once on one home', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-three-checks-'));
@@ -45,23 +29,13 @@ describe('three checks at once on one home', () => {
   const serials: string[] = [];
   const shas: string[] = [];
   let revoked = false;
-  let crlNumber = 1;
   let ca: LocalCa;
-  let server: Server;
+  let crl: LiveCrl;
 
   beforeAll(async () => {
     ca = await LocalCa.create({ name: 'Three Checks CA', notBefore: now - 30 * DAY, notAfter: now + 365 * DAY });
-    server = createServer((_req, res) => {
-      const crl = ca.crl({
-        entries: revoked ? serials.map((serial) => ({ serial, revocationDate, reasonCode: 1 })) : [],
-        thisUpdate: Date.now() - 60_000,
-        nextUpdate: Date.now() + 7 * DAY,
-        crlNumber: crlNumber++,
-      });
-      res.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(crl);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const crlUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ca.crl`;
+    crl = await serveLiveCrl(ca, () => (revoked ? serials.map((serial) => ({ serial, revocationDate, reasonCode: 1 })) : []));
+    const crlUrl = crl.url;
     writeFileSync(join(dir, 'ca.der'), ca.info.der);
     for (let i = 0; i < LEAVES; i++) {
       const leaf = await ca.issue({
@@ -92,8 +66,7 @@ describe('three checks at once on one home', () => {
   }, 120_000);
 
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await crl?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
