@@ -13,6 +13,21 @@ export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g,
 /** Only http(s) links are made clickable: a report URL is user input. */
 export const safeHref = (url: string | null): string | null => (url && /^https?:\/\//i.test(url) ? esc(url) : null);
 
+/** A page of the static site (site.ts, crl-health-site.ts): self-contained, the shared style, a wider body. */
+export function sitePage(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
+<style>
+${PAGE_STYLE}
+body{max-width:1400px}
+</style></head><body>
+<main>
+${body}
+</main>
+</body></html>
+`;
+}
+
 /** Rows of the certificate table on the page; a 100,000-certificate case would otherwise weigh tens of MB. */
 export const HTML_CERTIFICATE_ROWS = 1000;
 
