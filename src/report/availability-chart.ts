@@ -11,7 +11,7 @@ import { iso } from '../time.js';
 import { timeTicks } from './chart.js';
 import { esc } from './html.js';
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
 const COLORS = ['#1f6feb', '#b22222', '#b8860b', '#1d5e2b', '#6f42c1', '#d63384', '#0a7d8c', '#555'];
 
 export interface AvailabilitySeries {
@@ -40,8 +40,9 @@ export function availabilityChartSvg(series: readonly AvailabilitySeries[], opti
     : { left: 52, right: 20, top: 20, bottom: 60 + 16 * Math.ceil(series.length / 3) };
   const times = series.flatMap((s) => s.points.map((p) => p.at));
   const lo0 = times.length ? Math.min(...times) : 0;
-  const hi0 = times.length ? Math.max(...times) : HOUR;
-  const span = Math.max(hi0 - lo0, HOUR);
+  const hi0 = times.length ? Math.max(...times) : MINUTE;
+  // The sweeps' own span, however short (two sweeps a minute apart still spread across the chart).
+  const span = Math.max(hi0 - lo0, MINUTE);
   const lo = lo0 - span * 0.03;
   const hi = lo0 + span * 1.03;
   const plotW = width - pad.left - pad.right;
@@ -71,7 +72,11 @@ export function availabilityChartSvg(series: readonly AvailabilitySeries[], opti
   }
   if (!compact) {
     parts.push(`<line x1="${pad.left}" y1="${y(0)}" x2="${pad.left}" y2="${y(1)}" stroke="#444"/>`);
-    for (const t of timeTicks(lo, hi)) {
+    const ticks = timeTicks(lo, hi);
+    // Under a couple of whole hours there is no hour to tick: the first and last sweep are labelled instead.
+    const labels =
+      ticks.length >= 2 ? ticks : [...new Set([lo0, hi0])].map((at) => ({ at, label: `${iso(at).slice(5, 10)} ${iso(at).slice(11, 19)}` }));
+    for (const t of labels) {
       const px = x(t.at);
       parts.push(
         `<line class="x-tick" x1="${px}" y1="${y(0)}" x2="${px}" y2="${y(0) + 4}" stroke="#444"/><text class="x-tick-label" x="${px}" y="${y(0) + 16}" text-anchor="middle" font-size="11">${esc(t.label)}</text>`,
