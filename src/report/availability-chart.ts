@@ -41,8 +41,8 @@ export function availabilityChartSvg(series: readonly AvailabilitySeries[], opti
   const times = series.flatMap((s) => s.points.map((p) => p.at));
   const lo0 = times.length ? Math.min(...times) : 0;
   const hi0 = times.length ? Math.max(...times) : MINUTE;
-  // The sweeps' own span, however short (two sweeps a minute apart still spread across the chart).
-  const span = Math.max(hi0 - lo0, MINUTE);
+  // The sweeps' own span, however short (two sweeps seconds apart still spread across the chart); a second for one sweep.
+  const span = Math.max(hi0 - lo0, 1000);
   const lo = lo0 - span * 0.03;
   const hi = lo0 + span * 1.03;
   const plotW = width - pad.left - pad.right;
