@@ -76,10 +76,12 @@ export function availabilityChartSvg(series: readonly AvailabilitySeries[], opti
     // Under a couple of whole hours there is no hour to tick: the first and last sweep are labelled instead.
     const labels =
       ticks.length >= 2 ? ticks : [...new Set([lo0, hi0])].map((at) => ({ at, label: `${iso(at).slice(5, 10)} ${iso(at).slice(11, 19)}` }));
+    // A label near an edge runs inwards, so it stays inside the picture.
+    const anchor = (px: number): string => (px < pad.left + 50 ? 'start' : px > width - pad.right - 50 ? 'end' : 'middle');
     for (const t of labels) {
       const px = x(t.at);
       parts.push(
-        `<line class="x-tick" x1="${px}" y1="${y(0)}" x2="${px}" y2="${y(0) + 4}" stroke="#444"/><text class="x-tick-label" x="${px}" y="${y(0) + 16}" text-anchor="middle" font-size="11">${esc(t.label)}</text>`,
+        `<line class="x-tick" x1="${px}" y1="${y(0)}" x2="${px}" y2="${y(0) + 4}" stroke="#444"/><text class="x-tick-label" x="${px}" y="${y(0) + 16}" text-anchor="${anchor(px)}" font-size="11">${esc(t.label)}</text>`,
       );
     }
     parts.push(
@@ -103,7 +105,7 @@ export function availabilityChartSvg(series: readonly AvailabilitySeries[], opti
   if (!compact) {
     parts.push(`<g class="legend" transform="translate(0 ${height - 12 - 16 * Math.floor((series.length - 1) / 3)})">`);
     series.forEach((s, i) => {
-      const label = s.label.length > 40 ? `${s.label.slice(0, 39)}…` : s.label;
+      const label = s.label.length > 32 ? `${s.label.slice(0, 31)}…` : s.label;
       parts.push(
         `<g class="legend-item" transform="translate(${pad.left + (i % 3) * 230} ${16 * Math.floor(i / 3)})"><line x1="0" y1="0" x2="18" y2="0" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"/><text x="22" y="4" font-size="11">${esc(label)}</text></g>`,
       );

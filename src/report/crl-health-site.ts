@@ -117,7 +117,7 @@ function findingsTable(id: string, caption: string, findings: readonly HealthFin
   const rows = findings
     .map(
       (f) =>
-        `<tr class="finding ${esc(f.severity)}" data-code="${esc(f.code)}" data-url="${esc(f.url)}">${cell('Severity', `<strong>${esc(f.severity)}</strong>`)}${cell('Code', `<code>${esc(f.code)}</code>`)}${cell('CRL URL', urlHtml(f.url))}${cell('What', `${esc(f.message)}${f.subject ? `<br><small>serial ${esc(f.subject)}</small>` : ''}`)}${cell('Citation', esc(f.citation))}${cell('First seen', f.firstSeen)}${cell('Last seen', f.lastSeen)}${resolved ? cell('Resolved', f.resolvedAt ?? '') : ''}</tr>`,
+        `<tr class="finding ${esc(f.severity)}" data-code="${esc(f.code)}" data-url="${esc(f.url)}">${cell('Severity', `<strong>${esc(f.severity)}</strong>`, 'severity')}${cell('Code', `<code>${esc(f.code)}</code>`, 'code')}${cell('CRL URL', urlHtml(f.url))}${cell('What', `${esc(f.message)}${f.subject ? `<br><small>serial ${esc(f.subject)}</small>` : ''}`)}${cell('Citation', esc(f.citation))}${cell('First seen', f.firstSeen)}${cell('Last seen', f.lastSeen)}${resolved ? cell('Resolved', f.resolvedAt ?? '') : ''}</tr>`,
     )
     .join('\n');
   return `<table id="${id}" class="cards"><caption>${esc(caption)}</caption><thead><tr><th scope="col">Severity</th><th scope="col">Code</th><th scope="col">CRL URL</th><th scope="col">What</th><th scope="col">Citation</th><th scope="col">First seen</th><th scope="col">Last seen</th>${resolved ? '<th scope="col">Resolved</th>' : ''}</tr></thead><tbody>

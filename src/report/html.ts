@@ -36,6 +36,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 caption{text-align:left;color:#444;padding:0 0 .3em}
 .verdict-revoked_late td.verdict,.verdict-overdue td.verdict,.verdict-expired_overdue td.verdict,td.bad,.bad{color:#b22222;font-weight:600}
 .ok{color:#1d5e2b}
+tr.finding td.severity,tr.finding td.code,tr.finding td.code code{overflow-wrap:normal}
 .violation strong{color:#b22222}.warning strong{color:#7a5500}nav{margin-bottom:1em}
 svg{max-width:100%;height:auto}svg text{font-family:system-ui,sans-serif}
 code{overflow-wrap:anywhere}

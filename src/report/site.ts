@@ -187,7 +187,7 @@ ${casesTable(byUrgency(reports, now), now, '../', 'o')}`,
 
 /**
  * Every page of the site, index.html first. `sweep`: the sweep's state, for the CRL-health pages
- * (crl-health-site.ts); undefined leaves them out (no sweep state where the site is built).
+ * (crl-health-site.ts); undefined (no sweep state where the site is built) or no sweep yet leaves them out.
  */
 export async function buildSite(
   store: CaseStore & ObservationStore,
@@ -208,6 +208,8 @@ export async function buildSite(
     for (const owner of new Set(r.impact.issuers.map((x) => caOwnerOf(x.name)))) byOwner.set(owner, [...(byOwner.get(owner) ?? []), r]);
   for (const [owner, owned] of byOwner)
     files.push({ path: `owners/${ownerPageName(owner)}`, bytes: Buffer.from(ownerHtml(owner, owned, now)) });
-  if (sweep) files.push(...crlHealthPages(sweep, now));
-  return [{ path: 'index.html', bytes: Buffer.from(indexHtml(reports, now, sweep ? CRL_HEALTH_INDEX : null)) }, ...files];
+  // Before the first sweep there is no CRL health to show: no pages, no link.
+  const swept = sweep && sweep.sweeps.length > 0 ? sweep : null;
+  if (swept) files.push(...crlHealthPages(swept, now));
+  return [{ path: 'index.html', bytes: Buffer.from(indexHtml(reports, now, swept ? CRL_HEALTH_INDEX : null)) }, ...files];
 }
