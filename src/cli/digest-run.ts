@@ -1,6 +1,7 @@
 /** What `revwatch digest` runs (src/cli/commands/digest.ts declares its options). */
 import { parseInstant } from '../time.js';
 import { formatDigest, produceDigest } from '../report/digest.js';
+import { SweepStateFile } from '../adapters/local/sweep-state-file.js';
 import type { CliContext } from './context.js';
 import type { DigestOptions } from './commands/digest.js';
 
@@ -8,10 +9,12 @@ export async function digest(ctx: CliContext, opts: DigestOptions): Promise<void
   const now = ctx.io.clock.now().getTime();
   const since = opts.since ? parseInstant(opts.since, '--since') : undefined;
   // Without --send, looking at the digest records nothing: run it twice, see the same new findings.
-  const produced = await ctx.withRuntime(({ store, disclosures }) =>
+  const produced = await ctx.withRuntime(({ store, disclosures, evidenceFiles }) =>
     produceDigest(store, now, since, async (d) => ctx.print(d, () => formatDigest(d, opts.format)), {
       recordDelivery: opts.send === true,
       disclosures,
+      // The sweep keeps its state in a local home only (sweep-run.ts); in AWS mode no sweep has run.
+      sweepState: evidenceFiles ? new SweepStateFile(ctx.home()) : null,
     }),
   );
   // What --send did, on stderr so that stdout stays the text to post (or the JSON): the CLI mails nothing,

@@ -1,11 +1,20 @@
 /** What `revwatch site` runs (src/cli/commands/site.ts declares its options): the pages of src/report/site.ts, written one by one. */
 import { join } from 'node:path';
+import { SweepStateFile } from '../adapters/local/sweep-state-file.js';
 import { buildSite } from '../report/site.js';
 import type { CliContext } from './context.js';
 import { makeOutDir, writeOutFile } from './validate.js';
 
 export async function site(ctx: CliContext, opts: { out: string }): Promise<void> {
-  const files = await ctx.withRuntime(({ store, disclosures }) => buildSite(store, ctx.io.clock.now().getTime(), { disclosures }));
+  const files = await ctx.withRuntime(async ({ store, disclosures, evidenceFiles }) =>
+    // The sweep keeps its state in a local home only (sweep-run.ts): in AWS mode the site has no CRL-health pages.
+    buildSite(
+      store,
+      ctx.io.clock.now().getTime(),
+      { disclosures },
+      evidenceFiles ? await new SweepStateFile(ctx.home()).load() : undefined,
+    ),
+  );
   for (const f of files) {
     const target = join(opts.out, f.path);
     makeOutDir(join(target, '..'), `--out directory ${opts.out}`);

@@ -96,6 +96,21 @@ export interface SweepRun {
   readonly changed: number;
   readonly unchanged: number;
   readonly faults: number;
+  /**
+   * Per CA owner, how its CRL URLs fared in this sweep (what the site's availability chart draws). Absent
+   * in sweeps recorded before it was kept: those are shown as not recorded, never guessed.
+   */
+  readonly availability?: Readonly<Record<string, OwnerAvailability>>;
+}
+
+/** One CA owner's CRL URLs in one sweep. */
+export interface OwnerAvailability {
+  /** The URLs the sweep read. */
+  readonly urls: number;
+  /** Those where a verified CRL stood after the read (changed, or unchanged: a 304 or the same bytes). */
+  readonly readable: number;
+  /** Those that could not be fetched at all (HTTP error, timeout, refused, too large). */
+  readonly unreachable: number;
 }
 
 /** A fault reading a URL, kept while it lasts (CCADB Policy 2.1 §6.2 counts how long a CRL was not retrievable). */

@@ -7,6 +7,7 @@
  */
 import type { Clock, Mailer, SitePublisher } from '../ports/index.js';
 import type { CaseStore, ObservationStore, RunStore } from '../ports/store.js';
+import type { SweepStateStore } from '../ports/revocation-index.js';
 import type { JudgingInputs } from '../status/status.js';
 import { formatDigest, produceDigest } from './digest.js';
 import { buildSite } from './site.js';
@@ -19,6 +20,8 @@ export interface DigestDelivery {
   readonly disclosures: JudgingInputs['disclosures'];
   /** Where the site goes after the digest; absent when no bucket is configured. */
   readonly site?: SitePublisher | null;
+  /** The sweep's state, for the digest's CRL-health section and the site's CRL-health pages; absent: no sweep has run. */
+  readonly sweepState?: SweepStateStore | null;
 }
 
 export interface DigestDelivered {
@@ -32,7 +35,7 @@ export interface DigestDelivered {
 }
 
 export async function deliverDigest(deps: DigestDelivery): Promise<DigestDelivered> {
-  const { store, mailer, clock, mail, disclosures, site } = deps;
+  const { store, mailer, clock, mail, disclosures, site, sweepState } = deps;
   const now = clock.now().getTime();
   const mailed = mail.digestRecipients.length > 0;
   const digest = await produceDigest(
@@ -51,12 +54,12 @@ export async function deliverDigest(deps: DigestDelivery): Promise<DigestDeliver
       });
     },
     // The scheduled digest is the delivered one: the next counts findings as new from here.
-    { recordDelivery: true, disclosures },
+    { recordDelivery: true, disclosures, sweepState: sweepState ?? null },
   );
   const done = { cas: digest.cas.length, since: digest.since, mailed };
   if (!site) return done;
   try {
-    const pages = await buildSite(store, now, { disclosures });
+    const pages = await buildSite(store, now, { disclosures }, sweepState ? await sweepState.load() : undefined);
     await site.publish(pages);
     return { ...done, sitePages: pages.length };
   } catch (err) {

@@ -2,13 +2,16 @@
  * The policy-forum digest: per CA, the open cases, certificates revoked on
  * time and late, those overdue with the worst delay, and findings that are new
  * since the previous digest, as plain text a person can paste into the
- * dev-security-policy forum (or Markdown).
+ * dev-security-policy forum (or Markdown); and, once a sweep has run, the CRL
+ * health findings opened and resolved since then (digest-crl-health.ts).
  */
 import { buildStatus, statusRulesOf, type JudgingInputs } from '../status/status.js';
 import { computeDeadline } from '../rules/rules.js';
 import { delayedReportDuties, MISSED_VERDICTS, missedCount } from '../rules/incident-duties.js';
 import { formatDuration, isoOrNull } from '../time.js';
 import type { CaseStore, ObservationStore, RunStore } from '../ports/store.js';
+import type { SweepStateStore } from '../ports/revocation-index.js';
+import { digestCrlHealth, formatCrlHealthSection, type DigestCrlHealth } from './digest-crl-health.js';
 
 export interface DigestCa {
   readonly ca: string;
@@ -35,6 +38,8 @@ export interface Digest {
   readonly since: string;
   readonly cas: DigestCa[];
   readonly missingDelayedReports: MissingDelayedReport[];
+  /** The CRL-health findings opened and resolved since `since`; null when no sweep has run. */
+  readonly crlHealth: DigestCrlHealth | null;
 }
 
 /**
@@ -50,17 +55,20 @@ export async function produceDigest(
   now: number,
   since: number | undefined,
   deliver: (digest: Digest) => Promise<void>,
-  options: { readonly recordDelivery: boolean } & JudgingInputs,
+  options: {
+    readonly recordDelivery: boolean;
+    /** Where the sweep keeps its CRL-health findings; absent or null: no sweep has run here. */
+    readonly sweepState?: SweepStateStore | null;
+  } & JudgingInputs,
 ): Promise<Digest> {
   const from = since ?? (await store.lastDigestAt()) ?? now - 7 * 86_400_000;
   // Without --since, "new" is exact: not reported by any earlier delivered digest.
-  const digest = await buildDigest(store, now, from, options, since === undefined ? await store.digestedFindings() : undefined);
+  const reported = since === undefined ? await store.digestedFindings() : undefined;
+  const health = digestCrlHealth(options.sweepState ? await options.sweepState.load() : null, from, reported);
+  const digest = await buildDigest(store, now, from, options, reported, health.section);
   await deliver(digest);
   if (options.recordDelivery)
-    await store.recordDigest(
-      now,
-      digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)),
-    );
+    await store.recordDigest(now, [...digest.cas.flatMap((ca) => ca.newFindings.map(findingKey)), ...health.keys]);
   return digest;
 }
 
@@ -76,6 +84,7 @@ export async function buildDigest(
   since: number,
   judging: JudgingInputs,
   reported?: ReadonlySet<string>,
+  crlHealth: DigestCrlHealth | null = null,
 ): Promise<Digest> {
   const report = await buildStatus(store, now, undefined, statusRulesOf(judging));
   const cases = new Map((await store.listCases()).map((c) => [c.id, c]));
@@ -167,6 +176,7 @@ export async function buildDigest(
         newFindings: e.findings,
       })),
     missingDelayedReports,
+    crlHealth,
   };
 }
 
@@ -211,5 +221,6 @@ export function formatDigest(d: Digest, format: 'text' | 'markdown'): string {
     }
     out.push('');
   }
+  out.push(...formatCrlHealthSection(d.crlHealth, md));
   return out.join('\n');
 }

@@ -13,6 +13,21 @@ export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g,
 /** Only http(s) links are made clickable: a report URL is user input. */
 export const safeHref = (url: string | null): string | null => (url && /^https?:\/\//i.test(url) ? esc(url) : null);
 
+/** A page of the static site (site.ts, crl-health-site.ts): self-contained, the shared style, a wider body. */
+export function sitePage(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
+<style>
+${PAGE_STYLE}
+body{max-width:1400px}
+</style></head><body>
+<main>
+${body}
+</main>
+</body></html>
+`;
+}
+
 /** Rows of the certificate table on the page; a 100,000-certificate case would otherwise weigh tens of MB. */
 export const HTML_CERTIFICATE_ROWS = 1000;
 
@@ -21,6 +36,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 caption{text-align:left;color:#444;padding:0 0 .3em}
 .verdict-revoked_late td.verdict,.verdict-overdue td.verdict,.verdict-expired_overdue td.verdict,td.bad,.bad{color:#b22222;font-weight:600}
 .ok{color:#1d5e2b}
+tr.finding td.severity,tr.finding td.code,tr.finding td.code code{overflow-wrap:normal}
 .violation strong{color:#b22222}.warning strong{color:#7a5500}nav{margin-bottom:1em}
 svg{max-width:100%;height:auto}svg text{font-family:system-ui,sans-serif}
 code{overflow-wrap:anywhere}

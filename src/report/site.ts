@@ -16,9 +16,12 @@ import { buildCaseReport, type CaseReport } from './case-report.js';
 import { chartData, chartSvg } from './chart.js';
 import { countVerdicts, VERDICT_REPORT_ORDER } from '../rules/verdict.js';
 import { MISSED_VERDICTS } from '../rules/incident-duties.js';
-import { PAGE_STYLE, esc, safeHref, toHtml, verdictBadge } from './html.js';
+import { esc, safeHref, sitePage as page, toHtml, verdictBadge } from './html.js';
 import { formatDuration, iso } from '../time.js';
 import type { BundleFile } from './bundle.js';
+import { ownerPageName } from './site-names.js';
+import { CRL_HEALTH_INDEX, crlHealthPages } from './crl-health-site.js';
+import type { SweepState } from '../ports/revocation-index.js';
 
 /** A file name for a case id: the id itself when it is plain, else a readable part plus a hash (ids stay distinct). */
 export function casePageName(id: string): string {
@@ -41,13 +44,7 @@ export function caOwnerOf(issuerName: string): string {
   return attribute('O') ?? attribute('CN') ?? (issuerName.trim() || 'unknown CA');
 }
 
-export function ownerPageName(owner: string): string {
-  const plain = owner
-    .replace(/[^A-Za-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 50);
-  return `${plain || 'owner'}-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}.html`;
-}
+export { ownerPageName } from './site-names.js';
 
 /** The next deadline still ahead for a case's certificates not yet revoked, or null. */
 export function nextDeadline(r: CaseReport, now: number): { at: string; which: 'SHOULD' | 'MUST' } | null {
@@ -158,21 +155,8 @@ ${rows}
 </tbody></table>`;
 }
 
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
-<style>
-${PAGE_STYLE}
-body{max-width:1400px}
-</style></head><body>
-<main>
-${body}
-</main>
-</body></html>
-`;
-}
-
-export function indexHtml(reports: readonly CaseReport[], now: number): string {
+/** `crlHealthHref`: where the CRL-health overview is, when the site has one. */
+export function indexHtml(reports: readonly CaseReport[], now: number, crlHealthHref: string | null = null): string {
   const sorted = byUrgency(reports, now);
   const owners = [...new Set(reports.flatMap((r) => r.impact.issuers.map((x) => caOwnerOf(x.name))))].sort((a, b) => a.localeCompare(b));
   return page(
@@ -184,7 +168,7 @@ export function indexHtml(reports: readonly CaseReport[], now: number): string {
       'certificates',
     )}.</p>
 ${overviewHtml(siteOverview(reports, now), now, (id) => `cases/${casePageName(id)}`)}
-${casesTable(sorted, now, '', 'c')}
+${crlHealthHref ? `<p><a class="crl-health-link" href="${esc(crlHealthHref)}">CRL health of every CA owner</a>: what the sweeps of the disclosed CRLs found.</p>\n` : ''}${casesTable(sorted, now, '', 'c')}
 ${owners.length ? `<h2>By CA owner</h2>\n<ul id="owners">${owners.map((o) => `<li><a class="owner-link" href="owners/${esc(ownerPageName(o))}">${esc(o)}</a></li>`).join('')}</ul>` : ''}`,
   );
 }
@@ -201,8 +185,16 @@ ${casesTable(byUrgency(reports, now), now, '../', 'o')}`,
   );
 }
 
-/** Every page of the site, index.html first. */
-export async function buildSite(store: CaseStore & ObservationStore, now: number, judging: JudgingInputs): Promise<BundleFile[]> {
+/**
+ * Every page of the site, index.html first. `sweep`: the sweep's state, for the CRL-health pages
+ * (crl-health-site.ts); undefined (no sweep state where the site is built) or no sweep yet leaves them out.
+ */
+export async function buildSite(
+  store: CaseStore & ObservationStore,
+  now: number,
+  judging: JudgingInputs,
+  sweep?: SweepState,
+): Promise<BundleFile[]> {
   const cases = (await store.listCases()).sort((a, b) => b.reportedAt - a.reportedAt || a.id.localeCompare(b.id));
   const files: BundleFile[] = [];
   const reports: CaseReport[] = [];
@@ -216,5 +208,8 @@ export async function buildSite(store: CaseStore & ObservationStore, now: number
     for (const owner of new Set(r.impact.issuers.map((x) => caOwnerOf(x.name)))) byOwner.set(owner, [...(byOwner.get(owner) ?? []), r]);
   for (const [owner, owned] of byOwner)
     files.push({ path: `owners/${ownerPageName(owner)}`, bytes: Buffer.from(ownerHtml(owner, owned, now)) });
-  return [{ path: 'index.html', bytes: Buffer.from(indexHtml(reports, now)) }, ...files];
+  // Before the first sweep there is no CRL health to show: no pages, no link.
+  const swept = sweep && sweep.sweeps.length > 0 ? sweep : null;
+  if (swept) files.push(...crlHealthPages(swept, now));
+  return [{ path: 'index.html', bytes: Buffer.from(indexHtml(reports, now, swept ? CRL_HEALTH_INDEX : null)) }, ...files];
 }

@@ -1,5 +1,5 @@
 /** The CRL-health findings a sweep keeps (health.ts), grouped per CA owner for `revwatch crl-health`. */
-import type { SweepState } from '../ports/revocation-index.js';
+import type { OwnerAvailability, SweepState } from '../ports/revocation-index.js';
 import { iso } from '../time.js';
 import { CRL_HEALTH_CHECKS, type HealthCode } from './health.js';
 
@@ -82,4 +82,66 @@ export function formatHealth(r: HealthReport): string {
     }
   }
   return lines.join('\n');
+}
+
+/** The faults of a read that fetched something: the rest (HTTP error, timeout, refused, too large) left nothing to read. */
+const FAULTS_AFTER_FETCH: ReadonlySet<string> = new Set(['not-der', 'unparseable', 'no-ca-certificate', 'bad-signature']);
+
+/** Per CA owner, how a sweep's reads went: kept with the sweep run so the site can draw availability over time. */
+export function ownerAvailability(
+  results: readonly { readonly owner: string; readonly outcome: string; readonly fault: { readonly kind: string } | null }[],
+): Record<string, OwnerAvailability> {
+  // A Map, then own properties: an owner name is CCADB text, "__proto__" included.
+  const out = new Map<string, { urls: number; readable: number; unreachable: number }>();
+  for (const r of results) {
+    const a = out.get(r.owner) ?? { urls: 0, readable: 0, unreachable: 0 };
+    out.set(r.owner, a);
+    a.urls++;
+    if (r.outcome !== 'fault') a.readable++;
+    else if (r.fault && !FAULTS_AFTER_FETCH.has(r.fault.kind)) a.unreachable++;
+  }
+  return Object.fromEntries(out);
+}
+
+/** One sweep's availability for one owner (or for all, summed). */
+export interface AvailabilityPoint {
+  readonly sweep: number;
+  readonly at: number;
+  readonly urls: number;
+  readonly readable: number;
+  readonly unreachable: number;
+}
+
+export interface AvailabilityHistory {
+  /** Every owner's URLs summed, one point per sweep that recorded availability, oldest first. */
+  readonly all: readonly AvailabilityPoint[];
+  readonly byOwner: ReadonlyMap<string, readonly AvailabilityPoint[]>;
+  /** Sweeps recorded before availability was kept: left out of the points, counted here. */
+  readonly unrecorded: number;
+}
+
+/** Availability over the sweeps the state holds; a sweep's time is when it started. */
+export function availabilityHistory(state: SweepState): AvailabilityHistory {
+  const all: AvailabilityPoint[] = [];
+  const byOwner = new Map<string, AvailabilityPoint[]>();
+  let unrecorded = 0;
+  for (const run of state.sweeps) {
+    if (!run.availability) {
+      unrecorded++;
+      continue;
+    }
+    let urls = 0;
+    let readable = 0;
+    let unreachable = 0;
+    for (const [owner, a] of Object.entries(run.availability)) {
+      urls += a.urls;
+      readable += a.readable;
+      unreachable += a.unreachable;
+      const list = byOwner.get(owner) ?? [];
+      list.push({ sweep: run.sweep, at: run.startedAt, ...a });
+      byOwner.set(owner, list);
+    }
+    all.push({ sweep: run.sweep, at: run.startedAt, urls, readable, unreachable });
+  }
+  return { all, byOwner, unrecorded };
 }

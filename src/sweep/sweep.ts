@@ -25,6 +25,7 @@ import { readCrlEntries, type CrlEntry } from './crl-entries.js';
 import { changeFindings, contentFindings, foldHealth, timeFindings, type CrlContext, type HealthBasis, type HealthHit } from './health.js';
 import { runPerHost } from '../util/host-pool.js';
 import { indexSnapshot } from './revocation-index.js';
+import { ownerAvailability } from './health-report.js';
 import { sweepTargets, type CaCertificate, type SweepTarget, type TargetFilter } from './targets.js';
 
 /** Politeness defaults (issue 27): at most 4 fetches in flight to one host, 64 overall. */
@@ -170,6 +171,7 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Pro
     changed: count((r) => r.outcome === 'changed'),
     unchanged: count((r) => r.outcome === 'unchanged'),
     faults: count((r) => r.outcome === 'fault'),
+    availability: ownerAvailability(results),
   };
   await deps.state.save({ sweeps: [...state.sweeps, run], urls, issuers, health });
   const openNow = Object.entries(health).filter(([, f]) => f.resolvedAt === null);

@@ -6,6 +6,8 @@
  * - a case title with CR or LF is refused by `track` with one line and exit 1,
  *   nothing written (docs/cli.md, `--title`); and `status` prints a title that
  *   holds one anyway (an older home) on one line, so no output line is forged.
+ * - a hostile CA owner name and CRL URL in the sweep's state come out escaped
+ *   in the site's CRL-health pages, and a non-http URL is never a link;
  * Runs the CLI's run() in-process on a fresh embedded home; loopback only (the
  * OCSP URL is never fetched).
  */
@@ -17,6 +19,9 @@ import { FakeClock } from '../../src/adapters/system-clock.js';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 import { run } from '../../src/cli/main.js';
 import { trackCertificates } from '../../src/track/track.js';
+import { SweepStateFile } from '../../src/adapters/local/sweep-state-file.js';
+import type { HealthFindingState } from '../../src/ports/revocation-index.js';
+import { ownerPageName } from '../../src/report/site.js';
 import { DAY, T0, testCa } from '../unit/check/world.js';
 
 const CN = `<script>alert('cn')</script> \\"x\\" & co`;
@@ -102,6 +107,63 @@ describe('untrusted text in reports, the site and the terminal', () => {
     const casePage = all.find((html) => html.includes('onerror=alert(1)'));
     expect(casePage, 'no site page shows the case title').toBeDefined();
     expectEscaped(all.filter((html) => html.includes('onerror=alert(1)')).join('\n'), 'site');
+  }, 60_000);
+
+  it('a hostile CA owner and CRL URL from the sweep come out escaped in the CRL-health pages', async () => {
+    const { home, cli } = setup();
+    const owner = TITLE;
+    const url = `http://crl.example/a.crl?<script>alert('cn')</script>&"quoted"`;
+    const scriptUrl = 'javascript:alert(1)';
+    const finding = (code: string, u: string, who: string, resolvedAt: number | null): HealthFindingState => ({
+      code,
+      owner: who,
+      url: u,
+      subject: '',
+      message: `${CN} at ${u}`,
+      firstSeen: T0,
+      lastSeen: T0 + DAY,
+      resolvedAt,
+    });
+    const run = (sweep: number, at: number) => ({
+      sweep,
+      startedAt: at,
+      finishedAt: at + 1000,
+      urls: 3,
+      changed: 1,
+      unchanged: 0,
+      faults: 2,
+      availability: { [owner]: { urls: 2, readable: 1, unreachable: 1 }, ['__proto__']: { urls: 1, readable: 0, unreachable: 1 } },
+    });
+    await new SweepStateFile(home).save({
+      sweeps: [run(1, T0), run(2, T0 + DAY)],
+      urls: {},
+      issuers: {},
+      health: {
+        a: finding('crl_unreachable', url, owner, null),
+        b: finding('crl_not_der', scriptUrl, owner, T0 + DAY),
+        c: finding('crl_unreachable', url, '__proto__', null),
+      },
+    });
+    const site = join(home, 'site');
+    const written = await cli('site', '--out', site);
+    expect(written.code, written.stderr).toBe(0);
+    const pages = filesUnder(join(site, 'crl-health')).filter((p) => p.endsWith('.html'));
+    // The overview and one page per owner, "__proto__" included.
+    expect(pages.map((p) => p.slice(site.length + 1)).sort()).toEqual(
+      ['crl-health/index.html', `crl-health/owners/${ownerPageName(owner)}`, `crl-health/owners/${ownerPageName('__proto__')}`].sort(),
+    );
+    for (const page of pages) {
+      const html = readFileSync(page, 'utf8');
+      expect(html, page).not.toMatch(/<script\\?>alert|<img src=x|href="javascript:/i);
+      expect(html, page).not.toMatch(/"quoted"|& more|& co/);
+    }
+    const ownerPage = readFileSync(join(site, 'crl-health', 'owners', ownerPageName(owner)), 'utf8');
+    expectEscaped(ownerPage, 'owner page');
+    expect(ownerPage).toContain(`href="http://crl.example/a.crl?&lt;script&gt;alert('cn')&lt;/script&gt;&amp;&quot;quoted&quot;"`);
+    expect(ownerPage).toContain('<code class="crl-url">javascript:alert(1)</code>');
+    const overview = readFileSync(join(site, 'crl-health', 'index.html'), 'utf8');
+    expect(overview).toContain('data-owner="&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; \'single\' &amp; more"');
+    expect(overview).toContain('data-owner="__proto__"');
   }, 60_000);
 
   it.each([
