@@ -5,6 +5,9 @@ import { caIssuersFetcher } from '../inspect/responder.js';
 import { readCertificates } from '../pki/certificate.js';
 import { appendSkipped, collectInputs } from '../track/inputs.js';
 import { trackCertificates } from '../track/track.js';
+import { startFromIndex } from '../track/index-evidence.js';
+import { RevocationIndexFiles } from '../adapters/local/revocation-index-files.js';
+import { SweepStateFile } from '../adapters/local/sweep-state-file.js';
 import { caseFromOptions } from './commands/track-case.js';
 import { readInput, type CliContext } from './context.js';
 import { trackAppendixCommand } from './track-appendix.js';
@@ -30,8 +33,8 @@ export async function track(ctx: CliContext, inputs: string[], opts: TrackOption
     const fetchCaIssuers = caIssuersFetcher(fetcher);
     const progress = await terminalProgress(ctx, 'certificates');
     const result = await ctx
-      .withRuntime(({ store, disclosures }) =>
-        trackCertificates(
+      .withRuntime(async ({ store, disclosures, evidenceFiles }) => {
+        const tracked = await trackCertificates(
           {
             store,
             clock: io.clock,
@@ -44,12 +47,32 @@ export async function track(ctx: CliContext, inputs: string[], opts: TrackOption
           entries,
           given,
           { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
-        ),
-      )
+        );
+        // A local home that has swept: certificates the index holds as revoked start from the swept snapshots.
+        if (!evidenceFiles) return tracked;
+        const fromIndex = await startFromIndex(
+          {
+            store,
+            index: new RevocationIndexFiles(ctx.home()),
+            state: await new SweepStateFile(ctx.home()).load(),
+            archive: evidenceFiles,
+            now: io.clock.now().getTime(),
+          },
+          tracked.caseId,
+          entries.map((e) => e.certificate.sha256),
+        );
+        return fromIndex.certificates > 0 ? { ...tracked, fromSweepIndex: fromIndex } : tracked;
+      })
       .finally(() => progress?.stop());
+    const fromIndex = 'fromSweepIndex' in result ? result.fromSweepIndex : null;
     ctx.print(skipped.length ? { ...result, skipped } : result, () =>
       [
         `case ${result.caseId}${result.caseCreated ? ' (new)' : ''}: ${result.added} certificate(s) added, ${result.alreadyTracked} already tracked${result.sourcesAdded ? ` (${result.sourcesAdded} given new sources)` : ''}`,
+        ...(fromIndex
+          ? [
+              `  ${fromIndex.certificates} certificate(s) already revoked in the sweep's index: their records start from ${fromIndex.observations} swept CRL answer(s) (evidence that predates tracking)`,
+            ]
+          : []),
         ...skipped.map((r) => `  ${r.file} line ${r.line}: not tracked: ${r.why}`),
       ].join('\n'),
     );
