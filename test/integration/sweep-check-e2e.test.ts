@@ -23,7 +23,7 @@ import { readCertificates } from '../../src/pki/certificate.js';
 
 const exec = promisify(execFile);
 const ajv = new Ajv2020({ strict: true, allErrors: true });
-for (const name of ['common', 'check', 'track', 'status'])
+for (const name of ['common', 'check', 'track', 'status', 'report'])
   ajv.addSchema(JSON.parse(readFileSync(join('docs', 'schemas', `${name}.schema.json`), 'utf8')) as object);
 function validJson<T>(schema: string, text: string): T {
   const value = JSON.parse(text) as T;
@@ -272,6 +272,18 @@ run('a sweep and a check share their CRL reads; track starts from the sweep inde
     expect(human.stdout).toMatch(/revoked first seen by sweep 2 at .* \(not listed by sweep 1 at .*\), from the sweep's index/);
     const v = await cli(homes.late, 'verify-evidence');
     expect(v.code, v.stdout + v.stderr).toBe(0);
+    // The report says so too: in the Markdown appendix, and on the observation in JSON.
+    const md = await cli(homes.late, 'report', '--case', 'swept');
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout).toMatch(/\(sweep 2, from the sweep index\)/);
+    const json = await cli(homes.late, '--json', 'report', '--case', 'swept', '--format', 'json');
+    expect(json.code, json.stderr).toBe(0);
+    const report = validJson<{ certificates: { serial: string; observations: { sweepIndex?: { firstSeenSweep: number } }[] }[] }>(
+      'report',
+      json.stdout,
+    );
+    const a3Observations = report.certificates.find((c) => c.serial === leaves.a3!.serialHex.toLowerCase())!.observations;
+    expect(a3Observations.map((o) => o.sweepIndex?.firstSeenSweep)).toEqual([2]);
     // Re-tracking adds nothing twice.
     const again = await track(homes.late, 'a', 'a3');
     expect(validJson<{ fromSweepIndex: unknown; added: number }>('track', again.stdout)).toMatchObject({ added: 0 });
