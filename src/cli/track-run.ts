@@ -14,6 +14,7 @@ import { trackAppendixCommand } from './track-appendix.js';
 import { terminalProgress } from './progress.js';
 import { ENV } from '../runtime/env.js';
 import type { TrackOptions } from './commands/track.js';
+import { oneLine } from './validate.js';
 
 export async function track(ctx: CliContext, inputs: string[], opts: TrackOptions): Promise<void> {
   if (opts.appendix || inputs.length === 0) return trackAppendixCommand(ctx, inputs, opts);
@@ -34,6 +35,13 @@ export async function track(ctx: CliContext, inputs: string[], opts: TrackOption
     const progress = await terminalProgress(ctx, 'certificates');
     const result = await ctx
       .withRuntime(async ({ store, disclosures, evidenceFiles }) => {
+        // Read before anything is written; a damaged sweep state costs the index's evidence, never the tracking.
+        const sweepState = evidenceFiles
+          ? await new SweepStateFile(ctx.home()).load().catch((err: Error) => {
+              io.stderr(`revwatch: the sweep's index is not used: ${oneLine(err.message)}\n`);
+              return null;
+            })
+          : null;
         const tracked = await trackCertificates(
           {
             store,
@@ -49,12 +57,12 @@ export async function track(ctx: CliContext, inputs: string[], opts: TrackOption
           { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
         );
         // A local home that has swept: certificates the index holds as revoked start from the swept snapshots.
-        if (!evidenceFiles) return tracked;
+        if (!evidenceFiles || !sweepState) return tracked;
         const fromIndex = await startFromIndex(
           {
             store,
             index: new RevocationIndexFiles(ctx.home()),
-            state: await new SweepStateFile(ctx.home()).load(),
+            state: sweepState,
             archive: evidenceFiles,
             now: io.clock.now().getTime(),
           },
