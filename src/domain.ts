@@ -142,6 +142,21 @@ export interface Observation {
    * (revocationTime is the earliest). Absent when the serial is listed once, and on every other answer.
    */
   readonly listedRevocationDates?: readonly number[] | null;
+  /**
+   * Evidence that predates tracking, taken from the sweep's revocation index when the certificate was tracked
+   * (track/index-evidence.ts): the answer the swept CRL snapshot gave, re-verified then from the archived
+   * bytes. Absent on every answer a check read itself.
+   */
+  readonly sweepIndex?: SweepIndexOrigin | null;
+}
+
+/** Where an index-derived answer comes from: the sweep that first read a CRL listing the serial, and the bracket's other end. */
+export interface SweepIndexOrigin {
+  /** The sweep that first read a CRL of this URL listing the serial (its read time is the answer's observedAt). */
+  readonly firstSeenSweep: number;
+  /** The last sweep that read this URL's CRL without the serial before that, and when it ran; null when there was none. */
+  readonly notListedSweep: number | null;
+  readonly notListedAt: number | null;
 }
 
 /**
@@ -166,5 +181,14 @@ export function plainObservation(o: Observation): Observation {
     // Present only when known, so the many answers without it (OCSP, older records) keep their shape.
     ...(o.signatureAlgorithm ? { signatureAlgorithm: o.signatureAlgorithm } : {}),
     ...(o.listedRevocationDates && o.listedRevocationDates.length > 1 ? { listedRevocationDates: [...o.listedRevocationDates] } : {}),
+    ...(o.sweepIndex
+      ? {
+          sweepIndex: {
+            firstSeenSweep: o.sweepIndex.firstSeenSweep,
+            notListedSweep: o.sweepIndex.notListedSweep,
+            notListedAt: o.sweepIndex.notListedAt,
+          },
+        }
+      : {}),
   };
 }

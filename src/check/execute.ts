@@ -25,6 +25,7 @@ import { describeAnswer, groupByHost, servedStale } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeAnswer, type ProbeOutcome } from './probe.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
 import { groupBy } from '../util/group-by.js';
+import type { SweepReadings } from './sweep-readings.js';
 
 const DAY = 86_400_000;
 
@@ -43,6 +44,8 @@ export interface ExecuteDeps {
   readonly progress?: ProgressSink;
   /** Keeps a copy of each new CRL (local mode evidence); optional. */
   readonly saveCrl?: (sha256: string, bytes: Uint8Array) => Promise<void>;
+  /** A recent sweep's readings, taken instead of fetching a CRL again (sweep-readings.ts); optional. */
+  readonly sweepReadings?: SweepReadings | null;
 }
 
 export interface ExecuteOptions {
@@ -386,19 +389,21 @@ export async function executeCrlJob(
   const issuer = await issuers.certificate(job.issuerSha256);
   if (!issuer) return { sourceStates: [], failedSources: [{ kind: 'crl', url: job.url, error: MISSING_ISSUER }] };
   const prevState = job.conditional;
+  // A sweep's recent reading of this CRL stands for the fetch, judged as of when the sweep read it.
+  const reading = deps.sweepReadings?.reading(job, issuer) ?? null;
   const result = await probeCrl({
     url: job.url,
     serials: job.certificates.map((c) => c.serial),
     issuer,
-    fetcher: deps.fetcher,
-    now,
+    fetcher: reading?.fetcher ?? deps.fetcher,
+    now: reading ? () => reading.at : now,
     certificatesAreCAs: job.certificatesAreCAs,
     requireIdp: job.requireIdp === true,
     maxBytes: options.crlMaxBytes,
-    etag: prevState?.etag ?? null,
-    lastModified: prevState?.lastModified ?? null,
+    etag: reading ? null : (prevState?.etag ?? null),
+    lastModified: reading ? null : (prevState?.lastModified ?? null),
   });
-  const checkedAt = now();
+  const checkedAt = reading ? reading.at : now();
   if (result.notModified && prevState) {
     // The CRL last read still stands: each certificate it answered "good" for is answered so again now.
     if (!job.requireIdp && prevState.sha256 && prevState.thisUpdate != null)

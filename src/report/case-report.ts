@@ -45,6 +45,8 @@ export interface ReportObservation {
   readonly signer: string | null;
   /** The raw OCSP response, base64 (evidence). */
   readonly raw: string | null;
+  /** Present on an answer taken from the sweep's revocation index when the certificate was tracked (evidence that predates tracking). */
+  readonly sweepIndex?: { readonly firstSeenSweep: number; readonly notListedSweep: number | null; readonly notListedAt: string | null };
 }
 
 export interface ReportCertificate extends CertificateStatus {
@@ -179,6 +181,15 @@ function reportObservation(o: Observation & { raw?: Uint8Array | null }): Report
     error: o.error?.message ?? null,
     signer: o.source.kind === 'ocsp' ? (o.signer ?? null) : null,
     raw: o.raw ? Buffer.from(o.raw).toString('base64') : null,
+    ...(o.sweepIndex
+      ? {
+          sweepIndex: {
+            firstSeenSweep: o.sweepIndex.firstSeenSweep,
+            notListedSweep: o.sweepIndex.notListedSweep,
+            notListedAt: isoOrNull(o.sweepIndex.notListedAt),
+          },
+        }
+      : {}),
   };
 }
 

@@ -129,7 +129,10 @@ export function appendixRow(x: ReportCertificate): string[] {
     x.notAfter,
     x.revocationTime ?? '',
     x.reasonCode ?? '',
-    x.firstSeenRevokedAt ?? '',
+    // An answer from the sweep's index predates tracking: said where it came from (docs/evidence.md).
+    x.firstSeenRevokedBySweep
+      ? `${x.firstSeenRevokedAt ?? ''} (sweep ${x.firstSeenRevokedBySweep.sweep}, from the sweep index)`
+      : (x.firstSeenRevokedAt ?? ''),
     x.lastSeenGoodAt ?? '',
     x.validityFrom === 'appendix' ? `${x.verdict} (${APPENDIX_VALIDITY_NOTE})` : x.verdict,
     x.lateBySeconds === null ? '' : formatDuration(x.lateBySeconds),

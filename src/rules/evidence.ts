@@ -13,7 +13,7 @@
  * the observation's canonical key, so neither the record nor anything
  * derived from it depends on the order observations arrived in.
  */
-import { plainObservation, type Observation, type TrackedCertificate } from '../domain.js';
+import { plainObservation, type Observation, type SweepIndexOrigin, type TrackedCertificate } from '../domain.js';
 import { groupBy } from '../util/group-by.js';
 import { isSha1RsaCrlAnswer } from './sha1-sunset.js';
 
@@ -69,6 +69,8 @@ function computeKey(o: Observation): string {
     // Appended only when known: the keys of answers without it stay as they were.
     ...(o.signatureAlgorithm ? [o.signatureAlgorithm] : []),
     ...(o.listedRevocationDates && o.listedRevocationDates.length > 1 ? [`listed ${o.listedRevocationDates.join(',')}`] : []),
+    // An answer from the sweep's index is another observation than the same snapshot read by a check.
+    ...(o.sweepIndex ? [`index ${o.sweepIndex.firstSeenSweep} ${o.sweepIndex.notListedSweep} ${o.sweepIndex.notListedAt}`] : []),
   ]);
 }
 
@@ -244,9 +246,16 @@ export interface CitedAnswer {
   readonly at: number;
   readonly source: { readonly kind: SourceKind; readonly url: string };
   readonly sha256: string | null;
+  /** The answer came from the sweep's revocation index when the certificate was tracked (it predates tracking). */
+  readonly sweepIndex?: SweepIndexOrigin;
 }
 
-const cite = (o: Observation): CitedAnswer => ({ at: o.observedAt, source: o.source, sha256: o.sha256 ?? null });
+const cite = (o: Observation): CitedAnswer => ({
+  at: o.observedAt,
+  source: o.source,
+  sha256: o.sha256 ?? null,
+  ...(o.sweepIndex ? { sweepIndex: o.sweepIndex } : {}),
+});
 
 /** What the verdict and the finding checks read: the certificate's evidence across its sources. */
 export interface Evidence {

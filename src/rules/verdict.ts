@@ -121,6 +121,22 @@ export interface CertificateStatus {
   readonly interpretationNote?: string;
   /** 'appendix': notBefore and notAfter are the CA's appendix's, not read from the certificate (TrackedCertificate.validityFrom). */
   readonly validityFrom?: 'appendix';
+  /**
+   * Present when the first revoked answer came from the sweep's revocation index (evidence that predates
+   * tracking): the swept CRL, its snapshot, and the two sweeps that bracket when the listing first appeared.
+   */
+  readonly firstSeenRevokedBySweep?: SweepBracket;
+}
+
+/** Where an index-derived first revoked answer comes from (docs/evidence.md, "Evidence from the sweep's index"). */
+export interface SweepBracket {
+  readonly url: string;
+  readonly sha256: string | null;
+  /** The sweep that first read the CRL listing the serial (at `firstSeenRevokedAt`). */
+  readonly sweep: number;
+  /** The last sweep before it that read the URL's CRL without the serial, and when; null when there was none. */
+  readonly notListedSweep: number | null;
+  readonly notListedAt: string | null;
 }
 
 /** Numeric form of the result, for reports and properties. */
@@ -574,5 +590,16 @@ export function certificateStatus(
       ? { interpretation: j.deadline.rule.interpretation, interpretationNote: j.deadline.rule.note ?? '' }
       : {}),
     ...(cert.validityFrom === 'appendix' ? { validityFrom: 'appendix' as const } : {}),
+    ...(j.firstRevoked?.sweepIndex
+      ? {
+          firstSeenRevokedBySweep: {
+            url: j.firstRevoked.source.url,
+            sha256: j.firstRevoked.sha256,
+            sweep: j.firstRevoked.sweepIndex.firstSeenSweep,
+            notListedSweep: j.firstRevoked.sweepIndex.notListedSweep,
+            notListedAt: isoOrNull(j.firstRevoked.sweepIndex.notListedAt),
+          },
+        }
+      : {}),
   };
 }

@@ -428,7 +428,18 @@ export function textStatusSink(
 function statusLine(s: CertificateStatus): string {
   const findings = [...new Set(s.findings.filter((f) => f.severity !== 'info').map((f) => f.code))].join(', ');
   const line = `  ${s.serial.slice(0, 34).padEnd(34)} ${s.verdict.padEnd(16)} ${(s.deadline ?? '-').padEnd(21)} ${(s.effectiveRevocationTime ?? '-').padEnd(21)} ${(s.lateBySeconds === null ? '' : formatDuration(s.lateBySeconds)).padStart(14)}  ${findings}`;
-  return s.validityFrom === 'appendix' ? `${line}${findings ? '; ' : ''}${APPENDIX_VALIDITY_NOTE}` : line;
+  const withNote = s.validityFrom === 'appendix' ? `${line}${findings ? '; ' : ''}${APPENDIX_VALIDITY_NOTE}` : line;
+  return s.firstSeenRevokedBySweep ? `${withNote}\n${' '.repeat(4)}${sweepBracketNote(s)}` : withNote;
+}
+
+/** What status and reports say of a first revoked answer taken from the sweep's index (evidence that predates tracking). */
+export function sweepBracketNote(s: Pick<CertificateStatus, 'firstSeenRevokedAt' | 'firstSeenRevokedBySweep'>): string {
+  const b = s.firstSeenRevokedBySweep!;
+  const before =
+    b.notListedSweep === null
+      ? 'listed on the first read of its URL'
+      : `not listed by sweep ${b.notListedSweep} at ${b.notListedAt ?? '?'}`;
+  return `revoked first seen by sweep ${b.sweep} at ${s.firstSeenRevokedAt ?? '?'} (${before}), from the sweep's index: ${b.url} snapshot ${b.sha256 ?? '?'}`;
 }
 
 /** What status and reports say of a certificate tracked from a CA's appendix (TrackedCertificate.validityFrom). */

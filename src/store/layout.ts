@@ -43,7 +43,7 @@
  * a case.
  */
 import { createHash } from 'node:crypto';
-import { plainObservation, type Case, type Observation } from '../domain.js';
+import { plainObservation, type Case, type Observation, type SweepIndexOrigin } from '../domain.js';
 import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
 import type { OpenRun } from '../ports/index.js';
 import type { Item, Key } from '../ports/table.js';
@@ -146,6 +146,8 @@ export function observationSortKey(o: StoredObservation): string {
         o.producedAt,
         o.sha256 ?? null,
         o.error?.kind ?? null,
+        // Only when present, so the keys of every other observation stay as they were.
+        ...(o.sweepIndex ? [o.sweepIndex] : []),
       ]),
     )
     .digest('hex')
@@ -253,6 +255,7 @@ const ANSWER_FIELDS = [
   'error',
   'signatureAlgorithm',
   'listedRevocationDates',
+  'sweepIndex',
 ] as const satisfies readonly (keyof Observation)[];
 
 /** An answer's fields in ANSWER_FIELDS order, its source left out; trailing nulls go without saying. */
@@ -281,6 +284,7 @@ function unpackAnswer(fields: readonly unknown[], source: Observation['source'])
     error: error ? { kind: error[0], message: error[1] } : null,
     ...(typeof fields[11] === 'string' ? { signatureAlgorithm: fields[11] } : {}),
     ...(Array.isArray(fields[12]) ? { listedRevocationDates: fields[12] as number[] } : {}),
+    ...(fields[13] && typeof fields[13] === 'object' ? { sweepIndex: fields[13] as SweepIndexOrigin } : {}),
   };
 }
 
