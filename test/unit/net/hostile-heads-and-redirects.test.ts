@@ -74,10 +74,7 @@ const redirect = (socket: Socket, location: string): void => {
 // The floods are built once, before any test measures memory: the server shares the process with the
 // fetcher, and building 100,000 lines per request left tens of MB of the server's own garbage in the
 // fetcher's RSS figure (seen at 84 MB on a loaded machine), which says nothing about the fetcher.
-const FLOOD_LINES = Buffer.from(
-  Array.from({ length: 100_000 }, (_, i) => `x-flood-${i}: ${'v'.repeat(20)}\r\n`).join(''),
-  'latin1',
-);
+const FLOOD_LINES = Buffer.from(Array.from({ length: 100_000 }, (_, i) => `x-flood-${i}: ${'v'.repeat(20)}\r\n`).join(''), 'latin1');
 const FLOOD_ONE_LINE = Buffer.from(`x-big: ${'a'.repeat(1024 * 1024)}\r\n`, 'latin1');
 
 function floodLines(socket: Socket): void {
