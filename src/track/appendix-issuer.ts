@@ -96,6 +96,9 @@ function foldValue(value: string): string {
     .toLowerCase();
 }
 
+/** Issuer spellings remembered at once (a malformed appendix may spell every row's issuer differently). */
+const MAX_SPELLINGS = 10_000;
+
 export interface AppendixIssuers {
   /** The CA certificates whose subject is `name`: the `--issuer` ones when any matches, else the disclosed ones. */
   byName(name: string): CertificateInfo[];
@@ -139,12 +142,18 @@ export function appendixIssuers(
   }
   const givenIndex = index(given);
   const disclosedIndex = index(disclosed);
+  // An appendix names the same few issuers on every row, spelled the same way: each spelling is folded once.
+  const bySpelling = new Map<string, CertificateInfo[]>();
   return {
     disclosedCount: new Set(disclosed.map((c) => c.sha256)).size,
     byName(name) {
+      const known = bySpelling.get(name);
+      if (known) return known;
       const key = nameKey(name);
-      if (!key) return [];
-      return givenIndex.get(key) ?? disclosedIndex.get(key) ?? [];
+      const found = key ? (givenIndex.get(key) ?? disclosedIndex.get(key) ?? []) : [];
+      if (bySpelling.size >= MAX_SPELLINGS) bySpelling.clear();
+      bySpelling.set(name, found);
+      return found;
     },
   };
 }
