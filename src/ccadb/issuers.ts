@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { describeCertificate, isIssuerOf, readCertificateBlocks, type CertificateInfo } from '../pki/certificate.js';
 import { authorityKeyId, nameText, subjectKeyId } from '../pki/certificate-fields.js';
+import { nameKey } from '../pki/name-key.js';
 import { parseRawCertificate } from '../pki/raw-certificate.js';
 
 /** SHA-256 of a Name's DER: the key disclosures and CA certificates are found by subject name under. */
@@ -61,43 +62,16 @@ export interface DisclosedCaCertificateLookup {
 }
 
 /**
- * A key for a distinguished name written as text, the same whatever the order and spacing of its
- * attributes: "CN=Example CA, O=Example, C=US", "C = US, O = Example, CN = Example CA" (openssl) and
- * "CN=Example CA,O=Example,C=US" (RFC 4514 order) give the same key. Matching is a lookup only: a
- * candidate found by text is still one of the CCADB's own certificates, whose name is exact.
+ * The key a CA certificate is kept under by its subject as text, and looked up by: the SHA-256 of the name's
+ * nameKey (pki/name-key.ts, the key an appendix's Issuer column is matched by too), so "CN=Example CA, O=Example,
+ * C=US", "C = US, O = Example, CN = Example CA" (openssl), "/C=US/O=Example/CN=Example CA" and
+ * "commonName=Example CA, organizationName=Example, countryName=US" give the same key. Text that is no name
+ * (no `type=value`) is keyed by itself, folded. Matching is a lookup only: a candidate found by text is still
+ * one of the CCADB's own certificates, whose name is exact.
  */
 export function subjectTextKey(text: string): string {
-  const parts = splitNameText(text)
-    .map((p) => {
-      const eq = p.indexOf('=');
-      if (eq < 0) return p.trim().toLowerCase().replace(/\s+/g, ' ');
-      return `${p.slice(0, eq).trim().toLowerCase()}=${p
-        .slice(eq + 1)
-        .trim()
-        .replace(/\s+/g, ' ')
-        .toLowerCase()}`;
-    })
-    .filter((p) => p !== '')
-    .sort();
-  return createHash('sha256').update(parts.join('\n')).digest('hex');
-}
-
-/** Splits at the commas (and the '+' of multi-valued RDNs) not escaped with '\' (RFC 4514 2.4). */
-function splitNameText(text: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '\\' && i + 1 < text.length) {
-      current += text[i + 1];
-      i++;
-    } else if (c === ',' || c === '+') {
-      parts.push(current);
-      current = '';
-    } else current += c;
-  }
-  parts.push(current);
-  return parts;
+  const key = nameKey(text) ?? text.trim().replace(/\s+/g, ' ').toLowerCase();
+  return createHash('sha256').update(key).digest('hex');
 }
 
 export interface DisclosedIssuerQuery {

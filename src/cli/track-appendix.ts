@@ -1,12 +1,12 @@
 /**
  * `revwatch track --appendix <file.csv>` (track/appendix.ts): the case facts
- * as for any `track`, the appendix read and every row checked before anything
- * is written, then the rows that can be tracked recorded and the others listed
- * by line.
+ * as for any `track` and the appendix's header checked before anything is
+ * written, then the rows read and tracked a slice at a time as the file is
+ * read, and the rows that cannot be tracked listed by line.
  */
 import { InputError } from '../errors.js';
 import { readCertificates } from '../pki/certificate.js';
-import { parseAppendix, readAppendixFile, trackAppendix } from '../track/appendix.js';
+import { countLines, openAppendix, trackAppendix } from '../track/appendix.js';
 import { caseFromOptions } from './commands/track-case.js';
 import { readInput, type CliContext } from './context.js';
 import type { TrackOptions } from './commands/track.js';
@@ -21,18 +21,26 @@ export async function trackAppendixCommand(ctx: CliContext, inputs: string[], op
   // Every fact of the case is checked before the appendix is read.
   const kase = caseFromOptions(opts, io.clock.now().getTime());
   const given = opts.issuer ? readCertificates(await readInput(opts.issuer, 'issuer'), opts.issuer) : [];
-  const parsed = parseAppendix(await readAppendixFile(opts.appendix), opts.appendix);
-  const progress = await terminalProgress(ctx, 'rows');
-  const result = await ctx
-    .withRuntime(({ store, disclosures }) =>
-      trackAppendix({ store, clock: io.clock, disclosures, ...(progress ? { progress } : {}) }, kase, parsed, {
-        given,
-        sources: { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
-        ...(opts.certsDir ? { certsDir: opts.certsDir } : {}),
-        source: opts.appendix!,
-      }),
-    )
-    .finally(() => progress?.stop());
+  // The header is read and checked here, before the store is opened; the rows are read as they are tracked.
+  const appendix = await openAppendix(opts.appendix);
+  let result: Awaited<ReturnType<typeof trackAppendix>>;
+  try {
+    const progress = await terminalProgress(ctx, 'rows');
+    const expectedRows = progress ? Math.max(0, (await countLines(opts.appendix)) - 1) : undefined;
+    result = await ctx
+      .withRuntime(({ store, disclosures }) =>
+        trackAppendix({ store, clock: io.clock, disclosures, ...(progress ? { progress } : {}) }, kase, appendix.rows, {
+          given,
+          sources: { crlUrls: opts.crlUrl, ocspUrls: opts.ocspUrl },
+          ...(opts.certsDir ? { certsDir: opts.certsDir } : {}),
+          source: opts.appendix!,
+          ...(expectedRows !== undefined ? { expectedRows } : {}),
+        }),
+      )
+      .finally(() => progress?.stop());
+  } finally {
+    await appendix.close();
+  }
   const file = opts.appendix;
   const skipped = result.skipped.map((r) => ({ file, line: r.line, why: r.why }));
   ctx.print({ ...result, skipped }, () =>

@@ -146,6 +146,17 @@ export interface CaseStore extends StoreCounters {
 
   /** Adds certificates to a case; those already tracked in it are left alone. Returns how many were new. */
   addCertificates(certs: readonly StoredCertificate[]): Promise<number>;
+  /**
+   * Adds one case's certificates handed over in slices, for inputs too large to hold whole (an incident appendix
+   * of 80,000 rows): the case's tracked ids are read once, each slice is written while the next is made, and
+   * counted once written. Those already tracked are left alone and handed to `alreadyTracked`. Returns how many
+   * were new. Re-running after a run that stopped part way writes the rest and sets the case's count right.
+   */
+  addCertificatesInSlices(
+    caseId: string,
+    slices: AsyncIterable<readonly StoredCertificate[]>,
+    alreadyTracked?: (certs: readonly StoredCertificate[]) => Promise<void>,
+  ): Promise<number>;
   /** A case's certificates with their evidence records: one paginated Query over the case's partition. */
   loadCase(caseId: string): Promise<CaseCertificate[]>;
   /**

@@ -36,6 +36,7 @@ import {
   toCaseCertificate,
 } from './layout.js';
 import { POLL_INDEX } from './poll-index.js';
+import { addCertificatesInSlices } from './table-bulk.js';
 import { TableRunStore } from './table-runs.js';
 
 /** The polling index attributes a record write sets, or removes (the index is sparse). */
@@ -138,6 +139,14 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
       added += fresh.size;
     }
     return added;
+  }
+
+  addCertificatesInSlices(
+    caseId: string,
+    slices: AsyncIterable<readonly StoredCertificate[]>,
+    alreadyTracked?: (certs: readonly StoredCertificate[]) => Promise<void>,
+  ): Promise<number> {
+    return addCertificatesInSlices(this.table, caseId, slices, alreadyTracked);
   }
 
   private async recordsElsewhere(caseIds: readonly string[], shas: readonly string[]): Promise<Map<string, EvidenceRecord>> {

@@ -26,10 +26,11 @@
  */
 import type { DisclosedCaCertificate } from '../ccadb/issuers.js';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
-import { parseCsv } from '../ccadb/csv.js';
+import { parseCsv, readCsvRecords, type CsvRecord } from '../ccadb/csv.js';
 import { disclosedUrls } from '../ccadb/report.js';
 import type { DisclosureLookup, StoredDisclosure } from '../ccadb/store.js';
 import { readCertificates, resolveIssuer, type CertificateInfo } from '../pki/certificate.js';
@@ -37,7 +38,14 @@ import type { Clock } from '../ports/index.js';
 import type { Store, StoredCertificate } from '../ports/store.js';
 import { appendixIssuers } from './appendix-issuer.js';
 import { certsDirIndex } from './crtsh-json.js';
-import { existingCaseWithSameFacts, MAX_CERTIFICATE_BYTES, recordTracked, storedCertificateOf, type GivenSources } from './track.js';
+import {
+  addGivenSources,
+  existingCaseWithSameFacts,
+  MAX_CERTIFICATE_BYTES,
+  recordTracked,
+  storedCertificateOf,
+  type GivenSources,
+} from './track.js';
 import type { ProgressSink } from '../check/execute.js';
 
 export interface AppendixRow {
@@ -117,13 +125,13 @@ export function parseAppendixTime(text: string): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/** Every row of an appendix: the usable ones, and the others with their line and why. */
-export function parseAppendix(text: string, source: string): { rows: AppendixRow[]; bad: BadRow[] } {
-  const records = parseCsv(text, { maxFieldChars: 64 * 1024 });
-  const header = records[0];
+type Columns = ReadonlyMap<Field, number>;
+
+/** The standard columns of an appendix's header, by position; refuses a header that lacks a required one. */
+function appendixColumns(header: readonly string[] | undefined, source: string): Columns {
   if (!header) throw new InputError(`${source} is empty: an appendix starts with the CCADB Incident Reporting Guidelines' header`);
   const column = new Map<Field, number>();
-  header.fields.forEach((name, i) => {
+  header.forEach((name, i) => {
     const field = HEADERS[fold(name)];
     if (field && !column.has(field)) column.set(field, i);
   });
@@ -132,69 +140,137 @@ export function parseAppendix(text: string, source: string): { rows: AppendixRow
     throw new InputError(
       `${source} is not an incident appendix: no ${missing.join(', ')} column (it needs the CCADB Incident Reporting Guidelines' Issuer, Serial #, Not before and Not after)`,
     );
+  return column;
+}
+
+/** One record after the header: a row, a bad row with its line and why, or null for a blank line. */
+function appendixRowOf(rec: CsvRecord & { readonly malformed?: string }, column: Columns): AppendixRow | BadRow | null {
+  const f = rec.fields;
+  if (rec.malformed === undefined && f.every((x) => x.trim() === '')) return null;
+  const cell = (field: Field): string => {
+    const i = column.get(field);
+    return i === undefined ? '' : (f[i] ?? '').trim();
+  };
+  const refuse = (why: string): BadRow => ({ line: rec.line, why });
+  if (rec.malformed !== undefined) return refuse(rec.malformed);
+  if (rec.oversized !== undefined) return refuse(`column ${rec.oversized + 1} is longer than 65536 characters`);
+  const issuer = cell('issuer');
+  const serialText = cell('serial');
+  const serial = normalizeSerial(serialText);
+  const notBefore = parseAppendixTime(cell('notBefore'));
+  const notAfter = parseAppendixTime(cell('notAfter'));
+  const precert = fingerprint(cell('precert'));
+  const cert = fingerprint(cell('cert'));
+  if (!issuer) return refuse('no Issuer');
+  if (!serial) return refuse(serialText ? `Serial # "${serialText.slice(0, 80)}" is not a hexadecimal serial number` : 'no Serial #');
+  if (notBefore === null) return refuse(`Not before "${cell('notBefore').slice(0, 40)}" is not a time`);
+  if (notAfter === null) return refuse(`Not after "${cell('notAfter').slice(0, 40)}" is not a time`);
+  if (notAfter < notBefore) return refuse('Not after is before Not before');
+  if (precert === undefined) return refuse('Precertificate SHA-256 hash is not 64 hexadecimal digits');
+  if (cert === undefined) return refuse('Certificate SHA-256 hash is not 64 hexadecimal digits');
+  return {
+    line: rec.line,
+    precertificateSha256: precert,
+    certificateSha256: cert,
+    subject: cell('subject'),
+    issuer,
+    notBefore,
+    notAfter,
+    serial,
+    dnsNames: cell('dnsNames')
+      .split(/[\s,;]+/)
+      .filter(Boolean),
+  };
+}
+
+const isBad = (r: AppendixRow | BadRow): r is BadRow => 'why' in r;
+
+const MAX_CELL_CHARS = 64 * 1024;
+
+/** Every row of an appendix held as text: the usable ones, and the others with their line and why. */
+export function parseAppendix(text: string, source: string): { rows: AppendixRow[]; bad: BadRow[] } {
+  const records = parseCsv(text, { maxFieldChars: MAX_CELL_CHARS });
+  const column = appendixColumns(records[0]?.fields, source);
   const rows: AppendixRow[] = [];
   const bad: BadRow[] = [];
-  const cell = (fields: readonly string[], f: Field): string => {
-    const i = column.get(f);
-    return i === undefined ? '' : (fields[i] ?? '').trim();
-  };
-  for (const rec of records.slice(1)) {
-    const f = rec.fields;
-    if (f.every((x) => x.trim() === '')) continue;
-    const refuse = (why: string): void => void bad.push({ line: rec.line, why });
-    if (rec.oversized !== undefined) {
-      refuse(`column ${rec.oversized + 1} is longer than 65536 characters`);
-      continue;
-    }
-    const issuer = cell(f, 'issuer');
-    const serialText = cell(f, 'serial');
-    const serial = normalizeSerial(serialText);
-    const notBefore = parseAppendixTime(cell(f, 'notBefore'));
-    const notAfter = parseAppendixTime(cell(f, 'notAfter'));
-    const precert = fingerprint(cell(f, 'precert'));
-    const cert = fingerprint(cell(f, 'cert'));
-    if (!issuer) refuse('no Issuer');
-    else if (!serial) refuse(serialText ? `Serial # "${serialText.slice(0, 80)}" is not a hexadecimal serial number` : 'no Serial #');
-    else if (notBefore === null) refuse(`Not before "${cell(f, 'notBefore').slice(0, 40)}" is not a time`);
-    else if (notAfter === null) refuse(`Not after "${cell(f, 'notAfter').slice(0, 40)}" is not a time`);
-    else if (notAfter < notBefore) refuse('Not after is before Not before');
-    else if (precert === undefined) refuse('Precertificate SHA-256 hash is not 64 hexadecimal digits');
-    else if (cert === undefined) refuse('Certificate SHA-256 hash is not 64 hexadecimal digits');
-    else
-      rows.push({
-        line: rec.line,
-        precertificateSha256: precert,
-        certificateSha256: cert,
-        subject: cell(f, 'subject'),
-        issuer,
-        notBefore,
-        notAfter,
-        serial,
-        dnsNames: cell(f, 'dnsNames')
-          .split(/[\s,;]+/)
-          .filter(Boolean),
-      });
+  for (let i = 1; i < records.length; i++) {
+    const r = appendixRowOf(records[i]!, column);
+    if (r === null) continue;
+    if (isBad(r)) bad.push(r);
+    else rows.push(r);
   }
   return { rows, bad };
 }
 
-export async function readAppendixFile(path: string): Promise<string> {
+/**
+ * An appendix file read as a stream: its header is read and checked when it is opened (a file that is no
+ * appendix is refused before anything else happens), and its rows, usable or bad, come one at a time as the
+ * file is read, so an appendix of any size holds one piece of the file and one record in memory, never the
+ * file. `close` stops reading (a command that fails before it has read every row).
+ */
+export interface AppendixFile {
+  readonly rows: AsyncIterable<AppendixRow | BadRow>;
+  close(): Promise<void>;
+}
+
+export async function openAppendix(path: string): Promise<AppendixFile> {
+  let size: number;
   try {
-    const buf = await readFile(path);
-    if (buf.length > APPENDIX_MAX_BYTES)
-      throw new InputError(`${path} is ${buf.length} bytes, more than the ${APPENDIX_MAX_BYTES} an appendix may take`);
-    return buf.toString('utf8');
+    const st = await stat(path);
+    if (st.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+    size = st.size;
   } catch (err) {
-    if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(
       `cannot read --appendix ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`,
     );
   }
+  if (size > APPENDIX_MAX_BYTES) throw new InputError(`${path} is ${size} bytes, more than the ${APPENDIX_MAX_BYTES} an appendix may take`);
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1024 * 1024 });
+  const records = readCsvRecords(stream as AsyncIterable<string>, { maxFieldChars: MAX_CELL_CHARS });
+  const close = async (): Promise<void> => {
+    stream.destroy();
+    await records.return(undefined);
+  };
+  let column: Columns;
+  try {
+    const first = await records.next();
+    column = appendixColumns(first.done ? undefined : first.value.fields, path);
+  } catch (err) {
+    await close();
+    if (err instanceof InputError) throw err;
+    throw new InputError(`cannot read --appendix ${path}: ${(err as Error).message}`);
+  }
+  async function* rows(): AsyncGenerator<AppendixRow | BadRow> {
+    try {
+      for await (const rec of records) {
+        const r = appendixRowOf(rec, column);
+        if (r) yield r;
+      }
+    } catch (err) {
+      throw new InputError(`cannot read --appendix ${path}: ${(err as Error).message}`);
+    } finally {
+      stream.destroy();
+    }
+  }
+  return { rows: rows(), close };
 }
 
-/** Certificates written per Store.addCertificates call (each call also reads the case's tracked ids once). */
-export const APPENDIX_WRITE_SLICE = 10_000;
+/** The line feeds of a file, for a progress bar's total: one read of its bytes, nothing kept. */
+export async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  }
+  return lines;
+}
+
+/**
+ * Certificates handed to the store at a time. Rows are read, checked and turned into certificates a slice at a
+ * time while the slice before is written, so memory holds two slices and the ids seen, not the appendix: at
+ * 80,000 rows, holding every row and then every certificate at once took the command past 512 MB.
+ */
+export const APPENDIX_WRITE_SLICE = 2_000;
 
 /** The id of a row that gave no fingerprint: derived from issuer and serial, so the same row reaches the same record. */
 export function appendixRowId(issuerSha256: string, serial: string): string {
@@ -223,19 +299,35 @@ export interface AppendixDeps {
   readonly progress?: ProgressSink;
 }
 
+/** A slice of certificates ready to be written, with the DERs (issuers, --certs-dir certificates) they need stored first. */
+interface Slice {
+  readonly certificates: StoredCertificate[];
+  readonly ders: Map<string, Uint8Array>;
+}
+
 /**
- * Validates every row, then writes the case, the issuers' DERs and the certificates in batches. Bad rows are
- * returned with their lines; when no row can be tracked, nothing is written and the command fails.
+ * Reads the rows as they come and tracks those that can be: the case, the issuers' DERs and the certificates
+ * are written a slice at a time (Store.addCertificatesInSlices), each slice while the next is being read. Bad
+ * rows are returned with their lines. Nothing is written before the first row that can be tracked: when none
+ * can, nothing is written and the command fails. A run that stops part way leaves what it wrote; the same
+ * appendix tracked again writes the rest (a certificate the case has is left alone).
  */
 export async function trackAppendix(
   deps: AppendixDeps,
   kase: Case,
-  parsed: { rows: readonly AppendixRow[]; bad: readonly BadRow[] },
-  options: { given: readonly CertificateInfo[]; sources: GivenSources; certsDir?: string; source: string },
+  rows: AsyncIterable<AppendixRow | BadRow> | Iterable<AppendixRow | BadRow>,
+  options: {
+    given: readonly CertificateInfo[];
+    sources: GivenSources;
+    certsDir?: string;
+    source: string;
+    /** The number of rows, about (for the progress bar). */
+    expectedRows?: number;
+  },
 ): Promise<AppendixTrackResult> {
   const existing = await existingCaseWithSameFacts(deps.store, kase);
   const now = deps.clock.now().getTime();
-  const bad: BadRow[] = [...parsed.bad];
+  const bad: BadRow[] = [];
   const issuers = appendixIssuers(
     options.given,
     deps.disclosures ? await deps.disclosures.current() : [],
@@ -260,137 +352,155 @@ export async function trackAppendix(
     return found;
   };
   const isCA = kase.kind.endsWith('-subca');
-  const ders = new Map<string, Uint8Array>();
-  const byIssuerSerial = new Map<string, StoredCertificate>();
+  // The (issuer, serial) pairs read so far, and the issuers whose DER is in a slice already.
+  const seen = new Set<string>();
+  const issuerDers = new Set<string>();
   let duplicates = 0;
   let fromCertificates = 0;
-  deps.progress?.start(parsed.rows.length, 'checking');
-  for (const row of parsed.rows) {
-    deps.progress?.increment();
-    const refuse = (why: string): void => void bad.push({ line: row.line, why });
-    let stored: StoredCertificate;
-    let issuer: CertificateInfo;
+  let offered = 0;
+
+  /** One row as the certificate to store and its issuer, or the reason it cannot be tracked. */
+  const certificateOf = async (
+    row: AppendixRow,
+  ): Promise<{ stored: StoredCertificate; issuer: CertificateInfo; der?: Uint8Array } | string> => {
     const certPath = row.certificateSha256 ? certsIndex?.get(row.certificateSha256) : undefined;
     if (certPath) {
       // The certificate itself: its validity, subject and SANs from its DER, its issuer proved by its signature.
       let cert: CertificateInfo;
       try {
         const certs = readCertificates(await readFile(certPath), certPath);
-        if (certs.length !== 1 || certs[0]!.sha256 !== row.certificateSha256) {
-          refuse(`${certPath} does not hold the certificate with SHA-256 ${row.certificateSha256}`);
-          continue;
-        }
+        if (certs.length !== 1 || certs[0]!.sha256 !== row.certificateSha256)
+          return `${certPath} does not hold the certificate with SHA-256 ${row.certificateSha256}`;
         cert = certs[0]!;
       } catch (err) {
-        refuse(`${certPath}: ${(err as Error).message}`);
-        continue;
+        return `${certPath}: ${(err as Error).message}`;
       }
-      if (cert.serial !== row.serial) {
-        refuse(`the certificate in ${certPath} has serial ${cert.serial}, the row ${row.serial}`);
-        continue;
-      }
-      if (cert.der.length > MAX_CERTIFICATE_BYTES) {
-        refuse(`the certificate in ${certPath} is ${cert.der.length} bytes, more than the ${MAX_CERTIFICATE_BYTES} revwatch tracks`);
-        continue;
-      }
+      if (cert.serial !== row.serial) return `the certificate in ${certPath} has serial ${cert.serial}, the row ${row.serial}`;
+      if (cert.der.length > MAX_CERTIFICATE_BYTES)
+        return `the certificate in ${certPath} is ${cert.der.length} bytes, more than the ${MAX_CERTIFICATE_BYTES} revwatch tracks`;
+      let issuer: CertificateInfo;
       try {
         issuer = (await resolveIssuer(cert, { given: [...issuers.byName(cert.issuer), ...issuers.byName(row.issuer)], bundle: [] }))
           .revocationIssuer;
       } catch (err) {
-        refuse((err as Error).message);
-        continue;
+        return (err as Error).message;
       }
-      stored = storedCertificateOf(kase.id, cert, issuer.sha256, { givenCrlUrls, givenOcspUrls }, now, null);
-      if (!anyGiven && cert.crlUrls.length === 0 && cert.ocspUrls.length === 0 && !(await hasDisclosedCrls(issuer))) {
-        refuse(noSourceWhy(issuer));
-        continue;
-      }
-      ders.set(cert.sha256, cert.der);
-      fromCertificates++;
-    } else {
-      const candidates = issuers.byName(row.issuer);
-      if (candidates.length === 0) {
-        refuse(
-          `issuer "${row.issuer.slice(0, 200)}" is neither among the ${issuers.disclosedCount} CA certificate(s) of the imported CCADB disclosures nor given with --issuer`,
-        );
-        continue;
-      }
-      // CA certificates that share a name and a key answer for the same certificates (one CertID, one CRL signer).
-      const keys = new Set(candidates.map((c) => Buffer.from(c.raw.spki).toString('base64')));
-      if (keys.size > 1) {
-        refuse(
-          `issuer "${row.issuer.slice(0, 200)}" names ${candidates.length} CA certificates with different keys; give the right one with --issuer, or the certificate with --certs-dir`,
-        );
-        continue;
-      }
-      issuer = candidates[0]!;
-      if (!anyGiven && !(await hasDisclosedCrls(issuer))) {
-        refuse(noSourceWhy(issuer));
-        continue;
-      }
-      const fingerprinted = row.certificateSha256 ?? row.precertificateSha256;
-      stored = {
-        caseId: kase.id,
-        sha256: fingerprinted ?? appendixRowId(issuer.sha256, row.serial),
-        serial: row.serial,
-        subject: row.subject,
-        issuer: issuer.subject,
-        notBefore: row.notBefore,
-        notAfter: row.notAfter,
-        precertificate: row.certificateSha256 === null && row.precertificateSha256 !== null,
-        ocspUrls: [],
-        crlUrls: [],
-        ...(givenCrlUrls.length ? { givenCrlUrls } : {}),
-        ...(givenOcspUrls.length ? { givenOcspUrls } : {}),
-        issuerSha256: issuer.sha256,
-        isCA,
-        trackedAt: now,
-        crtshId: null,
-        sans: row.dnsNames,
-        validityFrom: 'appendix',
-        ...(fingerprinted ? {} : { idFromSerial: true }),
-      };
+      const stored = storedCertificateOf(kase.id, cert, issuer.sha256, { givenCrlUrls, givenOcspUrls }, now, null);
+      if (!anyGiven && cert.crlUrls.length === 0 && cert.ocspUrls.length === 0 && !(await hasDisclosedCrls(issuer)))
+        return noSourceWhy(issuer);
+      return { stored, issuer, der: cert.der };
     }
-    const key = `${issuer.sha256}\u0000${stored.serial}`;
-    if (byIssuerSerial.has(key)) {
-      duplicates++;
-      continue;
-    }
-    byIssuerSerial.set(key, stored);
-    ders.set(issuer.sha256, issuer.der);
-  }
-  deps.progress?.stop();
-  bad.sort((a, b) => a.line - b.line);
-  if (byIssuerSerial.size === 0) {
-    const first = bad.slice(0, 3).map((b) => `line ${b.line}: ${b.why}`);
-    throw new InputError(
-      `no row of ${options.source} can be tracked${first.length ? ` (${bad.length} refused; ${first.join('; ')})` : ': it has no rows'}`,
-    );
-  }
-  const certificates = [...byIssuerSerial.values()];
-  byIssuerSerial.clear();
-  // Written a slice at a time: the store builds each slice's items at once, and 80,000 at once took
-  // ~400 MB beside the rows (issue 26 asks for 80,000 rows in 512 MB).
-  const { caseCreated, added: firstAdded } = await recordTracked(
-    deps,
-    kase,
-    existing,
-    certificates.slice(0, APPENDIX_WRITE_SLICE),
-    ders,
-    now,
-  );
-  let added = firstAdded;
-  for (let i = APPENDIX_WRITE_SLICE; i < certificates.length; i += APPENDIX_WRITE_SLICE)
-    added += await deps.store.addCertificates(certificates.slice(i, i + APPENDIX_WRITE_SLICE));
-  return {
-    caseId: kase.id,
-    caseCreated,
-    added,
-    alreadyTracked: certificates.length - added,
-    duplicates,
-    fromCertificates,
-    skipped: bad,
+    const candidates = issuers.byName(row.issuer);
+    if (candidates.length === 0)
+      return `issuer "${row.issuer.slice(0, 200)}" is neither among the ${issuers.disclosedCount} CA certificate(s) of the imported CCADB disclosures nor given with --issuer`;
+    // CA certificates that share a name and a key answer for the same certificates (one CertID, one CRL signer).
+    if (candidates.length > 1 && new Set(candidates.map((c) => Buffer.from(c.raw.spki).toString('base64'))).size > 1)
+      return `issuer "${row.issuer.slice(0, 200)}" names ${candidates.length} CA certificates with different keys; give the right one with --issuer, or the certificate with --certs-dir`;
+    const issuer = candidates[0]!;
+    if (!anyGiven && !(await hasDisclosedCrls(issuer))) return noSourceWhy(issuer);
+    const fingerprinted = row.certificateSha256 ?? row.precertificateSha256;
+    const stored: StoredCertificate = {
+      caseId: kase.id,
+      sha256: fingerprinted ?? appendixRowId(issuer.sha256, row.serial),
+      serial: row.serial,
+      subject: row.subject,
+      issuer: issuer.subject,
+      notBefore: row.notBefore,
+      notAfter: row.notAfter,
+      precertificate: row.certificateSha256 === null && row.precertificateSha256 !== null,
+      ocspUrls: [],
+      crlUrls: [],
+      ...(givenCrlUrls.length ? { givenCrlUrls } : {}),
+      ...(givenOcspUrls.length ? { givenOcspUrls } : {}),
+      issuerSha256: issuer.sha256,
+      isCA,
+      trackedAt: now,
+      crtshId: null,
+      sans: row.dnsNames,
+      validityFrom: 'appendix',
+      ...(fingerprinted ? {} : { idFromSerial: true }),
+    };
+    return { stored, issuer };
   };
+
+  /** The rows as slices of certificates to write, each with the DERs it needs; bad and repeated rows counted on the way. */
+  async function* slices(): AsyncGenerator<Slice> {
+    let slice: Slice = { certificates: [], ders: new Map() };
+    for await (const row of rows) {
+      deps.progress?.increment();
+      if (isBad(row)) {
+        bad.push(row);
+        continue;
+      }
+      const made = await certificateOf(row);
+      if (typeof made === 'string') {
+        bad.push({ line: row.line, why: made });
+        continue;
+      }
+      const key = `${made.issuer.sha256}\u0000${made.stored.serial}`;
+      if (seen.has(key)) {
+        duplicates++;
+        continue;
+      }
+      seen.add(key);
+      offered++;
+      if (made.der) {
+        slice.ders.set(made.stored.sha256, made.der);
+        fromCertificates++;
+      }
+      if (!issuerDers.has(made.issuer.sha256)) {
+        issuerDers.add(made.issuer.sha256);
+        slice.ders.set(made.issuer.sha256, made.issuer.der);
+      }
+      slice.certificates.push(made.stored);
+      if (slice.certificates.length >= APPENDIX_WRITE_SLICE) {
+        yield slice;
+        slice = { certificates: [], ders: new Map() };
+      }
+    }
+    if (slice.certificates.length) yield slice;
+  }
+
+  deps.progress?.start(options.expectedRows ?? 0, 'tracking');
+  const made = slices();
+  try {
+    // Nothing is written until a row can be tracked.
+    const first = await made.next();
+    if (first.done) {
+      bad.sort((a, b) => a.line - b.line);
+      const some = bad.slice(0, 3).map((b) => `line ${b.line}: ${b.why}`);
+      throw new InputError(
+        `no row of ${options.source} can be tracked${some.length ? ` (${bad.length} refused; ${some.join('; ')})` : ': it has no rows'}`,
+      );
+    }
+    // The case (created, or its delayed-report URL set) and the first slice's DERs; the certificates follow.
+    const { caseCreated } = await recordTracked({ store: deps.store }, kase, existing, [], first.value.ders, now);
+    async function* certificates(): AsyncGenerator<StoredCertificate[]> {
+      yield first.value!.certificates;
+      for await (const slice of made) {
+        // A slice's DERs are stored before its certificates, as for any track.
+        if (slice.ders.size) await deps.store.putCertificateDers([...slice.ders].map(([sha256, der]) => ({ sha256, der })));
+        yield slice.certificates;
+      }
+    }
+    const added = await deps.store.addCertificatesInSlices(kase.id, certificates(), async (had) => {
+      // Tracked before: given sources the certificate lacks are added (as for any track).
+      if (anyGiven) await addGivenSources(deps.store, had, 0, now);
+    });
+    bad.sort((a, b) => a.line - b.line);
+    return {
+      caseId: kase.id,
+      caseCreated,
+      added,
+      alreadyTracked: offered - added,
+      duplicates,
+      fromCertificates,
+      skipped: bad,
+    };
+  } finally {
+    await made.return(undefined);
+    deps.progress?.stop();
+  }
 }
 
 function noSourceWhy(issuer: CertificateInfo): string {

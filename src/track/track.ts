@@ -254,7 +254,12 @@ export async function recordTracked(
  * the union of what it had and what is given, and is made due so that the next check asks the new sources.
  * Returns how many certificates gained a source.
  */
-async function addGivenSources(store: CaseStore, tracked: readonly StoredCertificate[], added: number, now: number): Promise<number> {
+export async function addGivenSources(
+  store: CaseStore,
+  tracked: readonly StoredCertificate[],
+  added: number,
+  now: number,
+): Promise<number> {
   if (added === tracked.length) return 0; // every one is new: stored with the given sources already
   const stored = await store.getCaseCertificates(tracked.map((c) => ({ caseId: c.caseId, sha256: c.sha256 })));
   const given = new Map(tracked.map((c) => [c.sha256, c]));

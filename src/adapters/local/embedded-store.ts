@@ -192,6 +192,43 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
     // from the log (up to WRITE_BUFFER_BYTES of it) first.
     const writeOutBuffers = () => Promise.all(opened.map((db) => db.status === 'open' ? db.compactRange('\uffff', '\uffff\uffff') : undefined));
     const message = (err) => String((err && err.message) || err);
+    // dynalite reads the table's description from LevelDB for every item it writes (BatchWriteItem runs one
+    // PutItem per item, each asking for the table): at 80,000 appendix rows that was a seventh of this thread's
+    // time, and this thread is what a large write waits on. The description is kept here as the JSON it is
+    // stored as, parsed afresh for each caller (callers may change the object they get), and dropped whenever
+    // it is written or deleted; a read that began before such a write is not kept.
+    const dynaliteDb = require(require('node:path').join(dirname(workerData.dynalitePath), 'db'));
+    const createDynaliteStore = dynaliteDb.create;
+    dynaliteDb.create = (options) => {
+      const store = createDynaliteStore(options);
+      const tableDb = store.tableDb;
+      const read = tableDb.get, write = tableDb.put, remove = tableDb.del;
+      const described = new Map();
+      let writes = 0;
+      tableDb.get = (key, cb) => {
+        const text = described.get(key);
+        if (text !== undefined) return process.nextTick(cb, null, JSON.parse(text));
+        const before = writes;
+        read.call(tableDb, key, (err, value) => {
+          if (!err && value && typeof value === 'object' && before === writes) described.set(key, JSON.stringify(value));
+          cb(err, value);
+        });
+      };
+      const changing = (change) => (key, ...rest) => {
+        writes++;
+        described.delete(key);
+        if (typeof rest[rest.length - 1] !== 'function') return change.call(tableDb, key, ...rest);
+        const cb = rest.pop();
+        change.call(tableDb, key, ...rest, (...results) => {
+          writes++;
+          described.delete(key);
+          cb(...results);
+        });
+      };
+      tableDb.put = changing(write);
+      tableDb.del = changing(remove);
+      return store;
+    };
     const dynalite = require(workerData.dynalitePath);
     const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     // dynalite throws a LevelDB error it has no answer for (a write refused for want of space: IO error, No space
