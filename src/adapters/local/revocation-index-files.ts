@@ -137,33 +137,39 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     if (files.deltaBytes > Math.max(COMPACT_MIN_BYTES, files.base.length / COMPACT_FRACTION)) this.compact(segment.issuerKey, files);
   }
 
-  /** Merges the delta into a new sorted file; a crash before the delta is emptied replays it onto the same records. */
+  /**
+   * Merges the delta into a new sorted file; a crash before the delta is emptied replays it onto the same records.
+   * The .idx's lines between two delta serials are copied as one slice (found by binary search), so a merge
+   * costs a copy of the file and a search per delta line, not a string per line.
+   */
   private compact(issuerKey: string, files: IssuerFiles): void {
     const keys = [...files.delta.keys()].sort();
-    const parts: string[] = [];
     const base = files.base;
-    let at = 0;
-    let k = 0;
-    while (at < base.length || k < keys.length) {
-      const nl = at < base.length ? base.indexOf(10, at) : -1;
-      const tab = at < base.length ? base.indexOf(9, at) : -1;
-      const baseSerial = at < base.length ? base.toString('latin1', at, tab) : null;
-      const key = keys[k];
-      if (baseSerial !== null && (key === undefined || baseSerial < key)) {
-        parts.push(base.toString('utf8', at, nl + 1));
-        at = nl + 1;
-      } else {
-        parts.push(`${key}\t${files.delta.get(key!)}\n`);
-        if (baseSerial === key) at = nl + 1;
-        k++;
+    const starts = files.starts ?? lineStarts(base);
+    const startOf = (line: number): number => (line < starts.length ? starts[line]! : base.length);
+    const parts: Buffer[] = [];
+    let line = 0;
+    for (const key of keys) {
+      const wanted = Buffer.from(key, 'latin1');
+      let lo = line;
+      let hi = starts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareSerial(base, starts[mid]!, wanted) < 0) lo = mid + 1;
+        else hi = mid;
       }
+      if (startOf(lo) > startOf(line)) parts.push(base.subarray(startOf(line), startOf(lo)));
+      parts.push(Buffer.from(`${key}\t${files.delta.get(key)}\n`));
+      line = lo < starts.length && compareSerial(base, starts[lo]!, wanted) === 0 ? lo + 1 : lo;
     }
-    const merged = Buffer.from(parts.join(''));
+    parts.push(base.subarray(startOf(line)));
+    const merged = Buffer.concat(parts);
+    const mergedStarts = lineStarts(merged);
     writeFileDurably(this.path('index', `${issuerKey}.idx`), merged);
-    writeFileDurably(this.path('index', `${issuerKey}.keys`), keyTable(merged));
+    writeFileDurably(this.path('index', `${issuerKey}.keys`), keyTable(merged, mergedStarts));
     writeFileDurably(this.path('index', `${issuerKey}.delta`), '');
     files.base = merged;
-    files.starts = null;
+    files.starts = mergedStarts;
     files.delta.clear();
     files.deltaBytes = 0;
   }
@@ -309,8 +315,7 @@ function fingerprint(serial: string): number {
  * The .keys file of a sorted .idx buffer: the .idx's length (a float64, to tell a stale table), then for each
  * line its serial's fingerprint and its offset (uint32 each, little-endian), sorted by fingerprint.
  */
-export function keyTable(idx: Buffer): Buffer {
-  const starts = lineStarts(idx);
+export function keyTable(idx: Buffer, starts: Uint32Array = lineStarts(idx)): Buffer {
   const prints = new Uint32Array(starts.length);
   for (let line = 0; line < starts.length; line++) {
     let h = 0x811c9dc5;

@@ -182,6 +182,42 @@ describe('local index files', () => {
     expect(fresh.indexBytes()).toBeGreaterThan(6000 * 20);
   });
 
+  it('compacts a delta that replaces and inserts lines between those of the sorted file', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-index-merge-'));
+    const store = new RevocationIndexFiles(home);
+    const bySerial = (a: CrlEntry, b: CrlEntry): number => (a.serial < b.serial ? -1 : 1);
+    const serialAt = (i: number): string => ((i * 2654435761) % 2 ** 32).toString(16);
+    const old = Array.from({ length: 6000 }, (_, i) => entry(serialAt(i))).sort(bySerial);
+    const both = [...old, ...Array.from({ length: 3000 }, (_, i) => entry(serialAt(6000 + i)))].sort(bySerial);
+    const urlB = 'http://crl.example/b.crl';
+    await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(1, 'h1', 6000),
+      previousRead: null,
+      previous: null,
+      entries: old,
+    });
+    await indexSnapshot(store, {
+      url: urlB,
+      issuerKey: ISSUER,
+      snapshot: { ...snap(2, 'h2', both.length), url: urlB },
+      previousRead: null,
+      previous: null,
+      entries: both,
+    });
+    expect(readFileSync(join(home, 'sweep', 'index', `${ISSUER}.delta`), 'utf8')).toBe('');
+    const lines = completeLines(readFileSync(join(home, 'sweep', 'index', `${ISSUER}.idx`), 'utf8')).map((l) => l.split('\t')[0]!);
+    expect(lines).toEqual(both.map((e) => e.serial));
+    const fresh = new RevocationIndexFiles(home);
+    const got = await fresh.records(
+      ISSUER,
+      both.map((e) => e.serial),
+    );
+    for (const e of both) expect(got.get(e.serial)!.listings.map((l) => l.url)).toEqual(old.includes(e) ? [URL_A, urlB] : [urlB]);
+    expect((await fresh.recordsOfMany([ISSUER], [old[17]!.serial])).get(ISSUER)!.get(old[17]!.serial)).toEqual(got.get(old[17]!.serial));
+  });
+
   it('drops a line cut short by a crash before the next append, and readers skip it', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'revwatch-append-')), 'log');
     appendLinesDurably(path, '{"a":1}\n');
