@@ -188,6 +188,7 @@ export async function benchSet(scale: number, log: (line: string) => void): Prom
   const manifestPath = join(dir, 'manifest.json');
   if (existsSync(manifestPath)) return JSON.parse(readFileSync(manifestPath, 'utf8')) as BenchSet;
   const started = performance.now();
+  log(`generating the scale-${scale} data set in ${dir}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'v1'), { recursive: true });
   mkdirSync(join(dir, 'v2'), { recursive: true });
