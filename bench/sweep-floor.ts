@@ -45,7 +45,9 @@ await runPerHost(
   urls,
   (u) => u,
   async (u) => {
-    bytes += await fetchHashed(u);
+    // Read after the await: `bytes += await …` would add to the total as it stood when the fetch began.
+    const n = await fetchHashed(u);
+    bytes += n;
   },
   { parallel: Number(parallelArg), perHost: Number(perHostArg) },
 );
