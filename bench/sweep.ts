@@ -221,7 +221,7 @@ export async function benchSweep(out: string, scale: number): Promise<string[]> 
     const indexBytes = index.indexBytes();
     const urlFiles = dirBytes(join(home, 'sweep', 'urls'));
     lines.push(
-      `  index after the first sweep: ${indexBytes} bytes = ${(indexBytes / set.entries).toFixed(1)} bytes per revoked serial (sorted files, deltas, URL lists); per-URL snapshot and change files ${mb(urlFiles.bytes)} MB in ${urlFiles.files} files; CRLs kept ${mb(dirBytes(join(home, 'crls')).bytes)} MB`,
+      `  index after the first sweep: ${indexBytes} bytes = ${(indexBytes / Math.max(1, first.json.added)).toFixed(1)} bytes per indexed serial (${first.json.added}) (sorted files, deltas, URL lists); per-URL snapshot and change files ${mb(urlFiles.bytes)} MB in ${urlFiles.files} files; CRLs kept ${mb(dirBytes(join(home, 'crls')).bytes)} MB`,
     );
     const again = await sweep('unchanged re-sweep');
     http.setVersion(2);
