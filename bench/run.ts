@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- crl|crl-2m|ocsp|functions|check|track|appendix|startup] [--full] [--size=N] [--rounds=N]…`
+ * `npm run bench [-- crl|crl-2m|ocsp|functions|check|track|appendix|startup|sweep] [--full] [--size=N] [--rounds=N] [--scale F]…`
  *
  * Generates CRLs of 10k, 100k and 1M entries (RSA-2048 and ECDSA P-256) and
  * measures, in one run: revwatch scan + verify (one serial present, one
@@ -25,10 +25,15 @@ import { benchFunctions } from './functions.js';
 import { benchTrack } from './track.js';
 import { benchAppendix } from './appendix.js';
 import { benchStartup } from './startup.js';
+import { benchSweep } from './sweep.js';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
-const only = args.find((a) => !a.startsWith('--'));
+const only = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--scale');
+/** `--scale 0.1` or `--scale=0.1`: a fraction of the full-size data set (the sweep bench). */
+const scaleArg = args.find((a, i) => a.startsWith('--scale=') || args[i - 1] === '--scale');
+const scale = scaleArg ? Number(scaleArg.replace(/^--scale=/, '')) : 1;
+if (!(scale > 0 && scale <= 1)) throw new Error(`--scale must be a fraction in (0, 1], not ${scaleArg}`);
 const OUT = join(process.cwd(), 'bench-output');
 mkdirSync(OUT, { recursive: true });
 
@@ -227,6 +232,11 @@ async function main(): Promise<void> {
   }
   if (only === 'crl-2m') {
     const lines = await benchCrl2m();
+    report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
+  }
+  if (only === 'sweep') {
+    const lines = await benchSweep(OUT, scale);
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }

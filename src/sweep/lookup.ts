@@ -5,8 +5,9 @@
  * (every claim, in order), and whether it was removed.
  *
  * Serials are grouped by issuer key, so each issuer's lookup file is read
- * once and each serial costs a binary search; each URL's snapshot list is read
- * once.
+ * once; an index with `recordsOfMany` (the local files) matches every serial
+ * against each issuer's fingerprint table in one merge and reads only the
+ * lines that match. Each URL's snapshot list is read once.
  */
 import { reasonName } from '../pki/oids.js';
 import type { IndexRecord, IssuerInfo, RevocationIndexStore, SnapshotRef, SweepState } from '../ports/revocation-index.js';
@@ -62,22 +63,39 @@ export interface LookupAnswer {
   readonly issuers: readonly IssuerAnswer[];
 }
 
-export async function lookupSerials(
-  index: RevocationIndexStore,
-  state: SweepState,
-  queries: readonly LookupQuery[],
-): Promise<LookupAnswer[]> {
+/** An index that answers many serials across many issuers at once (the local files); others are asked issuer by issuer. */
+export type LookupIndex = RevocationIndexStore & {
+  recordsOfMany?(issuerKeys: readonly string[], serials: readonly string[]): Promise<Map<string, Map<string, IndexRecord>>>;
+};
+
+export async function lookupSerials(index: LookupIndex, state: SweepState, queries: readonly LookupQuery[]): Promise<LookupAnswer[]> {
   const allKeys = await index.issuerKeys();
-  const byIssuer = new Map<string, Set<string>>();
-  for (const q of queries) {
-    for (const key of q.issuerKeys ?? allKeys) {
-      const set = byIssuer.get(key) ?? new Set<string>();
-      set.add(q.serial);
-      byIssuer.set(key, set);
+  let found: Map<string, Map<string, IndexRecord>>;
+  if (index.recordsOfMany) {
+    // Every serial against every issuer asked, in one pass per issuer (a serial without an issuer asks them all).
+    const keys = queries.some((q) => q.issuerKeys === null) ? allKeys : [...new Set(queries.flatMap((q) => q.issuerKeys ?? []))];
+    found = await index.recordsOfMany(keys, [...new Set(queries.map((q) => q.serial))]);
+  } else {
+    const byIssuer = new Map<string, Set<string>>();
+    for (const q of queries) {
+      for (const key of q.issuerKeys ?? allKeys) {
+        const set = byIssuer.get(key) ?? new Set<string>();
+        set.add(q.serial);
+        byIssuer.set(key, set);
+      }
+    }
+    found = new Map();
+    for (const [key, serials] of byIssuer) found.set(key, await index.records(key, [...serials]));
+  }
+  // The issuers holding each serial, in issuer-key order: a query without an issuer then costs its hits, not every issuer.
+  const holders = new Map<string, string[]>();
+  for (const key of allKeys) {
+    for (const serial of found.get(key)?.keys() ?? []) {
+      const list = holders.get(serial);
+      if (list) list.push(key);
+      else holders.set(serial, [key]);
     }
   }
-  const found = new Map<string, Map<string, IndexRecord>>();
-  for (const [key, serials] of byIssuer) found.set(key, await index.records(key, [...serials]));
   // Every URL's snapshots read once, up front: the answers below are then built without awaiting.
   const snapshots = new Map<string, SnapshotRef[]>();
   for (const records of found.values()) {
@@ -98,7 +116,7 @@ export async function lookupSerials(
   const answers: LookupAnswer[] = [];
   for (const q of queries) {
     const issuers: IssuerAnswer[] = [];
-    for (const key of q.issuerKeys ?? allKeys) {
+    for (const key of q.issuerKeys ?? holders.get(q.serial) ?? []) {
       const r = found.get(key)?.get(q.serial);
       if (!r) continue;
       const listings: ListingAnswer[] = [];

@@ -24,6 +24,8 @@ import type { StoredDisclosure } from '../ccadb/store.js';
 import { readCrlEntries, type CrlEntry } from './crl-entries.js';
 import { changeFindings, contentFindings, foldHealth, timeFindings, type CrlContext, type HealthBasis, type HealthHit } from './health.js';
 import { runPerHost } from '../util/host-pool.js';
+// One threshold for the check's CRL pool and the sweep: a CRL larger than it when last read is fetched after the others, two at a time.
+import { LARGE_CRL_BYTES } from '../check/crl-pool.js';
 import { indexSnapshot } from './revocation-index.js';
 import { ownerAvailability } from './health-report.js';
 import { sweepTargets, type CaCertificate, type SweepTarget, type TargetFilter } from './targets.js';
@@ -31,8 +33,6 @@ import { sweepTargets, type CaCertificate, type SweepTarget, type TargetFilter }
 /** Politeness defaults (issue 27): at most 4 fetches in flight to one host, 64 overall. */
 export const SWEEP_PER_HOST = 4;
 export const SWEEP_PARALLEL = 64;
-/** A CRL larger than this when last read is fetched after the others, two at a time, to bound the sweep's memory. */
-export const LARGE_CRL_BYTES = 16 * 1024 * 1024;
 /** Real CRLs reach 100 MB and more; the probes' cap. */
 export const SWEEP_CRL_MAX_BYTES = 256 * 1024 * 1024;
 
@@ -264,24 +264,22 @@ async function readTarget(
 
   const body = fetched.body;
   const bytes = body.length;
+  /** The body was read but cannot be used: one finding, judged on reach and verification only. */
+  const verifyFault = (kind: SweepFaultKind, code: HealthHit['code'], message: string): UrlResult =>
+    faultWith(kind, message, [{ code, subject: '', message }], VERIFY_FAULT_BASES, bytes, fetched.sha256);
   if (body.length === 0 || body[0] !== 0x30) {
     const what = body.subarray(0, 64).toString('latin1').includes('-----BEGIN')
       ? 'PEM, not DER'
       : body.length === 0
         ? 'an empty body'
         : 'not a DER SEQUENCE';
-    const message = `the body (${bytes} bytes) is ${what}`;
-    return faultWith('not-der', message, [{ code: 'crl_not_der', subject: '', message }], VERIFY_FAULT_BASES, bytes, fetched.sha256);
+    return verifyFault('not-der', 'crl_not_der', `the body (${bytes} bytes) is ${what}`);
   }
   if (target.caCertificates.length === 0) {
-    const message = `none of the disclosures naming it (${target.disclosures.join(', ')}) carries its CA certificate`;
-    return faultWith(
+    return verifyFault(
       'no-ca-certificate',
-      message,
-      [{ code: 'crl_no_ca_certificate', subject: '', message }],
-      VERIFY_FAULT_BASES,
-      bytes,
-      fetched.sha256,
+      'crl_no_ca_certificate',
+      `none of the disclosures naming it (${target.disclosures.join(', ')}) carries its CA certificate`,
     );
   }
   let scan: CrlScan | null = null;
@@ -301,40 +299,24 @@ async function readTarget(
         )?.message ?? '';
     }
   } catch (err) {
-    const message = err instanceof DerError ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
-    return faultWith(
+    return verifyFault(
       'unparseable',
-      message,
-      [{ code: 'crl_unparseable', subject: '', message }],
-      VERIFY_FAULT_BASES,
-      bytes,
-      fetched.sha256,
+      'crl_unparseable',
+      err instanceof DerError ? err.message : `${(err as Error).name}: ${(err as Error).message}`,
     );
   }
   if (!scan || !signer) {
-    const message = `${refusal || 'the signature does not verify'} (tried ${target.caCertificates.map((c) => c.sha256.slice(0, 16)).join(', ')})`;
-    return faultWith(
+    return verifyFault(
       'bad-signature',
-      message,
-      [{ code: 'crl_signature_invalid', subject: '', message }],
-      VERIFY_FAULT_BASES,
-      bytes,
-      fetched.sha256,
+      'crl_signature_invalid',
+      `${refusal || 'the signature does not verify'} (tried ${target.caCertificates.map((c) => c.sha256.slice(0, 16)).join(', ')})`,
     );
   }
   let entries: CrlEntry[];
   try {
     entries = readCrlEntries(body);
   } catch (err) {
-    const message = (err as Error).message;
-    return faultWith(
-      'unparseable',
-      message,
-      [{ code: 'crl_unparseable', subject: '', message }],
-      VERIFY_FAULT_BASES,
-      bytes,
-      fetched.sha256,
-    );
+    return verifyFault('unparseable', 'crl_unparseable', (err as Error).message);
   }
   await deps.evidence.saveCrl(fetched.sha256, body);
 

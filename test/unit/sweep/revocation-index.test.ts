@@ -182,6 +182,42 @@ describe('local index files', () => {
     expect(fresh.indexBytes()).toBeGreaterThan(6000 * 20);
   });
 
+  it('compacts a delta that replaces and inserts lines between those of the sorted file', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-index-merge-'));
+    const store = new RevocationIndexFiles(home);
+    const bySerial = (a: CrlEntry, b: CrlEntry): number => (a.serial < b.serial ? -1 : 1);
+    const serialAt = (i: number): string => ((i * 2654435761) % 2 ** 32).toString(16);
+    const old = Array.from({ length: 6000 }, (_, i) => entry(serialAt(i))).sort(bySerial);
+    const both = [...old, ...Array.from({ length: 3000 }, (_, i) => entry(serialAt(6000 + i)))].sort(bySerial);
+    const urlB = 'http://crl.example/b.crl';
+    await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(1, 'h1', 6000),
+      previousRead: null,
+      previous: null,
+      entries: old,
+    });
+    await indexSnapshot(store, {
+      url: urlB,
+      issuerKey: ISSUER,
+      snapshot: { ...snap(2, 'h2', both.length), url: urlB },
+      previousRead: null,
+      previous: null,
+      entries: both,
+    });
+    expect(readFileSync(join(home, 'sweep', 'index', `${ISSUER}.delta`), 'utf8')).toBe('');
+    const lines = completeLines(readFileSync(join(home, 'sweep', 'index', `${ISSUER}.idx`), 'utf8')).map((l) => l.split('\t')[0]!);
+    expect(lines).toEqual(both.map((e) => e.serial));
+    const fresh = new RevocationIndexFiles(home);
+    const got = await fresh.records(
+      ISSUER,
+      both.map((e) => e.serial),
+    );
+    for (const e of both) expect(got.get(e.serial)!.listings.map((l) => l.url)).toEqual(old.includes(e) ? [URL_A, urlB] : [urlB]);
+    expect((await fresh.recordsOfMany([ISSUER], [old[17]!.serial])).get(ISSUER)!.get(old[17]!.serial)).toEqual(got.get(old[17]!.serial));
+  });
+
   it('drops a line cut short by a crash before the next append, and readers skip it', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'revwatch-append-')), 'log');
     appendLinesDurably(path, '{"a":1}\n');
@@ -192,6 +228,53 @@ describe('local index files', () => {
     writeFileSync(path, 'no newline at all');
     appendLinesDurably(path, 'x\n');
     expect(readFileSync(path, 'utf8')).toBe('x\n');
+  });
+
+  it('answers many serials across issuers as records() does, from the .keys table, a stale one and the delta', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-index-many-'));
+    const store = new RevocationIndexFiles(home);
+    const issuers = ['01'.repeat(32), '02'.repeat(32), '03'.repeat(32)];
+    const serialsOf = (n: number, salt: number): CrlEntry[] =>
+      Array.from({ length: n }, (_, i) => entry(((i * 2654435761 + salt * 97) % 2 ** 32).toString(16))).sort((a, b) =>
+        a.serial < b.serial ? -1 : 1,
+      );
+    // The first issuer is compacted (.idx and .keys), the second only has a delta, the third both.
+    const lists = [serialsOf(6000, 1), serialsOf(40, 2), serialsOf(5000, 3)];
+    for (const [i, issuerKey] of issuers.entries()) {
+      await indexSnapshot(store, {
+        url: `http://crl.example/${i}.crl`,
+        issuerKey,
+        snapshot: { ...snap(1, `h${i}`, lists[i]!.length), url: `http://crl.example/${i}.crl` },
+        previousRead: null,
+        previous: null,
+        entries: lists[i]!,
+      });
+    }
+    await indexSnapshot(store, {
+      url: 'http://crl.example/2b.crl',
+      issuerKey: issuers[2]!,
+      snapshot: { ...snap(2, 'h2b', 3), url: 'http://crl.example/2b.crl' },
+      previousRead: null,
+      previous: null,
+      entries: [entry('ffff01'), lists[0]![5]!, lists[2]![7]!],
+    });
+    expect(readFileSync(join(home, 'sweep', 'index', `${issuers[2]}.delta`), 'utf8')).not.toBe('');
+    // A .keys left from another .idx (a crash between the two writes) is not trusted.
+    writeFileSync(join(home, 'sweep', 'index', `${issuers[0]}.keys`), Buffer.alloc(16));
+    const asked = [
+      ...lists
+        .flat()
+        .filter((_, i) => i % 13 === 0)
+        .map((e) => e.serial),
+      'ffff01',
+      'abcdef12345',
+      'ffff01',
+    ];
+    const fresh = new RevocationIndexFiles(home);
+    const many = await fresh.recordsOfMany(issuers, asked);
+    for (const issuerKey of issuers) expect(many.get(issuerKey)).toEqual(await new RevocationIndexFiles(home).records(issuerKey, asked));
+    expect(many.get(issuers[2]!)!.get('ffff01')!.listings[0]!.url).toBe('http://crl.example/2b.crl');
+    expect([...many.values()].some((m) => m.has('abcdef12345'))).toBe(false);
   });
 
   it('names URL files by 16 hex digits of the URL hash', () => {
