@@ -1,0 +1,123 @@
+/**
+ * Settled certificates cost nothing per certificate while their answers stand (issue 29, check/settled-round.ts):
+ * the daily re-ask of a certificate revoked on verified evidence still happens, but an unchanged answer writes
+ * neither an observation nor the record; the source's state is the heartbeat. A change is still caught.
+ */
+import { describe, expect, it } from 'vitest';
+import { recordObservations } from '../../../src/rules/evidence.js';
+import { verifyEvidence } from '../../../src/status/verify-evidence.js';
+import { judge } from '../../../src/rules/verdict.js';
+import { DAY, HOUR, makeWorld, T0, type World } from './world.js';
+
+const MINUTE = 60_000;
+
+/**
+ * `total` certificates, the first `settled` of them revoked at T0 + 1 h and recorded at T0 + 2 h; the pending
+ * ones' daily heartbeat written at T0 + 1 day + 1 h. The clock is left at T0 + 1 day + 3 h, when the
+ * settled certificates' first daily re-ask is due and the pending ones' heartbeat is not.
+ */
+async function settledWorld(total: number, settled: number): Promise<{ w: World; names: string[] }> {
+  const names = Array.from({ length: total }, (_, i) => `s${String(i).padStart(3, '0')}`);
+  const w = await makeWorld(names.map((name) => ({ name })));
+  await w.check();
+  w.clock.set(T0 + 2 * HOUR);
+  for (const name of names.slice(0, settled)) w.fetcher.revoke(w.certs[name]!.serial, T0 + HOUR, 1);
+  const revoked = await w.check();
+  expect(revoked.changes).toHaveLength(2 * settled);
+  w.clock.set(T0 + DAY + HOUR);
+  // Settled ones are not due yet (a day after their answers): only the pending ones are asked.
+  expect(await w.check()).toMatchObject({ certificates: total - settled });
+  w.clock.set(T0 + DAY + 3 * HOUR);
+  return { w, names };
+}
+
+describe('settled certificates in their sources daily rounds', () => {
+  it('an unchanged daily re-check of 90 % settled certificates writes no more than the pending ones, the sources and 1 %', async () => {
+    const total = 60;
+    const pending = 6;
+    const { w, names } = await settledWorld(total, total - pending);
+    const revsBefore = new Map((await w.store.loadCase('c1')).map((cc) => [cc.cert.sha256, cc.rev]));
+    const run = await w.check();
+    // Every settled certificate was asked (its daily re-ask came round), over both sources.
+    expect(run).toMatchObject({ certificates: total, ocspRequests: total, changes: [], observationsWritten: 0 });
+    const sources = 2;
+    const bound = pending + sources + Math.ceil(total / 100);
+    console.log(
+      `settled pool: unchanged daily re-check of ${total} certificates (${total - pending} settled, ${pending} pending, ${sources} sources): ${run.itemsWritten} items written (the source states and the run record); bound ${bound}`,
+    );
+    expect(run.itemsWritten).toBeLessThanOrEqual(bound);
+    // Nothing per certificate: every record is as it was.
+    for (const cc of await w.store.loadCase('c1')) expect(cc.rev).toBe(revsBefore.get(cc.cert.sha256));
+    // The evidence is complete: every record still rebuilds from the observations.
+    expect((await verifyEvidence(w.store)).differences).toEqual([]);
+    // The source states carry the settled heartbeat: the round confirmed them at its start.
+    const states = await w.store.getSourceStates();
+    expect([...states.values()].map((s) => s.settledConfirmedAt)).toEqual([T0 + DAY + 3 * HOUR, T0 + DAY + 3 * HOUR]);
+
+    // Within the day nothing settled is asked again; a day later it is, and again nothing is written for it.
+    w.clock.set(T0 + DAY + 20 * HOUR);
+    expect(await w.check()).toMatchObject({ certificates: pending, changes: [] });
+    w.clock.set(T0 + 2 * DAY + 3 * HOUR + MINUTE);
+    const nextRound = await w.check();
+    expect(nextRound).toMatchObject({ certificates: total, changes: [] });
+    // The pending ones' daily heartbeat (two answers and a record each), the two sources and the run record.
+    expect(nextRound.itemsWritten).toBe(pending * 3 + sources + 1);
+    expect(names).toHaveLength(total);
+  });
+
+  it('catches a settled certificate whose CRL later drops it, and one whose responder changes its answer', async () => {
+    const { w, names } = await settledWorld(4, 3);
+    const [dropped, reversed, steady] = names.map((n) => w.certs[n]!);
+    // One unchanged round first: the certificates are then confirmed by their sources' heartbeat alone.
+    const quiet = await w.check();
+    expect(quiet).toMatchObject({ certificates: 4, changes: [], observationsWritten: 0 });
+
+    w.clock.set(T0 + DAY + 5 * HOUR);
+    w.fetcher.crlOmits.add(dropped!.serial);
+    w.fetcher.reissueCrl();
+    w.fetcher.unrevoke(reversed!.serial);
+    // Not yet a day since the round: the settled ones are not asked, so the change waits for their next round.
+    expect(await w.check()).toMatchObject({ certificates: 1, changes: [] });
+
+    w.clock.set(T0 + 2 * DAY + 3 * HOUR);
+    const caught = await w.check();
+    expect(caught.certificates).toBe(4);
+    const changes = caught.changes.map((c) => `${c.serial} ${c.source.split(' ')[0]} ${c.from.split('@')[0]} -> ${c.to}`).sort();
+    expect(changes).toEqual(
+      [
+        `${dropped!.serial} crl revoked -> good`,
+        `${reversed!.serial} crl revoked -> good`,
+        `${reversed!.serial} ocsp revoked -> good`,
+      ].sort(),
+    );
+    // The records hold the new answers, and the verdict quoted against the CA names the reversal (BR 4.10.1).
+    const byCert = new Map((await w.store.loadCase('c1')).map((cc) => [cc.cert.serial, cc]));
+    for (const cert of [dropped!, reversed!]) {
+      const cc = byCert.get(cert.serial)!;
+      const answers = recordObservations(cc.record);
+      expect(answers.some((o) => o.source.kind === 'crl' && o.status === 'good' && o.observedAt >= T0 + 2 * DAY)).toBe(true);
+      const judged = judge(w.kase, cc.cert, answers, w.clock.now().getTime());
+      expect(judged.findings.map((f) => f.code)).toContain('revocation_reversed');
+    }
+    expect(byCert.get(steady!.serial)!.rev).toBe(2);
+    expect((await verifyEvidence(w.store)).differences).toEqual([]);
+  });
+
+  it('does not advance the heartbeat over an error: a source that failed its round is asked again a day after its error', async () => {
+    const { w } = await settledWorld(3, 2);
+    const ocspKey = `ocsp ${w.fetcher.ocspUrl}`;
+    w.fetcher.down.add(w.fetcher.ocspUrl);
+    const failing = await w.check();
+    expect(failing.certificates).toBe(3);
+    // An error is a changed answer: written, as before.
+    expect(failing.changes.filter((c) => c.to.startsWith('error')).length).toBe(3);
+    expect((await w.store.getSourceStates()).get(ocspKey)!.settledConfirmedAt).toBe(T0 + 2 * HOUR);
+    w.fetcher.down.delete(w.fetcher.ocspUrl);
+    w.clock.set(T0 + 2 * DAY + 4 * HOUR);
+    const retry = await w.check();
+    expect(retry.ocspRequests).toBe(3);
+    expect(retry.changes.filter((c) => c.source === ocspKey && c.to.startsWith('revoked')).length).toBe(2);
+    expect((await w.store.getSourceStates()).get(ocspKey)!.settledConfirmedAt).toBe(T0 + 2 * DAY + 4 * HOUR);
+    expect((await verifyEvidence(w.store)).differences).toEqual([]);
+  });
+});
