@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { recordObservations } from '../../../src/rules/evidence.js';
 import { verifyEvidence } from '../../../src/status/verify-evidence.js';
 import { judge } from '../../../src/rules/verdict.js';
+import { buildStatus } from '../../../src/status/status.js';
+import { iso } from '../../../src/time.js';
 import { DAY, HOUR, makeWorld, T0, type World } from './world.js';
 
 const MINUTE = 60_000;
@@ -53,6 +55,14 @@ describe('settled certificates in their sources daily rounds', () => {
     // The source states carry the settled heartbeat: the round confirmed them at its start.
     const states = await w.store.getSourceStates();
     expect([...states.values()].map((s) => s.settledConfirmedAt)).toEqual([T0 + DAY + 3 * HOUR, T0 + DAY + 3 * HOUR]);
+
+    // `status` shows when each source last confirmed a settled certificate: the round, from the heartbeat.
+    const status = await buildStatus(w.store, w.clock.now().getTime(), 'c1');
+    const settledOne = status.cases[0]!.certificates.find((c) => c.serial === w.certs[names[0]!]!.serial)!;
+    expect(settledOne.sources.map((s) => s.confirmedAt)).toEqual([iso(T0 + DAY + 3 * HOUR), iso(T0 + DAY + 3 * HOUR)]);
+    expect(settledOne.sources.every((s) => Date.parse(s.checkedAt) < T0 + 3 * HOUR)).toBe(true);
+    const pendingOne = status.cases[0]!.certificates.find((c) => c.serial === w.certs[names[total - 1]!]!.serial)!;
+    expect(pendingOne.sources.map((s) => s.confirmedAt)).toEqual([undefined, undefined]);
 
     // Within the day nothing settled is asked again; a day later it is, and again nothing is written for it.
     w.clock.set(T0 + DAY + 20 * HOUR);
