@@ -84,7 +84,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
   const refused: CheckPlan['refused'][number][] = [];
   let retiredExpired = 0;
   let certificates = 0;
-  const round = options.settledPool ? new SettledRound(sourceStates, now, settledInterval) : null;
+  const round = options.settledPool ? new SettledRound(sourceStates, now, settledInterval, options.caseId !== undefined) : null;
 
   /** Plans certificates due in this run; every case of each of them is among `due` (one shard holds them all). */
   const planDue = async (due: readonly CaseCertificate[]): Promise<void> => {

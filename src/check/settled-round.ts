@@ -53,10 +53,15 @@ export class SettledRound {
   /** Per source, the earliest latest answer among the certificates put into the pool in this run. */
   readonly joins = new Map<string, number>();
 
+  /**
+   * `partial`: the run plans one case only, so it does not see every pooled certificate of a source: it asks those
+   * of its case that are due, but a source's heartbeat does not advance (they are asked again at the next run).
+   */
   constructor(
     readonly states: ReadonlyMap<string, SourceState>,
     readonly startedAt: number,
     readonly intervalMs: number,
+    private readonly partial = false,
   ) {
     for (const [key, s] of states)
       if ((s.settledDueAt ?? Number.NEGATIVE_INFINITY) <= startedAt) this.due.set(key, Number.POSITIVE_INFINITY);
@@ -121,7 +126,7 @@ export class SettledRound {
       return s ?? null;
     };
     for (const [key, notAsked] of this.due) {
-      if (failed.has(key)) continue;
+      if (failed.has(key) || this.partial) continue;
       const s = touch(key);
       if (!s) continue;
       const confirmedAt = Math.min(this.startedAt, notAsked);

@@ -256,11 +256,22 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
     }
     // Shard by shard, in shard order, each handed over as soon as it is read whole while the next two are read:
     // the planner starts on the first shards (and their certificates can be asked) long before the last, where
-    // reading all 16 at once finished them together. The settled pool's shards follow, when asked for.
-    const shards = [...POLL_SHARDS].map((shard) => () => this.readShard(shard, now));
+    // reading all 16 at once finished them together. A shard of the settled pool is read with the same shard of
+    // the every-run partitions and handed over with it: a certificate tracked in two cases may have an entry in
+    // each, and the planner needs every case of a certificate at once.
     const settled = options.settled ?? 'due';
-    if (settled !== 'none')
-      for (const shard of POLL_SHARDS) shards.push(() => this.readSettledShard(shard, settled === 'whole' ? null : now));
+    const shards = [...POLL_SHARDS].map((shard) =>
+      settled === 'none'
+        ? () => this.readShard(shard, now)
+        : async () => {
+            const [due, pooled] = await Promise.all([
+              this.readShard(shard, now),
+              this.readSettledShard(shard, settled === 'whole' ? null : now),
+            ]);
+            for (const cc of pooled) due.push(cc);
+            return due;
+          },
+    );
     const reads: Promise<CaseCertificate[]>[] = [];
     const read = (i: number): void => {
       const p = shards[i]!();
