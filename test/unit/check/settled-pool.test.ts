@@ -9,6 +9,7 @@ import { verifyEvidence } from '../../../src/status/verify-evidence.js';
 import { judge } from '../../../src/rules/verdict.js';
 import { buildStatus } from '../../../src/status/status.js';
 import { iso } from '../../../src/time.js';
+import type { Table } from '../../../src/ports/table.js';
 import { DAY, HOUR, makeWorld, T0, type World } from './world.js';
 
 const MINUTE = 60_000;
@@ -130,4 +131,53 @@ describe('settled certificates in their sources daily rounds', () => {
     expect((await w.store.getSourceStates()).get(ocspKey)!.settledConfirmedAt).toBe(T0 + 2 * DAY + 4 * HOUR);
     expect((await verifyEvidence(w.store)).differences).toEqual([]);
   });
+
+  it('reads nothing of the settled pool between rounds; prints the item bytes a planning read costs per due certificate', async () => {
+    const total = 60;
+    const pending = 6;
+    const { w } = await settledWorld(total, total - pending);
+    // Item data read through the polling index, counted as DynamoDB sizes items: attribute names and values.
+    const table = (w.store as unknown as { table: Table }).table;
+    const query = table.queryPages.bind(table);
+    let items = 0;
+    let bytes = 0;
+    table.queryPages = (q, what, onPage) =>
+      query(q, what, (page) => {
+        if (q.index)
+          for (const item of page) {
+            items++;
+            bytes += itemBytes(item);
+          }
+        return onPage(page);
+      });
+    const round = await w.check();
+    expect(round.certificates).toBe(total);
+    expect(items).toBe(total);
+    console.log(
+      `polling read, settled round: ${items} index items, ${bytes} bytes, ${Math.round(bytes / items)} bytes per certificate read`,
+    );
+    items = 0;
+    bytes = 0;
+    w.clock.advance(HOUR);
+    const unchanged = await w.check();
+    expect(unchanged).toMatchObject({ certificates: pending, changes: [] });
+    // Between rounds the planner reads the pending certificates only.
+    expect(items).toBe(pending);
+    console.log(
+      `polling read, unchanged re-check between rounds: ${items} index items for ${unchanged.certificates} due certificates, ${bytes} bytes, ${Math.round(bytes / unchanged.certificates)} bytes per due certificate (whole items: the index projects every attribute)`,
+    );
+  });
 });
+
+/** An item's size as DynamoDB counts it, near enough: each attribute's name and value. */
+function itemBytes(item: Record<string, unknown>): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(item)) {
+    n += Buffer.byteLength(name);
+    if (typeof value === 'string') n += Buffer.byteLength(value);
+    else if (typeof value === 'number') n += Math.ceil(String(value).length / 2) + 1;
+    else if (value instanceof Uint8Array) n += value.length;
+    else n += Buffer.byteLength(JSON.stringify(value) ?? '');
+  }
+  return n;
+}
