@@ -132,6 +132,19 @@ describe('settled certificates in their sources daily rounds', () => {
     expect((await verifyEvidence(w.store)).differences).toEqual([]);
   });
 
+  it('a one-case check asks its settled certificates when due but does not advance the sources heartbeat', async () => {
+    const { w } = await settledWorld(3, 2);
+    const before = await w.store.getSourceStates();
+    const one = await w.check({ caseId: 'c1' });
+    expect(one).toMatchObject({ certificates: 3, changes: [], observationsWritten: 0 });
+    const after = await w.store.getSourceStates();
+    for (const [key, s] of after) expect(s.settledConfirmedAt).toBe(before.get(key)!.settledConfirmedAt);
+    // The next full run asks them again and advances the heartbeat.
+    w.clock.advance(HOUR);
+    expect(await w.check()).toMatchObject({ certificates: 3, changes: [] });
+    for (const s of (await w.store.getSourceStates()).values()) expect(s.settledConfirmedAt).toBeGreaterThanOrEqual(T0 + DAY + 4 * HOUR);
+  });
+
   it('reads nothing of the settled pool between rounds; prints the item bytes a planning read costs per due certificate', async () => {
     const total = 60;
     const pending = 6;
