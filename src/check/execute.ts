@@ -5,12 +5,13 @@
  *
  * Polling cost follows changes, not polls: a certificate's answer is written
  * only when it differs from the last one recorded (or once a day as a
- * heartbeat); otherwise only the source's own state is updated.
+ * heartbeat, except for a settled certificate asked in its sources' round:
+ * settled-round.ts); otherwise only the source's own state is updated.
  */
 import { OcspIssuer } from '../pki/ocsp.js';
 import { parseRawCertificate, type RawCertificate } from '../pki/raw-certificate.js';
 import type { Clock, CrlJob, Fetcher, JobCertificate, OcspJob } from '../ports/index.js';
-import { EMPTY_RECORD, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
 import {
   sourceKey,
   type RecordWrite,
@@ -20,7 +21,8 @@ import {
   type StoredObservation,
 } from '../ports/store.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
-import { pollDue } from './poll.js';
+import { pollDue, pollEntry } from './poll.js';
+import { revocationSources } from '../rules/revocation-sources.js';
 import { describeAnswer, groupByHost, servedStale } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeAnswer, type ProbeOutcome } from './probe.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
@@ -114,6 +116,8 @@ export class ObservationRecorder {
       onObservation?: (cert: JobCertificate, observation: StoredObservation) => void;
       /** Where the run's unchanged good answers go, for the record when an answer changes (ports/good-answers.ts). */
       goodAnswers?: GoodAnswerLog | null;
+      /** Settled certificates go into the settled pool of the polling index (check/settled-round.ts). */
+      settledPool?: boolean;
     } = {},
   ) {}
 
@@ -122,6 +126,38 @@ export class ObservationRecorder {
 
   get observationsWritten(): number {
     return this.written;
+  }
+
+  /** Sources (keys) that gave a settled certificate an error in this run: their settled round does not advance. */
+  readonly settledErrors = new Set<string>();
+  /** Per source, the earliest latest answer among the records this run put into the settled pool (settled-round.ts). */
+  readonly settledJoins = new Map<string, number>();
+
+  /**
+   * An answer to a settled certificate asked in its sources' round: an unchanged one is not written at all,
+   * not even as the daily heartbeat (the source's state confirms it). True when it is left unwritten.
+   */
+  private settledUnchanged(observation: StoredObservation, written: boolean): boolean {
+    if (observation.status === 'error') this.settledErrors.add(sourceKey(observation.source.kind, observation.source.url));
+    return !written;
+  }
+
+  /**
+   * Where a written record goes in the polling index. With the settled pool, a settled one goes there, and its
+   * sources' rounds are pulled in to a day after its latest answers (settled-round.ts).
+   */
+  private pollPlace(cert: StoredCertificate, record: EvidenceRecord, now: number): { due: number | null; settled: boolean } {
+    const interval = this.options.settledIntervalMs;
+    if (!this.options.settledPool) return { due: pollDue(cert, record, now, interval), settled: false };
+    const place = pollEntry(cert, record, now, interval);
+    if (!place?.settled) return { due: place?.due ?? null, settled: false };
+    const facts = latestAnswers(record);
+    for (const s of revocationSources(cert)) {
+      const key = sourceKey(s.kind, s.url);
+      const at = facts.get(key)?.latest?.observedAt ?? Number.NEGATIVE_INFINITY;
+      this.settledJoins.set(key, Math.min(this.settledJoins.get(key) ?? Number.POSITIVE_INFINITY, at));
+    }
+    return place;
   }
 
   /** The record of a certificate with every answer considered so far folded in, written yet or not. */
@@ -145,6 +181,7 @@ export class ObservationRecorder {
     // The same answer, now served past its nextUpdate (an old CRL still served, or a 304 to it): the
     // stale_response finding rests on this run's observation, so it is recorded though unchanged.
     const firstServedStale = prev !== null && prev.stale !== true && servedStale(observation);
+    if (cert.settled && this.settledUnchanged(observation, changed || firstSinceExpiry || firstServedStale)) return;
     if (!changed && !firstSinceExpiry && !firstServedStale && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt)
       return;
     if (changed) {
@@ -289,7 +326,7 @@ export class ObservationRecorder {
       }
       known.record = mergeEvidence(known.record, entry.added, entry.cert.notAfter);
       entry.added = [];
-      const due = pollDue(withDisclosed(known.cases[0]!.cert, entry.cert), known.record, now, this.options.settledIntervalMs);
+      const { due, settled } = this.pollPlace(withDisclosed(known.cases[0]!.cert, entry.cert), known.record, now);
       known.cases.forEach((kc, index) => {
         writes.push({
           entry,
@@ -299,6 +336,7 @@ export class ObservationRecorder {
             record: known.record,
             rev: kc.rev,
             pollDue: due,
+            ...(settled ? { pollSettled: true } : {}),
             soleWriter: this.options.soleWriter === true || entry.cert.sources === 1,
           },
         });
@@ -317,13 +355,8 @@ export class ObservationRecorder {
         const stored = await this.store.getCaseCertificate(w.cert.caseId, w.cert.sha256);
         if (!stored) continue; // not tracked any more
         const record = mergeEvidence(stored.record, recordObservations(w.record), w.cert.notAfter);
-        retry.push({
-          ...w,
-          record,
-          rev: stored.rev,
-          pollDue: pollDue(withDisclosed(w.cert, this.records.get(w.cert.sha256)?.cert), record, now, this.options.settledIntervalMs),
-          soleWriter: false,
-        });
+        const { due, settled } = this.pollPlace(withDisclosed(w.cert, this.records.get(w.cert.sha256)?.cert), record, now);
+        retry.push({ ...w, record, rev: stored.rev, pollDue: due, pollSettled: settled, soleWriter: false });
       }
       lost = await this.store.writeRecords(retry);
       // A later write in this run for the same certificate must start from the revision that won.

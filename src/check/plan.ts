@@ -17,6 +17,7 @@ import { isDisclosedShard, MAX_URLS_PER_ROUTE, refusedSources, revocationSources
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
 import { YIELD_EVERY, yieldToEventLoop } from '../util/yield.js';
+import { SettledRound, type PollEntry } from './settled-round.js';
 
 export interface PlanOptions {
   readonly caseId?: string;
@@ -29,6 +30,12 @@ export interface PlanOptions {
    * polling index), so the responders are asked while planning goes on. They are in the plan's `ocspJobs` as well.
    */
   readonly onOcspJobs?: (jobs: readonly OcspJob[]) => void;
+  /**
+   * Settled certificates live in the settled pool and are asked in their sources' daily rounds, an unchanged
+   * answer writing nothing per certificate (settled-round.ts). Only where one process runs every job of the
+   * run and then writes the source states with `plan.settledRound.finish` (the local check).
+   */
+  readonly settledPool?: boolean;
 }
 
 /** A certificate due in this run, with every case that tracks it. */
@@ -54,6 +61,8 @@ export interface CheckPlan {
   readonly refs: ReadonlyMap<string, CertificateRef>;
   /** Sources past the cap per certificate (MAX_URLS_PER_ROUTE), one line per certificate and route: never asked. */
   readonly refused: readonly { readonly kind: 'crl' | 'ocsp'; readonly url: string; readonly error: string }[];
+  /** With `settledPool`: this run's settled rounds, which write the source states at its end. */
+  readonly settledRound: SettledRound | null;
 }
 
 export async function planCheck(store: CaseStore & ObservationStore, now: number, options: PlanOptions = {}): Promise<CheckPlan> {
@@ -75,12 +84,16 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
   const refused: CheckPlan['refused'][number][] = [];
   let retiredExpired = 0;
   let certificates = 0;
+  const round = options.settledPool ? new SettledRound(sourceStates, now, settledInterval, options.caseId !== undefined) : null;
 
   /** Plans certificates due in this run; every case of each of them is among `due` (one shard holds them all). */
   const planDue = async (due: readonly CaseCertificate[]): Promise<void> => {
     const shardRefs = new Map<string, CertificateRef>();
+    const entries = new Map<string, PollEntry[]>();
     for (const cc of due) {
       if (!caseIds.has(cc.cert.caseId)) continue;
+      if (round)
+        entries.set(cc.cert.sha256, [...(entries.get(cc.cert.sha256) ?? []), { pollDue: cc.pollDue, pollSettled: cc.pollSettled }]);
       const ref = shardRefs.get(cc.cert.sha256);
       if (ref) {
         ref.caseIds.push(cc.cert.caseId);
@@ -117,6 +130,10 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
         retiredExpired += ref.cases.length;
         continue;
       }
+      const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
+      const pooled = round ? await placeInPool(store, round, ref, sha, entries.get(sha) ?? [], settled && c.notAfter > now) : null;
+      const asked = pooled && round ? round.plan(sources, (key) => facts.get(key)?.latest, entries.get(sha) ?? [], pooled.moved) : null;
+      if (asked?.size === 0) continue; // settled, and no source due for it in this run
       refs.set(sha, ref);
       certificates += ref.cases.length;
       for (const r of refusedSources(c)) {
@@ -127,10 +144,11 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
           error: `refused: certificate ${c.serial} names ${r.named} ${what}; only the first ${MAX_URLS_PER_ROUTE} are read, ${r.refused.length} refused`,
         });
       }
-      const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
       for (const s of sources) {
         const prev = facts.get(sourceKey(s.kind, s.url))?.latest ?? undefined;
-        if (settled && c.notAfter > now && prev && prev.observedAt + settledInterval > now) continue;
+        if (asked) {
+          if (!asked.has(sourceKey(s.kind, s.url))) continue;
+        } else if (settled && c.notAfter > now && prev && prev.observedAt + settledInterval > now) continue;
         const certificate: JobCertificate = {
           sha256: c.sha256,
           serial: c.serial,
@@ -140,6 +158,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
           record: ref.record,
           cases: ref.cases,
           sources: sources.length,
+          ...(asked ? { settled: true } : {}),
           ...(c.disclosedCrlUrls?.length
             ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned === true }
             : {}),
@@ -166,8 +185,13 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
     handOver();
   };
 
-  if (options.caseId) await planDue((await store.loadCase(options.caseId)).filter((cc) => cc.pollDue !== null && cc.pollDue <= now));
-  else await store.visitPollDue(now, planDue);
+  if (options.caseId)
+    await planDue(
+      (await store.loadCase(options.caseId)).filter(
+        (cc) => cc.pollDue !== null && (cc.pollSettled && round ? round.readsPool : cc.pollDue <= now),
+      ),
+    );
+  else await store.visitPollDue(now, planDue, { settled: round === null ? 'due' : round.readsPool ? 'whole' : 'none' });
 
   const crlJobs: CrlJob[] = [...crlGroups.values()].map((g) => {
     const state = sourceStates.get(sourceKey('crl', g.url));
@@ -199,5 +223,31 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
     ocspJobs,
     refs,
     refused,
+    settledRound: round,
   };
+}
+
+/**
+ * With the settled pool: puts a live settled certificate's entries into the pool (once: an entry of today's
+ * every-run shards, or written before the pool existed), and one that is no longer settled but still pooled
+ * (it expired) back into the every-run shards. Null when the certificate is not live and settled.
+ */
+async function placeInPool(
+  store: CaseStore,
+  round: SettledRound,
+  ref: CertificateRef,
+  sha: string,
+  entries: readonly PollEntry[],
+  liveSettled: boolean,
+): Promise<{ moved: boolean } | null> {
+  let moved = false;
+  for (const [i, kc] of ref.cases.entries()) {
+    const inPool = entries[i]?.pollSettled === true;
+    if (liveSettled && !inPool) {
+      // Not covered by a heartbeat before a later round: first re-ask a day after now, the round pulled in by `moved`.
+      await store.setPollDue(kc.cert.caseId, sha, kc.rev, round.startedAt + 1 + round.intervalMs, true);
+      moved = true;
+    } else if (!liveSettled && inPool) await store.setPollDue(kc.cert.caseId, sha, kc.rev, 0, false);
+  }
+  return liveSettled ? { moved } : null;
 }

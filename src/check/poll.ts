@@ -49,3 +49,20 @@ export function pollDueFrom(
   for (const id of sources) due = Math.min(due, (facts.get(id)?.latest?.observedAt ?? 0) + settledIntervalMs);
   return due;
 }
+
+/**
+ * Where a record goes in the polling index when settled certificates are asked in their sources' daily rounds
+ * (check/settled-round.ts): a settled one into the settled pool, first re-asked a day after this write
+ * (`writtenAt`), later only when a round finds it due; anything else as pollDue says.
+ */
+export function pollEntry(
+  cert: Pick<TrackedCertificate, 'notAfter'> & SourcedCertificate,
+  record: EvidenceRecord,
+  writtenAt: number,
+  settledIntervalMs = DAY_MS,
+): { due: number; settled: boolean } | null {
+  const due = pollDue(cert, record, writtenAt, settledIntervalMs);
+  if (due === null) return null;
+  // pollDue is 0 (every run) for all but a live certificate settled as revoked.
+  return due === 0 ? { due, settled: false } : { due: writtenAt + settledIntervalMs, settled: true };
+}

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
-import type { SourceState } from '../ports/store.js';
+import { sourceKey, type SourceState } from '../ports/store.js';
 import { recordObservations } from '../rules/evidence.js';
 import { noVerdicts, verdictOf, type Verdict } from '../rules/verdict.js';
 import {
@@ -75,6 +75,19 @@ export interface CheckSummary {
   readonly timings: { readonly plan: number; readonly crl: number; readonly ocsp: number; readonly write: number };
 }
 
+/** The run's source states, each with its settled heartbeat carried over or advanced (settled-round.ts). */
+function settledRoundStates(
+  plan: Awaited<ReturnType<typeof planCheck>>,
+  recorder: ObservationRecorder,
+  ran: readonly SourceState[],
+  failed: readonly FailedSource[],
+): SourceState[] {
+  if (!plan.settledRound) return [...ran];
+  const failedKeys = new Set(recorder.settledErrors);
+  for (const f of failed) failedKeys.add(sourceKey(f.kind, f.url));
+  return plan.settledRound.finish(ran, failedKeys, recorder.settledJoins);
+}
+
 export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Promise<CheckSummary> {
   const { store, clock } = deps;
   const startedAt = clock.now().getTime();
@@ -87,6 +100,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     settledIntervalMs: options.settledIntervalMs,
     soleWriter: true,
     goodAnswers: deps.goodAnswers ?? null,
+    settledPool: true,
   });
   const issuers = new IssuerCache(store);
   // The total is known once planning ends; OCSP answers that come before are counted then.
@@ -116,6 +130,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   try {
     plan = await planCheck(store, startedAt, {
       ...options,
+      settledPool: true,
       onOcspJobs: (jobs) => {
         ocspFrom ??= clock.now().getTime();
         ocsp.add(jobs);
@@ -216,7 +231,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   await recorder.carryInLastGood();
   await recorder.flush();
   await deps.goodAnswers?.commit(clock.now().getTime());
-  await store.putSourceStates(sourceStates);
+  await store.putSourceStates(settledRoundStates(plan, recorder, sourceStates, failedSources));
   deps.progress?.stop();
 
   await judge(withOcsp);

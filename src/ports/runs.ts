@@ -41,6 +41,11 @@ export interface JobCertificate {
    */
   readonly disclosedCrlUrls?: readonly string[];
   readonly disclosedCrlsPartitioned?: boolean;
+  /**
+   * Asked in a settled round (check/settled-round.ts): an unchanged answer writes nothing for this
+   * certificate, not even the daily heartbeat; the source's state confirms it.
+   */
+  readonly settled?: boolean;
 }
 
 /** One CRL URL (and issuer): fetched once for all of its certificates. */

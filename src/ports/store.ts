@@ -39,6 +39,11 @@ export interface CaseCertificate {
   readonly rev: number;
   /** When the planner should next ask (epoch ms); null when it is out of the polling index. */
   readonly pollDue: number | null;
+  /**
+   * In the settled pool (revoked on verified evidence): `pollDue` is then the first re-ask, a day after the
+   * record was last written, and the certificate is asked in its sources' daily settled rounds (check/settled-round.ts).
+   */
+  readonly pollSettled?: boolean;
   /** Stored before evidence records existed: the record must be rebuilt from the observations. */
   readonly legacy?: boolean;
 }
@@ -67,6 +72,8 @@ export interface RecordWrite {
   readonly rev: number;
   /** When the planner should next pick it up (epoch ms); null takes it out of the polling index. */
   readonly pollDue: number | null;
+  /** Into the settled pool rather than the polling index's every-run shards. */
+  readonly pollSettled?: boolean;
   /**
    * Only one writer can touch this record in this run (one process runs every job, or the certificate has
    * one source): written in a batch. Otherwise a conditional write on `rev`.
@@ -91,6 +98,14 @@ export interface SourceState {
   readonly issuerSha256?: string | null;
   /** The CRL's signature algorithm, carried into the answers an unchanged CRL (304) confirms. */
   readonly signatureAlgorithm?: string | null;
+  /**
+   * The source's heartbeat for settled certificates (check/settled-round.ts): every certificate of the settled
+   * pool whose first re-ask is at or before `settledConfirmedAt` + the settled interval was answered by this
+   * source, verified and unchanged, at or after `settledConfirmedAt`. Their unchanged answers are not written.
+   */
+  readonly settledConfirmedAt?: number | null;
+  /** When a certificate of the settled pool next needs this source asked; absent: at the next run. */
+  readonly settledDueAt?: number | null;
 }
 
 /** One CRL as fetched and verified: the evidence behind CRL observations. */
@@ -127,6 +142,15 @@ export interface StoreCounters {
   readonly itemsWritten: number;
   /** Items read (returned by queries and gets) since it was opened: planning cost should follow what is due. */
   readonly itemsRead: number;
+}
+
+/**
+ * How much of the settled pool a polling read takes (check/settled-round.ts): `due` (the default) what is due
+ * by then, like the every-run shards; `whole` every certificate in it, for a settled round (which decides what
+ * is asked); `none` nothing, in a run without a settled round.
+ */
+export interface SettledPoolRead {
+  readonly settled?: 'due' | 'whole' | 'none';
 }
 
 /** Cases, the certificates they track with their evidence records, and the polling index over those records. */
@@ -166,13 +190,13 @@ export interface CaseStore extends StoreCounters {
    */
   visitCase(caseId: string, visit: (cc: CaseCertificate) => void | Promise<void>): Promise<void>;
   /** Certificates of every case that the planner should ask at `now`: one Query per shard of the sparse polling index. */
-  listPollDue(now: number): Promise<CaseCertificate[]>;
+  listPollDue(now: number, options?: SettledPoolRead): Promise<CaseCertificate[]>;
   /**
    * The same certificates, handed to `visit` shard by shard (one shard of the polling index holds every case of
    * a certificate), one call at a time, as each is read whole: a planner can start on the first shards while
-   * the rest are read.
+   * the rest are read. The settled pool's shards follow (SettledPoolRead).
    */
-  visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>): Promise<void>;
+  visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>, options?: SettledPoolRead): Promise<void>;
   /** How many certificates each case tracks (kept on the case item). */
   certificateCounts(): Promise<Map<string, number>>;
   /** One record, read consistently (after a conditional write lost). */
@@ -186,7 +210,7 @@ export interface CaseStore extends StoreCounters {
    */
   writeRecords(writes: readonly RecordWrite[]): Promise<RecordWrite[]>;
   /** Moves a record in or out of the polling index without touching it (conditional on `rev`); false when it changed meanwhile. */
-  setPollDue(caseId: string, sha256: string, rev: number, pollDue: number | null): Promise<boolean>;
+  setPollDue(caseId: string, sha256: string, rev: number, pollDue: number | null, settled?: boolean): Promise<boolean>;
 }
 
 /** The evidence trail: observations (append-only), CRL snapshots, and each source's heartbeat. */

@@ -324,7 +324,7 @@ export async function buildCaseReport(
   const failing = new Map<string, { kind: 'ocsp' | 'crl'; url: string; error: string | null }>();
   for (const c of reportCerts) {
     for (const src of c.sources) {
-      const t = Date.parse(src.checkedAt);
+      const t = Date.parse(src.confirmedAt ?? src.checkedAt);
       if (lastChecked === null || t > lastChecked) lastChecked = t;
       if (src.status === 'error') failing.set(`${src.kind} ${src.url}`, { kind: src.kind, url: src.url, error: src.error });
     }

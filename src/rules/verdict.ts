@@ -95,6 +95,11 @@ export interface SourceStatus {
   readonly error: string | null;
   /** How the source was reached (revocation-sources.ts); null for a source the certificate no longer lists. */
   readonly route?: SourceRoute | null;
+  /**
+   * When the source last confirmed this answer unchanged, later than `checkedAt`: a settled certificate's
+   * unchanged answers are not written, its source's settled heartbeat vouches for them (check/settled-round.ts).
+   */
+  readonly confirmedAt?: string;
 }
 
 /** The certificate entry of `status --json` (docs/cli.md, `status`; docs/schemas/). */

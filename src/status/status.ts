@@ -8,7 +8,7 @@
 import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
 import { oneLine } from '../util/terminal.js';
-import { EMPTY_RECORD, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
+import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
 import { certificateStatus, countVerdicts, noVerdicts, type CertificateStatus, type Verdict } from '../rules/verdict.js';
 import { computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
@@ -16,7 +16,18 @@ import { formatDuration, isoOrNull } from '../time.js';
 import { crlSourceUrls, isDisclosedShard } from '../rules/revocation-sources.js';
 import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
-import type { CaseCertificate, CaseStore, CrlSnapshot, ObservationStore, StatusSpool, StoredCertificate } from '../ports/store.js';
+import {
+  sourceKey,
+  type CaseCertificate,
+  type CaseStore,
+  type CrlSnapshot,
+  type ObservationStore,
+  type SourceState,
+  type StatusSpool,
+  type StoredCertificate,
+} from '../ports/store.js';
+import { settledConfirmedAt } from '../check/settled-round.js';
+import { DAY_MS } from '../check/poll.js';
 
 /**
  * The CRL snapshots of one URL in the order they were seen, with a sparse
@@ -243,6 +254,30 @@ export async function buildStatus(
 }
 
 /**
+ * Each source's `confirmedAt`: when its settled heartbeat (check/settled-round.ts) confirmed the latest recorded
+ * answer of a settled certificate later than that answer was written. An unchanged answer to a settled
+ * certificate is not written, so without it a report would show the day it was settled as its last check.
+ */
+function withHeartbeat(
+  s: CertificateStatus,
+  cc: CaseCertificate,
+  record: EvidenceRecord,
+  states: ReadonlyMap<string, SourceState>,
+): CertificateStatus {
+  let changed = false;
+  const facts = latestAnswers(record);
+  const sources = s.sources.map((src) => {
+    const key = sourceKey(src.kind, src.url);
+    const latest = facts.get(key)?.latest;
+    const at = settledConfirmedAt(latest, cc, states.get(key), DAY_MS);
+    if (!latest || !(at > latest.observedAt)) return src;
+    changed = true;
+    return { ...src, confirmedAt: isoOrNull(at)! };
+  });
+  return changed ? { ...s, sources } : s;
+}
+
+/**
  * Judges every certificate of every case (or one case) and hands each verdict
  * to `sink` in serial order. A case is read page by page (Store.visitCase); each
  * certificate is judged as its page arrives (while the store reads the next
@@ -280,6 +315,8 @@ export async function streamStatus(
     cases = await store.listCases();
   }
   const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
+  // Read once, at the first certificate of the settled pool: their heartbeat dates its sources' confirmations.
+  let sourceStates: Promise<Map<string, SourceState>> | null = null;
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
     const spool = reads ? memorySpool() : openSpool();
     try {
@@ -292,7 +329,11 @@ export async function streamStatus(
         for (const url of crlSourceUrls(cert))
           if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
         const observations = recordObservations(record);
-        const s = certificateStatus(kase, cert, [...observations, ...goodFromSnapshots(cert, record, snapshots)], now, rules);
+        let s = certificateStatus(kase, cert, [...observations, ...goodFromSnapshots(cert, record, snapshots)], now, rules);
+        if (cc.pollSettled) {
+          sourceStates ??= store.getSourceStates();
+          s = withHeartbeat(s, cc, record, await sourceStates);
+        }
         // Each source's checkedAt, thisUpdate and nextUpdate are those of one answer, the latest recorded: a
         // source's later reads are not dated onto it (a later checkedAt beside an older thisUpdate reads as a
         // stale responder). Unchanged answers reach the record when the answer changes (ports/good-answers.ts).

@@ -155,14 +155,29 @@ export function observationSortKey(o: StoredObservation): string {
   return `${OBSERVATION_PREFIX}${pad(o.observedAt)}#${o.source.kind}#${urlHash(o.source.url)}#${content}`;
 }
 
-/** The polling index keys of a record due at `due`; null keeps it out of the (sparse) index. */
-export function pollKeys(cert: { caseId: string; sha256: string }, due: number | null): { pk2: string; sk2: string; pd: number } | null {
+/**
+ * The polling index keys of a record due at `due`; null keeps it out of the (sparse) index. A settled
+ * certificate (`settled`) goes to the settled pool's shard instead, with `due` its first re-ask: the
+ * planner reads the pool only when a source's daily settled round comes (docs/evidence.md).
+ */
+export function pollKeys(
+  cert: { caseId: string; sha256: string },
+  due: number | null,
+  settled = false,
+): { pk2: string; sk2: string; pd: number } | null {
   if (due === null) return null;
-  return { pk2: pollPartition(cert.sha256.charAt(0)), sk2: `${pad(due)}#${cert.caseId}#${cert.sha256}`, pd: due };
+  const shard = cert.sha256.charAt(0);
+  return { pk2: settled ? settledPartition(shard) : pollPartition(shard), sk2: `${pad(due)}#${cert.caseId}#${cert.sha256}`, pd: due };
 }
 
 /** One shard of the polling index (a first hex digit of the sha256). */
 export const pollPartition = (shard: string): string => `POLL#${shard}`;
+
+const SETTLED_POOL = 'POLL#SETTLED#';
+/** One shard of the settled pool: certificates settled as revoked, in the same index, asked in their sources' daily rounds. */
+export const settledPartition = (shard: string): string => `${SETTLED_POOL}${shard}`;
+/** Whether an item's index partition is the settled pool's. */
+export const inSettledPool = (pk2: unknown): boolean => typeof pk2 === 'string' && pk2.startsWith(SETTLED_POOL);
 
 /** The upper bound of a polling-index query for everything due at `now`. */
 export const pollUpTo = (now: number): string => `${pad(now)}#\uffff`;
@@ -320,14 +335,20 @@ export function unpackCertificate(text: string, caseId: string, sha256: string):
   return cert;
 }
 
-export function certificateItem(cert: StoredCertificate, record: EvidenceRecord, rev: number, pollDue: number | null): Item {
+export function certificateItem(
+  cert: StoredCertificate,
+  record: EvidenceRecord,
+  rev: number,
+  pollDue: number | null,
+  settled = false,
+): Item {
   return {
     pk: casePartition(cert.caseId),
     sk: `${CERT}${cert.sha256}`,
     c: packCertificate(cert),
     ev: packRecord(record),
     rev,
-    ...(pollKeys(cert, pollDue) ?? {}),
+    ...(pollKeys(cert, pollDue, settled) ?? {}),
   };
 }
 
@@ -340,7 +361,9 @@ export function toCaseCertificate(i: Item): CaseCertificate {
   const pollDue = i.pd === undefined || i.pd === null ? null : Number(i.pd);
   const caseId = String(i.pk).slice(CASE.length);
   const sha256 = certificateShaOf(i.sk);
-  return new PackedCaseCertificate(i.c, String(i.ev), Number(i.rev ?? 0), pollDue, caseId, sha256);
+  const cc = new PackedCaseCertificate(i.c, String(i.ev), Number(i.rev ?? 0), pollDue, caseId, sha256);
+  if (inSettledPool(i.pk2)) cc.pollSettled = true;
+  return cc;
 }
 
 /**
@@ -356,6 +379,8 @@ export class PackedCaseCertificate implements CaseCertificate {
   #sha256: string;
   #cert: StoredCertificate | null = null;
   #record: EvidenceRecord | null = null;
+  /** In the settled pool of the polling index (set only when true, so most items keep one shape). */
+  declare pollSettled?: boolean;
   declare cert: StoredCertificate;
   declare record: EvidenceRecord;
 

@@ -11,7 +11,14 @@ import type { Case } from '../domain.js';
 import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
 import type { NoticeLedger } from '../ports/mail.js';
 import type { RunLedger } from '../ports/runs.js';
-import { StoreError, type CaseCertificate, type RecordWrite, type Store, type StoredCertificate } from '../ports/store.js';
+import {
+  StoreError,
+  type CaseCertificate,
+  type RecordWrite,
+  type SettledPoolRead,
+  type Store,
+  type StoredCertificate,
+} from '../ports/store.js';
 import { ABSENT, PRESENT, queryAll } from '../ports/table.js';
 import { groupBy } from '../util/group-by.js';
 import { mapLimit, oneAtATime } from '../util/map-limit.js';
@@ -25,12 +32,14 @@ import {
   certificateItem,
   certificateShaOf,
   derKey,
+  inSettledPool,
   derShaOf,
   packRecord,
   POLL_SHARDS,
   pollKeys,
   pollPartition,
   pollUpTo,
+  settledPartition,
   SHA256_DIGITS,
   toCase,
   toCaseCertificate,
@@ -215,7 +224,17 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
     );
   }
 
-  async listPollDue(now: number): Promise<CaseCertificate[]> {
+  /** One shard of the settled pool: whole, or what is due by `upTo` (a planner without settled rounds). */
+  private readSettledShard(shard: string, upTo: number | null): Promise<CaseCertificate[]> {
+    return queryAll(
+      this.table,
+      { pk: settledPartition(shard), index: POLL_INDEX, ...(upTo === null ? {} : { upTo: pollUpTo(upTo) }) },
+      `the settled certificates (shard ${shard})`,
+      toCaseCertificate,
+    );
+  }
+
+  async listPollDue(now: number, options: SettledPoolRead = {}): Promise<CaseCertificate[]> {
     if (!this.table.hasIndex(POLL_INDEX)) {
       // A home created before the index existed (dynalite cannot add one to a table): read every case instead.
       const out: CaseCertificate[] = [];
@@ -225,25 +244,46 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
           { pk: casePartition(kase.id), prefix: CERT_PREFIX },
           `the certificates of case ${kase.id}`,
         );
-        for (const item of items) if (item.pd !== undefined && Number(item.pd) <= now) out.push(toCaseCertificate(item));
+        for (const item of items) {
+          if (item.pd === undefined) continue;
+          const settled = inSettledPool(item.pk2) ? (options.settled ?? 'due') : null;
+          if (settled === 'whole' || ((settled === null || settled === 'due') && Number(item.pd) <= now)) out.push(toCaseCertificate(item));
+        }
       }
       return out;
     }
-    return (await Promise.all([...POLL_SHARDS].map((shard) => this.readShard(shard, now)))).flat();
+    const reads = [...POLL_SHARDS].map((shard) => this.readShard(shard, now));
+    const settled = options.settled ?? 'due';
+    if (settled !== 'none') for (const shard of POLL_SHARDS) reads.push(this.readSettledShard(shard, settled === 'whole' ? null : now));
+    return (await Promise.all(reads)).flat();
   }
 
-  async visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>): Promise<void> {
+  async visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>, options: SettledPoolRead = {}): Promise<void> {
     if (!this.table.hasIndex(POLL_INDEX)) {
-      await visit(await this.listPollDue(now));
+      await visit(await this.listPollDue(now, options));
       return;
     }
     // Shard by shard, in shard order, each handed over as soon as it is read whole while the next two are read:
     // the planner starts on the first shards (and their certificates can be asked) long before the last, where
-    // reading all 16 at once finished them together.
-    const shards = [...POLL_SHARDS];
+    // reading all 16 at once finished them together. A shard of the settled pool is read with the same shard of
+    // the every-run partitions and handed over with it: a certificate tracked in two cases may have an entry in
+    // each, and the planner needs every case of a certificate at once.
+    const settled = options.settled ?? 'due';
+    const shards = [...POLL_SHARDS].map((shard) =>
+      settled === 'none'
+        ? () => this.readShard(shard, now)
+        : async () => {
+            const [due, pooled] = await Promise.all([
+              this.readShard(shard, now),
+              this.readSettledShard(shard, settled === 'whole' ? null : now),
+            ]);
+            for (const cc of pooled) due.push(cc);
+            return due;
+          },
+    );
     const reads: Promise<CaseCertificate[]>[] = [];
     const read = (i: number): void => {
-      const p = this.readShard(shards[i]!, now);
+      const p = shards[i]!();
       p.catch(() => undefined); // awaited in turn below
       reads.push(p);
     };
@@ -262,12 +302,12 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
 
   async writeRecords(writes: readonly RecordWrite[]): Promise<RecordWrite[]> {
     await this.table.batchPut(
-      writes.filter((w) => w.soleWriter).map((w) => certificateItem(w.cert, w.record, w.rev + 1, w.pollDue)),
+      writes.filter((w) => w.soleWriter).map((w) => certificateItem(w.cert, w.record, w.rev + 1, w.pollDue, w.pollSettled)),
       'evidence records',
     );
     const lost: RecordWrite[] = [];
     for (const w of writes.filter((x) => !x.soleWriter)) {
-      const poll = pollKeys(w.cert, w.pollDue);
+      const poll = pollKeys(w.cert, w.pollDue, w.pollSettled);
       const written = await this.table.updateIf(
         caseCertificateKey(w.cert.caseId, w.cert.sha256),
         poll
@@ -281,8 +321,8 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
     return lost;
   }
 
-  async setPollDue(caseId: string, sha256: string, rev: number, pollDue: number | null): Promise<boolean> {
-    const poll = pollKeys({ caseId, sha256 }, pollDue);
+  async setPollDue(caseId: string, sha256: string, rev: number, pollDue: number | null, settled = false): Promise<boolean> {
+    const poll = pollKeys({ caseId, sha256 }, pollDue, settled);
     const written = await this.table.updateIf(
       caseCertificateKey(caseId, sha256),
       poll ? { set: poll } : { remove: POLL_ATTRIBUTES },

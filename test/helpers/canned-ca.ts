@@ -45,6 +45,22 @@ export class CannedCaFetcher implements Fetcher {
     this.crlCache = null;
   }
 
+  /** The CA reverses a revocation (BR 4.10.1 forbids it): its next CRL omits the serial and its responder says good. */
+  unrevoke(serial: string): void {
+    this.statuses.set(serial, { status: 'good' });
+    this.crlNumber++;
+    this.crlCache = null;
+  }
+
+  /** Serials the next CRLs leave off though they stay revoked (the responder still says so). */
+  readonly crlOmits = new Set<string>();
+
+  /** Makes the next CRL a new one (a new CRL number and thisUpdate). */
+  reissueCrl(): void {
+    this.crlNumber++;
+    this.crlCache = null;
+  }
+
   get crlRequests(): number {
     return this.requests.filter((r) => r.url === this.crlUrl).length;
   }
@@ -57,7 +73,8 @@ export class CannedCaFetcher implements Fetcher {
     if (!this.crlCache) {
       const entries: CrlEntryInput[] = [];
       for (const [serial, s] of this.statuses)
-        if (s.status === 'revoked') entries.push({ serial, revocationDate: s.revocationTime, reasonCode: s.reasonCode });
+        if (s.status === 'revoked' && !this.crlOmits.has(serial))
+          entries.push({ serial, revocationDate: s.revocationTime, reasonCode: s.reasonCode });
       const thisUpdate = Math.floor(this.now() / 1000) * 1000;
       this.crlCache = this.ca.crl({ entries, thisUpdate, nextUpdate: thisUpdate + 4 * DAY, crlNumber: this.crlNumber });
     }

@@ -1,0 +1,146 @@
+/**
+ * Settled certificates (revoked on verified evidence, still live) are asked once a day, to catch a reversed
+ * revocation (BR 4.10.1), and an unchanged answer to them writes nothing per certificate (issue 29): the
+ * source's own state item, written once per run anyway, is the heartbeat.
+ *
+ * - A settled certificate's record goes into the settled pool of the polling index (store/layout.ts,
+ *   pollKeys) with its first re-ask a day after that write; the entry does not move while its answers stand.
+ * - Each source state carries `settledDueAt`, when some certificate of the pool next needs that source asked.
+ *   The planner reads the pool only in a run where some source is due (its round), and asks each certificate's
+ *   source once a day after the source last confirmed it.
+ * - After a round with no error from a source (a settled certificate's answer, or the job), the source's
+ *   `settledConfirmedAt` becomes the earliest of: the run's start, and the last confirmation of every pooled
+ *   certificate it did not ask. Every certificate that was in the pool then (first re-ask at or before
+ *   `settledConfirmedAt` + a day) was so answered by that source, unchanged, at or after it: its last
+ *   confirmation is the later of its latest recorded answer and `settledConfirmedAt`. Anything that changed
+ *   was written, and so is in the record.
+ * - A certificate put into the pool in a run (its answer changed, or it came from the every-run shards) is
+ *   not covered until a later round: its sources' `settledDueAt` is pulled in to a day after its latest
+ *   recorded answers, so it is asked no later than it was before this change.
+ *
+ * Local runs only (one process runs every job of a run and writes the source states once): the queued jobs
+ * of the AWS worker keep the per-certificate daily heartbeat.
+ */
+import type { Observation } from '../domain.js';
+import { sourceKey, type SourceState } from '../ports/store.js';
+
+/** A certificate's entry in the polling index, as the planner read it. */
+export interface PollEntry {
+  readonly pollDue: number | null;
+  readonly pollSettled?: boolean;
+}
+
+/**
+ * When a source last confirmed a settled certificate's answer: its latest recorded answer, or the source's
+ * settled heartbeat when that covers the certificate (it was in the pool by then, and the answer is verified).
+ */
+export function settledConfirmedAt(
+  latest: Observation | null | undefined,
+  entry: PollEntry,
+  state: SourceState | undefined,
+  intervalMs: number,
+): number {
+  const recorded = latest?.observedAt ?? Number.NEGATIVE_INFINITY;
+  const heartbeat = state?.settledConfirmedAt;
+  if (!entry.pollSettled || entry.pollDue === null || heartbeat == null || !latest || latest.status === 'error') return recorded;
+  return entry.pollDue - intervalMs <= heartbeat ? Math.max(recorded, heartbeat) : recorded;
+}
+
+/** The planner's side of the settled rounds of one run. */
+export class SettledRound {
+  /** The sources whose round is in this run, with the earliest last confirmation among the pooled certificates not asked. */
+  private readonly due = new Map<string, number>();
+  /** Per source, the earliest latest answer among the certificates put into the pool in this run. */
+  readonly joins = new Map<string, number>();
+
+  /**
+   * `partial`: the run plans one case only, so it does not see every pooled certificate of a source: it asks those
+   * of its case that are due, but a source's heartbeat does not advance (they are asked again at the next run).
+   */
+  constructor(
+    readonly states: ReadonlyMap<string, SourceState>,
+    readonly startedAt: number,
+    readonly intervalMs: number,
+    private readonly partial = false,
+  ) {
+    for (const [key, s] of states)
+      if ((s.settledDueAt ?? Number.NEGATIVE_INFINITY) <= startedAt) this.due.set(key, Number.POSITIVE_INFINITY);
+  }
+
+  /** Whether this run reads the settled pool: some source's round is due. */
+  get readsPool(): boolean {
+    return this.due.size > 0;
+  }
+
+  /**
+   * The sources (keys) to ask of one settled certificate, given each source's latest recorded answer and the
+   * certificate's index entries (one per case); notes the rest for the sources' rounds. `moved`: its entries
+   * are being put into the pool in this run.
+   */
+  plan(
+    sources: readonly { kind: 'ocsp' | 'crl'; url: string }[],
+    latestOf: (key: string) => Observation | null | undefined,
+    entries: readonly PollEntry[],
+    moved: boolean,
+  ): Set<string> {
+    const ask = new Set<string>();
+    for (const s of sources) {
+      const key = sourceKey(s.kind, s.url);
+      const latest = latestOf(key);
+      let confirmed = Number.POSITIVE_INFINITY;
+      for (const e of entries) confirmed = Math.min(confirmed, settledConfirmedAt(latest, e, this.states.get(key), this.intervalMs));
+      if (entries.length === 0) confirmed = latest?.observedAt ?? Number.NEGATIVE_INFINITY;
+      if (confirmed + this.intervalMs <= this.startedAt) ask.add(key);
+      else {
+        const m = this.due.get(key);
+        if (m !== undefined && confirmed < m) this.due.set(key, confirmed);
+      }
+      // Not covered by a heartbeat until a later round: asked a day after its latest recorded answer at the latest.
+      if (moved) this.joined(key, latest?.observedAt ?? Number.NEGATIVE_INFINITY);
+    }
+    return ask;
+  }
+
+  joined(key: string, latestAnsweredAt: number): void {
+    this.joins.set(key, Math.min(this.joins.get(key) ?? Number.POSITIVE_INFINITY, latestAnsweredAt));
+  }
+
+  /**
+   * The source states to write at the end of the run: those the run produced, with each source's settled
+   * heartbeat carried over or advanced, and those of sources whose round or pool changed without being read.
+   * `failed`: sources that gave an error this run (a job, or a settled certificate's answer): not advanced.
+   */
+  finish(ran: readonly SourceState[], failed: ReadonlySet<string>, joins: ReadonlyMap<string, number>): SourceState[] {
+    const out = new Map<string, SourceState>();
+    for (const s of ran) {
+      const key = sourceKey(s.kind, s.url);
+      const before = this.states.get(key);
+      out.set(key, {
+        ...s,
+        settledConfirmedAt: before?.settledConfirmedAt ?? null,
+        settledDueAt: before?.settledDueAt ?? null,
+      });
+    }
+    const touch = (key: string): SourceState | null => {
+      const s = out.get(key) ?? this.states.get(key);
+      return s ?? null;
+    };
+    for (const [key, notAsked] of this.due) {
+      if (failed.has(key) || this.partial) continue;
+      const s = touch(key);
+      if (!s) continue;
+      const confirmedAt = Math.min(this.startedAt, notAsked);
+      out.set(key, { ...s, settledConfirmedAt: confirmedAt, settledDueAt: confirmedAt + this.intervalMs });
+    }
+    const pulledIn = new Map(this.joins);
+    for (const [key, at] of joins) pulledIn.set(key, Math.min(pulledIn.get(key) ?? Number.POSITIVE_INFINITY, at));
+    for (const [key, at] of pulledIn) {
+      const s = touch(key);
+      if (!s) continue;
+      const dueAt = Math.max(0, at + this.intervalMs);
+      if (s.settledDueAt != null && s.settledDueAt <= dueAt) continue;
+      out.set(key, { ...s, settledDueAt: Number.isFinite(dueAt) ? dueAt : 0 });
+    }
+    return [...out.values()];
+  }
+}
