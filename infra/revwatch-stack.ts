@@ -8,9 +8,10 @@
  *                              ▲                                                        │
  *   hourly backstop ───────▶ notifier ◀─────────────────────────────────────────────────┘ ─▶ SES
  *   weekly schedule ───────▶ digest ─▶ SES
+ *   sweep schedule (4 h) ──▶ sweeper (CCADB refresh) ─▶ DynamoDB
  *
  * Alarms (to one SNS topic): the dead-letter queue holds a message, a function
- * failed, or no check run finished for an hour.
+ * failed, no check run finished for an hour, or the CCADB disclosures are over 48 hours old.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
@@ -29,7 +30,7 @@ import { EvidenceBucket } from './evidence-bucket.js';
 import { GoodAnswersBucket } from './good-answers-bucket.js';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
+import { CCADB_DISCLOSURE_STALE, CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
 import { ENV } from '../src/runtime/env.js';
 import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-run-events.js';
 import type { StackConfig } from './config.js';
@@ -115,10 +116,23 @@ export class RevwatchStack extends Stack {
       .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] })
       .bindQueue(jobs)
       .bindBus(bus);
+
+    const sweeper = new RevwatchFunction(this, 'Sweeper', {
+      handler: 'sweeper',
+      description: 'revwatch: refreshes the CCADB disclosures and plans a sweep of every disclosed CRL',
+      memorySize: config.memory,
+      timeout: Duration.minutes(5),
+      logRetention: retention,
+      // One at a time: two would refresh and plan the same sweep twice.
+      reservedConcurrentExecutions: 1,
+      deadLetterQueue: deadLetters,
+    });
+    // Reads the disclosures and their last import (staleness, the alarm below).
+    sweeper.bindTable(table, ['GetItem', 'Query']);
     if (config.ccadbReportUrl) {
       // The daily CCADB refresh (src/ccadb/refresh.ts) replaces disclosures: a CA no longer reported is deleted.
-      planner.bindTable(table, ['DeleteItem']);
-      planner.fn.addEnvironment(ENV.ccadbReportUrl, config.ccadbReportUrl);
+      sweeper.bindTable(table, ['PutItem', 'BatchWriteItem', 'DeleteItem']);
+      sweeper.fn.addEnvironment(ENV.ccadbReportUrl, config.ccadbReportUrl);
     }
 
     const worker = new RevwatchFunction(this, 'Worker', {
@@ -222,6 +236,11 @@ export class RevwatchStack extends Stack {
       schedule: Schedule.expression(config.checkSchedule),
       targets: [new LambdaFunction(planner.fn)],
     });
+    new Rule(this, 'SweepSchedule', {
+      description: 'revwatch: refresh the CCADB and start a sweep run',
+      schedule: Schedule.expression(config.sweepSchedule),
+      targets: [new LambdaFunction(sweeper.fn)],
+    });
     new Rule(this, 'CheckCompleted', {
       description: 'revwatch: notices after each check run',
       eventBus: bus,
@@ -263,6 +282,7 @@ export class RevwatchStack extends Stack {
       ['Worker', worker],
       ['Notifier', notifier],
       ['Digest', digest],
+      ['Sweeper', sweeper],
     ] as const) {
       alarm(
         new Alarm(this, `${name}ErrorsAlarm`, {
@@ -290,6 +310,24 @@ export class RevwatchStack extends Stack {
         evaluationPeriods: 1,
         // No data means no run finished: that is the alarm.
         treatMissingData: TreatMissingData.BREACHING,
+      }),
+    );
+
+    alarm(
+      new Alarm(this, 'CcadbDisclosureStaleAlarm', {
+        alarmDescription: 'revwatch: the CCADB disclosures in use were last imported more than 48 hours ago',
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: CCADB_DISCLOSURE_STALE,
+          dimensionsMap: { service: SERVICE_NAME },
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        // The sweeper reports once per sweep (every 4 hours by default): between two, the last state holds.
+        treatMissingData: TreatMissingData.IGNORE,
       }),
     );
 

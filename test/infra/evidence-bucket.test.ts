@@ -173,10 +173,10 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
   });
 });
 
-describe('weekly CCADB refresh switch', { timeout: 180_000 }, () => {
-  const plannerOf = (resources: Record<string, Resource>) => {
+describe('daily CCADB refresh switch', { timeout: 180_000 }, () => {
+  const functionOf = (resources: Record<string, Resource>, word: string) => {
     const [, fn] = Object.entries(resources).find(
-      ([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('plans a check run'),
+      ([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes(word),
     )!;
     const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
     const actions = Object.values(resources)
@@ -186,14 +186,19 @@ describe('weekly CCADB refresh switch', { timeout: 180_000 }, () => {
     return { env: fn.Properties.Environment.Variables as Record<string, unknown>, actions };
   };
 
-  it('is off without a report URL, and with one gives the planner the URL and DeleteItem (replacing disclosures)', () => {
-    const off = plannerOf(synth({}));
+  it('is off without a report URL, and with one gives the sweep planner (not the check planner) the URL and DeleteItem', () => {
+    const off = functionOf(synth({}), 'plans a sweep');
     expect(off.env.REVWATCH_CCADB_REPORT_URL).toBeUndefined();
     expect(off.actions).not.toContain('dynamodb:DeleteItem');
     const url = 'https://ccadb.example/AllCertificateRecordsCSVFormatv4';
-    const on = plannerOf(synth({ ccadbReportUrl: url }));
+    const withUrl = synth({ ccadbReportUrl: url });
+    const on = functionOf(withUrl, 'plans a sweep');
     expect(on.env.REVWATCH_CCADB_REPORT_URL).toBe(url);
     expect(on.actions).toContain('dynamodb:DeleteItem');
+    // The check planner has no part in it: no URL, no delete (and no HTTP stack in its bundle).
+    const planner = functionOf(withUrl, 'plans a check run');
+    expect(planner.env.REVWATCH_CCADB_REPORT_URL).toBeUndefined();
+    expect(planner.actions).not.toContain('dynamodb:DeleteItem');
     expect(() => readStackConfig((k) => ({ sender: 'a@b.example', ccadbReportUrl: 'http://plain.example/x.csv' })[k])).toThrow(
       'context "ccadbReportUrl" must be an https URL, not "http://plain.example/x.csv"',
     );
