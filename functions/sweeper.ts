@@ -1,10 +1,12 @@
 /**
  * The sweep planner (EventBridge schedule, every 4 hours by default: CCADB Policy 2.1 §6.2 has every
  * disclosed CRL retrievable every 4 hours). First the CCADB refresh (src/ccadb/refresh.ts: backoff, the
- * 48-hour last-good rule), then the staleness metric the stack alarms on.
+ * 48-hour last-good rule), then the staleness metric the stack alarms on, then the sweep run: one queue
+ * message per CRL URL, small CRLs batched (src/sweep/fan-out.ts), for the workers.
  */
 import type { ScheduledEvent } from 'aws-lambda';
 import { disclosureStaleness } from '../src/ccadb/refresh.js';
+import { planSweep, type PlanSweepResult } from '../src/sweep/fan-out.js';
 import type { Env } from '../src/runtime/env.js';
 import { openSweeperRuntime, type SweeperRuntime } from '../src/runtime/aws-sweeper.js';
 import {
@@ -23,6 +25,8 @@ export interface SweeperResult {
   /** When the disclosures in use were imported (ISO), or null when never. */
   readonly disclosuresImportedAt: string | null;
   readonly disclosuresStale: boolean;
+  /** The sweep run planned (its number, URLs and jobs), or why none was. */
+  readonly sweep: Omit<PlanSweepResult, 'finished'> & { readonly finished: boolean };
 }
 
 export function createSweeperHandler(getDeps: () => SweeperDeps) {
@@ -47,10 +51,15 @@ export function createSweeperHandler(getDeps: () => SweeperDeps) {
           lastImportAt: last ? new Date(last.at).toISOString() : null,
           scheduledAt: event.time,
         });
+      const planned = await planSweep(deps);
+      if (planned.skipped) logger.warn('sweep run not started', { reason: planned.skipped, scheduledAt: event.time });
+      else logger.info('sweep run planned', { sweep: planned.sweep, urls: planned.urls, jobs: planned.jobs, scheduledAt: event.time });
+      metrics.addMetric('SweepJobsQueued', MetricUnit.Count, planned.jobs);
       return {
         refresh,
         disclosuresImportedAt: last ? new Date(last.at).toISOString() : null,
         disclosuresStale: staleness.stale,
+        sweep: { ...planned, finished: planned.finished !== null },
       };
     } finally {
       metrics.publishStoredMetrics();

@@ -423,7 +423,8 @@ export function toOpenRun(i: Item): OpenRun {
 //   SWEEP#RUNS                   <sweep>                  a sweep run
 //   SWEEP#URLS                   <url id>                 a CRL URL's state between sweeps
 //   SWEEP#ISSUERS                <issuer key>             an issuer key and the disclosed CA certificates that carry it
-//   SWEEP#HEALTH                 <finding id>             a CRL-health finding, open or resolved
+//   SWEEP#HEALTH                 <url id>#<finding id>    a CRL-health finding, open or resolved
+//   SWEEP#OPEN                   <sweep>                  a sweep fanned out across the queue (jobs left, counts; TTL)
 //
 // docs/data-model.md ("The revocation index in the table") says why this layout and what it costs.
 
@@ -464,8 +465,15 @@ export const sweepUrlKey = (url: string): Key => ({ pk: SWEEP_URLS, sk: sweepUrl
 export const SWEEP_ISSUERS = 'SWEEP#ISSUERS';
 export const sweepIssuerKey = (issuerKey: string): Key => ({ pk: SWEEP_ISSUERS, sk: issuerKey });
 export const SWEEP_HEALTH = 'SWEEP#HEALTH';
-/** A health finding by its state key (code, URL and subject, which may be long): 32 hex digits of its SHA-256. */
-export const sweepHealthKey = (findingKey: string): Key => ({
+/**
+ * A health finding by its URL and its state key (code, URL and subject, which may be long): 32 hex digits of
+ * the URL's SHA-256, then 32 of the key's, so one URL's findings are one sort-key prefix (a sweep job reads them).
+ */
+export const sweepHealthKey = (url: string, findingKey: string): Key => ({
   pk: SWEEP_HEALTH,
-  sk: createHash('sha256').update(findingKey).digest('hex').slice(0, 32),
+  sk: `${sweepUrlId(url)}#${createHash('sha256').update(findingKey).digest('hex').slice(0, 32)}`,
 });
+export const sweepHealthPrefix = (url: string): string => `${sweepUrlId(url)}#`;
+/** A sweep fanned out across the queue, while its jobs run (ports/sweep-runs.ts; TTL like OPENRUNS). */
+export const SWEEP_OPEN = 'SWEEP#OPEN';
+export const openSweepKey = (sweep: number): Key => ({ pk: SWEEP_OPEN, sk: padSweep(sweep) });

@@ -12,6 +12,7 @@ import { refreshDisclosures } from '../../src/ccadb/refresh.js';
 import type { FetchRequest, FetchResult, Fetcher } from '../../src/ports/index.js';
 import { createSweeperHandler } from '../../functions/sweeper.js';
 import { createObservability } from '../../functions/shared/observability.js';
+import { TableSweepState } from '../../src/store/table-sweep-state.js';
 
 const HOUR = 3_600_000;
 const URL = 'https://ccadb.example/AllCertificateRecordsCSVFormatV5';
@@ -79,6 +80,9 @@ describe('sweeper handler: CCADB refresh and the stale-disclosure metric', () =>
     const handler = createSweeperHandler(() => ({
       clock,
       disclosures,
+      ledger: new TableSweepState(new MemoryTable()),
+      queue: { enqueue: async () => {} },
+      events: { sweepCompleted: async () => {} },
       ...(withUrl ? { ccadbRefresh: () => refreshDisclosures({ store: disclosures, fetcher, now: clock.now().getTime() }, URL) } : {}),
       ...createObservability(),
     }));
@@ -87,7 +91,7 @@ describe('sweeper handler: CCADB refresh and the stale-disclosure metric', () =>
 
   it('refreshes, reports 0 while the last good import is under 48 hours old, then 1 once a failing CCADB makes it older', async () => {
     const { clock, fetcher, handler } = setUp(true);
-    expect(await handler(scheduled())).toEqual({
+    expect(await handler(scheduled())).toMatchObject({
       refresh: 'refreshed',
       disclosuresImportedAt: '2026-12-07T12:00:00.000Z',
       disclosuresStale: false,
@@ -119,7 +123,7 @@ describe('sweeper handler: CCADB refresh and the stale-disclosure metric', () =>
 
   it('with no report URL: nothing imported is not stale, an import by the CLI ages and goes stale after 48 hours', async () => {
     const { clock, disclosures, fetcher, handler } = setUp(false);
-    expect(await handler(scheduled())).toEqual({ refresh: 'off', disclosuresImportedAt: null, disclosuresStale: false });
+    expect(await handler(scheduled())).toMatchObject({ refresh: 'off', disclosuresImportedAt: null, disclosuresStale: false });
     expect(metric('CcadbDisclosureStale')).toEqual([0]);
     expect(metric('CcadbDisclosureAgeHours')).toEqual([]);
     await disclosures.replace([], clock.now().getTime(), 'revwatch --aws ccadb import');

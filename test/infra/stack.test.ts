@@ -135,11 +135,14 @@ describe('CDK stack', () => {
         // The two object-prefix grants, s3:PutObject on <evidence bucket>/crls/* (worker) and /site/* (digest),
         // asserted exactly in evidence-bucket.test.ts.
         // And the worker's s3:PutObject + s3:GetObject on <good-answer bucket>/good-answers/*, asserted there too.
+        // And the worker's s3:PutObject + s3:GetObject on <evidence bucket>/crls/* (a sweep job reads the previous CRL).
         if (
           JSON.stringify(s.Action) === JSON.stringify(['s3:PutObject', 's3:GetObject']) &&
-          strings(s.Resource)
-            .filter((r) => r.includes('*'))
-            .join() === '/good-answers/*'
+          ['/good-answers/*', '/crls/*'].includes(
+            strings(s.Resource)
+              .filter((r) => r.includes('*'))
+              .join(),
+          )
         )
           continue;
         if (
@@ -163,7 +166,7 @@ describe('CDK stack', () => {
     ['fetches one CRL', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
     ['sends due notices', ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']],
     ['forum digest', ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']],
-    ['plans a sweep', ['GetItem', 'Query']],
+    ['plans a sweep', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
   ])('grants the %s function only the DynamoDB actions it issues, on the table alone', (word, actions) => {
     const tableId = byType('AWS::DynamoDB::Table')[0]![0];
     const onTable = (s: { Resource: unknown }) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] });
