@@ -17,13 +17,6 @@ export function createPlannerHandler(getDeps: () => PlannerDeps) {
     const deps = getDeps();
     const { logger, metrics } = deps;
     try {
-      if (deps.ccadbRefresh) {
-        // Before planning, so this run already checks against a new disclosure; a failure leaves the old one.
-        const refresh = await deps.ccadbRefresh();
-        if (refresh.refreshed) logger.info('CCADB disclosures refreshed', { ...refresh });
-        else if (refresh.reason === 'failed')
-          logger.warn('CCADB disclosures not refreshed; keeping the last import', { error: refresh.error });
-      }
       const planned = await planRun(deps, deps.options);
       const result = { ...planned, finished: planned.finished !== null };
       if (planned.skipped) logger.warn('check run not started', { reason: planned.skipped, scheduledAt: event.time });

@@ -3,11 +3,13 @@
  * of OCSP requests per message. Failed messages are reported one by one
  * (ReportBatchItemFailures), retried by the queue, and after three receives
  * land in the dead-letter queue. The worker that finishes a run's last job
- * announces it, which triggers the notifier.
+ * announces it, which triggers the notifier. A sweep job (src/sweep/fan-out.ts) reads its CRL URLs into the
+ * revocation index; the last one of a sweep announces "Sweep Completed".
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parseJobMessage, runQueuedJob } from '../src/check/fan-out.js';
+import { parseSweepJobMessage, runSweepJob } from '../src/sweep/fan-out.js';
 import { openWorkerRuntime, type WorkerRuntime } from '../src/runtime/aws-worker.js';
 import type { Env } from '../src/runtime/env.js';
 import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
@@ -22,6 +24,24 @@ export function createWorkerHandler(getDeps: () => WorkerDeps) {
     const processRecord = async (record: SQSRecord): Promise<void> => {
       const receives = Number(record.attributes.ApproximateReceiveCount);
       try {
+        const sweepJob = parseSweepJobMessage(record.body);
+        if (sweepJob) {
+          if (!deps.sweep) throw new Error('a sweep job, but the worker has no evidence bucket to keep its CRLs in');
+          const s = await runSweepJob(deps.sweep, sweepJob);
+          const count = (outcome: string) => s.results.filter((x) => x.outcome === outcome).length;
+          logger.info('sweep job done', {
+            sweep: s.sweep,
+            jobId: s.jobId,
+            duplicate: s.duplicate,
+            urls: s.results.length,
+            changed: count('changed'),
+            faults: count('fault'),
+            receives,
+          });
+          metrics.addMetric('SweepUrlsRead', MetricUnit.Count, s.results.length);
+          if (s.finished) logger.info('sweep run finished', { ...s.finished });
+          return;
+        }
         const r = await runQueuedJob(deps, parseJobMessage(record.body), deps.ocspLimits);
         const { runId, jobId, kind, duplicate, observationsWritten, failedSources } = r;
         logger.info('check job done', {

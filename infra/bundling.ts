@@ -3,7 +3,7 @@
  * the construct so `npm run bench -- functions` bundles exactly the same way
  * without loading the CDK.
  */
-export const FUNCTION_HANDLERS = ['planner', 'worker', 'notifier', 'digest'] as const;
+export const FUNCTION_HANDLERS = ['planner', 'worker', 'notifier', 'digest', 'sweeper'] as const;
 
 /** CommonJS dependencies (nodemailer, parts of the AWS SDK) call require() inside an ES module bundle. */
 export const ESM_REQUIRE_BANNER = "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";

@@ -26,6 +26,8 @@ export interface StackConfig {
   readonly alarmEmail: string | null;
   /** When check runs start (EventBridge schedule expression). */
   readonly checkSchedule: string;
+  /** When sweep runs start (EventBridge schedule expression): the CCADB refresh, then every disclosed CRL. */
+  readonly sweepSchedule: string;
   /** When the forum digest goes out. */
   readonly digestSchedule: string;
   /** Workers running at once: bounds the load on every CA's responders and on the table. */
@@ -45,7 +47,7 @@ export interface StackConfig {
    */
   readonly evidenceObjectLockDays: number | null;
   /**
-   * The public URL of the CCADB "All Certificate Records" CSV report: the planner re-imports it daily
+   * The public URL of the CCADB "All Certificate Records" CSV report: the sweep planner re-imports it daily
    * (src/ccadb/refresh.ts). Null: no refresh (disclosures come from `revwatch --aws ccadb import`).
    */
   readonly ccadbReportUrl: string | null;
@@ -127,6 +129,8 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     digestRecipients: emails('digestRecipients') ?? recipients,
     alarmEmail: emails('alarmEmail')?.[0] ?? null,
     checkSchedule,
+    // CCADB Policy 2.1 §6.2: every disclosed CRL retrievable every 4 hours; a sweep each 4 hours sees each outage.
+    sweepSchedule: schedule('sweepSchedule', 'rate(4 hours)'),
     digestSchedule: schedule('digestSchedule', 'cron(0 8 ? * MON *)'),
     workerConcurrency: int('workerConcurrency', 4, 1, 100),
     memory: int('memory', 1024, 128, 10240),

@@ -8,9 +8,10 @@
  *                              ▲                                                        │
  *   hourly backstop ───────▶ notifier ◀─────────────────────────────────────────────────┘ ─▶ SES
  *   weekly schedule ───────▶ digest ─▶ SES
+ *   sweep schedule (4 h) ──▶ sweeper (CCADB refresh, plans a sweep) ─▶ SQS job queue ─▶ worker ─▶ "Sweep Completed"
  *
  * Alarms (to one SNS topic): the dead-letter queue holds a message, a function
- * failed, or no check run finished for an hour.
+ * failed, no check run finished for an hour, or the CCADB disclosures are over 48 hours old.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
@@ -29,7 +30,7 @@ import { EvidenceBucket } from './evidence-bucket.js';
 import { GoodAnswersBucket } from './good-answers-bucket.js';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
+import { CCADB_DISCLOSURE_STALE, CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
 import { ENV } from '../src/runtime/env.js';
 import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-run-events.js';
 import type { StackConfig } from './config.js';
@@ -115,10 +116,25 @@ export class RevwatchStack extends Stack {
       .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] })
       .bindQueue(jobs)
       .bindBus(bus);
+
+    const sweeper = new RevwatchFunction(this, 'Sweeper', {
+      handler: 'sweeper',
+      description: 'revwatch: refreshes the CCADB disclosures and plans a sweep of every disclosed CRL',
+      memorySize: config.memory,
+      timeout: Duration.minutes(5),
+      logRetention: retention,
+      // One at a time: two would refresh and plan the same sweep twice.
+      reservedConcurrentExecutions: 1,
+      deadLetterQueue: deadLetters,
+    });
+    // Reads the disclosures and their last import (staleness, the alarm below); plans the sweep: reads the URL
+    // states (BatchGetItem), writes the issuer keys (BatchWriteItem), opens the sweep run (PutItem) and, when
+    // it has nothing to read, records and finishes it (UpdateItem); queues the jobs; announces an empty sweep.
+    sweeper.bindTable(table, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']).bindQueue(jobs).bindBus(bus);
     if (config.ccadbReportUrl) {
       // The daily CCADB refresh (src/ccadb/refresh.ts) replaces disclosures: a CA no longer reported is deleted.
-      planner.bindTable(table, ['DeleteItem']);
-      planner.fn.addEnvironment(ENV.ccadbReportUrl, config.ccadbReportUrl);
+      sweeper.bindTable(table, ['PutItem', 'BatchWriteItem', 'DeleteItem']);
+      sweeper.fn.addEnvironment(ENV.ccadbReportUrl, config.ccadbReportUrl);
     }
 
     const worker = new RevwatchFunction(this, 'Worker', {
@@ -142,22 +158,29 @@ export class RevwatchStack extends Stack {
     });
     const bucketLogicalId = this.resolve(this.getLogicalId(evidence.bucket.node.defaultChild as CfnBucket)) as string;
     /**
-     * PutObject under one prefix of the evidence bucket and nothing else of it, and ENV.evidenceBucket.
-     * AwsSolutions-IAM5 flags the object wildcard: it is the prefix itself (keys unknown in advance), on one
-     * bucket, for one action, so the finding is acknowledged for that resource only.
+     * PutObject (and, when given, other object actions) under one prefix of the evidence bucket and nothing
+     * else of it, and ENV.evidenceBucket. AwsSolutions-IAM5 flags the object wildcard: it is the prefix itself
+     * (keys unknown in advance), on one bucket, so the finding is acknowledged for that resource only.
      */
-    const bindEvidencePrefix = (fn: RevwatchFunction, prefix: string, reason: string): void => {
+    const bindEvidencePrefix = (
+      fn: RevwatchFunction,
+      prefix: string,
+      reason: string,
+      actions: readonly string[] = ['s3:PutObject'],
+    ): void => {
       fn.role.addToPrincipalPolicy(
-        new PolicyStatement({ actions: ['s3:PutObject'], resources: [evidence.bucket.arnForObjects(`${prefix}*`)] }),
+        new PolicyStatement({ actions: [...actions], resources: [evidence.bucket.arnForObjects(`${prefix}*`)] }),
       );
       Validations.of(fn.role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`, reason });
       fn.fn.addEnvironment(ENV.evidenceBucket, evidence.bucket.bucketName);
     };
-    // Verified CRLs, content-addressed: crls/<sha256>.crl.
+    // Verified CRLs, content-addressed: crls/<sha256>.crl. GetObject too: a sweep job reads a URL's previous
+    // CRL back to diff the new one against (src/sweep/fan-out.ts).
     bindEvidencePrefix(
       worker,
       CRL_PREFIX,
-      "PutObject on the evidence bucket's crls/ prefix only: content-addressed keys are not known in advance",
+      "PutObject and GetObject on the evidence bucket's crls/ prefix only: content-addressed keys are not known in advance",
+      ['s3:PutObject', 's3:GetObject'],
     );
     // The good-answer log (docs/evidence.md): each job writes its good answers under good-answers/ and, at a
     // change, lists and reads the earlier runs' objects there. Nothing else of that bucket, and no delete
@@ -222,6 +245,11 @@ export class RevwatchStack extends Stack {
       schedule: Schedule.expression(config.checkSchedule),
       targets: [new LambdaFunction(planner.fn)],
     });
+    new Rule(this, 'SweepSchedule', {
+      description: 'revwatch: refresh the CCADB and start a sweep run',
+      schedule: Schedule.expression(config.sweepSchedule),
+      targets: [new LambdaFunction(sweeper.fn)],
+    });
     new Rule(this, 'CheckCompleted', {
       description: 'revwatch: notices after each check run',
       eventBus: bus,
@@ -263,6 +291,7 @@ export class RevwatchStack extends Stack {
       ['Worker', worker],
       ['Notifier', notifier],
       ['Digest', digest],
+      ['Sweeper', sweeper],
     ] as const) {
       alarm(
         new Alarm(this, `${name}ErrorsAlarm`, {
@@ -293,6 +322,24 @@ export class RevwatchStack extends Stack {
       }),
     );
 
+    alarm(
+      new Alarm(this, 'CcadbDisclosureStaleAlarm', {
+        alarmDescription: 'revwatch: the CCADB disclosures in use were last imported more than 48 hours ago',
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: CCADB_DISCLOSURE_STALE,
+          dimensionsMap: { service: SERVICE_NAME },
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        // The sweeper reports once per sweep (every 4 hours by default): between two, the last state holds.
+        treatMissingData: TreatMissingData.IGNORE,
+      }),
+    );
+
     new CfnOutput(this, 'TableName', { value: table.tableName, description: `${ENV.table} for the CLI (revwatch --aws)` });
     new CfnOutput(this, 'EvidenceBucketName', {
       value: evidence.bucket.bucketName,
@@ -307,7 +354,7 @@ export class RevwatchStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn });
 
     // cdk-nag (AwsSolutions, run on every synth by infra/app.ts) finds three things to acknowledge, each
-    // justified where it is acknowledged: the worker's PutObject under crls/ and the digest's under site/
+    // justified where it is acknowledged: the worker's PutObject and GetObject under crls/ and the digest's PutObject under site/
     // (IAM5: an object wildcard under one prefix) and the access-log bucket's own access logs (S1,
     // infra/evidence-bucket.ts). CDK itself acknowledges CloudFormation-Validate W3045 on the access-log
     // bucket, as it grants log delivery by ACL (README.md, "Running it in AWS"). Otherwise each role is built by

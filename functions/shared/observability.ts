@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './names.js';
 
-export { CHECKS_COMPLETED } from './names.js';
+export { CCADB_DISCLOSURE_AGE_HOURS, CCADB_DISCLOSURE_STALE, CHECKS_COMPLETED } from './names.js';
 
 export interface Observability {
   readonly logger: Logger;

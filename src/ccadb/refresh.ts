@@ -51,6 +51,21 @@ export type RefreshResult =
 
 const iso = (ms: number | null): string => (ms === null ? 'never' : new Date(ms).toISOString());
 
+/**
+ * How old the disclosures in use are (the last import, from anywhere) and whether they are past
+ * DISCLOSURE_STALE_AFTER_MS: what the AWS alarm watches. Never imported is stale only when a refresh URL is
+ * configured (a download is expected and none has yet succeeded); with neither, nothing is disclosed to go stale.
+ */
+export function disclosureStaleness(
+  lastImportAt: number | null,
+  now: number,
+  refreshExpected: boolean,
+): { readonly ageMs: number | null; readonly stale: boolean } {
+  if (lastImportAt === null) return { ageMs: null, stale: refreshExpected };
+  const ageMs = Math.max(0, now - lastImportAt);
+  return { ageMs, stale: ageMs > DISCLOSURE_STALE_AFTER_MS };
+}
+
 export async function refreshDisclosures(
   deps: { store: Disclosures; fetcher: Fetcher; now: number },
   url: string,

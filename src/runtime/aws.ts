@@ -14,6 +14,7 @@ import { TableStore } from '../store/table-store.js';
 import { DisclosureStore } from '../ccadb/store.js';
 import type { Clock, NoticeLedger, RunLedger, Store } from '../ports/index.js';
 import type { Disclosures } from '../ports/disclosures.js';
+import type { Table } from '../ports/table.js';
 import { loadTableName, type Env } from './env.js';
 
 /** The DynamoDB commands that change the table (low-level and document-client names alike). */
@@ -21,6 +22,8 @@ const WRITE_COMMAND = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item|Items)
 
 export interface AwsCore {
   readonly store: Store & NoticeLedger & RunLedger;
+  /** The table itself, for the stores written over it besides the Store (the sweep's index and state). */
+  readonly table: Table;
   readonly disclosures: Disclosures;
   readonly clock: Clock;
   /** How many table writes succeeded so far, so a command cut off by the network can say it was partly done. */
@@ -52,6 +55,7 @@ export function openAwsRuntime(env: Env, options: { readonly clock?: Clock } = {
   const store = openDynamoStore(client, tableName, clock);
   return {
     store,
+    table: store.table,
     disclosures: new DisclosureStore(store.table),
     clock,
     writesDone: () => writes,

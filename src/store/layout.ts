@@ -441,3 +441,68 @@ export function toOpenRun(i: Item): OpenRun {
     finishedAt: i.finishedAt === undefined || i.finishedAt === null ? null : Number(i.finishedAt),
   };
 }
+
+// -- the sweep (issue 27): the revocation index and the sweep state ----------------------------------
+//
+//   pk                           sk                       item
+//   RIX#<issuer key>#<shard>     <serial>                 one index record (`r`: packed JSON listings and claims)
+//   RIX#ISSUERS                  <issuer key>             an issuer key the index holds records for
+//   RIX#SEG#<url id>             <sweep>#<part>           a URL's change segment (gzip JSON in 300 KB parts; append-only)
+//   RIX#SNAP#<url id>            <sweep>#<sha256>         a URL's distinct snapshot (`d`: JSON SnapshotRef; append-only)
+//   SWEEP#RUNS                   <sweep>                  a sweep run
+//   SWEEP#URLS                   <url id>                 a CRL URL's state between sweeps
+//   SWEEP#ISSUERS                <issuer key>             an issuer key and the disclosed CA certificates that carry it
+//   SWEEP#HEALTH                 <url id>#<finding id>    a CRL-health finding, open or resolved
+//   SWEEP#OPEN                   <sweep>                  a sweep fanned out across the queue (jobs left, counts; TTL)
+//
+// docs/data-model.md ("The revocation index in the table") says why this layout and what it costs.
+
+/** A URL's id in keys: 32 hex digits of its SHA-256 (a URL may be longer than a sort key should be). */
+export const sweepUrlId = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 32);
+/** Sweep numbers as fixed-width strings, so sort keys order by sweep. */
+const padSweep = (sweep: number): string => String(Math.max(0, Math.trunc(sweep))).padStart(10, '0');
+
+/**
+ * The shard of a serial: its last two hex digits (random or sequential serials both vary most there), so one
+ * issuer's millions of records spread over 256 partitions and a first sweep's writes run none of them hot.
+ */
+export const revocationShard = (serial: string): string => serial.slice(-2).toLowerCase().padStart(2, '0');
+export const revocationRecordKey = (issuerKey: string, serial: string): Key => ({
+  pk: `RIX#${issuerKey}#${revocationShard(serial)}`,
+  sk: serial,
+});
+export const REVOCATION_ISSUERS = 'RIX#ISSUERS';
+export const revocationIssuerKey = (issuerKey: string): Key => ({ pk: REVOCATION_ISSUERS, sk: issuerKey });
+export const changeSegmentPartition = (url: string): string => `RIX#SEG#${sweepUrlId(url)}`;
+/** The parts of one change segment: a first sweep of a 40 MB CRL adds a million serials, more than an item holds. */
+export const changeSegmentKey = (url: string, sweep: number, part: number): Key => ({
+  pk: changeSegmentPartition(url),
+  sk: `${padSweep(sweep)}#${String(part).padStart(4, '0')}`,
+});
+/** The sweep a change segment part belongs to, from its sort key. */
+export const changeSegmentSweepOf = (sk: unknown): number => Number(String(sk).slice(0, 10));
+export const sweepSnapshotPartition = (url: string): string => `RIX#SNAP#${sweepUrlId(url)}`;
+export const sweepSnapshotKey = (s: { url: string; sweep: number; sha256: string }): Key => ({
+  pk: sweepSnapshotPartition(s.url),
+  sk: `${padSweep(s.sweep)}#${s.sha256}`,
+});
+
+export const SWEEP_RUNS = 'SWEEP#RUNS';
+export const sweepRunKey = (sweep: number): Key => ({ pk: SWEEP_RUNS, sk: padSweep(sweep) });
+export const SWEEP_URLS = 'SWEEP#URLS';
+export const sweepUrlKey = (url: string): Key => ({ pk: SWEEP_URLS, sk: sweepUrlId(url) });
+export const SWEEP_ISSUERS = 'SWEEP#ISSUERS';
+export const sweepIssuerKey = (issuerKey: string): Key => ({ pk: SWEEP_ISSUERS, sk: issuerKey });
+export const SWEEP_HEALTH = 'SWEEP#HEALTH';
+/**
+ * A health finding by its URL and its state key (code, URL and subject, which may be long): 32 hex digits of
+ * the URL's SHA-256, then 32 of the key's, so one URL's findings are one sort-key prefix (a sweep job reads them).
+ */
+export const sweepHealthKey = (url: string, findingKey: string): Key => ({
+  pk: SWEEP_HEALTH,
+  sk: `${sweepUrlId(url)}#${createHash('sha256').update(findingKey).digest('hex').slice(0, 32)}`,
+});
+export const sweepHealthPrefix = (url: string): string => `${sweepUrlId(url)}#`;
+/** A sweep fanned out across the queue, while its jobs run (ports/sweep-runs.ts; TTL like OPENRUNS). */
+export const SWEEP_OPEN = 'SWEEP#OPEN';
+export const openSweepKey = (sweep: number): Key => ({ pk: SWEEP_OPEN, sk: padSweep(sweep) });

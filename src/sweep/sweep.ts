@@ -111,7 +111,10 @@ const CHANGED_BASES: ReadonlySet<HealthBasis> = new Set(['reach', 'verify', 'tim
  * its Subject Key Identifier. Without either, its CRLs are recorded as having
  * no disclosed CA certificate to verify them with.
  */
-async function withCaCertificates(disclosures: readonly StoredDisclosure[], lookup: SweepDeps['disclosures']): Promise<StoredDisclosure[]> {
+export async function withCaCertificates(
+  disclosures: readonly StoredDisclosure[],
+  lookup: SweepDeps['disclosures'],
+): Promise<StoredDisclosure[]> {
   const byKey = lookup.caCertificatesByKeyId?.bind(lookup);
   if (!byKey) return [...disclosures];
   return mapLimit(disclosures, 16, async (d) => {
@@ -195,8 +198,11 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Pro
   };
 }
 
-/** Reads one URL; never throws for anything the remote side did. */
-async function readTarget(
+/**
+ * Reads one URL; never throws for anything the remote side did. Exported for the AWS sweep worker
+ * (sweep/fan-out.ts), which reads one URL per job with that URL's state and findings alone in `urls` and `health`.
+ */
+export async function readTarget(
   deps: SweepDeps,
   options: SweepOptions,
   target: SweepTarget,

@@ -41,7 +41,7 @@ export const STACK_CONTEXT: Record<string, string> = {
   recipients: RECIPIENT,
   // Two workers: enough for two jobs to race on one certificate, light on a 2-core machine.
   workerConcurrency: '2',
-  // Set, so the planner's every variable is in the template; its refresh fails in the namespace (no DNS), as logged.
+  // Set, so the sweeper's every variable is in the template; its CCADB refresh fails in the namespace (no DNS), as logged.
   ccadbReportUrl: 'https://ccadb.example/AllCertificateRecordsCSVFormatv4',
 };
 

@@ -13,6 +13,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
 import { plannerDepsFromEnvironment } from '../../functions/planner.js';
 import { workerDepsFromEnvironment } from '../../functions/worker.js';
+import { sweeperDepsFromEnvironment } from '../../functions/sweeper.js';
 import { mailingDepsFromEnvironment } from '../../functions/shared/mailing.js';
 import { ConfigError } from '../../src/runtime/errors.js';
 import { ENV } from '../../src/runtime/env.js';
@@ -66,6 +67,23 @@ describe('plannerDepsFromEnvironment', () => {
 
   it.each([ENV.table, ENV.jobQueueUrl, ENV.eventBus])('refuses to start without %s', (name) => {
     expect(() => plannerDepsFromEnvironment({ ...env, [name]: undefined })).toThrow(new ConfigError(`${name} is not set`));
+  });
+});
+
+describe('sweeperDepsFromEnvironment', () => {
+  const env = { [ENV.table]: TABLE, [ENV.jobQueueUrl]: QUEUE, [ENV.eventBus]: BUS };
+
+  it('queues sweep jobs on the queue the environment names, and has no CCADB refresh without its URL', async () => {
+    const deps = sweeperDepsFromEnvironment(env);
+    expect(deps.ccadbRefresh).toBeUndefined();
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    await deps.queue.enqueue([{ v: 1, runId: 'sweep-1', jobId: 's0' }]);
+    expect(sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.QueueUrl).toBe(QUEUE);
+    expect(sweeperDepsFromEnvironment({ ...env, [ENV.ccadbReportUrl]: 'https://ccadb.example/r.csv' }).ccadbRefresh).toBeTypeOf('function');
+  });
+
+  it.each([ENV.table, ENV.jobQueueUrl, ENV.eventBus])('refuses to start without %s', (name) => {
+    expect(() => sweeperDepsFromEnvironment({ ...env, [name]: undefined })).toThrow(new ConfigError(`${name} is not set`));
   });
 });
 

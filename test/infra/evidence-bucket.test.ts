@@ -4,7 +4,7 @@
  * encrypted, never public, TLS only, retained, access-logged into its own
  * retained log bucket, old CRLs moved to Standard-IA, Object Lock in
  * governance mode only when the context asks; and the worker's grant is
- * s3:PutObject on the crls/ prefix of that bucket, nothing else of S3.
+ * s3:PutObject and s3:GetObject on the crls/ prefix of that bucket, nothing else of S3.
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -74,7 +74,7 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
     }
   });
 
-  it('grants the worker s3:PutObject on the crls/ prefix and the digest on site/ of that bucket only, and no other function anything of S3', () => {
+  it('grants the worker s3:PutObject and s3:GetObject on the crls/ prefix and the digest s3:PutObject on site/ of that bucket only, and no other function anything of S3', () => {
     const s3Statements = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
       .flatMap(([, r]) =>
@@ -89,9 +89,9 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
     expect(s3Statements).toHaveLength(2);
     const fn = (word: string) =>
       Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes(word))!;
-    for (const [word, prefix] of [
-      ['fetches one CRL', '/crls/*'],
-      ['forum digest', '/site/*'],
+    for (const [word, prefix, action] of [
+      ['fetches one CRL', '/crls/*', ['s3:PutObject', 's3:GetObject']],
+      ['forum digest', '/site/*', 's3:PutObject'],
     ] as const) {
       const f = fn(word);
       const mine = s3Statements.filter(
@@ -101,7 +101,7 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
       const { s } = mine[0] as unknown as { s: { Action: string; Resource: unknown; Effect: string } };
       expect(s).toEqual({
         Effect: 'Allow',
-        Action: 's3:PutObject',
+        Action: action,
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [evidence[0], 'Arn'] }, prefix]] },
       });
       expect(strings(s.Resource).filter((x) => x.includes('*'))).toEqual([prefix]);
@@ -173,10 +173,10 @@ describe('evidence bucket', { timeout: 180_000 }, () => {
   });
 });
 
-describe('weekly CCADB refresh switch', { timeout: 180_000 }, () => {
-  const plannerOf = (resources: Record<string, Resource>) => {
+describe('daily CCADB refresh switch', { timeout: 180_000 }, () => {
+  const functionOf = (resources: Record<string, Resource>, word: string) => {
     const [, fn] = Object.entries(resources).find(
-      ([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('plans a check run'),
+      ([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes(word),
     )!;
     const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
     const actions = Object.values(resources)
@@ -186,14 +186,19 @@ describe('weekly CCADB refresh switch', { timeout: 180_000 }, () => {
     return { env: fn.Properties.Environment.Variables as Record<string, unknown>, actions };
   };
 
-  it('is off without a report URL, and with one gives the planner the URL and DeleteItem (replacing disclosures)', () => {
-    const off = plannerOf(synth({}));
+  it('is off without a report URL, and with one gives the sweep planner (not the check planner) the URL and DeleteItem', () => {
+    const off = functionOf(synth({}), 'plans a sweep');
     expect(off.env.REVWATCH_CCADB_REPORT_URL).toBeUndefined();
     expect(off.actions).not.toContain('dynamodb:DeleteItem');
     const url = 'https://ccadb.example/AllCertificateRecordsCSVFormatv4';
-    const on = plannerOf(synth({ ccadbReportUrl: url }));
+    const withUrl = synth({ ccadbReportUrl: url });
+    const on = functionOf(withUrl, 'plans a sweep');
     expect(on.env.REVWATCH_CCADB_REPORT_URL).toBe(url);
     expect(on.actions).toContain('dynamodb:DeleteItem');
+    // The check planner has no part in it: no URL, no delete (and no HTTP stack in its bundle).
+    const planner = functionOf(withUrl, 'plans a check run');
+    expect(planner.env.REVWATCH_CCADB_REPORT_URL).toBeUndefined();
+    expect(planner.actions).not.toContain('dynamodb:DeleteItem');
     expect(() => readStackConfig((k) => ({ sender: 'a@b.example', ccadbReportUrl: 'http://plain.example/x.csv' })[k])).toThrow(
       'context "ccadbReportUrl" must be an https URL, not "http://plain.example/x.csv"',
     );

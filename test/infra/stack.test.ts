@@ -101,11 +101,11 @@ describe('CDK stack', () => {
     ]);
   });
 
-  it('runs four functions on Node.js 24, ARM64, each with its own role and a log group with retention', () => {
+  it('runs five functions on Node.js 24, ARM64, each with its own role and a log group with retention', () => {
     const fns = byType('AWS::Lambda::Function');
-    expect(fns).toHaveLength(4);
+    expect(fns).toHaveLength(5);
     const roles = new Set(fns.map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]));
-    expect(roles.size).toBe(4);
+    expect(roles.size).toBe(5);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       const logGroup = resources[f.Properties.LoggingConfig.LogGroup.Ref as string]!;
@@ -115,6 +115,7 @@ describe('CDK stack', () => {
     expect(resources[fnId('plans a check run')]!.Properties.ReservedConcurrentExecutions).toBe(1);
     expect(resources[fnId('fetches one CRL')]!.Properties.ReservedConcurrentExecutions).toBe(4);
     expect(resources[fnId('sends due notices')]!.Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(resources[fnId('plans a sweep')]!.Properties.ReservedConcurrentExecutions).toBe(1);
     expect(resources[fnId('sends due notices')]!.Properties.Environment.Variables).toMatchObject({
       REVWATCH_SENDER: 'revwatch@ca.example',
       REVWATCH_DEFAULT_RECIPIENTS: 'compliance@ca.example',
@@ -134,11 +135,14 @@ describe('CDK stack', () => {
         // The two object-prefix grants, s3:PutObject on <evidence bucket>/crls/* (worker) and /site/* (digest),
         // asserted exactly in evidence-bucket.test.ts.
         // And the worker's s3:PutObject + s3:GetObject on <good-answer bucket>/good-answers/*, asserted there too.
+        // And the worker's s3:PutObject + s3:GetObject on <evidence bucket>/crls/* (a sweep job reads the previous CRL).
         if (
           JSON.stringify(s.Action) === JSON.stringify(['s3:PutObject', 's3:GetObject']) &&
-          strings(s.Resource)
-            .filter((r) => r.includes('*'))
-            .join() === '/good-answers/*'
+          ['/good-answers/*', '/crls/*'].includes(
+            strings(s.Resource)
+              .filter((r) => r.includes('*'))
+              .join(),
+          )
         )
           continue;
         if (
@@ -162,6 +166,7 @@ describe('CDK stack', () => {
     ['fetches one CRL', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
     ['sends due notices', ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']],
     ['forum digest', ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']],
+    ['plans a sweep', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
   ])('grants the %s function only the DynamoDB actions it issues, on the table alone', (word, actions) => {
     const tableId = byType('AWS::DynamoDB::Table')[0]![0];
     const onTable = (s: { Resource: unknown }) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] });
@@ -191,17 +196,18 @@ describe('CDK stack', () => {
       expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'revwatch@ca.example' } });
       expect(strings(s.Resource).join('')).toMatch(/:ses:.*:identity\/ca\.example$/);
     }
-    for (const word of ['plans a check run', 'fetches one CRL'])
+    for (const word of ['plans a check run', 'fetches one CRL', 'plans a sweep'])
       expect(statementsOf(roleOf(word)).some((s) => list(s.Action).some((a) => a.startsWith('ses:')))).toBe(false);
   });
 
-  it('schedules checks every 15 minutes, notices after each run and hourly, and the digest weekly', () => {
+  it('schedules checks every 15 minutes, sweeps every 4 hours, notices after each run and hourly, and the digest weekly', () => {
     const target = (word: string) => ({ Arn: { 'Fn::GetAtt': [fnId(word), 'Arn'] }, Id: Match.anyValue() });
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(15 minutes)',
       State: 'ENABLED',
       Targets: [target('plans a check run')],
     });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(4 hours)', Targets: [target('plans a sweep')] });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [target('sends due notices')] });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 8 ? * MON *)', Targets: [target('forum digest')] });
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -231,14 +237,14 @@ describe('CDK stack', () => {
     expect(policies).toHaveLength(2);
     for (const [, p] of policies) expect(JSON.stringify(p.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     // Failed scheduled invocations also end up in the dead-letter queue.
-    for (const word of ['plans a check run', 'sends due notices', 'forum digest']) {
+    for (const word of ['plans a check run', 'sends due notices', 'forum digest', 'plans a sweep']) {
       expect(resources[fnId(word)]!.Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
     }
   });
 
-  it('alarms to one topic on dead letters, function errors, and an hour without a finished check', () => {
+  it('alarms to one topic on dead letters, function errors, an hour without a finished check, and stale CCADB disclosures', () => {
     const alarms = byType('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(8);
     const [topicId] = byType('AWS::SNS::Topic')[0]!;
     for (const [, a] of alarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
@@ -250,7 +256,7 @@ describe('CDK stack', () => {
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
-    for (const word of ['plans a check run', 'fetches one CRL', 'sends due notices', 'forum digest']) {
+    for (const word of ['plans a check run', 'fetches one CRL', 'sends due notices', 'forum digest', 'plans a sweep']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'Errors',
         Namespace: 'AWS/Lambda',
@@ -268,6 +274,17 @@ describe('CDK stack', () => {
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     });
+    // The sweeper's 0/1 metric (functions/sweeper.ts): any 1 in an hour alarms; between two sweeps the state holds.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'revwatch',
+      MetricName: 'CcadbDisclosureStale',
+      Dimensions: [{ Name: 'service', Value: 'revwatch' }],
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'ignore',
+    });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@ca.example' });
   });
 
@@ -275,7 +292,7 @@ describe('CDK stack', () => {
     const bundles = readdirSync(outdir)
       .filter((d) => d.startsWith('asset.'))
       .map((d) => statSync(join(outdir, d, 'index.mjs')).size);
-    expect(bundles).toHaveLength(4);
+    expect(bundles).toHaveLength(5);
     for (const size of bundles) expect(size).toBeLessThan(MAX_BUNDLE_BYTES);
   });
 
@@ -285,6 +302,7 @@ describe('CDK stack', () => {
         sender: 'r@ca.example',
         checkSchedule: 'rate(5 minutes)',
         digestSchedule: 'cron(0 6 ? * FRI *)',
+        sweepSchedule: 'rate(6 hours)',
         workerConcurrency: '12',
         workerMemory: '3008',
         logRetentionDays: '365',
@@ -295,6 +313,7 @@ describe('CDK stack', () => {
     );
     custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 6 ? * FRI *)' });
+    custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)' });
     custom.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 12, MemorySize: 3008 });
     custom.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
     custom.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -305,6 +324,9 @@ describe('CDK stack', () => {
     expect(read({ sender: 'nope' })).toThrow('context "sender": "nope" is not an email address');
     expect(read({ sender: 'a@b.example', checkSchedule: 'rate(12 hours)' })).toThrow(/outside 5 minutes to 6 hours/);
     expect(read({ sender: 'a@b.example', checkSchedule: 'every 5 minutes' })).toThrow(/must be rate\(\.\.\.\) or cron\(\.\.\.\)/);
+    expect(read({ sender: 'a@b.example', sweepSchedule: 'hourly' })).toThrow(
+      'context "sweepSchedule" must be rate(...) or cron(...), not "hourly"',
+    );
     expect(read({ sender: 'a@b.example', workerConcurrency: '0' })).toThrow(/integer from 1 to 100/);
     expect(read({ sender: 'a@b.example', logRetentionDays: '45' })).toThrow(/must be one of/);
   }, 120_000);
@@ -315,7 +337,7 @@ describe('CDK stack', () => {
     const ok = await exec('npx', ['cdk', 'synth', '-c', 'sender=revwatch@ca.example', '--quiet', '-o', out], { env, encoding: 'utf8' });
     expect(ok.stderr).not.toMatch(/AwsSolutions-/);
     const synthesized = JSON.parse(readFileSync(join(out, 'revwatch.template.json'), 'utf8')) as { Resources: Record<string, Resource> };
-    expect(Object.values(synthesized.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4);
+    expect(Object.values(synthesized.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(5);
     const bad = await exec('npx', ['cdk', 'synth', '--quiet', '-o', out], { env, encoding: 'utf8' }).then(
       () => null,
       (err: { stderr: string }) => err,

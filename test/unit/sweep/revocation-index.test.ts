@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryRevocationIndex } from '../../../src/adapters/memory/memory-revocation-index.js';
+import { MemoryTable } from '../../../src/adapters/memory/memory-table.js';
+import { TableRevocationIndex } from '../../../src/store/table-revocation-index.js';
 import { RevocationIndexFiles, findLine, urlId } from '../../../src/adapters/local/revocation-index-files.js';
 import { appendLinesDurably, completeLines } from '../../../src/adapters/local/durable-files.js';
 import type { RevocationIndexStore, SnapshotRef } from '../../../src/ports/revocation-index.js';
@@ -46,6 +48,7 @@ describe('diffEntries', () => {
 const stores: [string, () => RevocationIndexStore][] = [
   ['memory', () => new MemoryRevocationIndex()],
   ['local files', () => new RevocationIndexFiles(mkdtempSync(join(tmpdir(), 'revwatch-index-')))],
+  ['table (over the memory table)', () => new TableRevocationIndex(new MemoryTable())],
 ];
 
 describe.each(stores)('indexSnapshot over the %s store', (_name, make) => {
@@ -114,9 +117,13 @@ describe.each(stores)('indexSnapshot over the %s store', (_name, make) => {
     const snaps = await store.snapshots(URL_A);
     expect(snaps.map((s) => s.sweep)).toEqual([1, 3, 4, 6]);
     expect(snapshotAt(snaps, 5)!.sha256).toBe('h4');
-    expect((await store.segments(URL_A)).map((s) => [s.sweep, s.added.length, s.removed.length])).toEqual([
+    // The replay of sweep 3 appended the same segment again (files, memory) or rewrote it in place (table,
+    // keyed by URL and sweep): either way it folds to the same records.
+    const segments = await store.segments(URL_A);
+    const distinct = segments.filter((seg, i) => i === 0 || JSON.stringify(seg) !== JSON.stringify(segments[i - 1]));
+    expect(segments.length - distinct.length).toBeLessThanOrEqual(1);
+    expect(distinct.map((s) => [s.sweep, s.added.length, s.removed.length])).toEqual([
       [1, 2, 0],
-      [3, 1, 1],
       [3, 1, 1],
       [4, 2, 0],
       [6, 1, 0],
