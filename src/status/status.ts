@@ -281,7 +281,10 @@ export async function streamStatus(
   }
   const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
-    const spool = reads ? memorySpool() : openSpool();
+    // A report that gives its own spool gets what it keeps of each certificate through the spool's `cert`, so
+    // nothing of the case is held beside the spool (report/case-report.ts streamCaseReport).
+    const keepInReads = reads !== undefined && options.openSpool === undefined;
+    const spool = keepInReads ? memorySpool() : openSpool();
     try {
       let count = 0;
       await store.visitCase(kase.id, async (cc) => {
@@ -300,7 +303,7 @@ export async function streamStatus(
         // so the order never depends on which key range's page came first.
         const key = `${s.serial}\u0000${s.sha256}`;
         spool.add(key, s, cert);
-        if (reads)
+        if (keepInReads)
           reads.certificates.set(cert.sha256, {
             crtshId: cert.crtshId,
             issuerSha256: cert.issuerSha256,
