@@ -29,6 +29,11 @@ export interface PlanOptions {
    * polling index), so the responders are asked while planning goes on. They are in the plan's `ocspJobs` as well.
    */
   readonly onOcspJobs?: (jobs: readonly OcspJob[]) => void;
+  /**
+   * Jobs for the queue (fan-out.ts): each certificate without its record and cases, and no `refs`, so a
+   * shard's items and records are let go once it is planned and a run holds only what its messages carry.
+   */
+  readonly lean?: boolean;
 }
 
 /** A certificate due in this run, with every case that tracks it. */
@@ -117,7 +122,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
         retiredExpired += ref.cases.length;
         continue;
       }
-      refs.set(sha, ref);
+      if (!options.lean) refs.set(sha, ref);
       certificates += ref.cases.length;
       for (const r of refusedSources(c)) {
         const what = r.route === 'cdp' ? 'CRL distribution points' : r.route === 'aia' ? 'OCSP responders' : `given ${r.kind} URLs`;
@@ -137,8 +142,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
           notAfter: c.notAfter,
           caseIds: ref.caseIds,
           previous: previousAnswer(prev),
-          record: ref.record,
-          cases: ref.cases,
+          ...(options.lean ? {} : { record: ref.record, cases: ref.cases }),
           sources: sources.length,
           ...(c.disclosedCrlUrls?.length
             ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned === true }
