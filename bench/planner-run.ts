@@ -8,7 +8,8 @@ import { openEmbeddedStore } from '../src/adapters/local/embedded-store.js';
 import { planRun } from '../src/check/fan-out.js';
 
 const home = process.argv[2];
-if (!home) throw new Error('usage: planner-run.ts <home>');
+if (!home) throw new Error('usage: planner-run.ts <home> [days ahead, 2 by default]');
+const daysAhead = Number(process.argv[3] ?? 2);
 const open = await openEmbeddedStore(home);
 try {
   let messages = 0;
@@ -20,7 +21,7 @@ try {
       },
     },
     events: { checkCompleted: async () => undefined },
-    clock: new FakeClock(Date.now() + 2 * 86_400_000),
+    clock: new FakeClock(Date.now() + daysAhead * 86_400_000),
   });
   process.stdout.write(
     `${JSON.stringify({
