@@ -214,7 +214,11 @@ async function main(): Promise<void> {
   const verdicts: string[] = [];
   const json: Record<string, unknown> = {};
   if (only === 'check') {
-    const lines = await benchCheck();
+    // --size=N or --size N, repeatable.
+    const sizes = args.flatMap((a, i) =>
+      /^--size=\d+$/.test(a) ? [Number(a.slice(7))] : a === '--size' && /^\d+$/.test(args[i + 1] ?? '') ? [Number(args[i + 1])] : [],
+    );
+    const lines = await benchCheck(sizes.length ? sizes : undefined);
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }

@@ -98,7 +98,8 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     };
   }
 
-  const plan = await planCheck(store, now, options);
+  // Lean: the queued jobs carry no records, so none is kept past the shard of the polling index it was read in.
+  const plan = await planCheck(store, now, { ...options, lean: true });
   const batchSize = options.ocspBatchSize ?? 100;
   // Queued jobs carry no records: most answers do not change, and a worker reads the records of those that do.
   const lean = (c: JobCertificate): JobCertificate => ({

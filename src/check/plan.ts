@@ -36,6 +36,11 @@ export interface PlanOptions {
    * run and then writes the source states with `plan.settledRound.finish` (the local check).
    */
   readonly settledPool?: boolean;
+  /**
+   * Jobs for the queue (fan-out.ts): each certificate without its record and cases, and no `refs`, so a
+   * shard's items and records are let go once it is planned and a run holds only what its messages carry.
+   */
+  readonly lean?: boolean;
 }
 
 /** A certificate due in this run, with every case that tracks it. */
@@ -134,7 +139,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
       const pooled = round ? await placeInPool(store, round, ref, sha, entries.get(sha) ?? [], settled && c.notAfter > now) : null;
       const asked = pooled && round ? round.plan(sources, (key) => facts.get(key)?.latest, entries.get(sha) ?? [], pooled.moved) : null;
       if (asked?.size === 0) continue; // settled, and no source due for it in this run
-      refs.set(sha, ref);
+      if (!options.lean) refs.set(sha, ref);
       certificates += ref.cases.length;
       for (const r of refusedSources(c)) {
         const what = r.route === 'cdp' ? 'CRL distribution points' : r.route === 'aia' ? 'OCSP responders' : `given ${r.kind} URLs`;
@@ -155,8 +160,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
           notAfter: c.notAfter,
           caseIds: ref.caseIds,
           previous: previousAnswer(prev),
-          record: ref.record,
-          cases: ref.cases,
+          ...(options.lean ? {} : { record: ref.record, cases: ref.cases }),
           sources: sources.length,
           ...(asked ? { settled: true } : {}),
           ...(c.disclosedCrlUrls?.length

@@ -11,7 +11,8 @@ import { fsReason } from '../util/fs-reason.js';
 import { oneLine } from '../util/terminal.js';
 import type { CliContext } from './context.js';
 
-export async function irgCsvOut(ctx: CliContext, caseId: string, out: string | undefined): Promise<void> {
+/** Where a streamed report goes: `write` each chunk as it comes, `close` at the end, whatever happened. */
+export function streamOut(ctx: CliContext, out: string | undefined): { write(chunk: string): void | Promise<void>; close(): void } {
   const { io } = ctx;
   let fd: number | null = null;
   const write = (chunk: string): void | Promise<void> => {
@@ -19,7 +20,7 @@ export async function irgCsvOut(ctx: CliContext, caseId: string, out: string | u
       io.stdout(chunk);
       return io.drain?.();
     }
-    // Opened at the first row, once the case is known to exist: a refused command leaves no file behind.
+    // Opened at the first chunk, once the case is known to exist: a refused command leaves no file behind.
     if (fd === null) {
       try {
         fd = openSync(out, 'w');
@@ -35,12 +36,22 @@ export async function irgCsvOut(ctx: CliContext, caseId: string, out: string | u
       throw new InputError(`cannot write --out ${oneLine(out!)}: ${fsReason(err)}`);
     }
   };
+  const close = (): void => {
+    if (fd !== null) closeSync(fd);
+    fd = null;
+  };
+  return { write, close };
+}
+
+export async function irgCsvOut(ctx: CliContext, caseId: string, out: string | undefined): Promise<void> {
+  const { io } = ctx;
+  const sink = streamOut(ctx, out);
   try {
     await ctx.withRuntime(({ store, disclosures }) =>
-      writeIrgCsv(store, caseId, io.clock.now().getTime(), write, { disclosures, openSpool: () => fileSpool() }),
+      writeIrgCsv(store, caseId, io.clock.now().getTime(), sink.write, { disclosures, openSpool: () => fileSpool() }),
     );
   } finally {
-    if (fd !== null) closeSync(fd);
+    sink.close();
   }
   if (out) io.stdout(`wrote ${out}\n`);
 }

@@ -7,7 +7,10 @@ import { readArchivedCrls } from '../report/read-archived.js';
 import { REPORT_FORMATS } from '../report/report-formats.js';
 import type { ReportOptions } from './commands/report.js';
 import type { CliContext } from './context.js';
-import { irgCsvOut } from './irg-csv-out.js';
+import { irgCsvOut, streamOut } from './irg-csv-out.js';
+import { fileSpool } from '../adapters/local/file-spool.js';
+import { fileTextSpool } from '../adapters/local/file-text-spool.js';
+import { writeTextReport } from '../report/stream-report.js';
 import { terminalProgress } from './progress.js';
 import { makeOutDir, writeOutFile } from './validate.js';
 
@@ -17,6 +20,29 @@ export async function report(ctx: CliContext, opts: ReportOptions): Promise<void
   if (format.kind === 'directory' && !opts.out) throw new InputError(`--format ${opts.format} needs --out <directory>`);
   if (format.kind === 'stream') return irgCsvOut(ctx, opts.case, opts.out);
   const progress = await terminalProgress(ctx, 'certificates');
+  if (format.kind === 'text') {
+    // Written as the verdicts come: the rows wait in temporary files, not in memory (report/stream-report.ts).
+    const sink = streamOut(ctx, opts.out);
+    try {
+      await ctx.withRuntime(async ({ store, evidenceFiles, disclosures }) => {
+        if (progress) progress.start((await store.certificateCounts()).get(opts.case) ?? 0, 'judging');
+        await writeTextReport(format.streamed, store, opts.case, io.clock.now().getTime(), sink.write, {
+          crlFile: (sha) => evidenceFiles?.crlPath(sha) ?? null,
+          observations: format.observations,
+          allObservations: format.allObservations,
+          certificateBytes: format.certificateBytes,
+          disclosures,
+          openSpool: () => fileSpool(),
+          openTextSpool: () => fileTextSpool(),
+          ...(progress ? { onCertificate: () => progress.increment() } : {}),
+        }).finally(() => progress?.stop());
+      });
+    } finally {
+      sink.close();
+    }
+    if (opts.out) io.stdout(`wrote ${opts.out}\n`);
+    return;
+  }
   const { caseReport, readCrl } = await ctx.withRuntime(async ({ store, evidenceFiles, disclosures, evidenceArchive }) => {
     // The case's certificate count is one item read; with it, judging a big case shows how far it is.
     if (progress) progress.start((await store.certificateCounts()).get(opts.case) ?? 0, 'judging');
@@ -50,10 +76,4 @@ export async function report(ctx: CliContext, opts: ReportOptions): Promise<void
     io.stdout(`wrote ${files.length} files to ${opts.out}: check them with \`sh ${join(opts.out!, 'verify.sh')}\`\n`);
     return;
   }
-  if (format.kind !== 'text') return;
-  const text = (await format.renderer())(caseReport);
-  if (opts.out) {
-    writeOutFile(opts.out, text);
-    io.stdout(`wrote ${opts.out}\n`);
-  } else io.stdout(text);
 }

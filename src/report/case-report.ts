@@ -9,12 +9,12 @@ import type { Case } from '../domain.js';
 import { InputError } from '../errors.js';
 import { streamStatus, type JudgedCertificate, type StatusReads } from '../status/status.js';
 import { computeDeadline, type Rule } from '../rules/rules.js';
-import { delayedReportDuties, delayedReportSentence, missedCount, type IncidentDuty } from '../rules/incident-duties.js';
-import { noVerdicts, type CertificateStatus, type Finding } from '../rules/verdict.js';
+import { delayedReportDuties, delayedReportSentence, MISSED_VERDICTS, type IncidentDuty } from '../rules/incident-duties.js';
+import { noVerdicts, type CertificateStatus, type Finding, type Verdict } from '../rules/verdict.js';
 import { reasonName } from '../pki/oids.js';
 import { isoOrNull } from '../time.js';
 import { crtshSerialUrl, crtshUrl, subjectAltNames, subjectCommonName } from './certificate-details.js';
-import type { CaseStore, CrlSnapshot, ObservationStore } from '../ports/store.js';
+import type { CaseStore, CrlSnapshot, ObservationStore, StatusSpool, StoredCertificate } from '../ports/store.js';
 import type { Observation } from '../domain.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
 
@@ -131,8 +131,12 @@ export function countsOf(certs: readonly CertificateStatus[]): ReportCounts {
     n[c.verdict]++;
     if (c.verdict === 'no_deadline' && c.revocationTime === null) unrevokedWithoutDeadline++;
   }
+  return countsFrom(n, certs.length, unrevokedWithoutDeadline);
+}
+
+function countsFrom(n: Readonly<Record<Verdict, number>>, total: number, unrevokedWithoutDeadline: number): ReportCounts {
   return {
-    total: certs.length,
+    total,
     revoked: n.revoked_on_time + n.revoked_late,
     revokedOnTime: n.revoked_on_time,
     revokedLate: n.revoked_late,
@@ -141,29 +145,6 @@ export function countsOf(certs: readonly CertificateStatus[]): ReportCounts {
     expired: n.expired + n.expired_overdue,
     undetermined: n.undetermined,
   };
-}
-
-/** Groups instants into batches (one check sees many certificates at once), oldest first. */
-function batches(certs: readonly ReportCertificate[], at: (c: ReportCertificate) => string | null, claimed: boolean): ReportBatch[] {
-  const by = new Map<string, ReportCertificate[]>();
-  for (const c of certs) {
-    const t = at(c);
-    if (t === null) continue;
-    const list = by.get(t);
-    if (list) list.push(c);
-    else by.set(t, [c]);
-  }
-  return [...by.entries()]
-    .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
-    .map(([t, list]) => {
-      const times = claimed
-        ? list
-            .map((c) => c.revocationTime)
-            .filter((x): x is string => x !== null)
-            .sort((a, b) => Date.parse(a) - Date.parse(b))
-        : [];
-      return { at: t, certificates: list.length, claimedFrom: times[0] ?? null, claimedTo: times[times.length - 1] ?? null };
-    });
 }
 
 function reportObservation(o: Observation & { raw?: Uint8Array | null }): ReportObservation {
@@ -214,12 +195,46 @@ export interface CaseReportOptions {
   readonly onCertificate?: () => void;
 }
 
-export async function buildCaseReport(
+/** A case report without its certificates and findings, which streamCaseReport hands out one by one. */
+export interface StreamedCaseReport {
+  /** `certificates` and `findings` are empty: they were handed out as they came. */
+  readonly report: CaseReport;
+  /** Certificates per verdict. */
+  readonly verdicts: Readonly<Record<Verdict, number>>;
+  /** Certificates per effective revocation time (epoch ms): the chart's steps (chart.ts). */
+  readonly revokedAt: ReadonlyMap<number, number>;
+  readonly findings: number;
+}
+
+export interface StreamCaseReportOptions extends CaseReportOptions {
+  /**
+   * Where verdicts wait to be handed out in serial order (the CLI's is a temporary file): with one, what the
+   * report needs of each certificate travels with its verdict, and nothing grows with the case but the
+   * running aggregates (counts, batches by instant, issuers, sources).
+   */
+  readonly openSpool?: () => StatusSpool;
+}
+
+/** What a report needs of a certificate beside its status, spooled with it. */
+interface SpooledJudged {
+  readonly judged: JudgedCertificate;
+}
+
+/** Certificates whose SANs are read from their DER are read this many at a time, in serial order still. */
+const DER_BATCH = 256;
+
+/**
+ * The case report, each certificate handed to `onCertificate` (serial order) as it is judged and not kept:
+ * the counts, timeline, impact and chart are built from running aggregates. A report of 3,000,000
+ * certificates then holds the aggregates and whatever the renderer keeps, not the case.
+ */
+export async function streamCaseReport(
   store: CaseStore & ObservationStore,
   caseId: string,
   now: number,
-  options: CaseReportOptions = {},
-): Promise<CaseReport> {
+  options: StreamCaseReportOptions,
+  onCertificate: (c: ReportCertificate) => void | Promise<void>,
+): Promise<StreamedCaseReport> {
   const kase: Case | null = await store.getCase(caseId);
   if (!kase) throw new InputError(`no case "${caseId}"`);
   // The formats that list observations take the record's, or every stored one read per certificate.
@@ -229,13 +244,89 @@ export async function buildCaseReport(
     snapshots: new Map(),
     observations: options.observations !== false && !readEveryObservation,
   };
+  const innerSpool = options.openSpool;
+  // A spool of text cannot keep the observations of a record: the formats that list them keep them in memory.
+  const spooled = innerSpool !== undefined && !reads.observations;
   const d = computeDeadline(kase);
   const rule: Rule = d.rule;
 
-  // Each verdict becomes its report entry as status hands it over (serial order); only the entries are kept.
-  const reportCerts: ReportCertificate[] = [];
-  const sansFromDer: ReportCertificate[] = [];
-  const add = (s: CertificateStatus, judged: JudgedCertificate, listed: readonly (Observation & { raw?: Uint8Array | null })[]): void => {
+  // Running aggregates of everything the report says about the whole case.
+  const verdicts = noVerdicts();
+  let total = 0;
+  let unrevokedWithoutDeadline = 0;
+  let missed = 0;
+  let findings = 0;
+  type Claimed = { t: number; text: string } | null;
+  const firstSeen = new Map<string, { certificates: number; claimedFrom: Claimed; claimedTo: Claimed }>();
+  const lastGood = new Map<string, number>();
+  const issuerCounts = new Map<string, number>();
+  const issuerShas = new Set<string>();
+  const revokedAt = new Map<number, number>();
+  let earliestNotBefore: number | null = null;
+  let latestNotAfter: number | null = null;
+  let lastChecked: number | null = null;
+  const failing = new Map<string, { kind: 'ocsp' | 'crl'; url: string; error: string | null }>();
+
+  const aggregate = (c: ReportCertificate): void => {
+    total++;
+    verdicts[c.verdict]++;
+    if (c.verdict === 'no_deadline' && c.revocationTime === null) unrevokedWithoutDeadline++;
+    if (MISSED_VERDICTS.has(c.verdict)) missed++;
+    findings += c.findings.length;
+    if (c.firstSeenRevokedAt !== null) {
+      const b = firstSeen.get(c.firstSeenRevokedAt) ?? { certificates: 0, claimedFrom: null, claimedTo: null };
+      b.certificates++;
+      // The earliest and latest claimed times as the CA wrote them; the first of equal instants is kept.
+      if (c.revocationTime !== null) {
+        const t = Date.parse(c.revocationTime);
+        if (b.claimedFrom === null || t < b.claimedFrom.t) b.claimedFrom = { t, text: c.revocationTime };
+        if (b.claimedTo === null || t >= b.claimedTo.t) b.claimedTo = { t, text: c.revocationTime };
+      }
+      firstSeen.set(c.firstSeenRevokedAt, b);
+    }
+    if (c.lastSeenGoodAt !== null) lastGood.set(c.lastSeenGoodAt, (lastGood.get(c.lastSeenGoodAt) ?? 0) + 1);
+    issuerCounts.set(c.issuer, (issuerCounts.get(c.issuer) ?? 0) + 1);
+    issuerShas.add(c.issuerSha256);
+    if (c.effectiveRevocationTime !== null) {
+      const t = Date.parse(c.effectiveRevocationTime);
+      revokedAt.set(t, (revokedAt.get(t) ?? 0) + 1);
+    }
+    const notBefore = Date.parse(c.notBefore);
+    const notAfter = Date.parse(c.notAfter);
+    if (earliestNotBefore === null || notBefore < earliestNotBefore) earliestNotBefore = notBefore;
+    if (latestNotAfter === null || notAfter > latestNotAfter) latestNotAfter = notAfter;
+    for (const src of c.sources) {
+      const t = Date.parse(src.confirmedAt ?? src.checkedAt);
+      if (lastChecked === null || t > lastChecked) lastChecked = t;
+      if (src.status === 'error') failing.set(`${src.kind} ${src.url}`, { kind: src.kind, url: src.url, error: src.error });
+    }
+  };
+
+  // Entries wait here, in order, until the SANs of those tracked before SANs were kept are read from their DERs.
+  let waiting: ReportCertificate[] = [];
+  let needDer: ReportCertificate[] = [];
+  const release = async (): Promise<void> => {
+    if (needDer.length > 0) {
+      const derOf = await store.getCertificateDers(needDer.map((c) => c.sha256));
+      for (const c of needDer) {
+        const der = derOf.get(c.sha256);
+        if (der) for (const san of subjectAltNames(der)) c.sans.push(san); // not push(...): 50,000 SANs overflow the stack
+      }
+    }
+    const ready = waiting;
+    waiting = [];
+    needDer = [];
+    for (const c of ready) {
+      aggregate(c);
+      const wait = onCertificate(c);
+      if (wait) await wait;
+    }
+  };
+  const add = async (
+    s: CertificateStatus,
+    judged: JudgedCertificate,
+    listed: readonly (Observation & { raw?: Uint8Array | null })[],
+  ): Promise<void> => {
     const effective = s.effectiveRevocationTime === null ? null : Date.parse(s.effectiveRevocationTime);
     const entry: ReportCertificate = {
       ...s,
@@ -247,31 +338,62 @@ export async function buildCaseReport(
       reportToRevocationSeconds: effective === null ? null : Math.floor((effective - kase.reportedAt) / 1000),
       observations: [...listed].sort((a, b) => a.observedAt - b.observedAt).map(reportObservation),
     };
-    reportCerts.push(entry);
+    waiting.push(entry);
     // SANs are kept with each certificate since they were read at track; older ones are read from its DER.
-    if (judged.sans === undefined) sansFromDer.push(entry);
+    if (judged.sans === undefined) needDer.push(entry);
+    if (needDer.length === 0 || waiting.length >= DER_BATCH) await release();
   };
+  const openSpool = spooled
+    ? (): StatusSpool => {
+        const inner = innerSpool();
+        return {
+          add: (key: string, status: CertificateStatus, cert?: StoredCertificate) =>
+            inner.add(
+              key,
+              cert
+                ? ({
+                    ...status,
+                    judged: {
+                      crtshId: cert.crtshId,
+                      issuerSha256: cert.issuerSha256,
+                      sans: cert.sans,
+                      observations: null,
+                      ...(cert.idFromSerial ? { idFromSerial: true } : {}),
+                    },
+                  } as CertificateStatus & SpooledJudged)
+                : status,
+            ),
+          inOrder: () => inner.inOrder(),
+          close: () => inner.close(),
+        };
+      }
+    : undefined;
   await streamStatus(
     store,
     now,
     {
       caseStart: () => undefined,
-      certificate: (s) => {
+      certificate: (spooledStatus) => {
         options.onCertificate?.();
-        const judged = reads.certificates.get(s.sha256)!;
-        reads.certificates.delete(s.sha256);
-        if (!readEveryObservation) return void add(s, judged, judged.observations ?? []);
+        let s: CertificateStatus = spooledStatus;
+        let judged: JudgedCertificate;
+        if (spooled) {
+          // The spool's own field is no part of the status the report shows.
+          const { judged: kept, ...status } = spooledStatus as CertificateStatus & SpooledJudged;
+          s = status;
+          judged = kept;
+        } else {
+          judged = reads.certificates.get(s.sha256)!;
+          reads.certificates.delete(s.sha256);
+        }
+        if (!readEveryObservation) return add(s, judged, judged.observations ?? []);
         return store.listObservations(s.sha256).then((listed) => add(s, judged, listed));
       },
       caseEnd: () => undefined,
     },
-    { caseId, reads, rules: options.disclosures ? { disclosures: options.disclosures } : {} },
+    { caseId, reads, rules: options.disclosures ? { disclosures: options.disclosures } : {}, ...(openSpool ? { openSpool } : {}) },
   );
-  const derOf = await store.getCertificateDers((options.certificateBytes ? reportCerts : sansFromDer).map((c) => c.sha256));
-  for (const c of sansFromDer) {
-    const der = derOf.get(c.sha256);
-    if (der) for (const san of subjectAltNames(der)) c.sans.push(san); // not push(...): 50,000 SANs overflow the stack
-  }
+  await release();
   // Status read the snapshots of every CRL it judged on, the disclosed ones included.
   const crls: CaseReport['crls'] = [];
   for (const url of [...reads.snapshots.keys()].sort()) {
@@ -279,14 +401,12 @@ export async function buildCaseReport(
     for (const snap of [...snapshots].sort((a, b) => a.thisUpdate - b.thisUpdate || (a.sha256 < b.sha256 ? -1 : 1)))
       crls.push({ ...snap, localFile: options.crlFile?.(snap.sha256) ?? null });
   }
-  const issuerShas = [...new Set(reportCerts.map((c) => c.issuerSha256))].sort();
   const issuers: CaseReport['issuers'] = [];
-  for (const sha of issuerShas) {
+  for (const sha of [...issuerShas].sort()) {
     const der = await store.getCertificateDer(sha);
     if (der) issuers.push({ sha256: sha, der });
   }
 
-  const missed = missedCount(reportCerts);
   const timeline: { at: number; event: string }[] = [
     {
       at: kase.reportedAt,
@@ -300,7 +420,14 @@ export async function buildCaseReport(
   if (d.deadline !== null) timeline.push({ at: d.deadline, event: `MUST deadline (${rule.section}, ${rule.mustHours} hours)` });
   // revwatch cannot know when a revocation was published, only what the CA claims (revocationDate, RFC 5280
   // 5.3.2 / RFC 6960 4.2.1) and when it first saw it: the timeline says which is which.
-  const firstSeenRevoked = batches(reportCerts, (c) => c.firstSeenRevokedAt, true);
+  const firstSeenRevoked: ReportBatch[] = [...firstSeen.entries()]
+    .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
+    .map(([at, b]) => ({
+      at,
+      certificates: b.certificates,
+      claimedFrom: b.claimedFrom?.text ?? null,
+      claimedTo: b.claimedTo?.text ?? null,
+    }));
   for (const b of firstSeenRevoked) {
     const claimed =
       b.claimedFrom === null
@@ -311,26 +438,14 @@ export async function buildCaseReport(
     timeline.push({ at: Date.parse(b.at), event: `${b.certificates} certificate(s) first seen revoked by revwatch${claimed}` });
   }
   // Last seen good: for a revoked certificate it bounds the revocation from below; for the rest it is the latest answer.
-  const lastSeenGood = batches(reportCerts, (c) => c.lastSeenGoodAt, false);
+  const lastSeenGood: ReportBatch[] = [...lastGood.entries()]
+    .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
+    .map(([at, certificates]) => ({ at, certificates, claimedFrom: null, claimedTo: null }));
   for (const b of lastSeenGood)
     timeline.push({ at: Date.parse(b.at), event: `${b.certificates} certificate(s) last seen good (not revoked) by revwatch` });
   timeline.push({ at: now, event: 'Now: this report' });
 
-  const issuerCounts = new Map<string, number>();
-  for (const c of reportCerts) issuerCounts.set(c.issuer, (issuerCounts.get(c.issuer) ?? 0) + 1);
-  const notBefores = reportCerts.map((c) => Date.parse(c.notBefore));
-  const notAfters = reportCerts.map((c) => Date.parse(c.notAfter));
-  let lastChecked: number | null = null;
-  const failing = new Map<string, { kind: 'ocsp' | 'crl'; url: string; error: string | null }>();
-  for (const c of reportCerts) {
-    for (const src of c.sources) {
-      const t = Date.parse(src.confirmedAt ?? src.checkedAt);
-      if (lastChecked === null || t > lastChecked) lastChecked = t;
-      if (src.status === 'error') failing.set(`${src.kind} ${src.url}`, { kind: src.kind, url: src.url, error: src.error });
-    }
-  }
-
-  return {
+  const report: CaseReport = {
     generatedAt: isoOrNull(now)!,
     case: {
       id: kase.id,
@@ -360,23 +475,42 @@ export async function buildCaseReport(
         : { missed: 0, duties: [], statement: '' },
     deadline: isoOrNull(d.deadline),
     shouldDeadline: isoOrNull(d.shouldDeadline),
-    counts: countsOf(reportCerts),
-    certificates: reportCerts,
-    findings: reportCerts.flatMap((c) => c.findings.map((finding) => ({ serial: c.serial, finding }))),
+    counts: countsFrom(verdicts, total, unrevokedWithoutDeadline),
+    certificates: [],
+    findings: [],
     crls,
     timeline: timeline.sort((a, b) => a.at - b.at).map((t) => ({ at: isoOrNull(t.at)!, event: t.event })),
     impact: {
-      certificates: reportCerts.length,
+      certificates: total,
       issuers: [...issuerCounts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, certificates]) => ({ name, certificates })),
-      earliestNotBefore: notBefores.length ? isoOrNull(notBefores.reduce((a, b) => Math.min(a, b)))! : null,
-      latestNotAfter: notAfters.length ? isoOrNull(notAfters.reduce((a, b) => Math.max(a, b)))! : null,
+      earliestNotBefore: isoOrNull(earliestNotBefore),
+      latestNotAfter: isoOrNull(latestNotAfter),
     },
     firstSeenRevoked,
     lastSeenGood,
     lastCheckedAt: isoOrNull(lastChecked),
     failingSources: [...failing.values()].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0)),
     issuers,
-    certificateDers: options.certificateBytes ? [...derOf.entries()].map(([sha256, der]) => ({ sha256, der })) : [],
+    certificateDers: [],
+  };
+  return { report, verdicts, revokedAt, findings };
+}
+
+/** The whole case report in memory: what the evidence bundle and the site's pages are built from. */
+export async function buildCaseReport(
+  store: CaseStore & ObservationStore,
+  caseId: string,
+  now: number,
+  options: CaseReportOptions = {},
+): Promise<CaseReport> {
+  const certificates: ReportCertificate[] = [];
+  const { report } = await streamCaseReport(store, caseId, now, options, (c) => void certificates.push(c));
+  const derOf = options.certificateBytes ? await store.getCertificateDers(certificates.map((c) => c.sha256)) : null;
+  return {
+    ...report,
+    certificates,
+    findings: certificates.flatMap((c) => c.findings.map((finding) => ({ serial: c.serial, finding }))),
+    certificateDers: derOf ? [...derOf.entries()].map(([sha256, der]) => ({ sha256, der })) : [],
   };
 }
 

@@ -32,18 +32,29 @@ export interface ChartData {
 }
 
 export function chartData(r: CaseReport): ChartData {
-  const times = r.certificates
-    .map((c) => c.effectiveRevocationTime)
-    .filter((x): x is string => x !== null)
-    .map((x) => Date.parse(x))
-    .sort((a, b) => a - b);
+  const revokedAt = new Map<number, number>();
+  for (const c of r.certificates) {
+    if (c.effectiveRevocationTime === null) continue;
+    const t = Date.parse(c.effectiveRevocationTime);
+    revokedAt.set(t, (revokedAt.get(t) ?? 0) + 1);
+  }
+  return chartDataFrom(r, revokedAt, r.certificates.length);
+}
+
+/** The chart of `total` certificates, of which `revokedAt` counts those revoked at each effective revocation time. */
+export function chartDataFrom(
+  r: Pick<CaseReport, 'case' | 'shouldDeadline' | 'deadline' | 'generatedAt'>,
+  revokedAt: ReadonlyMap<number, number>,
+  total: number,
+): ChartData {
   const steps: ChartStep[] = [];
-  times.forEach((t, i) => {
-    if (steps.length && steps[steps.length - 1]!.at === t) steps[steps.length - 1] = { at: t, revoked: i + 1 };
-    else steps.push({ at: t, revoked: i + 1 });
-  });
+  let revoked = 0;
+  for (const t of [...revokedAt.keys()].sort((a, b) => a - b)) {
+    revoked += revokedAt.get(t)!;
+    steps.push({ at: t, revoked });
+  }
   return {
-    total: r.certificates.length,
+    total,
     reportedAt: Date.parse(r.case.reportedAt),
     shouldDeadline: r.shouldDeadline ? Date.parse(r.shouldDeadline) : null,
     deadline: r.deadline ? Date.parse(r.deadline) : null,

@@ -6,7 +6,7 @@
  * bundle live in html.ts and bundle.ts.
  */
 import { APPENDIX_VALIDITY_NOTE, type CaseStatus } from '../status/status.js';
-import { countVerdicts, VERDICT_REPORT_ORDER } from '../rules/verdict.js';
+import { countVerdicts, VERDICT_REPORT_ORDER, type Verdict } from '../rules/verdict.js';
 import { formatDuration } from '../time.js';
 import { crtshUrl, subjectCommonName } from './certificate-details.js';
 import type { CaseReport, ReportCertificate } from './case-report.js';
@@ -20,12 +20,18 @@ export const mdCell = (s: string): string =>
     .replace(/\|/g, '\\|')
     .replace(/[\r\n]+/g, ' ');
 
+/** A certificate as the JSON report lists it: its lateness in words beside the seconds. */
+export const jsonCertificate = (c: ReportCertificate): ReportCertificate & { lateBy: string | null } => ({
+  ...c,
+  lateBy: c.lateBySeconds === null ? null : formatDuration(c.lateBySeconds),
+});
+
 export function toJson(r: CaseReport): string {
   const { issuers, certificateDers, ...rest } = r;
   return JSON.stringify(
     {
       ...rest,
-      certificates: rest.certificates.map((c) => ({ ...c, lateBy: c.lateBySeconds === null ? null : formatDuration(c.lateBySeconds) })),
+      certificates: rest.certificates.map(jsonCertificate),
       issuers: issuers.map((i) => ({ sha256: i.sha256, der: Buffer.from(i.der).toString('base64') })),
     },
     null,
@@ -73,8 +79,11 @@ export const CSV_COLUMNS: readonly { name: string; value: (c: ReportCertificate)
 
 export const CSV_HEADER: readonly string[] = CSV_COLUMNS.map((c) => c.name);
 
+/** One certificate's CSV row, without its line end. */
+export const csvRow = (c: ReportCertificate): string => CSV_COLUMNS.map((col) => csvCell(col.value(c))).join(',');
+
 export function toCsv(r: Pick<CaseReport, 'certificates'>): string {
-  const rows = r.certificates.map((c) => CSV_COLUMNS.map((col) => csvCell(col.value(c))).join(','));
+  const rows = r.certificates.map(csvRow);
   return `${[CSV_HEADER.join(','), ...rows].join('\r\n')}\r\n`;
 }
 
@@ -167,6 +176,29 @@ export function delayedRevocationUpdate(r: Pick<CaseReport, 'counts' | 'generate
 }
 
 export function toMarkdown(r: CaseReport): string {
+  const out = markdownBeforeAppendix(r, countVerdicts(r.certificates));
+  for (const x of r.certificates) out.push(appendixLine(x));
+  out.push(...markdownFindingsHead());
+  if (r.findings.length === 0) out.push('None.');
+  for (const f of r.findings) out.push(findingLine(f));
+  out.push(...markdownAfterFindings(r));
+  return `${out.join('\n')}\n`;
+}
+
+/** The appendix's line for one certificate. */
+export const appendixLine = (x: ReportCertificate): string => `| ${appendixRow(x).join(' | ')} |`;
+
+/** The Findings section's line for one finding. */
+export const findingLine = (f: CaseReport['findings'][number]): string =>
+  `- **${f.finding.severity}** \`${f.finding.code}\` (serial ${f.serial}): ${mdCell(f.finding.message)}`;
+
+export const markdownFindingsHead = (): string[] => ['', '### Findings', ''];
+
+/**
+ * The Markdown report up to the appendix's rows (its header included), one line each: what a streamed report
+ * (report/stream-report.ts) writes once every certificate is counted, before the rows it spooled.
+ */
+export function markdownBeforeAppendix(r: CaseReport, counts: Readonly<Record<Verdict, number>>): string[] {
   const c = r.counts;
   const out: string[] = [];
   out.push(`## Incident report: ${mdCell(r.case.title)}`, '');
@@ -203,7 +235,6 @@ export function toMarkdown(r: CaseReport): string {
     '',
   );
   out.push('| verdict | certificates |', '|---|---|');
-  const counts = countVerdicts(r.certificates);
   for (const v of VERDICT_REPORT_ORDER) if (counts[v] > 0) out.push(`| ${v} | ${counts[v]} |`);
   out.push('');
   if (r.rule.note) out.push(`Interpretation note: ${r.rule.note}`, '');
@@ -235,12 +266,12 @@ export function toMarkdown(r: CaseReport): string {
 
   out.push('', '### Appendix: certificates', '');
   out.push(`| ${APPENDIX_COLUMNS.join(' | ')} |`, `|${APPENDIX_COLUMNS.map(() => '---').join('|')}|`);
-  for (const x of r.certificates) out.push(`| ${appendixRow(x).join(' | ')} |`);
+  return out;
+}
 
-  out.push('', '### Findings', '');
-  if (r.findings.length === 0) out.push('None.');
-  for (const f of r.findings)
-    out.push(`- **${f.finding.severity}** \`${f.finding.code}\` (serial ${f.serial}): ${mdCell(f.finding.message)}`);
+/** The Markdown report after its findings, one line each. */
+export function markdownAfterFindings(r: Pick<CaseReport, 'case'>): string[] {
+  const out: string[] = [];
   out.push('', '### Verifying the evidence', '');
   out.push('Every answer above was signed by the CA. Export the evidence and check every file with openssl:', '');
   out.push(
@@ -253,5 +284,5 @@ export function toMarkdown(r: CaseReport): string {
     'openssl ocsp -respin ocsp/<serial>-<time>.der -issuer certs/issuer-<sha256>.pem -VAfile <the certificate that signed it> -resp_text',
   );
   out.push('openssl crl -inform DER -in crls/<sha256>.crl -CAfile certs/issuer-<sha256>.pem -noout', '```');
-  return `${out.join('\n')}\n`;
+  return out;
 }

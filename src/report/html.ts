@@ -4,9 +4,9 @@
  * as a table, the timeline, impact, the certificates (the first
  * HTML_CERTIFICATE_ROWS; all are in the CSV) and the findings.
  */
-import type { CaseReport } from './case-report.js';
-import { chartData, chartSvg, chartTableRows } from './chart.js';
-import { countVerdicts, VERDICT_REPORT_ORDER } from '../rules/verdict.js';
+import type { CaseReport, ReportCertificate } from './case-report.js';
+import { chartData, chartSvg, chartTableRows, type ChartData } from './chart.js';
+import { countVerdicts, VERDICT_REPORT_ORDER, type Verdict } from '../rules/verdict.js';
 import { formatDuration, iso } from '../time.js';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -74,28 +74,55 @@ export interface HtmlOptions {
 }
 
 export function toHtml(r: CaseReport, options: HtmlOptions = {}): string {
+  return htmlPage(
+    r,
+    {
+      verdicts: countVerdicts(r.certificates),
+      chart: chartData(r),
+      shown: r.certificates.slice(0, HTML_CERTIFICATE_ROWS),
+      certificates: r.certificates.length,
+      findingsShown: r.findings.slice(0, HTML_CERTIFICATE_ROWS),
+      findings: r.findings.length,
+    },
+    options,
+  );
+}
+
+/** What the page shows of the whole case: counts, the chart, and the first rows (a streamed report keeps only these). */
+export interface HtmlCaseView {
+  readonly verdicts: Readonly<Record<Verdict, number>>;
+  readonly chart: ChartData;
+  /** The first HTML_CERTIFICATE_ROWS certificates, of `certificates` in all. */
+  readonly shown: readonly ReportCertificate[];
+  readonly certificates: number;
+  /** The first HTML_CERTIFICATE_ROWS findings, of `findings` in all. */
+  readonly findingsShown: CaseReport['findings'];
+  readonly findings: number;
+}
+
+/** The page of a report whose certificates and findings `view` sums up (`r`'s own are not read). */
+export function htmlPage(r: CaseReport, view: HtmlCaseView, options: HtmlOptions = {}): string {
   const c = r.counts;
-  const data = chartData(r);
+  const data = view.chart;
   const bug = safeHref(r.case.reportUrl);
   const delayed = safeHref(r.case.delayedReportUrl);
-  const counts = countVerdicts(r.certificates);
-  const shown = r.certificates.slice(0, HTML_CERTIFICATE_ROWS);
+  const counts = view.verdicts;
+  const shown = view.shown;
   const rows = shown
     .map((x) => {
       const sans = x.sans.length > 3 ? `${x.sans.slice(0, 3).join(', ')} (+${x.sans.length - 3})` : x.sans.join(', ');
       return `<tr class="verdict-${x.verdict}"><td><a href="${esc(x.crtshUrl)}"><code>${esc(x.serial)}</code></a></td><td>${esc(x.subjectCN ?? '')}</td><td>${esc(sans)}</td><td class="verdict">${verdictBadge(x.verdict)}</td><td>${x.revocationTime ?? ''}</td><td>${x.reasonCode ?? ''}</td><td>${x.firstSeenRevokedAt ?? ''}</td><td>${x.lastSeenGoodAt ?? ''}</td><td>${x.lateBySeconds === null ? '' : formatDuration(x.lateBySeconds)}</td></tr>`;
     })
     .join('\n');
-  const findings = r.findings.length
-    ? `<ul>${r.findings
-        .slice(0, HTML_CERTIFICATE_ROWS)
+  const findings = view.findings
+    ? `<ul>${view.findingsShown
         .map(
           (f) =>
             `<li class="finding ${f.finding.severity}"><strong>${f.finding.severity}</strong> <code>${f.finding.code}</code> (serial ${esc(f.serial)}): ${esc(f.finding.message)}</li>`,
         )
         .join(
           '',
-        )}</ul>${r.findings.length > HTML_CERTIFICATE_ROWS ? `<p>First ${HTML_CERTIFICATE_ROWS} of ${r.findings.length} findings; all are in the JSON report.</p>` : ''}`
+        )}</ul>${view.findings > HTML_CERTIFICATE_ROWS ? `<p>First ${HTML_CERTIFICATE_ROWS} of ${view.findings} findings; all are in the JSON report.</p>` : ''}`
     : '<p>None.</p>';
   const chartRows = chartTableRows(data)
     .map((row) => `<tr><td>${iso(row.at)}</td><td>${row.event}</td><td>${row.revoked}</td><td>${row.share}</td></tr>`)
@@ -131,7 +158,7 @@ ${chartSvg(data, { id: 'case-chart' })}
 <h2>Impact</h2>
 <p>${r.impact.certificates} certificate(s)${r.impact.earliestNotBefore ? `, valid from ${r.impact.earliestNotBefore} to ${r.impact.latestNotAfter}` : ''}; issuers: ${r.impact.issuers.map((i) => `${esc(i.name)} (${i.certificates})`).join('; ')}.</p>
 <h2>Certificates</h2>
-${r.certificates.length > shown.length ? `<p>First ${shown.length} of ${r.certificates.length} certificates; all of them are in the CSV and JSON reports.</p>` : ''}
+${view.certificates > shown.length ? `<p>First ${shown.length} of ${view.certificates} certificates; all of them are in the CSV and JSON reports.</p>` : ''}
 <div class="table-scroll" tabindex="0" role="region" aria-label="Certificates">
 <table id="certificates"><thead><tr><th>serial (crt.sh)</th><th>subject CN</th><th>SANs</th><th>verdict</th><th>claimed revocation</th><th>reason</th><th>first seen revoked</th><th>last seen good</th><th>late by</th></tr></thead><tbody>
 ${rows}

@@ -5,6 +5,7 @@
  */
 import type { CaseReport } from './case-report.js';
 import type { BundleFile } from './bundle.js';
+import type { StreamedTextFormat } from './stream-report.js';
 
 interface TextFormat {
   readonly description: string;
@@ -15,7 +16,10 @@ interface TextFormat {
   /** Every certificate's own bytes (a read per certificate), or none beyond the issuers. */
   readonly certificateBytes: boolean;
   readonly kind: 'text';
+  /** The whole report in memory (the evidence bundle's and the site's pages). */
   readonly renderer: () => Promise<(r: CaseReport) => string>;
+  /** The same text written as the verdicts come (report/stream-report.ts), which `revwatch report` uses. */
+  readonly streamed: StreamedTextFormat;
 }
 
 interface DirectoryFormat {
@@ -49,6 +53,7 @@ export const REPORT_FORMATS = {
     certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./formats.js')).toMarkdown,
+    streamed: 'markdown',
   },
   csv: {
     description: 'one row per certificate',
@@ -57,6 +62,7 @@ export const REPORT_FORMATS = {
     certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./formats.js')).toCsv,
+    streamed: 'csv',
   },
   'irg-csv': {
     description: "the CCADB Incident Reporting Guidelines' appendix: its eleven standard columns first, then revwatch's evidence",
@@ -72,6 +78,7 @@ export const REPORT_FORMATS = {
     certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./formats.js')).toJson,
+    streamed: 'json',
   },
   html: {
     description: 'a self-contained page with the chart',
@@ -80,6 +87,7 @@ export const REPORT_FORMATS = {
     certificateBytes: false,
     kind: 'text',
     renderer: async () => (await import('./html.js')).toHtml,
+    streamed: 'html',
   },
   bundle: {
     description: 'a folder that verifies itself (needs --out)',

@@ -318,7 +318,10 @@ export async function streamStatus(
   // Read once, at the first certificate of the settled pool: their heartbeat dates its sources' confirmations.
   let sourceStates: Promise<Map<string, SourceState>> | null = null;
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
-    const spool = reads ? memorySpool() : openSpool();
+    // A report that gives its own spool gets what it keeps of each certificate through the spool's `cert`, so
+    // nothing of the case is held beside the spool (report/case-report.ts streamCaseReport).
+    const keepInReads = reads !== undefined && options.openSpool === undefined;
+    const spool = keepInReads ? memorySpool() : openSpool();
     try {
       let count = 0;
       await store.visitCase(kase.id, async (cc) => {
@@ -341,7 +344,7 @@ export async function streamStatus(
         // so the order never depends on which key range's page came first.
         const key = `${s.serial}\u0000${s.sha256}`;
         spool.add(key, s, cert);
-        if (reads)
+        if (keepInReads)
           reads.certificates.set(cert.sha256, {
             crtshId: cert.crtshId,
             issuerSha256: cert.issuerSha256,

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planRun, runQueuedJob } from '../../../src/check/fan-out.js';
-import type { JobMessage, RunEvents } from '../../../src/ports/index.js';
+import { planCheck } from '../../../src/check/plan.js';
+import type { JobCertificate, JobMessage, RunEvents } from '../../../src/ports/index.js';
 import type { RunRecord } from '../../../src/ports/store.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sameRecord } from '../../../src/rules/evidence.js';
 import { makeWorld } from './world.js';
@@ -47,5 +48,19 @@ describe('fan-out on the in-memory store', () => {
     expect(w.fetcher.ocspRequests).toBe(2);
     expect(announced).toHaveLength(1);
     expect((await w.store.listOpenRuns()).map((r) => [r.remaining, r.finishedAt !== null])).toEqual([[0, true]]);
+  });
+
+  it('plans lean for the queue: the same jobs without records, and no certificate kept past its shard', async () => {
+    const w = await makeWorld([{ name: 'a' }, { name: 'b' }]);
+    const now = w.clock.now().getTime();
+    const full = await planCheck(w.store, now);
+    const lean = await planCheck(w.store, now, { lean: true });
+    const strip = ({ record: _record, cases: _cases, ...rest }: JobCertificate): JobCertificate => rest;
+    expect(lean.crlJobs).toEqual(full.crlJobs.map((j) => ({ ...j, certificates: j.certificates.map(strip) })));
+    expect(lean.ocspJobs).toEqual(full.ocspJobs.map((j) => ({ ...j, certificate: strip(j.certificate) })));
+    expect(lean.crlJobs[0]!.certificates[0]).not.toHaveProperty('record');
+    expect(full.refs.size).toBe(2);
+    expect(lean.refs.size).toBe(0);
+    expect(lean.certificates).toBe(full.certificates);
   });
 });

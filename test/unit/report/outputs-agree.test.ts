@@ -14,6 +14,9 @@ import { trackCertificates } from '../../../src/track/track.js';
 import { buildStatus } from '../../../src/status/status.js';
 import { buildCaseReport, type CaseReport } from '../../../src/report/case-report.js';
 import { REPORT_FORMATS } from '../../../src/report/report-formats.js';
+import { writeTextReport } from '../../../src/report/stream-report.js';
+import { fileSpool } from '../../../src/adapters/local/file-spool.js';
+import { fileTextSpool } from '../../../src/adapters/local/file-text-spool.js';
 import { buildDigest } from '../../../src/report/digest.js';
 import { buildSite, casePageName } from '../../../src/report/site.js';
 import { sendNotices } from '../../../src/notify/notices.js';
@@ -432,5 +435,52 @@ describe('status, reports, notices, the digest and the site agree', { timeout: 1
     const outputs = ['json', 'csv', 'markdown', 'html', 'bundle report.md', 'site', 'digest', 'notice'];
     expect(checked.size).toBe(outputs.length * status.cases.flatMap((k) => k.certificates).length);
     expect(status.cases.flatMap((k) => k.certificates)).toHaveLength(19);
+  });
+
+  it('`report` writes as the verdicts come what the whole-case renderers write, byte for byte, every text format', async () => {
+    const status = await buildStatus(w.store, NOW, undefined, { disclosures });
+    let compared = 0;
+    for (const kase of status.cases) {
+      for (const name of ['markdown', 'csv', 'json', 'html'] as const) {
+        const f = REPORT_FORMATS[name];
+        const options = {
+          observations: f.observations,
+          allObservations: f.allObservations,
+          certificateBytes: f.certificateBytes,
+          disclosures,
+        };
+        const whole = (await f.renderer())(await buildCaseReport(w.store, kase.id, NOW, options));
+        // In memory, and on temporary files as the CLI spools (a run of two verdicts, so the merge is exercised).
+        for (const spools of [{}, { openSpool: () => fileSpool(undefined, { runSize: 2 }), openTextSpool: () => fileTextSpool() }]) {
+          let streamed = '';
+          let chunks = 0;
+          await writeTextReport(
+            f.streamed,
+            w.store,
+            kase.id,
+            NOW,
+            (chunk) => {
+              streamed += chunk;
+              chunks++;
+            },
+            { ...options, ...spools },
+          );
+          expect(streamed, `${name} of ${kase.id}`).toBe(whole);
+          expect(chunks).toBeGreaterThan(0);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe(status.cases.length * 8);
+  });
+
+  it('a streamed report of a case that does not exist writes nothing', async () => {
+    let written = '';
+    await expect(
+      writeTextReport('markdown', w.store, 'no-such-case', NOW, (chunk) => {
+        written += chunk;
+      }),
+    ).rejects.toThrow(/no case "no-such-case"/);
+    expect(written).toBe('');
   });
 });
