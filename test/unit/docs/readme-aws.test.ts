@@ -50,14 +50,16 @@ describe('README: the AWS context keys', () => {
     // The alarms the stack creates; the errors alarm is one per function (`${name}ErrorsAlarm`).
     // biome-ignore lint/suspicious/noTemplateCurlyInString: '${name}' is the template placeholder as written in the stack's source
     const alarms = [...stack.matchAll(/new Alarm\(this, [`'](.+?)[`']/g)].map((m) => m[1]!.replace('${name}', '<function>'));
-    expect(alarms).toEqual(['DeadLettersAlarm', '<function>ErrorsAlarm', 'NoSuccessfulCheckAlarm']);
+    expect(alarms).toEqual(['DeadLettersAlarm', '<function>ErrorsAlarm', 'NoSuccessfulCheckAlarm', 'CcadbDisclosureStaleAlarm']);
     for (const alarm of [
       'DeadLettersAlarm',
       'PlannerErrorsAlarm',
       'WorkerErrorsAlarm',
       'NotifierErrorsAlarm',
       'DigestErrorsAlarm',
+      'SweeperErrorsAlarm',
       'NoSuccessfulCheckAlarm',
+      'CcadbDisclosureStaleAlarm',
     ])
       expect(runbook).toContain(`\`${alarm}\``);
   });
