@@ -12,7 +12,8 @@ import { parseJobMessage, runQueuedJob } from '../src/check/fan-out.js';
 import { parseSweepJobMessage, runSweepJob } from '../src/sweep/fan-out.js';
 import { openWorkerRuntime, type WorkerRuntime } from '../src/runtime/aws-worker.js';
 import type { Env } from '../src/runtime/env.js';
-import { CHECKS_COMPLETED, createObservability, MetricUnit, type Observability } from './shared/observability.js';
+import { logCheckJob, logSweepJob } from './shared/job-logs.js';
+import { createObservability, type Observability } from './shared/observability.js';
 
 export type WorkerDeps = WorkerRuntime & Observability;
 
@@ -27,38 +28,10 @@ export function createWorkerHandler(getDeps: () => WorkerDeps) {
         const sweepJob = parseSweepJobMessage(record.body);
         if (sweepJob) {
           if (!deps.sweep) throw new Error('a sweep job, but the worker has no evidence bucket to keep its CRLs in');
-          const s = await runSweepJob(deps.sweep, sweepJob);
-          const count = (outcome: string) => s.results.filter((x) => x.outcome === outcome).length;
-          logger.info('sweep job done', {
-            sweep: s.sweep,
-            jobId: s.jobId,
-            duplicate: s.duplicate,
-            urls: s.results.length,
-            changed: count('changed'),
-            faults: count('fault'),
-            receives,
-          });
-          metrics.addMetric('SweepUrlsRead', MetricUnit.Count, s.results.length);
-          if (s.finished) logger.info('sweep run finished', { ...s.finished });
+          logSweepJob(deps, await runSweepJob(deps.sweep, sweepJob), receives);
           return;
         }
-        const r = await runQueuedJob(deps, parseJobMessage(record.body), deps.ocspLimits);
-        const { runId, jobId, kind, duplicate, observationsWritten, failedSources } = r;
-        logger.info('check job done', {
-          runId,
-          jobId,
-          kind,
-          duplicate,
-          changes: r.changes.length,
-          observationsWritten,
-          failedSources,
-          receives,
-        });
-        metrics.addMetric('CheckJobsDone', MetricUnit.Count, 1);
-        metrics.addMetric('AnswersChanged', MetricUnit.Count, r.changes.length);
-        metrics.addMetric('SourcesFailed', MetricUnit.Count, failedSources.length);
-        if (r.finished) logger.info('check run finished', { ...r.finished });
-        if (r.finished) metrics.addMetric(CHECKS_COMPLETED, MetricUnit.Count, 1);
+        logCheckJob(deps, await runQueuedJob(deps, parseJobMessage(record.body), deps.ocspLimits), receives);
       } catch (err) {
         const failure = { messageId: record.messageId, receives, error: err as Error };
         logger.error('check job failed; the queue retries it, then dead-letters it', failure);
