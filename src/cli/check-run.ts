@@ -16,18 +16,10 @@ import { runSweep, type SweepSummary } from '../sweep/sweep.js';
 import { boundedInteger } from './sweep-run.js';
 
 /** What `check --sweep` reports of its sweep (`revwatch sweep --json` gives each URL's result). */
-export interface CheckSweepSummary {
-  readonly sweep: number;
-  readonly startedAt: number;
-  readonly finishedAt: number;
-  readonly urls: number;
-  readonly changed: number;
-  readonly unchanged: number;
-  readonly notModified: number;
-  readonly faults: number;
-  readonly added: number;
-  readonly removed: number;
-}
+export type CheckSweepSummary = Pick<
+  SweepSummary,
+  'sweep' | 'startedAt' | 'finishedAt' | 'urls' | 'changed' | 'unchanged' | 'notModified' | 'faults' | 'added' | 'removed'
+>;
 
 function ocspLimit(text: string, option: string, range: { min: number; max: number }): number {
   const n = parseOcspLimit(text, option, range);

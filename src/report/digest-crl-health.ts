@@ -10,20 +10,10 @@
 import { createHash } from 'node:crypto';
 import type { HealthFindingState, SweepState } from '../ports/revocation-index.js';
 import { CRL_HEALTH_CHECKS, findingKey, type HealthCode } from '../sweep/health.js';
-import { iso } from '../time.js';
+import { healthFindingOut, type HealthFindingOut, lastSweepOut, type LastSweepOut } from '../sweep/health-report.js';
 
-export interface DigestHealthFinding {
-  readonly code: string;
-  readonly severity: string;
-  readonly citation: string;
-  readonly url: string;
-  /** The serial it concerns, or null for the CRL as a whole. */
-  readonly subject: string | null;
-  readonly message: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly resolvedAt: string | null;
-}
+/** A finding as the digest shows it: as `crl-health` prints it. */
+export type DigestHealthFinding = HealthFindingOut;
 
 export interface DigestHealthOwner {
   readonly owner: string;
@@ -34,7 +24,7 @@ export interface DigestHealthOwner {
 }
 
 export interface DigestCrlHealth {
-  readonly lastSweep: { readonly sweep: number; readonly startedAt: string; readonly finishedAt: string | null };
+  readonly lastSweep: LastSweepOut;
   /** Findings open after the last sweep, warnings and violations, every owner. */
   readonly openFindings: number;
   readonly owners: readonly DigestHealthOwner[];
@@ -47,20 +37,6 @@ const resolvedKey = (f: HealthFindingState): string =>
   `crl-health#resolved#${hash(`${findingKey(f.code, f.url, f.subject)}#${f.firstSeen}#${f.resolvedAt}`)}`;
 
 const severityOf = (code: string): string => CRL_HEALTH_CHECKS[code as HealthCode]?.severity ?? 'warning';
-
-function out(f: HealthFindingState): DigestHealthFinding {
-  return {
-    code: f.code,
-    severity: severityOf(f.code),
-    citation: CRL_HEALTH_CHECKS[f.code as HealthCode]?.citation ?? '',
-    url: f.url,
-    subject: f.subject || null,
-    message: f.message,
-    firstSeen: iso(f.firstSeen),
-    lastSeen: iso(f.lastSeen),
-    resolvedAt: f.resolvedAt === null ? null : iso(f.resolvedAt),
-  };
-}
 
 const SEVERITY_ORDER: Record<string, number> = { violation: 0, warning: 1, info: 2 };
 const byImportance = (a: DigestHealthFinding, b: DigestHealthFinding): number =>
@@ -80,8 +56,8 @@ export function digestCrlHealth(
   since: number,
   reported?: ReadonlySet<string>,
 ): { readonly section: DigestCrlHealth | null; readonly keys: readonly string[] } {
-  const last = state?.sweeps[state.sweeps.length - 1];
-  if (!state || !last) return { section: null, keys: [] };
+  const lastSweep = state ? lastSweepOut(state) : null;
+  if (!state || !lastSweep) return { section: null, keys: [] };
   const owners = new Map<string, { opened: DigestHealthFinding[]; resolved: DigestHealthFinding[] }>();
   const of = (owner: string) => {
     const entry = owners.get(owner) ?? { opened: [], resolved: [] };
@@ -95,15 +71,15 @@ export function digestCrlHealth(
     if (f.resolvedAt === null) {
       openFindings++;
       if (reported ? reported.has(openedKey(f)) : f.firstSeen <= since) continue;
-      of(f.owner).opened.push(out(f));
+      of(f.owner).opened.push(healthFindingOut(f));
       keys.push(openedKey(f));
     } else if (f.resolvedAt > since && !reported?.has(resolvedKey(f))) {
-      of(f.owner).resolved.push(out(f));
+      of(f.owner).resolved.push(healthFindingOut(f));
       keys.push(resolvedKey(f));
     }
   }
   const section: DigestCrlHealth = {
-    lastSweep: { sweep: last.sweep, startedAt: iso(last.startedAt), finishedAt: last.finishedAt === null ? null : iso(last.finishedAt) },
+    lastSweep,
     openFindings,
     owners: [...owners.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

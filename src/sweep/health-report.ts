@@ -1,5 +1,5 @@
 /** The CRL-health findings a sweep keeps (health.ts), grouped per CA owner for `revwatch crl-health`. */
-import type { OwnerAvailability, SweepState } from '../ports/revocation-index.js';
+import type { HealthFindingState, OwnerAvailability, SweepState } from '../ports/revocation-index.js';
 import { iso } from '../time.js';
 import { CRL_HEALTH_CHECKS, type HealthCode } from './health.js';
 
@@ -22,11 +22,37 @@ export interface OwnerHealth {
 
 export interface HealthReport {
   /** The last sweep, when there was one. */
-  readonly lastSweep: { readonly sweep: number; readonly startedAt: string; readonly finishedAt: string | null } | null;
+  readonly lastSweep: LastSweepOut | null;
   readonly owners: readonly OwnerHealth[];
 }
 
 const SEVERITY_ORDER = { violation: 0, warning: 1, info: 2 } as const;
+
+/** A kept finding as `crl-health` and the digest print it: its check's severity and citation, times in ISO. */
+export function healthFindingOut(f: HealthFindingState): HealthFindingOut {
+  const check = CRL_HEALTH_CHECKS[f.code as HealthCode];
+  return {
+    code: f.code,
+    severity: check?.severity ?? 'warning',
+    citation: check?.citation ?? '',
+    url: f.url,
+    subject: f.subject || null,
+    message: f.message,
+    firstSeen: iso(f.firstSeen),
+    lastSeen: iso(f.lastSeen),
+    resolvedAt: f.resolvedAt === null ? null : iso(f.resolvedAt),
+  };
+}
+
+export type LastSweepOut = { readonly sweep: number; readonly startedAt: string; readonly finishedAt: string | null };
+
+/** The state's last sweep run, times in ISO; null before the first sweep. */
+export function lastSweepOut(state: SweepState): LastSweepOut | null {
+  const last = state.sweeps[state.sweeps.length - 1];
+  return last
+    ? { sweep: last.sweep, startedAt: iso(last.startedAt), finishedAt: last.finishedAt === null ? null : iso(last.finishedAt) }
+    : null;
+}
 
 export function healthReport(state: SweepState, filter: { owners?: readonly string[]; since: number | null }): HealthReport {
   const wanted = (owner: string): boolean =>
@@ -36,26 +62,12 @@ export function healthReport(state: SweepState, filter: { owners?: readonly stri
     if (!wanted(f.owner)) continue;
     const shown = filter.since === null ? f.resolvedAt === null : f.lastSeen >= filter.since || (f.resolvedAt ?? 0) >= filter.since;
     if (!shown) continue;
-    const check = CRL_HEALTH_CHECKS[f.code as HealthCode];
     const list = byOwner.get(f.owner) ?? [];
-    list.push({
-      code: f.code,
-      severity: check?.severity ?? 'warning',
-      citation: check?.citation ?? '',
-      url: f.url,
-      subject: f.subject || null,
-      message: f.message,
-      firstSeen: iso(f.firstSeen),
-      lastSeen: iso(f.lastSeen),
-      resolvedAt: f.resolvedAt === null ? null : iso(f.resolvedAt),
-    });
+    list.push(healthFindingOut(f));
     byOwner.set(f.owner, list);
   }
-  const last = state.sweeps[state.sweeps.length - 1];
   return {
-    lastSweep: last
-      ? { sweep: last.sweep, startedAt: iso(last.startedAt), finishedAt: last.finishedAt === null ? null : iso(last.finishedAt) }
-      : null,
+    lastSweep: lastSweepOut(state),
     owners: [...byOwner.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([owner, findings]) => ({
