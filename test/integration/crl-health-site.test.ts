@@ -15,11 +15,9 @@
  * with the counts `crl-health --json` gives, and the owner pages list the open
  * and resolved findings `crl-health --json` lists; hostile text is escaped.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCertificates } from '../../src/pki/certificate.js';
@@ -27,8 +25,8 @@ import { CRL_HEALTH_INDEX } from '../../src/report/crl-health-site.js';
 import { ownerPageName } from '../../src/report/site.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable } from '../helpers/openssl-ca.js';
+import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
 
-const exec = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const DAY = 86_400_000;
@@ -51,18 +49,7 @@ run('the CRL-health pages of the site, swept from real CRLs, in a browser', { ti
   let hostileUrl = '';
   let health: HealthJson;
 
-  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const r = await exec('node', ['bin/revwatch.js', '--home', home, '--allow-private-network', ...args], {
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (...args: string[]): Promise<Ended> => spawnRevwatch(home, args);
   const serve = (path: string, bytes: Buffer): void => {
     http.route(path, (_req, res) => res.end(bytes));
   };

@@ -9,19 +9,17 @@
  * - a certificate tracked after a sweep saw its revocation has a verdict at
  *   once, with the sweep's bracket, and verify-evidence rebuilds its record.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
 import { readCertificates } from '../../src/pki/certificate.js';
+import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
 
-const exec = promisify(execFile);
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 for (const name of ['common', 'check', 'track', 'status', 'report'])
   ajv.addSchema(JSON.parse(readFileSync(join('docs', 'schemas', `${name}.schema.json`), 'utf8')) as object);
@@ -74,18 +72,7 @@ run('a sweep and a check share their CRL reads; track starts from the sweep inde
   const fetchesOf = (path: string): number => requests.get(path) ?? 0;
   const resetCounts = (): void => requests.clear();
 
-  const cli = async (home: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const r = await exec('node', ['bin/revwatch.js', '--home', home, '--allow-private-network', ...args], {
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (home: string, ...args: string[]): Promise<Ended> => spawnRevwatch(home, args);
 
   /** Serves the CRL last generated, with an ETag: every request counts, a 304 too. */
   const serve = (path: string, bytes: Buffer): void => {

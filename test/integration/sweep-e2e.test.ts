@@ -16,20 +16,19 @@
  * CRLs are generated when the test says so and served with an ETag, so an
  * unchanged CRL answers 304 and costs the index nothing.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
 import { readCertificates } from '../../src/pki/certificate.js';
 import { CRL_HEALTH_CHECKS } from '../../src/sweep/health.js';
+import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
 
-const exec = promisify(execFile);
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 for (const name of ['common', 'sweep', 'lookup', 'crl-health'])
   ajv.addSchema(JSON.parse(readFileSync(join('docs', 'schemas', `${name}.schema.json`), 'utf8')) as object);
@@ -106,18 +105,7 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
   const url = (path: string): string => http.url(path);
   const leaf = (name: string): IssuedLeaf => leaves[name]!;
 
-  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const r = await exec('node', ['bin/revwatch.js', '--home', home, '--allow-private-network', ...args], {
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (...args: string[]): Promise<Ended> => spawnRevwatch(home, args);
 
   const serve = (path: string, bytes: Buffer): void => {
     served.set(path, bytes);
