@@ -15,17 +15,17 @@
  * with the counts `crl-health --json` gives, and the owner pages list the open
  * and resolved findings `crl-health --json` lists; hostile text is escaped.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCertificates } from '../../src/pki/certificate.js';
 import { CRL_HEALTH_INDEX } from '../../src/report/crl-health-site.js';
 import { ownerPageName } from '../../src/report/site.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable } from '../helpers/openssl-ca.js';
 import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
+import { writeCcadbReports } from '../helpers/ccadb-reports.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
@@ -74,38 +74,21 @@ run('the CRL-health pages of the site, swept from real CRLs, in a browser', { ti
     hostileUrl = `${http.url('/lost/ca.crl')}?q=<script>alert("url")</script>&x='1'`;
     const h2Crl = h2.crl(now - 60_000, now + 7 * DAY);
 
-    const header = [
-      'CA Owner',
-      'SHA-256 Fingerprint',
-      'Certificate Name',
-      'Subject Key Identifier',
-      'Full CRL Issued By This CA',
-      'JSON Array of Partitioned CRLs',
-      'X.509 Certificate (PEM)',
-    ];
-    const row = (c: OpensslCa, owner: string, full: string): string[] => {
-      const cert = readCertificates(readFileSync(c.path('ca.pem')), 'ca')[0]!;
-      return [
-        owner,
-        cert.sha256.toUpperCase(),
-        c.name,
-        Buffer.from(cert.subjectKeyId!, 'hex').toString('base64'),
-        full,
-        '',
-        readFileSync(c.path('ca.pem'), 'utf8'),
-      ];
-    };
-    const rows = [
-      header,
-      row(good, GOOD, http.url('/good/ca.crl')),
-      row(h1, HOSTILE_OWNER, http.url('/h1/ca.crl')),
-      row(h2, HOSTILE_OWNER, http.url('/h2/ca.crl')),
-      row(stale, STALE, http.url('/stale/ca.crl')),
-      row(lost, STALE, hostileUrl),
-    ];
-    writeFileSync(join(work, 'report.csv'), `${rows.map((r) => r.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')).join('\r\n')}\r\n`);
+    const disclosed = (c: OpensslCa, owner: string, full: string) => ({
+      owner,
+      name: c.name,
+      pem: readFileSync(c.path('ca.pem'), 'utf8'),
+      fullCrls: [full],
+    });
+    writeCcadbReports(work, [
+      disclosed(good, GOOD, http.url('/good/ca.crl')),
+      disclosed(h1, HOSTILE_OWNER, http.url('/h1/ca.crl')),
+      disclosed(h2, HOSTILE_OWNER, http.url('/h2/ca.crl')),
+      disclosed(stale, STALE, http.url('/stale/ca.crl')),
+      disclosed(lost, STALE, hostileUrl),
+    ]);
 
-    const imported = await cli('ccadb', 'import', join(work, 'report.csv'));
+    const imported = await cli('ccadb', 'import', work);
     expect(imported.code, imported.stderr).toBe(0);
     const first = await cli('--json', 'sweep');
     expect(JSON.parse(first.stdout)).toMatchObject({ sweep: 1, urls: 5, faults: 2 });

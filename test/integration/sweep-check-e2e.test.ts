@@ -10,15 +10,15 @@
  *   once, with the sweep's bracket, and verify-evidence rebuilds its record.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
-import { readCertificates } from '../../src/pki/certificate.js';
 import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
+import { writeCcadbReports } from '../helpers/ccadb-reports.js';
 
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 for (const name of ['common', 'check', 'track', 'status', 'report'])
@@ -133,31 +133,15 @@ run('a sweep and a check share their CRL reads; track starts from the sweep inde
     serve('/a/ca.crl', crlOf(cas.a));
     serve('/b/ca.crl', crlOf(cas.b));
 
-    const header = [
-      'CA Owner',
-      'SHA-256 Fingerprint',
-      'Certificate Name',
-      'Subject Key Identifier',
-      'Full CRL Issued By This CA',
-      'JSON Array of Partitioned CRLs',
-      'X.509 Certificate (PEM)',
-    ];
-    const row = (ca: OpensslCa, owner: string): string[] => {
-      const c = readCertificates(readFileSync(ca.path('ca.pem')), 'ca')[0]!;
-      return [
-        owner,
-        c.sha256.toUpperCase(),
-        ca.name,
-        Buffer.from(c.subjectKeyId!, 'hex').toString('base64'),
-        `${ca.httpBase}/ca.crl`,
-        '',
-        readFileSync(ca.path('ca.pem'), 'utf8'),
-      ];
-    };
-    const rows = [header, row(cas.a, 'A Owner'), row(cas.b, 'B Owner')];
-    writeFileSync(join(work, 'report.csv'), `${rows.map((r) => r.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')).join('\r\n')}\r\n`);
+    const disclosed = (ca: OpensslCa, owner: string) => ({
+      owner,
+      name: ca.name,
+      pem: readFileSync(ca.path('ca.pem'), 'utf8'),
+      fullCrls: [`${ca.httpBase}/ca.crl`],
+    });
+    writeCcadbReports(work, [disclosed(cas.a, 'A Owner'), disclosed(cas.b, 'B Owner')]);
     for (const home of Object.values(homes)) {
-      const imported = await cli(home, 'ccadb', 'import', join(work, 'report.csv'));
+      const imported = await cli(home, 'ccadb', 'import', work);
       expect(imported.code, imported.stderr).toBe(0);
     }
     for (const home of [homes.both, homes.plain]) {

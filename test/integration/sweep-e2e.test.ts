@@ -28,6 +28,7 @@ import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl
 import { readCertificates } from '../../src/pki/certificate.js';
 import { CRL_HEALTH_CHECKS } from '../../src/sweep/health.js';
 import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
+import { writeCcadbReports } from '../helpers/ccadb-reports.js';
 
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 for (const name of ['common', 'sweep', 'lookup', 'crl-health'])
@@ -270,37 +271,22 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
     );
     // /mess/down.crl is not served: 404.
 
-    const header = [
-      'CA Owner',
-      'SHA-256 Fingerprint',
-      'Certificate Name',
-      'Subject Key Identifier',
-      'Full CRL Issued By This CA',
-      'JSON Array of Partitioned CRLs',
-      'X.509 Certificate (PEM)',
-    ];
-    const row = (ca: OpensslCa, owner: string, full: string, partitioned: string[], pem = true): string[] => {
-      const c = readCertificates(readFileSync(ca.path('ca.pem')), 'ca')[0]!;
-      return [
-        owner,
-        c.sha256.toUpperCase(),
-        ca.name,
-        Buffer.from(c.subjectKeyId!, 'hex').toString('base64'),
-        full,
-        partitioned.length ? JSON.stringify(partitioned) : '',
-        pem ? readFileSync(ca.path('ca.pem'), 'utf8') : '',
-      ];
-    };
-    const rows = [
-      header,
-      row(cas.root, 'Root Owner', url('/root/ca.crl'), []),
-      row(cas.full, 'Full Owner', url('/full/ca.crl'), []),
-      row(cas.part, 'Part Owner', '', [url('/part/p1.crl'), url('/part/p2.crl')]),
-      row(cas.mess, 'Mess Owner', '', messShards.map(url)),
-      row(cas.regress, 'Regress Owner', url('/regress/ca.crl'), []),
-      row(cas.nopem, 'NoPem Owner', url('/nopem/ca.crl'), [], false),
-    ];
-    writeFileSync(join(work, 'report.csv'), `${rows.map((r) => r.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')).join('\r\n')}\r\n`);
+    const disclosed = (ca: OpensslCa, owner: string, fullCrls: string[], partitionedCrls: string[], inPemReport = true) => ({
+      owner,
+      name: ca.name,
+      pem: readFileSync(ca.path('ca.pem'), 'utf8'),
+      fullCrls,
+      partitionedCrls,
+      inPemReport,
+    });
+    writeCcadbReports(work, [
+      disclosed(cas.root, 'Root Owner', [url('/root/ca.crl')], []),
+      disclosed(cas.full, 'Full Owner', [url('/full/ca.crl')], []),
+      disclosed(cas.part, 'Part Owner', [], [url('/part/p1.crl'), url('/part/p2.crl')]),
+      disclosed(cas.mess, 'Mess Owner', [], messShards.map(url)),
+      disclosed(cas.regress, 'Regress Owner', [url('/regress/ca.crl')], []),
+      disclosed(cas.nopem, 'NoPem Owner', [url('/nopem/ca.crl')], [], false),
+    ]);
   });
 
   afterAll(async () => {
@@ -327,7 +313,7 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
   });
 
   it('the first sweep reads every disclosed URL once, indexes the verified CRLs and records each fault (exit 2)', async () => {
-    const imported = await cli('ccadb', 'import', join(work, 'report.csv'));
+    const imported = await cli('ccadb', 'import', work);
     expect(imported.code, imported.stderr).toBe(0);
     const r = await cli('--json', 'sweep', '--per-host', '2', '--parallel', '8');
     expect(r.code, r.stderr).toBe(2);
