@@ -18,7 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,16 +26,7 @@ import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl
 import { FaultServer } from '../helpers/fault-server.js';
 import { readCertificates } from '../../src/pki/certificate.js';
 import { parseCsv } from '../../src/ccadb/csv.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-
-/** The --json outputs against docs/schemas/ (as json-schemas.test.ts loads them). */
-function schemaCheck(name: string, value: unknown): void {
-  const ajv = new Ajv2020({ strict: true, allErrors: true });
-  for (const file of readdirSync(join('docs', 'schemas')).filter((f) => f.endsWith('.schema.json')))
-    ajv.addSchema(JSON.parse(readFileSync(join('docs', 'schemas', file), 'utf8')) as object);
-  const validate = ajv.getSchema(`https://revwatch.example/schemas/${name}.schema.json`)!;
-  expect(validate(value), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
-}
+import { expectSchema } from '../helpers/json-schema.js';
 
 const exec = promisify(execFile);
 const HOUR = 3_600_000;
@@ -259,7 +250,7 @@ run('track --appendix and report --format irg-csv against a real openssl CRL', {
       fromCertificates: number;
       skipped: { file: string; line: number; why: string }[];
     };
-    schemaCheck('track', out);
+    expectSchema('track', out);
     expect(out.added).toBe(tracked.size);
     expect(out).toMatchObject({ alreadyTracked: 0, duplicates, fromCertificates: 1 });
     expect(out.skipped.map((s) => s.line)).toEqual([...badLines, ...undisclosedLines]);
@@ -299,7 +290,7 @@ run('track --appendix and report --format irg-csv against a real openssl CRL', {
     expect(crlHits).toBe(1);
     const status = await cli('--json', 'status', '--case', 'appendix');
     expect(status.code, status.stderr).toBe(0);
-    schemaCheck('status', JSON.parse(status.stdout));
+    expectSchema('status', JSON.parse(status.stdout));
     const certs = (JSON.parse(status.stdout) as { cases: { certificates: StatusCert[] }[] }).cases[0]!.certificates;
     expect(certs).toHaveLength(tracked.size);
     for (const c of certs) {
@@ -325,7 +316,7 @@ run('track --appendix and report --format irg-csv against a real openssl CRL', {
     const json = await cli('report', '--case', 'appendix', '--format', 'json');
     expect(json.code, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout) as { certificates: (StatusCert & { crtshUrl: string })[] };
-    schemaCheck('report', report);
+    expectSchema('report', report);
     const noFingerprint = report.certificates.find((c) => c.validityFrom === 'appendix' && !tracked.get(c.serial)!.sha256)!;
     expect(noFingerprint.crtshUrl).toBe(`https://crt.sh/?serial=${noFingerprint.serial}`);
     // The markdown appendix says it too.

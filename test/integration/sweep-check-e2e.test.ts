@@ -13,22 +13,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
 import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
 import { writeCcadbReports } from '../helpers/ccadb-reports.js';
+import { validJson } from '../helpers/json-schema.js';
 
-const ajv = new Ajv2020({ strict: true, allErrors: true });
-for (const name of ['common', 'check', 'track', 'status', 'report'])
-  ajv.addSchema(JSON.parse(readFileSync(join('docs', 'schemas', `${name}.schema.json`), 'utf8')) as object);
-function validJson<T>(schema: string, text: string): T {
-  const value = JSON.parse(text) as T;
-  const validate = ajv.getSchema(`https://revwatch.example/schemas/${schema}.schema.json`)!;
-  expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
-  return value;
-}
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const run = opensslAvailable() ? describe : describe.skip;

@@ -7,9 +7,6 @@
  * left out; before any sweep the section is one line (null in the JSON), and
  * the JSON holds to docs/schemas/digest.schema.json.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../../src/adapters/memory/memory-table.js';
 import { MemorySweepState } from '../../../src/adapters/memory/memory-revocation-index.js';
@@ -17,20 +14,13 @@ import type { HealthFindingState, SweepRun, SweepState } from '../../../src/port
 import { formatDigest, produceDigest, type Digest } from '../../../src/report/digest.js';
 import { iso } from '../../../src/time.js';
 import { foldHealth, type HealthBasis, type HealthHit } from '../../../src/sweep/health.js';
+import { expectSchema } from '../../helpers/json-schema.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const ALL: ReadonlySet<HealthBasis> = new Set(['reach', 'verify', 'time', 'content', 'event']);
 const URL_A = 'http://crl.alpha.example/a.crl';
 const URL_B = 'http://crl.beta.example/b.crl';
-
-const ajv = new Ajv2020({ strict: true, allErrors: true });
-for (const name of ['common', 'digest'])
-  ajv.addSchema(JSON.parse(readFileSync(join('docs', 'schemas', `${name}.schema.json`), 'utf8')) as object);
-function expectSchema(d: Digest): void {
-  const validate = ajv.getSchema('https://revwatch.example/schemas/digest.schema.json')!;
-  expect(validate(JSON.parse(JSON.stringify(d))), JSON.stringify(validate.errors)).toBe(true);
-}
 
 /** Sweeps folded into a MemorySweepState: each call is one sweep reading both URLs with these hits. */
 class Sweeps {
@@ -80,7 +70,7 @@ describe('the digest’s CRL health section', () => {
   it('before any sweep: one line in the text, null in the JSON', async () => {
     const d = await digest(T0);
     expect(d.crlHealth).toBeNull();
-    expectSchema(d);
+    expectSchema('digest', d);
     const text = formatDigest(d, 'text');
     const at = text.split('\n').indexOf('CRL health');
     expect(at).toBeGreaterThan(0);
@@ -96,7 +86,7 @@ describe('the digest’s CRL health section', () => {
   it('reports a finding new in the first digest after it opened, and not in the next; info findings never', async () => {
     await sweeps.sweep(T0 + HOUR, { a: [unreachable], b: [stale, delta] });
     const first = await digest(T0 + 2 * HOUR, { send: true });
-    expectSchema(first);
+    expectSchema('digest', first);
     expect(section(first)).toEqual({ new: ['Alpha Trust crl_unreachable', 'Beta <CA> crl_stale'], resolved: [] });
     expect(first.crlHealth!.openFindings).toBe(2);
     expect(first.crlHealth!.lastSweep.sweep).toBe(1);
@@ -117,7 +107,7 @@ describe('the digest’s CRL health section', () => {
     expect(section(looked)).toEqual({ new: ['Alpha Trust idp_not_critical'], resolved: ['Alpha Trust crl_unreachable'] });
     // Looking changes nothing: the delivery after it reports the same.
     const second = await digest(T0 + 7 * HOUR, { send: true });
-    expectSchema(second);
+    expectSchema('digest', second);
     expect(section(second)).toEqual(section(looked));
     const resolved = second.crlHealth!.owners[0]!.resolvedFindings[0]!;
     expect(resolved.resolvedAt).toBe(iso(T0 + 5 * HOUR));
