@@ -24,7 +24,10 @@
  * heartbeats with `advanceRounds`: the same arithmetic, over what the jobs recorded.
  */
 import type { Observation } from '../domain.js';
+import type { PlannedRound, SettledHeartbeat } from '../ports/runs.js';
 import { sourceKey, type SourceState } from '../ports/store.js';
+
+export type { PlannedRound, SettledHeartbeat } from '../ports/runs.js';
 
 /** A certificate's entry in the polling index, as the planner read it. */
 export interface PollEntry {
@@ -46,27 +49,6 @@ export function settledConfirmedAt(
   const heartbeat = state?.settledConfirmedAt;
   if (!entry.pollSettled || entry.pollDue === null || heartbeat == null || !latest || latest.status === 'error') return recorded;
   return entry.pollDue - intervalMs <= heartbeat ? Math.max(recorded, heartbeat) : recorded;
-}
-
-/**
- * A run's settled rounds as planned, for a finisher in another process (check/fan-out.ts): JSON as it is, an
- * infinity written as null.
- */
-export interface PlannedRound {
-  readonly startedAt: number;
-  readonly intervalMs: number;
-  /** The sources whose round is in the run, each with the earliest last confirmation among the pooled certificates not asked (null: none). */
-  readonly due: readonly (readonly [key: string, notAsked: number | null])[];
-  /** Per source, the earliest latest answer among the certificates planning put into the pool (null: one had none). */
-  readonly joins: readonly (readonly [key: string, latestAnsweredAt: number | null])[];
-  /** Sources that do not advance in this run whatever its jobs answer (refused ones: plan.ts). */
-  readonly failed: readonly string[];
-}
-
-/** The settled heartbeat of one source, as a round leaves it. */
-export interface SettledHeartbeat {
-  readonly settledConfirmedAt: number | null;
-  readonly settledDueAt: number | null;
 }
 
 /**
