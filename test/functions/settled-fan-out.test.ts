@@ -174,7 +174,7 @@ describe('settled certificates in the AWS fan-out: the source state is the heart
     expect(changes(between)).toEqual([]);
   }, 600_000);
 
-  it('a source that fails its round does not advance, and is asked again until it answers; a redelivered failing job counts once', async () => {
+  it('a source that fails its round does not advance, and its settled ones are asked again a day after the error; a redelivered failing job counts once', async () => {
     const w = await settledAwsWorld(20, 18, 1);
     const crlKey = `crl ${w.fetcher.crlUrl}`;
     const ocspKey = `ocsp ${w.fetcher.ocspUrl}`;
@@ -210,14 +210,17 @@ describe('settled certificates in the AWS fan-out: the source state is the heart
     expect(after.get(ocspKey)!.settledDueAt).toBe(before.get(ocspKey)!.settledDueAt);
     expect(after.get(ocspKey)!.ok).toBe(false);
 
-    // The responder is back: its round is still due, so the next run asks the settled ones again.
+    // The errors were written (a changed answer), so the settled ones are asked again a day after them; by then
+    // the responder is back, and its round advances.
     w.fetcher.down.delete(w.fetcher.ocspUrl);
     w.clock.advance(HOUR);
+    expect((await awsRun(w, 5)).planned.ocspRequests).toBe(2);
+    w.clock.set(T0 + 2 * DAY + 4 * HOUR);
     const retry = await awsRun(w, 5);
     expect(retry.planned).toMatchObject({ certificates: 20, ocspRequests: 20 });
     expect(changes(retry).filter((c) => c.source === ocspKey && c.to.startsWith('revoked'))).toHaveLength(18);
     const recovered = (await w.store.getSourceStates()).get(ocspKey)!;
-    expect(recovered.settledConfirmedAt).toBe(T0 + DAY + 4 * HOUR);
+    expect(recovered.settledConfirmedAt).toBe(T0 + 2 * DAY + 4 * HOUR);
     expect((await verifyEvidence(w.store)).differences).toEqual([]);
   }, 600_000);
 
