@@ -253,7 +253,8 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
   if (known.jobDone) {
     // Delivered again after it was counted: nothing to ask (a second answer would only repeat the first),
     // but finish the run if the worker that counted the last job stopped before it could.
-    const finished = known.run.remaining <= 0 && known.run.finishedAt === null ? await finishRun(deps, known.run, options.settledIntervalMs) : null;
+    const finished =
+      known.run.remaining <= 0 && known.run.finishedAt === null ? await finishRun(deps, known.run, options.settledIntervalMs) : null;
     return {
       runId: message.runId,
       jobId: message.jobId,
@@ -298,12 +299,7 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
   // What the run's settled rounds need of this job, before it is counted (the finisher reads it).
   const failed = new Set(recorder.settledErrors);
   for (const f of result.failedSources) failed.add(sourceKey(f.kind, f.url));
-  await store.addJobRoundOutcome(
-    message.runId,
-    message.jobId,
-    { failed, joins: recorder.settledJoins },
-    known.run.startedAt + KEEP_MS,
-  );
+  await store.addJobRoundOutcome(message.runId, message.jobId, { failed, joins: recorder.settledJoins }, known.run.startedAt + KEEP_MS);
   // The settled heartbeat stays as stored: the run's finisher writes it.
   await store.putJobSourceStates(result.sourceStates);
   const counts = {

@@ -166,7 +166,8 @@ export class SettledRound {
       });
     }
     const stateOf = (key: string): SourceState | undefined => out.get(key) ?? this.states.get(key);
-    for (const [key, heartbeat] of advanceRounds(this.planned([]), stateOf, failed, joins)) out.set(key, { ...stateOf(key)!, ...heartbeat });
+    for (const [key, heartbeat] of advanceRounds(this.planned([]), stateOf, failed, joins))
+      out.set(key, { ...stateOf(key)!, ...heartbeat });
     return [...out.values()];
   }
 

@@ -84,7 +84,10 @@ async function awsWorld(total: number, ocspEvery: number): Promise<AwsWorld> {
 const events = (announced: RunRecord[]) => ({ checkCompleted: async (r: RunRecord) => void announced.push(r) });
 
 /** Plans a run; its messages as the queue got them. */
-async function plan(w: AwsWorld, ocspBatchSize: number): Promise<{ planned: PlanRunResult; messages: JobMessage[]; announced: RunRecord[] }> {
+async function plan(
+  w: AwsWorld,
+  ocspBatchSize: number,
+): Promise<{ planned: PlanRunResult; messages: JobMessage[]; announced: RunRecord[] }> {
   const messages: JobMessage[] = [];
   const announced: RunRecord[] = [];
   const planned = await planRun(
