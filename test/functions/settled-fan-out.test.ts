@@ -11,7 +11,11 @@
  * of them through the ASN.1 object model would take a minute.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
 import { describe, expect, it } from 'vitest';
+import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { leafDer } from '../../bench/leaves.js';
 import { memoryStore } from '../../src/adapters/memory/memory-table.js';
 import { FakeClock } from '../../src/adapters/system-clock.js';
@@ -23,7 +27,7 @@ import { recordObservations } from '../../src/rules/evidence.js';
 import { judge } from '../../src/rules/verdict.js';
 import { buildStatus } from '../../src/status/status.js';
 import { verifyEvidence } from '../../src/status/verify-evidence.js';
-import type { TableStore } from '../../src/store/table-store.js';
+import { TableStore } from '../../src/store/table-store.js';
 import { iso } from '../../src/time.js';
 import { trackCertificates } from '../../src/track/track.js';
 import { CannedCaFetcher } from '../helpers/canned-ca.js';
@@ -252,4 +256,83 @@ describe('settled certificates in the AWS fan-out: the source state is the heart
     for (const s of (await w.store.getSourceStates()).values()) expect(s.settledConfirmedAt).toBe(T0 + 2 * DAY + 3 * HOUR);
     expect((await verifyEvidence(w.store)).differences).toEqual([]);
   }, 600_000);
+});
+
+describe('the settled-round ledger on DynamoDB (embedded dynalite)', () => {
+  it('keeps a round in parts, unions the job outcomes over redeliveries, keeps a heartbeat through a job state write, and sets it alone', async () => {
+    const db = dynalite({ createTableMs: 0 });
+    await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const endpoint = `http://127.0.0.1:${(db.address() as AddressInfo).port}`;
+      const client = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const table = openDynamoTable(client, { tableName: 'revwatch-settled' });
+      await table.ensureTable();
+      const store = new TableStore(table);
+      // Thousands of sources, kept gzipped in parts beside the job payloads.
+      const due = Array.from(
+        { length: 5000 },
+        (_, i) => [`crl http://127.0.0.1/${i}-${'x'.repeat(60)}.crl`, i % 7 === 0 ? null : T0 - i] as const,
+      );
+      const round = {
+        startedAt: T0,
+        intervalMs: DAY,
+        due,
+        joins: [['ocsp http://127.0.0.1/ocsp', null] as const],
+        failed: ['crl http://127.0.0.1/refused.crl'],
+      };
+      await store.putRunRound('r1', round, T0 + DAY);
+      expect(await store.getRunRound('r1')).toEqual(round);
+      expect(await store.getRunRound('r2')).toBeNull();
+
+      const ocsp = 'ocsp http://127.0.0.1/ocsp';
+      const crl = due[1]![0];
+      await store.addJobRoundOutcome('r1', 'j1', { failed: new Set([ocsp]), joins: new Map([[crl, T0 - 5]]) }, T0 + DAY);
+      // The same job delivered again, answering otherwise: nothing of the first is lost, nothing doubled.
+      await store.addJobRoundOutcome('r1', 'j1', { failed: new Set(), joins: new Map([[crl, T0 - 9]]) }, T0 + DAY);
+      await store.addJobRoundOutcome('r1', 'j2', { failed: new Set(), joins: new Map([[ocsp, Number.NEGATIVE_INFINITY]]) }, T0 + DAY);
+      const written = store.itemsWritten;
+      await store.addJobRoundOutcome('r1', 'j3', { failed: new Set(), joins: new Map() }, T0 + DAY);
+      expect(store.itemsWritten).toBe(written); // nothing to tell: nothing written
+      const outcome = await store.getRunRoundOutcome('r1');
+      expect([...outcome.failed]).toEqual([ocsp]);
+      expect(outcome.joins).toEqual(
+        new Map([
+          [crl, T0 - 9],
+          [ocsp, Number.NEGATIVE_INFINITY],
+        ]),
+      );
+
+      const url = crl.slice('crl '.length);
+      await store.putSourceStates([
+        { kind: 'crl', url, lastCheckedAt: T0, ok: true, error: null, settledConfirmedAt: T0 - DAY, settledDueAt: T0 },
+      ]);
+      // A job's state write keeps the stored heartbeat, whatever its state carries.
+      await store.putJobSourceStates([{ kind: 'crl', url, lastCheckedAt: T0 + HOUR, ok: false, error: 'timeout', settledDueAt: 1 }]);
+      expect((await store.getSourceStatesOf([crl])).get(crl)).toMatchObject({
+        lastCheckedAt: T0 + HOUR,
+        error: 'timeout',
+        settledConfirmedAt: T0 - DAY,
+        settledDueAt: T0,
+      });
+      // The finisher sets the heartbeat alone; a source without a state is not created.
+      const set = await store.setSettledHeartbeats(
+        new Map([
+          [crl, { settledConfirmedAt: T0 + HOUR, settledDueAt: T0 + DAY + HOUR }],
+          [ocsp, { settledConfirmedAt: null, settledDueAt: 0 }],
+        ]),
+      );
+      expect(set).toBe(1);
+      const states = await store.getSourceStates();
+      expect(states.get(crl)).toMatchObject({
+        lastCheckedAt: T0 + HOUR,
+        error: 'timeout',
+        settledConfirmedAt: T0 + HOUR,
+        settledDueAt: T0 + DAY + HOUR,
+      });
+      expect(states.has(ocsp)).toBe(false);
+      client.destroy();
+    } finally {
+      await new Promise<void>((resolve) => db.close(() => resolve()));
+    }
+  }, 120_000);
 });
