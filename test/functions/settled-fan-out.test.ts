@@ -142,7 +142,7 @@ describe('settled certificates in the AWS fan-out: the source state is the heart
     const revsBefore = new Map((await w.store.loadCase('c1')).map((cc) => [cc.cert.sha256, cc.rev]));
     const round = await awsRun(w);
     // Every certificate asked (the settled ones in their sources' round), across parallel jobs.
-    expect(round.planned).toMatchObject({ certificates: total, crlJobs: 1, ocspRequests: total / 10, ocspBatches: 4 });
+    expect(round.planned).toMatchObject({ certificates: total, crlJobs: 1, ocspRequests: total / 10, ocspBatches: 4, payloadsInTable: 1 });
     expect(round.jobs.every((j) => !j.duplicate)).toBe(true);
     expect(observations(round)).toBe(0);
     expect(changes(round)).toEqual([]);
