@@ -7,6 +7,11 @@
  * Queues deliver at least once, so every step is idempotent: a job is counted
  * against its run with one conditional update, the run is finished by one
  * conditional claim, and observations are keyed by their content.
+ *
+ * Settled certificates are asked in their sources' daily rounds (settled-round.ts) here as locally: the planner
+ * keeps the run's rounds as planned with the open run, each job adds its sources' errors and pool joins to the
+ * run (a set union: redelivery loses and doubles nothing), and the worker that finishes the run writes each
+ * source's settled heartbeat once, from all of them. An unchanged answer to a settled certificate writes nothing.
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -35,8 +40,11 @@ import {
 } from './execute.js';
 import { groupByHost } from './jobs.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
-import { planCheck, type PlanOptions } from './plan.js';
+import { planCheck, type CheckPlan, type PlanOptions } from './plan.js';
+import { advanceRounds } from './settled-round.js';
+import { sourceKey } from '../ports/store.js';
 import { iso } from '../time.js';
+import { DAY_MS } from './poll.js';
 
 export interface PlanRunDeps {
   readonly store: Store & RunLedger;
@@ -99,7 +107,7 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
   }
 
   // Lean: the queued jobs carry no records, so none is kept past the shard of the polling index it was read in.
-  const plan = await planCheck(store, now, { ...options, lean: true });
+  const plan = await planCheck(store, now, { ...options, lean: true, settledPool: true });
   const batchSize = options.ocspBatchSize ?? 100;
   // Queued jobs carry no records: most answers do not change, and a worker reads the records of those that do.
   const lean = (c: JobCertificate): JobCertificate => ({
@@ -109,6 +117,7 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     caseIds: c.caseIds,
     previous: c.previous,
     sources: c.sources,
+    ...(c.settled ? { settled: true } : {}),
     ...(c.disclosedCrlUrls ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned } : {}),
   });
   const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl: { ...crl, certificates: crl.certificates.map(lean) } }));
@@ -138,6 +147,7 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     finishedAt: null,
   };
   await store.openRun(run, now + KEEP_MS);
+  await keepSettledRound(store, runId, plan, now + KEEP_MS);
   const maxInline = options.maxInlineBytes ?? 200 * 1024;
   const messages: JobMessage[] = [];
   let payloadsInTable = 0;
@@ -152,7 +162,7 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
       payloadsInTable++;
     }
   }
-  const finished = jobs.length === 0 ? await finishRun(deps, run) : null;
+  const finished = jobs.length === 0 ? await finishRun(deps, run, options.settledIntervalMs) : null;
   await deps.queue.enqueue(messages);
   return {
     runId,
@@ -166,6 +176,17 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     payloadsInTable,
     finished,
   };
+}
+
+/**
+ * Keeps the run's settled rounds as planned with the open run, for its finisher (none when the run has no
+ * round, no pool join and no refused source). Refused sources (past the cap of URLs per certificate) do not
+ * advance, as in a local run.
+ */
+async function keepSettledRound(store: RunLedger, runId: string, plan: CheckPlan, expiresAt: number): Promise<void> {
+  const round = plan.settledRound;
+  if (!round || (round.isEmpty && plan.refused.length === 0)) return;
+  await store.putRunRound(runId, round.planned(plan.refused.map((r) => sourceKey(r.kind, r.url))), expiresAt);
 }
 
 export interface RunJobDeps {
@@ -232,7 +253,8 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
   if (known.jobDone) {
     // Delivered again after it was counted: nothing to ask (a second answer would only repeat the first),
     // but finish the run if the worker that counted the last job stopped before it could.
-    const finished = known.run.remaining <= 0 && known.run.finishedAt === null ? await finishRun(deps, known.run) : null;
+    const finished =
+      known.run.remaining <= 0 && known.run.finishedAt === null ? await finishRun(deps, known.run, options.settledIntervalMs) : null;
     return {
       runId: message.runId,
       jobId: message.jobId,
@@ -258,6 +280,7 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
     heartbeatMs: options.heartbeatMs,
     settledIntervalMs: options.settledIntervalMs,
     goodAnswers,
+    settledPool: true,
   });
   const issuers = deps.issuers ?? new IssuerCache(store);
   const result =
@@ -273,14 +296,19 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
     // Before the job is counted: the run that follows this one (planned once it finishes) reads these answers.
     await goodAnswers.commit(clock.now().getTime());
   }
-  await store.putSourceStates(result.sourceStates);
+  // What the run's settled rounds need of this job, before it is counted (the finisher reads it).
+  const failed = new Set(recorder.settledErrors);
+  for (const f of result.failedSources) failed.add(sourceKey(f.kind, f.url));
+  await store.addJobRoundOutcome(message.runId, message.jobId, { failed, joins: recorder.settledJoins }, known.run.startedAt + KEEP_MS);
+  // The settled heartbeat stays as stored: the run's finisher writes it.
+  await store.putJobSourceStates(result.sourceStates);
   const counts = {
     observationsWritten: recorder.observationsWritten,
     itemsWritten: store.itemsWritten - writtenBefore,
     sourcesFailed: result.failedSources.length,
   };
   const { run, duplicate } = await store.completeRunJob(message.runId, message.jobId, counts);
-  const finished = run.remaining <= 0 && run.finishedAt === null ? await finishRun(deps, run) : null;
+  const finished = run.remaining <= 0 && run.finishedAt === null ? await finishRun(deps, run, options.settledIntervalMs) : null;
   return {
     runId: message.runId,
     jobId: message.jobId,
@@ -294,8 +322,14 @@ export async function runQueuedJob(deps: RunJobDeps, message: JobMessage, option
 }
 
 /** Records the run and announces it, once: the conditional claim picks one finisher among retried deliveries. */
-async function finishRun(deps: { store: RunStore & RunLedger; clock: Clock; events: RunEvents }, run: OpenRun): Promise<RunRecord | null> {
+async function finishRun(
+  deps: { store: RunStore & RunLedger; clock: Clock; events: RunEvents },
+  run: OpenRun,
+  settledIntervalMs: number | undefined,
+): Promise<RunRecord | null> {
   const finishedAt = deps.clock.now().getTime();
+  // Before the run is recorded and claimed: a finisher that stops after this is repeated, and writes the same.
+  const heartbeats = await advanceSettledRounds(deps.store, run, settledIntervalMs ?? DAY_MS);
   const record: RunRecord = {
     runId: run.runId,
     startedAt: run.startedAt,
@@ -303,11 +337,26 @@ async function finishRun(deps: { store: RunStore & RunLedger; clock: Clock; even
     certificates: run.certificates,
     sourcesFailed: run.sourcesFailed,
     observationsWritten: run.observationsWritten,
-    itemsWritten: run.itemsWritten + 1,
+    itemsWritten: run.itemsWritten + heartbeats + 1,
   };
   // Recorded before the claim: a retry after a crash here writes the same key again.
   await deps.store.recordRun(record);
   if (!(await deps.store.claimRunFinish(run.runId, finishedAt))) return null;
   await deps.events.checkCompleted(record);
   return record;
+}
+
+/**
+ * Writes the settled heartbeat of each source whose round was in the run, or whose pool the run joined, from
+ * the rounds as planned and every job's outcome (settled-round.ts advanceRounds); returns the states written.
+ */
+async function advanceSettledRounds(store: RunLedger, run: OpenRun, settledIntervalMs: number): Promise<number> {
+  const planned = await store.getRunRound(run.runId);
+  const outcome = await store.getRunRoundOutcome(run.runId);
+  if (!planned && outcome.joins.size === 0) return 0;
+  // No round planned, but the jobs put records into the pool: their sources' rounds are pulled in.
+  const round = planned ?? { startedAt: run.startedAt, intervalMs: settledIntervalMs, due: [], joins: [], failed: [] };
+  const keys = new Set<string>([...round.due.map(([key]) => key), ...round.joins.map(([key]) => key), ...outcome.joins.keys()]);
+  const states = await store.getSourceStatesOf([...keys]);
+  return store.setSettledHeartbeats(advanceRounds(round, (key) => states.get(key), outcome.failed, outcome.joins));
 }

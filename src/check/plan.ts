@@ -32,8 +32,9 @@ export interface PlanOptions {
   readonly onOcspJobs?: (jobs: readonly OcspJob[]) => void;
   /**
    * Settled certificates live in the settled pool and are asked in their sources' daily rounds, an unchanged
-   * answer writing nothing per certificate (settled-round.ts). Only where one process runs every job of the
-   * run and then writes the source states with `plan.settledRound.finish` (the local check).
+   * answer writing nothing per certificate (settled-round.ts). The run's end writes the source states' heartbeat:
+   * locally with `plan.settledRound.finish`, in the AWS fan-out from `plan.settledRound.planned` and what each
+   * job recorded (fan-out.ts).
    */
   readonly settledPool?: boolean;
   /**

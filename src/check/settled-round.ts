@@ -18,11 +18,16 @@
  *   not covered until a later round: its sources' `settledDueAt` is pulled in to a day after its latest
  *   recorded answers, so it is asked no later than it was before this change.
  *
- * Local runs only (one process runs every job of a run and writes the source states once): the queued jobs
- * of the AWS worker keep the per-certificate daily heartbeat.
+ * A local run (one process runs every job) writes the source states once at its end with `finish`. A run fanned
+ * out across the queue (fan-out.ts) stores its round as planned (`planned`) with the open run, each job records
+ * its sources' errors and pool joins with the run, and the worker that finishes the run's last job advances the
+ * heartbeats with `advanceRounds`: the same arithmetic, over what the jobs recorded.
  */
 import type { Observation } from '../domain.js';
+import type { PlannedRound, SettledHeartbeat } from '../ports/runs.js';
 import { sourceKey, type SourceState } from '../ports/store.js';
+
+export type { PlannedRound, SettledHeartbeat } from '../ports/runs.js';
 
 /** A certificate's entry in the polling index, as the planner read it. */
 export interface PollEntry {
@@ -44,6 +49,45 @@ export function settledConfirmedAt(
   const heartbeat = state?.settledConfirmedAt;
   if (!entry.pollSettled || entry.pollDue === null || heartbeat == null || !latest || latest.status === 'error') return recorded;
   return entry.pollDue - intervalMs <= heartbeat ? Math.max(recorded, heartbeat) : recorded;
+}
+
+/**
+ * The heartbeats a run's rounds change (SettledRound.finish, and the fan-out's finisher): each due source that
+ * gave no error this run is confirmed as of the earliest of the run's start and the last confirmation of every
+ * pooled certificate it did not ask; a source whose pool gained certificates is due a day after their earliest
+ * latest answer, at the latest. `stateOf`: each source's state as the run leaves it (a source without one is
+ * left alone); `failed`: sources that gave an error (a job, or a settled certificate's answer); `joins`: the
+ * pool joins of the run's writes.
+ */
+export function advanceRounds(
+  round: PlannedRound,
+  stateOf: (key: string) => SourceState | null | undefined,
+  failed: ReadonlySet<string>,
+  joins: ReadonlyMap<string, number>,
+): Map<string, SettledHeartbeat> {
+  const out = new Map<string, SettledHeartbeat>();
+  const refused = new Set(round.failed);
+  const current = (key: string): SettledHeartbeat | null => {
+    const s = stateOf(key);
+    if (!s) return null;
+    return out.get(key) ?? { settledConfirmedAt: s.settledConfirmedAt ?? null, settledDueAt: s.settledDueAt ?? null };
+  };
+  for (const [key, notAsked] of round.due) {
+    if (failed.has(key) || refused.has(key) || !current(key)) continue;
+    const confirmedAt = Math.min(round.startedAt, notAsked ?? Number.POSITIVE_INFINITY);
+    out.set(key, { settledConfirmedAt: confirmedAt, settledDueAt: confirmedAt + round.intervalMs });
+  }
+  const pulledIn = new Map<string, number>();
+  for (const [key, at] of round.joins) pulledIn.set(key, at ?? Number.NEGATIVE_INFINITY);
+  for (const [key, at] of joins) pulledIn.set(key, Math.min(pulledIn.get(key) ?? Number.POSITIVE_INFINITY, at));
+  for (const [key, at] of pulledIn) {
+    const s = current(key);
+    if (!s) continue;
+    const dueAt = Math.max(0, at + round.intervalMs);
+    if (s.settledDueAt != null && s.settledDueAt <= dueAt) continue;
+    out.set(key, { ...s, settledDueAt: Number.isFinite(dueAt) ? dueAt : 0 });
+  }
+  return out;
 }
 
 /** The planner's side of the settled rounds of one run. */
@@ -121,26 +165,29 @@ export class SettledRound {
         settledDueAt: before?.settledDueAt ?? null,
       });
     }
-    const touch = (key: string): SourceState | null => {
-      const s = out.get(key) ?? this.states.get(key);
-      return s ?? null;
-    };
-    for (const [key, notAsked] of this.due) {
-      if (failed.has(key) || this.partial) continue;
-      const s = touch(key);
-      if (!s) continue;
-      const confirmedAt = Math.min(this.startedAt, notAsked);
-      out.set(key, { ...s, settledConfirmedAt: confirmedAt, settledDueAt: confirmedAt + this.intervalMs });
-    }
-    const pulledIn = new Map(this.joins);
-    for (const [key, at] of joins) pulledIn.set(key, Math.min(pulledIn.get(key) ?? Number.POSITIVE_INFINITY, at));
-    for (const [key, at] of pulledIn) {
-      const s = touch(key);
-      if (!s) continue;
-      const dueAt = Math.max(0, at + this.intervalMs);
-      if (s.settledDueAt != null && s.settledDueAt <= dueAt) continue;
-      out.set(key, { ...s, settledDueAt: Number.isFinite(dueAt) ? dueAt : 0 });
-    }
+    const stateOf = (key: string): SourceState | undefined => out.get(key) ?? this.states.get(key);
+    for (const [key, heartbeat] of advanceRounds(this.planned([]), stateOf, failed, joins))
+      out.set(key, { ...stateOf(key)!, ...heartbeat });
     return [...out.values()];
+  }
+
+  /**
+   * The rounds as planned, for a finisher in another process; `failed`: sources that do not advance whatever the
+   * jobs answer. A partial run's rounds advance nothing, so only its joins are kept.
+   */
+  planned(failed: Iterable<string>): PlannedRound {
+    const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
+    return {
+      startedAt: this.startedAt,
+      intervalMs: this.intervalMs,
+      due: this.partial ? [] : [...this.due].map(([key, notAsked]) => [key, finite(notAsked)] as const),
+      joins: [...this.joins].map(([key, at]) => [key, finite(at)] as const),
+      failed: [...new Set(failed)],
+    };
+  }
+
+  /** Whether the run's end has anything of the rounds to do beyond what its jobs record. */
+  get isEmpty(): boolean {
+    return (this.partial || this.due.size === 0) && this.joins.size === 0;
   }
 }

@@ -89,6 +89,35 @@ export interface OpenRun {
   readonly finishedAt: number | null;
 }
 
+/**
+ * A run's settled rounds as planned (check/settled-round.ts), kept with a fanned-out run for the worker that
+ * finishes it: JSON as it is, an infinity written as null.
+ */
+export interface PlannedRound {
+  readonly startedAt: number;
+  readonly intervalMs: number;
+  /** The sources whose round is in the run, each with the earliest last confirmation among the pooled certificates not asked (null: none). */
+  readonly due: readonly (readonly [key: string, notAsked: number | null])[];
+  /** Per source, the earliest latest answer among the certificates planning put into the pool (null: one had none). */
+  readonly joins: readonly (readonly [key: string, latestAnsweredAt: number | null])[];
+  /** Sources that do not advance in this run whatever its jobs answer (refused ones: plan.ts). */
+  readonly failed: readonly string[];
+}
+
+/** The settled heartbeat of one source (SourceState's two fields), as a round leaves it. */
+export interface SettledHeartbeat {
+  readonly settledConfirmedAt: number | null;
+  readonly settledDueAt: number | null;
+}
+
+/** What one job of a fanned-out run tells its settled rounds (source keys as ports/store.ts sourceKey). */
+export interface JobRoundOutcome {
+  /** Sources that gave an error: the job's source, or a settled certificate's answer. Their round does not advance. */
+  readonly failed: ReadonlySet<string>;
+  /** Per source, the earliest latest answer among the records the job put into the settled pool. */
+  readonly joins: ReadonlyMap<string, number>;
+}
+
 /** Where a fanned-out run keeps count of its jobs, and where payloads too big for a message wait. */
 export interface RunLedger {
   /** Creates the run (conditional: a run id is used once). `expiresAt` in epoch ms, for TTL. */
@@ -106,6 +135,28 @@ export interface RunLedger {
   listOpenRuns(): Promise<OpenRun[]>;
   putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void>;
   getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null>;
+
+  // The settled rounds of a fanned-out run (check/settled-round.ts, check/fan-out.ts).
+  /** Keeps the run's rounds as planned for its finisher. `expiresAt` in epoch ms, for TTL. */
+  putRunRound(runId: string, round: PlannedRound, expiresAt: number): Promise<void>;
+  /** The run's rounds as planned; null when it planned none. */
+  getRunRound(runId: string): Promise<PlannedRound | null>;
+  /**
+   * Adds a job's outcome to its run, before the job is counted: a union, so a redelivered job neither loses
+   * what an earlier delivery recorded nor counts anything twice, in whatever order the jobs end.
+   */
+  addJobRoundOutcome(runId: string, jobId: string, outcome: JobRoundOutcome, expiresAt: number): Promise<void>;
+  /** Every job's outcome joined: the union of the failed sources, and per source the earliest join. */
+  getRunRoundOutcome(runId: string): Promise<JobRoundOutcome>;
+  /**
+   * Writes the source states a job produced, each keeping the settled heartbeat stored with it: the heartbeat
+   * is the run finisher's to write (setSettledHeartbeats).
+   */
+  putJobSourceStates(states: readonly SourceState[]): Promise<number>;
+  /** The stored states of these sources (keys as ports/store.ts sourceKey); missing ones left out. */
+  getSourceStatesOf(keys: readonly string[]): Promise<Map<string, SourceState>>;
+  /** Sets the settled heartbeat of each stored source state, and nothing else of it; returns the states written. */
+  setSettledHeartbeats(heartbeats: ReadonlyMap<string, SettledHeartbeat>): Promise<number>;
 }
 
 export type QueuedJob = { readonly kind: 'crl'; readonly crl: CrlJob } | { readonly kind: 'ocsp'; readonly ocsp: readonly OcspJob[] };

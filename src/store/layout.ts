@@ -19,6 +19,8 @@
  *   CHANGED                 CASE#<id>                            case changed since the notifier last looked
  *   OPENRUNS                RUN#<runId>                          fan-out run in progress (jobs left, counters; TTL)
  *   JOB#<runId>             <jobId>#<part>                       job payload too big for a queue message (gzip JSON; TTL)
+ *   JOB#<runId>             ROUND#<part>                         the run's settled rounds as planned (gzip JSON; TTL)
+ *   JOB#<runId>             OUTCOME#<jobId>                      a job's settled-round outcome: failed sources, pool joins (TTL)
  *   CCADB#CA                <sha256>                             current CCADB disclosure of a CA
  *   CCADB#SKI#<ski>         <sha256>                             the same, by Subject Key Identifier
  *   CCADB#NAME#<hash>       <sha256>                             the same, by subject name hash
@@ -220,18 +222,37 @@ export const compareKeys = (a: string, b: string): number => Buffer.compare(Buff
 
 /** DynamoDB items stop at 400 KB: a big job payload is split into parts. */
 export function jobPayloadItems(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Item[] {
+  return payloadParts(jobPartition(runId), `${jobId}#`, payload, expiresAt);
+}
+
+function payloadParts(pk: string, prefix: string, payload: Uint8Array, expiresAt: number): Item[] {
   const PART = 300 * 1024;
   const parts: Item[] = [];
   for (let offset = 0, n = 0; offset < payload.length; offset += PART, n++) {
     parts.push({
-      pk: jobPartition(runId),
-      sk: `${jobId}#${String(n).padStart(4, '0')}`,
+      pk,
+      sk: `${prefix}${String(n).padStart(4, '0')}`,
       data: Buffer.from(payload.subarray(offset, offset + PART)),
       expiresAt: Math.trunc(expiresAt / 1000),
     });
   }
   return parts;
 }
+
+/**
+ * A fan-out run's settled rounds as planned (check/settled-round.ts PlannedRound), for the worker that finishes
+ * the run: in the run's partition beside its job payloads, split into parts like them (thousands of sources).
+ */
+const ROUND = 'ROUND#';
+export const runRoundItems = (runId: string, payload: Uint8Array, expiresAt: number): Item[] =>
+  payloadParts(jobPartition(runId), ROUND, payload, expiresAt);
+export const runRoundQuery = (runId: string): { pk: string; prefix: string } => ({ pk: jobPartition(runId), prefix: ROUND });
+/** One job's settled-round outcome (string sets, added to: a redelivered job adds nothing twice). */
+const OUTCOME = 'OUTCOME#';
+export const jobOutcomeKey = (runId: string, jobId: string): Key => ({ pk: jobPartition(runId), sk: `${OUTCOME}${jobId}` });
+export const jobOutcomeQuery = (runId: string): { pk: string; prefix: string } => ({ pk: jobPartition(runId), prefix: OUTCOME });
+/** A source state's key from its source key (ports/store.ts sourceKey). */
+export const sourceStateKey = (key: string): Key => ({ pk: SOURCES, sk: key });
 
 export function stripKeys(i: Item): Item {
   const { pk: _pk, sk: _sk, ...rest } = i;

@@ -4,8 +4,9 @@
  * queue message, and the notice ledger (claims with a lease). Part of TableStore (table-store.ts).
  */
 import type { NoticeLedger } from '../ports/mail.js';
-import type { OpenRun, RunLedger } from '../ports/runs.js';
-import { StoreError, type RunRecord, type RunStore } from '../ports/store.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { JobRoundOutcome, OpenRun, PlannedRound, RunLedger, SettledHeartbeat } from '../ports/runs.js';
+import { sourceKey, StoreError, type RunRecord, type RunStore, type SourceState } from '../ports/store.js';
 import { ABSENT, PRESENT, queryAll, type Condition } from '../ports/table.js';
 import {
   CHANGED,
@@ -15,6 +16,8 @@ import {
   DIGESTED,
   DIGESTS,
   digestKey,
+  jobOutcomeKey,
+  jobOutcomeQuery,
   jobPayloadItems,
   jobPayloadQuery,
   NOTICE_PREFIX,
@@ -24,10 +27,17 @@ import {
   openRunKey,
   RUNS,
   runKey,
+  runRoundItems,
+  runRoundQuery,
+  sourceStateKey,
   stripKeys,
   toOpenRun,
 } from './layout.js';
 import { TableObservationStore } from './table-observations.js';
+import { mapLimit } from '../util/map-limit.js';
+
+/** A settled heartbeat's two attributes, as SourceState names them. */
+const HEARTBEAT = ['settledConfirmedAt', 'settledDueAt'] as const;
 
 export class TableRunStore extends TableObservationStore implements RunStore, RunLedger, NoticeLedger {
   // -- runs and digests ---------------------------------------------------------
@@ -144,6 +154,85 @@ export class TableRunStore extends TableObservationStore implements RunStore, Ru
     const parts = await queryAll(this.table, jobPayloadQuery(runId, jobId), `the payload of job ${jobId}`);
     if (parts.length === 0) return null;
     return Buffer.concat(parts.map((p) => p.data as Uint8Array));
+  }
+
+  // -- the settled rounds of a fan-out run (check/settled-round.ts) ------------------------------------
+
+  async putRunRound(runId: string, round: PlannedRound, expiresAt: number): Promise<void> {
+    await this.table.batchPut(runRoundItems(runId, gzipSync(JSON.stringify(round)), expiresAt), `settled round parts of run ${runId}`);
+  }
+
+  async getRunRound(runId: string): Promise<PlannedRound | null> {
+    const parts = await queryAll(this.table, runRoundQuery(runId), `the settled rounds of run ${runId}`);
+    if (parts.length === 0) return null;
+    return JSON.parse(gunzipSync(Buffer.concat(parts.map((p) => p.data as Uint8Array))).toString('utf8')) as PlannedRound;
+  }
+
+  async addJobRoundOutcome(runId: string, jobId: string, outcome: JobRoundOutcome, expiresAt: number): Promise<void> {
+    // String sets, added to: DynamoDB's ADD is a union, so a redelivered job's second outcome loses nothing of
+    // its first and adds nothing twice. A join is kept as its JSON pair; the finisher takes each source's earliest.
+    const add: Record<string, ReadonlySet<string>> = {};
+    if (outcome.failed.size > 0) add.failed = new Set(outcome.failed);
+    if (outcome.joins.size > 0)
+      add.joins = new Set([...outcome.joins].map(([key, at]) => JSON.stringify([key, Number.isFinite(at) ? at : null])));
+    if (Object.keys(add).length === 0) return;
+    await this.table.updateIf(
+      jobOutcomeKey(runId, jobId),
+      { add, set: { expiresAt: Math.trunc(expiresAt / 1000) } },
+      { or: [ABSENT, PRESENT] },
+      `the settled-round outcome of job ${jobId} (run ${runId})`,
+    );
+  }
+
+  async getRunRoundOutcome(runId: string): Promise<JobRoundOutcome> {
+    const failed = new Set<string>();
+    const joins = new Map<string, number>();
+    await this.table.queryPages(jobOutcomeQuery(runId), `the settled-round outcomes of run ${runId}`, (items) => {
+      for (const item of items) {
+        for (const key of (item.failed as Set<string> | undefined) ?? []) failed.add(key);
+        for (const pair of (item.joins as Set<string> | undefined) ?? []) {
+          const [key, at] = JSON.parse(pair) as [string, number | null];
+          joins.set(key, Math.min(joins.get(key) ?? Number.POSITIVE_INFINITY, at ?? Number.NEGATIVE_INFINITY));
+        }
+      }
+    });
+    return { failed, joins };
+  }
+
+  async putJobSourceStates(states: readonly SourceState[]): Promise<number> {
+    if (states.length === 0) return 0;
+    // The run's finisher alone writes a heartbeat, after every job of the run has written its states: each
+    // state written here keeps the one stored (none written meanwhile), so it is neither lost nor moved back.
+    const stored = await this.getSourceStatesOf(states.map((s) => sourceKey(s.kind, s.url)));
+    const kept = states.map((s): SourceState => {
+      const { settledConfirmedAt: _c, settledDueAt: _d, ...rest } = s;
+      const before = stored.get(sourceKey(s.kind, s.url));
+      return before?.settledConfirmedAt != null || before?.settledDueAt != null
+        ? { ...rest, settledConfirmedAt: before.settledConfirmedAt ?? null, settledDueAt: before.settledDueAt ?? null }
+        : rest;
+    });
+    return this.putSourceStates(kept);
+  }
+
+  async getSourceStatesOf(keys: readonly string[]): Promise<Map<string, SourceState>> {
+    const items = await this.table.batchGet([...new Set(keys)].map(sourceStateKey), 'source states');
+    return new Map(items.map((i) => [String(i.sk), stripKeys(i) as unknown as SourceState]));
+  }
+
+  async setSettledHeartbeats(heartbeats: ReadonlyMap<string, SettledHeartbeat>): Promise<number> {
+    let written = 0;
+    // One update per source, of the heartbeat only (thousands of sources: several at a time).
+    await mapLimit([...heartbeats], 8, async ([key, heartbeat]) => {
+      const set: Record<string, number> = {};
+      const remove: string[] = [];
+      for (const attr of HEARTBEAT) {
+        const v = heartbeat[attr];
+        if (v === null) remove.push(attr);
+        else set[attr] = v;
+      }
+      if (await this.table.updateIf(sourceStateKey(key), { set, remove }, PRESENT, `the settled heartbeat of ${key}`)) written++;
+    });
+    return written;
   }
 
   // -- notice ledger ------------------------------------------------------------------------
