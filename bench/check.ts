@@ -15,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -196,6 +196,32 @@ export async function benchAtSize(size: number): Promise<SizeResult> {
   }
 }
 
+/** Bump when prepareHome's layout changes: older cached homes are then made again. */
+const HOME_LAYOUT = 1;
+/** Where `--stages=planner` keeps tracked homes (generating 1,000,000 certificates takes a long while), as bench/sweep-data.ts keeps its data. */
+const HOME_CACHE = join(tmpdir(), 'revwatch-bench-check-cache');
+
+/**
+ * A tracked (never checked) home of `size` certificates, generated once and kept under HOME_CACHE. Its CA server
+ * is gone: only stages that fetch nothing (the planner) can run on it, each on a copy (a planned run stays open).
+ */
+export async function cachedHome(size: number): Promise<{ home: string; entries: number; trackMs: number; reused: boolean }> {
+  const dir = join(HOME_CACHE, `v${HOME_LAYOUT}-${size}`);
+  const manifest = join(dir, 'bench-home.json');
+  if (existsSync(manifest))
+    return { ...(JSON.parse(readFileSync(manifest, 'utf8')) as { entries: number; trackMs: number }), home: dir, reused: true };
+  mkdirSync(HOME_CACHE, { recursive: true });
+  const building = `${dir}.building-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  mkdirSync(building);
+  const world = await prepareHome(size, building);
+  await world.stop();
+  writeFileSync(join(building, 'bench-home.json'), JSON.stringify({ entries: world.entries, trackMs: world.trackMs }));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(building, dir);
+  return { home: dir, entries: world.entries, trackMs: world.trackMs, reused: false };
+}
+
 /** How a size is laid out: 100 CRLs of equal share, each listing ten entries per tracked certificate, and 1,000 OCSP ones. */
 function layout(size: number): { certsPerCrl: number; entriesPerCrl: number } {
   const certsPerCrl = Math.max(REVOKED_EVERY, Math.round((size - OCSP_CERTS) / CRLS / REVOKED_EVERY) * REVOKED_EVERY);
@@ -203,11 +229,14 @@ function layout(size: number): { certsPerCrl: number; entriesPerCrl: number } {
 }
 
 /** A home with `size` certificates tracked (laid out as `layout` says), and the CA serving their CRLs and OCSP. */
-export async function prepareHome(size: number): Promise<{ home: string; entries: number; trackMs: number; stop(): Promise<void> }> {
+export async function prepareHome(
+  size: number,
+  into?: string,
+): Promise<{ home: string; entries: number; trackMs: number; stop(): Promise<void> }> {
   const { certsPerCrl, entriesPerCrl } = layout(size);
   const now = Date.now();
   const clock = new SystemClock();
-  const home = mkdtempSync(join(tmpdir(), 'revwatch-bench-check-'));
+  const home = into ?? mkdtempSync(join(tmpdir(), 'revwatch-bench-check-'));
   const ca = await LocalCa.create({
     name: 'Bench Check CA',
     keyType: 'ec-p256',

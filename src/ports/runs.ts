@@ -106,6 +106,13 @@ export interface RunLedger {
   listOpenRuns(): Promise<OpenRun[]>;
   putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void>;
   getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null>;
+  /**
+   * Writes part `part` (from 0) of a job's payload, for a planner that writes a big job as it plans it: the
+   * payload read back is every part's bytes in order (gzip members concatenate into one gzip stream).
+   */
+  putJobPayloadPart(runId: string, jobId: string, part: number, data: Uint8Array, expiresAt: number): Promise<void>;
+  /** Counts `jobs` more jobs (and `certificates` more certificates) in an open, unfinished run, before they are queued. */
+  addRunJobs(runId: string, jobs: number, certificates: number): Promise<void>;
 }
 
 export type QueuedJob = { readonly kind: 'crl'; readonly crl: CrlJob } | { readonly kind: 'ocsp'; readonly ocsp: readonly OcspJob[] };
