@@ -54,6 +54,10 @@ export interface PlanRunOptions extends PlanOptions {
   readonly maxInlineBytes?: number;
   /** An unfinished run younger than this blocks a new one, so slow runs do not pile up. */
   readonly runTimeoutMs?: number;
+  /** A big CRL job's certificates go to the table in parts of about this much JSON (256 KiB: gzipped, well within an item). */
+  readonly jobPartJsonBytes?: number;
+  /** At most about this much certificate JSON waits for its part, over every CRL job of the run (16 MiB). */
+  readonly waitingJsonBytes?: number;
 }
 
 export interface PlanRunResult {
@@ -68,6 +72,10 @@ export interface PlanRunResult {
   readonly ocspRequests: number;
   /** Jobs whose payload went to the table instead of the message. */
   readonly payloadsInTable: number;
+  /** Items those payloads took (a CRL job's certificates are written in parts as they are planned). */
+  readonly payloadParts: number;
+  /** The most certificates the planner held at once, waiting for their payload part or OCSP batch: its working set. */
+  readonly certificatesHeldPeak: number;
   /** Set when the run had nothing to do and was finished at once. */
   readonly finished: RunRecord | null;
 }
@@ -106,6 +114,8 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
       ocspBatches: 0,
       ocspRequests: 0,
       payloadsInTable: 0,
+      payloadParts: 0,
+      certificatesHeldPeak: 0,
       finished: null,
       runId: null,
       skipped: `run ${busy.runId} started ${iso(busy.startedAt)} still has ${busy.remaining} of ${busy.jobs} job(s) left`,
@@ -128,7 +138,12 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     },
     expiresAt,
   );
-  const jobs = new StreamedJobs(deps, runId, expiresAt, options.maxInlineBytes ?? 200 * 1024, options.ocspBatchSize ?? 100);
+  const jobs = new StreamedJobs(deps, runId, expiresAt, {
+    maxInline: options.maxInlineBytes ?? 200 * 1024,
+    batchSize: options.ocspBatchSize ?? 100,
+    partJsonBytes: options.jobPartJsonBytes ?? PART_JSON_BYTES,
+    waitingJsonBytes: options.waitingJsonBytes ?? WAITING_JSON_BYTES,
+  });
   // Lean: the queued jobs carry no records, so none is kept past the shard of the polling index it was read in.
   const plan = await planCheck(store, now, {
     ...options,
@@ -153,6 +168,8 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     ocspBatches: jobs.ocspBatches,
     ocspRequests: jobs.ocspRequests,
     payloadsInTable: jobs.payloadsInTable,
+    payloadParts: jobs.payloadParts,
+    certificatesHeldPeak: jobs.heldPeak,
     finished,
   };
 }
@@ -189,6 +206,9 @@ class StreamedJobs {
   ocspBatches = 0;
   ocspRequests = 0;
   payloadsInTable = 0;
+  payloadParts = 0;
+  heldPeak = 0;
+  private held = 0;
   private jobCount = 0;
   private readonly crlJobs = new Map<string, CrlJobInProgress>();
   private waitingBytes = 0;
@@ -200,9 +220,14 @@ class StreamedJobs {
     private readonly deps: PlanRunDeps,
     private readonly runId: string,
     private readonly expiresAt: number,
-    private readonly maxInline: number,
-    private readonly batchSize: number,
+    private readonly bounds: { maxInline: number; batchSize: number; partJsonBytes: number; waitingJsonBytes: number },
   ) {}
+
+  /** Counts certificates taken in (positive) or let go (negative). */
+  private hold(n: number): void {
+    this.held += n;
+    if (this.held > this.heldPeak) this.heldPeak = this.held;
+  }
 
   private nextJobId(): string {
     return `j${this.jobCount++}`;
@@ -218,12 +243,13 @@ class StreamedJobs {
     job.waiting.push(json);
     job.waitingBytes += json.length + 1;
     this.waitingBytes += json.length + 1;
-    if (job.waitingBytes >= PART_JSON_BYTES) await this.writePart(job, '');
-    else if (this.waitingBytes > WAITING_JSON_BYTES) {
+    this.hold(1);
+    if (job.waitingBytes >= this.bounds.partJsonBytes) await this.writePart(job, '');
+    else if (this.waitingBytes > this.bounds.waitingJsonBytes) {
       // Many URLs each short of a part: the biggest are written early, so what waits stays bounded.
       const biggest = [...this.crlJobs.values()].filter((j) => j.waitingBytes > 0).sort((a, b) => b.waitingBytes - a.waitingBytes);
       for (const j of biggest) {
-        if (this.waitingBytes <= WAITING_JSON_BYTES / 2) break;
+        if (this.waitingBytes <= this.bounds.waitingJsonBytes / 2) break;
         await this.writePart(j, '');
       }
     }
@@ -239,6 +265,8 @@ class StreamedJobs {
     const json = this.partJson(job, tail);
     await this.deps.store.putJobPayloadPart(this.runId, job.jobId, job.parts, gzipSync(json), this.expiresAt);
     job.parts++;
+    this.payloadParts++;
+    this.hold(-job.waiting.length);
     job.written += job.waiting.length;
     this.waitingBytes -= job.waitingBytes;
     job.waiting = [];
@@ -248,6 +276,7 @@ class StreamedJobs {
   /** OCSP jobs as planned (onOcspJobs): kept, per host, until their shard is planned. */
   ocsp(planned: readonly OcspJob[]): void {
     for (const j of planned) this.ocspPlanned.push({ ...j, certificate: lean(j.certificate) });
+    this.hold(planned.length);
   }
 
   /**
@@ -260,8 +289,9 @@ class StreamedJobs {
     const batches: OcspJob[][] = [];
     for (const [host, planned] of groupByHost(this.ocspPlanned)) {
       const hostJobs = [...(this.ocspWaiting.get(host) ?? []), ...planned].sort(bySha256);
-      const full = hostJobs.length - (hostJobs.length % this.batchSize);
-      for (let i = 0; i < full; i += this.batchSize) batches.push(hostJobs.slice(i, i + this.batchSize));
+      const { batchSize } = this.bounds;
+      const full = hostJobs.length - (hostJobs.length % batchSize);
+      for (let i = 0; i < full; i += batchSize) batches.push(hostJobs.slice(i, i + batchSize));
       this.ocspWaiting.set(host, hostJobs.slice(full));
     }
     this.ocspPlanned = [];
@@ -276,6 +306,7 @@ class StreamedJobs {
       this.ocspRequests += ocsp.length;
     }
     this.ocspBatches += batches.length;
+    this.hold(-batches.reduce((n, b) => n + b.length, 0));
     // Counted before they are queued: a worker that finishes them must find them in the run's count.
     await this.deps.store.addRunJobs(this.runId, messages.length, 0);
     await this.deps.queue.enqueue(messages);
@@ -283,8 +314,8 @@ class StreamedJobs {
 
   private async message(jobId: string, job: QueuedJob): Promise<JobMessage> {
     const json = JSON.stringify(job);
-    if (Buffer.byteLength(json) <= this.maxInline) return { v: 1, runId: this.runId, jobId, job };
-    await this.deps.store.putJobPayload(this.runId, jobId, gzipSync(json), this.expiresAt);
+    if (Buffer.byteLength(json) <= this.bounds.maxInline) return { v: 1, runId: this.runId, jobId, job };
+    this.payloadParts += await this.deps.store.putJobPayload(this.runId, jobId, gzipSync(json), this.expiresAt);
     this.payloadsInTable++;
     return { v: 1, runId: this.runId, jobId };
   }
@@ -304,9 +335,10 @@ class StreamedJobs {
       const { certificates: _none, ...rest } = head;
       const tail = `],${JSON.stringify(rest).slice(1)}}`;
       const whole = job.parts === 0 ? this.partJson(job, tail) : null;
-      if (whole !== null && Buffer.byteLength(whole) <= this.maxInline)
+      if (whole !== null && Buffer.byteLength(whole) <= this.bounds.maxInline) {
         messages.push({ v: 1, runId: this.runId, jobId: job.jobId, job: JSON.parse(whole) as QueuedJob });
-      else {
+        this.hold(-job.waiting.length);
+      } else {
         await this.writePart(job, tail);
         messages.push({ v: 1, runId: this.runId, jobId: job.jobId });
         this.payloadsInTable++;

@@ -104,7 +104,8 @@ export interface RunLedger {
   /** The run, and whether this job has been counted in it; null when the run is unknown (expired). */
   getOpenRun(runId: string, jobId: string): Promise<{ run: OpenRun; jobDone: boolean } | null>;
   listOpenRuns(): Promise<OpenRun[]>;
-  putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void>;
+  /** Returns how many items (parts) the payload took. */
+  putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<number>;
   getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null>;
   /**
    * Writes part `part` (from 0) of a job's payload, for a planner that writes a big job as it plans it: the

@@ -137,8 +137,10 @@ export class TableRunStore extends TableObservationStore implements RunStore, Ru
     return queryAll(this.table, { pk: OPENRUNS }, 'the open runs', toOpenRun);
   }
 
-  async putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void> {
-    await this.table.batchPut(jobPayloadItems(runId, jobId, payload, expiresAt), `payload parts of job ${jobId}`);
+  async putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<number> {
+    const parts = jobPayloadItems(runId, jobId, payload, expiresAt);
+    await this.table.batchPut(parts, `payload parts of job ${jobId}`);
+    return parts.length;
   }
 
   async putJobPayloadPart(runId: string, jobId: string, part: number, data: Uint8Array, expiresAt: number): Promise<void> {
