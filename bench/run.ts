@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- crl|crl-2m|ocsp|functions|check|track|appendix|startup|sweep] [--full] [--size=N] [--rounds=N] [--scale F]…`
+ * `npm run bench [-- crl|crl-2m|ocsp|functions|check|track|appendix|startup|sweep] [--full] [--size=N[,N…]] [--stages=planner] [--rounds=N] [--scale F]…`
  *
  * Generates CRLs of 10k, 100k and 1M entries (RSA-2048 and ECDSA P-256) and
  * measures, in one run: revwatch scan + verify (one serial present, one
@@ -20,7 +20,7 @@ import type { KeyType } from '../src/local-ca/keys.js';
 import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 import { benchOcsp } from './ocsp.js';
 import { benchOcspThroughput } from './ocsp-throughput.js';
-import { benchCheck } from './check.js';
+import { benchCheck, benchPlannerOnly } from './check.js';
 import { benchFunctions } from './functions.js';
 import { benchTrack } from './track.js';
 import { benchAppendix } from './appendix.js';
@@ -214,11 +214,19 @@ async function main(): Promise<void> {
   const verdicts: string[] = [];
   const json: Record<string, unknown> = {};
   if (only === 'check') {
-    // --size=N or --size N, repeatable.
+    // --size=N or --size N, repeatable, or a list: --size=101000,300000,1000000. --stages=planner: the AWS planner alone, on cached homes.
+    const list = /^\d+(,\d+)*$/;
     const sizes = args.flatMap((a, i) =>
-      /^--size=\d+$/.test(a) ? [Number(a.slice(7))] : a === '--size' && /^\d+$/.test(args[i + 1] ?? '') ? [Number(args[i + 1])] : [],
+      /^--size=/.test(a) && list.test(a.slice(7))
+        ? a.slice(7).split(',').map(Number)
+        : a === '--size' && list.test(args[i + 1] ?? '')
+          ? args[i + 1]!.split(',').map(Number)
+          : [],
     );
-    const lines = await benchCheck(sizes.length ? sizes : undefined);
+    const stages = args.find((a) => a.startsWith('--stages='))?.slice(9);
+    if (stages !== undefined && stages !== 'planner') throw new Error(`--stages takes "planner" only, not "${stages}"`);
+    const lines =
+      stages === 'planner' ? await benchPlannerOnly(sizes.length ? sizes : [101_000]) : await benchCheck(sizes.length ? sizes : undefined);
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }

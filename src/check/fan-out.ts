@@ -20,7 +20,9 @@ import type {
   Fetcher,
   JobCertificate,
   JobMessage,
+  CrlJob,
   JobQueue,
+  OcspJob,
   OpenRun,
   QueuedJob,
   RunEvents,
@@ -40,7 +42,7 @@ import {
 } from './execute.js';
 import { groupByHost } from './jobs.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
-import { planCheck, type CheckPlan, type PlanOptions } from './plan.js';
+import { crlJobKey, planCheck, type CheckPlan, type PlanOptions } from './plan.js';
 import { advanceRounds } from './settled-round.js';
 import { sourceKey } from '../ports/store.js';
 import { iso } from '../time.js';
@@ -60,6 +62,10 @@ export interface PlanRunOptions extends PlanOptions {
   readonly maxInlineBytes?: number;
   /** An unfinished run younger than this blocks a new one, so slow runs do not pile up. */
   readonly runTimeoutMs?: number;
+  /** A big CRL job's certificates go to the table in parts of about this much JSON (256 KiB: gzipped, well within an item). */
+  readonly jobPartJsonBytes?: number;
+  /** At most about this much certificate JSON waits for its part, over every CRL job of the run (16 MiB). */
+  readonly waitingJsonBytes?: number;
 }
 
 export interface PlanRunResult {
@@ -74,6 +80,10 @@ export interface PlanRunResult {
   readonly ocspRequests: number;
   /** Jobs whose payload went to the table instead of the message. */
   readonly payloadsInTable: number;
+  /** Items those payloads took (a CRL job's certificates are written in parts as they are planned). */
+  readonly payloadParts: number;
+  /** The most certificates the planner held at once, waiting for their payload part or OCSP batch: its working set. */
+  readonly certificatesHeldPeak: number;
   /** Set when the run had nothing to do and was finished at once. */
   readonly finished: RunRecord | null;
 }
@@ -81,89 +91,84 @@ export interface PlanRunResult {
 const HOUR = 3_600_000;
 /** Open runs and job payloads are kept two days (TTL), long enough for any retry. */
 const KEEP_MS = 48 * HOUR;
+/**
+ * The planner's own job in its run: the run is opened before planning (the OCSP batches are queued as they are
+ * planned, and their workers must find it) and cannot finish until planning is done and this job is counted.
+ */
+const PLANNING_JOB = 'planning';
+/** A big CRL job's certificates are written in parts of about this much JSON: gzipped, well within an item (400 KB). */
+const PART_JSON_BYTES = 256 * 1024;
+/** At most about this much certificate JSON waits in the planner for its part, over every CRL job of the run. */
+const WAITING_JSON_BYTES = 16 * 1024 * 1024;
 
-/** Plans a run and puts its jobs on the queue. */
+/**
+ * Plans a run and puts its jobs on the queue, holding a bounded working set at any size (issue 29): the plan is
+ * streamed (plan.ts PlanOptions.stream) and nothing of a run's certificates is kept past its part. A CRL job
+ * is still one job per URL and issuer, so its CRL is fetched once per run and its conditional GET is decided on
+ * all of its certificates: its certificates are written to the table in parts as they are planned, and its one
+ * message is queued once the last shard is planned. OCSP batches are queued shard by shard.
+ */
 export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): Promise<PlanRunResult> {
   const { store, clock } = deps;
   const now = clock.now().getTime();
   const runTimeout = options.runTimeoutMs ?? HOUR;
   const busy = (await store.listOpenRuns()).find((r) => r.finishedAt === null && r.remaining > 0 && r.startedAt > now - runTimeout);
-  const none = {
-    certificates: 0,
-    notDue: 0,
-    retiredExpired: 0,
-    crlJobs: 0,
-    ocspBatches: 0,
-    ocspRequests: 0,
-    payloadsInTable: 0,
-    finished: null,
-  };
   if (busy) {
     return {
-      ...none,
+      certificates: 0,
+      notDue: 0,
+      retiredExpired: 0,
+      crlJobs: 0,
+      ocspBatches: 0,
+      ocspRequests: 0,
+      payloadsInTable: 0,
+      payloadParts: 0,
+      certificatesHeldPeak: 0,
+      finished: null,
       runId: null,
       skipped: `run ${busy.runId} started ${iso(busy.startedAt)} still has ${busy.remaining} of ${busy.jobs} job(s) left`,
     };
   }
 
-  // Lean: the queued jobs carry no records, so none is kept past the shard of the polling index it was read in.
-  const plan = await planCheck(store, now, { ...options, lean: true, settledPool: true });
-  const batchSize = options.ocspBatchSize ?? 100;
-  // Queued jobs carry no records: most answers do not change, and a worker reads the records of those that do.
-  const lean = (c: JobCertificate): JobCertificate => ({
-    sha256: c.sha256,
-    serial: c.serial,
-    notAfter: c.notAfter,
-    caseIds: c.caseIds,
-    previous: c.previous,
-    sources: c.sources,
-    ...(c.settled ? { settled: true } : {}),
-    ...(c.disclosedCrlUrls ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned } : {}),
-  });
-  const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl: { ...crl, certificates: crl.certificates.map(lean) } }));
-  let ocspBatches = 0;
-  for (const unordered of groupByHost(plan.ocspJobs).values()) {
-    // In certificate order, so the good answers each batch logs cover a range of certificates that no other batch
-    // of the run overlaps, and a lookup reads one object (src/adapters/aws/s3-good-answer-log.ts).
-    const hostJobs = [...unordered].sort((a, b) =>
-      a.certificate.sha256 < b.certificate.sha256 ? -1 : a.certificate.sha256 > b.certificate.sha256 ? 1 : 0,
-    );
-    for (let i = 0; i < hostJobs.length; i += batchSize) {
-      jobs.push({ kind: 'ocsp', ocsp: hostJobs.slice(i, i + batchSize).map((j) => ({ ...j, certificate: lean(j.certificate) })) });
-      ocspBatches++;
-    }
-  }
-
   const runId = randomUUID();
-  const run: OpenRun = {
-    runId,
-    startedAt: now,
-    jobs: jobs.length,
-    remaining: jobs.length,
-    certificates: plan.certificates,
-    observationsWritten: 0,
-    itemsWritten: 0,
-    sourcesFailed: 0,
-    finishedAt: null,
-  };
-  await store.openRun(run, now + KEEP_MS);
-  await keepSettledRound(store, runId, plan, now + KEEP_MS);
-  const maxInline = options.maxInlineBytes ?? 200 * 1024;
-  const messages: JobMessage[] = [];
-  let payloadsInTable = 0;
-  for (const [i, job] of jobs.entries()) {
-    const jobId = `j${i}`;
-    const json = JSON.stringify(job);
-    if (Buffer.byteLength(json) <= maxInline) {
-      messages.push({ v: 1, runId, jobId, job });
-    } else {
-      await store.putJobPayload(runId, jobId, gzipSync(json), now + KEEP_MS);
-      messages.push({ v: 1, runId, jobId });
-      payloadsInTable++;
-    }
-  }
-  const finished = jobs.length === 0 ? await finishRun(deps, run, options.settledIntervalMs) : null;
-  await deps.queue.enqueue(messages);
+  const expiresAt = now + KEEP_MS;
+  await store.openRun(
+    {
+      runId,
+      startedAt: now,
+      jobs: 0,
+      remaining: 1, // PLANNING_JOB
+      certificates: 0,
+      observationsWritten: 0,
+      itemsWritten: 0,
+      sourcesFailed: 0,
+      finishedAt: null,
+    },
+    expiresAt,
+  );
+  const jobs = new StreamedJobs(deps, runId, expiresAt, {
+    maxInline: options.maxInlineBytes ?? 200 * 1024,
+    batchSize: options.ocspBatchSize ?? 100,
+    partJsonBytes: options.jobPartJsonBytes ?? PART_JSON_BYTES,
+    waitingJsonBytes: options.waitingJsonBytes ?? WAITING_JSON_BYTES,
+  });
+  // Lean: the queued jobs carry no records, so none is kept past the shard of the polling index it was read in.
+  const plan = await planCheck(store, now, {
+    ...options,
+    lean: true,
+    settledPool: true,
+    stream: jobs,
+    onOcspJobs: (planned) => {
+      jobs.ocsp(planned);
+      options.onOcspJobs?.(planned);
+    },
+  });
+  // Kept before the planning job is counted done: the run's finisher reads it.
+  await keepSettledRound(store, runId, plan, expiresAt);
+  await jobs.finish(plan.crlJobs, plan.certificates);
+  const { run } = await store.completeRunJob(runId, PLANNING_JOB, { observationsWritten: 0, itemsWritten: 0, sourcesFailed: 0 });
+  // With no job at all, or every job already done by the workers while the CRL jobs were queued.
+  const finished = run.remaining <= 0 && run.finishedAt === null ? await finishRun(deps, run, options.settledIntervalMs) : null;
   return {
     runId,
     skipped: null,
@@ -171,9 +176,11 @@ export async function planRun(deps: PlanRunDeps, options: PlanRunOptions = {}): 
     notDue: plan.notDue,
     retiredExpired: plan.retiredExpired,
     crlJobs: plan.crlJobs.length,
-    ocspBatches,
-    ocspRequests: plan.ocspJobs.length,
-    payloadsInTable,
+    ocspBatches: jobs.ocspBatches,
+    ocspRequests: jobs.ocspRequests,
+    payloadsInTable: jobs.payloadsInTable,
+    payloadParts: jobs.payloadParts,
+    certificatesHeldPeak: jobs.heldPeak,
     finished,
   };
 }
@@ -188,6 +195,188 @@ async function keepSettledRound(store: RunLedger, runId: string, plan: CheckPlan
   if (!round || (round.isEmpty && plan.refused.length === 0)) return;
   await store.putRunRound(runId, round.planned(plan.refused.map((r) => sourceKey(r.kind, r.url))), expiresAt);
 }
+
+/** Queued jobs carry no records: most answers do not change, and a worker reads the records of those that do. */
+const lean = (c: JobCertificate): JobCertificate => ({
+  sha256: c.sha256,
+  serial: c.serial,
+  notAfter: c.notAfter,
+  caseIds: c.caseIds,
+  previous: c.previous,
+  sources: c.sources,
+  ...(c.settled ? { settled: true } : {}),
+  ...(c.disclosedCrlUrls ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned } : {}),
+});
+
+/** A CRL job being planned: its certificates' JSON waiting for the next part, and the parts written. */
+interface CrlJobInProgress {
+  readonly jobId: string;
+  waiting: string[];
+  waitingBytes: number;
+  parts: number;
+  /** Certificates in the parts written. */
+  written: number;
+}
+
+/**
+ * The jobs of one run as they are planned. A CRL job's payload is the JSON of its QueuedJob with the
+ * certificates first: `{"kind":"crl","crl":{"certificates":[…],<the rest of the CrlJob>}}`, each part one gzip
+ * member of it, so the parts read back in order gunzip to that JSON (fan-out.ts runQueuedJob reads any payload
+ * so). The rest of the job (the conditional GET, which needs every certificate planned) closes the last part.
+ * A job small enough for a message, never written, goes in its message as before.
+ */
+class StreamedJobs {
+  ocspBatches = 0;
+  ocspRequests = 0;
+  payloadsInTable = 0;
+  payloadParts = 0;
+  heldPeak = 0;
+  private held = 0;
+  private jobCount = 0;
+  private readonly crlJobs = new Map<string, CrlJobInProgress>();
+  private waitingBytes = 0;
+  /** Per responder host, OCSP jobs planned but not yet in a full batch, in certificate order. */
+  private readonly ocspWaiting = new Map<string, OcspJob[]>();
+  private ocspPlanned: OcspJob[] = [];
+
+  constructor(
+    private readonly deps: PlanRunDeps,
+    private readonly runId: string,
+    private readonly expiresAt: number,
+    private readonly bounds: { maxInline: number; batchSize: number; partJsonBytes: number; waitingJsonBytes: number },
+  ) {}
+
+  /** Counts certificates taken in (positive) or let go (negative). */
+  private hold(n: number): void {
+    this.held += n;
+    if (this.held > this.heldPeak) this.heldPeak = this.held;
+  }
+
+  private nextJobId(): string {
+    return `j${this.jobCount++}`;
+  }
+
+  async crl(jobKey: string, certificate: JobCertificate): Promise<void> {
+    let job = this.crlJobs.get(jobKey);
+    if (!job) {
+      job = { jobId: this.nextJobId(), waiting: [], waitingBytes: 0, parts: 0, written: 0 };
+      this.crlJobs.set(jobKey, job);
+    }
+    const json = JSON.stringify(lean(certificate));
+    job.waiting.push(json);
+    job.waitingBytes += json.length + 1;
+    this.waitingBytes += json.length + 1;
+    this.hold(1);
+    if (job.waitingBytes >= this.bounds.partJsonBytes) await this.writePart(job, '');
+    else if (this.waitingBytes > this.bounds.waitingJsonBytes) {
+      // Many URLs each short of a part: the biggest are written early, so what waits stays bounded.
+      const biggest = [...this.crlJobs.values()].filter((j) => j.waitingBytes > 0).sort((a, b) => b.waitingBytes - a.waitingBytes);
+      for (const j of biggest) {
+        if (this.waitingBytes <= this.bounds.waitingJsonBytes / 2) break;
+        await this.writePart(j, '');
+      }
+    }
+  }
+
+  /** The JSON of the job's waiting certificates as its next part continues it, then `tail`. */
+  private partJson(job: CrlJobInProgress, tail: string): string {
+    const head = job.parts === 0 ? '{"kind":"crl","crl":{"certificates":[' : job.written > 0 && job.waiting.length > 0 ? ',' : '';
+    return head + job.waiting.join(',') + tail;
+  }
+
+  private async writePart(job: CrlJobInProgress, tail: string): Promise<void> {
+    const json = this.partJson(job, tail);
+    await this.deps.store.putJobPayloadPart(this.runId, job.jobId, job.parts, gzipSync(json), this.expiresAt);
+    job.parts++;
+    this.payloadParts++;
+    this.hold(-job.waiting.length);
+    job.written += job.waiting.length;
+    this.waitingBytes -= job.waitingBytes;
+    job.waiting = [];
+    job.waitingBytes = 0;
+  }
+
+  /** OCSP jobs as planned (onOcspJobs): kept, per host, until their shard is planned. */
+  ocsp(planned: readonly OcspJob[]): void {
+    for (const j of planned) this.ocspPlanned.push({ ...j, certificate: lean(j.certificate) });
+    this.hold(planned.length);
+  }
+
+  /**
+   * After each shard: each host's OCSP jobs in certificate order, so the good answers each batch logs cover a
+   * range of certificates no other batch of the run overlaps and a lookup reads one object
+   * (src/adapters/aws/s3-good-answer-log.ts). Shards come in SHA-256 order, so sorting what waits with the
+   * shard's makes the same batches as sorting the whole run: full batches are queued now, the rest waits.
+   */
+  async shardPlanned(): Promise<void> {
+    const batches: OcspJob[][] = [];
+    for (const [host, planned] of groupByHost(this.ocspPlanned)) {
+      const hostJobs = [...(this.ocspWaiting.get(host) ?? []), ...planned].sort(bySha256);
+      const { batchSize } = this.bounds;
+      const full = hostJobs.length - (hostJobs.length % batchSize);
+      for (let i = 0; i < full; i += batchSize) batches.push(hostJobs.slice(i, i + batchSize));
+      this.ocspWaiting.set(host, hostJobs.slice(full));
+    }
+    this.ocspPlanned = [];
+    await this.queueOcsp(batches);
+  }
+
+  private async queueOcsp(batches: readonly OcspJob[][]): Promise<void> {
+    if (batches.length === 0) return;
+    const messages: JobMessage[] = [];
+    for (const ocsp of batches) {
+      messages.push(await this.message(this.nextJobId(), { kind: 'ocsp', ocsp }));
+      this.ocspRequests += ocsp.length;
+    }
+    this.ocspBatches += batches.length;
+    this.hold(-batches.reduce((n, b) => n + b.length, 0));
+    // Counted before they are queued: a worker that finishes them must find them in the run's count.
+    await this.deps.store.addRunJobs(this.runId, messages.length, 0);
+    await this.deps.queue.enqueue(messages);
+  }
+
+  private async message(jobId: string, job: QueuedJob): Promise<JobMessage> {
+    const json = JSON.stringify(job);
+    if (Buffer.byteLength(json) <= this.bounds.maxInline) return { v: 1, runId: this.runId, jobId, job };
+    this.payloadParts += await this.deps.store.putJobPayload(this.runId, jobId, gzipSync(json), this.expiresAt);
+    this.payloadsInTable++;
+    return { v: 1, runId: this.runId, jobId };
+  }
+
+  /** Once every shard is planned: the last OCSP batches, then each CRL job closed and queued. */
+  async finish(heads: readonly CrlJob[], certificates: number): Promise<void> {
+    await this.shardPlanned();
+    const rest = [...this.ocspWaiting.values()].filter((jobs) => jobs.length > 0);
+    this.ocspWaiting.clear();
+    await this.queueOcsp(rest);
+    await this.deps.store.addRunJobs(this.runId, heads.length, certificates);
+    let messages: JobMessage[] = [];
+    for (const head of heads) {
+      const job = this.crlJobs.get(crlJobKey(head.url, head.issuerSha256));
+      if (!job) throw new Error(`CRL job ${head.url} was planned without certificates`);
+      this.crlJobs.delete(crlJobKey(head.url, head.issuerSha256));
+      const { certificates: _none, ...rest } = head;
+      const tail = `],${JSON.stringify(rest).slice(1)}}`;
+      const whole = job.parts === 0 ? this.partJson(job, tail) : null;
+      if (whole !== null && Buffer.byteLength(whole) <= this.bounds.maxInline) {
+        messages.push({ v: 1, runId: this.runId, jobId: job.jobId, job: JSON.parse(whole) as QueuedJob });
+        this.hold(-job.waiting.length);
+      } else {
+        await this.writePart(job, tail);
+        messages.push({ v: 1, runId: this.runId, jobId: job.jobId });
+        this.payloadsInTable++;
+      }
+      if (messages.length >= 10) {
+        await this.deps.queue.enqueue(messages);
+        messages = [];
+      }
+    }
+    if (messages.length > 0) await this.deps.queue.enqueue(messages);
+  }
+}
+
+const bySha256 = (a: OcspJob, b: OcspJob): number =>
+  a.certificate.sha256 < b.certificate.sha256 ? -1 : a.certificate.sha256 > b.certificate.sha256 ? 1 : 0;
 
 export interface RunJobDeps {
   readonly store: Store & RunLedger;

@@ -42,7 +42,25 @@ export interface PlanOptions {
    * shard's items and records are let go once it is planned and a run holds only what its messages carry.
    */
   readonly lean?: boolean;
+  /**
+   * With `lean`: the plan is handed on as it is made instead of kept (the AWS planner, fan-out.ts planRun), so
+   * a run of any size is planned in a bounded working set. Each certificate of a CRL job goes to `crl`, keyed
+   * by its job (crlJobKey), and is not kept: the plan's crlJobs carry no certificates, only what is known of
+   * each job once every certificate is planned (its conditional GET, IDP, size). OCSP jobs go to onOcspJobs
+   * only (the plan's ocspJobs stays empty). `shardPlanned` follows each shard of the polling index: shards
+   * come in order of their first hex digit of the SHA-256, so a shard's certificates all sort after the last's.
+   */
+  readonly stream?: LeanPlanStream;
 }
+
+/** Where a streamed lean plan goes (PlanOptions.stream). */
+export interface LeanPlanStream {
+  crl(jobKey: string, certificate: JobCertificate): void | Promise<void>;
+  shardPlanned(): void | Promise<void>;
+}
+
+/** The one CRL job of a URL and issuer: one fetch answers for all of its certificates. */
+export const crlJobKey = (url: string, issuerSha256: string): string => `${url}|${issuerSha256}`;
 
 /** A certificate due in this run, with every case that tracks it. */
 export interface CertificateRef {
@@ -90,6 +108,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
   const refused: CheckPlan['refused'][number][] = [];
   let retiredExpired = 0;
   let certificates = 0;
+  const stream = options.lean ? (options.stream ?? null) : null;
   const round = options.settledPool ? new SettledRound(sourceStates, now, settledInterval, options.caseId !== undefined) : null;
 
   /** Plans certificates due in this run; every case of each of them is among `due` (one shard holds them all). */
@@ -115,7 +134,8 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
     let shardOcspJobs: OcspJob[] = [];
     // Handed over a slice at a time, yielding in between: the responders are asked while this shard is planned.
     const handOver = (): void => {
-      for (const job of shardOcspJobs) ocspJobs.push(job); // not push(...): a spread of 130,000 overflows the stack
+      // A streamed plan keeps none: they are the stream's (onOcspJobs) once handed over.
+      if (!stream) for (const job of shardOcspJobs) ocspJobs.push(job); // not push(...): a spread of 130,000 overflows the stack
       if (shardOcspJobs.length > 0) options.onOcspJobs?.(shardOcspJobs);
       shardOcspJobs = [];
     };
@@ -169,7 +189,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
             : {}),
         };
         if (s.kind === 'crl') {
-          const key = `${s.url}|${c.issuerSha256}`;
+          const key = crlJobKey(s.url, c.issuerSha256);
           const g = crlGroups.get(key) ?? {
             url: s.url,
             issuerSha256: c.issuerSha256,
@@ -178,7 +198,10 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
             allAnswered: true,
             requireIdp: false,
           };
-          g.certificates.push(certificate);
+          if (stream) {
+            const handed = stream.crl(key, certificate);
+            if (handed) await handed;
+          } else g.certificates.push(certificate);
           if (isDisclosedShard(c, s.url)) g.requireIdp = true;
           if (prev === undefined || prev.status === 'error') g.allAnswered = false;
           crlGroups.set(key, g);
@@ -188,6 +211,10 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
       }
     }
     handOver();
+    if (stream) {
+      const handed = stream.shardPlanned();
+      if (handed) await handed;
+    }
   };
 
   if (options.caseId)

@@ -133,7 +133,8 @@ export interface RunLedger {
   /** The run, and whether this job has been counted in it; null when the run is unknown (expired). */
   getOpenRun(runId: string, jobId: string): Promise<{ run: OpenRun; jobDone: boolean } | null>;
   listOpenRuns(): Promise<OpenRun[]>;
-  putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void>;
+  /** Returns how many items (parts) the payload took. */
+  putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<number>;
   getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null>;
 
   // The settled rounds of a fanned-out run (check/settled-round.ts, check/fan-out.ts).
@@ -157,6 +158,13 @@ export interface RunLedger {
   getSourceStatesOf(keys: readonly string[]): Promise<Map<string, SourceState>>;
   /** Sets the settled heartbeat of each stored source state, and nothing else of it; returns the states written. */
   setSettledHeartbeats(heartbeats: ReadonlyMap<string, SettledHeartbeat>): Promise<number>;
+  /**
+   * Writes part `part` (from 0) of a job's payload, for a planner that writes a big job as it plans it: the
+   * payload read back is every part's bytes in order (gzip members concatenate into one gzip stream).
+   */
+  putJobPayloadPart(runId: string, jobId: string, part: number, data: Uint8Array, expiresAt: number): Promise<void>;
+  /** Counts `jobs` more jobs (and `certificates` more certificates) in an open, unfinished run, before they are queued. */
+  addRunJobs(runId: string, jobs: number, certificates: number): Promise<void>;
 }
 
 export type QueuedJob = { readonly kind: 'crl'; readonly crl: CrlJob } | { readonly kind: 'ocsp'; readonly ocsp: readonly OcspJob[] };

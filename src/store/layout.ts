@@ -228,15 +228,23 @@ export function jobPayloadItems(runId: string, jobId: string, payload: Uint8Arra
 function payloadParts(pk: string, prefix: string, payload: Uint8Array, expiresAt: number): Item[] {
   const PART = 300 * 1024;
   const parts: Item[] = [];
-  for (let offset = 0, n = 0; offset < payload.length; offset += PART, n++) {
-    parts.push({
-      pk,
-      sk: `${prefix}${String(n).padStart(4, '0')}`,
-      data: Buffer.from(payload.subarray(offset, offset + PART)),
-      expiresAt: Math.trunc(expiresAt / 1000),
-    });
-  }
+  for (let offset = 0, n = 0; offset < payload.length; offset += PART, n++)
+    parts.push(payloadPartItem(pk, prefix, n, payload.subarray(offset, offset + PART), expiresAt));
   return parts;
+}
+
+function payloadPartItem(pk: string, prefix: string, n: number, data: Uint8Array, expiresAt: number): Item {
+  return { pk, sk: `${prefix}${String(n).padStart(4, '0')}`, data: Buffer.from(data), expiresAt: Math.trunc(expiresAt / 1000) };
+}
+
+/** Parts are read in sort-key order: four digits keep that order up to this many parts. */
+export const MAX_JOB_PAYLOAD_PARTS = 10_000;
+
+/** Part `n` of a job's payload; the payload is its parts' bytes in order (a worker concatenates them). */
+export function jobPayloadPartItem(runId: string, jobId: string, n: number, data: Uint8Array, expiresAt: number): Item {
+  if (!Number.isInteger(n) || n < 0 || n >= MAX_JOB_PAYLOAD_PARTS)
+    throw new RangeError(`payload part ${n} of job ${jobId}: a job has at most ${MAX_JOB_PAYLOAD_PARTS} parts`);
+  return payloadPartItem(jobPartition(runId), `${jobId}#`, n, data, expiresAt);
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   jobOutcomeKey,
   jobOutcomeQuery,
   jobPayloadItems,
+  jobPayloadPartItem,
   jobPayloadQuery,
   NOTICE_PREFIX,
   noticeKey,
@@ -146,8 +147,25 @@ export class TableRunStore extends TableObservationStore implements RunStore, Ru
     return queryAll(this.table, { pk: OPENRUNS }, 'the open runs', toOpenRun);
   }
 
-  async putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<void> {
-    await this.table.batchPut(jobPayloadItems(runId, jobId, payload, expiresAt), `payload parts of job ${jobId}`);
+  async putJobPayload(runId: string, jobId: string, payload: Uint8Array, expiresAt: number): Promise<number> {
+    const parts = jobPayloadItems(runId, jobId, payload, expiresAt);
+    await this.table.batchPut(parts, `payload parts of job ${jobId}`);
+    return parts.length;
+  }
+
+  async putJobPayloadPart(runId: string, jobId: string, part: number, data: Uint8Array, expiresAt: number): Promise<void> {
+    await this.table.put(jobPayloadPartItem(runId, jobId, part, data, expiresAt), `payload part ${part} of job ${jobId}`);
+  }
+
+  async addRunJobs(runId: string, jobs: number, certificates: number): Promise<void> {
+    // An ADD, like completeRunJob's: the planner and the workers counting jobs done never overwrite each other.
+    const updated = await this.table.updateIf(
+      openRunKey(runId),
+      { add: { jobs, remaining: jobs, certificates } },
+      { and: [PRESENT, { attr: 'finishedAt', absent: true }] },
+      `the job count of run ${runId}`,
+    );
+    if (updated === null) throw new StoreError(`adding jobs to run ${runId} in ${this.table.label} failed: the run is not open`);
   }
 
   async getJobPayload(runId: string, jobId: string): Promise<Uint8Array | null> {

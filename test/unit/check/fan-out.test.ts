@@ -20,7 +20,8 @@ describe('fan-out on the in-memory store', () => {
     const events: RunEvents = { checkCompleted: async (r) => void announced.push(r) };
     const planned = await planRun({ store: w.store, queue: { enqueue: async (m) => void queued.push(...m) }, events, clock: w.clock });
     expect(planned).toMatchObject({ certificates: 2, crlJobs: 1, ocspBatches: 1, ocspRequests: 2 });
-    expect(queued.map((m) => m.job?.kind)).toEqual(['crl', 'ocsp']);
+    // OCSP batches are queued as their shards are planned, CRL jobs once every shard is (fan-out.ts StreamedJobs).
+    expect(queued.map((m) => m.job?.kind)).toEqual(['ocsp', 'crl']);
 
     const jobDeps = { store: w.store, fetcher: w.fetcher, clock: w.clock, events };
     // Both workers at once: each certificate has two writers of its record.
