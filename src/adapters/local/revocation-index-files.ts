@@ -12,9 +12,9 @@
  * A lookup binary-searches the sorted .idx held in memory (as look(1) does on
  * a sorted text file: no offset table to keep in step) and consults the
  * delta, which is read once into a map. A commit appends to the delta; when
- * the delta outgrows an eighth of the .idx it is merged into a new .idx
+ * the delta outgrows a quarter of the .idx it is merged into a new .idx
  * (written whole, then renamed), so a changed CRL costs its difference and the
- * merge is paid once per eighth of growth.
+ * merge is paid once per quarter of growth.
  *
  * `lookup` without an issuer asks every issuer for every serial. The .keys
  * table (8 bytes a serial, written beside each new .idx) answers that without
@@ -318,9 +318,10 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     if (this.writeBehind) this.keysDue.add(issuerKey);
     return this.queue.enqueue(issuerKey, idxPath, async () => {
       await before();
-      // A later merge of this issuer is queued: it holds these lines too, and writes them.
+      // A later merge of this issuer is queued: it holds these lines too, and writes them. (The file is taken
+      // from `files` when written, so a queue of merges holds no copies of it.)
       if (merge !== files.merges) return;
-      await replaceFileAsync(idxPath, merged);
+      await replaceFileAsync(idxPath, files.base);
       if (keys_) await replaceFileAsync(keysPath, keys_);
       await replaceFileAsync(deltaPath, new Uint8Array(0));
     });

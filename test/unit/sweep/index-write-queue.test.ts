@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { WriteQueue } from '../../../src/adapters/local/durable-files.js';
 import { RevocationIndexFiles } from '../../../src/adapters/local/revocation-index-files.js';
 import { StoreUnavailableError } from '../../../src/errors.js';
-import { emptySweepState, type SnapshotRef } from '../../../src/ports/revocation-index.js';
+import { emptySweepState, type SnapshotRef, type SweepState } from '../../../src/ports/revocation-index.js';
 import type { CrlEntry } from '../../../src/sweep/crl-entries.js';
 import { lookupSerials, prepareLookup, type LookupQuery } from '../../../src/sweep/lookup.js';
 import { indexSnapshot, type SnapshotChange } from '../../../src/sweep/revocation-index.js';
@@ -239,17 +239,21 @@ describe('lookup over the local index', () => {
       await runSweep(index, sweepChanges(sweep));
       await index.flush();
     }
-    const state = emptySweepState();
-    state.sweeps.push(
-      { sweep: 1, startedAt: T0 + 3_600_000, finishedAt: T0 + 3_700_000, urls: 6, changed: 6, unchanged: 0, faults: 0 },
-      { sweep: 2, startedAt: T0 + 7_200_000, finishedAt: T0 + 7_300_000, urls: 6, changed: 6, unchanged: 0, faults: 0 },
-    );
-    state.issuers[ISSUERS[0]!] = {
-      issuerKey: ISSUERS[0]!,
-      subjectKeyId: 'ab12',
-      caSha256: ['cd'.repeat(32)],
-      name: 'A "quoted" CA',
-      owner: 'Owner A',
+    const state: SweepState = {
+      ...emptySweepState(),
+      sweeps: [
+        { sweep: 1, startedAt: T0 + 3_600_000, finishedAt: T0 + 3_700_000, urls: 6, changed: 6, unchanged: 0, faults: 0 },
+        { sweep: 2, startedAt: T0 + 7_200_000, finishedAt: T0 + 7_300_000, urls: 6, changed: 6, unchanged: 0, faults: 0 },
+      ],
+      issuers: {
+        [ISSUERS[0]!]: {
+          issuerKey: ISSUERS[0]!,
+          subjectKeyId: 'ab12',
+          caSha256: ['cd'.repeat(32)],
+          name: 'A "quoted" CA',
+          owner: 'Owner A',
+        },
+      },
     };
     const queries: LookupQuery[] = [...entriesOf(0, 1).slice(0, 5), ...entriesOf(1, 2).slice(-5), { serial: 'ffffffff' }].map((e) => ({
       input: e.serial,
