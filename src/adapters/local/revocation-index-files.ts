@@ -371,9 +371,10 @@ export class RevocationIndexFiles implements RevocationIndexStore {
       out.set(issuerKey, found);
       const idxPath = this.path('index', `${issuerKey}.idx`);
       await this.queue.idle(issuerKey);
-      const delta = this.deltaOf(issuerKey);
       const urls = () => this.urlsOf(issuerKey);
-      for (const [serial, packed] of delta) if (wanted.has(serial)) found.set(serial, unpack(issuerKey, serial, packed, urls()));
+      this.deltaLines(issuerKey, (serial, packed) => {
+        if (wanted.has(serial)) found.set(serial, unpack(issuerKey, serial, packed, urls()));
+      });
       if (!existsSync(idxPath)) continue;
       const table = this.keyTableOf(issuerKey, idxPath);
       if (table.length === 0) continue;
@@ -411,19 +412,26 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     return out;
   }
 
-  /** An issuer's delta records, from the held files or read alone (without its .idx). */
-  private deltaOf(issuerKey: string): Map<string, string> {
+  /**
+   * An issuer's delta lines in order (a later line of a serial wins, so it is told last), from the held files or
+   * read alone, without a map of every line: a lookup wants a few of them.
+   */
+  private deltaLines(issuerKey: string, each: (serial: string, packed: string) => void): void {
     const held = this.issuers.get(issuerKey);
-    if (held) return held.delta;
-    const delta = new Map<string, string>();
-    const deltaPath = this.path('index', `${issuerKey}.delta`);
-    if (existsSync(deltaPath)) {
-      for (const line of completeLines(readFileSync(deltaPath, 'utf8'))) {
-        const tab = line.indexOf('\t');
-        if (tab > 0) delta.set(line.slice(0, tab), line.slice(tab + 1));
-      }
+    if (held) {
+      for (const [serial, packed] of held.delta) each(serial, packed);
+      return;
     }
-    return delta;
+    const deltaPath = this.path('index', `${issuerKey}.delta`);
+    if (!existsSync(deltaPath)) return;
+    const text = readFileSync(deltaPath, 'latin1');
+    const end = text.lastIndexOf('\n');
+    for (let at = 0; at < end; ) {
+      const nl = text.indexOf('\n', at);
+      const tab = text.indexOf('\t', at);
+      if (tab > at && tab < nl) each(text.slice(at, tab), text.slice(tab + 1, nl));
+      at = nl + 1;
+    }
   }
 
   private readonly urlLists = new Map<string, string[]>();
