@@ -55,7 +55,8 @@ export async function check(ctx: CliContext, opts: CheckOptions): Promise<void> 
               disclosures,
               fetcher,
               clock: io.clock,
-              index: new RevocationIndexFiles(ctx.home()),
+              // Written behind the sweep's reads, flushed before its state is saved.
+              index: new RevocationIndexFiles(ctx.home(), { writeBehind: true }),
               state: stateFile,
               evidence: evidenceFiles,
             },

@@ -6,7 +6,7 @@ import { SweepStateFile } from '../adapters/local/sweep-state-file.js';
 import { InputError } from '../errors.js';
 import { readCertificates } from '../pki/certificate.js';
 import { normalizeSerialHex } from '../pki/crl.js';
-import { formatLookup, issuerKeyBySha256, issuerKeysByKeyId, lookupSerials, type LookupQuery } from '../sweep/lookup.js';
+import { formatLookup, issuerKeyBySha256, issuerKeysByKeyId, prepareLookup, type LookupQuery } from '../sweep/lookup.js';
 import type { LookupCliOptions } from './commands/lookup.js';
 import { readInput, type CliContext } from './context.js';
 import { oneLine } from './validate.js';
@@ -53,15 +53,23 @@ export async function lookup(ctx: CliContext, inputs: string[], opts: LookupCliO
       if (line.trim() !== '') queries.push({ input: line.trim(), serial: serialOf(line, `${input} line ${i + 1}`), issuerKeys });
     }
   }
-  const answers = await lookupSerials(new RevocationIndexFiles(ctx.home()), state, queries);
+  const lookedUp = await prepareLookup(new RevocationIndexFiles(ctx.home()), state, queries);
   if (ctx.globals().json) {
-    // One document, written a thousand answers at a time: 100,000 answers make too large a string for one write.
-    for (let i = 0; i < answers.length || i === 0; i += 1000) {
-      const part = answers.slice(i, i + 1000).map((a) => JSON.stringify(a));
-      ctx.io.stdout(`${i === 0 ? '[' : ','}${part.length ? `\n${part.join(',\n')}` : ''}`);
+    // One document, streamed: each answer is written as it is made, a few hundred to a write, and a pipe whose
+    // reader lags is waited for (100,000 answers are tens of megabytes; none of them is held once written).
+    let chunk = '';
+    let count = 0;
+    for (const answer of lookedUp.answers()) {
+      chunk += `${count++ === 0 ? '[\n' : ',\n'}${lookedUp.answerJson(answer)}`;
+      if (chunk.length >= 256 * 1024) {
+        ctx.io.stdout(chunk);
+        chunk = '';
+        await ctx.io.drain?.();
+      }
     }
-    ctx.io.stdout('\n]\n');
+    ctx.io.stdout(`${chunk}${count === 0 ? '[' : ''}\n]\n`);
   } else {
+    const answers = [...lookedUp.answers()];
     ctx.print(answers, () => formatLookup(answers));
   }
 }

@@ -32,7 +32,8 @@ export async function sweep(ctx: CliContext, opts: SweepCliOptions): Promise<voi
           disclosures,
           fetcher,
           clock: ctx.io.clock,
-          index: new RevocationIndexFiles(ctx.home()),
+          // Written behind the sweep's reads, flushed before its state is saved.
+          index: new RevocationIndexFiles(ctx.home(), { writeBehind: true }),
           state: new SweepStateFile(ctx.home()),
           evidence: evidenceFiles,
         },

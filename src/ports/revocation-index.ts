@@ -85,6 +85,11 @@ export interface RevocationIndexStore {
   snapshots(url: string): Promise<SnapshotRef[]>;
   /** A URL's change segments, oldest first. */
   segments(url: string): Promise<ChangeSegment[]>;
+  /**
+   * An index that writes behind its commits (the local files) makes every commit durable, or throws the
+   * first write that failed; the sweep calls it before it saves its state.
+   */
+  flush?(): Promise<void>;
 }
 
 /** A sweep run as the state keeps it. */

@@ -7,7 +7,8 @@
  * Serials are grouped by issuer key, so each issuer's lookup file is read
  * once; an index with `recordsOfMany` (the local files) matches every serial
  * against each issuer's fingerprint table in one merge and reads only the
- * lines that match. Each URL's snapshot list is read once.
+ * lines that match. Each URL's snapshot list is read once. The answers are
+ * made and printed one at a time (cli/lookup-run.ts streams them).
  */
 import { reasonName } from '../pki/oids.js';
 import type { IndexRecord, IssuerInfo, RevocationIndexStore, SnapshotRef, SweepState } from '../ports/revocation-index.js';
@@ -69,6 +70,23 @@ export type LookupIndex = RevocationIndexStore & {
 };
 
 export async function lookupSerials(index: LookupIndex, state: SweepState, queries: readonly LookupQuery[]): Promise<LookupAnswer[]> {
+  return [...(await prepareLookup(index, state, queries)).answers()];
+}
+
+/** A lookup whose index reads are done: its answers are made one at a time, in the order asked. */
+export interface PreparedLookup {
+  answers(): Iterable<LookupAnswer>;
+  /** One answer as JSON, the same text as JSON.stringify(answer), its repeated parts (issuer, snapshots) spelled once. */
+  answerJson(answer: LookupAnswer): string;
+}
+
+/**
+ * Reads what the index holds of every serial asked (one pass per issuer), and every URL's snapshots once;
+ * the answers are then made without awaiting, and without holding them all (100,000 answers are ~50 MB
+ * as objects). The sweep references an answer repeats (a URL's snapshot at a sweep, an issuer) are made
+ * once and shared.
+ */
+export async function prepareLookup(index: LookupIndex, state: SweepState, queries: readonly LookupQuery[]): Promise<PreparedLookup> {
   const allKeys = await index.issuerKeys();
   let found: Map<string, Map<string, IndexRecord>>;
   if (index.recordsOfMany) {
@@ -105,50 +123,97 @@ export async function lookupSerials(index: LookupIndex, state: SweepState, queri
   const snapshotsOf = (url: string): SnapshotRef[] => snapshots.get(url) ?? [];
   const sweepStarts = new Map(state.sweeps.map((s) => [s.sweep, s.startedAt]));
   const sweepStart = (sweep: number): number | null => sweepStarts.get(sweep) ?? null;
+  // A URL's reference at a sweep, and its first-seen form, made once per (URL, sweep) and shared by every answer.
+  const refs = new Map<string, Map<number, SweepRef>>();
+  const firsts = new Map<string, Map<number, ListingAnswer['firstSeen']>>();
   const ref = (url: string, sweep: number): SweepRef => {
-    const snaps = snapshotsOf(url);
-    const exact = snaps.find((s) => s.sweep === sweep);
-    const stands = exact ?? snapshotAt(snaps, sweep);
-    const at = exact?.at ?? sweepStart(sweep);
-    return { sweep, at: at === null ? null : iso(at), sha256: stands?.sha256 ?? null };
+    const byUrl = memo(refs, url, () => new Map<number, SweepRef>());
+    let made = byUrl.get(sweep);
+    if (!made) {
+      const snaps = snapshotsOf(url);
+      const exact = snaps.find((s) => s.sweep === sweep);
+      const stands = exact ?? snapshotAt(snaps, sweep);
+      const at = exact?.at ?? sweepStart(sweep);
+      made = { sweep, at: at === null ? null : iso(at), sha256: stands?.sha256 ?? null };
+      byUrl.set(sweep, made);
+    }
+    return made;
+  };
+  const firstSeen = (url: string, sweep: number): ListingAnswer['firstSeen'] => {
+    const byUrl = memo(firsts, url, () => new Map<number, ListingAnswer['firstSeen']>());
+    let made = byUrl.get(sweep);
+    if (!made) {
+      const first = ref(url, sweep);
+      const snap = snapshotsOf(url).find((s) => s.sweep === sweep && s.sha256 === first.sha256);
+      made = { ...first, thisUpdate: snap ? iso(snap.thisUpdate) : null, crlNumber: snap?.crlNumber ?? null };
+      byUrl.set(sweep, made);
+    }
+    return made;
   };
 
-  const answers: LookupAnswer[] = [];
-  for (const q of queries) {
-    const issuers: IssuerAnswer[] = [];
-    for (const key of q.issuerKeys ?? holders.get(q.serial) ?? []) {
-      const r = found.get(key)?.get(q.serial);
-      if (!r) continue;
-      const listings: ListingAnswer[] = [];
-      for (const l of r.listings) {
-        const first = ref(l.url, l.firstSeen);
-        const snap = snapshotsOf(l.url).find((s) => s.sweep === l.firstSeen && s.sha256 === first.sha256);
-        listings.push({
+  function* answers(): Iterable<LookupAnswer> {
+    for (const q of queries) {
+      const issuers: IssuerAnswer[] = [];
+      for (const key of q.issuerKeys ?? holders.get(q.serial) ?? []) {
+        const r = found.get(key)?.get(q.serial);
+        if (!r) continue;
+        const listings: ListingAnswer[] = r.listings.map((l) => ({
           url: l.url,
           listed: l.removed === null,
-          firstSeen: { ...first, thisUpdate: snap ? iso(snap.thisUpdate) : null, crlNumber: snap?.crlNumber ?? null },
+          firstSeen: firstSeen(l.url, l.firstSeen),
           notListedBefore: l.notListedAt === null ? null : ref(l.url, l.notListedAt),
           removed: l.removed === null ? null : ref(l.url, l.removed),
-        });
+        }));
+        const claims = r.claims.map((c) => ({
+          url: c.url,
+          revocationDate: iso(c.revocationDate),
+          reasonCode: c.reasonCode,
+          reason: c.reasonCode === null ? null : reasonName(c.reasonCode),
+          sweep: c.sweep,
+        }));
+        issuers.push({ issuerKey: key, issuer: state.issuers[key] ?? null, listings, claims });
       }
-      const claims = r.claims.map((c) => ({
-        url: c.url,
-        revocationDate: iso(c.revocationDate),
-        reasonCode: c.reasonCode,
-        reason: c.reasonCode === null ? null : reasonName(c.reasonCode),
-        sweep: c.sweep,
-      }));
-      issuers.push({ issuerKey: key, issuer: state.issuers[key] ?? null, listings, claims });
+      yield {
+        input: q.input,
+        serial: q.serial,
+        listed: issuers.some((i) => i.listings.some((l) => l.listed)),
+        known: issuers.length > 0,
+        issuers,
+      };
     }
-    answers.push({
-      input: q.input,
-      serial: q.serial,
-      listed: issuers.some((i) => i.listings.some((l) => l.listed)),
-      known: issuers.length > 0,
-      issuers,
-    });
   }
-  return answers;
+
+  // JSON of the shared parts, by identity: an issuer's block and a (URL, sweep) reference are stringified once.
+  const spelled = new Map<object, string>();
+  const once = (value: object): string => memo(spelled, value, () => JSON.stringify(value));
+  const urlJson = new Map<string, string>();
+  const quoted = (url: string): string => memo(urlJson, url, () => JSON.stringify(url));
+  const answerJson = (a: LookupAnswer): string => {
+    let out = `{"input":${JSON.stringify(a.input)},"serial":${JSON.stringify(a.serial)},"listed":${a.listed},"known":${a.known},"issuers":[`;
+    a.issuers.forEach((i, n) => {
+      out += `${n ? ',' : ''}{"issuerKey":${JSON.stringify(i.issuerKey)},"issuer":${i.issuer ? once(i.issuer) : 'null'},"listings":[`;
+      i.listings.forEach((l, m) => {
+        out += `${m ? ',' : ''}{"url":${quoted(l.url)},"listed":${l.listed},"firstSeen":${once(l.firstSeen)},"notListedBefore":${l.notListedBefore ? once(l.notListedBefore) : 'null'},"removed":${l.removed ? once(l.removed) : 'null'}}`;
+      });
+      out += '],"claims":[';
+      i.claims.forEach((c, m) => {
+        out += `${m ? ',' : ''}{"url":${quoted(c.url)},"revocationDate":${JSON.stringify(c.revocationDate)},"reasonCode":${c.reasonCode},"reason":${c.reason === null ? 'null' : JSON.stringify(c.reason)},"sweep":${c.sweep}}`;
+      });
+      out += ']}';
+    });
+    return `${out}]}`;
+  };
+  return { answers, answerJson };
+}
+
+/** The value kept under `key`, made and kept on first use. */
+function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }
 
 /** The issuer keys whose disclosed CA certificates have this Subject Key Identifier (a certificate's AKI). */

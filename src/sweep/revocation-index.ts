@@ -60,6 +60,11 @@ export interface IndexWork {
   readonly claimChanged: number;
   /** Records written: the index work this snapshot cost. */
   readonly recordsWritten: number;
+  /**
+   * Serials newly listed here that another URL of the issuer lists too (an open listing), with those URLs:
+   * the sweep's "serial in two shards" check, from the records this fold read anyway.
+   */
+  readonly listedElsewhere?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -82,8 +87,22 @@ export async function indexSnapshot(store: RevocationIndexStore, change: Snapsho
   const records = new Map<string, IndexRecord>();
   const current = (serial: string): IndexRecord =>
     records.get(serial) ?? existing.get(serial) ?? { issuerKey: change.issuerKey, serial, listings: [], claims: [] };
+  const listedElsewhere = new Map<string, string[]>();
   for (const e of diff.added) {
-    const r = current(e.serial);
+    const before = records.get(e.serial) ?? existing.get(e.serial);
+    if (!before) {
+      // New to the issuer (every entry of a first sweep): the record made at once.
+      records.set(e.serial, {
+        issuerKey: change.issuerKey,
+        serial: e.serial,
+        listings: [{ url: change.url, firstSeen: sweep, notListedAt: change.previousRead, removed: null }],
+        claims: [{ url: change.url, sweep, revocationDate: e.revocationDate, reasonCode: e.reasonCode }],
+      });
+      continue;
+    }
+    const r = before;
+    const elsewhere = r.listings.filter((l) => l.url !== change.url && l.removed === null).map((l) => l.url);
+    if (elsewhere.length > 0) listedElsewhere.set(e.serial, elsewhere);
     const open = r.listings.some((l) => l.url === change.url && l.removed === null);
     const listings: Listing[] = open
       ? [...r.listings]
@@ -116,7 +135,13 @@ export async function indexSnapshot(store: RevocationIndexStore, change: Snapsho
     return !before || JSON.stringify(before) !== JSON.stringify(r);
   });
   await store.commit(segment, changed);
-  return { added: diff.added.length, removed: diff.removed.length, claimChanged: diff.claimChanged.length, recordsWritten: changed.length };
+  return {
+    added: diff.added.length,
+    removed: diff.removed.length,
+    claimChanged: diff.claimChanged.length,
+    recordsWritten: changed.length,
+    ...(listedElsewhere.size > 0 ? { listedElsewhere } : {}),
+  };
 }
 
 /** Appends the claim unless this URL's latest claim already says the same. */

@@ -162,6 +162,9 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Pro
   await runPerHost(small, (t) => t.url, readOne, limits);
   await runPerHost(large, (t) => t.url, readOne, { parallel: Math.min(2, limits.parallel), perHost: Math.min(2, limits.perHost) });
 
+  // Every index write durable before the state says this sweep read its URLs: a write that failed fails the
+  // sweep, and the next one reads those URLs again.
+  await deps.index.flush?.();
   const finishedAt = deps.clock.now().getTime();
   results.sort((a, b) => (a.url < b.url ? -1 : 1));
   const count = (f: (r: UrlResult) => boolean): number => results.filter(f).length;
@@ -342,7 +345,7 @@ export async function readTarget(
     // same sweep must not each write a fold of the records the other had not written yet.
     const unlock = await issuerLock(signer.issuerKey);
     try {
-      work = await indexSnapshot(deps.index, {
+      const { listedElsewhere, ...counts } = await indexSnapshot(deps.index, {
         url,
         issuerKey: signer.issuerKey,
         snapshot: {
@@ -359,21 +362,25 @@ export async function readTarget(
         previous: previousEntries ? { sha256: previous!.sha256!, entries: previousEntries } : null,
         entries,
       });
-      if (target.siblings.length > 0 && work.added > 0)
-        hits.push(...(await twoShardHits(deps.index, signer.issuerKey, url, target.siblings, entries, previousEntries)));
+      work = counts;
+      if (target.siblings.length > 0 && listedElsewhere) hits.push(...twoShardHits(target.siblings, listedElsewhere));
     } finally {
       unlock();
     }
   }
   hits.push(...changeFindings(previous, scan, removedEntries, at));
-  // An open "serial in two shards" stays while the serial is still listed here.
-  const listed = new Set(entries.map((e) => e.serial));
+  // An open "serial in two shards" stays while the serial is still listed here (the set made only when one is open).
+  let listed: Set<string> | null = null;
+  const listedHere = (serial: string): boolean => {
+    listed ??= new Set(entries.map((e) => e.serial));
+    return listed.has(serial);
+  };
   for (const f of Object.values(health)) {
     if (
       f.url === url &&
       f.code === 'serial_in_two_shards' &&
       f.resolvedAt === null &&
-      listed.has(f.subject) &&
+      listedHere(f.subject) &&
       !hits.some((h) => h.code === f.code && h.subject === f.subject)
     ) {
       hits.push({ code: 'serial_in_two_shards', subject: f.subject, message: f.message });
@@ -398,23 +405,13 @@ export async function readTarget(
   return { ...base, ...work, outcome: 'changed', notModified: false, fault: null, sha256: fetched.sha256, entries: entries.length, bytes };
 }
 
-/** Serials newly listed here that a sibling shard of the same set lists too. */
-async function twoShardHits(
-  index: RevocationIndexStore,
-  issuerKey: string,
-  url: string,
-  siblings: readonly string[],
-  entries: readonly CrlEntry[],
-  previousEntries: readonly CrlEntry[] | null,
-): Promise<HealthHit[]> {
-  const before = new Set(previousEntries?.map((e) => e.serial) ?? []);
-  const added = entries.filter((e) => !before.has(e.serial)).map((e) => e.serial);
-  const records = await index.records(issuerKey, added);
+/** Serials newly listed here that a sibling shard of the same set lists too (the fold's own reading of their records). */
+function twoShardHits(siblings: readonly string[], listedElsewhere: ReadonlyMap<string, readonly string[]>): HealthHit[] {
   const siblingSet = new Set(siblings);
   const hits: HealthHit[] = [];
-  for (const r of records.values()) {
-    const other = r.listings.find((l) => l.removed === null && l.url !== url && siblingSet.has(l.url));
-    if (other) hits.push({ code: 'serial_in_two_shards', subject: r.serial, message: `serial ${r.serial} is also listed on ${other.url}` });
+  for (const [serial, urls] of listedElsewhere) {
+    const other = urls.find((u) => siblingSet.has(u));
+    if (other) hits.push({ code: 'serial_in_two_shards', subject: serial, message: `serial ${serial} is also listed on ${other}` });
   }
   return hits;
 }

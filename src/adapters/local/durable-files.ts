@@ -5,6 +5,15 @@
  * leaves the previous version, never half of the new one; an append-only log
  * gets each batch of lines flushed, and a line cut short by a crash is
  * dropped before the next append (a reader skips it meanwhile).
+ *
+ * The same writes exist asynchronously (`replaceFileAsync`, `appendLinesAsync`)
+ * and behind a `WriteQueue`: an fsync takes milliseconds (tens on a loaded
+ * disk), and a sweep that made its several thousand on the event loop held
+ * back every fetch in flight meanwhile. The queue keeps the order a
+ * synchronous writer had, one chain of writes per key (an issuer's index
+ * files, a URL's logs), and keeps a failed write's error until it is asked
+ * for: nothing written after it under its key is attempted, so a later write
+ * never lands over a hole.
  */
 import {
   closeSync,
@@ -19,6 +28,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { StoreUnavailableError } from '../../errors.js';
 import { fsReason } from '../../util/fs-reason.js';
@@ -115,5 +125,128 @@ function syncDirectory(dir: string): void {
     // Some file systems cannot sync a directory; the rename is still atomic.
   } finally {
     if (fd !== null) closeSync(fd);
+  }
+}
+
+/** `replaceFile` off the event loop: the same temporary name, flush, rename and directory flush. */
+export async function replaceFileAsync(path: string, data: Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  const temporary = join(dir, `.${basename(path)}.${process.pid}.partial`);
+  try {
+    await mkdir(dir, { recursive: true });
+    const handle = await open(temporary, 'w');
+    try {
+      for (let at = 0; at < data.length; ) at += (await handle.write(data, at, data.length - at)).bytesWritten;
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+    await syncDirectoryAsync(dir);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+}
+
+/** `appendLinesDurably` off the event loop; throws the file system's error as it came (the queue names the file). */
+export async function appendLinesAsync(path: string, text: string | Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  let created = false;
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    handle = await open(path, 'a+');
+    created = true;
+  }
+  try {
+    // Appended at the end of the complete lines: a line cut short by a crash is written over.
+    const size = created ? 0 : await completeLength(handle);
+    const data = typeof text === 'string' ? Buffer.from(text) : text;
+    for (let at = 0; at < data.length; ) at += (await handle.write(data, at, data.length - at, size + at)).bytesWritten;
+    if (!created) await handle.truncate(size + data.length);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (created) await syncDirectoryAsync(dir);
+}
+
+/** The length of a file's complete lines: up to and including its last newline. */
+async function completeLength(handle: Awaited<ReturnType<typeof open>>): Promise<number> {
+  const size = (await handle.stat()).size;
+  const tail = Buffer.alloc(Math.min(size, 64 * 1024));
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - tail.length);
+    const { bytesRead } = await handle.read(tail, 0, end - start, start);
+    const nl = tail.subarray(0, bytesRead).lastIndexOf(10);
+    if (nl >= 0) return start + nl + 1;
+    end = start;
+  }
+  return 0;
+}
+
+async function syncDirectoryAsync(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // As syncDirectory: a file system that cannot sync a directory still renames atomically.
+  }
+}
+
+/**
+ * Writes run one after another per key, each after the previous one of its key has finished, keys side by
+ * side. A write that fails is kept as a StoreUnavailableError naming what could not be written; the writes
+ * queued after it under its key are not attempted (a later record must not land without an earlier one), and
+ * `flush` and `failure` give the first error back.
+ */
+export class WriteQueue {
+  private readonly tails = new Map<string, Promise<void>>();
+  private readonly failures = new Map<string, StoreUnavailableError>();
+  private first: StoreUnavailableError | null = null;
+
+  /** Queues `write` under `key`; the promise settles when it has run (or was skipped) and never rejects. */
+  enqueue(key: string, what: string, write: () => Promise<void>): Promise<void> {
+    const before = this.tails.get(key) ?? Promise.resolve();
+    const mine = before.then(async () => {
+      if (this.failures.has(key)) return;
+      try {
+        await write();
+      } catch (err) {
+        const failure =
+          err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`cannot write ${what}: ${fsReason(err)}`, { cause: err });
+        this.failures.set(key, failure);
+        this.first ??= failure;
+      }
+    });
+    this.tails.set(key, mine);
+    void mine.then(() => {
+      if (this.tails.get(key) === mine) this.tails.delete(key);
+    });
+    return mine;
+  }
+
+  /** Waits until every write queued under `key` so far has run. */
+  async idle(key: string): Promise<void> {
+    await this.tails.get(key);
+  }
+
+  /** The first write that failed under `key` (or under any key), if one did. */
+  failure(key?: string): StoreUnavailableError | null {
+    return key === undefined ? this.first : (this.failures.get(key) ?? null);
+  }
+
+  /** Waits for every queued write; throws the first that failed. */
+  async flush(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+    if (this.first) throw this.first;
   }
 }

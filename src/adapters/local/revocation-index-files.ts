@@ -12,9 +12,9 @@
  * A lookup binary-searches the sorted .idx held in memory (as look(1) does on
  * a sorted text file: no offset table to keep in step) and consults the
  * delta, which is read once into a map. A commit appends to the delta; when
- * the delta outgrows an eighth of the .idx it is merged into a new .idx
+ * the delta outgrows a quarter of the .idx it is merged into a new .idx
  * (written whole, then renamed), so a changed CRL costs its difference and the
- * merge is paid once per eighth of growth.
+ * merge is paid once per quarter of growth.
  *
  * `lookup` without an issuer asks every issuer for every serial. The .keys
  * table (8 bytes a serial, written beside each new .idx) answers that without
@@ -23,20 +23,36 @@
  * the .idx, at its offset. A .keys that does not belong to the .idx beside it
  * (a crash between the two writes, an index made before it existed) is rebuilt
  * in memory from the .idx.
+ *
+ * Writes go through a WriteQueue (durable-files.ts), one chain per issuer's
+ * files and one per URL's logs, flushed and renamed as before but off the event
+ * loop. Made with `writeBehind`, a commit returns once its records are folded
+ * in memory and its writes queued, and `flush` (the sweep's last step before it
+ * saves its state) waits for them and throws the first that failed: a sweep
+ * cut short before then leaves the state of the sweep before, and its re-run
+ * folds the same segments onto the same records. Queued writes of one file
+ * are merged: appends to an issuer's delta become one write and one flush,
+ * and a sorted file that a later merge replaces is not written.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeSegment, Claim, IndexRecord, Listing, RevocationIndexStore, SnapshotRef } from '../../ports/revocation-index.js';
-import { appendLinesDurably, completeLines, writeFileDurably } from './durable-files.js';
+import { appendLinesAsync, completeLines, replaceFileAsync, WriteQueue } from './durable-files.js';
 
 /** The short name of a URL's files: 16 hex digits of its SHA-256. */
 export const urlId = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 16);
 
-/** Compaction threshold: the delta is merged once it exceeds this share of the sorted file (or 256 KiB). */
-const COMPACT_FRACTION = 8;
+/**
+ * Compaction threshold: the delta is merged once it would exceed this share of the sorted file (or 256 KiB).
+ * A quarter: the first sweep of a partitioned set grows an issuer's file shard by shard, and each merge
+ * copies the whole file, so the share bounds the copies (about 1 + 1/share times the file's final size).
+ */
+const COMPACT_FRACTION = 4;
 const COMPACT_MIN_BYTES = 256 * 1024;
-const ISSUERS_HELD = 8;
+/** Issuers' files held in memory at once, by their bytes: at WebPKI scale all of them would be most of a gigabyte. */
+const HELD_BYTES = 192 * 1024 * 1024;
 
 type PackedListing = [number, number, number | null, number | null];
 type PackedClaim = [number, number, number, number | null];
@@ -48,55 +64,107 @@ interface IssuerFiles {
   delta: Map<string, string>;
   deltaBytes: number;
   urls: string[];
+  /** Each URL's position in `urls`. */
+  positions: Map<string, number>;
+  /** How many of `urls` the .urls file on disk holds (or has been queued to hold). */
+  urlsWritten: number;
+  /** Delta lines folded but not yet appended; replaced (and emptied) by a merge, which holds them. */
+  pending: { lines: string[] };
+  /** Merges made: a queued write of a sorted file that a later merge replaces is skipped. */
+  merges: number;
+}
+
+export interface RevocationIndexOptions {
+  /** Commits return before their writes are flushed; `flush` waits for them (the sweep). Default: each commit waits. */
+  readonly writeBehind?: boolean;
 }
 
 export class RevocationIndexFiles implements RevocationIndexStore {
   private readonly dir: string;
   private readonly issuers = new Map<string, IssuerFiles>();
+  private readonly loading = new Map<string, Promise<IssuerFiles>>();
+  private readonly queue = new WriteQueue();
+  private readonly writeBehind: boolean;
+  /** Issuers whose .idx was replaced while writing behind: their .keys is written once, by `flush`. */
+  private readonly keysDue = new Set<string>();
+  /** Issuers committed to by this instance (their files may still be queued). */
+  private readonly committed = new Set<string>();
 
-  constructor(home: string) {
+  constructor(home: string, options: RevocationIndexOptions = {}) {
     this.dir = join(home, 'sweep');
+    this.writeBehind = options.writeBehind ?? false;
   }
 
   private path(...parts: string[]): string {
     return join(this.dir, ...parts);
   }
 
-  private issuer(issuerKey: string): IssuerFiles {
+  private async issuer(issuerKey: string): Promise<IssuerFiles> {
     const cached = this.issuers.get(issuerKey);
     if (cached) {
       this.issuers.delete(issuerKey);
       this.issuers.set(issuerKey, cached);
       return cached;
     }
+    const loading = this.loading.get(issuerKey);
+    if (loading) return loading;
+    const load = this.load(issuerKey);
+    this.loading.set(issuerKey, load);
+    try {
+      return await load;
+    } finally {
+      this.loading.delete(issuerKey);
+    }
+  }
+
+  /** Reads an issuer's files, once the writes queued for them have landed. */
+  private async load(issuerKey: string): Promise<IssuerFiles> {
+    await this.queue.idle(issuerKey);
     const basePath = this.path('index', `${issuerKey}.idx`);
     const deltaPath = this.path('index', `${issuerKey}.delta`);
     const urlsPath = this.path('index', `${issuerKey}.urls`);
+    const [base, deltaText, urlsText] = await Promise.all([readOrNull(basePath), readOrNull(deltaPath), readOrNull(urlsPath)]);
     const delta = new Map<string, string>();
     let deltaBytes = 0;
-    if (existsSync(deltaPath)) {
-      const text = readFileSync(deltaPath, 'utf8');
+    if (deltaText) {
+      const text = deltaText.toString('utf8');
       deltaBytes = text.length;
       for (const line of completeLines(text)) {
         const tab = line.indexOf('\t');
         if (tab > 0) delta.set(line.slice(0, tab), line.slice(tab + 1));
       }
     }
+    const urls = urlsText ? (JSON.parse(urlsText.toString('utf8')) as string[]) : [];
     const files: IssuerFiles = {
-      base: existsSync(basePath) ? readFileSync(basePath) : Buffer.alloc(0),
+      base: base ?? Buffer.alloc(0),
       starts: null,
       delta,
       deltaBytes,
-      urls: existsSync(urlsPath) ? (JSON.parse(readFileSync(urlsPath, 'utf8')) as string[]) : [],
+      urls,
+      positions: new Map(urls.map((u, i) => [u, i])),
+      urlsWritten: urls.length,
+      pending: { lines: [] },
+      merges: 0,
     };
-    // A few issuers' files held at once: at WebPKI scale all of them would be most of a gigabyte.
-    if (this.issuers.size >= ISSUERS_HELD) this.issuers.delete(this.issuers.keys().next().value!);
     this.issuers.set(issuerKey, files);
+    this.evict(issuerKey);
     return files;
   }
 
+  /** Lets go of the least recently used issuers beyond HELD_BYTES (their writes stay queued; a reload waits for them). */
+  private evict(keep: string): void {
+    let held = 0;
+    for (const f of this.issuers.values()) held += f.base.length + 3 * f.deltaBytes;
+    for (const [key, f] of this.issuers) {
+      if (held <= HELD_BYTES) return;
+      if (key === keep) continue;
+      held -= f.base.length + 3 * f.deltaBytes;
+      this.issuers.delete(key);
+    }
+  }
+
   async records(issuerKey: string, serials: readonly string[]): Promise<Map<string, IndexRecord>> {
-    const files = this.issuer(issuerKey);
+    const files = await this.issuer(issuerKey);
     const out = new Map<string, IndexRecord>();
     for (const serial of serials) {
       files.starts ??= lineStarts(files.base);
@@ -108,33 +176,97 @@ export class RevocationIndexFiles implements RevocationIndexStore {
 
   async issuerKeys(): Promise<string[]> {
     const dir = this.path('index');
-    if (!existsSync(dir)) return [];
-    return [
-      ...new Set(
-        readdirSync(dir)
+    const onDisk = existsSync(dir)
+      ? readdirSync(dir)
           .filter((f) => /^[0-9a-f]{64}\.(idx|delta)$/.test(f))
-          .map((f) => f.slice(0, 64)),
-      ),
-    ].sort();
+          .map((f) => f.slice(0, 64))
+      : [];
+    return [...new Set([...onDisk, ...this.committed])].sort();
   }
 
   async commit(segment: ChangeSegment, records: readonly IndexRecord[]): Promise<void> {
-    appendLinesDurably(this.path('urls', `${urlId(segment.url)}.changes`), `${JSON.stringify(segment)}\n`);
-    if (records.length === 0) return;
-    const files = this.issuer(segment.issuerKey);
-    const urlsBefore = files.urls.length;
-    const lines: string[] = [];
-    for (const r of records) {
-      const packed = pack(r, files.urls);
-      files.delta.set(r.serial, packed);
-      lines.push(`${r.serial}\t${packed}\n`);
+    const issuerKey = segment.issuerKey;
+    const failed = this.queue.failure(issuerKey);
+    if (failed) throw failed;
+    const changesPath = this.path('urls', `${urlId(segment.url)}.changes`);
+    const changesText = `${JSON.stringify(segment)}\n`;
+    // The segment first (the source of truth); the issuer's writes wait for it, and are not made without it.
+    const segmentWritten = this.queue.enqueue(changesPath, changesPath, () => appendLinesAsync(changesPath, changesText));
+    if (records.length === 0) return this.settled(changesPath, segmentWritten);
+    const files = await this.issuer(issuerKey);
+    this.committed.add(issuerKey);
+    const packed: string[] = new Array(records.length);
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const p = pack(r, files);
+      packed[i] = p;
+      files.delta.set(r.serial, p);
+      bytes += r.serial.length + p.length + 2;
     }
-    // The URL list first: a record must never name a position the list does not have.
-    if (files.urls.length !== urlsBefore) writeFileDurably(this.path('index', `${segment.issuerKey}.urls`), JSON.stringify(files.urls));
-    const text = lines.join('');
-    appendLinesDurably(this.path('index', `${segment.issuerKey}.delta`), text);
-    files.deltaBytes += text.length;
-    if (files.deltaBytes > Math.max(COMPACT_MIN_BYTES, files.base.length / COMPACT_FRACTION)) this.compact(segment.issuerKey, files);
+    const afterSegment = async (): Promise<void> => {
+      await segmentWritten;
+      const lost = this.queue.failure(changesPath);
+      if (lost) throw lost;
+    };
+    // The URL list first: a record must never name a position the list does not have. A later list is the
+    // same list with URLs added, so a queued write takes the list as it is when it runs, and one that finds
+    // it written already does nothing.
+    if (files.urls.length !== files.urlsWritten) {
+      const urlsPath = this.path('index', `${issuerKey}.urls`);
+      this.queue.enqueue(issuerKey, urlsPath, async () => {
+        await afterSegment();
+        const count = files.urls.length;
+        if (count === files.urlsWritten) return;
+        await replaceFileAsync(urlsPath, Buffer.from(JSON.stringify(files.urls.slice(0, count))));
+        files.urlsWritten = count;
+      });
+    }
+    let done: Promise<void>;
+    if (files.deltaBytes + bytes > Math.max(COMPACT_MIN_BYTES, files.base.length / COMPACT_FRACTION)) {
+      // Merged at once, these records with the delta: a large change is not written to the delta first.
+      done = this.compact(issuerKey, files, afterSegment);
+    } else {
+      const pending = files.pending;
+      let text = '';
+      for (let i = 0; i < records.length; i++) text += `${records[i]!.serial}\t${packed[i]}\n`;
+      pending.lines.push(text);
+      files.deltaBytes += bytes;
+      const deltaPath = this.path('index', `${issuerKey}.delta`);
+      done = this.queue.enqueue(issuerKey, deltaPath, async () => {
+        await afterSegment();
+        if (pending.lines.length === 0) return;
+        const text = pending.lines.join('');
+        pending.lines = [];
+        await appendLinesAsync(deltaPath, text);
+      });
+    }
+    return this.settled(issuerKey, done);
+  }
+
+  /** Without writeBehind, a commit waits for its writes and throws what failed; with it, `flush` does. */
+  private async settled(key: string, written: Promise<void>): Promise<void> {
+    if (this.writeBehind) return;
+    await written;
+    const failed = this.queue.failure(key) ?? this.queue.failure();
+    if (failed) throw failed;
+  }
+
+  /**
+   * Waits for every queued write and throws the first that failed; then writes the .keys of each issuer
+   * whose sorted file changed (once, not at every merge of the sweep).
+   */
+  async flush(): Promise<void> {
+    await this.queue.flush();
+    for (const issuerKey of [...this.keysDue]) {
+      this.keysDue.delete(issuerKey);
+      const files = await this.issuer(issuerKey);
+      files.starts ??= lineStarts(files.base);
+      const table = keyTable(files.base, files.starts);
+      const keysPath = this.path('index', `${issuerKey}.keys`);
+      this.queue.enqueue(issuerKey, keysPath, () => replaceFileAsync(keysPath, table));
+    }
+    await this.queue.flush();
   }
 
   /**
@@ -142,42 +274,68 @@ export class RevocationIndexFiles implements RevocationIndexStore {
    * The .idx's lines between two delta serials are copied as one slice (found by binary search), so a merge
    * costs a copy of the file and a search per delta line, not a string per line.
    */
-  private compact(issuerKey: string, files: IssuerFiles): void {
+  private compact(issuerKey: string, files: IssuerFiles, before: () => Promise<void>): Promise<void> {
     const keys = [...files.delta.keys()].sort();
     const base = files.base;
     const starts = files.starts ?? lineStarts(base);
     const startOf = (line: number): number => (line < starts.length ? starts[line]! : base.length);
     const parts: Buffer[] = [];
+    // Delta lines that fall between the same two lines of the .idx, as one string: one Buffer per run, not per line.
+    let run = '';
     let line = 0;
     for (const key of keys) {
-      const wanted = Buffer.from(key, 'latin1');
       let lo = line;
       let hi = starts.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (compareSerial(base, starts[mid]!, wanted) < 0) lo = mid + 1;
+        if (compareSerial(base, starts[mid]!, key) < 0) lo = mid + 1;
         else hi = mid;
       }
-      if (startOf(lo) > startOf(line)) parts.push(base.subarray(startOf(line), startOf(lo)));
-      parts.push(Buffer.from(`${key}\t${files.delta.get(key)}\n`));
-      line = lo < starts.length && compareSerial(base, starts[lo]!, wanted) === 0 ? lo + 1 : lo;
+      if (startOf(lo) > startOf(line)) {
+        if (run) parts.push(Buffer.from(run, 'latin1'));
+        run = '';
+        parts.push(base.subarray(startOf(line), startOf(lo)));
+      }
+      run += `${key}\t${files.delta.get(key)}\n`;
+      line = lo < starts.length && compareSerial(base, starts[lo]!, key) === 0 ? lo + 1 : lo;
     }
+    if (run) parts.push(Buffer.from(run, 'latin1'));
     parts.push(base.subarray(startOf(line)));
     const merged = Buffer.concat(parts);
     const mergedStarts = lineStarts(merged);
-    writeFileDurably(this.path('index', `${issuerKey}.idx`), merged);
-    writeFileDurably(this.path('index', `${issuerKey}.keys`), keyTable(merged, mergedStarts));
-    writeFileDurably(this.path('index', `${issuerKey}.delta`), '');
     files.base = merged;
     files.starts = mergedStarts;
     files.delta.clear();
     files.deltaBytes = 0;
+    // Lines not yet appended are in the merged file: the appends queued for them find nothing to write.
+    files.pending.lines = [];
+    files.pending = { lines: [] };
+    const merge = ++files.merges;
+    const idxPath = this.path('index', `${issuerKey}.idx`);
+    const keysPath = this.path('index', `${issuerKey}.keys`);
+    const deltaPath = this.path('index', `${issuerKey}.delta`);
+    const keys_ = this.writeBehind ? null : keyTable(merged, mergedStarts);
+    if (this.writeBehind) this.keysDue.add(issuerKey);
+    return this.queue.enqueue(issuerKey, idxPath, async () => {
+      await before();
+      // A later merge of this issuer is queued: it holds these lines too, and writes them. (The file is taken
+      // from `files` when written, so a queue of merges holds no copies of it.)
+      if (merge !== files.merges) return;
+      await replaceFileAsync(idxPath, files.base);
+      if (keys_) await replaceFileAsync(keysPath, keys_);
+      await replaceFileAsync(deltaPath, new Uint8Array(0));
+    });
   }
 
   async addSnapshot(snapshot: SnapshotRef): Promise<void> {
     const known = await this.snapshots(snapshot.url);
     if (known.some((s) => s.sweep === snapshot.sweep && s.sha256 === snapshot.sha256)) return;
-    appendLinesDurably(this.path('urls', `${urlId(snapshot.url)}.snapshots`), `${JSON.stringify(snapshot)}\n`);
+    const path = this.path('urls', `${urlId(snapshot.url)}.snapshots`);
+    const text = `${JSON.stringify(snapshot)}\n`;
+    return this.settled(
+      path,
+      this.queue.enqueue(path, path, () => appendLinesAsync(path, text)),
+    );
   }
 
   async snapshots(url: string): Promise<SnapshotRef[]> {
@@ -188,7 +346,9 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     return this.jsonLines<ChangeSegment>(this.path('urls', `${urlId(url)}.changes`));
   }
 
-  private jsonLines<T>(path: string): T[] {
+  /** A log's complete lines, once the appends queued for it have landed. */
+  private async jsonLines<T>(path: string): Promise<T[]> {
+    await this.queue.idle(path);
     if (!existsSync(path)) return [];
     return completeLines(readFileSync(path, 'utf8')).map((l) => JSON.parse(l) as T);
   }
@@ -210,47 +370,68 @@ export class RevocationIndexFiles implements RevocationIndexStore {
       const found = new Map<string, IndexRecord>();
       out.set(issuerKey, found);
       const idxPath = this.path('index', `${issuerKey}.idx`);
-      const delta = this.deltaOf(issuerKey);
+      await this.queue.idle(issuerKey);
       const urls = () => this.urlsOf(issuerKey);
-      for (const [serial, packed] of delta) if (wanted.has(serial)) found.set(serial, unpack(issuerKey, serial, packed, urls()));
+      this.deltaLines(issuerKey, (serial, packed) => {
+        if (wanted.has(serial)) found.set(serial, unpack(issuerKey, serial, packed, urls()));
+      });
       if (!existsSync(idxPath)) continue;
       const table = this.keyTableOf(issuerKey, idxPath);
       if (table.length === 0) continue;
-      const fd = openSync(idxPath, 'r');
+      // A merge of two sorted lists of fingerprints: O(serials + table) per issuer; its matches are then read.
+      const offsets: number[] = [];
+      const asked: string[] = [];
+      let j = 0;
+      const n = table.length / 2;
+      for (let q = 0; q < sortedPrints.length && j < n; q++) {
+        const p = sortedPrints[q]!;
+        while (j < n && table[2 * j]! < p) j++;
+        const serial = distinct[order[q]!]!;
+        if (found.has(serial)) continue;
+        for (let k = j; k < n && table[2 * k] === p; k++) {
+          offsets.push(table[2 * k + 1]!);
+          asked.push(serial);
+        }
+      }
+      if (offsets.length === 0) continue;
+      // Many matches: the file read whole (or the one held) beats a read call per match.
+      const whole =
+        this.issuers.get(issuerKey)?.base ?? (offsets.length * 512 >= statSync(idxPath).size / 2 ? readFileSync(idxPath) : null);
+      const fd = whole ? null : openSync(idxPath, 'r');
       try {
-        // A merge of two sorted lists of fingerprints: O(serials + table) per issuer.
-        let j = 0;
-        const n = table.length / 2;
-        for (let q = 0; q < sortedPrints.length && j < n; q++) {
-          const p = sortedPrints[q]!;
-          while (j < n && table[2 * j]! < p) j++;
-          for (let k = j; k < n && table[2 * k] === p; k++) {
-            const serial = distinct[order[q]!]!;
-            if (found.has(serial)) break;
-            const packed = readLineAt(fd, table[2 * k + 1]!, serial);
-            if (packed !== null) found.set(serial, unpack(issuerKey, serial, packed, urls()));
-          }
+        for (let m = 0; m < offsets.length; m++) {
+          const serial = asked[m]!;
+          if (found.has(serial)) continue;
+          const packed = whole ? lineIn(whole, offsets[m]!, serial) : readLineAt(fd!, offsets[m]!, serial);
+          if (packed !== null) found.set(serial, unpack(issuerKey, serial, packed, urls()));
         }
       } finally {
-        closeSync(fd);
+        if (fd !== null) closeSync(fd);
       }
     }
     return out;
   }
 
-  /** An issuer's delta records, from the held files or read alone (without its .idx). */
-  private deltaOf(issuerKey: string): Map<string, string> {
+  /**
+   * An issuer's delta lines in order (a later line of a serial wins, so it is told last), from the held files or
+   * read alone, without a map of every line: a lookup wants a few of them.
+   */
+  private deltaLines(issuerKey: string, each: (serial: string, packed: string) => void): void {
     const held = this.issuers.get(issuerKey);
-    if (held) return held.delta;
-    const delta = new Map<string, string>();
-    const deltaPath = this.path('index', `${issuerKey}.delta`);
-    if (existsSync(deltaPath)) {
-      for (const line of completeLines(readFileSync(deltaPath, 'utf8'))) {
-        const tab = line.indexOf('\t');
-        if (tab > 0) delta.set(line.slice(0, tab), line.slice(tab + 1));
-      }
+    if (held) {
+      for (const [serial, packed] of held.delta) each(serial, packed);
+      return;
     }
-    return delta;
+    const deltaPath = this.path('index', `${issuerKey}.delta`);
+    if (!existsSync(deltaPath)) return;
+    const text = readFileSync(deltaPath, 'latin1');
+    const end = text.lastIndexOf('\n');
+    for (let at = 0; at < end; ) {
+      const nl = text.indexOf('\n', at);
+      const tab = text.indexOf('\t', at);
+      if (tab > at && tab < nl) each(text.slice(at, tab), text.slice(tab + 1, nl));
+      at = nl + 1;
+    }
   }
 
   private readonly urlLists = new Map<string, string[]>();
@@ -272,14 +453,9 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     const idxBytes = statSync(idxPath).size;
     if (existsSync(keysPath)) {
       const raw = readFileSync(keysPath);
-      if (raw.length >= 8 && raw.length % 8 === 0 && raw.readDoubleLE(0) === idxBytes) {
-        const copy = new Uint32Array(raw.length / 4 - 2);
-        for (let i = 0; i < copy.length; i++) copy[i] = raw.readUInt32LE(8 + 4 * i);
-        return copy;
-      }
+      if (raw.length >= 8 && raw.length % 8 === 0 && raw.readDoubleLE(0) === idxBytes) return uint32sLE(raw, 8);
     }
-    const table = keyTable(readFileSync(idxPath));
-    return new Uint32Array(table.buffer, table.byteOffset + 8, table.length / 4 - 2).slice();
+    return uint32sLE(keyTable(readFileSync(idxPath)), 8);
   }
 
   /** Bytes on disk of the index proper (sorted files, deltas, URL lists), for the data-model figures. */
@@ -289,6 +465,16 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     return readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
   }
 }
+
+/** The little-endian uint32s of `raw` from `offset` on, as one copy (not a read call per number). */
+function uint32sLE(raw: Buffer, offset: number): Uint32Array {
+  const out = new Uint32Array((raw.length - offset) / 4);
+  new Uint8Array(out.buffer).set(raw.subarray(offset));
+  if (!LITTLE_ENDIAN) for (let i = 0; i < out.length; i++) out[i] = raw.readUInt32LE(offset + 4 * i);
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Where each line of a sorted "<serial>\t<record>\n" buffer starts: one pass, so a lookup is a binary search over lines. */
 export function lineStarts(buf: Buffer): Uint32Array {
@@ -367,21 +553,29 @@ function readLineAt(fd: number, offset: number, serial: string): string | null {
   }
 }
 
+/** The record on the line at `offset` of a held .idx, if that line is `serial`'s. */
+function lineIn(buf: Buffer, offset: number, serial: string): string | null {
+  if (offset >= buf.length || compareSerial(buf, offset, serial) !== 0) return null;
+  const tab = offset + serial.length;
+  const nl = buf.indexOf(10, tab);
+  return buf.toString('utf8', tab + 1, nl < 0 ? buf.length : nl);
+}
+
 /** Compares a line's serial (bytes from `start` to its tab) with `key` as strings compare: byte order, shorter first. */
-function compareSerial(buf: Buffer, start: number, key: Buffer): number {
+function compareSerial(buf: Buffer, start: number, key: string): number {
   for (let i = 0; ; i++) {
     const b = buf[start + i]!;
     const atEnd = b === 9;
     if (i === key.length) return atEnd ? 0 : 1;
     if (atEnd) return -1;
-    const d = b - key[i]!;
+    const d = b - key.charCodeAt(i);
     if (d !== 0) return d;
   }
 }
 
 /** The record of `serial` in a sorted "<serial>\t<record>\n" buffer, by binary search over its lines. */
 export function findLine(buf: Buffer, serial: string, starts: Uint32Array = lineStarts(buf)): string | null {
-  const key = Buffer.from(serial, 'latin1');
+  const key = serial;
   let lo = 0;
   let hi = starts.length;
   while (lo < hi) {
@@ -398,17 +592,31 @@ export function findLine(buf: Buffer, serial: string, starts: Uint32Array = line
   return null;
 }
 
-const positionOf = (urls: string[], url: string): number => {
-  let i = urls.indexOf(url);
-  if (i < 0) i = urls.push(url) - 1;
+const positionOf = (files: IssuerFiles, url: string): number => {
+  let i = files.positions.get(url);
+  if (i === undefined) {
+    i = files.urls.push(url) - 1;
+    files.positions.set(url, i);
+  }
   return i;
 };
 
-/** A record as one compact line: [[url#, firstSeen, notListedAt, removed]…], [[url#, sweep, revocationDate s, reason]…]. */
-function pack(r: IndexRecord, urls: string[]): string {
-  const listings: PackedListing[] = r.listings.map((l) => [positionOf(urls, l.url), l.firstSeen, l.notListedAt, l.removed]);
-  const claims: PackedClaim[] = r.claims.map((c) => [positionOf(urls, c.url), c.sweep, c.revocationDate / 1000, c.reasonCode]);
-  return JSON.stringify([listings, claims]);
+/**
+ * A record as one compact line: [[url#, firstSeen, notListedAt, removed]…], [[url#, sweep, revocationDate s, reason]…].
+ * Spelled out rather than JSON.stringify'd (the same text): a first sweep packs a record per CRL entry.
+ */
+function pack(r: IndexRecord, files: IssuerFiles): string {
+  let out = '[[';
+  for (let i = 0; i < r.listings.length; i++) {
+    const l = r.listings[i]!;
+    out += `${i ? ',' : ''}[${positionOf(files, l.url)},${l.firstSeen},${l.notListedAt},${l.removed}]`;
+  }
+  out += '],[';
+  for (let i = 0; i < r.claims.length; i++) {
+    const c = r.claims[i]!;
+    out += `${i ? ',' : ''}[${positionOf(files, c.url)},${c.sweep},${c.revocationDate / 1000},${c.reasonCode}]`;
+  }
+  return `${out}]]`;
 }
 
 function unpack(issuerKey: string, serial: string, packed: string, urls: readonly string[]): IndexRecord {
@@ -419,4 +627,13 @@ function unpack(issuerKey: string, serial: string, packed: string, urls: readonl
     listings: listings.map(([u, firstSeen, notListedAt, removed]): Listing => ({ url: urls[u]!, firstSeen, notListedAt, removed })),
     claims: claims.map(([u, sweep, date, reasonCode]): Claim => ({ url: urls[u]!, sweep, revocationDate: date * 1000, reasonCode })),
   };
+}
+
+async function readOrNull(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }
