@@ -160,6 +160,34 @@ export class ObservationRecorder {
     return place;
   }
 
+  /** Whether a certificate's answer changed away from "good" in this run and its last good answers are not yet carried in. */
+  awaitsCarry(sha256: string): boolean {
+    return this.carryDue.has(sha256);
+  }
+
+  /**
+   * Certificates the run is done with (every job that asks them has answered, and they are judged): their
+   * entries are let go once their records are written, so a run holds the records of the certificates in
+   * flight, not of every certificate it asked. Nothing is considered for a released certificate after this.
+   */
+  release(sha256s: Iterable<string>): void {
+    for (const sha of sha256s) {
+      const entry = this.records.get(sha);
+      if (!entry) continue;
+      // During a write the entry still names the revision to retry from: dropped when the write is done.
+      if (!this.writing && entry.added.length === 0) this.records.delete(sha);
+      else this.released.add(sha);
+    }
+  }
+
+  /** Records this run holds (written or waiting to be): what `release` lets go of. */
+  get recordsHeld(): number {
+    return this.records.size;
+  }
+
+  private readonly released = new Set<string>();
+  private writing = false;
+
   /** The record of a certificate with every answer considered so far folded in, written yet or not. */
   recordOf(sha256: string, planned: EvidenceRecord): EvidenceRecord {
     const entry = this.records.get(sha256);
@@ -296,6 +324,21 @@ export class ObservationRecorder {
   }
 
   private async writeRecords(): Promise<void> {
+    this.writing = true;
+    try {
+      await this.writeDirtyRecords();
+    } finally {
+      this.writing = false;
+    }
+    for (const sha of this.released) {
+      const entry = this.records.get(sha);
+      if (entry && entry.added.length > 0) continue; // answers since the last write: the next flush writes them
+      this.records.delete(sha);
+      this.released.delete(sha);
+    }
+  }
+
+  private async writeDirtyRecords(): Promise<void> {
     const now = this.clock.now().getTime();
     const dirty = [...this.records.values()].filter((e) => e.added.length > 0);
     // Queued jobs do not carry records: read those the answers changed, in batches.
