@@ -103,6 +103,7 @@ export class ObservationRecorder {
     }
   >();
   private changedCases = new Set<string>();
+  private readonly kept = new KeptOnce();
   private written = 0;
 
   constructor(
@@ -213,13 +214,16 @@ export class ObservationRecorder {
     if (!changed && !firstSinceExpiry && !firstServedStale && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt)
       return;
     if (changed) {
+      // A first check records a change for every certificate: the few distinct sources, answers and case
+      // lists they name are kept once, not once per change.
+      const caseIds = this.kept.of(cert.caseIds.join('\n'), () => [...cert.caseIds]);
       this.changes.push({
-        caseIds: [...cert.caseIds],
+        caseIds,
         sha256: cert.sha256,
         serial: cert.serial,
-        source: sourceKey(observation.source.kind, observation.source.url),
-        from: prev?.summary ?? 'none',
-        to: now,
+        source: this.kept.of(sourceKey(observation.source.kind, observation.source.url)),
+        from: this.kept.of(prev?.summary ?? 'none'),
+        to: this.kept.of(now),
       });
       for (const id of cert.caseIds) this.changedCases.add(id);
     }
@@ -413,6 +417,25 @@ export class ObservationRecorder {
         }
       }
     }
+  }
+}
+
+/**
+ * Values a run repeats across many certificates, kept once each: the first `limit` distinct ones (a run
+ * names a few sources and answers, so the limit is never reached but bounds what a strange run could keep).
+ */
+class KeptOnce {
+  private readonly kept = new Map<string, unknown>();
+  constructor(private readonly limit = 10_000) {}
+
+  of(key: string): string;
+  of<T>(key: string, make: () => T): T;
+  of<T>(key: string, make?: () => T): T | string {
+    const found = this.kept.get(key);
+    if (found !== undefined) return found as T | string;
+    const value = make ? make() : key;
+    if (this.kept.size < this.limit) this.kept.set(key, value);
+    return value;
   }
 }
 
