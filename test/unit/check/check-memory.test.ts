@@ -4,6 +4,9 @@
  * a released certificate's record go once it is written. Proved on reachability (WeakRef after a forced
  * collection) and on the recorder's count of held records, never on RSS or timing.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
@@ -16,6 +19,7 @@ import { memoryStore } from '../../../src/adapters/memory/memory-table.js';
 import { FakeClock } from '../../../src/adapters/system-clock.js';
 import { trackCertificates } from '../../../src/track/track.js';
 import { CannedCaFetcher } from '../../helpers/canned-ca.js';
+import { LocalGoodAnswerFiles } from '../../../src/adapters/local/good-answer-files.js';
 import { DAY, HOUR, makeWorld, T0, testCa } from './world.js';
 import type { CertificateInfo } from '../../../src/pki/certificate.js';
 
@@ -164,5 +168,47 @@ describe('ObservationRecorder.release', () => {
     // What was let go is in the store, whole.
     const stored = await w.store.loadCase('c1');
     expect(stored.map((cc) => cc.rev).sort()).toEqual([1, 1]);
+  });
+});
+
+describe('the local good-answer log holds a bounded number of answers', () => {
+  const good = (i: number, observedAt: number) => ({
+    sha256Cert: `${(i % 4).toString(16).padStart(2, '0')}${'a'.repeat(62)}${i}`,
+    observedAt,
+    source: { kind: 'crl' as const, url: 'http://127.0.0.1:9/ca.crl' },
+    status: 'good' as const,
+    revocationTime: null,
+    reasonCode: null,
+    thisUpdate: observedAt - HOUR,
+    nextUpdate: observedAt + DAY,
+    producedAt: null,
+    crlNumber: '7',
+    signer: 'crl-issuer' as const,
+    sha256: 'b'.repeat(64),
+    error: null,
+    raw: null,
+  });
+
+  it('merges what it holds into its files past the limit, answering and committing as before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'revwatch-good-answers-'));
+    try {
+      const log = new LocalGoodAnswerFiles(dir, { heldAnswers: 3 });
+      // One answer older than the log keeps: merging early prunes nothing, the commit does.
+      log.add(good(0, T0 - 30 * DAY));
+      for (let i = 1; i < 8; i++) {
+        log.add(good(i, T0));
+        expect(log.answersHeld).toBeLessThan(3);
+      }
+      const latest = await log.latest(Array.from({ length: 8 }, (_, i) => good(i, T0).sha256Cert));
+      expect(latest.size).toBe(8);
+      await log.commit(T0);
+      expect(log.answersHeld).toBe(0);
+      const reopened = new LocalGoodAnswerFiles(dir);
+      const after = await reopened.latest(Array.from({ length: 8 }, (_, i) => good(i, T0).sha256Cert));
+      expect([...after.keys()].sort()).toEqual(Array.from({ length: 7 }, (_, i) => good(i + 1, T0).sha256Cert).sort());
+      expect(after.get(good(3, T0).sha256Cert)![0]).toMatchObject({ observedAt: T0, crlNumber: '7' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
