@@ -23,19 +23,20 @@ export interface CrlPoolOptions {
 }
 
 /**
- * Runs `run` for every job within the limits. Resolves once every started
+ * Runs `run` for every job within the limits (a job, or a handle that names its URL and last size and
+ * leaves the job itself to the caller, who can then let it go once it has run). Resolves once every started
  * job has settled; rejects with the first failure after the jobs in flight
  * have settled (no new job is started after one fails).
  */
-export async function runCrlJobs(
-  jobs: readonly CrlJob[],
-  run: (job: CrlJob) => Promise<void>,
+export async function runCrlJobs<J extends Pick<CrlJob, 'url' | 'keptBytes'>>(
+  jobs: readonly J[],
+  run: (job: J) => Promise<void>,
   options: CrlPoolOptions = {},
 ): Promise<void> {
-  const large: CrlJob[] = [];
-  const small: CrlJob[] = [];
+  const large: J[] = [];
+  const small: J[] = [];
   for (const job of jobs) ((job.keptBytes ?? 0) > LARGE_CRL_BYTES ? large : small).push(job);
-  const urlOf = (job: CrlJob): string => job.url;
+  const urlOf = (job: J): string => job.url;
   const { stopped } = options;
   await runPerHost(small, urlOf, run, { parallel: options.parallel ?? CRL_PARALLEL, perHost: options.perHost ?? CRL_PER_HOST, stopped });
   await runPerHost(large, urlOf, run, { parallel: 1, perHost: 1, stopped });

@@ -103,6 +103,7 @@ export class ObservationRecorder {
     }
   >();
   private changedCases = new Set<string>();
+  private readonly kept = new KeptOnce();
   private written = 0;
 
   constructor(
@@ -160,6 +161,34 @@ export class ObservationRecorder {
     return place;
   }
 
+  /** Whether a certificate's answer changed away from "good" in this run and its last good answers are not yet carried in. */
+  awaitsCarry(sha256: string): boolean {
+    return this.carryDue.has(sha256);
+  }
+
+  /**
+   * Certificates the run is done with (every job that asks them has answered, and they are judged): their
+   * entries are let go once their records are written, so a run holds the records of the certificates in
+   * flight, not of every certificate it asked. Nothing is considered for a released certificate after this.
+   */
+  release(sha256s: Iterable<string>): void {
+    for (const sha of sha256s) {
+      const entry = this.records.get(sha);
+      if (!entry) continue;
+      // During a write the entry still names the revision to retry from: dropped when the write is done.
+      if (!this.writing && entry.added.length === 0) this.records.delete(sha);
+      else this.released.add(sha);
+    }
+  }
+
+  /** Records this run holds (written or waiting to be): what `release` lets go of. */
+  get recordsHeld(): number {
+    return this.records.size;
+  }
+
+  private readonly released = new Set<string>();
+  private writing = false;
+
   /** The record of a certificate with every answer considered so far folded in, written yet or not. */
   recordOf(sha256: string, planned: EvidenceRecord): EvidenceRecord {
     const entry = this.records.get(sha256);
@@ -185,13 +214,16 @@ export class ObservationRecorder {
     if (!changed && !firstSinceExpiry && !firstServedStale && prev.observedAt + (this.options.heartbeatMs ?? DAY) > observation.observedAt)
       return;
     if (changed) {
+      // A first check records a change for every certificate: the few distinct sources, answers and case
+      // lists they name are kept once, not once per change.
+      const caseIds = this.kept.of(cert.caseIds.join('\n'), () => [...cert.caseIds]);
       this.changes.push({
-        caseIds: [...cert.caseIds],
+        caseIds,
         sha256: cert.sha256,
         serial: cert.serial,
-        source: sourceKey(observation.source.kind, observation.source.url),
-        from: prev?.summary ?? 'none',
-        to: now,
+        source: this.kept.of(sourceKey(observation.source.kind, observation.source.url)),
+        from: this.kept.of(prev?.summary ?? 'none'),
+        to: this.kept.of(now),
       });
       for (const id of cert.caseIds) this.changedCases.add(id);
     }
@@ -296,6 +328,21 @@ export class ObservationRecorder {
   }
 
   private async writeRecords(): Promise<void> {
+    this.writing = true;
+    try {
+      await this.writeDirtyRecords();
+    } finally {
+      this.writing = false;
+    }
+    for (const sha of this.released) {
+      const entry = this.records.get(sha);
+      if (entry && entry.added.length > 0) continue; // answers since the last write: the next flush writes them
+      this.records.delete(sha);
+      this.released.delete(sha);
+    }
+  }
+
+  private async writeDirtyRecords(): Promise<void> {
     const now = this.clock.now().getTime();
     const dirty = [...this.records.values()].filter((e) => e.added.length > 0);
     // Queued jobs do not carry records: read those the answers changed, in batches.
@@ -370,6 +417,25 @@ export class ObservationRecorder {
         }
       }
     }
+  }
+}
+
+/**
+ * Values a run repeats across many certificates, kept once each: the first `limit` distinct ones (a run
+ * names a few sources and answers, so the limit is never reached but bounds what a strange run could keep).
+ */
+class KeptOnce {
+  private readonly kept = new Map<string, unknown>();
+  constructor(private readonly limit = 10_000) {}
+
+  of(key: string): string;
+  of<T>(key: string, make: () => T): T;
+  of<T>(key: string, make?: () => T): T | string {
+    const found = this.kept.get(key);
+    if (found !== undefined) return found as T | string;
+    const value = make ? make() : key;
+    if (this.kept.size < this.limit) this.kept.set(key, value);
+    return value;
   }
 }
 

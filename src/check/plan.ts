@@ -81,8 +81,8 @@ export interface CheckPlan {
   readonly retiredExpired: number;
   readonly crlJobs: readonly CrlJob[];
   readonly ocspJobs: readonly OcspJob[];
-  /** Every due certificate once. */
-  readonly refs: ReadonlyMap<string, CertificateRef>;
+  /** Every due certificate once (none with `lean`). The local run deletes each once it is judged, to let it go. */
+  readonly refs: Map<string, CertificateRef>;
   /** Sources past the cap per certificate (MAX_URLS_PER_ROUTE), one line per certificate and route: never asked. */
   readonly refused: readonly { readonly kind: 'crl' | 'ocsp'; readonly url: string; readonly error: string }[];
   /** With `settledPool`: this run's settled rounds, which write the source states at its end. */

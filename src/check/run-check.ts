@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
+import type { CrlJob } from '../ports/index.js';
 import { sourceKey, type SourceState } from '../ports/store.js';
 import { recordObservations } from '../rules/evidence.js';
 import { noVerdicts, verdictOf, type Verdict } from '../rules/verdict.js';
@@ -20,7 +21,7 @@ import {
   type ExecuteOptions,
   type FailedSource,
 } from './execute.js';
-import { planCheck, type CertificateRef, type PlanOptions } from './plan.js';
+import { planCheck, type CheckPlan, type PlanOptions } from './plan.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
 import { runCrlJobs } from './crl-pool.js';
 import { YIELD_EVERY, yieldToEventLoop } from '../util/yield.js';
@@ -77,15 +78,82 @@ export interface CheckSummary {
 
 /** The run's source states, each with its settled heartbeat carried over or advanced (settled-round.ts). */
 function settledRoundStates(
-  plan: Awaited<ReturnType<typeof planCheck>>,
+  round: CheckPlan['settledRound'],
   recorder: ObservationRecorder,
   ran: readonly SourceState[],
   failed: readonly FailedSource[],
 ): SourceState[] {
-  if (!plan.settledRound) return [...ran];
+  if (!round) return [...ran];
   const failedKeys = new Set(recorder.settledErrors);
   for (const f of failed) failedKeys.add(sourceKey(f.kind, f.url));
-  return plan.settledRound.finish(ran, failedKeys, recorder.settledJoins);
+  return round.finish(ran, failedKeys, recorder.settledJoins);
+}
+
+/** Certificates waiting for their last good answers are taken from the log this many at a time. */
+const CARRY_BATCH = 10_000;
+
+/**
+ * A run's CRL jobs, handed to the pool as handles (URL and last size): each job, with its certificates and
+ * their records, is let go as soon as it is taken to run, so finished jobs hold nothing.
+ */
+export class CrlJobSlots {
+  private readonly slots: (CrlJob | null)[];
+  readonly handles: readonly { readonly index: number; readonly url: string; readonly keptBytes?: number }[];
+
+  constructor(jobs: readonly CrlJob[]) {
+    this.slots = [...jobs];
+    this.handles = jobs.map((job, index) => ({
+      index,
+      url: job.url,
+      ...(job.keptBytes === undefined ? {} : { keptBytes: job.keptBytes }),
+    }));
+  }
+
+  get length(): number {
+    return this.slots.length;
+  }
+
+  /** The job behind a handle, once: the slot is emptied. */
+  take(handle: { readonly index: number }): CrlJob {
+    const job = this.slots[handle.index];
+    if (!job) throw new Error(`CRL job ${handle.index} was taken twice`);
+    this.slots[handle.index] = null;
+    return job;
+  }
+}
+
+/**
+ * Which CRL job is a certificate's last: most certificates are in one job, so only those in several are
+ * counted (a set of every certificate is held while counting, then dropped). Certificates OCSP jobs ask are
+ * never "done" here: they are judged once the responders have answered.
+ */
+export class LastCrlJob {
+  private readonly remaining = new Map<string, number>();
+
+  constructor(
+    jobs: readonly CrlJob[],
+    private readonly askedOverOcsp: ReadonlySet<string>,
+  ) {
+    const seen = new Set<string>();
+    for (const job of jobs)
+      for (const c of job.certificates) {
+        if (!seen.has(c.sha256)) seen.add(c.sha256);
+        else this.remaining.set(c.sha256, (this.remaining.get(c.sha256) ?? 1) + 1);
+      }
+  }
+
+  /** Counts one CRL job's answer for a certificate; true when no job is left to ask it. */
+  answered(sha256: string): boolean {
+    if (this.askedOverOcsp.has(sha256)) return false;
+    const n = this.remaining.get(sha256);
+    if (n === undefined) return true;
+    if (n > 1) {
+      this.remaining.set(sha256, n - 1);
+      return false;
+    }
+    this.remaining.delete(sha256);
+    return true;
+  }
 }
 
 export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Promise<CheckSummary> {
@@ -125,10 +193,10 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   );
   // OCSP responders are asked as soon as each shard of the polling index is planned, while the rest is read:
   // an unchanged run is otherwise planning first and then waiting on the responders' polite rate.
-  let plan: Awaited<ReturnType<typeof planCheck>>;
+  let planned: CheckPlan;
   let ocspFrom: number | null = null;
   try {
-    plan = await planCheck(store, startedAt, {
+    planned = await planCheck(store, startedAt, {
       ...options,
       settledPool: true,
       onOcspJobs: (jobs) => {
@@ -144,16 +212,26 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     throw err;
   }
   const planDone = clock.now().getTime();
+  // The plan is taken apart: each CRL job and each certificate is let go once it has run and been judged,
+  // so the run holds the certificates in flight rather than every one it asks (issue 29: bounded memory).
+  const { cases, refs, refused, settledRound } = planned;
+  const counts = { certificates: planned.certificates, notDue: planned.notDue, retiredExpired: planned.retiredExpired };
+  const ocspRequests = planned.ocspJobs.length;
+  const crlJobs = new CrlJobSlots(planned.crlJobs);
+  const shards = new ShardUnion(planned.crlJobs);
+  const askedOverOcsp = new Set<string>(planned.ocspJobs.map((j) => j.certificate.sha256));
+  const lastCrlJob = new LastCrlJob(planned.crlJobs, askedOverOcsp);
+  planned = undefined as unknown as CheckPlan; // nothing below reads the plan whole
 
   const sourceStates: SourceState[] = [];
   const failedSources: FailedSource[] = [];
   // Never push(...): a spread of a big array overflows the stack.
-  for (const r of plan.refused) failedSources.push(r);
+  for (const r of refused) failedSources.push(r);
   const collect = (r: { sourceStates: readonly SourceState[]; failedSources: readonly FailedSource[] }): void => {
     for (const s of r.sourceStates) sourceStates.push(s);
     for (const f of r.failedSources) failedSources.push(f);
   };
-  total = plan.crlJobs.length + plan.ocspJobs.length;
+  total = crlJobs.length + ocspRequests;
   progress?.start(total, 'checking');
   if (answeredEarly > 0) progress?.increment(answeredEarly);
   let crlsFetched = 0;
@@ -165,46 +243,73 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   // once both have: nothing of it is still running when runCheck rejects.
   let stopped = false;
 
-  // The summary's verdicts. A certificate no OCSP job asks has every answer of this run once the CRLs are done,
-  // so it is judged then, while the responders are still being asked; the rest once they have answered. Each
-  // group is judged at one instant after its last answer: never against a "now" older than its evidence.
+  // The summary's verdicts. A certificate no OCSP job asks has every answer of this run once its last CRL job
+  // is done, so it is judged then, while other CRLs and the responders are still being asked, and let go; the
+  // rest once the responders have answered. Each group is judged at one instant after its last answer: never
+  // against a "now" older than its evidence.
   const verdicts = noVerdicts();
-  const casesById = new Map<string, Case>(plan.cases.map((c) => [c.id, c]));
-  const askedOverOcsp = new Set<CertificateRef | undefined>(plan.ocspJobs.map((j) => plan.refs.get(j.certificate.sha256)));
-  const crlOnly: CertificateRef[] = [];
-  const withOcsp: CertificateRef[] = [];
-  for (const ref of plan.refs.values()) (askedOverOcsp.has(ref) ? withOcsp : crlOnly).push(ref);
-  const judge = async (refs: readonly CertificateRef[]): Promise<void> => {
+  const casesById = new Map<string, Case>(cases.map((c) => [c.id, c]));
+  const judge = async (shas: readonly string[]): Promise<void> => {
     const judgedAt = clock.now().getTime();
     let n = 0;
-    for (const ref of refs) {
+    for (const sha of shas) {
       if (stopped) return;
-      const answers = recordObservations(recorder.recordOf(ref.cert.sha256, ref.record));
+      const ref = refs.get(sha);
+      if (!ref) continue;
+      const answers = recordObservations(recorder.recordOf(sha, ref.record));
       for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, ref.cert, answers, judgedAt)]++;
       if (++n % YIELD_EVERY === 0) await yieldToEventLoop(); // the OCSP requests' spacing runs on this thread
     }
+  };
+  /** Judges certificates the run is done with and lets them go: from the plan's refs, and from the recorder once written. */
+  const judgeAndRelease = async (shas: readonly string[]): Promise<void> => {
+    await judge(shas);
+    if (stopped) return;
+    for (const sha of shas) refs.delete(sha);
+    recorder.release(shas);
+  };
+  // A certificate whose answer changed away from "good" waits for its last good answers (ports/good-answers.ts),
+  // taken from the log in batches: one lookup per batch, not one per CRL job.
+  let awaitingCarry: string[] = [];
+  const carryAndRelease = async (): Promise<void> => {
+    const batch = awaitingCarry;
+    awaitingCarry = [];
+    if (batch.length === 0) return;
+    const wanted = new Set(batch);
+    await recorder.carryInLastGood((sha) => wanted.has(sha));
+    await judgeAndRelease(batch);
+  };
+  /** After a CRL job: its certificates that no later job asks are judged (after their carry, if due) and let go. */
+  const finishCertificates = async (job: CrlJob): Promise<void> => {
+    const done: string[] = [];
+    for (const c of job.certificates) {
+      if (!lastCrlJob.answered(c.sha256)) continue;
+      if (recorder.awaitsCarry(c.sha256)) awaitingCarry.push(c.sha256);
+      else done.push(c.sha256);
+    }
+    await judgeAndRelease(done);
+    if (awaitingCarry.length >= CARRY_BATCH) await carryAndRelease();
   };
 
   const settled = await Promise.allSettled([
     (async () => {
       try {
-        const shards = new ShardUnion(plan.crlJobs);
         await runCrlJobs(
-          plan.crlJobs,
-          async (job) => {
+          crlJobs.handles,
+          async (handle) => {
+            const job = crlJobs.take(handle);
             const r = await executeCrlJob(deps, issuers, recorder, job, options, shards);
             if (r.sourceStates.length > 0) crlsFetched++;
             collect(r);
             deps.progress?.increment();
+            await finishCertificates(job);
           },
           { stopped: () => stopped },
         );
         if (stopped) return;
         crlDone = clock.now().getTime();
-        // Every answer of a certificate no OCSP job asks is in: its last good answers can join its record now.
-        const crlOnlyShas = new Set(crlOnly.map((ref) => ref.cert.sha256));
-        await recorder.carryInLastGood((sha) => crlOnlyShas.has(sha));
-        await judge(crlOnly);
+        // Every answer of a certificate no OCSP job asks is in: the last of their last good answers join their records.
+        await carryAndRelease();
       } catch (err) {
         stopped = true;
         await ocsp.abandon();
@@ -231,10 +336,11 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   await recorder.carryInLastGood();
   await recorder.flush();
   await deps.goodAnswers?.commit(clock.now().getTime());
-  await store.putSourceStates(settledRoundStates(plan, recorder, sourceStates, failedSources));
+  await store.putSourceStates(settledRoundStates(settledRound, recorder, sourceStates, failedSources));
   deps.progress?.stop();
 
-  await judge(withOcsp);
+  // What is left are the certificates OCSP jobs asked (and any a failed CRL job left behind: none, the run failed).
+  await judge([...refs.keys()]);
   const finishedAt = clock.now().getTime();
   const itemsWritten = store.itemsWritten - writtenBefore + 1;
   const observationsWritten = recorder.observationsWritten;
@@ -242,7 +348,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     runId,
     startedAt,
     finishedAt,
-    certificates: plan.certificates,
+    certificates: counts.certificates,
     sourcesFailed: failedSources.length,
     observationsWritten,
     itemsWritten,
@@ -251,11 +357,9 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     runId,
     startedAt,
     finishedAt,
-    certificates: plan.certificates,
-    notDue: plan.notDue,
-    retiredExpired: plan.retiredExpired,
+    ...counts,
     crlsFetched,
-    ocspRequests: plan.ocspJobs.length,
+    ocspRequests,
     changes: recorder.changes,
     failedSources,
     observationsWritten,

@@ -26,17 +26,38 @@ const shardOf = (sha256Cert: string): string =>
     .toLowerCase()
     .replace(/[^0-9a-f]/g, '_');
 
+/**
+ * Answers a run holds in memory before they are merged into the files: a first check adds one per
+ * certificate, and a million of them held at once would be most of its memory (issue 29).
+ */
+export const HELD_GOOD_ANSWERS = 250_000;
+
 export class LocalGoodAnswerFiles implements GoodAnswerLog {
   private readonly run = new Map<string, Map<string, StoredObservation>>();
+  private held = 0;
+  /** Shards this run merged early: the commit prunes them too. */
+  private readonly merged = new Set<string>();
 
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly options: { readonly heldAnswers?: number } = {},
+  ) {}
 
   add(observation: StoredObservation): void {
     const shard = shardOf(observation.sha256Cert);
     const answers = this.run.get(shard) ?? new Map<string, StoredObservation>();
     this.run.set(shard, answers);
     const key = goodAnswerKey(observation);
-    answers.set(key, laterGood(answers.get(key), observation));
+    const before = answers.get(key);
+    if (!before) this.held++;
+    answers.set(key, laterGood(before, observation));
+    // Merged early, nothing pruned (commit prunes): verified good answers, as a failed run's commit keeps them too.
+    if (this.held >= (this.options.heldAnswers ?? HELD_GOOD_ANSWERS)) this.merge(null);
+  }
+
+  /** Answers held in memory, not yet in the files. */
+  get answersHeld(): number {
+    return this.held;
   }
 
   async latest(sha256Certs: readonly string[]): Promise<Map<string, StoredObservation[]>> {
@@ -55,14 +76,22 @@ export class LocalGoodAnswerFiles implements GoodAnswerLog {
   }
 
   async commit(now: number): Promise<void> {
-    if (this.run.size === 0) return;
+    this.merge(now - GOOD_ANSWER_KEEP_MS);
+  }
+
+  /** Merges the run's answers into the files it touched; answers older than `keepFrom` are dropped (null: none). */
+  private merge(keepFrom: number | null): void {
+    const shards = new Set(this.run.keys());
+    if (keepFrom !== null) for (const shard of this.merged) shards.add(shard);
+    if (shards.size === 0) return;
     mkdirSync(this.dir, { recursive: true });
-    for (const [shard, answers] of this.run) {
+    for (const shard of shards) {
+      const answers = this.run.get(shard) ?? new Map<string, StoredObservation>();
       const merged = this.read(shard);
       for (const [key, o] of answers) merged.set(key, laterGood(merged.get(key), o));
       const lines: string[] = [];
       for (const o of merged.values()) {
-        if (o.observedAt < now - GOOD_ANSWER_KEEP_MS) continue;
+        if (keepFrom !== null && o.observedAt < keepFrom) continue;
         const { raw, ...rest } = o;
         lines.push(JSON.stringify({ o: rest, raw: raw ? Buffer.from(raw).toString('base64') : null } satisfies Line));
       }
@@ -84,7 +113,10 @@ export class LocalGoodAnswerFiles implements GoodAnswerLog {
         throw err;
       }
     }
+    if (keepFrom === null) for (const shard of this.run.keys()) this.merged.add(shard);
+    else this.merged.clear();
     this.run.clear();
+    this.held = 0;
   }
 
   private path(shard: string): string {
