@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
 import { sourceKey, type SourceState } from '../ports/store.js';
 import { recordObservations } from '../rules/evidence.js';
-import { noVerdicts, verdictOf, type Verdict } from '../rules/verdict.js';
+import { noVerdicts, verdictAt, verdictOf, type Verdict } from '../rules/verdict.js';
 import {
   executeCrlJob,
   IssuerCache,
@@ -175,12 +175,19 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const withOcsp: CertificateRef[] = [];
   for (const ref of plan.refs.values()) (askedOverOcsp.has(ref) ? withOcsp : crlOnly).push(ref);
   const judge = async (refs: readonly CertificateRef[]): Promise<void> => {
+    // Planned from polling summaries (plan.ts): judged on the record this run wrote, or by the summary's verdicts.
+    if (refs.some((ref) => ref.verdicts)) await recorder.flush();
     const judgedAt = clock.now().getTime();
     let n = 0;
     for (const ref of refs) {
       if (stopped) return;
-      const answers = recordObservations(recorder.recordOf(ref.cert.sha256, ref.record));
-      for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, ref.cert, answers, judgedAt)]++;
+      const written = ref.verdicts ? recorder.writtenRecord(ref.cert.sha256) : null;
+      if (ref.verdicts && !written) {
+        for (const caseId of ref.caseIds) verdicts[verdictAt(ref.verdicts.get(caseId)!, ref.cert.notAfter, judgedAt)]++;
+        continue;
+      }
+      const answers = recordObservations(written?.record ?? recorder.recordOf(ref.cert.sha256, ref.record));
+      for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, written?.cert ?? ref.cert, answers, judgedAt)]++;
       if (++n % YIELD_EVERY === 0) await yieldToEventLoop(); // the OCSP requests' spacing runs on this thread
     }
   };
