@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../../ports/index.js';
 import { StoreError } from '../../ports/store-error.js';
-import { POLL_DUE_INDEX, POLL_DUE_PROJECTION } from '../../store/poll-index.js';
+import { POLL_DUE_INDEX, POLL_DUE_PROJECTION, POLL_INDEX } from '../../store/poll-index.js';
 
 /**
  * Creates the table when it does not exist, and waits until it is ACTIVE: a table still CREATING answers
@@ -40,7 +40,12 @@ export async function ensureDynamoTable(client: DynamoDBClient, name: string, cl
   return indexes;
 }
 
-export async function createTable(client: DynamoDBClient, name: string): Promise<void> {
+/**
+ * Creates the table. `layout` 'poll' makes it as tables were made before the narrow polling index (the index
+ * `poll` on `pk2`/`sk2`, every attribute): only tests build one, to test the migration.
+ */
+export async function createTable(client: DynamoDBClient, name: string, layout: 'poll-due' | 'poll' = 'poll-due'): Promise<void> {
+  const legacy = layout === 'poll';
   try {
     await client.send(
       new CreateTableCommand({
@@ -50,7 +55,7 @@ export async function createTable(client: DynamoDBClient, name: string): Promise
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
           { AttributeName: 'pk2', AttributeType: 'S' },
-          { AttributeName: 'pd', AttributeType: 'N' },
+          legacy ? { AttributeName: 'sk2', AttributeType: 'S' } : { AttributeName: 'pd', AttributeType: 'N' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
@@ -58,12 +63,12 @@ export async function createTable(client: DynamoDBClient, name: string): Promise
         ],
         GlobalSecondaryIndexes: [
           {
-            IndexName: POLL_DUE_INDEX,
+            IndexName: legacy ? POLL_INDEX : POLL_DUE_INDEX,
             KeySchema: [
               { AttributeName: 'pk2', KeyType: 'HASH' },
-              { AttributeName: 'pd', KeyType: 'RANGE' },
+              { AttributeName: legacy ? 'sk2' : 'pd', KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...POLL_DUE_PROJECTION] },
+            Projection: legacy ? { ProjectionType: 'ALL' } : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...POLL_DUE_PROJECTION] },
           },
         ],
       }),

@@ -112,6 +112,7 @@ export class DynamoTable implements Table {
   async ensureTable(): Promise<void> {
     if (!this.client) throw new StoreError(`table ${this.name} was opened without a client that can describe it`);
     const indexes = await ensureDynamoTable(this.client, this.name, this.clock);
+    this.missingIndexes.clear();
     for (const index of [POLL_INDEX, POLL_DUE_INDEX]) if (!indexes.includes(index)) this.missingIndexes.add(index);
   }
 
