@@ -576,7 +576,15 @@ function packLatest(
     o.status === 'error' ? (o.error?.kind ?? '') : null,
     o.status !== 'error' && o.nextUpdate !== null && o.nextUpdate < o.observedAt ? 1 : null,
     facts.latestVerified && facts.latestVerified !== o ? b36(facts.latestVerified.observedAt) : null,
-    facts.latestDefinite && facts.latestDefinite !== o ? STATUS_CODES[facts.latestDefinite.status] : null,
+    // The latest definite answer when it is not the latest: its status, or `-` for none although the latest is
+    // good or revoked (a hold, or a revocation without a date, is not definite: rules/evidence.ts).
+    facts.latestDefinite === o
+      ? null
+      : facts.latestDefinite
+        ? STATUS_CODES[facts.latestDefinite.status]
+        : o.status === 'good' || o.status === 'revoked'
+          ? '-'
+          : null,
   ];
   while (fields.length > 2 && fields[fields.length - 1] === null) fields.pop();
   return fields;
@@ -652,11 +660,13 @@ export function readPollSummary(i: Item): PollSummary | null {
           : null;
       const verifiedAt = s[7] == null ? (latest && latest.status !== 'error' ? latest.observedAt : null) : from36(s[7]);
       const definite =
-        s[8] == null
-          ? latest && (latest.status === 'good' || latest.status === 'revoked')
-            ? latest.status
-            : null
-          : STATUSES[String(s[8])]!;
+        s[8] === '-'
+          ? null
+          : s[8] == null
+            ? latest && (latest.status === 'good' || latest.status === 'revoked')
+              ? latest.status
+              : null
+            : STATUSES[String(s[8])]!;
       return { kind, route, hash: tag.slice(1), latest, latestVerifiedAt: verifiedAt, latestDefiniteStatus: definite ?? null };
     }),
     verdicts: verdicts
