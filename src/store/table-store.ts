@@ -139,7 +139,7 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
         otherCases.filter((id) => id !== caseId),
         [...fresh.keys()],
       );
-      const kase = await this.getCase(caseId);
+      const kase = await this.caseForSummary(caseId);
       await this.table.batchPut(
         [...fresh.values()].map((c) => certificateItem(c, known.get(c.sha256) ?? EMPTY_RECORD, 0, 0, false, kase)),
         `certificates of case ${caseId}`,
@@ -287,12 +287,17 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
 
   /** Whole items for what a summary read handed over (listPollDue and visitPollDue hand out whole items). */
   private async wholeItems(reads: PollRead[]): Promise<CaseCertificate[]> {
-    const out: CaseCertificate[] = [];
     const wanted: { caseId: string; sha256: string }[] = [];
-    for (const r of reads)
-      if (isPollSummary(r)) wanted.push({ caseId: r.caseId, sha256: r.sha256 });
-      else out.push(r);
-    for (let i = 0; i < wanted.length; i += 1000) for (const cc of await this.getCaseCertificates(wanted.slice(i, i + 1000))) out.push(cc);
+    for (const r of reads) if (isPollSummary(r)) wanted.push({ caseId: r.caseId, sha256: r.sha256 });
+    const got = new Map<string, CaseCertificate>();
+    for (let i = 0; i < wanted.length; i += 1000)
+      for (const cc of await this.getCaseCertificates(wanted.slice(i, i + 1000))) got.set(`${cc.cert.caseId}\u0000${cc.cert.sha256}`, cc);
+    // In the order the index handed them over (shard by shard, by due time).
+    const out: CaseCertificate[] = [];
+    for (const r of reads) {
+      const cc = isPollSummary(r) ? got.get(`${r.caseId}\u0000${r.sha256}`) : r;
+      if (cc) out.push(cc);
+    }
     return out;
   }
 
