@@ -17,6 +17,7 @@
  * 101,000 certificates through the ASN.1 object model would take minutes and
  * is not what is being measured.
  */
+import { pollBytesLine } from './poll-bytes.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -175,6 +176,7 @@ export async function benchAtSize(size: number): Promise<SizeResult> {
     };
     const first = await check();
     const second = await check();
+    process.stderr.write(await pollBytesLine(home));
     const status = await cli(home, ['--json', 'status']);
     const statusJson = JSON.parse(status.stdout) as { cases: { certificates: { verdict: string }[] }[] };
     const judged = statusJson.cases.flatMap((c) => c.certificates).length;

@@ -53,6 +53,12 @@ export interface StackConfig {
   readonly ccadbReportUrl: string | null;
   /** Archived CRLs move to S3 Standard-IA after this many days (at least 30, S3's minimum for the class). */
   readonly evidenceInfrequentAccessDays: number;
+  /**
+   * Keep the polling index of stacks deployed before issue 29 (`poll`, every attribute) beside `poll-due`: the first
+   * deployment of an upgrade (CloudFormation adds or drops one index per update; docs/data-model.md, "Upgrading the
+   * polling index"). False (the default) drops it.
+   */
+  readonly legacyPollIndex: boolean;
 }
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
@@ -60,6 +66,12 @@ const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 export function readStackConfig(get: (key: string) => unknown): StackConfig {
+  const flag = (key: string): boolean => {
+    const v = get(key);
+    if (v === undefined || v === null || v === '' || v === false || v === 'false') return false;
+    if (v === true || v === 'true') return true;
+    throw new StackConfigError(`context "${key}" must be true or false`);
+  };
   const text = (key: string): string | null => {
     const v = get(key);
     if (v === undefined || v === null || v === '') return null;
@@ -141,5 +153,6 @@ export function readStackConfig(get: (key: string) => unknown): StackConfig {
     evidenceObjectLockDays: text('evidenceObjectLockDays') === null ? null : int('evidenceObjectLockDays', 0, 1, 36_500),
     ccadbReportUrl: httpsUrl('ccadbReportUrl'),
     evidenceInfrequentAccessDays: int('evidenceInfrequentAccessDays', 90, 30, 3650),
+    legacyPollIndex: flag('legacyPollIndex'),
   };
 }

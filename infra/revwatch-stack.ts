@@ -18,7 +18,7 @@ import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { POLL_INDEX } from '../src/store/poll-index.js';
+import { POLL_DUE_INDEX, POLL_DUE_PROJECTION, POLL_INDEX } from '../src/store/poll-index.js';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -63,14 +63,23 @@ export class RevwatchStack extends Stack {
       // Open runs and oversized job payloads expire two days after planning.
       timeToLiveAttribute: 'expiresAt',
     });
-    // The sparse polling index (src/store/layout.ts): only certificates that still need asking carry
-    // pk2/sk2, so the planner reads one item per such certificate and nothing for settled or judged ones.
+    // The sparse polling index (src/store/layout.ts, poll-index.ts): only certificates that still need asking
+    // carry pk2/pd, and it projects their polling summary alone (~180 bytes a due certificate, not the ~1.1 KB item).
     this.table.addGlobalSecondaryIndex({
-      indexName: POLL_INDEX,
+      indexName: POLL_DUE_INDEX,
       partitionKey: { name: 'pk2', type: AttributeType.STRING },
-      sortKey: { name: 'sk2', type: AttributeType.STRING },
-      projectionType: ProjectionType.ALL,
+      sortKey: { name: 'pd', type: AttributeType.NUMBER },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: [...POLL_DUE_PROJECTION],
     });
+    // The index of stacks deployed before it, kept through the first deployment of an upgrade (config.ts).
+    if (config.legacyPollIndex)
+      this.table.addGlobalSecondaryIndex({
+        indexName: POLL_INDEX,
+        partitionKey: { name: 'pk2', type: AttributeType.STRING },
+        sortKey: { name: 'sk2', type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
     const table = this.table;
 
     // -- queues ------------------------------------------------------------------------------
@@ -113,7 +122,9 @@ export class RevwatchStack extends Stack {
     // Reads the cases and the due certificates (polling index); writes the open run, oversized job payloads,
     // the run record of an empty run, and takes judged expired certificates out of the index.
     planner
-      .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], { queryIndexes: [POLL_INDEX] })
+      .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], {
+        queryIndexes: config.legacyPollIndex ? [POLL_DUE_INDEX, POLL_INDEX] : [POLL_DUE_INDEX],
+      })
       .bindQueue(jobs)
       .bindBus(bus);
 

@@ -189,6 +189,17 @@ export class ObservationRecorder {
   private readonly released = new Set<string>();
   private writing = false;
 
+  /**
+   * The record as this run wrote it, with the whole certificate (read for the write), once every answer kept is
+   * written; null when this run keeps nothing of the certificate, or has not flushed it yet. A certificate planned
+   * from its polling summary is judged from this, or from its summary's verdicts when null after a flush.
+   */
+  writtenRecord(sha256: string): { record: EvidenceRecord; cert: StoredCertificate } | null {
+    const entry = this.records.get(sha256);
+    if (!entry?.known || entry.added.length > 0 || entry.known.cases.length === 0) return null;
+    return { record: entry.known.record, cert: entry.known.cases[0]!.cert };
+  }
+
   /** The record of a certificate with every answer considered so far folded in, written yet or not. */
   recordOf(sha256: string, planned: EvidenceRecord): EvidenceRecord {
     const entry = this.records.get(sha256);

@@ -9,7 +9,16 @@
  */
 import type { Case } from '../domain.js';
 import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
-import { sourceKey, type CaseCertificate, type CaseStore, type ObservationStore, type StoredCertificate } from '../ports/store.js';
+import {
+  isPollSummary,
+  sourceKey,
+  type CaseCertificate,
+  type CaseStore,
+  type ObservationStore,
+  type PollRead,
+  type PollSummary,
+  type StoredCertificate,
+} from '../ports/store.js';
 import { previousAnswer } from './jobs.js';
 import type { CrlJob, JobCertificate, OcspJob } from '../ports/index.js';
 import { DAY_MS, pollDueFrom } from './poll.js';
@@ -18,6 +27,8 @@ import { DisclosureResolver } from '../ccadb/match.js';
 import type { DisclosureLookup } from '../ccadb/store.js';
 import { YIELD_EVERY, yieldToEventLoop } from '../util/yield.js';
 import { SettledRound, type PollEntry } from './settled-round.js';
+import { isSummaryCertificate, PollSummaryResolver, type SummaryCertificate } from './poll-summary.js';
+import type { VerdictPlan } from '../rules/verdict.js';
 
 export interface PlanOptions {
   readonly caseId?: string;
@@ -68,6 +79,11 @@ export interface CertificateRef {
   readonly caseIds: string[];
   readonly cases: { cert: StoredCertificate; rev: number }[];
   record: EvidenceRecord;
+  /**
+   * Planned from polling summaries (poll-summary.ts): `cert` holds only what planning reads and `record` only the
+   * latest answers, and these are the verdicts per case (verdictAt) while the run changes nothing of the record.
+   */
+  readonly verdicts?: Map<string, VerdictPlan>;
 }
 
 export interface CheckPlan {
@@ -111,8 +127,13 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
   const stream = options.lean ? (options.stream ?? null) : null;
   const round = options.settledPool ? new SettledRound(sourceStates, now, settledInterval, options.caseId !== undefined) : null;
 
-  /** Plans certificates due in this run; every case of each of them is among `due` (one shard holds them all). */
-  const planDue = async (due: readonly CaseCertificate[]): Promise<void> => {
+  const summaries = new PollSummaryResolver(sourceStates);
+  const facts = new Map<CertificateRef, ReturnType<typeof latestAnswers>>();
+  const revokedInLife = new Map<CertificateRef, boolean>();
+
+  /** Plans certificates due in this run; every case of each of them is among `reads` (one shard holds them all). */
+  const planDue = async (reads: readonly PollRead[]): Promise<void> => {
+    const due = await fromSummaries(store, summaries, reads, caseIds, !options.lean);
     const shardRefs = new Map<string, CertificateRef>();
     const entries = new Map<string, PollEntry[]>();
     for (const cc of due) {
@@ -120,7 +141,23 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
       if (round)
         entries.set(cc.cert.sha256, [...(entries.get(cc.cert.sha256) ?? []), { pollDue: cc.pollDue, pollSettled: cc.pollSettled }]);
       const ref = shardRefs.get(cc.cert.sha256);
-      if (ref) {
+      if (ref && isSummaryCertificate(cc)) {
+        // Every case of a certificate was read as a summary, or none (fromSummaries): the same answers in each.
+        ref.caseIds.push(cc.cert.caseId);
+        ref.cases.push({ cert: cc.cert, rev: cc.rev });
+        if (cc.verdicts) ref.verdicts?.set(cc.cert.caseId, cc.verdicts);
+      } else if (!ref && isSummaryCertificate(cc)) {
+        const made: CertificateRef = {
+          cert: cc.cert,
+          caseIds: [cc.cert.caseId],
+          cases: [{ cert: cc.cert, rev: cc.rev }],
+          record: cc.record,
+          verdicts: new Map(cc.verdicts ? [[cc.cert.caseId, cc.verdicts]] : []),
+        };
+        facts.set(made, cc.facts);
+        revokedInLife.set(made, cc.revokedInLife);
+        shardRefs.set(cc.cert.sha256, made);
+      } else if (ref) {
         ref.caseIds.push(cc.cert.caseId);
         ref.cases.push({ cert: cc.cert, rev: cc.rev });
         // Records are the same in every case; should one lag, the join of both loses nothing.
@@ -148,9 +185,9 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
       // Attached before judging whether it is due: an expired certificate reached only through its issuer's
       // disclosure must have answered from those CRLs since expiry, like any other source.
       const c = resolver ? await resolver.attach(ref.cert) : ref.cert;
-      const facts = latestAnswers(ref.record);
+      const facts = factsOf(ref);
       const sources = revocationSources(c);
-      if (pollDueFrom(c, ref.record, facts, sources, now, settledInterval) === null) {
+      if (pollDueFrom(c, ref.record, facts, sources, now, settledInterval, revokedInLife.get(ref)) === null) {
         // Expired and answered since expiry (or revoked in its life): judged; it leaves the polling index.
         for (const kc of ref.cases) await store.setPollDue(kc.cert.caseId, sha, kc.rev, null);
         retiredExpired += ref.cases.length;
@@ -181,7 +218,8 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
           notAfter: c.notAfter,
           caseIds: ref.caseIds,
           previous: previousAnswer(prev),
-          ...(options.lean ? {} : { record: ref.record, cases: ref.cases }),
+          // From a summary: its latest answers only, and no `cases`, so the executor reads the whole item to write one.
+          ...(options.lean ? {} : ref.verdicts ? { record: ref.record } : { record: ref.record, cases: ref.cases }),
           sources: sources.length,
           ...(asked ? { settled: true } : {}),
           ...(c.disclosedCrlUrls?.length
@@ -215,7 +253,12 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
       const handed = stream.shardPlanned();
       if (handed) await handed;
     }
+    for (const ref of shardRefs.values()) {
+      facts.delete(ref);
+      revokedInLife.delete(ref);
+    }
   };
+  const factsOf = (ref: CertificateRef): ReturnType<typeof latestAnswers> => facts.get(ref) ?? latestAnswers(ref.record);
 
   if (options.caseId)
     await planDue(
@@ -223,7 +266,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
         (cc) => cc.pollDue !== null && (cc.pollSettled && round ? round.readsPool : cc.pollDue <= now),
       ),
     );
-  else await store.visitPollDue(now, planDue, { settled: round === null ? 'due' : round.readsPool ? 'whole' : 'none' });
+  else await store.visitPollSummaries(now, planDue, { settled: round === null ? 'due' : round.readsPool ? 'whole' : 'none' });
 
   const crlJobs: CrlJob[] = [...crlGroups.values()].map((g) => {
     const state = sourceStates.get(sourceKey('crl', g.url));
@@ -257,6 +300,55 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
     refused,
     settledRound: round,
   };
+}
+
+/**
+ * A shard's polling reads as the planner takes them: each summary resolved (poll-summary.ts), and the whole items
+ * of what cannot be decided from its summary, in one batch; a certificate with one such entry is read whole in
+ * every case that tracks it, so its cases are planned on the same record. `needVerdicts`: the local check counts
+ * each certificate's verdicts, which a summary written without its case lacks.
+ */
+async function fromSummaries(
+  store: CaseStore,
+  summaries: PollSummaryResolver,
+  reads: readonly PollRead[],
+  caseIds: ReadonlySet<string>,
+  needVerdicts: boolean,
+): Promise<CaseCertificate[]> {
+  const resolved = new Map<string, SummaryCertificate[]>();
+  const whole: CaseCertificate[] = [];
+  const wanted: PollSummary[] = [];
+  const readWhole = new Set<string>();
+  for (const r of reads) {
+    if (!isPollSummary(r)) {
+      whole.push(r);
+      readWhole.add(r.cert.sha256);
+      if (!r.legacy) summaries.learn(r.cert);
+      continue;
+    }
+    if (!caseIds.has(r.caseId)) continue;
+    const s = summaries.resolve(r, needVerdicts);
+    if (s) resolved.set(r.sha256, [...(resolved.get(r.sha256) ?? []), s]);
+    else {
+      wanted.push(r);
+      readWhole.add(r.sha256);
+    }
+  }
+  for (const [sha, list] of resolved) {
+    if (!readWhole.has(sha)) continue;
+    for (const s of list) wanted.push({ caseId: s.cert.caseId, sha256: sha } as PollSummary);
+    resolved.delete(sha);
+  }
+  for (let i = 0; i < wanted.length; i += 1000) {
+    const got = await store.getCaseCertificates(wanted.slice(i, i + 1000).map((w) => ({ caseId: w.caseId, sha256: w.sha256 })));
+    for (const cc of got) {
+      if (!cc.legacy) summaries.learn(cc.cert);
+      whole.push(cc);
+    }
+  }
+  const out: CaseCertificate[] = whole;
+  for (const list of resolved.values()) for (const s of list) out.push(s);
+  return out;
 }
 
 /**

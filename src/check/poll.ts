@@ -32,11 +32,12 @@ export function pollDueFrom(
   revocation: readonly RevocationSource[],
   now: number,
   settledIntervalMs = DAY_MS,
+  /** Whether the record's effective revocation is at or before notAfter, when known without the record (a polling summary). */
+  revokedInLife?: boolean,
 ): number | null {
   const sources = revocation.map((s) => `${s.kind} ${s.url}`);
   if (cert.notAfter <= now) {
-    const evidence = evidenceOf(cert, recordObservations(record));
-    if (evidence.effectiveRevocationTime !== null && evidence.effectiveRevocationTime <= cert.notAfter) return null;
+    if (revokedInLife ?? revokedBy(cert, record)) return null;
     const answeredSinceExpiry = sources.every((id) => {
       const latest = facts.get(id)?.latestVerified;
       return latest !== null && latest !== undefined && latest.observedAt >= cert.notAfter;
@@ -48,6 +49,11 @@ export function pollDueFrom(
   let due = Number.POSITIVE_INFINITY; // not Math.min(...): a spread of thousands of sources can overflow the stack
   for (const id of sources) due = Math.min(due, (facts.get(id)?.latest?.observedAt ?? 0) + settledIntervalMs);
   return due;
+}
+
+function revokedBy(cert: Pick<TrackedCertificate, 'notAfter'>, record: EvidenceRecord): boolean {
+  const evidence = evidenceOf(cert, recordObservations(record));
+  return evidence.effectiveRevocationTime !== null && evidence.effectiveRevocationTime <= cert.notAfter;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Case } from '../domain.js';
 import type { CrlJob } from '../ports/index.js';
 import { sourceKey, type SourceState } from '../ports/store.js';
 import { recordObservations } from '../rules/evidence.js';
-import { noVerdicts, verdictOf, type Verdict } from '../rules/verdict.js';
+import { noVerdicts, verdictAt, verdictOf, type Verdict } from '../rules/verdict.js';
 import {
   executeCrlJob,
   IssuerCache,
@@ -250,14 +250,21 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const verdicts = noVerdicts();
   const casesById = new Map<string, Case>(cases.map((c) => [c.id, c]));
   const judge = async (shas: readonly string[]): Promise<void> => {
+    // Planned from polling summaries (plan.ts): judged on the record this run wrote, or by the summary's verdicts.
+    if (shas.some((sha) => refs.get(sha)?.verdicts)) await recorder.flush();
     const judgedAt = clock.now().getTime();
     let n = 0;
     for (const sha of shas) {
       if (stopped) return;
       const ref = refs.get(sha);
       if (!ref) continue;
-      const answers = recordObservations(recorder.recordOf(sha, ref.record));
-      for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, ref.cert, answers, judgedAt)]++;
+      const written = ref.verdicts ? recorder.writtenRecord(sha) : null;
+      if (ref.verdicts && !written) {
+        for (const caseId of ref.caseIds) verdicts[verdictAt(ref.verdicts.get(caseId)!, ref.cert.notAfter, judgedAt)]++;
+      } else {
+        const answers = recordObservations(written?.record ?? recorder.recordOf(sha, ref.record));
+        for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, written?.cert ?? ref.cert, answers, judgedAt)]++;
+      }
       if (++n % YIELD_EVERY === 0) await yieldToEventLoop(); // the OCSP requests' spacing runs on this thread
     }
   };

@@ -8,7 +8,7 @@
  */
 import type { Case, Observation, TrackedCertificate } from '../domain.js';
 import type { EvidenceRecord } from '../rules/evidence.js';
-import type { CertificateStatus } from '../rules/verdict.js';
+import type { CertificateStatus, VerdictPlan } from '../rules/verdict.js';
 
 export { StoreError } from './store-error.js';
 
@@ -153,6 +153,52 @@ export interface SettledPoolRead {
   readonly settled?: 'due' | 'whole' | 'none';
 }
 
+/** One source of a polling summary: its route, kind and hash, and its latest answers as the planner reads them. */
+export interface SummarySource {
+  readonly kind: 'crl' | 'ocsp';
+  readonly route: 'cdp' | 'aia' | 'given' | 'ccadb';
+  readonly hash: string;
+  /** The latest answer, with only what planning reads (status, times, reason, error kind, whether served stale). */
+  readonly latest: SummaryAnswer | null;
+  readonly latestVerifiedAt: number | null;
+  readonly latestDefiniteStatus: Observation['status'] | null;
+}
+
+export interface SummaryAnswer {
+  readonly observedAt: number;
+  readonly status: Observation['status'];
+  readonly revocationTime: number | null;
+  readonly reasonCode: number | null;
+  readonly errorKind: string | null;
+  readonly stale: boolean;
+}
+
+/**
+ * A polling summary as read from the narrow polling index (store/layout.ts has its format), its issuer and sources
+ * still short hashes that the planner resolves (check/poll-summary.ts).
+ */
+export interface PollSummary {
+  readonly kind: 'summary';
+  readonly caseId: string;
+  readonly sha256: string;
+  readonly rev: number;
+  readonly serial: string;
+  readonly notAfter: number;
+  readonly issuerHash: string;
+  readonly isCA: boolean;
+  readonly revokedInLife: boolean;
+  readonly refused: boolean;
+  readonly sources: readonly SummarySource[];
+  readonly verdicts: VerdictPlan | null;
+  readonly pollDue: number | null;
+  readonly pollSettled: boolean;
+}
+
+/** An entry of the polling index as planning reads it: its summary, or the whole item where it has none yet. */
+export type PollRead = PollSummary | CaseCertificate;
+
+export const isPollSummary = (r: PollRead): r is PollSummary => (r as PollSummary).kind === 'summary';
+
 /** Cases, the certificates they track with their evidence records, and the polling index over those records. */
 export interface CaseStore extends StoreCounters {
   /** Creates the case; false when a case with that id exists already (conditional write). */
@@ -197,6 +243,12 @@ export interface CaseStore extends StoreCounters {
    * the rest are read. The settled pool's shards follow (SettledPoolRead).
    */
   visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>, options?: SettledPoolRead): Promise<void>;
+  /**
+   * What visitPollDue hands over, read through the narrow polling index: each due certificate's polling summary
+   * (~180 bytes) where it has one, its whole item where it has none (written before summaries, or a table without
+   * the narrow index). Planning reads whole items only for what it cannot decide from a summary.
+   */
+  visitPollSummaries(now: number, visit: (shard: PollRead[]) => void | Promise<void>, options?: SettledPoolRead): Promise<void>;
   /** How many certificates each case tracks (kept on the case item). */
   certificateCounts(): Promise<Map<string, number>>;
   /** One record, read consistently (after a conditional write lost). */

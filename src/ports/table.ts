@@ -49,8 +49,8 @@ export interface QuerySpec {
   readonly index?: string;
   /** Only sort keys that begin with this. */
   readonly prefix?: string;
-  /** Only sort keys up to and including this. */
-  readonly upTo?: string;
+  /** Only sort keys up to and including this (a number on an index whose sort key is one, `poll-due`). */
+  readonly upTo?: string | number;
   /** Only these attributes (ProjectionExpression). */
   readonly projection?: readonly string[];
 }

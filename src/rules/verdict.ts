@@ -516,6 +516,50 @@ export function verdictOf(
   return decide(cert, underVersion(version, cert, evidenceOf(cert, observations)), deadline, now).verdict;
 }
 
+/**
+ * A certificate's verdict at any instant, worked out once from its record: decide() reads the instant only
+ * through two comparisons (expired: notAfter <= now; late: now > deadline), so three verdicts and the deadline
+ * say it for every instant until the record or the case changes. The polling summary keeps them
+ * (store/layout.ts), so a check can count the verdicts of certificates whose records it never reads.
+ */
+export interface VerdictPlan {
+  readonly deadline: number | null;
+  /** Live and not past the deadline (or no deadline). */
+  readonly onTime: Verdict;
+  /** Live and past the deadline. */
+  readonly late: Verdict;
+  /** Expired (notAfter <= now). */
+  readonly expired: Verdict;
+}
+
+export function verdictPlan(
+  kase: Case,
+  cert: TrackedCertificate,
+  observations: readonly Observation[],
+  rules: RuleOptions = {},
+): VerdictPlan {
+  const deadline = computeDeadline(kase, cert, rules);
+  const version = deadline.ruleVersion ?? ruleVersionAt(rulesInstant(kase, rules), rules.versions);
+  const evidence = underVersion(version, cert, evidenceOf(cert, observations));
+  const d = deadline.deadline;
+  // One instant of each regime; where a regime cannot happen (a deadline after notAfter has no "live and late"),
+  // the verdict kept for it is never read.
+  const onTimeAt = Math.min(d ?? Number.MAX_SAFE_INTEGER, cert.notAfter - 1);
+  const lateAt = d === null ? cert.notAfter - 1 : Math.min(d + 1, cert.notAfter - 1);
+  return {
+    deadline: d,
+    onTime: decide(cert, evidence, deadline, onTimeAt).verdict,
+    late: decide(cert, evidence, deadline, lateAt).verdict,
+    expired: decide(cert, evidence, deadline, cert.notAfter).verdict,
+  };
+}
+
+/** The verdict a plan gives at `now`: the same as verdictOf on the record it was worked out from. */
+export function verdictAt(plan: VerdictPlan, notAfter: number, now: number): Verdict {
+  if (notAfter <= now) return plan.expired;
+  return plan.deadline !== null && now > plan.deadline ? plan.late : plan.onTime;
+}
+
 export function judgeEvidence(
   kase: Case,
   cert: TrackedCertificate,

@@ -46,10 +46,12 @@
  */
 import { createHash } from 'node:crypto';
 import { plainObservation, type Case, type Observation, type SweepIndexOrigin } from '../domain.js';
-import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
+import { EMPTY_RECORD, evidenceOf, latestAnswers, recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+import { refusedSources, revocationSources } from '../rules/revocation-sources.js';
+import { VERDICT_NAMES, verdictPlan, type VerdictPlan } from '../rules/verdict.js';
 import type { OpenRun } from '../ports/index.js';
 import type { Item, Key } from '../ports/table.js';
-import type { CaseCertificate, StoredCertificate, StoredObservation } from '../ports/store.js';
+import type { CaseCertificate, PollSummary, StoredCertificate, StoredObservation, SummaryAnswer, SummarySource } from '../ports/store.js';
 
 export type { Item } from '../ports/table.js';
 
@@ -68,6 +70,8 @@ export const caseIdOf = (sk: unknown): string => String(sk).slice(CASE.length);
 /** A case's partition: its certificates (sort keys CERT_PREFIX…) and its notices (NOTICE_PREFIX…). */
 export const casePartition = (caseId: string): string => `${CASE}${caseId}`;
 export const CERT_PREFIX = CERT;
+/** The case id of a case partition's key. */
+export const caseIdOfPartition = (pk: unknown): string => String(pk).slice(CASE.length);
 export const caseCertificateKey = (caseId: string, sha256: string): Key => ({ pk: casePartition(caseId), sk: `${CERT}${sha256}` });
 /** The SHA-256 of a case's certificate item, from its sort key. */
 export const certificateShaOf = (sk: unknown): string => String(sk).slice(CERT.length);
@@ -370,6 +374,7 @@ export function certificateItem(
   rev: number,
   pollDue: number | null,
   settled = false,
+  kase: Case | null = null,
 ): Item {
   return {
     pk: casePartition(cert.caseId),
@@ -377,8 +382,22 @@ export function certificateItem(
     c: packCertificate(cert),
     ev: packRecord(record),
     rev,
+    ps: pollSummaryOf(cert, record, rev, kase),
     ...(pollKeys(cert, pollDue, settled) ?? {}),
   };
+}
+
+/** The polling summary written with a record (below), its verdicts worked out when the case is at hand. */
+export function pollSummaryOf(cert: StoredCertificate, record: EvidenceRecord, rev: number, kase: Case | null): string {
+  let verdicts: VerdictPlan | null = null;
+  try {
+    verdicts = kase ? verdictPlan(kase, cert, recordObservations(record)) : null;
+  } catch {
+    // A case the rules cannot judge (status says why): its summary goes without verdicts, and the check reads the
+    // whole item to count them, where the same error surfaces as it always did. A record write never fails on it.
+    verdicts = null;
+  }
+  return packPollSummary(cert, record, rev, verdicts);
 }
 
 export function toCaseCertificate(i: Item): CaseCertificate {
@@ -535,3 +554,196 @@ export const sweepHealthPrefix = (url: string): string => `${sweepUrlId(url)}#`;
 /** A sweep fanned out across the queue, while its jobs run (ports/sweep-runs.ts; TTL like OPENRUNS). */
 export const SWEEP_OPEN = 'SWEEP#OPEN';
 export const openSweepKey = (sweep: number): Key => ({ pk: SWEEP_OPEN, sk: padSweep(sweep) });
+
+// -- the polling summary (issue 29): what the planner decides on, small enough to read for every due certificate --
+//
+// The polling index `poll-due` (keys `pk2`/`pd`) projects the table's keys and one attribute, `ps`: a packed JSON
+// array written with every write of the certificate's record (certificateItem, TableStore.writeRecords), so it is
+// never older than the record. Planning an unchanged run reads it instead of the whole item (the certificate and
+// its record, ~1.1 KB): `[format, rev, serial, notAfter, issuer, flags, sources, verdicts]`.
+// - serial: the hex serial as base64url when it has an even number of hex digits, else `x` and the hex;
+// - notAfter and every time: base 36 epoch ms;
+// - issuer and each source: 5 base64url characters of a SHA-1 (sourceHash), resolved by the planner through the
+//   source states and the items it has read whole (PollSummaryResolver): a hash it cannot resolve, or one that
+//   two keys share, sends it to the whole item;
+// - flags: 1 the certificate is a CA; 2 revoked in its life (the record's effective revocation is at or before
+//   notAfter: an expired certificate then leaves the index); 4 its sources are past the cap (refused sources are
+//   reported from the whole item);
+// - sources, in revocationSources order: [route+hash, at, status, revocationTime, reasonCode, errorKind, stale,
+//   verifiedAt, definiteStatus], trailing nulls left out: the latest answer (what `previous` and the settled round
+//   read), then the latest verified and latest definite answers when the latest is not one of them;
+// - verdicts (with the case; absent otherwise): [deadline, three verdict codes] (rules/verdict.ts verdictPlan).
+
+const SUMMARY_FORMAT = 1;
+const ROUTE_CODES = { 'crl cdp': 'c', 'ocsp aia': 'a', 'crl given': 'g', 'ocsp given': 'o', 'crl ccadb': 'd' } as const;
+const STATUS_CODES = { good: 'g', revoked: 'r', unknown: 'u', error: 'e' } as const;
+const VERDICT_CODES = 'portxnud'; // VERDICT_NAMES order: pending overdue revoked_on_time revoked_late expired expired_overdue no_deadline undetermined
+
+/** 5 base64url characters (30 bits) of a SHA-1: the name of a source (`kind url`) or issuer in a polling summary. */
+export const sourceHash = (text: string): string => createHash('sha1').update(text).digest('base64url').slice(0, 5);
+
+const b36 = (ms: number): string => Math.trunc(ms).toString(36);
+const from36 = (s: unknown): number => Number.parseInt(String(s), 36);
+
+function packSerial(hex: string): string {
+  return /^(?:[0-9a-f]{2})+$/i.test(hex) && hex === hex.toLowerCase() ? Buffer.from(hex, 'hex').toString('base64url') : `x${hex}`;
+}
+function unpackSerial(s: string): string {
+  return s.startsWith('x') ? s.slice(1) : Buffer.from(s, 'base64url').toString('hex');
+}
+
+function packLatest(
+  facts: { latest: Observation | null; latestVerified: Observation | null; latestDefinite: Observation | null } | undefined,
+): unknown[] {
+  const o = facts?.latest;
+  if (!o) return [];
+  const fields: unknown[] = [
+    b36(o.observedAt),
+    STATUS_CODES[o.status],
+    o.status === 'revoked' && o.revocationTime !== null ? b36(o.revocationTime) : null,
+    o.status === 'revoked' ? o.reasonCode : null,
+    o.status === 'error' ? (o.error?.kind ?? '') : null,
+    o.status !== 'error' && o.nextUpdate !== null && o.nextUpdate < o.observedAt ? 1 : null,
+    facts.latestVerified && facts.latestVerified !== o ? b36(facts.latestVerified.observedAt) : null,
+    // The latest definite answer when it is not the latest: its status, or `-` for none although the latest is
+    // good or revoked (a hold, or a revocation without a date, is not definite: rules/evidence.ts).
+    facts.latestDefinite === o
+      ? null
+      : facts.latestDefinite
+        ? STATUS_CODES[facts.latestDefinite.status]
+        : o.status === 'good' || o.status === 'revoked'
+          ? '-'
+          : null,
+  ];
+  while (fields.length > 2 && fields[fields.length - 1] === null) fields.pop();
+  return fields;
+}
+
+/** The `ps` attribute of a tracked certificate's item. `verdicts` only with the certificate's case. */
+export function packPollSummary(cert: StoredCertificate, record: EvidenceRecord, rev: number, verdicts: VerdictPlan | null): string {
+  const facts = latestAnswers(record);
+  const flags = (cert.isCA ? 1 : 0) | (revokedInLife(cert, record) ? 2 : 0) | (refusedSources(cert).length > 0 ? 4 : 0);
+  const sources = revocationSources(cert).map((s) => {
+    const key = `${s.kind} ${s.url}`;
+    return [`${ROUTE_CODES[`${s.kind} ${s.route}` as keyof typeof ROUTE_CODES]}${sourceHash(key)}`, ...packLatest(facts.get(key))];
+  });
+  const summary: unknown[] = [
+    SUMMARY_FORMAT,
+    rev,
+    packSerial(cert.serial),
+    b36(cert.notAfter),
+    sourceHash(cert.issuerSha256),
+    flags,
+    sources,
+  ];
+  if (verdicts)
+    summary.push([
+      verdicts.deadline === null ? null : b36(verdicts.deadline),
+      [verdicts.onTime, verdicts.late, verdicts.expired].map((v) => VERDICT_CODES[VERDICT_NAMES.indexOf(v)]).join(''),
+    ]);
+  return JSON.stringify(summary);
+}
+
+function revokedInLife(cert: StoredCertificate, record: EvidenceRecord): boolean {
+  const effective = evidenceOf(cert, recordObservations(record)).effectiveRevocationTime;
+  return effective !== null && effective <= cert.notAfter;
+}
+
+const ROUTES = Object.fromEntries(Object.entries(ROUTE_CODES).map(([k, c]) => [c, k.split(' ')])) as Record<
+  string,
+  ['crl' | 'ocsp', SummarySource['route']]
+>;
+const STATUSES = Object.fromEntries(Object.entries(STATUS_CODES).map(([k, c]) => [c, k])) as Record<string, Observation['status']>;
+
+/** The summary of an index item, or null when it has none (written before summaries) or one of another format. */
+export function readPollSummary(i: Item): PollSummary | null {
+  if (typeof i.ps !== 'string') return null;
+  const p = JSON.parse(i.ps) as unknown[];
+  if (p[0] !== SUMMARY_FORMAT) return null;
+  const flags = Number(p[5]);
+  const verdicts = p[7] as [string | null, string] | undefined;
+  return {
+    kind: 'summary',
+    caseId: caseIdOfPartition(i.pk),
+    sha256: certificateShaOf(i.sk),
+    rev: Number(p[1]),
+    serial: unpackSerial(String(p[2])),
+    notAfter: from36(p[3]),
+    issuerHash: String(p[4]),
+    isCA: (flags & 1) !== 0,
+    revokedInLife: (flags & 2) !== 0,
+    refused: (flags & 4) !== 0,
+    sources: (p[6] as unknown[][]).map((s) => {
+      const tag = String(s[0]);
+      const [kind, route] = ROUTES[tag.charAt(0)]!;
+      const latest: SummaryAnswer | null =
+        s.length > 1
+          ? {
+              observedAt: from36(s[1]),
+              status: STATUSES[String(s[2])]!,
+              revocationTime: s[3] == null ? null : from36(s[3]),
+              reasonCode: (s[4] ?? null) as number | null,
+              errorKind: (s[5] ?? null) as string | null,
+              stale: s[6] === 1,
+            }
+          : null;
+      const verifiedAt = s[7] == null ? (latest && latest.status !== 'error' ? latest.observedAt : null) : from36(s[7]);
+      const definite =
+        s[8] === '-'
+          ? null
+          : s[8] == null
+            ? latest && (latest.status === 'good' || latest.status === 'revoked')
+              ? latest.status
+              : null
+            : STATUSES[String(s[8])]!;
+      return { kind, route, hash: tag.slice(1), latest, latestVerifiedAt: verifiedAt, latestDefiniteStatus: definite ?? null };
+    }),
+    verdicts: verdicts
+      ? {
+          deadline: verdicts[0] === null ? null : from36(verdicts[0]),
+          onTime: VERDICT_NAMES[VERDICT_CODES.indexOf(verdicts[1].charAt(0))]!,
+          late: VERDICT_NAMES[VERDICT_CODES.indexOf(verdicts[1].charAt(1))]!,
+          expired: VERDICT_NAMES[VERDICT_CODES.indexOf(verdicts[1].charAt(2))]!,
+        }
+      : null,
+    pollDue: i.pd === undefined || i.pd === null ? null : Number(i.pd),
+    pollSettled: inSettledPool(i.pk2),
+  };
+}
+
+/** The attributes the narrow polling index projects besides the table's and its own keys. */
+export const POLL_SUMMARY_ATTRIBUTES = ['ps'] as const;
+
+/**
+ * The size DynamoDB counts for an item (its attribute names and values: a string's UTF-8 bytes, a number's
+ * ~1 byte per two significant digits plus one, a binary's bytes): what a read of it is billed for.
+ */
+export function itemSize(i: Item): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(i)) {
+    n += Buffer.byteLength(name);
+    if (typeof value === 'string') n += Buffer.byteLength(value);
+    else if (typeof value === 'number')
+      n +=
+        Math.ceil(
+          String(Math.abs(value))
+            .replace(/[.-]/g, '')
+            .replace(/^0+|0+$/g, '').length / 2,
+        ) + 1;
+    else if (value instanceof Uint8Array) n += value.byteLength;
+    else if (typeof value === 'boolean' || value === null) n += 1;
+    else n += Buffer.byteLength(JSON.stringify(value));
+  }
+  return n;
+}
+
+/**
+ * A tracked certificate's item given its polling summary, as an item written today carries it (the migration of a
+ * table made before the narrow polling index, adapters/local/poll-migration.ts); any other item as it is.
+ */
+export function withPollSummary(i: Item, cases: ReadonlyMap<string, Case>): Item {
+  if (typeof i.c !== 'string' || typeof i.ev !== 'string' || !String(i.sk).startsWith(CERT) || !String(i.pk).startsWith(CASE)) return i;
+  const caseId = caseIdOfPartition(i.pk);
+  const cert = unpackCertificate(i.c, caseId, certificateShaOf(i.sk));
+  return { ...i, ps: pollSummaryOf(cert, unpackRecord(i.ev), Number(i.rev ?? 0), cases.get(caseId) ?? null) };
+}

@@ -25,6 +25,7 @@ import {
   certificateItem,
   certificateShaOf,
   toCaseCertificate,
+  toCase,
 } from './layout.js';
 
 export async function addCertificatesInSlices(
@@ -61,7 +62,7 @@ export async function addCertificatesInSlices(
     // A certificate another case already watches has observations: its record starts from theirs.
     const known = await recordsElsewhere(table, otherCases, [...fresh.keys()]);
     await table.batchPut(
-      [...fresh.values()].map((c) => certificateItem(c, known.get(c.sha256) ?? EMPTY_RECORD, 0, 0)),
+      [...fresh.values()].map((c) => certificateItem(c, known.get(c.sha256) ?? EMPTY_RECORD, 0, 0, false, toCase(kase))),
       `certificates of case ${caseId}`,
     );
     const counted = await table.updateIf(

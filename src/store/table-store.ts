@@ -12,8 +12,10 @@ import { EMPTY_RECORD, type EvidenceRecord } from '../rules/evidence.js';
 import type { NoticeLedger } from '../ports/mail.js';
 import type { RunLedger } from '../ports/runs.js';
 import {
+  isPollSummary,
   StoreError,
   type CaseCertificate,
+  type PollRead,
   type RecordWrite,
   type SettledPoolRead,
   type Store,
@@ -27,6 +29,7 @@ import {
   CERT_PREFIX,
   caseCertificateKey,
   caseIdOf,
+  caseIdOfPartition,
   caseKey,
   casePartition,
   certificateItem,
@@ -37,14 +40,16 @@ import {
   packRecord,
   POLL_SHARDS,
   pollKeys,
+  pollSummaryOf,
   pollPartition,
   pollUpTo,
+  readPollSummary,
   settledPartition,
   SHA256_DIGITS,
   toCase,
   toCaseCertificate,
 } from './layout.js';
-import { POLL_INDEX } from './poll-index.js';
+import { POLL_DUE_INDEX, POLL_INDEX } from './poll-index.js';
 import { addCertificatesInSlices } from './table-bulk.js';
 import { TableRunStore } from './table-runs.js';
 
@@ -134,8 +139,9 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
         otherCases.filter((id) => id !== caseId),
         [...fresh.keys()],
       );
+      const kase = await this.caseForSummary(caseId);
       await this.table.batchPut(
-        [...fresh.values()].map((c) => certificateItem(c, known.get(c.sha256) ?? EMPTY_RECORD, 0, 0)),
+        [...fresh.values()].map((c) => certificateItem(c, known.get(c.sha256) ?? EMPTY_RECORD, 0, 0, false, kase)),
         `certificates of case ${caseId}`,
       );
       const counted = await this.table.updateIf(
@@ -214,28 +220,96 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
     );
   }
 
-  /** One shard of the polling index: the certificates of every case due by `now` whose sha256 starts with `shard`. */
-  private readShard(shard: string, now: number): Promise<CaseCertificate[]> {
+  /**
+   * Which polling index is read: the narrow one (`poll-due`, summaries), the one that projects everything
+   * (`poll`: a table made before the narrow one, or in AWS while the narrow one is being built), or none (a
+   * home made before either). Learned from the table, and from a query the narrow index refuses.
+   */
+  private narrowUnavailable = false;
+
+  private pollIndexRead(): 'narrow' | 'full' | 'none' {
+    if (!this.narrowUnavailable && this.table.hasIndex(POLL_DUE_INDEX)) return 'narrow';
+    return this.table.hasIndex(POLL_INDEX) ? 'full' : 'none';
+  }
+
+  /** The polling index partitions of one shard this read takes, each with how far up it reads (null: whole). */
+  private static shardParts(shard: string, now: number, settled: 'due' | 'whole' | 'none'): [string, number | null][] {
+    const parts: [string, number | null][] = [[pollPartition(shard), now]];
+    if (settled !== 'none') parts.push([settledPartition(shard), settled === 'whole' ? null : now]);
+    return parts;
+  }
+
+  /** One partition of `poll`: whole items. */
+  private readFullPart(pk2: string, upTo: number | null): Promise<CaseCertificate[]> {
     return queryAll(
       this.table,
-      { pk: pollPartition(shard), index: POLL_INDEX, upTo: pollUpTo(now) },
-      `the certificates due (shard ${shard})`,
+      { pk: pk2, index: POLL_INDEX, ...(upTo === null ? {} : { upTo: pollUpTo(upTo) }) },
+      `the certificates due (${pk2})`,
       toCaseCertificate,
     );
   }
 
-  /** One shard of the settled pool: whole, or what is due by `upTo` (a planner without settled rounds). */
-  private readSettledShard(shard: string, upTo: number | null): Promise<CaseCertificate[]> {
-    return queryAll(
-      this.table,
-      { pk: settledPartition(shard), index: POLL_INDEX, ...(upTo === null ? {} : { upTo: pollUpTo(upTo) }) },
-      `the settled certificates (shard ${shard})`,
-      toCaseCertificate,
-    );
+  /**
+   * One partition of `poll-due`: summaries, and the whole items of entries without one (written before
+   * summaries existed: read whole, as `poll` read them, until their next record write adds it).
+   */
+  private async readSummaryPart(pk2: string, upTo: number | null): Promise<PollRead[]> {
+    const out: PollRead[] = [];
+    const bare: { caseId: string; sha256: string }[] = [];
+    try {
+      await this.table.queryPages(
+        { pk: pk2, index: POLL_DUE_INDEX, ...(upTo === null ? {} : { upTo }) },
+        `the certificates due (${pk2})`,
+        (items) => {
+          for (const item of items) {
+            const summary = readPollSummary(item);
+            if (summary) out.push(summary);
+            else bare.push({ caseId: caseIdOfPartition(item.pk), sha256: certificateShaOf(item.sk) });
+          }
+        },
+      );
+    } catch (err) {
+      // In AWS between deploying the narrow index and its backfill finishing, DynamoDB refuses to read it: the
+      // old index still answers (docs/data-model.md, "Upgrading the polling index").
+      if (
+        !(err instanceof StoreError) ||
+        !/ValidationException/.test(err.message) ||
+        !/index/i.test(err.message) ||
+        !this.table.hasIndex(POLL_INDEX)
+      )
+        throw err;
+      this.narrowUnavailable = true;
+      return this.readFullPart(pk2, upTo);
+    }
+    for (const cc of await this.getCaseCertificates(bare)) out.push(cc);
+    return out;
+  }
+
+  /** Whole items for what a summary read handed over (listPollDue and visitPollDue hand out whole items). */
+  private async wholeItems(reads: PollRead[]): Promise<CaseCertificate[]> {
+    const wanted: { caseId: string; sha256: string }[] = [];
+    for (const r of reads) if (isPollSummary(r)) wanted.push({ caseId: r.caseId, sha256: r.sha256 });
+    const got = new Map<string, CaseCertificate>();
+    for (let i = 0; i < wanted.length; i += 1000)
+      for (const cc of await this.getCaseCertificates(wanted.slice(i, i + 1000))) got.set(`${cc.cert.caseId}\u0000${cc.cert.sha256}`, cc);
+    // In the order the index handed them over (shard by shard, by due time).
+    const out: CaseCertificate[] = [];
+    for (const r of reads) {
+      const cc = isPollSummary(r) ? got.get(`${r.caseId}\u0000${r.sha256}`) : r;
+      if (cc) out.push(cc);
+    }
+    return out;
+  }
+
+  private readShard(shard: string, now: number, settled: 'due' | 'whole' | 'none'): Promise<PollRead[]> {
+    const parts = TableStore.shardParts(shard, now, settled);
+    const read = (pk2: string, upTo: number | null): Promise<PollRead[]> =>
+      this.pollIndexRead() === 'narrow' ? this.readSummaryPart(pk2, upTo) : this.readFullPart(pk2, upTo);
+    return Promise.all(parts.map(([pk2, upTo]) => read(pk2, upTo))).then((lists) => lists.flat());
   }
 
   async listPollDue(now: number, options: SettledPoolRead = {}): Promise<CaseCertificate[]> {
-    if (!this.table.hasIndex(POLL_INDEX)) {
+    if (this.pollIndexRead() === 'none') {
       // A home created before the index existed (dynalite cannot add one to a table): read every case instead.
       const out: CaseCertificate[] = [];
       for (const kase of await this.listCases()) {
@@ -252,36 +326,36 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
       }
       return out;
     }
-    const reads = [...POLL_SHARDS].map((shard) => this.readShard(shard, now));
     const settled = options.settled ?? 'due';
-    if (settled !== 'none') for (const shard of POLL_SHARDS) reads.push(this.readSettledShard(shard, settled === 'whole' ? null : now));
-    return (await Promise.all(reads)).flat();
+    const reads = await Promise.all([...POLL_SHARDS].map((shard) => this.readShard(shard, now, settled)));
+    return this.wholeItems(reads.flat());
   }
 
   async visitPollDue(now: number, visit: (shard: CaseCertificate[]) => void | Promise<void>, options: SettledPoolRead = {}): Promise<void> {
-    if (!this.table.hasIndex(POLL_INDEX)) {
+    if (this.pollIndexRead() === 'none') {
       await visit(await this.listPollDue(now, options));
       return;
     }
+    await this.visitShards(now, options, async (shard) => visit(await this.wholeItems(shard)));
+  }
+
+  async visitPollSummaries(now: number, visit: (shard: PollRead[]) => void | Promise<void>, options: SettledPoolRead = {}): Promise<void> {
+    if (this.pollIndexRead() === 'none') {
+      await visit(await this.listPollDue(now, options));
+      return;
+    }
+    await this.visitShards(now, options, visit);
+  }
+
+  private async visitShards(now: number, options: SettledPoolRead, visit: (shard: PollRead[]) => void | Promise<void>): Promise<void> {
     // Shard by shard, in shard order, each handed over as soon as it is read whole while the next two are read:
     // the planner starts on the first shards (and their certificates can be asked) long before the last, where
     // reading all 16 at once finished them together. A shard of the settled pool is read with the same shard of
     // the every-run partitions and handed over with it: a certificate tracked in two cases may have an entry in
     // each, and the planner needs every case of a certificate at once.
     const settled = options.settled ?? 'due';
-    const shards = [...POLL_SHARDS].map((shard) =>
-      settled === 'none'
-        ? () => this.readShard(shard, now)
-        : async () => {
-            const [due, pooled] = await Promise.all([
-              this.readShard(shard, now),
-              this.readSettledShard(shard, settled === 'whole' ? null : now),
-            ]);
-            for (const cc of pooled) due.push(cc);
-            return due;
-          },
-    );
-    const reads: Promise<CaseCertificate[]>[] = [];
+    const shards = [...POLL_SHARDS].map((shard) => () => this.readShard(shard, now, settled));
+    const reads: Promise<PollRead[]>[] = [];
     const read = (i: number): void => {
       const p = shards[i]!();
       p.catch(() => undefined); // awaited in turn below
@@ -300,19 +374,39 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
     }
   }
 
+  /** Cases by id, for the verdicts of the polling summaries written with records (a case's deadline inputs never change). */
+  private readonly casesForSummaries = new Map<string, Promise<Case | null>>();
+
+  private caseForSummary(caseId: string): Promise<Case | null> {
+    let kase = this.casesForSummaries.get(caseId);
+    if (!kase) {
+      kase = this.getCase(caseId);
+      kase.catch(() => this.casesForSummaries.delete(caseId));
+      this.casesForSummaries.set(caseId, kase);
+    }
+    return kase;
+  }
+
   async writeRecords(writes: readonly RecordWrite[]): Promise<RecordWrite[]> {
+    const cases = new Map<string, Case | null>();
+    for (const id of new Set(writes.map((w) => w.cert.caseId))) cases.set(id, await this.caseForSummary(id));
     await this.table.batchPut(
-      writes.filter((w) => w.soleWriter).map((w) => certificateItem(w.cert, w.record, w.rev + 1, w.pollDue, w.pollSettled)),
+      writes
+        .filter((w) => w.soleWriter)
+        .map((w) => certificateItem(w.cert, w.record, w.rev + 1, w.pollDue, w.pollSettled, cases.get(w.cert.caseId) ?? null)),
       'evidence records',
     );
     const lost: RecordWrite[] = [];
     for (const w of writes.filter((x) => !x.soleWriter)) {
       const poll = pollKeys(w.cert, w.pollDue, w.pollSettled);
+      const record = {
+        ev: packRecord(w.record),
+        rev: w.rev + 1,
+        ps: pollSummaryOf(w.cert, w.record, w.rev + 1, cases.get(w.cert.caseId) ?? null),
+      };
       const written = await this.table.updateIf(
         caseCertificateKey(w.cert.caseId, w.cert.sha256),
-        poll
-          ? { set: { ev: packRecord(w.record), rev: w.rev + 1, ...poll } }
-          : { set: { ev: packRecord(w.record), rev: w.rev + 1 }, remove: POLL_ATTRIBUTES },
+        poll ? { set: { ...record, ...poll } } : { set: record, remove: POLL_ATTRIBUTES },
         { attr: 'rev', eq: w.rev },
         `the evidence record of certificate ${w.cert.sha256} in case ${w.cert.caseId}`,
       );

@@ -1,6 +1,6 @@
 /**
  * The AWS planner's jobs as the whole-run planner made them before issue 29 (every job built in memory from one
- * lean plan), and a digest of a set of queued jobs that ignores job ids, job order and JSON key order: the
+ * lean plan), and a digest of a set of queued jobs that ignores job ids, job order, the order of a CRL job's certificates and JSON key order: the
  * streamed planner (src/check/fan-out.ts planRun) must queue the same jobs. Used by the planner tests and by
  * bench/planner-run.ts.
  */
@@ -18,6 +18,7 @@ const lean = (c: JobCertificate): JobCertificate => ({
   caseIds: c.caseIds,
   previous: c.previous,
   sources: c.sources,
+  ...(c.settled ? { settled: true } : {}),
   ...(c.disclosedCrlUrls ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned } : {}),
 });
 
@@ -27,7 +28,7 @@ export async function referenceJobs(
   now: number,
   options: PlanOptions & { ocspBatchSize?: number } = {},
 ): Promise<QueuedJob[]> {
-  const plan = await planCheck(store, now, { ...options, lean: true });
+  const plan = await planCheck(store, now, { ...options, lean: true, settledPool: true });
   const batchSize = options.ocspBatchSize ?? 100;
   const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl: { ...crl, certificates: crl.certificates.map(lean) } }));
   for (const unordered of groupByHost(plan.ocspJobs).values()) {
@@ -81,7 +82,12 @@ export class JobsDigest {
       this.ocspBatches++;
       this.certificates += job.ocsp.length;
     }
-    this.hashes.push(createHash('sha256').update(canonical(job)).digest('hex'));
+    // A CRL job's certificates are a set (each is judged on its own): the planner's order of them is not compared.
+    const inOrder: QueuedJob =
+      job.kind === 'crl'
+        ? { kind: 'crl', crl: { ...job.crl, certificates: [...job.crl.certificates].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1)) } }
+        : job;
+    this.hashes.push(createHash('sha256').update(canonical(inOrder)).digest('hex'));
   }
 
   digest(): string {

@@ -91,12 +91,12 @@ describe('CDK stack', () => {
     // One index: the sparse polling index the planner reads (only certificates that still need asking).
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
       {
-        IndexName: 'poll',
+        IndexName: 'poll-due',
         KeySchema: [
           { AttributeName: 'pk2', KeyType: 'HASH' },
-          { AttributeName: 'sk2', KeyType: 'RANGE' },
+          { AttributeName: 'pd', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['ps'] },
       },
     ]);
   });
@@ -182,7 +182,7 @@ describe('CDK stack', () => {
     if (word === 'plans a check run') {
       expect(onIndex).toHaveLength(1);
       expect(onIndex[0]!.Action).toBe('dynamodb:Query');
-      expect(onIndex[0]!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/poll']] });
+      expect(onIndex[0]!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/poll-due']] });
     } else expect(onIndex).toEqual([]);
   });
 

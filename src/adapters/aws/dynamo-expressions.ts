@@ -1,6 +1,7 @@
 /** The Table port's typed conditions and updates (ports/table.ts) as DynamoDB expressions. */
 import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Condition, QuerySpec, Update } from '../../ports/table.js';
+import { INDEX_KEYS } from '../../store/poll-index.js';
 
 /**
  * Builds a ConditionExpression and an UpdateExpression. Attribute names are written as they are: the port
@@ -62,9 +63,9 @@ export function conditionExpression(c: Condition): { text: string; refs: Express
   return { text, refs: () => expr.refs() };
 }
 
-/** A Query of one partition (of the table, or of an index on `pk2`/`sk2`): its key condition and projection. */
+/** A Query of one partition (of the table, or of a polling index, store/poll-index.ts): its key condition and projection. */
 export function queryInput(tableName: string, q: QuerySpec): QueryCommandInput {
-  const [pk, sk] = q.index ? ['pk2', 'sk2'] : ['pk', 'sk'];
+  const [pk, sk] = q.index ? (INDEX_KEYS[q.index] ?? ['pk2', 'sk2']) : ['pk', 'sk'];
   const condition =
     q.prefix !== undefined ? `${pk} = :p AND begins_with(${sk}, :s)` : q.upTo !== undefined ? `${pk} = :p AND ${sk} <= :u` : `${pk} = :p`;
   const values: Record<string, unknown> = { ':p': q.pk };

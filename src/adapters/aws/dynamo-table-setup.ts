@@ -1,6 +1,8 @@
 /**
  * The single table's creation (local mode; in AWS the CDK stack owns the table): keys `pk`/`sk`, and the
- * sparse polling index on `pk2`/`sk2` (store/layout.ts, infra/revwatch-stack.ts).
+ * sparse polling index `poll-due` on `pk2`/`pd`, projecting the polling summary only (store/poll-index.ts,
+ * infra/revwatch-stack.ts). Tables made before it have `poll` (every attribute) instead: local mode copies
+ * them into the new layout when a home is opened (adapters/local/poll-migration.ts).
  */
 import {
   CreateTableCommand,
@@ -11,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../../ports/index.js';
 import { StoreError } from '../../ports/store-error.js';
-import { POLL_INDEX } from '../../store/poll-index.js';
+import { POLL_DUE_INDEX, POLL_DUE_PROJECTION, POLL_INDEX } from '../../store/poll-index.js';
 
 /**
  * Creates the table when it does not exist, and waits until it is ACTIVE: a table still CREATING answers
@@ -27,7 +29,7 @@ export async function ensureDynamoTable(client: DynamoDBClient, name: string, cl
     if (!(err instanceof ResourceNotFoundException) && (err as Error).name !== 'ResourceNotFoundException')
       throw new StoreError(`reading the description of table ${name} failed: ${(err as Error).message}`, { cause: err });
     await createTable(client, name);
-    indexes = [POLL_INDEX];
+    indexes = [POLL_DUE_INDEX];
   }
   let status = table?.TableStatus;
   for (let attempt = 0; status !== 'ACTIVE'; attempt++) {
@@ -38,7 +40,12 @@ export async function ensureDynamoTable(client: DynamoDBClient, name: string, cl
   return indexes;
 }
 
-async function createTable(client: DynamoDBClient, name: string): Promise<void> {
+/**
+ * Creates the table. `layout` 'poll' makes it as tables were made before the narrow polling index (the index
+ * `poll` on `pk2`/`sk2`, every attribute): only tests build one, to test the migration.
+ */
+export async function createTable(client: DynamoDBClient, name: string, layout: 'poll-due' | 'poll' = 'poll-due'): Promise<void> {
+  const legacy = layout === 'poll';
   try {
     await client.send(
       new CreateTableCommand({
@@ -48,7 +55,7 @@ async function createTable(client: DynamoDBClient, name: string): Promise<void> 
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
           { AttributeName: 'pk2', AttributeType: 'S' },
-          { AttributeName: 'sk2', AttributeType: 'S' },
+          legacy ? { AttributeName: 'sk2', AttributeType: 'S' } : { AttributeName: 'pd', AttributeType: 'N' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
@@ -56,12 +63,12 @@ async function createTable(client: DynamoDBClient, name: string): Promise<void> 
         ],
         GlobalSecondaryIndexes: [
           {
-            IndexName: POLL_INDEX,
+            IndexName: legacy ? POLL_INDEX : POLL_DUE_INDEX,
             KeySchema: [
               { AttributeName: 'pk2', KeyType: 'HASH' },
-              { AttributeName: 'sk2', KeyType: 'RANGE' },
+              { AttributeName: legacy ? 'sk2' : 'pd', KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: legacy ? { ProjectionType: 'ALL' } : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...POLL_DUE_PROJECTION] },
           },
         ],
       }),

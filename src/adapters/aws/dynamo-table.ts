@@ -28,7 +28,7 @@ import type { Condition, Item, Key, QuerySpec, Table, Update } from '../../ports
 import { StoreError } from '../../ports/store-error.js';
 import { conditionExpression, Expression, queryInput } from './dynamo-expressions.js';
 import { ensureDynamoTable } from './dynamo-table-setup.js';
-import { POLL_INDEX } from '../../store/poll-index.js';
+import { POLL_DUE_INDEX, POLL_INDEX } from '../../store/poll-index.js';
 import { mapLimit } from '../../util/map-limit.js';
 import { backoffMs, retry, type RetryOptions } from '../../util/retry.js';
 
@@ -112,7 +112,8 @@ export class DynamoTable implements Table {
   async ensureTable(): Promise<void> {
     if (!this.client) throw new StoreError(`table ${this.name} was opened without a client that can describe it`);
     const indexes = await ensureDynamoTable(this.client, this.name, this.clock);
-    if (!indexes.includes(POLL_INDEX)) this.missingIndexes.add(POLL_INDEX);
+    this.missingIndexes.clear();
+    for (const index of [POLL_INDEX, POLL_DUE_INDEX]) if (!indexes.includes(index)) this.missingIndexes.add(index);
   }
 
   /** The wait before retry number `retry` (1-based): exponential, capped. */

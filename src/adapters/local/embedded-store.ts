@@ -14,18 +14,22 @@ import { openDynamoTable } from '../aws/dynamo-table.js';
 import { TableStore } from '../../store/table-store.js';
 import { InputError, isNoSpace, NoSpaceError, StoreUnavailableError } from '../../errors.js';
 import { lockHome } from './home-lock.js';
+import { migratePollIndex } from './poll-migration.js';
+import { SystemClock } from '../system-clock.js';
 import { checkTable, LevelDbDamage, liveTables, tableFileNames } from './leveldb-files.js';
 
 export const LOCAL_TABLE = 'revwatch';
 
 export interface OpenStore {
   readonly store: TableStore;
+  /** The client the store talks through (tests of the table's layout use it). */
+  readonly client?: DynamoDBClient;
   close(): Promise<void>;
 }
 
 export async function openEmbeddedStore(
   home: string,
-  options: { lockWaitMs?: number; onLockWait?: (message: string) => void } = {},
+  options: { lockWaitMs?: number; onLockWait?: (message: string) => void; onMigrated?: (message: string) => void } = {},
 ): Promise<OpenStore> {
   for (const dir of missingDirectories(join(home, 'db'))) makeStoreDirectory(dir);
   const release = await lockHome(home, { waitMs: options.lockWaitMs ?? 10 * 60_000, onLockWait: options.onLockWait });
@@ -50,11 +54,17 @@ export async function openEmbeddedStore(
   };
   try {
     await table.ensureTable();
+    // A home made before the narrow polling index is moved to it once, with one line saying so.
+    const migrated = await migratePollIndex(client, LOCAL_TABLE, new SystemClock());
+    if (migrated) {
+      (options.onMigrated ?? ((m) => process.stderr.write(`${m}\n`)))(migrated);
+      await table.ensureTable();
+    }
   } catch (err) {
     await close();
     throw err;
   }
-  return { store, close };
+  return { store, client, close };
 }
 
 /**

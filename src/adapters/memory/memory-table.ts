@@ -8,6 +8,7 @@
  */
 import type { Condition, Item, Key, QuerySpec, Table, Update } from '../../ports/table.js';
 import { compareKeys } from '../../store/layout.js';
+import { POLL_DUE_INDEX, POLL_DUE_PROJECTION } from '../../store/poll-index.js';
 import { TableStore } from '../../store/table-store.js';
 
 /**
@@ -53,7 +54,10 @@ function apply(item: Item, update: Update): void {
   }
 }
 
-/** One table with one global secondary index on `pk2`/`sk2` (sparse: only items that have both). */
+/**
+ * One table with the polling indexes (store/poll-index.ts): `poll` on `pk2`/`sk2` and `poll-due` on `pk2`/`pd`
+ * (sparse: only items that have the keys; the store writes all three together).
+ */
 export class MemoryTable implements Table {
   readonly label = 'memory';
   private readonly partitions = new Map<string, Map<string, Item>>();
@@ -103,9 +107,14 @@ export class MemoryTable implements Table {
   }
 
   async queryPages(q: QuerySpec, _what: string, onPage: (items: Item[]) => void | Promise<void>): Promise<void> {
+    if (q.index === POLL_DUE_INDEX) {
+      await onPage(this.queryDue(q));
+      return;
+    }
     const rows: [string, Item][] = [];
+    const upTo = q.upTo === undefined ? undefined : String(q.upTo);
     const wanted = (sk: string): boolean =>
-      (q.prefix === undefined || sk.startsWith(q.prefix)) && (q.upTo === undefined || compareKeys(sk, q.upTo) <= 0);
+      (q.prefix === undefined || sk.startsWith(q.prefix)) && (upTo === undefined || compareKeys(sk, upTo) <= 0);
     if (q.index) {
       for (const [sk2, key] of this.index.get(q.pk) ?? []) if (wanted(sk2)) rows.push([sk2, this.current(key)!]);
     } else {
@@ -120,6 +129,28 @@ export class MemoryTable implements Table {
     this.read += out.length;
     // One page: what a query returns is a copy taken now, as a DynamoDB page is.
     await onPage(out);
+  }
+
+  /**
+   * The narrow polling index (keys `pk2`/`pd`): ordered by the due time, then by the table's keys, and holding only
+   * what it projects (the table's keys, its own, and the polling summary), as DynamoDB's INCLUDE projection does.
+   */
+  private queryDue(q: QuerySpec): Item[] {
+    const rows: Item[] = [];
+    for (const key of this.index.get(q.pk)?.values() ?? []) {
+      const item = this.current(key)!;
+      if (typeof item.pd !== 'number' || (q.upTo !== undefined && item.pd > Number(q.upTo))) continue;
+      const projected: Item = { pk: item.pk, sk: item.sk, pk2: item.pk2, pd: item.pd };
+      for (const name of POLL_DUE_PROJECTION) if (item[name] !== undefined) projected[name] = item[name];
+      rows.push(
+        stored(
+          q.projection ? Object.fromEntries(q.projection.filter((n) => n in projected).map((n) => [n, projected[n]])) : projected,
+        ) as Item,
+      );
+    }
+    rows.sort((a, b) => Number(a.pd) - Number(b.pd) || compareKeys(String(a.pk), String(b.pk)) || compareKeys(String(a.sk), String(b.sk)));
+    this.read += rows.length;
+    return rows;
   }
 
   async queryLatest(pk: string, limit: number, _what: string): Promise<Item[]> {
