@@ -2,6 +2,8 @@
 import type { Clock, Mailer, NoticeLedger } from '../ports/index.js';
 import type { Store } from '../ports/store.js';
 import type { DisclosureLookup } from '../ports/disclosures.js';
+import type { SweepStateStore } from '../ports/revocation-index.js';
+import { TableSweepState } from '../store/table-sweep-state.js';
 import { openAwsRuntime } from './aws.js';
 import { sesMailer } from './aws-mail.js';
 import { loadConfig, type Env, type MailConfig } from './env.js';
@@ -13,10 +15,22 @@ export interface MailingRuntime {
   readonly mail: MailConfig;
   /** The CCADB disclosures in the table: notices and the digest judge with them, as `status` does. */
   readonly disclosures: DisclosureLookup | null;
+  /**
+   * The deployed sweeps' state in the table: the digest's CRL-health section, the site's CRL-health pages and
+   * the CRL-health notices. Absent: no sweep state to read (the sections say no sweep has run).
+   */
+  readonly sweepState?: SweepStateStore | null;
 }
 
 export function openMailingRuntime(env: Env): MailingRuntime {
   const { sender, defaultRecipients, digestRecipients } = loadConfig(env);
-  const { store, clock, disclosures } = openAwsRuntime(env);
-  return { store, mailer: sesMailer(), clock, mail: { sender, defaultRecipients, digestRecipients }, disclosures };
+  const { store, table, clock, disclosures } = openAwsRuntime(env);
+  return {
+    store,
+    mailer: sesMailer(),
+    clock,
+    mail: { sender, defaultRecipients, digestRecipients },
+    disclosures,
+    sweepState: new TableSweepState(table),
+  };
 }
