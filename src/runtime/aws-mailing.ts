@@ -3,6 +3,7 @@ import type { Clock, Mailer, NoticeLedger } from '../ports/index.js';
 import type { Store } from '../ports/store.js';
 import type { DisclosureLookup } from '../ports/disclosures.js';
 import type { SweepStateStore } from '../ports/revocation-index.js';
+import type { HealthNoticeLedger } from '../ports/sweep-runs.js';
 import { TableSweepState } from '../store/table-sweep-state.js';
 import { openAwsRuntime } from './aws.js';
 import { sesMailer } from './aws-mail.js';
@@ -20,17 +21,21 @@ export interface MailingRuntime {
    * the CRL-health notices. Absent: no sweep state to read (the sections say no sweep has run).
    */
   readonly sweepState?: SweepStateStore | null;
+  /** Where the notifier claims CRL-health notices after a sweep (the same table); absent: none are sent. */
+  readonly healthNotices?: HealthNoticeLedger | null;
 }
 
 export function openMailingRuntime(env: Env): MailingRuntime {
   const { sender, defaultRecipients, digestRecipients } = loadConfig(env);
   const { store, table, clock, disclosures } = openAwsRuntime(env);
+  const sweepState = new TableSweepState(table);
   return {
     store,
     mailer: sesMailer(),
     clock,
     mail: { sender, defaultRecipients, digestRecipients },
     disclosures,
-    sweepState: new TableSweepState(table),
+    sweepState: sweepState,
+    healthNotices: sweepState,
   };
 }
