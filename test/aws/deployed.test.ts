@@ -254,6 +254,14 @@ suite('the deployed system on one machine', () => {
       // The entry dropped while its certificate had not expired (BR 4.10.1), named by its serial.
       expect(s.health.some((f) => f.url === s.crlUrl && f.subject !== '' && /removed/i.test(f.code))).toBe(true);
     });
+
+    it('the notifier mails the new CRL-health violation once, after the sweep that found it', () => {
+      const s = r.sweep;
+      expect(s.healthEmails.map((e) => e.subject)).toEqual([
+        `revwatch: CRL health of Harness Owner: 1 violation(s) after sweep ${s.sweeps[0]}`,
+      ]);
+      expect(s.healthEmails[0]!.text).toContain(`crl_unreachable: ${s.goneUrl}`);
+    });
   });
 
   it("gives each function exactly the environment its handler reads (the template's Environment.Variables)", () => {

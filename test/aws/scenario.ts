@@ -157,6 +157,8 @@ export interface SweepResult {
   urlStates: Record<string, unknown>;
   health: { code: string; url: string; subject: string; firstSeen: number; lastSeen: number; resolvedAt: number | null }[];
   recordedSweeps: number[];
+  /** The notifier's CRL-health notices (on "Sweep Completed"), as SES holds them after the two sweeps. */
+  healthEmails: { subject: string; text: string }[];
 }
 
 async function main(): Promise<void> {
@@ -581,6 +583,9 @@ async function main(): Promise<void> {
           resolvedAt: f.resolvedAt,
         })),
         recordedSweeps: state.sweeps.map((x) => x.sweep),
+        healthEmails: (await services.ses.emails())
+          .filter((e) => e.subject.startsWith('revwatch: CRL health'))
+          .map((e) => ({ subject: e.subject, text: e.body.text ?? '' })),
       };
     } finally {
       client.destroy();
