@@ -208,16 +208,16 @@ export class TableSweepState implements SweepStateStore, SweepLedger, HealthNoti
   // -- CRL-health notices (notify/crl-health-notices.ts): claimed, then sent, once -----------------------
 
   async claimHealthNotice(noticeKey: string, sweep: number, now: number, leaseMs: number): Promise<boolean> {
-    // Absent, or claimed under a lease that lapsed (its sender died between claim and send); never once sent.
+    // Attribute names avoid DynamoDB reserved words (STATE, AT). Absent, or claimed under a lease that lapsed (its sender died between claim and send); never once sent.
     return this.table.putIf(
-      { ...sweepNoticeKey(noticeKey), k: noticeKey, state: 'claimed', sweep, at: now },
+      { ...sweepNoticeKey(noticeKey), k: noticeKey, noticeState: 'claimed', sweep, claimedAt: now },
       {
         or: [
           ABSENT,
           {
             and: [
-              { attr: 'state', eq: 'claimed' },
-              { attr: 'at', lt: now - leaseMs },
+              { attr: 'noticeState', eq: 'claimed' },
+              { attr: 'claimedAt', lt: now - leaseMs },
             ],
           },
         ],
@@ -228,7 +228,7 @@ export class TableSweepState implements SweepStateStore, SweepLedger, HealthNoti
 
   async markHealthNoticeSent(noticeKey: string, sweep: number, now: number): Promise<void> {
     await this.table.put(
-      { ...sweepNoticeKey(noticeKey), k: noticeKey, state: 'sent', sweep, at: now },
+      { ...sweepNoticeKey(noticeKey), k: noticeKey, noticeState: 'sent', sweep, claimedAt: now },
       `the CRL-health notice ${noticeKey}`,
     );
   }
@@ -238,7 +238,7 @@ export class TableSweepState implements SweepStateStore, SweepLedger, HealthNoti
       sweepNoticeKey(noticeKey),
       {
         and: [
-          { attr: 'state', eq: 'claimed' },
+          { attr: 'noticeState', eq: 'claimed' },
           { attr: 'sweep', eq: sweep },
         ],
       },
