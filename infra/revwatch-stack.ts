@@ -32,7 +32,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { CCADB_DISCLOSURE_STALE, CHECKS_COMPLETED, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/names.js';
 import { ENV } from '../src/runtime/env.js';
-import { CHECK_COMPLETED, EVENT_SOURCE } from '../src/adapters/aws/eventbridge-run-events.js';
+import { CHECK_COMPLETED, EVENT_SOURCE, SWEEP_COMPLETED } from '../src/adapters/aws/eventbridge-run-events.js';
 import type { StackConfig } from './config.js';
 import { RevwatchFunction } from './revwatch-function.js';
 import { CRL_PREFIX } from '../src/ports/evidence-archive.js';
@@ -265,6 +265,14 @@ export class RevwatchStack extends Stack {
       description: 'revwatch: notices after each check run',
       eventBus: bus,
       eventPattern: { source: [EVENT_SOURCE], detailType: [CHECK_COMPLETED] },
+      targets: [new LambdaFunction(notifier.fn)],
+    });
+    // After each sweep: CRL-health notices of new violation-level findings (the notifier reads SWEEP#HEALTH with
+    // Query and claims each notice in SWEEP#NOTICES with PutItem, DeleteItem on release: grants it already has).
+    new Rule(this, 'SweepCompleted', {
+      description: 'revwatch: CRL-health notices after each sweep',
+      eventBus: bus,
+      eventPattern: { source: [EVENT_SOURCE], detailType: [SWEEP_COMPLETED] },
       targets: [new LambdaFunction(notifier.fn)],
     });
     // A backstop for notices whose deadline window opens while no run finishes (a run stuck on a dead-lettered job).

@@ -9,12 +9,12 @@ export async function digest(ctx: CliContext, opts: DigestOptions): Promise<void
   const now = ctx.io.clock.now().getTime();
   const since = opts.since ? parseInstant(opts.since, '--since') : undefined;
   // Without --send, looking at the digest records nothing: run it twice, see the same new findings.
-  const produced = await ctx.withRuntime(({ store, disclosures, evidenceFiles }) =>
+  const produced = await ctx.withRuntime(({ store, disclosures, evidenceFiles, sweepState }) =>
     produceDigest(store, now, since, async (d) => ctx.print(d, () => formatDigest(d, opts.format)), {
       recordDelivery: opts.send === true,
       disclosures,
-      // The sweep keeps its state in a local home only (sweep-run.ts); in AWS mode no sweep has run.
-      sweepState: evidenceFiles ? new SweepStateFile(ctx.home()) : null,
+      // A local home's sweep state (sweep-run.ts), or in AWS mode the deployed sweeps' state in the table.
+      sweepState: evidenceFiles ? new SweepStateFile(ctx.home()) : (sweepState ?? null),
     }),
   );
   // What --send did, on stderr so that stdout stays the text to post (or the JSON): the CLI mails nothing,

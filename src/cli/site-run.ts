@@ -6,13 +6,13 @@ import type { CliContext } from './context.js';
 import { makeOutDir, writeOutFile } from './validate.js';
 
 export async function site(ctx: CliContext, opts: { out: string }): Promise<void> {
-  const files = await ctx.withRuntime(async ({ store, disclosures, evidenceFiles }) =>
-    // The sweep keeps its state in a local home only (sweep-run.ts): in AWS mode the site has no CRL-health pages.
+  const files = await ctx.withRuntime(async ({ store, disclosures, evidenceFiles, sweepState }) =>
+    // A local home's sweep state (sweep-run.ts), or in AWS mode the deployed sweeps' state in the table.
     buildSite(
       store,
       ctx.io.clock.now().getTime(),
       { disclosures },
-      evidenceFiles ? await new SweepStateFile(ctx.home()).load() : undefined,
+      evidenceFiles ? await new SweepStateFile(ctx.home()).load() : await sweepState?.load(),
     ),
   );
   for (const f of files) {

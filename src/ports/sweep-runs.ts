@@ -54,3 +54,11 @@ export interface SweepLedger {
 export interface SweepEvents {
   sweepCompleted(run: SweepRun): Promise<void>;
 }
+
+/** Where CRL-health notices are claimed and marked sent (notify/crl-health-notices.ts; store/table-sweep-state.ts in AWS). */
+export interface HealthNoticeLedger {
+  /** Claims the notice unless it was sent or is claimed under a live lease; true when this caller holds it. */
+  claimHealthNotice(noticeKey: string, sweep: number, now: number, leaseMs: number): Promise<boolean>;
+  markHealthNoticeSent(noticeKey: string, sweep: number, now: number): Promise<void>;
+  releaseHealthNotice(noticeKey: string, sweep: number): Promise<void>;
+}

@@ -4,6 +4,7 @@ import { openAwsRuntime } from './aws.js';
 import { s3EvidenceArchive, s3GoodAnswerLogs } from './aws-buckets.js';
 import { sesMailer } from './aws-mail.js';
 import { lazyFetchStack } from './lazy-fetch-stack.js';
+import { TableSweepState } from '../store/table-sweep-state.js';
 import type { Runtime, RuntimeOptions } from './runtime.js';
 
 export function openAwsCliRuntime(options: RuntimeOptions): Runtime {
@@ -19,6 +20,8 @@ export function openAwsCliRuntime(options: RuntimeOptions): Runtime {
     goodAnswers: goodAnswers?.({ runId: randomUUID(), runStartedAt: options.clock.now().getTime(), jobId: 'cli' }) ?? null,
     disclosures: core.disclosures,
     evidenceArchive: s3EvidenceArchive(options.env),
+    // What the deployed sweeps (sweeper and workers) keep in the table: digest and site read it.
+    sweepState: new TableSweepState(core.table),
     writesDone: core.writesDone,
     fetchStack: fetch.get,
     async close() {

@@ -13,6 +13,7 @@ import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } fro
 import type { Disclosures } from '../ports/disclosures.js';
 import type { EvidenceArchive } from '../ports/evidence-archive.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
+import type { SweepStateStore } from '../ports/revocation-index.js';
 import { InputError } from '../errors.js';
 import { ENV, optional, type Env } from './env.js';
 import type { FetchStack } from './fetch-stack.js';
@@ -35,6 +36,11 @@ export interface Runtime {
   readonly goodAnswers: GoodAnswerLog | null;
   /** AWS mode: the evidence bucket the worker archives verified CRLs in, when REVWATCH_EVIDENCE_BUCKET names it. */
   readonly evidenceArchive: EvidenceArchive | null;
+  /**
+   * AWS mode: the deployed sweeps' state in the table (store/table-sweep-state.ts), for the digest's CRL-health
+   * section and the site's CRL-health pages. Absent in local mode, where the commands read <home>/sweep/state.json.
+   */
+  readonly sweepState?: SweepStateStore;
   /** AWS mode: how many table writes succeeded so far, so a command cut off by the network can say it was partly done. */
   readonly writesDone?: () => number;
   /** The fetch stack a check uses (runtime/fetch-stack.ts), made on first call and closed with the runtime. */

@@ -551,6 +551,12 @@ export const sweepHealthKey = (url: string, findingKey: string): Key => ({
   sk: `${sweepUrlId(url)}#${createHash('sha256').update(findingKey).digest('hex').slice(0, 32)}`,
 });
 export const sweepHealthPrefix = (url: string): string => `${sweepUrlId(url)}#`;
+/** A CRL-health notice claimed or sent (notify/crl-health-notices.ts), by the finding's notice key. */
+export const SWEEP_NOTICES = 'SWEEP#NOTICES';
+export const sweepNoticeKey = (noticeKey: string): Key => ({
+  pk: SWEEP_NOTICES,
+  sk: createHash('sha256').update(noticeKey).digest('hex').slice(0, 32),
+});
 /** A sweep fanned out across the queue, while its jobs run (ports/sweep-runs.ts; TTL like OPENRUNS). */
 export const SWEEP_OPEN = 'SWEEP#OPEN';
 export const openSweepKey = (sweep: number): Key => ({ pk: SWEEP_OPEN, sk: padSweep(sweep) });

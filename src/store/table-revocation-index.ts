@@ -9,11 +9,16 @@
  * - segments and snapshots: append-only per URL, read as one partition in sweep order. A segment is gzip
  *   JSON split into parts (a first read of a big CRL lists a million serials). Written before the records
  *   (commit), with keys fixed by URL and sweep, so a replay after a crash rewrites the same items.
+ * - record writes are conditional on the record's revision (`rev`): the shards of one issuer are read by
+ *   parallel workers, and two of them may fold the same serial at once (a serial on two shards, or moved
+ *   from one to another). A fold of URL u changes only u's listings and claims, so on a conflict the
+ *   record is read again and u's part of the fold is laid over what the other worker wrote: nothing lost.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ChangeSegment, Claim, IndexRecord, Listing, RevocationIndexStore, SnapshotRef } from '../ports/revocation-index.js';
-import { queryAll, type Item, type Table } from '../ports/table.js';
+import { ABSENT, PRESENT, queryAll, type Condition, type Item, type Table } from '../ports/table.js';
 import { groupBy } from '../util/group-by.js';
+import { mapLimit } from '../util/map-limit.js';
 import {
   changeSegmentKey,
   changeSegmentPartition,
@@ -24,6 +29,11 @@ import {
   sweepSnapshotKey,
   sweepSnapshotPartition,
 } from './layout.js';
+
+/** Conditional writes cannot be batched (BatchWriteItem takes no condition): this many in flight at once. */
+const RECORD_WRITES_IN_FLIGHT = 16;
+/** Compare-and-swap attempts per record before the commit fails (and the queue retries the job). */
+const RECORD_WRITE_ATTEMPTS = 8;
 
 /** DynamoDB items stop at 400 KB; a segment part leaves room for its keys. */
 const SEGMENT_PART_BYTES = 300 * 1024;
@@ -76,9 +86,40 @@ export class TableRevocationIndex implements RevocationIndexStore {
       await this.table.put({ ...revocationIssuerKey(segment.issuerKey) }, 'a revocation index issuer');
       this.issuersWritten.add(segment.issuerKey);
     }
-    await this.table.batchPut(
-      records.map((r) => ({ ...revocationRecordKey(r.issuerKey, r.serial), r: pack(r) })),
+    // The records as the table holds them now, each laid under this fold's part (segment.url's) and written
+    // only over the revision read; a conflict reads again and lays it over the newer record.
+    let pending = records;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > RECORD_WRITE_ATTEMPTS)
+        throw new Error(
+          `revocation index records of ${segment.url}: ${pending.length} still changed by other writers after ${RECORD_WRITE_ATTEMPTS} attempts`,
+        );
+      const current = await this.currentRecords(
+        segment.issuerKey,
+        pending.map((r) => r.serial),
+      );
+      const conflicted = await mapLimit(pending, RECORD_WRITES_IN_FLIGHT, async (r) => {
+        const held = current.get(r.serial) ?? null;
+        const merged = held ? withUrlPart(held.record, r, segment.url) : r;
+        const written = await this.table.putIf(
+          { ...revocationRecordKey(r.issuerKey, r.serial), r: pack(merged), rev: (held?.rev ?? 0) + 1 },
+          revisionCondition(held),
+          'a revocation index record',
+        );
+        return written ? null : r;
+      });
+      pending = conflicted.filter((r): r is IndexRecord => r !== null);
+    }
+  }
+
+  /** Records with their revisions (0 for an item written before revisions were kept). */
+  private async currentRecords(issuerKey: string, serials: readonly string[]): Promise<Map<string, Revised>> {
+    const items = await this.table.batchGet(
+      [...new Set(serials)].map((serial) => revocationRecordKey(issuerKey, serial)),
       'revocation index records',
+    );
+    return new Map(
+      items.map((i) => [String(i.sk), { record: unpack(issuerKey, String(i.sk), String(i.r)), rev: Number(i.rev ?? 0) }] as const),
     );
   }
 
@@ -99,6 +140,36 @@ export class TableRevocationIndex implements RevocationIndexStore {
       return JSON.parse(gunzipSync(Buffer.concat(used.map((p) => toBytes(p.data)))).toString('utf8')) as ChangeSegment;
     });
   }
+}
+
+interface Revised {
+  readonly record: IndexRecord;
+  readonly rev: number;
+}
+
+/** The write goes through only over the revision read: absent, an item without `rev`, or that `rev`. */
+function revisionCondition(held: Revised | null): Condition {
+  if (!held) return ABSENT;
+  if (held.rev === 0) return { and: [PRESENT, { attr: 'rev', absent: true }] };
+  return { attr: 'rev', eq: held.rev };
+}
+
+/**
+ * `held` with the listings and claims of `url` taken from `folded`: a fold of one URL's snapshot changes
+ * only that URL's part of a record (sweep/revocation-index.ts), so every other URL's part stays as held.
+ */
+export function withUrlPart(held: IndexRecord, folded: IndexRecord, url: string): IndexRecord {
+  const others = (r: IndexRecord) => JSON.stringify([r.listings.filter((l) => l.url !== url), r.claims.filter((c) => c.url !== url)]);
+  // The usual case: nobody else wrote since the fold read the record, and it is written as folded.
+  if (others(held) === others(folded)) return folded;
+  // Both in the order they happened (a stable sort keeps each URL's own order within a sweep).
+  return {
+    ...held,
+    listings: [...held.listings.filter((l) => l.url !== url), ...folded.listings.filter((l) => l.url === url)].sort(
+      (a, b) => a.firstSeen - b.firstSeen,
+    ),
+    claims: [...held.claims.filter((c) => c.url !== url), ...folded.claims.filter((c) => c.url === url)].sort((a, b) => a.sweep - b.sweep),
+  };
 }
 
 const toBytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : Buffer.from(String(v), 'base64'));

@@ -15,7 +15,7 @@ import {
   type SweepStateStore,
   type UrlState,
 } from '../ports/revocation-index.js';
-import type { OpenSweep, SweepJobCounts, SweepLedger } from '../ports/sweep-runs.js';
+import type { HealthNoticeLedger, OpenSweep, SweepJobCounts, SweepLedger } from '../ports/sweep-runs.js';
 import { ABSENT, PRESENT, queryAll, type Item, type Key, type Table } from '../ports/table.js';
 import {
   openSweepKey,
@@ -25,6 +25,7 @@ import {
   SWEEP_RUNS,
   SWEEP_URLS,
   sweepHealthKey,
+  sweepNoticeKey,
   sweepHealthPrefix,
   sweepIssuerKey,
   sweepRunKey,
@@ -69,7 +70,7 @@ const PARTS = {
 /** Each item holds its state key (`k`) and its value as JSON (`d`): what is compared and what is read back. */
 const itemKey = (key: Key): string => `${key.pk}\n${key.sk}`;
 
-export class TableSweepState implements SweepStateStore, SweepLedger {
+export class TableSweepState implements SweepStateStore, SweepLedger, HealthNoticeLedger {
   /** What the table holds, as this instance last read or wrote it: item key → JSON. */
   private held = new Map<string, { key: Key; json: string }>();
 
@@ -201,6 +202,47 @@ export class TableSweepState implements SweepStateStore, SweepLedger {
     await this.table.batchPut(
       issuers.map((i) => ({ ...sweepIssuerKey(i.issuerKey), k: i.issuerKey, d: JSON.stringify(i) })),
       'sweep issuers',
+    );
+  }
+
+  // -- CRL-health notices (notify/crl-health-notices.ts): claimed, then sent, once -----------------------
+
+  async claimHealthNotice(noticeKey: string, sweep: number, now: number, leaseMs: number): Promise<boolean> {
+    // Attribute names avoid DynamoDB reserved words (STATE, AT). Absent, or claimed under a lease that lapsed (its sender died between claim and send); never once sent.
+    return this.table.putIf(
+      { ...sweepNoticeKey(noticeKey), k: noticeKey, noticeState: 'claimed', sweep, claimedAt: now },
+      {
+        or: [
+          ABSENT,
+          {
+            and: [
+              { attr: 'noticeState', eq: 'claimed' },
+              { attr: 'claimedAt', lt: now - leaseMs },
+            ],
+          },
+        ],
+      },
+      `the CRL-health notice ${noticeKey}`,
+    );
+  }
+
+  async markHealthNoticeSent(noticeKey: string, sweep: number, now: number): Promise<void> {
+    await this.table.put(
+      { ...sweepNoticeKey(noticeKey), k: noticeKey, noticeState: 'sent', sweep, claimedAt: now },
+      `the CRL-health notice ${noticeKey}`,
+    );
+  }
+
+  async releaseHealthNotice(noticeKey: string, sweep: number): Promise<void> {
+    await this.table.deleteIf(
+      sweepNoticeKey(noticeKey),
+      {
+        and: [
+          { attr: 'noticeState', eq: 'claimed' },
+          { attr: 'sweep', eq: sweep },
+        ],
+      },
+      `the CRL-health notice ${noticeKey}`,
     );
   }
 }

@@ -25,6 +25,11 @@ import { FakeTime, Harness } from './harness.js';
 import { Services } from './services.js';
 import { loadStack, REGION } from './template.js';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
+import { SystemClock } from '../../src/adapters/system-clock.js';
+import { readCertificates } from '../../src/pki/certificate.js';
+import { TableRevocationIndex } from '../../src/store/table-revocation-index.js';
+import { TableSweepState } from '../../src/store/table-sweep-state.js';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 const exec = promisify(execFile);
@@ -125,7 +130,35 @@ export interface ScenarioResult {
     checkCompleted?: string[];
     raceStatus?: unknown;
   };
+  /** The sweep (issue 27 item 5): two sweeps of the CA's disclosed CRLs through sweeper → queue → worker. */
+  sweep: SweepResult;
   errors: string[];
+}
+
+export interface SweepResult {
+  importExit: number;
+  /** The sweeper's answer at each of the two ticks (the sweep planned, its URLs and jobs). */
+  planned: unknown[];
+  /** The sweep numbers of the two sweeps, as planned. */
+  sweeps: number[];
+  /** Every "Sweep Completed" event's detail, in order. */
+  completed: { sweep: number; urls: number; changed: number; unchanged: number; faults: number }[];
+  /** The worker killed right after it counted a job of the second sweep. */
+  killed: string | null;
+  jobsDone: { sweep: number; jobId: string; duplicate: boolean; receives: number }[];
+  crlUrl: string;
+  goneUrl: string;
+  /** The revocation index's records of the three serials, by leaf. */
+  records: Record<'kept' | 'added' | 'removed', unknown>;
+  /** The CA CRL's change segments: sweep, added and removed serials. */
+  segments: { sweep: number; added: string[]; removed: string[] }[];
+  /** The CA CRL's snapshots and whether the evidence bucket holds each one's CRL under its SHA-256. */
+  snapshots: { sweep: number; sha256: string; archived: boolean; bytesMatch: boolean }[];
+  urlStates: Record<string, unknown>;
+  health: { code: string; url: string; subject: string; firstSeen: number; lastSeen: number; resolvedAt: number | null }[];
+  recordedSweeps: number[];
+  /** The notifier's CRL-health notices (on "Sweep Completed"), as SES holds them after the two sweeps. */
+  healthEmails: { subject: string; text: string }[];
 }
 
 async function main(): Promise<void> {
@@ -417,6 +450,148 @@ async function main(): Promise<void> {
     text: e.body.text ?? '',
   }));
 
+  // -- the sweep (issue 27 item 5) -------------------------------------------------------------------
+  // The CA is disclosed in the CCADB (imported with revwatch --aws ccadb import): its CRL as its full CRL, and a
+  // shard that answers 404. Two sweep ticks, with a change between them: one leaf revoked, one unrevoked.
+  const sweepResult = await (async (): Promise<SweepResult> => {
+    const crlUrl = `http://${CA_ADDRESS}:${port}/ca.crl`;
+    const goneUrl = `http://${CA_ADDRESS}:${port}/gone.crl`;
+    const sweepLeaves = { kept: leaves.revoked!, removed: ca.issue('leaf-sweep-removed'), added: ca.issue('leaf-sweep-added') };
+    ca.revoke(sweepLeaves.removed, Date.now() - 3 * HOUR, 'superseded');
+    const caCert = readCertificates(readFileSync(ca.path('ca.pem')), 'ca')[0]!;
+    const header = [
+      'CA Owner',
+      'SHA-256 Fingerprint',
+      'Certificate Name',
+      'Subject Key Identifier',
+      'Full CRL Issued By This CA',
+      'JSON Array of Partitioned CRLs',
+      'X.509 Certificate (PEM)',
+    ];
+    const row = [
+      'Harness Owner',
+      caCert.sha256.toUpperCase(),
+      'Harness CA',
+      Buffer.from(caCert.subjectKeyId!, 'hex').toString('base64'),
+      crlUrl,
+      JSON.stringify([goneUrl]),
+      readFileSync(ca.path('ca.pem'), 'utf8'),
+    ];
+    const csv = join(work, 'ccadb-records.csv');
+    writeFileSync(csv, `${[header, row].map((r) => r.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')).join('\r\n')}\r\n`);
+    const imported = await cli('ccadb', 'import', csv);
+    harness.note(`revwatch --aws ccadb import: exit ${imported.code}`);
+    if (imported.code !== 0) errors.push(`ccadb import: exit ${imported.code}: ${imported.stderr}`);
+
+    const sweeperValues = (): { sweep?: { sweep: number | null } }[] =>
+      (harness.invocations as { fn: string; ok: boolean; value?: { sweep?: { sweep: number | null } } }[])
+        .filter((i) => i.fn === 'Sweeper' && i.ok)
+        .map((i) => i.value ?? {});
+    const completedSweeps = () =>
+      services.events.filter((e) => e['detail-type'] === 'Sweep Completed').map((e) => e.detail as SweepResult['completed'][number]);
+    const before = sweeperValues().length;
+    await harness.tick('SweepSchedule');
+
+    ca.revoke(sweepLeaves.added, Date.now() - HOUR, 'keyCompromise');
+    ca.unrevoke(sweepLeaves.removed);
+    // The worker that counts a job of this sweep is killed right after the count is stored: the sweep is
+    // finished by the job's redelivery after the visibility timeout, once.
+    let killed: string | null = null;
+    gw.dynamodb.intercept = async (call, forward) => {
+      const reply = await forward();
+      const counted =
+        call.action === 'dynamodb:UpdateItem' && call.input.pk === 'SWEEP#OPEN' && /NOT contains\(done/.test(String(call.input.condition));
+      if (counted && reply.status === 200 && killed === null && call.caller.startsWith('Worker')) {
+        killed = call.caller;
+        harness.killCaller(call.caller);
+      }
+      return reply;
+    };
+    await harness.tick('SweepSchedule');
+    gw.dynamodb.intercept = null;
+    const planned = sweeperValues().slice(before);
+    const sweeps = planned.map((p) => p.sweep?.sweep ?? -1);
+    for (let i = 0; i < 4 && !completedSweeps().some((c) => c.sweep === sweeps[1]); i++) {
+      const next = services.sqs.nextVisibleAt(jobQueue.url);
+      await harness.advance((next ?? time.now()) - time.now() + 1000);
+    }
+    harness.note(`sweeps ${sweeps.join(' and ')}; killed ${killed ?? 'nobody'} after it counted a sweep job`);
+
+    const client = new DynamoDBClient({
+      region: REGION,
+      endpoint: services.dynamoUrl,
+      credentials: { accessKeyId: 'harness', secretAccessKey: 'harness-secret' },
+    });
+    try {
+      const table = openDynamoTable(client, { tableName: stack.table.name, clock: new SystemClock() });
+      const index = new TableRevocationIndex(table);
+      const state = await new TableSweepState(table).load();
+      const segments = await index.segments(crlUrl);
+      const issuerKey = segments[0]?.issuerKey ?? '';
+      // The index keys serials as lowercase hex without leading zero bytes.
+      const serialOf = (leaf: IssuedLeaf): string => BigInt(`0x${leaf.serialHex}`).toString(16).padStart(2, '0');
+      const serials = Object.fromEntries(Object.entries(sweepLeaves).map(([k, leaf]) => [k, serialOf(leaf)]));
+      const found = await index.records(issuerKey, Object.values(serials));
+      const normalized = (hex: string): string => BigInt(`0x${hex}`).toString(16);
+      const byNormal = new Map([...found.entries()].map(([serial, r]) => [normalized(serial), r]));
+      const objects = services.s3.objects(bucket);
+      const jobsDone = [...harness.functions.values()]
+        .flatMap((f) => f.logs)
+        .flatMap((line) => {
+          const json = line.slice(line.indexOf(' ') + 1);
+          if (!json.startsWith('{')) return [];
+          const e = JSON.parse(json) as { message?: string; sweep?: number; jobId?: string; duplicate?: boolean; receives?: number };
+          return e.message === 'sweep job done'
+            ? [{ sweep: e.sweep!, jobId: e.jobId!, duplicate: e.duplicate === true, receives: e.receives ?? 0 }]
+            : [];
+        });
+      return {
+        importExit: imported.code,
+        planned,
+        sweeps,
+        completed: completedSweeps(),
+        killed,
+        jobsDone,
+        crlUrl,
+        goneUrl,
+        records: {
+          kept: byNormal.get(normalized(serials.kept!)) ?? null,
+          added: byNormal.get(normalized(serials.added!)) ?? null,
+          removed: byNormal.get(normalized(serials.removed!)) ?? null,
+        },
+        segments: segments.map((sg) => ({
+          sweep: sg.sweep,
+          added: sg.added.map(([serial]) => normalized(serial)),
+          removed: sg.removed.map(normalized),
+        })),
+        snapshots: (await index.snapshots(crlUrl)).map((sn) => {
+          const o = objects.get(`crls/${sn.sha256}.crl`);
+          return {
+            sweep: sn.sweep,
+            sha256: sn.sha256,
+            archived: o !== undefined,
+            bytesMatch: o !== undefined && createHash('sha256').update(o.body).digest('hex') === sn.sha256,
+          };
+        }),
+        urlStates: state.urls,
+        health: Object.values(state.health).map((f) => ({
+          code: f.code,
+          url: f.url,
+          subject: f.subject,
+          firstSeen: f.firstSeen,
+          lastSeen: f.lastSeen,
+          resolvedAt: f.resolvedAt,
+        })),
+        recordedSweeps: state.sweeps.map((x) => x.sweep),
+        healthEmails: (await services.ses.emails())
+          .filter((e) => e.subject.startsWith('revwatch: CRL health'))
+          .map((e) => ({ subject: e.subject, text: e.body.text ?? '' })),
+      };
+    } finally {
+      client.destroy();
+    }
+  })();
+
   const result: ScenarioResult = {
     synthMs,
     timeline: harness.timeline,
@@ -439,6 +614,7 @@ async function main(): Promise<void> {
     caHits,
     logsOfFailures: [...harness.functions.values()].flatMap((f) => f.logs.filter((l) => /"level":"(ERROR|WARN)"|Error/.test(l))),
     faults,
+    sweep: sweepResult,
     errors,
   };
   writeFileSync(out, JSON.stringify(result, null, 2));

@@ -215,6 +215,12 @@ describe('CDK stack', () => {
       EventPattern: { source: ['revwatch'], 'detail-type': ['Check Completed'] },
       Targets: [target('sends due notices')],
     });
+    // Each finished sweep: the notifier mails new CRL-health violations (src/notify/crl-health-notices.ts).
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.anyValue() },
+      EventPattern: { source: ['revwatch'], 'detail-type': ['Sweep Completed'] },
+      Targets: [target('sends due notices')],
+    });
   });
 
   it('fans out through a queue with a dead-letter queue after three receives, consumed one job at a time', () => {
