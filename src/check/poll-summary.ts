@@ -64,7 +64,7 @@ export class PollSummaryResolver {
     const sources: Record<string, Observation[]> = {};
     for (const src of s.sources) {
       const key = this.names.get(src.hash);
-      if (!key || !key.startsWith(`${src.kind} `)) return null;
+      if (!key?.startsWith(`${src.kind} `)) return null;
       const url = key.slice(src.kind.length + 1);
       (src.route === 'cdp'
         ? urls.cdp
