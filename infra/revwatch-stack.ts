@@ -119,10 +119,11 @@ export class RevwatchStack extends Stack {
       reservedConcurrentExecutions: 1,
       deadLetterQueue: deadLetters,
     });
-    // Reads the cases and the due certificates (polling index); writes the open run, oversized job payloads,
-    // the run record of an empty run, and takes judged expired certificates out of the index.
+    // Reads the cases and the due certificates' polling summaries (polling index), and the whole items of those
+    // whose summaries it cannot resolve or that predate them (BatchGetItem); writes the open run, job payloads,
+    // the run's settled rounds, the run record of an empty run, and takes judged expired certificates out of the index.
     planner
-      .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], {
+      .bindTable(table, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'], {
         queryIndexes: config.legacyPollIndex ? [POLL_DUE_INDEX, POLL_INDEX] : [POLL_DUE_INDEX],
       })
       .bindQueue(jobs)

@@ -162,7 +162,7 @@ describe('CDK stack', () => {
   });
 
   it.each([
-    ['plans a check run', ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
+    ['plans a check run', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
     ['fetches one CRL', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem']],
     ['sends due notices', ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']],
     ['forum digest', ['GetItem', 'Query', 'PutItem', 'BatchWriteItem']],
