@@ -82,11 +82,16 @@ export class JobsDigest {
       this.ocspBatches++;
       this.certificates += job.ocsp.length;
     }
-    // A CRL job's certificates are a set (each is judged on its own): the planner's order of them is not compared.
+    // A CRL job's certificates, and the cases of a certificate, are sets: the planner reads index entries due at
+    // the same instant in no fixed order, so neither order is compared.
+    const cases = (c: JobCertificate): JobCertificate => ({ ...c, caseIds: [...c.caseIds].sort() });
     const inOrder: QueuedJob =
       job.kind === 'crl'
-        ? { kind: 'crl', crl: { ...job.crl, certificates: [...job.crl.certificates].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1)) } }
-        : job;
+        ? {
+            kind: 'crl',
+            crl: { ...job.crl, certificates: job.crl.certificates.map(cases).sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1)) },
+          }
+        : { kind: 'ocsp', ocsp: job.ocsp.map((j) => ({ ...j, certificate: cases(j.certificate) })) };
     this.hashes.push(createHash('sha256').update(canonical(inOrder)).digest('hex'));
   }
 
