@@ -5,66 +5,22 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Observation } from '../../../src/domain.js';
 import { EMPTY_RECORD, mergeEvidence, type EvidenceRecord } from '../../../src/rules/evidence.js';
-import type { StoredCertificate } from '../../../src/ports/store.js';
 import { certificateItem, fromObservation, packRecord, toCaseCertificate, toObservation, unpackRecord } from '../../../src/store/layout.js';
 import { plainObservation } from '../../../src/domain.js';
+import { arbAnswer as answerFrom, CRL_URL, goodAnswer, OCSP_URL, storedCertificate, T0 } from '../../helpers/packed-item-fixtures.js';
 
-const T0 = Date.parse('2026-05-01T00:00:00Z');
-const HOUR = 3_600_000;
-
-const cert: StoredCertificate = {
-  caseId: 'incident-7',
-  sha256: 'ab'.repeat(32),
-  serial: '1000000000000000000000fd34',
-  subject: 'CN=leaf.example',
-  issuer: 'CN=Example CA, O=Example',
-  notBefore: T0 - 10 * 24 * HOUR,
-  notAfter: T0 + 80 * 24 * HOUR,
-  precertificate: false,
-  ocspUrls: ['http://ocsp.example'],
-  crlUrls: ['http://crl.example/1.crl'],
-  issuerSha256: 'cd'.repeat(32),
-  isCA: false,
-  trackedAt: T0,
-  crtshId: null,
-  sans: ['leaf.example', 'www.leaf.example'],
-};
-
-const crlGood: Observation = {
-  observedAt: T0 + HOUR,
-  source: { kind: 'crl', url: 'http://crl.example/1.crl' },
-  status: 'good',
-  revocationTime: null,
-  reasonCode: null,
-  thisUpdate: T0,
-  nextUpdate: T0 + 7 * 24 * HOUR,
-  producedAt: null,
-  crlNumber: '65',
-  signer: 'crl-issuer',
-  sha256: 'ee'.repeat(32),
-  error: null,
-};
-
-const arbAnswer: fc.Arbitrary<Observation> = fc.record({
-  observedAt: fc.integer({ min: T0, max: T0 + 1000 * HOUR }),
-  source: fc.constantFrom(
-    { kind: 'crl' as const, url: 'http://crl.example/1.crl' },
-    { kind: 'ocsp' as const, url: 'http://ocsp.example' },
-    { kind: 'crl' as const, url: 'http://crl.example/a%20b?x=1' },
-  ),
-  status: fc.constantFrom('good', 'revoked', 'unknown', 'error') as fc.Arbitrary<Observation['status']>,
-  revocationTime: fc.option(fc.integer({ min: T0 - 100 * HOUR, max: T0 + 1000 * HOUR }), { nil: null }),
-  reasonCode: fc.option(fc.integer({ min: 0, max: 10 }), { nil: null }),
-  thisUpdate: fc.option(fc.integer({ min: T0 - 100 * HOUR, max: T0 + 1000 * HOUR }), { nil: null }),
-  nextUpdate: fc.option(fc.integer({ min: T0, max: T0 + 2000 * HOUR }), { nil: null }),
-  producedAt: fc.option(fc.integer({ min: T0 - 100 * HOUR, max: T0 + 1000 * HOUR }), { nil: null }),
-  crlNumber: fc.option(fc.bigInt({ min: 0n, max: 1n << 159n }).map(String), { nil: null }),
-  signer: fc.option(fc.constantFrom('crl-issuer', 'issuer', 'delegated'), { nil: null }),
-  sha256: fc.option(fc.constantFrom('ee'.repeat(32), '0f'.repeat(32)), { nil: null }),
-  error: fc.option(fc.record({ kind: fc.constantFrom('timeout', 'signature', 'http'), message: fc.string() }), { nil: null }),
-});
+const cert = storedCertificate('incident-7', { crtshId: null, sans: ['leaf.example', 'www.leaf.example'] });
+const crlGood = goodAnswer('crl', CRL_URL);
+// A URL that must survive packing escaped as it was written.
+const arbAnswer = answerFrom(
+  [
+    { kind: 'crl', url: CRL_URL },
+    { kind: 'ocsp', url: OCSP_URL },
+    { kind: 'crl', url: 'http://crl.example/a%20b?x=1' },
+  ],
+  'every field',
+);
 
 describe('packed evidence records', () => {
   it('read back exactly as written, whatever the answers', () => {

@@ -5,52 +5,24 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Case, Observation } from '../../../src/domain.js';
-import type { StoredCertificate } from '../../../src/ports/store.js';
+import type { Case } from '../../../src/domain.js';
 import { EMPTY_RECORD, evidenceOf, latestAnswers, mergeEvidence, recordObservations } from '../../../src/rules/evidence.js';
 import { verdictAt, verdictOf } from '../../../src/rules/verdict.js';
 import { previousAnswer } from '../../../src/check/jobs.js';
 import { PollSummaryResolver } from '../../../src/check/poll-summary.js';
 import { certificateItem, itemSize, readPollSummary } from '../../../src/store/layout.js';
+import { arbAnswer as answerFrom, CRL_URL, goodAnswer, HOUR, OCSP_URL, storedCertificate, T0 } from '../../helpers/packed-item-fixtures.js';
 
-const T0 = Date.parse('2026-05-01T00:00:00Z');
-const HOUR = 3_600_000;
 const kase: Case = { id: 'bench', title: 'Bench', reportedAt: T0 - 20 * HOUR, reason: 'key-compromise', kind: 'tls-subscriber' };
-const cert: StoredCertificate = {
-  caseId: 'bench',
-  sha256: 'ab'.repeat(32),
-  serial: '10000000000000000000000000fd34',
-  subject: 'CN=leaf.example',
-  issuer: 'CN=Example CA',
-  notBefore: T0 - 10 * 24 * HOUR,
-  notAfter: T0 + 80 * 24 * HOUR,
-  precertificate: false,
-  ocspUrls: ['http://ocsp.example'],
-  crlUrls: ['http://crl.example/1.crl'],
-  issuerSha256: 'cd'.repeat(32),
-  isCA: false,
-  trackedAt: T0,
-};
-
-const arbAnswer: fc.Arbitrary<Observation> = fc
-  .record({
-    observedAt: fc.integer({ min: T0, max: T0 + 1000 * HOUR }),
-    source: fc.constantFrom(
-      { kind: 'crl' as const, url: 'http://crl.example/1.crl' },
-      { kind: 'ocsp' as const, url: 'http://ocsp.example' },
-    ),
-    status: fc.constantFrom('good', 'revoked', 'unknown', 'error') as fc.Arbitrary<Observation['status']>,
-    revocationTime: fc.option(fc.integer({ min: T0 - 100 * HOUR, max: T0 + 1000 * HOUR }), { nil: null }),
-    reasonCode: fc.option(fc.integer({ min: 0, max: 10 }), { nil: null }),
-    thisUpdate: fc.option(fc.integer({ min: T0 - 100 * HOUR, max: T0 + 1000 * HOUR }), { nil: null }),
-    nextUpdate: fc.option(fc.integer({ min: T0 - 100 * HOUR, max: T0 + 1000 * HOUR }), { nil: null }),
-    producedAt: fc.constant(null),
-    crlNumber: fc.constant(null),
-    signer: fc.constant('ca'),
-    sha256: fc.constant(null),
-    error: fc.constant(null),
-  })
-  .map((o) => (o.status === 'error' ? { ...o, error: { kind: 'http', message: 'HTTP 503' } } : o));
+// A serial of 15 bytes, as large CAs issue: the 200-byte bound below is measured with it.
+const cert = storedCertificate('bench', { serial: '10000000000000000000000000fd34', subject: 'CN=leaf.example', issuer: 'CN=Example CA' });
+const arbAnswer = answerFrom(
+  [
+    { kind: 'crl', url: CRL_URL },
+    { kind: 'ocsp', url: OCSP_URL },
+  ],
+  'as recorded',
+);
 
 describe('the polling summary', () => {
   it('resolves to the latest answers, revocation in life and verdicts of its record', () => {
@@ -87,22 +59,12 @@ describe('the polling summary', () => {
   });
 
   it('keeps the index item of a certificate with one good CRL answer within 200 bytes', () => {
-    const good = (kind: 'crl' | 'ocsp', url: string): Observation => ({
-      observedAt: T0 + HOUR,
-      source: { kind, url },
-      status: 'good',
-      revocationTime: null,
-      reasonCode: null,
-      thisUpdate: T0,
-      nextUpdate: T0 + 7 * 24 * HOUR,
-      producedAt: null,
-      crlNumber: '7',
-      signer: 'ca',
-      sha256: null,
-      error: null,
-    });
     const crlOnly = { ...cert, ocspUrls: [] };
-    const record = mergeEvidence(EMPTY_RECORD, [good('crl', cert.crlUrls[0]!)], cert.notAfter);
+    const record = mergeEvidence(
+      EMPTY_RECORD,
+      [{ ...goodAnswer('crl', cert.crlUrls[0]!), crlNumber: '7', signer: 'ca', sha256: null }],
+      cert.notAfter,
+    );
     const item = certificateItem(crlOnly, record, 3, T0);
     const { pk, sk, pk2, pd, ps } = certificateItem(crlOnly, record, 3, T0, false, kase);
     const projected = { pk, sk, pk2, pd, ps };
