@@ -122,12 +122,15 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
     let added = 0;
     const otherCases = (await queryAll(this.table, { pk: CASES, projection: ['sk'] }, 'the case ids')).map((i) => caseIdOf(i.sk));
     for (const [caseId, list] of byCase) {
+      // Only the keys handed over are looked up: a call costs its own certificates, not the case's (a CA's
+      // incident grows to millions a batch at a time, and reading every key of the case per batch made
+      // tracking it quadratic).
+      const shas = [...new Set(list.map((c) => c.sha256))];
       const existing = new Set(
         (
-          await queryAll(
-            this.table,
-            { pk: casePartition(caseId), prefix: CERT_PREFIX, projection: ['sk'] },
-            `the certificate ids of case ${caseId}`,
+          await this.table.batchGet(
+            shas.map((sha) => caseCertificateKey(caseId, sha)),
+            `the certificates of case ${caseId}`,
           )
         ).map((i) => certificateShaOf(i.sk)),
       );
