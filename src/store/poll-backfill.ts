@@ -11,7 +11,8 @@
  *
  * - **Never clobbers.** Each summary is written with a condition: the item still has no `ps` and still has the
  *   revision it was read at. A check that rewrote the record meanwhile wrote its own summary with it (every
- *   record write does), and the backfill's write fails its condition and is counted, nothing else.
+ *   record write does), and the backfill's write fails its condition and is counted, nothing else. An item
+ *   that changed without getting a summary is read again and summarized as it is now.
  * - **Resumable.** After each page the segment's position and the counts are kept in one item
  *   (layout.ts migrationKey); a run cut short goes on from there. Each position is written after the page's
  *   summaries, so a page is never skipped; one redone finds its items summarized and writes nothing.
@@ -28,11 +29,13 @@ import { caseIdOf, CASES, migrationKey, toCase, withPollSummary } from './layout
 /** The job's name: its progress item's sort key. */
 export const POLL_SUMMARY_BACKFILL = 'poll-summaries';
 
-/** Certificate items (a packed certificate and record) that have no polling summary. */
+/**
+ * Certificate items (a packed certificate, `c`) that have no polling summary. Items from before evidence records
+ * (the certificate's fields as attributes, no `c`) are left alone: the planner reads them whole, as it always did.
+ */
 const WITHOUT_SUMMARY: Condition = {
   and: [
     { attr: 'c', present: true },
-    { attr: 'ev', present: true },
     { attr: 'ps', absent: true },
   ],
 };
@@ -46,7 +49,7 @@ export interface PollBackfillCounts {
   readonly summariesWritten: number;
   /** Items a check rewrote between the read and the write: they carry the summary the check wrote. */
   readonly rewrittenMeanwhile: number;
-  /** Items whose record cannot be summarized (not a packed certificate and record): the planner reads them whole, as before. */
+  /** Items with a packed certificate that cannot be summarized (no packed record): the planner reads them whole, as before. */
   readonly notSummarized: number;
 }
 
@@ -135,22 +138,31 @@ export async function backfillPollSummaries(table: Table, options: PollBackfillO
 
   const run = zero();
   const writeConcurrency = Math.max(1, options.writeConcurrency ?? 8);
-  const summarize = async (item: Item): Promise<Counter> => {
-    const summarized = withPollSummary(item, cases);
-    if (summarized === item) return 'notSummarized';
-    const written = await table.updateIf(
-      { pk: String(item.pk), sk: String(item.sk) },
-      { set: { ps: summarized.ps } },
-      {
-        and: [
-          { attr: 'pk', present: true },
-          { attr: 'ps', absent: true },
-          item.rev === undefined ? { attr: 'rev', absent: true } : { attr: 'rev', eq: Number(item.rev) },
-        ],
-      },
-      `the polling summary of ${String(item.sk)} in ${String(item.pk)}`,
-    );
-    return written === null ? 'rewrittenMeanwhile' : 'summariesWritten';
+  const summarize = async (scanned: Item): Promise<Counter> => {
+    const itemKey = { pk: String(scanned.pk), sk: String(scanned.sk) };
+    const itemWhat = `the polling summary of ${itemKey.sk} in ${itemKey.pk}`;
+    let item: Item | null = scanned;
+    for (let attempt = 1; ; attempt++) {
+      const summarized = withPollSummary(item, cases);
+      if (summarized === item) return 'notSummarized';
+      const written = await table.updateIf(
+        itemKey,
+        { set: { ps: summarized.ps } },
+        {
+          and: [
+            { attr: 'pk', present: true },
+            { attr: 'ps', absent: true },
+            item.rev === undefined ? { attr: 'rev', absent: true } : { attr: 'rev', eq: Number(item.rev) },
+          ],
+        },
+        itemWhat,
+      );
+      if (written !== null) return 'summariesWritten';
+      // The Scan's copy may be older than the item (an eventually consistent read), or a writer without summaries
+      // (a function not yet upgraded) moved its revision on: read it again, and summarize what it is now.
+      item = await table.get(itemKey, itemWhat);
+      if (item === null || item.ps !== undefined || attempt === 3) return 'rewrittenMeanwhile';
+    }
   };
 
   // Once a segment fails, the others stop at their next page: the run ends with the failure, promptly.
