@@ -27,6 +27,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerReport } from './commands/report.js';
 import { registerSite } from './commands/site.js';
 import { registerLookup } from './commands/lookup.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerCrlHealth } from './commands/crl-health.js';
 import { registerStatus } from './commands/status.js';
 import { registerSweep } from './commands/sweep.js';
@@ -70,6 +71,7 @@ export function buildProgram(io: CliIo): Command {
   registerLookup(program, ctx);
   registerCrlHealth(program, ctx);
   registerInspect(program, ctx);
+  registerMigrate(program, ctx);
   return program;
 }
 

@@ -89,6 +89,32 @@ export interface Table {
   batchPut(items: readonly Item[], noun: string): Promise<void>;
   /** Gets items by key in batches, read consistently; missing keys are left out. */
   batchGet(keys: readonly Key[], noun: string): Promise<Item[]>;
+  /**
+   * One page of one segment of a parallel Scan of the table (not an index): maintenance only (the polling
+   * summaries' backfill, store/poll-backfill.ts), never a command's read. Absent where a table cannot scan.
+   */
+  scanPage?(scan: ScanSpec, what: string): Promise<ScanPage>;
+}
+
+export interface ScanSpec {
+  /** This segment of `segments` (DynamoDB's Segment / TotalSegments): each item is in exactly one. */
+  readonly segment: number;
+  readonly segments: number;
+  /** Where the segment's previous page ended (its `next`), or null for its first page. */
+  readonly start: Key | null;
+  /** Only the items this holds for are returned (a FilterExpression: every item examined is still read). */
+  readonly filter?: Condition;
+  /** At most this many items examined (DynamoDB's Limit): a page, and so a progress step, that small. */
+  readonly limit?: number;
+}
+
+export interface ScanPage {
+  /** The items of the page the filter kept. */
+  readonly items: Item[];
+  /** The items the page examined (ScannedCount): what the read was billed for. */
+  readonly scanned: number;
+  /** Where the segment goes on, or null when it is done. */
+  readonly next: Key | null;
 }
 
 /** Every item of one partition (or index partition) in sort-key order, each page converted as it arrives. */

@@ -23,6 +23,7 @@ export function openAwsCliRuntime(options: RuntimeOptions): Runtime {
     // What the deployed sweeps (sweeper and workers) keep in the table: digest and site read it.
     sweepState: new TableSweepState(core.table),
     writesDone: core.writesDone,
+    table: core.table,
     fetchStack: fetch.get,
     async close() {
       try {

@@ -19,6 +19,7 @@ export async function openLocalRuntime(options: RuntimeOptions): Promise<Runtime
     mailer: new OutboxMailer(join(options.home, 'outbox'), options.onMail ?? (() => {})),
     evidenceFiles: localEvidenceFiles(options.home),
     disclosures: new DisclosureStore(open.store.table),
+    table: open.store.table,
     evidenceArchive: null,
     goodAnswers: new LocalGoodAnswerFiles(join(options.home, 'good-answers')),
     fetchStack: fetch.get,

@@ -14,6 +14,7 @@ import type { Disclosures } from '../ports/disclosures.js';
 import type { EvidenceArchive } from '../ports/evidence-archive.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
 import type { SweepStateStore } from '../ports/revocation-index.js';
+import type { Table } from '../ports/table.js';
 import { InputError } from '../errors.js';
 import { ENV, optional, type Env } from './env.js';
 import type { FetchStack } from './fetch-stack.js';
@@ -43,6 +44,8 @@ export interface Runtime {
   readonly sweepState?: SweepStateStore;
   /** AWS mode: how many table writes succeeded so far, so a command cut off by the network can say it was partly done. */
   readonly writesDone?: () => number;
+  /** The table under the store, for maintenance that walks it whole (`migrate poll-index`: store/poll-backfill.ts). */
+  readonly table?: Table;
   /** The fetch stack a check uses (runtime/fetch-stack.ts), made on first call and closed with the runtime. */
   fetchStack(): Promise<FetchStack>;
   close(): Promise<void>;

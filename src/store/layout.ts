@@ -18,6 +18,7 @@
  *   CASE#<id>               NOTICE#<key>                         notice ledger
  *   CHANGED                 CASE#<id>                            case changed since the notifier last looked
  *   OPENRUNS                RUN#<runId>                          fan-out run in progress (jobs left, counters; TTL)
+ *   MIGRATIONS              <job>                                a maintenance job's progress and counts (store/poll-backfill.ts)
  *   JOB#<runId>             <jobId>#<part>                       job payload too big for a queue message (gzip JSON; TTL)
  *   JOB#<runId>             ROUND#<part>                         the run's settled rounds as planned (gzip JSON; TTL)
  *   JOB#<runId>             OUTCOME#<jobId>                      a job's settled-round outcome: failed sources, pool joins (TTL)
@@ -101,6 +102,8 @@ export const CHANGED = 'CHANGED';
 export const changedKey = (caseId: string): Key => ({ pk: CHANGED, sk: `${CASE}${caseId}` });
 
 export const OPENRUNS = 'OPENRUNS';
+/** A maintenance job's progress (its cursor) and counts, kept after it finishes as the record that it ran. */
+export const migrationKey = (job: string): Key => ({ pk: 'MIGRATIONS', sk: job });
 export const openRunKey = (runId: string): Key => ({ pk: OPENRUNS, sk: `RUN#${runId}` });
 const jobPartition = (runId: string): string => `JOB#${runId}`;
 /** The parts of one job's payload: partition and sort-key prefix. */

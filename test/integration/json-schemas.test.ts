@@ -270,7 +270,8 @@ describe('the --json outputs match docs/schemas/', () => {
 
   it('every schema was exercised by a real output', () => {
     // sweep, lookup and crl-health need a swept CCADB: test/integration/sweep-e2e.test.ts validates them.
-    const elsewhere = new Set(['common', 'sweep', 'lookup', 'crl-health']);
+    // migrate-poll-index needs a table written before the narrow polling index: test/aws/poll-backfill.test.ts does.
+    const elsewhere = new Set(['common', 'sweep', 'lookup', 'crl-health', 'migrate-poll-index']);
     expect([...outputs.keys()].sort()).toEqual(names.filter((n) => !elsewhere.has(n)).sort());
   });
 

@@ -17,6 +17,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
   type BatchGetCommandOutput,
   type BatchWriteCommandOutput,
@@ -24,7 +25,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { SystemClock } from '../system-clock.js';
 import type { Clock } from '../../ports/index.js';
-import type { Condition, Item, Key, QuerySpec, Table, Update } from '../../ports/table.js';
+import type { Condition, Item, Key, QuerySpec, ScanPage, ScanSpec, Table, Update } from '../../ports/table.js';
 import { StoreError } from '../../ports/store-error.js';
 import { conditionExpression, Expression, queryInput } from './dynamo-expressions.js';
 import { ensureDynamoTable } from './dynamo-table-setup.js';
@@ -162,6 +163,31 @@ export class DynamoTable implements Table {
         await next?.catch(() => undefined);
         throw err;
       }
+    }
+  }
+
+  /** One page of one segment of a parallel Scan of the table (ports/table.ts). */
+  async scanPage(scan: ScanSpec, what: string): Promise<ScanPage> {
+    const filter = scan.filter ? conditionExpression(scan.filter) : null;
+    try {
+      const r = await this.doc.send(
+        new ScanCommand({
+          TableName: this.name,
+          Segment: scan.segment,
+          TotalSegments: scan.segments,
+          ExclusiveStartKey: scan.start ? { pk: scan.start.pk, sk: scan.start.sk } : undefined,
+          Limit: scan.limit,
+          // Eventually consistent (half the read units of a consistent Scan): a stale copy is an older version of
+          // the item, and the backfill's write is conditional on the item as it is now.
+          ...(filter ? { FilterExpression: filter.text, ...filter.refs() } : {}),
+        }),
+      );
+      const items = (r.Items ?? []) as Item[];
+      this.read += items.length;
+      const last = r.LastEvaluatedKey;
+      return { items, scanned: r.ScannedCount ?? items.length, next: last ? { pk: String(last.pk), sk: String(last.sk) } : null };
+    } catch (err) {
+      throw this.error('reading', what, err);
     }
   }
 
