@@ -438,7 +438,7 @@ export async function benchCheck(sizes?: readonly number[]): Promise<string[]> {
       lines.push(growthLine(name, base.certificates, big.certificates, a, b));
   }
   lines.push(
-    "(not measured here: the unchanged re-check's CPU against `status` at 5,000 certificates; items written when 90 % are settled: test/functions/settled-fan-out.test.ts prints them; the bytes the re-check's planning reads per due certificate are printed above, after run 2)",
+    "(not measured here: the unchanged re-check's CPU against `status` at 5,000 certificates: `npm run bench -- recheck-small`; items written when 90 % are settled: test/functions/settled-fan-out.test.ts prints them; the bytes the re-check's planning reads per due certificate are printed above, after run 2)",
   );
   return lines;
 }
