@@ -47,7 +47,7 @@ const ECDSA_SHA256 = seq(encodeOid('1.2.840.10045.4.3.2'));
 const name = (cn: string): Buffer => seq(set(seq(encodeOid('2.5.4.3'), tlv(Tag.UTF8_STRING, Buffer.from(cn)))));
 const ext = (oid: string, value: Buffer): Buffer => seq(encodeOid(oid), octetString(value));
 
-function leafDer(
+export function leafDer(
   ca: LocalCa,
   serial: bigint,
   cn: string,
@@ -438,7 +438,7 @@ export async function benchCheck(sizes?: readonly number[]): Promise<string[]> {
       lines.push(growthLine(name, base.certificates, big.certificates, a, b));
   }
   lines.push(
-    "(not measured here: the unchanged re-check's CPU against `status` at 5,000 certificates; items written when 90 % are settled: test/functions/settled-fan-out.test.ts prints them; the bytes the re-check's planning reads per due certificate are printed above, after run 2)",
+    "(not measured here: the unchanged re-check's CPU against `status` at 5,000 certificates: `npm run bench -- recheck-small`; items written when 90 % are settled: test/functions/settled-fan-out.test.ts prints them; the bytes the re-check's planning reads per due certificate are printed above, after run 2)",
   );
   return lines;
 }
@@ -487,4 +487,72 @@ function growthLine(name: string, small: number, large: number, a: Stage, b: Sta
   const g = b.ms / a.ms / (large / small);
   const per100k = a.peakMb === null || b.peakMb === null ? '?' : (((b.peakMb - a.peakMb) / (large - small)) * 100_000).toFixed(1);
   return `${g <= 1.15 ? 'PASS' : 'FAIL'} ${name} grows ${g.toFixed(2)}x per certificate from ${small} to ${large} (target <= 1.15); peak ${mb(a)} -> ${mb(b)}, ${per100k} MB per 100,000 more certificates`;
+}
+
+/**
+ * A home of `size` certificates tracked and checked once, kept under HOME_CACHE like cachedHome's: its CA server
+ * is gone, so only stages that fetch nothing (status, report) can run on it, each on a copy.
+ */
+export async function checkedHome(size: number): Promise<{ home: string; entries: number; reused: boolean }> {
+  const dir = join(HOME_CACHE, `v${HOME_LAYOUT}-${size}-checked`);
+  const manifest = join(dir, 'bench-home.json');
+  if (existsSync(manifest)) return { ...(JSON.parse(readFileSync(manifest, 'utf8')) as { entries: number }), home: dir, reused: true };
+  mkdirSync(HOME_CACHE, { recursive: true });
+  const building = `${dir}.building-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  mkdirSync(building);
+  const world = await prepareHome(size, building);
+  try {
+    const first = await cli(building, ['--json', 'check']);
+    process.stderr.write(`  [${world.entries}] checked in ${secs(first.ms)}, ${mb(first)}\n`);
+  } finally {
+    await world.stop();
+  }
+  writeFileSync(join(building, 'bench-home.json'), JSON.stringify({ entries: world.entries }));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(building, dir);
+  return { home: dir, entries: world.entries, reused: false };
+}
+
+/**
+ * `--stages=report`: `status --json`, `report --format markdown` and `report --format irg-csv` alone, on cached
+ * checked homes (checkedHome), each size on a fresh copy; then the growth per certificate between the sizes
+ * (memory as MB per 100,000 more certificates: 0 is a fixed working set).
+ */
+export async function benchStatusReportOnly(sizes: readonly number[]): Promise<string[]> {
+  const lines: string[] = [];
+  const runs: { certificates: number; stages: [string, Stage][] }[] = [];
+  for (const size of sizes) {
+    const t = performance.now();
+    const cached = await checkedHome(size);
+    const n = cached.entries.toLocaleString('en-US');
+    lines.push(
+      `home ${n}: ${cached.reused ? 'reused from' : `generated, tracked and checked in ${secs(performance.now() - t)},`} ${cached.home}`,
+    );
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-bench-report-'));
+    try {
+      cpSync(cached.home, home, { recursive: true });
+      const stages: [string, Stage][] = [];
+      for (const [name, args] of [
+        ['status', ['--json', 'status']],
+        ['report markdown', ['report', '--case', 'bench', '--format', 'markdown', '--out', join(home, 'report.md')]],
+        ['report irg-csv', ['report', '--case', 'bench', '--format', 'irg-csv', '--out', join(home, 'report.csv')]],
+      ] as const) {
+        const stage = await cli(home, [...args]);
+        stage.stdout = '';
+        process.stderr.write(`  [${cached.entries}] ${name} in ${secs(stage.ms)}, ${mb(stage)}\n`);
+        lines.push(`${name} ${n}: ${secs(stage.ms)}, peak ${mb(stage)}`);
+        lines.push(`${(stage.peakMb ?? 0) <= 512 ? 'PASS' : 'FAIL'} ${name} at ${cached.entries} peak ${mb(stage)} (target <= 512 MB)`);
+        stages.push([name, stage]);
+      }
+      runs.push({ certificates: cached.entries, stages });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  const [base, ...bigger] = runs;
+  for (const big of bigger)
+    for (const [i, [name, a]] of base!.stages.entries())
+      lines.push(growthLine(name, base!.certificates, big.certificates, a, big.stages[i]![1]));
+  return lines;
 }

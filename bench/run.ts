@@ -20,12 +20,13 @@ import type { KeyType } from '../src/local-ca/keys.js';
 import type { CrlEntryInput } from '../src/local-ca/crl-writer.js';
 import { benchOcsp } from './ocsp.js';
 import { benchOcspThroughput } from './ocsp-throughput.js';
-import { benchCheck, benchPlannerOnly } from './check.js';
+import { benchCheck, benchPlannerOnly, benchStatusReportOnly } from './check.js';
 import { benchFunctions } from './functions.js';
 import { benchTrack } from './track.js';
 import { benchAppendix } from './appendix.js';
 import { benchStartup } from './startup.js';
 import { benchSweep } from './sweep.js';
+import { benchRecheckSmall } from './recheck-small.js';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
@@ -224,9 +225,14 @@ async function main(): Promise<void> {
           : [],
     );
     const stages = args.find((a) => a.startsWith('--stages='))?.slice(9);
-    if (stages !== undefined && stages !== 'planner') throw new Error(`--stages takes "planner" only, not "${stages}"`);
+    if (stages !== undefined && stages !== 'planner' && stages !== 'report')
+      throw new Error(`--stages takes "planner" or "report", not "${stages}"`);
     const lines =
-      stages === 'planner' ? await benchPlannerOnly(sizes.length ? sizes : [101_000]) : await benchCheck(sizes.length ? sizes : undefined);
+      stages === 'planner'
+        ? await benchPlannerOnly(sizes.length ? sizes : [101_000])
+        : stages === 'report'
+          ? await benchStatusReportOnly(sizes.length ? sizes : [21_000, 101_000])
+          : await benchCheck(sizes.length ? sizes : undefined);
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }
@@ -255,6 +261,15 @@ async function main(): Promise<void> {
   if (only === 'startup') {
     const rounds = Number(args.find((a) => /^--rounds=\d+$/.test(a))?.slice(9) ?? 7);
     const lines = await benchStartup(OUT, rounds);
+    report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
+    verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
+  }
+  if (only === 'recheck-small') {
+    const lines = await benchRecheckSmall(
+      OUT,
+      Number(args.find((a) => /^--rounds=\d+$/.test(a))?.slice(9) ?? 5),
+      args.includes('--profile'),
+    );
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }

@@ -104,4 +104,19 @@ describe('file spool', () => {
     expect(out.map((o) => o.serial)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(out[7]!.subject).toBe(`${big}7`);
   });
+
+  it('reads its sort keys back from the file (none kept in memory): NUL-joined, multi-byte and longer than a read block', () => {
+    const keys = ['0b\u0000ff', '0b\u0000aa', '0a\u0000东京', `0c\u0000${'k'.repeat(40_000)}`, '0a\u0000Zürich', '01\u0000✓'];
+    fc.assert(
+      fc.property(fc.shuffledSubarray(keys, { minLength: 1 }), fc.integer({ min: 1, max: 4 }), (order, runSize) => {
+        const [a, b] = [memorySpool(), fileSpool(undefined, { runSize })];
+        for (const key of order) {
+          a.add(key, status(key.slice(0, 2), key));
+          b.add(key, status(key.slice(0, 2), key));
+        }
+        expect(drained(b).map((s) => s.subject)).toEqual(drained(a).map((s) => s.subject));
+      }),
+      { numRuns: 40 },
+    );
+  });
 });
