@@ -3,12 +3,31 @@
  * <home>/good-answers/, one per certificate shard (the first two hex digits
  * of the certificate's SHA-256, so 256 files at most), each a JSON line per
  * (source, certificate) with that pair's latest good answer, raw OCSP bytes
- * included. A run keeps its answers in memory and merges them into the files
- * it touched at `commit`, each written to a temporary file and renamed, so a
- * crash leaves the previous version whole. A lookup reads only the shards of
- * the certificates whose answers changed.
+ * included. A run keeps its answers in memory and appends them to the files
+ * it touched at `commit`: an unchanged re-check gives each pending certificate
+ * a new good answer, and reading, parsing and rewriting every shard for it
+ * cost more than the rest of such a run's log work. A shard is rewritten
+ * (one line per pair, answers past GOOD_ANSWER_KEEP_MS dropped) to a
+ * temporary file and renamed, so a crash leaves the previous version whole,
+ * once it holds several runs' worth of lines. A crash part-way through an
+ * append leaves at most one damaged last line, which reading skips (that
+ * pair's bound is then only as tight as its record) and the next append
+ * starts after. A lookup reads only the shards of the certificates whose
+ * answers changed, keeping the later answer of each pair.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Observation } from '../../domain.js';
 import { isNoSpace, NoSpaceError } from '../../errors.js';
@@ -31,6 +50,12 @@ const shardOf = (sha256Cert: string): string =>
  * certificate, and a million of them held at once would be most of its memory (issue 29).
  */
 export const HELD_GOOD_ANSWERS = 250_000;
+
+/**
+ * A shard file is rewritten once it would hold this many times what the run appends to it: when every pending
+ * certificate is asked each run, about once in this many runs, and the file stays within this many runs' lines.
+ */
+export const COMPACT_AT_RUNS = 4;
 
 export class LocalGoodAnswerFiles implements GoodAnswerLog {
   private readonly run = new Map<string, Map<string, StoredObservation>>();
@@ -87,20 +112,25 @@ export class LocalGoodAnswerFiles implements GoodAnswerLog {
     mkdirSync(this.dir, { recursive: true });
     for (const shard of shards) {
       const answers = this.run.get(shard) ?? new Map<string, StoredObservation>();
-      const merged = this.read(shard);
-      for (const [key, o] of answers) merged.set(key, laterGood(merged.get(key), o));
-      const lines: string[] = [];
-      for (const o of merged.values()) {
-        if (keepFrom !== null && o.observedAt < keepFrom) continue;
-        const { raw, ...rest } = o;
-        lines.push(JSON.stringify({ o: rest, raw: raw ? Buffer.from(raw).toString('base64') : null } satisfies Line));
-      }
       const path = this.path(shard);
+      const appended = [...answers.values()].map(lineOf).join('');
+      const size = existsSync(path) ? statSync(path).size : 0;
+      // Early merges only append; the commit rewrites (and prunes) the shards they touched, and any other that
+      // holds several runs' worth of lines.
+      const rewrite =
+        keepFrom !== null && size > 0 && (this.merged.has(shard) || size + appended.length > COMPACT_AT_RUNS * appended.length);
       try {
-        writeFileSync(`${path}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');
-        renameSync(`${path}.tmp`, path);
+        if (rewrite) {
+          const merged = this.read(shard);
+          for (const [key, o] of answers) merged.set(key, laterGood(merged.get(key), o));
+          let lines = '';
+          for (const o of merged.values()) if (o.observedAt >= keepFrom) lines += lineOf(o);
+          writeFileSync(`${path}.tmp`, lines);
+          renameSync(`${path}.tmp`, path);
+        } else if (appended) append(path, size, appended);
       } catch (err) {
-        // The shard's previous file stays whole; a part-written temporary is not left behind.
+        // A rewritten shard's previous file stays whole (no part-written temporary is left behind); a torn
+        // append is one damaged last line.
         rmSync(`${path}.tmp`, { force: true });
         if (isNoSpace(err)) {
           throw new NoSpaceError(
@@ -133,11 +163,35 @@ export class LocalGoodAnswerFiles implements GoodAnswerLog {
       try {
         line = JSON.parse(text) as Line;
       } catch {
-        continue; // a damaged line (a hand edit): that pair's bound is only as tight as its record, never tighter
+        continue; // a damaged line (a torn append, a hand edit): that pair's bound is only as tight as its record, never tighter
       }
       const o: StoredObservation = { ...line.o, raw: line.raw === null ? null : Buffer.from(line.raw, 'base64') };
-      out.set(goodAnswerKey(o), o);
+      const key = goodAnswerKey(o);
+      out.set(key, laterGood(out.get(key), o)); // appended runs follow older ones, but a pair's later answer wins either way
     }
     return out;
+  }
+}
+
+/** One pair's line in a shard file, its raw bytes in base64. */
+function lineOf(o: StoredObservation): string {
+  const { raw, ...rest } = o;
+  return `${JSON.stringify({ o: rest, raw: raw ? Buffer.from(raw).toString('base64') : null } satisfies Line)}\n`;
+}
+
+/** Appends lines to a shard file of `size` bytes, after a newline when a torn earlier append left none. */
+function append(path: string, size: number, lines: string): void {
+  const fd = openSync(path, size > 0 ? 'r+' : 'a');
+  try {
+    let at = size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) at += writeSync(fd, '\n', at);
+    }
+    writeSync(fd, lines, at);
+    // Not fsynced, as the rewrite was not: a lost tail costs a bound's tightness, never a record's evidence.
+  } finally {
+    closeSync(fd);
   }
 }
