@@ -358,7 +358,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
    */
   async recordsOfMany(issuerKeys: readonly string[], serials: readonly string[]): Promise<Map<string, Map<string, IndexRecord>>> {
     for (const issuerKey of issuerKeys) await this.queue.idle(issuerKey);
-    return lookupRecords(this.path('index'), issuerKeys, serials, (issuerKey) => this.issuers.get(issuerKey));
+    return lookupRecords(this.path('index'), issuerKeys, serials, (issuerKey) => this.issuers.get(issuerKey), keyTable);
   }
 
   /** Bytes on disk of the index proper (sorted files, deltas, URL lists), for the data-model figures. */

@@ -16,7 +16,6 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Claim, IndexRecord, Listing } from '../../ports/revocation-index.js';
-import { keyTable } from './revocation-index-files.js';
 
 /** What a store instance holds of an issuer in memory (its files may not all be written yet). */
 export interface HeldIssuerFiles {
@@ -38,7 +37,9 @@ export function lookupRecords(
   indexDir: string,
   issuerKeys: readonly string[],
   serials: readonly string[],
-  held: (issuerKey: string) => HeldIssuerFiles | undefined = () => undefined,
+  held: (issuerKey: string) => HeldIssuerFiles | undefined,
+  /** The .keys table of an .idx (revocation-index-files.ts `keyTable`), for a .keys missing or stale. */
+  keyTable: (idx: Buffer) => Buffer,
 ): Map<string, Map<string, IndexRecord>> {
   const wanted = new Set(serials);
   const distinct = [...wanted];
@@ -75,7 +76,7 @@ export function lookupRecords(
     const idxPath = join(indexDir, `${issuerKey}.idx`);
     const idxBytes = mine ? mine.base.length : existsSync(idxPath) ? statSync(idxPath).size : 0;
     if (idxBytes === 0) continue;
-    const table = keysOf(join(indexDir, `${issuerKey}.keys`), idxBytes, () => mine?.base ?? readFileSync(idxPath));
+    const table = keysOf(join(indexDir, `${issuerKey}.keys`), idxBytes, () => keyTable(mine?.base ?? readFileSync(idxPath)));
     // Matches of fingerprints: (line offset, serial) pairs, some of them collisions that the line itself rules out.
     const offsets: number[] = [];
     const asked: number[] = [];
@@ -162,12 +163,12 @@ function gallop(list: Uint32Array, stride: number, from: number, n: number, targ
 }
 
 /** The .keys table of an .idx of `idxBytes` bytes, or one made from the .idx when the file on disk is not its own. */
-function keysOf(keysPath: string, idxBytes: number, idx: () => Buffer): Uint32Array {
+function keysOf(keysPath: string, idxBytes: number, made: () => Buffer): Uint32Array {
   if (existsSync(keysPath)) {
     const raw = readFileSync(keysPath);
     if (raw.length >= 8 && raw.length % 8 === 0 && raw.readDoubleLE(0) === idxBytes) return uint32sLE(raw, 8);
   }
-  return uint32sLE(keyTable(idx()), 8);
+  return uint32sLE(made(), 8);
 }
 
 /**
