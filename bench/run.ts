@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- crl|crl-2m|ocsp|functions|check|track|appendix|startup|sweep] [--full] [--size=N[,N…]] [--stages=planner] [--rounds=N] [--scale F]…`
+ * `npm run bench [-- crl|crl-2m|ocsp|functions|check|track|appendix|startup|sweep] [--full] [--size=N[,N…]] [--stages=planner|lookup] [--rounds=N] [--scale F]…`
  *
  * Generates CRLs of 10k, 100k and 1M entries (RSA-2048 and ECDSA P-256) and
  * measures, in one run: revwatch scan + verify (one serial present, one
@@ -27,6 +27,7 @@ import { benchAppendix } from './appendix.js';
 import { benchStartup } from './startup.js';
 import { benchSweep } from './sweep.js';
 import { benchRecheckSmall } from './recheck-small.js';
+import { benchSweepLookup } from './sweep-lookup.js';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
@@ -254,7 +255,13 @@ async function main(): Promise<void> {
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }
   if (only === 'sweep') {
-    const lines = await benchSweep(OUT, scale);
+    // --stages=lookup: the lookup step alone, against a swept home kept in the temp dir (swept once, then reused).
+    const stages = args.find((a) => a.startsWith('--stages='))?.slice(9);
+    if (stages !== undefined && stages !== 'lookup') throw new Error(`sweep --stages takes "lookup" only, not "${stages}"`);
+    const lines =
+      stages === 'lookup'
+        ? await benchSweepLookup(OUT, scale, Number(args.find((a) => /^--rounds=\d+$/.test(a))?.slice(9) ?? 3))
+        : await benchSweep(OUT, scale);
     report.push(...lines.filter((l) => !/^(PASS|FAIL)/.test(l)), '');
     verdicts.push(...lines.filter((l) => /^(PASS|FAIL)/.test(l)));
   }

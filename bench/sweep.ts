@@ -42,7 +42,7 @@ interface Ran {
 }
 
 /** A child process, its wall time and its own peak RSS (VmHWM, printed by a preload at exit). */
-function runChild(out: string, args: readonly string[]): Promise<Ran> {
+export function runChild(out: string, args: readonly string[]): Promise<Ran> {
   const preload = join(out, 'peak-rss.mjs');
   writeFileSync(
     preload,
@@ -75,7 +75,7 @@ function runChild(out: string, args: readonly string[]): Promise<Ran> {
 }
 
 /** One server per loopback host name; `version` says which CRLs they serve (2: the changed 1 % too). */
-async function serve(
+export async function serve(
   set: BenchSet,
 ): Promise<{ servers: Server[]; setVersion(v: 1 | 2): void; counts: { full: number; notModified: number } }> {
   let version: 1 | 2 = 1;

@@ -7,7 +7,15 @@ import type { CrlHealthCliOptions } from './commands/crl-health.js';
 
 export async function crlHealth(ctx: CliContext, opts: CrlHealthCliOptions): Promise<void> {
   const since = opts.since ? parseInstant(opts.since, '--since') : null;
-  const state = await new SweepStateFile(ctx.home()).load();
+  const { runtimeMode } = await import('../runtime/runtime.js');
+  // AWS: the findings the deployed sweep's workers keep in the table; local: <home>/sweep/state.json.
+  const state =
+    runtimeMode(ctx.globals().aws === true, ctx.io.env) === 'aws'
+      ? await ctx.withRuntime(async ({ sweepState }) => {
+          if (!sweepState) throw new Error('the AWS runtime opened without the sweep state');
+          return sweepState.load();
+        })
+      : await new SweepStateFile(ctx.home()).load();
   const report = healthReport(state, { owners: opts.owner, since });
   ctx.print(report, () => formatHealth(report));
 }

@@ -6,14 +6,29 @@ import { SweepStateFile } from '../adapters/local/sweep-state-file.js';
 import { InputError } from '../errors.js';
 import { readCertificates } from '../pki/certificate.js';
 import { normalizeSerialHex } from '../pki/crl.js';
-import { formatLookup, issuerKeyBySha256, issuerKeysByKeyId, prepareLookup, type LookupQuery } from '../sweep/lookup.js';
+import type { SweepState } from '../ports/revocation-index.js';
+import { formatLookup, issuerKeyBySha256, issuerKeysByKeyId, prepareLookup, type LookupIndex, type LookupQuery } from '../sweep/lookup.js';
 import type { LookupCliOptions } from './commands/lookup.js';
 import { readInput, type CliContext } from './context.js';
 import { oneLine } from './validate.js';
 
-export async function lookup(ctx: CliContext, inputs: string[], opts: LookupCliOptions): Promise<void> {
-  const state = await new SweepStateFile(ctx.home()).load();
+const NORMAL_SERIAL = /^[0-9a-f]+$/;
 
+export async function lookup(ctx: CliContext, inputs: string[], opts: LookupCliOptions): Promise<void> {
+  const { runtimeMode } = await import('../runtime/runtime.js');
+  if (runtimeMode(ctx.globals().aws === true, ctx.io.env) === 'aws') {
+    // AWS: the index and sweep state the deployed sweep's workers keep in the table.
+    await ctx.withRuntime(async ({ sweepState, revocationIndex }) => {
+      if (!sweepState || !revocationIndex) throw new Error('the AWS runtime opened without the sweep state or the revocation index');
+      await answer(ctx, inputs, opts, await sweepState.load(), revocationIndex);
+    });
+    return;
+  }
+  // Local: the files under <home>/sweep/, read without opening the embedded store.
+  await answer(ctx, inputs, opts, await new SweepStateFile(ctx.home()).load(), new RevocationIndexFiles(ctx.home()));
+}
+
+async function answer(ctx: CliContext, inputs: string[], opts: LookupCliOptions, state: SweepState, index: LookupIndex): Promise<void> {
   let issuerKeys: string[] | null = null;
   if (opts.issuer) {
     if (/^[0-9a-fA-F:]{64,95}$/.test(opts.issuer) && !existsSync(opts.issuer)) {
@@ -48,12 +63,20 @@ export async function lookup(ctx: CliContext, inputs: string[], opts: LookupCliO
       }
       continue;
     }
-    const lines = bytes.toString('latin1').split(/\r?\n/);
-    for (const [i, line] of lines.entries()) {
-      if (line.trim() !== '') queries.push({ input: line.trim(), serial: serialOf(line, `${input} line ${i + 1}`), issuerKeys });
+    const lines = bytes.toString('latin1').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      // A line already in the normal form (lowercase hex, even length, no leading zero byte) is its own serial:
+      // a list of 100,000 spends no regular expressions on them.
+      if (NORMAL_SERIAL.test(line) && line.length % 2 === 0 && !line.startsWith('00')) {
+        queries.push({ input: line, serial: line, issuerKeys });
+        continue;
+      }
+      const trimmed = line.trim();
+      if (trimmed !== '') queries.push({ input: trimmed, serial: serialOf(line, `${input} line ${i + 1}`), issuerKeys });
     }
   }
-  const lookedUp = await prepareLookup(new RevocationIndexFiles(ctx.home()), state, queries);
+  const lookedUp = await prepareLookup(index, state, queries);
   if (ctx.globals().json) {
     // One document, streamed: each answer is written as it is made, a few hundred to a write, and a pipe whose
     // reader lags is waited for (100,000 answers are tens of megabytes; none of them is held once written).

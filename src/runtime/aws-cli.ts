@@ -4,6 +4,7 @@ import { openAwsRuntime } from './aws.js';
 import { s3EvidenceArchive, s3GoodAnswerLogs } from './aws-buckets.js';
 import { sesMailer } from './aws-mail.js';
 import { lazyFetchStack } from './lazy-fetch-stack.js';
+import { TableRevocationIndex } from '../store/table-revocation-index.js';
 import { TableSweepState } from '../store/table-sweep-state.js';
 import type { Runtime, RuntimeOptions } from './runtime.js';
 
@@ -22,6 +23,8 @@ export function openAwsCliRuntime(options: RuntimeOptions): Runtime {
     evidenceArchive: s3EvidenceArchive(options.env),
     // What the deployed sweeps (sweeper and workers) keep in the table: digest and site read it.
     sweepState: new TableSweepState(core.table),
+    // The index the sweep's workers fold each changed CRL into: `lookup --aws` reads it.
+    revocationIndex: new TableRevocationIndex(core.table),
     writesDone: core.writesDone,
     table: core.table,
     fetchStack: fetch.get,

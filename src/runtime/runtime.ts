@@ -13,7 +13,7 @@ import type { Clock, EvidenceFiles, Mailer, NoticeLedger, RunLedger, Store } fro
 import type { Disclosures } from '../ports/disclosures.js';
 import type { EvidenceArchive } from '../ports/evidence-archive.js';
 import type { GoodAnswerLog } from '../ports/good-answers.js';
-import type { SweepStateStore } from '../ports/revocation-index.js';
+import type { RevocationIndexStore, SweepStateStore } from '../ports/revocation-index.js';
 import type { Table } from '../ports/table.js';
 import { InputError } from '../errors.js';
 import { ENV, optional, type Env } from './env.js';
@@ -42,6 +42,11 @@ export interface Runtime {
    * section and the site's CRL-health pages. Absent in local mode, where the commands read <home>/sweep/state.json.
    */
   readonly sweepState?: SweepStateStore;
+  /**
+   * AWS mode: the revocation index the deployed sweep's workers write (store/table-revocation-index.ts), for
+   * `lookup --aws`. Absent in local mode, where `lookup` reads <home>/sweep/index/ without opening the store.
+   */
+  readonly revocationIndex?: RevocationIndexStore;
   /** AWS mode: how many table writes succeeded so far, so a command cut off by the network can say it was partly done. */
   readonly writesDone?: () => number;
   /** The table under the store, for maintenance that walks it whole (`migrate poll-index`: store/poll-backfill.ts). */

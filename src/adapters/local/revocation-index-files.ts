@@ -35,11 +35,12 @@
  * and a sorted file that a later merge replaces is not written.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChangeSegment, Claim, IndexRecord, Listing, RevocationIndexStore, SnapshotRef } from '../../ports/revocation-index.js';
+import type { ChangeSegment, IndexRecord, RevocationIndexStore, SnapshotRef } from '../../ports/revocation-index.js';
 import { appendLinesAsync, completeLines, replaceFileAsync, WriteQueue } from './durable-files.js';
+import { lookupRecords, unpack } from './revocation-index-lookup.js';
 
 /** The short name of a URL's files: 16 hex digits of its SHA-256. */
 export const urlId = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 16);
@@ -53,9 +54,6 @@ const COMPACT_FRACTION = 4;
 const COMPACT_MIN_BYTES = 256 * 1024;
 /** Issuers' files held in memory at once, by their bytes: at WebPKI scale all of them would be most of a gigabyte. */
 const HELD_BYTES = 192 * 1024 * 1024;
-
-type PackedListing = [number, number, number | null, number | null];
-type PackedClaim = [number, number, number, number | null];
 
 interface IssuerFiles {
   base: Buffer;
@@ -354,108 +352,13 @@ export class RevocationIndexFiles implements RevocationIndexStore {
   }
 
   /**
-   * For each of `issuerKeys`, the records it holds of `serials` (`lookup`, many serials, often every issuer):
-   * each serial's fingerprint is made once, each issuer's .keys table merged against them, and only a
-   * matching line read from its .idx. The answer is what `records` would give issuer by issuer.
+   * For each of `issuerKeys`, the records it holds of `serials` (`lookup`, many serials, often every issuer), once
+   * the writes queued for them have landed: the same answer as `records` issuer by issuer, from the .keys tables
+   * and only the matching lines of each .idx (revocation-index-lookup.ts).
    */
   async recordsOfMany(issuerKeys: readonly string[], serials: readonly string[]): Promise<Map<string, Map<string, IndexRecord>>> {
-    const wanted = new Set(serials);
-    const distinct = [...wanted];
-    const prints = new Uint32Array(distinct.length);
-    for (let i = 0; i < distinct.length; i++) prints[i] = fingerprint(distinct[i]!);
-    const order = orderByPrint(prints);
-    const sortedPrints = Uint32Array.from(order, (i) => prints[i]!);
-    const out = new Map<string, Map<string, IndexRecord>>();
-    for (const issuerKey of issuerKeys) {
-      const found = new Map<string, IndexRecord>();
-      out.set(issuerKey, found);
-      const idxPath = this.path('index', `${issuerKey}.idx`);
-      await this.queue.idle(issuerKey);
-      const urls = () => this.urlsOf(issuerKey);
-      this.deltaLines(issuerKey, (serial, packed) => {
-        if (wanted.has(serial)) found.set(serial, unpack(issuerKey, serial, packed, urls()));
-      });
-      if (!existsSync(idxPath)) continue;
-      const table = this.keyTableOf(issuerKey, idxPath);
-      if (table.length === 0) continue;
-      // A merge of two sorted lists of fingerprints: O(serials + table) per issuer; its matches are then read.
-      const offsets: number[] = [];
-      const asked: string[] = [];
-      let j = 0;
-      const n = table.length / 2;
-      for (let q = 0; q < sortedPrints.length && j < n; q++) {
-        const p = sortedPrints[q]!;
-        while (j < n && table[2 * j]! < p) j++;
-        const serial = distinct[order[q]!]!;
-        if (found.has(serial)) continue;
-        for (let k = j; k < n && table[2 * k] === p; k++) {
-          offsets.push(table[2 * k + 1]!);
-          asked.push(serial);
-        }
-      }
-      if (offsets.length === 0) continue;
-      // Many matches: the file read whole (or the one held) beats a read call per match.
-      const whole =
-        this.issuers.get(issuerKey)?.base ?? (offsets.length * 512 >= statSync(idxPath).size / 2 ? readFileSync(idxPath) : null);
-      const fd = whole ? null : openSync(idxPath, 'r');
-      try {
-        for (let m = 0; m < offsets.length; m++) {
-          const serial = asked[m]!;
-          if (found.has(serial)) continue;
-          const packed = whole ? lineIn(whole, offsets[m]!, serial) : readLineAt(fd!, offsets[m]!, serial);
-          if (packed !== null) found.set(serial, unpack(issuerKey, serial, packed, urls()));
-        }
-      } finally {
-        if (fd !== null) closeSync(fd);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * An issuer's delta lines in order (a later line of a serial wins, so it is told last), from the held files or
-   * read alone, without a map of every line: a lookup wants a few of them.
-   */
-  private deltaLines(issuerKey: string, each: (serial: string, packed: string) => void): void {
-    const held = this.issuers.get(issuerKey);
-    if (held) {
-      for (const [serial, packed] of held.delta) each(serial, packed);
-      return;
-    }
-    const deltaPath = this.path('index', `${issuerKey}.delta`);
-    if (!existsSync(deltaPath)) return;
-    const text = readFileSync(deltaPath, 'latin1');
-    const end = text.lastIndexOf('\n');
-    for (let at = 0; at < end; ) {
-      const nl = text.indexOf('\n', at);
-      const tab = text.indexOf('\t', at);
-      if (tab > at && tab < nl) each(text.slice(at, tab), text.slice(tab + 1, nl));
-      at = nl + 1;
-    }
-  }
-
-  private readonly urlLists = new Map<string, string[]>();
-  private urlsOf(issuerKey: string): string[] {
-    const held = this.issuers.get(issuerKey);
-    if (held) return held.urls;
-    let urls = this.urlLists.get(issuerKey);
-    if (!urls) {
-      const urlsPath = this.path('index', `${issuerKey}.urls`);
-      urls = existsSync(urlsPath) ? (JSON.parse(readFileSync(urlsPath, 'utf8')) as string[]) : [];
-      this.urlLists.set(issuerKey, urls);
-    }
-    return urls;
-  }
-
-  /** The .keys table of an .idx: its serials' fingerprints and line offsets, interleaved, sorted by fingerprint. */
-  private keyTableOf(issuerKey: string, idxPath: string): Uint32Array {
-    const keysPath = this.path('index', `${issuerKey}.keys`);
-    const idxBytes = statSync(idxPath).size;
-    if (existsSync(keysPath)) {
-      const raw = readFileSync(keysPath);
-      if (raw.length >= 8 && raw.length % 8 === 0 && raw.readDoubleLE(0) === idxBytes) return uint32sLE(raw, 8);
-    }
-    return uint32sLE(keyTable(readFileSync(idxPath)), 8);
+    for (const issuerKey of issuerKeys) await this.queue.idle(issuerKey);
+    return lookupRecords(this.path('index'), issuerKeys, serials, (issuerKey) => this.issuers.get(issuerKey), keyTable);
   }
 
   /** Bytes on disk of the index proper (sorted files, deltas, URL lists), for the data-model figures. */
@@ -465,16 +368,6 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     return readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
   }
 }
-
-/** The little-endian uint32s of `raw` from `offset` on, as one copy (not a read call per number). */
-function uint32sLE(raw: Buffer, offset: number): Uint32Array {
-  const out = new Uint32Array((raw.length - offset) / 4);
-  new Uint8Array(out.buffer).set(raw.subarray(offset));
-  if (!LITTLE_ENDIAN) for (let i = 0; i < out.length; i++) out[i] = raw.readUInt32LE(offset + 4 * i);
-  return out;
-}
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Where each line of a sorted "<serial>\t<record>\n" buffer starts: one pass, so a lookup is a binary search over lines. */
 export function lineStarts(buf: Buffer): Uint32Array {
@@ -488,13 +381,6 @@ export function lineStarts(buf: Buffer): Uint32Array {
     start = at + 1;
   }
   return starts;
-}
-
-/** FNV-1a over the serial's characters (or bytes: serials are ASCII hex), 32 bits. */
-function fingerprint(serial: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < serial.length; i++) h = Math.imul(h ^ serial.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 /**
@@ -533,32 +419,6 @@ function orderByPrint(prints: Uint32Array): Uint32Array {
     [order, next] = [next, order];
   }
   return order;
-}
-
-/** The record on the line at `offset` of an open .idx, if that line is `serial`'s. */
-function readLineAt(fd: number, offset: number, serial: string): string | null {
-  let size = 512;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(size);
-    const got = readSync(fd, buf, 0, size, offset);
-    const nl = buf.indexOf(10);
-    if (nl < 0 || nl >= got) {
-      if (got < size) return null;
-      size *= 4;
-      continue;
-    }
-    const tab = buf.indexOf(9);
-    if (tab !== serial.length || buf.toString('latin1', 0, tab) !== serial) return null;
-    return buf.toString('utf8', tab + 1, nl);
-  }
-}
-
-/** The record on the line at `offset` of a held .idx, if that line is `serial`'s. */
-function lineIn(buf: Buffer, offset: number, serial: string): string | null {
-  if (offset >= buf.length || compareSerial(buf, offset, serial) !== 0) return null;
-  const tab = offset + serial.length;
-  const nl = buf.indexOf(10, tab);
-  return buf.toString('utf8', tab + 1, nl < 0 ? buf.length : nl);
 }
 
 /** Compares a line's serial (bytes from `start` to its tab) with `key` as strings compare: byte order, shorter first. */
@@ -617,16 +477,6 @@ function pack(r: IndexRecord, files: IssuerFiles): string {
     out += `${i ? ',' : ''}[${positionOf(files, c.url)},${c.sweep},${c.revocationDate / 1000},${c.reasonCode}]`;
   }
   return `${out}]]`;
-}
-
-function unpack(issuerKey: string, serial: string, packed: string, urls: readonly string[]): IndexRecord {
-  const [listings, claims] = JSON.parse(packed) as [PackedListing[], PackedClaim[]];
-  return {
-    issuerKey,
-    serial,
-    listings: listings.map(([u, firstSeen, notListedAt, removed]): Listing => ({ url: urls[u]!, firstSeen, notListedAt, removed })),
-    claims: claims.map(([u, sweep, date, reasonCode]): Claim => ({ url: urls[u]!, sweep, revocationDate: date * 1000, reasonCode })),
-  };
 }
 
 async function readOrNull(path: string): Promise<Buffer | null> {

@@ -1,0 +1,300 @@
+/**
+ * The read side of the revocation index's local files (written by
+ * revocation-index-files.ts; layout in docs/data-model.md, "The revocation
+ * index"): many serials looked up across many issuers at once, as `lookup`
+ * asks them (100,000 serials, often under every issuer).
+ *
+ * Per issuer it reads the .keys table (8 bytes a serial: fingerprint and line
+ * offset, sorted by fingerprint), the .delta and the .urls, and from the .idx
+ * only the lines whose fingerprint matched, in offset order, a window of
+ * nearby lines to a read. The serials' fingerprints are sorted once; each
+ * issuer's table is merged against them by galloping, so an issuer costs
+ * O(min(a, b) log(max(a, b) / min(a, b))) comparisons of integers, not a
+ * string per serial asked: a thousand small issuers and 100,000 serials are
+ * then cheap. A string is made only where fingerprints match.
+ */
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Claim, IndexRecord, Listing } from '../../ports/revocation-index.js';
+
+/** What a store instance holds of an issuer in memory (its files may not all be written yet). */
+export interface HeldIssuerFiles {
+  readonly base: Buffer;
+  readonly delta: ReadonlyMap<string, string>;
+  readonly urls: readonly string[];
+}
+
+/** .idx lines closer than this are read in one call (a read call costs about as much as copying this many bytes). */
+const WINDOW_GAP = 32 * 1024;
+/** Bytes read past a window's last line start: most records are far shorter; a longer one is read on its own. */
+const LINE_SLACK = 1024;
+
+/**
+ * For each of `issuerKeys`, the records its files under `indexDir` hold of `serials` (the same answer as
+ * reading each issuer's sorted file whole): a delta line wins over the .idx, a later delta line over an earlier.
+ */
+export function lookupRecords(
+  indexDir: string,
+  issuerKeys: readonly string[],
+  serials: readonly string[],
+  held: (issuerKey: string) => HeldIssuerFiles | undefined,
+  /** The .keys table of an .idx (revocation-index-files.ts `keyTable`), for a .keys missing or stale. */
+  keyTable: (idx: Buffer) => Buffer,
+): Map<string, Map<string, IndexRecord>> {
+  const wanted = new Set(serials);
+  const distinct = [...wanted];
+  const prints = new Uint32Array(distinct.length);
+  for (let i = 0; i < distinct.length; i++) prints[i] = fingerprint(distinct[i]!);
+  const order = orderByPrint(prints);
+  const sortedPrints = Uint32Array.from(order, (i) => prints[i]!);
+  const wantedPrints = new Set(prints);
+  const out = new Map<string, Map<string, IndexRecord>>();
+  for (const issuerKey of issuerKeys) {
+    const found = new Map<string, IndexRecord>();
+    out.set(issuerKey, found);
+    const mine = held(issuerKey);
+    let urls: readonly string[] | null = mine?.urls ?? null;
+    const urlsOf = (): readonly string[] => {
+      urls ??= readUrls(join(indexDir, `${issuerKey}.urls`));
+      return urls;
+    };
+    // The delta first: what it holds of a serial is newer than the .idx.
+    const fromDelta = new Map<string, string>();
+    if (mine) {
+      if (mine.delta.size > 0)
+        for (const s of distinct) {
+          const packed = mine.delta.get(s);
+          if (packed !== undefined) fromDelta.set(s, packed);
+        }
+    } else {
+      scanDelta(join(indexDir, `${issuerKey}.delta`), wantedPrints, (serial, packed) => {
+        if (wanted.has(serial)) fromDelta.set(serial, packed);
+      });
+    }
+    for (const [serial, packed] of fromDelta) found.set(serial, unpack(issuerKey, serial, packed, urlsOf()));
+
+    const idxPath = join(indexDir, `${issuerKey}.idx`);
+    const idxBytes = mine ? mine.base.length : existsSync(idxPath) ? statSync(idxPath).size : 0;
+    if (idxBytes === 0) continue;
+    const table = keysOf(join(indexDir, `${issuerKey}.keys`), idxBytes, () => keyTable(mine?.base ?? readFileSync(idxPath)));
+    // Matches of fingerprints: (line offset, serial) pairs, some of them collisions that the line itself rules out.
+    const offsets: number[] = [];
+    const asked: number[] = [];
+    mergePrints(sortedPrints, table, (q, offset) => {
+      if (fromDelta.has(distinct[order[q]!]!)) return;
+      offsets.push(offset);
+      asked.push(order[q]!);
+    });
+    if (offsets.length === 0) continue;
+    const byOffset = inOffsetOrder(offsets);
+    const take = (m: number, packed: string | null): void => {
+      if (packed !== null) found.set(distinct[asked[m]!]!, unpack(issuerKey, distinct[asked[m]!]!, packed, urlsOf()));
+    };
+    if (mine) {
+      for (const m of byOffset) take(m, lineIn(mine.base, 0, offsets[m]!, distinct[asked[m]!]!) ?? null);
+      continue;
+    }
+    const fd = openSync(idxPath, 'r');
+    try {
+      for (let w = 0; w < byOffset.length; ) {
+        // One window: lines whose starts are within WINDOW_GAP of the one before.
+        let last = w;
+        while (last + 1 < byOffset.length && offsets[byOffset[last + 1]!]! - offsets[byOffset[last]!]! <= WINDOW_GAP) last++;
+        const from = offsets[byOffset[w]!]!;
+        const to = Math.min(idxBytes, offsets[byOffset[last]!]! + LINE_SLACK);
+        const buf = Buffer.allocUnsafe(to - from);
+        const got = readFully(fd, buf, from);
+        for (let k = w; k <= last; k++) {
+          const m = byOffset[k]!;
+          const serial = distinct[asked[m]!]!;
+          const packed = lineIn(buf.subarray(0, got), from, offsets[m]!, serial);
+          take(m, packed === undefined ? readLineAt(fd, offsets[m]!, serial) : packed);
+        }
+        w = last + 1;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return out;
+}
+
+/**
+ * Calls `match(q, offset)` for every pair of a sorted query fingerprint (its position q) and a table entry with the
+ * same fingerprint. Both lists are walked together, each skipping ahead by galloping (doubling steps, then a
+ * binary search) past the other's current value.
+ */
+export function mergePrints(sorted: Uint32Array, table: Uint32Array, match: (q: number, offset: number) => void): void {
+  const m = sorted.length;
+  const n = table.length >>> 1;
+  let q = 0;
+  let j = 0;
+  while (q < m && j < n) {
+    const a = sorted[q]!;
+    const b = table[2 * j]!;
+    if (a < b) q = gallop(sorted, 1, q, m, b);
+    else if (b < a) j = gallop(table, 2, j, n, a);
+    else {
+      let end = j;
+      while (end < n && table[2 * end] === a) end++;
+      for (; q < m && sorted[q] === a; q++) for (let k = j; k < end; k++) match(q, table[2 * k + 1]!);
+      j = end;
+    }
+  }
+}
+
+/** The first position at or after `from` (below `n`) whose value (every `stride`-th number of `list`) is >= `target`. */
+function gallop(list: Uint32Array, stride: number, from: number, n: number, target: number): number {
+  let lo = from;
+  let step = 1;
+  let hi = from + 1;
+  while (hi < n && list[stride * hi]! < target) {
+    lo = hi;
+    step *= 2;
+    hi = from + step;
+  }
+  if (hi > n) hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[stride * mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The positions of `offsets` in ascending order of offset. Each offset and its position as one number
+ * (offset * 2^21 + position: exact below 2^53), sorted by the typed array's own numeric sort, not a
+ * comparator called per pair; more than 2^21 matches in one issuer take the comparator.
+ */
+function inOffsetOrder(offsets: readonly number[]): Uint32Array {
+  const n = offsets.length;
+  if (n >= 2 ** 21) return Uint32Array.from(offsets.keys()).sort((a, b) => offsets[a]! - offsets[b]!);
+  const keyed = new Float64Array(n);
+  for (let i = 0; i < n; i++) keyed[i] = offsets[i]! * 2 ** 21 + i;
+  keyed.sort();
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = keyed[i]! % 2 ** 21;
+  return out;
+}
+
+/** The .keys table of an .idx of `idxBytes` bytes, or one made from the .idx when the file on disk is not its own. */
+function keysOf(keysPath: string, idxBytes: number, made: () => Buffer): Uint32Array {
+  if (existsSync(keysPath)) {
+    const raw = readFileSync(keysPath);
+    if (raw.length >= 8 && raw.length % 8 === 0 && raw.readDoubleLE(0) === idxBytes) return uint32sLE(raw, 8);
+  }
+  return uint32sLE(made(), 8);
+}
+
+/**
+ * Calls `each` with every delta line (in file order: a later line of a serial is told last) whose serial's
+ * fingerprint is in `prints`; the other lines are hashed from their bytes and never made into strings.
+ */
+function scanDelta(path: string, prints: ReadonlySet<number>, each: (serial: string, packed: string) => void): void {
+  if (!existsSync(path)) return;
+  const buf = readFileSync(path);
+  const end = buf.lastIndexOf(10);
+  for (let at = 0; at < end; ) {
+    let h = 0x811c9dc5;
+    let i = at;
+    for (; i < end && buf[i] !== 9 && buf[i] !== 10; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const nl = buf.indexOf(10, i);
+    if (buf[i] === 9 && i > at && prints.has(h >>> 0)) each(buf.toString('latin1', at, i), buf.toString('utf8', i + 1, nl));
+    at = nl + 1;
+  }
+}
+
+function readUrls(path: string): string[] {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as string[]) : [];
+}
+
+function readFully(fd: number, buf: Buffer, position: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * The record on the line at file offset `offset`, from `buf` holding the file from `bufStart`: null when that line
+ * is not `serial`'s, undefined when the line runs past the end of `buf` (read it alone).
+ */
+function lineIn(buf: Buffer, bufStart: number, offset: number, serial: string): string | null | undefined {
+  const at = offset - bufStart;
+  const tab = at + serial.length;
+  if (tab >= buf.length) return undefined;
+  for (let i = 0; i < serial.length; i++) if (buf[at + i] !== serial.charCodeAt(i)) return null;
+  if (buf[tab] !== 9) return null;
+  const nl = buf.indexOf(10, tab);
+  if (nl < 0) return undefined;
+  return buf.toString('utf8', tab + 1, nl);
+}
+
+/** The record on the line at `offset` of an open .idx, if that line is `serial`'s (a line longer than a window). */
+function readLineAt(fd: number, offset: number, serial: string): string | null {
+  for (let size = 4 * LINE_SLACK; ; size *= 4) {
+    const buf = Buffer.allocUnsafe(size);
+    const got = readFully(fd, buf, offset);
+    const packed = lineIn(buf.subarray(0, got), offset, offset, serial);
+    if (packed !== undefined) return packed;
+    if (got < size) return null;
+  }
+}
+
+/** FNV-1a over the serial's characters (serials are ASCII hex), 32 bits: the .keys fingerprint. */
+function fingerprint(serial: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < serial.length; i++) h = Math.imul(h ^ serial.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The positions of `prints` in ascending order (stable): a two-pass radix sort. */
+function orderByPrint(prints: Uint32Array): Uint32Array {
+  let order = new Uint32Array(prints.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  let next = new Uint32Array(prints.length);
+  for (const shift of [0, 16]) {
+    const counts = new Uint32Array(65_537);
+    for (let i = 0; i < prints.length; i++) counts[((prints[i]! >>> shift) & 0xffff) + 1]!++;
+    for (let b = 1; b < counts.length; b++) counts[b]! += counts[b - 1]!;
+    for (let i = 0; i < order.length; i++) {
+      const at = order[i]!;
+      next[counts[(prints[at]! >>> shift) & 0xffff]!++] = at;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
+
+/** The little-endian uint32s of `raw` from `offset` on, as one copy. */
+function uint32sLE(raw: Buffer, offset: number): Uint32Array {
+  const out = new Uint32Array((raw.length - offset) / 4);
+  new Uint8Array(out.buffer).set(raw.subarray(offset));
+  if (!LITTLE_ENDIAN) for (let i = 0; i < out.length; i++) out[i] = raw.readUInt32LE(offset + 4 * i);
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+type PackedListing = [number, number, number | null, number | null];
+type PackedClaim = [number, number, number, number | null];
+
+/** A packed record line (revocation-index-files.ts `pack`) as a record (plain loops: 50,000 of them a lookup). */
+export function unpack(issuerKey: string, serial: string, packed: string, urls: readonly string[]): IndexRecord {
+  const [packedListings, packedClaims] = JSON.parse(packed) as [PackedListing[], PackedClaim[]];
+  const listings: Listing[] = new Array(packedListings.length);
+  for (let i = 0; i < packedListings.length; i++) {
+    const l = packedListings[i]!;
+    listings[i] = { url: urls[l[0]]!, firstSeen: l[1], notListedAt: l[2], removed: l[3] };
+  }
+  const claims: Claim[] = new Array(packedClaims.length);
+  for (let i = 0; i < packedClaims.length; i++) {
+    const c = packedClaims[i]!;
+    claims[i] = { url: urls[c[0]]!, sweep: c[1], revocationDate: c[2] * 1000, reasonCode: c[3] };
+  }
+  return { issuerKey, serial, listings, claims };
+}
