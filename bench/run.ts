@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- crl|crl-2m|ocsp|functions|check|track|appendix|startup|sweep] [--full] [--size=N[,N…]] [--stages=planner|lookup] [--rounds=N] [--scale F]…`
+ * `npm run bench [-- crl|crl-2m|ocsp|functions|check|recheck-small|track|appendix|startup|sweep] [--full] [--size=N[,N…]] [--stages=planner|report (check) or lookup (sweep)] [--rounds=N] [--scale F]…`
  *
  * Generates CRLs of 10k, 100k and 1M entries (RSA-2048 and ECDSA P-256) and
  * measures, in one run: revwatch scan + verify (one serial present, one
