@@ -196,12 +196,16 @@ async function keepSettledRound(store: RunLedger, runId: string, plan: CheckPlan
   await store.putRunRound(runId, round.planned(plan.refused.map((r) => sourceKey(r.kind, r.url))), expiresAt);
 }
 
-/** Queued jobs carry no records: most answers do not change, and a worker reads the records of those that do. */
-const lean = (c: JobCertificate): JobCertificate => ({
+/**
+ * A certificate as a queued job carries it: no record (most answers do not change, and a worker reads the records
+ * of those that do), and its cases sorted, so a job does not depend on the order the polling index handed over
+ * a certificate's entries (entries due at the same instant come in no fixed order).
+ */
+export const leanCertificate = (c: JobCertificate): JobCertificate => ({
   sha256: c.sha256,
   serial: c.serial,
   notAfter: c.notAfter,
-  caseIds: c.caseIds,
+  caseIds: [...c.caseIds].sort(),
   previous: c.previous,
   sources: c.sources,
   ...(c.settled ? { settled: true } : {}),
@@ -262,7 +266,7 @@ class StreamedJobs {
       job = { jobId: this.nextJobId(), waiting: [], waitingBytes: 0, parts: 0, written: 0 };
       this.crlJobs.set(jobKey, job);
     }
-    const json = JSON.stringify(lean(certificate));
+    const json = JSON.stringify(leanCertificate(certificate));
     job.waiting.push(json);
     job.waitingBytes += json.length + 1;
     this.waitingBytes += json.length + 1;
@@ -298,7 +302,7 @@ class StreamedJobs {
 
   /** OCSP jobs as planned (onOcspJobs): kept, per host, until their shard is planned. */
   ocsp(planned: readonly OcspJob[]): void {
-    for (const j of planned) this.ocspPlanned.push({ ...j, certificate: lean(j.certificate) });
+    for (const j of planned) this.ocspPlanned.push({ ...j, certificate: leanCertificate(j.certificate) });
     this.hold(planned.length);
   }
 

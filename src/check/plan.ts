@@ -157,8 +157,11 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
   const facts = new Map<CertificateRef, ReturnType<typeof latestAnswers>>();
   const revokedInLife = new Map<CertificateRef, boolean>();
 
-  /** Plans certificates due in this run; every case of each of them is among `reads` (one shard holds them all). */
-  const planDue = async (reads: readonly PollRead[]): Promise<void> => {
+  /**
+   * Plans certificates due in this run; every case of each of them is among `reads` (a page or a shard of the
+   * polling index: visitPollSummaries never splits a certificate). `shardEnd`: the shard is planned.
+   */
+  const planDue = async (reads: readonly PollRead[], shardEnd = true): Promise<void> => {
     const due = await fromSummaries(store, summaries, reads, caseIds, !options.lean);
     const shardRefs = new Map<string, CertificateRef>();
     const entries = new Map<string, PollEntry[]>();
@@ -277,7 +280,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
       }
     }
     handOver();
-    if (stream) {
+    if (stream && shardEnd) {
       const handed = stream.shardPlanned();
       if (handed) await handed;
     }

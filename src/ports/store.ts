@@ -247,8 +247,16 @@ export interface CaseStore extends StoreCounters {
    * What visitPollDue hands over, read through the narrow polling index: each due certificate's polling summary
    * (~180 bytes) where it has one, its whole item where it has none (written before summaries, or a table without
    * the narrow index). Planning reads whole items only for what it cannot decide from a summary.
+   *
+   * Where no certificate can have two entries (at most one case), a shard is handed over page by page as it is
+   * read, `shardEnd` false, then once more empty with `shardEnd` true (issue 29: a page held, not a shard); with
+   * several cases, each shard whole with `shardEnd` true. Either way every entry of a certificate is in one call.
    */
-  visitPollSummaries(now: number, visit: (shard: PollRead[]) => void | Promise<void>, options?: SettledPoolRead): Promise<void>;
+  visitPollSummaries(
+    now: number,
+    visit: (reads: PollRead[], shardEnd: boolean) => void | Promise<void>,
+    options?: SettledPoolRead,
+  ): Promise<void>;
   /** How many certificates each case tracks (kept on the case item). */
   certificateCounts(): Promise<Map<string, number>>;
   /** One record, read consistently (after a conditional write lost). */

@@ -274,18 +274,19 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
     } catch (err) {
       // In AWS between deploying the narrow index and its backfill finishing, DynamoDB refuses to read it: the
       // old index still answers (docs/data-model.md, "Upgrading the polling index").
-      if (
-        !(err instanceof StoreError) ||
-        !/ValidationException/.test(err.message) ||
-        !/index/i.test(err.message) ||
-        !this.table.hasIndex(POLL_INDEX)
-      )
-        throw err;
+      if (!this.narrowRefused(err)) throw err;
       this.narrowUnavailable = true;
       return this.readFullPart(pk2, upTo);
     }
     for (const cc of await this.getCaseCertificates(bare)) out.push(cc);
     return out;
+  }
+
+  /** DynamoDB refused to read the narrow index (it is still being backfilled) and the old one is there to read. */
+  private narrowRefused(err: unknown): boolean {
+    return (
+      err instanceof StoreError && /ValidationException/.test(err.message) && /index/i.test(err.message) && this.table.hasIndex(POLL_INDEX)
+    );
   }
 
   /** Whole items for what a summary read handed over (listPollDue and visitPollDue hand out whole items). */
@@ -339,24 +340,51 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
       await visit(await this.listPollDue(now, options));
       return;
     }
-    await this.visitShards(now, options, async (shard) => visit(await this.wholeItems(shard)));
+    // Whole items a shard at a time, as before: the local check's visitPollDue callers plan a shard per visit.
+    let shard: PollRead[] = [];
+    await this.visitShards(now, options, async (page, shardEnd) => {
+      for (const r of page) shard.push(r);
+      if (!shardEnd) return;
+      const whole = shard;
+      shard = [];
+      await visit(await this.wholeItems(whole));
+    });
   }
 
-  async visitPollSummaries(now: number, visit: (shard: PollRead[]) => void | Promise<void>, options: SettledPoolRead = {}): Promise<void> {
+  async visitPollSummaries(
+    now: number,
+    visit: (reads: PollRead[], shardEnd: boolean) => void | Promise<void>,
+    options: SettledPoolRead = {},
+  ): Promise<void> {
     if (this.pollIndexRead() === 'none') {
-      await visit(await this.listPollDue(now, options));
+      await visit(await this.listPollDue(now, options), true);
       return;
     }
     await this.visitShards(now, options, visit);
   }
 
-  private async visitShards(now: number, options: SettledPoolRead, visit: (shard: PollRead[]) => void | Promise<void>): Promise<void> {
-    // Shard by shard, in shard order, each handed over as soon as it is read whole while the next two are read:
-    // the planner starts on the first shards (and their certificates can be asked) long before the last, where
-    // reading all 16 at once finished them together. A shard of the settled pool is read with the same shard of
-    // the every-run partitions and handed over with it: a certificate tracked in two cases may have an entry in
-    // each, and the planner needs every case of a certificate at once.
+  private async visitShards(
+    now: number,
+    options: SettledPoolRead,
+    visit: (reads: PollRead[], shardEnd: boolean) => void | Promise<void>,
+  ): Promise<void> {
     const settled = options.settled ?? 'due';
+    // With at most one case, each certificate has one index entry (a case holds a certificate once): no page
+    // can split a certificate's cases, so a shard is handed over page by page as it is read, and what a visit
+    // holds is a page (~1 MB of entries), not a shard, at any size (issue 29).
+    if ((await this.listCases()).length <= 1) {
+      for (const shard of POLL_SHARDS) {
+        for (const [pk2, upTo] of TableStore.shardParts(shard, now, settled)) await this.visitPart(pk2, upTo, (page) => visit(page, false));
+        await visit([], true);
+      }
+      return;
+    }
+    // Several cases: a certificate tracked in two has an entry in each, anywhere in its shard (the index is
+    // ordered by due time), and the planner needs every case of a certificate at once, so each shard is read
+    // whole. Shard by shard, in shard order, each handed over as soon as it is read whole while the next two are
+    // read: the planner starts on the first shards (and their certificates can be asked) long before the last,
+    // where reading all 16 at once finished them together. A shard of the settled pool is read with the same
+    // shard of the every-run partitions and handed over with it.
     const shards = [...POLL_SHARDS].map((shard) => () => this.readShard(shard, now, settled));
     const reads: Promise<PollRead[]>[] = [];
     const read = (i: number): void => {
@@ -369,11 +397,45 @@ export class TableStore extends TableRunStore implements Store, NoticeLedger, Ru
         while (reads.length < Math.min(shards.length, i + 3)) read(reads.length);
         const due = await reads[i]!;
         reads[i] = Promise.resolve([]); // visited: not held until the last shard
-        await visit(due);
+        await visit(due, true);
       }
     } finally {
       // Nothing is left reading once this returns, even after a failure.
       await Promise.allSettled(reads);
+    }
+  }
+
+  /**
+   * One partition of the polling index, each page handed to `visit` as it is read (the next is read meanwhile):
+   * summaries through `poll-due`, with the whole items of entries without one, or whole items through `poll`.
+   */
+  private async visitPart(pk2: string, upTo: number | null, visit: (page: PollRead[]) => void | Promise<void>): Promise<void> {
+    const what = `the certificates due (${pk2})`;
+    if (this.pollIndexRead() !== 'narrow') {
+      await this.table.queryPages({ pk: pk2, index: POLL_INDEX, ...(upTo === null ? {} : { upTo: pollUpTo(upTo) }) }, what, (items) =>
+        visit(items.map(toCaseCertificate)),
+      );
+      return;
+    }
+    let visited = false;
+    try {
+      await this.table.queryPages({ pk: pk2, index: POLL_DUE_INDEX, ...(upTo === null ? {} : { upTo }) }, what, async (items) => {
+        visited = true;
+        const page: PollRead[] = [];
+        const bare: { caseId: string; sha256: string }[] = [];
+        for (const item of items) {
+          const summary = readPollSummary(item);
+          if (summary) page.push(summary);
+          else bare.push({ caseId: caseIdOfPartition(item.pk), sha256: certificateShaOf(item.sk) });
+        }
+        for (const cc of await this.getCaseCertificates(bare)) page.push(cc);
+        await visit(page);
+      });
+    } catch (err) {
+      // As readSummaryPart: the narrow index refused before its backfill finished; the old one still answers.
+      if (visited || !this.narrowRefused(err)) throw err;
+      this.narrowUnavailable = true;
+      await this.visitPart(pk2, upTo, visit);
     }
   }
 

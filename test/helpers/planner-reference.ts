@@ -6,21 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { leanCertificate } from '../../src/check/fan-out.js';
 import { groupByHost } from '../../src/check/jobs.js';
 import { planCheck, type PlanOptions } from '../../src/check/plan.js';
-import type { JobCertificate, JobMessage, QueuedJob, RunLedger } from '../../src/ports/index.js';
+import type { JobMessage, QueuedJob, RunLedger } from '../../src/ports/index.js';
 import type { CaseStore, ObservationStore } from '../../src/ports/store.js';
-
-const lean = (c: JobCertificate): JobCertificate => ({
-  sha256: c.sha256,
-  serial: c.serial,
-  notAfter: c.notAfter,
-  caseIds: c.caseIds,
-  previous: c.previous,
-  sources: c.sources,
-  ...(c.settled ? { settled: true } : {}),
-  ...(c.disclosedCrlUrls ? { disclosedCrlUrls: c.disclosedCrlUrls, disclosedCrlsPartitioned: c.disclosedCrlsPartitioned } : {}),
-});
 
 /** The jobs of a run, planned whole: one per CRL URL and issuer, and OCSP batches per host in certificate order. */
 export async function referenceJobs(
@@ -30,13 +20,19 @@ export async function referenceJobs(
 ): Promise<QueuedJob[]> {
   const plan = await planCheck(store, now, { ...options, lean: true, settledPool: true });
   const batchSize = options.ocspBatchSize ?? 100;
-  const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({ kind: 'crl', crl: { ...crl, certificates: crl.certificates.map(lean) } }));
+  const jobs: QueuedJob[] = plan.crlJobs.map((crl) => ({
+    kind: 'crl',
+    crl: { ...crl, certificates: crl.certificates.map(leanCertificate) },
+  }));
   for (const unordered of groupByHost(plan.ocspJobs).values()) {
     const hostJobs = [...unordered].sort((a, b) =>
       a.certificate.sha256 < b.certificate.sha256 ? -1 : a.certificate.sha256 > b.certificate.sha256 ? 1 : 0,
     );
     for (let i = 0; i < hostJobs.length; i += batchSize)
-      jobs.push({ kind: 'ocsp', ocsp: hostJobs.slice(i, i + batchSize).map((j) => ({ ...j, certificate: lean(j.certificate) })) });
+      jobs.push({
+        kind: 'ocsp',
+        ocsp: hostJobs.slice(i, i + batchSize).map((j) => ({ ...j, certificate: leanCertificate(j.certificate) })),
+      });
   }
   return jobs;
 }
@@ -82,16 +78,13 @@ export class JobsDigest {
       this.ocspBatches++;
       this.certificates += job.ocsp.length;
     }
-    // A CRL job's certificates, and the cases of a certificate, are sets: the planner reads index entries due at
-    // the same instant in no fixed order, so neither order is compared.
-    const cases = (c: JobCertificate): JobCertificate => ({ ...c, caseIds: [...c.caseIds].sort() });
+    // A CRL job's certificates are a set: the planner reads index entries due at the same instant in no fixed
+    // order, and a CRL job takes its certificates as they are planned. A certificate's cases are compared in
+    // order: the planner sorts them (fan-out.ts leanCertificate). An OCSP batch is in certificate order.
     const inOrder: QueuedJob =
       job.kind === 'crl'
-        ? {
-            kind: 'crl',
-            crl: { ...job.crl, certificates: job.crl.certificates.map(cases).sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1)) },
-          }
-        : { kind: 'ocsp', ocsp: job.ocsp.map((j) => ({ ...j, certificate: cases(j.certificate) })) };
+        ? { kind: 'crl', crl: { ...job.crl, certificates: [...job.crl.certificates].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1)) } }
+        : job;
     this.hashes.push(createHash('sha256').update(canonical(inOrder)).digest('hex'));
   }
 

@@ -10,6 +10,10 @@ import { planCheck } from '../../../src/check/plan.js';
 import type { JobCertificate, JobMessage, RunEvents } from '../../../src/ports/index.js';
 import type { RunRecord } from '../../../src/ports/store.js';
 import { EMPTY_RECORD, mergeEvidence, recordObservations, sameRecord } from '../../../src/rules/evidence.js';
+import type { PollRead } from '../../../src/ports/store.js';
+import type { Table } from '../../../src/ports/table.js';
+import { TableStore } from '../../../src/store/table-store.js';
+import { JobsDigest, messageJob, referenceJobs } from '../../helpers/planner-reference.js';
 import { makeWorld } from './world.js';
 
 describe('fan-out on the in-memory store', () => {
@@ -63,5 +67,60 @@ describe('fan-out on the in-memory store', () => {
     expect(full.refs.size).toBe(2);
     expect(lean.refs.size).toBe(0);
     expect(lean.certificates).toBe(full.certificates);
+  });
+
+  it('plans one case a page at a time (a shard split into pages of one entry) and queues the jobs of whole shards', async () => {
+    const w = await makeWorld(Array.from({ length: 40 }, (_, i) => ({ name: `p${i}` })));
+    const now = w.clock.now().getTime();
+    // Due in reverse SHA-256 order: a shard's pages come by due time, so its OCSP jobs come out of certificate order.
+    const tracked = (await w.store.loadCase('c1')).sort((a, b) => (a.cert.sha256 < b.cert.sha256 ? -1 : 1));
+    for (const [i, cc] of tracked.entries()) await w.store.setPollDue('c1', cc.cert.sha256, cc.rev, now - 1000 * (i + 1));
+    const reference = new JobsDigest();
+    for (const job of await referenceJobs(w.store, now, { ocspBatchSize: 7 })) reference.add(job);
+
+    // The same table, each query page handed over one item at a time (a DynamoDB page is ~1 MB).
+    const table = (w.store as unknown as { table: Table }).table;
+    const onePerPage: Table = new Proxy(table, {
+      get(target, name) {
+        if (name === 'queryPages')
+          return (
+            q: Parameters<Table['queryPages']>[0],
+            what: string,
+            onPage: (items: Record<string, unknown>[]) => void | Promise<void>,
+          ) =>
+            target.queryPages(q, what, async (items) => {
+              for (const item of items) await onPage([item]);
+            });
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const store = new TableStore(onePerPage);
+    const visits: { reads: number; shardEnd: boolean }[] = [];
+    const visit = store.visitPollSummaries.bind(store);
+    store.visitPollSummaries = (at, onVisit, options) =>
+      visit(
+        at,
+        (reads: PollRead[], shardEnd: boolean) => {
+          visits.push({ reads: reads.length, shardEnd });
+          return onVisit(reads, shardEnd);
+        },
+        options,
+      );
+    const queued: JobMessage[] = [];
+    const planned = await planRun(
+      { store, queue: { enqueue: async (m) => void queued.push(...m) }, events: { checkCompleted: async () => undefined }, clock: w.clock },
+      { ocspBatchSize: 7 },
+    );
+    expect(planned).toMatchObject({ skipped: null, certificates: 40, crlJobs: 1, ocspRequests: 40 });
+    // Every entry in a page of its own, and each of the 16 shards closed once.
+    expect(Math.max(...visits.map((v) => v.reads))).toBe(1);
+    expect(visits.filter((v) => v.reads === 1)).toHaveLength(40);
+    expect(visits.filter((v) => v.shardEnd)).toHaveLength(16);
+
+    const streamed = new JobsDigest();
+    for (const m of queued) streamed.add(await messageJob(store, m));
+    expect(streamed.summary()).toEqual(reference.summary());
+    expect(streamed.summary()).toMatchObject({ crlJobs: 1, ocspBatches: Math.ceil(40 / 7), certificates: 80 });
   });
 });
