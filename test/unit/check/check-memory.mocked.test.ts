@@ -88,9 +88,9 @@ function watchRecords(store: ReturnType<typeof memoryStore>): WeakRef<object>[] 
   store.visitPollSummaries = (now, visit, options) =>
     visitPollSummaries(
       now,
-      (shard) => {
+      (shard, shardEnd) => {
         watch(shard);
-        return visit(shard);
+        return visit(shard, shardEnd);
       },
       options,
     );
