@@ -145,30 +145,40 @@ const hexValue = (c: number): number => (c <= 0x39 ? c - 0x30 : c - 0x57);
 
 /**
  * Sorts by serial (then revocationDate), in place. Serials are random (BR 7.1: 64 bits of CSPRNG output), so
- * the entries are first dealt into 65,536 buckets by their first two bytes and only each bucket is sorted by
+ * the entries are first dealt into buckets by their leading bits (up to the first two bytes, about one bucket an entry) and only each bucket is sorted by
  * comparison: a CRL of a million entries costs about 4 string comparisons an entry, not 20. String order of
  * the hex form is the order of the bytes, a shorter serial first among equal leading bytes: a one-byte serial
  * goes in its byte's first bucket, where the comparison puts it first. A negative serial ("-…") is sorted by
  * comparison alone.
  */
 function sortBySerial(entries: CrlEntry[]): void {
-  const buckets = new Uint32Array(entries.length);
-  for (let i = 0; i < entries.length; i++) {
+  const n = entries.length;
+  // About one bucket per entry (at most 65,536, the first two bytes): a small CRL does not pay for empty buckets.
+  const bits = Math.min(16, Math.max(1, Math.ceil(Math.log2(n))));
+  if (n < 1024) {
+    entries.sort(bySerial);
+    return;
+  }
+  const shift = 16 - bits;
+  const buckets = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
     const s = entries[i]!.serial;
     if (s.charCodeAt(0) === 0x2d) {
       entries.sort(bySerial);
       return;
     }
     const high = (hexValue(s.charCodeAt(0)) << 4) | hexValue(s.charCodeAt(1));
-    buckets[i] = s.length >= 4 ? (high << 8) | (hexValue(s.charCodeAt(2)) << 4) | hexValue(s.charCodeAt(3)) : high << 8;
+    const key = s.length >= 4 ? (high << 8) | (hexValue(s.charCodeAt(2)) << 4) | hexValue(s.charCodeAt(3)) : high << 8;
+    buckets[i] = key >>> shift;
   }
-  const starts = new Uint32Array(65_537);
-  for (let i = 0; i < buckets.length; i++) starts[buckets[i]! + 1]!++;
-  for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
-  const next = starts.slice(0, 65_536);
-  const dealt: CrlEntry[] = new Array(entries.length);
-  for (let i = 0; i < entries.length; i++) dealt[next[buckets[i]!]!++] = entries[i]!;
-  for (let b = 0; b < 65_536; b++) {
+  const count = 1 << bits;
+  const starts = new Uint32Array(count + 1);
+  for (let i = 0; i < n; i++) starts[buckets[i]! + 1]!++;
+  for (let b = 1; b <= count; b++) starts[b]! += starts[b - 1]!;
+  const next = starts.slice(0, count);
+  const dealt: CrlEntry[] = entries.slice();
+  for (let i = 0; i < n; i++) dealt[next[buckets[i]!]!++] = entries[i]!;
+  for (let b = 0; b < count; b++) {
     const from = starts[b]!;
     const to = starts[b + 1]!;
     if (to - from <= 24) {
@@ -187,7 +197,7 @@ function sortBySerial(entries: CrlEntry[]): void {
       for (let i = 0; i < part.length; i++) dealt[from + i] = part[i]!;
     }
   }
-  for (let i = 0; i < dealt.length; i++) entries[i] = dealt[i]!;
+  for (let i = 0; i < n; i++) entries[i] = dealt[i]!;
 }
 
 /** Already in order, each serial once (many CRLs list their entries by serial): the sort is then skipped. */

@@ -181,7 +181,9 @@ export class RevocationIndexFiles implements RevocationIndexStore {
       from = line;
       const packed =
         files.delta.get(serial) ??
-        (line < starts.length && compareSerial(files.base, starts[line]!, serial) === 0 ? recordAt(files.base, starts[line]!, serial) : null);
+        (line < starts.length && compareSerial(files.base, starts[line]!, serial) === 0
+          ? recordAt(files.base, starts[line]!, serial)
+          : null);
       if (packed !== null) out.set(serial, unpack(issuerKey, serial, packed, files.urls));
     }
     return out;
@@ -651,7 +653,9 @@ function sortedLines(records: readonly IndexRecord[], packed: readonly string[])
   for (let i = 1; i < records.length && sorted; i++) sorted = records[i - 1]!.serial < records[i]!.serial;
   const order = sorted
     ? null
-    : Array.from(records.keys()).sort((a, b) => (records[a]!.serial < records[b]!.serial ? -1 : records[a]!.serial > records[b]!.serial ? 1 : a - b));
+    : Array.from(records.keys()).sort((a, b) =>
+        records[a]!.serial < records[b]!.serial ? -1 : records[a]!.serial > records[b]!.serial ? 1 : a - b,
+      );
   const serials: string[] = [];
   const lines: string[] = [];
   for (let i = 0; i < records.length; i++) {
