@@ -18,7 +18,7 @@
  * Figures are the CLI's wall time, process start included.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +42,7 @@ interface Ran {
 }
 
 /** A child process, its wall time and its own peak RSS (VmHWM, printed by a preload at exit). */
-export function runChild(out: string, args: readonly string[]): Promise<Ran> {
+export function runChild(out: string, args: readonly string[], profileDir?: string): Promise<Ran> {
   const preload = join(out, 'peak-rss.mjs');
   writeFileSync(
     preload,
@@ -51,7 +51,8 @@ export function runChild(out: string, args: readonly string[]): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
     // BENCH_CPU_PROF=<dir>: every measured process writes a CPU profile there (node --cpu-prof).
-    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const dir = profileDir ?? process.env.BENCH_CPU_PROF;
+    const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
     const child = spawn(process.execPath, [...prof, '--import', preload, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -149,6 +150,73 @@ const dirBytes = (dir: string): { bytes: number; files: number } => {
   return { bytes, files };
 };
 
+/**
+ * Where the first sweep's wall time went, from its main thread's CPU profile: each sample is put in the phase
+ * of its innermost frame that names one (so a Buffer copy made by the index writer counts as index writing),
+ * "idle" is the event loop waiting for the network or the disk, and the shares are of the profile's span,
+ * which is the process's life.
+ */
+const PHASES: readonly (readonly [string, RegExp])[] = [
+  ['garbage collection', /^\(garbage collector\)$/],
+  ['idle (waiting for network or disk)', /^\(idle\)$/],
+  ['signature verification', /crypto\/sig|^verifyOneShot$/],
+  ['CRL entries: read and sort (sweep/crl-entries)', /sweep\/crl-entries\.js/],
+  ['CRL parse and checks (pki/crl, pki/der)', /pki\/(crl|der|certificate)\.js/],
+  ['index fold: diff and records (sweep/revocation-index)', /sweep\/revocation-index\.js/],
+  ['index files: pack, merge, .keys, queue (revocation-index-files)', /local\/revocation-index-files\.js/],
+  [
+    'durable writes: open, write, fsync, rename (durable-files, evidence)',
+    /durable-files\.js|evidence-files\.js|fs\/promises|^(fsync|openFileHandle|close|mkdir|writeBuffer|writeString|rename)$/,
+  ],
+  ['health findings (sweep/health*)', /sweep\/health(-report)?\.js/],
+  ['fetch: HTTP, body, SHA-256 (net/, undici)', /net\/|undici|dispatcher\/|llhttp|crypto\/hash|node:net|streams\//],
+  ['embedded store and state (dynalite client, store/)', /store\/|adapters\/aws|@aws-sdk|@smithy|sweep-state/],
+  ['process start: module loading', /modules\/(esm|cjs)|esm\/|cjs\/|cjs-module-lexer|bootstrap\//],
+];
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+
+function phaseLines(dir: string): string[] {
+  const file = readdirSync(dir).find((f) => /\.0\.\d+\.cpuprofile$/.test(f));
+  if (!file) return ['  (no CPU profile of the first sweep)'];
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const parent = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const phaseOf = new Map<number, string>();
+  const classify = (id: number): string => {
+    const known = phaseOf.get(id);
+    if (known !== undefined) return known;
+    const frame = byId.get(id)!.callFrame;
+    const text = `${frame.functionName} ${frame.url}`;
+    const hit = PHASES.find(([, re]) => re.test(frame.functionName) || re.test(frame.url) || re.test(text));
+    const up = parent.get(id);
+    const phase = hit ? hit[0] : up === undefined ? 'other' : classify(up);
+    phaseOf.set(id, phase);
+    return phase;
+  };
+  const spent = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const us = profile.timeDeltas[i] ?? 0;
+    total += us;
+    const phase = classify(profile.samples[i]!);
+    spent.set(phase, (spent.get(phase) ?? 0) + us);
+  }
+  const lines = [`  first sweep, share of its wall time by phase (main thread's CPU profile, ${s(total / 1000)} s sampled):`];
+  for (const [phase, us] of [...spent].sort((a, b) => b[1] - a[1])) {
+    lines.push(`    ${((100 * us) / total).toFixed(1).padStart(5)} %  ${s(us / 1000).padStart(6)} s  ${phase}`);
+  }
+  return lines;
+}
+
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 const s = (ms: number): string => (ms / 1000).toFixed(2);
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
@@ -185,6 +253,9 @@ export async function benchSweep(out: string, scale: number): Promise<string[]> 
   const home = mkdtempSync(join(tmpdir(), 'revwatch-bench-sweep-home-'));
   const cli = (...args: string[]): Promise<Ran> =>
     runChild(out, ['bin/revwatch.js', '--home', home, '--allow-private-network', '--json', ...args]);
+  // The first sweep is always profiled (a sampling profiler: a few per cent of its wall time), for its phases.
+  const firstProfile = join(out, 'sweep-first-profile');
+  rmSync(firstProfile, { recursive: true, force: true });
   try {
     const imported = await cli('ccadb', 'import', set.records, set.pems);
     if (imported.code !== 0) throw new Error(`ccadb import failed: ${imported.stderr}`);
@@ -200,8 +271,23 @@ export async function benchSweep(out: string, scale: number): Promise<string[]> 
       `  floor (node:http, ${PARALLEL} parallel, ${PER_HOST} per host, SHA-256 of every byte): ${s(floor.ms)} s wall (${s(f.ms)} s fetching, ${s(floor.cpuMs)} s CPU), ${mb(f.bytes)} MB, peak RSS ${floor.peakRssMb.toFixed(0)} MB`,
     );
 
-    const sweep = async (label: string): Promise<{ run: Ran; json: SweepJson }> => {
-      const run = await cli('sweep', '--parallel', String(PARALLEL), '--per-host', String(PER_HOST));
+    const sweep = async (label: string, profileDir?: string): Promise<{ run: Ran; json: SweepJson }> => {
+      const run = await runChild(
+        out,
+        [
+          'bin/revwatch.js',
+          '--home',
+          home,
+          '--allow-private-network',
+          '--json',
+          'sweep',
+          '--parallel',
+          String(PARALLEL),
+          '--per-host',
+          String(PER_HOST),
+        ],
+        profileDir,
+      );
       let json: SweepJson;
       try {
         json = JSON.parse(run.stdout) as SweepJson;
@@ -216,7 +302,8 @@ export async function benchSweep(out: string, scale: number): Promise<string[]> 
       return { run, json };
     };
 
-    const first = await sweep('first sweep');
+    const first = await sweep('first sweep', firstProfile);
+    lines.push(...phaseLines(firstProfile));
     const index = new RevocationIndexFiles(home);
     const indexBytes = index.indexBytes();
     const urlFiles = dirBytes(join(home, 'sweep', 'urls'));

@@ -76,7 +76,7 @@ export interface IndexWork {
 export async function indexSnapshot(store: RevocationIndexStore, change: SnapshotChange): Promise<IndexWork> {
   const diff = change.previous
     ? diffEntries(change.previous.entries, change.entries)
-    : { added: [...change.entries], removed: [], claimChanged: [] };
+    : { added: change.entries as CrlEntry[], removed: [], claimChanged: [] };
   await store.addSnapshot(change.snapshot);
   if (diff.added.length === 0 && diff.removed.length === 0 && diff.claimChanged.length === 0) {
     return { added: 0, removed: 0, claimChanged: 0, recordsWritten: 0 };
@@ -88,14 +88,19 @@ export async function indexSnapshot(store: RevocationIndexStore, change: Snapsho
   const current = (serial: string): IndexRecord =>
     records.get(serial) ?? existing.get(serial) ?? { issuerKey: change.issuerKey, serial, listings: [], claims: [] };
   const listedElsewhere = new Map<string, string[]>();
+  const fresh: IndexRecord[] = [];
+  // Every serial new to the issuer gets the same listing: one (read-only) list shared by all their records, so
+  // a first sweep's millions of records cost a claim each, and the store can pack the shared list once.
+  const newListing: readonly Listing[] = [{ url: change.url, firstSeen: sweep, notListedAt: change.previousRead, removed: null }];
   for (const e of diff.added) {
     const before = records.get(e.serial) ?? existing.get(e.serial);
     if (!before) {
-      // New to the issuer (every entry of a first sweep): the record made at once.
-      records.set(e.serial, {
+      // New to the issuer (every entry of a first sweep): the record made at once, kept apart from the map (the
+      // added, removed and changed serials of a diff are distinct, so no later step of this fold looks it up).
+      fresh.push({
         issuerKey: change.issuerKey,
         serial: e.serial,
-        listings: [{ url: change.url, firstSeen: sweep, notListedAt: change.previousRead, removed: null }],
+        listings: newListing,
         claims: [{ url: change.url, sweep, revocationDate: e.revocationDate, reasonCode: e.reasonCode }],
       });
       continue;
@@ -130,10 +135,11 @@ export async function indexSnapshot(store: RevocationIndexStore, change: Snapsho
     claimChanged: diff.claimChanged.map((e) => [e.serial, e.revocationDate, e.reasonCode] as const),
   };
   // Only records that changed are written: a replayed or re-based segment folds to what is already there.
-  const changed = [...records.values()].filter((r) => {
+  const changed = fresh;
+  for (const r of records.values()) {
     const before = existing.get(r.serial);
-    return !before || JSON.stringify(before) !== JSON.stringify(r);
-  });
+    if (!before || JSON.stringify(before) !== JSON.stringify(r)) changed.push(r);
+  }
   await store.commit(segment, changed);
   return {
     added: diff.added.length,

@@ -133,8 +133,12 @@ export async function replaceFileAsync(path: string, data: Uint8Array): Promise<
   const dir = dirname(path);
   const temporary = join(dir, `.${basename(path)}.${process.pid}.partial`);
   try {
-    await mkdir(dir, { recursive: true });
-    const handle = await open(temporary, 'w');
+    // The directory is made only when the open finds it missing: a sweep writes thousands of files into a few.
+    const handle = await open(temporary, 'w').catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await mkdir(dir, { recursive: true });
+      return open(temporary, 'w');
+    });
     try {
       for (let at = 0; at < data.length; ) at += (await handle.write(data, at, data.length - at)).bytesWritten;
       await handle.sync();

@@ -38,7 +38,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChangeSegment, IndexRecord, RevocationIndexStore, SnapshotRef } from '../../ports/revocation-index.js';
+import type { ChangeSegment, IndexRecord, Listing, RevocationIndexStore, SnapshotRef } from '../../ports/revocation-index.js';
 import { appendLinesAsync, completeLines, replaceFileAsync, WriteQueue } from './durable-files.js';
 import { lookupRecords, unpack } from './revocation-index-lookup.js';
 
@@ -164,10 +164,25 @@ export class RevocationIndexFiles implements RevocationIndexStore {
   async records(issuerKey: string, serials: readonly string[]): Promise<Map<string, IndexRecord>> {
     const files = await this.issuer(issuerKey);
     const out = new Map<string, IndexRecord>();
+    // An issuer with no records yet (each issuer's first CRL in a first sweep): nothing to look for.
+    if (files.base.length === 0 && files.delta.size === 0) return out;
+    files.starts ??= lineStarts(files.base);
+    const starts = files.starts;
+    // Serials asked in ascending order (a CRL's entries, sorted) are searched from where the previous one was
+    // found, widening by doubling: a shard's serials cost a few comparisons each, not a full search.
+    let from = 0;
+    let previous = '';
     for (const serial of serials) {
-      files.starts ??= lineStarts(files.base);
-      const packed = files.delta.get(serial) ?? findLine(files.base, serial, files.starts);
-      if (packed !== null && packed !== undefined) out.set(serial, unpack(issuerKey, serial, packed, files.urls));
+      if (serial <= previous) from = 0;
+      previous = serial;
+      const line = lineAtOrAfter(files.base, starts, serial, from);
+      from = line;
+      const packed =
+        files.delta.get(serial) ??
+        (line < starts.length && compareSerial(files.base, starts[line]!, serial) === 0
+          ? recordAt(files.base, starts[line]!, serial)
+          : null);
+      if (packed !== null) out.set(serial, unpack(issuerKey, serial, packed, files.urls));
     }
     return out;
   }
@@ -199,9 +214,12 @@ export class RevocationIndexFiles implements RevocationIndexStore {
       const r = records[i]!;
       const p = pack(r, files);
       packed[i] = p;
-      files.delta.set(r.serial, p);
       bytes += r.serial.length + p.length + 2;
     }
+    // A large change (every entry of a first sweep) is merged straight into the .idx: its records never enter
+    // the delta's map, which would hold a string pair per entry until the merge and sort them all again.
+    const mergeNow = files.deltaBytes + bytes > Math.max(COMPACT_MIN_BYTES, files.base.length / COMPACT_FRACTION);
+    if (!mergeNow) for (let i = 0; i < records.length; i++) files.delta.set(records[i]!.serial, packed[i]!);
     const afterSegment = async (): Promise<void> => {
       await segmentWritten;
       const lost = this.queue.failure(changesPath);
@@ -221,9 +239,9 @@ export class RevocationIndexFiles implements RevocationIndexStore {
       });
     }
     let done: Promise<void>;
-    if (files.deltaBytes + bytes > Math.max(COMPACT_MIN_BYTES, files.base.length / COMPACT_FRACTION)) {
+    if (mergeNow) {
       // Merged at once, these records with the delta: a large change is not written to the delta first.
-      done = this.compact(issuerKey, files, afterSegment);
+      done = this.compact(issuerKey, files, afterSegment, sortedLines(records, packed));
     } else {
       const pending = files.pending;
       let text = '';
@@ -272,8 +290,13 @@ export class RevocationIndexFiles implements RevocationIndexStore {
    * The .idx's lines between two delta serials are copied as one slice (found by binary search), so a merge
    * costs a copy of the file and a search per delta line, not a string per line.
    */
-  private compact(issuerKey: string, files: IssuerFiles, before: () => Promise<void>): Promise<void> {
-    const keys = [...files.delta.keys()].sort();
+  private compact(
+    issuerKey: string,
+    files: IssuerFiles,
+    before: () => Promise<void>,
+    incoming: SortedLines = { serials: [], packed: [] },
+  ): Promise<void> {
+    const { serials: keys, packed: values } = mergeLines(files.delta, incoming);
     const base = files.base;
     const starts = files.starts ?? lineStarts(base);
     const startOf = (line: number): number => (line < starts.length ? starts[line]! : base.length);
@@ -281,7 +304,8 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     // Delta lines that fall between the same two lines of the .idx, as one string: one Buffer per run, not per line.
     let run = '';
     let line = 0;
-    for (const key of keys) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
       let lo = line;
       let hi = starts.length;
       while (lo < hi) {
@@ -294,7 +318,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
         run = '';
         parts.push(base.subarray(startOf(line), startOf(lo)));
       }
-      run += `${key}\t${files.delta.get(key)}\n`;
+      run += `${key}\t${values[k]}\n`;
       line = lo < starts.length && compareSerial(base, starts[lo]!, key) === 0 ? lo + 1 : lo;
     }
     if (run) parts.push(Buffer.from(run, 'latin1'));
@@ -406,7 +430,9 @@ export function keyTable(idx: Buffer, starts: Uint32Array = lineStarts(idx)): Bu
 
 /** The positions of `prints` in ascending order (stable): a two-pass radix sort, linear where a compared sort is not. */
 function orderByPrint(prints: Uint32Array): Uint32Array {
-  let order = Uint32Array.from(prints.keys());
+  // A plain loop, not Uint32Array.from(prints.keys()): an iterator step per serial cost more than the sort.
+  let order = new Uint32Array(prints.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
   let next = new Uint32Array(prints.length);
   for (const shift of [0, 16]) {
     const counts = new Uint32Array(65_537);
@@ -433,6 +459,31 @@ function compareSerial(buf: Buffer, start: number, key: string): number {
   }
 }
 
+/** The first line at or after `from` whose serial is not below `key`: a doubling step from `from`, then a binary search. */
+function lineAtOrAfter(buf: Buffer, starts: Uint32Array, key: string, from: number): number {
+  let lo = from;
+  let step = 1;
+  let hi = from;
+  while (hi < starts.length && compareSerial(buf, starts[hi]!, key) < 0) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  if (hi > starts.length) hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareSerial(buf, starts[mid]!, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The record on the line starting at `start`, whose serial is `serial`. */
+function recordAt(buf: Buffer, start: number, serial: string): string {
+  const tab = start + serial.length;
+  return buf.toString('utf8', tab + 1, buf.indexOf(10, tab));
+}
+
 /** The record of `serial` in a sorted "<serial>\t<record>\n" buffer, by binary search over its lines. */
 export function findLine(buf: Buffer, serial: string, starts: Uint32Array = lineStarts(buf)): string | null {
   const key = serial;
@@ -452,6 +503,62 @@ export function findLine(buf: Buffer, serial: string, starts: Uint32Array = line
   return null;
 }
 
+/** Index lines as two parallel arrays, sorted by serial (each serial once). */
+interface SortedLines {
+  readonly serials: string[];
+  readonly packed: string[];
+}
+
+/** A commit's records and their packed lines in serial order (a CRL's entries mostly come sorted: then no sort). */
+function sortedLines(records: readonly IndexRecord[], packed: readonly string[]): SortedLines {
+  let sorted = true;
+  for (let i = 1; i < records.length && sorted; i++) sorted = records[i - 1]!.serial < records[i]!.serial;
+  const order = sorted
+    ? null
+    : Array.from(records.keys()).sort((a, b) =>
+        records[a]!.serial < records[b]!.serial ? -1 : records[a]!.serial > records[b]!.serial ? 1 : a - b,
+      );
+  const serials: string[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const at = order ? order[i]! : i;
+    const serial = records[at]!.serial;
+    // A serial twice in one commit: the later record wins, as it would in the delta's map.
+    if (serials.length > 0 && serials[serials.length - 1] === serial) {
+      if (order === null || at > order[i - 1]!) lines[lines.length - 1] = packed[at]!;
+      continue;
+    }
+    serials.push(serial);
+    lines.push(packed[at]!);
+  }
+  return { serials, packed: lines };
+}
+
+/** The delta's lines merged with a commit's (sorted): a serial in both takes the commit's, the later fold. */
+function mergeLines(delta: ReadonlyMap<string, string>, incoming: SortedLines): SortedLines {
+  const deltaKeys = [...delta.keys()].sort();
+  if (deltaKeys.length === 0) return incoming;
+  const serials: string[] = [];
+  const packed: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < deltaKeys.length || j < incoming.serials.length) {
+    const a = deltaKeys[i];
+    const b = incoming.serials[j];
+    if (b === undefined || (a !== undefined && a < b)) {
+      serials.push(a!);
+      packed.push(delta.get(a!)!);
+      i++;
+    } else {
+      if (a === b) i++;
+      serials.push(b);
+      packed.push(incoming.packed[j]!);
+      j++;
+    }
+  }
+  return { serials, packed };
+}
+
 const positionOf = (files: IssuerFiles, url: string): number => {
   let i = files.positions.get(url);
   if (i === undefined) {
@@ -466,18 +573,30 @@ const positionOf = (files: IssuerFiles, url: string): number => {
  * Spelled out rather than JSON.stringify'd (the same text): a first sweep packs a record per CRL entry.
  */
 function pack(r: IndexRecord, files: IssuerFiles): string {
-  let out = '[[';
-  for (let i = 0; i < r.listings.length; i++) {
-    const l = r.listings[i]!;
-    out += `${i ? ',' : ''}[${positionOf(files, l.url)},${l.firstSeen},${l.notListedAt},${l.removed}]`;
+  let out: string;
+  if (r.listings === packedListings.of && files === packedListings.files) {
+    out = packedListings.text;
+  } else {
+    out = '[[';
+    for (let i = 0; i < r.listings.length; i++) {
+      const l = r.listings[i]!;
+      out += `${i ? ',' : ''}[${positionOf(files, l.url)},${l.firstSeen},${l.notListedAt},${l.removed}]`;
+    }
+    out += '],[';
+    // Records of one change share their listing list when new (sweep/revocation-index.ts): packed once.
+    packedListings.of = r.listings;
+    packedListings.files = files;
+    packedListings.text = out;
   }
-  out += '],[';
   for (let i = 0; i < r.claims.length; i++) {
     const c = r.claims[i]!;
     out += `${i ? ',' : ''}[${positionOf(files, c.url)},${c.sweep},${c.revocationDate / 1000},${c.reasonCode}]`;
   }
   return `${out}]]`;
 }
+
+/** The last listing list packed, and for which issuer's URL positions (a list is read-only: same list, same text). */
+const packedListings: { of: readonly Listing[] | null; files: IssuerFiles | null; text: string } = { of: null, files: null, text: '' };
 
 async function readOrNull(path: string): Promise<Buffer | null> {
   try {
