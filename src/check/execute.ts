@@ -27,7 +27,6 @@ import { describeAnswer, groupByHost, servedStale } from './jobs.js';
 import { probeCrl, probeOcsp, type ProbeAnswer, type ProbeOutcome } from './probe.js';
 import { DEFAULT_OCSP_INTERVAL_MS, DEFAULT_OCSP_PER_HOST } from './ocsp-limits.js';
 import { groupBy } from '../util/group-by.js';
-import { mapLimit } from '../util/map-limit.js';
 import type { SweepReadings } from './sweep-readings.js';
 
 const DAY = 86_400_000;
@@ -99,7 +98,7 @@ export class ObservationRecorder {
     string,
     {
       cert: JobCertificate;
-      known: KnownRecord | null;
+      known: { record: EvidenceRecord; cases: { cert: StoredCertificate; rev: number }[] } | null;
       added: StoredObservation[];
     }
   >();
@@ -270,9 +269,6 @@ export class ObservationRecorder {
     const due = [...this.carryDue.values()].filter((c) => !only || only(c.sha256));
     for (const c of due) this.carryDue.delete(c.sha256);
     if (!log || due.length === 0) return 0;
-    // Jobs that carry no records (the queue's, the local check's): the records are read first, not written, so the
-    // answers already recorded are not taken again and each record is written once with what is carried in.
-    await this.readKnown(due.flatMap((c) => this.records.get(c.sha256) ?? []).filter((e) => e.known === null && !e.cert.record));
     // The sources each certificate has answered from (its record, this run): where a per-source log looks.
     const sourcesOf = (sha256: string): StoredObservation['source'][] => {
       const entry = this.records.get(sha256);
@@ -357,21 +353,28 @@ export class ObservationRecorder {
     }
   }
 
-  /** Reads the records of entries whose job carried none, as stored now. */
-  private async readKnown(entries: readonly { cert: JobCertificate; known: KnownRecord | null }[]): Promise<void> {
-    if (entries.length === 0) return;
-    const read = await readRecords(
-      this.store,
-      entries.map((e) => e.cert),
-    );
-    for (const e of entries) e.known = read.get(e.cert.sha256) ?? { record: EMPTY_RECORD, cases: [] };
-  }
-
   private async writeDirtyRecords(): Promise<void> {
     const now = this.clock.now().getTime();
     const dirty = [...this.records.values()].filter((e) => e.added.length > 0);
-    // Jobs without records (queued, or the local check's): read those the answers changed, in batches.
-    await this.readKnown(dirty.filter((e) => e.known === null));
+    // Queued jobs do not carry records: read those the answers changed, in batches.
+    const unknown = dirty.filter((e) => e.known === null);
+    if (unknown.length > 0) {
+      const fetched = await this.store.getCaseCertificates(
+        unknown.flatMap((e) => e.cert.caseIds.map((caseId) => ({ caseId, sha256: e.cert.sha256 }))),
+      );
+      const bySha = groupBy(fetched, (cc) => cc.cert.sha256);
+      for (const e of unknown) {
+        const found = bySha.get(e.cert.sha256) ?? [];
+        let record = EMPTY_RECORD;
+        for (const cc of found) {
+          const r = cc.legacy
+            ? mergeEvidence(EMPTY_RECORD, await this.store.listObservations(cc.cert.sha256), cc.cert.notAfter)
+            : cc.record;
+          record = mergeEvidence(record, recordObservations(r), cc.cert.notAfter);
+        }
+        e.known = { record, cases: found.map((cc) => ({ cert: cc.cert, rev: cc.rev })) };
+      }
+    }
     const writes: { entry: (typeof dirty)[number]; index: number; write: RecordWrite }[] = [];
     for (const entry of dirty) {
       const known = entry.known!;
@@ -426,44 +429,6 @@ export class ObservationRecorder {
       }
     }
   }
-}
-
-/** A certificate's evidence record as stored, joined over the cases that track it, and each case's copy and revision. */
-export interface KnownRecord {
-  record: EvidenceRecord;
-  cases: { cert: StoredCertificate; rev: number }[];
-}
-
-/** Whole items read per request (DynamoDB's BatchGetItem takes 100 keys) and requests in flight, for readRecords. */
-const READ_CHUNK = 100;
-const READS_IN_FLIGHT = 4;
-
-/**
- * The stored records of certificates (each in every case it names), read in one batch: the join of the cases'
- * records (the same in each; should one lag, the join loses nothing), a record stored before evidence records
- * rebuilt from its observations. A certificate no case tracks any more is absent.
- */
-export async function readRecords(
-  store: Store,
-  certs: readonly Pick<JobCertificate, 'sha256' | 'caseIds'>[],
-): Promise<Map<string, KnownRecord>> {
-  const keys = certs.flatMap((c) => c.caseIds.map((caseId) => ({ caseId, sha256: c.sha256 })));
-  // A first check reads every certificate's item here (it was planned from its polling summary): one batch
-  // (BatchGetItem's 100 keys) after another left the store and this thread waiting on each other in turn, so a
-  // few are read side by side.
-  const chunks: (typeof keys)[] = [];
-  for (let i = 0; i < keys.length; i += READ_CHUNK) chunks.push(keys.slice(i, i + READ_CHUNK));
-  const fetched = (await mapLimit(chunks, READS_IN_FLIGHT, (chunk) => store.getCaseCertificates(chunk))).flat();
-  const out = new Map<string, KnownRecord>();
-  for (const [sha, found] of groupBy(fetched, (cc) => cc.cert.sha256)) {
-    let record = EMPTY_RECORD;
-    for (const cc of found) {
-      const r = cc.legacy ? mergeEvidence(EMPTY_RECORD, await store.listObservations(cc.cert.sha256), cc.cert.notAfter) : cc.record;
-      record = mergeEvidence(record, recordObservations(r), cc.cert.notAfter);
-    }
-    out.set(sha, { record, cases: found.map((cc) => ({ cert: cc.cert, rev: cc.rev })) });
-  }
-  return out;
 }
 
 /**

@@ -62,13 +62,6 @@ export interface PlanOptions {
    * come in order of their first hex digit of the SHA-256, so a shard's certificates all sort after the last's.
    */
   readonly stream?: LeanPlanStream;
-  /**
-   * The local check (run-check.ts): jobs as lean as the queue's (each certificate without its record and cases:
-   * the recorder reads the whole items an answer changes, a batch at a time, when it writes them), no `refs`, and
-   * per due certificate only what judging it takes (`judging`). The plan then holds no evidence record, so a
-   * first check of any size holds the records of the certificates in flight, not of every one it asks.
-   */
-  readonly compact?: boolean;
 }
 
 /** Where a streamed lean plan goes (PlanOptions.stream). */
@@ -93,18 +86,6 @@ export interface CertificateRef {
   readonly verdicts?: Map<string, VerdictPlan>;
 }
 
-/**
- * What judging a due certificate takes once its jobs have run (PlanOptions.compact): its verdict plan per case
- * (from its polling summary), read at the instant it is judged when the run writes nothing of its record. Null
- * when it was planned from its whole item: judged on the record the run wrote, or on the item read again.
- */
-export interface JudgeRef {
-  readonly notAfter: number;
-  readonly caseIds: readonly string[];
-  /** In the order of caseIds. */
-  readonly verdicts: readonly VerdictPlan[] | null;
-}
-
 export interface CheckPlan {
   readonly startedAt: number;
   readonly cases: readonly Case[];
@@ -118,8 +99,6 @@ export interface CheckPlan {
   readonly ocspJobs: readonly OcspJob[];
   /** Every due certificate once (none with `lean`). The local run deletes each once it is judged, to let it go. */
   readonly refs: Map<string, CertificateRef>;
-  /** With `compact`: every due certificate once, with what judging it takes. */
-  readonly judging: Map<string, JudgeRef>;
   /** Sources past the cap per certificate (MAX_URLS_PER_ROUTE), one line per certificate and route: never asked. */
   readonly refused: readonly { readonly kind: 'crl' | 'ocsp'; readonly url: string; readonly error: string }[];
   /** With `settledPool`: this run's settled rounds, which write the source states at its end. */
@@ -135,11 +114,6 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
   const sourceStates = await store.getSourceStates();
 
   const refs = new Map<string, CertificateRef>();
-  const judging = new Map<string, JudgeRef>();
-  // Jobs without records: the queue's (lean), or the local check's (compact).
-  const leanJobs = options.lean === true || options.compact === true;
-  // A run names few case lists and verdict plans: kept once each, not once per certificate.
-  const kept = new KeptOnce();
   const crlGroups = new Map<
     string,
     { url: string; issuerSha256: string; isCA: boolean; certificates: JobCertificate[]; allAnswered: boolean; requireIdp: boolean }
@@ -226,9 +200,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
       const pooled = round ? await placeInPool(store, round, ref, sha, entries.get(sha) ?? [], settled && c.notAfter > now) : null;
       const asked = pooled && round ? round.plan(sources, (key) => facts.get(key)?.latest, entries.get(sha) ?? [], pooled.moved) : null;
       if (asked?.size === 0) continue; // settled, and no source due for it in this run
-      const caseIdsOf = options.compact ? kept.of(`cases ${ref.caseIds.join('\n')}`, () => ref.caseIds) : ref.caseIds;
-      if (options.compact) judging.set(sha, { notAfter: c.notAfter, caseIds: caseIdsOf, verdicts: verdictsOf(ref, caseIdsOf, kept) });
-      else if (!options.lean) refs.set(sha, ref);
+      if (!options.lean) refs.set(sha, ref);
       certificates += ref.cases.length;
       for (const r of refusedSources(c)) {
         const what = r.route === 'cdp' ? 'CRL distribution points' : r.route === 'aia' ? 'OCSP responders' : `given ${r.kind} URLs`;
@@ -247,10 +219,10 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
           sha256: c.sha256,
           serial: c.serial,
           notAfter: c.notAfter,
-          caseIds: caseIdsOf,
+          caseIds: ref.caseIds,
           previous: previousAnswer(prev),
           // From a summary: its latest answers only, and no `cases`, so the executor reads the whole item to write one.
-          ...(leanJobs ? {} : ref.verdicts ? { record: ref.record } : { record: ref.record, cases: ref.cases }),
+          ...(options.lean ? {} : ref.verdicts ? { record: ref.record } : { record: ref.record, cases: ref.cases }),
           sources: sources.length,
           ...(asked ? { settled: true } : {}),
           ...(c.disclosedCrlUrls?.length
@@ -328,7 +300,6 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
     crlJobs,
     ocspJobs,
     refs,
-    judging,
     refused,
     settledRound: round,
   };
@@ -406,35 +377,4 @@ async function placeInPool(
     } else if (!liveSettled && inPool) await store.setPollDue(kc.cert.caseId, sha, kc.rev, 0, false);
   }
   return liveSettled ? { moved } : null;
-}
-
-/** A certificate's verdict plans in the order of its case list, each plan kept once per run; null without every case's. */
-function verdictsOf(ref: CertificateRef, caseIds: readonly string[], kept: KeptOnce): readonly VerdictPlan[] | null {
-  const plans: VerdictPlan[] = [];
-  const keys: string[] = [];
-  for (const id of caseIds) {
-    const p = ref.verdicts?.get(id);
-    if (!p) return null;
-    const key = `${p.deadline}|${p.onTime}|${p.late}|${p.expired}`;
-    plans.push(kept.of(`plan ${key}`, () => p));
-    keys.push(key);
-  }
-  return kept.of(`plans ${keys.join(' ')}`, () => plans);
-}
-
-/**
- * Values a run's plan repeats across many certificates, kept once each: the first `limit` distinct ones (a case
- * list, a verdict plan: a run has few), which bounds what a strange run could keep.
- */
-class KeptOnce {
-  private readonly kept = new Map<string, unknown>();
-  constructor(private readonly limit = 10_000) {}
-
-  of<T>(key: string, make: () => T): T {
-    const found = this.kept.get(key);
-    if (found !== undefined) return found as T;
-    const value = make();
-    if (this.kept.size < this.limit) this.kept.set(key, value);
-    return value;
-  }
 }

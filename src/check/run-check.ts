@@ -7,17 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Case } from '../domain.js';
 import type { CrlJob } from '../ports/index.js';
-import { sourceKey, type SourceState, type StoredCertificate } from '../ports/store.js';
-import { recordObservations, type EvidenceRecord } from '../rules/evidence.js';
+import { sourceKey, type SourceState } from '../ports/store.js';
+import { recordObservations } from '../rules/evidence.js';
 import { noVerdicts, verdictAt, verdictOf, type Verdict } from '../rules/verdict.js';
 import {
   executeCrlJob,
   IssuerCache,
   OcspAsker,
   ObservationRecorder,
-  readRecords,
   ShardUnion,
-  type KnownRecord,
   type Change,
   type ExecuteDeps,
   type ExecuteOptions,
@@ -90,10 +88,6 @@ function settledRoundStates(
   for (const f of failed) failedKeys.add(sourceKey(f.kind, f.url));
   return round.finish(ran, failedKeys, recorder.settledJoins);
 }
-
-/** A record read again for judging, with the certificate as stored: null when no case tracks it any more. */
-const wholeOf = (read: KnownRecord | undefined): { record: EvidenceRecord; cert: StoredCertificate } | null =>
-  read?.cases[0] ? { record: read.record, cert: read.cases[0].cert } : null;
 
 /** Certificates waiting for their last good answers are taken from the log this many at a time. */
 const CARRY_BATCH = 10_000;
@@ -205,7 +199,6 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     planned = await planCheck(store, startedAt, {
       ...options,
       settledPool: true,
-      compact: true,
       onOcspJobs: (jobs) => {
         ocspFrom ??= clock.now().getTime();
         ocsp.add(jobs);
@@ -221,7 +214,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const planDone = clock.now().getTime();
   // The plan is taken apart: each CRL job and each certificate is let go once it has run and been judged,
   // so the run holds the certificates in flight rather than every one it asks (issue 29: bounded memory).
-  const { cases, judging, refused, settledRound } = planned;
+  const { cases, refs, refused, settledRound } = planned;
   const counts = { certificates: planned.certificates, notDue: planned.notDue, retiredExpired: planned.retiredExpired };
   const ocspRequests = planned.ocspJobs.length;
   const crlJobs = new CrlJobSlots(planned.crlJobs);
@@ -257,26 +250,20 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const verdicts = noVerdicts();
   const casesById = new Map<string, Case>(cases.map((c) => [c.id, c]));
   const judge = async (shas: readonly string[]): Promise<void> => {
-    // The plan holds no record (plan.ts compact): each certificate is judged on the record this run wrote, or by
-    // its summary's verdicts when the run wrote nothing of it, or else on its item read again (as stored: unchanged).
-    await recorder.flush();
-    const unread = shas.flatMap((sha) => {
-      const ref = judging.get(sha);
-      return ref && ref.verdicts === null && !recorder.writtenRecord(sha) ? [{ sha256: sha, caseIds: ref.caseIds }] : [];
-    });
-    const reread = unread.length > 0 ? await readRecords(store, unread) : null;
+    // Planned from polling summaries (plan.ts): judged on the record this run wrote, or by the summary's verdicts.
+    if (shas.some((sha) => refs.get(sha)?.verdicts)) await recorder.flush();
     const judgedAt = clock.now().getTime();
     let n = 0;
     for (const sha of shas) {
       if (stopped) return;
-      const ref = judging.get(sha);
+      const ref = refs.get(sha);
       if (!ref) continue;
-      const known = recorder.writtenRecord(sha) ?? wholeOf(reread?.get(sha));
-      if (known) {
-        const answers = recordObservations(known.record);
-        for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, known.cert, answers, judgedAt)]++;
-      } else if (ref.verdicts) {
-        for (const plan of ref.verdicts) verdicts[verdictAt(plan, ref.notAfter, judgedAt)]++;
+      const written = ref.verdicts ? recorder.writtenRecord(sha) : null;
+      if (ref.verdicts && !written) {
+        for (const caseId of ref.caseIds) verdicts[verdictAt(ref.verdicts.get(caseId)!, ref.cert.notAfter, judgedAt)]++;
+      } else {
+        const answers = recordObservations(written?.record ?? recorder.recordOf(sha, ref.record));
+        for (const caseId of ref.caseIds) verdicts[verdictOf(casesById.get(caseId)!, written?.cert ?? ref.cert, answers, judgedAt)]++;
       }
       if (++n % YIELD_EVERY === 0) await yieldToEventLoop(); // the OCSP requests' spacing runs on this thread
     }
@@ -285,7 +272,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const judgeAndRelease = async (shas: readonly string[]): Promise<void> => {
     await judge(shas);
     if (stopped) return;
-    for (const sha of shas) judging.delete(sha);
+    for (const sha of shas) refs.delete(sha);
     recorder.release(shas);
   };
   // A certificate whose answer changed away from "good" waits for its last good answers (ports/good-answers.ts),
@@ -360,7 +347,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   deps.progress?.stop();
 
   // What is left are the certificates OCSP jobs asked (and any a failed CRL job left behind: none, the run failed).
-  await judge([...judging.keys()]);
+  await judge([...refs.keys()]);
   const finishedAt = clock.now().getTime();
   const itemsWritten = store.itemsWritten - writtenBefore + 1;
   const observationsWritten = recorder.observationsWritten;

@@ -11,7 +11,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import type { CrlJob, FetchRequest, FetchResult } from '../../../src/ports/index.js';
-import type { PollRead } from '../../../src/ports/store.js';
 import { runCheck } from '../../../src/check/run-check.js';
 import { CrlJobSlots, LastCrlJob } from '../../../src/check/run-check.js';
 import { executeCrlJob, IssuerCache, ObservationRecorder } from '../../../src/check/execute.js';
@@ -26,10 +25,8 @@ import type { CertificateInfo } from '../../../src/pki/certificate.js';
 
 /** What the mocked planner saw: a weak reference to every certificate of every CRL job it planned. */
 const planned: { url: string; certificates: WeakRef<object>[] }[] = [];
-/** And to what the plan keeps of each certificate for judging it (`judging`). */
+/** And to each certificate the plan's `refs` name (certificate, cases and record) for judging. */
 const plannedRefs: WeakRef<object>[] = [];
-/** Whether any job certificate carried its evidence record or its cases' items (the plan would hold every record). */
-let jobsCarriedRecords = false;
 vi.mock('../../../src/check/plan.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../../src/check/plan.js')>();
   return {
@@ -39,12 +36,7 @@ vi.mock('../../../src/check/plan.js', async (importOriginal) => {
       planned.length = 0;
       for (const job of plan.crlJobs) planned.push({ url: job.url, certificates: job.certificates.map((c) => new WeakRef(c)) });
       plannedRefs.length = 0;
-      for (const ref of plan.judging.values()) plannedRefs.push(new WeakRef(ref));
-      jobsCarriedRecords =
-        plan.refs.size > 0 ||
-        [...plan.crlJobs.flatMap((j) => j.certificates), ...plan.ocspJobs.map((j) => j.certificate)].some(
-          (c) => c.record !== undefined || c.cases !== undefined,
-        );
+      for (const ref of plan.refs.values()) plannedRefs.push(new WeakRef(ref));
       return plan;
     },
   };
@@ -62,46 +54,6 @@ async function collect(): Promise<void> {
 }
 
 const aliveOf = (jobs: typeof planned): number => jobs.reduce((n, j) => n + j.certificates.filter((r) => r.deref()).length, 0);
-
-/**
- * Every evidence record the store hands out (whole items: planning, the recorder's reads before a write, judging),
- * weakly: what a run keeps of them is what it holds. The memory table unpacks each read afresh.
- */
-function watchRecords(store: ReturnType<typeof memoryStore>): WeakRef<object>[] {
-  const records: WeakRef<object>[] = [];
-  const watch = (reads: readonly PollRead[]): void => {
-    for (const r of reads) if ('record' in r) records.push(new WeakRef(r.record));
-  };
-  const getCaseCertificates = store.getCaseCertificates.bind(store);
-  store.getCaseCertificates = async (keys) => {
-    const got = await getCaseCertificates(keys);
-    watch(got);
-    return got;
-  };
-  const getCaseCertificate = store.getCaseCertificate.bind(store);
-  store.getCaseCertificate = async (caseId, sha256) => {
-    const got = await getCaseCertificate(caseId, sha256);
-    if (got) watch([got]);
-    return got;
-  };
-  const visitPollSummaries = store.visitPollSummaries.bind(store);
-  store.visitPollSummaries = (now, visit, options) =>
-    visitPollSummaries(
-      now,
-      (shard, shardEnd) => {
-        watch(shard);
-        return visit(shard, shardEnd);
-      },
-      options,
-    );
-  const loadCase = store.loadCase.bind(store);
-  store.loadCase = async (caseId) => {
-    const got = await loadCase(caseId);
-    watch(got);
-    return got;
-  };
-  return records;
-}
 
 /** `crls` CRL URLs on one loopback host, `perCrl` CRL-only certificates on each, tracked in one case. */
 async function crlWorld(crls: number, perCrl: number) {
@@ -149,7 +101,6 @@ describe('a local check lets each CRL job go once it has run', () => {
     };
     const first = await runCheck({ store: w.store, fetcher, clock: w.clock });
     expect(first).toMatchObject({ certificates: 30, crlsFetched: 6, failedSources: [] });
-    expect(jobsCarriedRecords).toBe(false);
     expect(first.changes).toHaveLength(30);
     // An hour on every certificate is due again and every answer unchanged: nothing is written, so nothing
     // but the plan's own references could keep a certificate alive.
@@ -170,33 +121,6 @@ describe('a local check lets each CRL job go once it has run', () => {
     await collect();
     expect(aliveOf(planned)).toBe(0);
     expect(plannedRefs.filter((r) => r.deref())).toHaveLength(0);
-  });
-
-  it('a first check holds the records of the CRL jobs in flight, not of every certificate it asks', { timeout: 120_000 }, async () => {
-    const w = await crlWorld(6, 5);
-    const records = watchRecords(w.store);
-    const recordsAtFetch: number[] = [];
-    const fetcher = {
-      fetch: async (request: FetchRequest): Promise<FetchResult> => {
-        await collect();
-        recordsAtFetch.push(records.filter((r) => r.deref()).length);
-        return w.canned.fetch({ ...request, url: request.url.startsWith(w.canned.crlUrl) ? w.canned.crlUrl : request.url });
-      },
-    };
-    // Every answer is a first one: every record is read and written in this run.
-    const first = await runCheck({ store: w.store, fetcher, clock: w.clock }, { heartbeatMs: DAY });
-    expect(first).toMatchObject({ certificates: 30, crlsFetched: 6, failedSources: [] });
-    expect(first.changes).toHaveLength(30);
-    expect(first.verdicts.pending).toBe(30);
-    expect(jobsCarriedRecords).toBe(false);
-    expect(recordsAtFetch).toHaveLength(6);
-    // The plan keeps none (the planner may read a shard whole and lets it go); when the last CRL is fetched, at
-    // most the records of the two jobs one host may have in flight (crl-pool.ts CRL_PER_HOST) are held.
-    expect(recordsAtFetch[0]).toBe(0);
-    expect(recordsAtFetch[5]).toBeLessThanOrEqual(2 * 5);
-    expect(records.length).toBeGreaterThanOrEqual(30);
-    await collect();
-    expect(records.filter((r) => r.deref())).toHaveLength(0);
   });
 
   it('a certificate on two CRLs is done only after the second', () => {
