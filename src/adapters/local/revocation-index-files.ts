@@ -40,7 +40,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeSegment, IndexRecord, Listing, RevocationIndexStore, SnapshotRef } from '../../ports/revocation-index.js';
 import { appendLinesAsync, completeLines, replaceFileAsync, WriteQueue } from './durable-files.js';
-import { lookupRecords, unpack } from './revocation-index-lookup.js';
+import { lookupRecords, orderByPrint, unpack } from './revocation-index-lookup.js';
 
 /** The short name of a URL's files: 16 hex digits of its SHA-256. */
 export const urlId = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 16);
@@ -426,25 +426,6 @@ export function keyTable(idx: Buffer, starts: Uint32Array = lineStarts(idx)): Bu
     out.writeUInt32LE(starts[order[i]!]!, 12 + 8 * i);
   }
   return out;
-}
-
-/** The positions of `prints` in ascending order (stable): a two-pass radix sort, linear where a compared sort is not. */
-function orderByPrint(prints: Uint32Array): Uint32Array {
-  // A plain loop, not Uint32Array.from(prints.keys()): an iterator step per serial cost more than the sort.
-  let order = new Uint32Array(prints.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  let next = new Uint32Array(prints.length);
-  for (const shift of [0, 16]) {
-    const counts = new Uint32Array(65_537);
-    for (let i = 0; i < prints.length; i++) counts[((prints[i]! >>> shift) & 0xffff) + 1]!++;
-    for (let b = 1; b < counts.length; b++) counts[b]! += counts[b - 1]!;
-    for (let i = 0; i < order.length; i++) {
-      const at = order[i]!;
-      next[counts[(prints[at]! >>> shift) & 0xffff]!++] = at;
-    }
-    [order, next] = [next, order];
-  }
-  return order;
 }
 
 /** Compares a line's serial (bytes from `start` to its tab) with `key` as strings compare: byte order, shorter first. */
