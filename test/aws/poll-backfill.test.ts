@@ -21,13 +21,13 @@ import { RevwatchStack } from '../../infra/revwatch-stack.js';
 import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { SystemClock } from '../../src/adapters/system-clock.js';
 import { run } from '../../src/cli/main.js';
-import { planCheck, type CheckPlan } from '../../src/check/plan.js';
+import { planCheck } from '../../src/check/plan.js';
 import { pollDue } from '../../src/check/poll.js';
-import type { Case, Observation } from '../../src/domain.js';
-import type { StoredCertificate, StoredObservation } from '../../src/ports/store.js';
+import type { Case } from '../../src/domain.js';
+import type { StoredObservation } from '../../src/ports/store.js';
+import { answer, cert, CRL, DAY, HOUR, ISSUER, jobsOf, OCSP, T0, verdictsOf } from '../helpers/poll-upgrade-world.js';
 import type { Item, Table } from '../../src/ports/table.js';
-import { EMPTY_RECORD, mergeEvidence, recordObservations } from '../../src/rules/evidence.js';
-import { verdictAt, verdictOf } from '../../src/rules/verdict.js';
+import { EMPTY_RECORD, mergeEvidence } from '../../src/rules/evidence.js';
 import { verifyEvidence } from '../../src/status/verify-evidence.js';
 import { migrationKey } from '../../src/store/layout.js';
 import { backfillPollSummaries, POLL_SUMMARY_BACKFILL } from '../../src/store/poll-backfill.js';
@@ -36,61 +36,11 @@ import { TableStore } from '../../src/store/table-store.js';
 
 const HOST = '127.0.0.1';
 const REGION = 'us-east-1';
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const T0 = Date.parse('2026-06-01T00:00:00Z');
-const CRL = 'http://127.0.0.1:9/ca.crl';
-const OCSP = 'http://127.0.0.1:9/ocsp';
-const ISSUER = 'cd'.repeat(32);
 const CERTIFICATES = 16;
 
 const kase: Case = { id: 'backfill-1', title: 'Backfill', reportedAt: T0 - 2 * DAY, reason: 'key-compromise', kind: 'tls-subscriber' };
 const other: Case = { id: 'backfill-2', title: 'Backfill, too', reportedAt: T0 - 30 * HOUR, reason: 'misissuance', kind: 'tls-subscriber' };
 
-function cert(i: number, caseId: string, over: Partial<StoredCertificate> = {}): StoredCertificate {
-  return {
-    caseId,
-    sha256: `${i.toString(16).padStart(2, '0')}`.repeat(32),
-    serial: (0x1000 + i).toString(16).padStart(32, '0'),
-    subject: `CN=leaf${i}.example`,
-    issuer: 'CN=Example CA',
-    notBefore: T0 - 100 * DAY,
-    notAfter: T0 + 200 * DAY,
-    precertificate: false,
-    ocspUrls: i % 2 === 0 ? [OCSP] : [],
-    crlUrls: [CRL],
-    issuerSha256: ISSUER,
-    isCA: false,
-    trackedAt: T0 - 3 * DAY,
-    ...over,
-  };
-}
-
-function answer(
-  c: StoredCertificate,
-  kind: 'crl' | 'ocsp',
-  at: number,
-  status: Observation['status'],
-  revokedAt: number | null = null,
-): StoredObservation {
-  return {
-    sha256Cert: c.sha256,
-    observedAt: at,
-    source: { kind, url: kind === 'crl' ? CRL : OCSP },
-    status,
-    revocationTime: status === 'revoked' ? revokedAt : null,
-    reasonCode: status === 'revoked' ? 1 : null,
-    thisUpdate: status === 'error' ? null : at - HOUR,
-    nextUpdate: status === 'error' ? null : at + 6 * DAY,
-    producedAt: kind === 'ocsp' && status !== 'error' ? at - 60_000 : null,
-    crlNumber: kind === 'crl' && status !== 'error' ? '7' : null,
-    signer: status === 'error' ? null : 'ca',
-    sha256: kind === 'crl' && status !== 'error' ? 'ee'.repeat(32) : null,
-    error: status === 'error' ? { kind: 'http', message: 'HTTP 503' } : null,
-  };
-}
-
-/** The table's CreateTable input as the stack deployed with `-c legacyPollIndex=true` describes it (bundling skipped). */
 function upgradingTableInput(name: string): Record<string, unknown> {
   const app = new App({
     outdir: mkdtempSync(join(tmpdir(), 'revwatch-backfill-cdk-')),
@@ -113,39 +63,6 @@ function upgradingTableInput(name: string): Record<string, unknown> {
 }
 
 /** What a job says about its certificates, whichever way the planner read them. */
-function jobsOf(plan: CheckPlan): unknown {
-  const certs = (
-    list: readonly { sha256: string; serial: string; notAfter: number; caseIds: readonly string[]; previous: unknown; sources: number }[],
-  ) =>
-    list
-      .map((c) => ({
-        sha256: c.sha256,
-        serial: c.serial,
-        notAfter: c.notAfter,
-        caseIds: [...c.caseIds].sort(),
-        previous: c.previous,
-        sources: c.sources,
-      }))
-      .sort((a, b) => a.sha256.localeCompare(b.sha256));
-  return {
-    crl: plan.crlJobs.map((j) => ({ url: j.url, issuer: j.issuerSha256, certificates: certs(j.certificates) })),
-    ocsp: plan.ocspJobs.map((j) => certs([j.certificate])[0]).sort((a, b) => a!.sha256.localeCompare(b!.sha256)),
-    certificates: plan.certificates,
-  };
-}
-
-/** Each due certificate's verdict per case at `at`, as the check counts them. */
-function verdictsOf(plan: CheckPlan, at: number): Record<string, string> {
-  const cases = new Map(plan.cases.map((c) => [c.id, c]));
-  const out: Record<string, string> = {};
-  for (const ref of plan.refs.values())
-    for (const caseId of ref.caseIds)
-      out[`${caseId} ${ref.cert.sha256}`] = ref.verdicts
-        ? verdictAt(ref.verdicts.get(caseId)!, ref.cert.notAfter, at)
-        : verdictOf(cases.get(caseId)!, ref.cert, recordObservations(ref.record), at);
-  return out;
-}
-
 /** The table with its whole-item reads of tracked certificates counted (the planner's reads of entries without a summary). */
 function countingWholeReads(table: Table): { table: Table; whole: () => number } {
   let whole = 0;

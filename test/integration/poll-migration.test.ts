@@ -16,66 +16,16 @@ import { migrationTable } from '../../src/adapters/local/poll-migration.js';
 import { SystemClock } from '../../src/adapters/system-clock.js';
 import { DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { TableStore } from '../../src/store/table-store.js';
-import { planCheck, type CheckPlan } from '../../src/check/plan.js';
+import { planCheck } from '../../src/check/plan.js';
 import { pollDue } from '../../src/check/poll.js';
 import { verifyEvidence } from '../../src/status/verify-evidence.js';
-import { EMPTY_RECORD, mergeEvidence, recordObservations } from '../../src/rules/evidence.js';
-import { verdictAt, verdictOf } from '../../src/rules/verdict.js';
-import type { Case, Observation } from '../../src/domain.js';
-import type { StoredCertificate, StoredObservation } from '../../src/ports/store.js';
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const T0 = Date.parse('2026-06-01T00:00:00Z');
-const CRL = 'http://127.0.0.1:9/ca.crl';
-const OCSP = 'http://127.0.0.1:9/ocsp';
-const ISSUER = 'cd'.repeat(32);
+import { EMPTY_RECORD, mergeEvidence } from '../../src/rules/evidence.js';
+import type { Case } from '../../src/domain.js';
+import type { StoredObservation } from '../../src/ports/store.js';
+import { answer, cert, CRL, DAY, HOUR, ISSUER, jobsOf, OCSP, T0, verdictsOf } from '../helpers/poll-upgrade-world.js';
 
 const kase: Case = { id: 'migrate-1', title: 'Migration', reportedAt: T0 - 2 * DAY, reason: 'key-compromise', kind: 'tls-subscriber' };
 const other: Case = { id: 'migrate-2', title: 'Migration, too', reportedAt: T0 - 30 * HOUR, reason: 'misissuance', kind: 'tls-subscriber' };
-
-function cert(i: number, caseId: string, over: Partial<StoredCertificate> = {}): StoredCertificate {
-  return {
-    caseId,
-    sha256: `${i.toString(16).padStart(2, '0')}`.repeat(32),
-    serial: (0x1000 + i).toString(16).padStart(32, '0'),
-    subject: `CN=leaf${i}.example`,
-    issuer: 'CN=Example CA',
-    notBefore: T0 - 100 * DAY,
-    notAfter: T0 + 200 * DAY,
-    precertificate: false,
-    ocspUrls: i % 2 === 0 ? [OCSP] : [],
-    crlUrls: [CRL],
-    issuerSha256: ISSUER,
-    isCA: false,
-    trackedAt: T0 - 3 * DAY,
-    ...over,
-  };
-}
-
-function answer(
-  c: StoredCertificate,
-  kind: 'crl' | 'ocsp',
-  at: number,
-  status: Observation['status'],
-  revokedAt: number | null = null,
-): StoredObservation {
-  return {
-    sha256Cert: c.sha256,
-    observedAt: at,
-    source: { kind, url: kind === 'crl' ? CRL : OCSP },
-    status,
-    revocationTime: status === 'revoked' ? revokedAt : null,
-    reasonCode: status === 'revoked' ? 1 : null,
-    thisUpdate: status === 'error' ? null : at - HOUR,
-    nextUpdate: status === 'error' ? null : at + 6 * DAY,
-    producedAt: kind === 'ocsp' && status !== 'error' ? at - 60_000 : null,
-    crlNumber: kind === 'crl' && status !== 'error' ? '7' : null,
-    signer: status === 'error' ? null : 'ca',
-    sha256: kind === 'crl' && status !== 'error' ? 'ee'.repeat(32) : null,
-    error: status === 'error' ? { kind: 'http', message: 'HTTP 503' } : null,
-  };
-}
 
 /** Drops a table and waits until it is gone. */
 async function drop(open: OpenStore, name: string): Promise<void> {
@@ -91,57 +41,6 @@ async function drop(open: OpenStore, name: string): Promise<void> {
 }
 
 /** What a job says about its certificates, whichever way the planner read them. */
-function jobsOf(plan: CheckPlan): unknown {
-  const certs = (
-    list: readonly {
-      sha256: string;
-      serial: string;
-      notAfter: number;
-      caseIds: readonly string[];
-      previous: unknown;
-      sources: number;
-      settled?: boolean;
-    }[],
-  ) =>
-    list
-      .map((c) => ({
-        sha256: c.sha256,
-        serial: c.serial,
-        notAfter: c.notAfter,
-        caseIds: [...c.caseIds].sort(),
-        previous: c.previous,
-        sources: c.sources,
-        settled: c.settled ?? false,
-      }))
-      .sort((a, b) => a.sha256.localeCompare(b.sha256));
-  return {
-    crl: plan.crlJobs.map((j) => ({
-      url: j.url,
-      issuer: j.issuerSha256,
-      cas: j.certificatesAreCAs,
-      conditional: j.conditional !== null,
-      certificates: certs(j.certificates),
-    })),
-    ocsp: plan.ocspJobs
-      .map((j) => ({ url: j.url, issuer: j.issuerSha256, certificate: certs([j.certificate])[0] }))
-      .sort((a, b) => a.certificate!.sha256.localeCompare(b.certificate!.sha256)),
-    certificates: plan.certificates,
-    retired: plan.retiredExpired,
-  };
-}
-
-/** Each due certificate's verdict per case at `at`, as the local check counts them (run-check.ts judge). */
-function verdictsOf(plan: CheckPlan, at: number): Record<string, string> {
-  const cases = new Map(plan.cases.map((c) => [c.id, c]));
-  const out: Record<string, string> = {};
-  for (const ref of plan.refs.values())
-    for (const caseId of ref.caseIds)
-      out[`${caseId} ${ref.cert.sha256}`] = ref.verdicts
-        ? verdictAt(ref.verdicts.get(caseId)!, ref.cert.notAfter, at)
-        : verdictOf(cases.get(caseId)!, ref.cert, recordObservations(ref.record), at);
-  return out;
-}
-
 describe('opening a home written before the narrow polling index', () => {
   let open: OpenStore | null = null;
   afterEach(async () => {
