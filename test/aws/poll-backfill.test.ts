@@ -62,7 +62,26 @@ function upgradingTableInput(name: string): Record<string, unknown> {
   };
 }
 
-/** What a job says about its certificates, whichever way the planner read them. */
+/** The table, with `meanwhile` run once just before the first conditional update of `target` (another writer's race). */
+function raceOnce(table: Table, target: Item, meanwhile: () => Promise<void>): Table & { raced(): boolean } {
+  let raced = false;
+  return new Proxy(table, {
+    get(t, prop) {
+      if (prop === 'raced') return () => raced;
+      if (prop === 'updateIf')
+        return async (...args: Parameters<Table['updateIf']>) => {
+          if (!raced && args[0].sk === target.sk && args[0].pk === target.pk) {
+            raced = true;
+            await meanwhile();
+          }
+          return t.updateIf(...args);
+        };
+      const value = Reflect.get(t, prop, t) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+    },
+  }) as Table & { raced(): boolean };
+}
+
 /** The table with its whole-item reads of tracked certificates counted (the planner's reads of entries without a summary). */
 function countingWholeReads(table: Table): { table: Table; whole: () => number } {
   let whole = 0;
@@ -265,29 +284,17 @@ describe('the polling summaries backfill in AWS (migrate poll-index)', () => {
     const target = [...written.values()][3]!;
     const caseId = String(target.pk).slice('CASE#'.length);
     const sha256 = String(target.sk).slice('CERT#'.length);
-    let raced = false;
     // The check's write comes in just before the backfill's conditional write of the same item.
-    const racing = new Proxy(table, {
-      get(t, prop) {
-        if (prop === 'updateIf')
-          return async (...args: Parameters<Table['updateIf']>) => {
-            if (!raced && args[0].sk === target.sk && args[0].pk === target.pk) {
-              raced = true;
-              const cc = (await store.getCaseCertificate(caseId, sha256))!;
-              const revoked = answer(cc.cert, 'crl', T0 + 5 * 60_000, 'revoked', T0 - 10 * HOUR);
-              await store.recordObservations([revoked]);
-              const record = mergeEvidence(cc.record, [revoked], cc.cert.notAfter);
-              expect(await store.writeRecords([{ cert: cc.cert, record, rev: cc.rev, pollDue: T0 + DAY, soleWriter: false }])).toEqual([]);
-            }
-            return t.updateIf(...args);
-          };
-        const value = Reflect.get(t, prop, t) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
-      },
+    const racing = raceOnce(table, target, async () => {
+      const cc = (await store.getCaseCertificate(caseId, sha256))!;
+      const revoked = answer(cc.cert, 'crl', T0 + 5 * 60_000, 'revoked', T0 - 10 * HOUR);
+      await store.recordObservations([revoked]);
+      const record = mergeEvidence(cc.record, [revoked], cc.cert.notAfter);
+      expect(await store.writeRecords([{ cert: cc.cert, record, rev: cc.rev, pollDue: T0 + DAY, soleWriter: false }])).toEqual([]);
     });
     const checkerItem = async () => (await table.get({ pk: String(target.pk), sk: String(target.sk) }, 'the raced item'))!;
     const result = await backfillPollSummaries(racing, { clock, restart: true, segments: 2 });
-    expect(raced).toBe(true);
+    expect(racing.raced()).toBe(true);
     expect(result.run).toMatchObject({ withoutSummary: CERTIFICATES, summariesWritten: CERTIFICATES - 1, rewrittenMeanwhile: 1 });
     const kept = await checkerItem();
     expect(kept.rev).toBe(Number(target.rev) + 1);
@@ -303,24 +310,12 @@ describe('the polling summaries backfill in AWS (migrate poll-index)', () => {
   }, async () => {
     expect(await strip()).toBe(CERTIFICATES);
     const target = (await certificateItems())[5]!;
-    let raced = false;
     // A function not yet upgraded writes the record again (its revision moves on) and writes no summary.
-    const racing = new Proxy(table, {
-      get(t, prop) {
-        if (prop === 'updateIf')
-          return async (...args: Parameters<Table['updateIf']>) => {
-            if (!raced && args[0].sk === target.sk && args[0].pk === target.pk) {
-              raced = true;
-              await doc.send(new PutCommand({ TableName: TABLE, Item: { ...target, rev: Number(target.rev) + 1 } }));
-            }
-            return t.updateIf(...args);
-          };
-        const value = Reflect.get(t, prop, t) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
-      },
+    const racing = raceOnce(table, target, async () => {
+      await doc.send(new PutCommand({ TableName: TABLE, Item: { ...target, rev: Number(target.rev) + 1 } }));
     });
     const result = await backfillPollSummaries(racing, { clock, restart: true });
-    expect(raced).toBe(true);
+    expect(racing.raced()).toBe(true);
     expect(result.run).toMatchObject({ withoutSummary: CERTIFICATES, summariesWritten: CERTIFICATES, rewrittenMeanwhile: 0 });
     const now = (await table.get({ pk: String(target.pk), sk: String(target.sk) }, 'the raced item'))!;
     expect(now.rev).toBe(Number(target.rev) + 1);

@@ -60,6 +60,7 @@ export function answer(
   };
 }
 
+/** What a job says about its certificates, whichever way the planner read them. */
 export function jobsOf(plan: CheckPlan): unknown {
   const certs = (
     list: readonly {

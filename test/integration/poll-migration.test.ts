@@ -40,7 +40,6 @@ async function drop(open: OpenStore, name: string): Promise<void> {
   }
 }
 
-/** What a job says about its certificates, whichever way the planner read them. */
 describe('opening a home written before the narrow polling index', () => {
   let open: OpenStore | null = null;
   afterEach(async () => {
