@@ -17,6 +17,7 @@
  */
 import {
   closeSync,
+  constants,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -155,28 +156,28 @@ export async function replaceFileAsync(path: string, data: Uint8Array): Promise<
 
 /** `appendLinesDurably` off the event loop; throws the file system's error as it came (the queue names the file). */
 export async function appendLinesAsync(path: string, text: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
+  // Read-write, made if missing, neither truncated nor in append mode (a write lands where it is aimed): one
+  // open whether or not the log exists yet (a first sweep makes two logs per URL).
+  const flags = constants.O_RDWR | constants.O_CREAT;
+  const handle = await open(path, flags).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, flags);
+  });
   let created = false;
-  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, 'r+');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(dir, { recursive: true });
-    handle = await open(path, 'a+');
-    created = true;
-  }
-  try {
-    // Appended at the end of the complete lines: a line cut short by a crash is written over.
-    const size = created ? 0 : await completeLength(handle);
+    // Appended at the end of the complete lines: a line cut short by a crash is written over. An empty file is
+    // taken as just made: its directory is flushed (once more than needed for one left empty before).
+    const size = await completeLength(handle);
+    created = size === 0;
     const data = typeof text === 'string' ? Buffer.from(text) : text;
     for (let at = 0; at < data.length; ) at += (await handle.write(data, at, data.length - at, size + at)).bytesWritten;
-    if (!created) await handle.truncate(size + data.length);
+    await handle.truncate(size + data.length);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  if (created) await syncDirectoryAsync(dir);
+  if (created) await syncDirectoryAsync(dirname(path));
 }
 
 /** The length of a file's complete lines: up to and including its last newline. */
@@ -193,7 +194,32 @@ async function completeLength(handle: Awaited<ReturnType<typeof open>>): Promise
   return 0;
 }
 
-async function syncDirectoryAsync(dir: string): Promise<void> {
+/**
+ * Flushes a directory, after the caller's rename or create: the flush must start after it. Flushes of one
+ * directory asked for while one runs share the next one (it starts after all of them): a sweep makes thousands of
+ * files in a few directories, and a flush per file (a few milliseconds each) held the file system's threads.
+ */
+function syncDirectoryAsync(dir: string): Promise<void> {
+  const state = directorySyncs.get(dir) ?? { running: null, next: null };
+  directorySyncs.set(dir, state);
+  if (state.next) return state.next;
+  const next = (state.running ?? Promise.resolve()).then(async () => {
+    state.next = null;
+    state.running = next;
+    try {
+      await flushDirectory(dir);
+    } finally {
+      if (state.running === next) state.running = null;
+      if (!state.running && !state.next) directorySyncs.delete(dir);
+    }
+  });
+  state.next = next;
+  return next;
+}
+
+const directorySyncs = new Map<string, { running: Promise<void> | null; next: Promise<void> | null }>();
+
+async function flushDirectory(dir: string): Promise<void> {
   try {
     const handle = await open(dir, 'r');
     try {

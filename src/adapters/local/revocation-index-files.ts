@@ -59,6 +59,8 @@ interface IssuerFiles {
   base: Buffer;
   /** Where each line of `base` starts; made on first lookup. */
   starts: Uint32Array | null;
+  /** Each line's serial prefix (`prefixKey`), made on first lookup; null when not made (or a serial is not hex). */
+  prefixes: Uint32Array | null;
   delta: Map<string, string>;
   deltaBytes: number;
   urls: string[];
@@ -67,7 +69,7 @@ interface IssuerFiles {
   /** How many of `urls` the .urls file on disk holds (or has been queued to hold). */
   urlsWritten: number;
   /** Delta lines folded but not yet appended; replaced (and emptied) by a merge, which holds them. */
-  pending: { lines: string[] };
+  pending: { lines: Buffer[] };
   /** Merges made: a queued write of a sorted file that a later merge replaces is skipped. */
   merges: number;
 }
@@ -136,6 +138,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     const files: IssuerFiles = {
       base: base ?? Buffer.alloc(0),
       starts: null,
+      prefixes: null,
       delta,
       deltaBytes,
       urls,
@@ -168,6 +171,9 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     if (files.base.length === 0 && files.delta.size === 0) return out;
     files.starts ??= lineStarts(files.base);
     const starts = files.starts;
+    files.prefixes ??= linePrefixes(files.base, starts);
+    const lines = { buf: files.base, starts, prefixes: files.prefixes };
+    const inDelta = files.delta.size > 0;
     // Serials asked in ascending order (a CRL's entries, sorted) are searched from where the previous one was
     // found, widening by doubling: a shard's serials cost a few comparisons each, not a full search.
     let from = 0;
@@ -175,10 +181,10 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     for (const serial of serials) {
       if (serial <= previous) from = 0;
       previous = serial;
-      const line = lineAtOrAfter(files.base, starts, serial, from);
+      const line = lineAtOrAfter(lines, serial, from);
       from = line;
       const packed =
-        files.delta.get(serial) ??
+        (inDelta ? files.delta.get(serial) : undefined) ??
         (line < starts.length && compareSerial(files.base, starts[line]!, serial) === 0
           ? recordAt(files.base, starts[line]!, serial)
           : null);
@@ -202,24 +208,19 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     const failed = this.queue.failure(issuerKey);
     if (failed) throw failed;
     const changesPath = this.path('urls', `${urlId(segment.url)}.changes`);
-    const changesText = `${JSON.stringify(segment)}\n`;
+    const changesText = segmentLine(segment);
     // The segment first (the source of truth); the issuer's writes wait for it, and are not made without it.
     const segmentWritten = this.queue.enqueue(changesPath, changesPath, () => appendLinesAsync(changesPath, changesText));
     if (records.length === 0) return this.settled(changesPath, segmentWritten);
     const files = await this.issuer(issuerKey);
     this.committed.add(issuerKey);
-    const packed: string[] = new Array(records.length);
-    let bytes = 0;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      const p = pack(r, files);
-      packed[i] = p;
-      bytes += r.serial.length + p.length + 2;
-    }
+    // The records as index lines, in serial order, written straight into one buffer (no string per record).
+    const incoming = packedLines(records, files);
+    const bytes = incoming.buf.length;
     // A large change (every entry of a first sweep) is merged straight into the .idx: its records never enter
     // the delta's map, which would hold a string pair per entry until the merge and sort them all again.
     const mergeNow = files.deltaBytes + bytes > Math.max(COMPACT_MIN_BYTES, files.base.length / COMPACT_FRACTION);
-    if (!mergeNow) for (let i = 0; i < records.length; i++) files.delta.set(records[i]!.serial, packed[i]!);
+    if (!mergeNow) eachLine(incoming, (serial, packed) => files.delta.set(serial, packed));
     const afterSegment = async (): Promise<void> => {
       await segmentWritten;
       const lost = this.queue.failure(changesPath);
@@ -241,18 +242,16 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     let done: Promise<void>;
     if (mergeNow) {
       // Merged at once, these records with the delta: a large change is not written to the delta first.
-      done = this.compact(issuerKey, files, afterSegment, sortedLines(records, packed));
+      done = this.compact(issuerKey, files, afterSegment, incoming);
     } else {
       const pending = files.pending;
-      let text = '';
-      for (let i = 0; i < records.length; i++) text += `${records[i]!.serial}\t${packed[i]}\n`;
-      pending.lines.push(text);
+      pending.lines.push(incoming.buf);
       files.deltaBytes += bytes;
       const deltaPath = this.path('index', `${issuerKey}.delta`);
       done = this.queue.enqueue(issuerKey, deltaPath, async () => {
         await afterSegment();
         if (pending.lines.length === 0) return;
-        const text = pending.lines.join('');
+        const text = Buffer.concat(pending.lines);
         pending.lines = [];
         await appendLinesAsync(deltaPath, text);
       });
@@ -286,47 +285,17 @@ export class RevocationIndexFiles implements RevocationIndexStore {
   }
 
   /**
-   * Merges the delta into a new sorted file; a crash before the delta is emptied replays it onto the same records.
-   * The .idx's lines between two delta serials are copied as one slice (found by binary search), so a merge
-   * costs a copy of the file and a search per delta line, not a string per line.
+   * Merges the delta (and a commit's lines) into a new sorted file; a crash before the delta is emptied replays it
+   * onto the same records. The three are sorted runs of lines merged in one pass (a later fold wins a serial): the
+   * .idx's lines between two newer serials are copied as one slice, and the merged file's line starts are kept
+   * as they are written, so a merge costs a copy of the file and a comparison per line, not a string per line.
    */
-  private compact(
-    issuerKey: string,
-    files: IssuerFiles,
-    before: () => Promise<void>,
-    incoming: SortedLines = { serials: [], packed: [] },
-  ): Promise<void> {
-    const { serials: keys, packed: values } = mergeLines(files.delta, incoming);
-    const base = files.base;
-    const starts = files.starts ?? lineStarts(base);
-    const startOf = (line: number): number => (line < starts.length ? starts[line]! : base.length);
-    const parts: Buffer[] = [];
-    // Delta lines that fall between the same two lines of the .idx, as one string: one Buffer per run, not per line.
-    let run = '';
-    let line = 0;
-    for (let k = 0; k < keys.length; k++) {
-      const key = keys[k]!;
-      let lo = line;
-      let hi = starts.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compareSerial(base, starts[mid]!, key) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      if (startOf(lo) > startOf(line)) {
-        if (run) parts.push(Buffer.from(run, 'latin1'));
-        run = '';
-        parts.push(base.subarray(startOf(line), startOf(lo)));
-      }
-      run += `${key}\t${values[k]}\n`;
-      line = lo < starts.length && compareSerial(base, starts[lo]!, key) === 0 ? lo + 1 : lo;
-    }
-    if (run) parts.push(Buffer.from(run, 'latin1'));
-    parts.push(base.subarray(startOf(line)));
-    const merged = Buffer.concat(parts);
-    const mergedStarts = lineStarts(merged);
-    files.base = merged;
-    files.starts = mergedStarts;
+  private compact(issuerKey: string, files: IssuerFiles, before: () => Promise<void>, incoming: LineBlock = EMPTY_BLOCK): Promise<void> {
+    const newer = files.delta.size > 0 ? mergeBlocks(deltaBlock(files.delta), incoming) : incoming;
+    const merged = mergeBlocks({ buf: files.base, starts: files.starts ?? lineStarts(files.base) }, newer);
+    files.base = merged.buf;
+    files.starts = merged.starts;
+    files.prefixes = null;
     files.delta.clear();
     files.deltaBytes = 0;
     // Lines not yet appended are in the merged file: the appends queued for them find nothing to write.
@@ -336,7 +305,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     const idxPath = this.path('index', `${issuerKey}.idx`);
     const keysPath = this.path('index', `${issuerKey}.keys`);
     const deltaPath = this.path('index', `${issuerKey}.delta`);
-    const keys_ = this.writeBehind ? null : keyTable(merged, mergedStarts);
+    const keys_ = this.writeBehind ? null : keyTable(merged.buf, merged.starts);
     if (this.writeBehind) this.keysDue.add(issuerKey);
     return this.queue.enqueue(issuerKey, idxPath, async () => {
       await before();
@@ -440,12 +409,22 @@ function compareSerial(buf: Buffer, start: number, key: string): number {
   }
 }
 
-/** The first line at or after `from` whose serial is not below `key`: a doubling step from `from`, then a binary search. */
-function lineAtOrAfter(buf: Buffer, starts: Uint32Array, key: string, from: number): number {
+/**
+ * The first line at or after `from` whose serial is not below `key`: a doubling step from `from`, then a binary
+ * search. Lines are compared by their prefix keys first (integers), by their bytes only where those are equal.
+ */
+function lineAtOrAfter(
+  lines: { readonly buf: Buffer; readonly starts: Uint32Array; readonly prefixes: Uint32Array | null },
+  key: string,
+  from: number,
+): number {
+  const { starts, prefixes } = lines;
+  const prefix = prefixes ? prefixKey(key) : -1;
+  const below = (line: number): boolean => lineBelow(lines, line, prefix, key);
   let lo = from;
   let step = 1;
   let hi = from;
-  while (hi < starts.length && compareSerial(buf, starts[hi]!, key) < 0) {
+  while (hi < starts.length && below(hi)) {
     lo = hi + 1;
     hi += step;
     step *= 2;
@@ -453,10 +432,62 @@ function lineAtOrAfter(buf: Buffer, starts: Uint32Array, key: string, from: numb
   if (hi > starts.length) hi = starts.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareSerial(buf, starts[mid]!, key) < 0) lo = mid + 1;
+    if (below(mid)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+/** Whether a line's serial is below `key` (whose prefix key is `prefix`, -1 when not used). */
+function lineBelow(
+  lines: { readonly buf: Buffer; readonly starts: Uint32Array; readonly prefixes: Uint32Array | null },
+  line: number,
+  prefix: number,
+  key: string,
+): boolean {
+  if (prefix >= 0) {
+    const p = lines.prefixes![line]!;
+    if (p !== prefix) return p < prefix;
+  }
+  return compareSerial(lines.buf, lines.starts[line]!, key) < 0;
+}
+
+/** Characters of a serial as digits of base PREFIX_BASE in the order their bytes compare ('-' < '0'…'9' < 'a'…'f'); 0 is past the end. */
+const PREFIX_BASE = 18;
+const PREFIX_CHARS = 7;
+const prefixDigit = (c: number): number =>
+  c === 0x2d ? 1 : c >= 0x30 && c <= 0x39 ? c - 0x30 + 2 : c >= 0x61 && c <= 0x66 ? c - 0x61 + 12 : -1;
+
+/**
+ * A serial's first 7 characters as one number below 2^32 (18^7), ordered as the strings are: two serials whose
+ * keys differ compare as their keys do. -1 for a character no hex serial has (the caller then compares bytes).
+ */
+function prefixKey(serial: string): number {
+  let k = 0;
+  for (let i = 0; i < PREFIX_CHARS; i++) {
+    const d = i < serial.length ? prefixDigit(serial.charCodeAt(i)) : 0;
+    if (d < 0) return -1;
+    k = k * PREFIX_BASE + d;
+  }
+  return k;
+}
+
+/** Each line's prefix key (its serial up to the tab); null when a serial has a character outside hex. */
+function linePrefixes(buf: Buffer, starts: Uint32Array): Uint32Array | null {
+  const out = new Uint32Array(starts.length);
+  for (let line = 0; line < starts.length; line++) {
+    const start = starts[line]!;
+    let k = 0;
+    let ended = false;
+    for (let i = 0; i < PREFIX_CHARS; i++) {
+      if (!ended && buf[start + i] === 9) ended = true;
+      const d = ended ? 0 : prefixDigit(buf[start + i]!);
+      if (d < 0) return null;
+      k = k * PREFIX_BASE + d;
+    }
+    out[line] = k;
+  }
+  return out;
 }
 
 /** The record on the line starting at `start`, whose serial is `serial`. */
@@ -484,60 +515,239 @@ export function findLine(buf: Buffer, serial: string, starts: Uint32Array = line
   return null;
 }
 
-/** Index lines as two parallel arrays, sorted by serial (each serial once). */
-interface SortedLines {
-  readonly serials: string[];
-  readonly packed: string[];
+/** Sorted index lines ("<serial>\t<record>\n", each serial once) in one buffer, with where each line starts. */
+interface LineBlock {
+  readonly buf: Buffer;
+  readonly starts: Uint32Array;
 }
 
-/** A commit's records and their packed lines in serial order (a CRL's entries mostly come sorted: then no sort). */
-function sortedLines(records: readonly IndexRecord[], packed: readonly string[]): SortedLines {
-  let sorted = true;
-  for (let i = 1; i < records.length && sorted; i++) sorted = records[i - 1]!.serial < records[i]!.serial;
-  const order = sorted
-    ? null
-    : Array.from(records.keys()).sort((a, b) =>
+const EMPTY_BLOCK: LineBlock = { buf: Buffer.alloc(0), starts: new Uint32Array(0) };
+
+/** Bytes enough for one packed listing or claim: four numbers (a double spells in at most 24 characters) and punctuation. */
+const PACKED_PART_BYTES = 112;
+
+/**
+ * A commit's records as index lines in serial order (a CRL's entries mostly come sorted: then no sort), written
+ * straight into one buffer: a first sweep packs a record per CRL entry, and a string per record (then a Buffer
+ * per run of them) was most of its index work. A serial twice in one commit: the later record wins, as it would
+ * in the delta's map.
+ */
+function packedLines(records: readonly IndexRecord[], files: IssuerFiles): LineBlock {
+  const n = records.length;
+  let order: number[] | null = null;
+  for (let i = 1; i < n; i++) {
+    if (!(records[i - 1]!.serial < records[i]!.serial)) {
+      order = Array.from(records.keys()).sort((a, b) =>
         records[a]!.serial < records[b]!.serial ? -1 : records[a]!.serial > records[b]!.serial ? 1 : a - b,
       );
-  const serials: string[] = [];
-  const lines: string[] = [];
-  for (let i = 0; i < records.length; i++) {
-    const at = order ? order[i]! : i;
-    const serial = records[at]!.serial;
-    // A serial twice in one commit: the later record wins, as it would in the delta's map.
-    if (serials.length > 0 && serials[serials.length - 1] === serial) {
-      if (order === null || at > order[i - 1]!) lines[lines.length - 1] = packed[at]!;
-      continue;
+      break;
     }
-    serials.push(serial);
-    lines.push(packed[at]!);
   }
-  return { serials, packed: lines };
+  const starts = new Uint32Array(n);
+  let buf = Buffer.allocUnsafe(Math.max(1024, n * 96));
+  let pos = 0;
+  let lines = 0;
+  let last = '';
+  for (let k = 0; k < n; k++) {
+    const r = records[order ? order[k]! : k]!;
+    if (lines > 0 && r.serial === last) pos = starts[--lines]!;
+    const need = r.serial.length + 8 + PACKED_PART_BYTES * (r.listings.length + r.claims.length);
+    if (pos + need > buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * buf.length, pos + need));
+      buf.copy(grown, 0, 0, pos);
+      buf = grown;
+    }
+    starts[lines++] = pos;
+    pos = writeAscii(buf, pos, r.serial);
+    buf[pos++] = 9;
+    pos = packInto(buf, pos, r, files);
+    buf[pos++] = 10;
+    last = r.serial;
+  }
+  return { buf: buf.subarray(0, pos), starts: starts.subarray(0, lines) };
 }
 
-/** The delta's lines merged with a commit's (sorted): a serial in both takes the commit's, the later fold. */
-function mergeLines(delta: ReadonlyMap<string, string>, incoming: SortedLines): SortedLines {
-  const deltaKeys = [...delta.keys()].sort();
-  if (deltaKeys.length === 0) return incoming;
-  const serials: string[] = [];
-  const packed: string[] = [];
+/** The delta's lines as a sorted block. */
+function deltaBlock(delta: ReadonlyMap<string, string>): LineBlock {
+  const keys = [...delta.keys()].sort();
+  let bytes = 0;
+  for (const k of keys) bytes += k.length + delta.get(k)!.length + 2;
+  const buf = Buffer.allocUnsafe(bytes);
+  const starts = new Uint32Array(keys.length);
+  let pos = 0;
+  for (let i = 0; i < keys.length; i++) {
+    starts[i] = pos;
+    pos = writeAscii(buf, pos, keys[i]!);
+    buf[pos++] = 9;
+    pos = writeAscii(buf, pos, delta.get(keys[i]!)!);
+    buf[pos++] = 10;
+  }
+  return { buf, starts };
+}
+
+/** Each line of a block as its serial and packed record. */
+function eachLine(block: LineBlock, each: (serial: string, packed: string) => void): void {
+  const { buf, starts } = block;
+  for (let i = 0; i < starts.length; i++) {
+    const start = starts[i]!;
+    const end = i + 1 < starts.length ? starts[i + 1]! : buf.length;
+    const tab = buf.indexOf(9, start);
+    each(buf.toString('latin1', start, tab), buf.toString('latin1', tab + 1, end - 1));
+  }
+}
+
+/** Compares the serials of two lines (each up to its tab) as strings compare: byte order, shorter first. */
+function compareLines(a: Buffer, at: number, b: Buffer, bt: number): number {
+  for (let i = 0; ; i++) {
+    const x = a[at + i]!;
+    const y = b[bt + i]!;
+    if (x === 9) return y === 9 ? 0 : -1;
+    if (y === 9) return 1;
+    if (x !== y) return x - y;
+  }
+}
+
+/**
+ * Two sorted blocks merged into one; a serial in both keeps the newer's line. The older's lines before the next
+ * newer line are copied as one slice; the merged line starts are recorded as lines are placed.
+ */
+function mergeBlocks(older: LineBlock, newer: LineBlock): LineBlock {
+  if (newer.starts.length === 0) return older;
+  if (older.starts.length === 0) return newer;
+  const a = older.buf;
+  const as = older.starts;
+  const b = newer.buf;
+  const bs = newer.starts;
+  const out = Buffer.allocUnsafe(a.length + b.length);
+  const starts = new Uint32Array(as.length + bs.length);
+  const endA = (i: number): number => (i + 1 < as.length ? as[i + 1]! : a.length);
+  const endB = (j: number): number => (j + 1 < bs.length ? bs[j + 1]! : b.length);
   let i = 0;
-  let j = 0;
-  while (i < deltaKeys.length || j < incoming.serials.length) {
-    const a = deltaKeys[i];
-    const b = incoming.serials[j];
-    if (b === undefined || (a !== undefined && a < b)) {
-      serials.push(a!);
-      packed.push(delta.get(a!)!);
-      i++;
-    } else {
-      if (a === b) i++;
-      serials.push(b);
-      packed.push(incoming.packed[j]!);
-      j++;
+  let pos = 0;
+  let line = 0;
+  for (let j = 0; j < bs.length; j++) {
+    const bStart = bs[j]!;
+    const runStart = i < as.length ? as[i]! : a.length;
+    // The older lines below this newer one: found by doubling steps, then a binary search (a run is often long).
+    let lo = i;
+    let hi = i;
+    for (let step = 1; hi < as.length && compareLines(a, as[hi]!, b, bStart) < 0; step *= 2) {
+      lo = hi + 1;
+      hi += step;
+    }
+    if (hi > as.length) hi = as.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareLines(a, as[mid]!, b, bStart) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const shift = pos - runStart;
+    for (; i < lo; i++) starts[line++] = as[i]! + shift;
+    const runEnd = i < as.length ? as[i]! : a.length;
+    pos = copyBytes(a, runStart, runEnd, out, pos);
+    // The same serial: the older line is dropped for the newer.
+    if (i < as.length && compareLines(a, as[i]!, b, bStart) === 0) i++;
+    starts[line++] = pos;
+    pos = copyBytes(b, bStart, endB(j), out, pos);
+  }
+  if (i < as.length) {
+    const runStart = as[i]!;
+    for (; i < as.length; i++) starts[line++] = pos + as[i]! - runStart;
+    pos = copyBytes(a, runStart, endA(as.length - 1), out, pos);
+  }
+  return { buf: out.subarray(0, pos), starts: starts.subarray(0, line) };
+}
+
+/**
+ * A change segment as its log line: the text of JSON.stringify(segment) and a newline, its entry lists written
+ * straight into one buffer (a first read's segment lists every entry of the CRL: a tuple each, millions in a
+ * first sweep). A segment whose fields are not in their usual order is stringified as it is.
+ */
+export function segmentLine(segment: ChangeSegment): Buffer {
+  const plain = (): Buffer => Buffer.from(`${JSON.stringify(segment)}\n`);
+  const head = JSON.stringify({ ...segment, added: 0, removed: 0, claimChanged: 0 });
+  const tail = '"added":0,"removed":0,"claimChanged":0}';
+  if (!head.endsWith(tail)) return plain();
+  const lists = [segment.added, segment.removed, segment.claimChanged];
+  let bytes = Buffer.byteLength(head) + 64;
+  for (const list of lists) for (const item of list) bytes += typeof item === 'string' ? item.length + 3 : item[0].length + 64;
+  const buf = Buffer.allocUnsafe(bytes);
+  let pos = buf.write(head.slice(0, head.length - tail.length), 0, 'utf8');
+  const names = ['"added":[', '],"removed":[', '],"claimChanged":['];
+  for (let k = 0; k < 3; k++) {
+    pos = writeAscii(buf, pos, names[k]!);
+    const list = lists[k]!;
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i]!;
+      if (i) buf[pos++] = 44;
+      if (typeof item === 'string') {
+        pos = writeHexString(buf, pos, item);
+        if (pos < 0) return plain();
+        continue;
+      }
+      buf[pos++] = 91;
+      pos = writeHexString(buf, pos, item[0]);
+      if (pos < 0) return plain();
+      buf[pos++] = 44;
+      pos = writeNumber(buf, pos, Number.isFinite(item[1]) ? item[1] : null);
+      buf[pos++] = 44;
+      pos = writeNumber(buf, pos, item[2] === null || Number.isFinite(item[2]) ? item[2] : null);
+      buf[pos++] = 93;
     }
   }
-  return { serials, packed };
+  buf[pos++] = 93;
+  buf[pos++] = 125;
+  buf[pos++] = 10;
+  return buf.subarray(0, pos);
+}
+
+/** A serial (hex, maybe a leading minus) as a JSON string; -1 for any other text, which the caller stringifies. */
+function writeHexString(buf: Buffer, pos: number, text: string): number {
+  buf[pos++] = 34;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || c === 0x2d)) return -1;
+    buf[pos++] = c;
+  }
+  buf[pos++] = 34;
+  return pos;
+}
+
+/** Copies bytes [from, to) of `src` to `dst` at `pos`: a short span (a line) by a loop, cheaper than a Buffer copy call. */
+function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, pos: number): number {
+  if (to - from > 256) return pos + src.copy(dst, pos, from, to);
+  for (let i = from; i < to; i++) dst[pos++] = src[i]!;
+  return pos;
+}
+
+/** Writes an ASCII string (serials, packed records) byte by byte: cheaper than an encoder call for short strings. */
+function writeAscii(buf: Buffer, pos: number, text: string): number {
+  for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
+  return pos;
+}
+
+/** Writes a number as a template literal spells it (`null` too), whole non-negative numbers digit by digit. */
+function writeNumber(buf: Buffer, pos: number, n: number | null): number {
+  if (n === null) return writeAscii(buf, pos, 'null');
+  if (!(Number.isInteger(n) && n >= 0 && n < 1e15)) return writeAscii(buf, pos, `${n}`);
+  // Below 1e9 the digits come from 32-bit integer division; a larger number (a date in ms) is split in two.
+  if (n >= 1e9) {
+    const high = Math.floor(n / 1e9);
+    return writeDigits(buf, writeNumber(buf, pos, high), n - high * 1e9, 9);
+  }
+  let digits = 1;
+  for (let v = n; v >= 10; v = (v / 10) | 0) digits++;
+  return writeDigits(buf, pos, n, digits);
+}
+
+/** Writes `v` (below 1e9) as exactly `digits` decimal digits, zero-padded. */
+function writeDigits(buf: Buffer, pos: number, v: number, digits: number): number {
+  for (let k = pos + digits - 1; k >= pos; k--) {
+    const q = (v / 10) | 0;
+    buf[k] = 48 + v - q * 10;
+    v = q;
+  }
+  return pos + digits;
 }
 
 const positionOf = (files: IssuerFiles, url: string): number => {
@@ -550,30 +760,38 @@ const positionOf = (files: IssuerFiles, url: string): number => {
 };
 
 /**
- * A record as one compact line: [[url#, firstSeen, notListedAt, removed]…], [[url#, sweep, revocationDate s, reason]…].
- * Spelled out rather than JSON.stringify'd (the same text): a first sweep packs a record per CRL entry.
+ * A record as one compact line, written at `pos`: [[url#, firstSeen, notListedAt, removed]…], [[url#, sweep,
+ * revocationDate s, reason]…] (the text JSON.stringify would give). Returns the position after it.
  */
-function pack(r: IndexRecord, files: IssuerFiles): string {
-  let out: string;
-  if (r.listings === packedListings.of && files === packedListings.files) {
-    out = packedListings.text;
-  } else {
-    out = '[[';
+function packInto(buf: Buffer, pos: number, r: IndexRecord, files: IssuerFiles): number {
+  if (r.listings !== packedListings.of || files !== packedListings.files) {
+    let out = '[[';
     for (let i = 0; i < r.listings.length; i++) {
       const l = r.listings[i]!;
       out += `${i ? ',' : ''}[${positionOf(files, l.url)},${l.firstSeen},${l.notListedAt},${l.removed}]`;
     }
-    out += '],[';
     // Records of one change share their listing list when new (sweep/revocation-index.ts): packed once.
     packedListings.of = r.listings;
     packedListings.files = files;
-    packedListings.text = out;
+    packedListings.text = `${out}],[`;
   }
+  pos = writeAscii(buf, pos, packedListings.text);
   for (let i = 0; i < r.claims.length; i++) {
     const c = r.claims[i]!;
-    out += `${i ? ',' : ''}[${positionOf(files, c.url)},${c.sweep},${c.revocationDate / 1000},${c.reasonCode}]`;
+    if (i) buf[pos++] = 44;
+    buf[pos++] = 91;
+    pos = writeNumber(buf, pos, positionOf(files, c.url));
+    buf[pos++] = 44;
+    pos = writeNumber(buf, pos, c.sweep);
+    buf[pos++] = 44;
+    pos = writeNumber(buf, pos, c.revocationDate / 1000);
+    buf[pos++] = 44;
+    pos = writeNumber(buf, pos, c.reasonCode);
+    buf[pos++] = 93;
   }
-  return `${out}]]`;
+  buf[pos++] = 93;
+  buf[pos++] = 93;
+  return pos;
 }
 
 /** The last listing list packed, and for which issuer's URL positions (a list is read-only: same list, same text). */
