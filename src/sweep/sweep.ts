@@ -11,7 +11,7 @@
 import { mapLimit } from '../util/map-limit.js';
 import { DerError } from '../pki/der.js';
 import { scanCrl, type CrlScan } from '../pki/crl.js';
-import type { Clock, FetchFailureKind, Fetcher } from '../ports/index.js';
+import type { Clock, FetchFailureKind, Fetcher, FetchSuccess } from '../ports/index.js';
 import type {
   HealthFindingState,
   IssuerInfo,
@@ -24,6 +24,7 @@ import type { StoredDisclosure } from '../ccadb/store.js';
 import { readCrlEntries, type CrlEntry } from './crl-entries.js';
 import { changeFindings, contentFindings, foldHealth, timeFindings, type CrlContext, type HealthBasis, type HealthHit } from './health.js';
 import { runPerHost } from '../util/host-pool.js';
+import { ByteGate } from '../util/byte-gate.js';
 // One threshold for the check's CRL pool and the sweep: a CRL larger than it when last read is fetched after the others, two at a time.
 import { LARGE_CRL_BYTES } from '../check/crl-pool.js';
 import { indexSnapshot } from './revocation-index.js';
@@ -33,6 +34,14 @@ import { sweepTargets, type CaCertificate, type SweepTarget, type TargetFilter }
 /** Politeness defaults (issue 27): at most 4 fetches in flight to one host, 64 overall. */
 export const SWEEP_PER_HOST = 4;
 export const SWEEP_PARALLEL = 64;
+/**
+ * CRL bytes read, parsed and indexed at once (a CRL larger alone is let through by itself). Each byte of a CRL
+ * becomes several in its entries and index records while it is folded, and a first sweep has no sizes from a
+ * previous read to put its large CRLs last: without a bound, a few large CRLs fetched together were folded
+ * together, and the sweep's peak memory was theirs. The folding is the main thread's work, so waiting costs
+ * no throughput; the fetches go on meanwhile.
+ */
+export const SWEEP_FOLDING_BYTES = 32 * 1024 * 1024;
 /** Real CRLs reach 100 MB and more; the probes' cap. */
 export const SWEEP_CRL_MAX_BYTES = 256 * 1024 * 1024;
 
@@ -271,6 +280,37 @@ export async function readTarget(
     };
   }
 
+  const release = await foldingGate.enter(fetched.body.length);
+  try {
+    return await foldTarget(deps, target, urls, health, sweep, previous, kept, fetched, at, ctx, faultWith);
+  } finally {
+    release();
+  }
+}
+
+/** The rest of readTarget once a new body was read: verified, kept, indexed and judged, within the folding gate. */
+async function foldTarget(
+  deps: SweepDeps,
+  target: SweepTarget,
+  urls: Record<string, UrlState>,
+  health: Record<string, HealthFindingState>,
+  sweep: number,
+  previous: UrlState | null,
+  kept: boolean,
+  fetched: FetchSuccess,
+  at: number,
+  ctx: CrlContext,
+  faultWith: (
+    kind: SweepFaultKind,
+    message: string,
+    hits: HealthHit[],
+    bases: ReadonlySet<HealthBasis>,
+    bytes: number,
+    sha256: string | null,
+  ) => UrlResult,
+): Promise<UrlResult> {
+  const url = target.url;
+  const base = { url, owner: target.owner, added: 0, removed: 0, claimChanged: 0, recordsWritten: 0 };
   const body = fetched.body;
   const bytes = body.length;
   /** The body was read but cannot be used: one finding, judged on reach and verification only. */
@@ -415,6 +455,8 @@ function twoShardHits(siblings: readonly string[], listedElsewhere: ReadonlyMap<
   }
   return hits;
 }
+
+const foldingGate = new ByteGate(SWEEP_FOLDING_BYTES);
 
 const issuerLocks = new Map<string, Promise<void>>();
 
