@@ -668,37 +668,46 @@ export function segmentLine(segment: ChangeSegment): Buffer {
   const head = JSON.stringify({ ...segment, added: 0, removed: 0, claimChanged: 0 });
   const tail = '"added":0,"removed":0,"claimChanged":0}';
   if (!head.endsWith(tail)) return plain();
-  const lists = [segment.added, segment.removed, segment.claimChanged];
   let bytes = Buffer.byteLength(head) + 64;
-  for (const list of lists) for (const item of list) bytes += typeof item === 'string' ? item.length + 3 : item[0].length + 64;
+  for (const e of segment.added) bytes += e[0].length + 64;
+  for (const serial of segment.removed) bytes += serial.length + 3;
+  for (const e of segment.claimChanged) bytes += e[0].length + 64;
   const buf = Buffer.allocUnsafe(bytes);
   let pos = buf.write(head.slice(0, head.length - tail.length), 0, 'utf8');
-  const names = ['"added":[', '],"removed":[', '],"claimChanged":['];
-  for (let k = 0; k < 3; k++) {
-    pos = writeAscii(buf, pos, names[k]!);
-    const list = lists[k]!;
-    for (let i = 0; i < list.length; i++) {
-      const item = list[i]!;
-      if (i) buf[pos++] = 44;
-      if (typeof item === 'string') {
-        pos = writeHexString(buf, pos, item);
-        if (pos < 0) return plain();
-        continue;
-      }
-      buf[pos++] = 91;
-      pos = writeHexString(buf, pos, item[0]);
-      if (pos < 0) return plain();
-      buf[pos++] = 44;
-      pos = writeNumber(buf, pos, Number.isFinite(item[1]) ? item[1] : null);
-      buf[pos++] = 44;
-      pos = writeNumber(buf, pos, item[2] === null || Number.isFinite(item[2]) ? item[2] : null);
-      buf[pos++] = 93;
-    }
+  // One loop per list, each over items of one shape (the tuples and the serials apart).
+  pos = writeClaimTuples(buf, writeAscii(buf, pos, '"added":['), segment.added);
+  if (pos < 0) return plain();
+  pos = writeAscii(buf, pos, '],"removed":[');
+  for (let i = 0; i < segment.removed.length && pos >= 0; i++) {
+    if (i) buf[pos++] = 44;
+    pos = writeHexString(buf, pos, segment.removed[i]!);
   }
+  if (pos < 0) return plain();
+  pos = writeClaimTuples(buf, writeAscii(buf, pos, '],"claimChanged":['), segment.claimChanged);
+  if (pos < 0) return plain();
   buf[pos++] = 93;
   buf[pos++] = 125;
   buf[pos++] = 10;
   return buf.subarray(0, pos);
+}
+
+/** [serial, revocationDate, reasonCode] tuples as JSON, comma-separated; -1 when a serial is not hex. */
+function writeClaimTuples(buf: Buffer, pos: number, tuples: ChangeSegment['added']): number {
+  for (let i = 0; i < tuples.length; i++) {
+    const tuple = tuples[i]!;
+    const date = tuple[1];
+    const reason = tuple[2];
+    if (i) buf[pos++] = 44;
+    buf[pos++] = 91;
+    pos = writeHexString(buf, pos, tuple[0]);
+    if (pos < 0) return -1;
+    buf[pos++] = 44;
+    pos = writeNumber(buf, pos, Number.isFinite(date) ? date : null);
+    buf[pos++] = 44;
+    pos = writeNumber(buf, pos, reason === null || Number.isFinite(reason) ? reason : null);
+    buf[pos++] = 93;
+  }
+  return pos;
 }
 
 /** A serial (hex, maybe a leading minus) as a JSON string; -1 for any other text, which the caller stringifies. */
