@@ -303,8 +303,12 @@ export async function streamStatus(
   options: StreamStatusOptions = {},
 ): Promise<void> {
   const { caseId, reads, rules = {}, openSpool = memorySpool } = options;
-  // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them.
-  const resolver = rules.disclosures ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
+  // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them. With
+  // nothing imported (most homes) the resolver hands every certificate back as it is (DisclosureResolver.attach):
+  // none is made, so no certificate waits on it.
+  const imported = rules.disclosures ? ((await rules.disclosures.lastImport())?.at ?? null) : null;
+  const resolver =
+    rules.disclosures && imported !== null ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatus } from '../../../src/status/status.js';
 import type { CaseCertificate } from '../../../src/ports/store.js';
+import type { DisclosureLookup } from '../../../src/ports/disclosures.js';
 import { makeWorld } from './world.js';
 
 describe('status visit', () => {
@@ -39,5 +40,31 @@ describe('status visit', () => {
       for (const cc of all) await Promise.resolve(fn(cc));
     };
     expect(await buildStatus(w.store, now)).toEqual(judged);
+  });
+
+  it('makes no certificate wait on CCADB disclosures that were never imported', async () => {
+    const w = await makeWorld([
+      { name: 'a', serial: '0b01' },
+      { name: 'b', serial: '0b02' },
+      { name: 'c', serial: '0b03' },
+    ]);
+    await w.check();
+    const now = w.clock.now().getTime();
+    const neverImported: DisclosureLookup = {
+      byKeyId: async () => [],
+      bySubjectName: async () => [],
+      lastImport: async () => null,
+    };
+    const visit = w.store.visitCase.bind(w.store);
+    let promises = 0;
+    w.store.visitCase = (caseId, fn) =>
+      visit(caseId, (cc) => {
+        const wait = fn(cc);
+        if (wait) promises++;
+        return wait;
+      });
+    const judged = await buildStatus(w.store, now, undefined, { disclosures: neverImported });
+    expect(promises).toBe(1);
+    expect(judged).toEqual(await buildStatus(w.store, now));
   });
 });
