@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 
 const ROOT = join(__dirname, '../..');
@@ -44,6 +45,43 @@ describe('the embedded store', () => {
       expect((await again.store.getCertificateDers([ders[3]!.sha256])).get(ders[3]!.sha256)).toEqual(new Uint8Array(ders[3]!.der));
     } finally {
       await again.close();
+    }
+  });
+
+  it('sends each answer with the CRC-32 of its bytes that dynalite’s own buffer-crc32 computes (x-amz-crc32), now from zlib', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-embedded-'));
+    homes.push(home);
+    const open = await openEmbeddedStore(home);
+    try {
+      // Multi-byte UTF-8 in the answer: the checksum is over its bytes, not its UTF-16 code units.
+      await open.store.createCase(
+        { id: 'crc', title: 'Prüfung ✓ 証明書', reportedAt: 0, reason: 'key-compromise', kind: 'tls-subscriber' } as never,
+        0,
+      );
+      const endpoint = await open.client!.config.endpoint!();
+      const answer = await fetch(`http://${endpoint.hostname}:${endpoint.port}/`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'DynamoDB_20120810.Query',
+          authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=00',
+          'x-amz-date': '20260101T000000Z',
+        },
+        body: JSON.stringify({
+          TableName: 'revwatch',
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': { S: 'CASES' } },
+        }),
+      });
+      const body = Buffer.from(await answer.arrayBuffer());
+      expect(answer.status).toBe(200);
+      expect(body.toString('utf8')).toContain('Prüfung ✓ 証明書');
+      const bufferCrc32 = createRequire(createRequire(import.meta.url).resolve('dynalite'))('buffer-crc32') as {
+        unsigned(b: Buffer): number;
+      };
+      expect(Number(answer.headers.get('x-amz-crc32'))).toBe(bufferCrc32.unsigned(body));
+    } finally {
+      await open.close();
     }
   });
 
