@@ -6,8 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
-import { POLL_DUE_INDEX } from '../../src/store/poll-index.js';
-import { queryAll } from '../../src/ports/table.js';
 
 const ROOT = join(__dirname, '../..');
 const tableFiles = (home: string): string[] => readdirSync(join(home, 'db')).filter((f) => /\.(ldb|sst)$/.test(f));
@@ -44,46 +42,6 @@ describe('the embedded store', () => {
     const again = await openEmbeddedStore(home);
     try {
       expect((await again.store.getCertificateDers([ders[3]!.sha256])).get(ders[3]!.sha256)).toEqual(new Uint8Array(ders[3]!.der));
-    } finally {
-      await again.close();
-    }
-  });
-
-  it('hands a bulk write to LevelDB as a few batches, not a put per item and per index entry, and reads every write back', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'revwatch-embedded-'));
-    homes.push(home);
-    const open = await openEmbeddedStore(home);
-    try {
-      const { table } = open.store;
-      const before = await open.levelCalls!();
-      // 1,000 items, each with an entry in the poll-due index: 40 BatchWriteItem requests, 8 at a time.
-      const items = (due: number) =>
-        Array.from({ length: 1_000 }, (_, i) => ({ pk: `T#${i % 7}`, sk: `i#${i}`, pk2: 'P#0', sk2: `${due + i}`, pd: due + i, v: i }));
-      await table.batchPut(items(1_000), 'items');
-      // The same keys again with other due times: each old index entry deleted, a new one put.
-      await table.batchPut(items(5_000), 'items');
-      const after = await open.levelCalls!();
-      const itemWrites = after.itemWrites - before.itemWrites;
-      const writes = after.writes - before.writes;
-      // 1,000 items and entries put, then 1,000 items put and 1,000 entries deleted and put: 5,000 writes of
-      // LevelDB's. One call each before, in ~100 batches now (a turn of the event loop gathers a few requests').
-      expect(itemWrites).toBe(5_000);
-      expect(writes).toBeLessThanOrEqual(itemWrites / 10);
-      const indexed = await queryAll(table, { pk: 'P#0', index: POLL_DUE_INDEX }, 'the index');
-      expect(indexed.map((i) => Number(i.pd)).sort((a, b) => a - b)).toEqual(items(5_000).map((i) => i.pd));
-      expect(await table.get({ pk: 'T#3', sk: 'i#10' }, 'an item')).toMatchObject({ v: 10, pd: 5_010 });
-      // A conditional write sees the write just before it.
-      expect(await table.updateIf({ pk: 'T#3', sk: 'i#10' }, { set: { v: 11 } }, { attr: 'v', eq: 10 }, 'an item')).not.toBeNull();
-      expect(await table.updateIf({ pk: 'T#3', sk: 'i#10' }, { set: { v: 12 } }, { attr: 'v', eq: 11 }, 'an item')).not.toBeNull();
-      expect(await table.get({ pk: 'T#3', sk: 'i#10' }, 'an item')).toMatchObject({ v: 12 });
-    } finally {
-      await open.close();
-    }
-    // And after closing and opening again.
-    const again = await openEmbeddedStore(home);
-    try {
-      expect(await again.store.table.get({ pk: 'T#3', sk: 'i#10' }, 'an item')).toMatchObject({ v: 12, pd: 5_010 });
-      expect((await queryAll(again.store.table, { pk: 'P#0', index: POLL_DUE_INDEX }, 'the index')).length).toBe(1_000);
     } finally {
       await again.close();
     }

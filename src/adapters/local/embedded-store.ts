@@ -24,8 +24,6 @@ export interface OpenStore {
   readonly store: TableStore;
   /** The client the store talks through (tests of the table's layout use it). */
   readonly client?: DynamoDBClient;
-  /** What the embedded store's LevelDB has been asked to write so far (tests of its batching use it). */
-  levelCalls?(): Promise<LevelCalls>;
   close(): Promise<void>;
 }
 
@@ -66,13 +64,7 @@ export async function openEmbeddedStore(
     await close();
     throw err;
   }
-  return { store, client, close, levelCalls: () => server.levelCalls() };
-}
-
-/** Writes handed to LevelDB (each a batch) and the puts and deletes they carried. */
-export interface LevelCalls {
-  readonly writes: number;
-  readonly itemWrites: number;
+  return { store, client, close };
 }
 
 /**
@@ -158,7 +150,6 @@ interface DynaliteThread {
   readonly port: number;
   /** What ended the store's service, if anything did (LevelDB failing a write: a full disk); null while it serves. */
   readonly failure: () => Error | null;
-  levelCalls(): Promise<LevelCalls>;
   close(): Promise<void>;
 }
 
@@ -197,100 +188,11 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
     const DefaultLevel = level.Level;
     if (typeof DefaultLevel !== 'function') throw new Error("the 'level' module dynalite uses exports no Level class");
     const opened = [];
-    // What LevelDB was asked, for the tests of the batching below: writes (one per batch handed to LevelDB) and
-    // the puts and deletes they carried.
-    const levelCalls = { writes: 0, itemWrites: 0 };
     level.Level = class extends DefaultLevel {
       constructor(location, options) {
         // A store that has files is never created afresh: LevelDB would start an empty database over them.
         super(location, { ...options, writeBufferSize: workerData.writeBufferBytes, createIfMissing: workerData.createIfMissing });
         opened.push(this);
-        // Puts and deletes not yet applied, by key (the latest of each: what a read of the key must see).
-        this.unwritten = new Map();
-        this.queued = [];
-        this.writing = false;
-        this.flushSoon = false;
-        this.whenIdle = [];
-      }
-      // dynalite writes an item as a put of the item and a put and delete per index entry, each its own LevelDB
-      // write, and reads the old item first, each an asynchronous LevelDB call: a trip through libuv's thread
-      // pool and back, with a promise and a callback on each side. On the bench's first check of 101,000
-      // certificates (~200,000 items in ~8,000 BatchWriteItem requests) those trips were a third of this thread's
-      // time. So reads are synchronous (LevelDB answers them from its memtable and block cache: microseconds, and
-      // this thread has nothing else to do meanwhile), and the puts and deletes issued in one turn of the event
-      // loop go to LevelDB as one batch, one batch at a time. A write is acknowledged when its batch is applied,
-      // as before when its own put was; a read sees a write not yet applied (dynalite locks an item across its
-      // read and write, so it never reads a key it is still writing, but a table description may be).
-      get(key, options) {
-        if (this.status !== 'open' || options !== undefined || typeof key !== 'string') return super.get(key, options);
-        const held = this.unwritten.get(key);
-        if (held !== undefined) return Promise.resolve(held.value === undefined ? undefined : JSON.parse(held.value));
-        try {
-          return Promise.resolve(this.getSync(key));
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      }
-      put(key, value, options) {
-        if (this.status !== 'open' || options !== undefined || typeof key !== 'string') return super.put(key, value, options);
-        // Encoded now, as LevelDB's own put would: a caller changing the object afterwards changes nothing.
-        return this.enqueue(key, JSON.stringify(value));
-      }
-      del(key, options) {
-        if (this.status !== 'open' || options !== undefined || typeof key !== 'string') return super.del(key, options);
-        return this.enqueue(key, undefined);
-      }
-      batch(operations, options) {
-        // dynalite's own batches (deleting a table's items, tags) go after every queued write, in order.
-        if (!Array.isArray(operations)) return super.batch(operations, options);
-        return this.idle().then(() => super.batch(operations, options));
-      }
-      enqueue(key, value) {
-        return new Promise((resolve, reject) => {
-          const op = { key, value, resolve, reject };
-          this.unwritten.set(key, op);
-          this.queued.push(op);
-          // setImmediate, not a microtask: dynalite answers each read in its own setImmediate callback, and
-          // microtasks run between those, so only a check-phase callback gathers the writes of one turn.
-          if (!this.writing && !this.flushSoon) {
-            this.flushSoon = true;
-            setImmediate(() => this.flush());
-          }
-        });
-      }
-      flush() {
-        this.flushSoon = false;
-        if (this.writing || this.queued.length === 0) return;
-        const ops = this.queued;
-        this.queued = [];
-        this.writing = true;
-        levelCalls.writes++;
-        levelCalls.itemWrites += ops.length;
-        const done = (err) => {
-          this.writing = false;
-          for (const op of ops) {
-            if (this.unwritten.get(op.key) === op) this.unwritten.delete(op.key);
-            if (err) op.reject(err);
-            else op.resolve();
-          }
-          // Writes that came in while this batch was being applied go next, as one.
-          if (this.queued.length > 0) this.flush();
-          else for (const resolve of this.whenIdle.splice(0)) resolve();
-        };
-        let applied;
-        try {
-          applied = DefaultLevel.prototype.batch.call(
-            this,
-            ops.map((op) => (op.value === undefined ? { type: 'del', key: op.key } : { type: 'put', key: op.key, value: op.value, valueEncoding: 'utf8' })),
-          );
-        } catch (err) {
-          done(err);
-          return;
-        }
-        applied.then(() => done(null), done);
-      }
-      idle() {
-        return !this.writing && this.queued.length === 0 ? Promise.resolve() : new Promise((resolve) => this.whenIdle.push(resolve));
       }
     };
     // LevelDB compacts a key range by first writing its write buffer out as a table, then merging the tables that
@@ -355,7 +257,6 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
       (err) => parentPort.postMessage({ damaged: message(err.cause || err) }),
     );
     parentPort.on('message', async (m) => {
-      if (m === 'level-calls') return parentPort.postMessage({ levelCalls: { ...levelCalls } });
       if (m !== 'close') return;
       const problems = [];
       // Not written out: the log still holds every write, and the next opening replays it.
@@ -423,16 +324,6 @@ function startDynaliteThread(path: string, createIfMissing: boolean): Promise<Dy
       resolve({
         port: m.port,
         failure: () => failure,
-        levelCalls: () =>
-          new Promise<LevelCalls>((done) => {
-            const onReply = (reply: { levelCalls?: LevelCalls }): void => {
-              if (!reply.levelCalls) return;
-              worker.off('message', onReply);
-              done(reply.levelCalls);
-            };
-            worker.on('message', onReply);
-            worker.postMessage('level-calls');
-          }),
         close: async () => {
           const closed = new Promise<{ problems: string[] }>((done) => {
             worker.on('message', (reply: { closed?: boolean; problems?: string[] }) => {
