@@ -6,6 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  PutItemCommand,
+  QueryCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { openEmbeddedStore } from '../../src/adapters/local/embedded-store.js';
 
 const ROOT = join(__dirname, '../..');
@@ -80,6 +88,57 @@ describe('the embedded store', () => {
         unsigned(b: Buffer): number;
       };
       expect(Number(answer.headers.get('x-amz-crc32'))).toBe(bufferCrc32.unsigned(body));
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('writes items by the table as it is now after the table is made again with an index (item actions share a parse of its description)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-embedded-'));
+    homes.push(home);
+    const open = await openEmbeddedStore(home);
+    const client = open.client!;
+    const table: CreateTableCommandInput = {
+      TableName: 'remade',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'g', AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    };
+    const put = (pk: string) => client.send(new PutItemCommand({ TableName: 'remade', Item: { pk: { S: pk }, g: { S: 'G' } } }));
+    const active = async () => {
+      while ((await client.send(new DescribeTableCommand({ TableName: 'remade' }))).Table?.TableStatus !== 'ACTIVE')
+        await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      await client.send(new CreateTableCommand({ ...table, AttributeDefinitions: [table.AttributeDefinitions![0]!] }));
+      await active();
+      await put('a'); // the description without the index, now shared by the item actions
+      await put('b');
+      await client.send(new DeleteTableCommand({ TableName: 'remade' }));
+      while ((await client.send(new DescribeTableCommand({ TableName: 'remade' })).catch(() => null)) !== null)
+        await new Promise((r) => setTimeout(r, 10));
+      await client.send(
+        new CreateTableCommand({
+          ...table,
+          GlobalSecondaryIndexes: [
+            { IndexName: 'by-g', KeySchema: [{ AttributeName: 'g', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+          ],
+        }),
+      );
+      await active();
+      await put('c');
+      const found = await client.send(
+        new QueryCommand({
+          TableName: 'remade',
+          IndexName: 'by-g',
+          KeyConditionExpression: 'g = :g',
+          ExpressionAttributeValues: { ':g': { S: 'G' } },
+        }),
+      );
+      expect(found.Items?.map((i) => i.pk?.S)).toEqual(['c']);
     } finally {
       await open.close();
     }
