@@ -97,11 +97,16 @@ interface Stage {
 
 const haveTime = existsSync('/usr/bin/time');
 
-/** Runs the real CLI in a child process (asynchronously: this process serves its CRLs and OCSP answers). */
-async function cli(home: string, args: string[]): Promise<Stage> {
+/**
+ * Runs the real CLI in a child process (asynchronously: this process serves its CRLs and OCSP answers).
+ * `profileDir`: node --cpu-prof writes a CPU profile of each of its threads there (the command's and the
+ * embedded store's worker).
+ */
+async function cli(home: string, args: string[], profileDir?: string): Promise<Stage> {
   const start = performance.now();
   const rssFile = join(home, 'peak-rss.txt');
-  const argv = ['bin/revwatch.js', '--home', home, '--allow-private-network', ...args];
+  const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const argv = [...prof, 'bin/revwatch.js', '--home', home, '--allow-private-network', ...args];
   const r = haveTime
     ? await promisify(execFile)('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...argv], {
         encoding: 'utf8',
@@ -166,15 +171,18 @@ export async function benchAtSize(size: number): Promise<SizeResult> {
   const world = await prepareHome(size);
   const { home, entries } = world;
   try {
-    const check = async (): Promise<Stage & { json: CheckJson }> => {
-      const stage = await cli(home, ['--json', 'check']);
+    const check = async (profileDir?: string): Promise<Stage & { json: CheckJson }> => {
+      const stage = await cli(home, ['--json', 'check'], profileDir);
       const json = JSON.parse(stage.stdout) as CheckJson;
       process.stderr.write(
         `  [${entries}] check in ${secs(stage.ms)}, ${mb(stage)} (plan ${json.timings.plan} ms, CRLs ${json.timings.crl} ms, OCSP ${json.timings.ocsp} ms, writes ${json.timings.write} ms; read ${json.itemsRead}, wrote ${json.itemsWritten})\n`,
       );
       return { ...stage, json };
     };
-    const first = await check();
+    // BENCH_CHECK_PROFILE=<dir>: the first check is profiled (bench/sweep.ts's BENCH_CPU_PROF profiles every process).
+    // A sampling profiler's cost per call into native code shows in the profile: compare CPU unprofiled.
+    const profile = process.env.BENCH_CHECK_PROFILE;
+    const first = await check(profile ? join(profile, `first-check-${entries}`) : undefined);
     const second = await check();
     process.stderr.write(await pollBytesLine(home));
     const status = await cli(home, ['--json', 'status']);

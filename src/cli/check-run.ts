@@ -8,12 +8,10 @@ import { ENV } from '../runtime/env.js';
 import type { CheckOptions } from './commands/check.js';
 import { SourceUnreadableError, type CliContext } from './context.js';
 import { terminalProgress } from './progress.js';
-import { oneLine } from './validate.js';
-import { RevocationIndexFiles } from '../adapters/local/revocation-index-files.js';
+import { boundedInteger, oneLine } from './validate.js';
 import { SweepStateFile } from '../adapters/local/sweep-state-file.js';
 import { SweepReadings } from '../check/sweep-readings.js';
-import { runSweep, type SweepSummary } from '../sweep/sweep.js';
-import { boundedInteger } from './sweep-run.js';
+import type { SweepSummary } from '../sweep/sweep.js';
 
 /** What `check --sweep` reports of its sweep (`revwatch sweep --json` gives each URL's result). */
 export type CheckSweepSummary = Pick<
@@ -48,8 +46,13 @@ export async function check(ctx: CliContext, opts: CheckOptions): Promise<void> 
       const { fetcher } = await runtime.fetchStack();
       if (evidenceFiles) {
         const stateFile = new SweepStateFile(ctx.home());
-        // The sweep first, in this process and under this run's lock; the check then takes the CRLs it read.
-        if (opts.sweep)
+        // The sweep first, in this process and under this run's lock; the check then takes the CRLs it read. Its
+        // code (the sweep, the revocation index) is loaded only then: a check without --sweep never runs it.
+        if (opts.sweep) {
+          const [{ runSweep }, { RevocationIndexFiles }] = await Promise.all([
+            import('../sweep/sweep.js'),
+            import('../adapters/local/revocation-index-files.js'),
+          ]);
           swept = await runSweep(
             {
               disclosures,
@@ -62,6 +65,7 @@ export async function check(ctx: CliContext, opts: CheckOptions): Promise<void> 
             },
             { owners: opts.owner, cas: opts.ca },
           );
+        }
         readings = await sweepReadingsOf(stateFile, evidenceFiles, {
           now: io.clock.now().getTime(),
           windowMs: sweepWindowMs,

@@ -82,8 +82,8 @@ async function answer(ctx: CliContext, inputs: string[], opts: LookupCliOptions,
     // reader lags is waited for (100,000 answers are tens of megabytes; none of them is held once written).
     let chunk = '';
     let count = 0;
-    for (const answer of lookedUp.answers()) {
-      chunk += `${count++ === 0 ? '[\n' : ',\n'}${lookedUp.answerJson(answer)}`;
+    for (const json of lookedUp.answersJson()) {
+      chunk += `${count++ === 0 ? '[\n' : ',\n'}${json}`;
       if (chunk.length >= 256 * 1024) {
         ctx.io.stdout(chunk);
         chunk = '';

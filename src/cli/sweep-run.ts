@@ -5,15 +5,7 @@ import { InputError } from '../errors.js';
 import { runSweep, type SweepSummary } from '../sweep/sweep.js';
 import type { SweepCliOptions } from './commands/sweep.js';
 import { SourceUnreadableError, type CliContext } from './context.js';
-import { oneLine } from './validate.js';
-
-/** A whole number in [min, max] from a flag, or one clear line. */
-export function boundedInteger(text: string, option: string, min: number, max: number): number {
-  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max)
-    throw new InputError(`${option} must be a whole number from ${min} to ${max}, not "${oneLine(text)}"`);
-  return n;
-}
+import { boundedInteger, oneLine } from './validate.js';
 
 export async function sweep(ctx: CliContext, opts: SweepCliOptions): Promise<void> {
   const perHost = boundedInteger(opts.perHost, '--per-host', 1, 64);

@@ -175,3 +175,11 @@ export function sourceUrlOption(option: string): (value: string, previous?: stri
     return previous.includes(value) ? previous : [...previous, value];
   };
 }
+
+/** A whole number in [min, max] from a flag, or one clear line. */
+export function boundedInteger(text: string, option: string, min: number, max: number): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new InputError(`${option} must be a whole number from ${min} to ${max}, not "${oneLine(text)}"`);
+  return n;
+}

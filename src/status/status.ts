@@ -91,9 +91,9 @@ export function goodFromSnapshots(
   cert: StoredCertificate,
   record: EvidenceRecord,
   snapshots: ReadonlyMap<string, SnapshotIndex>,
+  observations: readonly Observation[] = recordObservations(record),
 ): Observation[] {
   const out: Observation[] = [];
-  const observations = recordObservations(record);
   for (const url of crlSourceUrls(cert)) {
     // A shard of a partitioned CRL speaks only for its own partition: its silence about a serial is no
     // "good" for a certificate it may not cover, so its snapshots extend nothing.
@@ -208,14 +208,13 @@ export interface StatusReads {
 }
 
 /**
- * A record as judged, and the observations it was built from: records written before evidence records existed
- * are rebuilt from every stored observation.
+ * The record of a certificate written before evidence records existed, rebuilt from every stored observation,
+ * and those observations.
  */
-async function usableRecord(
+async function legacyRecord(
   store: CaseStore & ObservationStore,
   cc: CaseCertificate,
-): Promise<{ record: EvidenceRecord; stored: Observation[] | null }> {
-  if (!cc.legacy) return { record: cc.record, stored: null };
+): Promise<{ record: EvidenceRecord; stored: Observation[] }> {
   const stored = await store.listObservations(cc.cert.sha256);
   return { record: mergeEvidence(EMPTY_RECORD, stored, cc.cert.notAfter), stored };
 }
@@ -304,8 +303,12 @@ export async function streamStatus(
   options: StreamStatusOptions = {},
 ): Promise<void> {
   const { caseId, reads, rules = {}, openSpool = memorySpool } = options;
-  // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them.
-  const resolver = rules.disclosures ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
+  // Certificates are judged with the CRLs their issuer disclosed in the CCADB, as the planner checked them. With
+  // nothing imported (most homes) the resolver hands every certificate back as it is (DisclosureResolver.attach):
+  // none is made, so no certificate waits on it.
+  const imported = rules.disclosures ? ((await rules.disclosures.lastImport())?.at ?? null) : null;
+  const resolver =
+    rules.disclosures && imported !== null ? new DisclosureResolver(rules.disclosures, (sha) => store.getCertificateDer(sha)) : null;
   let cases: Case[];
   if (caseId) {
     const c = await store.getCase(caseId);
@@ -317,6 +320,7 @@ export async function streamStatus(
   const snapshots = reads?.snapshots ?? new Map<string, SnapshotIndex>();
   // Read once, at the first certificate of the settled pool: their heartbeat dates its sources' confirmations.
   let sourceStates: Promise<Map<string, SourceState>> | null = null;
+  let sourceStatesRead: Map<string, SourceState> | null = null;
   for (const kase of cases.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id))) {
     // A report that gives its own spool gets what it keeps of each certificate through the spool's `cert`, so
     // nothing of the case is held beside the spool (report/case-report.ts streamCaseReport).
@@ -324,19 +328,17 @@ export async function streamStatus(
     const spool = keepInReads ? memorySpool() : openSpool();
     try {
       let count = 0;
-      await store.visitCase(kase.id, async (cc) => {
-        const { record, stored } = await usableRecord(store, cc);
-        const cert = resolver ? await resolver.attach(cc.cert) : cc.cert;
-        // Each CRL's snapshots are read once, when a certificate first needs them. Disclosed CRLs are attached
-        // beside the certificate's own (ccadb/match.ts) and never stored, so these are every CRL a report lists.
-        for (const url of crlSourceUrls(cert))
-          if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
+      /** Judges one certificate whose record, CRL snapshots and (settled) source states are at hand. */
+      const judgeCertificate = (
+        cc: CaseCertificate,
+        cert: StoredCertificate,
+        record: EvidenceRecord,
+        stored: Observation[] | null,
+        states: ReadonlyMap<string, SourceState> | null,
+      ): void => {
         const observations = recordObservations(record);
-        let s = certificateStatus(kase, cert, [...observations, ...goodFromSnapshots(cert, record, snapshots)], now, rules);
-        if (cc.pollSettled) {
-          sourceStates ??= store.getSourceStates();
-          s = withHeartbeat(s, cc, record, await sourceStates);
-        }
+        let s = certificateStatus(kase, cert, [...observations, ...goodFromSnapshots(cert, record, snapshots, observations)], now, rules);
+        if (states) s = withHeartbeat(s, cc, record, states);
         // Each source's checkedAt, thisUpdate and nextUpdate are those of one answer, the latest recorded: a
         // source's later reads are not dated onto it (a later checkedAt beside an older thisUpdate reads as a
         // stale responder). Unchanged answers reach the record when the answer changes (ports/good-answers.ts).
@@ -353,6 +355,32 @@ export async function streamStatus(
             ...(cert.idFromSerial ? { idFromSerial: true } : {}),
           });
         count++;
+      };
+      /** What has to be read before a certificate is judged: a legacy record's observations, its disclosed CRLs, a CRL's snapshots, the source states. */
+      const readFirst = async (cc: CaseCertificate): Promise<void> => {
+        const { record, stored } = cc.legacy ? await legacyRecord(store, cc) : { record: cc.record, stored: null };
+        const cert = resolver ? await resolver.attach(cc.cert) : cc.cert;
+        // Each CRL's snapshots are read once, when a certificate first needs them. Disclosed CRLs are attached
+        // beside the certificate's own (ccadb/match.ts) and never stored, so these are every CRL a report lists.
+        for (const url of crlSourceUrls(cert))
+          if (!snapshots.has(url)) snapshots.set(url, new SnapshotIndex(await store.listCrlSnapshots(url)));
+        if (cc.pollSettled) {
+          sourceStates ??= store.getSourceStates();
+          sourceStatesRead = await sourceStates;
+        }
+        judgeCertificate(cc, cert, record, stored, cc.pollSettled ? sourceStatesRead : null);
+      };
+      await store.visitCase(kase.id, (cc) => {
+        // Most certificates need nothing read: they are judged as they come, without a promise each (an async
+        // visit cost every certificate of a case several microtask turns).
+        if (
+          cc.legacy ||
+          resolver ||
+          (cc.pollSettled && sourceStatesRead === null) ||
+          crlSourceUrls(cc.cert).some((url) => !snapshots.has(url))
+        )
+          return readFirst(cc);
+        judgeCertificate(cc, cc.cert, cc.record, null, cc.pollSettled ? sourceStatesRead : null);
       });
       const rule = computeDeadline(kase, undefined, rules).rule;
       const contestedNote = rule.interpretation === 'contested' ? (rule.note ?? '') : null;

@@ -589,7 +589,19 @@ const STATUS_CODES = { good: 'g', revoked: 'r', unknown: 'u', error: 'e' } as co
 const VERDICT_CODES = 'portxnud'; // VERDICT_NAMES order: pending overdue revoked_on_time revoked_late expired expired_overdue no_deadline undetermined
 
 /** 5 base64url characters (30 bits) of a SHA-1: the name of a source (`kind url`) or issuer in a polling summary. */
-export const sourceHash = (text: string): string => createHash('sha1').update(text).digest('base64url').slice(0, 5);
+export function sourceHash(text: string): string {
+  let hash = sourceHashes.get(text);
+  if (hash === undefined) {
+    hash = createHash('sha1').update(text).digest('base64url').slice(0, 5);
+    // Every record written hashes its issuer and each of its sources: a run names a few of them for thousands of
+    // certificates, so each is hashed once (up to a bound a strange run could not grow past).
+    if (sourceHashes.size >= SOURCE_HASHES_KEPT) sourceHashes.clear();
+    sourceHashes.set(text, hash);
+  }
+  return hash;
+}
+const sourceHashes = new Map<string, string>();
+const SOURCE_HASHES_KEPT = 10_000;
 
 const b36 = (ms: number): string => Math.trunc(ms).toString(36);
 const from36 = (s: unknown): number => Number.parseInt(String(s), 36);

@@ -8,7 +8,6 @@
  * or does not verify is recorded with its reason (in the URL's state and as a
  * health finding) and the sweep goes on. Only a verified CRL is indexed.
  */
-import { mapLimit } from '../util/map-limit.js';
 import { DerError } from '../pki/der.js';
 import { scanCrl, type CrlScan } from '../pki/crl.js';
 import type { Clock, FetchFailureKind, Fetcher } from '../ports/index.js';
@@ -39,8 +38,8 @@ export const SWEEP_CRL_MAX_BYTES = 256 * 1024 * 1024;
 export interface SweepDeps {
   readonly disclosures: {
     current(): Promise<StoredDisclosure[]>;
-    /** The CA certificates kept from the CCADB's PEM report (a V5 records report carries no PEMs). */
-    caCertificatesByKeyId?(subjectKeyIdHex: string): Promise<readonly { readonly sha256: string; readonly pem: string }[]>;
+    /** Every CA certificate kept from the CCADB's PEM report (a V5 records report carries no PEMs): one read. */
+    caCertificates?(): Promise<readonly { readonly sha256: string; readonly pem: string }[]>;
   };
   readonly fetcher: Fetcher;
   readonly clock: Clock;
@@ -107,20 +106,20 @@ const CHANGED_BASES: ReadonlySet<HealthBasis> = new Set(['reach', 'verify', 'tim
 
 /**
  * Each disclosure with its CA certificate: from its own PEM cell (V4), else the
- * certificate the PEM report disclosed under the same fingerprint, found through
- * its Subject Key Identifier. Without either, its CRLs are recorded as having
- * no disclosed CA certificate to verify them with.
+ * certificate the PEM report disclosed under the same fingerprint. The kept
+ * certificates are read once, not looked up per disclosure (two queries each
+ * cost an unchanged re-sweep of 300 CAs seconds). Without either, its CRLs are
+ * recorded as having no disclosed CA certificate to verify them with.
  */
 export async function withCaCertificates(
   disclosures: readonly StoredDisclosure[],
   lookup: SweepDeps['disclosures'],
 ): Promise<StoredDisclosure[]> {
-  const byKey = lookup.caCertificatesByKeyId?.bind(lookup);
-  if (!byKey) return [...disclosures];
-  return mapLimit(disclosures, 16, async (d) => {
-    if (d.pem || !d.subjectKeyId) return d;
-    const kept = (await byKey(d.subjectKeyId)).find((c) => c.sha256 === d.sha256);
-    return kept ? { ...d, pem: kept.pem } : d;
+  if (!lookup.caCertificates || disclosures.every((d) => d.pem)) return [...disclosures];
+  const pemBySha256 = new Map((await lookup.caCertificates()).map((c) => [c.sha256, c.pem] as const));
+  return disclosures.map((d) => {
+    const pem = d.pem ? null : pemBySha256.get(d.sha256);
+    return pem ? { ...d, pem } : d;
   });
 }
 

@@ -11,23 +11,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { S3EvidenceArchive } from '../../src/adapters/aws/s3-evidence-archive.js';
 import { ArchiveIntegrityError } from '../../src/ports/evidence-archive.js';
 import { FakeClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { LocalCaServer } from '../../src/local-ca/server.js';
-import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { TableStore } from '../../src/store/table-store.js';
 import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { trackCertificates } from '../../src/track/track.js';
 import { runCheck } from '../../src/check/run-check.js';
 import { run } from '../../src/cli/main.js';
+import { type DynaliteTable, startDynaliteTable } from '../helpers/dynalite-table.js';
 
 const REGION = 'eu-west-1';
 const BUCKET = 'revwatch-evidence-test';
@@ -106,7 +103,6 @@ describe('S3 evidence archive at the SDK boundary', () => {
 });
 
 describe('worker archive → --aws report --format bundle', { timeout: 120_000 }, () => {
-  const db = dynalite({ createTableMs: 0 });
   const objects = new Map<string, Uint8Array>();
   const seen: SeenRequest[] = [];
   const archive = new S3EvidenceArchive(stubbedS3(objects, seen), BUCKET);
@@ -114,22 +110,12 @@ describe('worker archive → --aws report --format bundle', { timeout: 120_000 }
   const clock = new FakeClock(now);
   let server: LocalCaServer;
   let store: TableStore;
-  let dbClient: DynamoDBClient;
-  const saved = { ...process.env };
+  let db: DynaliteTable;
 
   beforeAll(async () => {
-    await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
-    const endpoint = `http://127.0.0.1:${(db.address() as AddressInfo).port}`;
     // The CLI's AWS mode reaches the table through the SDK's default chain: point it at dynalite.
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    });
-    dbClient = new DynamoDBClient({ endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const table = openDynamoTable(dbClient, { tableName: TABLE });
-    await table.ensureTable();
+    db = await startDynaliteTable({ tableName: TABLE, region: REGION, pointProcessEnv: true });
+    const { table } = db;
     store = new TableStore(table);
     const ca = await LocalCa.create({ name: 'Archive CA', notBefore: now - 100 * DAY, notAfter: now + 400 * DAY });
     server = await new LocalCaServer(ca, () => clock.now().getTime()).start();
@@ -152,10 +138,8 @@ describe('worker archive → --aws report --format bundle', { timeout: 120_000 }
   });
 
   afterAll(async () => {
-    process.env = saved;
     await server?.stop();
-    dbClient?.destroy();
-    await new Promise<void>((resolve) => db.close(() => resolve()));
+    await db?.close();
   });
 
   it('archives the verified CRL the check read, and the AWS-mode bundle carries it byte for byte', async () => {

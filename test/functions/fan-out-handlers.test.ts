@@ -11,12 +11,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, EventBridgeEvent, ScheduledEvent, SQSEvent, SQSRecord } from 'aws-lambda';
-import dynalite from 'dynalite';
 import { SystemClock } from '../../src/adapters/system-clock.js';
 import { IssuerCache } from '../../src/check/execute.js';
 import type { JobMessage, JobQueue, RunEvents } from '../../src/ports/index.js';
@@ -24,7 +22,6 @@ import { trackCertificates } from '../../src/track/track.js';
 import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { SesMailer } from '../../src/adapters/aws/ses-mailer.js';
 import { readCertificates } from '../../src/pki/certificate.js';
-import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { TableStore } from '../../src/store/table-store.js';
 import type { RunRecord } from '../../src/ports/store.js';
 import { toObservation, unpackRecord } from '../../src/store/layout.js';
@@ -32,6 +29,7 @@ import { createPlannerHandler } from '../../functions/planner.js';
 import { createWorkerHandler } from '../../functions/worker.js';
 import { createNotifierHandler } from '../../functions/notifier.js';
 import { createObservability } from '../../functions/shared/observability.js';
+import { type DynaliteTable, startDynaliteTable } from '../helpers/dynalite-table.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
 import { recipients, SesEmulator } from '../helpers/ses-emulator.js';
@@ -96,10 +94,8 @@ const lambdaContext = (name: string): Context => ({
 
 run('Lambda handlers: planner → SQS → worker → EventBridge → notifier → SES', () => {
   const http = new FaultServer();
-  const db = dynalite({ createTableMs: 0 });
   const ses = new SesEmulator();
-  let dbEndpoint = '';
-  let client: DynamoDBClient;
+  let db: DynaliteTable;
   let store: TableStore;
   let ca: OpensslCa;
   let fetcher: HttpFetcher;
@@ -119,7 +115,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     const out: Record<string, any>[] = [];
     let start: Record<string, any> | undefined;
     do {
-      const r = await client.send(new ScanCommand({ TableName: TABLE, ExclusiveStartKey: start }));
+      const r = await db.client.send(new ScanCommand({ TableName: TABLE, ExclusiveStartKey: start }));
       out.push(...(r.Items ?? []).map((i) => unmarshall(i)));
       start = r.LastEvaluatedKey;
     } while (start);
@@ -144,11 +140,8 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
   let notifier: ReturnType<typeof createNotifierHandler>;
 
   beforeAll(async () => {
-    await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
-    dbEndpoint = `http://127.0.0.1:${(db.address() as AddressInfo).port}`;
-    client = new DynamoDBClient({ endpoint: dbEndpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const table = openDynamoTable(client, { tableName: TABLE });
-    await table.ensureTable();
+    db = await startDynaliteTable({ tableName: TABLE, region: REGION });
+    const { table } = db;
     store = new TableStore(table);
 
     await ses.start();
@@ -219,8 +212,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     await fetcher?.close();
     await ca?.dispose();
     await http.stop();
-    client?.destroy();
-    await new Promise<void>((resolve) => db.close(() => resolve()));
+    await db?.close();
     await ses.stop();
   });
 
@@ -335,7 +327,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
     const env = {
       ...process.env,
       REVWATCH_TABLE: TABLE,
-      AWS_ENDPOINT_URL_DYNAMODB: dbEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',

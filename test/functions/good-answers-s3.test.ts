@@ -14,11 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSEvent } from 'aws-lambda';
-import dynalite from 'dynalite';
 import { SystemClock } from '../../src/adapters/system-clock.js';
 import { IssuerCache } from '../../src/check/execute.js';
 import { planRun } from '../../src/check/fan-out.js';
@@ -27,7 +24,6 @@ import type { RunRecord } from '../../src/ports/store.js';
 import { trackCertificates } from '../../src/track/track.js';
 import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { readCertificates } from '../../src/pki/certificate.js';
-import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { TableStore } from '../../src/store/table-store.js';
 import { GOOD_ANSWERS_PREFIX, S3GoodAnswerLog } from '../../src/adapters/aws/s3-good-answer-log.js';
 import { createWorkerHandler, workerDepsFromEnvironment } from '../../functions/worker.js';
@@ -35,6 +31,7 @@ import { createObservability } from '../../functions/shared/observability.js';
 import { run } from '../../src/cli/main.js';
 import { Gateway } from '../aws/gateway.js';
 import { S3Emulator } from '../aws/s3-emulator.js';
+import { type DynaliteTable, startDynaliteTable } from '../helpers/dynalite-table.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
 
@@ -85,11 +82,9 @@ const suite = opensslAvailable() ? describe : describe.skip;
 
 suite('AWS mode: the good-answer log in S3 bounds a backdated revocation to the run', { timeout: 240_000 }, () => {
   const http = new FaultServer();
-  const db = dynalite({ createTableMs: 0 });
   const emulator = new S3Emulator(() => Date.now());
   const gateway = new Gateway('s3', emulator.backend, emulator.describe);
   const clock = new SystemClock();
-  const saved = { ...process.env };
   const started = Date.now();
   // misissuance: MUST by reported + 5 days, a second after the test starts; the claimed time is a minute before it.
   const reportedAt = Math.floor(started / 1000) * 1000 - 5 * DAY + 1000;
@@ -97,7 +92,7 @@ suite('AWS mode: the good-answer log in S3 bounds a backdated revocation to the 
   let ca: OpensslCa;
   let leaf: IssuedLeaf;
   let store: TableStore;
-  let dbClient: DynamoDBClient;
+  let db: DynaliteTable;
   let s3: S3Client;
   let fetcher: HttpFetcher;
   let worker: ReturnType<typeof createWorkerHandler>;
@@ -134,18 +129,9 @@ suite('AWS mode: the good-answer log in S3 bounds a backdated revocation to the 
   };
 
   beforeAll(async () => {
-    await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
-    const endpoint = `http://127.0.0.1:${(db.address() as AddressInfo).port}`;
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    });
-    dbClient = new DynamoDBClient({ endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const table = openDynamoTable(dbClient, { tableName: TABLE });
-    await table.ensureTable();
-    store = new TableStore(table);
+    // The CLI's AWS mode (statusOfLeaf) reaches the table through the SDK's default chain: point it at dynalite.
+    db = await startDynaliteTable({ tableName: TABLE, region: REGION, pointProcessEnv: true });
+    store = new TableStore(db.table);
 
     emulator.createBucket(BUCKET);
     await gateway.start('127.0.0.1');
@@ -194,14 +180,12 @@ suite('AWS mode: the good-answer log in S3 bounds a backdated revocation to the 
   });
 
   afterAll(async () => {
-    process.env = saved;
     await fetcher?.close();
     await ca?.dispose();
     await http.stop();
     await gateway.stop();
     s3?.destroy();
-    dbClient?.destroy();
-    await new Promise<void>((resolve) => db.close(() => resolve()));
+    await db?.close();
   });
 
   it('the deployed worker gets the S3 log when REVWATCH_GOOD_ANSWERS_BUCKET names its bucket', () => {

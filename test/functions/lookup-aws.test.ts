@@ -9,13 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, ScheduledEvent, SQSEvent } from 'aws-lambda';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
-import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { SystemClock } from '../../src/adapters/system-clock.js';
 import { HttpFetcher } from '../../src/adapters/net/http-fetcher.js';
 import { DisclosureStore } from '../../src/ccadb/store.js';
@@ -31,6 +27,7 @@ import { createSweeperHandler } from '../../functions/sweeper.js';
 import { createWorkerHandler, type WorkerDeps } from '../../functions/worker.js';
 import { createObservability } from '../../functions/shared/observability.js';
 import { run } from '../../src/cli/main.js';
+import { type DynaliteTable, startDynaliteTable } from '../helpers/dynalite-table.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl-ca.js';
 
@@ -75,12 +72,10 @@ const sqsEvent = (m: JobMessage): SQSEvent => {
 };
 
 suite('--aws lookup and --aws crl-health read the sweep the workers wrote to the table', { timeout: 180_000 }, () => {
-  const db = dynalite({ createTableMs: 0 });
   const http = new FaultServer();
-  const saved = { ...process.env };
   const clock = new SystemClock();
   const home = mkdtempSync(join(tmpdir(), 'revwatch-lookup-aws-home-'));
-  let dbClient: DynamoDBClient;
+  let db: DynaliteTable;
   let fetcher: HttpFetcher;
   let ca: OpensslCa;
   let revoked: IssuedLeaf;
@@ -105,18 +100,9 @@ suite('--aws lookup and --aws crl-health read the sweep the workers wrote to the
   };
 
   beforeAll(async () => {
-    await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
-    const endpoint = `http://127.0.0.1:${(db.address() as AddressInfo).port}`;
     // The CLI's AWS mode reaches the table through the SDK's default chain: point it at dynalite.
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    });
-    dbClient = new DynamoDBClient({ endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const table = openDynamoTable(dbClient, { tableName: TABLE });
-    await table.ensureTable();
+    db = await startDynaliteTable({ tableName: TABLE, region: REGION, pointProcessEnv: true });
+    const { table } = db;
 
     await http.start();
     ca = new OpensslCa(`http://127.0.0.1:${http.port}`, 'Lookup AWS CA').init('ec');
@@ -184,12 +170,10 @@ suite('--aws lookup and --aws crl-health read the sweep the workers wrote to the
   }, 180_000);
 
   afterAll(async () => {
-    process.env = saved;
     await fetcher?.close();
     await ca?.dispose();
     await http.stop();
-    dbClient?.destroy();
-    await new Promise<void>((resolve) => db.close(() => resolve()));
+    await db?.close();
   });
 
   it('lookup --aws answers from the table: bracket, claim and snapshot of the revoked serial, in hex and as a certificate file', async () => {

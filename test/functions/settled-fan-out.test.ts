@@ -11,11 +11,7 @@
  * of them through the ASN.1 object model would take a minute.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { describe, expect, it } from 'vitest';
-import { openDynamoTable } from '../../src/adapters/aws/dynamo-table.js';
 import { leafDer } from '../../bench/leaves.js';
 import { memoryStore } from '../../src/adapters/memory/memory-table.js';
 import { FakeClock } from '../../src/adapters/system-clock.js';
@@ -31,6 +27,7 @@ import { TableStore } from '../../src/store/table-store.js';
 import { iso } from '../../src/time.js';
 import { trackCertificates } from '../../src/track/track.js';
 import { CannedCaFetcher } from '../helpers/canned-ca.js';
+import { startDynaliteTable } from '../helpers/dynalite-table.js';
 import { DAY, HOUR, T0, testCa } from '../unit/check/world.js';
 
 interface AwsWorld {
@@ -260,13 +257,9 @@ describe('settled certificates in the AWS fan-out: the source state is the heart
 
 describe('the settled-round ledger on DynamoDB (embedded dynalite)', () => {
   it('keeps a round in parts, unions the job outcomes over redeliveries, keeps a heartbeat through a job state write, and sets it alone', async () => {
-    const db = dynalite({ createTableMs: 0 });
-    await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
+    const db = await startDynaliteTable({ tableName: 'revwatch-settled' });
     try {
-      const endpoint = `http://127.0.0.1:${(db.address() as AddressInfo).port}`;
-      const client = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-      const table = openDynamoTable(client, { tableName: 'revwatch-settled' });
-      await table.ensureTable();
+      const { table } = db;
       const store = new TableStore(table);
       // Thousands of sources, kept gzipped in parts beside the job payloads.
       const due = Array.from(
@@ -330,9 +323,8 @@ describe('the settled-round ledger on DynamoDB (embedded dynalite)', () => {
         settledDueAt: T0 + DAY + HOUR,
       });
       expect(states.has(ocsp)).toBe(false);
-      client.destroy();
     } finally {
-      await new Promise<void>((resolve) => db.close(() => resolve()));
+      await db.close();
     }
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 /**
  * Start-up: `--help`, `--version`, `deadline` and `inspect` load only what
- * they use. Each command imports its service when it runs (src/cli/main.ts), so
+ * they use, and `check` without --sweep loads no sweep code. Each command imports its service when it runs (src/cli/main.ts), so
  * these must never load the AWS SDK, dynalite or nodemailer. The built CLI is
  * spawned with a preload that records every module the process resolves.
  * Speed itself is measured in `npm run bench -- startup`, not here.
@@ -19,6 +19,8 @@ const DAY = 86_400_000;
 const HEAVY = /@aws-sdk|[\\/]dynalite[\\/]|\bdynalite\b|nodemailer/;
 /** @peculiar/x509 is the fallback of revwatch's own DER readers; an ordinary CRL and issuer never need it. */
 const X509_LIBRARY = /@peculiar\/x509|reflect-metadata/;
+/** The CCADB sweep and the revocation index it writes: a check without --sweep never runs them. */
+const SWEEP = /sweep[\\/]sweep\.js|revocation-index-files\.js/;
 
 describe('CLI start-up loads only what the command uses', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-startup-'));
@@ -100,6 +102,22 @@ describe('CLI start-up loads only what the command uses', () => {
       expect(r.loaded.filter((l) => HEAVY.test(l) || X509_LIBRARY.test(l))).toEqual([]);
     },
     60_000,
+  );
+
+  it.skipIf(!built)(
+    'check without --sweep loads neither the sweep nor the revocation index; sweep does',
+    async () => {
+      const home = join(dir, 'check-home');
+      const plain = await loadsOf('--home', home, '--json', 'check');
+      expect(plain.code).toBe(0);
+      expect(plain.loaded.filter((l) => SWEEP.test(l))).toEqual([]);
+      expect(plain.loaded.some((l) => l.includes('check-run.js'))).toBe(true);
+      // The recorder would see them: `sweep` loads them (and, with no disclosures imported, refuses).
+      const swept = await loadsOf('--home', home, 'sweep');
+      expect(swept.code).toBe(1);
+      expect(swept.loaded.filter((l) => SWEEP.test(l)).length).toBeGreaterThan(0);
+    },
+    120_000,
   );
 
   it.skipIf(!built)(

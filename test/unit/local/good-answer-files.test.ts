@@ -2,9 +2,10 @@
  * Local mode's good-answer log appends each run's answers to its shard files and rewrites a shard only once it
  * holds several runs' worth: an unchanged re-check does not read and rewrite every shard. Whatever the files
  * hold, each pair answers with its latest good answer, a torn append costs at most its own line, and answers
- * past the keep time go at the rewrite.
+ * past the keep time go at the rewrite. Answers alike but for their certificate (one CRL read or one 304 for
+ * every certificate it covers) share one line, and come back whole.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +68,33 @@ describe('the local good-answer log', () => {
     expect(latest.get(sha(1))![0]!.observedAt).toBe(T0);
     expect(latest.get(sha(2))![0]!.observedAt).toBe(T0 + HOUR);
     expect(latest.get(sha(3))![0]!.observedAt).toBe(T0 + HOUR);
+  });
+
+  it('writes answers alike but for their certificate as one line, and reads back each pair as it was added', async () => {
+    const log = new LocalGoodAnswerFiles(dir);
+    const added: StoredObservation[] = [];
+    // A CRL's 304 for 40 certificates, then two OCSP answers, each with its own signed bytes.
+    for (let i = 0; i < 40; i++) added.push(good(i, T0));
+    for (const i of [40, 41])
+      added.push({ ...goodAnswer('ocsp', 'http://ocsp.example/'), sha256Cert: sha(i), producedAt: T0 + i, raw: Buffer.from([i, 1, 2]) });
+    for (const o of added) log.add(o);
+    await log.commit(T0);
+    const written = lines(join(dir, 'ab.jsonl'));
+    expect(written.length).toBe(3);
+    expect((JSON.parse(written[0]!) as { certs: string[] }).certs).toEqual(Array.from({ length: 40 }, (_, i) => sha(i)));
+    const latest = await new LocalGoodAnswerFiles(dir).latest(added.map((o) => o.sha256Cert));
+    for (const o of added) expect(latest.get(o.sha256Cert)).toEqual([{ ...o, raw: o.raw ? Buffer.from(o.raw) : null }]);
+  });
+
+  it('reads the lines of one pair each that earlier versions wrote', async () => {
+    const before = good(7, T0);
+    const { raw: _, ...answer } = before;
+    writeFileSync(join(dir, 'ab.jsonl'), `${JSON.stringify({ o: answer, raw: null })}\n`);
+    expect((await new LocalGoodAnswerFiles(dir).latest([sha(7)])).get(sha(7))).toEqual([before]);
+    await run(T0 + HOUR, [7, 8]);
+    const latest = await new LocalGoodAnswerFiles(dir).latest([sha(7), sha(8)]);
+    expect(latest.get(sha(7))![0]!.observedAt).toBe(T0 + HOUR);
+    expect(latest.get(sha(8))![0]!.observedAt).toBe(T0 + HOUR);
   });
 
   it('drops answers past the keep time when it rewrites a shard', async () => {

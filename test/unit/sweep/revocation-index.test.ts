@@ -284,6 +284,55 @@ describe('local index files', () => {
     expect([...many.values()].some((m) => m.has('abcdef12345'))).toBe(false);
   });
 
+  it('answers serials whose fingerprints collide, each as records() does, and a repeat once', async () => {
+    // The .keys fingerprint (FNV-1a, 32 bits): among ~100,000 serials two share one, found here by search.
+    const fnv = (s: string): number => {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+      return h >>> 0;
+    };
+    const seen = new Map<number, string>();
+    const colliding: string[] = [];
+    for (let i = 0; colliding.length < 4; i++) {
+      const serial = (0x10000000 + i * 7919).toString(16);
+      const other = seen.get(fnv(serial));
+      if (other !== undefined) colliding.push(other, serial);
+      else seen.set(fnv(serial), serial);
+    }
+    const [a, b, c, d] = colliding as [string, string, string, string];
+    const home = mkdtempSync(join(tmpdir(), 'revwatch-index-collide-'));
+    const store = new RevocationIndexFiles(home);
+    const sorted = (serials: string[]): CrlEntry[] => serials.sort().map((x) => entry(x));
+    // a and b in the compacted .idx (a first snapshot large enough to be merged at once, as in the test above),
+    // c in the delta; d (c's twin) is never listed.
+    const filler = Array.from({ length: 6000 }, (_, k) => `e${k.toString(16).padStart(6, '0')}`);
+    await indexSnapshot(store, {
+      url: URL_A,
+      issuerKey: ISSUER,
+      snapshot: snap(1, 'h1', filler.length + 2),
+      previousRead: null,
+      previous: null,
+      entries: sorted([a, b, ...filler]),
+    });
+    await store.flush();
+    await indexSnapshot(store, {
+      url: 'http://crl.example/b.crl',
+      issuerKey: ISSUER,
+      snapshot: { ...snap(2, 'h2', 1), url: 'http://crl.example/b.crl' },
+      previousRead: null,
+      previous: null,
+      entries: [entry(c)],
+    });
+    await store.flush();
+    const files = join(home, 'sweep', 'index', ISSUER);
+    expect(readFileSync(`${files}.idx`, 'utf8')).toContain(`${a}\t`);
+    expect(readFileSync(`${files}.delta`, 'utf8')).toContain(`${c}\t`);
+    const asked = [d, b, a, c, b, filler[17]!, d];
+    const many = (await new RevocationIndexFiles(home).recordsOfMany([ISSUER], asked)).get(ISSUER)!;
+    expect(many).toEqual(await new RevocationIndexFiles(home).records(ISSUER, asked));
+    expect([...many.keys()].sort()).toEqual([a, b, c, filler[17]!].sort());
+  });
+
   it('names URL files by 16 hex digits of the URL hash', () => {
     expect(urlId(URL_A)).toMatch(/^[0-9a-f]{16}$/);
   });

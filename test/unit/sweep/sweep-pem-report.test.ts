@@ -1,9 +1,9 @@
 /**
  * The sweep's PEM-report path: a V5 records report carries no certificates, so
  * a disclosure's CA certificate comes from the imported "All Certificate PEMs"
- * report, found by its Subject Key Identifier and fingerprint. Its CRL must
- * then verify and be indexed; without the PEM report the same CRL is a
- * no-ca-certificate fault, and a kept certificate of another fingerprint is
+ * report, found by its fingerprint in one read of the kept certificates. Its
+ * CRL must then verify and be indexed; without the PEM report the same CRL is
+ * a no-ca-certificate fault, and a kept certificate of another fingerprint is
  * not taken for it.
  */
 import { createHash } from 'node:crypto';
@@ -20,7 +20,7 @@ const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1);
 const CRL_URL = 'http://crl.example/v5.crl';
 
-async function setUp(kept: ((ca: LocalCa) => { sha256: string; pem: string }[]) | null) {
+async function setUp(kept: ((ca: LocalCa) => { sha256: string; pem: string }[]) | null, copies = 1) {
   const root = await LocalCa.create({ name: 'PEM Report Root', notBefore: NOW - 400 * DAY, notAfter: NOW + 400 * DAY });
   const ca = await LocalCa.create({ name: 'PEM Report CA', notBefore: NOW - 400 * DAY, notAfter: NOW + 400 * DAY, parent: root });
   const crl = ca.crl({
@@ -43,13 +43,25 @@ async function setUp(kept: ((ca: LocalCa) => { sha256: string; pem: string }[]) 
     importedAt: NOW - DAY,
   };
   const certificates = kept ? kept(ca) : null;
+  const reads = { caCertificates: 0 };
   let state: SweepState = emptySweepState();
   const crls = new Map<string, Uint8Array>();
   const index = new MemoryRevocationIndex();
   const deps: SweepDeps = {
     disclosures: {
-      current: async () => [disclosure],
-      ...(certificates ? { caCertificatesByKeyId: async (keyId: string) => (keyId === ca.info.subjectKeyId ? certificates : []) } : {}),
+      // `copies` disclosures of one CA, each with a CRL URL of its own.
+      current: async () =>
+        Array.from({ length: copies }, (_, i) =>
+          i === 0 ? disclosure : { ...disclosure, fullCrl: `${CRL_URL}?${i}`, fullCrls: [`${CRL_URL}?${i}`] },
+        ),
+      ...(certificates
+        ? {
+            caCertificates: async () => {
+              reads.caCertificates++;
+              return certificates;
+            },
+          }
+        : {}),
     },
     fetcher: {
       fetch: async (request: FetchRequest): Promise<FetchResult> => ({
@@ -82,7 +94,7 @@ async function setUp(kept: ((ca: LocalCa) => { sha256: string; pem: string }[]) 
       readCrl: (sha256) => crls.get(sha256) ?? null,
     },
   };
-  return { deps, index, ca };
+  return { deps, index, ca, reads };
 }
 
 describe('sweep: a CA certificate known only from the PEM report', () => {
@@ -99,7 +111,14 @@ describe('sweep: a CA certificate known only from the PEM report', () => {
     expect((await index.records(issuerKey, [serial!])).get(serial!)?.listings.map((l) => l.url)).toEqual([CRL_URL]);
   });
 
-  it('without the PEM report, or with only another fingerprint under that key identifier, the CRL has no CA certificate', async () => {
+  it('reads the kept certificates once for every disclosure, not once per disclosure', async () => {
+    const { deps, reads } = await setUp((c) => [{ sha256: c.info.sha256, pem: toPem(c.info.der) }], 3);
+    const summary = await runSweep(deps);
+    expect(summary.results.map((r) => r.fault)).toEqual([null, null, null]);
+    expect(reads.caCertificates).toBe(1);
+  });
+
+  it('without the PEM report, or with only another fingerprint kept, the CRL has no CA certificate', async () => {
     for (const kept of [null, (c: LocalCa) => [{ sha256: 'ff'.repeat(32), pem: toPem(c.info.der) }]]) {
       const { deps } = await setUp(kept);
       const summary = await runSweep(deps);
