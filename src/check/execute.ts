@@ -119,6 +119,18 @@ export class ObservationRecorder {
       goodAnswers?: GoodAnswerLog | null;
       /** Settled certificates go into the settled pool of the polling index (check/settled-round.ts). */
       settledPool?: boolean;
+      /**
+       * With `settledPool`, in a run whose pool joins are kept only in memory until its end (the local run,
+       * SettledRound.finish): a record that is not yet in the pool goes in only when nothing of this run is needed
+       * to cover it, that is when every source of it has a state from before the run (`sources`, so some round
+       * asks it) and has answered it in this run (at or after `startedAt`, so that source's round, due at most a
+       * day after the run's start, is due no later than a day after its latest answer, and its join is moot).
+       * Otherwise it stays in the every-run shards, due when its first source is (never answered: every run),
+       * and is pooled by a later write. A run killed part way so leaves no certificate pooled with a source that
+       * has not answered it (issue 29: crash-safety-pool.test.ts). The queue's jobs record their joins with the
+       * run instead (fan-out.ts), and pass none.
+       */
+      poolCovered?: { readonly startedAt: number; readonly sources: ReadonlySet<string> };
     } = {},
   ) {}
 
@@ -144,15 +156,31 @@ export class ObservationRecorder {
   }
 
   /**
-   * Where a written record goes in the polling index. With the settled pool, a settled one goes there, and its
+   * Where a written record goes in the polling index. With the settled pool, a settled one goes there (unless
+   * `poolCovered` keeps it out: `inPool` says it was planned from the pool, and so is covered already), and its
    * sources' rounds are pulled in to a day after its latest answers (settled-round.ts).
    */
-  private pollPlace(cert: StoredCertificate, record: EvidenceRecord, now: number): { due: number | null; settled: boolean } {
+  private pollPlace(
+    cert: StoredCertificate,
+    record: EvidenceRecord,
+    now: number,
+    inPool: boolean,
+  ): { due: number | null; settled: boolean } {
     const interval = this.options.settledIntervalMs;
     if (!this.options.settledPool) return { due: pollDue(cert, record, now, interval), settled: false };
     const place = pollEntry(cert, record, now, interval);
     if (!place?.settled) return { due: place?.due ?? null, settled: false };
     const facts = latestAnswers(record);
+    const covered = this.options.poolCovered;
+    if (
+      covered &&
+      !inPool &&
+      !revocationSources(cert).every((s) => {
+        const key = sourceKey(s.kind, s.url);
+        return covered.sources.has(key) && (facts.get(key)?.latest?.observedAt ?? Number.NEGATIVE_INFINITY) >= covered.startedAt;
+      })
+    )
+      return { due: pollDue(cert, record, now, interval), settled: false };
     for (const s of revocationSources(cert)) {
       const key = sourceKey(s.kind, s.url);
       const at = facts.get(key)?.latest?.observedAt ?? Number.NEGATIVE_INFINITY;
@@ -384,7 +412,12 @@ export class ObservationRecorder {
       }
       known.record = mergeEvidence(known.record, entry.added, entry.cert.notAfter);
       entry.added = [];
-      const { due, settled } = this.pollPlace(withDisclosed(known.cases[0]!.cert, entry.cert), known.record, now);
+      const { due, settled } = this.pollPlace(
+        withDisclosed(known.cases[0]!.cert, entry.cert),
+        known.record,
+        now,
+        entry.cert.settled === true,
+      );
       known.cases.forEach((kc, index) => {
         writes.push({
           entry,
@@ -413,7 +446,8 @@ export class ObservationRecorder {
         const stored = await this.store.getCaseCertificate(w.cert.caseId, w.cert.sha256);
         if (!stored) continue; // not tracked any more
         const record = mergeEvidence(stored.record, recordObservations(w.record), w.cert.notAfter);
-        const { due, settled } = this.pollPlace(withDisclosed(w.cert, this.records.get(w.cert.sha256)?.cert), record, now);
+        const planned = this.records.get(w.cert.sha256)?.cert;
+        const { due, settled } = this.pollPlace(withDisclosed(w.cert, planned), record, now, planned?.settled === true);
         retry.push({ ...w, record, rev: stored.rev, pollDue: due, pollSettled: settled, soleWriter: false });
       }
       lost = await this.store.writeRecords(retry);

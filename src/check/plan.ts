@@ -17,6 +17,7 @@ import {
   type ObservationStore,
   type PollRead,
   type PollSummary,
+  type SourceState,
   type StoredCertificate,
 } from '../ports/store.js';
 import { previousAnswer } from './jobs.js';
@@ -48,6 +49,8 @@ export interface PlanOptions {
    * job recorded (fan-out.ts).
    */
   readonly settledPool?: boolean;
+  /** The source states as the run found them, when the caller has read them already (run-check.ts). */
+  readonly sourceStates?: ReadonlyMap<string, SourceState>;
   /**
    * Jobs for the queue (fan-out.ts): each certificate without its record and cases, and no `refs`, so a
    * shard's items and records are let go once it is planned and a run holds only what its messages carry.
@@ -111,7 +114,7 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
   const caseIds = new Set(cases.map((c) => c.id));
   const counts = await store.certificateCounts();
   const tracked = [...caseIds].reduce((n, id) => n + (counts.get(id) ?? 0), 0);
-  const sourceStates = await store.getSourceStates();
+  const sourceStates = options.sourceStates ?? (await store.getSourceStates());
 
   const refs = new Map<string, CertificateRef>();
   const crlGroups = new Map<
@@ -197,8 +200,8 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
         continue;
       }
       const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
-      const pooled = round ? await placeInPool(store, round, ref, sha, entries.get(sha) ?? [], settled && c.notAfter > now) : null;
-      const asked = pooled && round ? round.plan(sources, (key) => facts.get(key)?.latest, entries.get(sha) ?? [], pooled.moved) : null;
+      const pooled = round ? await placeInPool(store, ref, sha, entries.get(sha) ?? [], settled && c.notAfter > now) : false;
+      const asked = pooled && round ? round.plan(sources, (key) => facts.get(key)?.latest, entries.get(sha) ?? []) : null;
       if (asked?.size === 0) continue; // settled, and no source due for it in this run
       if (!options.lean) refs.set(sha, ref);
       certificates += ref.cases.length;
@@ -355,26 +358,29 @@ async function fromSummaries(
 }
 
 /**
- * With the settled pool: puts a live settled certificate's entries into the pool (once: an entry of today's
- * every-run shards, or written before the pool existed), and one that is no longer settled but still pooled
- * (it expired) back into the every-run shards. Null when the certificate is not live and settled.
+ * With the settled pool: a live settled certificate whose every entry is in the pool is planned from it (its
+ * sources' rounds decide what is asked); one that is no longer live and settled but still pooled (it expired) goes
+ * back into the every-run shards. True when the certificate is planned from the pool.
+ *
+ * A live settled certificate outside the pool (recorded before the pool existed, or by a run that could not pool
+ * it: ObservationRecorder's `poolCovered`) is not moved in here, before it is asked: it is planned as any settled
+ * certificate due (its due sources asked, their answers written as the daily heartbeat), and the write of its
+ * answers puts it into the pool. Moved at plan time, it was covered only by this run's joins (its sources' rounds
+ * pulled in at the run's end, SettledRound.finish): a run killed before its end left it pooled, a day from its next
+ * re-ask, with a source that had never answered it and no round due to ask it (issue 29; crash-safety-pool.test.ts).
  */
 async function placeInPool(
   store: CaseStore,
-  round: SettledRound,
   ref: CertificateRef,
   sha: string,
   entries: readonly PollEntry[],
   liveSettled: boolean,
-): Promise<{ moved: boolean } | null> {
-  let moved = false;
+): Promise<boolean> {
+  let pooled = ref.cases.length > 0;
   for (const [i, kc] of ref.cases.entries()) {
     const inPool = entries[i]?.pollSettled === true;
-    if (liveSettled && !inPool) {
-      // Not covered by a heartbeat before a later round: first re-ask a day after now, the round pulled in by `moved`.
-      await store.setPollDue(kc.cert.caseId, sha, kc.rev, round.startedAt + 1 + round.intervalMs, true);
-      moved = true;
-    } else if (!liveSettled && inPool) await store.setPollDue(kc.cert.caseId, sha, kc.rev, 0, false);
+    if (!liveSettled && inPool) await store.setPollDue(kc.cert.caseId, sha, kc.rev, 0, false);
+    if (!inPool) pooled = false;
   }
-  return liveSettled ? { moved } : null;
+  return liveSettled && pooled;
 }

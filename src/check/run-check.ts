@@ -163,12 +163,16 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   const writtenBefore = store.itemsWritten;
   const readBefore = store.itemsRead;
 
+  // Read before the recorder starts: it pools a certificate only where a source state from before this run
+  // covers it (ObservationRecorder's `poolCovered`), since this run's joins are written only at its end.
+  const statesBefore = await store.getSourceStates();
   const recorder = new ObservationRecorder(store, clock, {
     heartbeatMs: options.heartbeatMs,
     settledIntervalMs: options.settledIntervalMs,
     soleWriter: true,
     goodAnswers: deps.goodAnswers ?? null,
     settledPool: true,
+    poolCovered: { startedAt, sources: new Set(statesBefore.keys()) },
   });
   const issuers = new IssuerCache(store);
   // The total is known once planning ends; OCSP answers that come before are counted then.
@@ -199,6 +203,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     planned = await planCheck(store, startedAt, {
       ...options,
       settledPool: true,
+      sourceStates: statesBefore,
       onOcspJobs: (jobs) => {
         ocspFrom ??= clock.now().getTime();
         ocsp.add(jobs);

@@ -14,9 +14,13 @@
  *   `settledConfirmedAt` + a day) was so answered by that source, unchanged, at or after it: its last
  *   confirmation is the later of its latest recorded answer and `settledConfirmedAt`. Anything that changed
  *   was written, and so is in the record.
- * - A certificate put into the pool in a run (its answer changed, or it came from the every-run shards) is
- *   not covered until a later round: its sources' `settledDueAt` is pulled in to a day after its latest
- *   recorded answers, so it is asked no later than it was before this change.
+ * - A certificate is put into the pool only by the write of its answers (never by the planner, before it is
+ *   asked). It is not covered until a later round: its sources' `settledDueAt` is pulled in to a day after its
+ *   latest recorded answers (the run's joins), so it is asked no later than it was before this change.
+ * - The joins of a local run are kept in memory until its end, so a local run pools a certificate only when
+ *   nothing of the run is needed to cover it (ObservationRecorder's `poolCovered`): every source of it has a
+ *   state from before the run and has answered it in this run. A run killed part way then leaves no certificate
+ *   pooled with a source that has not answered it, or that no round would ask (issue 29).
  *
  * A local run (one process runs every job) writes the source states once at its end with `finish`. A run fanned
  * out across the queue (fan-out.ts) stores its round as planned (`planned`) with the open run, each job records
@@ -94,8 +98,6 @@ export function advanceRounds(
 export class SettledRound {
   /** The sources whose round is in this run, with the earliest last confirmation among the pooled certificates not asked. */
   private readonly due = new Map<string, number>();
-  /** Per source, the earliest latest answer among the certificates put into the pool in this run. */
-  readonly joins = new Map<string, number>();
 
   /**
    * `partial`: the run plans one case only, so it does not see every pooled certificate of a source: it asks those
@@ -117,15 +119,13 @@ export class SettledRound {
   }
 
   /**
-   * The sources (keys) to ask of one settled certificate, given each source's latest recorded answer and the
-   * certificate's index entries (one per case); notes the rest for the sources' rounds. `moved`: its entries
-   * are being put into the pool in this run.
+   * The sources (keys) to ask of one certificate of the pool, given each source's latest recorded answer and the
+   * certificate's index entries (one per case); notes the rest for the sources' rounds.
    */
   plan(
     sources: readonly { kind: 'ocsp' | 'crl'; url: string }[],
     latestOf: (key: string) => Observation | null | undefined,
     entries: readonly PollEntry[],
-    moved: boolean,
   ): Set<string> {
     const ask = new Set<string>();
     for (const s of sources) {
@@ -139,14 +139,8 @@ export class SettledRound {
         const m = this.due.get(key);
         if (m !== undefined && confirmed < m) this.due.set(key, confirmed);
       }
-      // Not covered by a heartbeat until a later round: asked a day after its latest recorded answer at the latest.
-      if (moved) this.joined(key, latest?.observedAt ?? Number.NEGATIVE_INFINITY);
     }
     return ask;
-  }
-
-  joined(key: string, latestAnsweredAt: number): void {
-    this.joins.set(key, Math.min(this.joins.get(key) ?? Number.POSITIVE_INFINITY, latestAnsweredAt));
   }
 
   /**
@@ -173,7 +167,7 @@ export class SettledRound {
 
   /**
    * The rounds as planned, for a finisher in another process; `failed`: sources that do not advance whatever the
-   * jobs answer. A partial run's rounds advance nothing, so only its joins are kept.
+   * jobs answer. A partial run's rounds advance nothing.
    */
   planned(failed: Iterable<string>): PlannedRound {
     const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
@@ -181,13 +175,14 @@ export class SettledRound {
       startedAt: this.startedAt,
       intervalMs: this.intervalMs,
       due: this.partial ? [] : [...this.due].map(([key, notAsked]) => [key, finite(notAsked)] as const),
-      joins: [...this.joins].map(([key, at]) => [key, finite(at)] as const),
+      // The planner puts nothing into the pool (plan.ts placeInPool): the joins are the jobs' writes'.
+      joins: [],
       failed: [...new Set(failed)],
     };
   }
 
   /** Whether the run's end has anything of the rounds to do beyond what its jobs record. */
   get isEmpty(): boolean {
-    return (this.partial || this.due.size === 0) && this.joins.size === 0;
+    return this.partial || this.due.size === 0;
   }
 }
