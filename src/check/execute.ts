@@ -87,6 +87,13 @@ export interface JobsResult {
  * out in batches, and the cases whose answers changed are marked for the
  * notifier after their evidence is stored.
  */
+/** A record the recorder holds: the certificate as its job named it, the record as last known, the answers not yet folded in. */
+interface RecordEntry {
+  cert: JobCertificate;
+  known: { record: EvidenceRecord; cases: { cert: StoredCertificate; rev: number }[] } | null;
+  added: StoredObservation[];
+}
+
 export class ObservationRecorder {
   readonly changes: Change[] = [];
   private pending: StoredObservation[] = [];
@@ -94,14 +101,7 @@ export class ObservationRecorder {
    * Records touched in this run, as last written (`known`, null until read when the job did not carry
    * them) and the observations not yet folded in. Later jobs for the same certificate build on these.
    */
-  private readonly records = new Map<
-    string,
-    {
-      cert: JobCertificate;
-      known: { record: EvidenceRecord; cases: { cert: StoredCertificate; rev: number }[] } | null;
-      added: StoredObservation[];
-    }
-  >();
+  private readonly records = new Map<string, RecordEntry>();
   private changedCases = new Set<string>();
   private readonly kept = new KeptOnce();
   private written = 0;
@@ -351,13 +351,19 @@ export class ObservationRecorder {
   private flushing: Promise<void> = Promise.resolve();
 
   private async flushNow(): Promise<void> {
+    // Observations first: a record is derived from them and never the only copy. Answers keep coming while this
+    // flush awaits the store (`consider` puts each in `pending` and in its record's `added` at once), so the
+    // records take only the answers counted here, with the batch; later ones wait for the next flush, which
+    // stores their observations first. Folded in now, a run killed before that flush would leave a record naming
+    // an answer whose observation was never stored (`verify-evidence` would not rebuild it).
+    const batchOf = new Map<RecordEntry, number>();
+    for (const entry of this.records.values()) if (entry.added.length > 0) batchOf.set(entry, entry.added.length);
     if (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.pending.length);
-      // Observations first: a record is derived from them and never the only copy.
       await this.store.recordObservations(batch);
       this.written += batch.length;
     }
-    await this.writeRecords();
+    await this.writeRecords(batchOf);
     // Marked only after the observations are stored, so the notifier never sees a mark without its evidence.
     if (this.changedCases.size > 0) {
       const ids = [...this.changedCases];
@@ -366,10 +372,10 @@ export class ObservationRecorder {
     }
   }
 
-  private async writeRecords(): Promise<void> {
+  private async writeRecords(batchOf: ReadonlyMap<RecordEntry, number>): Promise<void> {
     this.writing = true;
     try {
-      await this.writeDirtyRecords();
+      await this.writeDirtyRecords(batchOf);
     } finally {
       this.writing = false;
     }
@@ -381,9 +387,10 @@ export class ObservationRecorder {
     }
   }
 
-  private async writeDirtyRecords(): Promise<void> {
+  /** Writes the records of `batchOf`, each with as many of its first answers folded in as it says (those stored). */
+  private async writeDirtyRecords(batchOf: ReadonlyMap<RecordEntry, number>): Promise<void> {
     const now = this.clock.now().getTime();
-    const dirty = [...this.records.values()].filter((e) => e.added.length > 0);
+    const dirty = [...batchOf.keys()];
     // Queued jobs do not carry records: read those the answers changed, in batches.
     const unknown = dirty.filter((e) => e.known === null);
     if (unknown.length > 0) {
@@ -406,12 +413,10 @@ export class ObservationRecorder {
     const writes: { entry: (typeof dirty)[number]; index: number; write: RecordWrite }[] = [];
     for (const entry of dirty) {
       const known = entry.known!;
-      if (known.cases.length === 0) {
-        entry.added = []; // no longer tracked by any case: the observations stand alone
-        continue;
-      }
-      known.record = mergeEvidence(known.record, entry.added, entry.cert.notAfter);
-      entry.added = [];
+      const stored = entry.added.slice(0, batchOf.get(entry));
+      entry.added = entry.added.slice(stored.length);
+      if (known.cases.length === 0) continue; // no longer tracked by any case: the observations stand alone
+      known.record = mergeEvidence(known.record, stored, entry.cert.notAfter);
       const { due, settled } = this.pollPlace(
         withDisclosed(known.cases[0]!.cert, entry.cert),
         known.record,
