@@ -209,6 +209,16 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Pro
   };
 }
 
+/** Records a URL's fault (kept since its first sweep) and its health hits, and gives the URL's result. */
+type FaultWith = (
+  kind: SweepFaultKind,
+  message: string,
+  hits: HealthHit[],
+  bases: ReadonlySet<HealthBasis>,
+  bytes: number,
+  sha256: string | null,
+) => UrlResult;
+
 /**
  * Reads one URL; never throws for anything the remote side did. Exported for the AWS sweep worker
  * (sweep/fan-out.ts), which reads one URL per job with that URL's state and findings alone in `urls` and `health`.
@@ -234,14 +244,7 @@ export async function readTarget(
   });
   const at = deps.clock.now().getTime();
   const base = { url, owner: target.owner, added: 0, removed: 0, claimChanged: 0, recordsWritten: 0 };
-  const faultWith = (
-    kind: SweepFaultKind,
-    message: string,
-    hits: HealthHit[],
-    bases: ReadonlySet<HealthBasis>,
-    bytes: number,
-    sha256: string | null,
-  ): UrlResult => {
+  const faultWith: FaultWith = (kind, message, hits, bases, bytes, sha256) => {
     const since = previous?.fault ? previous.fault.since : at;
     const sinceSweep = previous?.fault ? previous.fault.sinceSweep : sweep;
     urls[url] = { ...(previous ?? emptyUrlState(url)), fault: { kind, message, since, sinceSweep, lastAt: at } };
@@ -299,14 +302,7 @@ async function foldTarget(
   fetched: FetchSuccess,
   at: number,
   ctx: CrlContext,
-  faultWith: (
-    kind: SweepFaultKind,
-    message: string,
-    hits: HealthHit[],
-    bases: ReadonlySet<HealthBasis>,
-    bytes: number,
-    sha256: string | null,
-  ) => UrlResult,
+  faultWith: FaultWith,
 ): Promise<UrlResult> {
   const url = target.url;
   const base = { url, owner: target.owner, added: 0, removed: 0, claimChanged: 0, recordsWritten: 0 };
