@@ -11,8 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { FakeClock } from '../../src/adapters/system-clock.js';
-import { crashWorld, expectControl, quietFor, unevenObservations, type CrashWorld } from './crash-safety-world.js';
+import { checkedControl, crashWorld, finishAndSnapshot, quietFor, unevenObservations, type CrashWorld } from './crash-safety-world.js';
 
 const CASES = 2;
 const PER_CASE = 1_100;
@@ -31,9 +30,7 @@ describe('crash safety: check killed after its CRL answers were written, before 
   });
 
   it('leaves the same observations, verdicts and notices as a run never killed', async () => {
-    const control = join(world.dir, 'control');
-    await world.trackAll(control);
-    expect(await world.spawnCheck(control, null)).toEqual({ code: 0, signal: null });
+    const control = await checkedControl(world);
 
     const crashed = join(world.dir, 'crashed');
     await world.trackAll(crashed);
@@ -47,15 +44,8 @@ describe('crash safety: check killed after its CRL answers were written, before 
     expect(killed).toEqual({ code: null, signal: 'SIGKILL' });
     world.holdOcsp(false);
 
-    // Run to the end, then once more as the next scheduled run would (after a notice claim's 5-minute lease).
-    // The control home gets the same.
-    expect(await world.spawnCheck(crashed, null)).toEqual({ code: 0, signal: null });
-    const later = new FakeClock(Date.now() + 6 * 60_000);
-    for (const home of [crashed, control]) await world.checkInProcess(home, later);
-
-    const expected = await world.snapshot(control);
-    const got = await world.snapshot(crashed);
-    expectControl(world, expected);
+    // Run to the end, then once more as the next scheduled run would; the control home gets the same.
+    const { expected, got } = await finishAndSnapshot(world, crashed, control);
     // Certificates without one observation per source, by what they have instead: none, before the cases are compared.
     expect(unevenObservations(world, got)).toEqual({});
     expect(got.cases).toEqual(expected.cases);

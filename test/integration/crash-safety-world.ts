@@ -18,7 +18,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { OCSPRequest } from '@peculiar/asn1-ocsp';
 import { expect } from 'vitest';
 import { leafDer } from '../../bench/leaves.js';
-import type { FakeClock, SystemClock } from '../../src/adapters/system-clock.js';
+import { FakeClock, type SystemClock } from '../../src/adapters/system-clock.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { describeCertificate } from '../../src/pki/certificate.js';
 import { serialHex } from '../../src/pki/der.js';
@@ -299,6 +299,31 @@ export function expectControl(world: CrashWorld, expected: Snapshot): void {
   }
   expect(unevenObservations(world, expected)).toEqual({});
   expect(expected.mails.length).toBeGreaterThanOrEqual(world.cases);
+}
+
+/** The home never killed: every case tracked and checked to the end by the CLI. Its path. */
+export async function checkedControl(world: CrashWorld): Promise<string> {
+  const control = join(world.dir, 'control');
+  await world.trackAll(control);
+  expect(await world.spawnCheck(control, null)).toEqual({ code: 0, signal: null });
+  return control;
+}
+
+/**
+ * After the kills: the crashed home's check re-run to the end, then both homes checked once more as the next
+ * scheduled run would (after a notice claim's 5-minute lease has lapsed). Both snapshots, the control's checked.
+ */
+export async function finishAndSnapshot(
+  world: CrashWorld,
+  crashed: string,
+  control: string,
+): Promise<{ expected: Snapshot; got: Snapshot }> {
+  expect(await world.spawnCheck(crashed, null)).toEqual({ code: 0, signal: null });
+  const later = new FakeClock(Date.now() + 6 * 60_000);
+  for (const home of [crashed, control]) await world.checkInProcess(home, later);
+  const expected = await world.snapshot(control);
+  expectControl(world, expected);
+  return { expected, got: await world.snapshot(crashed) };
 }
 
 /** CPU time a process has used so far (user + system, clock ticks: /proc/<pid>/stat fields 14 and 15), or null once it is gone. */

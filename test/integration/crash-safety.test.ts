@@ -13,8 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { FakeClock } from '../../src/adapters/system-clock.js';
-import { crashWorld, expectControl, type CrashWorld } from './crash-safety-world.js';
+import { checkedControl, crashWorld, finishAndSnapshot, type CrashWorld } from './crash-safety-world.js';
 
 const CASES = 4;
 const PER_CASE = 60;
@@ -31,9 +30,7 @@ describe('crash safety: check killed with SIGKILL, then re-run', () => {
   });
 
   it('leaves the same observations, verdicts and notices as a run never killed', async () => {
-    const control = join(world.dir, 'control');
-    await world.trackAll(control);
-    expect(await world.spawnCheck(control, null)).toEqual({ code: 0, signal: null });
+    const control = await checkedControl(world);
 
     const crashed = join(world.dir, 'crashed');
     await world.trackAll(crashed);
@@ -62,16 +59,9 @@ describe('crash safety: check killed with SIGKILL, then re-run', () => {
     console.log(`crash-safety kill points:\n  ${kills.join('\n  ')}`);
     expect(kills.filter((k) => k.includes('SIGKILL')).length, kills.join('\n')).toBeGreaterThanOrEqual(3);
 
-    // Re-run to the end, then once more after a notice claim's lease (5 min)
-    // has lapsed, as the next scheduled run would. The control home gets the same.
-    expect(await world.spawnCheck(crashed, null)).toEqual({ code: 0, signal: null });
-    const later = new FakeClock(Date.now() + 6 * 60_000);
-    for (const home of [crashed, control]) await world.checkInProcess(home, later);
-
-    const expected = await world.snapshot(control);
-    const got = await world.snapshot(crashed);
-    // The control itself: one observation per certificate and source, all revoked, on time.
-    expectControl(world, expected);
+    // Re-run to the end, then once more as the next scheduled run would; the control home gets the same. The
+    // control itself: one observation per certificate and source, all revoked, on time.
+    const { expected, got } = await finishAndSnapshot(world, crashed, control);
     expect(got.cases).toEqual(expected.cases);
     expect(got.mails).toEqual(expected.mails);
   }, 600_000);
