@@ -18,9 +18,21 @@
  * is not what is being measured.
  */
 import { pollBytesLine } from './poll-bytes.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -102,20 +114,51 @@ const haveTime = existsSync('/usr/bin/time');
  * `profileDir`: node --cpu-prof writes a CPU profile of each of its threads there (the command's and the
  * embedded store's worker).
  */
-async function cli(home: string, args: string[], profileDir?: string): Promise<Stage> {
+async function cli(home: string, args: string[], profileDir?: string, stdoutFile?: string): Promise<Stage> {
   const start = performance.now();
   const rssFile = join(home, 'peak-rss.txt');
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const argv = [...prof, 'bin/revwatch.js', '--home', home, '--allow-private-network', ...args];
-  const r = haveTime
-    ? await promisify(execFile)('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...argv], {
-        encoding: 'utf8',
-        maxBuffer: 1024 * 1024 * 1024,
-      })
-    : await promisify(execFile)(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
+  const [command, commandArgs] = haveTime
+    ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...argv]]
+    : [process.execPath, argv];
+  let stdout = '';
+  if (stdoutFile) await spawnTo(command, commandArgs, stdoutFile);
+  else stdout = (await promisify(execFile)(command, commandArgs, { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 })).stdout;
   const ms = performance.now() - start;
   const peakMb = haveTime ? Math.round(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024) : null;
-  return { ms, peakMb, stdout: r.stdout };
+  return { ms, peakMb, stdout };
+}
+
+/**
+ * Runs a command with its standard output going to a file: `status --json` writes about 1.1 KB per certificate,
+ * more at 1,000,000 than a string (or execFile's buffer) can hold.
+ */
+async function spawnTo(command: string, args: readonly string[], file: string): Promise<void> {
+  const fd = openSync(file, 'w');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(command, args, { stdio: ['ignore', fd, 'inherit'] });
+      child.on('error', reject);
+      child.on('exit', (code, signal) =>
+        code === 0 ? resolve() : reject(new Error(`${args.join(' ')} ended with ${signal ?? `exit ${code}`}`)),
+      );
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** How many times `needle` occurs in a file, read as a stream (a match may span two chunks). */
+async function occurrences(file: string, needle: string): Promise<number> {
+  let count = 0;
+  let carry = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' })) {
+    const text = carry + (chunk as string);
+    for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) count++;
+    carry = text.slice(Math.max(0, text.length - needle.length + 1));
+  }
+  return count;
 }
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -185,10 +228,11 @@ export async function benchAtSize(size: number): Promise<SizeResult> {
     const first = await check(profile ? join(profile, `first-check-${entries}`) : undefined);
     const second = await check();
     process.stderr.write(await pollBytesLine(home));
-    const status = await cli(home, ['--json', 'status']);
-    const statusJson = JSON.parse(status.stdout) as { cases: { certificates: { verdict: string }[] }[] };
-    const judged = statusJson.cases.flatMap((c) => c.certificates).length;
-    status.stdout = '';
+    const statusFile = join(home, 'status.json');
+    const status = await cli(home, ['--json', 'status'], undefined, statusFile);
+    // One "verdict" member per certificate (the case-level tallies are "verdicts"); the file is too big to parse at 1M.
+    const judged = await occurrences(statusFile, '"verdict":');
+    rmSync(statusFile, { force: true });
     process.stderr.write(`  [${entries}] status in ${secs(status.ms)}, ${mb(status)}, ${judged} certificates judged\n`);
     const report = await cli(home, ['report', '--case', 'bench', '--format', 'markdown', '--out', join(home, 'report.md')]);
     process.stderr.write(`  [${entries}] report markdown in ${secs(report.ms)}, ${mb(report)}\n`);
@@ -546,8 +590,8 @@ export async function benchStatusReportOnly(sizes: readonly number[]): Promise<s
         ['report markdown', ['report', '--case', 'bench', '--format', 'markdown', '--out', join(home, 'report.md')]],
         ['report irg-csv', ['report', '--case', 'bench', '--format', 'irg-csv', '--out', join(home, 'report.csv')]],
       ] as const) {
-        const stage = await cli(home, [...args]);
-        stage.stdout = '';
+        // status's output goes to a file: at 1,000,000 it is more than a string can hold.
+        const stage = await cli(home, [...args], undefined, name === 'status' ? join(home, 'status.json') : undefined);
         process.stderr.write(`  [${cached.entries}] ${name} in ${secs(stage.ms)}, ${mb(stage)}\n`);
         lines.push(`${name} ${n}: ${secs(stage.ms)}, peak ${mb(stage)}`);
         lines.push(`${(stage.peakMb ?? 0) <= 512 ? 'PASS' : 'FAIL'} ${name} at ${cached.entries} peak ${mb(stage)} (target <= 512 MB)`);
