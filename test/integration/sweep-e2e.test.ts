@@ -28,6 +28,7 @@ import { readCertificates } from '../../src/pki/certificate.js';
 import { CRL_HEALTH_CHECKS } from '../../src/sweep/health.js';
 import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
 import { writeCcadbReports } from '../helpers/ccadb-reports.js';
+import { untilSecondAfter } from '../helpers/whole-seconds.js';
 import { validJson } from '../helpers/json-schema.js';
 
 const HOUR = 3_600_000;
@@ -290,6 +291,8 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
     return validJson<LookupJson[]>('lookup', r.stdout);
   };
   let sweep1: SweepJson;
+  /** When the first sweep's process had ended: every time it recorded is at or before this. */
+  let sweep1Ended = 0;
 
   it('refuses to sweep before a CCADB import, with one line', async () => {
     const r = await cli('sweep');
@@ -306,6 +309,7 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
     const imported = await cli('ccadb', 'import', work);
     expect(imported.code, imported.stderr).toBe(0);
     const r = await cli('--json', 'sweep', '--per-host', '2', '--parallel', '8');
+    sweep1Ended = Date.now();
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/5 CRL\(s\) could not be read or verified/);
     sweep1 = validJson<SweepJson>('sweep', r.stdout);
@@ -354,6 +358,10 @@ run('sweep, lookup and crl-health against real openssl CRLs', { timeout: 300_000
     served.set('/part/p2.crl', gencrl(cas.part, 'p2', ['p-b', 'p-c']));
     served.set('/regress/ca.crl', gencrl(cas.regress, 'g', ['g1'], { crlNumber: '05', thisUpdate: now - 3 * HOUR }));
 
+    // crl-health prints a finding's first and last seen to the second, and the test below orders them strictly:
+    // the second sweep reads in a later second than the first ended (the lookups between them take under a
+    // second on a quiet machine, and with them skipped the two sweeps' reads often share a second).
+    await untilSecondAfter(sweep1Ended);
     const r = await cli('--json', 'sweep');
     expect(r.code, r.stderr).toBe(2);
     const s = validJson<SweepJson>('sweep', r.stdout);
