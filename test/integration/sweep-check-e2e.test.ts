@@ -19,6 +19,7 @@ import { OpensslCa, opensslAvailable, type IssuedLeaf } from '../helpers/openssl
 import { type Ended, spawnRevwatch } from '../helpers/live-crl.js';
 import { writeCcadbReports } from '../helpers/ccadb-reports.js';
 import { validJson } from '../helpers/json-schema.js';
+import { untilSecondAfter } from '../helpers/whole-seconds.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -204,10 +205,11 @@ run('a sweep and a check share their CRL reads; track starts from the sweep inde
 
   it('track of a certificate the index holds as revoked has its verdict at once, with the sweep bracket', async () => {
     const first = await cli(homes.late, 'sweep');
+    const firstEnded = Date.now();
     expect(first.code, first.stderr).toBe(0);
     // Times are reported to the second: the second sweep starts in a later second than the first ended, so the
     // bracket's two ends differ where it is printed (two sweeps in one second once made them equal here).
-    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+    await untilSecondAfter(firstEnded);
     cas.a.revoke(leaves.a3!, now - HOUR, 'keyCompromise');
     served.set('/a/ca.crl', crlOf(cas.a));
     const second = await cli(homes.late, 'sweep');
