@@ -285,11 +285,15 @@ authorityKeyIdentifier = keyid:always
         ...(options.badsig ? ['-badsig'] : []),
         ...(options.keyId ? ['-resp_key_id'] : []),
       ];
-      this.responder = spawn('openssl', this.responderArgs, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('openssl', this.responderArgs, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      this.responder = child;
       try {
-        await waitForListening(this.responder);
+        await waitForListening(child);
         return;
       } catch (err) {
+        // One that did not say it was listening in time (a loaded machine) is still running: end it, or it
+        // outlives the test, listening on every interface.
+        child.kill('SIGKILL');
         this.responder = null;
         if (attempt >= 4) throw err;
       }
@@ -300,6 +304,8 @@ authorityKeyIdentifier = keyid:always
     const child = this.responder;
     if (!child) return;
     this.responder = null;
+    // One that has already exited emits no further 'exit': waiting for it would hang the next start.
+    if (child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
