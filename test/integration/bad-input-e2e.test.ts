@@ -50,16 +50,26 @@ describe('bad input through the built CLI', () => {
 
   it('says on stderr that it is waiting for a lock left by a killed command, and why, then takes it over', async () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-lock-'));
-    // What a `kill -9` during a command leaves: proper-lockfile's lock
-    // directory, no longer refreshed. Aged 24 s, so it goes stale in about 6.
+    // What a `kill -9` during a command leaves: proper-lockfile's lock directory, no longer refreshed. It is
+    // kept 20 s old until the command says it is waiting, however long the command takes to start and reach the
+    // lock (a fixed age once went stale before a command started on a loaded machine reached it: taken over at
+    // once, nothing said); from then on it ages, goes stale 10 s later, and is taken over.
     const lock = join(home, 'db.lock');
     mkdirSync(lock);
-    const aged = (Date.now() - 24_000) / 1000;
-    utimesSync(lock, aged, aged);
+    const keepAged = (): void => {
+      const aged = (Date.now() - 20_000) / 1000;
+      utimesSync(lock, aged, aged);
+    };
+    keepAged();
+    const keeping = setInterval(keepAged, 100);
     const child = spawn('node', [BIN, '--home', home, 'status'], { env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (stderr.includes('waiting for the lock')) clearInterval(keeping);
+    });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearInterval(keeping);
     expect(code).toBe(0);
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
