@@ -17,9 +17,11 @@ import { join } from 'node:path';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { LocalCa } from '../../src/local-ca/ca.js';
 import { FaultServer } from '../helpers/fault-server.js';
+import { FakeClock } from '../../src/adapters/system-clock.js';
+import type { Clock } from '../../src/ports/index.js';
 
 const DAY = 86_400_000;
-/** How long after the first check the CRL's nextUpdate passes; the second check waits past it. */
+/** How long after the first check the CRL's nextUpdate passes, on the clock the checks of that case run on. */
 const STALE_AFTER_MS = 6_000;
 
 interface CertJson {
@@ -28,7 +30,7 @@ interface CertJson {
   findings: { code: string; message: string }[];
 }
 
-const cli = (argv: string[]): Promise<CliResult> => runCli(argv, { env: { REVWATCH_CRL_DEADLINE_MS: '5000' } });
+const cli = (argv: string[], clock?: Clock): Promise<CliResult> => runCli(argv, { env: { REVWATCH_CRL_DEADLINE_MS: '5000' }, clock });
 
 describe('HTTP answers to a CRL fetch that are not what they seem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'revwatch-http-answers-'));
@@ -39,8 +41,8 @@ describe('HTTP answers to a CRL fetch that are not what they seem', () => {
   let kept: Buffer;
   const conditionalHeaders: string[] = [];
 
-  const statusOf = async (caseId: string): Promise<CertJson> => {
-    const r = await cli([...base, '--json', 'status', '--case', caseId]);
+  const statusOf = async (caseId: string, clock?: Clock): Promise<CertJson> => {
+    const r = await cli([...base, '--json', 'status', '--case', caseId], clock);
     expect(r.code, r.stderr).toBe(0);
     return (JSON.parse(r.stdout) as { cases: { certificates: CertJson[] }[] }).cases[0]!.certificates[0]!;
   };
@@ -119,23 +121,27 @@ describe('HTTP answers to a CRL fetch that are not what they seem', () => {
   });
 
   it('after the kept CRL has passed its nextUpdate, does not take a 304 as fresh: the old CRL is read again and is stale', async () => {
+    // The checks of this case run on a clock of their own, a second apart as runs on the real one would be:
+    // before nextUpdate however long a check takes (on the real clock two checks on a loaded machine took
+    // longer than the window, and the second one was already past it), then past it.
     const now = Date.now();
+    const clock = new FakeClock(now);
     kept = ca.crl({ entries: [], thisUpdate: now - 60_000, nextUpdate: now + STALE_AFTER_MS, crlNumber: 7 });
-    const first = await cli([...base, 'check', '--case', 'conditional']);
+    const first = await cli([...base, 'check', '--case', 'conditional'], clock);
     expect(first.code, first.stderr).toBe(0);
-    expect((await statusOf('conditional')).findings.map((f) => f.code)).not.toContain('stale_response');
+    expect((await statusOf('conditional', clock)).findings.map((f) => f.code)).not.toContain('stale_response');
     // Before nextUpdate, the validator is sent and the 304 is the ordinary "unchanged".
-    const unchanged = await cli([...base, 'check', '--case', 'conditional']);
+    clock.advance(1_000);
+    const unchanged = await cli([...base, 'check', '--case', 'conditional'], clock);
     expect(unchanged.code, unchanged.stderr).toBe(0);
     expect(conditionalHeaders).toEqual(['', '"kept"']);
 
-    const wait = now + STALE_AFTER_MS + 1_000 - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const after = await cli([...base, 'check', '--case', 'conditional']);
+    clock.set(now + STALE_AFTER_MS + 1_000);
+    const after = await cli([...base, 'check', '--case', 'conditional'], clock);
     expect(after.code, after.stderr).toBe(0);
     // Asked without the validator: the CDP cannot answer 304, and what it serves is the stale CRL.
     expect(conditionalHeaders).toEqual(['', '"kept"', '']);
-    const cert = await statusOf('conditional');
+    const cert = await statusOf('conditional', clock);
     const stale = cert.findings.filter((f) => f.code === 'stale_response');
     expect(stale, JSON.stringify(cert.findings)).toHaveLength(1);
     expect(stale[0]!.message).toContain(server.url('/conditional.crl'));
