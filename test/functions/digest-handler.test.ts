@@ -43,7 +43,7 @@ describe('digest handler', () => {
     expect(await run(['--home', home, 'demo'], { stdout: () => undefined, stderr: () => undefined, env: {}, clock })).toBe(0);
     open = await openEmbeddedStore(home);
     await ses.start();
-  }, 60_000);
+  });
   afterAll(async () => {
     await open?.close();
     await ses.stop();

@@ -205,7 +205,7 @@ run('Lambda handlers: planner → SQS → worker → EventBridge → notifier �
       stdout.push(...String(chunk).split('\n').filter(Boolean));
       return write(chunk, ...rest);
     });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     vi.restoreAllMocks();

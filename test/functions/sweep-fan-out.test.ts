@@ -121,7 +121,7 @@ run('sweep fan-out: sweeper → queue → worker sweep jobs → "Sweep Completed
           ...createObservability(),
         }) as unknown as WorkerDeps,
     );
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await fetcher?.close();

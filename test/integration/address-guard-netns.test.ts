@@ -33,7 +33,7 @@ suite('address guard inside a loopback-only network namespace', () => {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, REVWATCH_IN_NETNS: '1' },
-      timeout: 60_000,
+      timeout: 110_000,
     });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -59,5 +59,5 @@ suite('address guard inside a loopback-only network namespace', () => {
     expect(results.allow['http://127.0.0.1/']).toBe('ok');
     // The server saw exactly the allowed fetches (each once through each client), nothing on a refused address.
     expect(hits.sort()).toEqual(['10.0.0.1', '127.0.0.1', '10.0.0.1', '127.0.0.1'].map((a) => `::ffff:${a}`).sort());
-  }, 90_000);
+  });
 });

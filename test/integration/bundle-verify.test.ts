@@ -79,7 +79,7 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
       const revoked = ca.issue(`${signer}-revoked`);
       ca.revoke(revoked, Date.now() - HOUR, 'keyCompromise');
     }
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await fetcher.close();
@@ -109,7 +109,7 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
     expect(r.status).toBe(0);
     expect(r.stdout.match(/^OK {6}ocsp\//gm)).toHaveLength(2);
     expect(r.stdout.match(/^OK {6}crls\//gm)).toHaveLength(1);
-  }, 60_000);
+  });
 
   it('issuer-signed responses: chooses -VAfile, verify.sh passes; a tampered file makes it fail', async () => {
     const { dir, files } = await exportBundle('issuer');
@@ -144,7 +144,7 @@ suite('evidence bundle with verify.sh, against openssl ocsp and openssl ca', () 
     expect(forged.stdout).toMatch(/^OK {6}SHA256SUMS/m);
     expect(forged.stdout).toContain(`FAILED  ocsp/${ocsp}`);
     expect(forged.status).toBe(1);
-  }, 60_000);
+  });
 });
 
 describe('bundle --out folder', () => {

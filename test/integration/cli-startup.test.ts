@@ -54,55 +54,39 @@ describe('CLI start-up loads only what the command uses', () => {
     return { code, stdout, loaded: existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [] };
   };
 
-  it.skipIf(!built)(
-    'the recorder sees what a command loads (it would catch an SDK import)',
-    async () => {
-      const { loaded } = await loadsOf('--help');
-      expect(loaded.some((l) => l.includes('commander'))).toBe(true);
-    },
-    60_000,
-  );
+  it.skipIf(!built)('the recorder sees what a command loads (it would catch an SDK import)', async () => {
+    const { loaded } = await loadsOf('--help');
+    expect(loaded.some((l) => l.includes('commander'))).toBe(true);
+  });
 
-  it.skipIf(!built)(
-    '--help and --version load neither the AWS SDK, dynalite nor nodemailer',
-    async () => {
-      const help = await loadsOf('--help');
-      expect(help.code).toBe(0);
-      expect(help.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
-      const version = await loadsOf('--version');
-      expect(version.code).toBe(0);
-      expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
-      expect(version.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
-    },
-    60_000,
-  );
+  it.skipIf(!built)('--help and --version load neither the AWS SDK, dynalite nor nodemailer', async () => {
+    const help = await loadsOf('--help');
+    expect(help.code).toBe(0);
+    expect(help.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
+    const version = await loadsOf('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+    expect(version.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
+  });
 
-  it.skipIf(!built)(
-    'deadline --json loads neither',
-    async () => {
-      const r = await loadsOf('deadline', '--json', '--reported-at', '2025-11-20T00:00:00Z', '--reason', 'key-compromise');
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toMatchObject({ deadline: '2025-11-21T00:00:00Z', hours: 24 });
-      expect(r.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
-    },
-    60_000,
-  );
+  it.skipIf(!built)('deadline --json loads neither', async () => {
+    const r = await loadsOf('deadline', '--json', '--reported-at', '2025-11-20T00:00:00Z', '--reason', 'key-compromise');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ deadline: '2025-11-21T00:00:00Z', hours: 24 });
+    expect(r.loaded.filter((l) => HEAVY.test(l))).toEqual([]);
+  });
 
-  it.skipIf(!built)(
-    'inspect crl loads neither, nor @peculiar/x509 (and verifies the CRL)',
-    async () => {
-      const r = await loadsOf('--json', 'inspect', 'crl', join(dir, 'small.crl'), '--issuer', join(dir, 'ca.pem'));
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toMatchObject({
-        signatureValid: true,
-        entries: 10,
-        fresh: true,
-        issuer: 'CN=Start-up Test CA, O=revwatch local CA',
-      });
-      expect(r.loaded.filter((l) => HEAVY.test(l) || X509_LIBRARY.test(l))).toEqual([]);
-    },
-    60_000,
-  );
+  it.skipIf(!built)('inspect crl loads neither, nor @peculiar/x509 (and verifies the CRL)', async () => {
+    const r = await loadsOf('--json', 'inspect', 'crl', join(dir, 'small.crl'), '--issuer', join(dir, 'ca.pem'));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      signatureValid: true,
+      entries: 10,
+      fresh: true,
+      issuer: 'CN=Start-up Test CA, O=revwatch local CA',
+    });
+    expect(r.loaded.filter((l) => HEAVY.test(l) || X509_LIBRARY.test(l))).toEqual([]);
+  });
 
   it.skipIf(!built)(
     'check without --sweep loads neither the sweep nor the revocation index; sweep does',

@@ -92,5 +92,5 @@ describe('revwatch digest / digest --send', () => {
     open = await openEmbeddedStore(home);
     expect(await open.store.lastDigestAt()).toBe(T0);
     await open.close();
-  }, 60_000);
+  });
 });

@@ -131,7 +131,7 @@ describe('kept CRL copies', () => {
         ['-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$1" && exec node "$2" "$1"', 'sh', home, script],
         {
           encoding: 'utf8',
-          timeout: 60_000,
+          timeout: 110_000,
         },
       );
       expect(r.status, r.stderr).toBe(0);

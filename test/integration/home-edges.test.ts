@@ -69,7 +69,7 @@ describe('homes and outputs a command cannot use', () => {
   );
 
   it('--home /proc/self: one line and exit 1, not a spin', () => {
-    const r = spawnSync('node', [BIN, '--home', '/proc/self', 'status'], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+    const r = spawnSync('node', [BIN, '--home', '/proc/self', 'status'], { encoding: 'utf8', timeout: 110_000, killSignal: 'SIGKILL' });
     expect(r.signal).toBeNull();
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^revwatch: cannot use \/proc\/self\/db as the store's directory: .+\n$/);

@@ -58,7 +58,7 @@ describe('reports, notices and digest', () => {
       allObservations: true,
       certificateBytes: true,
     });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await open?.close();

@@ -125,7 +125,7 @@ describe('two shards of one issuer folded at once into the table revocation inde
       await open.close();
       rmSync(home, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 
   it('a record written before revisions were kept is replaced only while it has none', async () => {
     const table = new MemoryTable();

@@ -405,5 +405,5 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report and site in headless Chromiu
     expect(await page.locator('#certificates tbody tr').count()).toBe(1000);
     await page.screenshot({ path: join(ARTIFACTS, 'big-case.png') });
     await page.close();
-  }, 60_000);
+  });
 });

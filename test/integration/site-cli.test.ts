@@ -25,7 +25,7 @@ describe('revwatch site', () => {
     const index = readFileSync(join(out, 'index.html'), 'utf8');
     expect(index).toContain('0 cases, 0 certificates');
     expect(index).not.toMatch(/<script|https?:\/\/(?!bugzilla)/);
-  }, 60_000);
+  });
 
   it('report --format bundle: a non-empty --out is refused with one line unless --force, which empties only a previous bundle', async () => {
     const home = mkdtempSync(join(tmpdir(), 'revwatch-bundle-cli-'));
@@ -79,5 +79,5 @@ describe('revwatch site', () => {
     writeFileSync(join(evidence, 'ocsp', 'stale.der'), 'left over');
     expect((await cli('report', '--case', 'b', '--format', 'bundle', '--out', evidence, '--force')).code).toBe(0);
     expect(existsSync(join(evidence, 'ocsp', 'stale.der'))).toBe(false);
-  }, 60_000);
+  });
 });

@@ -122,7 +122,7 @@ describe('revwatch status --fail-on (cron)', () => {
     const bad = await cli('status', '--fail-on', 'overdue,latee');
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-  }, 60_000);
+  });
 });
 
 describe('check lines', () => {

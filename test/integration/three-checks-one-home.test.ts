@@ -116,5 +116,5 @@ describe('three checks at once on one home', () => {
     } finally {
       await again.close();
     }
-  }, 90_000);
+  });
 });

@@ -107,7 +107,7 @@ describe('untrusted text in reports, the site and the terminal', () => {
     const casePage = all.find((html) => html.includes('onerror=alert(1)'));
     expect(casePage, 'no site page shows the case title').toBeDefined();
     expectEscaped(all.filter((html) => html.includes('onerror=alert(1)')).join('\n'), 'site');
-  }, 60_000);
+  });
 
   it('a hostile CA owner and CRL URL from the sweep come out escaped in the CRL-health pages', async () => {
     const { home, cli } = setup();
@@ -164,41 +164,37 @@ describe('untrusted text in reports, the site and the terminal', () => {
     const overview = readFileSync(join(site, 'crl-health', 'index.html'), 'utf8');
     expect(overview).toContain('data-owner="&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; \'single\' &amp; more"');
     expect(overview).toContain('data-owner="__proto__"');
-  }, 60_000);
+  });
 
   it.each([
     ['LF', 'Title\nforged: line'],
     ['CR LF', 'Title\r\nBcc: mallory@evil.example'],
     ['CR', 'Title\roverwritten'],
-  ])(
-    'track refuses a title with %s: one line, exit 1, no case written',
-    async (_name, title) => {
-      const { home, cli } = setup();
-      await leafAndCa(home, 'CN=crlf.example');
-      const tracked = await cli(
-        'track',
-        join(home, 'leaf.der'),
-        '--issuer',
-        join(home, 'ca.der'),
-        '--case',
-        'crlf',
-        '--reported-at',
-        new Date(T0).toISOString(),
-        '--reason',
-        'key-compromise',
-        '--title',
-        title,
-      );
-      expect(tracked.code).toBe(1);
-      expect(tracked.stderr).toMatch(/--title .*control/);
-      expect(tracked.stderr.trimEnd().split('\n')).toHaveLength(1);
-      expect(tracked.stderr).not.toMatch(/[\r]|\n(?!$)/);
-      const status = await cli('--json', 'status');
-      expect(status.code, status.stderr).toBe(0);
-      expect((JSON.parse(status.stdout) as { cases: unknown[] }).cases).toEqual([]);
-    },
-    60_000,
-  );
+  ])('track refuses a title with %s: one line, exit 1, no case written', async (_name, title) => {
+    const { home, cli } = setup();
+    await leafAndCa(home, 'CN=crlf.example');
+    const tracked = await cli(
+      'track',
+      join(home, 'leaf.der'),
+      '--issuer',
+      join(home, 'ca.der'),
+      '--case',
+      'crlf',
+      '--reported-at',
+      new Date(T0).toISOString(),
+      '--reason',
+      'key-compromise',
+      '--title',
+      title,
+    );
+    expect(tracked.code).toBe(1);
+    expect(tracked.stderr).toMatch(/--title .*control/);
+    expect(tracked.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(tracked.stderr).not.toMatch(/[\r]|\n(?!$)/);
+    const status = await cli('--json', 'status');
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { cases: unknown[] }).cases).toEqual([]);
+  });
 
   it('status prints a stored title holding CR/LF on one line: no forged output line', async () => {
     const { home, clock, cli } = setup();
@@ -219,5 +215,5 @@ describe('untrusted text in reports, the site and the terminal', () => {
     expect(status.stdout).not.toMatch(/^forged: line/m);
     expect(status.stdout).not.toContain('\r');
     expect(status.stdout).toContain('stored  Old title\\r\\nforged: line');
-  }, 60_000);
+  });
 });

@@ -147,7 +147,7 @@ describe('a local check lets each CRL job go once it has run', () => {
 });
 
 describe('ObservationRecorder.release', () => {
-  it('lets a released record go once it is written, and keeps it until then', { timeout: 60_000 }, async () => {
+  it('lets a released record go once it is written, and keeps it until then', async () => {
     const w = await makeWorld([
       { name: 'a', ocsp: false },
       { name: 'b', ocsp: false },

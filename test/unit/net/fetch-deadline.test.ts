@@ -89,7 +89,7 @@ describe('HttpFetcher deadline and body bounds', () => {
     } finally {
       await f.close();
     }
-  }, 30_000);
+  });
 
   it("ends a server that accepts and never answers at the deadline of the request's purpose", async () => {
     const f = make({ ocspDeadlineMs: 800, crlDeadlineMs: 60_000, otherDeadlineMs: 60_000 });
@@ -108,7 +108,7 @@ describe('HttpFetcher deadline and body bounds', () => {
     } finally {
       await f.close();
     }
-  }, 30_000);
+  });
 
   it('uses 60 s for CRLs and 15 s for OCSP by default', () => {
     const f = make();
@@ -147,7 +147,7 @@ describe('HttpFetcher deadline and body bounds', () => {
       await f.close();
     }
     expect(spillDirs()).toEqual(before);
-  }, 30_000);
+  });
 
   it('returns a body that spilled to disk byte for byte, with its SHA-256, and removes the file', async () => {
     const before = spillDirs();
@@ -169,5 +169,5 @@ describe('HttpFetcher deadline and body bounds', () => {
       await f.close();
     }
     expect(spillDirs()).toEqual(before);
-  }, 30_000);
+  });
 });

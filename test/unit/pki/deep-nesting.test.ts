@@ -61,16 +61,12 @@ async function thrownBy(parse: () => unknown): Promise<unknown> {
 }
 
 describe('DER nested 20,000 deep', () => {
-  it.each(BLOBS)(
-    '%s: every parser ends in its format error, no stack overflow',
-    async (_name, blob) => {
-      expect(await thrownBy(() => scanCrl(blob, { at: Date.now() }))).toBeInstanceOf(DerError);
-      expect(await thrownBy(() => parseOcspResponse(blob))).toBeInstanceOf(OcspFormatError);
-      expect(await thrownBy(() => parseRawCertificate(blob))).toBeInstanceOf(DerError);
-      await thrownBy(() => describeCertificate(blob, 'deep.der'));
-      await thrownBy(() => describeCertificateWithX509(blob, 'deep.der'));
-      await thrownBy(() => readCertificates(blob, 'deep.der'));
-    },
-    30_000,
-  );
+  it.each(BLOBS)('%s: every parser ends in its format error, no stack overflow', async (_name, blob) => {
+    expect(await thrownBy(() => scanCrl(blob, { at: Date.now() }))).toBeInstanceOf(DerError);
+    expect(await thrownBy(() => parseOcspResponse(blob))).toBeInstanceOf(OcspFormatError);
+    expect(await thrownBy(() => parseRawCertificate(blob))).toBeInstanceOf(DerError);
+    await thrownBy(() => describeCertificate(blob, 'deep.der'));
+    await thrownBy(() => describeCertificateWithX509(blob, 'deep.der'));
+    await thrownBy(() => readCertificates(blob, 'deep.der'));
+  });
 });
