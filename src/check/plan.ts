@@ -121,8 +121,12 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
     string,
     { url: string; issuerSha256: string; isCA: boolean; certificates: JobCertificate[]; allAnswered: boolean; requireIdp: boolean }
   >();
-  // Disclosed CRLs are attached for planning only: the stored certificate keeps what was tracked.
-  const resolver = options.disclosures ? new DisclosureResolver(options.disclosures, (sha) => store.getCertificateDer(sha)) : null;
+  // Disclosed CRLs are attached for planning only: the stored certificate keeps what was tracked. Without any
+  // import (most homes) the resolver would hand every certificate back as it is, one await per certificate.
+  const resolver =
+    options.disclosures && (await options.disclosures.lastImport())
+      ? new DisclosureResolver(options.disclosures, (sha) => store.getCertificateDer(sha))
+      : null;
   const ocspJobs: OcspJob[] = [];
   const refused: CheckPlan['refused'][number][] = [];
   let retiredExpired = 0;
@@ -200,7 +204,8 @@ export async function planCheck(store: CaseStore & ObservationStore, now: number
         continue;
       }
       const settled = sources.some((s) => facts.get(sourceKey(s.kind, s.url))?.latestDefinite?.status === 'revoked');
-      const pooled = round ? await placeInPool(store, ref, sha, entries.get(sha) ?? [], settled && c.notAfter > now) : false;
+      const placed = round ? placeInPool(store, ref, sha, entries.get(sha) ?? [], settled && c.notAfter > now) : false;
+      const pooled = typeof placed === 'boolean' ? placed : await placed;
       const asked = pooled && round ? round.plan(sources, (key) => facts.get(key)?.latest, entries.get(sha) ?? []) : null;
       if (asked?.size === 0) continue; // settled, and no source due for it in this run
       if (!options.lean) refs.set(sha, ref);
@@ -368,19 +373,22 @@ async function fromSummaries(
  * answers puts it into the pool. Moved at plan time, it was covered only by this run's joins (its sources' rounds
  * pulled in at the run's end, SettledRound.finish): a run killed before its end left it pooled, a day from its next
  * re-ask, with a source that had never answered it and no round due to ask it (issue 29; crash-safety-pool.test.ts).
+ *
+ * A promise only when an entry leaves the pool: every certificate of a run is placed, and almost none moves, so
+ * the planner does not wait on a promise per certificate for nothing.
  */
-async function placeInPool(
+function placeInPool(
   store: CaseStore,
   ref: CertificateRef,
   sha: string,
   entries: readonly PollEntry[],
   liveSettled: boolean,
-): Promise<boolean> {
-  let pooled = ref.cases.length > 0;
-  for (const [i, kc] of ref.cases.entries()) {
-    const inPool = entries[i]?.pollSettled === true;
-    if (!liveSettled && inPool) await store.setPollDue(kc.cert.caseId, sha, kc.rev, 0, false);
-    if (!inPool) pooled = false;
-  }
-  return liveSettled && pooled;
+): boolean | Promise<boolean> {
+  const inPool = ref.cases.map((_, i) => entries[i]?.pollSettled === true);
+  if (liveSettled) return inPool.length > 0 && !inPool.includes(false);
+  if (!inPool.includes(true)) return false;
+  return (async () => {
+    for (const [i, kc] of ref.cases.entries()) if (inPool[i]) await store.setPollDue(kc.cert.caseId, sha, kc.rev, 0, false);
+    return false;
+  })();
 }

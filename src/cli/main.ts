@@ -12,6 +12,7 @@
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError, oneLine } from './validate.js';
 import { SystemClock } from '../adapters/system-clock.js';
@@ -137,7 +138,26 @@ function causeOfClass<T extends Error>(err: unknown, type: new (...args: never[]
   return null;
 }
 
+/**
+ * V8's interrupt budget (bytecode executed between two looks at whether a function is hot enough to optimize) for
+ * the CLI's own process: four times Node 20's 67,584 (V8 11.3's default). A command runs for seconds, and with the
+ * default TurboFan compiled (on background threads, in the process's CPU time) some 130 functions of an unchanged
+ * re-check that each ran for milliseconds, several twice after a deoptimization: planDue alone took longer to
+ * compile than to run. With four times the budget, only what keeps running long is compiled: an unchanged re-check
+ * of 5,000 certificates fell from 2.1 to 1.9 s of CPU in bench/recheck-small.ts (1.9 to 1.5-1.6 in runs side by
+ * side; issue 29), a first check of them stayed within the noise (7.2 and 7.5 s, medians of 3 on a loaded machine),
+ * and a long run's hot loops are compiled a few milliseconds later.
+ */
+export const CLI_INTERRUPT_BUDGET = 4 * 67_584;
+
+/** Sets the V8 flags a CLI process runs with (processIo calls it once, before any command's modules are loaded). */
+export function tuneV8ForCli(): void {
+  setFlagsFromString(`--interrupt-budget=${CLI_INTERRUPT_BUDGET}`);
+}
+
+/** The process's own I/O, for bin/revwatch.js: it also sets the CLI's V8 flags (tuneV8ForCli). */
 export function processIo(): CliIo {
+  tuneV8ForCli();
   // A reader that goes away (`revwatch status --json | head -c 100`) is no failure of the command: the rest of
   // its output is dropped and it ends as it would have, without an 'Unhandled error event' (EPIPE) trace.
   let stdoutGone = false;
