@@ -28,8 +28,22 @@ export const FULL_SHARDED_ISSUERS = 8;
 export const SHARDS_PER_ISSUER = 128;
 export const FULL_ENTRIES = 8_000_000;
 export const HOSTS = 100;
-/** One port on 100 loopback addresses (127.0.1.1 to 127.0.1.100): fixed, because the URLs are inside the cached CRLs and reports. */
-export const PORT = 47_211;
+/** The port of the 100 loopback addresses (127.0.1.1 to 127.0.1.100) unless BENCH_SWEEP_PORT names another. */
+export const DEFAULT_PORT = 47_211;
+/**
+ * The port the data set's URLs name. It is inside the cached CRLs (signed issuingDistributionPoints) and reports,
+ * so a set is cached per port: two sweep benches run side by side when one is given BENCH_SWEEP_PORT (its set is
+ * generated once for that port), and a collision is refused in one line (bench/sweep.ts serve).
+ */
+export const PORT = benchPort(process.env.BENCH_SWEEP_PORT);
+
+function benchPort(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_PORT;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1024 || port > 65_535)
+    throw new Error(`BENCH_SWEEP_PORT must be a port in 1024..65535, not "${text}"`);
+  return port;
+}
 const MAX_CRL_BYTES = 40 * 1024 * 1024;
 const MIN_ENTRIES = 20;
 const DAY = 86_400_000;
@@ -184,7 +198,7 @@ const etagOf = (bytes: Uint8Array): string => `"${createHash('sha256').update(by
 const csvRow = (cells: readonly string[]): string => `${cells.map((c) => `"${c.replace(/"/g, '""')}"`).join(',')}\r\n`;
 
 export async function benchSet(scale: number, log: (line: string) => void): Promise<BenchSet> {
-  const dir = join(tmpdir(), `revwatch-bench-sweep-v${LAYOUT}-scale-${scale}`);
+  const dir = join(tmpdir(), `revwatch-bench-sweep-v${LAYOUT}-scale-${scale}${PORT === DEFAULT_PORT ? '' : `-port-${PORT}`}`);
   const manifestPath = join(dir, 'manifest.json');
   if (existsSync(manifestPath)) return JSON.parse(readFileSync(manifestPath, 'utf8')) as BenchSet;
   const started = performance.now();

@@ -108,10 +108,21 @@ export async function serve(
       createReadStream(join(set.dir, v2 ? 'v2' : 'v1', `${hit.u}.crl`)).pipe(res);
     });
     server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(PORT, host.split(':')[0], () => resolve());
-    });
+    const address = host.split(':')[0]!;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(PORT, address, () => resolve());
+      });
+    } catch (err) {
+      await Promise.all(servers.map((x) => new Promise((resolve) => x.close(resolve))));
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      // One line, no stack: the cause is another bench, not this code.
+      console.error(
+        `sweep bench: ${address}:${PORT} is in use (another sweep bench is serving its data set); wait for it, or run with BENCH_SWEEP_PORT=<another port> (its data set is generated once for that port)`,
+      );
+      process.exit(2);
+    }
     servers.push(server);
   }
   return {

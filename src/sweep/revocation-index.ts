@@ -123,6 +123,7 @@ export async function indexSnapshot(store: RevocationIndexStore, change: Snapsho
     const listings = r.listings.map((l) => (l.url === change.url && l.removed === null ? { ...l, removed: sweep } : l));
     records.set(e.serial, { ...r, listings });
   }
+  let addedTuples: ChangeSegment['added'] | null = null;
   const segment: ChangeSegment = {
     url: change.url,
     issuerKey: change.issuerKey,
@@ -130,7 +131,12 @@ export async function indexSnapshot(store: RevocationIndexStore, change: Snapsho
     previousRead: change.previousRead,
     previousSha256: change.previous?.sha256 ?? null,
     sha256: change.snapshot.sha256,
-    added: diff.added.map((e) => [e.serial, e.revocationDate, e.reasonCode] as const),
+    // Made when read: a first read adds every entry of its CRL, and the local files name the kept CRL instead of
+    // listing them (a tuple per entry, millions in a first sweep, made for nothing).
+    get added() {
+      addedTuples ??= diff.added.map((e) => [e.serial, e.revocationDate, e.reasonCode] as const);
+      return addedTuples;
+    },
     removed: diff.removed.map((e) => e.serial),
     claimChanged: diff.claimChanged.map((e) => [e.serial, e.revocationDate, e.reasonCode] as const),
   };

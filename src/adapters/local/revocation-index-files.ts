@@ -2,7 +2,9 @@
  * The revocation index as local files under <home>/sweep/ (layout and sizes:
  * docs/data-model.md, "The revocation index"):
  *
- *   urls/<url id>.changes       a URL's change segments, one JSON line per changed snapshot (append-only)
+ *   urls/<url id>.changes       a URL's change segments, one JSON line per changed snapshot (append-only); a
+ *                               segment with no previous snapshot adds every entry of its own, which is kept by
+ *                               hash in <home>/crls/: its line names that CRL instead of listing them again
  *   urls/<url id>.snapshots     a URL's distinct snapshots, one JSON line each (append-only)
  *   index/<issuer key>.idx      the folded records, one line per serial, sorted: "<serial>\t<record>\n"
  *   index/<issuer key>.delta    records folded since the last compaction, appended; a later line wins
@@ -41,6 +43,12 @@ import { join } from 'node:path';
 import type { ChangeSegment, IndexRecord, Listing, RevocationIndexStore, SnapshotRef } from '../../ports/revocation-index.js';
 import { appendLinesAsync, completeLines, replaceFileAsync, WriteQueue } from './durable-files.js';
 import { lookupRecords, orderByPrint, unpack } from './revocation-index-lookup.js';
+import { readCrlEntries } from '../../sweep/crl-entries.js';
+import { StoreUnavailableError } from '../../errors.js';
+import { fsReason } from '../../util/fs-reason.js';
+
+/** A change segment's line when it added every entry of its snapshot (kept by hash): the CRL is named, not copied. */
+type SegmentOfEveryEntry = Omit<ChangeSegment, 'added'> & { readonly added: { readonly everyEntryOf: string } };
 
 /** The short name of a URL's files: 16 hex digits of its SHA-256. */
 export const urlId = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 16);
@@ -81,6 +89,8 @@ export interface RevocationIndexOptions {
 
 export class RevocationIndexFiles implements RevocationIndexStore {
   private readonly dir: string;
+  /** Where the sweep keeps each CRL by hash (evidence-files.ts). */
+  private readonly crlDir: string;
   private readonly issuers = new Map<string, IssuerFiles>();
   private readonly loading = new Map<string, Promise<IssuerFiles>>();
   private readonly queue = new WriteQueue();
@@ -92,6 +102,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
 
   constructor(home: string, options: RevocationIndexOptions = {}) {
     this.dir = join(home, 'sweep');
+    this.crlDir = join(home, 'crls');
     this.writeBehind = options.writeBehind ?? false;
   }
 
@@ -208,7 +219,9 @@ export class RevocationIndexFiles implements RevocationIndexStore {
     const failed = this.queue.failure(issuerKey);
     if (failed) throw failed;
     const changesPath = this.path('urls', `${urlId(segment.url)}.changes`);
-    const changesText = segmentLine(segment);
+    // A first read adds every entry of its CRL: the line names the kept CRL (the signed source of the entries)
+    // rather than repeating them, which made the logs of a first sweep larger than the CRLs themselves.
+    const changesText = segmentLine(segment, segment.previousSha256 === null && existsSync(this.crlPath(segment.sha256)));
     // The segment first (the source of truth); the issuer's writes wait for it, and are not made without it.
     const segmentWritten = this.queue.enqueue(changesPath, changesPath, () => appendLinesAsync(changesPath, changesText));
     if (records.length === 0) return this.settled(changesPath, segmentWritten);
@@ -334,7 +347,30 @@ export class RevocationIndexFiles implements RevocationIndexStore {
   }
 
   async segments(url: string): Promise<ChangeSegment[]> {
-    return this.jsonLines<ChangeSegment>(this.path('urls', `${urlId(url)}.changes`));
+    const lines = await this.jsonLines<ChangeSegment | SegmentOfEveryEntry>(this.path('urls', `${urlId(url)}.changes`));
+    return lines.map((line) => (Array.isArray(line.added) ? (line as ChangeSegment) : this.everyEntry(line as SegmentOfEveryEntry)));
+  }
+
+  private crlPath(sha256: string): string {
+    return join(this.crlDir, `${sha256}.crl`);
+  }
+
+  /** A segment whose line names its CRL, with the entries read from that CRL as the sweep read them. */
+  private everyEntry(line: SegmentOfEveryEntry): ChangeSegment {
+    const path = this.crlPath(line.added.everyEntryOf);
+    let der: Buffer;
+    try {
+      der = readFileSync(path);
+    } catch (err) {
+      throw new StoreUnavailableError(
+        `cannot read ${path}, the CRL whose entries a change segment of ${line.url} added: ${fsReason(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const added = readCrlEntries(der).map((e) => [e.serial, e.revocationDate, e.reasonCode] as const);
+    return { ...line, added };
   }
 
   /** A log's complete lines, once the appends queued for it have landed. */
@@ -658,26 +694,52 @@ function mergeBlocks(older: LineBlock, newer: LineBlock): LineBlock {
   return { buf: out.subarray(0, pos), starts: starts.subarray(0, line) };
 }
 
+/** A segment's fields in the order the sweep makes them (sweep/revocation-index.ts). */
+const SEGMENT_KEYS = 'url,issuerKey,sweep,previousRead,previousSha256,sha256,added,removed,claimChanged';
+
 /**
  * A change segment as its log line: the text of JSON.stringify(segment) and a newline, its entry lists written
  * straight into one buffer (a first read's segment lists every entry of the CRL: a tuple each, millions in a
- * first sweep). A segment whose fields are not in their usual order is stringified as it is.
+ * first sweep). With `namesCrl` (a segment with no previous snapshot, whose CRL is kept by hash) `added` is
+ * written as {"everyEntryOf": sha256} and not read at all: the sweep makes it on demand. A segment whose fields
+ * are not in their usual order is stringified as it is.
  */
-export function segmentLine(segment: ChangeSegment): Buffer {
-  const plain = (): Buffer => Buffer.from(`${JSON.stringify(segment)}\n`);
-  const head = JSON.stringify({ ...segment, added: 0, removed: 0, claimChanged: 0 });
-  const tail = '"added":0,"removed":0,"claimChanged":0}';
-  if (!head.endsWith(tail)) return plain();
-  let bytes = Buffer.byteLength(head) + 64;
-  for (const e of segment.added) bytes += e[0].length + 64;
+export function segmentLine(segment: ChangeSegment, namesCrl = false): Buffer {
+  const added = (): ChangeSegment['added'] | { everyEntryOf: string } => (namesCrl ? { everyEntryOf: segment.sha256 } : segment.added);
+  // Fields named one by one, never spread: the sweep's `added` is a getter that builds its tuples when read.
+  const plain = (): Buffer =>
+    Buffer.from(
+      `${JSON.stringify({ url: segment.url, issuerKey: segment.issuerKey, sweep: segment.sweep, previousRead: segment.previousRead, previousSha256: segment.previousSha256, sha256: segment.sha256, added: added(), removed: segment.removed, claimChanged: segment.claimChanged })}\n`,
+    );
+  if (Object.keys(segment).join(',') !== SEGMENT_KEYS) {
+    return namesCrl ? plain() : Buffer.from(`${JSON.stringify(segment)}\n`);
+  }
+  const head = JSON.stringify({
+    url: segment.url,
+    issuerKey: segment.issuerKey,
+    sweep: segment.sweep,
+    previousRead: segment.previousRead,
+    previousSha256: segment.previousSha256,
+    sha256: segment.sha256,
+  });
+  let bytes = Buffer.byteLength(head) + 64 + (namesCrl ? segment.sha256.length + 32 : 0);
+  if (!namesCrl) for (const e of segment.added) bytes += e[0].length + 64;
   for (const serial of segment.removed) bytes += serial.length + 3;
   for (const e of segment.claimChanged) bytes += e[0].length + 64;
   const buf = Buffer.allocUnsafe(bytes);
-  let pos = buf.write(head.slice(0, head.length - tail.length), 0, 'utf8');
+  let pos = buf.write(`${head.slice(0, -1)},`, 0, 'utf8');
   // One loop per list, each over items of one shape (the tuples and the serials apart).
-  pos = writeClaimTuples(buf, writeAscii(buf, pos, '"added":['), segment.added);
-  if (pos < 0) return plain();
-  pos = writeAscii(buf, pos, '],"removed":[');
+  if (namesCrl) {
+    pos = writeAscii(buf, pos, '"added":{"everyEntryOf":');
+    pos = writeHexString(buf, pos, segment.sha256);
+    if (pos < 0) return plain();
+    pos = writeAscii(buf, pos, '}');
+  } else {
+    pos = writeClaimTuples(buf, writeAscii(buf, pos, '"added":['), segment.added);
+    if (pos < 0) return plain();
+    pos = writeAscii(buf, pos, ']');
+  }
+  pos = writeAscii(buf, pos, ',"removed":[');
   for (let i = 0; i < segment.removed.length && pos >= 0; i++) {
     if (i) buf[pos++] = 44;
     pos = writeHexString(buf, pos, segment.removed[i]!);
