@@ -369,6 +369,9 @@ export class RevocationIndexFiles implements RevocationIndexStore {
         },
       );
     }
+    // Kept by hash: a file whose bytes are not that hash (damaged on disk) is not the CRL the line names.
+    if (createHash('sha256').update(der).digest('hex') !== line.added.everyEntryOf)
+      throw new StoreUnavailableError(`${path}, the CRL whose entries a change segment of ${line.url} added, does not hash to its name`);
     const added = readCrlEntries(der).map((e) => [e.serial, e.revocationDate, e.reasonCode] as const);
     return { ...line, added };
   }

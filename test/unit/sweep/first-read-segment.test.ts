@@ -4,7 +4,7 @@
  * reader, a line of a few hundred bytes on disk. A later read with a previous snapshot lists its difference.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -117,5 +117,12 @@ describe('a first read in the local change log', () => {
     const secondLine = log().slice(firstLine.length);
     expect(JSON.parse(secondLine).added).toEqual([['99', NOW, 5]]);
     expect((await read(new RevocationIndexFiles(home))).map((s) => s.added)).toEqual([expected, [['99', NOW, 5]]]);
+
+    // The kept CRL is the line's evidence: damaged on disk, it is refused by name, not read as other entries.
+    const kept = join(home, 'crls', `${sha1}.crl`);
+    const damaged = readFileSync(kept);
+    damaged[damaged.length - 1] ^= 0xff;
+    writeFileSync(kept, damaged);
+    await expect(read(new RevocationIndexFiles(home))).rejects.toThrow(/does not hash to its name/);
   });
 });
