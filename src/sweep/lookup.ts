@@ -11,7 +11,7 @@
  * made and printed one at a time (cli/lookup-run.ts streams them).
  */
 import { reasonName } from '../pki/oids.js';
-import type { IndexRecord, IssuerInfo, RevocationIndexStore, SnapshotRef, SweepState } from '../ports/revocation-index.js';
+import type { IndexRecord, IssuerInfo, Listing, RevocationIndexStore, SnapshotRef, SweepState } from '../ports/revocation-index.js';
 import { iso } from '../time.js';
 import { snapshotAt } from './revocation-index.js';
 
@@ -203,23 +203,42 @@ export async function prepareLookup(index: LookupIndex, state: SweepState, queri
       const issuer = state.issuers[key];
       return `{"issuerKey":${JSON.stringify(key)},"issuer":${issuer ? JSON.stringify(issuer) : 'null'},"listings":[`;
     });
+  // A listing list's text, by identity: an index may give records listed alike one list (the local files do).
+  const listingsJson = new Map<readonly Listing[], { text: string; listed: boolean }>();
+  const listingsOf = (listings: readonly Listing[]): { text: string; listed: boolean } =>
+    memo(listingsJson, listings, () => {
+      let text = '';
+      let listed = false;
+      for (let m = 0; m < listings.length; m++) {
+        const l = listings[m]!;
+        listed ||= l.removed === null;
+        text += `${m ? ',' : ''}{"url":${quoted(l.url)},"listed":${l.removed === null},"firstSeen":${once(firstSeen(l.url, l.firstSeen))},"notListedBefore":${l.notListedAt === null ? 'null' : once(ref(l.url, l.notListedAt))},"removed":${l.removed === null ? 'null' : once(ref(l.url, l.removed))}}`;
+      }
+      return { text: `${text}],"claims":[`, listed };
+    });
   /** One issuer's part of an answer, and whether it lists the serial now. */
   const recordJson = (key: string, r: IndexRecord): { text: string; listed: boolean } => {
-    let out = issuerBlock(key);
-    let listed = false;
-    for (let m = 0; m < r.listings.length; m++) {
-      const l = r.listings[m]!;
-      listed ||= l.removed === null;
-      out += `${m ? ',' : ''}{"url":${quoted(l.url)},"listed":${l.removed === null},"firstSeen":${once(firstSeen(l.url, l.firstSeen))},"notListedBefore":${l.notListedAt === null ? 'null' : once(ref(l.url, l.notListedAt))},"removed":${l.removed === null ? 'null' : once(ref(l.url, l.removed))}}`;
-    }
-    out += '],"claims":[';
+    const { text, listed } = listingsOf(r.listings);
+    let out = issuerBlock(key) + text;
     for (let m = 0; m < r.claims.length; m++) {
       const c = r.claims[m]!;
-      const reason = reasonName(c.reasonCode);
-      out += `${m ? ',' : ''}{"url":${quoted(c.url)},"revocationDate":"${iso(c.revocationDate)}","reasonCode":${c.reasonCode},"reason":${reason === null ? 'null' : JSON.stringify(reason)},"sweep":${c.sweep}}`;
+      out += `${m ? ',' : ''}${claimHead(c.url)}${iso(c.revocationDate)}${claimTail(c.reasonCode, c.sweep)}`;
     }
     return { text: `${out}]}`, listed };
   };
+  // A claim's text around its date, made once per URL and once per (reason, sweep).
+  const claimHeads = new Map<string, string>();
+  const claimHead = (url: string): string => memo(claimHeads, url, () => `{"url":${quoted(url)},"revocationDate":"`);
+  const claimTails = new Map<number | null, Map<number, string>>();
+  const claimTail = (reasonCode: number | null, sweep: number): string =>
+    memo(
+      memo(claimTails, reasonCode, () => new Map<number, string>()),
+      sweep,
+      () => {
+        const reason = reasonName(reasonCode);
+        return `","reasonCode":${reasonCode},"reason":${reason === null ? 'null' : JSON.stringify(reason)},"sweep":${sweep}}`;
+      },
+    );
   function* answersJson(): Iterable<string> {
     for (const q of queries) {
       let issuers = '';
