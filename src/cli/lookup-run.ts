@@ -1,7 +1,7 @@
 /** What `revwatch lookup` runs (src/cli/commands/lookup.ts declares its options): serials looked up in the sweep's revocation index. */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { RevocationIndexFiles } from '../adapters/local/revocation-index-files.js';
+import { RevocationIndexReader } from '../adapters/local/revocation-index-reader.js';
 import { SweepStateFile } from '../adapters/local/sweep-state-file.js';
 import { InputError } from '../errors.js';
 import { readCertificates } from '../pki/certificate.js';
@@ -25,7 +25,7 @@ export async function lookup(ctx: CliContext, inputs: string[], opts: LookupCliO
     return;
   }
   // Local: the files under <home>/sweep/, read without opening the embedded store.
-  await answer(ctx, inputs, opts, await new SweepStateFile(ctx.home()).load(), new RevocationIndexFiles(ctx.home()));
+  await answer(ctx, inputs, opts, await new SweepStateFile(ctx.home()).load(), new RevocationIndexReader(ctx.home()));
 }
 
 async function answer(ctx: CliContext, inputs: string[], opts: LookupCliOptions, state: SweepState, index: LookupIndex): Promise<void> {

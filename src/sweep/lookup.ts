@@ -64,9 +64,13 @@ export interface LookupAnswer {
   readonly issuers: readonly IssuerAnswer[];
 }
 
-/** An index that answers many serials across many issuers at once (the local files); others are asked issuer by issuer. */
+/**
+ * What a lookup reads of an index. One that answers many serials across many issuers at once, and many URLs'
+ * snapshots at once (the local files), is asked so; others issuer by issuer and URL by URL.
+ */
 export type LookupIndex = RevocationIndexStore & {
   recordsOfMany?(issuerKeys: readonly string[], serials: readonly string[]): Promise<Map<string, Map<string, IndexRecord>>>;
+  snapshotsOfMany?(urls: readonly string[]): Promise<Map<string, SnapshotRef[]>>;
 };
 
 export async function lookupSerials(index: LookupIndex, state: SweepState, queries: readonly LookupQuery[]): Promise<LookupAnswer[]> {
@@ -123,10 +127,20 @@ export async function prepareLookup(index: LookupIndex, state: SweepState, queri
     }
   }
   // Every URL's snapshots read once, up front: the answers below are then built without awaiting.
-  const snapshots = new Map<string, SnapshotRef[]>();
+  const urls = new Set<string>();
+  const listingLists = new Set<readonly Listing[]>();
   for (const records of found.values()) {
-    for (const r of records.values())
-      for (const l of r.listings) if (!snapshots.has(l.url)) snapshots.set(l.url, await index.snapshots(l.url));
+    for (const r of records.values()) {
+      if (listingLists.has(r.listings)) continue;
+      listingLists.add(r.listings);
+      for (const l of r.listings) urls.add(l.url);
+    }
+  }
+  let snapshots: Map<string, SnapshotRef[]>;
+  if (index.snapshotsOfMany) snapshots = await index.snapshotsOfMany([...urls]);
+  else {
+    snapshots = new Map();
+    for (const url of urls) snapshots.set(url, await index.snapshots(url));
   }
   const snapshotsOf = (url: string): SnapshotRef[] => snapshots.get(url) ?? [];
   const sweepStarts = new Map(state.sweeps.map((s) => [s.sweep, s.startedAt]));
