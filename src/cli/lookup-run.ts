@@ -78,19 +78,12 @@ async function answer(ctx: CliContext, inputs: string[], opts: LookupCliOptions,
   }
   const lookedUp = await prepareLookup(index, state, queries);
   if (ctx.globals().json) {
-    // One document, streamed: each answer is written as it is made, a few hundred to a write, and a pipe whose
-    // reader lags is waited for (100,000 answers are tens of megabytes; none of them is held once written).
-    let chunk = '';
-    let count = 0;
-    for (const json of lookedUp.answersJson()) {
-      chunk += `${count++ === 0 ? '[\n' : ',\n'}${json}`;
-      if (chunk.length >= 256 * 1024) {
-        ctx.io.stdout(chunk);
-        chunk = '';
-        await ctx.io.drain?.();
-      }
+    // One document, streamed: written as it is made, a few hundred answers to a write, and a pipe whose reader
+    // lags is waited for (100,000 answers are tens of megabytes; none of them is held once written).
+    for (const chunk of lookedUp.jsonDocument(256 * 1024)) {
+      ctx.io.stdout(chunk);
+      await ctx.io.drain?.();
     }
-    ctx.io.stdout(`${chunk}${count === 0 ? '[' : ''}\n]\n`);
   } else {
     const answers = [...lookedUp.answers()];
     ctx.print(answers, () => formatLookup(answers));

@@ -86,6 +86,11 @@ export interface PreparedLookup {
    * their repeated parts (an issuer, a URL's snapshot at a sweep) spelled once.
    */
   answersJson(): Iterable<string>;
+  /**
+   * The JSON document of all the answers (an array, one answer a line: "[\n" answers joined by ",\n", "\n]\n"),
+   * in pieces of about `chunkChars` characters, each made by one join.
+   */
+  jsonDocument(chunkChars: number): Iterable<string>;
 }
 
 /**
@@ -230,15 +235,17 @@ export async function prepareLookup(index: LookupIndex, state: SweepState, queri
       }
       return { text: `${text}],"claims":[`, listed };
     });
-  /** One issuer's part of an answer, and whether it lists the serial now. */
-  const recordJson = (key: string, r: IndexRecord): { text: string; listed: boolean } => {
+  /** One issuer's part of an answer, as pieces pushed onto `parts`; whether it lists the serial now. */
+  const recordJson = (key: string, r: IndexRecord, parts: string[]): boolean => {
     const { text, listed } = listingsOf(r.listings);
-    let out = issuerBlock(key) + text;
+    parts.push(issuerBlock(key), text);
     for (let m = 0; m < r.claims.length; m++) {
       const c = r.claims[m]!;
-      out += `${m ? ',' : ''}${claimHead(c.url)}${iso(c.revocationDate)}${claimTail(c.reasonCode, c.sweep)}`;
+      if (m) parts.push(',');
+      parts.push(claimHead(c.url), iso(c.revocationDate), claimTail(c.reasonCode, c.sweep));
     }
-    return { text: `${out}]}`, listed };
+    parts.push(']}');
+    return listed;
   };
   // A claim's text around its date, made once per URL and once per (reason, sweep).
   const claimHeads = new Map<string, string>();
@@ -253,24 +260,51 @@ export async function prepareLookup(index: LookupIndex, state: SweepState, queri
         return `","reasonCode":${reasonCode},"reason":${reason === null ? 'null' : JSON.stringify(reason)},"sweep":${sweep}}`;
       },
     );
+  /**
+   * One answer's JSON as pieces pushed onto `parts` (joined once, by the caller: 100,000 answers concatenated
+   * piece by piece made a string node per piece, then flattened and collected).
+   */
+  const answerJson = (q: LookupQuery, parts: string[]): void => {
+    const serial = JSON.stringify(q.serial);
+    const head = parts.length;
+    parts.push('{"input":', q.input === q.serial ? serial : JSON.stringify(q.input), ',"serial":', serial, '', ',"issuers":[');
+    let listed = false;
+    let known = false;
+    for (const key of q.issuerKeys ?? holders.get(q.serial) ?? []) {
+      const r = found.get(key)?.get(q.serial);
+      if (!r) continue;
+      if (known) parts.push(',');
+      listed = recordJson(key, r, parts) || listed;
+      known = true;
+    }
+    parts[head + 4] = `,"listed":${listed},"known":${known}`;
+    parts.push(']}');
+  };
   function* answersJson(): Iterable<string> {
     for (const q of queries) {
-      let issuers = '';
-      let listed = false;
-      let known = false;
-      for (const key of q.issuerKeys ?? holders.get(q.serial) ?? []) {
-        const r = found.get(key)?.get(q.serial);
-        if (!r) continue;
-        const part = recordJson(key, r);
-        issuers += known ? `,${part.text}` : part.text;
-        listed ||= part.listed;
-        known = true;
-      }
-      const serial = JSON.stringify(q.serial);
-      yield `{"input":${q.input === q.serial ? serial : JSON.stringify(q.input)},"serial":${serial},"listed":${listed},"known":${known},"issuers":[${issuers}]}`;
+      const parts: string[] = [];
+      answerJson(q, parts);
+      yield parts.join('');
     }
   }
-  return { answers, answersJson };
+  function* jsonDocument(chunkChars: number): Iterable<string> {
+    let parts: string[] = ['['];
+    let chars = 0;
+    for (let i = 0; i < queries.length; i++) {
+      const before = parts.length;
+      parts.push(i ? ',\n' : '\n');
+      answerJson(queries[i]!, parts);
+      for (let k = before; k < parts.length; k++) chars += parts[k]!.length;
+      if (chars >= chunkChars) {
+        yield parts.join('');
+        parts = [];
+        chars = 0;
+      }
+    }
+    parts.push('\n]\n');
+    yield parts.join('');
+  }
+  return { answers, answersJson, jsonDocument };
 }
 
 /** The value kept under `key`, made and kept on first use. */
