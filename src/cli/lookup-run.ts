@@ -1,7 +1,7 @@
 /** What `revwatch lookup` runs (src/cli/commands/lookup.ts declares its options): serials looked up in the sweep's revocation index. */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { RevocationIndexFiles } from '../adapters/local/revocation-index-files.js';
+import { RevocationIndexReader } from '../adapters/local/revocation-index-reader.js';
 import { SweepStateFile } from '../adapters/local/sweep-state-file.js';
 import { InputError } from '../errors.js';
 import { readCertificates } from '../pki/certificate.js';
@@ -25,7 +25,7 @@ export async function lookup(ctx: CliContext, inputs: string[], opts: LookupCliO
     return;
   }
   // Local: the files under <home>/sweep/, read without opening the embedded store.
-  await answer(ctx, inputs, opts, await new SweepStateFile(ctx.home()).load(), new RevocationIndexFiles(ctx.home()));
+  await answer(ctx, inputs, opts, await new SweepStateFile(ctx.home()).load(), new RevocationIndexReader(ctx.home()));
 }
 
 async function answer(ctx: CliContext, inputs: string[], opts: LookupCliOptions, state: SweepState, index: LookupIndex): Promise<void> {
@@ -78,19 +78,12 @@ async function answer(ctx: CliContext, inputs: string[], opts: LookupCliOptions,
   }
   const lookedUp = await prepareLookup(index, state, queries);
   if (ctx.globals().json) {
-    // One document, streamed: each answer is written as it is made, a few hundred to a write, and a pipe whose
-    // reader lags is waited for (100,000 answers are tens of megabytes; none of them is held once written).
-    let chunk = '';
-    let count = 0;
-    for (const json of lookedUp.answersJson()) {
-      chunk += `${count++ === 0 ? '[\n' : ',\n'}${json}`;
-      if (chunk.length >= 256 * 1024) {
-        ctx.io.stdout(chunk);
-        chunk = '';
-        await ctx.io.drain?.();
-      }
+    // One document, streamed: written as it is made, a few hundred answers to a write, and a pipe whose reader
+    // lags is waited for (100,000 answers are tens of megabytes; none of them is held once written).
+    for (const chunk of lookedUp.jsonDocument(256 * 1024)) {
+      ctx.io.stdout(chunk);
+      await ctx.io.drain?.();
     }
-    ctx.io.stdout(`${chunk}${count === 0 ? '[' : ''}\n]\n`);
   } else {
     const answers = [...lookedUp.answers()];
     ctx.print(answers, () => formatLookup(answers));

@@ -11,7 +11,7 @@
  * made and printed one at a time (cli/lookup-run.ts streams them).
  */
 import { reasonName } from '../pki/oids.js';
-import type { IndexRecord, IssuerInfo, RevocationIndexStore, SnapshotRef, SweepState } from '../ports/revocation-index.js';
+import type { IndexRecord, IssuerInfo, Listing, RevocationIndexStore, SnapshotRef, SweepState } from '../ports/revocation-index.js';
 import { iso } from '../time.js';
 import { snapshotAt } from './revocation-index.js';
 
@@ -64,9 +64,13 @@ export interface LookupAnswer {
   readonly issuers: readonly IssuerAnswer[];
 }
 
-/** An index that answers many serials across many issuers at once (the local files); others are asked issuer by issuer. */
+/**
+ * What a lookup reads of an index. One that answers many serials across many issuers at once, and many URLs'
+ * snapshots at once (the local files), is asked so; others issuer by issuer and URL by URL.
+ */
 export type LookupIndex = RevocationIndexStore & {
   recordsOfMany?(issuerKeys: readonly string[], serials: readonly string[]): Promise<Map<string, Map<string, IndexRecord>>>;
+  snapshotsOfMany?(urls: readonly string[]): Promise<Map<string, SnapshotRef[]>>;
 };
 
 export async function lookupSerials(index: LookupIndex, state: SweepState, queries: readonly LookupQuery[]): Promise<LookupAnswer[]> {
@@ -82,6 +86,11 @@ export interface PreparedLookup {
    * their repeated parts (an issuer, a URL's snapshot at a sweep) spelled once.
    */
   answersJson(): Iterable<string>;
+  /**
+   * The JSON document of all the answers (an array, one answer a line: "[\n" answers joined by ",\n", "\n]\n"),
+   * in pieces of about `chunkChars` characters, each made by one join.
+   */
+  jsonDocument(chunkChars: number): Iterable<string>;
 }
 
 /**
@@ -123,10 +132,20 @@ export async function prepareLookup(index: LookupIndex, state: SweepState, queri
     }
   }
   // Every URL's snapshots read once, up front: the answers below are then built without awaiting.
-  const snapshots = new Map<string, SnapshotRef[]>();
+  const urls = new Set<string>();
+  const listingLists = new Set<readonly Listing[]>();
   for (const records of found.values()) {
-    for (const r of records.values())
-      for (const l of r.listings) if (!snapshots.has(l.url)) snapshots.set(l.url, await index.snapshots(l.url));
+    for (const r of records.values()) {
+      if (listingLists.has(r.listings)) continue;
+      listingLists.add(r.listings);
+      for (const l of r.listings) urls.add(l.url);
+    }
+  }
+  let snapshots: Map<string, SnapshotRef[]>;
+  if (index.snapshotsOfMany) snapshots = await index.snapshotsOfMany([...urls]);
+  else {
+    snapshots = new Map();
+    for (const url of urls) snapshots.set(url, await index.snapshots(url));
   }
   const snapshotsOf = (url: string): SnapshotRef[] => snapshots.get(url) ?? [];
   const sweepStarts = new Map(state.sweeps.map((s) => [s.sweep, s.startedAt]));
@@ -203,41 +222,89 @@ export async function prepareLookup(index: LookupIndex, state: SweepState, queri
       const issuer = state.issuers[key];
       return `{"issuerKey":${JSON.stringify(key)},"issuer":${issuer ? JSON.stringify(issuer) : 'null'},"listings":[`;
     });
-  /** One issuer's part of an answer, and whether it lists the serial now. */
-  const recordJson = (key: string, r: IndexRecord): { text: string; listed: boolean } => {
-    let out = issuerBlock(key);
-    let listed = false;
-    for (let m = 0; m < r.listings.length; m++) {
-      const l = r.listings[m]!;
-      listed ||= l.removed === null;
-      out += `${m ? ',' : ''}{"url":${quoted(l.url)},"listed":${l.removed === null},"firstSeen":${once(firstSeen(l.url, l.firstSeen))},"notListedBefore":${l.notListedAt === null ? 'null' : once(ref(l.url, l.notListedAt))},"removed":${l.removed === null ? 'null' : once(ref(l.url, l.removed))}}`;
-    }
-    out += '],"claims":[';
+  // A listing list's text, by identity: an index may give records listed alike one list (the local files do).
+  const listingsJson = new Map<readonly Listing[], { text: string; listed: boolean }>();
+  const listingsOf = (listings: readonly Listing[]): { text: string; listed: boolean } =>
+    memo(listingsJson, listings, () => {
+      let text = '';
+      let listed = false;
+      for (let m = 0; m < listings.length; m++) {
+        const l = listings[m]!;
+        listed ||= l.removed === null;
+        text += `${m ? ',' : ''}{"url":${quoted(l.url)},"listed":${l.removed === null},"firstSeen":${once(firstSeen(l.url, l.firstSeen))},"notListedBefore":${l.notListedAt === null ? 'null' : once(ref(l.url, l.notListedAt))},"removed":${l.removed === null ? 'null' : once(ref(l.url, l.removed))}}`;
+      }
+      return { text: `${text}],"claims":[`, listed };
+    });
+  /** One issuer's part of an answer, as pieces pushed onto `parts`; whether it lists the serial now. */
+  const recordJson = (key: string, r: IndexRecord, parts: string[]): boolean => {
+    const { text, listed } = listingsOf(r.listings);
+    parts.push(issuerBlock(key), text);
     for (let m = 0; m < r.claims.length; m++) {
       const c = r.claims[m]!;
-      const reason = reasonName(c.reasonCode);
-      out += `${m ? ',' : ''}{"url":${quoted(c.url)},"revocationDate":"${iso(c.revocationDate)}","reasonCode":${c.reasonCode},"reason":${reason === null ? 'null' : JSON.stringify(reason)},"sweep":${c.sweep}}`;
+      if (m) parts.push(',');
+      parts.push(claimHead(c.url), iso(c.revocationDate), claimTail(c.reasonCode, c.sweep));
     }
-    return { text: `${out}]}`, listed };
+    parts.push(']}');
+    return listed;
+  };
+  // A claim's text around its date, made once per URL and once per (reason, sweep).
+  const claimHeads = new Map<string, string>();
+  const claimHead = (url: string): string => memo(claimHeads, url, () => `{"url":${quoted(url)},"revocationDate":"`);
+  const claimTails = new Map<number | null, Map<number, string>>();
+  const claimTail = (reasonCode: number | null, sweep: number): string =>
+    memo(
+      memo(claimTails, reasonCode, () => new Map<number, string>()),
+      sweep,
+      () => {
+        const reason = reasonName(reasonCode);
+        return `","reasonCode":${reasonCode},"reason":${reason === null ? 'null' : JSON.stringify(reason)},"sweep":${sweep}}`;
+      },
+    );
+  /**
+   * One answer's JSON as pieces pushed onto `parts` (joined once, by the caller: 100,000 answers concatenated
+   * piece by piece made a string node per piece, then flattened and collected).
+   */
+  const answerJson = (q: LookupQuery, parts: string[]): void => {
+    const serial = JSON.stringify(q.serial);
+    const head = parts.length;
+    parts.push('{"input":', q.input === q.serial ? serial : JSON.stringify(q.input), ',"serial":', serial, '', ',"issuers":[');
+    let listed = false;
+    let known = false;
+    for (const key of q.issuerKeys ?? holders.get(q.serial) ?? []) {
+      const r = found.get(key)?.get(q.serial);
+      if (!r) continue;
+      if (known) parts.push(',');
+      listed = recordJson(key, r, parts) || listed;
+      known = true;
+    }
+    parts[head + 4] = `,"listed":${listed},"known":${known}`;
+    parts.push(']}');
   };
   function* answersJson(): Iterable<string> {
     for (const q of queries) {
-      let issuers = '';
-      let listed = false;
-      let known = false;
-      for (const key of q.issuerKeys ?? holders.get(q.serial) ?? []) {
-        const r = found.get(key)?.get(q.serial);
-        if (!r) continue;
-        const part = recordJson(key, r);
-        issuers += known ? `,${part.text}` : part.text;
-        listed ||= part.listed;
-        known = true;
-      }
-      const serial = JSON.stringify(q.serial);
-      yield `{"input":${q.input === q.serial ? serial : JSON.stringify(q.input)},"serial":${serial},"listed":${listed},"known":${known},"issuers":[${issuers}]}`;
+      const parts: string[] = [];
+      answerJson(q, parts);
+      yield parts.join('');
     }
   }
-  return { answers, answersJson };
+  function* jsonDocument(chunkChars: number): Iterable<string> {
+    let parts: string[] = ['['];
+    let chars = 0;
+    for (let i = 0; i < queries.length; i++) {
+      const before = parts.length;
+      parts.push(i ? ',\n' : '\n');
+      answerJson(queries[i]!, parts);
+      for (let k = before; k < parts.length; k++) chars += parts[k]!.length;
+      if (chars >= chunkChars) {
+        yield parts.join('');
+        parts = [];
+        chars = 0;
+      }
+    }
+    parts.push('\n]\n');
+    yield parts.join('');
+  }
+  return { answers, answersJson, jsonDocument };
 }
 
 /** The value kept under `key`, made and kept on first use. */
