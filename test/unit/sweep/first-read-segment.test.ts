@@ -12,10 +12,10 @@ import { localEvidenceFiles } from '../../../src/adapters/local/evidence-files.j
 import { RevocationIndexFiles, urlId } from '../../../src/adapters/local/revocation-index-files.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
 import { toPem } from '../../../src/pki/certificate.js';
-import type { FetchRequest, FetchResult } from '../../../src/ports/index.js';
 import { emptySweepState, type SweepState } from '../../../src/ports/revocation-index.js';
 import type { StoredDisclosure } from '../../../src/ccadb/store.js';
 import { runSweep, type SweepDeps } from '../../../src/sweep/sweep.js';
+import { servingCrl } from '../../helpers/served-crl.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1);
@@ -58,21 +58,7 @@ describe('a first read in the local change log', () => {
     const index = new RevocationIndexFiles(home, { writeBehind: true });
     const deps: SweepDeps = {
       disclosures: { current: async () => [disclosure] },
-      fetcher: {
-        fetch: async (request: FetchRequest): Promise<FetchResult> => ({
-          ok: true,
-          status: 200,
-          url: request.url,
-          body: crl,
-          sha256: createHash('sha256').update(crl).digest('hex'),
-          notModified: false,
-          etag: null,
-          lastModified: null,
-          contentType: 'application/pkix-crl',
-          redirects: 0,
-          attempts: 1,
-        }),
-      },
+      fetcher: servingCrl(() => crl),
       clock: { now: () => new Date(NOW), sleep: async () => {} },
       index,
       state: {
@@ -121,7 +107,7 @@ describe('a first read in the local change log', () => {
     // The kept CRL is the line's evidence: damaged on disk, it is refused by name, not read as other entries.
     const kept = join(home, 'crls', `${sha1}.crl`);
     const damaged = readFileSync(kept);
-    damaged[damaged.length - 1] ^= 0xff;
+    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
     writeFileSync(kept, damaged);
     await expect(read(new RevocationIndexFiles(home))).rejects.toThrow(/does not hash to its name/);
   });

@@ -11,10 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRevocationIndex } from '../../../src/adapters/memory/memory-revocation-index.js';
 import { LocalCa } from '../../../src/local-ca/ca.js';
 import { toPem } from '../../../src/pki/certificate.js';
-import type { FetchRequest, FetchResult } from '../../../src/ports/index.js';
 import { emptySweepState, type SweepState } from '../../../src/ports/revocation-index.js';
 import type { StoredDisclosure } from '../../../src/ccadb/store.js';
 import { runSweep, type SweepDeps } from '../../../src/sweep/sweep.js';
+import { servingCrl } from '../../helpers/served-crl.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1);
@@ -63,21 +63,7 @@ async function setUp(kept: ((ca: LocalCa) => { sha256: string; pem: string }[]) 
           }
         : {}),
     },
-    fetcher: {
-      fetch: async (request: FetchRequest): Promise<FetchResult> => ({
-        ok: true,
-        status: 200,
-        url: request.url,
-        body: crl,
-        sha256: createHash('sha256').update(crl).digest('hex'),
-        notModified: false,
-        etag: null,
-        lastModified: null,
-        contentType: 'application/pkix-crl',
-        redirects: 0,
-        attempts: 1,
-      }),
-    },
+    fetcher: servingCrl(() => crl),
     clock: { now: () => new Date(NOW), sleep: async () => {} },
     index,
     state: {
