@@ -1,11 +1,12 @@
 /**
  * The shortcuts status takes for every certificate of a case give what the plain computations give:
- * caseDeadlines against computeDeadline per certificate, revocationSources' search against a set of seen
+ * compareObservations against comparing the canonical keys, caseDeadlines against computeDeadline per certificate, revocationSources' search against a set of seen
  * sources, and iso's direct-mapped cache against formatting each time.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CERT_KINDS, type Case } from '../../../src/domain.js';
+import { CERT_KINDS, type Case, type Observation } from '../../../src/domain.js';
+import { compareObservations, observationKey } from '../../../src/rules/evidence.js';
 import { FIXED_DATE_RULES } from '../../../src/rules/fixed-date.js';
 import { MAX_URLS_PER_ROUTE, refusedSources, revocationSources, type SourcedCertificate } from '../../../src/rules/revocation-sources.js';
 import { caseDeadlines, computeDeadline, reasonsFor } from '../../../src/rules/rules.js';
@@ -112,5 +113,39 @@ describe('iso', () => {
     for (const ms of [...instants, ...instants])
       expect(iso(ms)).toBe(new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z'));
     expect(iso(-1)).toBe('1969-12-31T23:59:59Z');
+  });
+});
+
+describe('compareObservations', () => {
+  const observation = (observedAt: number, status: Observation['status'], thisUpdate: number | null): Observation => ({
+    observedAt,
+    source: { kind: 'crl', url: 'http://h/0' },
+    status,
+    revocationTime: null,
+    reasonCode: null,
+    thisUpdate,
+    nextUpdate: null,
+    producedAt: null,
+    error: null,
+  });
+  // Instants of 12, 13 and 14 digits, negative and fractional ones, and equal ones that leave the rest to decide.
+  const instant = fc.oneof(
+    fc.constantFrom(999_999_999_999, 1e12, 1_765_000_000_000, 9_999_999_999_999, 1e13, -1_765_000_000_000, 1_765_000_000_000.5),
+    fc.integer({ min: 1e12 - 1000, max: 1e12 + 1000 }),
+    fc.integer({ min: 0, max: 2e13 }),
+  );
+  const arb = fc
+    .tuple(instant, fc.constantFrom('good', 'revoked') as fc.Arbitrary<Observation['status']>, fc.option(instant))
+    .map(([at, status, thisUpdate]) => observation(at, status, thisUpdate));
+
+  it('orders two observations as their canonical keys do', () => {
+    fc.assert(
+      fc.property(arb, arb, (a, b) => {
+        const ka = observationKey(a);
+        const kb = observationKey(b);
+        expect(compareObservations(a, b)).toBe(ka < kb ? -1 : ka > kb ? 1 : 0);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
