@@ -31,12 +31,13 @@ export function parseInstant(value: string, what: string): number {
  */
 export const iso = (ms: number): string => {
   const second = Math.floor(ms / 1000);
-  let text = formatted.get(second);
-  if (text === undefined) {
-    text = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
-    if (formatted.size >= 4096) formatted.clear();
-    formatted.set(second, text);
-  }
+  // A direct-mapped cache: each second has one slot, found without hashing (epoch seconds are past the small
+  // integers a Map hashes cheaply).
+  const slot = second & (FORMATTED_SLOTS - 1);
+  if (formattedSeconds[slot] === second) return formattedTexts[slot]!;
+  const text = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  formattedSeconds[slot] = second;
+  formattedTexts[slot] = text;
   return text;
 };
 
@@ -45,7 +46,9 @@ export const iso = (ms: number): string => {
  * prints the same deadline, thisUpdate and nextUpdate over and over, and
  * formatting them was a tenth of its time.
  */
-const formatted = new Map<number, string>();
+const FORMATTED_SLOTS = 4096;
+const formattedSeconds = new Float64Array(FORMATTED_SLOTS).fill(Number.NaN);
+const formattedTexts: (string | undefined)[] = new Array<string | undefined>(FORMATTED_SLOTS).fill(undefined);
 
 /** `iso`, or null. */
 export function isoOrNull(ms: number | null | undefined): string | null {

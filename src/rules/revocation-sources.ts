@@ -63,35 +63,52 @@ export function refusedSources(cert: SourcedCertificate): RefusedSources[] {
 
 function collectSources(cert: SourcedCertificate, refused: RefusedSources[] | null): RevocationSource[] {
   const out: RevocationSource[] = [];
-  const seen = new Set<string>();
-  const add = (kind: 'crl' | 'ocsp', route: SourceRoute, urls: readonly string[] | undefined): void => {
-    let taken = 0;
-    let over: Set<string> | null = null;
-    for (const url of urls ?? []) {
-      const key = `${kind} ${url}`;
-      if (seen.has(key)) continue;
-      if (route !== 'ccadb' && taken >= MAX_URLS_PER_ROUTE) {
-        // Not marked seen: a later route that names the same URL still reaches it.
-        if (refused) {
-          over ??= new Set();
-          over.add(url);
-        }
-        continue;
-      }
-      seen.add(key);
-      taken++;
-      out.push({ kind, url, route });
-    }
-    if (over) refused!.push({ kind, route, named: taken + over.size, refused: [...over] });
-  };
-  add('crl', 'cdp', cert.crlUrls);
-  add('ocsp', 'aia', cert.ocspUrls);
-  add('crl', 'given', cert.givenCrlUrls);
-  add('ocsp', 'given', cert.givenOcspUrls);
+  addSources(out, refused, 'crl', 'cdp', cert.crlUrls);
+  addSources(out, refused, 'ocsp', 'aia', cert.ocspUrls);
+  addSources(out, refused, 'crl', 'given', cert.givenCrlUrls);
+  addSources(out, refused, 'ocsp', 'given', cert.givenOcspUrls);
   // Which disclosed CRLs a certificate is checked against is decided where they are attached (ccadb/match.ts):
   // every one for a certificate without a CDP, the full CRL only (for comparison) for one with a CDP.
-  add('crl', 'ccadb', cert.disclosedCrlUrls);
+  addSources(out, refused, 'crl', 'ccadb', cert.disclosedCrlUrls);
   return out;
+}
+
+/**
+ * One route's URLs added to `out`, each (kind, URL) once across routes. A certificate names a handful, so `out`
+ * is searched rather than a set made: every certificate status judges lists its sources several times.
+ */
+function addSources(
+  out: RevocationSource[],
+  refused: RefusedSources[] | null,
+  kind: 'crl' | 'ocsp',
+  route: SourceRoute,
+  urls: readonly string[] | undefined,
+): void {
+  if (!urls || urls.length === 0) return;
+  // Disclosed shards can be hundreds: past a few URLs a set finds the ones already added.
+  const seen = out.length + urls.length > 16 ? new Set(out.map((s) => `${s.kind} ${s.url}`)) : null;
+  const added = (url: string): boolean => {
+    if (seen) return seen.has(`${kind} ${url}`);
+    for (const s of out) if (s.kind === kind && s.url === url) return true;
+    return false;
+  };
+  let taken = 0;
+  let over: Set<string> | null = null;
+  for (const url of urls) {
+    if (added(url)) continue;
+    if (route !== 'ccadb' && taken >= MAX_URLS_PER_ROUTE) {
+      // Not marked seen: a later route that names the same URL still reaches it.
+      if (refused) {
+        over ??= new Set();
+        over.add(url);
+      }
+      continue;
+    }
+    seen?.add(`${kind} ${url}`);
+    taken++;
+    out.push({ kind, url, route });
+  }
+  if (over) refused!.push({ kind, route, named: taken + over.size, refused: [...over] });
 }
 
 /**

@@ -404,10 +404,16 @@ export const SHORT_LIVED_LIMITS: readonly { readonly issuedFrom: string; readonl
   { issuedFrom: '2024-03-15T00:00:00Z', maxValiditySeconds: 864_000 },
 ];
 
+/** SHORT_LIVED_LIMITS with their dates parsed once: every certificate judged is measured against them. */
+const SHORT_LIVED_FROM = SHORT_LIVED_LIMITS.map((l) => ({
+  issuedFrom: Date.parse(l.issuedFrom),
+  maxValiditySeconds: l.maxValiditySeconds,
+}));
+
 export function isShortLived(notBefore: number, notAfter: number): boolean {
   const validitySeconds = (notAfter - notBefore) / 1000 + 1;
   // The latest limit whose issuance date the certificate reaches (the list is newest first).
-  const limit = SHORT_LIVED_LIMITS.find((l) => notBefore >= Date.parse(l.issuedFrom));
+  const limit = SHORT_LIVED_FROM.find((l) => notBefore >= l.issuedFrom);
   return limit !== undefined && validitySeconds <= limit.maxValiditySeconds;
 }
 
@@ -501,6 +507,32 @@ export function computeDeadline(
   const deadline = rule.mustHours === null ? null : start + rule.mustHours * HOUR;
   const shouldDeadline = rule.shouldHours === null || deadline === null ? null : start + rule.shouldHours * HOUR;
   return { rule, deadline, shouldDeadline, clockStart: start, ruleVersion };
+}
+
+/**
+ * computeDeadline(input, certificate, options) for every certificate of one case, worked out at most twice: a
+ * certificate changes the deadline only through the short-lived exemption, so each certificate gets the
+ * deadline of its side of that test. Status judges a whole case (a million certificates at incident scale).
+ */
+export function caseDeadlines(
+  input: DeadlineInput,
+  options: RuleOptions = {},
+): (certificate: { notBefore: number; notAfter: number }) => Deadline {
+  // The test computeDeadline makes on the certificate, without the part that depends on it.
+  const exemptable =
+    fixedDateRule(input.rule) === null &&
+    input.kind === 'tls-subscriber' &&
+    rulesInstant(input, options) >= Date.parse(SHORT_LIVED_EXEMPTION.effectiveFrom!);
+  let ordinary: Deadline | null = null;
+  let shortLived: Deadline | null = null;
+  return (certificate) => {
+    if (exemptable && isShortLived(certificate.notBefore, certificate.notAfter)) {
+      shortLived ??= computeDeadline(input, certificate, options);
+      return shortLived;
+    }
+    ordinary ??= computeDeadline(input, certificate, options);
+    return ordinary;
+  };
 }
 
 /**

@@ -435,6 +435,9 @@ export const FINDING_CHECKS: Readonly<Record<FindingCode, FindingCheck>> = {
   },
 };
 
+/** The finding checks in table order, listed once rather than for every certificate judged. */
+const FINDING_CHECK_LIST = Object.values(FINDING_CHECKS) as FindingCheck[];
+
 /**
  * The verdict from the evidence (docs/evidence.md, "Verdicts"). Separate from the
  * finding checks, which read the verdict.
@@ -573,7 +576,8 @@ export function judgeEvidence(
   const evidence = underVersion(version, cert, allEvidence);
   const { verdict, lateBySeconds, revokedInLife } = decide(cert, evidence, deadline, now);
   const ctx: FindingContext = { kase, cert, evidence, deadline, verdict, now, revokedInLife, rules };
-  const findings = (Object.values(FINDING_CHECKS) as FindingCheck[]).flatMap((check) => check(ctx));
+  const findings: Finding[] = [];
+  for (const check of FINDING_CHECK_LIST) for (const f of check(ctx)) findings.push(f);
   return {
     deadline,
     verdict,
@@ -603,6 +607,7 @@ export function judgeEvidence(
 }
 
 function dedupeFindings(findings: readonly Finding[]): Finding[] {
+  if (findings.length === 0) return [];
   const seen = new Map<string, Finding>();
   for (const f of findings) seen.set(`${f.code}\u0000${f.severity}\u0000${f.message}`, f);
   return [...seen.values()].sort((a, b) => (a.code === b.code ? (a.message < b.message ? -1 : 1) : a.code < b.code ? -1 : 1));
@@ -615,8 +620,10 @@ export function certificateStatus(
   observations: readonly Observation[],
   now: number,
   rules: RuleOptions = {},
+  /** computeDeadline(kase, cert, rules), when the caller has it (caseDeadlines: once per case, not per certificate). */
+  deadline?: Deadline,
 ): CertificateStatus {
-  const j = judge(kase, cert, observations, now, undefined, rules);
+  const j = judge(kase, cert, observations, now, deadline, rules);
   return {
     sha256: cert.sha256,
     serial: cert.serial,

@@ -8,9 +8,17 @@
 import type { Case, Observation } from '../domain.js';
 import { InputError } from '../errors.js';
 import { oneLine } from '../util/terminal.js';
-import { EMPTY_RECORD, latestAnswers, mergeEvidence, recordObservations, sourceFacts, type EvidenceRecord } from '../rules/evidence.js';
+import {
+  EMPTY_RECORD,
+  isGood,
+  isRevoked,
+  latestAnswers,
+  mergeEvidence,
+  recordObservations,
+  type EvidenceRecord,
+} from '../rules/evidence.js';
 import { certificateStatus, countVerdicts, noVerdicts, type CertificateStatus, type Verdict } from '../rules/verdict.js';
-import { computeDeadline } from '../rules/rules.js';
+import { caseDeadlines, computeDeadline } from '../rules/rules.js';
 import type { RuleOptions } from '../rules/rules.js';
 import { formatDuration, isoOrNull } from '../time.js';
 import { crlSourceUrls, isDisclosedShard } from '../rules/revocation-sources.js';
@@ -100,15 +108,18 @@ export function goodFromSnapshots(
     if (isDisclosedShard(cert, url)) continue;
     const index = snapshots.get(url);
     if (!index) continue;
-    const facts = sourceFacts(
-      'crl',
-      url,
-      observations.filter((o) => o.source.kind === 'crl' && o.source.url === url),
-      cert.notAfter,
-    );
-    if (!facts.firstGood) continue; // never answered good for this certificate: nothing to extend
-    const from = Math.max(facts.firstGood.observedAt, cert.trackedAt);
-    const to = Math.min(facts.firstRevoked?.observedAt ?? Number.MAX_SAFE_INTEGER, cert.notAfter);
+    // The first good and first revoked answers of this URL (evidence.ts's firstGood and firstRevoked): only
+    // when they were seen matters here, so the earliest observedAt of each is enough.
+    let firstGoodAt: number | null = null;
+    let firstRevokedAt: number | null = null;
+    for (const o of observations) {
+      if (o.source.kind !== 'crl' || o.source.url !== url) continue;
+      if (isGood(o)) firstGoodAt = firstGoodAt === null ? o.observedAt : Math.min(firstGoodAt, o.observedAt);
+      else if (isRevoked(o)) firstRevokedAt = firstRevokedAt === null ? o.observedAt : Math.min(firstRevokedAt, o.observedAt);
+    }
+    if (firstGoodAt === null) continue; // never answered good for this certificate: nothing to extend
+    const from = Math.max(firstGoodAt, cert.trackedAt);
+    const to = Math.min(firstRevokedAt ?? Number.MAX_SAFE_INTEGER, cert.notAfter);
     const found = index.within(from, to);
     if (!found) continue;
     for (const snap of new Set([found.latestDated, found.lastSeen])) {
@@ -326,6 +337,7 @@ export async function streamStatus(
     // nothing of the case is held beside the spool (report/case-report.ts streamCaseReport).
     const keepInReads = reads !== undefined && options.openSpool === undefined;
     const spool = keepInReads ? memorySpool() : openSpool();
+    const deadlineOf = caseDeadlines(kase, rules);
     try {
       let count = 0;
       /** Judges one certificate whose record, CRL snapshots and (settled) source states are at hand. */
@@ -337,7 +349,14 @@ export async function streamStatus(
         states: ReadonlyMap<string, SourceState> | null,
       ): void => {
         const observations = recordObservations(record);
-        let s = certificateStatus(kase, cert, [...observations, ...goodFromSnapshots(cert, record, snapshots, observations)], now, rules);
+        let s = certificateStatus(
+          kase,
+          cert,
+          [...observations, ...goodFromSnapshots(cert, record, snapshots, observations)],
+          now,
+          rules,
+          deadlineOf(cert),
+        );
         if (states) s = withHeartbeat(s, cc, record, states);
         // Each source's checkedAt, thisUpdate and nextUpdate are those of one answer, the latest recorded: a
         // source's later reads are not dated onto it (a later checkedAt beside an older thisUpdate reads as a
