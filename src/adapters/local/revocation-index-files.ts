@@ -53,6 +53,9 @@ type SegmentOfEveryEntry = Omit<ChangeSegment, 'added'> & { readonly added: { re
 /** The short name of a URL's files: 16 hex digits of its SHA-256. */
 export const urlId = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 16);
 
+/** The name of a URL's snapshot log under urls/ (the store appends it; `lookup` reads every URL's in one pass). */
+export const snapshotsFileName = (url: string): string => `${urlId(url)}.snapshots`;
+
 /**
  * Compaction threshold: the delta is merged once it would exceed this share of the sorted file (or 256 KiB).
  * A quarter: the first sweep of a partitioned set grows an issuer's file shard by shard, and each merge
@@ -334,7 +337,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
   async addSnapshot(snapshot: SnapshotRef): Promise<void> {
     const known = await this.snapshots(snapshot.url);
     if (known.some((s) => s.sweep === snapshot.sweep && s.sha256 === snapshot.sha256)) return;
-    const path = this.path('urls', `${urlId(snapshot.url)}.snapshots`);
+    const path = this.path('urls', snapshotsFileName(snapshot.url));
     const text = `${JSON.stringify(snapshot)}\n`;
     return this.settled(
       path,
@@ -343,7 +346,7 @@ export class RevocationIndexFiles implements RevocationIndexStore {
   }
 
   async snapshots(url: string): Promise<SnapshotRef[]> {
-    return this.jsonLines<SnapshotRef>(this.path('urls', `${urlId(url)}.snapshots`));
+    return this.jsonLines<SnapshotRef>(this.path('urls', snapshotsFileName(url)));
   }
 
   async segments(url: string): Promise<ChangeSegment[]> {

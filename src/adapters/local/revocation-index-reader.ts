@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { SnapshotRef } from '../../ports/revocation-index.js';
-import { RevocationIndexFiles, urlId } from './revocation-index-files.js';
+import { RevocationIndexFiles, snapshotsFileName } from './revocation-index-files.js';
 import { readSnapshotsOfMany } from './revocation-index-lookup.js';
 
 export class RevocationIndexReader extends RevocationIndexFiles {
@@ -17,6 +17,6 @@ export class RevocationIndexReader extends RevocationIndexFiles {
 
   /** Each URL's snapshots, as `snapshots` gives them (this reader queues no writes to wait for). */
   async snapshotsOfMany(urls: readonly string[]): Promise<Map<string, SnapshotRef[]>> {
-    return readSnapshotsOfMany(this.urlsDir, urls, (url) => `${urlId(url)}.snapshots`);
+    return readSnapshotsOfMany(this.urlsDir, urls, snapshotsFileName);
   }
 }
