@@ -16,7 +16,6 @@
  *
  * The corpus is not part of the project: loadCorpus returns null without it.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { OcspIssuer, certIdMatchesIssuer, looksLikeOcspResponse, parseOcspRespon
 import { sameBytes } from '../../src/pki/raw-certificate.js';
 import { InputError } from '../../src/errors.js';
 import type { FetchRequest, FetchResult, Fetcher } from '../../src/ports/index.js';
+import { servedWhole } from '../helpers/pki-fixtures.js';
 
 export const CORPUS_DIR = fileURLToPath(new URL('../../../shared/fixtures/revocation-corpus', import.meta.url));
 
@@ -203,19 +203,7 @@ export function mutate(s: FuzzSample, random: () => number): { kind: MutationKin
 class OneAnswerFetcher implements Fetcher {
   constructor(private readonly body: Buffer) {}
   async fetch(request: FetchRequest): Promise<FetchResult> {
-    return {
-      ok: true,
-      status: 200,
-      url: request.url,
-      body: this.body,
-      sha256: createHash('sha256').update(this.body).digest('hex'),
-      notModified: false,
-      etag: null,
-      lastModified: null,
-      contentType: null,
-      redirects: 0,
-      attempts: 1,
-    };
+    return servedWhole(request.url, this.body);
   }
 }
 

@@ -4,7 +4,6 @@
  * Unit tests run the whole check pipeline on it with the store over a MemoryTable and a
  * FakeClock, so they need no sockets, no dynalite and no openssl.
  */
-import { createHash } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { OCSPRequest } from '@peculiar/asn1-ocsp';
 import { serialHex } from '../../src/pki/der.js';
@@ -12,6 +11,7 @@ import type { LocalCa } from '../../src/local-ca/ca.js';
 import type { CrlEntryInput } from '../../src/local-ca/crl-writer.js';
 import { writeOcspErrorResponse } from '../../src/local-ca/ocsp-writer.js';
 import type { FetchRequest, FetchResult, Fetcher } from '../../src/ports/index.js';
+import { servedWhole } from './pki-fixtures.js';
 
 const DAY = 86_400_000;
 
@@ -96,19 +96,7 @@ export class CannedCaFetcher implements Fetcher {
     } else {
       return { ok: false, kind: 'http-status', status: 404, message: `404 from ${request.url}`, url: request.url, attempts: 1 };
     }
-    return {
-      ok: true,
-      status: 200,
-      url: request.url,
-      body,
-      sha256: createHash('sha256').update(body).digest('hex'),
-      notModified: false,
-      etag: null,
-      lastModified: null,
-      contentType,
-      redirects: 0,
-      attempts: 1,
-    };
+    return servedWhole(request.url, body, contentType);
   }
 
   private answer(requestDer: Uint8Array): Buffer {

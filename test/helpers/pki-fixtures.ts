@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LocalCa } from '../../src/local-ca/ca.js';
-import type { Fetcher } from '../../src/ports/index.js';
+import type { FetchResult, Fetcher } from '../../src/ports/index.js';
 import type { KeyType } from '../../src/local-ca/keys.js';
 
 export const T0 = Date.parse('2025-01-01T00:00:00Z');
@@ -30,19 +30,25 @@ export async function makeHierarchy(keyType: KeyType = 'ec-p256') {
   return { root, ca, leaf };
 }
 
-/** A Fetcher that answers every request with `body`, 200, and no validators: a probe's view of one served file. */
-export const serving = (body: Buffer): Fetcher => ({
-  fetch: async (r) => ({
-    ok: true,
-    status: 200,
-    url: r.url,
-    body,
-    sha256: createHash('sha256').update(body).digest('hex'),
-    notModified: false,
-    etag: null,
-    lastModified: null,
-    contentType: null,
-    redirects: 0,
-    attempts: 1,
-  }),
+/** A whole 200 answer of `body` from `url`, hashed as the fetcher hashes it, with no validators. */
+export const servedWhole = (url: string, body: Buffer, contentType: string | null = null): FetchResult => ({
+  ok: true,
+  status: 200,
+  url,
+  body,
+  sha256: createHash('sha256').update(body).digest('hex'),
+  notModified: false,
+  etag: null,
+  lastModified: null,
+  contentType,
+  redirects: 0,
+  attempts: 1,
+});
+
+/**
+ * A Fetcher that answers every request with `body`, 200, and no validators: a probe's view of one served file.
+ * Given a function, it is asked at each fetch, so a test can serve a new CRL between two sweeps.
+ */
+export const serving = (body: Buffer | (() => Buffer)): Fetcher => ({
+  fetch: async (r) => servedWhole(r.url, typeof body === 'function' ? body() : body),
 });

@@ -15,7 +15,7 @@ import { toPem } from '../../../src/pki/certificate.js';
 import { emptySweepState, type SweepState } from '../../../src/ports/revocation-index.js';
 import type { StoredDisclosure } from '../../../src/ccadb/store.js';
 import { runSweep, type SweepDeps } from '../../../src/sweep/sweep.js';
-import { servingCrl } from '../../helpers/served-crl.js';
+import { serving } from '../../helpers/pki-fixtures.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1);
@@ -58,7 +58,7 @@ describe('a first read in the local change log', () => {
     const index = new RevocationIndexFiles(home, { writeBehind: true });
     const deps: SweepDeps = {
       disclosures: { current: async () => [disclosure] },
-      fetcher: servingCrl(() => crl),
+      fetcher: serving(() => crl),
       clock: { now: () => new Date(NOW), sleep: async () => {} },
       index,
       state: {
